@@ -1,0 +1,122 @@
+# KookooVerify build.  Plain GNU make; every library through pkg-config except
+# libphonenumber, which Debian ships without a .pc file (see DESIGN.md).
+#
+#   make            build bin/kookooverify
+#   make run        install missing packages, build, start server + KooKoo simulator
+#   make test       install missing packages, build, run every test
+#   make SANITIZE=address,undefined test
+#   make bench | format | format-check | lint | check-src | clean
+
+CC       ?= gcc
+CXX      ?= g++
+PKGS     := libmicrohttpd libcurl libxml-2.0 sqlite3 libsodium jansson
+BUILD    ?= build
+BIN      := bin/kookooverify
+PYTHON   ?= /usr/bin/python3
+
+WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wvla -Wwrite-strings -Wpointer-arith \
+            -Wcast-qual -Wundef -Wnull-dereference -Wimplicit-fallthrough \
+            -Wno-unused-parameter
+CXXWARN  := -Wall -Wextra -Wformat=2 -Wshadow -Wvla -Wno-unused-parameter
+ifeq ($(CI),true)
+WERROR   := -Werror
+endif
+
+OPT      ?= -O2 -g
+DEPFLAGS  = -MMD -MP
+# pkg-config is only asked once the packages exist; `make deps` installs them.
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS   := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(WERROR) $(PKG_CFLAGS) -Isrc -Iivr
+CXXFLAGS += -std=c++17 $(OPT) $(CXXWARN) $(WERROR) -Isrc
+LDLIBS   += $(PKG_LIBS) -lphonenumber -lstdc++ -lpthread -lm
+
+ifdef SANITIZE
+CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+CXXFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=$(SANITIZE)
+BUILD    := build-san
+BIN      := bin/kookooverify-san
+endif
+
+SRC_C    := $(wildcard src/*.c ivr/*.c)
+SRC_CXX  := $(wildcard src/*.cc)
+OBJ      := $(SRC_C:%.c=$(BUILD)/%.o) $(SRC_CXX:%.cc=$(BUILD)/%.o)
+LIB_OBJ  := $(filter-out $(BUILD)/src/main.o,$(OBJ))
+TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+SIM      := bin/kookoo-sim
+
+.PHONY: all deps run test unit integration bench format format-check lint \
+        check-src clean
+
+all: $(BIN)
+
+deps:
+	@sh tools/install-deps.sh
+
+$(BIN): $(OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(BUILD)/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $< \
+	    $(LIB_OBJ) $(CMOCKA_LIBS) $(LDLIBS)
+
+run: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	@sh tools/run-local.sh
+
+test: deps
+	@$(MAKE) --no-print-directory $(BIN) $(TESTS)
+	@$(MAKE) --no-print-directory unit integration
+
+unit: $(TESTS)
+	@sh tests/run-unit.sh $(TESTS)
+
+integration: $(BIN)
+	@KOOKOOVERIFY_BIN=$(abspath $(BIN)) $(PYTHON) tests/integration/run.py
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	@sh bench/run.sh $(abspath $(BIN))
+
+FORMAT_FILES := $(wildcard src/*.c src/*.h src/*.cc ivr/*.c ivr/*.h tests/unit/*.c tests/unit/*.h)
+
+format:
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+# cppcheck takes every C and C++ file under src/ and ivr/; clang-tidy (checks in
+# .clang-tidy) gets the C files with the C flags and the C++ files with the C++
+# flags, so it never parses phone.cc as C.
+LINT_DIRS := $(wildcard src ivr)
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	    --inline-suppr --suppress=missingIncludeSystem -D_GNU_SOURCE \
+	    -Isrc -Iivr $(LINT_DIRS)
+	$(if $(SRC_C),clang-tidy --quiet $(SRC_C) -- $(CFLAGS))
+	$(if $(SRC_CXX),clang-tidy --quiet $(SRC_CXX) -- $(CXXFLAGS))
+
+check-src:
+	@sh tools/checksrc.sh
+
+clean:
+	rm -rf build build-san bin
+
+-include $(OBJ:.o=.d) $(TESTS:=.d)

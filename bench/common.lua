@@ -1,0 +1,81 @@
+-- Shared by the bench scripts: Basic auth header, per-thread ids, counting
+-- the dialect status of every response and printing the tally at the end.
+-- Settings come from the environment run.sh exports (BENCH_*).
+
+local threads = {}
+
+-- setup() runs in the main Lua state once per wrk thread, before init().
+function setup(thread)
+	thread:set("tid", #threads)
+	table.insert(threads, thread)
+end
+
+-- Per-thread state; scripts call this from their own init().
+function bench_init()
+	counts = {}
+	wrk.headers["Authorization"] = "Basic " .. os.getenv("BENCH_AUTH")
+end
+
+-- Reads one request id per line from BENCH_IDS_FILE into a table.
+function bench_read_ids()
+	local ids = {}
+	local f = assert(io.open(os.getenv("BENCH_IDS_FILE"), "r"))
+	for line in f:lines() do
+		if #line > 0 then
+			ids[#ids + 1] = line
+		end
+	end
+	f:close()
+	assert(#ids > 0, "no request ids in " .. os.getenv("BENCH_IDS_FILE"))
+	return ids
+end
+
+-- The class of a response: the first "status" value of the JSON body
+-- (a code, or a state name for a search hit), or "http<code>" if none.
+function response(status, headers, body)
+	local s = body:match('"status"%s*:%s*"([^"]*)"')
+	if s == nil then
+		s = "http" .. status
+	end
+	counts[s] = (counts[s] or 0) + 1
+end
+
+-- Pacing for the half-load runs: each connection waits BENCH_DELAY_MS
+-- after every response, so the offered rate is about
+-- connections * 1000 / (BENCH_DELAY_MS + latency).
+local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "")
+if delay_ms ~= nil and delay_ms > 0 then
+	function delay()
+		return delay_ms
+	end
+end
+
+-- Prints "statuses: a=n b=m" and "unexpected responses: N", where the
+-- expected classes are the comma-separated BENCH_EXPECT.
+function done(summary, latency, requests)
+	local total = {}
+	for _, t in ipairs(threads) do
+		local c = t:get("counts") or {}
+		for k, v in pairs(c) do
+			total[k] = (total[k] or 0) + v
+		end
+	end
+	local expect = {}
+	for e in string.gmatch(os.getenv("BENCH_EXPECT") or "", "[^,]+") do
+		expect[e] = true
+	end
+	local keys, bad = {}, 0
+	for k, v in pairs(total) do
+		keys[#keys + 1] = k
+		if not expect[k] then
+			bad = bad + v
+		end
+	end
+	table.sort(keys)
+	local parts = {}
+	for _, k in ipairs(keys) do
+		parts[#parts + 1] = k .. "=" .. total[k]
+	end
+	print("statuses: " .. table.concat(parts, " "))
+	print("unexpected responses: " .. bad)
+end

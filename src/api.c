@@ -1,0 +1,238 @@
+/*
+ * The shared front and back of every Verify call (api.h): parameter parsing
+ * by content type, credentials, authentication, and reply rendering.  XML is
+ * written with libxml2's xmlTextWriter, never by pasting strings.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include <libxml/xmlwriter.h>
+#include <sodium.h>
+
+#include "api.h"
+#include "err.h"
+#include "keys.h"
+#include "log.h"
+#include "util.h"
+
+static int content_type_is(const char *ct, const char *want)
+{
+	size_t n = strlen(want);
+
+	return ct && strncasecmp(ct, want, n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static enum api_fail parse_input(struct http_req *req, struct params *p)
+{
+	int rc = 0;
+
+	if (req->body_too_big)
+		return API_TOO_BIG;
+	if (req->query_len)
+		rc = params_parse_query(p, req->query, req->query_len);
+	if (rc == 0 && req->body.len) {
+		if (content_type_is(req->content_type, "application/json"))
+			rc = params_parse_json(p, req->body.data,
+					       req->body.len);
+		else
+			/* Form is the default, as curl -d sends. */
+			rc = params_parse_form(p, req->body.data,
+					       req->body.len);
+	}
+	if (rc == KV_ETOOBIG)
+		return API_TOO_BIG;
+	return rc == 0 ? API_READY : API_BAD_INPUT;
+}
+
+static enum api_fail authenticate(struct api_call *call)
+{
+	char *user = NULL, *pass = NULL;
+	const char *key = api_param(call, "api_key");
+	const char *secret = api_param(call, "api_secret");
+	enum api_fail result = API_READY;
+	int rc;
+
+	if ((!key || !secret) && call->req->authorization &&
+	    params_parse_basic_auth(call->req->authorization, &user, &pass) ==
+		    0) {
+		key = user;
+		secret = pass;
+	}
+	if (!key || !secret || !*key || !*secret) {
+		result = API_NO_CREDENTIALS;
+		goto out;
+	}
+	snprintf(call->api_key, sizeof(call->api_key), "%s", key);
+	rc = keys_authenticate(key, secret, &call->key_id);
+	if (rc == KV_EAUTH)
+		result = API_BAD_CREDENTIALS;
+	else if (rc != 0)
+		result = API_INTERNAL;
+out:
+	if (pass)
+		sodium_memzero(pass, strlen(pass));
+	free(user);
+	free(pass);
+	/* The secret is not needed past this point: wipe it from the table. */
+	for (size_t i = 0; i < call->params.count; i++) {
+		struct param *pr = &call->params.items[i];
+
+		if (strcmp(pr->name, "api_secret") == 0)
+			sodium_memzero(pr->value, strlen(pr->value));
+	}
+	params_remove(&call->params, "api_secret");
+	return result;
+}
+
+enum api_fail api_prepare(struct http_req *req, struct api_call *call,
+			  const char *const *single)
+{
+	enum api_fail f;
+
+	memset(call, 0, sizeof(*call));
+	call->req = req;
+	params_init(&call->params);
+	f = parse_input(req, &call->params);
+	if (f != API_READY)
+		return f;
+	for (; single && *single; single++)
+		if (params_count(&call->params, *single) > 1) {
+			call->duplicate = *single;
+			break;
+		}
+	return authenticate(call);
+}
+
+void api_call_release(struct api_call *call)
+{
+	params_release(&call->params);
+}
+
+const char *api_param(const struct api_call *call, const char *name)
+{
+	const char *v = params_get(&call->params, name);
+
+	return v && *v ? v : NULL;
+}
+
+void api_reply_json(struct http_req *req, json_t *obj)
+{
+	char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+
+	json_decref(obj);
+	/* json_dumps allocates with malloc, which http.c frees. */
+	http_reply(req, 200, "application/json", text, text ? strlen(text) : 0);
+}
+
+/* Element name for each member of an array (Vonage's XML forms). */
+static const char *xml_item_name(const char *array)
+{
+	static const struct {
+		const char *array, *item;
+	} names[] = {
+		{"checks", "check"},
+		{"events", "event"},
+		{"verification_requests", "verify_request"},
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(names); i++)
+		if (strcmp(array, names[i].array) == 0)
+			return names[i].item;
+	return "item";
+}
+
+static int xml_write_value(xmlTextWriterPtr w, const char *name, json_t *v);
+
+static int xml_write_object(xmlTextWriterPtr w, json_t *obj)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach (obj, key, v) {
+		if (json_is_array(v)) {
+			size_t i;
+			json_t *item;
+
+			if (xmlTextWriterStartElement(w, (const xmlChar *)key) <
+			    0)
+				return -1;
+			json_array_foreach (v, i, item) {
+				if (xml_write_value(w, xml_item_name(key),
+						    item) < 0)
+					return -1;
+			}
+			if (xmlTextWriterEndElement(w) < 0)
+				return -1;
+		} else if (xml_write_value(w, key, v) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int xml_write_value(xmlTextWriterPtr w, const char *name, json_t *v)
+{
+	char num[32];
+	const char *text = "";
+
+	if (xmlTextWriterStartElement(w, (const xmlChar *)name) < 0)
+		return -1;
+	if (json_is_object(v)) {
+		if (xml_write_object(w, v) < 0)
+			return -1;
+		return xmlTextWriterEndElement(w);
+	}
+	if (json_is_string(v)) {
+		text = json_string_value(v);
+	} else if (json_is_integer(v)) {
+		snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+			 json_integer_value(v));
+		text = num;
+	} else if (json_is_boolean(v)) {
+		text = json_is_true(v) ? "true" : "false";
+	}
+	if (xmlTextWriterWriteString(w, (const xmlChar *)text) < 0)
+		return -1;
+	return xmlTextWriterEndElement(w);
+}
+
+void api_reply_xml(struct http_req *req, const char *root, json_t *obj)
+{
+	xmlBufferPtr xb = xmlBufferCreate();
+	xmlTextWriterPtr w = xb ? xmlNewTextWriterMemory(xb, 0) : NULL;
+	char *text = NULL;
+	size_t len = 0;
+
+	if (!w || xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL) < 0 ||
+	    xmlTextWriterStartElement(w, (const xmlChar *)root) < 0 ||
+	    xml_write_object(w, obj) < 0 || xmlTextWriterEndDocument(w) < 0) {
+		log_error("api: cannot render XML reply");
+		goto out;
+	}
+	xmlFreeTextWriter(w); /* flushes into xb */
+	w = NULL;
+	len = (size_t)xmlBufferLength(xb);
+	text = malloc(len + 1);
+	if (text) {
+		memcpy(text, xmlBufferContent(xb), len);
+		text[len] = '\0';
+	}
+out:
+	if (w)
+		xmlFreeTextWriter(w);
+	if (xb)
+		xmlBufferFree(xb);
+	json_decref(obj);
+	http_reply(req, 200, "text/xml; charset=UTF-8", text, text ? len : 0);
+}
+
+json_t *api_datetime(int64_t ms)
+{
+	char out[20];
+
+	if (ms <= 0)
+		return json_string("");
+	format_datetime(ms / 1000, out);
+	return json_string(out);
+}

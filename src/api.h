@@ -1,0 +1,63 @@
+/*
+ * What every Verify endpoint does before and after its own work, in both
+ * dialects: parameters from the query and the body, credentials, and replies
+ * rendered as JSON (jansson) or XML (libxml2) from one jansson object.
+ */
+#ifndef KV_API_H
+#define KV_API_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "http.h"
+#include "params.h"
+
+/* Why a call could not reach its handler's own logic. */
+enum api_fail {
+	API_READY = 0,
+	API_BAD_INPUT,       /* malformed body/query; text in params.error */
+	API_TOO_BIG,         /* body or query past its cap */
+	API_NO_CREDENTIALS,  /* api_key or api_secret missing */
+	API_BAD_CREDENTIALS, /* unknown, revoked or wrong */
+	API_INTERNAL,        /* the store failed */
+};
+
+struct api_call {
+	struct http_req *req;
+	struct params params;
+	int64_t key_id;
+	char api_key[40];
+	/* Set by api_prepare(): a parameter given twice where one is allowed. */
+	const char *duplicate;
+};
+
+/*
+ * Parses the query and the body (form or JSON, by Content-Type), takes the
+ * credentials (parameters or HTTP Basic), removes api_secret from the table
+ * and authenticates.  `single` lists parameter names that may appear only
+ * once (NULL-terminated); a repeat sets call->duplicate (the call is still
+ * API_READY: the dialect answers it as a bad value).  Always pair with
+ * api_call_release().
+ */
+enum api_fail api_prepare(struct http_req *req, struct api_call *call,
+			  const char *const *single);
+void api_call_release(struct api_call *call);
+
+/* A parameter's value, or NULL when absent or empty. */
+const char *api_param(const struct api_call *call, const char *name);
+
+/* Sends `obj` as compact JSON and releases it. */
+void api_reply_json(struct http_req *req, json_t *obj);
+
+/*
+ * Sends `obj` as XML under <root> and releases it.  String, integer and
+ * boolean members become elements; arrays repeat an element named by
+ * api_xml_item(); nested objects nest.
+ */
+void api_reply_xml(struct http_req *req, const char *root, json_t *obj);
+
+/* "YYYY-MM-DD HH:MM:SS" (UTC) of a millisecond time, or "" for 0. */
+json_t *api_datetime(int64_t ms);
+
+#endif

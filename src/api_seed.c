@@ -1,0 +1,437 @@
+/*
+ * The seed dialect: the original KookooVerify URLs and JSON (numeric status,
+ * the original error texts, search's string status), with credentials and
+ * the fixes DESIGN.md makes (FAILED state, no silent cancel of unknown ids).
+ */
+#include <string.h>
+
+#include "api.h"
+#include "engine.h"
+#include "log.h"
+#include "util.h"
+#include "verify.h"
+
+/* Every condition a seed endpoint can answer, mapped once to code and text. */
+enum seed_cond {
+	SEED_MISSING,
+	SEED_BAD_VALUE,
+	SEED_THROTTLED,
+	SEED_NO_CREDENTIALS,
+	SEED_BAD_CREDENTIALS,
+	SEED_INTERNAL,
+	SEED_NOT_FOUND,
+	SEED_CONCURRENT,
+	SEED_LIMIT,
+	SEED_WRONG_CODE,
+	SEED_VERIFIED_ALREADY,
+	SEED_CANCELLED,
+	SEED_NO_RESPONSE,
+	SEED_INVALID_COMMAND,
+};
+
+static const struct {
+	int status;
+	const char *text;
+} seed_codes[] = {
+	[SEED_MISSING] = {2, NULL}, /* text names the endpoint's parameters */
+	[SEED_BAD_VALUE] = {3, NULL},
+	[SEED_THROTTLED] = {1, "Throttled"},
+	[SEED_NO_CREDENTIALS] = {2, "api_key and api_secret parameters "
+				    "required!"},
+	[SEED_BAD_CREDENTIALS] = {4, "Bad Credentials"},
+	[SEED_INTERNAL] = {5, "Internal Error"},
+	[SEED_NOT_FOUND] = {6, "Request ID does not exist or is expired"},
+	[SEED_CONCURRENT] = {10, "Concurrent verifications to the same number "
+				 "are not allowed"},
+	[SEED_LIMIT] = {15, "Verify Limit Exceeded"},
+	[SEED_WRONG_CODE] = {16, "The code provided does not match the "
+				 "expected value"},
+	[SEED_VERIFIED_ALREADY] = {18, "Verified already"},
+	[SEED_CANCELLED] = {19, "Verification cancelled"},
+	[SEED_NO_RESPONSE] = {101, "No response found"},
+	[SEED_INVALID_COMMAND] = {1, NULL},
+};
+
+static void seed_error(struct http_req *req, enum seed_cond cond,
+		       const char *text)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "status", json_integer(seed_codes[cond].status));
+	json_object_set_new(o, "error_text",
+			    json_string(text ? text : seed_codes[cond].text));
+	api_reply_json(req, o);
+}
+
+static void seed_bad_value(struct http_req *req, const char *param)
+{
+	char text[96];
+
+	snprintf(text, sizeof(text), "Invalid value for parameter %s", param);
+	seed_error(req, SEED_BAD_VALUE, text);
+}
+
+/*
+ * The shared front of every seed endpoint.  Returns 1 when the handler may
+ * go on; otherwise the error reply is set and `call` is already released.
+ */
+static int seed_prepare(struct http_req *req, struct api_call *call,
+			const char *const *single)
+{
+	enum api_fail f = api_prepare(req, call, single);
+	static const enum seed_cond conds[] = {
+		[API_NO_CREDENTIALS] = SEED_NO_CREDENTIALS,
+		[API_BAD_CREDENTIALS] = SEED_BAD_CREDENTIALS,
+		[API_INTERNAL] = SEED_INTERNAL,
+	};
+
+	if (f == API_READY && !call->duplicate)
+		return 1;
+	if (f == API_READY)
+		seed_bad_value(req, call->duplicate);
+	else if (f == API_BAD_INPUT)
+		seed_error(req, SEED_BAD_VALUE, call->params.error);
+	else if (f == API_TOO_BIG)
+		seed_error(req, SEED_BAD_VALUE, "Request too large");
+	else
+		seed_error(req, conds[f], NULL);
+	api_call_release(call);
+	return 0;
+}
+
+/* Codes must be digits: anything else could never match a PIN. */
+static int code_is_valid(const char *code)
+{
+	size_t n = strlen(code);
+
+	return n >= 1 && n <= ENGINE_PIN_MAX && strspn(code, "0123456789") == n;
+}
+
+static void seed_request(struct http_req *req)
+{
+	static const char *const single[] = {"phone_no", "brand", NULL};
+	struct verify_request_in in;
+	struct api_call call;
+	char request_id[ENGINE_REQUEST_ID_LEN + 1];
+	const char *bad = NULL;
+	json_t *o;
+
+	if (!seed_prepare(req, &call, single))
+		return;
+	memset(&in, 0, sizeof(in));
+	in.number = api_param(&call, "phone_no");
+	in.brand = api_param(&call, "brand");
+	if (!in.number || !in.brand) {
+		seed_error(req, SEED_MISSING,
+			   "phone_no and brand parameters required!");
+		goto out;
+	}
+	if (strlen(in.brand) > 63) {
+		seed_bad_value(req, "brand");
+		goto out;
+	}
+	switch (verify_request(call.key_id, &in, request_id, &bad)) {
+	case VERIFY_OK:
+		o = json_object();
+		json_object_set_new(o, "status", json_integer(0));
+		json_object_set_new(o, "request_id", json_string(request_id));
+		api_reply_json(req, o);
+		break;
+	case VERIFY_CONCURRENT:
+		o = json_object();
+		json_object_set_new(
+			o, "status",
+			json_integer(seed_codes[SEED_CONCURRENT].status));
+		json_object_set_new(o, "request_id", json_string(request_id));
+		json_object_set_new(
+			o, "error_text",
+			json_string(seed_codes[SEED_CONCURRENT].text));
+		api_reply_json(req, o);
+		break;
+	case VERIFY_BAD_NUMBER:
+		seed_bad_value(req, "phone_no");
+		break;
+	case VERIFY_BAD_PARAM:
+		seed_bad_value(req, bad ? bad : "phone_no");
+		break;
+	default:
+		seed_error(req, SEED_INTERNAL, NULL);
+		break;
+	}
+out:
+	api_call_release(&call);
+}
+
+/* The seed code of a finished or refused check. */
+static enum seed_cond check_cond(enum check_outcome oc)
+{
+	static const enum seed_cond conds[] = {
+		[CHECK_WRONG] = SEED_WRONG_CODE,
+		[CHECK_WRONG_LAST] = SEED_WRONG_CODE,
+		[CHECK_FAILED] = SEED_LIMIT,
+		[CHECK_ALREADY_VERIFIED] = SEED_VERIFIED_ALREADY,
+		[CHECK_CANCELLED] = SEED_CANCELLED,
+		[CHECK_EXPIRED] = SEED_NOT_FOUND,
+	};
+
+	return conds[oc];
+}
+
+static void seed_check(struct http_req *req)
+{
+	static const char *const single[] = {"request_id", "code", NULL};
+	struct api_call call;
+	enum check_outcome oc;
+	const char *id, *code;
+	json_t *o;
+
+	if (!seed_prepare(req, &call, single))
+		return;
+	id = api_param(&call, "request_id");
+	code = api_param(&call, "code");
+	if (!id || !code) {
+		seed_error(req, SEED_MISSING,
+			   "request_id and code parameters required!");
+		goto out;
+	}
+	if (!code_is_valid(code)) {
+		seed_bad_value(req, "code");
+		goto out;
+	}
+	switch (verify_check(call.key_id, id, code, req->client_ip, &oc)) {
+	case VERIFY_OK:
+		if (oc != CHECK_OK) {
+			seed_error(req, check_cond(oc), NULL);
+			break;
+		}
+		o = json_object();
+		json_object_set_new(o, "status", json_integer(0));
+		json_object_set_new(o, "message",
+				    json_string("Verified successfully"));
+		json_object_set_new(o, "request_id", json_string(id));
+		api_reply_json(req, o);
+		break;
+	case VERIFY_NOT_FOUND:
+		seed_error(req, SEED_NOT_FOUND, NULL);
+		break;
+	default:
+		seed_error(req, SEED_INTERNAL, NULL);
+		break;
+	}
+out:
+	api_call_release(&call);
+}
+
+static int check_to_json(const struct check_row *ch, void *arg)
+{
+	json_t *c = json_object();
+
+	json_object_set_new(c, "code", json_string(ch->code));
+	json_object_set_new(c, "created_at", api_datetime(ch->created_ms));
+	json_object_set_new(c, "status",
+			    json_string(ch->valid ? "VALID" : "INVALID"));
+	return json_array_append_new(arg, c);
+}
+
+static int event_to_json(const struct event_row *ev, void *arg)
+{
+	json_t *e = json_object();
+
+	json_object_set_new(e, "type", json_string(ev->type));
+	json_object_set_new(e, "channel", json_string(ev->channel));
+	json_object_set_new(e, "id", json_string(ev->provider_id));
+	json_object_set_new(e, "result", json_string(ev->result));
+	json_object_set_new(e, "detail", json_string(ev->detail));
+	json_object_set_new(e, "created_at", api_datetime(ev->created_ms));
+	return json_array_append_new(arg, e);
+}
+
+static void seed_search_id(struct http_req *req, struct api_call *call,
+			   const char *id)
+{
+	struct vf_record r;
+	json_t *o, *checks, *events;
+
+	switch (verify_search(call->key_id, id, &r)) {
+	case VERIFY_OK:
+		break;
+	case VERIFY_NOT_FOUND:
+		seed_error(req, SEED_NO_RESPONSE, NULL);
+		return;
+	default:
+		seed_error(req, SEED_INTERNAL, NULL);
+		return;
+	}
+	checks = json_array();
+	events = json_array();
+	if (verify_checks_foreach(&r, check_to_json, checks) != 0 ||
+	    verify_events_foreach(&r, event_to_json, events) != 0) {
+		json_decref(checks);
+		json_decref(events);
+		seed_error(req, SEED_INTERNAL, NULL);
+		return;
+	}
+	o = json_object();
+	json_object_set_new(o, "request_id", json_string(r.v.request_id));
+	json_object_set_new(o, "phone_no", json_string(r.number));
+	json_object_set_new(o, "brand", json_string(r.brand));
+	json_object_set_new(o, "created_at", api_datetime(r.v.created_ms));
+	json_object_set_new(o, "status",
+			    json_string(engine_state_name(r.v.state)));
+	json_object_set_new(o, "checks", checks);
+	json_object_set_new(o, "events", events);
+	api_reply_json(req, o);
+}
+
+static void seed_search_number(struct http_req *req, struct api_call *call,
+			       const char *number)
+{
+	struct verified_row vr;
+	char digits[16];
+	json_t *o;
+
+	switch (verify_number_status(call->key_id, number, digits, &vr)) {
+	case VERIFY_OK:
+		o = json_object();
+		json_object_set_new(o, "phone_no", json_string(digits));
+		json_object_set_new(o, "status", json_string("VERIFIED"));
+		json_object_set_new(o, "verified_at",
+				    api_datetime(vr.verified_ms));
+		json_object_set_new(o, "verified_until",
+				    api_datetime(vr.verified_ms +
+						 verify_verified_ttl_ms()));
+		json_object_set_new(o, "request_id",
+				    json_string(vr.request_id));
+		api_reply_json(req, o);
+		break;
+	case VERIFY_NOT_FOUND:
+		o = json_object();
+		json_object_set_new(o, "phone_no", json_string(digits));
+		json_object_set_new(o, "status", json_string("NOT VERIFIED"));
+		api_reply_json(req, o);
+		break;
+	case VERIFY_BAD_NUMBER:
+		seed_bad_value(req, "phone_no");
+		break;
+	default:
+		seed_error(req, SEED_INTERNAL, NULL);
+		break;
+	}
+}
+
+static void seed_search(struct http_req *req)
+{
+	static const char *const single[] = {"request_id", "phone_no", NULL};
+	struct api_call call;
+	const char *id, *number;
+
+	if (!seed_prepare(req, &call, single))
+		return;
+	id = api_param(&call, "request_id");
+	number = api_param(&call, "phone_no");
+	if (id)
+		seed_search_id(req, &call, id);
+	else if (number)
+		seed_search_number(req, &call, number);
+	else
+		seed_error(req, SEED_MISSING,
+			   "request_id parameters required!");
+	api_call_release(&call);
+}
+
+static void seed_control_reply(struct http_req *req, int status,
+			       const char *response)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "status", json_integer(status));
+	json_object_set_new(o, "response", json_string(response));
+	api_reply_json(req, o);
+}
+
+/* Why a control command was refused, for a verification we did find. */
+static void seed_control_refused(struct http_req *req, const char *id,
+				 struct api_call *call, enum control_outcome oc)
+{
+	struct vf_record r;
+	static const enum seed_cond by_state[] = {
+		[VF_IN_PROGRESS] = SEED_THROTTLED, /* resend cooldown or cap */
+		[VF_SUCCESS] = SEED_VERIFIED_ALREADY,
+		[VF_FAILED] = SEED_LIMIT,
+		[VF_EXPIRED] = SEED_NOT_FOUND,
+		[VF_CANCELLED] = SEED_CANCELLED,
+	};
+
+	if (oc != CONTROL_NOT_ACTIVE) {
+		const char *why = oc == CONTROL_RESEND_CAP
+					  ? "Throttled: no resends left"
+					  : "Throttled: resent too recently";
+
+		seed_error(req, SEED_THROTTLED, why);
+		return;
+	}
+	if (verify_search(call->key_id, id, &r) != VERIFY_OK) {
+		seed_error(req, SEED_INTERNAL, NULL);
+		return;
+	}
+	seed_error(req, by_state[r.v.state], NULL);
+}
+
+static void seed_control(struct http_req *req)
+{
+	static const char *const single[] = {"request_id", "cmd", NULL};
+	static const struct {
+		const char *name;
+		enum verify_cmd cmd;
+		const char *done;
+	} cmds[] = {
+		{"cancel", CMD_CANCEL, "CANCELLED"},
+		{"resend", CMD_RESEND, "RESENT"},
+	};
+	struct api_call call;
+	enum control_outcome oc;
+	const char *id, *cmd;
+	size_t i;
+
+	if (!seed_prepare(req, &call, single))
+		return;
+	id = api_param(&call, "request_id");
+	cmd = api_param(&call, "cmd");
+	if (!id || !cmd) {
+		seed_error(req, SEED_MISSING,
+			   "request_id and cmd parameters required!");
+		goto out;
+	}
+	for (i = 0; i < ARRAY_LEN(cmds); i++)
+		if (strcmp(cmd, cmds[i].name) == 0)
+			break;
+	if (i == ARRAY_LEN(cmds)) {
+		seed_control_reply(req, 1, "INVALID COMMAND");
+		goto out;
+	}
+	switch (verify_control(call.key_id, id, cmds[i].cmd, 0, &oc)) {
+	case VERIFY_OK:
+		if (oc == CONTROL_OK)
+			seed_control_reply(req, 0, cmds[i].done);
+		else
+			seed_control_refused(req, id, &call, oc);
+		break;
+	case VERIFY_NOT_FOUND:
+		seed_error(req, SEED_NOT_FOUND, NULL);
+		break;
+	default:
+		seed_error(req, SEED_INTERNAL, NULL);
+		break;
+	}
+out:
+	api_call_release(&call);
+}
+
+const struct route seed_routes[] = {
+	{"/kookooverify", HTTP_GET | HTTP_POST, seed_request, 0},
+	{"/kookooverify/", HTTP_GET | HTTP_POST, seed_request, 0},
+	{"/kookooverify/check", HTTP_GET | HTTP_POST, seed_check, 0},
+	{"/kookooverify/search", HTTP_GET | HTTP_POST, seed_search, 0},
+	{"/kookooverify/control", HTTP_GET | HTTP_POST, seed_control, 0},
+	{NULL, 0, NULL, 0},
+};

@@ -1,0 +1,714 @@
+/*
+ * The Vonage (Nexmo) Verify v1 dialect: /verify/{json,xml} and its check,
+ * search and control siblings.  Every value is a string, HTTP is always 200,
+ * and every refusal goes through one table of codes and texts.  XML roots:
+ * verify_response (request, check; and a search of several request_ids,
+ * which wraps <verification_requests>), verify_request (search), response
+ * (control).
+ */
+#include <limits.h>
+#include <stddef.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api.h"
+#include "api_vonage.h"
+#include "engine.h"
+#include "phone.h"
+#include "util.h"
+#include "verify.h"
+
+#define SEARCH_IDS_MAX 10
+#define BRAND_MAX 18
+#define SENDER_ID_MAX 11
+#define PRICE_ZERO "0.00000000"
+#define CURRENCY "EUR"
+
+/* The one table: "%s" stands for the argument, "%d" for cancel_min_age. */
+static const struct {
+	int status;
+	const char *text;
+} vonage_codes[VONAGE_COND_COUNT] = {
+	[VONAGE_THROTTLED] = {1, "Throttled"},
+	[VONAGE_MISSING] = {2, "Your request is incomplete and missing the "
+			       "mandatory parameter `%s`"},
+	[VONAGE_BAD_VALUE] = {3, "Invalid value for parameter `%s`"},
+	[VONAGE_BAD_INPUT] = {3, "%s"},
+	[VONAGE_TOO_BIG] = {3, "Request too large"},
+	[VONAGE_BAD_CREDENTIALS] = {4, "Invalid credentials were provided"},
+	[VONAGE_INTERNAL] = {5, "Internal Error"},
+	[VONAGE_NOT_FOUND] = {6, "The Vonage platform was unable to process "
+				 "this message for the following reason: "
+				 "Request '%s' was not found or it has been "
+				 "verified already."},
+	[VONAGE_CONCURRENT] = {10, "Concurrent verifications to the same "
+				   "number are not allowed."},
+	[VONAGE_WRONG_CODE] = {16, "The code provided does not match the "
+				   "expected value"},
+	[VONAGE_WRONG_TOO_MANY] = {17, "The wrong code was provided too many "
+				       "times"},
+	[VONAGE_CANCEL_TOO_EARLY] = {19, "Verification request ['%s'] can't "
+					 "be cancelled within the first %d "
+					 "seconds."},
+	[VONAGE_CANCEL_TOO_LATE] = {19, "Verification request  ['%s'] can't "
+					"be cancelled now. Too many attempts "
+					"to re-deliver have already been "
+					"made."},
+	[VONAGE_NO_MORE_EVENTS] = {19, "No more events are left to execute "
+				       "for the request ['%s']"},
+	[VONAGE_NO_RESPONSE] = {101, "No response found"},
+};
+
+/* Appends n bytes of s at *at, truncating; text stays NUL-terminated. */
+static void text_put(char *text, size_t len, size_t *at, const char *s,
+		     size_t n)
+{
+	if (*at + 1 >= len)
+		return;
+	if (n > len - 1 - *at)
+		n = len - 1 - *at;
+	memcpy(text + *at, s, n);
+	*at += n;
+	text[*at] = '\0';
+}
+
+int vonage_error_text(enum vonage_cond cond, const char *arg, char *text,
+		      size_t len)
+{
+	const char *t;
+	char num[16];
+	size_t at = 0;
+
+	if (len)
+		text[0] = '\0';
+	if ((unsigned int)cond >= VONAGE_COND_COUNT)
+		return -1;
+	for (t = vonage_codes[cond].text; *t; t++) {
+		if (t[0] == '%' && t[1] == 's') {
+			text_put(text, len, &at, arg ? arg : "",
+				 arg ? strlen(arg) : 0);
+			t++;
+		} else if (t[0] == '%' && t[1] == 'd') {
+			snprintf(num, sizeof(num), "%d",
+				 verify_settings()->cancel_min_age_s);
+			text_put(text, len, &at, num, strlen(num));
+			t++;
+		} else {
+			text_put(text, len, &at, t, 1);
+		}
+	}
+	return vonage_codes[cond].status;
+}
+
+const char *vonage_lg_find(const char *lg)
+{
+	static const char *const locales[] = {
+		"ar-xa", "cs-cz",  "cy-cy", "cy-gb", "da-dk", "de-de", "el-gr",
+		"en-au", "en-gb",  "en-in", "en-us", "es-es", "es-mx", "es-us",
+		"fi-fi", "fil-ph", "fr-ca", "fr-fr", "hi-in", "hu-hu", "id-id",
+		"is-is", "it-it",  "ja-jp", "ko-kr", "nb-no", "nl-nl", "pl-pl",
+		"pt-br", "pt-pt",  "ro-ro", "ru-ru", "sv-se", "th-th", "tr-tr",
+		"vi-vn", "yue-cn", "zh-cn", "zh-tw",
+	};
+
+	for (size_t i = 0; lg && i < ARRAY_LEN(locales); i++)
+		if (strcasecmp(lg, locales[i]) == 0)
+			return locales[i];
+	return NULL;
+}
+
+size_t vonage_utf8_count(const char *s)
+{
+	size_t n = 0;
+
+	/* Count every byte that does not continue a sequence (10xxxxxx). */
+	for (; *s; s++)
+		if (((unsigned char)*s & 0xC0) != 0x80)
+			n++;
+	return n;
+}
+
+static int all_of(const char *s, const char *set, size_t lo, size_t hi)
+{
+	size_t n = strlen(s);
+
+	return n >= lo && n <= hi && strspn(s, set) == n;
+}
+
+int vonage_brand_valid(const char *brand)
+{
+	size_t n = vonage_utf8_count(brand);
+
+	return n >= 1 && n <= BRAND_MAX;
+}
+
+int vonage_sender_id_valid(const char *sender_id)
+{
+	return all_of(sender_id,
+		      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		      "0123456789",
+		      1, SENDER_ID_MAX);
+}
+
+int vonage_code_valid(const char *code)
+{
+	return all_of(code, "0123456789", 1, ENGINE_PIN_MAX);
+}
+
+const char *vonage_event_type(const struct event_row *ev)
+{
+	static const struct {
+		const char *name, *vonage;
+	} channels[] = {
+		{"sms", "sms"},
+		{"tts", "tts"},
+		{"call", "tts"},
+		{"voice", "tts"},
+	};
+	static const char *const deliveries[] = {"sms", "tts", "call", "voice",
+						 "resend"};
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(deliveries); i++)
+		if (strcmp(ev->type, deliveries[i]) == 0)
+			break;
+	if (i == ARRAY_LEN(deliveries))
+		return NULL;
+	for (i = 0; i < ARRAY_LEN(channels); i++)
+		if (strcmp(ev->channel, channels[i].name) == 0)
+			return channels[i].vonage;
+	for (i = 0; i < ARRAY_LEN(channels); i++)
+		if (strcmp(ev->type, channels[i].name) == 0)
+			return channels[i].vonage;
+	return NULL;
+}
+
+/* ---- one call: its parameters and how it is answered ---- */
+
+enum { ECHO_NONE, ECHO_EMPTY, ECHO_GIVEN };
+
+struct vonage_ctx {
+	struct http_req *req;
+	struct api_call call;
+	const char *root; /* XML root of the reply */
+	int xml;          /* the path ends in /xml */
+	const char *rid;  /* request_id of error replies, NULL for none */
+};
+
+struct vonage_endpoint {
+	const char *root;          /* XML root element */
+	const char *const *single; /* single-valued parameters */
+	int echo_id;               /* ECHO_*: request_id in error replies */
+	void (*run)(struct vonage_ctx *ctx);
+};
+
+static json_t *status_string(int status)
+{
+	char s[12];
+
+	snprintf(s, sizeof(s), "%d", status);
+	return json_string(s);
+}
+
+static void vonage_send(struct vonage_ctx *ctx, json_t *o)
+{
+	if (ctx->xml)
+		api_reply_xml(ctx->req, ctx->root, o);
+	else
+		api_reply_json(ctx->req, o);
+}
+
+/* The only place a condition becomes a reply. */
+static void vonage_fail(struct vonage_ctx *ctx, enum vonage_cond cond,
+			const char *arg)
+{
+	char text[VONAGE_TEXT_MAX];
+	int status = vonage_error_text(cond, arg, text, sizeof(text));
+	json_t *o = json_object();
+
+	if (ctx->rid)
+		json_object_set_new(o, "request_id", json_string(ctx->rid));
+	json_object_set_new(o, "status", status_string(status));
+	json_object_set_new(o, "error_text", json_string(text));
+	vonage_send(ctx, o);
+}
+
+/* Condition of a service result other than VERIFY_OK. */
+static enum vonage_cond result_cond(enum verify_result r)
+{
+	return r == VERIFY_NOT_FOUND ? VONAGE_NOT_FOUND : VONAGE_INTERNAL;
+}
+
+static int path_is_xml(const char *path)
+{
+	size_t n = path ? strlen(path) : 0;
+
+	return n >= 4 && strcmp(path + n - 4, "/xml") == 0;
+}
+
+/*
+ * The shared front: parameters, credentials and duplicates.  Returns 1 when
+ * the endpoint may run; otherwise the error reply is set.
+ */
+static int vonage_admit(struct vonage_ctx *ctx, enum api_fail f)
+{
+	static const enum vonage_cond conds[] = {
+		[API_BAD_INPUT] = VONAGE_BAD_INPUT,
+		[API_TOO_BIG] = VONAGE_TOO_BIG,
+		[API_NO_CREDENTIALS] = VONAGE_MISSING,
+		[API_BAD_CREDENTIALS] = VONAGE_BAD_CREDENTIALS,
+		[API_INTERNAL] = VONAGE_INTERNAL,
+	};
+	const char *arg = NULL;
+
+	if (f == API_READY && !ctx->call.duplicate)
+		return 1;
+	if (f == API_READY) {
+		vonage_fail(ctx, VONAGE_BAD_VALUE, ctx->call.duplicate);
+		return 0;
+	}
+	if (f == API_BAD_INPUT)
+		arg = ctx->call.params.error;
+	else if (f == API_NO_CREDENTIALS)
+		arg = api_param(&ctx->call, "api_key") ? "api_secret"
+						       : "api_key";
+	vonage_fail(ctx, conds[f], arg);
+	return 0;
+}
+
+static void vonage_serve(struct http_req *req, const struct vonage_endpoint *ep)
+{
+	struct vonage_ctx ctx = {.req = req, .root = ep->root};
+	enum api_fail f = api_prepare(req, &ctx.call, ep->single);
+
+	ctx.xml = path_is_xml(req->path);
+	if (ep->echo_id == ECHO_EMPTY)
+		ctx.rid = "";
+	else if (ep->echo_id == ECHO_GIVEN)
+		ctx.rid = params_get(&ctx.call.params, "request_id");
+	if (ep->echo_id == ECHO_GIVEN && !ctx.rid)
+		ctx.rid = "";
+	if (vonage_admit(&ctx, f))
+		ep->run(&ctx);
+	api_call_release(&ctx.call);
+}
+
+/* ---- request ---- */
+
+/* Sets an int member of engine_request: digits only, at least 1. */
+static int read_int_params(struct vonage_ctx *ctx, struct engine_request *er,
+			   const char **bad)
+{
+	static const struct {
+		const char *name;
+		size_t offset;
+		int max;
+	} ints[] = {
+		{"code_length", offsetof(struct engine_request, code_length),
+		 INT_MAX},
+		{"pin_expiry", offsetof(struct engine_request, pin_expiry_s),
+		 INT_MAX},
+		{"next_event_wait",
+		 offsetof(struct engine_request, next_event_wait_s), INT_MAX},
+		{"workflow_id", offsetof(struct engine_request, workflow_id),
+		 7},
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(ints); i++) {
+		const char *v = params_get(&ctx->call.params, ints[i].name);
+		int n;
+
+		if (!v)
+			continue;
+		if (strspn(v, "0123456789") != strlen(v) ||
+		    parse_int(v, 1, ints[i].max, &n) != 0) {
+			*bad = ints[i].name;
+			return -1;
+		}
+		memcpy((char *)er + ints[i].offset, &n, sizeof(n));
+	}
+	return 0;
+}
+
+static int country_valid(const char *country)
+{
+	return all_of(country,
+		      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", 2,
+		      2) &&
+	       phone_check_region(country) == 0;
+}
+
+static int lg_valid(const char *lg)
+{
+	return vonage_lg_find(lg) != NULL;
+}
+
+/*
+ * Fills `in` from the parameters (number and brand are present).  Returns
+ * the name of the first invalid parameter, or NULL.
+ */
+static const char *read_request(struct vonage_ctx *ctx,
+				struct verify_request_in *in)
+{
+	static const struct {
+		const char *name;
+		int (*valid)(const char *v);
+	} strs[] = {
+		{"brand", vonage_brand_valid},
+		{"sender_id", vonage_sender_id_valid},
+		{"country", country_valid},
+		{"lg", lg_valid},
+	};
+	const char *bad = NULL;
+
+	for (size_t i = 0; i < ARRAY_LEN(strs); i++) {
+		const char *v = api_param(&ctx->call, strs[i].name);
+
+		if (v && !strs[i].valid(v))
+			return strs[i].name;
+	}
+	in->sender_id = api_param(&ctx->call, "sender_id");
+	in->country = api_param(&ctx->call, "country");
+	in->lg = vonage_lg_find(api_param(&ctx->call, "lg"));
+	if (read_int_params(ctx, &in->req, &bad) != 0)
+		return bad;
+	return NULL;
+}
+
+static void vonage_request_run(struct vonage_ctx *ctx)
+{
+	struct verify_request_in in;
+	char rid[ENGINE_REQUEST_ID_LEN + 1];
+	const char *bad = NULL;
+	enum verify_result r;
+	json_t *o;
+
+	memset(&in, 0, sizeof(in));
+	in.number = api_param(&ctx->call, "number");
+	in.brand = api_param(&ctx->call, "brand");
+	if (!in.number || !in.brand) {
+		vonage_fail(ctx, VONAGE_MISSING,
+			    in.number ? "brand" : "number");
+		return;
+	}
+	bad = read_request(ctx, &in);
+	if (bad) {
+		vonage_fail(ctx, VONAGE_BAD_VALUE, bad);
+		return;
+	}
+	r = verify_request(ctx->call.key_id, &in, rid, &bad);
+	if (r == VERIFY_OK) {
+		o = json_object();
+		json_object_set_new(o, "request_id", json_string(rid));
+		json_object_set_new(o, "status", json_string("0"));
+		vonage_send(ctx, o);
+	} else if (r == VERIFY_CONCURRENT) {
+		ctx->rid = rid;
+		vonage_fail(ctx, VONAGE_CONCURRENT, NULL);
+	} else if (r == VERIFY_BAD_NUMBER || r == VERIFY_BAD_PARAM) {
+		vonage_fail(ctx, VONAGE_BAD_VALUE,
+			    r == VERIFY_BAD_PARAM && bad ? bad : "number");
+	} else {
+		vonage_fail(ctx, VONAGE_INTERNAL, NULL);
+	}
+}
+
+/* ---- check ---- */
+
+static void vonage_check_ok(struct vonage_ctx *ctx, const char *id)
+{
+	char event_id[17];
+	size_t i;
+	json_t *o = json_object();
+
+	/* A stable id of the one successful check: the request's first half. */
+	for (i = 0; i < sizeof(event_id) - 1 && id[i]; i++)
+		event_id[i] = (char)(id[i] >= 'a' && id[i] <= 'f'
+					     ? id[i] - 'a' + 'A'
+					     : id[i]);
+	event_id[i] = '\0';
+	json_object_set_new(o, "request_id", json_string(id));
+	json_object_set_new(o, "event_id", json_string(event_id));
+	json_object_set_new(o, "status", json_string("0"));
+	json_object_set_new(o, "price", json_string(PRICE_ZERO));
+	json_object_set_new(o, "currency", json_string(CURRENCY));
+	vonage_send(ctx, o);
+}
+
+static void vonage_check_run(struct vonage_ctx *ctx)
+{
+	static const enum vonage_cond conds[] = {
+		[CHECK_WRONG] = VONAGE_WRONG_CODE,
+		[CHECK_WRONG_LAST] = VONAGE_WRONG_TOO_MANY,
+		[CHECK_FAILED] = VONAGE_WRONG_TOO_MANY,
+		[CHECK_ALREADY_VERIFIED] = VONAGE_NOT_FOUND,
+		[CHECK_CANCELLED] = VONAGE_NOT_FOUND,
+		[CHECK_EXPIRED] = VONAGE_NOT_FOUND,
+	};
+	const char *id = api_param(&ctx->call, "request_id");
+	const char *code = api_param(&ctx->call, "code");
+	enum check_outcome oc = CHECK_OK;
+	enum verify_result r;
+
+	if (!id || !code) {
+		vonage_fail(ctx, VONAGE_MISSING, id ? "code" : "request_id");
+		return;
+	}
+	if (!vonage_code_valid(code)) {
+		vonage_fail(ctx, VONAGE_BAD_VALUE, "code");
+		return;
+	}
+	r = verify_check(ctx->call.key_id, id, code, ctx->req->client_ip, &oc);
+	if (r != VERIFY_OK)
+		vonage_fail(ctx, result_cond(r), id);
+	else if (oc != CHECK_OK)
+		vonage_fail(ctx, conds[oc], id);
+	else
+		vonage_check_ok(ctx, id);
+}
+
+/* ---- search ---- */
+
+static int check_to_json(const struct check_row *ch, void *arg)
+{
+	json_t *c = json_object();
+
+	json_object_set_new(c, "date_received", api_datetime(ch->created_ms));
+	json_object_set_new(c, "code", json_string(ch->code));
+	json_object_set_new(c, "status",
+			    json_string(ch->valid ? "VALID" : "INVALID"));
+	json_object_set_new(c, "ip_address", json_string(ch->ip));
+	return json_array_append_new(arg, c);
+}
+
+static int event_to_json(const struct event_row *ev, void *arg)
+{
+	const char *type = vonage_event_type(ev);
+	json_t *e;
+
+	if (!type)
+		return 0;
+	e = json_object();
+	json_object_set_new(e, "type", json_string(type));
+	json_object_set_new(e, "id", json_string(ev->provider_id));
+	return json_array_append_new(arg, e);
+}
+
+/* Adds a string member (`value` may be NULL for ""). */
+static void set_str(json_t *o, const char *name, const char *value)
+{
+	json_object_set_new(o, name, json_string(value ? value : ""));
+}
+
+/* The search object of one verification, or NULL (*r says why). */
+static json_t *search_object(struct vonage_ctx *ctx, const char *id,
+			     enum verify_result *r)
+{
+	struct vf_record rec;
+	json_t *o = NULL, *checks = json_array(), *events = json_array();
+
+	*r = verify_search(ctx->call.key_id, id, &rec);
+	if (*r != VERIFY_OK)
+		goto out;
+	if (verify_checks_foreach(&rec, check_to_json, checks) != 0 ||
+	    verify_events_foreach(&rec, event_to_json, events) != 0) {
+		*r = VERIFY_ERROR;
+		goto out;
+	}
+	o = json_object();
+	set_str(o, "request_id", rec.v.request_id);
+	set_str(o, "account_id", ctx->call.api_key);
+	set_str(o, "number", rec.number);
+	set_str(o, "sender_id", rec.sender_id[0] ? rec.sender_id : "verify");
+	json_object_set_new(o, "date_submitted",
+			    api_datetime(rec.v.created_ms));
+	json_object_set_new(o, "date_finalized",
+			    api_datetime(rec.v.finalized_ms));
+	json_object_set_new(o, "first_event_date",
+			    api_datetime(rec.first_event_ms));
+	json_object_set_new(o, "last_event_date",
+			    api_datetime(rec.last_event_ms));
+	set_str(o, "price", PRICE_ZERO);
+	set_str(o, "currency", CURRENCY);
+	set_str(o, "estimated_price_messages_sent", PRICE_ZERO);
+	set_str(o, "status", engine_state_name(rec.v.state));
+	json_object_set_new(o, "checks", checks);
+	json_object_set_new(o, "events", events);
+	return o;
+out:
+	json_decref(checks);
+	json_decref(events);
+	return NULL;
+}
+
+static void search_one(struct vonage_ctx *ctx, const char *id)
+{
+	enum verify_result r;
+	json_t *o = search_object(ctx, id, &r);
+
+	if (o)
+		vonage_send(ctx, o);
+	else
+		vonage_fail(ctx,
+			    r == VERIFY_NOT_FOUND ? VONAGE_NO_RESPONSE
+						  : VONAGE_INTERNAL,
+			    NULL);
+}
+
+/* Several ids: the ones found, in order; unknown ids are left out. */
+static void search_many(struct vonage_ctx *ctx, const char **ids, size_t n)
+{
+	json_t *list = json_array(), *o;
+	enum verify_result r;
+	size_t given = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!*ids[i])
+			continue;
+		given++;
+		o = search_object(ctx, ids[i], &r);
+		if (o) {
+			json_array_append_new(list, o);
+		} else if (r != VERIFY_NOT_FOUND) {
+			json_decref(list);
+			vonage_fail(ctx, VONAGE_INTERNAL, NULL);
+			return;
+		}
+	}
+	if (json_array_size(list) == 0) {
+		json_decref(list);
+		vonage_fail(ctx, given ? VONAGE_NO_RESPONSE : VONAGE_MISSING,
+			    given ? NULL : "request_id");
+		return;
+	}
+	o = json_object();
+	json_object_set_new(o, "verification_requests", list);
+	ctx->root = "verify_response";
+	vonage_send(ctx, o);
+}
+
+static void vonage_search_run(struct vonage_ctx *ctx)
+{
+	const char *ids[SEARCH_IDS_MAX];
+	const char *id = api_param(&ctx->call, "request_id");
+	size_t n;
+
+	if (id) {
+		search_one(ctx, id);
+		return;
+	}
+	n = params_get_all(&ctx->call.params, "request_ids", ids,
+			   SEARCH_IDS_MAX);
+	if (n > SEARCH_IDS_MAX)
+		vonage_fail(ctx, VONAGE_BAD_VALUE, "request_ids");
+	else
+		search_many(ctx, ids, n);
+}
+
+/* ---- control ---- */
+
+static void vonage_control_run(struct vonage_ctx *ctx)
+{
+	static const struct {
+		const char *name;
+		enum verify_cmd cmd;
+	} cmds[] = {
+		{"cancel", CMD_CANCEL},
+		{"trigger_next_event", CMD_TRIGGER_NEXT},
+		{"resend", CMD_RESEND},
+	};
+	static const enum vonage_cond conds[] = {
+		[CONTROL_NOT_ACTIVE] = VONAGE_NOT_FOUND,
+		[CONTROL_TOO_EARLY] = VONAGE_CANCEL_TOO_EARLY,
+		[CONTROL_TOO_LATE] = VONAGE_CANCEL_TOO_LATE,
+		[CONTROL_NO_MORE_EVENTS] = VONAGE_NO_MORE_EVENTS,
+		[CONTROL_COOLDOWN] = VONAGE_THROTTLED,
+		[CONTROL_RESEND_CAP] = VONAGE_THROTTLED,
+	};
+	const char *id = api_param(&ctx->call, "request_id");
+	const char *cmd = api_param(&ctx->call, "cmd");
+	enum control_outcome oc = CONTROL_OK;
+	enum verify_result r;
+	size_t i;
+	json_t *o;
+
+	if (!id || !cmd) {
+		vonage_fail(ctx, VONAGE_MISSING, id ? "cmd" : "request_id");
+		return;
+	}
+	for (i = 0; i < ARRAY_LEN(cmds); i++)
+		if (strcmp(cmd, cmds[i].name) == 0)
+			break;
+	if (i == ARRAY_LEN(cmds)) {
+		vonage_fail(ctx, VONAGE_BAD_VALUE, "cmd");
+		return;
+	}
+	r = verify_control(ctx->call.key_id, id, cmds[i].cmd, 1, &oc);
+	if (r != VERIFY_OK) {
+		vonage_fail(ctx, result_cond(r), id);
+	} else if (oc != CONTROL_OK) {
+		vonage_fail(ctx, conds[oc], id);
+	} else {
+		o = json_object();
+		json_object_set_new(o, "status", json_string("0"));
+		json_object_set_new(o, "command", json_string(cmds[i].name));
+		vonage_send(ctx, o);
+	}
+}
+
+/* ---- routes ---- */
+
+static const char *const request_single[] = {
+	"number", "country",    "brand",           "sender_id",   "code_length",
+	"lg",     "pin_expiry", "next_event_wait", "workflow_id", NULL,
+};
+static const char *const check_single[] = {"request_id", "code", NULL};
+static const char *const search_single[] = {"request_id", NULL};
+static const char *const control_single[] = {"request_id", "cmd", NULL};
+
+enum { EP_REQUEST, EP_CHECK, EP_SEARCH, EP_CONTROL };
+
+static const struct vonage_endpoint endpoints[] = {
+	[EP_REQUEST] = {"verify_response", request_single, ECHO_EMPTY,
+			vonage_request_run},
+	[EP_CHECK] = {"verify_response", check_single, ECHO_GIVEN,
+		      vonage_check_run},
+	[EP_SEARCH] = {"verify_request", search_single, ECHO_NONE,
+		       vonage_search_run},
+	[EP_CONTROL] = {"response", control_single, ECHO_NONE,
+			vonage_control_run},
+};
+
+static void vonage_request(struct http_req *req)
+{
+	vonage_serve(req, &endpoints[EP_REQUEST]);
+}
+
+static void vonage_check(struct http_req *req)
+{
+	vonage_serve(req, &endpoints[EP_CHECK]);
+}
+
+static void vonage_search(struct http_req *req)
+{
+	vonage_serve(req, &endpoints[EP_SEARCH]);
+}
+
+static void vonage_control(struct http_req *req)
+{
+	vonage_serve(req, &endpoints[EP_CONTROL]);
+}
+
+#define GP (HTTP_GET | HTTP_POST)
+
+const struct route vonage_routes[] = {
+	{"/verify/json", GP, vonage_request, 0},
+	{"/verify/xml", GP, vonage_request, 0},
+	{"/verify/check/json", GP, vonage_check, 0},
+	{"/verify/check/xml", GP, vonage_check, 0},
+	{"/verify/search/json", GP, vonage_search, 0},
+	{"/verify/search/xml", GP, vonage_search, 0},
+	{"/verify/control/json", GP, vonage_control, 0},
+	{"/verify/control/xml", GP, vonage_control, 0},
+	{NULL, 0, NULL, 0},
+};

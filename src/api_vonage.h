@@ -1,0 +1,71 @@
+/*
+ * The Vonage (Nexmo) Verify v1 dialect's pure helpers, shared by
+ * api_vonage.c and its unit test: the one table of status codes and error
+ * texts, and the validators of Vonage's request parameters.
+ */
+#ifndef KV_API_VONAGE_H
+#define KV_API_VONAGE_H
+
+#include <stddef.h>
+
+#include "db.h"
+#include "params.h"
+
+/* Every condition a Vonage endpoint answers with a non-zero status. */
+enum vonage_cond {
+	VONAGE_THROTTLED,        /* 1 */
+	VONAGE_MISSING,          /* 2, arg: the parameter */
+	VONAGE_BAD_VALUE,        /* 3, arg: the parameter */
+	VONAGE_BAD_INPUT,        /* 3, arg: the parser's sentence */
+	VONAGE_TOO_BIG,          /* 3 */
+	VONAGE_BAD_CREDENTIALS,  /* 4 */
+	VONAGE_INTERNAL,         /* 5 */
+	VONAGE_NOT_FOUND,        /* 6, arg: the request id */
+	VONAGE_CONCURRENT,       /* 10 */
+	VONAGE_WRONG_CODE,       /* 16 */
+	VONAGE_WRONG_TOO_MANY,   /* 17 */
+	VONAGE_CANCEL_TOO_EARLY, /* 19, arg: the request id */
+	VONAGE_CANCEL_TOO_LATE,  /* 19, arg: the request id */
+	VONAGE_NO_MORE_EVENTS,   /* 19, arg: the request id */
+	VONAGE_NO_RESPONSE,      /* 101 */
+	VONAGE_COND_COUNT
+};
+
+/* Room for any error text: the longest template plus the longest value. */
+#define VONAGE_TEXT_MAX (PARAMS_VALUE_MAX + 256)
+
+/*
+ * Writes the error text of `cond` into text (size len, NUL-terminated,
+ * truncated if needed), with `arg` (NULL reads as "") in place of the
+ * template's parameter and the cancel_min_age setting in place of its number.
+ * Returns the Vonage status code (1-101), or -1 for a cond out of range
+ * (text is then "").
+ */
+int vonage_error_text(enum vonage_cond cond, const char *arg, char *text,
+		      size_t len);
+
+/*
+ * The canonical lower-case form of a Vonage `lg` locale ("en-us"), matched
+ * case-insensitively; NULL when lg is not one of Vonage's 39 locales.  A
+ * static string, never freed.
+ */
+const char *vonage_lg_find(const char *lg);
+
+/* Number of UTF-8 code points of a valid UTF-8 string. */
+size_t vonage_utf8_count(const char *s);
+
+/* 1 when brand has 1 to 18 code points, else 0. */
+int vonage_brand_valid(const char *brand);
+/* 1 when sender_id is 1 to 11 ASCII letters and digits, else 0. */
+int vonage_sender_id_valid(const char *sender_id);
+/* 1 when code is 1 to ENGINE_PIN_MAX ASCII digits, else 0. */
+int vonage_code_valid(const char *code);
+
+/*
+ * Vonage's type of a delivery event, "sms" or "tts" (by channel, else by
+ * type); NULL for an event that is not a delivery (IVR callbacks and
+ * outcomes), which search leaves out.  A static string.
+ */
+const char *vonage_event_type(const struct event_row *ev);
+
+#endif

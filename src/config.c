@@ -1,0 +1,252 @@
+/*
+ * The configuration directives: a table of name, type, bounds, default and
+ * help text, and the three sources that override the defaults in order
+ * (file, environment, flags).  Numbers are parsed with bounds, never atoi.
+ */
+#include <ctype.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "err.h"
+#include "log.h"
+#include "util.h"
+
+enum directive_type { D_INT, D_STR };
+
+struct directive {
+	const char *name;
+	enum directive_type type;
+	size_t offset;
+	size_t size; /* D_STR: buffer size */
+	int min, max;
+	const char *def;
+	const char *help;
+};
+
+/* clang-format off */
+#define INT_DIR(field, lo, hi, dflt, text)                                     \
+	{#field, D_INT, offsetof(struct config, field), 0, lo, hi, dflt, text}
+#define STR_DIR(field, dflt, text)                                             \
+	{#field, D_STR, offsetof(struct config, field),                        \
+	 sizeof(((struct config *)0)->field), 0, 0, dflt, text}
+/* clang-format on */
+
+static const struct directive directives[] = {
+	STR_DIR(listen, "127.0.0.1:8080",
+		"address:port to serve; port 0 picks one"),
+	STR_DIR(db, "kookooverify.db", "SQLite database file"),
+	STR_DIR(secret_file, "", "server secret file (default: <db>.secret)"),
+	STR_DIR(default_country, "IN",
+		"region of numbers given without country code"),
+	STR_DIR(test_numbers, "",
+		"number:PIN,... with fixed PINs; nothing is sent"),
+	STR_DIR(log_level, "info", "debug, info, warn or error"),
+	INT_DIR(pin_expiry, 1, 86400, "300", "seconds a PIN stays valid"),
+	INT_DIR(next_event_wait, 1, 86400, "120",
+		"default workflow: seconds from the SMS to the call"),
+	INT_DIR(code_length, 4, 10, "4", "default PIN digits"),
+	INT_DIR(param_min_wait, 1, 3600, "60",
+		"lowest pin_expiry/next_event_wait a client may ask for"),
+	INT_DIR(cancel_min_age, 0, 3600, "30",
+		"Vonage: seconds before a verification may be cancelled"),
+	INT_DIR(resend_cooldown, 0, 86400, "30", "seconds between resends"),
+	INT_DIR(resend_max, 0, 100, "3", "most resends per verification"),
+	INT_DIR(verified_ttl, 1, 31536000, "2592000",
+		"seconds a verified number stays verified"),
+	INT_DIR(threads, 0, 256, "0", "HTTP worker threads; 0 = four per core"),
+	INT_DIR(max_connections, 1, 100000, "4096", "open connections at most"),
+	INT_DIR(per_ip_connections, 0, 100000, "0",
+		"open connections per client address; 0 = no limit"),
+	INT_DIR(body_max, 256, 1048576, "16384", "largest request body, bytes"),
+	INT_DIR(connection_timeout, 1, 3600, "10",
+		"idle connection timeout, s"),
+	INT_DIR(write_batch_max, 1, 10000, "256",
+		"most writes grouped into one transaction"),
+};
+
+static const struct directive *directive_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_LEN(directives); i++)
+		if (strcmp(directives[i].name, name) == 0)
+			return &directives[i];
+	return NULL;
+}
+
+static int directive_apply(struct config *c, const struct directive *d,
+			   const char *value, char *err, size_t errlen)
+{
+	char *base = (char *)c;
+	int rc;
+
+	if (d->type == D_STR) {
+		size_t n = strlen(value);
+
+		if (n >= d->size) {
+			snprintf(err, errlen, "%s: value longer than %zu bytes",
+				 d->name, d->size - 1);
+			return KV_ERANGE;
+		}
+		memcpy(base + d->offset, value, n + 1);
+		return 0;
+	}
+	rc = parse_int(value, d->min, d->max,
+		       (int *)(void *)(base + d->offset));
+	if (rc == KV_EINVAL)
+		snprintf(err, errlen, "%s: \"%s\" is not a whole number",
+			 d->name, value);
+	else if (rc == KV_ERANGE)
+		snprintf(err, errlen, "%s: %s is outside %d..%d", d->name,
+			 value, d->min, d->max);
+	return rc;
+}
+
+void config_init(struct config *c)
+{
+	char err[128];
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < ARRAY_LEN(directives); i++)
+		if (directive_apply(c, &directives[i], directives[i].def, err,
+				    sizeof(err)) != 0)
+			fatal("built-in default: %s", err);
+}
+
+int config_set(struct config *c, const char *name, const char *value, char *err,
+	       size_t errlen)
+{
+	const struct directive *d = directive_find(name);
+
+	if (!d) {
+		snprintf(err, errlen, "unknown setting \"%s\"", name);
+		return KV_ENOTFOUND;
+	}
+	return directive_apply(c, d, value, err, errlen);
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+int config_load_file(struct config *c, const char *path, char *err,
+		     size_t errlen)
+{
+	char line[4096];
+	char why[256];
+	FILE *f = fopen(path, "r");
+	int lineno = 0;
+	int rc = 0;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open", path);
+		return KV_EIO;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *eq, *name, *value;
+
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			snprintf(err, errlen, "%s:%d: line too long", path,
+				 lineno);
+			rc = KV_ETOOBIG;
+			goto out;
+		}
+		name = trim(line);
+		if (*name == '\0' || *name == '#')
+			continue;
+		eq = strchr(name, '=');
+		if (!eq) {
+			snprintf(err, errlen, "%s:%d: expected name = value",
+				 path, lineno);
+			rc = KV_EINVAL;
+			goto out;
+		}
+		*eq = '\0';
+		value = trim(eq + 1);
+		name = trim(name);
+		rc = config_set(c, name, value, why, sizeof(why));
+		if (rc != 0) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+			goto out;
+		}
+	}
+out:
+	fclose(f);
+	return rc;
+}
+
+int config_load_env(struct config *c, char *err, size_t errlen)
+{
+	char var[64];
+	char why[256];
+
+	for (size_t i = 0; i < ARRAY_LEN(directives); i++) {
+		const char *value;
+		size_t n = 0;
+		int rc;
+
+		n = (size_t)snprintf(var, sizeof(var), "KOOKOOVERIFY_%s",
+				     directives[i].name);
+		for (size_t j = sizeof("KOOKOOVERIFY_") - 1; j < n; j++)
+			var[j] = (char)toupper((unsigned char)var[j]);
+		value = getenv(var);
+		if (!value)
+			continue;
+		rc = directive_apply(c, &directives[i], value, why,
+				     sizeof(why));
+		if (rc != 0) {
+			snprintf(err, errlen, "%s: %s", var, why);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int config_validate(const struct config *c, char *err, size_t errlen)
+{
+	const char *colon = strrchr(c->listen, ':');
+	int port;
+
+	if (!colon || colon == c->listen ||
+	    parse_int(colon + 1, 0, 65535, &port) != 0) {
+		snprintf(err, errlen, "listen: \"%s\" is not ADDR:PORT",
+			 c->listen);
+		return KV_EINVAL;
+	}
+	if (strlen(c->default_country) != 2 ||
+	    !isupper((unsigned char)c->default_country[0]) ||
+	    !isupper((unsigned char)c->default_country[1])) {
+		snprintf(err, errlen,
+			 "default_country: \"%s\" is not an ISO 3166 code",
+			 c->default_country);
+		return KV_EINVAL;
+	}
+	if (log_level_parse(c->log_level) < 0) {
+		snprintf(err, errlen,
+			 "log_level: \"%s\" is not one of debug, "
+			 "info, warn, error",
+			 c->log_level);
+		return KV_EINVAL;
+	}
+	return 0;
+}
+
+void config_print_help(FILE *out)
+{
+	fprintf(out, "Settings (config file `name = value`, environment "
+		     "KOOKOOVERIFY_NAME, or --set name=value):\n");
+	for (size_t i = 0; i < ARRAY_LEN(directives); i++)
+		fprintf(out, "  %-20s %s (default: %s)\n", directives[i].name,
+			directives[i].help,
+			*directives[i].def ? directives[i].def : "none");
+}

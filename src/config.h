@@ -1,0 +1,60 @@
+/*
+ * Server settings: one struct with compiled-in defaults, then the config file,
+ * then KOOKOOVERIFY_* environment variables, then command-line flags.  Every
+ * setting is described once, in the directive table of config.c.
+ */
+#ifndef KV_CONFIG_H
+#define KV_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct config {
+	char listen[64];
+	char db[512];
+	char secret_file[512];
+	char default_country[3];
+	char test_numbers[2048];
+	char log_level[8];
+	int pin_expiry;
+	int next_event_wait;
+	int code_length;
+	int param_min_wait;
+	int cancel_min_age;
+	int resend_cooldown;
+	int resend_max;
+	int verified_ttl;
+	int threads;
+	int max_connections;
+	int per_ip_connections;
+	int body_max;
+	int connection_timeout;
+	int write_batch_max;
+};
+
+/* Fills `c` with the compiled-in defaults. */
+void config_init(struct config *c);
+
+/*
+ * Sets one directive from text.  Returns 0, KV_ENOTFOUND for an unknown
+ * name, KV_EINVAL/KV_ERANGE for a bad value; `err` (size errlen) then says
+ * why in a sentence naming the setting.
+ */
+int config_set(struct config *c, const char *name, const char *value, char *err,
+	       size_t errlen);
+
+/* Reads "name = value" lines ('#' comments).  Errors name file and line. */
+int config_load_file(struct config *c, const char *path, char *err,
+		     size_t errlen);
+
+/* Applies every KOOKOOVERIFY_<NAME> variable present in the environment. */
+int config_load_env(struct config *c, char *err, size_t errlen);
+
+/* Cross-field checks (test_numbers syntax, listen address). */
+int config_validate(const struct config *c, char *err, size_t errlen);
+
+/* Writes one line per directive: name, default and help text. */
+void config_print_help(FILE *out);
+
+#endif

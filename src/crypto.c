@@ -1,0 +1,151 @@
+/*
+ * libsodium behind the functions of crypto.h.  The server secret never leaves
+ * this file: separate subkeys are derived from it for PIN hashes and API
+ * secret hashes, so one kind of hash can never stand in for another.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "util.h"
+
+enum { SUBKEY_PIN = 1, SUBKEY_API_SECRET = 2 };
+
+static unsigned char pin_key[crypto_generichash_KEYBYTES];
+static unsigned char api_key[crypto_generichash_KEYBYTES];
+
+void crypto_set_secret(const unsigned char secret[32])
+{
+	static const char ctx[crypto_kdf_CONTEXTBYTES] = "kvsecret";
+
+	crypto_kdf_derive_from_key(pin_key, sizeof(pin_key), SUBKEY_PIN, ctx,
+				   secret);
+	crypto_kdf_derive_from_key(api_key, sizeof(api_key), SUBKEY_API_SECRET,
+				   ctx, secret);
+}
+
+void crypto_wipe(void)
+{
+	sodium_memzero(pin_key, sizeof(pin_key));
+	sodium_memzero(api_key, sizeof(api_key));
+}
+
+static int secret_read(int fd, unsigned char secret[32])
+{
+	size_t got = 0;
+
+	while (got < 32) {
+		ssize_t n = read(fd, secret + got, 32 - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return KV_EINVAL;
+		got += (size_t)n;
+	}
+	/* A longer file is not ours: refuse rather than silently truncate. */
+	if (read(fd, &got, 1) != 0)
+		return KV_EINVAL;
+	return 0;
+}
+
+int crypto_load_secret(const char *path, char *err, size_t errlen)
+{
+	unsigned char secret[32];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0 && errno == ENOENT) {
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0)
+			goto io_error;
+		randombytes_buf(secret, sizeof(secret));
+		if (write(fd, secret, sizeof(secret)) !=
+			    (ssize_t)sizeof(secret) ||
+		    fsync(fd) != 0) {
+			close(fd);
+			unlink(path);
+			goto io_error;
+		}
+		close(fd);
+		crypto_set_secret(secret);
+		goto out;
+	}
+	if (fd < 0)
+		goto io_error;
+	rc = secret_read(fd, secret);
+	close(fd);
+	if (rc != 0) {
+		snprintf(err, errlen, "%s: not a 32-byte secret file", path);
+		goto out;
+	}
+	crypto_set_secret(secret);
+	goto out;
+io_error:
+	snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	rc = KV_EIO;
+out:
+	sodium_memzero(secret, sizeof(secret));
+	return rc;
+}
+
+void crypto_pin_new(int digits, char *out)
+{
+	for (int i = 0; i < digits; i++)
+		out[i] = (char)('0' + randombytes_uniform(10));
+	out[digits] = '\0';
+}
+
+void crypto_request_id(char out[33])
+{
+	unsigned char raw[16];
+
+	randombytes_buf(raw, sizeof(raw));
+	hex_encode(raw, sizeof(raw), out);
+}
+
+void crypto_api_credentials(char key[CRYPTO_API_KEY_LEN + 1],
+			    char secret[CRYPTO_API_SECRET_LEN + 1])
+{
+	unsigned char raw[CRYPTO_API_SECRET_LEN / 2];
+
+	randombytes_buf(raw, CRYPTO_API_KEY_LEN / 2);
+	hex_encode(raw, CRYPTO_API_KEY_LEN / 2, key);
+	randombytes_buf(raw, sizeof(raw));
+	hex_encode(raw, sizeof(raw), secret);
+	sodium_memzero(raw, sizeof(raw));
+}
+
+void crypto_pin_hash(const char *request_id, const char *pin,
+		     unsigned char out[CRYPTO_HASH_LEN])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, pin_key, sizeof(pin_key), CRYPTO_HASH_LEN);
+	/* The NUL separates the two fields so no pair can collide. */
+	crypto_generichash_update(&st, (const unsigned char *)request_id,
+				  strlen(request_id) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)pin, strlen(pin));
+	crypto_generichash_final(&st, out, CRYPTO_HASH_LEN);
+	sodium_memzero(&st, sizeof(st));
+}
+
+void crypto_secret_hash(const char *api_secret,
+			unsigned char out[CRYPTO_HASH_LEN])
+{
+	crypto_generichash(out, CRYPTO_HASH_LEN,
+			   (const unsigned char *)api_secret,
+			   strlen(api_secret), api_key, sizeof(api_key));
+}
+
+int crypto_hash_equal(const unsigned char a[CRYPTO_HASH_LEN],
+		      const unsigned char b[CRYPTO_HASH_LEN])
+{
+	return sodium_memcmp(a, b, CRYPTO_HASH_LEN) == 0;
+}

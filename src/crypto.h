@@ -1,0 +1,50 @@
+/*
+ * Secrets and randomness, all through libsodium: the server secret and the
+ * subkeys derived from it, PINs, request ids, API key material, and keyed
+ * hashes compared in constant time.
+ */
+#ifndef KV_CRYPTO_H
+#define KV_CRYPTO_H
+
+#include <stddef.h>
+
+#define CRYPTO_HASH_LEN 32
+#define CRYPTO_API_KEY_LEN 16    /* hex characters */
+#define CRYPTO_API_SECRET_LEN 32 /* hex characters */
+
+/*
+ * Loads the 32-byte server secret from `path`, creating it (mode 0600) with
+ * random bytes when it does not exist.  Call once, before threads start.
+ * Returns 0, KV_EIO (message in err) or KV_EINVAL (file of the wrong size).
+ */
+int crypto_load_secret(const char *path, char *err, size_t errlen);
+
+/* Uses a fixed secret (unit tests). */
+void crypto_set_secret(const unsigned char secret[32]);
+
+/* Wipes the secret and subkeys from memory. */
+void crypto_wipe(void);
+
+/* A uniformly random PIN of `digits` (4-10) decimal digits in out[digits+1]. */
+void crypto_pin_new(int digits, char *out);
+
+/* 128 random bits as 32 lowercase hex characters in out[33]. */
+void crypto_request_id(char out[33]);
+
+/* Fresh key material: api_key (16 hex) and api_secret (32 hex). */
+void crypto_api_credentials(char key[CRYPTO_API_KEY_LEN + 1],
+			    char secret[CRYPTO_API_SECRET_LEN + 1]);
+
+/* Keyed hash of a PIN, bound to its verification's request id. */
+void crypto_pin_hash(const char *request_id, const char *pin,
+		     unsigned char out[CRYPTO_HASH_LEN]);
+
+/* Keyed hash of an API secret. */
+void crypto_secret_hash(const char *api_secret,
+			unsigned char out[CRYPTO_HASH_LEN]);
+
+/* Constant-time equality of two hashes: 1 equal, 0 not. */
+int crypto_hash_equal(const unsigned char a[CRYPTO_HASH_LEN],
+		      const unsigned char b[CRYPTO_HASH_LEN]);
+
+#endif

@@ -1,0 +1,696 @@
+/*
+ * SQLite connections, schema migrations and every statement of the store.
+ * Statements live in one table (enum stmt_id -> SQL) and are prepared once per
+ * connection; functions bind, step and reset them.  The writer thread and the
+ * per-thread readers are in db_pool.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "db.h"
+#include "db_internal.h"
+#include "err.h"
+#include "log.h"
+#include "util.h"
+
+/*
+ * Migrations, applied in order; PRAGMA user_version counts those applied.
+ * Never edit one that has shipped: add a new one.
+ */
+static const char *const migrations[] = {
+	/* 1: the whole first schema. */
+	"CREATE TABLE api_keys (  id INTEGER PRIMARY KEY,"
+	"  api_key TEXT NOT NULL UNIQUE,  name TEXT NOT NULL DEFAULT '',"
+	"  secret_hash BLOB NOT NULL,  created_ms INTEGER NOT NULL,"
+	"  revoked_ms INTEGER NOT NULL DEFAULT 0);CREATE TABLE verifications ("
+	"  id INTEGER PRIMARY KEY,  request_id TEXT NOT NULL UNIQUE,"
+	"  key_id INTEGER NOT NULL REFERENCES api_keys(id),"
+	"  number TEXT NOT NULL,  number_type INTEGER NOT NULL,"
+	"  brand TEXT NOT NULL,  sender_id TEXT NOT NULL DEFAULT '',"
+	"  lg TEXT NOT NULL DEFAULT '',  workflow_id INTEGER NOT NULL,"
+	"  code_length INTEGER NOT NULL,"
+	"  test_number INTEGER NOT NULL DEFAULT 0,  pin_hash BLOB NOT NULL,"
+	"  steps TEXT NOT NULL,"
+	"  wait1_ms INTEGER NOT NULL, wait2_ms INTEGER NOT NULL,"
+	"  wait3_ms INTEGER NOT NULL,  state INTEGER NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_step INTEGER NOT NULL DEFAULT 0,"
+	"  resends INTEGER NOT NULL DEFAULT 0,  created_ms INTEGER NOT NULL,"
+	"  pin_created_ms INTEGER NOT NULL,  pin_expiry_ms INTEGER NOT NULL,"
+	"  expires_ms INTEGER NOT NULL,"
+	"  last_resend_ms INTEGER NOT NULL DEFAULT 0,"
+	"  finalized_ms INTEGER NOT NULL DEFAULT 0,"
+	"  first_event_ms INTEGER NOT NULL DEFAULT 0,"
+	"  last_event_ms INTEGER NOT NULL DEFAULT 0);"
+	/* One live verification per number and key, enforced by the store. */
+	"CREATE UNIQUE INDEX verifications_live ON verifications(key_id, "
+	"number)  WHERE state = 0;"
+	"CREATE TABLE checks (  id INTEGER PRIMARY KEY,"
+	"  verification_id INTEGER NOT NULL REFERENCES verifications(id),"
+	"  created_ms INTEGER NOT NULL,  code TEXT NOT NULL,"
+	"  valid INTEGER NOT NULL,  ip TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX checks_verification ON checks(verification_id);"
+	"CREATE TABLE events (  id INTEGER PRIMARY KEY,"
+	"  verification_id INTEGER NOT NULL REFERENCES verifications(id),"
+	"  created_ms INTEGER NOT NULL,  type TEXT NOT NULL,"
+	"  channel TEXT NOT NULL DEFAULT '',"
+	"  provider_id TEXT NOT NULL DEFAULT '',"
+	"  result TEXT NOT NULL DEFAULT '',  detail TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX events_verification ON events(verification_id);"
+	"CREATE TABLE verified_numbers ("
+	"  key_id INTEGER NOT NULL REFERENCES api_keys(id),"
+	"  number TEXT NOT NULL,  verified_ms INTEGER NOT NULL,"
+	"  request_id TEXT NOT NULL,"
+	"  PRIMARY KEY (key_id, number)) WITHOUT ROWID;CREATE TABLE jobs ("
+	"  id INTEGER PRIMARY KEY,  kind TEXT NOT NULL,"
+	"  verification_id INTEGER NOT NULL REFERENCES verifications(id),"
+	"  step INTEGER NOT NULL DEFAULT 0,  due_ms INTEGER NOT NULL,"
+	/* state: 0 pending, 1 done, 2 failed, 3 cancelled */
+	"  state INTEGER NOT NULL DEFAULT 0,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  lease_until_ms INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT NOT NULL DEFAULT '',  created_ms INTEGER NOT NULL,"
+	"  done_ms INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX jobs_pending ON jobs(due_ms) WHERE state = 0;"
+	"CREATE INDEX jobs_verification ON jobs(verification_id)"
+	"  WHERE state = 0;",
+};
+
+int db_schema_version(void)
+{
+	return (int)ARRAY_LEN(migrations);
+}
+
+#define VF_COLUMNS                                                             \
+	"id, request_id, key_id, number, number_type, brand, sender_id, lg, "  \
+	"workflow_id, code_length, test_number, pin_hash, steps, wait1_ms, "   \
+	"wait2_ms, wait3_ms, state, attempts, next_step, resends, "            \
+	"created_ms, "                                                         \
+	"pin_created_ms, pin_expiry_ms, expires_ms, last_resend_ms, "          \
+	"finalized_ms, first_event_ms, last_event_ms"
+
+static const char *const stmt_sql[STMT_COUNT] = {
+	[STMT_BEGIN] = "BEGIN IMMEDIATE",
+	[STMT_COMMIT] = "COMMIT",
+	[STMT_ROLLBACK] = "ROLLBACK",
+	[STMT_SAVEPOINT] = "SAVEPOINT w",
+	[STMT_RELEASE] = "RELEASE w",
+	[STMT_ROLLBACK_TO] = "ROLLBACK TO w",
+	[STMT_KEY_INSERT] = "INSERT INTO api_keys (api_key, name, secret_hash, "
+			    "created_ms) VALUES (?1, ?2, ?3, ?4)",
+	[STMT_KEY_GET] = "SELECT id, api_key, name, secret_hash, created_ms, "
+			 "revoked_ms FROM api_keys WHERE api_key = ?1",
+	[STMT_KEY_REVOKE] = "UPDATE api_keys SET revoked_ms = ?2 "
+			    "WHERE api_key = ?1 AND revoked_ms = 0",
+	[STMT_KEY_LIST] = "SELECT id, api_key, name, secret_hash, created_ms, "
+			  "revoked_ms FROM api_keys ORDER BY id",
+	[STMT_VF_INSERT] =
+		"INSERT INTO verifications (" VF_COLUMNS ") VALUES (NULL, "
+		"?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+		"?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
+	[STMT_VF_GET] = "SELECT " VF_COLUMNS " FROM verifications "
+			"WHERE request_id = ?1 AND key_id = ?2",
+	[STMT_VF_LIVE] = "SELECT " VF_COLUMNS " FROM verifications "
+			 "WHERE key_id = ?1 AND number = ?2 AND state = 0",
+	[STMT_VF_UPDATE] =
+		"UPDATE verifications SET pin_hash = ?12, state = ?17, "
+		"attempts = ?18, next_step = ?19, resends = ?20, "
+		"pin_created_ms = ?22, pin_expiry_ms = ?23, expires_ms = ?24, "
+		"last_resend_ms = ?25, finalized_ms = ?26, first_event_ms = ?27, "
+		"last_event_ms = ?28 WHERE id = ?1",
+	[STMT_CHECK_INSERT] =
+		"INSERT INTO checks (verification_id, created_ms, code, valid, "
+		"ip) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[STMT_CHECK_LIST] = "SELECT created_ms, code, valid, ip FROM checks "
+			    "WHERE verification_id = ?1 ORDER BY id",
+	[STMT_EVENT_INSERT] =
+		"INSERT INTO events (verification_id, created_ms, type, "
+		"channel, provider_id, result, detail) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[STMT_EVENT_LIST] = "SELECT created_ms, type, channel, provider_id, "
+			    "result, detail FROM events "
+			    "WHERE verification_id = ?1 ORDER BY id",
+	[STMT_VERIFIED_PUT] = "INSERT OR REPLACE INTO verified_numbers "
+			      "(key_id, number, verified_ms, request_id) "
+			      "VALUES (?1, ?2, ?3, ?4)",
+	[STMT_VERIFIED_GET] =
+		"SELECT verified_ms, request_id FROM verified_numbers "
+		"WHERE key_id = ?1 AND number = ?2",
+	[STMT_JOB_INSERT] = "INSERT INTO jobs (kind, verification_id, step, "
+			    "due_ms, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+	[STMT_JOBS_CANCEL] = "UPDATE jobs SET state = 3, done_ms = ?2 "
+			     "WHERE verification_id = ?1 AND state = 0",
+	[STMT_JOB_STEP_NOW] = "UPDATE jobs SET due_ms = ?2 WHERE "
+			      "verification_id = ?1 AND state = 0 AND "
+			      "kind = 'step' AND due_ms > ?2",
+	[STMT_JOBS_PENDING] = "SELECT count(*) FROM jobs WHERE state = 0",
+};
+
+static int db_err(struct db_conn *c, const char *what)
+{
+	int code = sqlite3_extended_errcode(c->db);
+
+	log_error("db: %s: %s", what, sqlite3_errmsg(c->db));
+	if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED)
+		return KV_EBUSY;
+	if ((code & 0xff) == SQLITE_CONSTRAINT)
+		return KV_EDUP;
+	return KV_EDB;
+}
+
+static int db_open_raw(const char *path, sqlite3 **out, char *err,
+		       size_t errlen)
+{
+	static const char pragmas[] = "PRAGMA journal_mode = WAL;"
+				      "PRAGMA synchronous = NORMAL;"
+				      "PRAGMA foreign_keys = ON;"
+				      "PRAGMA busy_timeout = 5000;"
+				      "PRAGMA temp_store = MEMORY;";
+	sqlite3 *db = NULL;
+	int rc;
+
+	/* The database holds hashes and numbers: keep it private. */
+	mode_t old = umask(077);
+	rc = sqlite3_open_v2(path, &db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+				     SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	umask(old);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path,
+			 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(db, 1);
+	if (sqlite3_exec(db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+		goto fail;
+	}
+	*out = db;
+	return 0;
+fail:
+	sqlite3_close(db);
+	return KV_EDB;
+}
+
+int db_migrate(const char *path, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int version = 0;
+	int rc = db_open_raw(path, &db, err, errlen);
+
+	if (rc != 0)
+		return rc;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW)
+		goto sql_error;
+	version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (version > db_schema_version()) {
+		snprintf(
+			err, errlen,
+			"%s: schema version %d is newer than this program (%d)",
+			path, version, db_schema_version());
+		rc = KV_EDB;
+		goto out;
+	}
+	for (int i = version; i < db_schema_version(); i++) {
+		char bump[64];
+
+		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", i + 1);
+		/* Each migration and its version bump commit together. */
+		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) ||
+		    sqlite3_exec(db, migrations[i], NULL, NULL, NULL) ||
+		    sqlite3_exec(db, bump, NULL, NULL, NULL) ||
+		    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL)) {
+			snprintf(err, errlen, "%s: migration %d: %s", path,
+				 i + 1, sqlite3_errmsg(db));
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			rc = KV_EDB;
+			goto out;
+		}
+		log_info("db: applied migration %d", i + 1);
+	}
+	goto out;
+sql_error:
+	snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+	rc = KV_EDB;
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
+}
+
+struct db_conn *db_open(const char *path, char *err, size_t errlen)
+{
+	struct db_conn *c = calloc(1, sizeof(*c));
+	sqlite3_stmt *st = NULL;
+
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (db_open_raw(path, &c->db, err, errlen) != 0)
+		goto fail;
+	if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW ||
+	    sqlite3_column_int(st, 0) != db_schema_version()) {
+		snprintf(
+			err, errlen,
+			"%s: schema is not current: run `kookooverify migrate`",
+			path);
+		goto fail;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	for (int i = 0; i < STMT_COUNT; i++) {
+		if (sqlite3_prepare_v3(c->db, stmt_sql[i], -1,
+				       SQLITE_PREPARE_PERSISTENT, &c->stmt[i],
+				       NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "%s: preparing statement %d: %s",
+				 path, i, sqlite3_errmsg(c->db));
+			goto fail;
+		}
+	}
+	return c;
+fail:
+	sqlite3_finalize(st);
+	db_close(c);
+	return NULL;
+}
+
+void db_close(struct db_conn *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < STMT_COUNT; i++)
+		sqlite3_finalize(c->stmt[i]);
+	sqlite3_close(c->db);
+	free(c);
+}
+
+/* Runs a statement that returns no row; resets it whatever happens. */
+static int stmt_exec(struct db_conn *c, enum stmt_id id, const char *what)
+{
+	sqlite3_stmt *st = c->stmt[id];
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return db_err(c, what);
+	return 0;
+}
+
+int db_exec_stmt(struct db_conn *c, enum stmt_id id)
+{
+	return stmt_exec(c, id, stmt_sql[id]);
+}
+
+int db_begin(struct db_conn *c)
+{
+	return db_exec_stmt(c, STMT_BEGIN);
+}
+
+int db_commit(struct db_conn *c)
+{
+	return db_exec_stmt(c, STMT_COMMIT);
+}
+
+int db_rollback(struct db_conn *c)
+{
+	return db_exec_stmt(c, STMT_ROLLBACK);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+static void column_text(sqlite3_stmt *st, int i, char *out, size_t outlen)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+	size_t n = s ? (size_t)sqlite3_column_bytes(st, i) : 0;
+
+	if (n >= outlen)
+		n = outlen - 1;
+	if (n)
+		memcpy(out, s, n);
+	out[n] = '\0';
+}
+
+static void column_blob(sqlite3_stmt *st, int i, unsigned char *out, size_t len)
+{
+	const void *b = sqlite3_column_blob(st, i);
+
+	memset(out, 0, len);
+	if (b && (size_t)sqlite3_column_bytes(st, i) == len)
+		memcpy(out, b, len);
+}
+
+/* Finishes a single-row lookup: 0 found, KV_ENOTFOUND, or an error. */
+static int row_done(struct db_conn *c, sqlite3_stmt *st, int rc,
+		    const char *what)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	if (rc == SQLITE_DONE)
+		return KV_ENOTFOUND;
+	return db_err(c, what);
+}
+
+static void key_from_row(sqlite3_stmt *st, struct key_row *k)
+{
+	k->id = sqlite3_column_int64(st, 0);
+	column_text(st, 1, k->api_key, sizeof(k->api_key));
+	column_text(st, 2, k->name, sizeof(k->name));
+	column_blob(st, 3, k->secret_hash, sizeof(k->secret_hash));
+	k->created_ms = sqlite3_column_int64(st, 4);
+	k->revoked_ms = sqlite3_column_int64(st, 5);
+}
+
+int db_key_insert(struct db_conn *c, const struct key_row *k)
+{
+	sqlite3_stmt *st = c->stmt[STMT_KEY_INSERT];
+
+	bind_text(st, 1, k->api_key);
+	bind_text(st, 2, k->name);
+	sqlite3_bind_blob(st, 3, k->secret_hash, sizeof(k->secret_hash),
+			  SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, k->created_ms);
+	return stmt_exec(c, STMT_KEY_INSERT, "insert key");
+}
+
+int db_key_get(struct db_conn *c, const char *api_key, struct key_row *out)
+{
+	sqlite3_stmt *st = c->stmt[STMT_KEY_GET];
+	int rc;
+
+	bind_text(st, 1, api_key);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		key_from_row(st, out);
+	return row_done(c, st, rc, "get key");
+}
+
+int db_key_revoke(struct db_conn *c, const char *api_key, int64_t now_ms)
+{
+	sqlite3_stmt *st = c->stmt[STMT_KEY_REVOKE];
+	int rc;
+
+	bind_text(st, 1, api_key);
+	sqlite3_bind_int64(st, 2, now_ms);
+	rc = stmt_exec(c, STMT_KEY_REVOKE, "revoke key");
+	if (rc == 0 && sqlite3_changes(c->db) == 0)
+		return KV_ENOTFOUND;
+	return rc;
+}
+
+int db_keys_foreach(struct db_conn *c,
+		    int (*cb)(const struct key_row *k, void *arg), void *arg)
+{
+	sqlite3_stmt *st = c->stmt[STMT_KEY_LIST];
+	struct key_row k;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		key_from_row(st, &k);
+		if (cb(&k, arg) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
+						     : db_err(c, "list keys");
+}
+
+/* Binds every column of a verification, numbered as in VF_COLUMNS. */
+static void vf_bind(sqlite3_stmt *st, const struct vf_record *r)
+{
+	const struct verification *v = &r->v;
+
+	sqlite3_bind_int64(st, 1, v->id);
+	bind_text(st, 2, v->request_id);
+	sqlite3_bind_int64(st, 3, v->key_id);
+	bind_text(st, 4, r->number);
+	sqlite3_bind_int(st, 5, r->number_type);
+	bind_text(st, 6, r->brand);
+	bind_text(st, 7, r->sender_id);
+	bind_text(st, 8, r->lg);
+	sqlite3_bind_int(st, 9, r->workflow_id);
+	sqlite3_bind_int(st, 10, r->code_length);
+	sqlite3_bind_int(st, 11, r->test_number);
+	sqlite3_bind_blob(st, 12, r->pin_hash, sizeof(r->pin_hash),
+			  SQLITE_STATIC);
+	bind_text(st, 13, r->steps);
+	for (int i = 0; i < ENGINE_MAX_STEPS; i++)
+		sqlite3_bind_int64(st, 14 + i, r->wait_ms[i]);
+	sqlite3_bind_int(st, 17, (int)v->state);
+	sqlite3_bind_int(st, 18, v->attempts);
+	sqlite3_bind_int(st, 19, v->next_step);
+	sqlite3_bind_int(st, 20, v->resends);
+	sqlite3_bind_int64(st, 21, v->created_ms);
+	sqlite3_bind_int64(st, 22, v->pin_created_ms);
+	sqlite3_bind_int64(st, 23, v->pin_expiry_ms);
+	sqlite3_bind_int64(st, 24, v->expires_ms);
+	sqlite3_bind_int64(st, 25, v->last_resend_ms);
+	sqlite3_bind_int64(st, 26, v->finalized_ms);
+	sqlite3_bind_int64(st, 27, r->first_event_ms);
+	sqlite3_bind_int64(st, 28, r->last_event_ms);
+}
+
+static void vf_from_row(sqlite3_stmt *st, struct vf_record *r)
+{
+	struct verification *v = &r->v;
+
+	memset(r, 0, sizeof(*r));
+	v->id = sqlite3_column_int64(st, 0);
+	column_text(st, 1, v->request_id, sizeof(v->request_id));
+	v->key_id = sqlite3_column_int64(st, 2);
+	column_text(st, 3, r->number, sizeof(r->number));
+	r->number_type = sqlite3_column_int(st, 4);
+	column_text(st, 5, r->brand, sizeof(r->brand));
+	column_text(st, 6, r->sender_id, sizeof(r->sender_id));
+	column_text(st, 7, r->lg, sizeof(r->lg));
+	r->workflow_id = sqlite3_column_int(st, 8);
+	r->code_length = sqlite3_column_int(st, 9);
+	r->test_number = sqlite3_column_int(st, 10);
+	column_blob(st, 11, r->pin_hash, sizeof(r->pin_hash));
+	column_text(st, 12, r->steps, sizeof(r->steps));
+	v->nsteps = (int)strlen(r->steps);
+	for (int i = 0; i < ENGINE_MAX_STEPS; i++)
+		r->wait_ms[i] = sqlite3_column_int64(st, 13 + i);
+	v->state = (enum vf_state)sqlite3_column_int(st, 16);
+	v->attempts = sqlite3_column_int(st, 17);
+	v->next_step = sqlite3_column_int(st, 18);
+	v->resends = sqlite3_column_int(st, 19);
+	v->created_ms = sqlite3_column_int64(st, 20);
+	v->pin_created_ms = sqlite3_column_int64(st, 21);
+	v->pin_expiry_ms = sqlite3_column_int64(st, 22);
+	v->expires_ms = sqlite3_column_int64(st, 23);
+	v->last_resend_ms = sqlite3_column_int64(st, 24);
+	v->finalized_ms = sqlite3_column_int64(st, 25);
+	r->first_event_ms = sqlite3_column_int64(st, 26);
+	r->last_event_ms = sqlite3_column_int64(st, 27);
+}
+
+int db_verification_insert(struct db_conn *c, struct vf_record *r)
+{
+	sqlite3_stmt *st = c->stmt[STMT_VF_INSERT];
+	int rc;
+
+	vf_bind(st, r);
+	rc = stmt_exec(c, STMT_VF_INSERT, "insert verification");
+	if (rc == 0)
+		r->v.id = sqlite3_last_insert_rowid(c->db);
+	return rc;
+}
+
+static int vf_lookup(struct db_conn *c, enum stmt_id id, struct vf_record *out,
+		     const char *what)
+{
+	sqlite3_stmt *st = c->stmt[id];
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		vf_from_row(st, out);
+	return row_done(c, st, rc, what);
+}
+
+int db_verification_get(struct db_conn *c, const char *request_id,
+			int64_t key_id, struct vf_record *out)
+{
+	bind_text(c->stmt[STMT_VF_GET], 1, request_id);
+	sqlite3_bind_int64(c->stmt[STMT_VF_GET], 2, key_id);
+	return vf_lookup(c, STMT_VF_GET, out, "get verification");
+}
+
+int db_verification_live(struct db_conn *c, int64_t key_id, const char *number,
+			 struct vf_record *out)
+{
+	sqlite3_bind_int64(c->stmt[STMT_VF_LIVE], 1, key_id);
+	bind_text(c->stmt[STMT_VF_LIVE], 2, number);
+	return vf_lookup(c, STMT_VF_LIVE, out, "live verification");
+}
+
+int db_verification_update(struct db_conn *c, const struct vf_record *r)
+{
+	vf_bind(c->stmt[STMT_VF_UPDATE], r);
+	return stmt_exec(c, STMT_VF_UPDATE, "update verification");
+}
+
+int db_check_insert(struct db_conn *c, int64_t verification_id,
+		    const struct check_row *ch)
+{
+	sqlite3_stmt *st = c->stmt[STMT_CHECK_INSERT];
+
+	sqlite3_bind_int64(st, 1, verification_id);
+	sqlite3_bind_int64(st, 2, ch->created_ms);
+	bind_text(st, 3, ch->code);
+	sqlite3_bind_int(st, 4, ch->valid);
+	bind_text(st, 5, ch->ip);
+	return stmt_exec(c, STMT_CHECK_INSERT, "insert check");
+}
+
+int db_checks_foreach(struct db_conn *c, int64_t verification_id,
+		      int (*cb)(const struct check_row *ch, void *arg),
+		      void *arg)
+{
+	sqlite3_stmt *st = c->stmt[STMT_CHECK_LIST];
+	struct check_row ch;
+	int rc, cbrc = 0;
+
+	sqlite3_bind_int64(st, 1, verification_id);
+	while (cbrc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ch.created_ms = sqlite3_column_int64(st, 0);
+		column_text(st, 1, ch.code, sizeof(ch.code));
+		ch.valid = sqlite3_column_int(st, 2);
+		column_text(st, 3, ch.ip, sizeof(ch.ip));
+		cbrc = cb(&ch, arg);
+	}
+	if (cbrc != 0)
+		rc = SQLITE_DONE;
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_err(c, "list checks");
+	return cbrc;
+}
+
+int db_event_insert(struct db_conn *c, int64_t verification_id,
+		    const struct event_row *ev)
+{
+	sqlite3_stmt *st = c->stmt[STMT_EVENT_INSERT];
+
+	sqlite3_bind_int64(st, 1, verification_id);
+	sqlite3_bind_int64(st, 2, ev->created_ms);
+	bind_text(st, 3, ev->type);
+	bind_text(st, 4, ev->channel);
+	bind_text(st, 5, ev->provider_id);
+	bind_text(st, 6, ev->result);
+	bind_text(st, 7, ev->detail);
+	return stmt_exec(c, STMT_EVENT_INSERT, "insert event");
+}
+
+int db_events_foreach(struct db_conn *c, int64_t verification_id,
+		      int (*cb)(const struct event_row *ev, void *arg),
+		      void *arg)
+{
+	sqlite3_stmt *st = c->stmt[STMT_EVENT_LIST];
+	struct event_row ev;
+	int rc, cbrc = 0;
+
+	sqlite3_bind_int64(st, 1, verification_id);
+	while (cbrc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ev.created_ms = sqlite3_column_int64(st, 0);
+		column_text(st, 1, ev.type, sizeof(ev.type));
+		column_text(st, 2, ev.channel, sizeof(ev.channel));
+		column_text(st, 3, ev.provider_id, sizeof(ev.provider_id));
+		column_text(st, 4, ev.result, sizeof(ev.result));
+		column_text(st, 5, ev.detail, sizeof(ev.detail));
+		cbrc = cb(&ev, arg);
+	}
+	if (cbrc != 0)
+		rc = SQLITE_DONE;
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_err(c, "list events");
+	return cbrc;
+}
+
+int db_verified_put(struct db_conn *c, int64_t key_id, const char *number,
+		    const struct verified_row *vr)
+{
+	sqlite3_stmt *st = c->stmt[STMT_VERIFIED_PUT];
+
+	sqlite3_bind_int64(st, 1, key_id);
+	bind_text(st, 2, number);
+	sqlite3_bind_int64(st, 3, vr->verified_ms);
+	bind_text(st, 4, vr->request_id);
+	return stmt_exec(c, STMT_VERIFIED_PUT, "put verified number");
+}
+
+int db_verified_get(struct db_conn *c, int64_t key_id, const char *number,
+		    struct verified_row *out)
+{
+	sqlite3_stmt *st = c->stmt[STMT_VERIFIED_GET];
+	int rc;
+
+	sqlite3_bind_int64(st, 1, key_id);
+	bind_text(st, 2, number);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->verified_ms = sqlite3_column_int64(st, 0);
+		column_text(st, 1, out->request_id, sizeof(out->request_id));
+	}
+	return row_done(c, st, rc, "get verified number");
+}
+
+int db_job_insert(struct db_conn *c, const char *kind, int64_t verification_id,
+		  int step, int64_t due_ms)
+{
+	sqlite3_stmt *st = c->stmt[STMT_JOB_INSERT];
+
+	bind_text(st, 1, kind);
+	sqlite3_bind_int64(st, 2, verification_id);
+	sqlite3_bind_int(st, 3, step);
+	sqlite3_bind_int64(st, 4, due_ms);
+	sqlite3_bind_int64(st, 5, now_ms());
+	return stmt_exec(c, STMT_JOB_INSERT, "insert job");
+}
+
+int db_jobs_cancel(struct db_conn *c, int64_t verification_id, int64_t now)
+{
+	sqlite3_stmt *st = c->stmt[STMT_JOBS_CANCEL];
+
+	sqlite3_bind_int64(st, 1, verification_id);
+	sqlite3_bind_int64(st, 2, now);
+	return stmt_exec(c, STMT_JOBS_CANCEL, "cancel jobs");
+}
+
+int db_job_step_now(struct db_conn *c, int64_t verification_id, int64_t now)
+{
+	sqlite3_stmt *st = c->stmt[STMT_JOB_STEP_NOW];
+
+	sqlite3_bind_int64(st, 1, verification_id);
+	sqlite3_bind_int64(st, 2, now);
+	return stmt_exec(c, STMT_JOB_STEP_NOW, "job step now");
+}
+
+int db_jobs_pending(struct db_conn *c, int64_t *count)
+{
+	sqlite3_stmt *st = c->stmt[STMT_JOBS_PENDING];
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		*count = sqlite3_column_int64(st, 0);
+	return row_done(c, st, rc, "count jobs");
+}

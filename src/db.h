@@ -1,0 +1,153 @@
+/*
+ * The store: SQLite in WAL mode.  One connection per thread that reads, and a
+ * single writer thread that groups the writes of many requests into one
+ * transaction (see docs/ARCHITECTURE.md for why).  Every query is a statement
+ * prepared once per connection.
+ */
+#ifndef KV_DB_H
+#define KV_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "engine.h"
+
+struct db_conn;
+
+/* A stored verification: the engine's mutable state plus what describes it. */
+struct vf_record {
+	struct verification v;
+	char number[16]; /* E.164 digits, no '+' */
+	int number_type;
+	char brand[64];
+	char sender_id[16];
+	char lg[16];
+	int workflow_id;
+	int code_length;
+	int test_number; /* fixed PIN: nothing is ever sent */
+	unsigned char pin_hash[CRYPTO_HASH_LEN];
+	int64_t wait_ms[ENGINE_MAX_STEPS];
+	char steps[ENGINE_MAX_STEPS + 1]; /* 's' SMS, 't' TTS per step */
+	int64_t first_event_ms;
+	int64_t last_event_ms;
+};
+
+struct key_row {
+	int64_t id;
+	char api_key[40];
+	char name[64];
+	unsigned char secret_hash[CRYPTO_HASH_LEN];
+	int64_t created_ms;
+	int64_t revoked_ms; /* 0 while active */
+};
+
+struct check_row {
+	int64_t created_ms;
+	char code[16];
+	int valid;
+	char ip[48];
+};
+
+struct event_row {
+	int64_t created_ms;
+	char type[16]; /* "sms", "tts", "resend", ... */
+	char channel[8];
+	char provider_id[64];
+	char result[32];
+	char detail[128];
+};
+
+struct verified_row {
+	int64_t verified_ms;
+	char request_id[ENGINE_REQUEST_ID_LEN + 1];
+};
+
+/* Job kinds stored in jobs.kind. */
+#define JOB_STEP "step"     /* run workflow step jobs.step */
+#define JOB_RESEND "resend" /* send the current PIN again on the same channel */
+
+/*
+ * Applies every pending migration to the database at `path` (creating it,
+ * mode 0600).  Returns 0 or KV_EDB with a message in err.
+ */
+int db_migrate(const char *path, char *err, size_t errlen);
+
+/* Schema version the code expects; `PRAGMA user_version` after migrate. */
+int db_schema_version(void);
+
+/*
+ * Opens a connection and prepares its statements.  The schema must be
+ * current.  The caller frees it with db_close().  NULL on failure, with a
+ * message in err.
+ */
+struct db_conn *db_open(const char *path, char *err, size_t errlen);
+void db_close(struct db_conn *c);
+
+/*
+ * Readers: db_reader() returns the calling thread's read connection, opened
+ * on first use and closed by db_readers_close().  NULL if it cannot open.
+ */
+void db_readers_init(const char *path);
+struct db_conn *db_reader(void);
+void db_readers_close(void);
+
+/*
+ * The writer thread.  db_write() runs fn(conn, arg) on the writer's
+ * connection inside a savepoint of the current group transaction, and
+ * returns once that transaction is durable (committed to the WAL): fn's
+ * return value, or KV_EDB if the commit failed.  fn returning non-zero rolls
+ * back only its own savepoint.
+ */
+int db_writer_start(const char *path, int batch_max, char *err, size_t errlen);
+int db_write(int (*fn)(struct db_conn *c, void *arg), void *arg);
+void db_writer_stop(void);
+
+/* Transactions for the CLI, which writes on its own connection. */
+int db_begin(struct db_conn *c);
+int db_commit(struct db_conn *c);
+int db_rollback(struct db_conn *c);
+
+/* API keys. */
+int db_key_insert(struct db_conn *c, const struct key_row *k);
+int db_key_get(struct db_conn *c, const char *api_key, struct key_row *out);
+int db_key_revoke(struct db_conn *c, const char *api_key, int64_t now_ms);
+int db_keys_foreach(struct db_conn *c,
+		    int (*cb)(const struct key_row *k, void *arg), void *arg);
+
+/* Verifications.  Lookups by request id are scoped to one key. */
+int db_verification_insert(struct db_conn *c, struct vf_record *r);
+int db_verification_get(struct db_conn *c, const char *request_id,
+			int64_t key_id, struct vf_record *out);
+int db_verification_live(struct db_conn *c, int64_t key_id, const char *number,
+			 struct vf_record *out);
+/* Writes back the engine state (state, attempts, steps, PIN, times). */
+int db_verification_update(struct db_conn *c, const struct vf_record *r);
+
+int db_check_insert(struct db_conn *c, int64_t verification_id,
+		    const struct check_row *ch);
+int db_checks_foreach(struct db_conn *c, int64_t verification_id,
+		      int (*cb)(const struct check_row *ch, void *arg),
+		      void *arg);
+int db_event_insert(struct db_conn *c, int64_t verification_id,
+		    const struct event_row *ev);
+int db_events_foreach(struct db_conn *c, int64_t verification_id,
+		      int (*cb)(const struct event_row *ev, void *arg),
+		      void *arg);
+
+int db_verified_put(struct db_conn *c, int64_t key_id, const char *number,
+		    const struct verified_row *vr);
+int db_verified_get(struct db_conn *c, int64_t key_id, const char *number,
+		    struct verified_row *out);
+
+/* Delivery jobs. */
+int db_job_insert(struct db_conn *c, const char *kind, int64_t verification_id,
+		  int step, int64_t due_ms);
+/* Cancels every pending job of a verification (success, cancel, failure). */
+int db_jobs_cancel(struct db_conn *c, int64_t verification_id, int64_t now_ms);
+/* Brings the pending step job of a verification forward to now_ms. */
+int db_job_step_now(struct db_conn *c, int64_t verification_id, int64_t now_ms);
+/* Number of pending jobs (tests, metrics). */
+int db_jobs_pending(struct db_conn *c, int64_t *count);
+
+#endif

@@ -1,0 +1,46 @@
+/*
+ * Private to the store (db.c and db_pool.c): one connection and its prepared
+ * statements, indexed by enum stmt_id.
+ */
+#ifndef KV_DB_INTERNAL_H
+#define KV_DB_INTERNAL_H
+
+#include <sqlite3.h>
+
+enum stmt_id {
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_SAVEPOINT,
+	STMT_RELEASE,
+	STMT_ROLLBACK_TO,
+	STMT_KEY_INSERT,
+	STMT_KEY_GET,
+	STMT_KEY_REVOKE,
+	STMT_KEY_LIST,
+	STMT_VF_INSERT,
+	STMT_VF_GET,
+	STMT_VF_LIVE,
+	STMT_VF_UPDATE,
+	STMT_CHECK_INSERT,
+	STMT_CHECK_LIST,
+	STMT_EVENT_INSERT,
+	STMT_EVENT_LIST,
+	STMT_VERIFIED_PUT,
+	STMT_VERIFIED_GET,
+	STMT_JOB_INSERT,
+	STMT_JOBS_CANCEL,
+	STMT_JOB_STEP_NOW,
+	STMT_JOBS_PENDING,
+	STMT_COUNT
+};
+
+struct db_conn {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[STMT_COUNT];
+};
+
+/* Steps a statement that returns no row and resets it; 0 or KV_E*. */
+int db_exec_stmt(struct db_conn *c, enum stmt_id id);
+
+#endif

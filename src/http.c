@@ -1,0 +1,363 @@
+/*
+ * libmicrohttpd glue: daemon options (thread pool, epoll, limits), per-request
+ * state allocated when the URI arrives and freed in the completion callback,
+ * the bounded body collection, route dispatch and reply queueing.  We never
+ * use libmicrohttpd's POST processor: bodies are parsed by params.c.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <sodium.h>
+
+#include "err.h"
+#include "http.h"
+#include "log.h"
+
+static struct MHD_Daemon *daemon_handle;
+static size_t body_max;
+static atomic_ulong served;
+
+/* Query strings longer than this are refused before any parsing. */
+#define QUERY_MAX 8192
+
+static const char not_found[] = "{\"status\":404,\"error_text\":\"Not found\"}";
+static const char bad_method[] = "{\"status\":405,\"error_text\":\"Method not "
+				 "allowed\"}";
+static const char no_memory[] = "{\"status\":5,\"error_text\":\"Internal "
+				"Error\"}";
+
+static const struct route *const route_tables[] = {
+	misc_routes,
+	seed_routes,
+	vonage_routes,
+};
+
+unsigned long http_requests_served(void)
+{
+	return atomic_load(&served);
+}
+
+void http_reply(struct http_req *req, unsigned int status, const char *type,
+		char *body, size_t len)
+{
+	free(req->reply);
+	req->status = status;
+	req->reply_type = type;
+	req->reply = body;
+	req->reply_len = len;
+}
+
+static void reply_static(struct http_req *req, unsigned int status,
+			 const char *text)
+{
+	size_t n = strlen(text);
+	char *copy = malloc(n + 1);
+
+	if (copy)
+		memcpy(copy, text, n + 1);
+	http_reply(req, status, "application/json", copy, copy ? n : 0);
+}
+
+static enum http_method method_of(const char *m)
+{
+	static const struct {
+		const char *name;
+		enum http_method method;
+	} methods[] = {
+		{"GET", HTTP_GET},
+		{"POST", HTTP_POST},
+		{"HEAD", HTTP_HEAD},
+		{"OPTIONS", HTTP_OPTIONS},
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(methods); i++)
+		if (strcmp(m, methods[i].name) == 0)
+			return methods[i].method;
+	return HTTP_OTHER;
+}
+
+/* Finds the route; *path_known tells a 405 from a 404. */
+static const struct route *route_find(const char *path, int *path_known,
+				      enum http_method method)
+{
+	*path_known = 0;
+	for (size_t t = 0; t < ARRAY_LEN(route_tables); t++) {
+		for (const struct route *r = route_tables[t]; r->path; r++) {
+			int match = r->prefix ? strncmp(path, r->path,
+							strlen(r->path)) == 0
+					      : strcmp(path, r->path) == 0;
+
+			if (!match)
+				continue;
+			*path_known = 1;
+			if (r->methods & method)
+				return r;
+		}
+	}
+	return NULL;
+}
+
+static void dispatch(struct http_req *req)
+{
+	int path_known;
+	const struct route *r = route_find(req->path, &path_known, req->method);
+
+	if (r) {
+		r->handler(req);
+		return;
+	}
+	if (path_known)
+		reply_static(req, MHD_HTTP_METHOD_NOT_ALLOWED, bad_method);
+	else
+		reply_static(req, MHD_HTTP_NOT_FOUND, not_found);
+}
+
+/*
+ * Called by libmicrohttpd with the raw URI before anything else: the one
+ * place the query string is seen undecoded.  The returned state becomes the
+ * request's closure.
+ */
+static void *request_begin(void *cls, const char *uri,
+			   struct MHD_Connection *conn)
+{
+	struct http_req *req = calloc(1, sizeof(*req));
+	const char *q;
+
+	if (!req)
+		return NULL;
+	req->conn = conn;
+	req->status = MHD_HTTP_OK;
+	buf_init(&req->body, body_max);
+	q = uri ? strchr(uri, '?') : NULL;
+	if (q) {
+		size_t n = strlen(q + 1);
+
+		if (n > QUERY_MAX) {
+			req->body_too_big = 1;
+			n = 0;
+		}
+		req->query = malloc(n + 1);
+		if (req->query) {
+			memcpy(req->query, q + 1, n);
+			req->query[n] = '\0';
+			req->query_len = n;
+		}
+	}
+	return req;
+}
+
+static void request_end(void *cls, struct MHD_Connection *conn, void **closure,
+			enum MHD_RequestTerminationCode toe)
+{
+	struct http_req *req = *closure;
+
+	if (!req)
+		return;
+	/* Query and body may carry api_secret: leave no copy in freed memory. */
+	if (req->query)
+		sodium_memzero(req->query, req->query_len);
+	if (req->body.data)
+		sodium_memzero(req->body.data, req->body.len);
+	buf_release(&req->body);
+	free(req->query);
+	free(req->reply);
+	free(req);
+	*closure = NULL;
+}
+
+static void client_ip(struct http_req *req)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	req->client_ip[0] = '\0';
+	if (!sa)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET,
+			  &((const struct sockaddr_in *)(const void *)sa)
+				   ->sin_addr,
+			  req->client_ip, sizeof(req->client_ip));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+			  &((const struct sockaddr_in6 *)(const void *)sa)
+				   ->sin6_addr,
+			  req->client_ip, sizeof(req->client_ip));
+}
+
+static enum MHD_Result queue_reply(struct http_req *req)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (!req->reply)
+		reply_static(req, MHD_HTTP_INTERNAL_SERVER_ERROR, no_memory);
+	if (!req->reply) {
+		/* Not even the error text fits: a static body, never freed. */
+		resp = MHD_create_response_from_buffer(
+			sizeof(no_memory) - 1, (void *)(uintptr_t)no_memory,
+			MHD_RESPMEM_PERSISTENT);
+	} else {
+		resp = MHD_create_response_from_buffer(
+			req->reply_len, req->reply, MHD_RESPMEM_MUST_FREE);
+		if (resp)
+			req->reply = NULL; /* the response owns it now */
+	}
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				req->reply_type ? req->reply_type
+						: "application/json");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+				"no-store");
+	if (req->retry_after[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
+					req->retry_after);
+	ret = MHD_queue_response(req->conn, req->status, resp);
+	MHD_destroy_response(resp);
+	atomic_fetch_add(&served, 1);
+	return ret;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
+			      const char *url, const char *method,
+			      const char *version, const char *upload_data,
+			      size_t *upload_data_size, void **closure)
+{
+	struct http_req *req = *closure;
+
+	if (!req)
+		return MHD_NO; /* out of memory in request_begin */
+	if (!req->path) {
+		/* First call: headers are complete, the body may follow. */
+		req->path = url;
+		req->method = method_of(method);
+		req->content_type = MHD_lookup_connection_value(
+			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+		req->authorization = MHD_lookup_connection_value(
+			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+		client_ip(req);
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		/* Past the cap we keep reading (and dropping) to answer cleanly. */
+		if (!req->body_too_big &&
+		    buf_append(&req->body, upload_data, *upload_data_size) != 0)
+			req->body_too_big = 1;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	dispatch(req);
+	return queue_reply(req);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_warn("http: %s", msg);
+}
+
+static int listen_addr(const char *listen, struct sockaddr_storage *ss,
+		       socklen_t *len)
+{
+	char host[64];
+	const char *colon = strrchr(listen, ':');
+	size_t hl;
+	int port;
+
+	if (!colon || parse_int(colon + 1, 0, 65535, &port) != 0)
+		return KV_EINVAL;
+	hl = (size_t)(colon - listen);
+	if (hl >= sizeof(host))
+		return KV_EINVAL;
+	memcpy(host, listen, hl);
+	host[hl] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		host[hl - 1] = '\0';
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*s6);
+		return inet_pton(AF_INET6, host + 1, &s6->sin6_addr) == 1
+			       ? 0
+			       : KV_EINVAL;
+	}
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons((uint16_t)port);
+	*len = sizeof(*s4);
+	return inet_pton(AF_INET, host, &s4->sin_addr) == 1 ? 0 : KV_EINVAL;
+}
+
+int http_start(const struct config *cfg, int *bound_port, char *err,
+	       size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	const union MHD_DaemonInfo *info;
+	unsigned int threads = (unsigned int)cfg->threads;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			     MHD_USE_ERROR_LOG;
+
+	if (listen_addr(cfg->listen, &ss, &sslen) != 0) {
+		snprintf(err, errlen, "listen: \"%s\" is not ADDR:PORT",
+			 cfg->listen);
+		return KV_EINVAL;
+	}
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (threads == 0) {
+		/*
+		 * Handlers block while the writer commits their change, so
+		 * a few threads per core keep the cores busy and let many
+		 * writes share one commit.
+		 */
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		threads = 4 * (n > 0 ? (unsigned int)n : 1);
+	}
+	body_max = (size_t)cfg->body_max;
+	daemon_handle = MHD_start_daemon(
+		flags, 0, NULL, NULL, handle, NULL, MHD_OPTION_EXTERNAL_LOGGER,
+		mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_THREAD_POOL_SIZE, threads,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned int)cfg->per_ip_connections,
+		MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned int)cfg->connection_timeout,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U,
+		MHD_OPTION_URI_LOG_CALLBACK, request_begin, NULL,
+		MHD_OPTION_NOTIFY_COMPLETED, request_end, NULL, MHD_OPTION_END);
+	if (!daemon_handle) {
+		snprintf(err, errlen, "cannot listen on %s", cfg->listen);
+		return KV_EIO;
+	}
+	info = MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_BIND_PORT);
+	*bound_port = info ? info->port : 0;
+	return 0;
+}
+
+void http_stop(void)
+{
+	if (!daemon_handle)
+		return;
+	MHD_stop_daemon(daemon_handle);
+	daemon_handle = NULL;
+}

@@ -1,0 +1,73 @@
+/*
+ * The HTTP front: libmicrohttpd with a thread pool and epoll, the route table,
+ * per-request state (raw query, capped body) and how a handler's reply is
+ * sent.  Handlers live in api_*.c and never touch libmicrohttpd directly.
+ */
+#ifndef KV_HTTP_H
+#define KV_HTTP_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "util.h"
+
+enum http_method {
+	HTTP_GET = 1,
+	HTTP_POST = 2,
+	HTTP_HEAD = 4,
+	HTTP_OPTIONS = 8,
+	HTTP_OTHER = 16,
+};
+
+/* One request, from the first byte to the response. Owned by http.c. */
+struct http_req {
+	enum http_method method;
+	const char *path; /* without the query string */
+	char *query;      /* raw query string ("" if none) */
+	size_t query_len;
+	struct buf body;           /* capped at body_max */
+	int body_too_big;          /* the body went past body_max */
+	const char *content_type;  /* request Content-Type or NULL */
+	const char *authorization; /* Authorization header or NULL */
+	char client_ip[48];
+	struct MHD_Connection *conn;
+
+	/* The reply, filled by the handler. */
+	unsigned int status; /* HTTP status, 200 by default */
+	const char *reply_type;
+	char *reply; /* malloc'ed; http.c frees it */
+	size_t reply_len;
+	char retry_after[16]; /* Retry-After header value, "" for none */
+};
+
+struct route {
+	const char *path;
+	unsigned int methods; /* mask of enum http_method */
+	void (*handler)(struct http_req *req);
+	int prefix; /* path is a prefix (e.g. "/ivr/") */
+};
+
+/* Route tables of each API module, ended by an entry with path NULL. */
+extern const struct route seed_routes[];
+extern const struct route vonage_routes[];
+extern const struct route misc_routes[];
+
+/*
+ * Starts the daemon on cfg->listen with the thread pool and limits of cfg.
+ * On success *bound_port holds the port actually bound.  Returns 0 or
+ * KV_EIO with a message in err.
+ */
+int http_start(const struct config *cfg, int *bound_port, char *err,
+	       size_t errlen);
+
+/* Stops accepting, lets in-flight requests finish, joins the threads. */
+void http_stop(void);
+
+/* Sets the reply: takes ownership of `body` (malloc'ed, may be NULL). */
+void http_reply(struct http_req *req, unsigned int status, const char *type,
+		char *body, size_t len);
+
+/* Number of requests served since start (for /metrics). */
+unsigned long http_requests_served(void);
+
+#endif

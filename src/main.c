@@ -1,0 +1,346 @@
+/*
+ * kookooverify: command-line entry.  `serve` runs the daemon; `migrate`,
+ * `check-config` and `keys create|list|revoke` administer it.  Libraries are
+ * initialised here, once, before any thread starts.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <libxml/parser.h>
+#include <sodium.h>
+
+#include "config.h"
+#include "crypto.h"
+#include "db.h"
+#include "err.h"
+#include "http.h"
+#include "keys.h"
+#include "log.h"
+#include "phone.h"
+#include "util.h"
+#include "verify.h"
+
+/* Exit statuses: 0 ok, 1 runtime failure, 2 usage or configuration error. */
+#define EXIT_USAGE 2
+
+struct options {
+	struct config cfg;
+	const char *name;    /* keys create --name */
+	int json;            /* keys create --json */
+	const char *args[2]; /* positional: "keys revoke KEY" */
+	int nargs;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: kookooverify COMMAND [options]\n"
+		"\n"
+		"commands:\n"
+		"  serve                 run the server\n"
+		"  migrate               apply migrations and exit\n"
+		"  check-config          validate the settings and exit\n"
+		"  keys create [--name N] [--json]\n"
+		"                        create an API key, print its secret\n"
+		"  keys list             list API keys (never secrets)\n"
+		"  keys revoke KEY       revoke an API key\n"
+		"\n"
+		"options:\n"
+		"  --config FILE         read settings from FILE\n"
+		"  --db PATH             database file (setting db)\n"
+		"  --listen ADDR:PORT    address to serve (setting listen)\n"
+		"  --set NAME=VALUE      any setting below\n"
+		"  --help                this text\n"
+		"\n");
+	config_print_help(out);
+}
+
+/* Applies the config file, the environment, then the flags, in that order. */
+static int options_parse(int argc, char **argv, struct options *o)
+{
+	char err[512];
+	const char *config_file = NULL;
+	int i;
+
+	config_init(&o->cfg);
+	for (i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			config_file = argv[i + 1];
+	if (config_file &&
+	    config_load_file(&o->cfg, config_file, err, sizeof(err)) != 0)
+		goto bad;
+	if (config_load_env(&o->cfg, err, sizeof(err)) != 0)
+		goto bad;
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+		int rc = 0;
+
+		if (strcmp(a, "--json") == 0) {
+			o->json = 1;
+			continue;
+		}
+		if (strcmp(a, "--help") == 0) {
+			usage(stdout);
+			exit(0);
+		}
+		if (strncmp(a, "--", 2) != 0) {
+			if (o->nargs == (int)ARRAY_LEN(o->args)) {
+				snprintf(err, sizeof(err),
+					 "unexpected argument \"%s\"", a);
+				goto bad;
+			}
+			o->args[o->nargs++] = a;
+			continue;
+		}
+		if (!next) {
+			snprintf(err, sizeof(err), "%s needs a value", a);
+			goto bad;
+		}
+		i++;
+		if (strcmp(a, "--config") == 0) {
+			continue;
+		} else if (strcmp(a, "--name") == 0) {
+			o->name = next;
+		} else if (strcmp(a, "--db") == 0 ||
+			   strcmp(a, "--listen") == 0) {
+			rc = config_set(&o->cfg, a + 2, next, err, sizeof(err));
+		} else if (strcmp(a, "--set") == 0) {
+			char name[64];
+			const char *eq = strchr(next, '=');
+
+			if (!eq || (size_t)(eq - next) >= sizeof(name)) {
+				snprintf(err, sizeof(err),
+					 "--set expects NAME=VALUE");
+				goto bad;
+			}
+			memcpy(name, next, (size_t)(eq - next));
+			name[eq - next] = '\0';
+			rc = config_set(&o->cfg, name, eq + 1, err,
+					sizeof(err));
+		} else {
+			snprintf(err, sizeof(err), "unknown option %s", a);
+			goto bad;
+		}
+		if (rc != 0)
+			goto bad;
+	}
+	if (config_validate(&o->cfg, err, sizeof(err)) != 0)
+		goto bad;
+	log_set_level((enum log_level)log_level_parse(o->cfg.log_level));
+	return 0;
+bad:
+	fprintf(stderr, "kookooverify: %s\n", err);
+	return KV_ECONFIG;
+}
+
+static int load_secret(const struct config *cfg)
+{
+	char path[600];
+	char err[600];
+
+	if (cfg->secret_file[0])
+		snprintf(path, sizeof(path), "%s", cfg->secret_file);
+	else
+		snprintf(path, sizeof(path), "%s.secret", cfg->db);
+	if (crypto_load_secret(path, err, sizeof(err)) != 0) {
+		log_error("secret: %s", err);
+		return KV_EIO;
+	}
+	return 0;
+}
+
+static int cmd_migrate(struct options *o)
+{
+	char err[600];
+
+	if (db_migrate(o->cfg.db, err, sizeof(err)) != 0) {
+		log_error("migrate: %s", err);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_check_config(struct options *o)
+{
+	char err[600];
+
+	if (verify_init(&o->cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kookooverify: %s\n", err);
+		return EXIT_USAGE;
+	}
+	printf("configuration ok\n");
+	return 0;
+}
+
+/* Opens the database for an admin command, migrating it first. */
+static struct db_conn *admin_open(struct options *o)
+{
+	char err[600];
+	struct db_conn *c;
+
+	if (cmd_migrate(o) != 0 || load_secret(&o->cfg) != 0)
+		return NULL;
+	c = db_open(o->cfg.db, err, sizeof(err));
+	if (!c)
+		log_error("%s", err);
+	return c;
+}
+
+static int key_print(const struct key_row *k, void *arg)
+{
+	char created[20];
+
+	format_datetime(k->created_ms / 1000, created);
+	printf("%s\t%s\t%s\t%s\n", k->api_key, created,
+	       k->revoked_ms ? "revoked" : "active", k->name);
+	return 0;
+}
+
+static int cmd_keys_revoke(struct options *o, const char *api_key)
+{
+	struct db_conn *c = admin_open(o);
+	int rc;
+
+	if (!c)
+		return 1;
+	rc = db_key_revoke(c, api_key, now_ms());
+	db_close(c);
+	if (rc == KV_ENOTFOUND) {
+		fprintf(stderr, "kookooverify: no active key %s\n", api_key);
+		return 1;
+	}
+	return rc == 0 ? 0 : 1;
+}
+
+static int cmd_keys(struct options *o)
+{
+	char key[CRYPTO_API_KEY_LEN + 1], secret[CRYPTO_API_SECRET_LEN + 1];
+	struct db_conn *c;
+	const char *sub = o->args[0] ? o->args[0] : "";
+	int rc = 1;
+
+	if (strcmp(sub, "revoke") == 0 && o->nargs == 2)
+		return cmd_keys_revoke(o, o->args[1]);
+	if ((strcmp(sub, "create") != 0 && strcmp(sub, "list") != 0) ||
+	    o->nargs != 1) {
+		fprintf(stderr, "kookooverify: keys create|list|revoke KEY\n");
+		return EXIT_USAGE;
+	}
+	c = admin_open(o);
+	if (!c)
+		return 1;
+	if (strcmp(sub, "create") == 0) {
+		if (keys_create(c, o->name, key, secret) != 0)
+			goto out;
+		if (o->json)
+			printf("{\"api_key\": \"%s\", \"api_secret\": "
+			       "\"%s\"}\n",
+			       key, secret);
+		else
+			printf("api_key: %s\napi_secret: %s\n", key, secret);
+		sodium_memzero(secret, sizeof(secret));
+		rc = 0;
+	} else if (strcmp(sub, "list") == 0) {
+		rc = db_keys_foreach(c, key_print, NULL) == 0 ? 0 : 1;
+	}
+out:
+	db_close(c);
+	return rc;
+}
+
+static void listening_line(const char *listen, int port)
+{
+	const char *colon = strrchr(listen, ':');
+
+	printf("listening on %.*s:%d\n", (int)(colon - listen), listen, port);
+	fflush(stdout);
+}
+
+static int cmd_serve(struct options *o)
+{
+	char err[600];
+	sigset_t stop_signals;
+	int port = 0, sig = 0;
+
+	if (cmd_migrate(o) != 0 || load_secret(&o->cfg) != 0)
+		return 1;
+	if (verify_init(&o->cfg, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		return EXIT_USAGE;
+	}
+	/* Every thread started below inherits the blocked signals. */
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	db_readers_init(o->cfg.db);
+	if (db_writer_start(o->cfg.db, o->cfg.write_batch_max, err,
+			    sizeof(err)) != 0) {
+		log_error("%s", err);
+		return 1;
+	}
+	if (http_start(&o->cfg, &port, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		db_writer_stop();
+		return 1;
+	}
+	log_info("serving on port %d", port);
+	listening_line(o->cfg.listen, port);
+	sigwait(&stop_signals, &sig);
+	log_info("signal %d: finishing in-flight requests", sig);
+	http_stop();
+	db_writer_stop();
+	db_readers_close();
+	crypto_wipe();
+	log_info("stopped");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	const char *cmd = argc > 1 ? argv[1] : "";
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (sodium_init() < 0)
+		fatal("libsodium failed to initialise");
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatal("libcurl failed to initialise");
+	xmlInitParser();
+	phone_init();
+
+	if (argc < 2 || options_parse(argc - 2, argv + 2, &o) != 0) {
+		if (argc < 2)
+			usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(cmd, "serve") == 0)
+		rc = cmd_serve(&o);
+	else if (strcmp(cmd, "migrate") == 0)
+		rc = cmd_migrate(&o);
+	else if (strcmp(cmd, "check-config") == 0)
+		rc = cmd_check_config(&o);
+	else if (strcmp(cmd, "keys") == 0)
+		rc = cmd_keys(&o);
+	else {
+		fprintf(stderr, "kookooverify: unknown command \"%s\"\n", cmd);
+		usage(stderr);
+		rc = EXIT_USAGE;
+	}
+	curl_global_cleanup();
+	xmlCleanupParser();
+	return rc;
+}

@@ -1,0 +1,158 @@
+/*
+ * Implementation of the small internal library declared in util.h, plus the
+ * text of the project error codes.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "util.h"
+
+const char *kv_strerror(int err)
+{
+	static const struct {
+		int code;
+		const char *text;
+	} texts[] = {
+		{KV_OK, "success"},
+		{KV_ENOMEM, "out of memory"},
+		{KV_EINVAL, "invalid value"},
+		{KV_ERANGE, "value out of range"},
+		{KV_ENOTFOUND, "not found"},
+		{KV_EDB, "database error"},
+		{KV_EBUSY, "database busy"},
+		{KV_ETOOBIG, "too large"},
+		{KV_EDUP, "duplicate"},
+		{KV_EIO, "input/output error"},
+		{KV_ECONFIG, "invalid configuration"},
+		{KV_EAUTH, "bad credentials"},
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(texts); i++)
+		if (texts[i].code == err)
+			return texts[i].text;
+	return "unknown error";
+}
+
+void buf_init(struct buf *b, size_t cap)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->alloc = 0;
+	b->cap = cap;
+}
+
+void buf_release(struct buf *b)
+{
+	free(b->data);
+	buf_init(b, b->cap);
+}
+
+int buf_append(struct buf *b, const void *data, size_t n)
+{
+	if (n > b->cap || b->len > b->cap - n)
+		return KV_ETOOBIG;
+	if (b->len + n + 1 > b->alloc) {
+		size_t want = b->alloc ? b->alloc : 256;
+		char *p;
+
+		while (want < b->len + n + 1)
+			want *= 2;
+		if (want > b->cap + 1)
+			want = b->cap + 1;
+		p = realloc(b->data, want);
+		if (!p)
+			return KV_ENOMEM;
+		b->data = p;
+		b->alloc = want;
+	}
+	memcpy(b->data + b->len, data, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int buf_append_str(struct buf *b, const char *s)
+{
+	return buf_append(b, s, strlen(s));
+}
+
+int parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end = NULL;
+	long long v;
+
+	if (!s || !*s || !(*s == '-' || (*s >= '0' && *s <= '9')))
+		return KV_EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0')
+		return KV_EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return KV_ERANGE;
+	*out = v;
+	return 0;
+}
+
+int parse_int(const char *s, int min, int max, int *out)
+{
+	int64_t v;
+	int rc = parse_int64(s, min, max, &v);
+
+	if (rc == 0)
+		*out = (int)v;
+	return rc;
+}
+
+void hex_encode(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0xf];
+	}
+	out[2 * n] = '\0';
+}
+
+int is_hex(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+		      (c >= 'A' && c <= 'F')))
+			return 0;
+	}
+	return s[i] == '\0';
+}
+
+int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void format_datetime(int64_t unix_s, char out[20])
+{
+	time_t t = (time_t)unix_s;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 20, "%Y-%m-%d %H:%M:%S", &tm);
+}

@@ -1,0 +1,429 @@
+/*
+ * The verification service declared in verify.h.  Reads go to the calling
+ * thread's reader connection; every change runs as one closure on the writer
+ * thread, so "read, decide with the engine, write" is atomic per verification.
+ * Expensive work (PIN generation, hashing) happens before entering the writer.
+ */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "crypto.h"
+#include "err.h"
+#include "log.h"
+#include "phone.h"
+#include "util.h"
+#include "verify.h"
+
+#define TEST_NUMBERS_MAX 64
+
+struct test_number {
+	char digits[16];
+	char pin[ENGINE_PIN_MAX + 1];
+};
+
+static struct {
+	struct engine_settings es;
+	char default_country[3];
+	int64_t verified_ttl_ms;
+	struct test_number tests[TEST_NUMBERS_MAX];
+	size_t ntests;
+} svc;
+
+static int test_numbers_parse(const char *list, char *err, size_t errlen)
+{
+	char item[64];
+	const char *p = list;
+
+	svc.ntests = 0;
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		struct test_number *t = &svc.tests[svc.ntests];
+		struct phone ph;
+		char *colon;
+		size_t pinlen;
+
+		if (n == 0 || n >= sizeof(item) ||
+		    svc.ntests == TEST_NUMBERS_MAX)
+			goto bad;
+		memcpy(item, p, n);
+		item[n] = '\0';
+		colon = strchr(item, ':');
+		if (!colon)
+			goto bad;
+		*colon = '\0';
+		pinlen = strlen(colon + 1);
+		if (phone_parse(item, NULL, svc.default_country, &ph) != 0 ||
+		    pinlen < ENGINE_PIN_MIN || pinlen > ENGINE_PIN_MAX ||
+		    strspn(colon + 1, "0123456789") != pinlen)
+			goto bad;
+		memcpy(t->digits, ph.digits, sizeof(t->digits));
+		memcpy(t->pin, colon + 1, pinlen + 1);
+		svc.ntests++;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen,
+		 "test_numbers: expected number:PIN[,number:PIN...] with "
+		 "valid numbers and 4-10 digit PINs, at most %d entries",
+		 TEST_NUMBERS_MAX);
+	return KV_ECONFIG;
+}
+
+int verify_init(const struct config *cfg, char *err, size_t errlen)
+{
+	memset(&svc, 0, sizeof(svc));
+	svc.es.pin_expiry_s = cfg->pin_expiry;
+	svc.es.next_event_wait_s = cfg->next_event_wait;
+	svc.es.code_length = cfg->code_length;
+	svc.es.param_min_wait_s = cfg->param_min_wait;
+	svc.es.cancel_min_age_s = cfg->cancel_min_age;
+	svc.es.resend_cooldown_s = cfg->resend_cooldown;
+	svc.es.resend_max = cfg->resend_max;
+	svc.verified_ttl_ms = (int64_t)cfg->verified_ttl * 1000;
+	memcpy(svc.default_country, cfg->default_country,
+	       sizeof(svc.default_country));
+	if (phone_check_region(svc.default_country) != 0) {
+		snprintf(err, errlen, "default_country: unknown region \"%s\"",
+			 svc.default_country);
+		return KV_ECONFIG;
+	}
+	return test_numbers_parse(cfg->test_numbers, err, errlen);
+}
+
+const struct engine_settings *verify_settings(void)
+{
+	return &svc.es;
+}
+
+int64_t verify_verified_ttl_ms(void)
+{
+	return svc.verified_ttl_ms;
+}
+
+static const struct test_number *test_number_find(const char *digits)
+{
+	for (size_t i = 0; i < svc.ntests; i++)
+		if (strcmp(svc.tests[i].digits, digits) == 0)
+			return &svc.tests[i];
+	return NULL;
+}
+
+/* ---- request ---- */
+
+struct request_tx {
+	struct vf_record rec;
+	int concurrent;
+	char existing[ENGINE_REQUEST_ID_LEN + 1];
+};
+
+static int request_tx_run(struct db_conn *c, void *arg)
+{
+	struct request_tx *tx = arg;
+	struct vf_record live;
+	int64_t now = tx->rec.v.created_ms;
+	int rc;
+
+	tx->concurrent = 0;
+	rc = db_verification_live(c, tx->rec.v.key_id, tx->rec.number, &live);
+	if (rc == 0) {
+		if (!engine_expire_if_due(&live.v, now)) {
+			tx->concurrent = 1;
+			memcpy(tx->existing, live.v.request_id,
+			       sizeof(tx->existing));
+			return 0;
+		}
+		/* Its time is up: record that, which frees the number. */
+		rc = db_verification_update(c, &live);
+		if (rc == 0)
+			rc = db_jobs_cancel(c, live.v.id, now);
+		if (rc != 0)
+			return rc;
+	} else if (rc != KV_ENOTFOUND) {
+		return rc;
+	}
+	rc = db_verification_insert(c, &tx->rec);
+	if (rc != 0 || tx->rec.test_number)
+		return rc;
+	/* The first delivery step commits with the verification itself. */
+	return db_job_insert(c, JOB_STEP, tx->rec.v.id, 0, now);
+}
+
+static void copy_field(char *dst, size_t dstlen, const char *src)
+{
+	snprintf(dst, dstlen, "%s", src ? src : "");
+}
+
+enum verify_result verify_request(int64_t key_id,
+				  const struct verify_request_in *in,
+				  char request_id[ENGINE_REQUEST_ID_LEN + 1],
+				  const char **bad_param)
+{
+	struct request_tx tx;
+	struct vf_record *r = &tx.rec;
+	struct engine_request req = in->req;
+	struct engine_plan plan;
+	struct phone ph;
+	const struct test_number *test;
+	char pin[ENGINE_PIN_MAX + 1];
+	int64_t now = now_ms();
+	int rc;
+
+	memset(&tx, 0, sizeof(tx));
+	if (phone_parse(in->number, in->country, svc.default_country, &ph) != 0)
+		return VERIFY_BAD_NUMBER;
+	test = test_number_find(ph.digits);
+	req.fixed_line = ph.type == PHONE_FIXED_LINE;
+	rc = engine_plan_request(&req, &svc.es, &plan, bad_param);
+	if (rc != 0)
+		return VERIFY_BAD_PARAM;
+	/* A test number's PIN is fixed, and so is its length. */
+	if (test)
+		plan.code_length = (int)strlen(test->pin);
+
+	crypto_request_id(r->v.request_id);
+	if (test)
+		memcpy(pin, test->pin, sizeof(pin));
+	else
+		crypto_pin_new(plan.code_length, pin);
+	crypto_pin_hash(r->v.request_id, pin, r->pin_hash);
+	sodium_memzero(pin, sizeof(pin));
+
+	r->v.key_id = key_id;
+	r->v.state = VF_IN_PROGRESS;
+	r->v.nsteps = plan.nsteps;
+	r->v.created_ms = now;
+	r->v.pin_created_ms = now;
+	r->v.pin_expiry_ms = plan.pin_expiry_ms;
+	r->v.expires_ms = now + plan.lifetime_ms;
+	memcpy(r->number, ph.digits, sizeof(r->number));
+	r->number_type = (int)ph.type;
+	copy_field(r->brand, sizeof(r->brand), in->brand);
+	copy_field(r->sender_id, sizeof(r->sender_id), in->sender_id);
+	copy_field(r->lg, sizeof(r->lg), in->lg);
+	r->workflow_id = plan.workflow_id;
+	r->code_length = plan.code_length;
+	r->test_number = test != NULL;
+	for (int i = 0; i < plan.nsteps; i++) {
+		r->steps[i] = plan.steps[i] == CH_SMS ? 's' : 't';
+		r->wait_ms[i] = plan.wait_ms[i];
+	}
+
+	rc = db_write(request_tx_run, &tx);
+	if (rc != 0)
+		return VERIFY_ERROR;
+	if (tx.concurrent) {
+		memcpy(request_id, tx.existing, ENGINE_REQUEST_ID_LEN + 1);
+		return VERIFY_CONCURRENT;
+	}
+	memcpy(request_id, r->v.request_id, ENGINE_REQUEST_ID_LEN + 1);
+	return VERIFY_OK;
+}
+
+/* ---- check ---- */
+
+struct check_tx {
+	int64_t key_id;
+	const char *request_id;
+	unsigned char code_hash[CRYPTO_HASH_LEN];
+	struct check_row row;
+	enum check_outcome outcome;
+};
+
+/* Records a verification's end: no pending step may run after it. */
+static int finalize(struct db_conn *c, struct vf_record *r, int64_t now)
+{
+	int rc = db_verification_update(c, r);
+
+	if (rc == 0)
+		rc = db_jobs_cancel(c, r->v.id, now);
+	return rc;
+}
+
+static int check_tx_run(struct db_conn *c, void *arg)
+{
+	struct check_tx *tx = arg;
+	struct vf_record r;
+	int64_t now = tx->row.created_ms;
+	enum vf_state before;
+	int begin;
+	int rc;
+
+	rc = db_verification_get(c, tx->request_id, tx->key_id, &r);
+	if (rc != 0)
+		return rc;
+	before = r.v.state;
+	begin = engine_check_begin(&r.v, now);
+	if (begin >= 0) {
+		tx->outcome = (enum check_outcome)begin;
+		/* Only a lazily noticed expiry changes anything here. */
+		return r.v.state != before ? finalize(c, &r, now) : 0;
+	}
+	tx->row.valid = crypto_hash_equal(tx->code_hash, r.pin_hash);
+	tx->outcome = engine_check_finish(&r.v, tx->row.valid, now);
+	rc = db_check_insert(c, r.v.id, &tx->row);
+	if (rc != 0)
+		return rc;
+	if (tx->outcome == CHECK_OK) {
+		struct verified_row vr = {.verified_ms = now};
+
+		memcpy(vr.request_id, r.v.request_id, sizeof(vr.request_id));
+		rc = db_verified_put(c, r.v.key_id, r.number, &vr);
+		if (rc != 0)
+			return rc;
+	}
+	if (r.v.state != VF_IN_PROGRESS)
+		return finalize(c, &r, now);
+	return db_verification_update(c, &r);
+}
+
+static enum verify_result result_of(int rc)
+{
+	if (rc == 0)
+		return VERIFY_OK;
+	return rc == KV_ENOTFOUND ? VERIFY_NOT_FOUND : VERIFY_ERROR;
+}
+
+enum verify_result verify_check(int64_t key_id, const char *request_id,
+				const char *code, const char *ip,
+				enum check_outcome *outcome)
+{
+	struct check_tx tx;
+	int rc;
+
+	memset(&tx, 0, sizeof(tx));
+	tx.key_id = key_id;
+	tx.request_id = request_id;
+	crypto_pin_hash(request_id, code, tx.code_hash);
+	tx.row.created_ms = now_ms();
+	copy_field(tx.row.code, sizeof(tx.row.code), code);
+	copy_field(tx.row.ip, sizeof(tx.row.ip), ip);
+	rc = db_write(check_tx_run, &tx);
+	if (rc == 0)
+		*outcome = tx.outcome;
+	/* The submitted code may be the PIN: leave no copy behind. */
+	sodium_memzero(&tx, sizeof(tx));
+	return result_of(rc);
+}
+
+/* ---- control ---- */
+
+struct control_tx {
+	int64_t key_id;
+	const char *request_id;
+	enum verify_cmd cmd;
+	int vonage_rules;
+	enum control_outcome outcome;
+};
+
+static int control_tx_run(struct db_conn *c, void *arg)
+{
+	struct control_tx *tx = arg;
+	struct vf_record r;
+	int64_t now = now_ms();
+	enum vf_state before;
+	int rc;
+
+	rc = db_verification_get(c, tx->request_id, tx->key_id, &r);
+	if (rc != 0)
+		return rc;
+	before = r.v.state;
+	switch (tx->cmd) {
+	case CMD_CANCEL:
+		tx->outcome =
+			engine_cancel(&r.v, tx->vonage_rules, &svc.es, now);
+		break;
+	case CMD_TRIGGER_NEXT:
+		tx->outcome = engine_trigger_next(&r.v, now);
+		break;
+	case CMD_RESEND:
+		tx->outcome = engine_resend(&r.v, &svc.es, now);
+		break;
+	}
+	if (r.v.state != before)
+		return finalize(c, &r, now);
+	if (tx->outcome != CONTROL_OK)
+		return 0;
+	if (tx->cmd == CMD_TRIGGER_NEXT)
+		return db_job_step_now(c, r.v.id, now);
+	if (tx->cmd == CMD_RESEND) {
+		rc = db_verification_update(c, &r);
+		if (rc == 0 && !r.test_number)
+			rc = db_job_insert(c, JOB_RESEND, r.v.id, 0, now);
+	}
+	return rc;
+}
+
+enum verify_result verify_control(int64_t key_id, const char *request_id,
+				  enum verify_cmd cmd, int vonage_rules,
+				  enum control_outcome *outcome)
+{
+	struct control_tx tx = {
+		.key_id = key_id,
+		.request_id = request_id,
+		.cmd = cmd,
+		.vonage_rules = vonage_rules,
+	};
+	int rc = db_write(control_tx_run, &tx);
+
+	if (rc == 0)
+		*outcome = tx.outcome;
+	return result_of(rc);
+}
+
+/* ---- reads ---- */
+
+enum verify_result verify_search(int64_t key_id, const char *request_id,
+				 struct vf_record *out)
+{
+	struct db_conn *c = db_reader();
+	int rc;
+
+	if (!c)
+		return VERIFY_ERROR;
+	rc = db_verification_get(c, request_id, key_id, out);
+	if (rc == 0)
+		engine_expire_if_due(&out->v, now_ms());
+	return result_of(rc);
+}
+
+int verify_checks_foreach(const struct vf_record *r,
+			  int (*cb)(const struct check_row *ch, void *arg),
+			  void *arg)
+{
+	struct db_conn *c = db_reader();
+
+	return c ? db_checks_foreach(c, r->v.id, cb, arg) : KV_EDB;
+}
+
+int verify_events_foreach(const struct vf_record *r,
+			  int (*cb)(const struct event_row *ev, void *arg),
+			  void *arg)
+{
+	struct db_conn *c = db_reader();
+
+	return c ? db_events_foreach(c, r->v.id, cb, arg) : KV_EDB;
+}
+
+enum verify_result verify_number_status(int64_t key_id, const char *number,
+					char e164_digits[16],
+					struct verified_row *row)
+{
+	struct db_conn *c = db_reader();
+	struct phone ph;
+	int rc;
+
+	if (phone_parse(number, NULL, svc.default_country, &ph) != 0)
+		return VERIFY_BAD_NUMBER;
+	memcpy(e164_digits, ph.digits, 16);
+	if (!c)
+		return VERIFY_ERROR;
+	rc = db_verified_get(c, key_id, ph.digits, row);
+	if (rc == 0 && now_ms() >= row->verified_ms + svc.verified_ttl_ms)
+		return VERIFY_NOT_FOUND;
+	return result_of(rc);
+}

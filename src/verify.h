@@ -1,0 +1,96 @@
+/*
+ * The verification service: request, check, control and search, independent
+ * of any wire dialect.  It joins the engine (decisions), the phone module
+ * (numbers), crypto (PINs) and the store (durability); the dialects in
+ * api_seed.c and api_vonage.c only map parameters and outcomes.
+ */
+#ifndef KV_VERIFY_H
+#define KV_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "db.h"
+#include "engine.h"
+
+/*
+ * Reads the settings the service needs (durations, test numbers).  Call once
+ * before serving; returns 0 or KV_ECONFIG with a message in err.
+ */
+int verify_init(const struct config *cfg, char *err, size_t errlen);
+
+/* The settings in force (read-only after verify_init). */
+const struct engine_settings *verify_settings(void);
+
+struct verify_request_in {
+	const char *number;  /* as the client typed it */
+	const char *country; /* ISO alpha-2, or NULL */
+	const char *brand;
+	const char *sender_id; /* NULL: none */
+	const char *lg;        /* NULL: none */
+	struct engine_request req;
+};
+
+enum verify_result {
+	VERIFY_OK = 0,
+	VERIFY_CONCURRENT, /* request: a live one exists (its id is returned) */
+	VERIFY_BAD_NUMBER, /* request: not a valid phone number */
+	VERIFY_BAD_PARAM,  /* request: a value out of range (bad_param) */
+	VERIFY_NOT_FOUND,  /* unknown id, or another key's */
+	VERIFY_ERROR,      /* the store failed: nothing was changed */
+};
+
+/*
+ * Starts a verification for `key_id`.  On VERIFY_OK or VERIFY_CONCURRENT,
+ * request_id (33 bytes) holds the id; on VERIFY_BAD_PARAM *bad_param names
+ * the parameter.
+ */
+enum verify_result verify_request(int64_t key_id,
+				  const struct verify_request_in *in,
+				  char request_id[ENGINE_REQUEST_ID_LEN + 1],
+				  const char **bad_param);
+
+/*
+ * Checks `code` against the verification.  The attempt is counted before the
+ * comparison, in the same transaction.  *outcome is set on VERIFY_OK.
+ */
+enum verify_result verify_check(int64_t key_id, const char *request_id,
+				const char *code, const char *ip,
+				enum check_outcome *outcome);
+
+enum verify_cmd { CMD_CANCEL, CMD_TRIGGER_NEXT, CMD_RESEND };
+
+/* Runs a control command; *outcome is set on VERIFY_OK. */
+enum verify_result verify_control(int64_t key_id, const char *request_id,
+				  enum verify_cmd cmd, int vonage_rules,
+				  enum control_outcome *outcome);
+
+/*
+ * Reads a verification as it stands now (a verification whose time is up
+ * shows EXPIRED even before the store records it).
+ */
+enum verify_result verify_search(int64_t key_id, const char *request_id,
+				 struct vf_record *out);
+
+/* Lists the checks / events of a verification found by verify_search. */
+int verify_checks_foreach(const struct vf_record *r,
+			  int (*cb)(const struct check_row *ch, void *arg),
+			  void *arg);
+int verify_events_foreach(const struct vf_record *r,
+			  int (*cb)(const struct event_row *ev, void *arg),
+			  void *arg);
+
+/*
+ * Is `number` verified for `key_id` within verified_ttl?  Returns VERIFY_OK
+ * (verified; *row filled), VERIFY_NOT_FOUND (not verified), VERIFY_BAD_NUMBER
+ * or VERIFY_ERROR.  `e164_digits` (16 bytes) receives the normalised number.
+ */
+enum verify_result verify_number_status(int64_t key_id, const char *number,
+					char e164_digits[16],
+					struct verified_row *row);
+
+/* Seconds a verified number stays verified. */
+int64_t verify_verified_ttl_ms(void);
+
+#endif

@@ -1,0 +1,173 @@
+"""The admin CLI: check-config exit codes, migrate, keys create/list/revoke,
+and serve refusing a bad configuration.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import harness
+from harness import clean_env, run_cli
+
+
+class CliTests(unittest.TestCase):
+    maxDiff = None
+
+    def setUp(self):
+        harness.require_binary()
+        self.dir = tempfile.mkdtemp(prefix="kvtest-cli-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.db = os.path.join(self.dir, "kv.db")
+
+    def cli(self, *args, settings=None):
+        return run_cli(list(args), settings=settings, cwd=self.dir)
+
+    def describe(self, args, cp):
+        return "kookooverify %s -> exit %d\nstdout:\n%s\nstderr:\n%s" % (
+            " ".join(args), cp.returncode, cp.stdout, cp.stderr)
+
+    def assert_exit(self, args, code, settings=None):
+        cp = self.cli(*args, settings=settings)
+        if cp.returncode != code:
+            self.fail("expected exit %d (settings %r)\n%s"
+                      % (code, settings, self.describe(args, cp)))
+        return cp
+
+    def write_config(self, text):
+        path = os.path.join(self.dir, "kv.conf")
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def migrate(self):
+        self.assert_exit(["migrate", "--db", self.db], 0)
+
+    def create_key(self, name="k"):
+        args = ["keys", "create", "--db", self.db, "--name", name, "--json"]
+        cp = self.assert_exit(args, 0)
+        lines = [x for x in cp.stdout.splitlines() if x.strip()]
+        if len(lines) != 1:
+            self.fail("expected one line of JSON\n" + self.describe(args, cp))
+        key = json.loads(lines[0])
+        for k in ("api_key", "api_secret"):
+            if not isinstance(key.get(k), str) or not key[k]:
+                self.fail("expected a non-empty %s\n%s"
+                          % (k, self.describe(args, cp)))
+        return key
+
+    # -- check-config --------------------------------------------------
+
+    def test_check_config_defaults_ok(self):
+        self.assert_exit(["check-config"], 0)
+
+    def test_check_config_good_env_ok(self):
+        self.assert_exit(["check-config"], 0,
+                         {"pin_expiry": "2", "param_min_wait": "1",
+                          "next_event_wait": "1", "cancel_min_age": "0",
+                          "code_length": "6",
+                          "test_numbers": "919999900001:1234"})
+
+    def test_check_config_bad_env_is_2(self):
+        cases = [("pin_expiry", "abc"), ("pin_expiry", "-5"),
+                 ("pin_expiry", "99999999999999999999999"),
+                 ("pin_expiry", "10x"), ("code_length", "3"),
+                 ("code_length", "11"), ("body_max", "-1"),
+                 ("verified_ttl", "1.5"), ("test_numbers", "919999900001"),
+                 ("default_country", "XX")]
+        for name, value in cases:
+            with self.subTest(name=name, value=value):
+                cp = self.assert_exit(["check-config"], 2, {name: value})
+                if name not in cp.stderr.lower():
+                    self.fail("expected stderr to name %s\n%s"
+                              % (name, self.describe(["check-config"], cp)))
+
+    def test_check_config_file(self):
+        good = self.write_config("# comment\n\npin_expiry = 120\n"
+                                 "code_length = 6\n")
+        self.assert_exit(["check-config", "--config", good], 0)
+        bad = self.write_config("pin_expiry = abc\n")
+        cp = self.assert_exit(["check-config", "--config", bad], 2)
+        self.assertIn("pin_expiry", cp.stderr.lower(),
+                      self.describe(["check-config"], cp))
+
+    def test_check_config_env_beats_file(self):
+        path = self.write_config("pin_expiry = 120\n")
+        self.assert_exit(["check-config", "--config", path], 2,
+                         {"pin_expiry": "abc"})
+
+    def test_check_config_missing_file_fails(self):
+        args = ["check-config", "--config",
+                os.path.join(self.dir, "nonexistent.conf")]
+        cp = self.cli(*args)
+        if cp.returncode == 0:
+            self.fail("expected a non-zero exit for a missing config file\n"
+                      + self.describe(args, cp))
+
+    def test_serve_refuses_bad_config(self):
+        self.migrate()
+        args = [harness.BIN, "serve", "--listen", "127.0.0.1:0", "--db",
+                self.db]
+        try:
+            cp = subprocess.run(args, env=clean_env({"pin_expiry": "abc"}),
+                                capture_output=True, text=True, timeout=10,
+                                stdin=subprocess.DEVNULL, cwd=self.dir)
+        except subprocess.TimeoutExpired:
+            self.fail("serve with pin_expiry=abc was still running after "
+                      "10 s")
+        self.assertNotEqual(cp.returncode, 0, cp.stderr)
+        self.assertNotIn("listening on", cp.stdout)
+        self.assertIn("pin_expiry", cp.stderr.lower())
+
+    def test_unknown_command_fails(self):
+        cp = self.cli("frobnicate")
+        self.assertNotEqual(cp.returncode, 0, self.describe(["frobnicate"],
+                                                            cp))
+
+    # -- migrate and keys ----------------------------------------------
+
+    def test_migrate_is_idempotent(self):
+        self.migrate()
+        self.migrate()
+        self.create_key()
+        self.migrate()
+
+    def test_keys_create_gives_distinct_keys(self):
+        self.migrate()
+        a, b = self.create_key("a"), self.create_key("b")
+        self.assertNotEqual(a["api_key"], b["api_key"])
+        self.assertNotEqual(a["api_secret"], b["api_secret"])
+
+    def test_keys_list_never_prints_a_secret(self):
+        self.migrate()
+        keys = [self.create_key("first"), self.create_key("second")]
+        args = ["keys", "list", "--db", self.db]
+        cp = self.assert_exit(args, 0)
+        lines = [x for x in cp.stdout.splitlines() if x.strip()]
+        for k in keys:
+            self.assertIn(k["api_key"], cp.stdout, self.describe(args, cp))
+            for out in (cp.stdout, cp.stderr):
+                if k["api_secret"] in out:
+                    self.fail("keys list printed a secret\n"
+                              + self.describe(args, cp))
+        self.assertGreaterEqual(len(lines), 2, self.describe(args, cp))
+        # After a revoke the list still works and still hides secrets.
+        self.assert_exit(["keys", "revoke", keys[0]["api_key"], "--db",
+                          self.db], 0)
+        cp = self.assert_exit(args, 0)
+        for k in keys:
+            self.assertNotIn(k["api_secret"], cp.stdout + cp.stderr)
+        self.assertIn(keys[1]["api_key"], cp.stdout)
+
+    def test_keys_create_without_json_does_not_lose_the_secret(self):
+        self.migrate()
+        args = ["keys", "create", "--db", self.db, "--name", "plain"]
+        cp = self.assert_exit(args, 0)
+        # The secret is shown once, at creation.
+        self.assertTrue(cp.stdout.strip(), self.describe(args, cp))
+
+
+if __name__ == "__main__":
+    unittest.main()

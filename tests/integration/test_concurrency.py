@@ -1,0 +1,123 @@
+"""Concurrency: 20 clients requesting the same new number at the same moment
+get one verification (one status 0, nineteen status 10 with its id); many
+clients with different numbers all succeed.
+"""
+
+import threading
+import unittest
+
+from harness import KVTestCase, pin_of
+
+THREADS = 20
+
+
+def run_together(fns):
+    """Runs every fn at once (a barrier); returns [(result, exception)]."""
+    barrier = threading.Barrier(len(fns))
+    out = [None] * len(fns)
+
+    def worker(i, fn):
+        try:
+            barrier.wait(timeout=10)
+            out[i] = (fn(), None)
+        except BaseException as e:  # reported by the caller
+            out[i] = (None, e)
+
+    threads = [threading.Thread(target=worker, args=(i, fn), daemon=True)
+               for i, fn in enumerate(fns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    for i, t in enumerate(threads):
+        if t.is_alive():
+            out[i] = (None, AssertionError("client thread %d hung" % i))
+    return out
+
+
+class ConcurrencyTests(KVTestCase):
+
+    def collect(self, results):
+        replies = []
+        for r, e in results:
+            if e is not None:
+                raise e
+            replies.append(r)
+        return replies
+
+    def summary(self, replies):
+        return "\n".join(r.describe() for r in replies)
+
+    def test_same_number_seed(self):
+        number = self.s.new_number()
+        replies = self.collect(run_together(
+            [lambda: self.s.seed("", {"phone_no": number, "brand": "Race"})]
+            * THREADS))
+        for r in replies:
+            self.assert_json_reply(r)
+        statuses = sorted(r.data.get("status") for r in replies)
+        ids = {r.data.get("request_id") for r in replies}
+        if statuses != [0] + [10] * (THREADS - 1) or len(ids) != 1:
+            self.fail("expected one status 0 and %d status 10, all with the "
+                      "same request_id; got statuses %r and ids %r\n%s"
+                      % (THREADS - 1, statuses, ids, self.summary(replies)))
+        rid = ids.pop()
+        self.assert_request_id(replies[0], rid)
+        r = self.s.seed("/check", {"request_id": rid, "code": pin_of(number)})
+        self.assert_seed(r, 0)
+
+    def test_same_number_vonage_mixed_forms(self):
+        number = self.s.new_number()
+        forms = [number, "+" + number, number[2:], "0" + number[2:]]
+        fns = []
+        for i in range(THREADS):
+            form = forms[i % len(forms)]
+            if i % 2:
+                fns.append(lambda f=form: self.s.vonage(
+                    "", {"number": f, "brand": "Race"}))
+            else:
+                fns.append(lambda f=form: self.s.vonage(
+                    "", {"number": f, "brand": "Race"}, via="basic-json"))
+        replies = self.collect(run_together(fns))
+        for r in replies:
+            self.assert_json_reply(r)
+        statuses = sorted(r.data.get("status") for r in replies)
+        ids = {r.data.get("request_id") for r in replies}
+        if statuses != ["0"] + ["10"] * (THREADS - 1) or len(ids) != 1:
+            self.fail("expected one status \"0\" and %d status \"10\", all "
+                      "with the same request_id; got statuses %r and ids %r"
+                      "\n%s" % (THREADS - 1, statuses, ids,
+                                self.summary(replies)))
+
+    def test_different_numbers_all_succeed(self):
+        numbers = [self.s.new_number() for _ in range(THREADS)]
+        replies = self.collect(run_together(
+            [lambda n=n: self.s.seed("", {"phone_no": n, "brand": "Many"})
+             for n in numbers]))
+        for r in replies:
+            self.assert_seed(r, 0)
+        ids = {r.data["request_id"] for r in replies}
+        self.assertEqual(len(ids), THREADS,
+                         "expected %d distinct request_ids\n%s"
+                         % (THREADS, self.summary(replies)))
+
+    def test_parallel_checks_count_every_attempt(self):
+        # 10 wrong checks at once on one verification: exactly 3 are
+        # counted (16, 16, 16), the rest see it FAILED (15), never more
+        # than 3 attempts and never a success.
+        number, rid = self.seed_request_ok()
+        bad = "0000" if pin_of(number) != "0000" else "1111"
+        replies = self.collect(run_together(
+            [lambda: self.s.seed("/check", {"request_id": rid, "code": bad})]
+            * 10))
+        for r in replies:
+            self.assert_json_reply(r)
+        statuses = sorted(r.data.get("status") for r in replies)
+        if statuses != [15] * 7 + [16] * 3:
+            self.fail("expected three 16 and seven 15, got %r\n%s"
+                      % (statuses, self.summary(replies)))
+        self.assert_seed_search_status(rid, "FAILED")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,174 @@
+/*
+ * Unit tests of the configuration: defaults, the directive table's bounds,
+ * the config file (errors name file and line), the environment, validation.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "err.h"
+
+static void test_defaults(void **state)
+{
+	struct config c;
+	char err[256] = "";
+
+	config_init(&c);
+	assert_int_equal(c.pin_expiry, 300);
+	assert_int_equal(c.next_event_wait, 120);
+	assert_int_equal(c.code_length, 4);
+	assert_int_equal(c.verified_ttl, 30 * 24 * 3600);
+	assert_string_equal(c.default_country, "IN");
+	assert_string_equal(c.test_numbers, "");
+	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+}
+
+static void test_set_bounds(void **state)
+{
+	struct config c;
+	char err[256];
+
+	config_init(&c);
+	assert_int_equal(config_set(&c, "code_length", "10", err, sizeof(err)),
+			 0);
+	assert_int_equal(c.code_length, 10);
+	assert_int_equal(config_set(&c, "code_length", "11", err, sizeof(err)),
+			 KV_ERANGE);
+	assert_non_null(strstr(err, "code_length"));
+	assert_int_equal(c.code_length, 10);
+	assert_int_equal(config_set(&c, "code_length", "3", err, sizeof(err)),
+			 KV_ERANGE);
+	assert_int_equal(config_set(&c, "pin_expiry", "abc", err, sizeof(err)),
+			 KV_EINVAL);
+	assert_int_equal(config_set(&c, "pin_expiry", "", err, sizeof(err)),
+			 KV_EINVAL);
+	assert_int_equal(config_set(&c, "pin_expiry", " 5", err, sizeof(err)),
+			 KV_EINVAL);
+	assert_int_equal(config_set(&c, "pin_expiry", "99999999999999999999",
+				    err, sizeof(err)),
+			 KV_ERANGE);
+	assert_int_equal(config_set(&c, "no_such", "1", err, sizeof(err)),
+			 KV_ENOTFOUND);
+	assert_non_null(strstr(err, "no_such"));
+}
+
+static void test_string_too_long(void **state)
+{
+	struct config c;
+	char err[256];
+	char big[100];
+
+	config_init(&c);
+	memset(big, 'A', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(config_set(&c, "listen", big, err, sizeof(err)),
+			 KV_ERANGE);
+	assert_string_equal(c.listen, "127.0.0.1:8080");
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_file(void **state)
+{
+	char path[] = "/tmp/kvconfXXXXXX";
+	int fd = mkstemp(path);
+	struct config c;
+	char err[256] = "";
+
+	assert_true(fd >= 0);
+	close(fd);
+	write_file(path, "# comment\n\n  pin_expiry = 42  \nbrand_x\n");
+	config_init(&c);
+	assert_int_equal(config_load_file(&c, path, err, sizeof(err)),
+			 KV_EINVAL);
+	assert_int_equal(c.pin_expiry, 42);
+	/* The error names the file and the line. */
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, ":4:"));
+
+	write_file(path, "pin_expiry = 7\nlisten = 127.0.0.1:0\n");
+	config_init(&c);
+	assert_int_equal(config_load_file(&c, path, err, sizeof(err)), 0);
+	assert_int_equal(c.pin_expiry, 7);
+	assert_string_equal(c.listen, "127.0.0.1:0");
+
+	write_file(path, "code_length = 99\n");
+	assert_int_equal(config_load_file(&c, path, err, sizeof(err)),
+			 KV_ERANGE);
+	assert_non_null(strstr(err, ":1:"));
+	unlink(path);
+	assert_int_equal(config_load_file(&c, path, err, sizeof(err)), KV_EIO);
+}
+
+static void test_env(void **state)
+{
+	struct config c;
+	char err[256] = "";
+
+	config_init(&c);
+	setenv("KOOKOOVERIFY_PIN_EXPIRY", "9", 1);
+	setenv("KOOKOOVERIFY_DEFAULT_COUNTRY", "GB", 1);
+	assert_int_equal(config_load_env(&c, err, sizeof(err)), 0);
+	assert_int_equal(c.pin_expiry, 9);
+	assert_string_equal(c.default_country, "GB");
+	setenv("KOOKOOVERIFY_CODE_LENGTH", "x", 1);
+	assert_int_equal(config_load_env(&c, err, sizeof(err)), KV_EINVAL);
+	assert_non_null(strstr(err, "KOOKOOVERIFY_CODE_LENGTH"));
+	unsetenv("KOOKOOVERIFY_PIN_EXPIRY");
+	unsetenv("KOOKOOVERIFY_DEFAULT_COUNTRY");
+	unsetenv("KOOKOOVERIFY_CODE_LENGTH");
+}
+
+static void test_validate(void **state)
+{
+	struct config c;
+	char err[256];
+
+	config_init(&c);
+	assert_int_equal(config_set(&c, "listen", "nocolon", err, sizeof(err)),
+			 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), KV_EINVAL);
+	assert_non_null(strstr(err, "listen"));
+	config_init(&c);
+	assert_int_equal(
+		config_set(&c, "listen", "[::1]:8080", err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+	assert_int_equal(config_set(&c, "default_country", "india", err,
+				    sizeof(err)),
+			 KV_ERANGE);
+	assert_int_equal(
+		config_set(&c, "default_country", "in", err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&c, err, sizeof(err)), KV_EINVAL);
+	config_init(&c);
+	config_set(&c, "log_level", "loud", err, sizeof(err));
+	assert_int_equal(config_validate(&c, err, sizeof(err)), KV_EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_set_bounds),
+		cmocka_unit_test(test_string_too_long),
+		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_env),
+		cmocka_unit_test(test_validate),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

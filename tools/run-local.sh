@@ -1,0 +1,124 @@
+#!/bin/sh
+# Starts KookooVerify locally for trying it out (`make run`): a SQLite file in
+# var/, the schema migrated, one API key kept in var/local-key.json, a test
+# number with a fixed PIN so no provider is needed, and the server in the
+# foreground on 127.0.0.1:${PORT:-8080} (Ctrl-C stops it).
+
+set -eu
+
+cd "$(dirname "$0")/.."
+
+BIN=${KOOKOOVERIFY_BIN:-bin/kookooverify}
+PORT=${PORT:-8080}
+VAR=var
+DB=$VAR/kookooverify.db
+KEYFILE=$VAR/local-key.json
+TEST_NUMBER=919999900001
+TEST_PIN=1234
+BASE=http://127.0.0.1:$PORT
+
+# The database, its secret file and the key file are private to this user.
+umask 077
+
+if [ ! -x "$BIN" ]; then
+	echo "run-local: $BIN is not built; run \`make run\` (or \`make\`)" >&2
+	exit 1
+fi
+mkdir -p "$VAR"
+
+# A key is only good for the database it was created in.
+if [ ! -f "$DB" ] && [ -f "$KEYFILE" ]; then
+	echo "run-local: $DB is gone; forgetting the key in $KEYFILE"
+	rm -f "$KEYFILE"
+fi
+
+if ! "$BIN" migrate --db "$DB"; then
+	echo "run-local: \`$BIN migrate --db $DB\` failed" >&2
+	exit 1
+fi
+
+# Prints field $2 of the JSON object in file $1, or fails.
+json_field()
+{
+	python3 -c '
+import json, sys
+with open(sys.argv[1]) as f:
+    v = json.load(f)[sys.argv[2]]
+if not isinstance(v, str) or not v:
+    sys.exit(1)
+print(v)
+' "$1" "$2" 2>/dev/null
+}
+
+if [ -f "$KEYFILE" ] && json_field "$KEYFILE" api_key >/dev/null &&
+    json_field "$KEYFILE" api_secret >/dev/null; then
+	echo "run-local: reusing the API key in $KEYFILE"
+else
+	rm -f "$KEYFILE"
+	if ! "$BIN" keys create --db "$DB" --name local --json \
+	    >"$KEYFILE.tmp"; then
+		rm -f "$KEYFILE.tmp"
+		echo "run-local: \`$BIN keys create\` failed" >&2
+		exit 1
+	fi
+	chmod 600 "$KEYFILE.tmp"
+	mv "$KEYFILE.tmp" "$KEYFILE"
+	echo "run-local: created an API key, kept in $KEYFILE"
+fi
+if ! KEY=$(json_field "$KEYFILE" api_key) ||
+    ! SECRET=$(json_field "$KEYFILE" api_secret); then
+	echo "run-local: $KEYFILE has no api_key/api_secret; delete it" \
+	    "and run again" >&2
+	exit 1
+fi
+
+# Form-encodes a value for a query string.
+urlenc()
+{
+	python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"
+}
+QKEY=$(urlenc "$KEY")
+QSECRET=$(urlenc "$SECRET")
+CRED="api_key=$QKEY&api_secret=$QSECRET"
+
+# This number gets PIN 1234 and nothing is sent to KooKoo for it.
+KOOKOOVERIFY_TEST_NUMBERS=${KOOKOOVERIFY_TEST_NUMBERS:-$TEST_NUMBER:$TEST_PIN}
+export KOOKOOVERIFY_TEST_NUMBERS
+
+# ---- KooKoo simulator: placeholder ------------------------------------------
+# To be filled in by the simulator issue: start bin/kookoo-sim in the
+# background on 127.0.0.1:${SIM_PORT:-8081}, wait until it answers, point the
+# server's KooKoo base URL at it (a KOOKOOVERIFY_* variable), and print where
+# its SMS texts and call transcripts appear.  Because the server is started
+# with exec below, stopping the simulator with the server will then need a
+# trap and a wait instead of the exec.
+# ---- end of KooKoo simulator placeholder ------------------------------------
+
+cat <<EOF
+
+KookooVerify on $BASE  (database $DB)
+  api_key:    $KEY
+  api_secret: $SECRET
+  test number $TEST_NUMBER always gets PIN $TEST_PIN; nothing is sent.
+  One verification per number and key is live at a time: a second request
+  answers status 10 with the live request_id.  Put the request_id you get
+  in place of REQUEST_ID.
+
+Seed (KookooVerify) dialect:
+  curl '$BASE/kookooverify?phone_no=$TEST_NUMBER&brand=MyApp&$CRED'
+  curl '$BASE/kookooverify/check?request_id=REQUEST_ID&code=$TEST_PIN&$CRED'
+  curl '$BASE/kookooverify/search?request_id=REQUEST_ID&$CRED'
+  curl '$BASE/kookooverify/search?phone_no=$TEST_NUMBER&$CRED'
+  curl '$BASE/kookooverify/control?request_id=REQUEST_ID&cmd=cancel&$CRED'
+
+Vonage Verify v1 dialect:
+  curl -u '$KEY:$SECRET' -d number=$TEST_NUMBER -d brand=MyApp $BASE/verify/json
+  curl -u '$KEY:$SECRET' -d request_id=REQUEST_ID -d code=$TEST_PIN $BASE/verify/check/json
+  curl -u '$KEY:$SECRET' -d request_id=REQUEST_ID $BASE/verify/search/json
+  curl -u '$KEY:$SECRET' -d request_id=REQUEST_ID -d cmd=cancel $BASE/verify/control/json
+
+Ctrl-C stops the server.
+
+EOF
+
+exec "$BIN" serve --db "$DB" --listen "127.0.0.1:$PORT"
