@@ -13,6 +13,7 @@ end
 -- Per-thread state; scripts call this from their own init().
 function bench_init()
 	counts = {}
+	math.randomseed(os.time() + tid)
 	wrk.headers["Authorization"] = "Basic " .. os.getenv("BENCH_AUTH")
 end
 
@@ -40,13 +41,16 @@ function response(status, headers, body)
 	counts[s] = (counts[s] or 0) + 1
 end
 
--- Pacing for the half-load runs: each connection waits BENCH_DELAY_MS
--- after every response, so the offered rate is about
--- connections * 1000 / (BENCH_DELAY_MS + latency).
+-- Pacing for the half-load runs: each connection waits about
+-- BENCH_DELAY_MS after every response, so the offered rate is about
+-- connections * 1000 / (BENCH_DELAY_MS + latency).  The pause is drawn
+-- uniformly from [0.5, 1.5] * BENCH_DELAY_MS (wrk truncates it to whole
+-- ms): equal pauses keep the connections in step and turn the load into
+-- bursts of one request per connection, which queue.
 local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "")
 if delay_ms ~= nil and delay_ms > 0 then
 	function delay()
-		return delay_ms
+		return delay_ms * (0.5 + math.random())
 	end
 end
 

@@ -40,7 +40,7 @@ static void misc_metrics(struct http_req *req)
 }
 
 const struct route misc_routes[] = {
-	{"/healthz", HTTP_GET | HTTP_HEAD, misc_healthz, 0},
-	{"/metrics", HTTP_GET, misc_metrics, 0},
-	{NULL, 0, NULL, 0},
+	{"/healthz", misc_healthz, HTTP_GET | HTTP_HEAD, 0},
+	{"/metrics", misc_metrics, HTTP_GET, 0},
+	{NULL, NULL, 0, 0},
 };

@@ -428,10 +428,10 @@ out:
 }
 
 const struct route seed_routes[] = {
-	{"/kookooverify", HTTP_GET | HTTP_POST, seed_request, 0},
-	{"/kookooverify/", HTTP_GET | HTTP_POST, seed_request, 0},
-	{"/kookooverify/check", HTTP_GET | HTTP_POST, seed_check, 0},
-	{"/kookooverify/search", HTTP_GET | HTTP_POST, seed_search, 0},
-	{"/kookooverify/control", HTTP_GET | HTTP_POST, seed_control, 0},
-	{NULL, 0, NULL, 0},
+	{"/kookooverify", seed_request, HTTP_GET | HTTP_POST, 0},
+	{"/kookooverify/", seed_request, HTTP_GET | HTTP_POST, 0},
+	{"/kookooverify/check", seed_check, HTTP_GET | HTTP_POST, 0},
+	{"/kookooverify/search", seed_search, HTTP_GET | HTTP_POST, 0},
+	{"/kookooverify/control", seed_control, HTTP_GET | HTTP_POST, 0},
+	{NULL, NULL, 0, 0},
 };

@@ -702,13 +702,13 @@ static void vonage_control(struct http_req *req)
 #define GP (HTTP_GET | HTTP_POST)
 
 const struct route vonage_routes[] = {
-	{"/verify/json", GP, vonage_request, 0},
-	{"/verify/xml", GP, vonage_request, 0},
-	{"/verify/check/json", GP, vonage_check, 0},
-	{"/verify/check/xml", GP, vonage_check, 0},
-	{"/verify/search/json", GP, vonage_search, 0},
-	{"/verify/search/xml", GP, vonage_search, 0},
-	{"/verify/control/json", GP, vonage_control, 0},
-	{"/verify/control/xml", GP, vonage_control, 0},
-	{NULL, 0, NULL, 0},
+	{"/verify/json", vonage_request, GP, 0},
+	{"/verify/xml", vonage_request, GP, 0},
+	{"/verify/check/json", vonage_check, GP, 0},
+	{"/verify/check/xml", vonage_check, GP, 0},
+	{"/verify/search/json", vonage_search, GP, 0},
+	{"/verify/search/xml", vonage_search, GP, 0},
+	{"/verify/control/json", vonage_control, GP, 0},
+	{"/verify/control/xml", vonage_control, GP, 0},
+	{NULL, NULL, 0, 0},
 };

@@ -31,7 +31,8 @@ static atomic_ulong served;
 static const char not_found[] = "{\"status\":404,\"error_text\":\"Not found\"}";
 static const char bad_method[] = "{\"status\":405,\"error_text\":\"Method not "
 				 "allowed\"}";
-static const char no_memory[] = "{\"status\":5,\"error_text\":\"Internal "
+/* Writable only because MHD_create_response_from_buffer takes void *. */
+static char no_memory[] = "{\"status\":5,\"error_text\":\"Internal "
 				"Error\"}";
 
 static const struct route *const route_tables[] = {
@@ -204,7 +205,7 @@ static enum MHD_Result queue_reply(struct http_req *req)
 	if (!req->reply) {
 		/* Not even the error text fits: a static body, never freed. */
 		resp = MHD_create_response_from_buffer(
-			sizeof(no_memory) - 1, (void *)(uintptr_t)no_memory,
+			sizeof(no_memory) - 1, no_memory,
 			MHD_RESPMEM_PERSISTENT);
 	} else {
 		resp = MHD_create_response_from_buffer(

@@ -42,9 +42,9 @@ struct http_req {
 
 struct route {
 	const char *path;
-	unsigned int methods; /* mask of enum http_method */
 	void (*handler)(struct http_req *req);
-	int prefix; /* path is a prefix (e.g. "/ivr/") */
+	unsigned int methods; /* mask of enum http_method */
+	int prefix;           /* path is a prefix (e.g. "/ivr/") */
 };
 
 /* Route tables of each API module, ended by an entry with path NULL. */
