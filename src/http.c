@@ -32,8 +32,7 @@ static const char not_found[] = "{\"status\":404,\"error_text\":\"Not found\"}";
 static const char bad_method[] = "{\"status\":405,\"error_text\":\"Method not "
 				 "allowed\"}";
 /* Writable only because MHD_create_response_from_buffer takes void *. */
-static char no_memory[] = "{\"status\":5,\"error_text\":\"Internal "
-				"Error\"}";
+static char no_memory[] = "{\"status\":5,\"error_text\":\"Internal Error\"}";
 
 static const struct route *const route_tables[] = {
 	misc_routes,
@@ -204,9 +203,9 @@ static enum MHD_Result queue_reply(struct http_req *req)
 		reply_static(req, MHD_HTTP_INTERNAL_SERVER_ERROR, no_memory);
 	if (!req->reply) {
 		/* Not even the error text fits: a static body, never freed. */
-		resp = MHD_create_response_from_buffer(
-			sizeof(no_memory) - 1, no_memory,
-			MHD_RESPMEM_PERSISTENT);
+		resp = MHD_create_response_from_buffer(sizeof(no_memory) - 1,
+						       no_memory,
+						       MHD_RESPMEM_PERSISTENT);
 	} else {
 		resp = MHD_create_response_from_buffer(
 			req->reply_len, req->reply, MHD_RESPMEM_MUST_FREE);

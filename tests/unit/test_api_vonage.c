@@ -334,8 +334,7 @@ static void test_xml_of_several_search_objects(void **state)
 		"<verify_request><request_id>a</request_id>"
 		"</verify_request><verify_request>"
 		"<request_id>b&amp;</request_id>"
-		"</verify_request></verification_requests>"
-		"</verify_response>\n";
+		"</verify_request></verification_requests></verify_response>\n";
 	struct http_req req;
 	json_t *o = json_object(), *list = json_array();
 
@@ -354,8 +353,7 @@ static void test_request_without_key_names_api_key_in_xml(void **state)
 		"<verify_response><request_id></request_id>"
 		"<status>2</status><error_text>Your request "
 		"is incomplete and missing the mandatory "
-		"parameter `api_key`</error_text>"
-		"</verify_response>\n";
+		"parameter `api_key`</error_text></verify_response>\n";
 	struct fake f;
 
 	fake_init(&f, HTTP_GET, "/verify/xml", "number=919876543210&brand=x");
@@ -366,8 +364,7 @@ static void test_request_without_key_names_api_key_in_xml(void **state)
 
 static void test_check_without_secret_names_api_secret(void **state)
 {
-	static const char want[] = "{\"request_id\":\"abc\","
-				   "\"status\":\"2\","
+	static const char want[] = "{\"request_id\":\"abc\",\"status\":\"2\","
 				   "\"error_text\":\"Your request is "
 				   "incomplete and missing the "
 				   "mandatory parameter `api_secret`\"}";
