@@ -44,13 +44,13 @@ end
 -- Pacing for the half-load runs: each connection waits about
 -- BENCH_DELAY_MS after every response, so the offered rate is about
 -- connections * 1000 / (BENCH_DELAY_MS + latency).  The pause is drawn
--- uniformly from [0.5, 1.5] * BENCH_DELAY_MS (wrk truncates it to whole
+-- uniformly from [0.5, 1.5] * BENCH_DELAY_MS and rounded (wrk counts whole
 -- ms): equal pauses keep the connections in step and turn the load into
 -- bursts of one request per connection, which queue.
 local delay_ms = tonumber(os.getenv("BENCH_DELAY_MS") or "")
 if delay_ms ~= nil and delay_ms > 0 then
 	function delay()
-		return delay_ms * (0.5 + math.random())
+		return math.floor(delay_ms * (0.5 + math.random()) + 0.5)
 	end
 end
 
