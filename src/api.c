@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "api.h"
+#include "db.h"
 #include "err.h"
 #include "keys.h"
 #include "log.h"
@@ -93,6 +94,8 @@ enum api_fail api_prepare(struct http_req *req, struct api_call *call,
 	memset(call, 0, sizeof(*call));
 	call->req = req;
 	params_init(&call->params);
+	/* Every read of this call (credentials, then its own) sees one snapshot. */
+	db_read_begin();
 	f = parse_input(req, &call->params);
 	if (f != API_READY)
 		return f;
@@ -106,6 +109,7 @@ enum api_fail api_prepare(struct http_req *req, struct api_call *call,
 
 void api_call_release(struct api_call *call)
 {
+	db_read_end();
 	params_release(&call->params);
 }
 

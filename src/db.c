@@ -95,11 +95,9 @@ int db_schema_version(void)
 
 static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
+	[STMT_BEGIN_READ] = "BEGIN",
 	[STMT_COMMIT] = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
-	[STMT_SAVEPOINT] = "SAVEPOINT w",
-	[STMT_RELEASE] = "RELEASE w",
-	[STMT_ROLLBACK_TO] = "ROLLBACK TO w",
 	[STMT_KEY_INSERT] = "INSERT INTO api_keys (api_key, name, secret_hash, "
 			    "created_ms) VALUES (?1, ?2, ?3, ?4)",
 	[STMT_KEY_GET] = "SELECT id, api_key, name, secret_hash, created_ms, "
@@ -169,7 +167,8 @@ static int db_open_raw(const char *path, sqlite3 **out, char *err,
 				      "PRAGMA synchronous = NORMAL;"
 				      "PRAGMA foreign_keys = ON;"
 				      "PRAGMA busy_timeout = 5000;"
-				      "PRAGMA temp_store = MEMORY;";
+				      "PRAGMA temp_store = MEMORY;"
+				      "PRAGMA journal_size_limit = 134217728;";
 	sqlite3 *db = NULL;
 	int rc;
 

@@ -93,11 +93,23 @@ struct db_conn *db_reader(void);
 void db_readers_close(void);
 
 /*
+ * Groups the calling thread's reads into one read transaction (one
+ * snapshot, one set of WAL locks instead of one per statement) until
+ * db_read_end().  db_write() ends it first, so a thread never holds an old
+ * snapshot while it waits for the writer.  Both are no-ops when nothing is
+ * open.
+ */
+void db_read_begin(void);
+void db_read_end(void);
+
+/*
  * The writer thread.  db_write() runs fn(conn, arg) on the writer's
- * connection inside a savepoint of the current group transaction, and
- * returns once that transaction is durable (committed to the WAL): fn's
- * return value, or KV_EDB if the commit failed.  fn returning non-zero rolls
- * back only its own savepoint.
+ * connection inside the current group transaction, and returns once that
+ * transaction is durable (committed to the WAL): fn's return value, or an
+ * error if the commit failed.  fn may run more than once (a failed group is
+ * replayed op by op), so it must start from its inputs each time.  fn may
+ * return KV_ENOTFOUND only before it has written anything; any other
+ * non-zero return undoes everything fn wrote.
  */
 int db_writer_start(const char *path, int batch_max, char *err, size_t errlen);
 int db_write(int (*fn)(struct db_conn *c, void *arg), void *arg);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db.h"
 #include "db_internal.h"
@@ -58,6 +59,25 @@ struct db_conn *db_reader(void)
 	return thread_reader;
 }
 
+static __thread int thread_in_read;
+
+void db_read_begin(void)
+{
+	struct db_conn *c = db_reader();
+
+	if (c && !thread_in_read && db_exec_stmt(c, STMT_BEGIN_READ) == 0)
+		thread_in_read = 1;
+}
+
+void db_read_end(void)
+{
+	if (!thread_in_read)
+		return;
+	thread_in_read = 0;
+	if (db_exec_stmt(thread_reader, STMT_COMMIT) != 0)
+		db_exec_stmt(thread_reader, STMT_ROLLBACK);
+}
+
 void db_readers_close(void)
 {
 	pthread_mutex_lock(&readers_lock);
@@ -70,6 +90,118 @@ void db_readers_close(void)
 	}
 	pthread_mutex_unlock(&readers_lock);
 	thread_reader = NULL;
+}
+
+/* ---- checkpointer ---- */
+
+/*
+ * SQLite's automatic checkpoint runs inside the commit that crosses the
+ * threshold, and a checkpoint syncs the database file: that would put an
+ * fsync on some unlucky request's path.  Instead the writer's WAL hook only
+ * signals, and this thread copies the WAL back with PASSIVE checkpoints
+ * (which never block the writer or readers).
+ */
+#define CHECKPOINT_PAGES 1000
+#define CHECKPOINT_IDLE_MS 1000
+/*
+ * Under a steady stream of commits a PASSIVE checkpoint never catches the
+ * writer, so the WAL would never start over and would grow without bound.
+ * Past this many pages a RESTART checkpoint waits for the writer to finish
+ * its current batch, copies the few frames left and makes the next commit
+ * start the WAL from the beginning.
+ */
+#define CHECKPOINT_RESTART_PAGES 8192
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int due;
+	int stop;
+	int running;
+	int wal_pages; /* WAL size at the last commit, from the hook */
+	sqlite3 *db;
+	pthread_t thread;
+} ck = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.wake = PTHREAD_COND_INITIALIZER,
+};
+
+static int checkpoint_hook(void *unused, sqlite3 *db, const char *name,
+			   int pages)
+{
+	pthread_mutex_lock(&ck.lock);
+	ck.wal_pages = pages;
+	if (pages >= CHECKPOINT_PAGES) {
+		ck.due = 1;
+		pthread_cond_signal(&ck.wake);
+	}
+	pthread_mutex_unlock(&ck.lock);
+	return SQLITE_OK;
+}
+
+static void *checkpoint_main(void *unused)
+{
+	pthread_mutex_lock(&ck.lock);
+	while (!ck.stop) {
+		struct timespec until;
+		int rc, mode;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += CHECKPOINT_IDLE_MS / 1000;
+		/* Woken by the hook, or once a second to keep the WAL short. */
+		while (!ck.due && !ck.stop &&
+		       pthread_cond_timedwait(&ck.wake, &ck.lock, &until) == 0)
+			;
+		if (ck.stop)
+			break;
+		ck.due = 0;
+		mode = ck.wal_pages >= CHECKPOINT_RESTART_PAGES
+			       ? SQLITE_CHECKPOINT_RESTART
+			       : SQLITE_CHECKPOINT_PASSIVE;
+		pthread_mutex_unlock(&ck.lock);
+		rc = sqlite3_wal_checkpoint_v2(ck.db, NULL, mode, NULL, NULL);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			log_warn("db: checkpoint: %s", sqlite3_errmsg(ck.db));
+		pthread_mutex_lock(&ck.lock);
+	}
+	pthread_mutex_unlock(&ck.lock);
+	return NULL;
+}
+
+static int checkpointer_start(const char *path, char *err, size_t errlen)
+{
+	if (sqlite3_open_v2(path, &ck.db, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(ck.db));
+		sqlite3_close(ck.db);
+		ck.db = NULL;
+		return KV_EDB;
+	}
+	sqlite3_busy_timeout(ck.db, 5000);
+	ck.stop = 0;
+	ck.due = 0;
+	if (pthread_create(&ck.thread, NULL, checkpoint_main, NULL) != 0) {
+		snprintf(err, errlen, "cannot start the checkpoint thread");
+		sqlite3_close(ck.db);
+		ck.db = NULL;
+		return KV_EIO;
+	}
+	ck.running = 1;
+	return 0;
+}
+
+static void checkpointer_stop(void)
+{
+	if (!ck.running)
+		return;
+	pthread_mutex_lock(&ck.lock);
+	ck.stop = 1;
+	pthread_cond_signal(&ck.wake);
+	pthread_mutex_unlock(&ck.lock);
+	pthread_join(ck.thread, NULL);
+	ck.running = 0;
+	sqlite3_close(ck.db);
+	ck.db = NULL;
 }
 
 /* ---- writer ---- */
@@ -96,33 +228,45 @@ static struct {
 	.work = PTHREAD_COND_INITIALIZER,
 };
 
-/* Runs one op in its own savepoint so its failure spares the batch. */
-static void writer_run_op(struct write_op *op)
+/*
+ * Runs ops [batch, end) in one transaction.  Returns 0 when committed, or
+ * non-zero when an op failed (other than "not found", which writes
+ * nothing) or the commit failed; then nothing of the batch is stored.
+ */
+static int writer_try_batch(struct write_op *batch, struct write_op *end)
 {
-	if (db_exec_stmt(w.conn, STMT_SAVEPOINT) != 0) {
-		op->rc = KV_EDB;
-		return;
-	}
-	op->rc = op->fn(w.conn, op->arg);
-	if (op->rc != 0)
-		db_exec_stmt(w.conn, STMT_ROLLBACK_TO);
-	db_exec_stmt(w.conn, STMT_RELEASE);
-}
-
-static void writer_commit_batch(struct write_op *batch)
-{
-	int rc = db_exec_stmt(w.conn, STMT_BEGIN);
 	struct write_op *op;
+	int rc = db_exec_stmt(w.conn, STMT_BEGIN);
 
-	for (op = batch; op && rc == 0; op = op->next)
-		writer_run_op(op);
+	for (op = batch; op != end && rc == 0; op = op->next) {
+		op->rc = op->fn(w.conn, op->arg);
+		if (op->rc != 0 && op->rc != KV_ENOTFOUND)
+			rc = op->rc;
+	}
 	if (rc == 0)
 		rc = db_exec_stmt(w.conn, STMT_COMMIT);
-	if (rc != 0) {
-		/* Nothing of this batch is durable: every caller hears so. */
+	if (rc != 0)
 		db_exec_stmt(w.conn, STMT_ROLLBACK);
-		for (op = batch; op; op = op->next)
-			op->rc = KV_EDB;
+	return rc;
+}
+
+/*
+ * Group commit.  The common case is one transaction for the whole batch.
+ * If anything fails, the batch is rolled back and each op is run again in
+ * a transaction of its own, so one bad op costs only itself and no caller
+ * is ever told "ok" for a change that was not committed.
+ */
+static void writer_commit_batch(struct write_op *batch)
+{
+	struct write_op *op;
+
+	if (writer_try_batch(batch, NULL) == 0)
+		return;
+	for (op = batch; op; op = op->next) {
+		int rc = writer_try_batch(op, op->next);
+
+		if (rc != 0)
+			op->rc = rc;
 	}
 }
 
@@ -166,10 +310,18 @@ int db_writer_start(const char *path, int batch_max, char *err, size_t errlen)
 	w.conn = db_open(path, err, errlen);
 	if (!w.conn)
 		return KV_EDB;
+	if (checkpointer_start(path, err, errlen) != 0) {
+		db_close(w.conn);
+		w.conn = NULL;
+		return KV_EDB;
+	}
+	/* Replaces SQLite's automatic checkpoint on this connection. */
+	sqlite3_wal_hook(w.conn->db, checkpoint_hook, NULL);
 	w.batch_max = batch_max > 0 ? batch_max : 1;
 	w.stop = 0;
 	if (pthread_create(&w.thread, NULL, writer_main, NULL) != 0) {
 		snprintf(err, errlen, "cannot start the writer thread");
+		checkpointer_stop();
 		db_close(w.conn);
 		w.conn = NULL;
 		return KV_EIO;
@@ -183,6 +335,7 @@ int db_write(int (*fn)(struct db_conn *c, void *arg), void *arg)
 	struct write_op op = {.fn = fn, .arg = arg};
 	int rc;
 
+	db_read_end();
 	if (sem_init(&op.done, 0, 0) != 0)
 		return KV_EIO;
 	pthread_mutex_lock(&w.lock);
@@ -216,6 +369,7 @@ void db_writer_stop(void)
 	pthread_mutex_unlock(&w.lock);
 	pthread_join(w.thread, NULL);
 	w.running = 0;
+	checkpointer_stop();
 	db_close(w.conn);
 	w.conn = NULL;
 }

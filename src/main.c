@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <libxml/parser.h>
 #include <sodium.h>
+#include <sqlite3.h>
 
 #include "config.h"
 #include "crypto.h"
@@ -315,6 +316,11 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	/*
+	 * SQLite's allocation statistics take a global mutex on every malloc;
+	 * nothing here reads them.  Must precede any other SQLite call.
+	 */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 	if (sodium_init() < 0)
 		fatal("libsodium failed to initialise");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)

@@ -8,7 +8,6 @@ tests share.  Every child process is killed when the interpreter exits.
 
 import atexit
 import base64
-import ctypes
 import http.client
 import itertools
 import json
@@ -48,10 +47,27 @@ _children = set()
 _children_lock = threading.Lock()
 
 
+def _signal_group(proc, sig):
+    """Sends sig to the child's own process group (the server, or a wrapper
+    script and its children), and only while the child is not reaped, so
+    the group id cannot have been reused."""
+    if proc.returncode is not None:
+        return
+    try:
+        os.killpg(proc.pid, sig)
+    except OSError:
+        pass
+
+
+def _kill_group(proc):
+    _signal_group(proc, signal.SIGKILL)
+
+
 def _kill_all_children():
     with _children_lock:
         procs = list(_children)
     for p in procs:
+        _kill_group(p)
         if p.poll() is None:
             try:
                 p.kill()
@@ -62,16 +78,11 @@ def _kill_all_children():
 
 atexit.register(_kill_all_children)
 
-try:
-    _libc = ctypes.CDLL(None, use_errno=True)
-except OSError:
-    _libc = None
-
-
-def _die_with_parent():
-    """Runs in the child before exec: SIGKILL it if the test runner dies."""
-    if _libc is not None:
-        _libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+# The server gets SIGKILL if the test runner dies without running atexit
+# (setpriv sets PR_SET_PDEATHSIG, which survives the exec).  setpriv rather
+# than a preexec_fn, which is unsafe while other threads run.
+_SETPRIV = shutil.which("setpriv")
+DEATHSIG_PREFIX = [_SETPRIV, "--pdeathsig", "KILL"] if _SETPRIV else []
 
 
 def require_binary():
@@ -249,6 +260,7 @@ class Server:
         except BaseException:
             self.failed = True
             self._kill()
+            self.proc = None  # close() has nothing left to stop
             raise
         return self
 
@@ -257,13 +269,14 @@ class Server:
         err_path = os.path.join(self.dir, "stderr.%d.log" % self.runs)
         self.stderr_paths.append(err_path)
         errf = open(err_path, "wb")
-        args = [BIN, "serve", "--listen", "127.0.0.1:0", "--db", self.db]
+        args = DEATHSIG_PREFIX + [BIN, "serve", "--listen", "127.0.0.1:0",
+                                  "--db", self.db]
         args += list(extra_args)
         try:
             self.proc = subprocess.Popen(
                 args, env=self.env(), stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=errf, cwd=self.dir,
-                preexec_fn=_die_with_parent)
+                start_new_session=True)
         finally:
             errf.close()
         with _children_lock:
@@ -305,7 +318,7 @@ class Server:
 
     @staticmethod
     def _drain_stdout(proc, lines, path):
-        with open(path, "wb") as out:
+        with open(path, "wb") as out, proc.stdout:
             for raw in proc.stdout:
                 out.write(raw)
                 out.flush()
@@ -313,11 +326,10 @@ class Server:
         lines.put(None)
 
     def _forget(self):
+        """After the server exited: drop it from the kill list.  stdout is
+        closed by the drain thread at EOF (closing it here could block on
+        the thread's read)."""
         if self.proc is not None:
-            try:
-                self.proc.stdout.close()
-            except Exception:
-                pass
             with _children_lock:
                 _children.discard(self.proc)
         if self._stdout_thread is not None:
@@ -326,6 +338,7 @@ class Server:
 
     def _kill(self):
         if self.proc is not None and self.proc.poll() is None:
+            _kill_group(self.proc)
             self.proc.kill()
             try:
                 self.proc.wait(timeout=5)
@@ -344,7 +357,7 @@ class Server:
         proc = self.proc
         try:
             if proc.poll() is None:
-                proc.send_signal(sig)
+                _signal_group(proc, sig)
                 try:
                     proc.wait(timeout=STOP_TIMEOUT)
                 except subprocess.TimeoutExpired:
@@ -368,7 +381,7 @@ class Server:
     def kill9(self):
         """SIGKILL: the crash case.  The db and dir are kept."""
         if self.proc is not None:
-            self.proc.send_signal(signal.SIGKILL)
+            _kill_group(self.proc)
             self.proc.wait(timeout=STOP_TIMEOUT)
             self._forget()
             self.proc = None

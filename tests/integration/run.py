@@ -78,6 +78,9 @@ def main():
                 or selected(t, args.names, args.patterns):
             tests.append(t)
     suite = unittest.TestSuite(tests)
+    if not tests:
+        print("integration: no test matches %s"
+              % " ".join(args.names + ["-k " + p for p in args.patterns]))
 
     print("integration: binary %s" % harness.BIN, flush=True)
     try:
