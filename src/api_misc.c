@@ -1,12 +1,13 @@
 /*
  * Endpoints outside the Verify dialects: /healthz (no key: answered without
  * touching the store, so it is the ceiling the benchmarks compare against)
- * and a Prometheus /metrics.
+ * and a Prometheus /metrics (any valid API key, e.g. HTTP Basic).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "http.h"
 
 static void copy_reply(struct http_req *req, const char *type, const char *text,
@@ -28,7 +29,23 @@ static void misc_healthz(struct http_req *req)
 
 static void misc_metrics(struct http_req *req)
 {
+	static const char denied[] =
+		"{\"status\":4,\"error_text\":\"Bad Credentials\"}";
+	struct api_call call;
+	enum api_fail f = api_prepare(req, &call, NULL);
 	char text[256];
+
+	api_call_release(&call);
+	/* DESIGN.md: no endpoint but health answers without a valid key. */
+	if (f != API_READY) {
+		char *body = malloc(sizeof(denied));
+
+		if (body)
+			memcpy(body, denied, sizeof(denied));
+		http_reply(req, 401, "application/json", body,
+			   body ? sizeof(denied) - 1 : 0);
+		return;
+	}
 	int n = snprintf(text, sizeof(text),
 			 "# HELP kookooverify_http_requests_total HTTP "
 			 "requests answered.\n"

@@ -3,6 +3,7 @@
  * help text, and the three sources that override the defaults in order
  * (file, environment, flags).  Numbers are parsed with bounds, never atoi.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -38,7 +39,7 @@ static const struct directive directives[] = {
 	STR_DIR(listen, "127.0.0.1:8080",
 		"address:port to serve; port 0 picks one"),
 	STR_DIR(db, "kookooverify.db", "SQLite database file"),
-	STR_DIR(secret_file, "", "server secret file (default: <db>.secret)"),
+	STR_DIR(secret_file, "", "server secret file; empty: <db>.secret"),
 	STR_DIR(default_country, "IN",
 		"region of numbers given without country code"),
 	STR_DIR(test_numbers, "",
@@ -212,6 +213,23 @@ int config_load_env(struct config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* An IPv4 address or a bracketed IPv6 address, as http.c can bind it. */
+static int listen_is_numeric(const char *listen, size_t hostlen)
+{
+	char host[64];
+	unsigned char addr[16];
+
+	if (hostlen >= sizeof(host))
+		return 0;
+	memcpy(host, listen, hostlen);
+	host[hostlen] = '\0';
+	if (hostlen > 2 && host[0] == '[' && host[hostlen - 1] == ']') {
+		host[hostlen - 1] = '\0';
+		return inet_pton(AF_INET6, host + 1, addr) == 1;
+	}
+	return inet_pton(AF_INET, host, addr) == 1;
+}
+
 int config_validate(const struct config *c, char *err, size_t errlen)
 {
 	const char *colon = strrchr(c->listen, ':');
@@ -220,6 +238,13 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 	if (!colon || colon == c->listen ||
 	    parse_int(colon + 1, 0, 65535, &port) != 0) {
 		snprintf(err, errlen, "listen: \"%s\" is not ADDR:PORT",
+			 c->listen);
+		return KV_EINVAL;
+	}
+	if (!listen_is_numeric(c->listen, (size_t)(colon - c->listen))) {
+		snprintf(err, errlen,
+			 "listen: \"%s\" needs a numeric address "
+			 "(127.0.0.1:8080, [::1]:8080)",
 			 c->listen);
 		return KV_EINVAL;
 	}

@@ -20,7 +20,7 @@ struct vf_record {
 	struct verification v;
 	char number[16]; /* E.164 digits, no '+' */
 	int number_type;
-	char brand[64];
+	char brand[80]; /* 18 code points of up to 4 bytes, or 63 bytes */
 	char sender_id[16];
 	char lg[16];
 	int workflow_id;

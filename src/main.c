@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -140,6 +141,25 @@ bad:
 	return KV_ECONFIG;
 }
 
+static int count_key(const struct key_row *k, void *arg)
+{
+	(*(int *)arg)++;
+	return 1; /* one is enough */
+}
+
+/* True when the database already holds API keys (hashed with a secret). */
+static int db_has_keys(const char *db)
+{
+	char err[600];
+	struct db_conn *c = db_open(db, err, sizeof(err));
+	int n = 0;
+
+	if (c)
+		db_keys_foreach(c, count_key, &n);
+	db_close(c);
+	return n > 0;
+}
+
 static int load_secret(const struct config *cfg)
 {
 	char path[600];
@@ -149,6 +169,18 @@ static int load_secret(const struct config *cfg)
 		snprintf(path, sizeof(path), "%s", cfg->secret_file);
 	else
 		snprintf(path, sizeof(path), "%s.secret", cfg->db);
+	/*
+	 * A new secret would silently invalidate every key and pending PIN
+	 * hashed with the old one: refuse, and say what is missing.
+	 */
+	if (access(path, F_OK) != 0 && db_has_keys(cfg->db)) {
+		log_error(
+			"secret: %s is missing but the database has API keys; "
+			"restore it from backup (a new secret would invalidate "
+			"every key)",
+			path);
+		return KV_EIO;
+	}
 	if (crypto_load_secret(path, err, sizeof(err)) != 0) {
 		log_error("secret: %s", err);
 		return KV_EIO;

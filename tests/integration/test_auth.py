@@ -39,6 +39,14 @@ class CredentialTests(KVTestCase):
         else:
             self.assert_vonage(r, status, text, contains=contains)
 
+    def test_metrics_needs_a_key(self):
+        r = self.s.get("/metrics")
+        self.assertEqual(r.status, 401, r.describe())
+        r = self.s.get("/metrics", auth=self.s.basic(0))
+        self.assertEqual(r.status, 200, r.describe())
+        self.assertIn(b"kookooverify_http_requests_total", r.raw,
+                      r.describe())
+
     def test_missing_credentials_is_2(self):
         key = self.s.keys[0]
         for dialect, path, params in ENDPOINTS:

@@ -121,6 +121,28 @@ class CliTests(unittest.TestCase):
         self.assertNotIn("listening on", cp.stdout)
         self.assertIn("pin_expiry", cp.stderr.lower())
 
+    def test_check_config_refuses_a_host_name_to_listen_on(self):
+        # serve can only bind numeric addresses: check-config must say so
+        # rather than pass a configuration serve then refuses.
+        cp = self.assert_exit(["check-config", "--listen", "localhost:8080"],
+                              2)
+        self.assertIn("listen", cp.stderr)
+
+    def test_serve_refuses_to_replace_a_lost_secret(self):
+        self.migrate()
+        self.assert_exit(["keys", "create", "--db", self.db], 0)
+        os.unlink(self.db + ".secret")
+        args = [harness.BIN, "serve", "--listen", "127.0.0.1:0", "--db",
+                self.db]
+        cp = subprocess.run(args, env=clean_env(), capture_output=True,
+                            text=True, timeout=10, stdin=subprocess.DEVNULL,
+                            cwd=self.dir)
+        self.assertNotEqual(cp.returncode, 0, cp.stderr)
+        self.assertNotIn("listening on", cp.stdout)
+        self.assertIn("secret", cp.stderr)
+        self.assertFalse(os.path.exists(self.db + ".secret"),
+                         "a new secret was written over the lost one")
+
     def test_unknown_command_fails(self):
         cp = self.cli("frobnicate")
         self.assertNotEqual(cp.returncode, 0, self.describe(["frobnicate"],
