@@ -66,6 +66,31 @@ static const struct directive directives[] = {
 		"idle connection timeout, s"),
 	INT_DIR(write_batch_max, 1, 10000, "256",
 		"most writes grouped into one transaction"),
+	STR_DIR(kookoo_base_url, "",
+		"KooKoo outbound API base; empty: nothing is sent"),
+	STR_DIR(kookoo_api_key, "", "KooKoo account API key"),
+	STR_DIR(kookoo_sender_id, "", "default SMS sender id"),
+	STR_DIR(kookoo_caller_id, "", "DID presented on calls"),
+	STR_DIR(public_base_url, "http://127.0.0.1:8080",
+		"this server as KooKoo reaches it (IVR and status URLs)"),
+	STR_DIR(call_window, "09:00-21:00",
+		"local hours when calls are placed"),
+	INT_DIR(call_window_utc_offset, -720, 840, "330",
+		"minutes east of UTC for call_window (330: Asia/Kolkata)"),
+	STR_DIR(call_outside_window, "wait",
+		"a call due outside the window: wait or skip"),
+	INT_DIR(kookoo_connect_timeout_ms, 100, 60000, "3000",
+		"connect timeout to KooKoo"),
+	INT_DIR(kookoo_timeout_ms, 100, 120000, "10000",
+		"total timeout of one KooKoo request"),
+	INT_DIR(send_rate, 1, 10000, "10", "most SMS and calls per second"),
+	INT_DIR(job_workers, 1, 64, "2", "delivery worker threads"),
+	INT_DIR(job_lease, 1, 3600, "30",
+		"seconds a claimed job is reserved for its worker"),
+	INT_DIR(retry_base_ms, 1, 3600000, "1000", "first retry delay"),
+	INT_DIR(retry_max_ms, 1, 86400000, "60000", "longest retry delay"),
+	INT_DIR(retry_max_attempts, 1, 100, "8",
+		"attempts before a delivery step is recorded failed"),
 };
 
 static const struct directive *directive_find(const char *name)
@@ -213,6 +238,22 @@ int config_load_env(struct config *c, char *err, size_t errlen)
 	return 0;
 }
 
+int window_parse(const char *text, int *start_min, int *end_min)
+{
+	unsigned h1, m1, h2, m2;
+	int used = 0;
+
+	if (sscanf(text, "%2u:%2u-%2u:%2u%n", &h1, &m1, &h2, &m2, &used) != 4 ||
+	    text[used] != '\0' || h1 > 24 || h2 > 24 || m1 > 59 || m2 > 59 ||
+	    h1 * 60 + m1 > 1440 || h2 * 60 + m2 > 1440)
+		return KV_EINVAL;
+	if (start_min)
+		*start_min = (int)(h1 * 60 + m1);
+	if (end_min)
+		*end_min = (int)(h2 * 60 + m2);
+	return 0;
+}
+
 /* An IPv4 address or a bracketed IPv6 address, as http.c can bind it. */
 static int listen_is_numeric(const char *listen, size_t hostlen)
 {
@@ -254,6 +295,19 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "default_country: \"%s\" is not an ISO 3166 code",
 			 c->default_country);
+		return KV_EINVAL;
+	}
+	if (window_parse(c->call_window, NULL, NULL) != 0) {
+		snprintf(err, errlen, "call_window: \"%s\" is not HH:MM-HH:MM",
+			 c->call_window);
+		return KV_EINVAL;
+	}
+	if (strcmp(c->call_outside_window, "wait") != 0 &&
+	    strcmp(c->call_outside_window, "skip") != 0) {
+		snprintf(err, errlen,
+			 "call_outside_window: \"%s\" is not wait "
+			 "or skip",
+			 c->call_outside_window);
 		return KV_EINVAL;
 	}
 	if (log_level_parse(c->log_level) < 0) {

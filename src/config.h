@@ -31,6 +31,23 @@ struct config {
 	int body_max;
 	int connection_timeout;
 	int write_batch_max;
+	/* Delivery (jobs.c, kookoo.c). */
+	char kookoo_base_url[256];
+	char kookoo_api_key[128];
+	char kookoo_sender_id[16];
+	char kookoo_caller_id[32];
+	char public_base_url[256];
+	char call_window[16];
+	char call_outside_window[8];
+	int call_window_utc_offset;
+	int kookoo_connect_timeout_ms;
+	int kookoo_timeout_ms;
+	int send_rate;
+	int job_workers;
+	int job_lease;
+	int retry_base_ms;
+	int retry_max_ms;
+	int retry_max_attempts;
 };
 
 /* Fills `c` with the compiled-in defaults. */
@@ -53,6 +70,12 @@ int config_load_env(struct config *c, char *err, size_t errlen);
 
 /* Cross-field checks (test_numbers syntax, listen address). */
 int config_validate(const struct config *c, char *err, size_t errlen);
+
+/*
+ * Parses "HH:MM-HH:MM" into minutes after midnight (either may be NULL).
+ * An end before the start spans midnight.  0 or KV_EINVAL.
+ */
+int window_parse(const char *text, int *start_min, int *end_min);
 
 /* Writes one line per directive: name, default and help text. */
 void config_print_help(FILE *out);

@@ -15,10 +15,17 @@
 #include "err.h"
 #include "util.h"
 
-enum { SUBKEY_PIN = 1, SUBKEY_API_SECRET = 2 };
+enum {
+	SUBKEY_PIN = 1,
+	SUBKEY_API_SECRET = 2,
+	SUBKEY_PIN_BOX = 3,
+	SUBKEY_TOKEN = 4
+};
 
 static unsigned char pin_key[crypto_generichash_KEYBYTES];
 static unsigned char api_key[crypto_generichash_KEYBYTES];
+static unsigned char box_key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
+static unsigned char token_key[crypto_auth_hmacsha256_KEYBYTES];
 
 void crypto_set_secret(const unsigned char secret[32])
 {
@@ -28,12 +35,18 @@ void crypto_set_secret(const unsigned char secret[32])
 				   secret);
 	crypto_kdf_derive_from_key(api_key, sizeof(api_key), SUBKEY_API_SECRET,
 				   ctx, secret);
+	crypto_kdf_derive_from_key(box_key, sizeof(box_key), SUBKEY_PIN_BOX,
+				   ctx, secret);
+	crypto_kdf_derive_from_key(token_key, sizeof(token_key), SUBKEY_TOKEN,
+				   ctx, secret);
 }
 
 void crypto_wipe(void)
 {
 	sodium_memzero(pin_key, sizeof(pin_key));
 	sodium_memzero(api_key, sizeof(api_key));
+	sodium_memzero(box_key, sizeof(box_key));
+	sodium_memzero(token_key, sizeof(token_key));
 }
 
 static int secret_read(int fd, unsigned char secret[32])
@@ -148,4 +161,93 @@ int crypto_hash_equal(const unsigned char a[CRYPTO_HASH_LEN],
 		      const unsigned char b[CRYPTO_HASH_LEN])
 {
 	return sodium_memcmp(a, b, CRYPTO_HASH_LEN) == 0;
+}
+
+size_t crypto_pin_seal(const char *request_id, const char *pin,
+		       unsigned char *box)
+{
+	size_t n = strlen(pin);
+	unsigned long long clen = 0;
+	unsigned char *nonce = box;
+
+	if (n > 10)
+		return 0;
+	randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	/* The request id is associated data: a box cannot move to another. */
+	crypto_aead_xchacha20poly1305_ietf_encrypt(
+		box + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &clen,
+		(const unsigned char *)pin, n,
+		(const unsigned char *)request_id, strlen(request_id), NULL,
+		nonce, box_key);
+	return crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + (size_t)clen;
+}
+
+int crypto_pin_open(const char *request_id, const unsigned char *box,
+		    size_t len, char *pin)
+{
+	const size_t npub = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+	unsigned long long n = 0;
+
+	if (len <= npub + crypto_aead_xchacha20poly1305_ietf_ABYTES ||
+	    len - npub - crypto_aead_xchacha20poly1305_ietf_ABYTES > 10)
+		return KV_EINVAL;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+		    (unsigned char *)pin, &n, NULL, box + npub, len - npub,
+		    (const unsigned char *)request_id, strlen(request_id), box,
+		    box_key) != 0)
+		return KV_EINVAL;
+	pin[n] = '\0';
+	return 0;
+}
+
+/* MAC of "<id>.<step>.<expiry>" as 64 hex characters in mac[65]. */
+static void token_mac(const char *body, size_t len, char mac[65])
+{
+	unsigned char raw[crypto_auth_hmacsha256_BYTES];
+
+	crypto_auth_hmacsha256(raw, (const unsigned char *)body, len,
+			       token_key);
+	hex_encode(raw, sizeof(raw), mac);
+}
+
+void crypto_call_token(int64_t verification_id, int step, int64_t expires_s,
+		       char *out)
+{
+	char mac[65];
+	int n = snprintf(out, CRYPTO_TOKEN_MAX, "%lld.%d.%lld",
+			 (long long)verification_id, step,
+			 (long long)expires_s);
+
+	token_mac(out, (size_t)n, mac);
+	snprintf(out + n, CRYPTO_TOKEN_MAX - (size_t)n, ".%s", mac);
+}
+
+int crypto_call_token_check(const char *token, int64_t now_s,
+			    int64_t *verification_id, int *step)
+{
+	char body[CRYPTO_TOKEN_MAX];
+	char mac[65];
+	const char *dot = strrchr(token, '.');
+	long long id, exp;
+	int st, used = 0;
+	size_t n;
+
+	if (!dot || strlen(dot + 1) != 64)
+		return KV_EINVAL;
+	n = (size_t)(dot - token);
+	if (n >= sizeof(body))
+		return KV_EINVAL;
+	memcpy(body, token, n);
+	body[n] = '\0';
+	token_mac(body, n, mac);
+	if (sodium_memcmp(mac, dot + 1, 64) != 0)
+		return KV_EINVAL;
+	if (sscanf(body, "%lld.%d.%lld%n", &id, &st, &exp, &used) != 3 ||
+	    (size_t)used != n)
+		return KV_EINVAL;
+	if (now_s >= exp)
+		return KV_ERANGE;
+	*verification_id = id;
+	*step = st;
+	return 0;
 }

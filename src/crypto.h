@@ -7,10 +7,15 @@
 #define KV_CRYPTO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define CRYPTO_HASH_LEN 32
 #define CRYPTO_API_KEY_LEN 16    /* hex characters */
 #define CRYPTO_API_SECRET_LEN 32 /* hex characters */
+/* A sealed PIN: nonce, MAC and up to 10 digits. */
+#define CRYPTO_PIN_BOX_MAX 64
+/* A call token: "<id>.<step>.<expiry>.<mac>" in URL-safe characters. */
+#define CRYPTO_TOKEN_MAX 128
 
 /*
  * Loads the 32-byte server secret from `path`, creating it (mode 0600) with
@@ -42,6 +47,33 @@ void crypto_pin_hash(const char *request_id, const char *pin,
 /* Keyed hash of an API secret. */
 void crypto_secret_hash(const char *api_secret,
 			unsigned char out[CRYPTO_HASH_LEN]);
+
+/*
+ * Seals a PIN (XChaCha20-Poly1305 under a server subkey, bound to its
+ * request id) so the job runner can send it again; the API never opens it.
+ * Writes at most CRYPTO_PIN_BOX_MAX bytes and returns their number, or 0.
+ */
+size_t crypto_pin_seal(const char *request_id, const char *pin,
+		       unsigned char *box);
+
+/* Opens a sealed PIN into pin (>= 11 bytes); 0, or KV_EINVAL if forged. */
+int crypto_pin_open(const char *request_id, const unsigned char *box,
+		    size_t len, char *pin);
+
+/*
+ * A signed, expiring token for the URLs handed to KooKoo for one call:
+ * names the verification (store id) and the workflow step.  out must hold
+ * CRYPTO_TOKEN_MAX bytes.
+ */
+void crypto_call_token(int64_t verification_id, int step, int64_t expires_s,
+		       char *out);
+
+/*
+ * Checks a token at time now_s: 0 and the named id and step, or KV_EINVAL
+ * (malformed or forged) or KV_ERANGE (expired).
+ */
+int crypto_call_token_check(const char *token, int64_t now_s,
+			    int64_t *verification_id, int *step);
 
 /* Constant-time equality of two hashes: 1 equal, 0 not. */
 int crypto_hash_equal(const unsigned char a[CRYPTO_HASH_LEN],

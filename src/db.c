@@ -21,77 +21,13 @@
  * Migrations, applied in order; PRAGMA user_version counts those applied.
  * Never edit one that has shipped: add a new one.
  */
-static const char *const migrations[] = {
-	/* 1: the whole first schema. */
-	"CREATE TABLE api_keys (  id INTEGER PRIMARY KEY,"
-	"  api_key TEXT NOT NULL UNIQUE,  name TEXT NOT NULL DEFAULT '',"
-	"  secret_hash BLOB NOT NULL,  created_ms INTEGER NOT NULL,"
-	"  revoked_ms INTEGER NOT NULL DEFAULT 0);CREATE TABLE verifications ("
-	"  id INTEGER PRIMARY KEY,  request_id TEXT NOT NULL UNIQUE,"
-	"  key_id INTEGER NOT NULL REFERENCES api_keys(id),"
-	"  number TEXT NOT NULL,  number_type INTEGER NOT NULL,"
-	"  brand TEXT NOT NULL,  sender_id TEXT NOT NULL DEFAULT '',"
-	"  lg TEXT NOT NULL DEFAULT '',  workflow_id INTEGER NOT NULL,"
-	"  code_length INTEGER NOT NULL,"
-	"  test_number INTEGER NOT NULL DEFAULT 0,  pin_hash BLOB NOT NULL,"
-	"  steps TEXT NOT NULL,"
-	"  wait1_ms INTEGER NOT NULL, wait2_ms INTEGER NOT NULL,"
-	"  wait3_ms INTEGER NOT NULL,  state INTEGER NOT NULL,"
-	"  attempts INTEGER NOT NULL DEFAULT 0,"
-	"  next_step INTEGER NOT NULL DEFAULT 0,"
-	"  resends INTEGER NOT NULL DEFAULT 0,  created_ms INTEGER NOT NULL,"
-	"  pin_created_ms INTEGER NOT NULL,  pin_expiry_ms INTEGER NOT NULL,"
-	"  expires_ms INTEGER NOT NULL,"
-	"  last_resend_ms INTEGER NOT NULL DEFAULT 0,"
-	"  finalized_ms INTEGER NOT NULL DEFAULT 0,"
-	"  first_event_ms INTEGER NOT NULL DEFAULT 0,"
-	"  last_event_ms INTEGER NOT NULL DEFAULT 0);"
-	/* One live verification per number and key, enforced by the store. */
-	"CREATE UNIQUE INDEX verifications_live ON verifications(key_id, "
-	"number)  WHERE state = 0;"
-	"CREATE TABLE checks (  id INTEGER PRIMARY KEY,"
-	"  verification_id INTEGER NOT NULL REFERENCES verifications(id),"
-	"  created_ms INTEGER NOT NULL,  code TEXT NOT NULL,"
-	"  valid INTEGER NOT NULL,  ip TEXT NOT NULL DEFAULT '');"
-	"CREATE INDEX checks_verification ON checks(verification_id);"
-	"CREATE TABLE events (  id INTEGER PRIMARY KEY,"
-	"  verification_id INTEGER NOT NULL REFERENCES verifications(id),"
-	"  created_ms INTEGER NOT NULL,  type TEXT NOT NULL,"
-	"  channel TEXT NOT NULL DEFAULT '',"
-	"  provider_id TEXT NOT NULL DEFAULT '',"
-	"  result TEXT NOT NULL DEFAULT '',  detail TEXT NOT NULL DEFAULT '');"
-	"CREATE INDEX events_verification ON events(verification_id);"
-	"CREATE TABLE verified_numbers ("
-	"  key_id INTEGER NOT NULL REFERENCES api_keys(id),"
-	"  number TEXT NOT NULL,  verified_ms INTEGER NOT NULL,"
-	"  request_id TEXT NOT NULL,"
-	"  PRIMARY KEY (key_id, number)) WITHOUT ROWID;CREATE TABLE jobs ("
-	"  id INTEGER PRIMARY KEY,  kind TEXT NOT NULL,"
-	"  verification_id INTEGER NOT NULL REFERENCES verifications(id),"
-	"  step INTEGER NOT NULL DEFAULT 0,  due_ms INTEGER NOT NULL,"
-	/* state: 0 pending, 1 done, 2 failed, 3 cancelled */
-	"  state INTEGER NOT NULL DEFAULT 0,"
-	"  attempts INTEGER NOT NULL DEFAULT 0,"
-	"  lease_until_ms INTEGER NOT NULL DEFAULT 0,"
-	"  last_error TEXT NOT NULL DEFAULT '',  created_ms INTEGER NOT NULL,"
-	"  done_ms INTEGER NOT NULL DEFAULT 0);"
-	"CREATE INDEX jobs_pending ON jobs(due_ms) WHERE state = 0;"
-	"CREATE INDEX jobs_verification ON jobs(verification_id)"
-	"  WHERE state = 0;",
-};
-
-int db_schema_version(void)
-{
-	return (int)ARRAY_LEN(migrations);
-}
-
 #define VF_COLUMNS                                                             \
 	"id, request_id, key_id, number, number_type, brand, sender_id, lg, "  \
 	"workflow_id, code_length, test_number, pin_hash, steps, wait1_ms, "   \
 	"wait2_ms, wait3_ms, state, attempts, next_step, resends, "            \
 	"created_ms, "                                                         \
 	"pin_created_ms, pin_expiry_ms, expires_ms, last_resend_ms, "          \
-	"finalized_ms, first_event_ms, last_event_ms"
+	"finalized_ms, first_event_ms, last_event_ms, pin_box, call_sid"
 
 static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
@@ -109,7 +45,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_VF_INSERT] =
 		"INSERT INTO verifications (" VF_COLUMNS ") VALUES (NULL, "
 		"?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-		"?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
+		"?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, "
+		"?29, ?30)",
 	[STMT_VF_GET] = "SELECT " VF_COLUMNS " FROM verifications "
 			"WHERE request_id = ?1 AND key_id = ?2",
 	[STMT_VF_LIVE] = "SELECT " VF_COLUMNS " FROM verifications "
@@ -119,7 +56,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 		"attempts = ?18, next_step = ?19, resends = ?20, "
 		"pin_created_ms = ?22, pin_expiry_ms = ?23, expires_ms = ?24, "
 		"last_resend_ms = ?25, finalized_ms = ?26, first_event_ms = ?27, "
-		"last_event_ms = ?28 WHERE id = ?1",
+		"last_event_ms = ?28, pin_box = ?29, call_sid = ?30 WHERE id = ?1",
 	[STMT_CHECK_INSERT] =
 		"INSERT INTO checks (verification_id, created_ms, code, valid, "
 		"ip) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -146,6 +83,21 @@ static const char *const stmt_sql[STMT_COUNT] = {
 			      "verification_id = ?1 AND state = 0 AND "
 			      "kind = 'step' AND due_ms > ?2",
 	[STMT_JOBS_PENDING] = "SELECT count(*) FROM jobs WHERE state = 0",
+	/* A leased job is pending with due_ms moved to its lease's end. */
+	[STMT_JOB_CLAIM] =
+		"SELECT id, kind, verification_id, step, due_ms, "
+		"attempts FROM jobs WHERE state = 0 AND due_ms <= ?1 "
+		"ORDER BY due_ms LIMIT 1",
+	[STMT_JOB_LEASE] = "UPDATE jobs SET due_ms = ?2, lease_until_ms = ?2, "
+			   "attempts = attempts + 1 WHERE id = ?1",
+	[STMT_JOB_DONE] = "UPDATE jobs SET state = ?2, done_ms = ?3, "
+			  "last_error = ?4 WHERE id = ?1 AND state = 0",
+	[STMT_JOB_RETRY] = "UPDATE jobs SET due_ms = ?2, lease_until_ms = 0, "
+			   "last_error = ?3 WHERE id = ?1 AND state = 0",
+	[STMT_JOB_NEXT_DUE] = "SELECT due_ms FROM jobs WHERE state = 0 "
+			      "ORDER BY due_ms LIMIT 1",
+	[STMT_VF_BY_ID] = "SELECT " VF_COLUMNS
+			  " FROM verifications WHERE id = ?1",
 };
 
 static int db_err(struct db_conn *c, const char *what)
@@ -160,8 +112,7 @@ static int db_err(struct db_conn *c, const char *what)
 	return KV_EDB;
 }
 
-static int db_open_raw(const char *path, sqlite3 **out, char *err,
-		       size_t errlen)
+int db_open_raw(const char *path, sqlite3 **out, char *err, size_t errlen)
 {
 	static const char pragmas[] = "PRAGMA journal_mode = WAL;"
 				      "PRAGMA synchronous = NORMAL;"
@@ -194,57 +145,6 @@ static int db_open_raw(const char *path, sqlite3 **out, char *err,
 fail:
 	sqlite3_close(db);
 	return KV_EDB;
-}
-
-int db_migrate(const char *path, char *err, size_t errlen)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int version = 0;
-	int rc = db_open_raw(path, &db, err, errlen);
-
-	if (rc != 0)
-		return rc;
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) !=
-		    SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW)
-		goto sql_error;
-	version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (version > db_schema_version()) {
-		snprintf(
-			err, errlen,
-			"%s: schema version %d is newer than this program (%d)",
-			path, version, db_schema_version());
-		rc = KV_EDB;
-		goto out;
-	}
-	for (int i = version; i < db_schema_version(); i++) {
-		char bump[64];
-
-		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", i + 1);
-		/* Each migration and its version bump commit together. */
-		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) ||
-		    sqlite3_exec(db, migrations[i], NULL, NULL, NULL) ||
-		    sqlite3_exec(db, bump, NULL, NULL, NULL) ||
-		    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL)) {
-			snprintf(err, errlen, "%s: migration %d: %s", path,
-				 i + 1, sqlite3_errmsg(db));
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-			rc = KV_EDB;
-			goto out;
-		}
-		log_info("db: applied migration %d", i + 1);
-	}
-	goto out;
-sql_error:
-	snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
-	rc = KV_EDB;
-out:
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return rc;
 }
 
 struct db_conn *db_open(const char *path, char *err, size_t errlen)
@@ -465,6 +365,9 @@ static void vf_bind(sqlite3_stmt *st, const struct vf_record *r)
 	sqlite3_bind_int64(st, 26, v->finalized_ms);
 	sqlite3_bind_int64(st, 27, r->first_event_ms);
 	sqlite3_bind_int64(st, 28, r->last_event_ms);
+	sqlite3_bind_blob(st, 29, r->pin_box, (int)r->pin_box_len,
+			  SQLITE_STATIC);
+	bind_text(st, 30, r->call_sid);
 }
 
 static void vf_from_row(sqlite3_stmt *st, struct vf_record *r)
@@ -500,6 +403,12 @@ static void vf_from_row(sqlite3_stmt *st, struct vf_record *r)
 	v->finalized_ms = sqlite3_column_int64(st, 25);
 	r->first_event_ms = sqlite3_column_int64(st, 26);
 	r->last_event_ms = sqlite3_column_int64(st, 27);
+	r->pin_box_len = (size_t)sqlite3_column_bytes(st, 28);
+	if (r->pin_box_len > sizeof(r->pin_box))
+		r->pin_box_len = 0; /* not ours: the PIN cannot be re-sent */
+	if (r->pin_box_len)
+		memcpy(r->pin_box, sqlite3_column_blob(st, 28), r->pin_box_len);
+	column_text(st, 29, r->call_sid, sizeof(r->call_sid));
 }
 
 int db_verification_insert(struct db_conn *c, struct vf_record *r)
@@ -692,4 +601,81 @@ int db_jobs_pending(struct db_conn *c, int64_t *count)
 	if (rc == SQLITE_ROW)
 		*count = sqlite3_column_int64(st, 0);
 	return row_done(c, st, rc, "count jobs");
+}
+
+int db_verification_by_id(struct db_conn *c, int64_t id, struct vf_record *out)
+{
+	sqlite3_bind_int64(c->stmt[STMT_VF_BY_ID], 1, id);
+	return vf_lookup(c, STMT_VF_BY_ID, out, "verification by id");
+}
+
+int db_job_claim(struct db_conn *c, int64_t now, int64_t lease_until,
+		 struct job_row *out)
+{
+	sqlite3_stmt *st = c->stmt[STMT_JOB_CLAIM];
+	int rc;
+
+	sqlite3_bind_int64(st, 1, now);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		out->id = sqlite3_column_int64(st, 0);
+		column_text(st, 1, out->kind, sizeof(out->kind));
+		out->verification_id = sqlite3_column_int64(st, 2);
+		out->step = sqlite3_column_int(st, 3);
+		out->due_ms = sqlite3_column_int64(st, 4);
+		out->attempts = sqlite3_column_int(st, 5);
+	}
+	rc = row_done(c, st, rc, "claim job");
+	if (rc != 0)
+		return rc;
+	st = c->stmt[STMT_JOB_LEASE];
+	sqlite3_bind_int64(st, 1, out->id);
+	sqlite3_bind_int64(st, 2, lease_until);
+	rc = stmt_exec(c, STMT_JOB_LEASE, "lease job");
+	if (rc == 0)
+		out->attempts++;
+	return rc;
+}
+
+int db_job_done(struct db_conn *c, int64_t id, int state, const char *error,
+		int64_t now)
+{
+	sqlite3_stmt *st = c->stmt[STMT_JOB_DONE];
+
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, state);
+	sqlite3_bind_int64(st, 3, now);
+	bind_text(st, 4, error ? error : "");
+	return stmt_exec(c, STMT_JOB_DONE, "finish job");
+}
+
+int db_job_retry(struct db_conn *c, int64_t id, int64_t due_ms,
+		 const char *error)
+{
+	sqlite3_stmt *st = c->stmt[STMT_JOB_RETRY];
+
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, due_ms);
+	bind_text(st, 3, error ? error : "");
+	return stmt_exec(c, STMT_JOB_RETRY, "retry job");
+}
+
+int db_job_next_due(struct db_conn *c, int64_t *due_ms)
+{
+	sqlite3_stmt *st = c->stmt[STMT_JOB_NEXT_DUE];
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		*due_ms = sqlite3_column_int64(st, 0);
+	return row_done(c, st, rc, "next job");
+}
+
+int db_verification_finalize(struct db_conn *c, const struct vf_record *r,
+			     int64_t now)
+{
+	int rc = db_verification_update(c, r);
+
+	if (rc == 0)
+		rc = db_jobs_cancel(c, r->v.id, now);
+	return rc;
 }

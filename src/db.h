@@ -31,6 +31,9 @@ struct vf_record {
 	char steps[ENGINE_MAX_STEPS + 1]; /* 's' SMS, 't' TTS per step */
 	int64_t first_event_ms;
 	int64_t last_event_ms;
+	unsigned char pin_box[CRYPTO_PIN_BOX_MAX]; /* crypto_pin_seal() */
+	size_t pin_box_len;
+	char call_sid[64]; /* KooKoo's id of the latest call */
 };
 
 struct key_row {
@@ -55,7 +58,7 @@ struct event_row {
 	char channel[8];
 	char provider_id[64];
 	char result[32];
-	char detail[128];
+	char detail[160];
 };
 
 struct verified_row {
@@ -136,6 +139,13 @@ int db_verification_live(struct db_conn *c, int64_t key_id, const char *number,
 /* Writes back the engine state (state, attempts, steps, PIN, times). */
 int db_verification_update(struct db_conn *c, const struct vf_record *r);
 
+/*
+ * Records a verification's end (or any change that ends it) and cancels
+ * its pending jobs in the same transaction: no step runs after it.
+ */
+int db_verification_finalize(struct db_conn *c, const struct vf_record *r,
+			     int64_t now);
+
 int db_check_insert(struct db_conn *c, int64_t verification_id,
 		    const struct check_row *ch);
 int db_checks_foreach(struct db_conn *c, int64_t verification_id,
@@ -153,6 +163,40 @@ int db_verified_get(struct db_conn *c, int64_t key_id, const char *number,
 		    struct verified_row *out);
 
 /* Delivery jobs. */
+#define JOB_EXPIRE "expire" /* record the verification's expiry */
+
+enum job_state {
+	JOB_PENDING = 0,
+	JOB_DONE = 1,
+	JOB_FAILED = 2,    /* retries exhausted or refused for good */
+	JOB_CANCELLED = 3, /* the verification ended first, or a stale job */
+};
+
+struct job_row {
+	int64_t id;
+	char kind[16];
+	int64_t verification_id;
+	int step;
+	int64_t due_ms;
+	int attempts; /* including the current one after db_job_claim */
+};
+
+/*
+ * Claims the earliest job due at `now`: leases it until lease_until (its
+ * due_ms moves there, so a worker that dies loses it only until then) and
+ * counts the attempt.  KV_ENOTFOUND when nothing is due.
+ */
+int db_job_claim(struct db_conn *c, int64_t now, int64_t lease_until,
+		 struct job_row *out);
+/* Ends a pending job in `state` with an error text ("" for none). */
+int db_job_done(struct db_conn *c, int64_t id, int state, const char *error,
+		int64_t now);
+/* Puts a pending job back, due again at due_ms. */
+int db_job_retry(struct db_conn *c, int64_t id, int64_t due_ms,
+		 const char *error);
+/* Due time of the earliest pending (or leased) job; KV_ENOTFOUND if none. */
+int db_job_next_due(struct db_conn *c, int64_t *due_ms);
+int db_verification_by_id(struct db_conn *c, int64_t id, struct vf_record *out);
 int db_job_insert(struct db_conn *c, const char *kind, int64_t verification_id,
 		  int step, int64_t due_ms);
 /* Cancels every pending job of a verification (success, cancel, failure). */

@@ -30,6 +30,12 @@ enum stmt_id {
 	STMT_JOBS_CANCEL,
 	STMT_JOB_STEP_NOW,
 	STMT_JOBS_PENDING,
+	STMT_JOB_CLAIM,
+	STMT_JOB_LEASE,
+	STMT_JOB_DONE,
+	STMT_JOB_RETRY,
+	STMT_JOB_NEXT_DUE,
+	STMT_VF_BY_ID,
 	STMT_COUNT
 };
 
@@ -37,6 +43,9 @@ struct db_conn {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[STMT_COUNT];
 };
+
+/* Opens a connection with the project's pragmas (WAL, foreign keys...). */
+int db_open_raw(const char *path, sqlite3 **out, char *err, size_t errlen);
 
 /* Steps a statement that returns no row and resets it; 0 or KV_E*. */
 int db_exec_stmt(struct db_conn *c, enum stmt_id id);

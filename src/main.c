@@ -21,6 +21,7 @@
 #include "db.h"
 #include "err.h"
 #include "http.h"
+#include "jobs.h"
 #include "keys.h"
 #include "log.h"
 #include "phone.h"
@@ -320,8 +321,14 @@ static int cmd_serve(struct options *o)
 		log_error("%s", err);
 		return 1;
 	}
+	if (jobs_start(&o->cfg, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		db_writer_stop();
+		return 1;
+	}
 	if (http_start(&o->cfg, &port, err, sizeof(err)) != 0) {
 		log_error("%s", err);
+		jobs_stop();
 		db_writer_stop();
 		return 1;
 	}
@@ -330,6 +337,7 @@ static int cmd_serve(struct options *o)
 	sigwait(&stop_signals, &sig);
 	log_info("signal %d: finishing in-flight requests", sig);
 	http_stop();
+	jobs_stop();
 	db_writer_stop();
 	db_readers_close();
 	crypto_wipe();

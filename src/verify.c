@@ -10,6 +10,7 @@
 
 #include "crypto.h"
 #include "err.h"
+#include "jobs.h"
 #include "log.h"
 #include "phone.h"
 #include "util.h"
@@ -191,6 +192,7 @@ enum verify_result verify_request(int64_t key_id,
 	else
 		crypto_pin_new(plan.code_length, pin);
 	crypto_pin_hash(r->v.request_id, pin, r->pin_hash);
+	r->pin_box_len = crypto_pin_seal(r->v.request_id, pin, r->pin_box);
 	sodium_memzero(pin, sizeof(pin));
 
 	r->v.key_id = key_id;
@@ -221,6 +223,8 @@ enum verify_result verify_request(int64_t key_id,
 		return VERIFY_CONCURRENT;
 	}
 	memcpy(request_id, r->v.request_id, ENGINE_REQUEST_ID_LEN + 1);
+	if (!r->test_number)
+		jobs_notify(now);
 	return VERIFY_OK;
 }
 
@@ -233,16 +237,6 @@ struct check_tx {
 	struct check_row row;
 	enum check_outcome outcome;
 };
-
-/* Records a verification's end: no pending step may run after it. */
-static int finalize(struct db_conn *c, struct vf_record *r, int64_t now)
-{
-	int rc = db_verification_update(c, r);
-
-	if (rc == 0)
-		rc = db_jobs_cancel(c, r->v.id, now);
-	return rc;
-}
 
 static int check_tx_run(struct db_conn *c, void *arg)
 {
@@ -261,7 +255,9 @@ static int check_tx_run(struct db_conn *c, void *arg)
 	if (begin >= 0) {
 		tx->outcome = (enum check_outcome)begin;
 		/* Only a lazily noticed expiry changes anything here. */
-		return r.v.state != before ? finalize(c, &r, now) : 0;
+		return r.v.state != before
+			       ? db_verification_finalize(c, &r, now)
+			       : 0;
 	}
 	tx->row.valid = crypto_hash_equal(tx->code_hash, r.pin_hash);
 	tx->outcome = engine_check_finish(&r.v, tx->row.valid, now);
@@ -277,7 +273,7 @@ static int check_tx_run(struct db_conn *c, void *arg)
 			return rc;
 	}
 	if (r.v.state != VF_IN_PROGRESS)
-		return finalize(c, &r, now);
+		return db_verification_finalize(c, &r, now);
 	return db_verification_update(c, &r);
 }
 
@@ -345,7 +341,7 @@ static int control_tx_run(struct db_conn *c, void *arg)
 		break;
 	}
 	if (r.v.state != before)
-		return finalize(c, &r, now);
+		return db_verification_finalize(c, &r, now);
 	if (tx->outcome != CONTROL_OK)
 		return 0;
 	if (tx->cmd == CMD_TRIGGER_NEXT)
@@ -372,6 +368,8 @@ enum verify_result verify_control(int64_t key_id, const char *request_id,
 
 	if (rc == 0)
 		*outcome = tx.outcome;
+	if (rc == 0 && tx.outcome == CONTROL_OK && cmd != CMD_CANCEL)
+		jobs_notify(now_ms());
 	return result_of(rc);
 }
 

@@ -1,0 +1,138 @@
+/*
+ * The schema: migrations applied in order, counted by PRAGMA user_version,
+ * each in its own transaction with its version bump.  Never edit one that
+ * has shipped: add a new one at the end.
+ */
+#include <stdio.h>
+
+#include <sqlite3.h>
+
+#include "db.h"
+#include "db_internal.h"
+#include "err.h"
+#include "log.h"
+#include "util.h"
+
+static const char *const migrations[] = {
+	/* 1: the whole first schema. */
+	"CREATE TABLE api_keys (  id INTEGER PRIMARY KEY,"
+	"  api_key TEXT NOT NULL UNIQUE,  name TEXT NOT NULL DEFAULT '',"
+	"  secret_hash BLOB NOT NULL,  created_ms INTEGER NOT NULL,"
+	"  revoked_ms INTEGER NOT NULL DEFAULT 0);CREATE TABLE verifications ("
+	"  id INTEGER PRIMARY KEY,  request_id TEXT NOT NULL UNIQUE,"
+	"  key_id INTEGER NOT NULL REFERENCES api_keys(id),"
+	"  number TEXT NOT NULL,  number_type INTEGER NOT NULL,"
+	"  brand TEXT NOT NULL,  sender_id TEXT NOT NULL DEFAULT '',"
+	"  lg TEXT NOT NULL DEFAULT '',  workflow_id INTEGER NOT NULL,"
+	"  code_length INTEGER NOT NULL,"
+	"  test_number INTEGER NOT NULL DEFAULT 0,  pin_hash BLOB NOT NULL,"
+	"  steps TEXT NOT NULL,"
+	"  wait1_ms INTEGER NOT NULL, wait2_ms INTEGER NOT NULL,"
+	"  wait3_ms INTEGER NOT NULL,  state INTEGER NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_step INTEGER NOT NULL DEFAULT 0,"
+	"  resends INTEGER NOT NULL DEFAULT 0,  created_ms INTEGER NOT NULL,"
+	"  pin_created_ms INTEGER NOT NULL,  pin_expiry_ms INTEGER NOT NULL,"
+	"  expires_ms INTEGER NOT NULL,"
+	"  last_resend_ms INTEGER NOT NULL DEFAULT 0,"
+	"  finalized_ms INTEGER NOT NULL DEFAULT 0,"
+	"  first_event_ms INTEGER NOT NULL DEFAULT 0,"
+	"  last_event_ms INTEGER NOT NULL DEFAULT 0);"
+	/* One live verification per number and key, enforced by the store. */
+	"CREATE UNIQUE INDEX verifications_live ON verifications(key_id, "
+	"number)  WHERE state = 0;"
+	"CREATE TABLE checks (  id INTEGER PRIMARY KEY,"
+	"  verification_id INTEGER NOT NULL REFERENCES verifications(id),"
+	"  created_ms INTEGER NOT NULL,  code TEXT NOT NULL,"
+	"  valid INTEGER NOT NULL,  ip TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX checks_verification ON checks(verification_id);"
+	"CREATE TABLE events (  id INTEGER PRIMARY KEY,"
+	"  verification_id INTEGER NOT NULL REFERENCES verifications(id),"
+	"  created_ms INTEGER NOT NULL,  type TEXT NOT NULL,"
+	"  channel TEXT NOT NULL DEFAULT '',"
+	"  provider_id TEXT NOT NULL DEFAULT '',"
+	"  result TEXT NOT NULL DEFAULT '',  detail TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX events_verification ON events(verification_id);"
+	"CREATE TABLE verified_numbers ("
+	"  key_id INTEGER NOT NULL REFERENCES api_keys(id),"
+	"  number TEXT NOT NULL,  verified_ms INTEGER NOT NULL,"
+	"  request_id TEXT NOT NULL,"
+	"  PRIMARY KEY (key_id, number)) WITHOUT ROWID;CREATE TABLE jobs ("
+	"  id INTEGER PRIMARY KEY,  kind TEXT NOT NULL,"
+	"  verification_id INTEGER NOT NULL REFERENCES verifications(id),"
+	"  step INTEGER NOT NULL DEFAULT 0,  due_ms INTEGER NOT NULL,"
+	/* state: 0 pending, 1 done, 2 failed, 3 cancelled */
+	"  state INTEGER NOT NULL DEFAULT 0,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  lease_until_ms INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT NOT NULL DEFAULT '',  created_ms INTEGER NOT NULL,"
+	"  done_ms INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX jobs_pending ON jobs(due_ms) WHERE state = 0;"
+	"CREATE INDEX jobs_verification ON jobs(verification_id)"
+	"  WHERE state = 0;",
+	/*
+	 * 2: delivery.  The PIN sealed with a server subkey (the job runner
+	 * must send it again for the call and for a resend; checks still use
+	 * the hash), and the provider's call id of the latest call.
+	 */
+	"ALTER TABLE verifications ADD COLUMN pin_box BLOB NOT NULL"
+	"  DEFAULT x'';"
+	"ALTER TABLE verifications ADD COLUMN call_sid TEXT NOT NULL"
+	"  DEFAULT '';",
+};
+
+int db_schema_version(void)
+{
+	return (int)ARRAY_LEN(migrations);
+}
+
+int db_migrate(const char *path, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int version = 0;
+	int rc = db_open_raw(path, &db, err, errlen);
+
+	if (rc != 0)
+		return rc;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW)
+		goto sql_error;
+	version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (version > db_schema_version()) {
+		snprintf(
+			err, errlen,
+			"%s: schema version %d is newer than this program (%d)",
+			path, version, db_schema_version());
+		rc = KV_EDB;
+		goto out;
+	}
+	for (int i = version; i < db_schema_version(); i++) {
+		char bump[64];
+
+		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", i + 1);
+		/* Each migration and its version bump commit together. */
+		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) ||
+		    sqlite3_exec(db, migrations[i], NULL, NULL, NULL) ||
+		    sqlite3_exec(db, bump, NULL, NULL, NULL) ||
+		    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL)) {
+			snprintf(err, errlen, "%s: migration %d: %s", path,
+				 i + 1, sqlite3_errmsg(db));
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			rc = KV_EDB;
+			goto out;
+		}
+		log_info("db: applied migration %d", i + 1);
+	}
+	goto out;
+sql_error:
+	snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+	rc = KV_EDB;
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
+}
