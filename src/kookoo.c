@@ -222,7 +222,7 @@ static void classify_error(struct kookoo_result *out)
 		int hit;
 
 		if (r->prefix)
-			hit = !strncasecmp(m, r->needle, strlen(r->needle));
+			hit = strncasecmp(m, r->needle, strlen(r->needle)) == 0;
 		else
 			hit = strcasestr(m, r->needle) != NULL;
 		if (hit) {
@@ -261,7 +261,7 @@ void kookoo_classify(long http_status, const char *body, size_t len,
 		set_result(out, KOOKOO_RETRY, "malformed reply");
 		return;
 	}
-	if (!strcasecmp(out->status, "error")) {
+	if (strcasecmp(out->status, "error") == 0) {
 		classify_error(out);
 		return;
 	}
@@ -269,7 +269,7 @@ void kookoo_classify(long http_status, const char *body, size_t len,
 		set_result(out, KOOKOO_ACCEPTED, "SMS accepted");
 		return;
 	}
-	if (strcasecmp(out->status, "queued")) {
+	if (strcasecmp(out->status, "queued") != 0) {
 		char status[sizeof(out->status)];
 
 		reason_from_text(status, sizeof(status), out->status);

@@ -10,23 +10,28 @@
 
 /*
  * Client settings.  Strings are copied by kookoo_new().  A zero number means
- * the default given in brackets.
+ * the default given in brackets.  base_url is the folder of KooKoo's
+ * scripts, e.g. "https://www.kookoo.in/outbound" (a trailing '/' is fine).
  */
 struct kookoo_settings {
-	const char *base_url;    /* "https://www.kookoo.in/outbound", no
-				    trailing '/' */
+	const char *base_url;
 	const char *api_key;     /* the account's API key (a secret) */
 	long connect_timeout_ms; /* [3000] */
 	long timeout_ms;         /* whole request [10000] */
 	size_t reply_max;        /* cap on a reply body [16384] */
 };
 
+/*
+ * ACCEPTED: SMS accepted, or call queued (message = call id).
+ * REFUSED: final for this step: DND, outside calling hours, authentication
+ * error, invalid number.
+ * RETRY: network error, timeout, HTTP non-2xx (5xx, 404, 429...), unknown
+ * or malformed reply, "Max..." provider limits.
+ */
 enum kookoo_outcome {
-	KOOKOO_ACCEPTED, /* SMS accepted, or call queued (message = call id) */
-	KOOKOO_REFUSED,  /* final for this step: DND, outside calling
-			    hours, authentication error, invalid number */
-	KOOKOO_RETRY,    /* network error, timeout, HTTP 5xx/404/429...,
-			    unknown or malformed reply, "Max..." limits */
+	KOOKOO_ACCEPTED,
+	KOOKOO_REFUSED,
+	KOOKOO_RETRY,
 };
 
 /*
