@@ -48,12 +48,13 @@ SRC_CXX  := $(wildcard src/*.cc)
 OBJ      := $(SRC_C:%.c=$(BUILD)/%.o) $(SRC_CXX:%.cc=$(BUILD)/%.o)
 LIB_OBJ  := $(filter-out $(BUILD)/src/main.o,$(OBJ))
 TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
-SIM      := bin/kookoo-sim
+SIM      := bin/kookoo-sim$(if $(SANITIZE),-san)
+SIM_OBJ  := $(BUILD)/tools/kookoo-sim.o $(BUILD)/src/util.o $(BUILD)/src/log.o
 
 .PHONY: all deps run test unit integration bench format format-check lint \
         check-src clean
 
-all: $(BIN)
+all: $(BIN) $(SIM)
 
 deps:
 	@sh tools/install-deps.sh
@@ -61,6 +62,11 @@ deps:
 $(BIN): $(OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The KooKoo simulator (tools/README.md): a separate program for run and test.
+$(SIM): $(SIM_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -76,18 +82,19 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	    $(LIB_OBJ) $(CMOCKA_LIBS) $(LDLIBS)
 
 run: deps
-	@$(MAKE) --no-print-directory $(BIN)
+	@$(MAKE) --no-print-directory $(BIN) $(SIM)
 	@sh tools/run-local.sh
 
 test: deps
-	@$(MAKE) --no-print-directory $(BIN) $(TESTS)
+	@$(MAKE) --no-print-directory $(BIN) $(SIM) $(TESTS)
 	@$(MAKE) --no-print-directory unit integration
 
 unit: $(TESTS)
 	@sh tests/run-unit.sh $(TESTS)
 
-integration: $(BIN)
-	@KOOKOOVERIFY_BIN=$(abspath $(BIN)) $(PYTHON) tests/integration/run.py
+integration: $(BIN) $(SIM)
+	@KOOKOOVERIFY_BIN=$(abspath $(BIN)) KOOKOO_SIM_BIN=$(abspath $(SIM)) \
+	    $(PYTHON) tests/integration/run.py
 
 bench: deps
 	@$(MAKE) --no-print-directory $(BIN)
@@ -119,4 +126,4 @@ check-src:
 clean:
 	rm -rf build build-san bin
 
--include $(OBJ:.o=.d) $(TESTS:=.d)
+-include $(OBJ:.o=.d) $(TESTS:=.d) $(BUILD)/tools/kookoo-sim.d

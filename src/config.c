@@ -73,6 +73,8 @@ static const struct directive directives[] = {
 	STR_DIR(kookoo_caller_id, "", "DID presented on calls"),
 	STR_DIR(public_base_url, "http://127.0.0.1:8080",
 		"this server as KooKoo reaches it (IVR and status URLs)"),
+	STR_DIR(xml_templates, "xml_templates",
+		"directory of the IVR templates (one folder per language)"),
 	STR_DIR(call_window, "09:00-21:00",
 		"local hours when calls are placed"),
 	INT_DIR(call_window_utc_offset, -720, 840, "330",

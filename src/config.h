@@ -37,6 +37,7 @@ struct config {
 	char kookoo_sender_id[16];
 	char kookoo_caller_id[32];
 	char public_base_url[256];
+	char xml_templates[512];
 	char call_window[16];
 	char call_outside_window[8];
 	int call_window_utc_offset;

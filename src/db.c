@@ -96,6 +96,19 @@ static const char *const stmt_sql[STMT_COUNT] = {
 			   "last_error = ?3 WHERE id = ?1 AND state = 0",
 	[STMT_JOB_NEXT_DUE] = "SELECT due_ms FROM jobs WHERE state = 0 "
 			      "ORDER BY due_ms LIMIT 1",
+	[STMT_CALL_GET] = "SELECT verification_id, step, repeats, outcome, "
+			  "status, duration FROM calls WHERE sid = ?1",
+	[STMT_CALL_PUT] =
+		"INSERT INTO calls (sid, verification_id, step, repeats, "
+		"outcome, status, duration, created_ms, updated_ms) VALUES (?1, "
+		"?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) ON CONFLICT(sid) DO UPDATE SET "
+		"repeats = ?4, outcome = ?5, status = ?6, duration = ?7, "
+		"updated_ms = ?8",
+	[STMT_FRAUD_INSERT] =
+		"INSERT INTO fraud_reports (number, "
+		"verification_id, created_ms) VALUES (?1, ?2, ?3)",
+	[STMT_KEY_VOICE_CONFIRM] = "SELECT voice_confirm FROM api_keys "
+				   "WHERE id = ?1",
 	[STMT_VF_BY_ID] = "SELECT " VF_COLUMNS
 			  " FROM verifications WHERE id = ?1",
 };
@@ -678,4 +691,61 @@ int db_verification_finalize(struct db_conn *c, const struct vf_record *r,
 	if (rc == 0)
 		rc = db_jobs_cancel(c, r->v.id, now);
 	return rc;
+}
+
+int db_call_get(struct db_conn *c, const char *sid, struct call_row *out)
+{
+	sqlite3_stmt *st = c->stmt[STMT_CALL_GET];
+	int rc;
+
+	bind_text(st, 1, sid);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(out->sid, sizeof(out->sid), "%s", sid);
+		out->verification_id = sqlite3_column_int64(st, 0);
+		out->step = sqlite3_column_int(st, 1);
+		out->repeats = sqlite3_column_int(st, 2);
+		column_text(st, 3, out->outcome, sizeof(out->outcome));
+		column_text(st, 4, out->status, sizeof(out->status));
+		out->duration = sqlite3_column_int(st, 5);
+	}
+	return row_done(c, st, rc, "get call");
+}
+
+int db_call_put(struct db_conn *c, const struct call_row *cr, int64_t now)
+{
+	sqlite3_stmt *st = c->stmt[STMT_CALL_PUT];
+
+	bind_text(st, 1, cr->sid);
+	sqlite3_bind_int64(st, 2, cr->verification_id);
+	sqlite3_bind_int(st, 3, cr->step);
+	sqlite3_bind_int(st, 4, cr->repeats);
+	bind_text(st, 5, cr->outcome);
+	bind_text(st, 6, cr->status);
+	sqlite3_bind_int(st, 7, cr->duration);
+	sqlite3_bind_int64(st, 8, now);
+	return stmt_exec(c, STMT_CALL_PUT, "put call");
+}
+
+int db_fraud_insert(struct db_conn *c, const char *number,
+		    int64_t verification_id, int64_t now)
+{
+	sqlite3_stmt *st = c->stmt[STMT_FRAUD_INSERT];
+
+	bind_text(st, 1, number);
+	sqlite3_bind_int64(st, 2, verification_id);
+	sqlite3_bind_int64(st, 3, now);
+	return stmt_exec(c, STMT_FRAUD_INSERT, "insert fraud report");
+}
+
+int db_key_voice_confirm(struct db_conn *c, int64_t key_id, int *allowed)
+{
+	sqlite3_stmt *st = c->stmt[STMT_KEY_VOICE_CONFIRM];
+	int rc;
+
+	sqlite3_bind_int64(st, 1, key_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*allowed = sqlite3_column_int(st, 0);
+	return row_done(c, st, rc, "key voice confirm");
 }

@@ -162,6 +162,24 @@ int db_verified_put(struct db_conn *c, int64_t key_id, const char *number,
 int db_verified_get(struct db_conn *c, int64_t key_id, const char *number,
 		    struct verified_row *out);
 
+/* One call KooKoo placed for a verification, keyed by KooKoo's sid. */
+struct call_row {
+	char sid[64];
+	int64_t verification_id;
+	int step;
+	int repeats;      /* times the PIN was read again on request */
+	char outcome[16]; /* "", "confirmed", "reported", "goodbye", "ended" */
+	char status[32];  /* KooKoo's call status: answered, ring, busy... */
+	int duration;     /* seconds */
+};
+
+int db_call_get(struct db_conn *c, const char *sid, struct call_row *out);
+int db_call_put(struct db_conn *c, const struct call_row *cr, int64_t now);
+int db_fraud_insert(struct db_conn *c, const char *number,
+		    int64_t verification_id, int64_t now);
+/* Whether the key lets a callee confirm by pressing 2 (default 1). */
+int db_key_voice_confirm(struct db_conn *c, int64_t key_id, int *allowed);
+
 /* Delivery jobs. */
 #define JOB_EXPIRE "expire" /* record the verification's expiry */
 

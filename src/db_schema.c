@@ -79,6 +79,29 @@ static const char *const migrations[] = {
 	"  DEFAULT x'';"
 	"ALTER TABLE verifications ADD COLUMN call_sid TEXT NOT NULL"
 	"  DEFAULT '';",
+	/*
+	 * 3: the IVR.  One row per call KooKoo placed (by its sid), fraud
+	 * reports ("9: I did not ask for this"), and whether a key lets the
+	 * callee confirm by pressing 2.
+	 */
+	"CREATE TABLE calls ("
+	"  sid TEXT PRIMARY KEY,"
+	"  verification_id INTEGER NOT NULL REFERENCES verifications(id),"
+	"  step INTEGER NOT NULL,"
+	"  repeats INTEGER NOT NULL DEFAULT 0,"
+	"  outcome TEXT NOT NULL DEFAULT '',"
+	"  status TEXT NOT NULL DEFAULT '',"
+	"  duration INTEGER NOT NULL DEFAULT 0,"
+	"  created_ms INTEGER NOT NULL,"
+	"  updated_ms INTEGER NOT NULL);"
+	"CREATE TABLE fraud_reports ("
+	"  id INTEGER PRIMARY KEY,"
+	"  number TEXT NOT NULL,"
+	"  verification_id INTEGER NOT NULL REFERENCES verifications(id),"
+	"  created_ms INTEGER NOT NULL);"
+	"CREATE INDEX fraud_reports_number ON fraud_reports(number, created_ms);"
+	"ALTER TABLE api_keys ADD COLUMN voice_confirm INTEGER NOT NULL"
+	"  DEFAULT 1;",
 };
 
 int db_schema_version(void)

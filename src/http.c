@@ -38,6 +38,7 @@ static const struct route *const route_tables[] = {
 	misc_routes,
 	seed_routes,
 	vonage_routes,
+	ivr_routes,
 };
 
 unsigned long http_requests_served(void)

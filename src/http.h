@@ -51,6 +51,7 @@ struct route {
 extern const struct route seed_routes[];
 extern const struct route vonage_routes[];
 extern const struct route misc_routes[];
+extern const struct route ivr_routes[];
 
 /*
  * Starts the daemon on cfg->listen with the thread pool and limits of cfg.

@@ -21,6 +21,7 @@
 #include "db.h"
 #include "err.h"
 #include "http.h"
+#include "ivr_xml.h"
 #include "jobs.h"
 #include "keys.h"
 #include "log.h"
@@ -200,6 +201,34 @@ static int cmd_migrate(struct options *o)
 	return 0;
 }
 
+/*
+ * A relative template directory that does not exist from here is looked for
+ * beside the program (bin/../xml_templates), so the binary works from any
+ * working directory of a checkout.
+ */
+static void templates_locate(struct config *cfg)
+{
+	char exe[512], path[1100];
+	ssize_t n;
+	char *slash;
+
+	if (cfg->xml_templates[0] == '/' ||
+	    access(cfg->xml_templates, R_OK) == 0)
+		return;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (!slash)
+		return;
+	*slash = '\0';
+	snprintf(path, sizeof(path), "%s/../%s", exe, cfg->xml_templates);
+	if (access(path, R_OK) == 0 &&
+	    strlen(path) < sizeof(cfg->xml_templates))
+		memcpy(cfg->xml_templates, path, strlen(path) + 1);
+}
+
 static int cmd_check_config(struct options *o)
 {
 	char err[600];
@@ -208,6 +237,12 @@ static int cmd_check_config(struct options *o)
 		fprintf(stderr, "kookooverify: %s\n", err);
 		return EXIT_USAGE;
 	}
+	templates_locate(&o->cfg);
+	if (ivr_xml_load(o->cfg.xml_templates, err, sizeof(err)) != 0) {
+		fprintf(stderr, "kookooverify: templates: %s\n", err);
+		return EXIT_USAGE;
+	}
+	ivr_xml_free();
 	printf("configuration ok\n");
 	return 0;
 }
@@ -308,6 +343,11 @@ static int cmd_serve(struct options *o)
 		log_error("%s", err);
 		return EXIT_USAGE;
 	}
+	templates_locate(&o->cfg);
+	if (ivr_xml_load(o->cfg.xml_templates, err, sizeof(err)) != 0) {
+		log_error("templates: %s", err);
+		return EXIT_USAGE;
+	}
 	/* Every thread started below inherits the blocked signals. */
 	sigemptyset(&stop_signals);
 	sigaddset(&stop_signals, SIGTERM);
@@ -341,6 +381,7 @@ static int cmd_serve(struct options *o)
 	db_writer_stop();
 	db_readers_close();
 	crypto_wipe();
+	ivr_xml_free();
 	log_info("stopped");
 	return 0;
 }

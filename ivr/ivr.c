@@ -1,0 +1,360 @@
+/*
+ * The IVR: KooKoo requests /ivr/kookoo at each step of a verification call
+ * and POSTs /ivr/kookoo/status when it ends.  Both URLs carry the signed,
+ * expiring token the job runner made for that call, and `sid` must be the
+ * call id KooKoo gave us.  Each callback is one writer transaction (event,
+ * call row, decisions); the XML answer is rendered from the templates.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "crypto.h"
+#include "db.h"
+#include "engine.h"
+#include "err.h"
+#include "http.h"
+#include "ivr_xml.h"
+#include "jobs.h"
+#include "log.h"
+#include "params.h"
+#include "util.h"
+
+/* Times the callee may ask to hear the PIN again, or stay silent. */
+#define IVR_REPEATS_MAX 2
+
+enum ivr_event { EV_NEWCALL, EV_DTMF, EV_HANGUP, EV_DISCONNECT, EV_OTHER };
+
+static const struct {
+	const char *name;
+	enum ivr_event ev;
+} event_names[] = {
+	{"NewCall", EV_NEWCALL},
+	{"GotDTMF", EV_DTMF},
+	{"Hangup", EV_HANGUP},
+	{"Disconnect", EV_DISCONNECT},
+};
+
+struct ivr_tx {
+	/* in */
+	int64_t vid;
+	int step;
+	const char *sid;
+	enum ivr_event ev;
+	const char *event_name;
+	const char *data;   /* key presses */
+	const char *status; /* status POST */
+	int duration;
+	int is_status;
+	int64_t now;
+	/* out */
+	int refused;
+	int page; /* enum ivr_page, or -1 for an empty answer */
+	struct vf_record rec;
+	int repetitions_left;
+};
+
+static int key_pressed(const char *data)
+{
+	/* KooKoo may include the terminator: "2#" is a 2. */
+	return data && data[0] >= '0' && data[0] <= '9' ? data[0] : 0;
+}
+
+/* Ends the verification as verified (key 2) or cancelled (key 9). */
+static int ivr_finish(struct db_conn *c, struct ivr_tx *tx, enum vf_state st)
+{
+	struct vf_record *r = &tx->rec;
+	int rc;
+
+	r->v.state = st;
+	r->v.finalized_ms = tx->now;
+	if (st == VF_SUCCESS) {
+		struct verified_row vr = {.verified_ms = tx->now};
+
+		memcpy(vr.request_id, r->v.request_id, sizeof(vr.request_id));
+		rc = db_verified_put(c, r->v.key_id, r->number, &vr);
+	} else {
+		rc = db_fraud_insert(c, r->number, r->v.id, tx->now);
+	}
+	return rc ? rc : db_verification_finalize(c, r, tx->now);
+}
+
+/* Which page answers a key press (or silence), and what it changes. */
+static int ivr_on_dtmf(struct db_conn *c, struct ivr_tx *tx,
+		       struct call_row *call)
+{
+	int key = key_pressed(tx->data);
+	int allowed = 1;
+	int rc;
+
+	if (key == '2') {
+		rc = db_key_voice_confirm(c, tx->rec.v.key_id, &allowed);
+		if (rc != 0)
+			return rc;
+		if (!allowed) {
+			tx->page = IVR_GOODBYE;
+			return 0;
+		}
+		tx->page = IVR_CONFIRMED;
+		snprintf(call->outcome, sizeof(call->outcome), "confirmed");
+		return ivr_finish(c, tx, VF_SUCCESS);
+	}
+	if (key == '9') {
+		tx->page = IVR_REPORTED;
+		snprintf(call->outcome, sizeof(call->outcome), "reported");
+		return ivr_finish(c, tx, VF_CANCELLED);
+	}
+	/* 1, silence or any other key: read it again while allowed. */
+	if (call->repeats < IVR_REPEATS_MAX) {
+		call->repeats++;
+		tx->page = IVR_REPEAT;
+		tx->repetitions_left = IVR_REPEATS_MAX - call->repeats;
+	} else {
+		tx->page = IVR_GOODBYE;
+		snprintf(call->outcome, sizeof(call->outcome), "goodbye");
+	}
+	return 0;
+}
+
+static int ivr_record_event(struct db_conn *c, const struct ivr_tx *tx)
+{
+	struct event_row ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.created_ms = tx->now;
+	snprintf(ev.type, sizeof(ev.type), "tts");
+	snprintf(ev.channel, sizeof(ev.channel), "%s",
+		 tx->is_status ? "call" : "ivr");
+	snprintf(ev.provider_id, sizeof(ev.provider_id), "%s", tx->sid);
+	snprintf(ev.result, sizeof(ev.result), "%.31s",
+		 tx->is_status ? tx->status : tx->event_name);
+	if (tx->ev == EV_DTMF)
+		snprintf(ev.detail, sizeof(ev.detail), "key %c",
+			 key_pressed(tx->data) ? key_pressed(tx->data) : '-');
+	else if (tx->duration >= 0)
+		snprintf(ev.detail, sizeof(ev.detail), "duration %d s",
+			 tx->duration);
+	return db_event_insert(c, tx->rec.v.id, &ev);
+}
+
+static int ivr_tx_run(struct db_conn *c, void *arg)
+{
+	struct ivr_tx *tx = arg;
+	struct vf_record *r = &tx->rec;
+	struct call_row call;
+	int active, rc;
+
+	tx->refused = 1;
+	tx->page = -1;
+	rc = db_verification_by_id(c, tx->vid, r);
+	if (rc != 0)
+		return rc == KV_ENOTFOUND ? 0 : rc;
+	/* The sid must be the call KooKoo queued for this verification. */
+	if (!r->call_sid[0] || strcmp(r->call_sid, tx->sid) != 0)
+		return 0;
+	tx->refused = 0;
+	memset(&call, 0, sizeof(call));
+	if (db_call_get(c, tx->sid, &call) != 0) {
+		snprintf(call.sid, sizeof(call.sid), "%s", tx->sid);
+		call.verification_id = r->v.id;
+		call.step = tx->step;
+	}
+	rc = ivr_record_event(c, tx);
+	if (rc != 0)
+		return rc;
+	if (engine_expire_if_due(&r->v, tx->now)) {
+		rc = db_verification_finalize(c, r, tx->now);
+		if (rc != 0)
+			return rc;
+	}
+	active = r->v.state == VF_IN_PROGRESS &&
+		 tx->now < r->v.pin_created_ms + r->v.pin_expiry_ms;
+	if (tx->is_status) {
+		snprintf(call.status, sizeof(call.status), "%.31s", tx->status);
+		call.duration = tx->duration > 0 ? tx->duration : 0;
+		/* Not answered: the workflow goes on to its next step now. */
+		if (strcmp(tx->status, "answered") != 0 &&
+		    r->v.state == VF_IN_PROGRESS) {
+			rc = db_job_step_now(c, r->v.id, tx->now);
+			if (rc != 0)
+				return rc;
+		}
+	} else if (tx->ev == EV_NEWCALL) {
+		tx->page = active ? IVR_GREETING : IVR_ENDED;
+	} else if (tx->ev == EV_DTMF) {
+		if (!active) {
+			tx->page = IVR_ENDED;
+			snprintf(call.outcome, sizeof(call.outcome), "ended");
+		} else if ((rc = ivr_on_dtmf(c, tx, &call)) != 0) {
+			return rc;
+		}
+	} else if (tx->ev == EV_HANGUP || tx->ev == EV_DISCONNECT) {
+		call.duration = tx->duration > 0 ? tx->duration : call.duration;
+	}
+	return db_call_put(c, &call, tx->now);
+}
+
+/* ---- HTTP ---- */
+
+static void reply_text(struct http_req *req, unsigned int status,
+		       const char *type, const char *text)
+{
+	size_t n = strlen(text);
+	char *body = malloc(n + 1);
+
+	if (body)
+		memcpy(body, text, n + 1);
+	http_reply(req, status, type, body, body ? n : 0);
+}
+
+static void reply_refused(struct http_req *req, const char *why)
+{
+	log_warn("ivr: refused callback from %s: %s", req->client_ip, why);
+	reply_text(req, 403, "text/xml",
+		   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		   "<response><hangup/></response>\n");
+}
+
+static void reply_page(struct http_req *req, struct ivr_tx *tx)
+{
+	struct ivr_fill fill = {
+		.brand = tx->rec.brand,
+		.repetitions_left = tx->repetitions_left,
+		.sid = tx->sid,
+	};
+	char pin[ENGINE_PIN_MAX + 1] = "";
+	char *xml = NULL;
+	size_t len = 0;
+
+	if (tx->page == IVR_GREETING || tx->page == IVR_REPEAT) {
+		if (crypto_pin_open(tx->rec.v.request_id, tx->rec.pin_box,
+				    tx->rec.pin_box_len, pin) != 0)
+			tx->page = IVR_ENDED;
+	}
+	fill.pin = pin;
+	if (ivr_xml_render((enum ivr_page)tx->page, tx->rec.lg, &fill, &xml,
+			   &len) != 0) {
+		reply_text(req, 500, "text/xml", "");
+	} else {
+		http_reply(req, 200, "text/xml; charset=UTF-8", xml, len);
+	}
+	sodium_memzero(pin, sizeof(pin));
+}
+
+/* Shared by both endpoints: parameters and the token. */
+static int ivr_parse(struct http_req *req, struct params *p, struct ivr_tx *tx)
+{
+	const char *token, *sid;
+	int rc = req->query_len
+			 ? params_parse_query(p, req->query, req->query_len)
+			 : 0;
+
+	if (rc == 0 && req->body.len)
+		rc = params_parse_form(p, req->body.data, req->body.len);
+	if (rc != 0 || req->body_too_big) {
+		reply_refused(req, "malformed parameters");
+		return -1;
+	}
+	token = params_get(p, "t");
+	sid = params_get(p, "sid");
+	if (!sid || !*sid)
+		sid = params_get(p, "outbound_sid");
+	if (!token || !sid || !*sid) {
+		reply_refused(req, "token or sid missing");
+		return -1;
+	}
+	rc = crypto_call_token_check(token, now_ms() / 1000, &tx->vid,
+				     &tx->step);
+	if (rc != 0) {
+		reply_refused(req, rc == KV_ERANGE ? "token expired"
+						   : "token forged");
+		return -1;
+	}
+	tx->sid = sid;
+	tx->now = now_ms();
+	tx->duration = -1;
+	return 0;
+}
+
+static int parse_duration(const char *s)
+{
+	int d = -1;
+
+	if (s && parse_int(s, 0, 86400, &d) != 0)
+		d = -1;
+	return d;
+}
+
+static void ivr_callback(struct http_req *req)
+{
+	struct params p;
+	struct ivr_tx tx;
+	const char *event;
+
+	memset(&tx, 0, sizeof(tx));
+	params_init(&p);
+	if (ivr_parse(req, &p, &tx) != 0)
+		goto out;
+	event = params_get(&p, "event");
+	tx.event_name = event ? event : "";
+	tx.ev = EV_OTHER;
+	for (size_t i = 0; i < ARRAY_LEN(event_names); i++)
+		if (event && strcmp(event, event_names[i].name) == 0)
+			tx.ev = event_names[i].ev;
+	tx.data = params_get(&p, "data");
+	tx.duration = parse_duration(params_get(&p, "total_call_duration"));
+	if (db_write(ivr_tx_run, &tx) != 0) {
+		reply_text(req, 500, "text/xml", "");
+		goto out;
+	}
+	if (tx.refused) {
+		reply_refused(req, "sid does not match the call");
+		goto out;
+	}
+	if (tx.page < 0)
+		reply_text(req, 200, "text/xml",
+			   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+			   "<response/>\n");
+	else
+		reply_page(req, &tx);
+out:
+	sodium_memzero(&tx.rec.pin_box, sizeof(tx.rec.pin_box));
+	params_release(&p);
+}
+
+static void ivr_status(struct http_req *req)
+{
+	struct params p;
+	struct ivr_tx tx;
+	const char *status;
+
+	memset(&tx, 0, sizeof(tx));
+	params_init(&p);
+	if (ivr_parse(req, &p, &tx) != 0)
+		goto out;
+	status = params_get(&p, "status");
+	tx.is_status = 1;
+	tx.ev = EV_OTHER;
+	tx.status = status && *status ? status : "unknown";
+	tx.duration = parse_duration(params_get(&p, "duration"));
+	if (db_write(ivr_tx_run, &tx) != 0) {
+		reply_text(req, 500, "text/plain", "");
+		goto out;
+	}
+	if (tx.refused) {
+		reply_refused(req, "sid does not match the call");
+		goto out;
+	}
+	/* A call that was not answered may have moved a step forward. */
+	jobs_notify(tx.now);
+	reply_text(req, 200, "text/plain", "");
+out:
+	params_release(&p);
+}
+
+const struct route ivr_routes[] = {
+	{"/ivr/kookoo", ivr_callback, HTTP_GET | HTTP_POST, 0},
+	{"/ivr/kookoo/status", ivr_status, HTTP_GET | HTTP_POST, 0},
+	{NULL, NULL, 0, 0},
+};
