@@ -1,8 +1,8 @@
 #!/bin/sh
 # Starts KookooVerify locally for trying it out (`make run`): a SQLite file in
 # var/, the schema migrated, one API key kept in var/local-key.json, a test
-# number with a fixed PIN so no provider is needed, and the server in the
-# foreground on 127.0.0.1:${PORT:-8080} (Ctrl-C stops it).
+# number with a fixed PIN, the KooKoo simulator on ${SIM_PORT:-8081}, and the
+# server on 127.0.0.1:${PORT:-8080} wired to it (Ctrl-C stops both).
 
 set -eu
 
@@ -85,14 +85,43 @@ CRED="api_key=$QKEY&api_secret=$QSECRET"
 KOOKOOVERIFY_TEST_NUMBERS=${KOOKOOVERIFY_TEST_NUMBERS:-$TEST_NUMBER:$TEST_PIN}
 export KOOKOOVERIFY_TEST_NUMBERS
 
-# ---- KooKoo simulator: placeholder ------------------------------------------
-# To be filled in by the simulator issue: start bin/kookoo-sim in the
-# background on 127.0.0.1:${SIM_PORT:-8081}, wait until it answers, point the
-# server's KooKoo base URL at it (a KOOKOOVERIFY_* variable), and print where
-# its SMS texts and call transcripts appear.  Because the server is started
-# with exec below, stopping the simulator with the server will then need a
-# trap and a wait instead of the exec.
-# ---- end of KooKoo simulator placeholder ------------------------------------
+# ---- KooKoo simulator --------------------------------------------------------
+# bin/kookoo-sim answers KooKoo's SMS and call APIs on loopback, prints every
+# SMS and call transcript, and keeps an inbox per number; the server sends
+# through it, so the whole flow (SMS, then the call after next_event_wait)
+# runs with no KooKoo account.  Calls are allowed at any hour here.
+SIM=${KOOKOO_SIM_BIN:-bin/kookoo-sim}
+SIM_PORT=${SIM_PORT:-8081}
+SIM_BASE=http://127.0.0.1:$SIM_PORT
+"$SIM" --listen "127.0.0.1:$SIM_PORT" &
+SIM_PID=$!
+SERVER_PID=
+stop_all()
+{
+	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
+	kill "$SIM_PID" 2>/dev/null
+	wait 2>/dev/null
+}
+trap stop_all EXIT
+trap 'exit 130' INT TERM
+tries=0
+until curl -s -o /dev/null "$SIM_BASE/sim/stats"; do
+	tries=$((tries + 1))
+	if [ "$tries" -gt 50 ]; then
+		echo "run-local: the KooKoo simulator did not start" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+KOOKOOVERIFY_KOOKOO_BASE_URL=${KOOKOOVERIFY_KOOKOO_BASE_URL:-$SIM_BASE/outbound}
+KOOKOOVERIFY_KOOKOO_API_KEY=${KOOKOOVERIFY_KOOKOO_API_KEY:-simulator}
+KOOKOOVERIFY_PUBLIC_BASE_URL=${KOOKOOVERIFY_PUBLIC_BASE_URL:-$BASE}
+KOOKOOVERIFY_CALL_WINDOW=${KOOKOOVERIFY_CALL_WINDOW:-00:00-00:00}
+KOOKOOVERIFY_NEXT_EVENT_WAIT=${KOOKOOVERIFY_NEXT_EVENT_WAIT:-30}
+export KOOKOOVERIFY_KOOKOO_BASE_URL KOOKOOVERIFY_KOOKOO_API_KEY \
+	KOOKOOVERIFY_PUBLIC_BASE_URL KOOKOOVERIFY_CALL_WINDOW \
+	KOOKOOVERIFY_NEXT_EVENT_WAIT
+# ---- end of KooKoo simulator ---------------------------------------------------
 
 cat <<EOF
 
@@ -103,6 +132,14 @@ KookooVerify on $BASE  (database $DB)
   One verification per number and key is live at a time: a second request
   answers status 10 with the live request_id.  Put the request_id you get
   in place of REQUEST_ID.
+
+A real delivery through the simulator (any other Indian mobile number):
+  curl '$BASE/kookooverify?phone_no=9812345678&brand=MyApp&$CRED'
+  curl '$SIM_BASE/sim/inbox?phone_no=9812345678'      # the SMS, with its PIN
+  curl '$BASE/kookooverify/check?request_id=REQUEST_ID&code=PIN&$CRED'
+  Not checked within ${KOOKOOVERIFY_NEXT_EVENT_WAIT}s, the call comes; its transcript is
+  printed below and in the inbox (the simulated callee presses nothing;
+  script it: curl -d '{"*":{"keys":["2"]}}' $SIM_BASE/sim/script).
 
 Seed (KookooVerify) dialect:
   curl '$BASE/kookooverify?phone_no=$TEST_NUMBER&brand=MyApp&$CRED'
@@ -117,8 +154,10 @@ Vonage Verify v1 dialect:
   curl -u '$KEY:$SECRET' -d request_id=REQUEST_ID $BASE/verify/search/json
   curl -u '$KEY:$SECRET' -d request_id=REQUEST_ID -d cmd=cancel $BASE/verify/control/json
 
-Ctrl-C stops the server.
+Ctrl-C stops the server and the simulator.
 
 EOF
 
-exec "$BIN" serve --db "$DB" --listen "127.0.0.1:$PORT"
+"$BIN" serve --db "$DB" --listen "127.0.0.1:$PORT" &
+SERVER_PID=$!
+wait "$SERVER_PID"
