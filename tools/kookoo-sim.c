@@ -387,15 +387,6 @@ static void stats_bump(const char *group, const char *name)
 	pthread_mutex_unlock(&sim.lock);
 }
 
-static void stats_number_locked(const char *phone, const char *name)
-{
-	json_t *numbers = object_child_locked(sim.stats, "numbers", 64);
-
-	if (numbers)
-		count_bump(object_child_locked(numbers, phone, SIM_NUMBERS_MAX),
-			   name);
-}
-
 /* Bumps and returns how many requests of api this number has made. */
 static int counter_bump_locked(const char *phone, const char *api)
 {
@@ -432,6 +423,19 @@ static json_t *inbox_find_locked(const char *phone, int create)
 	if (!box || json_object_set_new(sim.inboxes, phone, box) != 0)
 		return NULL;
 	return box;
+}
+
+/* Counts per number, under the form its inbox was created with. */
+static void stats_number_locked(const char *phone, const char *name)
+{
+	json_t *numbers = object_child_locked(sim.stats, "numbers", 64);
+	const char *key = json_string_value(
+		json_object_get(inbox_find_locked(phone, 0), "phone_no"));
+
+	if (numbers)
+		count_bump(object_child_locked(numbers, key ? key : phone,
+					       SIM_NUMBERS_MAX),
+			   name);
 }
 
 /* Records an SMS for phone; all strings clean UTF-8; sender may be NULL. */

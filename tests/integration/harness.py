@@ -2,8 +2,10 @@
 
 A Server owns one temp dir with its SQLite file, its API keys and the server
 process; tests talk to it over HTTP on 127.0.0.1 with the standard library
-only.  KVTestCase gives each TestCase class one server and the assertions the
-tests share.  Every child process is killed when the interpreter exits.
+only.  A Sim is the KooKoo simulator (bin/kookoo-sim) that delivery tests
+wire a server to (sim_settings).  KVTestCase gives each TestCase class one
+server and the assertions the tests share.  Every child process is killed
+when the interpreter exits.
 """
 
 import atexit
@@ -16,6 +18,7 @@ import queue
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +32,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BIN = os.environ.get("KOOKOOVERIFY_BIN") or os.path.join(ROOT, "bin",
                                                          "kookooverify")
+
+# The simulator: $KOOKOO_SIM_BIN, else kookoo-sim next to the server binary
+# (bin/ for bin/kookooverify and bin/kookooverify-san), else bin/kookoo-sim.
+SIM_BIN = os.environ.get("KOOKOO_SIM_BIN") or next(
+    (p for p in (os.path.join(os.path.dirname(BIN), "kookoo-sim"),
+                 os.path.join(ROOT, "bin", "kookoo-sim"))
+     if os.path.isfile(p)), os.path.join(ROOT, "bin", "kookoo-sim"))
 
 READY_TIMEOUT = 10.0  # seconds to wait for "listening on"
 STOP_TIMEOUT = 10.0   # seconds to wait for a clean exit after SIGTERM
@@ -197,8 +207,12 @@ class Server:
 
     _seq = itertools.count(1)
 
-    def __init__(self, settings=None, nkeys=1, numbers=60, name=None):
+    def __init__(self, settings=None, nkeys=1, numbers=60, name=None,
+                 port=0):
+        """port: the port to listen on, kept across restarts (0: any free
+        port, a new one at each start)."""
         self.settings = dict(settings or {})
+        self.listen_port = port
         self.nkeys = nkeys
         self.numbers = [str(FIRST_NUMBER + i) for i in range(numbers)]
         self.name = name or "kv%d" % next(self._seq)
@@ -269,7 +283,8 @@ class Server:
         err_path = os.path.join(self.dir, "stderr.%d.log" % self.runs)
         self.stderr_paths.append(err_path)
         errf = open(err_path, "wb")
-        args = DEATHSIG_PREFIX + [BIN, "serve", "--listen", "127.0.0.1:0",
+        args = DEATHSIG_PREFIX + [BIN, "serve", "--listen",
+                                  "127.0.0.1:%d" % self.listen_port,
                                   "--db", self.db]
         args += list(extra_args)
         try:
