@@ -34,8 +34,10 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_BEGIN_READ] = "BEGIN",
 	[STMT_COMMIT] = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
-	[STMT_KEY_INSERT] = "INSERT INTO api_keys (api_key, name, secret_hash, "
-			    "created_ms) VALUES (?1, ?2, ?3, ?4)",
+	[STMT_KEY_INSERT] =
+		"INSERT INTO api_keys (api_key, name, secret_hash, "
+		"created_ms, voice_confirm) VALUES (?1, ?2, ?3, ?4, "
+		"?5)",
 	[STMT_KEY_GET] = "SELECT id, api_key, name, secret_hash, created_ms, "
 			 "revoked_ms FROM api_keys WHERE api_key = ?1",
 	[STMT_KEY_REVOKE] = "UPDATE api_keys SET revoked_ms = ?2 "
@@ -300,6 +302,7 @@ int db_key_insert(struct db_conn *c, const struct key_row *k)
 	sqlite3_bind_blob(st, 3, k->secret_hash, sizeof(k->secret_hash),
 			  SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, k->created_ms);
+	sqlite3_bind_int(st, 5, k->voice_confirm);
 	return stmt_exec(c, STMT_KEY_INSERT, "insert key");
 }
 

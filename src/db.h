@@ -43,6 +43,7 @@ struct key_row {
 	unsigned char secret_hash[CRYPTO_HASH_LEN];
 	int64_t created_ms;
 	int64_t revoked_ms; /* 0 while active */
+	int voice_confirm;  /* the callee may verify by pressing 2 */
 };
 
 struct check_row {

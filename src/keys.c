@@ -9,7 +9,7 @@
 #include "keys.h"
 #include "util.h"
 
-int keys_create(struct db_conn *c, const char *name,
+int keys_create(struct db_conn *c, const char *name, int voice_confirm,
 		char api_key[CRYPTO_API_KEY_LEN + 1],
 		char api_secret[CRYPTO_API_SECRET_LEN + 1])
 {
@@ -21,6 +21,7 @@ int keys_create(struct db_conn *c, const char *name,
 	snprintf(k.name, sizeof(k.name), "%s", name ? name : "");
 	crypto_secret_hash(api_secret, k.secret_hash);
 	k.created_ms = now_ms();
+	k.voice_confirm = voice_confirm;
 	return db_key_insert(c, &k);
 }
 

@@ -15,7 +15,7 @@
  * and api_secret into the caller's buffers.  The secret is not stored: this
  * is the only time it exists in clear.  Returns 0 or KV_E*.
  */
-int keys_create(struct db_conn *c, const char *name,
+int keys_create(struct db_conn *c, const char *name, int voice_confirm,
 		char api_key[CRYPTO_API_KEY_LEN + 1],
 		char api_secret[CRYPTO_API_SECRET_LEN + 1]);
 

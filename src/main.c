@@ -34,9 +34,10 @@
 
 struct options {
 	struct config cfg;
-	const char *name;    /* keys create --name */
-	int json;            /* keys create --json */
-	const char *args[2]; /* positional: "keys revoke KEY" */
+	const char *name;     /* keys create --name */
+	int json;             /* keys create --json */
+	int no_voice_confirm; /* keys create --no-voice-confirm */
+	const char *args[2];  /* positional: "keys revoke KEY" */
 	int nargs;
 };
 
@@ -49,7 +50,7 @@ static void usage(FILE *out)
 		"  serve                 run the server\n"
 		"  migrate               apply migrations and exit\n"
 		"  check-config          validate the settings and exit\n"
-		"  keys create [--name N] [--json]\n"
+		"  keys create [--name N] [--json] [--no-voice-confirm]\n"
 		"                        create an API key, print its secret\n"
 		"  keys list             list API keys (never secrets)\n"
 		"  keys revoke KEY       revoke an API key\n"
@@ -87,6 +88,10 @@ static int options_parse(int argc, char **argv, struct options *o)
 
 		if (strcmp(a, "--json") == 0) {
 			o->json = 1;
+			continue;
+		}
+		if (strcmp(a, "--no-voice-confirm") == 0) {
+			o->no_voice_confirm = 1;
 			continue;
 		}
 		if (strcmp(a, "--help") == 0) {
@@ -305,7 +310,8 @@ static int cmd_keys(struct options *o)
 	if (!c)
 		return 1;
 	if (strcmp(sub, "create") == 0) {
-		if (keys_create(c, o->name, key, secret) != 0)
+		if (keys_create(c, o->name, !o->no_voice_confirm, key,
+				secret) != 0)
 			goto out;
 		if (o->json)
 			printf("{\"api_key\": \"%s\", \"api_secret\": "
