@@ -100,7 +100,7 @@ bench: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	@sh bench/run.sh $(abspath $(BIN))
 
-FORMAT_FILES := $(wildcard src/*.c src/*.h src/*.cc ivr/*.c ivr/*.h tests/unit/*.c tests/unit/*.h)
+FORMAT_FILES := $(wildcard src/*.c src/*.h src/*.cc ivr/*.c ivr/*.h tools/*.c tests/unit/*.c tests/unit/*.h)
 
 format:
 	clang-format -i $(FORMAT_FILES)

@@ -33,11 +33,11 @@
 #include "log.h"
 #include "util.h"
 
-#define SIM_BODY_MAX (64 * 1024)  /* request bodies we accept */
-#define SIM_REPLY_MAX (64 * 1024) /* IVR and callback replies we read */
-#define SIM_FORM_MAX 32           /* form fields read from a body */
-#define SIM_NUMBERS_MAX 10000     /* inboxes, counters, per-number stats */
-#define SIM_SMS_PER_NUMBER 100    /* oldest dropped past this */
+#define SIM_BODY_MAX ((size_t)64 * 1024)  /* request bodies we accept */
+#define SIM_REPLY_MAX ((size_t)64 * 1024) /* IVR and callback replies we read */
+#define SIM_FORM_MAX 32                   /* form fields read from a body */
+#define SIM_NUMBERS_MAX 10000  /* inboxes, counters, per-number stats */
+#define SIM_SMS_PER_NUMBER 100 /* oldest dropped past this */
 #define SIM_CALLS_PER_NUMBER 50
 #define SIM_LINES_PER_CALL 200
 #define SIM_LINE_MAX 500
