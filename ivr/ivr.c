@@ -105,8 +105,11 @@ static int ivr_on_dtmf(struct db_conn *c, struct ivr_tx *tx,
 		snprintf(call->outcome, sizeof(call->outcome), "reported");
 		return ivr_finish(c, tx, VF_CANCELLED);
 	}
-	/* 1, silence or any other key: read it again while allowed. */
-	if (call->repeats < IVR_REPEATS_MAX) {
+	/*
+	 * Key 1 (or another key) reads it again while repetitions are left;
+	 * silence gets one more reading only, then goodbye (DESIGN.md).
+	 */
+	if (call->repeats < (key ? IVR_REPEATS_MAX : 1)) {
 		call->repeats++;
 		tx->page = IVR_REPEAT;
 		tx->repetitions_left = IVR_REPEATS_MAX - call->repeats;
