@@ -150,24 +150,58 @@ static void strip_comments(xmlNodePtr n)
 }
 
 /* Parses and validates; the caller owns the returned document. */
+/* The first parse error of a file: later ones are usually its echoes. */
+struct first_error {
+	int set;
+	int line;
+	char message[160];
+};
+
+static void keep_first_error(void *ctx, xmlErrorPtr e)
+{
+	struct first_error *fe = ctx;
+
+	if (fe->set || !e)
+		return;
+	fe->set = 1;
+	fe->line = e->line;
+	snprintf(fe->message, sizeof(fe->message), "%s",
+		 e->message ? e->message : "cannot parse");
+	fe->message[strcspn(fe->message, "\n")] = '\0';
+}
+
 static xmlDocPtr load_file(const char *path, char *err, size_t errlen)
 {
-	xmlDocPtr doc = xmlReadFile(path, "UTF-8",
-				    XML_PARSE_NONET | XML_PARSE_NOERROR |
-					    XML_PARSE_NOWARNING);
+	struct first_error fe = {0};
+	xmlDocPtr doc;
+	xmlNodePtr root;
 
+	/* Templates load at start-up, before any thread: the handler is ours. */
+	xmlSetStructuredErrorFunc(&fe, keep_first_error);
+	doc = xmlReadFile(path, "UTF-8",
+			  XML_PARSE_NONET | XML_PARSE_NOERROR |
+				  XML_PARSE_NOWARNING);
+	xmlSetStructuredErrorFunc(NULL, NULL);
 	if (!doc) {
-		const xmlError *e = xmlGetLastError();
-
-		snprintf(err, errlen, "%s:%d: %s", path, e ? e->line : 0,
-			 e && e->message ? e->message : "cannot parse\n");
-		err[strcspn(err, "\n")] = '\0';
+		if (fe.line > 0)
+			snprintf(err, errlen, "%s:%d: %s", path, fe.line,
+				 fe.set ? fe.message : "cannot parse");
+		else
+			snprintf(err, errlen, "%s: %s", path,
+				 fe.set ? fe.message : "cannot read");
 		return NULL;
 	}
-	if (doc->intSubset ||
-	    validate_node(xmlDocGetRootElement(doc), path, err, errlen, 0)) {
-		if (doc->intSubset)
-			snprintf(err, errlen, "%s: a DTD is not allowed", path);
+	root = xmlDocGetRootElement(doc);
+	if (doc->intSubset) {
+		/* A DTD node has no line of its own: it precedes the root. */
+		snprintf(err, errlen,
+			 "%s:%ld: a DTD is not allowed (before <%s>)", path,
+			 root ? xmlGetLineNo(root) - 1 : 1L,
+			 root ? (const char *)root->name : "response");
+		xmlFreeDoc(doc);
+		return NULL;
+	}
+	if (validate_node(root, path, err, errlen, 0)) {
 		xmlFreeDoc(doc);
 		return NULL;
 	}

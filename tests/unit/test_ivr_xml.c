@@ -762,15 +762,11 @@ static void test_unknown_placeholder_is_refused(void **state)
 
 static void test_unclosed_tag_is_refused(void **state)
 {
-	/*
-	 * The mismatch is on line 4; libxml2 goes on to the end of the file
-	 * and the loader reports its last error, so only "a line" is
-	 * required here (see the report on ivr_xml.c).
-	 */
+	/* The loader reports libxml2's first error: the mismatch, line 4. */
 	expect_refused(DECL "<response>\n"
 			    "  <playtext>hi\n"
 			    "</response>\n",
-		       0, "response");
+		       4, "mismatch");
 }
 
 static void test_undeclared_entity_is_refused(void **state)
@@ -837,11 +833,8 @@ static void test_dtd_with_entity_is_refused(void **state)
 	assert_int_equal(ivr_xml_load(set, err, sizeof(err)), KV_ECONFIG);
 	assert_memory_equal(err, path, strlen(path));
 	expect_mention(err, "DTD");
-	/* Known gap (reported): the DTD refusal names no line yet. */
-	if (err_line(err, path) < 0)
-		skip();
-	/* The DOCTYPE's line, or its entity's. */
-	assert_in_range(err_line(err, path), 2, 3);
+	/* A line of the DOCTYPE (lines 2 to 4). */
+	assert_in_range(err_line(err, path), 2, 4);
 }
 
 static void test_missing_page_fails_the_load(void **state)
