@@ -15,6 +15,7 @@
 #include "keys.h"
 #include "log.h"
 #include "util.h"
+#include "verify.h"
 
 static int content_type_is(const char *ct, const char *want)
 {
@@ -65,11 +66,15 @@ static enum api_fail authenticate(struct api_call *call)
 		goto out;
 	}
 	snprintf(call->api_key, sizeof(call->api_key), "%s", key);
-	rc = keys_authenticate(key, secret, &call->key_id);
+	rc = keys_authenticate(key, secret, &call->key_id, call->countries);
 	if (rc == KV_EAUTH)
 		result = API_BAD_CREDENTIALS;
 	else if (rc != 0)
 		result = API_INTERNAL;
+	else if ((rc = verify_rate_key(call->key_id)) > 0) {
+		api_retry_after(call->req, rc);
+		result = API_THROTTLED;
+	}
 out:
 	if (pass)
 		sodium_memzero(pass, strlen(pass));
@@ -111,6 +116,12 @@ void api_call_release(struct api_call *call)
 {
 	db_read_end();
 	params_release(&call->params);
+}
+
+void api_retry_after(struct http_req *req, int seconds)
+{
+	snprintf(req->retry_after, sizeof(req->retry_after), "%d",
+		 seconds > 0 ? seconds : 1);
 }
 
 const char *api_param(const struct api_call *call, const char *name)

@@ -21,6 +21,7 @@ enum api_fail {
 	API_NO_CREDENTIALS,  /* api_key or api_secret missing */
 	API_BAD_CREDENTIALS, /* unknown, revoked or wrong */
 	API_INTERNAL,        /* the store failed */
+	API_THROTTLED,       /* the key's request rate; Retry-After is set */
 };
 
 struct api_call {
@@ -28,6 +29,7 @@ struct api_call {
 	struct params params;
 	int64_t key_id;
 	char api_key[40];
+	char countries[64]; /* the key's allow-list */
 	/* Set by api_prepare(): a parameter given twice where one is allowed. */
 	const char *duplicate;
 };
@@ -43,6 +45,9 @@ struct api_call {
 enum api_fail api_prepare(struct http_req *req, struct api_call *call,
 			  const char *const *single);
 void api_call_release(struct api_call *call);
+
+/* Sets the reply's Retry-After header (a throttled call). */
+void api_retry_after(struct http_req *req, int seconds);
 
 /* A parameter's value, or NULL when absent or empty. */
 const char *api_param(const struct api_call *call, const char *name);

@@ -27,6 +27,7 @@ enum seed_cond {
 	SEED_CANCELLED,
 	SEED_NO_RESPONSE,
 	SEED_INVALID_COMMAND,
+	SEED_NOT_PERMITTED,
 };
 
 static const struct {
@@ -50,6 +51,8 @@ static const struct {
 	[SEED_CANCELLED] = {19, "Verification cancelled"},
 	[SEED_NO_RESPONSE] = {101, "No response found"},
 	[SEED_INVALID_COMMAND] = {1, NULL},
+	[SEED_NOT_PERMITTED] = {29, "Non-Permitted Destination: the number's "
+				    "country is not allowed for this API key"},
 };
 
 static void seed_error(struct http_req *req, enum seed_cond cond,
@@ -83,6 +86,7 @@ static int seed_prepare(struct http_req *req, struct api_call *call,
 		[API_NO_CREDENTIALS] = SEED_NO_CREDENTIALS,
 		[API_BAD_CREDENTIALS] = SEED_BAD_CREDENTIALS,
 		[API_INTERNAL] = SEED_INTERNAL,
+		[API_THROTTLED] = SEED_THROTTLED,
 	};
 
 	if (f == API_READY && !call->duplicate)
@@ -114,6 +118,7 @@ static void seed_request(struct http_req *req)
 	struct api_call call;
 	char request_id[ENGINE_REQUEST_ID_LEN + 1];
 	const char *bad = NULL;
+	int wait = 0;
 	json_t *o;
 
 	if (!seed_prepare(req, &call, single))
@@ -130,7 +135,8 @@ static void seed_request(struct http_req *req)
 		seed_bad_value(req, "brand");
 		goto out;
 	}
-	switch (verify_request(call.key_id, &in, request_id, &bad)) {
+	in.countries = call.countries;
+	switch (verify_request(call.key_id, &in, request_id, &bad, &wait)) {
 	case VERIFY_OK:
 		o = json_object();
 		json_object_set_new(o, "status", json_integer(0));
@@ -153,6 +159,13 @@ static void seed_request(struct http_req *req)
 		break;
 	case VERIFY_BAD_PARAM:
 		seed_bad_value(req, bad ? bad : "phone_no");
+		break;
+	case VERIFY_THROTTLED:
+		api_retry_after(req, wait);
+		seed_error(req, SEED_THROTTLED, NULL);
+		break;
+	case VERIFY_NOT_PERMITTED:
+		seed_error(req, SEED_NOT_PERMITTED, NULL);
 		break;
 	default:
 		seed_error(req, SEED_INTERNAL, NULL);
@@ -182,6 +195,7 @@ static void seed_check(struct http_req *req)
 	static const char *const single[] = {"request_id", "code", NULL};
 	struct api_call call;
 	enum check_outcome oc;
+	int wait = 0;
 	const char *id, *code;
 	json_t *o;
 
@@ -198,7 +212,8 @@ static void seed_check(struct http_req *req)
 		seed_bad_value(req, "code");
 		goto out;
 	}
-	switch (verify_check(call.key_id, id, code, req->client_ip, &oc)) {
+	switch (verify_check(call.key_id, id, code, req->client_ip, &oc,
+			     &wait)) {
 	case VERIFY_OK:
 		if (oc != CHECK_OK) {
 			seed_error(req, check_cond(oc), NULL);
@@ -213,6 +228,10 @@ static void seed_check(struct http_req *req)
 		break;
 	case VERIFY_NOT_FOUND:
 		seed_error(req, SEED_NOT_FOUND, NULL);
+		break;
+	case VERIFY_THROTTLED:
+		api_retry_after(req, wait);
+		seed_error(req, SEED_THROTTLED, NULL);
 		break;
 	default:
 		seed_error(req, SEED_INTERNAL, NULL);

@@ -57,6 +57,7 @@ static const struct {
 	[VONAGE_NO_MORE_EVENTS] = {19, "No more events are left to execute "
 				       "for the request ['%s']"},
 	[VONAGE_NO_RESPONSE] = {101, "No response found"},
+	[VONAGE_NOT_PERMITTED] = {29, "Non-Permitted Destination"},
 };
 
 /* Appends n bytes of s at *at, truncating; text stays NUL-terminated. */
@@ -258,6 +259,7 @@ static int vonage_admit(struct vonage_ctx *ctx, enum api_fail f)
 		[API_NO_CREDENTIALS] = VONAGE_MISSING,
 		[API_BAD_CREDENTIALS] = VONAGE_BAD_CREDENTIALS,
 		[API_INTERNAL] = VONAGE_INTERNAL,
+		[API_THROTTLED] = VONAGE_THROTTLED,
 	};
 	const char *arg = NULL;
 
@@ -381,6 +383,7 @@ static void vonage_request_run(struct vonage_ctx *ctx)
 	char rid[ENGINE_REQUEST_ID_LEN + 1];
 	const char *bad = NULL;
 	enum verify_result r;
+	int wait = 0;
 	json_t *o;
 
 	memset(&in, 0, sizeof(in));
@@ -396,7 +399,8 @@ static void vonage_request_run(struct vonage_ctx *ctx)
 		vonage_fail(ctx, VONAGE_BAD_VALUE, bad);
 		return;
 	}
-	r = verify_request(ctx->call.key_id, &in, rid, &bad);
+	in.countries = ctx->call.countries;
+	r = verify_request(ctx->call.key_id, &in, rid, &bad, &wait);
 	if (r == VERIFY_OK) {
 		o = json_object();
 		json_object_set_new(o, "request_id", json_string(rid));
@@ -408,6 +412,11 @@ static void vonage_request_run(struct vonage_ctx *ctx)
 	} else if (r == VERIFY_BAD_NUMBER || r == VERIFY_BAD_PARAM) {
 		vonage_fail(ctx, VONAGE_BAD_VALUE,
 			    r == VERIFY_BAD_PARAM && bad ? bad : "number");
+	} else if (r == VERIFY_THROTTLED) {
+		api_retry_after(ctx->req, wait);
+		vonage_fail(ctx, VONAGE_THROTTLED, NULL);
+	} else if (r == VERIFY_NOT_PERMITTED) {
+		vonage_fail(ctx, VONAGE_NOT_PERMITTED, NULL);
 	} else {
 		vonage_fail(ctx, VONAGE_INTERNAL, NULL);
 	}
@@ -449,6 +458,7 @@ static void vonage_check_run(struct vonage_ctx *ctx)
 	const char *code = api_param(&ctx->call, "code");
 	enum check_outcome oc = CHECK_OK;
 	enum verify_result r;
+	int wait = 0;
 
 	if (!id || !code) {
 		vonage_fail(ctx, VONAGE_MISSING, id ? "code" : "request_id");
@@ -458,8 +468,12 @@ static void vonage_check_run(struct vonage_ctx *ctx)
 		vonage_fail(ctx, VONAGE_BAD_VALUE, "code");
 		return;
 	}
-	r = verify_check(ctx->call.key_id, id, code, ctx->req->client_ip, &oc);
-	if (r != VERIFY_OK)
+	r = verify_check(ctx->call.key_id, id, code, ctx->req->client_ip, &oc,
+			 &wait);
+	if (r == VERIFY_THROTTLED) {
+		api_retry_after(ctx->req, wait);
+		vonage_fail(ctx, VONAGE_THROTTLED, NULL);
+	} else if (r != VERIFY_OK)
 		vonage_fail(ctx, result_cond(r), id);
 	else if (oc != CHECK_OK)
 		vonage_fail(ctx, conds[oc], id);

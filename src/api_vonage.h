@@ -28,6 +28,7 @@ enum vonage_cond {
 	VONAGE_CANCEL_TOO_LATE,  /* 19, arg: the request id */
 	VONAGE_NO_MORE_EVENTS,   /* 19, arg: the request id */
 	VONAGE_NO_RESPONSE,      /* 101 */
+	VONAGE_NOT_PERMITTED,    /* 29 */
 	VONAGE_COND_COUNT
 };
 

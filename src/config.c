@@ -93,6 +93,18 @@ static const struct directive directives[] = {
 	INT_DIR(retry_max_ms, 1, 86400000, "60000", "longest retry delay"),
 	INT_DIR(retry_max_attempts, 1, 100, "8",
 		"attempts before a delivery step is recorded failed"),
+	INT_DIR(limit_key_rps, 0, 1000000, "30",
+		"API requests per second per key (0: no limit)"),
+	INT_DIR(limit_number_max, 0, 1000000, "5",
+		"verification requests per number per window (0: no limit)"),
+	INT_DIR(limit_number_window, 1, 86400, "600",
+		"seconds of limit_number_max's window"),
+	INT_DIR(limit_prefix_per_hour, 0, 10000000, "1000",
+		"requests per hour per number prefix, against SMS pumping"),
+	INT_DIR(limit_prefix_digits, 3, 15, "7",
+		"digits of E.164 (country code first) that make a prefix"),
+	INT_DIR(limit_ip_checks_per_min, 0, 10000000, "300",
+		"checks per client address per minute (0: no limit)"),
 };
 
 static const struct directive *directive_find(const char *name)

@@ -49,6 +49,13 @@ struct config {
 	int retry_base_ms;
 	int retry_max_ms;
 	int retry_max_attempts;
+	/* Abuse limits (0 turns one off). */
+	int limit_key_rps;
+	int limit_number_max;
+	int limit_number_window;
+	int limit_prefix_per_hour;
+	int limit_prefix_digits;
+	int limit_ip_checks_per_min;
 };
 
 /* Fills `c` with the compiled-in defaults. */

@@ -34,16 +34,16 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_BEGIN_READ] = "BEGIN",
 	[STMT_COMMIT] = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
-	[STMT_KEY_INSERT] =
-		"INSERT INTO api_keys (api_key, name, secret_hash, "
-		"created_ms, voice_confirm) VALUES (?1, ?2, ?3, ?4, "
-		"?5)",
-	[STMT_KEY_GET] = "SELECT id, api_key, name, secret_hash, created_ms, "
-			 "revoked_ms FROM api_keys WHERE api_key = ?1",
+	[STMT_KEY_INSERT] = "INSERT INTO api_keys (api_key, name, secret_hash, "
+			    "created_ms, voice_confirm, countries) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[STMT_KEY_GET] =
+		"SELECT id, api_key, name, secret_hash, created_ms, "
+		"revoked_ms, countries FROM api_keys WHERE api_key = ?1",
 	[STMT_KEY_REVOKE] = "UPDATE api_keys SET revoked_ms = ?2 "
 			    "WHERE api_key = ?1 AND revoked_ms = 0",
 	[STMT_KEY_LIST] = "SELECT id, api_key, name, secret_hash, created_ms, "
-			  "revoked_ms FROM api_keys ORDER BY id",
+			  "revoked_ms, countries FROM api_keys ORDER BY id",
 	[STMT_VF_INSERT] =
 		"INSERT INTO verifications (" VF_COLUMNS ") VALUES (NULL, "
 		"?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
@@ -85,6 +85,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 			      "verification_id = ?1 AND state = 0 AND "
 			      "kind = 'step' AND due_ms > ?2",
 	[STMT_JOBS_PENDING] = "SELECT count(*) FROM jobs WHERE state = 0",
+	[STMT_NUMBER_RECENT] = "SELECT count(*) FROM verifications "
+			       "WHERE number = ?1 AND created_ms > ?2",
 	/* A leased job is pending with due_ms moved to its lease's end. */
 	[STMT_JOB_CLAIM] =
 		"SELECT id, kind, verification_id, step, due_ms, "
@@ -291,6 +293,7 @@ static void key_from_row(sqlite3_stmt *st, struct key_row *k)
 	column_blob(st, 3, k->secret_hash, sizeof(k->secret_hash));
 	k->created_ms = sqlite3_column_int64(st, 4);
 	k->revoked_ms = sqlite3_column_int64(st, 5);
+	column_text(st, 6, k->countries, sizeof(k->countries));
 }
 
 int db_key_insert(struct db_conn *c, const struct key_row *k)
@@ -303,6 +306,7 @@ int db_key_insert(struct db_conn *c, const struct key_row *k)
 			  SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, k->created_ms);
 	sqlite3_bind_int(st, 5, k->voice_confirm);
+	bind_text(st, 6, k->countries[0] ? k->countries : "IN");
 	return stmt_exec(c, STMT_KEY_INSERT, "insert key");
 }
 
@@ -751,4 +755,18 @@ int db_key_voice_confirm(struct db_conn *c, int64_t key_id, int *allowed)
 	if (rc == SQLITE_ROW)
 		*allowed = sqlite3_column_int(st, 0);
 	return row_done(c, st, rc, "key voice confirm");
+}
+
+int db_number_recent(struct db_conn *c, const char *number, int64_t since_ms,
+		     int64_t *count)
+{
+	sqlite3_stmt *st = c->stmt[STMT_NUMBER_RECENT];
+	int rc;
+
+	bind_text(st, 1, number);
+	sqlite3_bind_int64(st, 2, since_ms);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*count = sqlite3_column_int64(st, 0);
+	return row_done(c, st, rc, "recent requests for a number");
 }

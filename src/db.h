@@ -44,6 +44,7 @@ struct key_row {
 	int64_t created_ms;
 	int64_t revoked_ms; /* 0 while active */
 	int voice_confirm;  /* the callee may verify by pressing 2 */
+	char countries[64]; /* allow-list: "IN", "IN,GB", or "*" for any */
 };
 
 struct check_row {
@@ -180,6 +181,10 @@ int db_fraud_insert(struct db_conn *c, const char *number,
 		    int64_t verification_id, int64_t now);
 /* Whether the key lets a callee confirm by pressing 2 (default 1). */
 int db_key_voice_confirm(struct db_conn *c, int64_t key_id, int *allowed);
+
+/* Verifications requested for a number (any key) since since_ms. */
+int db_number_recent(struct db_conn *c, const char *number, int64_t since_ms,
+		     int64_t *count);
 
 /* Delivery jobs. */
 #define JOB_EXPIRE "expire" /* record the verification's expiry */

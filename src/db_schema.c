@@ -102,6 +102,13 @@ static const char *const migrations[] = {
 	"CREATE INDEX fraud_reports_number ON fraud_reports(number, created_ms);"
 	"ALTER TABLE api_keys ADD COLUMN voice_confirm INTEGER NOT NULL"
 	"  DEFAULT 1;",
+	/*
+	 * 4: abuse limits.  Requests per number in a window are counted from
+	 * the store (the limit must survive a restart), and each key has a
+	 * country allow-list ("IN" by default, matching KooKoo; "*" = any).
+	 */
+	"CREATE INDEX verifications_number ON verifications(number, created_ms);"
+	"ALTER TABLE api_keys ADD COLUMN countries TEXT NOT NULL DEFAULT 'IN';",
 };
 
 int db_schema_version(void)

@@ -10,7 +10,7 @@
 #include "util.h"
 
 int keys_create(struct db_conn *c, const char *name, int voice_confirm,
-		char api_key[CRYPTO_API_KEY_LEN + 1],
+		const char *countries, char api_key[CRYPTO_API_KEY_LEN + 1],
 		char api_secret[CRYPTO_API_SECRET_LEN + 1])
 {
 	struct key_row k;
@@ -22,11 +22,13 @@ int keys_create(struct db_conn *c, const char *name, int voice_confirm,
 	crypto_secret_hash(api_secret, k.secret_hash);
 	k.created_ms = now_ms();
 	k.voice_confirm = voice_confirm;
+	snprintf(k.countries, sizeof(k.countries), "%s",
+		 countries ? countries : "IN");
 	return db_key_insert(c, &k);
 }
 
 int keys_authenticate(const char *api_key, const char *api_secret,
-		      int64_t *key_id)
+		      int64_t *key_id, char countries[64])
 {
 	static const unsigned char absent[CRYPTO_HASH_LEN];
 	unsigned char given[CRYPTO_HASH_LEN];
@@ -47,5 +49,6 @@ int keys_authenticate(const char *api_key, const char *api_secret,
 	if (!found || !rc)
 		return KV_EAUTH;
 	*key_id = k.id;
+	memcpy(countries, k.countries, sizeof(k.countries));
 	return 0;
 }

@@ -16,7 +16,7 @@
  * is the only time it exists in clear.  Returns 0 or KV_E*.
  */
 int keys_create(struct db_conn *c, const char *name, int voice_confirm,
-		char api_key[CRYPTO_API_KEY_LEN + 1],
+		const char *countries, char api_key[CRYPTO_API_KEY_LEN + 1],
 		char api_secret[CRYPTO_API_SECRET_LEN + 1]);
 
 /*
@@ -25,6 +25,6 @@ int keys_create(struct db_conn *c, const char *name, int voice_confirm,
  * work is done in every case, so timing does not tell them apart), or KV_EDB.
  */
 int keys_authenticate(const char *api_key, const char *api_secret,
-		      int64_t *key_id);
+		      int64_t *key_id, char countries[64]);
 
 #endif

@@ -34,10 +34,11 @@
 
 struct options {
 	struct config cfg;
-	const char *name;     /* keys create --name */
-	int json;             /* keys create --json */
-	int no_voice_confirm; /* keys create --no-voice-confirm */
-	const char *args[2];  /* positional: "keys revoke KEY" */
+	const char *name;      /* keys create --name */
+	int json;              /* keys create --json */
+	int no_voice_confirm;  /* keys create --no-voice-confirm */
+	const char *countries; /* keys create --countries IN,GB */
+	const char *args[2];   /* positional: "keys revoke KEY" */
 	int nargs;
 };
 
@@ -51,6 +52,7 @@ static void usage(FILE *out)
 		"  migrate               apply migrations and exit\n"
 		"  check-config          validate the settings and exit\n"
 		"  keys create [--name N] [--json] [--no-voice-confirm]\n"
+		"              [--countries IN,GB|*]  (default IN)\n"
 		"                        create an API key, print its secret\n"
 		"  keys list             list API keys (never secrets)\n"
 		"  keys revoke KEY       revoke an API key\n"
@@ -116,6 +118,8 @@ static int options_parse(int argc, char **argv, struct options *o)
 			continue;
 		} else if (strcmp(a, "--name") == 0) {
 			o->name = next;
+		} else if (strcmp(a, "--countries") == 0) {
+			o->countries = next;
 		} else if (strcmp(a, "--db") == 0 ||
 			   strcmp(a, "--listen") == 0) {
 			rc = config_set(&o->cfg, a + 2, next, err, sizeof(err));
@@ -310,8 +314,8 @@ static int cmd_keys(struct options *o)
 	if (!c)
 		return 1;
 	if (strcmp(sub, "create") == 0) {
-		if (keys_create(c, o->name, !o->no_voice_confirm, key,
-				secret) != 0)
+		if (keys_create(c, o->name, !o->no_voice_confirm, o->countries,
+				key, secret) != 0)
 			goto out;
 		if (o->json)
 			printf("{\"api_key\": \"%s\", \"api_secret\": "

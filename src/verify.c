@@ -5,6 +5,7 @@
  * Expensive work (PIN generation, hashing) happens before entering the writer.
  */
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -13,6 +14,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "phone.h"
+#include "ratelimit.h"
 #include "util.h"
 #include "verify.h"
 
@@ -29,6 +31,12 @@ static struct {
 	int64_t verified_ttl_ms;
 	struct test_number tests[TEST_NUMBERS_MAX];
 	size_t ntests;
+	struct limiter *per_key;    /* API calls per key per second */
+	struct limiter *per_prefix; /* requests per number prefix per hour */
+	struct limiter *per_ip;     /* checks per client address per minute */
+	int number_max;             /* requests per number per window */
+	int64_t number_window_ms;
+	int prefix_digits;
 } svc;
 
 static int test_numbers_parse(const char *list, char *err, size_t errlen)
@@ -77,7 +85,17 @@ bad:
 
 int verify_init(const struct config *cfg, char *err, size_t errlen)
 {
+	limiter_free(svc.per_key);
+	limiter_free(svc.per_prefix);
+	limiter_free(svc.per_ip);
 	memset(&svc, 0, sizeof(svc));
+	/* A limit of 0 gives no limiter: everything is allowed. */
+	svc.per_key = limiter_new(cfg->limit_key_rps, 1);
+	svc.per_prefix = limiter_new(cfg->limit_prefix_per_hour, 3600);
+	svc.per_ip = limiter_new(cfg->limit_ip_checks_per_min, 60);
+	svc.number_max = cfg->limit_number_max;
+	svc.number_window_ms = (int64_t)cfg->limit_number_window * 1000;
+	svc.prefix_digits = cfg->limit_prefix_digits;
 	svc.es.pin_expiry_s = cfg->pin_expiry;
 	svc.es.next_event_wait_s = cfg->next_event_wait;
 	svc.es.code_length = cfg->code_length;
@@ -94,6 +112,30 @@ int verify_init(const struct config *cfg, char *err, size_t errlen)
 		return KV_ECONFIG;
 	}
 	return test_numbers_parse(cfg->test_numbers, err, errlen);
+}
+
+int verify_rate_key(int64_t key_id)
+{
+	return limiter_take(svc.per_key, &key_id, sizeof(key_id), now_ms());
+}
+
+/* Is the number's country in the key's allow-list ("IN,GB" or "*")? */
+static int country_allowed(const char *list, const char *region)
+{
+	const char *p = list && *list ? list : "IN";
+
+	if (strcmp(p, "*") == 0)
+		return 1;
+	while (*p) {
+		size_t n = strcspn(p, ",");
+
+		if (n == 2 && region[0] && strncasecmp(p, region, 2) == 0)
+			return 1;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
 }
 
 const struct engine_settings *verify_settings(void)
@@ -119,6 +161,7 @@ static const struct test_number *test_number_find(const char *digits)
 struct request_tx {
 	struct vf_record rec;
 	int concurrent;
+	int throttled; /* the number's window is full */
 	char existing[ENGINE_REQUEST_ID_LEN + 1];
 };
 
@@ -147,6 +190,20 @@ static int request_tx_run(struct db_conn *c, void *arg)
 	} else if (rc != KV_ENOTFOUND) {
 		return rc;
 	}
+	/* Counted in the writer, so no burst can slip past the limit. */
+	tx->throttled = 0;
+	if (svc.number_max > 0 && !tx->rec.test_number) {
+		int64_t n = 0;
+
+		rc = db_number_recent(c, tx->rec.number,
+				      now - svc.number_window_ms, &n);
+		if (rc != 0)
+			return rc;
+		if (n >= svc.number_max) {
+			tx->throttled = 1;
+			return 0;
+		}
+	}
 	rc = db_verification_insert(c, &tx->rec);
 	if (rc != 0 || tx->rec.test_number)
 		return rc;
@@ -162,7 +219,7 @@ static void copy_field(char *dst, size_t dstlen, const char *src)
 enum verify_result verify_request(int64_t key_id,
 				  const struct verify_request_in *in,
 				  char request_id[ENGINE_REQUEST_ID_LEN + 1],
-				  const char **bad_param)
+				  const char **bad_param, int *retry_after)
 {
 	struct request_tx tx;
 	struct vf_record *r = &tx.rec;
@@ -178,6 +235,18 @@ enum verify_result verify_request(int64_t key_id,
 	if (phone_parse(in->number, in->country, svc.default_country, &ph) != 0)
 		return VERIFY_BAD_NUMBER;
 	test = test_number_find(ph.digits);
+	if (!test && !country_allowed(in->countries, ph.region))
+		return VERIFY_NOT_PERMITTED;
+	if (!test) {
+		/* SMS pumping goes through ranges: count by prefix. */
+		size_t n = strlen(ph.digits);
+
+		if (n > (size_t)svc.prefix_digits)
+			n = (size_t)svc.prefix_digits;
+		*retry_after = limiter_take(svc.per_prefix, ph.digits, n, now);
+		if (*retry_after)
+			return VERIFY_THROTTLED;
+	}
 	req.fixed_line = ph.type == PHONE_FIXED_LINE;
 	rc = engine_plan_request(&req, &svc.es, &plan, bad_param);
 	if (rc != 0)
@@ -221,6 +290,10 @@ enum verify_result verify_request(int64_t key_id,
 	if (tx.concurrent) {
 		memcpy(request_id, tx.existing, ENGINE_REQUEST_ID_LEN + 1);
 		return VERIFY_CONCURRENT;
+	}
+	if (tx.throttled) {
+		*retry_after = (int)(svc.number_window_ms / 1000);
+		return VERIFY_THROTTLED;
 	}
 	memcpy(request_id, r->v.request_id, ENGINE_REQUEST_ID_LEN + 1);
 	if (!r->test_number)
@@ -286,11 +359,14 @@ static enum verify_result result_of(int rc)
 
 enum verify_result verify_check(int64_t key_id, const char *request_id,
 				const char *code, const char *ip,
-				enum check_outcome *outcome)
+				enum check_outcome *outcome, int *retry_after)
 {
 	struct check_tx tx;
 	int rc;
 
+	*retry_after = limiter_take(svc.per_ip, ip, strlen(ip), now_ms());
+	if (*retry_after)
+		return VERIFY_THROTTLED;
 	memset(&tx, 0, sizeof(tx));
 	tx.key_id = key_id;
 	tx.request_id = request_id;

@@ -29,6 +29,7 @@ struct verify_request_in {
 	const char *brand;
 	const char *sender_id; /* NULL: none */
 	const char *lg;        /* NULL: none */
+	const char *countries; /* the key's allow-list ("IN,GB", "*"); NULL: IN */
 	struct engine_request req;
 };
 
@@ -39,6 +40,8 @@ enum verify_result {
 	VERIFY_BAD_PARAM,  /* request: a value out of range (bad_param) */
 	VERIFY_NOT_FOUND,  /* unknown id, or another key's */
 	VERIFY_ERROR,      /* the store failed: nothing was changed */
+	VERIFY_THROTTLED,  /* a rate limit: *retry_after seconds */
+	VERIFY_NOT_PERMITTED, /* the number's country is not allowed for the key */
 };
 
 /*
@@ -49,7 +52,7 @@ enum verify_result {
 enum verify_result verify_request(int64_t key_id,
 				  const struct verify_request_in *in,
 				  char request_id[ENGINE_REQUEST_ID_LEN + 1],
-				  const char **bad_param);
+				  const char **bad_param, int *retry_after);
 
 /*
  * Checks `code` against the verification.  The attempt is counted before the
@@ -57,7 +60,13 @@ enum verify_result verify_request(int64_t key_id,
  */
 enum verify_result verify_check(int64_t key_id, const char *request_id,
 				const char *code, const char *ip,
-				enum check_outcome *outcome);
+				enum check_outcome *outcome, int *retry_after);
+
+/*
+ * The per-key request rate, counted for every API call: 0 when allowed,
+ * else the seconds to wait.
+ */
+int verify_rate_key(int64_t key_id);
 
 enum verify_cmd { CMD_CANCEL, CMD_TRIGGER_NEXT, CMD_RESEND };
 

@@ -33,12 +33,14 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 BIN = os.environ.get("KOOKOOVERIFY_BIN") or os.path.join(ROOT, "bin",
                                                          "kookooverify")
 
-# The simulator: $KOOKOO_SIM_BIN, else kookoo-sim next to the server binary
-# (bin/ for bin/kookooverify and bin/kookooverify-san), else bin/kookoo-sim.
+# The simulator: $KOOKOO_SIM_BIN, else kookoo-sim(-san) next to the server
+# binary (-san when the server is bin/kookooverify-san), else bin/kookoo-sim.
 SIM_BIN = os.environ.get("KOOKOO_SIM_BIN") or next(
-    (p for p in (os.path.join(os.path.dirname(BIN), "kookoo-sim"),
+    (p for p in (os.path.join(os.path.dirname(BIN), "kookoo-sim-san")
+                 if BIN.endswith("-san") else "",
+                 os.path.join(os.path.dirname(BIN), "kookoo-sim"),
                  os.path.join(ROOT, "bin", "kookoo-sim"))
-     if os.path.isfile(p)), os.path.join(ROOT, "bin", "kookoo-sim"))
+     if p and os.path.isfile(p)), os.path.join(ROOT, "bin", "kookoo-sim"))
 
 READY_TIMEOUT = 10.0  # seconds to wait for "listening on"
 STOP_TIMEOUT = 10.0   # seconds to wait for a clean exit after SIGTERM
@@ -118,6 +120,14 @@ def sanitizer_report(text):
     return any(m in text for m in SANITIZER_MARKS)
 
 
+LIMITS_OFF = {
+    "KOOKOOVERIFY_LIMIT_KEY_RPS": "0",
+    "KOOKOOVERIFY_LIMIT_NUMBER_MAX": "0",
+    "KOOKOOVERIFY_LIMIT_PREFIX_PER_HOUR": "0",
+    "KOOKOOVERIFY_LIMIT_IP_CHECKS_PER_MIN": "0",
+}
+
+
 def clean_env(settings=None):
     """os.environ without inherited KOOKOOVERIFY_* plus `settings`.
 
@@ -125,6 +135,9 @@ def clean_env(settings=None):
     """
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("KOOKOOVERIFY_")}
+    # The abuse limits have their own tests (test_limits.py); every other
+    # test sends far more per key, number and address than they allow.
+    env.update(LIMITS_OFF)
     for k, v in (settings or {}).items():
         if not k.startswith("KOOKOOVERIFY_"):
             k = "KOOKOOVERIFY_" + k.upper()
@@ -233,7 +246,9 @@ class Server:
 
     def env(self):
         settings = {"test_numbers": ",".join(
-            "%s:%s" % (n, pin_of(n)) for n in self.numbers)}
+            "%s:%s" % (n, pin_of(n)) for n in self.numbers),
+            # The server runs in its temp dir: the IVR templates by path.
+            "xml_templates": os.path.join(ROOT, "xml_templates")}
         settings.update(self.settings)
         return clean_env(settings)
 
@@ -583,6 +598,188 @@ class Server:
         return self.call("/verify%s/%s" % (endpoint, fmt), params, key, via)
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago, for a server that
+    must know its own URL before it starts (public_base_url)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Sim:
+    """The KooKoo simulator (bin/kookoo-sim --quiet) on 127.0.0.1:0.
+
+    base_url is what a server's kookoo_base_url points at.  script(),
+    inbox(), stats() and reset() use its /sim/ API (tools/README.md).
+    """
+
+    def __init__(self, name="sim"):
+        self.name = name
+        self.proc = None
+        self.port = None
+        self.dir = None
+        self.failed = False
+
+    def start(self):
+        if not (os.path.isfile(SIM_BIN) and os.access(SIM_BIN, os.X_OK)):
+            raise RuntimeError("kookoo-sim not found at %s (build it with "
+                               "make or set KOOKOO_SIM_BIN)" % SIM_BIN)
+        self.dir = tempfile.mkdtemp(prefix="kvtest-%s-" % self.name)
+        self.err_path = os.path.join(self.dir, "sim.stderr.log")
+        with open(self.err_path, "wb") as errf:
+            self.proc = subprocess.Popen(
+                DEATHSIG_PREFIX + [SIM_BIN, "--listen", "127.0.0.1:0",
+                                   "--quiet"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=errf, start_new_session=True)
+        with _children_lock:
+            _children.add(self.proc)
+        lines = queue.Queue()
+        threading.Thread(target=self._drain, args=(self.proc, lines),
+                         daemon=True).start()
+        deadline = time.monotonic() + READY_TIMEOUT
+        seen = []
+        while self.port is None:
+            try:
+                line = lines.get(timeout=max(0.01, deadline
+                                             - time.monotonic()))
+            except queue.Empty:
+                line = None
+            if line is None:  # EOF or timeout
+                self.failed = True
+                self.close()
+                raise AssertionError("kookoo-sim did not print 'listening "
+                                     "on 127.0.0.1:PORT'; stdout %r" % seen)
+            seen.append(line)
+            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+        return self
+
+    @staticmethod
+    def _drain(proc, lines):
+        with proc.stdout:
+            for raw in proc.stdout:
+                lines.put(raw.decode("utf-8", "replace").rstrip("\n"))
+        lines.put(None)
+
+    @property
+    def base_url(self):
+        return "http://127.0.0.1:%d/outbound" % self.port
+
+    def stderr_text(self):
+        try:
+            with open(self.err_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")[-20000:]
+        except (OSError, AttributeError):
+            return ""
+
+    def request(self, method, path, params=None, body=None):
+        """Returns the parsed JSON answer of a /sim/ request; asserts 200."""
+        if self.proc is None or self.proc.poll() is not None:
+            raise AssertionError("kookoo-sim is not running.\nstderr:\n%s"
+                                 % self.stderr_text())
+        if params:
+            path += "?" + urllib.parse.urlencode(params)
+        conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                          timeout=HTTP_TIMEOUT)
+        try:
+            conn.request(method, path, body=body, headers={
+                "Content-Type": "application/json"} if body else {})
+            resp = conn.getresponse()
+            raw = resp.read()
+        finally:
+            conn.close()
+        if resp.status != 200:
+            raise AssertionError("kookoo-sim %s %s -> HTTP %d: %r"
+                                 % (method, path, resp.status, raw[:500]))
+        return json.loads(raw.decode("utf-8"))
+
+    def script(self, number=None, doc=None, **fields):
+        """Scripts faults: script("9812300001", sms="dnd"), or a whole
+        document: script(doc={"*": {...}, "failure_rate": 0.1}).  Setting a
+        number's script starts its fault budget (*_fail_times) over."""
+        if doc is None:
+            doc = {number: fields}
+        return self.request("POST", "/sim/script", body=json.dumps(doc))
+
+    def inbox(self, number):
+        """{"phone_no", "sms": [{message, senderid, time}], "calls": [...]}
+        for a number in any form the simulator matches (last 10 digits)."""
+        return self.request("GET", "/sim/inbox", {"phone_no": number})
+
+    def sms(self, number):
+        """The texts of the SMS the number got, oldest first."""
+        return [m["message"] for m in self.inbox(number)["sms"]]
+
+    def calls(self, number):
+        return self.inbox(number)["calls"]
+
+    def stats(self):
+        return self.request("GET", "/sim/stats")
+
+    def reset(self):
+        return self.request("POST", "/sim/reset")
+
+    def stop(self):
+        """SIGTERM; asserts exit status 0 and no sanitizer report."""
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        try:
+            _signal_group(proc, signal.SIGTERM)
+            try:
+                rc = proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+                proc.wait(timeout=5)
+                self.failed = True
+                raise AssertionError("kookoo-sim did not exit within %.0f s"
+                                     " of SIGTERM" % STOP_TIMEOUT)
+            if rc != 0 or sanitizer_report(self.stderr_text()):
+                self.failed = True
+                raise AssertionError("kookoo-sim exited with %s\nstderr:\n%s"
+                                     % (rc, self.stderr_text()))
+        finally:
+            with _children_lock:
+                _children.discard(proc)
+
+    def close(self):
+        try:
+            if self.proc is not None and self.proc.poll() is None:
+                self.stop()
+        finally:
+            if self.proc is not None:
+                _kill_group(self.proc)
+                self.proc = None
+            if self.dir and not (self.failed or
+                                 os.environ.get("KOOKOOVERIFY_KEEP_TMP")):
+                shutil.rmtree(self.dir, ignore_errors=True)
+            elif self.dir:
+                sys.stderr.write("[harness] kept %s\n" % self.dir)
+
+
+def sim_settings(sim, port, **overrides):
+    """Settings that wire a server listening on `port` to `sim`, with the
+    short delivery timings the delivery tests assume; overrides win (None
+    removes a setting, e.g. kookoo_base_url=None: delivery off)."""
+    settings = {
+        "kookoo_base_url": sim.base_url,
+        "kookoo_api_key": "test",
+        "public_base_url": "http://127.0.0.1:%d" % port,
+        "call_window": "00:00-00:00",  # always open
+        "pin_expiry": 6,
+        "next_event_wait": 2,
+        "param_min_wait": 1,
+        "retry_base_ms": 100,
+        "retry_max_ms": 400,
+        "kookoo_timeout_ms": 500,
+        "job_lease": 2,
+    }
+    settings.update(overrides)
+    return {k: v for k, v in settings.items() if v is not None}
+
+
 def poll_until(fn, timeout, what, interval=0.1, detail=None):
     """Calls fn() until it returns a true value or `timeout` s pass.
 
@@ -645,6 +842,16 @@ class KVTestCase(unittest.TestCase):
             # close() runs even when setUp or the test fails.
             self.addCleanup(self._close_test_server)
             self.server.start()
+
+    def start_server(self, settings=None, port=0):
+        """Starts a server for this test only (closed at cleanup, even when
+        the test fails) and makes it self.server; returns it."""
+        srv = Server(settings, nkeys=self.nkeys, numbers=self.numbers,
+                     name=self._testMethodName, port=port)
+        self.addCleanup(srv.close)
+        srv.start()
+        self.server = srv
+        return srv
 
     def _close_test_server(self):
         if self.server is not None:

@@ -1,0 +1,117 @@
+"""Abuse limits: requests per key, per number (surviving a restart), per
+number prefix, checks per client address, and the per-key country
+allow-list.  Each limit answers the dialect's throttled status with a
+Retry-After header, and stops at exactly its count.
+"""
+
+import unittest
+
+import harness
+from harness import KVTestCase, run_cli
+
+# Real (non-test) Indian mobiles: test numbers are exempt from the number
+# and prefix limits.  Nothing is sent: these servers have no KooKoo URL.
+BASE = 919812340000
+
+
+def number(i):
+    return str(BASE + i)
+
+
+class LimitTests(KVTestCase):
+    per_test = True
+
+    def request(self, num, key=0):
+        return self.s.seed("", {"phone_no": num,
+                                             "brand": "Lim"}, key=key)
+
+    def assert_throttled(self, reply):
+        data = self.assert_json_reply(reply)
+        if data.get("status") != 1:
+            self.fail_reply(reply, "expected status 1 (throttled)")
+        retry = reply.headers.get("Retry-After")
+        self.assertIsNotNone(retry, reply.describe())
+        self.assertGreaterEqual(int(retry), 1, reply.describe())
+
+    def test_requests_per_key_per_second(self):
+        self.start_server({"limit_key_rps": 3})
+        statuses = [self.assert_json_reply(
+            self.s.seed("/search", {"request_id": "0" * 32})
+        ).get("status") for _ in range(10)]
+        # A burst of 3 is allowed, then throttled (within one second the
+        # bucket refills at most a few tokens).
+        self.assertEqual(statuses[:3], [101, 101, 101], statuses)
+        self.assertIn(1, statuses, statuses)
+        r = self.s.seed("/search", {"request_id": "0" * 32})
+        if self.assert_json_reply(r).get("status") == 1:
+            self.assert_throttled(r)
+
+    def test_requests_per_number_survive_a_restart(self):
+        self.start_server({"limit_number_max": 2,
+                           "limit_number_window": 600})
+        for _ in range(2):
+            rid = self.assert_json_reply(self.request(number(1)))
+            self.assertEqual(rid.get("status"), 0, rid)
+            self.s.seed("/control",
+                        {"request_id": rid["request_id"], "cmd": "cancel"})
+        self.assert_throttled(self.request(number(1)))
+        # Another number is not affected.
+        self.assertEqual(self.assert_json_reply(
+            self.request(number(2))).get("status"), 0)
+        self.s.restart()
+        self.assert_throttled(self.request(number(1)))
+
+    def test_requests_per_number_prefix(self):
+        self.start_server({"limit_prefix_per_hour": 3,
+                           "limit_prefix_digits": 8})
+        for i in range(3):
+            self.assertEqual(self.assert_json_reply(
+                self.request(number(10 + i))).get("status"), 0)
+        self.assert_throttled(self.request(number(20)))
+        # 91987654xxxx has another 8-digit prefix than 91981234xxxx.
+        self.assertEqual(self.assert_json_reply(
+            self.request("919876540001")).get("status"), 0)
+
+    def test_checks_per_address_per_minute(self):
+        self.start_server({"limit_ip_checks_per_min": 3})
+        rid = self.assert_json_reply(self.request(number(30)))["request_id"]
+        # Wrong codes on purpose: 16, 16, 16 would fail it on the third,
+        # so use an unknown id to keep the verification out of the way.
+        for _ in range(3):
+            r = self.s.seed("/check",
+                            {"request_id": "f" * 32, "code": "1234"})
+            self.assertEqual(self.assert_json_reply(r).get("status"), 6)
+        r = self.s.seed("/check",
+                        {"request_id": rid, "code": "1234"})
+        self.assert_throttled(r)
+        v = self.s.vonage("/check",
+                          {"request_id": rid, "code": "1234"})
+        self.assertEqual(self.assert_json_reply(v).get("status"), "1",
+                         v.describe())
+        # The throttled checks were not counted as attempts.
+        search = self.assert_json_reply(
+            self.s.seed("/search", {"request_id": rid}))
+        self.assertEqual(search["checks"], [], search)
+
+    def test_country_allow_list(self):
+        self.start_server()
+        uk = "447400123456"
+        r = self.s.vonage("", {"number": uk, "brand": "Lim"})
+        self.assert_vonage(r, "29", contains="Non-Permitted")
+        r = self.request(uk)
+        self.assertEqual(self.assert_json_reply(r).get("status"), 29,
+                         r.describe())
+        # A key allowed GB may verify it.
+        cp = run_cli(["keys", "create", "--db", self.s.db, "--json",
+                      "--countries", "IN,GB"], env=self.s.env())
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        import json
+        k = json.loads(cp.stdout)
+        r = self.s.get("/verify/json", {"number": uk, "brand": "Lim",
+                                        "api_key": k["api_key"],
+                                        "api_secret": k["api_secret"]})
+        self.assert_vonage(r, "0")
+
+
+if __name__ == "__main__":
+    unittest.main()
