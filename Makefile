@@ -6,6 +6,7 @@
 #   make test       install missing packages, build, run every test
 #   make SANITIZE=address,undefined test
 #   make bench | format | format-check | lint | check-src | clean
+#   make fuzz [FUZZ_SECONDS=60]   libFuzzer harnesses (fuzz/README.md)
 
 CC       ?= gcc
 CXX      ?= g++
@@ -49,7 +50,8 @@ OBJ      := $(SRC_C:%.c=$(BUILD)/%.o) $(SRC_CXX:%.cc=$(BUILD)/%.o)
 LIB_OBJ  := $(filter-out $(BUILD)/src/main.o,$(OBJ))
 TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 SIM      := bin/kookoo-sim$(if $(SANITIZE),-san)
-SIM_OBJ  := $(BUILD)/tools/kookoo-sim.o $(BUILD)/src/util.o $(BUILD)/src/log.o
+SIM_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/kookoo-sim/*.c)) \
+            $(BUILD)/src/util.o $(BUILD)/src/log.o
 
 .PHONY: all deps run test unit integration bench format format-check lint \
         check-src clean
@@ -100,7 +102,7 @@ bench: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	@sh bench/run.sh $(abspath $(BIN))
 
-FORMAT_FILES := $(wildcard src/*.c src/*.h src/*.cc ivr/*.c ivr/*.h tools/*.c tests/unit/*.c tests/unit/*.h)
+FORMAT_FILES := $(wildcard src/*.c src/*.h src/*.cc ivr/*.c ivr/*.h tools/kookoo-sim/*.c tools/kookoo-sim/*.h tests/unit/*.c tests/unit/*.h)
 
 format:
 	clang-format -i $(FORMAT_FILES)
@@ -123,7 +125,60 @@ lint:
 check-src:
 	@sh tools/checksrc.sh
 
-clean:
-	rm -rf build build-san bin
+# Fuzzing (fuzz/README.md): libFuzzer harnesses built with clang into
+# build-fuzz/, the library objects they test instrumented for coverage and
+# sanitizers; each runs FUZZ_SECONDS on a copy of its corpus in fuzz/corpus-out/.
+FUZZ_CC      ?= clang
+FUZZ_CXX     ?= clang++
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build-fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) $(FUZZ_SAN) \
+                -fsanitize=fuzzer-no-link $(PKG_CFLAGS) -Isrc -Iivr -Ifuzz
+FUZZ_CXXFLAGS := -std=c++17 -O1 -g $(CXXWARN) $(FUZZ_SAN) \
+                -fsanitize=fuzzer-no-link -Isrc
+FUZZ_NAMES   := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+# The project objects each harness needs.
+FUZZ_OBJ_params       := src/params.o
+FUZZ_OBJ_phone        := src/phone.o
+FUZZ_OBJ_kookoo       := src/kookoo.o src/util.o
+FUZZ_OBJ_ivr          := ivr/ivr_xml.o src/messages.o src/util.o
+FUZZ_OBJ_ivr_validate := $(FUZZ_OBJ_ivr)
+FUZZ_OBJ_ivr_callback := src/crypto.o src/params.o src/util.o
 
--include $(OBJ:.o=.d) $(TESTS:=.d) $(BUILD)/tools/kookoo-sim.d
+.PHONY: fuzz fuzz-ci fuzz-build
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@sh fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
+fuzz-ci:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+# clang++ links, for libphonenumber and the C++ runtime of phone.o.
+define FUZZ_LINK
+$(FUZZ_BUILD)/fuzz_$(1): $(FUZZ_BUILD)/fuzz/fuzz_$(1).o \
+    $(addprefix $(FUZZ_BUILD)/,$(FUZZ_OBJ_$(1)))
+	$$(FUZZ_CXX) $$(FUZZ_SAN) -fsanitize=fuzzer -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach n,$(FUZZ_NAMES),$(eval $(call FUZZ_LINK,$(n))))
+
+-include $(wildcard $(FUZZ_BUILD)/*/*.d)
+
+clean:
+	rm -rf build build-san build-fuzz bin
+
+-include $(OBJ:.o=.d) $(TESTS:=.d) \
+    $(patsubst %.c,$(BUILD)/%.d,$(wildcard tools/kookoo-sim/*.c))

@@ -153,12 +153,33 @@ static int ivr_tx_run(struct db_conn *c, void *arg)
 	rc = db_verification_by_id(c, tx->vid, r);
 	if (rc != 0)
 		return rc == KV_ENOTFOUND ? 0 : rc;
-	/* The sid must be the call KooKoo queued for this verification. */
-	if (!r->call_sid[0] || strcmp(r->call_sid, tx->sid) != 0)
+	if (tx->step < 0 || tx->step >= r->v.nsteps)
 		return 0;
-	tx->refused = 0;
 	memset(&call, 0, sizeof(call));
-	if (db_call_get(c, tx->sid, &call) != 0) {
+	rc = db_call_get(c, tx->sid, &call);
+	if (rc != 0 && rc != KV_ENOTFOUND)
+		return rc;
+	if (rc == 0 && call.verification_id != r->v.id)
+		return 0; /* another verification's call */
+	if (strcmp(r->call_sid, tx->sid) != 0 && rc == KV_ENOTFOUND) {
+		/*
+		 * KooKoo may ring and request us before the worker has stored
+		 * the call id it got back.  The token already proves the URL
+		 * is ours; a new sid is bound only to the step the workflow
+		 * started last, and only once (then it must match).
+		 */
+		if (tx->step != r->v.next_step - 1 || r->steps[tx->step] != 't')
+			return 0;
+		snprintf(r->call_sid, sizeof(r->call_sid), "%s", tx->sid);
+		rc = db_verification_update(c, r);
+		if (rc != 0)
+			return rc;
+	} else if (strcmp(r->call_sid, tx->sid) != 0 &&
+		   call.step != tx->step) {
+		return 0;
+	}
+	tx->refused = 0;
+	if (!call.sid[0]) {
 		snprintf(call.sid, sizeof(call.sid), "%s", tx->sid);
 		call.verification_id = r->v.id;
 		call.step = tx->step;
