@@ -94,6 +94,8 @@ static int ivr_on_dtmf(struct db_conn *c, struct ivr_tx *tx,
 			return rc;
 		if (!allowed) {
 			tx->page = IVR_GOODBYE;
+			snprintf(call->outcome, sizeof(call->outcome),
+				 "goodbye");
 			return 0;
 		}
 		tx->page = IVR_CONFIRMED;
@@ -168,14 +170,19 @@ static int ivr_tx_run(struct db_conn *c, void *arg)
 		 * is ours; a new sid is bound only to the step the workflow
 		 * started last, and only once (then it must match).
 		 */
+		struct call_row cur;
+
 		if (tx->step != r->v.next_step - 1 || r->steps[tx->step] != 't')
+			return 0;
+		/* Only while the stored id is empty or an earlier step's. */
+		if (r->call_sid[0] && (db_call_get(c, r->call_sid, &cur) != 0 ||
+				       cur.step >= tx->step))
 			return 0;
 		snprintf(r->call_sid, sizeof(r->call_sid), "%s", tx->sid);
 		rc = db_verification_update(c, r);
 		if (rc != 0)
 			return rc;
-	} else if (strcmp(r->call_sid, tx->sid) != 0 &&
-		   call.step != tx->step) {
+	} else if (strcmp(r->call_sid, tx->sid) != 0 && call.step != tx->step) {
 		return 0;
 	}
 	tx->refused = 0;
@@ -200,7 +207,7 @@ static int ivr_tx_run(struct db_conn *c, void *arg)
 		/* Not answered: the workflow goes on to its next step now. */
 		if (strcmp(tx->status, "answered") != 0 &&
 		    r->v.state == VF_IN_PROGRESS) {
-			rc = db_job_step_now(c, r->v.id, tx->now);
+			rc = db_job_step_now(c, r->v.id, tx->now, NULL);
 			if (rc != 0)
 				return rc;
 		}

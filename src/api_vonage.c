@@ -158,29 +158,18 @@ int vonage_code_valid(const char *code)
 
 const char *vonage_event_type(const struct event_row *ev)
 {
-	static const struct {
-		const char *name, *vonage;
-	} channels[] = {
-		{"sms", "sms"},
-		{"tts", "tts"},
-		{"call", "tts"},
-		{"voice", "tts"},
-	};
-	static const char *const deliveries[] = {"sms", "tts", "call", "voice",
-						 "resend"};
-	size_t i;
-
-	for (i = 0; i < ARRAY_LEN(deliveries); i++)
-		if (strcmp(ev->type, deliveries[i]) == 0)
-			break;
-	if (i == ARRAY_LEN(deliveries))
+	/*
+	 * Vonage lists one event per message that went out: the accepted
+	 * deliveries (first sends and resends) on the sms and tts channels.
+	 * Retries, refusals and the IVR's own callbacks stay in the seed
+	 * dialect's fuller events[].
+	 */
+	if (strcmp(ev->result, "accepted") != 0)
 		return NULL;
-	for (i = 0; i < ARRAY_LEN(channels); i++)
-		if (strcmp(ev->channel, channels[i].name) == 0)
-			return channels[i].vonage;
-	for (i = 0; i < ARRAY_LEN(channels); i++)
-		if (strcmp(ev->type, channels[i].name) == 0)
-			return channels[i].vonage;
+	if (strcmp(ev->channel, "sms") == 0)
+		return "sms";
+	if (strcmp(ev->channel, "tts") == 0)
+		return "tts";
 	return NULL;
 }
 

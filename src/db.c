@@ -81,9 +81,10 @@ static const char *const stmt_sql[STMT_COUNT] = {
 			    "due_ms, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
 	[STMT_JOBS_CANCEL] = "UPDATE jobs SET state = 3, done_ms = ?2 "
 			     "WHERE verification_id = ?1 AND state = 0",
-	[STMT_JOB_STEP_NOW] = "UPDATE jobs SET due_ms = ?2 WHERE "
-			      "verification_id = ?1 AND state = 0 AND "
-			      "kind = 'step' AND due_ms > ?2",
+	[STMT_JOB_STEP_NOW] =
+		"UPDATE jobs SET due_ms = ?2 WHERE "
+		"verification_id = ?1 AND state = 0 AND "
+		"kind = 'step' AND due_ms > ?2 AND lease_until_ms = 0",
 	[STMT_JOBS_PENDING] = "SELECT count(*) FROM jobs WHERE state = 0",
 	[STMT_NUMBER_RECENT] = "SELECT count(*) FROM verifications "
 			       "WHERE number = ?1 AND created_ms > ?2",
@@ -604,13 +605,18 @@ int db_jobs_cancel(struct db_conn *c, int64_t verification_id, int64_t now)
 	return stmt_exec(c, STMT_JOBS_CANCEL, "cancel jobs");
 }
 
-int db_job_step_now(struct db_conn *c, int64_t verification_id, int64_t now)
+int db_job_step_now(struct db_conn *c, int64_t verification_id, int64_t now,
+		    int *moved)
 {
 	sqlite3_stmt *st = c->stmt[STMT_JOB_STEP_NOW];
+	int rc;
 
 	sqlite3_bind_int64(st, 1, verification_id);
 	sqlite3_bind_int64(st, 2, now);
-	return stmt_exec(c, STMT_JOB_STEP_NOW, "job step now");
+	rc = stmt_exec(c, STMT_JOB_STEP_NOW, "job step now");
+	if (moved)
+		*moved = rc == 0 ? sqlite3_changes(c->db) : 0;
+	return rc;
 }
 
 int db_jobs_pending(struct db_conn *c, int64_t *count)

@@ -225,8 +225,13 @@ int db_job_insert(struct db_conn *c, const char *kind, int64_t verification_id,
 		  int step, int64_t due_ms);
 /* Cancels every pending job of a verification (success, cancel, failure). */
 int db_jobs_cancel(struct db_conn *c, int64_t verification_id, int64_t now_ms);
-/* Brings the pending step job of a verification forward to now_ms. */
-int db_job_step_now(struct db_conn *c, int64_t verification_id, int64_t now_ms);
+/*
+ * Brings the pending step job of a verification forward to now_ms; a job
+ * in flight (leased) is left alone.  *moved (may be NULL) says whether one
+ * was moved.
+ */
+int db_job_step_now(struct db_conn *c, int64_t verification_id, int64_t now_ms,
+		    int *moved);
 /* Number of pending jobs (tests, metrics). */
 int db_jobs_pending(struct db_conn *c, int64_t *count);
 

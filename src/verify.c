@@ -392,6 +392,24 @@ struct control_tx {
 	enum control_outcome outcome;
 };
 
+/*
+ * trigger_next_event: the pending step job comes forward to now.  When the
+ * current step is in flight (its job leased), the next step is started by a
+ * job of its own instead; the engine runs each step once, so the job the
+ * in-flight step schedules for it later finds it started and is dropped.
+ */
+static int trigger_next(struct db_conn *c, const struct vf_record *r,
+			int64_t now)
+{
+	int moved = 0;
+	int rc = db_job_step_now(c, r->v.id, now, &moved);
+
+	if (rc != 0 || moved || r->v.next_step < 1 ||
+	    r->v.next_step >= r->v.nsteps)
+		return rc;
+	return db_job_insert(c, JOB_STEP, r->v.id, r->v.next_step, now);
+}
+
 static int control_tx_run(struct db_conn *c, void *arg)
 {
 	struct control_tx *tx = arg;
@@ -421,7 +439,7 @@ static int control_tx_run(struct db_conn *c, void *arg)
 	if (tx->outcome != CONTROL_OK)
 		return 0;
 	if (tx->cmd == CMD_TRIGGER_NEXT)
-		return db_job_step_now(c, r.v.id, now);
+		return trigger_next(c, &r, now);
 	if (tx->cmd == CMD_RESEND) {
 		rc = db_verification_update(c, &r);
 		if (rc == 0 && !r.test_number)

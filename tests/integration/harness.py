@@ -138,6 +138,8 @@ def clean_env(settings=None):
     # The abuse limits have their own tests (test_limits.py); every other
     # test sends far more per key, number and address than they allow.
     env.update(LIMITS_OFF)
+    # Servers and the CLI run in temp dirs: the IVR templates by path.
+    env["KOOKOOVERIFY_XML_TEMPLATES"] = os.path.join(ROOT, "xml_templates")
     for k, v in (settings or {}).items():
         if not k.startswith("KOOKOOVERIFY_"):
             k = "KOOKOOVERIFY_" + k.upper()
@@ -246,9 +248,7 @@ class Server:
 
     def env(self):
         settings = {"test_numbers": ",".join(
-            "%s:%s" % (n, pin_of(n)) for n in self.numbers),
-            # The server runs in its temp dir: the IVR templates by path.
-            "xml_templates": os.path.join(ROOT, "xml_templates")}
+            "%s:%s" % (n, pin_of(n)) for n in self.numbers)}
         settings.update(self.settings)
         return clean_env(settings)
 

@@ -220,13 +220,18 @@ static void test_code_is_1_to_10_digits(void **state)
 static void test_event_types(void **state)
 {
 	static const struct {
-		const char *type, *channel, *want;
+		const char *type, *channel, *result, *want;
 	} cases[] = {
-		{"sms", "sms", "sms"},    {"sms", "", "sms"},
-		{"tts", "", "tts"},       {"call", "", "tts"},
-		{"call", "tts", "tts"},   {"resend", "sms", "sms"},
-		{"resend", "tts", "tts"}, {"resend", "", NULL},
-		{"dtmf", "tts", NULL},    {"hangup", "", NULL},
+		{"sms", "sms", "accepted", "sms"},
+		{"tts", "tts", "accepted", "tts"},
+		{"resend", "sms", "accepted", "sms"},
+		{"resend", "tts", "accepted", "tts"},
+		{"sms", "sms", "retrying", NULL},
+		{"sms", "sms", "refused", NULL},
+		{"tts", "ivr", "NewCall", NULL},
+		{"tts", "ivr", "accepted", NULL},
+		{"tts", "call", "answered", NULL},
+		{"tts", "", "accepted", NULL},
 	};
 
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
@@ -237,6 +242,7 @@ static void test_event_types(void **state)
 		snprintf(ev.type, sizeof(ev.type), "%s", cases[i].type);
 		snprintf(ev.channel, sizeof(ev.channel), "%s",
 			 cases[i].channel);
+		snprintf(ev.result, sizeof(ev.result), "%s", cases[i].result);
 		got = vonage_event_type(&ev);
 		if (cases[i].want)
 			assert_string_equal(got, cases[i].want);
