@@ -13,6 +13,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "engine.h"
+#include "fraud.h"
 #include "err.h"
 #include "http.h"
 #include "ivr_xml.h"
@@ -50,7 +51,8 @@ struct ivr_tx {
 	int64_t now;
 	/* out */
 	int refused;
-	int page; /* enum ivr_page, or -1 for an empty answer */
+	int confirmed; /* key 2 verified the number */
+	int page;      /* enum ivr_page, or -1 for an empty answer */
 	struct vf_record rec;
 	int repetitions_left;
 };
@@ -76,6 +78,8 @@ static int ivr_finish(struct db_conn *c, struct ivr_tx *tx, enum vf_state st)
 		rc = db_verified_put(c, r->v.key_id, r->number, &vr);
 	} else {
 		rc = db_fraud_insert(c, r->number, r->v.id, tx->now);
+		if (rc == 0)
+			rc = fraud_note_report(c, r->number, tx->now);
 	}
 	return rc ? rc : db_verification_finalize(c, r, tx->now);
 }
@@ -100,6 +104,7 @@ static int ivr_on_dtmf(struct db_conn *c, struct ivr_tx *tx,
 		}
 		tx->page = IVR_CONFIRMED;
 		snprintf(call->outcome, sizeof(call->outcome), "confirmed");
+		tx->confirmed = 1;
 		return ivr_finish(c, tx, VF_SUCCESS);
 	}
 	if (key == '9') {
@@ -343,6 +348,8 @@ static void ivr_callback(struct http_req *req)
 		reply_refused(req, "sid does not match the call");
 		goto out;
 	}
+	if (tx.confirmed)
+		fraud_note_success(tx.rec.number);
 	if (tx.page < 0)
 		reply_text(req, 200, "text/xml",
 			   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"

@@ -28,6 +28,7 @@ enum seed_cond {
 	SEED_NO_RESPONSE,
 	SEED_INVALID_COMMAND,
 	SEED_NOT_PERMITTED,
+	SEED_BLOCKED,
 };
 
 static const struct {
@@ -51,6 +52,7 @@ static const struct {
 	[SEED_CANCELLED] = {19, "Verification cancelled"},
 	[SEED_NO_RESPONSE] = {101, "No response found"},
 	[SEED_INVALID_COMMAND] = {1, NULL},
+	[SEED_BLOCKED] = {7, NULL}, /* "Number blocked: <reason>" */
 	[SEED_NOT_PERMITTED] = {29, "Non-Permitted Destination: the number's "
 				    "country is not allowed for this API key"},
 };
@@ -167,6 +169,14 @@ static void seed_request(struct http_req *req)
 	case VERIFY_NOT_PERMITTED:
 		seed_error(req, SEED_NOT_PERMITTED, NULL);
 		break;
+	case VERIFY_BLOCKED: {
+		char text[128];
+
+		snprintf(text, sizeof(text), "Number blocked: %s",
+			 bad ? bad : "fraud");
+		seed_error(req, SEED_BLOCKED, text);
+		break;
+	}
 	default:
 		seed_error(req, SEED_INTERNAL, NULL);
 		break;

@@ -58,6 +58,8 @@ static const struct {
 				       "for the request ['%s']"},
 	[VONAGE_NO_RESPONSE] = {101, "No response found"},
 	[VONAGE_NOT_PERMITTED] = {29, "Non-Permitted Destination"},
+	[VONAGE_BLOCKED] = {7, "The number you are trying to verify is "
+			       "blacklisted for verification."},
 };
 
 /* Appends n bytes of s at *at, truncating; text stays NUL-terminated. */
@@ -406,6 +408,8 @@ static void vonage_request_run(struct vonage_ctx *ctx)
 		vonage_fail(ctx, VONAGE_THROTTLED, NULL);
 	} else if (r == VERIFY_NOT_PERMITTED) {
 		vonage_fail(ctx, VONAGE_NOT_PERMITTED, NULL);
+	} else if (r == VERIFY_BLOCKED) {
+		vonage_fail(ctx, VONAGE_BLOCKED, NULL);
 	} else {
 		vonage_fail(ctx, VONAGE_INTERNAL, NULL);
 	}

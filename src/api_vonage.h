@@ -29,6 +29,7 @@ enum vonage_cond {
 	VONAGE_NO_MORE_EVENTS,   /* 19, arg: the request id */
 	VONAGE_NO_RESPONSE,      /* 101 */
 	VONAGE_NOT_PERMITTED,    /* 29 */
+	VONAGE_BLOCKED,          /* 7 */
 	VONAGE_COND_COUNT
 };
 

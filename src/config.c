@@ -105,6 +105,17 @@ static const struct directive directives[] = {
 		"digits of E.164 (country code first) that make a prefix"),
 	INT_DIR(limit_ip_checks_per_min, 0, 10000000, "300",
 		"checks per client address per minute (0: no limit)"),
+	INT_DIR(fraud_reports_block, 0, 1000000, "3",
+		"\"I did not ask\" reports per prefix that block it (0: off)"),
+	INT_DIR(fraud_report_window, 1, 2592000, "3600",
+		"seconds over which those reports count"),
+	INT_DIR(fraud_block_seconds, 1, 31536000, "3600",
+		"seconds a fraud block lasts"),
+	INT_DIR(fraud_min_volume, 0, 100000000, "50",
+		"requests per prefix per hour before conversion is judged "
+		"(0: off)"),
+	INT_DIR(fraud_min_conversion, 0, 100, "20",
+		"percent of requests that must verify, past that volume"),
 };
 
 static const struct directive *directive_find(const char *name)

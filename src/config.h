@@ -56,6 +56,12 @@ struct config {
 	int limit_prefix_per_hour;
 	int limit_prefix_digits;
 	int limit_ip_checks_per_min;
+	/* Fraud blocks (fraud.c). */
+	int fraud_reports_block;
+	int fraud_report_window;
+	int fraud_block_seconds;
+	int fraud_min_volume;
+	int fraud_min_conversion;
 };
 
 /* Fills `c` with the compiled-in defaults. */

@@ -86,6 +86,21 @@ static const char *const stmt_sql[STMT_COUNT] = {
 		"verification_id = ?1 AND state = 0 AND "
 		"kind = 'step' AND due_ms > ?2 AND lease_until_ms = 0",
 	[STMT_JOBS_PENDING] = "SELECT count(*) FROM jobs WHERE state = 0",
+	[STMT_BLOCK_GET] = "SELECT prefix, reason, created_ms, until_ms FROM "
+			   "blocks WHERE prefix = ?1 AND until_ms > ?2",
+	[STMT_BLOCK_PUT] = "INSERT OR REPLACE INTO blocks (prefix, reason, "
+			   "created_ms, until_ms) VALUES (?1, ?2, ?3, ?4)",
+	/* A lifted block stays as a row that has ended (its history). */
+	[STMT_BLOCK_LIFT] = "UPDATE blocks SET until_ms = ?2 WHERE prefix = ?1 "
+			    "AND until_ms > ?2",
+	[STMT_BLOCK_LAST] = "SELECT prefix, reason, created_ms, until_ms FROM "
+			    "blocks WHERE prefix = ?1",
+	[STMT_BLOCK_LIST] = "SELECT prefix, reason, created_ms, until_ms FROM "
+			    "blocks WHERE until_ms > ?1 ORDER BY prefix",
+	/* Reports for numbers in [?1, ?2): a prefix's range of numbers. */
+	[STMT_FRAUD_RECENT] =
+		"SELECT count(*) FROM fraud_reports WHERE "
+		"number >= ?1 AND number < ?2 AND created_ms > ?3",
 	[STMT_NUMBER_RECENT] = "SELECT count(*) FROM verifications "
 			       "WHERE number = ?1 AND created_ms > ?2",
 	/* A leased job is pending with due_ms moved to its lease's end. */
@@ -775,4 +790,103 @@ int db_number_recent(struct db_conn *c, const char *number, int64_t since_ms,
 	if (rc == SQLITE_ROW)
 		*count = sqlite3_column_int64(st, 0);
 	return row_done(c, st, rc, "recent requests for a number");
+}
+
+static void block_from_row(sqlite3_stmt *st, struct block_row *b)
+{
+	column_text(st, 0, b->prefix, sizeof(b->prefix));
+	column_text(st, 1, b->reason, sizeof(b->reason));
+	b->created_ms = sqlite3_column_int64(st, 2);
+	b->until_ms = sqlite3_column_int64(st, 3);
+}
+
+int db_block_get(struct db_conn *c, const char *prefix, int64_t now,
+		 struct block_row *out)
+{
+	sqlite3_stmt *st = c->stmt[STMT_BLOCK_GET];
+	int rc;
+
+	bind_text(st, 1, prefix);
+	sqlite3_bind_int64(st, 2, now);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		block_from_row(st, out);
+	return row_done(c, st, rc, "get block");
+}
+
+int db_block_put(struct db_conn *c, const struct block_row *b)
+{
+	sqlite3_stmt *st = c->stmt[STMT_BLOCK_PUT];
+
+	bind_text(st, 1, b->prefix);
+	bind_text(st, 2, b->reason);
+	sqlite3_bind_int64(st, 3, b->created_ms);
+	sqlite3_bind_int64(st, 4, b->until_ms);
+	return stmt_exec(c, STMT_BLOCK_PUT, "put block");
+}
+
+int db_block_last(struct db_conn *c, const char *prefix, struct block_row *out)
+{
+	sqlite3_stmt *st = c->stmt[STMT_BLOCK_LAST];
+	int rc;
+
+	bind_text(st, 1, prefix);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		block_from_row(st, out);
+	return row_done(c, st, rc, "last block");
+}
+
+int db_block_lift(struct db_conn *c, const char *prefix, int64_t now)
+{
+	int rc;
+
+	bind_text(c->stmt[STMT_BLOCK_LIFT], 1, prefix);
+	sqlite3_bind_int64(c->stmt[STMT_BLOCK_LIFT], 2, now);
+	rc = stmt_exec(c, STMT_BLOCK_LIFT, "lift block");
+	if (rc == 0 && sqlite3_changes(c->db) == 0)
+		return KV_ENOTFOUND;
+	return rc;
+}
+
+int db_blocks_foreach(struct db_conn *c, int64_t now,
+		      int (*cb)(const struct block_row *b, void *arg),
+		      void *arg)
+{
+	sqlite3_stmt *st = c->stmt[STMT_BLOCK_LIST];
+	struct block_row b;
+	int rc;
+
+	sqlite3_bind_int64(st, 1, now);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		block_from_row(st, &b);
+		if (cb(&b, arg) != 0)
+			break;
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0
+						     : db_err(c, "list blocks");
+}
+
+int db_fraud_recent(struct db_conn *c, const char *prefix, int64_t since_ms,
+		    int64_t *count)
+{
+	sqlite3_stmt *st = c->stmt[STMT_FRAUD_RECENT];
+	char end[24];
+	size_t n = strlen(prefix);
+	int rc;
+
+	/* Every number starting with the prefix sorts below prefix + ':'. */
+	if (n + 2 > sizeof(end))
+		return KV_EINVAL;
+	memcpy(end, prefix, n);
+	end[n] = ':';
+	end[n + 1] = '\0';
+	bind_text(st, 1, prefix);
+	bind_text(st, 2, end);
+	sqlite3_bind_int64(st, 3, since_ms);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*count = sqlite3_column_int64(st, 0);
+	return row_done(c, st, rc, "recent fraud reports");
 }

@@ -182,6 +182,29 @@ int db_fraud_insert(struct db_conn *c, const char *number,
 /* Whether the key lets a callee confirm by pressing 2 (default 1). */
 int db_key_voice_confirm(struct db_conn *c, int64_t key_id, int *allowed);
 
+/* A number prefix blocked against fraud until until_ms. */
+struct block_row {
+	char prefix[16];
+	char reason[96];
+	int64_t created_ms;
+	int64_t until_ms;
+};
+
+/* The block in force for a prefix at `now`, or KV_ENOTFOUND. */
+int db_block_get(struct db_conn *c, const char *prefix, int64_t now,
+		 struct block_row *out);
+int db_block_put(struct db_conn *c, const struct block_row *b);
+/* Ends a block in force now; KV_ENOTFOUND if there was none. */
+int db_block_lift(struct db_conn *c, const char *prefix, int64_t now);
+/* The latest block of a prefix, in force or not; KV_ENOTFOUND if none. */
+int db_block_last(struct db_conn *c, const char *prefix, struct block_row *out);
+int db_blocks_foreach(struct db_conn *c, int64_t now,
+		      int (*cb)(const struct block_row *b, void *arg),
+		      void *arg);
+/* Fraud reports since since_ms for numbers starting with `prefix`. */
+int db_fraud_recent(struct db_conn *c, const char *prefix, int64_t since_ms,
+		    int64_t *count);
+
 /* Verifications requested for a number (any key) since since_ms. */
 int db_number_recent(struct db_conn *c, const char *number, int64_t since_ms,
 		     int64_t *count);

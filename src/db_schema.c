@@ -109,6 +109,16 @@ static const char *const migrations[] = {
 	 */
 	"CREATE INDEX verifications_number ON verifications(number, created_ms);"
 	"ALTER TABLE api_keys ADD COLUMN countries TEXT NOT NULL DEFAULT 'IN';",
+	/*
+	 * 5: fraud blocks.  A number prefix blocked until a time, with the
+	 * reason (repeated "I did not ask for this" reports, or too few
+	 * verifications completed for the volume requested).
+	 */
+	"CREATE TABLE blocks ("
+	"  prefix TEXT PRIMARY KEY,"
+	"  reason TEXT NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  until_ms INTEGER NOT NULL) WITHOUT ROWID;",
 };
 
 int db_schema_version(void)

@@ -22,6 +22,7 @@
 #include "err.h"
 #include "http.h"
 #include "ivr_xml.h"
+#include "fraud.h"
 #include "jobs.h"
 #include "keys.h"
 #include "log.h"
@@ -56,6 +57,8 @@ static void usage(FILE *out)
 		"                        create an API key, print its secret\n"
 		"  keys list             list API keys (never secrets)\n"
 		"  keys revoke KEY       revoke an API key\n"
+		"  blocks list           number prefixes blocked for fraud\n"
+		"  blocks lift PREFIX    lift a block\n"
 		"\n"
 		"options:\n"
 		"  --config FILE         read settings from FILE\n"
@@ -333,6 +336,42 @@ out:
 	return rc;
 }
 
+static int block_print(const struct block_row *b, void *arg)
+{
+	char until[20];
+
+	format_datetime(b->until_ms / 1000, until);
+	printf("%s\tuntil %s UTC\t%s\n", b->prefix, until, b->reason);
+	return 0;
+}
+
+/* `blocks list` and `blocks lift PREFIX`: fraud blocks of number prefixes. */
+static int cmd_blocks(struct options *o)
+{
+	const char *sub = o->args[0] ? o->args[0] : "";
+	struct db_conn *c;
+	int rc;
+
+	if (!((strcmp(sub, "list") == 0 && o->nargs == 1) ||
+	      (strcmp(sub, "lift") == 0 && o->nargs == 2))) {
+		fprintf(stderr, "kookooverify: blocks list|lift PREFIX\n");
+		return EXIT_USAGE;
+	}
+	c = admin_open(o);
+	if (!c)
+		return 1;
+	if (strcmp(sub, "list") == 0) {
+		rc = db_blocks_foreach(c, now_ms(), block_print, NULL);
+	} else {
+		rc = db_block_lift(c, o->args[1], now_ms());
+		if (rc == KV_ENOTFOUND)
+			fprintf(stderr, "kookooverify: no block on %s\n",
+				o->args[1]);
+	}
+	db_close(c);
+	return rc == 0 ? 0 : 1;
+}
+
 static void listening_line(const char *listen, int port)
 {
 	const char *colon = strrchr(listen, ':');
@@ -358,6 +397,7 @@ static int cmd_serve(struct options *o)
 		log_error("templates: %s", err);
 		return EXIT_USAGE;
 	}
+	fraud_init(&o->cfg);
 	/* Every thread started below inherits the blocked signals. */
 	sigemptyset(&stop_signals);
 	sigaddset(&stop_signals, SIGTERM);
@@ -432,6 +472,8 @@ int main(int argc, char **argv)
 		rc = cmd_check_config(&o);
 	else if (strcmp(cmd, "keys") == 0)
 		rc = cmd_keys(&o);
+	else if (strcmp(cmd, "blocks") == 0)
+		rc = cmd_blocks(&o);
 	else {
 		fprintf(stderr, "kookooverify: unknown command \"%s\"\n", cmd);
 		usage(stderr);

@@ -11,6 +11,7 @@
 
 #include "crypto.h"
 #include "err.h"
+#include "fraud.h"
 #include "jobs.h"
 #include "log.h"
 #include "phone.h"
@@ -238,6 +239,20 @@ enum verify_result verify_request(int64_t key_id,
 	if (!test && !country_allowed(in->countries, ph.region))
 		return VERIFY_NOT_PERMITTED;
 	if (!test) {
+		static __thread char why[96];
+		struct block_row block;
+
+		rc = fraud_check_request(ph.digits, &block);
+		if (rc < 0)
+			return VERIFY_ERROR;
+		if (rc == 1) {
+			memcpy(why, block.reason, sizeof(why));
+			*bad_param =
+				why; /* this thread's, until its next call */
+			return VERIFY_BLOCKED;
+		}
+	}
+	if (!test) {
 		/* SMS pumping goes through ranges: count by prefix. */
 		size_t n = strlen(ph.digits);
 
@@ -304,6 +319,7 @@ enum verify_result verify_request(int64_t key_id,
 /* ---- check ---- */
 
 struct check_tx {
+	char number[16]; /* out: the verification's number */
 	int64_t key_id;
 	const char *request_id;
 	unsigned char code_hash[CRYPTO_HASH_LEN];
@@ -332,6 +348,7 @@ static int check_tx_run(struct db_conn *c, void *arg)
 			       ? db_verification_finalize(c, &r, now)
 			       : 0;
 	}
+	memcpy(tx->number, r.number, sizeof(tx->number));
 	tx->row.valid = crypto_hash_equal(tx->code_hash, r.pin_hash);
 	tx->outcome = engine_check_finish(&r.v, tx->row.valid, now);
 	rc = db_check_insert(c, r.v.id, &tx->row);
@@ -377,6 +394,8 @@ enum verify_result verify_check(int64_t key_id, const char *request_id,
 	rc = db_write(check_tx_run, &tx);
 	if (rc == 0)
 		*outcome = tx.outcome;
+	if (rc == 0 && tx.outcome == CHECK_OK)
+		fraud_note_success(tx.number);
 	/* The submitted code may be the PIN: leave no copy behind. */
 	sodium_memzero(&tx, sizeof(tx));
 	return result_of(rc);

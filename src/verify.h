@@ -42,6 +42,7 @@ enum verify_result {
 	VERIFY_ERROR,      /* the store failed: nothing was changed */
 	VERIFY_THROTTLED,  /* a rate limit: *retry_after seconds */
 	VERIFY_NOT_PERMITTED, /* the number's country is not allowed for the key */
+	VERIFY_BLOCKED, /* request: the prefix is blocked (*bad_param: why) */
 };
 
 /*

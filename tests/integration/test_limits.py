@@ -113,5 +113,62 @@ class LimitTests(KVTestCase):
         self.assert_vonage(r, "0")
 
 
+class FraudTests(KVTestCase):
+    per_test = True
+
+    def request(self, num):
+        return self.s.seed("", {"phone_no": num, "brand": "Fraud"})
+
+    def blocks(self):
+        cp = self.s.cli("blocks", "list", "--db", self.s.db)
+        return cp.stdout
+
+    def test_low_conversion_blocks_the_prefix_until_lifted(self):
+        self.start_server({"fraud_min_volume": 3, "fraud_min_conversion": 50,
+                           "limit_prefix_digits": 8})
+        for i in range(3):
+            self.assertEqual(self.assert_json_reply(
+                self.request(number(100 + i))).get("status"), 0)
+        # The 4th unconverted request in the prefix 91981234 is refused.
+        r = self.request(number(110))
+        data = self.assert_json_reply(r)
+        self.assertEqual(data.get("status"), 7, r.describe())
+        self.assertIn("Number blocked", data.get("error_text", ""))
+        v = self.s.vonage("", {"number": number(111), "brand": "Fraud"})
+        self.assert_vonage(v, "7", contains="blacklisted")
+        self.assertIn("91981234", self.blocks())
+        # Another prefix is not affected.
+        self.assertEqual(self.assert_json_reply(
+            self.request("919876540002")).get("status"), 0)
+        # Lifted by hand, it stays lifted for the rest of the window.
+        self.s.cli("blocks", "lift", "91981234", "--db", self.s.db)
+        self.assertNotIn("91981234", self.blocks())
+        self.assertEqual(self.assert_json_reply(
+            self.request(number(112))).get("status"), 0)
+
+    def test_repeated_reports_block_the_prefix(self):
+        sim = harness.Sim("fraud-sim")
+        sim.start()
+        self.addCleanup(sim.close)
+        port = harness.free_port()
+        self.start_server(harness.sim_settings(
+            sim, port, pin_expiry=30, fraud_reports_block=2,
+            limit_prefix_digits=8), port=port)
+        sim.script(doc={"*": {"keys": ["9"]}})
+        for i in range(2):
+            num = number(300 + i)
+            r = self.s.vonage("", {"number": num, "brand": "Fraud",
+                                   "workflow_id": "7"})
+            rid = self.assert_vonage(r, "0")["request_id"]
+            harness.poll_until(
+                lambda: self.assert_json_reply(self.s.seed(
+                    "/search", {"request_id": rid})).get("status")
+                == "CANCELLED", 15, "the callee's 9 to cancel %s" % rid)
+        r = self.request(number(310))
+        self.assertEqual(self.assert_json_reply(r).get("status"), 7,
+                         r.describe())
+        self.assertIn("reports", self.blocks())
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -1,0 +1,39 @@
+/*
+ * Fraud signals that block a number prefix for a while: repeated "I did not
+ * ask for this" reports from the IVR, and too few completed verifications
+ * for the volume requested (SMS pumping converts at almost nothing).
+ * Blocks are stored; `kookooverify blocks list|lift` shows and lifts them.
+ */
+#ifndef KV_FRAUD_H
+#define KV_FRAUD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "db.h"
+
+/* Reads the thresholds; call once before threads start.  0 or KV_ENOMEM. */
+int fraud_init(const struct config *cfg);
+
+/* The prefix of an E.164 digit string that blocks and stats are kept by. */
+void fraud_prefix(const char *digits, char out[16]);
+
+/*
+ * Before a verification request for `digits`: counts it and decides.
+ * Returns 1 with *block filled when the prefix is blocked (an existing
+ * block, or one this request's statistics just created), 0 when the request
+ * may go on, or a negative KV_E* if the store failed.
+ */
+int fraud_check_request(const char *digits, struct block_row *block);
+
+/* A verification of `digits` succeeded: counts the conversion. */
+void fraud_note_success(const char *digits);
+
+/*
+ * In the writer's transaction that stored a fraud report for `number`:
+ * blocks its prefix when the reports in the window reach the threshold.
+ */
+int fraud_note_report(struct db_conn *c, const char *number, int64_t now_ms);
+
+#endif
