@@ -89,7 +89,7 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(SIM) $(TESTS)
-	@$(MAKE) --no-print-directory unit integration
+	@$(MAKE) --no-print-directory unit integration sdk-compat
 
 unit: $(TESTS)
 	@sh tests/run-unit.sh $(TESTS)
@@ -97,6 +97,12 @@ unit: $(TESTS)
 integration: $(BIN) $(SIM)
 	@KOOKOOVERIFY_BIN=$(abspath $(BIN)) KOOKOO_SIM_BIN=$(abspath $(SIM)) \
 	    $(PYTHON) tests/integration/run.py
+
+# Vonage's own Node.js Verify client against the real server
+# (tests/vonage-sdk/); needs node and npm, and fails saying so without them.
+.PHONY: sdk-compat
+sdk-compat: $(BIN)
+	@KOOKOOVERIFY_BIN=$(abspath $(BIN)) sh tests/vonage-sdk/run.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory $(BIN)
@@ -147,6 +153,7 @@ FUZZ_OBJ_kookoo       := src/kookoo.o src/util.o
 FUZZ_OBJ_ivr          := ivr/ivr_xml.o src/messages.o src/util.o
 FUZZ_OBJ_ivr_validate := $(FUZZ_OBJ_ivr)
 FUZZ_OBJ_ivr_callback := src/crypto.o src/params.o src/util.o
+FORMAT_FILES += $(wildcard fuzz/*.c fuzz/*.h)
 
 .PHONY: fuzz fuzz-ci fuzz-build
 

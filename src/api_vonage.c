@@ -58,6 +58,8 @@ static const struct {
 				       "for the request ['%s']"},
 	[VONAGE_NO_RESPONSE] = {101, "No response found"},
 	[VONAGE_NOT_PERMITTED] = {29, "Non-Permitted Destination"},
+	[VONAGE_PIN_CODE] = {20, "This account does not support the parameter: "
+				 "pin_code."},
 	[VONAGE_BLOCKED] = {7, "The number you are trying to verify is "
 			       "blacklisted for verification."},
 };
@@ -383,6 +385,11 @@ static void vonage_request_run(struct vonage_ctx *ctx)
 	if (!in.number || !in.brand) {
 		vonage_fail(ctx, VONAGE_MISSING,
 			    in.number ? "brand" : "number");
+		return;
+	}
+	/* Custom PINs are an account capability Vonage sells; we have none. */
+	if (api_param(&ctx->call, "pin_code")) {
+		vonage_fail(ctx, VONAGE_PIN_CODE, NULL);
 		return;
 	}
 	bad = read_request(ctx, &in);

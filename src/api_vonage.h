@@ -30,6 +30,7 @@ enum vonage_cond {
 	VONAGE_NO_RESPONSE,      /* 101 */
 	VONAGE_NOT_PERMITTED,    /* 29 */
 	VONAGE_BLOCKED,          /* 7 */
+	VONAGE_PIN_CODE,         /* 20 */
 	VONAGE_COND_COUNT
 };
 

@@ -11,9 +11,9 @@ cd "$(dirname "$0")/.."
 BANNED="sprintf vsprintf strcat strncat strcpy strncpy gets atoi atol atoll"
 
 # C and C++ sources under the checked folders, one per line, sorted.
-sources=$(find src ivr tests tools -type f \
+sources=$(find src ivr tests tools -name node_modules -prune -o -type f \
 	\( -name '*.c' -o -name '*.h' -o -name '*.cc' -o -name '*.cpp' \
-	-o -name '*.hh' -o -name '*.hpp' \) 2>/dev/null | LC_ALL=C sort)
+	-o -name '*.hh' -o -name '*.hpp' \) -print 2>/dev/null | LC_ALL=C sort)
 
 fail=0
 

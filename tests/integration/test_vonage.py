@@ -98,6 +98,14 @@ class VonageRequestTests(KVTestCase):
         self.assert_refused({"number": e164[2:], "country": "US",
                              "brand": "TestApp"}, "3", "number")
 
+    def test_pin_code_is_20_unsupported(self):
+        # Vonage answers 20 to accounts without custom PINs; silently
+        # sending a random PIN instead would break the app's flow.
+        r = self.request({"number": self.s.new_number(), "brand": "TestApp",
+                          "pin_code": "123456"})
+        self.assert_vonage(r, "20", "This account does not support the "
+                           "parameter: pin_code.", request_id="")
+
     def test_brand_18_chars_ok_19_refused(self):
         self.vonage_request_ok(brand="B" * 18)
         number = self.s.new_number()

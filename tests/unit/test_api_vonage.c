@@ -53,7 +53,7 @@ static void test_status_codes_are_vonages(void **state)
 		{VONAGE_WRONG_TOO_MANY, 17},  {VONAGE_CANCEL_TOO_EARLY, 19},
 		{VONAGE_CANCEL_TOO_LATE, 19}, {VONAGE_NO_MORE_EVENTS, 19},
 		{VONAGE_NO_RESPONSE, 101},    {VONAGE_NOT_PERMITTED, 29},
-		{VONAGE_BLOCKED, 7},
+		{VONAGE_BLOCKED, 7},          {VONAGE_PIN_CODE, 20},
 	};
 	char text[VONAGE_TEXT_MAX];
 
