@@ -80,6 +80,15 @@ static const char *bad_placeholder(const char *text)
 	return NULL;
 }
 
+static int attr_has_brace(xmlAttrPtr a)
+{
+	xmlChar *v = xmlNodeGetContent((xmlNodePtr)a);
+	int brace = v && strchr((const char *)v, '{') != NULL;
+
+	xmlFree(v);
+	return brace;
+}
+
 /* The DOM walkers recurse: templates nest at most three levels (checked). */
 // NOLINTNEXTLINE(misc-no-recursion)
 static int validate_node(xmlNodePtr n, const char *path, char *err,
@@ -116,7 +125,7 @@ static int validate_node(xmlNodePtr n, const char *path, char *err,
 				 path, xmlGetLineNo(n), (const char *)n->name);
 			return KV_ECONFIG;
 		}
-		for (xmlAttrPtr a = n->properties; a; a = a->next)
+		for (xmlAttrPtr a = n->properties; a; a = a->next) {
 			if (!attr_allowed(tag, a->name)) {
 				snprintf(err, errlen,
 					 "%s:%ld: attribute \"%s\" "
@@ -126,6 +135,18 @@ static int validate_node(xmlNodePtr n, const char *path, char *err,
 					 (const char *)n->name);
 				return KV_ECONFIG;
 			}
+			/* Only texts are filled: a placeholder here would
+			 * reach KooKoo as it is. */
+			if (attr_has_brace(a)) {
+				snprintf(err, errlen,
+					 "%s:%ld: \"{\" in attribute \"%s\" "
+					 "of <%s>: only texts are filled",
+					 path, xmlGetLineNo(n),
+					 (const char *)a->name,
+					 (const char *)n->name);
+				return KV_ECONFIG;
+			}
+		}
 		if (validate_node(n->children, path, err, errlen, depth + 1))
 			return KV_ECONFIG;
 	}
@@ -201,7 +222,9 @@ static xmlDocPtr load_file(const char *path, char *err, size_t errlen)
 		xmlFreeDoc(doc);
 		return NULL;
 	}
-	if (validate_node(root, path, err, errlen, 0)) {
+	/* From the first child of the document, not the root: a processing
+	 * instruction before <response> would be sent to KooKoo. */
+	if (validate_node(doc->children, path, err, errlen, 0)) {
 		xmlFreeDoc(doc);
 		return NULL;
 	}

@@ -31,8 +31,10 @@ static int params_fail(struct params *p, int err, const char *fmt, ...)
 
 /*
  * True when s[0..n) is valid UTF-8 (no overlong forms, surrogates or code
- * points past U+10FFFF) and holds no C0 control character (NUL included) and
- * no DEL.  Applied to every name and value, whatever the encoding was.
+ * points past U+10FFFF) and holds no C0 control character (NUL included), no
+ * DEL and neither U+FFFE nor U+FFFF, which XML 1.0 cannot carry (parameter
+ * text reaches the IVR's answers and the /xml replies).  Applied to every
+ * name and value, whatever the encoding was.
  */
 static int params_text_valid(const char *s, size_t n)
 {
@@ -72,6 +74,8 @@ static int params_text_valid(const char *s, size_t n)
 		for (j = 2; j <= k; j++)
 			if ((u[i + j] & 0xc0) != 0x80)
 				return 0;
+		if (c == 0xef && u[i + 1] == 0xbf && u[i + 2] >= 0xbe)
+			return 0; /* U+FFFE, U+FFFF */
 		i += k + 1;
 	}
 	return 1;

@@ -6,8 +6,9 @@
 
 set -eu
 
-# The one list of packages.  clang is for the fuzzers; libphonenumber has no
-# .pc file, so the Makefile links it by name.
+# The one list of packages.  clang and libclang-rt-14-dev (libFuzzer and the
+# sanitizer runtimes) are for the fuzzers; libphonenumber has no .pc file, so
+# the Makefile links it by name.
 PACKAGES="
 build-essential
 pkg-config
@@ -27,6 +28,7 @@ clang-format
 cppcheck
 clang-tidy
 clang
+libclang-rt-14-dev
 "
 
 missing=""
