@@ -760,6 +760,23 @@ static void test_unknown_placeholder_is_refused(void **state)
 		       4, "{code}");
 }
 
+/* Found by fuzz_ivr_validate: attributes are never filled, so no "{". */
+static void test_placeholder_in_attribute_is_refused(void **state)
+{
+	expect_refused(DECL "<response>\n"
+			    "  <collectdtmf l=\"1\" o=\"{pin}\"/>\n"
+			    "</response>\n",
+		       3, "attribute");
+}
+
+/* Found by fuzz_ivr_validate: nothing may precede <response> unchecked. */
+static void test_instruction_before_root_is_refused(void **state)
+{
+	expect_refused(DECL "<?x y?>\n"
+			    "<response><hangup/></response>\n",
+		       0, "unexpected");
+}
+
 static void test_unclosed_tag_is_refused(void **state)
 {
 	/* The loader reports libxml2's first error: the mismatch, line 4. */
@@ -878,6 +895,8 @@ int main(void)
 		TMP_TEST(test_unknown_attribute_is_refused),
 		TMP_TEST(test_unknown_placeholder_is_refused),
 		TMP_TEST(test_unclosed_tag_is_refused),
+		TMP_TEST(test_placeholder_in_attribute_is_refused),
+		TMP_TEST(test_instruction_before_root_is_refused),
 		TMP_TEST(test_undeclared_entity_is_refused),
 		TMP_TEST(test_other_node_kinds_are_refused),
 		TMP_TEST(test_wrong_root_is_refused),

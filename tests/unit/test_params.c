@@ -228,6 +228,8 @@ static void test_bad_utf8_refused(void **state)
 		"brand=%F5%80%80%80", /* invalid lead byte */
 		"brand=%FF",          /* invalid byte */
 		"brand=\xc3",         /* raw truncated byte */
+		"brand=%EF%BF%BE", /* U+FFFE: not a character XML can carry */
+		"brand=%EF%BF%BF", /* U+FFFF: same (found by fuzz_ivr) */
 	};
 	const char *want = "Invalid characters in parameter 'brand'";
 	size_t i;
