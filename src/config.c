@@ -66,6 +66,8 @@ static const struct directive directives[] = {
 		"idle connection timeout, s"),
 	INT_DIR(write_batch_max, 1, 10000, "256",
 		"most writes grouped into one transaction"),
+	STR_DIR(fault_file, "",
+		"tests only: file naming a SQLite fault to inject; empty: off"),
 	STR_DIR(kookoo_base_url, "",
 		"KooKoo outbound API base; empty: nothing is sent"),
 	STR_DIR(kookoo_api_key, "", "KooKoo account API key"),

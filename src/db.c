@@ -101,8 +101,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_FRAUD_RECENT] =
 		"SELECT count(*) FROM fraud_reports WHERE "
 		"number >= ?1 AND number < ?2 AND created_ms > ?3",
-	[STMT_NUMBER_RECENT] = "SELECT count(*) FROM verifications "
-			       "WHERE number = ?1 AND created_ms > ?2",
+	/* Newest first, by rowid: the caller stops past its window. */
+	[STMT_NUMBER_RECENT] = "SELECT number, created_ms, test_number FROM "
+			       "verifications ORDER BY id DESC",
 	/* A leased job is pending with due_ms moved to its lease's end. */
 	[STMT_JOB_CLAIM] =
 		"SELECT id, kind, verification_id, step, due_ms, "
@@ -778,18 +779,30 @@ int db_key_voice_confirm(struct db_conn *c, int64_t key_id, int *allowed)
 	return row_done(c, st, rc, "key voice confirm");
 }
 
-int db_number_recent(struct db_conn *c, const char *number, int64_t since_ms,
-		     int64_t *count)
+int db_recent_numbers_foreach(struct db_conn *c, int64_t since_ms,
+			      void (*cb)(const char *number, int64_t at_ms,
+					 void *arg),
+			      void *arg)
 {
 	sqlite3_stmt *st = c->stmt[STMT_NUMBER_RECENT];
 	int rc;
 
-	bind_text(st, 1, number);
-	sqlite3_bind_int64(st, 2, since_ms);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*count = sqlite3_column_int64(st, 0);
-	return row_done(c, st, rc, "recent requests for a number");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t at = sqlite3_column_int64(st, 1);
+		char number[16];
+
+		/* Rowids grow with time (a clock step back only blurs this). */
+		if (at <= since_ms)
+			break;
+		if (sqlite3_column_int(st, 2))
+			continue; /* test numbers are not limited */
+		column_text(st, 0, number, sizeof(number));
+		cb(number, at, arg);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE
+		       ? 0
+		       : db_err(c, "recent numbers");
 }
 
 static void block_from_row(sqlite3_stmt *st, struct block_row *b)

@@ -205,9 +205,11 @@ int db_blocks_foreach(struct db_conn *c, int64_t now,
 int db_fraud_recent(struct db_conn *c, const char *prefix, int64_t since_ms,
 		    int64_t *count);
 
-/* Verifications requested for a number (any key) since since_ms. */
-int db_number_recent(struct db_conn *c, const char *number, int64_t since_ms,
-		     int64_t *count);
+/* Calls cb for each verification (newest first) created after since_ms. */
+int db_recent_numbers_foreach(struct db_conn *c, int64_t since_ms,
+			      void (*cb)(const char *number, int64_t at_ms,
+					 void *arg),
+			      void *arg);
 
 /* Delivery jobs. */
 #define JOB_EXPIRE "expire" /* record the verification's expiry */

@@ -20,6 +20,7 @@
 #include "crypto.h"
 #include "db.h"
 #include "err.h"
+#include "faultvfs.h"
 #include "http.h"
 #include "ivr_xml.h"
 #include "fraud.h"
@@ -386,6 +387,12 @@ static int cmd_serve(struct options *o)
 	sigset_t stop_signals;
 	int port = 0, sig = 0;
 
+	/* A test hook: must come before the first SQLite connection. */
+	if (o->cfg.fault_file[0] &&
+	    faultvfs_start(o->cfg.fault_file, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		return EXIT_USAGE;
+	}
 	if (cmd_migrate(o) != 0 || load_secret(&o->cfg) != 0)
 		return 1;
 	if (verify_init(&o->cfg, err, sizeof(err)) != 0) {
@@ -406,6 +413,8 @@ static int cmd_serve(struct options *o)
 	signal(SIGPIPE, SIG_IGN);
 
 	db_readers_init(o->cfg.db);
+	if (verify_warm_limits() != 0)
+		log_warn("limits: could not refill the per-number limit");
 	if (db_writer_start(o->cfg.db, o->cfg.write_batch_max, err,
 			    sizeof(err)) != 0) {
 		log_error("%s", err);
@@ -430,6 +439,7 @@ static int cmd_serve(struct options *o)
 	jobs_stop();
 	db_writer_stop();
 	db_readers_close();
+	faultvfs_stop();
 	crypto_wipe();
 	ivr_xml_free();
 	log_info("stopped");

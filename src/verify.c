@@ -35,7 +35,7 @@ static struct {
 	struct limiter *per_key;    /* API calls per key per second */
 	struct limiter *per_prefix; /* requests per number prefix per hour */
 	struct limiter *per_ip;     /* checks per client address per minute */
-	int number_max;             /* requests per number per window */
+	struct limiter *per_number; /* requests per number per window */
 	int64_t number_window_ms;
 	int prefix_digits;
 } svc;
@@ -89,12 +89,14 @@ int verify_init(const struct config *cfg, char *err, size_t errlen)
 	limiter_free(svc.per_key);
 	limiter_free(svc.per_prefix);
 	limiter_free(svc.per_ip);
+	limiter_free(svc.per_number);
 	memset(&svc, 0, sizeof(svc));
 	/* A limit of 0 gives no limiter: everything is allowed. */
 	svc.per_key = limiter_new(cfg->limit_key_rps, 1);
 	svc.per_prefix = limiter_new(cfg->limit_prefix_per_hour, 3600);
 	svc.per_ip = limiter_new(cfg->limit_ip_checks_per_min, 60);
-	svc.number_max = cfg->limit_number_max;
+	svc.per_number = limiter_new(cfg->limit_number_max,
+				     cfg->limit_number_window);
 	svc.number_window_ms = (int64_t)cfg->limit_number_window * 1000;
 	svc.prefix_digits = cfg->limit_prefix_digits;
 	svc.es.pin_expiry_s = cfg->pin_expiry;
@@ -113,6 +115,25 @@ int verify_init(const struct config *cfg, char *err, size_t errlen)
 		return KV_ECONFIG;
 	}
 	return test_numbers_parse(cfg->test_numbers, err, errlen);
+}
+
+static void warm_number(const char *number, int64_t at_ms, void *arg)
+{
+	limiter_take(svc.per_number, number, strlen(number), at_ms);
+}
+
+int verify_warm_limits(void)
+{
+	struct db_conn *c = db_reader();
+
+	if (!svc.per_number)
+		return 0;
+	if (!c)
+		return KV_EDB;
+	/* Oldest first would be exact; newest first over-counts at most the
+	 * refill of one window, on the safe side. */
+	return db_recent_numbers_foreach(c, now_ms() - svc.number_window_ms,
+					 warm_number, NULL);
 }
 
 int verify_rate_key(int64_t key_id)
@@ -162,7 +183,7 @@ static const struct test_number *test_number_find(const char *digits)
 struct request_tx {
 	struct vf_record rec;
 	int concurrent;
-	int throttled; /* the number's window is full */
+	int throttled; /* the number's window is full: seconds to wait */
 	char existing[ENGINE_REQUEST_ID_LEN + 1];
 };
 
@@ -192,19 +213,12 @@ static int request_tx_run(struct db_conn *c, void *arg)
 		return rc;
 	}
 	/* Counted in the writer, so no burst can slip past the limit. */
-	tx->throttled = 0;
-	if (svc.number_max > 0 && !tx->rec.test_number) {
-		int64_t n = 0;
-
-		rc = db_number_recent(c, tx->rec.number,
-				      now - svc.number_window_ms, &n);
-		if (rc != 0)
-			return rc;
-		if (n >= svc.number_max) {
-			tx->throttled = 1;
-			return 0;
-		}
-	}
+	tx->throttled = tx->rec.test_number
+				? 0
+				: limiter_take(svc.per_number, tx->rec.number,
+					       strlen(tx->rec.number), now);
+	if (tx->throttled)
+		return 0;
 	rc = db_verification_insert(c, &tx->rec);
 	if (rc != 0 || tx->rec.test_number)
 		return rc;
@@ -307,7 +321,7 @@ enum verify_result verify_request(int64_t key_id,
 		return VERIFY_CONCURRENT;
 	}
 	if (tx.throttled) {
-		*retry_after = (int)(svc.number_window_ms / 1000);
+		*retry_after = tx.throttled;
 		return VERIFY_THROTTLED;
 	}
 	memcpy(request_id, r->v.request_id, ENGINE_REQUEST_ID_LEN + 1);

@@ -69,6 +69,12 @@ enum verify_result verify_check(int64_t key_id, const char *request_id,
  */
 int verify_rate_key(int64_t key_id);
 
+/*
+ * Refills the per-number request limit from the store after a restart
+ * (requests within the last window count again).  0 or KV_EDB.
+ */
+int verify_warm_limits(void);
+
 enum verify_cmd { CMD_CANCEL, CMD_TRIGGER_NEXT, CMD_RESEND };
 
 /* Runs a control command; *outcome is set on VERIFY_OK. */
