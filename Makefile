@@ -189,3 +189,20 @@ clean:
 
 -include $(OBJ:.o=.d) $(TESTS:=.d) \
     $(patsubst %.c,$(BUILD)/%.d,$(wildcard tools/kookoo-sim/*.c))
+
+# Crash soak (tests/integration/soak.py): client threads under load while the
+# server is killed with SIGKILL at random moments and restarted on the same
+# database; fails if anything acknowledged is lost.  With SANITIZE=... it
+# runs the -san binaries.  soak-ci is the shorter run CI makes.
+SOAK_KILLS   ?= 20
+SOAK_SECONDS ?= 60
+
+.PHONY: soak soak-ci
+
+soak: $(BIN) $(SIM)
+	@KOOKOOVERIFY_BIN=$(abspath $(BIN)) KOOKOO_SIM_BIN=$(abspath $(SIM)) \
+	    $(PYTHON) tests/integration/soak.py --kills $(SOAK_KILLS) \
+	    --seconds $(SOAK_SECONDS)
+
+soak-ci:
+	@$(MAKE) --no-print-directory soak SOAK_SECONDS=25

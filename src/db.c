@@ -98,8 +98,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_BLOCK_LIST] = "SELECT prefix, reason, created_ms, until_ms FROM "
 			    "blocks WHERE until_ms > ?1 ORDER BY prefix",
 	/* Reports for numbers in [?1, ?2): a prefix's range of numbers. */
+	/* Distinct numbers: one person pressing 9 again and again is one. */
 	[STMT_FRAUD_RECENT] =
-		"SELECT count(*) FROM fraud_reports WHERE "
+		"SELECT count(DISTINCT number) FROM fraud_reports WHERE "
 		"number >= ?1 AND number < ?2 AND created_ms > ?3",
 	/* Newest first, by rowid: the caller stops past its window. */
 	[STMT_NUMBER_RECENT] = "SELECT number, created_ms, test_number FROM "

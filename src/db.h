@@ -201,7 +201,7 @@ int db_block_last(struct db_conn *c, const char *prefix, struct block_row *out);
 int db_blocks_foreach(struct db_conn *c, int64_t now,
 		      int (*cb)(const struct block_row *b, void *arg),
 		      void *arg);
-/* Fraud reports since since_ms for numbers starting with `prefix`. */
+/* Numbers starting with `prefix` that reported fraud since since_ms. */
 int db_fraud_recent(struct db_conn *c, const char *prefix, int64_t since_ms,
 		    int64_t *count);
 

@@ -159,7 +159,7 @@ int fraud_note_report(struct db_conn *c, const char *number, int64_t now)
 	if (rc != 0 || n < fr.reports_block)
 		return rc;
 	snprintf(b.reason, sizeof(b.reason),
-		 "%lld reports of unrequested codes", (long long)n);
+		 "%lld numbers reported unrequested codes", (long long)n);
 	b.created_ms = now;
 	b.until_ms = now + fr.block_ms;
 	log_warn("fraud: prefix %s blocked: %s", b.prefix, b.reason);

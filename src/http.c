@@ -122,6 +122,53 @@ static void dispatch(struct http_req *req)
 }
 
 /*
+ * Per connection: the request in progress.  libmicrohttpd only calls the
+ * completion callback for requests whose handler it called; a request it
+ * gives up on earlier (headers past the connection's memory limit) would
+ * leak the state made for its URI, so the connection's close frees it.
+ */
+struct conn_state {
+	struct http_req *current;
+};
+
+static struct conn_state *conn_state_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+		conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
+}
+
+static void request_free(struct http_req *req)
+{
+	/* Query and body may carry api_secret: leave no copy in freed memory. */
+	if (req->query)
+		sodium_memzero(req->query, req->query_len);
+	if (req->body.data)
+		sodium_memzero(req->body.data, req->body.len);
+	buf_release(&req->body);
+	free(req->query);
+	free(req->reply);
+	free(req);
+}
+
+static void connection_notify(void *cls, struct MHD_Connection *conn,
+			      void **socket_context,
+			      enum MHD_ConnectionNotificationCode toe)
+{
+	struct conn_state *cs = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_context = calloc(1, sizeof(struct conn_state));
+		return;
+	}
+	if (cs && cs->current)
+		request_free(cs->current);
+	free(cs);
+	*socket_context = NULL;
+}
+
+/*
  * Called by libmicrohttpd with the raw URI before anything else: the one
  * place the query string is seen undecoded.  The returned state becomes the
  * request's closure.
@@ -129,9 +176,17 @@ static void dispatch(struct http_req *req)
 static void *request_begin(void *cls, const char *uri,
 			   struct MHD_Connection *conn)
 {
-	struct http_req *req = calloc(1, sizeof(*req));
+	struct conn_state *cs = conn_state_of(conn);
+	struct http_req *req;
 	const char *q;
 
+	/* Without a connection state it could leak: refuse the request. */
+	if (!cs)
+		return NULL;
+	if (cs->current)
+		request_free(cs->current); /* the previous one was abandoned */
+	req = calloc(1, sizeof(*req));
+	cs->current = req;
 	if (!req)
 		return NULL;
 	req->conn = conn;
@@ -159,18 +214,13 @@ static void request_end(void *cls, struct MHD_Connection *conn, void **closure,
 			enum MHD_RequestTerminationCode toe)
 {
 	struct http_req *req = *closure;
+	struct conn_state *cs = conn_state_of(conn);
 
 	if (!req)
 		return;
-	/* Query and body may carry api_secret: leave no copy in freed memory. */
-	if (req->query)
-		sodium_memzero(req->query, req->query_len);
-	if (req->body.data)
-		sodium_memzero(req->body.data, req->body.len);
-	buf_release(&req->body);
-	free(req->query);
-	free(req->reply);
-	free(req);
+	if (cs && cs->current == req)
+		cs->current = NULL;
+	request_free(req);
 	*closure = NULL;
 }
 
@@ -342,10 +392,12 @@ int http_start(const struct config *cfg, int *bound_port, char *err,
 		(unsigned int)cfg->per_ip_connections,
 		MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned int)cfg->connection_timeout,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U,
 		MHD_OPTION_URI_LOG_CALLBACK, request_begin, NULL,
-		MHD_OPTION_NOTIFY_COMPLETED, request_end, NULL, MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_COMPLETED, request_end, NULL,
+		MHD_OPTION_NOTIFY_CONNECTION, connection_notify, NULL,
+		MHD_OPTION_END);
 	if (!daemon_handle) {
 		snprintf(err, errlen, "cannot listen on %s", cfg->listen);
 		return KV_EIO;
