@@ -5,7 +5,7 @@
 #   make run        install missing packages, build, start server + KooKoo simulator
 #   make test       install missing packages, build, run every test
 #   make SANITIZE=address,undefined test
-#   make bench | format | format-check | lint | check-src | clean
+#   make bench | fuzz | soak | format | format-check | lint | check-src | clean
 #   make fuzz [FUZZ_SECONDS=60]   libFuzzer harnesses (fuzz/README.md)
 
 CC       ?= gcc
