@@ -59,7 +59,7 @@ static const struct directive directives[] = {
 		"seconds a verified number stays verified"),
 	INT_DIR(threads, 0, 256, "0", "HTTP worker threads; 0 = four per core"),
 	INT_DIR(max_connections, 1, 100000, "4096", "open connections at most"),
-	INT_DIR(per_ip_connections, 0, 100000, "0",
+	INT_DIR(per_ip_connections, 0, 100000, "256",
 		"open connections per client address; 0 = no limit"),
 	INT_DIR(body_max, 256, 1048576, "16384", "largest request body, bytes"),
 	INT_DIR(connection_timeout, 1, 3600, "10",

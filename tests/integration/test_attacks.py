@@ -17,6 +17,7 @@ import time
 import unittest
 import urllib.parse
 
+import harness
 from harness import KVTestCase, pin_of, wrong_pin
 
 # Real Indian mobiles (test numbers are exempt from the number and prefix
@@ -594,3 +595,38 @@ class HostileInputTests(KVTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class PerAddressConnectionTests(KVTestCase):
+    """One address cannot hold more than per_ip_connections connections,
+    so a single client cannot take every connection slot."""
+
+    settings = {"per_ip_connections": 4, "connection_timeout": 5}
+
+    def test_connections_past_the_cap_are_closed(self):
+        held = []
+        try:
+            for _ in range(4):
+                sock = socket.create_connection(("127.0.0.1", self.s.port),
+                                                timeout=5)
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+                held.append(sock)
+            extra = socket.create_connection(("127.0.0.1", self.s.port),
+                                             timeout=5)
+            try:
+                extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                data = extra.recv(1024)
+            except OSError:
+                data = b""
+            finally:
+                extra.close()
+            self.assertEqual(data, b"", "a 5th connection from one address "
+                             "was served: %r" % data[:80])
+        finally:
+            for sock in held:
+                sock.close()
+        # Once they are gone, the address is served again.
+        r = harness.poll_until(
+            lambda: (lambda r: r if r.status == 200 else None)(
+                self.s.get("/healthz")), 5, "/healthz after the cap")
+        self.assertEqual(r.status, 200)
