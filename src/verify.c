@@ -95,8 +95,8 @@ int verify_init(const struct config *cfg, char *err, size_t errlen)
 	svc.per_key = limiter_new(cfg->limit_key_rps, 1);
 	svc.per_prefix = limiter_new(cfg->limit_prefix_per_hour, 3600);
 	svc.per_ip = limiter_new(cfg->limit_ip_checks_per_min, 60);
-	svc.per_number = limiter_new(cfg->limit_number_max,
-				     cfg->limit_number_window);
+	svc.per_number =
+		limiter_new(cfg->limit_number_max, cfg->limit_number_window);
 	svc.number_window_ms = (int64_t)cfg->limit_number_window * 1000;
 	svc.prefix_digits = cfg->limit_prefix_digits;
 	svc.es.pin_expiry_s = cfg->pin_expiry;
