@@ -156,6 +156,7 @@ static int ivr_tx_run(struct db_conn *c, void *arg)
 	int active, rc;
 
 	tx->refused = 1;
+	tx->confirmed = 0; /* a replayed batch runs this again */
 	tx->page = -1;
 	rc = db_verification_by_id(c, tx->vid, r);
 	if (rc != 0)

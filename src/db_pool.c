@@ -170,14 +170,12 @@ static void *checkpoint_main(void *unused)
 
 static int checkpointer_start(const char *path, char *err, size_t errlen)
 {
-	if (sqlite3_open_v2(path, &ck.db, SQLITE_OPEN_READWRITE, NULL) !=
-	    SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(ck.db));
-		sqlite3_close(ck.db);
-		ck.db = NULL;
+	/*
+	 * db_open_raw's pragmas read the database, which opens its WAL on
+	 * this connection: until then SQLite's checkpoint does nothing.
+	 */
+	if (db_open_raw(path, &ck.db, err, errlen) != 0)
 		return KV_EDB;
-	}
-	sqlite3_busy_timeout(ck.db, 5000);
 	ck.stop = 0;
 	ck.due = 0;
 	if (pthread_create(&ck.thread, NULL, checkpoint_main, NULL) != 0) {
@@ -233,19 +231,24 @@ static struct {
  * non-zero when an op failed (other than "not found", which writes
  * nothing) or the commit failed; then nothing of the batch is stored.
  */
-static int writer_try_batch(struct write_op *batch, struct write_op *end)
+static int writer_try_batch(struct write_op *batch, struct write_op *end,
+			    int *op_failed)
 {
 	struct write_op *op;
 	int rc = db_exec_stmt(w.conn, STMT_BEGIN);
 
+	*op_failed = 0;
 	for (op = batch; op != end && rc == 0; op = op->next) {
 		op->rc = op->fn(w.conn, op->arg);
-		if (op->rc != 0 && op->rc != KV_ENOTFOUND)
+		if (op->rc != 0 && op->rc != KV_ENOTFOUND) {
 			rc = op->rc;
+			*op_failed = 1;
+		}
 	}
 	if (rc == 0)
 		rc = db_exec_stmt(w.conn, STMT_COMMIT);
-	if (rc != 0)
+	/* SQLite already rolled back after a failed I/O or allocation. */
+	if (rc != 0 && !sqlite3_get_autocommit(w.conn->db))
 		db_exec_stmt(w.conn, STMT_ROLLBACK);
 	return rc;
 }
@@ -259,12 +262,23 @@ static int writer_try_batch(struct write_op *batch, struct write_op *end)
 static void writer_commit_batch(struct write_op *batch)
 {
 	struct write_op *op;
+	int op_failed;
+	int rc = writer_try_batch(batch, NULL, &op_failed);
 
-	if (writer_try_batch(batch, NULL) == 0)
+	if (rc == 0)
 		return;
+	/*
+	 * BEGIN or COMMIT failed (lock, I/O, full disk, memory): the store,
+	 * not an op.  Replaying would fail the same way, each time after
+	 * waiting busy_timeout again.  One op alone: it has had its try.
+	 */
+	if (!op_failed || !batch->next) {
+		for (op = batch; op; op = op->next)
+			op->rc = rc;
+		return;
+	}
 	for (op = batch; op; op = op->next) {
-		int rc = writer_try_batch(op, op->next);
-
+		rc = writer_try_batch(op, op->next, &op_failed);
 		if (rc != 0)
 			op->rc = rc;
 	}

@@ -1,0 +1,422 @@
+"""Fault injection: SQLite fails while the server runs (disk full, I/O
+error, the write lock held elsewhere, failed syncs, out of memory).
+
+The server runs with the test hook `fault_file` (src/faultvfs.c) and is
+wired to the KooKoo simulator.  A test writes a word into the control file,
+waits until the server logs that it armed it, and checks the contract: a
+change during the fault answers status 5 "Internal Error" in both dialects
+(never "ok" for something not stored), reads that need no write keep
+answering, nothing acknowledged before is lost (not even across a kill -9),
+the server recovers by itself once the file is cleared, and the job runner
+delivers after the fault what fell due during it.
+"""
+
+import concurrent.futures
+import itertools
+import os
+import re
+import shutil
+import tempfile
+import time
+import unittest
+from unittest import mock
+
+import harness
+from harness import KVTestCase, Sim, free_port, pin_of, poll_until, \
+    sim_settings, wrong_pin
+
+# Real (non-test) numbers for delivery; the fixed-PIN ones are 9199999....
+_numbers = itertools.count(1)
+
+SMS_PIN_RE = re.compile(r"^\S+ code: (\d{4,10})\.")
+
+# SQLite's busy_timeout (src/db.c): how long a write waits for a lock.
+BUSY_TIMEOUT = 5.0
+
+
+def new_number():
+    return "9198124%05d" % next(_numbers)
+
+
+class FaultTests(KVTestCase):
+    per_test = True
+    sim = None
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sim = Sim("faults-sim")
+        try:
+            cls.sim.start()
+        except BaseException:
+            cls.sim.close()
+            cls.sim = None
+            super().tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            if cls.sim is not None:
+                cls.sim.close()
+        finally:
+            cls.sim = None
+            super().tearDownClass()
+
+    def setUp(self):
+        # Not KVTestCase.setUp: each test wires its own server (wire()).
+        unittest.TestCase.setUp(self)
+        self.server = None
+        self.sim.reset()
+        self.ctl_dir = tempfile.mkdtemp(prefix="kvtest-faults-")
+        self.addCleanup(shutil.rmtree, self.ctl_dir, True)
+        self.control = os.path.join(self.ctl_dir, "fault")
+
+    # -- helpers ----------------------------------------------------------
+
+    def wire(self, **overrides):
+        """Starts a server wired to the simulator, faults from self.control.
+        Test-number PINs live 120 s: a busy fault takes tens of seconds."""
+        port = free_port()
+        settings = sim_settings(self.sim, port, fault_file=self.control,
+                                pin_expiry=120)
+        settings.update(overrides)
+        return self.start_server(settings, port=port)
+
+    def log(self):
+        """The whole stderr of the server's current run (stderr_text keeps
+        only the tail, and a fault logs many lines)."""
+        with open(self.s.stderr_paths[-1], "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def wait_log(self, text, before=0, timeout=3.0):
+        """Polls the current run's stderr until `text` appears more than
+        `before` times."""
+        poll_until(lambda: self.log().count(text) > before, timeout,
+                   "the server to log %r" % text, interval=0.02,
+                   detail=lambda: self.log()[-3000:])
+
+    def set_fault(self, word):
+        """Writes `word` ("" = none) to the control file and waits until the
+        server armed it (the hook polls every 100 ms)."""
+        mark = "faultvfs: armed %s" % word if word else "faultvfs: disarmed"
+        before = self.log().count(mark)
+        tmp = self.control + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(word)
+        os.replace(tmp, self.control)
+        self.wait_log(mark, before)
+
+    def fault(self, word):
+        """set_fault(word), cleared at cleanup if the test fails first (so
+        the server can stop cleanly)."""
+        def clear():
+            if os.path.getsize(self.control) and self.server is not None \
+                    and self.server.alive():
+                self.set_fault("")
+        self.addCleanup(clear)
+        self.set_fault(word)
+
+    def assert_internal(self, reply, vonage=False):
+        if vonage:
+            self.assert_vonage(reply, "5", error_text="Internal Error")
+        else:
+            self.assert_seed(reply, 5, error_text="Internal Error")
+
+    def seed_req(self, number):
+        return self.seed_request_ok(number=number, brand="Brand")[1]
+
+    # -- the write faults -------------------------------------------------
+
+    def before_fault(self):
+        """Acknowledged work: four verifications (two per dialect), one of
+        them verified.  Returns {name: (number, rid)}."""
+        done = {}
+        for name in ("a", "b"):
+            done[name] = self.seed_request_ok()
+        for name in ("c", "d"):
+            done[name] = self.vonage_request_ok()
+        number, rid = done["a"]
+        self.assert_seed(self.s.seed("/check", {"request_id": rid,
+                                                "code": pin_of(number)}),
+                         0, request_id=rid)
+        return done
+
+    def during_fault_writes(self, done, fresh):
+        """Every kind of change answers 5; the right PIN too (a check that
+        cannot be stored reveals nothing)."""
+        b, c, d = done["b"], done["c"], done["d"]
+        self.assert_internal(self.s.seed("", {"phone_no": fresh[0],
+                                              "brand": "Brand"}))
+        self.assert_internal(self.s.vonage("", {"number": fresh[1],
+                                                "brand": "Brand"}),
+                             vonage=True)
+        self.assert_internal(self.s.seed("/check", {
+            "request_id": b[1], "code": pin_of(b[0])}))
+        self.assert_internal(self.s.vonage("/check", {
+            "request_id": c[1], "code": pin_of(c[0])}), vonage=True)
+        # Three wrong codes would fail it, were they counted.
+        for _ in range(3):
+            self.assert_internal(self.s.seed("/check", {
+                "request_id": c[1], "code": wrong_pin(pin_of(c[0]))}))
+        self.assert_internal(self.s.seed("/control", {
+            "request_id": d[1], "cmd": "cancel"}))
+
+    def during_fault_reads(self, done):
+        """Searches write nothing: they answer from what was committed."""
+        self.assert_seed_search_status(done["a"][1], "SUCCESS")
+        self.assert_seed_search_status(done["b"][1], "IN PROGRESS")
+        self.assert_vonage_search_status(done["c"][1], "IN PROGRESS")
+        number, rid = done["a"]
+        r = self.s.seed("/search", {"phone_no": number})
+        self.assert_fields(r, self.assert_json_reply(r), {
+            "phone_no": number, "status": "VERIFIED", "request_id": rid})
+
+    def after_fault(self, done, fresh):
+        """The server works again: the changes refused during the fault go
+        through, and each refused check had left no trace."""
+        b, c, d = done["b"], done["c"], done["d"]
+        # A request answered 5 may exist or not (status 10 or 0 now); one
+        # answered 0 must.
+        r = self.s.seed("", {"phone_no": fresh[0], "brand": "Brand"})
+        if self.assert_json_reply(r).get("status") not in (0, 10):
+            self.fail_reply(r, "expected status 0 (or 10) after the fault")
+        done["fresh0"] = (fresh[0], r.data["request_id"])
+        r = self.s.vonage("", {"number": fresh[1], "brand": "Brand"})
+        if self.assert_json_reply(r).get("status") not in ("0", "10"):
+            self.fail_reply(r, "expected status 0 (or 10) after the fault")
+        done["fresh1"] = (fresh[1], r.data["request_id"])
+        # The checks refused during the fault were not counted.
+        self.assert_seed(self.s.seed("/check", {"request_id": b[1],
+                                                "code": pin_of(b[0])}),
+                         0, request_id=b[1])
+        self.assert_vonage(self.s.vonage("/check", {
+            "request_id": c[1], "code": pin_of(c[0])}), "0",
+            request_id=c[1])
+        r = self.s.seed("/control", {"request_id": d[1], "cmd": "cancel"})
+        self.assert_seed(r, 0, response="CANCELLED")
+
+    def assert_all_kept(self, done):
+        """Every acknowledged change is there, here and after a kill -9."""
+        want = {"a": "SUCCESS", "b": "SUCCESS", "c": "SUCCESS",
+                "d": "CANCELLED", "fresh0": "IN PROGRESS",
+                "fresh1": "IN PROGRESS"}
+        for restarted in (False, True):
+            if restarted:
+                self.s.kill9()
+                self.set_fault_file_empty()
+                self.s.restart()
+            for name, status in want.items():
+                with self.subTest(verification=name, restarted=restarted):
+                    self.assert_seed_search_status(done[name][1], status)
+
+    def set_fault_file_empty(self):
+        with open(self.control, "w"):
+            pass
+
+    def write_fault_cycle(self, word):
+        self.wire()
+        done = self.before_fault()
+        fresh = [self.s.new_number(), self.s.new_number()]
+        self.fault(word)
+        self.during_fault_writes(done, fresh)
+        self.during_fault_reads(done)
+        self.assertTrue(self.s.alive(), "the server died during the fault")
+        self.set_fault("")
+        self.after_fault(done, fresh)
+        self.assert_all_kept(done)
+
+    def test_disk_full_answers_5_keeps_reads_and_recovers(self):
+        self.write_fault_cycle("full")
+
+    def test_io_error_answers_5_keeps_reads_and_recovers(self):
+        self.write_fault_cycle("ioerr")
+
+    def test_out_of_memory_answers_5_and_recovers(self):
+        # Every SQLite allocation fails: reads (and the key lookup) too.
+        self.wire()
+        done = self.before_fault()
+        fresh = [self.s.new_number(), self.s.new_number()]
+        self.fault("nomem")
+        self.during_fault_writes(done, fresh)
+        self.assert_internal(self.s.seed("/search",
+                                         {"request_id": done["a"][1]}))
+        self.assert_internal(self.s.vonage("/search",
+                                           {"request_id": done["c"][1]}),
+                             vonage=True)
+        self.assertTrue(self.s.alive(), "the server died during the fault")
+        self.set_fault("")
+        self.after_fault(done, fresh)
+        self.assert_all_kept(done)
+
+    def requests_during_sync_fault(self, seconds):
+        """Seed requests for `seconds` under the fsync fault; each answers 0
+        or 5.  Returns the acknowledged (number, rid)s."""
+        acked = []
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            number = self.s.new_number()
+            r = self.s.seed("", {"phone_no": number, "brand": "Brand"})
+            if self.assert_json_reply(r).get("status") == 0:
+                acked.append((number, r.data["request_id"]))
+            else:
+                self.assert_internal(r)
+            time.sleep(0.2)
+        return acked
+
+    def test_failed_syncs_lose_nothing(self):
+        # WAL with synchronous=NORMAL syncs the WAL header when the log
+        # starts over and the files at checkpoints, never at a commit: a
+        # request may succeed or answer 5, and what succeeded stays.
+        self.wire()
+        done = self.before_fault()
+        self.fault("fsync")
+        acked = self.requests_during_sync_fault(2.5)
+        self.assertTrue(self.s.alive(), "the server died during the fault")
+        self.set_fault("")
+        acked.append(self.seed_request_ok())
+        self.s.kill9()
+        self.set_fault_file_empty()
+        self.s.restart()
+        for number, rid in acked:
+            r, d = self.assert_seed_search_status(rid, "IN PROGRESS")
+            self.assertEqual(d.get("phone_no"), number, r.describe())
+        self.assert_seed_search_status(done["a"][1], "SUCCESS")
+        number, rid = acked[0]
+        self.assert_seed(self.s.seed("/check", {"request_id": rid,
+                                                "code": pin_of(number)}),
+                         0, request_id=rid)
+
+    def test_checkpointer_syncs_the_wal_within_seconds(self):
+        # The checkpointer's connection must have read the database, or
+        # SQLite 3.40 checkpoints nothing through it (no WAL open): then
+        # nothing was ever synced while the server ran.  Checkpoints run
+        # at least once a second, so a sync fails here within seconds.
+        self.wire()
+        self.before_fault()
+        self.fault("fsync")
+        self.requests_during_sync_fault(2.5)
+        self.assertIn("disk I/O error", self.log(),
+                      "nothing was synced in 2.5 s of commits")
+
+    def test_write_lock_held_elsewhere_answers_5_and_recovers(self):
+        # Each write waits busy_timeout for the lock (and, today, once more
+        # when the writer replays the failed batch op by op: see
+        # test_write_lock_held_answers_within_busy_timeout).  Connections
+        # may wait behind a write in the same libmicrohttpd thread longer
+        # than the 10 s idle timeout (reported): raise it here.
+        self.wire(connection_timeout=90)
+        done = self.before_fault()
+        fresh = [self.s.new_number(), self.s.new_number()]
+        self.fault("busy")
+        with mock.patch.object(harness, "HTTP_TIMEOUT", 90.0), \
+                concurrent.futures.ThreadPoolExecutor(2) as pool:
+            seed = pool.submit(self.s.seed, "", {"phone_no": fresh[0],
+                                                 "brand": "Brand"})
+            vonage = pool.submit(self.s.vonage, "", {"number": fresh[1],
+                                                     "brand": "Brand"})
+            # Reads are not blocked by the held write lock.  They are sent
+            # once the writes wait in their HTTP threads: a connection that
+            # arrives with them may be accepted by the same libmicrohttpd
+            # thread and wait behind the write (reported).
+            time.sleep(0.5)
+            t = time.monotonic()
+            self.during_fault_reads(done)
+            self.assertLess(time.monotonic() - t, BUSY_TIMEOUT,
+                            "searches waited for the write lock")
+            self.assert_internal(seed.result())
+            self.assert_internal(vonage.result(), vonage=True)
+        self.assertTrue(self.s.alive(), "the server died during the fault")
+        self.set_fault("")
+        self.after_fault(done, fresh)
+        self.assert_all_kept(done)
+
+    def test_write_lock_held_answers_within_busy_timeout(self):
+        # A failed BEGIN or COMMIT is the store's failure, not an op's: the
+        # batch is not replayed op by op (each replay would wait
+        # busy_timeout again).
+        self.wire(connection_timeout=90)
+        self.fault("busy")
+        with mock.patch.object(harness, "HTTP_TIMEOUT", 60.0):
+            t = time.monotonic()
+            r = self.s.seed("", {"phone_no": self.s.new_number(),
+                                 "brand": "Brand"})
+            took = time.monotonic() - t
+        self.assert_internal(r)
+        self.assertLess(took, BUSY_TIMEOUT + 2.0,
+                        "a write under a held lock took %.1f s" % took)
+
+    # -- the job runner ---------------------------------------------------
+
+    def wait_sms(self, number, count, timeout=5.0):
+        def enough():
+            texts = self.sim.sms(number)
+            return texts if len(texts) >= count else None
+        return poll_until(enough, timeout, "%d SMS to %s" % (count, number),
+                          interval=0.05,
+                          detail=lambda: self.sim.inbox(number))
+
+    def sms_pin(self, text):
+        m = SMS_PIN_RE.match(text)
+        self.assertIsNotNone(m, "SMS text %r carries no PIN" % text)
+        return m.group(1)
+
+    def sms_events(self, rid):
+        r, d = self.seed_search(rid)
+        return [e for e in d.get("events", []) if e.get("channel") == "sms"]
+
+    def test_sms_due_during_a_fault_is_sent_after_it(self):
+        self.wire()
+        for word in ("full", "ioerr", "nomem"):
+            with self.subTest(fault=word):
+                number = new_number()
+                # Vonage workflow 4: SMS, then a second SMS 5 s later; the
+                # verification ends 5 s after that.
+                _, rid = self.vonage_request_ok(
+                    number=number, workflow_id="4", next_event_wait="5",
+                    pin_expiry="30")
+                first = self.wait_sms(number, 1)
+                pin = self.sms_pin(first[0])
+                # Recorded: the second step's job is stored, due in 5 s.
+                poll_until(lambda: self.sms_events(rid), 3,
+                           "the first SMS recorded")
+                t_sms = time.monotonic()
+                self.fault(word)
+                time.sleep(max(0.0, t_sms + 6.0 - time.monotonic()))
+                self.assertEqual(len(self.sim.sms(number)), 1,
+                                 "an SMS was sent while the store failed")
+                self.set_fault("")
+                texts = self.wait_sms(number, 2)
+                self.assertEqual(len(texts), 2, texts)
+                self.assertEqual(self.sms_pin(texts[1]), pin,
+                                 "the PIN is still valid: the same one")
+                self.assert_vonage(self.s.vonage("/check", {
+                    "request_id": rid, "code": pin}), "0")
+
+    def test_delivery_recorded_during_a_fault_is_not_lost(self):
+        # The SMS request hangs until the fault is armed; its outcome cannot
+        # be recorded, so the lease runs out and the job runs again after.
+        self.wire(kookoo_timeout_ms=1500, pin_expiry=30)
+        number = new_number()
+        self.sim.script(number[-10:], sms="timeout", timeout_ms=5000,
+                        sms_fail_times=1)
+        rid = self.seed_req(number)
+        poll_until(lambda: self.sim.stats().get("sms", {}).get("timeout"),
+                   3, "the SMS request in flight", interval=0.02,
+                   detail=self.sim.stats)
+        self.fault("full")
+        self.wait_log("jobs: cannot record job", timeout=4)
+        self.set_fault("")
+        texts = self.wait_sms(number, 1, timeout=6)
+        pin = self.sms_pin(texts[0])
+        self.assertEqual(self.sim.stats()["sms"].get("requests"), 2,
+                         self.sim.stats())
+        self.assert_seed(self.s.seed("/check", {"request_id": rid,
+                                                "code": pin}),
+                         0, request_id=rid)
+        self.assertEqual([e["result"] for e in self.sms_events(rid)][-1:],
+                         ["accepted"])
+
+
+if __name__ == "__main__":
+    unittest.main()
