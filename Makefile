@@ -78,6 +78,10 @@ $(BUILD)/%.o: %.cc
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) $(DEPFLAGS) -c -o $@ $<
 
+# The allocation-failure torture test wraps the allocator of our objects.
+$(BUILD)/tests/test_alloc_fail: LDFLAGS += -Wl,--wrap=malloc \
+	-Wl,--wrap=calloc -Wl,--wrap=realloc
+
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) $(DEPFLAGS) $(LDFLAGS) -o $@ $< \
