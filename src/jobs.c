@@ -103,6 +103,7 @@ static int claim_step(struct db_conn *c, struct claim *cl)
 {
 	struct vf_record *r = &cl->rec;
 	int new_pin = 0;
+	int rc;
 	char pin[ENGINE_PIN_MAX + 1];
 
 	if (cl->job.attempts == 1) {
@@ -120,8 +121,7 @@ static int claim_step(struct db_conn *c, struct claim *cl)
 							 r->pin_box);
 			sodium_memzero(pin, sizeof(pin));
 		}
-		int rc = db_verification_update(c, r);
-
+		rc = db_verification_update(c, r);
 		if (rc != 0)
 			return rc;
 	} else if (engine_expire_if_due(&r->v, cl->now) ||
