@@ -44,6 +44,9 @@ int messages_sms(const char *lg, const char *brand, const char *pin,
 	for (size_t i = 0; i < ARRAY_LEN(templates); i++)
 		if (strcmp(templates[i].lang, lang) == 0)
 			t = templates[i].sms;
+	/* English has a singular; Hindi's मिनट does not change. */
+	if (minutes == 1 && strcmp(lang, "en") == 0)
+		t = "{brand} code: {pin}. Valid for 1 minute.";
 	snprintf(mins, sizeof(mins), "%d", minutes);
 	while (*t) {
 		const char *piece = t;
