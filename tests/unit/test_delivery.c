@@ -72,8 +72,8 @@ static void test_sms_templates(void **state)
 	assert_int_equal(
 		messages_sms("en-us", "MyApp", "4821", 5, out, sizeof(out)), 0);
 	assert_string_equal(out, "MyApp code: 4821. Valid for 5 minutes.");
-	assert_int_equal(messages_sms("en", "MyApp", "4821", 1, out,
-				      sizeof(out)), 0);
+	assert_int_equal(
+		messages_sms("en", "MyApp", "4821", 1, out, sizeof(out)), 0);
 	assert_string_equal(out, "MyApp code: 4821. Valid for 1 minute.");
 	assert_int_equal(
 		messages_sms("hi-in", "MyApp", "4821", 5, out, sizeof(out)), 0);
