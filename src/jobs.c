@@ -35,6 +35,7 @@ static struct {
 	pthread_cond_t wake;
 	int stop;
 	int sleepers;         /* workers waiting for a job to become due */
+	uint64_t wakes;       /* jobs_notify() calls so far */
 	int64_t next_send_ms; /* pacing: when the next send may start */
 } run = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -365,12 +366,27 @@ static int record_tx(struct db_conn *c, void *arg)
 
 /* ---- workers ---- */
 
-static void worker_sleep(int64_t until)
+/* The notification count, read before a claim that may find nothing. */
+static uint64_t wakes_now(void)
+{
+	uint64_t w;
+
+	pthread_mutex_lock(&run.lock);
+	w = run.wakes;
+	pthread_mutex_unlock(&run.lock);
+	return w;
+}
+
+/*
+ * Sleeps until `until` unless a job was announced since `seen` (a job the
+ * claim could not see yet: without this check its wake-up would be lost).
+ */
+static void worker_sleep(int64_t until, uint64_t seen)
 {
 	struct timespec ts;
 
 	pthread_mutex_lock(&run.lock);
-	if (!run.stop) {
+	if (!run.stop && run.wakes == seen) {
 		run.sleepers++;
 		ts.tv_sec = (time_t)(until / 1000);
 		ts.tv_nsec = (long)(until % 1000) * 1000000L;
@@ -390,6 +406,7 @@ void jobs_notify(int64_t due_ms)
 	 * ends at the earliest pending due time.
 	 */
 	pthread_mutex_lock(&run.lock);
+	run.wakes++;
 	if (run.sleepers && due_ms <= now_ms())
 		pthread_cond_signal(&run.wake);
 	pthread_mutex_unlock(&run.lock);
@@ -412,12 +429,13 @@ static void *worker_main(void *arg)
 
 	while (!stopping()) {
 		struct outcome o;
+		uint64_t seen = wakes_now();
 
 		memset(&cl, 0, sizeof(cl));
 		cl.now = now_ms();
 		/* The claim's now must be the wall clock the rows use. */
 		if (db_write(claim_tx, &cl) != 0) {
-			worker_sleep(now_ms() + 1000);
+			worker_sleep(now_ms() + 1000, seen);
 			continue;
 		}
 		if (!cl.found) {
@@ -425,7 +443,7 @@ static void *worker_main(void *arg)
 
 			if (cl.next_due && cl.next_due < until)
 				until = cl.next_due;
-			worker_sleep(until);
+			worker_sleep(until, seen);
 			continue;
 		}
 		if (!cl.channel)

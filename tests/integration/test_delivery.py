@@ -73,7 +73,7 @@ class DeliveryTests(KVTestCase):
         return self.start_server(sim_settings(self.sim, port, **overrides),
                                  port=port)
 
-    def wait_sms(self, number, count=1, timeout=4.0):
+    def wait_sms(self, number, count=1, timeout=8.0):
         """Polls the number's inbox until it holds `count` SMS; returns
         their texts."""
         def enough():
