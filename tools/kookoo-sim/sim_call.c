@@ -1,7 +1,7 @@
 /*
  * kookoo-sim: the call player.  On its own thread each queued call rings,
  * then requests the application's IVR URL like the callee's phone, plays
- * the KooKoo XML it gets (speaking, pressing scripted keys, following
+ * the KooKoo XML it receives (speaking, pressing scripted keys, following
  * gotourl) and finally POSTs the call status to callback_url.
  */
 #include <limits.h>
