@@ -1010,3 +1010,46 @@ class KVTestCase(unittest.TestCase):
         if d.get("status") != status:
             self.fail_reply(r, "expected search status %r" % status)
         return r, d
+
+
+class SimTestCase(KVTestCase):
+    """One KooKoo simulator per TestCase class (reset before each test) and
+    no class-wide server: each test starts a server wired to the simulator
+    with wire(**settings)."""
+
+    per_test = True
+    sim = None
+    sim_name = "sim"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sim = Sim(cls.sim_name)
+        try:
+            cls.sim.start()
+        except BaseException:
+            cls.sim.close()
+            cls.sim = None
+            super().tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            if cls.sim is not None:
+                cls.sim.close()
+        finally:
+            cls.sim = None
+            super().tearDownClass()
+
+    def setUp(self):
+        # Not KVTestCase.setUp: its per-test server has no sim settings.
+        unittest.TestCase.setUp(self)
+        self.server = None
+        self.sim.reset()
+
+    def wire(self, **overrides):
+        """Starts a server wired to the simulator (overrides: settings)."""
+        port = free_port()
+        return self.start_server(sim_settings(self.sim, port, **overrides),
+                                 port=port)

@@ -13,7 +13,7 @@ import re
 import time
 import unittest
 
-from harness import KVTestCase, Sim, free_port, poll_until, sim_settings
+from harness import SimTestCase, free_port, poll_until, sim_settings
 
 # Non-test numbers (the harness's fixed-PIN numbers start at 9199999...).
 _numbers = itertools.count(1)
@@ -33,45 +33,10 @@ def kookoo_form(number):
     return number[-10:]
 
 
-class DeliveryTests(KVTestCase):
-    # No class-wide server: each test starts its own (wire()).
-    per_test = True
-    sim = None
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.sim = Sim("delivery-sim")
-        try:
-            cls.sim.start()
-        except BaseException:
-            cls.sim.close()
-            cls.sim = None
-            super().tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            if cls.sim is not None:
-                cls.sim.close()
-        finally:
-            cls.sim = None
-            super().tearDownClass()
-
-    def setUp(self):
-        # Not KVTestCase.setUp: its per-test server has no sim settings.
-        unittest.TestCase.setUp(self)
-        self.server = None
-        self.sim.reset()
+class DeliveryTests(SimTestCase):
+    sim_name = "delivery-sim"
 
     # -- helpers --------------------------------------------------------------
-
-    def wire(self, **overrides):
-        """Starts a server wired to the simulator (overrides: settings)."""
-        port = free_port()
-        return self.start_server(sim_settings(self.sim, port, **overrides),
-                                 port=port)
 
     def wait_sms(self, number, count=1, timeout=8.0):
         """Polls the number's inbox until it holds `count` SMS; returns

@@ -22,8 +22,7 @@ import unittest
 from unittest import mock
 
 import harness
-from harness import KVTestCase, Sim, free_port, pin_of, poll_until, \
-    sim_settings, wrong_pin
+from harness import SimTestCase, pin_of, poll_until, wrong_pin
 
 # Real (non-test) numbers for delivery; the fixed-PIN ones are 9199999....
 _numbers = itertools.count(1)
@@ -38,36 +37,11 @@ def new_number():
     return "9198124%05d" % next(_numbers)
 
 
-class FaultTests(KVTestCase):
-    per_test = True
-    sim = None
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.sim = Sim("faults-sim")
-        try:
-            cls.sim.start()
-        except BaseException:
-            cls.sim.close()
-            cls.sim = None
-            super().tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            if cls.sim is not None:
-                cls.sim.close()
-        finally:
-            cls.sim = None
-            super().tearDownClass()
+class FaultTests(SimTestCase):
+    sim_name = "faults-sim"
 
     def setUp(self):
-        # Not KVTestCase.setUp: each test wires its own server (wire()).
-        unittest.TestCase.setUp(self)
-        self.server = None
-        self.sim.reset()
+        super().setUp()
         self.ctl_dir = tempfile.mkdtemp(prefix="kvtest-faults-")
         self.addCleanup(shutil.rmtree, self.ctl_dir, True)
         self.control = os.path.join(self.ctl_dir, "fault")
@@ -77,11 +51,9 @@ class FaultTests(KVTestCase):
     def wire(self, **overrides):
         """Starts a server wired to the simulator, faults from self.control.
         Test-number PINs live 120 s: a busy fault takes tens of seconds."""
-        port = free_port()
-        settings = sim_settings(self.sim, port, fault_file=self.control,
-                                pin_expiry=120)
+        settings = {"fault_file": self.control, "pin_expiry": 120}
         settings.update(overrides)
-        return self.start_server(settings, port=port)
+        return super().wire(**settings)
 
     def log(self):
         """The whole stderr of the server's current run (stderr_text keeps
