@@ -157,6 +157,7 @@ FUZZ_OBJ_kookoo       := src/kookoo.o src/util.o
 FUZZ_OBJ_ivr          := ivr/ivr_xml.o src/messages.o src/util.o
 FUZZ_OBJ_ivr_validate := $(FUZZ_OBJ_ivr)
 FUZZ_OBJ_ivr_callback := src/crypto.o src/params.o src/util.o
+FUZZ_OBJ_vtoken       := src/vtoken.o src/crypto.o src/util.o
 FORMAT_FILES += $(wildcard fuzz/*.c fuzz/*.h)
 
 .PHONY: fuzz fuzz-ci fuzz-build

@@ -234,23 +234,12 @@ static int ivr_tx_run(struct db_conn *c, void *arg)
 
 /* ---- HTTP ---- */
 
-static void reply_text(struct http_req *req, unsigned int status,
-		       const char *type, const char *text)
-{
-	size_t n = strlen(text);
-	char *body = malloc(n + 1);
-
-	if (body)
-		memcpy(body, text, n + 1);
-	http_reply(req, status, type, body, body ? n : 0);
-}
-
 static void reply_refused(struct http_req *req, const char *why)
 {
 	log_warn("ivr: refused callback from %s: %s", req->client_ip, why);
-	reply_text(req, 403, "text/xml",
-		   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		   "<response><hangup/></response>\n");
+	http_reply_copy(req, 403, "text/xml",
+			"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+			"<response><hangup/></response>\n");
 }
 
 static void reply_page(struct http_req *req, struct ivr_tx *tx)
@@ -272,7 +261,7 @@ static void reply_page(struct http_req *req, struct ivr_tx *tx)
 	fill.pin = pin;
 	if (ivr_xml_render((enum ivr_page)tx->page, tx->rec.lg, &fill, &xml,
 			   &len) != 0) {
-		reply_text(req, 500, "text/xml", "");
+		http_reply_copy(req, 500, "text/xml", "");
 	} else {
 		http_reply(req, 200, "text/xml; charset=UTF-8", xml, len);
 	}
@@ -342,7 +331,7 @@ static void ivr_callback(struct http_req *req)
 	tx.data = params_get(&p, "data");
 	tx.duration = parse_duration(params_get(&p, "total_call_duration"));
 	if (db_write(ivr_tx_run, &tx) != 0) {
-		reply_text(req, 500, "text/xml", "");
+		http_reply_copy(req, 500, "text/xml", "");
 		goto out;
 	}
 	if (tx.refused) {
@@ -352,9 +341,9 @@ static void ivr_callback(struct http_req *req)
 	if (tx.confirmed)
 		fraud_note_success(tx.rec.number);
 	if (tx.page < 0)
-		reply_text(req, 200, "text/xml",
-			   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-			   "<response/>\n");
+		http_reply_copy(req, 200, "text/xml",
+				"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+				"<response/>\n");
 	else
 		reply_page(req, &tx);
 out:
@@ -378,7 +367,7 @@ static void ivr_status(struct http_req *req)
 	tx.status = status && *status ? status : "unknown";
 	tx.duration = parse_duration(params_get(&p, "duration"));
 	if (db_write(ivr_tx_run, &tx) != 0) {
-		reply_text(req, 500, "text/plain", "");
+		http_reply_copy(req, 500, "text/plain", "");
 		goto out;
 	}
 	if (tx.refused) {
@@ -387,13 +376,13 @@ static void ivr_status(struct http_req *req)
 	}
 	/* A call that was not answered may have moved a step forward. */
 	jobs_notify(tx.now);
-	reply_text(req, 200, "text/plain", "");
+	http_reply_copy(req, 200, "text/plain", "");
 out:
 	params_release(&p);
 }
 
 const struct route ivr_routes[] = {
-	{"/ivr/kookoo", ivr_callback, HTTP_GET | HTTP_POST, 0},
-	{"/ivr/kookoo/status", ivr_status, HTTP_GET | HTTP_POST, 0},
-	{NULL, NULL, 0, 0},
+	{"/ivr/kookoo", ivr_callback, HTTP_GET | HTTP_POST, 0, 0},
+	{"/ivr/kookoo/status", ivr_status, HTTP_GET | HTTP_POST, 0, 0},
+	{NULL, NULL, 0, 0, 0},
 };

@@ -47,12 +47,39 @@ static enum api_fail parse_input(struct http_req *req, struct params *p)
 	return rc == 0 ? API_READY : API_BAD_INPUT;
 }
 
-static enum api_fail authenticate(struct api_call *call)
+/* The publishable half of authenticate(): no secret, a listed origin. */
+static enum api_fail authenticate_publishable(struct api_call *call,
+					      const char *key,
+					      const char *secret,
+					      unsigned int flags)
+{
+	struct key_auth auth;
+	int rc;
+
+	if (secret && *secret)
+		return API_BAD_CREDENTIALS; /* a publishable key has none */
+	rc = keys_authenticate_publishable(key, call->req->origin, &auth);
+	if (rc == KV_EAUTH)
+		return API_BAD_CREDENTIALS;
+	if (rc == KV_EPERM)
+		return API_ORIGIN;
+	if (rc != 0)
+		return API_INTERNAL;
+	if (!(flags & API_PUBLISHABLE_OK))
+		return API_PUBLISHABLE;
+	call->key_id = auth.key_id;
+	call->publishable = 1;
+	memcpy(call->countries, auth.countries, sizeof(call->countries));
+	return API_READY;
+}
+
+static enum api_fail authenticate(struct api_call *call, unsigned int flags)
 {
 	char *user = NULL, *pass = NULL;
 	const char *key = api_param(call, "api_key");
 	const char *secret = api_param(call, "api_secret");
 	enum api_fail result = API_READY;
+	struct key_auth auth;
 	int rc;
 
 	if ((!key || !secret) && call->req->authorization &&
@@ -61,21 +88,32 @@ static enum api_fail authenticate(struct api_call *call)
 		key = user;
 		secret = pass;
 	}
-	if (!key || !secret || !*key || !*secret) {
+	if (key && *key)
+		snprintf(call->api_key, sizeof(call->api_key), "%s", key);
+	if (key && keys_is_publishable(key)) {
+		result = authenticate_publishable(call, key, secret, flags);
+	} else if (!key || !secret || !*key || !*secret) {
 		result = API_NO_CREDENTIALS;
-		goto out;
+	} else if (call->req->origin) {
+		/* A page holding a secret leaks it to every visitor. */
+		result = API_BROWSER_SECRET;
+	} else {
+		rc = keys_authenticate(key, secret, &auth);
+		if (rc == KV_EAUTH) {
+			result = API_BAD_CREDENTIALS;
+		} else if (rc != 0) {
+			result = API_INTERNAL;
+		} else {
+			call->key_id = auth.key_id;
+			memcpy(call->countries, auth.countries,
+			       sizeof(call->countries));
+		}
 	}
-	snprintf(call->api_key, sizeof(call->api_key), "%s", key);
-	rc = keys_authenticate(key, secret, &call->key_id, call->countries);
-	if (rc == KV_EAUTH)
-		result = API_BAD_CREDENTIALS;
-	else if (rc != 0)
-		result = API_INTERNAL;
-	else if ((rc = verify_rate_key(call->key_id)) > 0) {
+	if (result == API_READY &&
+	    (rc = verify_rate_key(call->key_id, call->publishable)) > 0) {
 		api_retry_after(call->req, rc);
 		result = API_THROTTLED;
 	}
-out:
 	if (pass)
 		sodium_memzero(pass, strlen(pass));
 	free(user);
@@ -91,8 +129,15 @@ out:
 	return result;
 }
 
+/* CORS: a page of an origin some publishable key lists may read replies. */
+static void cors_allow(struct http_req *req)
+{
+	if (req->origin && keys_origin_known(req->origin) == 1)
+		req->cors_allow = req->origin;
+}
+
 enum api_fail api_prepare(struct http_req *req, struct api_call *call,
-			  const char *const *single)
+			  const char *const *single, unsigned int flags)
 {
 	enum api_fail f;
 
@@ -101,6 +146,7 @@ enum api_fail api_prepare(struct http_req *req, struct api_call *call,
 	params_init(&call->params);
 	/* Every read of this call (credentials, then its own) sees one snapshot. */
 	db_read_begin();
+	cors_allow(req);
 	f = parse_input(req, &call->params);
 	if (f != API_READY)
 		return f;
@@ -109,7 +155,10 @@ enum api_fail api_prepare(struct http_req *req, struct api_call *call,
 			call->duplicate = *single;
 			break;
 		}
-	return authenticate(call);
+	f = authenticate(call, flags);
+	if (f == API_ORIGIN || f == API_BROWSER_SECRET)
+		req->status = 403;
+	return f;
 }
 
 void api_call_release(struct api_call *call)
@@ -137,7 +186,8 @@ void api_reply_json(struct http_req *req, json_t *obj)
 
 	json_decref(obj);
 	/* json_dumps allocates with malloc, which http.c frees. */
-	http_reply(req, 200, "application/json", text, text ? strlen(text) : 0);
+	http_reply(req, req->status, "application/json", text,
+		   text ? strlen(text) : 0);
 }
 
 /* Element name for each member of an array (Vonage's XML forms). */
@@ -246,7 +296,8 @@ out:
 	if (xb)
 		xmlBufferFree(xb);
 	json_decref(obj);
-	http_reply(req, 200, "text/xml; charset=UTF-8", text, text ? len : 0);
+	http_reply(req, req->status, "text/xml; charset=UTF-8", text,
+		   text ? len : 0);
 }
 
 json_t *api_datetime(int64_t ms)

@@ -22,7 +22,13 @@ enum api_fail {
 	API_BAD_CREDENTIALS, /* unknown, revoked or wrong */
 	API_INTERNAL,        /* the store failed */
 	API_THROTTLED,       /* the key's request rate; Retry-After is set */
+	API_ORIGIN,          /* publishable key, origin not listed (403) */
+	API_BROWSER_SECRET,  /* a secret key sent by a browser (403) */
+	API_PUBLISHABLE,     /* publishable key where only secret keys may */
 };
+
+/* api_prepare() flags. */
+#define API_PUBLISHABLE_OK 1u /* the endpoint accepts publishable keys */
 
 struct api_call {
 	struct http_req *req;
@@ -30,6 +36,7 @@ struct api_call {
 	int64_t key_id;
 	char api_key[40];
 	char countries[64]; /* the key's allow-list */
+	int publishable;    /* authenticated with a publishable key */
 	/* Set by api_prepare(): a parameter given twice where one is allowed. */
 	const char *duplicate;
 };
@@ -39,11 +46,13 @@ struct api_call {
  * credentials (parameters or HTTP Basic), removes api_secret from the table
  * and authenticates.  `single` lists parameter names that may appear only
  * once (NULL-terminated); a repeat sets call->duplicate (the call is still
- * API_READY: the dialect answers it as a bad value).  Always pair with
- * api_call_release().
+ * API_READY: the dialect answers it as a bad value).  `flags`: 0 or
+ * API_PUBLISHABLE_OK.  A request from a browser origin some publishable key
+ * lists gets CORS headers, errors included, so the page can read them.
+ * Always pair with api_call_release().
  */
 enum api_fail api_prepare(struct http_req *req, struct api_call *call,
-			  const char *const *single);
+			  const char *const *single, unsigned int flags);
 void api_call_release(struct api_call *call);
 
 /* Sets the reply's Retry-After header (a throttled call). */

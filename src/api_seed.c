@@ -83,12 +83,16 @@ static void seed_bad_value(struct http_req *req, const char *param)
 static int seed_prepare(struct http_req *req, struct api_call *call,
 			const char *const *single)
 {
-	enum api_fail f = api_prepare(req, call, single);
+	/* The original's API is for backends: no publishable keys. */
+	enum api_fail f = api_prepare(req, call, single, 0);
 	static const enum seed_cond conds[] = {
 		[API_NO_CREDENTIALS] = SEED_NO_CREDENTIALS,
 		[API_BAD_CREDENTIALS] = SEED_BAD_CREDENTIALS,
 		[API_INTERNAL] = SEED_INTERNAL,
 		[API_THROTTLED] = SEED_THROTTLED,
+		[API_ORIGIN] = SEED_BAD_CREDENTIALS,
+		[API_BROWSER_SECRET] = SEED_BAD_CREDENTIALS,
+		[API_PUBLISHABLE] = SEED_BAD_CREDENTIALS,
 	};
 
 	if (f == API_READY && !call->duplicate)
@@ -396,6 +400,9 @@ static void seed_control_refused(struct http_req *req, const char *id,
 					  ? "Throttled: no resends left"
 					  : "Throttled: resent too recently";
 
+		if (oc == CONTROL_COOLDOWN)
+			api_retry_after(req,
+					verify_resend_wait(call->key_id, id));
 		seed_error(req, SEED_THROTTLED, why);
 		return;
 	}
@@ -457,10 +464,10 @@ out:
 }
 
 const struct route seed_routes[] = {
-	{"/kookooverify", seed_request, HTTP_GET | HTTP_POST, 0},
-	{"/kookooverify/", seed_request, HTTP_GET | HTTP_POST, 0},
-	{"/kookooverify/check", seed_check, HTTP_GET | HTTP_POST, 0},
-	{"/kookooverify/search", seed_search, HTTP_GET | HTTP_POST, 0},
-	{"/kookooverify/control", seed_control, HTTP_GET | HTTP_POST, 0},
-	{NULL, NULL, 0, 0},
+	{"/kookooverify", seed_request, HTTP_GET | HTTP_POST, 0, 0},
+	{"/kookooverify/", seed_request, HTTP_GET | HTTP_POST, 0, 0},
+	{"/kookooverify/check", seed_check, HTTP_GET | HTTP_POST, 0, 0},
+	{"/kookooverify/search", seed_search, HTTP_GET | HTTP_POST, 0, 0},
+	{"/kookooverify/control", seed_control, HTTP_GET | HTTP_POST, 0, 0},
+	{NULL, NULL, 0, 0, 0},
 };

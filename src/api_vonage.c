@@ -13,6 +13,7 @@
 
 #include "api.h"
 #include "api_vonage.h"
+#include "browser.h"
 #include "engine.h"
 #include "phone.h"
 #include "util.h"
@@ -62,6 +63,19 @@ static const struct {
 				 "pin_code."},
 	[VONAGE_BLOCKED] = {7, "The number you are trying to verify is "
 			       "blacklisted for verification."},
+	[VONAGE_ORIGIN] = {4, "Origin not allowed for this key"},
+	[VONAGE_BROWSER_SECRET] = {4, "Secret keys are not accepted from a "
+				      "browser (the request has an Origin "
+				      "header); use a publishable key"},
+	[VONAGE_PK_ENDPOINT] = {4, "Publishable keys cannot use this "
+				   "endpoint; call it from your backend "
+				   "with a secret key"},
+	[VONAGE_PK_PARAM] = {3, "Parameter `%s` is not allowed with a "
+				"publishable key"},
+	[VONAGE_TOKEN_EXPIRED] = {6, "The token has expired"},
+	[VONAGE_TOKEN_USED] = {6, "The token was already used"},
+	[VONAGE_RESEND_COOLDOWN] = {1, "Throttled: resent too recently"},
+	[VONAGE_RESEND_CAP] = {1, "Throttled: no resends left"},
 };
 
 /* Appends n bytes of s at *at, truncating; text stays NUL-terminated. */
@@ -194,6 +208,7 @@ struct vonage_endpoint {
 	const char *const *single; /* single-valued parameters */
 	int echo_id;               /* ECHO_*: request_id in error replies */
 	void (*run)(struct vonage_ctx *ctx);
+	unsigned int flags; /* api_prepare() flags */
 };
 
 static json_t *status_string(int status)
@@ -253,6 +268,9 @@ static int vonage_admit(struct vonage_ctx *ctx, enum api_fail f)
 		[API_BAD_CREDENTIALS] = VONAGE_BAD_CREDENTIALS,
 		[API_INTERNAL] = VONAGE_INTERNAL,
 		[API_THROTTLED] = VONAGE_THROTTLED,
+		[API_ORIGIN] = VONAGE_ORIGIN,
+		[API_BROWSER_SECRET] = VONAGE_BROWSER_SECRET,
+		[API_PUBLISHABLE] = VONAGE_PK_ENDPOINT,
 	};
 	const char *arg = NULL;
 
@@ -274,7 +292,7 @@ static int vonage_admit(struct vonage_ctx *ctx, enum api_fail f)
 static void vonage_serve(struct http_req *req, const struct vonage_endpoint *ep)
 {
 	struct vonage_ctx ctx = {.req = req, .root = ep->root};
-	enum api_fail f = api_prepare(req, &ctx.call, ep->single);
+	enum api_fail f = api_prepare(req, &ctx.call, ep->single, ep->flags);
 
 	ctx.xml = path_is_xml(req->path);
 	if (ep->echo_id == ECHO_EMPTY)
@@ -370,6 +388,24 @@ static const char *read_request(struct vonage_ctx *ctx,
 	return NULL;
 }
 
+/*
+ * A page's visitor sets only the number, brand, language and country: a
+ * workflow, timing or PIN of their choosing would be the site's to decide.
+ * Returns the first parameter a publishable key may not set, or NULL.
+ */
+static const char *pk_refused_param(struct vonage_ctx *ctx)
+{
+	static const char *const refused[] = {
+		"pin_code",   "code_length",     "workflow_id",
+		"pin_expiry", "next_event_wait", "sender_id",
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(refused); i++)
+		if (params_count(&ctx->call.params, refused[i]))
+			return refused[i];
+	return NULL;
+}
+
 static void vonage_request_run(struct vonage_ctx *ctx)
 {
 	struct verify_request_in in;
@@ -387,6 +423,10 @@ static void vonage_request_run(struct vonage_ctx *ctx)
 			    in.number ? "brand" : "number");
 		return;
 	}
+	if (ctx->call.publishable && (bad = pk_refused_param(ctx)) != NULL) {
+		vonage_fail(ctx, VONAGE_PK_PARAM, bad);
+		return;
+	}
 	/* Custom PINs are an account capability Vonage sells; we have none. */
 	if (api_param(&ctx->call, "pin_code")) {
 		vonage_fail(ctx, VONAGE_PIN_CODE, NULL);
@@ -398,6 +438,8 @@ static void vonage_request_run(struct vonage_ctx *ctx)
 		return;
 	}
 	in.countries = ctx->call.countries;
+	if (ctx->call.publishable)
+		in.browser_ip = ctx->req->client_ip;
 	r = verify_request(ctx->call.key_id, &in, rid, &bad, &wait);
 	if (r == VERIFY_OK) {
 		o = json_object();
@@ -424,6 +466,22 @@ static void vonage_request_run(struct vonage_ctx *ctx)
 
 /* ---- check ---- */
 
+/*
+ * A check through a publishable key proves the number to the page, which
+ * the site's backend cannot trust: the reply carries a signed token the
+ * backend can.
+ */
+static int add_token(struct vonage_ctx *ctx, json_t *o, const char *id)
+{
+	char token[VTOKEN_MAX];
+	struct vf_record rec;
+
+	if (verify_search(ctx->call.key_id, id, &rec) != VERIFY_OK ||
+	    browser_token_issue(ctx->call.api_key, id, rec.number, token) != 0)
+		return -1;
+	return json_object_set_new(o, "token", json_string(token));
+}
+
 static void vonage_check_ok(struct vonage_ctx *ctx, const char *id)
 {
 	char event_id[17];
@@ -441,6 +499,11 @@ static void vonage_check_ok(struct vonage_ctx *ctx, const char *id)
 	json_object_set_new(o, "status", json_string("0"));
 	json_object_set_new(o, "price", json_string(PRICE_ZERO));
 	json_object_set_new(o, "currency", json_string(CURRENCY));
+	if (ctx->call.publishable && add_token(ctx, o, id) != 0) {
+		json_decref(o);
+		vonage_fail(ctx, VONAGE_INTERNAL, NULL);
+		return;
+	}
 	vonage_send(ctx, o);
 }
 
@@ -611,6 +674,14 @@ static void vonage_search_run(struct vonage_ctx *ctx)
 		search_one(ctx, id);
 		return;
 	}
+	if (ctx->call.publishable) {
+		/* A page looks up the one verification it started. */
+		if (params_count(&ctx->call.params, "request_ids"))
+			vonage_fail(ctx, VONAGE_PK_PARAM, "request_ids");
+		else
+			vonage_fail(ctx, VONAGE_MISSING, "request_id");
+		return;
+	}
 	n = params_get_all(&ctx->call.params, "request_ids", ids,
 			   SEARCH_IDS_MAX);
 	if (n > SEARCH_IDS_MAX)
@@ -636,8 +707,8 @@ static void vonage_control_run(struct vonage_ctx *ctx)
 		[CONTROL_TOO_EARLY] = VONAGE_CANCEL_TOO_EARLY,
 		[CONTROL_TOO_LATE] = VONAGE_CANCEL_TOO_LATE,
 		[CONTROL_NO_MORE_EVENTS] = VONAGE_NO_MORE_EVENTS,
-		[CONTROL_COOLDOWN] = VONAGE_THROTTLED,
-		[CONTROL_RESEND_CAP] = VONAGE_THROTTLED,
+		[CONTROL_COOLDOWN] = VONAGE_RESEND_COOLDOWN,
+		[CONTROL_RESEND_CAP] = VONAGE_RESEND_CAP,
 	};
 	const char *id = api_param(&ctx->call, "request_id");
 	const char *cmd = api_param(&ctx->call, "cmd");
@@ -657,10 +728,19 @@ static void vonage_control_run(struct vonage_ctx *ctx)
 		vonage_fail(ctx, VONAGE_BAD_VALUE, "cmd");
 		return;
 	}
+	/* A page may stop or resend its own; moving the workflow is not its. */
+	if (ctx->call.publishable && cmds[i].cmd == CMD_TRIGGER_NEXT) {
+		vonage_fail(ctx, VONAGE_PK_PARAM, "cmd=trigger_next_event");
+		return;
+	}
 	r = verify_control(ctx->call.key_id, id, cmds[i].cmd, 1, &oc);
 	if (r != VERIFY_OK) {
 		vonage_fail(ctx, result_cond(r), id);
 	} else if (oc != CONTROL_OK) {
+		if (oc == CONTROL_COOLDOWN)
+			api_retry_after(ctx->req,
+					verify_resend_wait(ctx->call.key_id,
+							   id));
 		vonage_fail(ctx, conds[oc], id);
 	} else {
 		o = json_object();
@@ -668,6 +748,49 @@ static void vonage_control_run(struct vonage_ctx *ctx)
 		json_object_set_new(o, "command", json_string(cmds[i].name));
 		vonage_send(ctx, o);
 	}
+}
+
+/* ---- verification tokens (secret keys: the site's backend) ---- */
+
+static void vonage_token_run(struct vonage_ctx *ctx)
+{
+	static const enum vonage_cond conds[] = {
+		[REDEEM_EXPIRED] = VONAGE_TOKEN_EXPIRED,
+		[REDEEM_USED] = VONAGE_TOKEN_USED,
+		[REDEEM_ERROR] = VONAGE_INTERNAL,
+	};
+	const char *token = api_param(&ctx->call, "token");
+	const char *once = api_param(&ctx->call, "single_use");
+	struct vtoken_claims c;
+	enum browser_redeem r;
+	json_t *o;
+
+	if (!token) {
+		vonage_fail(ctx, VONAGE_MISSING, "token");
+		return;
+	}
+	if (once && strcmp(once, "true") != 0 && strcmp(once, "false") != 0) {
+		vonage_fail(ctx, VONAGE_BAD_VALUE, "single_use");
+		return;
+	}
+	r = browser_token_redeem(token, once && strcmp(once, "true") == 0, &c);
+	if (r == REDEEM_INVALID) {
+		vonage_fail(ctx, VONAGE_BAD_VALUE, "token");
+		return;
+	}
+	if (r != REDEEM_OK) {
+		vonage_fail(ctx, conds[r], NULL);
+		return;
+	}
+	o = json_object();
+	set_str(o, "status", "0");
+	set_str(o, "number", c.number);
+	set_str(o, "request_id", c.request_id);
+	set_str(o, "api_key", c.api_key);
+	json_object_set_new(o, "verified_at", api_datetime(c.iat * 1000));
+	json_object_set_new(o, "expires_at", api_datetime(c.exp * 1000));
+	set_str(o, "token_id", c.jti);
+	vonage_send(ctx, o);
 }
 
 /* ---- routes ---- */
@@ -679,18 +802,21 @@ static const char *const request_single[] = {
 static const char *const check_single[] = {"request_id", "code", NULL};
 static const char *const search_single[] = {"request_id", NULL};
 static const char *const control_single[] = {"request_id", "cmd", NULL};
+static const char *const token_single[] = {"token", "single_use", NULL};
 
-enum { EP_REQUEST, EP_CHECK, EP_SEARCH, EP_CONTROL };
+enum { EP_REQUEST, EP_CHECK, EP_SEARCH, EP_CONTROL, EP_TOKEN };
 
 static const struct vonage_endpoint endpoints[] = {
 	[EP_REQUEST] = {"verify_response", request_single, ECHO_EMPTY,
-			vonage_request_run},
+			vonage_request_run, API_PUBLISHABLE_OK},
 	[EP_CHECK] = {"verify_response", check_single, ECHO_GIVEN,
-		      vonage_check_run},
+		      vonage_check_run, API_PUBLISHABLE_OK},
 	[EP_SEARCH] = {"verify_request", search_single, ECHO_NONE,
-		       vonage_search_run},
+		       vonage_search_run, API_PUBLISHABLE_OK},
 	[EP_CONTROL] = {"response", control_single, ECHO_NONE,
-			vonage_control_run},
+			vonage_control_run, API_PUBLISHABLE_OK},
+	[EP_TOKEN] = {"token_response", token_single, ECHO_NONE,
+		      vonage_token_run, 0},
 };
 
 static void vonage_request(struct http_req *req)
@@ -713,16 +839,23 @@ static void vonage_control(struct http_req *req)
 	vonage_serve(req, &endpoints[EP_CONTROL]);
 }
 
+static void vonage_token(struct http_req *req)
+{
+	vonage_serve(req, &endpoints[EP_TOKEN]);
+}
+
 #define GP (HTTP_GET | HTTP_POST)
 
 const struct route vonage_routes[] = {
-	{"/verify/json", vonage_request, GP, 0},
-	{"/verify/xml", vonage_request, GP, 0},
-	{"/verify/check/json", vonage_check, GP, 0},
-	{"/verify/check/xml", vonage_check, GP, 0},
-	{"/verify/search/json", vonage_search, GP, 0},
-	{"/verify/search/xml", vonage_search, GP, 0},
-	{"/verify/control/json", vonage_control, GP, 0},
-	{"/verify/control/xml", vonage_control, GP, 0},
-	{NULL, NULL, 0, 0},
+	{"/verify/json", vonage_request, GP, 0, 1},
+	{"/verify/xml", vonage_request, GP, 0, 1},
+	{"/verify/check/json", vonage_check, GP, 0, 1},
+	{"/verify/check/xml", vonage_check, GP, 0, 1},
+	{"/verify/search/json", vonage_search, GP, 0, 1},
+	{"/verify/search/xml", vonage_search, GP, 0, 1},
+	{"/verify/control/json", vonage_control, GP, 0, 1},
+	{"/verify/control/xml", vonage_control, GP, 0, 1},
+	{"/verify/token/json", vonage_token, GP, 0, 0},
+	{"/verify/token/xml", vonage_token, GP, 0, 0},
+	{NULL, NULL, 0, 0, 0},
 };

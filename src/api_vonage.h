@@ -31,6 +31,14 @@ enum vonage_cond {
 	VONAGE_NOT_PERMITTED,    /* 29 */
 	VONAGE_BLOCKED,          /* 7 */
 	VONAGE_PIN_CODE,         /* 20 */
+	VONAGE_ORIGIN,           /* 4: publishable key, origin not listed */
+	VONAGE_BROWSER_SECRET,   /* 4: a secret key sent by a browser */
+	VONAGE_PK_ENDPOINT,      /* 4: a secret key's endpoint */
+	VONAGE_PK_PARAM,         /* 3, arg: not for publishable keys */
+	VONAGE_TOKEN_EXPIRED,    /* 6 */
+	VONAGE_TOKEN_USED,       /* 6 */
+	VONAGE_RESEND_COOLDOWN,  /* 1 */
+	VONAGE_RESEND_CAP,       /* 1 */
 	VONAGE_COND_COUNT
 };
 

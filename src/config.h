@@ -57,6 +57,14 @@ struct config {
 	int limit_prefix_per_hour;
 	int limit_prefix_digits;
 	int limit_ip_checks_per_min;
+	int limit_pk_rps;
+	int limit_pk_ip_requests_per_hour;
+	/* Browsers: verification tokens and the demo page. */
+	int token_ttl;
+	int demo;
+	char demo_root[512];
+	char demo_key[64];
+	char demo_inbox_url[256];
 	/* Fraud blocks (fraud.c). */
 	int fraud_reports_block;
 	int fraud_report_window;

@@ -19,17 +19,22 @@ enum {
 	SUBKEY_PIN = 1,
 	SUBKEY_API_SECRET = 2,
 	SUBKEY_PIN_BOX = 3,
-	SUBKEY_TOKEN = 4
+	SUBKEY_TOKEN = 4,
+	SUBKEY_SIGN = 6
 };
 
 static unsigned char pin_key[crypto_generichash_KEYBYTES];
 static unsigned char api_key[crypto_generichash_KEYBYTES];
 static unsigned char box_key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
 static unsigned char token_key[crypto_auth_hmacsha256_KEYBYTES];
+/* Ed25519 key pair of verification tokens, from its own seed subkey. */
+static unsigned char sign_pk[crypto_sign_PUBLICKEYBYTES];
+static unsigned char sign_sk[crypto_sign_SECRETKEYBYTES];
 
 void crypto_set_secret(const unsigned char secret[32])
 {
 	static const char ctx[crypto_kdf_CONTEXTBYTES] = "kvsecret";
+	unsigned char seed[crypto_sign_SEEDBYTES];
 
 	crypto_kdf_derive_from_key(pin_key, sizeof(pin_key), SUBKEY_PIN, ctx,
 				   secret);
@@ -39,6 +44,10 @@ void crypto_set_secret(const unsigned char secret[32])
 				   ctx, secret);
 	crypto_kdf_derive_from_key(token_key, sizeof(token_key), SUBKEY_TOKEN,
 				   ctx, secret);
+	crypto_kdf_derive_from_key(seed, sizeof(seed), SUBKEY_SIGN, ctx,
+				   secret);
+	crypto_sign_seed_keypair(sign_pk, sign_sk, seed);
+	sodium_memzero(seed, sizeof(seed));
 }
 
 void crypto_wipe(void)
@@ -47,6 +56,7 @@ void crypto_wipe(void)
 	sodium_memzero(api_key, sizeof(api_key));
 	sodium_memzero(box_key, sizeof(box_key));
 	sodium_memzero(token_key, sizeof(token_key));
+	sodium_memzero(sign_sk, sizeof(sign_sk));
 }
 
 static int secret_read(int fd, unsigned char secret[32])
@@ -250,4 +260,23 @@ int crypto_call_token_check(const char *token, int64_t now_s,
 	*verification_id = id;
 	*step = st;
 	return 0;
+}
+
+void crypto_sign_public(unsigned char pk[CRYPTO_SIGN_PUBLIC_LEN])
+{
+	memcpy(pk, sign_pk, CRYPTO_SIGN_PUBLIC_LEN);
+}
+
+void crypto_sign_detached_msg(const void *msg, size_t len,
+			      unsigned char sig[CRYPTO_SIGN_LEN])
+{
+	crypto_sign_detached(sig, NULL, msg, len, sign_sk);
+}
+
+int crypto_sign_check(const void *msg, size_t len,
+		      const unsigned char sig[CRYPTO_SIGN_LEN])
+{
+	return crypto_sign_verify_detached(sig, msg, len, sign_pk) == 0
+		       ? 0
+		       : KV_EINVAL;
 }

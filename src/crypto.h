@@ -75,6 +75,23 @@ void crypto_call_token(int64_t verification_id, int step, int64_t expires_s,
 int crypto_call_token_check(const char *token, int64_t now_s,
 			    int64_t *verification_id, int *step);
 
+#define CRYPTO_SIGN_PUBLIC_LEN 32 /* Ed25519 public key */
+#define CRYPTO_SIGN_LEN 64        /* Ed25519 signature */
+
+/*
+ * The Ed25519 key pair that signs verification tokens (vtoken.h), derived
+ * from the server secret: the public half, shown to anyone who verifies.
+ */
+void crypto_sign_public(unsigned char pk[CRYPTO_SIGN_PUBLIC_LEN]);
+
+/* Signs len bytes of msg with the token key (detached signature). */
+void crypto_sign_detached_msg(const void *msg, size_t len,
+			      unsigned char sig[CRYPTO_SIGN_LEN]);
+
+/* 0 when sig is the token key's signature of msg, else KV_EINVAL. */
+int crypto_sign_check(const void *msg, size_t len,
+		      const unsigned char sig[CRYPTO_SIGN_LEN]);
+
 /* Constant-time equality of two hashes: 1 equal, 0 not. */
 int crypto_hash_equal(const unsigned char a[CRYPTO_HASH_LEN],
 		      const unsigned char b[CRYPTO_HASH_LEN]);

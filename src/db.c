@@ -35,15 +35,16 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_COMMIT] = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
 	[STMT_KEY_INSERT] = "INSERT INTO api_keys (api_key, name, secret_hash, "
-			    "created_ms, voice_confirm, countries) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[STMT_KEY_GET] =
-		"SELECT id, api_key, name, secret_hash, created_ms, "
-		"revoked_ms, countries FROM api_keys WHERE api_key = ?1",
+			    "created_ms, voice_confirm, countries, kind) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[STMT_KEY_GET] = "SELECT id, api_key, name, secret_hash, created_ms, "
+			 "revoked_ms, countries, kind FROM api_keys "
+			 "WHERE api_key = ?1",
 	[STMT_KEY_REVOKE] = "UPDATE api_keys SET revoked_ms = ?2 "
 			    "WHERE api_key = ?1 AND revoked_ms = 0",
 	[STMT_KEY_LIST] = "SELECT id, api_key, name, secret_hash, created_ms, "
-			  "revoked_ms, countries FROM api_keys ORDER BY id",
+			  "revoked_ms, countries, kind FROM api_keys "
+			  "ORDER BY id",
 	[STMT_VF_INSERT] =
 		"INSERT INTO verifications (" VF_COLUMNS ") VALUES (NULL, "
 		"?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
@@ -133,6 +134,23 @@ static const char *const stmt_sql[STMT_COUNT] = {
 				   "WHERE id = ?1",
 	[STMT_VF_BY_ID] = "SELECT " VF_COLUMNS
 			  " FROM verifications WHERE id = ?1",
+	[STMT_ORIGIN_ADD] =
+		"INSERT OR IGNORE INTO key_origins (origin, key_id) "
+		"VALUES (?1, ?2)",
+	[STMT_ORIGIN_OF_KEY] = "SELECT 1 FROM key_origins "
+			       "WHERE origin = ?1 AND key_id = ?2",
+	[STMT_ORIGIN_KNOWN] =
+		"SELECT 1 FROM key_origins o JOIN api_keys k "
+		"ON k.id = o.key_id WHERE o.origin = ?1 AND k.revoked_ms = 0 "
+		"LIMIT 1",
+	[STMT_ORIGIN_LIST] = "SELECT origin FROM key_origins WHERE key_id = ?1 "
+			     "ORDER BY origin",
+	[STMT_TOKEN_USE] = "INSERT OR IGNORE INTO token_uses (jti, exp_ms, "
+			   "used_ms) VALUES (?1, ?2, ?3)",
+	/* Bounded, so no single call pays for a long-idle table. */
+	[STMT_TOKEN_PURGE] = "DELETE FROM token_uses WHERE jti IN (SELECT jti "
+			     "FROM token_uses WHERE exp_ms <= ?1 "
+			     "ORDER BY exp_ms LIMIT 64)",
 };
 
 static int db_err(struct db_conn *c, const char *what)
@@ -312,6 +330,7 @@ static void key_from_row(sqlite3_stmt *st, struct key_row *k)
 	k->created_ms = sqlite3_column_int64(st, 4);
 	k->revoked_ms = sqlite3_column_int64(st, 5);
 	column_text(st, 6, k->countries, sizeof(k->countries));
+	k->kind = sqlite3_column_int(st, 7);
 }
 
 int db_key_insert(struct db_conn *c, const struct key_row *k)
@@ -325,7 +344,78 @@ int db_key_insert(struct db_conn *c, const struct key_row *k)
 	sqlite3_bind_int64(st, 4, k->created_ms);
 	sqlite3_bind_int(st, 5, k->voice_confirm);
 	bind_text(st, 6, k->countries[0] ? k->countries : "IN");
+	sqlite3_bind_int(st, 7, k->kind);
 	return stmt_exec(c, STMT_KEY_INSERT, "insert key");
+}
+
+int64_t db_last_insert_id(struct db_conn *c)
+{
+	return sqlite3_last_insert_rowid(c->db);
+}
+
+int db_key_origin_add(struct db_conn *c, int64_t key_id, const char *origin)
+{
+	bind_text(c->stmt[STMT_ORIGIN_ADD], 1, origin);
+	sqlite3_bind_int64(c->stmt[STMT_ORIGIN_ADD], 2, key_id);
+	return stmt_exec(c, STMT_ORIGIN_ADD, "add origin");
+}
+
+/* A lookup that only asks whether a row exists: 1, 0, or an error. */
+static int exists_done(struct db_conn *c, sqlite3_stmt *st, const char *what)
+{
+	int rc = row_done(c, st, sqlite3_step(st), what);
+
+	return rc == 0 ? 1 : rc == KV_ENOTFOUND ? 0 : rc;
+}
+
+int db_key_origin_allowed(struct db_conn *c, int64_t key_id, const char *origin)
+{
+	sqlite3_stmt *st = c->stmt[STMT_ORIGIN_OF_KEY];
+
+	bind_text(st, 1, origin);
+	sqlite3_bind_int64(st, 2, key_id);
+	return exists_done(c, st, "origin of key");
+}
+
+int db_origin_known(struct db_conn *c, const char *origin)
+{
+	sqlite3_stmt *st = c->stmt[STMT_ORIGIN_KNOWN];
+
+	bind_text(st, 1, origin);
+	return exists_done(c, st, "origin known");
+}
+
+int db_key_origins_foreach(struct db_conn *c, int64_t key_id,
+			   void (*cb)(const char *origin, void *arg), void *arg)
+{
+	sqlite3_stmt *st = c->stmt[STMT_ORIGIN_LIST];
+	int rc;
+
+	sqlite3_bind_int64(st, 1, key_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		cb((const char *)sqlite3_column_text(st, 0), arg);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE ? 0 : db_err(c, "list origins");
+}
+
+int db_token_use(struct db_conn *c, const char *jti, int64_t exp_ms,
+		 int64_t now_ms)
+{
+	sqlite3_stmt *st = c->stmt[STMT_TOKEN_USE];
+	int rc;
+
+	sqlite3_bind_int64(c->stmt[STMT_TOKEN_PURGE], 1, now_ms);
+	rc = stmt_exec(c, STMT_TOKEN_PURGE, "purge token uses");
+	if (rc != 0)
+		return rc;
+	bind_text(st, 1, jti);
+	sqlite3_bind_int64(st, 2, exp_ms);
+	sqlite3_bind_int64(st, 3, now_ms);
+	rc = stmt_exec(c, STMT_TOKEN_USE, "use token");
+	if (rc == 0 && sqlite3_changes(c->db) == 0)
+		return KV_EDUP;
+	return rc;
 }
 
 int db_key_get(struct db_conn *c, const char *api_key, struct key_row *out)

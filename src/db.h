@@ -45,6 +45,12 @@ struct key_row {
 	int64_t revoked_ms; /* 0 while active */
 	int voice_confirm;  /* the callee may verify by pressing 2 */
 	char countries[64]; /* allow-list: "IN", "IN,GB", or "*" for any */
+	int kind;           /* KEY_SECRET or KEY_PUBLISHABLE */
+};
+
+enum key_kind {
+	KEY_SECRET = 0,      /* key + secret, for backends */
+	KEY_PUBLISHABLE = 1, /* key alone, for browsers of listed origins */
 };
 
 struct check_row {
@@ -131,6 +137,28 @@ int db_key_get(struct db_conn *c, const char *api_key, struct key_row *out);
 int db_key_revoke(struct db_conn *c, const char *api_key, int64_t now_ms);
 int db_keys_foreach(struct db_conn *c,
 		    int (*cb)(const struct key_row *k, void *arg), void *arg);
+/* The rowid of the connection's last insert (a new key's id). */
+int64_t db_last_insert_id(struct db_conn *c);
+
+/*
+ * Origins ("https://shop.example") a publishable key may be used from.
+ * db_key_origin_allowed: 1 if listed for the key, 0 if not; db_origin_known:
+ * 1 if any active key lists it (CORS preflight); both may return KV_E*.
+ */
+int db_key_origin_add(struct db_conn *c, int64_t key_id, const char *origin);
+int db_key_origin_allowed(struct db_conn *c, int64_t key_id,
+			  const char *origin);
+int db_origin_known(struct db_conn *c, const char *origin);
+int db_key_origins_foreach(struct db_conn *c, int64_t key_id,
+			   void (*cb)(const char *origin, void *arg),
+			   void *arg);
+
+/*
+ * Records the single use of verification token `jti` (kept until exp_ms,
+ * and expired records are purged on the way).  KV_EDUP when it was used.
+ */
+int db_token_use(struct db_conn *c, const char *jti, int64_t exp_ms,
+		 int64_t now_ms);
 
 /* Verifications.  Lookups by request id are scoped to one key. */
 int db_verification_insert(struct db_conn *c, struct vf_record *r);

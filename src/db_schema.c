@@ -125,6 +125,21 @@ static const char *const migrations[] = {
 	 * a write to a randomly placed index page.
 	 */
 	"DROP INDEX verifications_number;",
+	/*
+	 * 7: browsers.  Publishable keys (kind 1) work without a secret from
+	 * the origins listed for them; verification tokens that a backend
+	 * asked to be single-use are remembered until they expire.
+	 */
+	"ALTER TABLE api_keys ADD COLUMN kind INTEGER NOT NULL DEFAULT 0;"
+	"CREATE TABLE key_origins ("
+	"  origin TEXT NOT NULL,"
+	"  key_id INTEGER NOT NULL REFERENCES api_keys(id),"
+	"  PRIMARY KEY (origin, key_id)) WITHOUT ROWID;"
+	"CREATE TABLE token_uses ("
+	"  jti TEXT PRIMARY KEY,"
+	"  exp_ms INTEGER NOT NULL,"
+	"  used_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX token_uses_exp ON token_uses(exp_ms);",
 };
 
 int db_schema_version(void)

@@ -338,22 +338,28 @@ enum control_outcome engine_trigger_next(struct verification *v, int64_t now_ms)
 	return CONTROL_OK;
 }
 
+int64_t engine_resend_wait_ms(const struct verification *v,
+			      const struct engine_settings *set, int64_t now_ms)
+{
+	int64_t cooldown_ms = (int64_t)set->resend_cooldown_s * MS_PER_S;
+	/* The cooldown runs from the last resend, or from the first send. */
+	int64_t since_ms = v->last_resend_ms > v->created_ms ? v->last_resend_ms
+							     : v->created_ms;
+
+	return since_ms + cooldown_ms > now_ms ? since_ms + cooldown_ms - now_ms
+					       : 0;
+}
+
 enum control_outcome engine_resend(struct verification *v,
 				   const struct engine_settings *set,
 				   int64_t now_ms)
 {
-	int64_t cooldown_ms = (int64_t)set->resend_cooldown_s * MS_PER_S;
-	int64_t since_ms;
-
 	engine_expire_if_due(v, now_ms);
 	if (v->state != VF_IN_PROGRESS)
 		return CONTROL_NOT_ACTIVE;
 	if (v->resends >= set->resend_max)
 		return CONTROL_RESEND_CAP;
-	/* The cooldown runs from the last resend, or from the first send. */
-	since_ms = v->last_resend_ms > v->created_ms ? v->last_resend_ms
-						     : v->created_ms;
-	if (now_ms - since_ms < cooldown_ms)
+	if (engine_resend_wait_ms(v, set, now_ms) > 0)
 		return CONTROL_COOLDOWN;
 	v->resends++;
 	v->last_resend_ms = now_ms;

@@ -148,6 +148,11 @@ enum control_outcome engine_cancel(struct verification *v, int vonage_rules,
 enum control_outcome engine_trigger_next(struct verification *v,
 					 int64_t now_ms);
 
+/* Milliseconds until a resend is allowed by the cooldown (0: now). */
+int64_t engine_resend_wait_ms(const struct verification *v,
+			      const struct engine_settings *set,
+			      int64_t now_ms);
+
 /* cmd=resend: may the current PIN be sent again now?  Counts the resend. */
 enum control_outcome engine_resend(struct verification *v,
 				   const struct engine_settings *set,

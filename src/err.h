@@ -19,6 +19,7 @@ enum kv_err {
 	KV_EIO = -9,       /* system call or network failure */
 	KV_ECONFIG = -10,  /* invalid configuration */
 	KV_EAUTH = -11,    /* bad credentials */
+	KV_EPERM = -12,    /* valid credentials, not allowed here */
 };
 
 /* Short English text for an error code, for logs ("out of memory"). */

@@ -35,10 +35,7 @@ static const char bad_method[] = "{\"status\":405,\"error_text\":\"Method not "
 static char no_memory[] = "{\"status\":5,\"error_text\":\"Internal Error\"}";
 
 static const struct route *const route_tables[] = {
-	misc_routes,
-	seed_routes,
-	vonage_routes,
-	ivr_routes,
+	misc_routes, seed_routes, vonage_routes, ivr_routes, browser_routes,
 };
 
 unsigned long http_requests_served(void)
@@ -56,15 +53,21 @@ void http_reply(struct http_req *req, unsigned int status, const char *type,
 	req->reply_len = len;
 }
 
-static void reply_static(struct http_req *req, unsigned int status,
-			 const char *text)
+void http_reply_copy(struct http_req *req, unsigned int status,
+		     const char *type, const char *text)
 {
 	size_t n = strlen(text);
 	char *copy = malloc(n + 1);
 
 	if (copy)
 		memcpy(copy, text, n + 1);
-	http_reply(req, status, "application/json", copy, copy ? n : 0);
+	http_reply(req, status, type, copy, copy ? n : 0);
+}
+
+static void reply_static(struct http_req *req, unsigned int status,
+			 const char *text)
+{
+	http_reply_copy(req, status, "application/json", text);
 }
 
 static enum http_method method_of(const char *m)
@@ -85,11 +88,14 @@ static enum http_method method_of(const char *m)
 	return HTTP_OTHER;
 }
 
-/* Finds the route; *path_known tells a 405 from a 404. */
-static const struct route *route_find(const char *path, int *path_known,
-				      enum http_method method)
+/*
+ * Finds the route for the path and method; *path_route is set to a route of
+ * the path whatever the method (NULL: none), which tells a 405 from a 404.
+ */
+static const struct route *route_find(const char *path, enum http_method method,
+				      const struct route **path_route)
 {
-	*path_known = 0;
+	*path_route = NULL;
 	for (size_t t = 0; t < ARRAY_LEN(route_tables); t++) {
 		for (const struct route *r = route_tables[t]; r->path; r++) {
 			int match = r->prefix ? strncmp(path, r->path,
@@ -98,7 +104,7 @@ static const struct route *route_find(const char *path, int *path_known,
 
 			if (!match)
 				continue;
-			*path_known = 1;
+			*path_route = r;
 			if (r->methods & method)
 				return r;
 		}
@@ -108,14 +114,14 @@ static const struct route *route_find(const char *path, int *path_known,
 
 static void dispatch(struct http_req *req)
 {
-	int path_known;
-	const struct route *r = route_find(req->path, &path_known, req->method);
+	const struct route *known;
+	const struct route *r = route_find(req->path, req->method, &known);
 
-	if (r) {
+	if (r)
 		r->handler(req);
-		return;
-	}
-	if (path_known)
+	else if (known && known->cors && req->method == HTTP_OPTIONS)
+		http_cors_preflight(req);
+	else if (known)
 		reply_static(req, MHD_HTTP_METHOD_NOT_ALLOWED, bad_method);
 	else
 		reply_static(req, MHD_HTTP_NOT_FOUND, not_found);
@@ -245,6 +251,26 @@ static void client_ip(struct http_req *req)
 			  req->client_ip, sizeof(req->client_ip));
 }
 
+/* A browser may read this reply (the handler decided which origin). */
+static void cors_headers(const struct http_req *req, struct MHD_Response *resp)
+{
+	MHD_add_response_header(resp, "Access-Control-Allow-Origin",
+				req->cors_allow);
+	if (strcmp(req->cors_allow, "*") != 0)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Origin");
+	if (!req->preflight) {
+		/* Scripts may read Retry-After to count down a throttle. */
+		MHD_add_response_header(resp, "Access-Control-Expose-Headers",
+					"Retry-After");
+		return;
+	}
+	MHD_add_response_header(resp, "Access-Control-Allow-Methods",
+				"GET, POST, OPTIONS");
+	MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+				"Content-Type");
+	MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+}
+
 static enum MHD_Result queue_reply(struct http_req *req)
 {
 	struct MHD_Response *resp;
@@ -273,6 +299,11 @@ static enum MHD_Result queue_reply(struct http_req *req)
 	if (req->retry_after[0])
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
 					req->retry_after);
+	if (req->cors_allow)
+		cors_headers(req, resp);
+	if (req->location)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION,
+					req->location);
 	ret = MHD_queue_response(req->conn, req->status, resp);
 	MHD_destroy_response(resp);
 	atomic_fetch_add(&served, 1);
@@ -296,6 +327,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 		req->authorization = MHD_lookup_connection_value(
 			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+		req->origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							  "Origin");
 		client_ip(req);
 		return MHD_YES;
 	}

@@ -29,6 +29,7 @@ struct http_req {
 	int body_too_big;          /* the body went past body_max */
 	const char *content_type;  /* request Content-Type or NULL */
 	const char *authorization; /* Authorization header or NULL */
+	const char *origin;        /* Origin header (browsers) or NULL */
 	char client_ip[48];
 	struct MHD_Connection *conn;
 
@@ -38,6 +39,10 @@ struct http_req {
 	char *reply; /* malloc'ed; http.c frees it */
 	size_t reply_len;
 	char retry_after[16]; /* Retry-After header value, "" for none */
+	/* CORS: Access-Control-Allow-Origin value (the origin or "*"). */
+	const char *cors_allow;
+	int preflight;        /* the reply answers a CORS preflight */
+	const char *location; /* Location header of a redirect, or NULL */
 };
 
 struct route {
@@ -45,6 +50,7 @@ struct route {
 	void (*handler)(struct http_req *req);
 	unsigned int methods; /* mask of enum http_method */
 	int prefix;           /* path is a prefix (e.g. "/ivr/") */
+	int cors; /* web pages may call it: OPTIONS answers a CORS preflight */
 };
 
 /* Route tables of each API module, ended by an entry with path NULL. */
@@ -52,6 +58,7 @@ extern const struct route seed_routes[];
 extern const struct route vonage_routes[];
 extern const struct route misc_routes[];
 extern const struct route ivr_routes[];
+extern const struct route browser_routes[];
 
 /*
  * Starts the daemon on cfg->listen with the thread pool and limits of cfg.
@@ -64,9 +71,19 @@ int http_start(const struct config *cfg, int *bound_port, char *err,
 /* Stops accepting, lets in-flight requests finish, joins the threads. */
 void http_stop(void);
 
+/*
+ * Answers OPTIONS on a route marked `cors` (browser.c decides which origins
+ * may call).
+ */
+void http_cors_preflight(struct http_req *req);
+
 /* Sets the reply: takes ownership of `body` (malloc'ed, may be NULL). */
 void http_reply(struct http_req *req, unsigned int status, const char *type,
 		char *body, size_t len);
+
+/* Sets the reply to a copy of the NUL-terminated `text`. */
+void http_reply_copy(struct http_req *req, unsigned int status,
+		     const char *type, const char *text);
 
 /* Number of requests served since start (for /metrics). */
 unsigned long http_requests_served(void);

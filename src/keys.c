@@ -9,26 +9,124 @@
 #include "keys.h"
 #include "util.h"
 
+static void key_row_init(struct key_row *k, const char *name, int voice_confirm,
+			 const char *countries)
+{
+	memset(k, 0, sizeof(*k));
+	snprintf(k->name, sizeof(k->name), "%s", name ? name : "");
+	k->created_ms = now_ms();
+	k->voice_confirm = voice_confirm;
+	snprintf(k->countries, sizeof(k->countries), "%s",
+		 countries ? countries : "IN");
+}
+
 int keys_create(struct db_conn *c, const char *name, int voice_confirm,
 		const char *countries, char api_key[CRYPTO_API_KEY_LEN + 1],
 		char api_secret[CRYPTO_API_SECRET_LEN + 1])
 {
 	struct key_row k;
 
-	memset(&k, 0, sizeof(k));
+	key_row_init(&k, name, voice_confirm, countries);
 	crypto_api_credentials(api_key, api_secret);
 	memcpy(k.api_key, api_key, CRYPTO_API_KEY_LEN + 1);
-	snprintf(k.name, sizeof(k.name), "%s", name ? name : "");
 	crypto_secret_hash(api_secret, k.secret_hash);
-	k.created_ms = now_ms();
-	k.voice_confirm = voice_confirm;
-	snprintf(k.countries, sizeof(k.countries), "%s",
-		 countries ? countries : "IN");
+	k.kind = KEY_SECRET;
 	return db_key_insert(c, &k);
 }
 
+int keys_create_publishable(struct db_conn *c, const char *name,
+			    int voice_confirm, const char *countries,
+			    const char *const *origins, size_t n,
+			    char api_key[KEYS_PUBLISHABLE_LEN + 1])
+{
+	const size_t plen = sizeof(KEYS_PUBLISHABLE_PREFIX) - 1;
+	unsigned char raw[(KEYS_PUBLISHABLE_LEN - 3) / 2];
+	struct key_row k;
+	int64_t id;
+	int rc;
+
+	if (n == 0 || n > KEYS_ORIGINS_MAX)
+		return KV_EINVAL;
+	key_row_init(&k, name, voice_confirm, countries);
+	memcpy(api_key, KEYS_PUBLISHABLE_PREFIX, plen);
+	randombytes_buf(raw, sizeof(raw));
+	hex_encode(raw, sizeof(raw), api_key + plen);
+	memcpy(k.api_key, api_key, KEYS_PUBLISHABLE_LEN + 1);
+	/* No secret opens it: the hash of random bytes nobody keeps. */
+	randombytes_buf(k.secret_hash, sizeof(k.secret_hash));
+	k.kind = KEY_PUBLISHABLE;
+	rc = db_begin(c);
+	if (rc != 0)
+		return rc;
+	rc = db_key_insert(c, &k);
+	id = db_last_insert_id(c);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = db_key_origin_add(c, id, origins[i]);
+	if (rc == 0)
+		return db_commit(c);
+	db_rollback(c);
+	return rc;
+}
+
+int keys_is_publishable(const char *api_key)
+{
+	return strncmp(api_key, KEYS_PUBLISHABLE_PREFIX,
+		       sizeof(KEYS_PUBLISHABLE_PREFIX) - 1) == 0;
+}
+
+/* Host of an origin: DNS labels or a bracketed IPv6 address. */
+static int host_valid(const char *h, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (h[0] == '[')
+		return n > 2 && h[n - 1] == ']' &&
+		       strspn(h + 1, "0123456789abcdef:.") == n - 2;
+	return strspn(h, "abcdefghijklmnopqrstuvwxyz0123456789.-") == n &&
+	       h[0] != '.' && h[0] != '-' && h[n - 1] != '.';
+}
+
+int keys_origin_normalize(const char *in, char out[KEYS_ORIGIN_MAX])
+{
+	char s[KEYS_ORIGIN_MAX];
+	size_t n = strnlen(in, KEYS_ORIGIN_MAX), hn;
+	const char *host, *colon, *def;
+	int port = 0;
+
+	if (n == KEYS_ORIGIN_MAX)
+		return KV_EINVAL;
+	for (size_t i = 0; i <= n; i++)
+		s[i] = (char)(in[i] >= 'A' && in[i] <= 'Z' ? in[i] - 'A' + 'a'
+							   : in[i]);
+	if (n > 0 && s[n - 1] == '/')
+		s[--n] = '\0';
+	if (strncmp(s, "https://", 8) == 0) {
+		host = s + 8;
+		def = "443";
+	} else if (strncmp(s, "http://", 7) == 0) {
+		host = s + 7;
+		def = "80";
+	} else {
+		return KV_EINVAL;
+	}
+	/* The port follows the last ':' outside an IPv6 address. */
+	colon = strrchr(host, ':');
+	if (colon && strchr(host, ']') > colon)
+		colon = NULL;
+	hn = colon ? (size_t)(colon - host) : strlen(host);
+	if (!host_valid(host, hn))
+		return KV_EINVAL;
+	if (colon && (strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+		      parse_int(colon + 1, 1, 65535, &port) != 0))
+		return KV_EINVAL;
+	if (colon && strcmp(colon + 1, def) == 0)
+		s[colon - s] = '\0';
+	memcpy(out, s, strlen(s) + 1);
+	return 0;
+}
+
 int keys_authenticate(const char *api_key, const char *api_secret,
-		      int64_t *key_id, char countries[64])
+		      struct key_auth *out)
 {
 	static const unsigned char absent[CRYPTO_HASH_LEN];
 	unsigned char given[CRYPTO_HASH_LEN];
@@ -41,14 +139,50 @@ int keys_authenticate(const char *api_key, const char *api_secret,
 	rc = db_key_get(c, api_key, &k);
 	if (rc != 0 && rc != KV_ENOTFOUND)
 		return rc;
-	found = rc == 0 && k.revoked_ms == 0;
+	found = rc == 0 && k.revoked_ms == 0 && k.kind == KEY_SECRET;
 	/* Hash and compare even for an unknown key: equal work either way. */
 	crypto_secret_hash(api_secret, given);
 	rc = crypto_hash_equal(given, found ? k.secret_hash : absent);
 	sodium_memzero(given, sizeof(given));
 	if (!found || !rc)
 		return KV_EAUTH;
-	*key_id = k.id;
-	memcpy(countries, k.countries, sizeof(k.countries));
+	out->key_id = k.id;
+	out->kind = k.kind;
+	memcpy(out->countries, k.countries, sizeof(k.countries));
 	return 0;
+}
+
+int keys_authenticate_publishable(const char *api_key, const char *origin,
+				  struct key_auth *out)
+{
+	struct db_conn *c = db_reader();
+	struct key_row k;
+	int rc;
+
+	if (!c)
+		return KV_EDB;
+	rc = db_key_get(c, api_key, &k);
+	if (rc == KV_ENOTFOUND ||
+	    (rc == 0 && (k.revoked_ms != 0 || k.kind != KEY_PUBLISHABLE)))
+		return KV_EAUTH;
+	if (rc != 0)
+		return rc;
+	if (!origin)
+		return KV_EPERM;
+	rc = db_key_origin_allowed(c, k.id, origin);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return KV_EPERM;
+	out->key_id = k.id;
+	out->kind = k.kind;
+	memcpy(out->countries, k.countries, sizeof(k.countries));
+	return 0;
+}
+
+int keys_origin_known(const char *origin)
+{
+	struct db_conn *c = db_reader();
+
+	return c ? db_origin_known(c, origin) : KV_EDB;
 }

@@ -1,30 +1,82 @@
 /*
  * API keys: creation for the CLI and authentication of every API call.
- * Secrets are stored only as keyed hashes and compared in constant time.
+ * Secret keys (a key and a secret, for backends) store the secret only as a
+ * keyed hash compared in constant time.  Publishable keys ("pk_...", for
+ * browsers) have no secret: they work only from the origins listed for them.
  */
 #ifndef KV_KEYS_H
 #define KV_KEYS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "crypto.h"
 #include "db.h"
 
+#define KEYS_PUBLISHABLE_PREFIX "pk_"
+#define KEYS_PUBLISHABLE_LEN 27 /* "pk_" and 24 hex characters */
+#define KEYS_ORIGIN_MAX 256     /* an origin with its NUL */
+#define KEYS_ORIGINS_MAX 16     /* origins per publishable key */
+
+/* Who a call authenticated as. */
+struct key_auth {
+	int64_t key_id;
+	int kind;           /* KEY_SECRET or KEY_PUBLISHABLE */
+	char countries[64]; /* the key's country allow-list */
+};
+
 /*
- * Creates a key named `name` on connection `c` and writes the new api_key
- * and api_secret into the caller's buffers.  The secret is not stored: this
- * is the only time it exists in clear.  Returns 0 or KV_E*.
+ * Creates a secret key named `name` on connection `c` and writes the new
+ * api_key and api_secret into the caller's buffers.  The secret is not
+ * stored: this is the only time it exists in clear.  Returns 0 or KV_E*.
  */
 int keys_create(struct db_conn *c, const char *name, int voice_confirm,
 		const char *countries, char api_key[CRYPTO_API_KEY_LEN + 1],
 		char api_secret[CRYPTO_API_SECRET_LEN + 1]);
 
 /*
- * Authenticates a key and secret on the calling thread's reader.  Returns 0
- * and sets *key_id, KV_EAUTH for an unknown, revoked or wrong pair (the same
- * work is done in every case, so timing does not tell them apart), or KV_EDB.
+ * Creates a publishable key for `n` origins (already normalised by
+ * keys_origin_normalize(), 1 to KEYS_ORIGINS_MAX) in one transaction.
+ * Returns 0 or KV_E*.
+ */
+int keys_create_publishable(struct db_conn *c, const char *name,
+			    int voice_confirm, const char *countries,
+			    const char *const *origins, size_t n,
+			    char api_key[KEYS_PUBLISHABLE_LEN + 1]);
+
+/*
+ * Writes `in` as a browser sends it in the Origin header: lower case,
+ * "http" or "https", a host, a port only when not the scheme's default, no
+ * path (one trailing '/' is dropped).  Returns 0, or KV_EINVAL for anything
+ * else (paths, queries, user info, "null", wildcards).
+ */
+int keys_origin_normalize(const char *in, char out[KEYS_ORIGIN_MAX]);
+
+/* Whether an api_key names a publishable key (by its prefix). */
+int keys_is_publishable(const char *api_key);
+
+/*
+ * Authenticates a secret key and secret on the calling thread's reader.
+ * Returns 0 and fills *out, KV_EAUTH for an unknown, revoked or wrong pair
+ * or a publishable key (the same work is done in every case, so timing does
+ * not tell them apart), or KV_EDB.
  */
 int keys_authenticate(const char *api_key, const char *api_secret,
-		      int64_t *key_id, char countries[64]);
+		      struct key_auth *out);
+
+/*
+ * Authenticates a publishable key used from `origin` (the request's Origin
+ * header, NULL when absent).  Returns 0 and fills *out, KV_EAUTH for an
+ * unknown or revoked key, KV_EPERM when the origin is missing or not one of
+ * the key's, or KV_EDB.
+ */
+int keys_authenticate_publishable(const char *api_key, const char *origin,
+				  struct key_auth *out);
+
+/*
+ * Whether some active publishable key lists `origin`: 1, 0, or KV_EDB.
+ * Decides the CORS headers of a reply and the answer to a preflight.
+ */
+int keys_origin_known(const char *origin);
 
 #endif

@@ -16,6 +16,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "browser.h"
 #include "config.h"
 #include "crypto.h"
 #include "db.h"
@@ -30,6 +31,7 @@
 #include "phone.h"
 #include "util.h"
 #include "verify.h"
+#include "vtoken.h"
 
 /* Exit statuses: 0 ok, 1 runtime failure, 2 usage or configuration error. */
 #define EXIT_USAGE 2
@@ -40,7 +42,10 @@ struct options {
 	int json;              /* keys create --json */
 	int no_voice_confirm;  /* keys create --no-voice-confirm */
 	const char *countries; /* keys create --countries IN,GB */
-	const char *args[2];   /* positional: "keys revoke KEY" */
+	int publishable;       /* keys create --publishable */
+	const char *origins[KEYS_ORIGINS_MAX]; /* keys create --origin */
+	int norigins;
+	const char *args[2]; /* positional: "keys revoke KEY" */
 	int nargs;
 };
 
@@ -56,8 +61,14 @@ static void usage(FILE *out)
 		"  keys create [--name N] [--json] [--no-voice-confirm]\n"
 		"              [--countries IN,GB|*]  (default IN)\n"
 		"                        create an API key, print its secret\n"
+		"  keys create --publishable --origin https://site.example\n"
+		"              [--origin ...] [--name N] [--json]\n"
+		"                        create a key for web pages of those\n"
+		"                        origins (no secret)\n"
 		"  keys list             list API keys (never secrets)\n"
 		"  keys revoke KEY       revoke an API key\n"
+		"  token-key             print the public key (JWK Set) that\n"
+		"                        verification tokens are signed with\n"
 		"  blocks list           number prefixes blocked for fraud\n"
 		"  blocks lift PREFIX    lift a block\n"
 		"\n"
@@ -100,6 +111,10 @@ static int options_parse(int argc, char **argv, struct options *o)
 			o->no_voice_confirm = 1;
 			continue;
 		}
+		if (strcmp(a, "--publishable") == 0) {
+			o->publishable = 1;
+			continue;
+		}
 		if (strcmp(a, "--help") == 0) {
 			usage(stdout);
 			exit(0);
@@ -124,6 +139,14 @@ static int options_parse(int argc, char **argv, struct options *o)
 			o->name = next;
 		} else if (strcmp(a, "--countries") == 0) {
 			o->countries = next;
+		} else if (strcmp(a, "--origin") == 0) {
+			if (o->norigins == KEYS_ORIGINS_MAX) {
+				snprintf(err, sizeof(err),
+					 "at most %d --origin per key",
+					 KEYS_ORIGINS_MAX);
+				goto bad;
+			}
+			o->origins[o->norigins++] = next;
 		} else if (strcmp(a, "--db") == 0 ||
 			   strcmp(a, "--listen") == 0) {
 			rc = config_set(&o->cfg, a + 2, next, err, sizeof(err));
@@ -274,13 +297,60 @@ static struct db_conn *admin_open(struct options *o)
 	return c;
 }
 
+static void origin_print(const char *origin, void *arg)
+{
+	printf(" %s", origin);
+}
+
+/* One line per key; a publishable key's line ends with its origins. */
 static int key_print(const struct key_row *k, void *arg)
 {
 	char created[20];
 
 	format_datetime(k->created_ms / 1000, created);
-	printf("%s\t%s\t%s\t%s\n", k->api_key, created,
-	       k->revoked_ms ? "revoked" : "active", k->name);
+	printf("%s\t%s\t%s\t%s\t%s", k->api_key, created,
+	       k->revoked_ms ? "revoked" : "active",
+	       k->kind == KEY_PUBLISHABLE ? "publishable" : "secret", k->name);
+	if (k->kind == KEY_PUBLISHABLE) {
+		printf("\torigins:");
+		if (db_key_origins_foreach(arg, k->id, origin_print, NULL) != 0)
+			return -1;
+	}
+	printf("\n");
+	return 0;
+}
+
+/* `keys create --publishable`: the origins are checked before anything. */
+static int cmd_keys_publishable(struct options *o, struct db_conn *c)
+{
+	char norm[KEYS_ORIGINS_MAX][KEYS_ORIGIN_MAX];
+	const char *list[KEYS_ORIGINS_MAX];
+	char key[KEYS_PUBLISHABLE_LEN + 1];
+
+	if (o->norigins == 0) {
+		fprintf(stderr, "kookooverify: a publishable key needs at "
+				"least one --origin https://site.example\n");
+		return EXIT_USAGE;
+	}
+	for (int i = 0; i < o->norigins; i++) {
+		if (keys_origin_normalize(o->origins[i], norm[i]) != 0) {
+			fprintf(stderr,
+				"kookooverify: --origin \"%s\" is not an "
+				"origin: scheme http or https, a host, an "
+				"optional port, no path\n",
+				o->origins[i]);
+			return EXIT_USAGE;
+		}
+		list[i] = norm[i];
+	}
+	if (keys_create_publishable(c, o->name, !o->no_voice_confirm,
+				    o->countries, list, (size_t)o->norigins,
+				    key) != 0)
+		return 1;
+	if (o->json)
+		printf("{\"api_key\": \"%s\"}\n", key);
+	else
+		printf("api_key: %s\n", key);
 	return 0;
 }
 
@@ -317,7 +387,15 @@ static int cmd_keys(struct options *o)
 	c = admin_open(o);
 	if (!c)
 		return 1;
-	if (strcmp(sub, "create") == 0) {
+	if (strcmp(sub, "create") == 0 && o->publishable) {
+		rc = cmd_keys_publishable(o, c);
+	} else if (strcmp(sub, "create") == 0) {
+		if (o->norigins) {
+			fprintf(stderr, "kookooverify: --origin is for "
+					"publishable keys (--publishable)\n");
+			rc = EXIT_USAGE;
+			goto out;
+		}
 		if (keys_create(c, o->name, !o->no_voice_confirm, o->countries,
 				key, secret) != 0)
 			goto out;
@@ -330,7 +408,7 @@ static int cmd_keys(struct options *o)
 		sodium_memzero(secret, sizeof(secret));
 		rc = 0;
 	} else if (strcmp(sub, "list") == 0) {
-		rc = db_keys_foreach(c, key_print, NULL) == 0 ? 0 : 1;
+		rc = db_keys_foreach(c, key_print, c) == 0 ? 0 : 1;
 	}
 out:
 	db_close(c);
@@ -344,6 +422,23 @@ static int block_print(const struct block_row *b, void *arg)
 	format_datetime(b->until_ms / 1000, until);
 	printf("%s\tuntil %s UTC\t%s\n", b->prefix, until, b->reason);
 	return 0;
+}
+
+/* `token-key`: the JWK Set of the token signing key, as the server serves. */
+static int cmd_token_key(struct options *o)
+{
+	json_t *jwks;
+	int rc = 1;
+
+	if (cmd_migrate(o) != 0 || load_secret(&o->cfg) != 0)
+		return 1;
+	jwks = vtoken_jwks();
+	if (jwks && json_dumpf(jwks, stdout, JSON_INDENT(2)) == 0) {
+		printf("\n");
+		rc = 0;
+	}
+	json_decref(jwks);
+	return rc;
 }
 
 /* `blocks list` and `blocks lift PREFIX`: fraud blocks of number prefixes. */
@@ -399,6 +494,7 @@ static int cmd_serve(struct options *o)
 		log_error("%s", err);
 		return EXIT_USAGE;
 	}
+	browser_init(&o->cfg);
 	templates_locate(&o->cfg);
 	if (ivr_xml_load(o->cfg.xml_templates, err, sizeof(err)) != 0) {
 		log_error("templates: %s", err);
@@ -484,6 +580,8 @@ int main(int argc, char **argv)
 		rc = cmd_keys(&o);
 	else if (strcmp(cmd, "blocks") == 0)
 		rc = cmd_blocks(&o);
+	else if (strcmp(cmd, "token-key") == 0)
+		rc = cmd_token_key(&o);
 	else {
 		fprintf(stderr, "kookooverify: unknown command \"%s\"\n", cmd);
 		usage(stderr);

@@ -29,6 +29,7 @@ const char *kv_strerror(int err)
 		{KV_EIO, "input/output error"},
 		{KV_ECONFIG, "invalid configuration"},
 		{KV_EAUTH, "bad credentials"},
+		{KV_EPERM, "not permitted"},
 	};
 
 	for (size_t i = 0; i < ARRAY_LEN(texts); i++)

@@ -36,6 +36,9 @@ static struct {
 	struct limiter *per_prefix; /* requests per number prefix per hour */
 	struct limiter *per_ip;     /* checks per client address per minute */
 	struct limiter *per_number; /* requests per number per window */
+	/* Publishable keys: stricter, and per browser address. */
+	struct limiter *per_pk_key; /* API calls per key per second */
+	struct limiter *per_pk_ip;  /* requests per client address per hour */
 	int64_t number_window_ms;
 	int prefix_digits;
 } svc;
@@ -90,6 +93,8 @@ int verify_init(const struct config *cfg, char *err, size_t errlen)
 	limiter_free(svc.per_prefix);
 	limiter_free(svc.per_ip);
 	limiter_free(svc.per_number);
+	limiter_free(svc.per_pk_key);
+	limiter_free(svc.per_pk_ip);
 	memset(&svc, 0, sizeof(svc));
 	/* A limit of 0 gives no limiter: everything is allowed. */
 	svc.per_key = limiter_new(cfg->limit_key_rps, 1);
@@ -97,6 +102,8 @@ int verify_init(const struct config *cfg, char *err, size_t errlen)
 	svc.per_ip = limiter_new(cfg->limit_ip_checks_per_min, 60);
 	svc.per_number =
 		limiter_new(cfg->limit_number_max, cfg->limit_number_window);
+	svc.per_pk_key = limiter_new(cfg->limit_pk_rps, 1);
+	svc.per_pk_ip = limiter_new(cfg->limit_pk_ip_requests_per_hour, 3600);
 	svc.number_window_ms = (int64_t)cfg->limit_number_window * 1000;
 	svc.prefix_digits = cfg->limit_prefix_digits;
 	svc.es.pin_expiry_s = cfg->pin_expiry;
@@ -136,9 +143,10 @@ int verify_warm_limits(void)
 					 warm_number, NULL);
 }
 
-int verify_rate_key(int64_t key_id)
+int verify_rate_key(int64_t key_id, int publishable)
 {
-	return limiter_take(svc.per_key, &key_id, sizeof(key_id), now_ms());
+	return limiter_take(publishable ? svc.per_pk_key : svc.per_key, &key_id,
+			    sizeof(key_id), now_ms());
 }
 
 /* Is the number's country in the key's allow-list ("IN,GB" or "*")? */
@@ -247,6 +255,12 @@ enum verify_result verify_request(int64_t key_id,
 	int rc;
 
 	memset(&tx, 0, sizeof(tx));
+	if (in->browser_ip) {
+		*retry_after = limiter_take(svc.per_pk_ip, in->browser_ip,
+					    strlen(in->browser_ip), now);
+		if (*retry_after)
+			return VERIFY_THROTTLED;
+	}
 	if (phone_parse(in->number, in->country, svc.default_country, &ph) != 0)
 		return VERIFY_BAD_NUMBER;
 	test = test_number_find(ph.digits);
@@ -514,6 +528,17 @@ enum verify_result verify_search(int64_t key_id, const char *request_id,
 	if (rc == 0)
 		engine_expire_if_due(&out->v, now_ms());
 	return result_of(rc);
+}
+
+int verify_resend_wait(int64_t key_id, const char *request_id)
+{
+	struct vf_record rec;
+	int64_t ms;
+
+	if (verify_search(key_id, request_id, &rec) != VERIFY_OK)
+		return 1;
+	ms = engine_resend_wait_ms(&rec.v, &svc.es, now_ms());
+	return (int)((ms + 999) / 1000) > 0 ? (int)((ms + 999) / 1000) : 1;
 }
 
 int verify_checks_foreach(const struct vf_record *r,

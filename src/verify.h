@@ -30,6 +30,8 @@ struct verify_request_in {
 	const char *sender_id; /* NULL: none */
 	const char *lg;        /* NULL: none */
 	const char *countries; /* the key's allow-list ("IN,GB", "*"); NULL: IN */
+	/* Publishable keys: the client address, for the per-address limit. */
+	const char *browser_ip;
 	struct engine_request req;
 };
 
@@ -64,10 +66,10 @@ enum verify_result verify_check(int64_t key_id, const char *request_id,
 				enum check_outcome *outcome, int *retry_after);
 
 /*
- * The per-key request rate, counted for every API call: 0 when allowed,
- * else the seconds to wait.
+ * The per-key request rate, counted for every API call (publishable keys
+ * have their own, lower limit): 0 when allowed, else the seconds to wait.
  */
-int verify_rate_key(int64_t key_id);
+int verify_rate_key(int64_t key_id, int publishable);
 
 /*
  * Refills the per-number request limit from the store after a restart
@@ -88,6 +90,12 @@ enum verify_result verify_control(int64_t key_id, const char *request_id,
  */
 enum verify_result verify_search(int64_t key_id, const char *request_id,
 				 struct vf_record *out);
+
+/*
+ * Whole seconds (>= 1) until a resend of the verification is out of its
+ * cooldown, for the Retry-After of a CONTROL_COOLDOWN.
+ */
+int verify_resend_wait(int64_t key_id, const char *request_id);
 
 /* Lists the checks / events of a verification found by verify_search. */
 int verify_checks_foreach(const struct vf_record *r,

@@ -1,8 +1,10 @@
 #!/bin/sh
 # Starts KookooVerify locally for trying it out (`make run`): a SQLite file in
-# var/, the schema migrated, one API key kept in var/local-key.json, a test
-# number with a fixed PIN, the KooKoo simulator on ${SIM_PORT:-8081}, and the
-# server on 127.0.0.1:${PORT:-8080} wired to it (Ctrl-C stops both).
+# var/, the schema migrated, one API key kept in var/local-key.json, a
+# publishable key for the demo page in var/demo-key.json, a test number with
+# a fixed PIN, the KooKoo simulator on ${SIM_PORT:-8081}, and the server on
+# 127.0.0.1:${PORT:-8080} wired to it, with the demo at /demo/ (Ctrl-C stops
+# both).
 
 set -eu
 
@@ -13,6 +15,7 @@ PORT=${PORT:-8080}
 VAR=var
 DB=$VAR/kookooverify.db
 KEYFILE=$VAR/local-key.json
+DEMOKEYFILE=$VAR/demo-key.json
 TEST_NUMBER=919999900001
 TEST_PIN=1234
 BASE=http://127.0.0.1:$PORT
@@ -30,6 +33,9 @@ mkdir -p "$VAR"
 if [ ! -f "$DB" ] && [ -f "$KEYFILE" ]; then
 	echo "run-local: $DB is gone; forgetting the key in $KEYFILE"
 	rm -f "$KEYFILE"
+fi
+if [ ! -f "$DB" ]; then
+	rm -f "$DEMOKEYFILE"
 fi
 
 if ! "$BIN" migrate --db "$DB"; then
@@ -70,6 +76,26 @@ if ! KEY=$(json_field "$KEYFILE" api_key) ||
 	echo "run-local: $KEYFILE has no api_key/api_secret; delete it" \
 	    "and run again" >&2
 	exit 1
+fi
+
+# The demo page's publishable key, for this server's own origin(s); a new
+# port needs a new key.
+DEMO_ORIGIN=http://127.0.0.1:$PORT
+if [ -f "$DEMOKEYFILE" ] && DEMO_KEY=$(json_field "$DEMOKEYFILE" api_key) &&
+    [ "$(json_field "$DEMOKEYFILE" origin)" = "$DEMO_ORIGIN" ]; then
+	echo "run-local: reusing the demo's publishable key in $DEMOKEYFILE"
+else
+	if ! DEMO_KEY=$("$BIN" keys create --db "$DB" --name demo \
+	    --publishable --origin "$DEMO_ORIGIN" \
+	    --origin "http://localhost:$PORT" --json |
+	    python3 -c 'import json, sys; print(json.load(sys.stdin)["api_key"])'); then
+		echo "run-local: \`$BIN keys create --publishable\` failed" >&2
+		exit 1
+	fi
+	printf '{"api_key": "%s", "origin": "%s"}\n' "$DEMO_KEY" \
+	    "$DEMO_ORIGIN" >"$DEMOKEYFILE"
+	echo "run-local: created the demo's publishable key, kept in" \
+	    "$DEMOKEYFILE"
 fi
 
 # Form-encodes a value for a query string.
@@ -118,14 +144,20 @@ KOOKOOVERIFY_KOOKOO_API_KEY=${KOOKOOVERIFY_KOOKOO_API_KEY:-simulator}
 KOOKOOVERIFY_PUBLIC_BASE_URL=${KOOKOOVERIFY_PUBLIC_BASE_URL:-$BASE}
 KOOKOOVERIFY_CALL_WINDOW=${KOOKOOVERIFY_CALL_WINDOW:-00:00-00:00}
 KOOKOOVERIFY_NEXT_EVENT_WAIT=${KOOKOOVERIFY_NEXT_EVENT_WAIT:-30}
+KOOKOOVERIFY_DEMO=1
+KOOKOOVERIFY_DEMO_KEY=$DEMO_KEY
+KOOKOOVERIFY_DEMO_INBOX_URL=$SIM_BASE
 export KOOKOOVERIFY_KOOKOO_BASE_URL KOOKOOVERIFY_KOOKOO_API_KEY \
 	KOOKOOVERIFY_PUBLIC_BASE_URL KOOKOOVERIFY_CALL_WINDOW \
-	KOOKOOVERIFY_NEXT_EVENT_WAIT
+	KOOKOOVERIFY_NEXT_EVENT_WAIT KOOKOOVERIFY_DEMO KOOKOOVERIFY_DEMO_KEY \
+	KOOKOOVERIFY_DEMO_INBOX_URL
 # ---- end of KooKoo simulator ---------------------------------------------------
 
 cat <<EOF
 
 KookooVerify on $BASE  (database $DB)
+  demo page:  $BASE/demo/  (the JavaScript SDK's widget, with the
+              simulator's inbox beside it; publishable key $DEMO_KEY)
   api_key:    $KEY
   api_secret: $SECRET
   test number $TEST_NUMBER always gets PIN $TEST_PIN; nothing is sent.
@@ -153,6 +185,10 @@ Vonage Verify v1 dialect:
   curl -u '$KEY:$SECRET' -d request_id=REQUEST_ID -d code=$TEST_PIN $BASE/verify/check/json
   curl -u '$KEY:$SECRET' -d request_id=REQUEST_ID $BASE/verify/search/json
   curl -u '$KEY:$SECRET' -d request_id=REQUEST_ID -d cmd=cancel $BASE/verify/control/json
+
+Verification tokens (what a page gets from a check with a publishable key):
+  curl $BASE/.well-known/kookooverify/jwks.json       # the public key
+  curl -u '$KEY:$SECRET' -d token=TOKEN -d single_use=true $BASE/verify/token/json
 
 Ctrl-C stops the server and the simulator.
 

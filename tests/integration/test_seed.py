@@ -411,8 +411,40 @@ class SeedResendCooldownTests(KVTestCase):
     def test_resend_inside_cooldown_is_1(self):
         number, rid = self.seed_request_ok()
         r = self.s.seed("/control", {"request_id": rid, "cmd": "resend"})
-        self.assert_seed(r, 1)
+        self.assert_seed(r, 1, "Throttled: resent too recently")
+        # The wait left of the 30 s cooldown, so a client can count down.
+        self.assertIn(int(r.headers.get("Retry-After", "0")), range(28, 31),
+                      r.describe())
         self.assert_seed_search_status(rid, "IN PROGRESS")
+
+
+class VonageResendLimitTests(KVTestCase):
+    settings = {"resend_cooldown": 30, "resend_max": 1}
+
+    def test_cooldown_says_so_with_retry_after(self):
+        number = self.s.new_number()
+        d = self.assert_vonage(self.s.vonage("", {"number": number,
+                                                  "brand": "App"}), "0")
+        r = self.s.vonage("/control", {"request_id": d["request_id"],
+                                       "cmd": "resend"})
+        self.assert_vonage(r, "1", error_text="Throttled: resent too "
+                           "recently")
+        self.assertIn(int(r.headers.get("Retry-After", "0")), range(28, 31),
+                      r.describe())
+
+
+class VonageResendCapTests(KVTestCase):
+    settings = {"resend_cooldown": 0, "resend_max": 1}
+
+    def test_cap_says_so(self):
+        number = self.s.new_number()
+        d = self.assert_vonage(self.s.vonage("", {"number": number,
+                                                  "brand": "App"}), "0")
+        params = {"request_id": d["request_id"], "cmd": "resend"}
+        self.assert_vonage(self.s.vonage("/control", params), "0")
+        r = self.s.vonage("/control", params)
+        self.assert_vonage(r, "1", error_text="Throttled: no resends left")
+        self.assertIsNone(r.headers.get("Retry-After"), r.describe())
 
 
 if __name__ == "__main__":

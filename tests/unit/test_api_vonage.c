@@ -54,6 +54,10 @@ static void test_status_codes_are_vonages(void **state)
 		{VONAGE_CANCEL_TOO_LATE, 19}, {VONAGE_NO_MORE_EVENTS, 19},
 		{VONAGE_NO_RESPONSE, 101},    {VONAGE_NOT_PERMITTED, 29},
 		{VONAGE_BLOCKED, 7},          {VONAGE_PIN_CODE, 20},
+		{VONAGE_ORIGIN, 4},           {VONAGE_BROWSER_SECRET, 4},
+		{VONAGE_PK_ENDPOINT, 4},      {VONAGE_PK_PARAM, 3},
+		{VONAGE_TOKEN_EXPIRED, 6},    {VONAGE_TOKEN_USED, 6},
+		{VONAGE_RESEND_COOLDOWN, 1},  {VONAGE_RESEND_CAP, 1},
 	};
 	char text[VONAGE_TEXT_MAX];
 
@@ -259,6 +263,7 @@ static void test_routes_cover_both_formats_of_each_endpoint(void **state)
 		"/verify/check/json",   "/verify/check/xml",
 		"/verify/search/json",  "/verify/search/xml",
 		"/verify/control/json", "/verify/control/xml",
+		"/verify/token/json",   "/verify/token/xml",
 	};
 	size_t n = 0;
 
@@ -284,6 +289,7 @@ static void fake_init(struct fake *f, enum http_method m, const char *path,
 	memset(f, 0, sizeof(*f));
 	snprintf(f->query, sizeof(f->query), "%s", query);
 	f->req.method = m;
+	f->req.status = 200; /* as http.c starts every request */
 	f->req.path = path;
 	f->req.query = f->query;
 	f->req.query_len = strlen(f->query);
@@ -320,6 +326,7 @@ static void test_xml_of_a_search_object(void **state)
 	json_t *o = json_object(), *checks = json_array(), *c = json_object();
 
 	memset(&req, 0, sizeof(req));
+	req.status = 200;
 	json_object_set_new(o, "request_id", json_string("abc"));
 	json_object_set_new(o, "status", json_string("IN PROGRESS"));
 	json_object_set_new(c, "code", json_string("1234"));

@@ -313,6 +313,8 @@ static enum MHD_Result sim_queue_reply(struct sim_req *r)
 		return MHD_NO;
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				r->type ? r->type : "text/plain");
+	/* The demo page (another origin) shows the inbox: any page may read. */
+	MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
 	ret = MHD_queue_response(r->conn, r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;

@@ -1,0 +1,250 @@
+/*
+ * Browser support (browser.h): the CORS preflight, the JWK Set, token issue
+ * and redemption, and the demo page's files.  The demo serves a fixed set of
+ * flat file names from two directories of the repository, nothing else.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "api.h"
+#include "browser.h"
+#include "db.h"
+#include "err.h"
+#include "http.h"
+#include "keys.h"
+#include "log.h"
+#include "util.h"
+
+/* The largest demo file served. */
+#define DEMO_FILE_MAX (1024 * 1024)
+#define DEMO_NAME_MAX 64
+
+static struct {
+	int token_ttl;
+	int demo;
+	char root[512];
+	char key[64];
+	char inbox_url[256];
+} bs;
+
+void browser_init(const struct config *cfg)
+{
+	bs.token_ttl = cfg->token_ttl;
+	bs.demo = cfg->demo;
+	snprintf(bs.root, sizeof(bs.root), "%s", cfg->demo_root);
+	snprintf(bs.key, sizeof(bs.key), "%s", cfg->demo_key);
+	snprintf(bs.inbox_url, sizeof(bs.inbox_url), "%s", cfg->demo_inbox_url);
+}
+
+int browser_token_issue(const char *api_key, const char *request_id,
+			const char *number, char *out)
+{
+	struct vtoken_claims c;
+	int64_t now = now_ms() / 1000;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(c.number, sizeof(c.number), "%s", number);
+	snprintf(c.api_key, sizeof(c.api_key), "%s", api_key);
+	snprintf(c.request_id, sizeof(c.request_id), "%s", request_id);
+	c.iat = now;
+	c.exp = now + (bs.token_ttl > 0 ? bs.token_ttl : 600);
+	return vtoken_issue(&c, out, VTOKEN_MAX);
+}
+
+struct use_tx {
+	const struct vtoken_claims *claims;
+	int64_t now_ms;
+	int used;
+};
+
+static int token_use_run(struct db_conn *c, void *arg)
+{
+	struct use_tx *tx = arg;
+	int rc = db_token_use(c, tx->claims->jti, tx->claims->exp * 1000,
+			      tx->now_ms);
+
+	tx->used = rc == KV_EDUP;
+	return tx->used ? 0 : rc;
+}
+
+enum browser_redeem browser_token_redeem(const char *token, int single_use,
+					 struct vtoken_claims *claims)
+{
+	struct use_tx tx = {.claims = claims, .now_ms = now_ms()};
+	enum vtoken_result r = vtoken_verify(token, tx.now_ms / 1000, claims);
+
+	if (r == VTOKEN_EXPIRED)
+		return REDEEM_EXPIRED;
+	if (r != VTOKEN_OK)
+		return REDEEM_INVALID;
+	if (!single_use)
+		return REDEEM_OK;
+	if (db_write(token_use_run, &tx) != 0)
+		return REDEEM_ERROR;
+	return tx.used ? REDEEM_USED : REDEEM_OK;
+}
+
+/* ---- HTTP ---- */
+
+static void reply_json_obj(struct http_req *req, unsigned int status, json_t *o)
+{
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	json_decref(o);
+	http_reply(req, status, "application/json", text,
+		   text ? strlen(text) : 0);
+}
+
+/* OPTIONS on the Verify API: a browser asks before a JSON POST. */
+void http_cors_preflight(struct http_req *req)
+{
+	int known = 0;
+
+	if (req->origin) {
+		db_read_begin();
+		known = keys_origin_known(req->origin);
+		db_read_end();
+	}
+	if (known != 1) {
+		/* No CORS headers: the browser refuses the real request. */
+		http_reply_copy(req, 403, "application/json",
+				"{\"status\":\"4\",\"error_text\":\"Origin not "
+				"allowed\"}");
+		return;
+	}
+	req->cors_allow = req->origin;
+	req->preflight = 1;
+	http_reply_copy(req, 204, "text/plain", "");
+}
+
+static void browser_jwks(struct http_req *req)
+{
+	req->cors_allow = "*";
+	reply_json_obj(req, 200, vtoken_jwks());
+}
+
+static void demo_not_found(struct http_req *req)
+{
+	http_reply_copy(req, 404, "application/json",
+			"{\"status\":404,\"error_text\":\"Not found\"}");
+}
+
+static const char *demo_type(const char *name)
+{
+	static const struct {
+		const char *suffix, *type;
+	} types[] = {
+		{".html", "text/html; charset=utf-8"},
+		{".js", "text/javascript; charset=utf-8"},
+		{".mjs", "text/javascript; charset=utf-8"},
+		{".css", "text/css; charset=utf-8"},
+		{".svg", "image/svg+xml"},
+		{".json", "application/json"},
+	};
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < ARRAY_LEN(types); i++) {
+		size_t k = strlen(types[i].suffix);
+
+		if (n > k && strcmp(name + n - k, types[i].suffix) == 0)
+			return types[i].type;
+	}
+	return NULL;
+}
+
+/* A flat file name: letters, digits, '_', '-', '.', not starting with '.'. */
+static int demo_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 0 && n < DEMO_NAME_MAX && name[0] != '.' &&
+	       strspn(name, "abcdefghijklmnopqrstuvwxyz"
+			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == n;
+}
+
+/* Serves <root>/<dir>/<name> whole, or 404. */
+static void demo_file(struct http_req *req, const char *dir, const char *name)
+{
+	const char *type = demo_type(name);
+	char path[1024];
+	struct stat st;
+	char *body = NULL;
+	ssize_t got = 0;
+	int fd = -1;
+
+	if (!demo_name_ok(name) || !type ||
+	    (size_t)snprintf(path, sizeof(path), "%s/%s/%s", bs.root, dir,
+			     name) >= sizeof(path))
+		goto missing;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > DEMO_FILE_MAX)
+		goto missing;
+	body = malloc((size_t)st.st_size + 1);
+	if (!body)
+		goto missing;
+	while (got < st.st_size) {
+		ssize_t n = read(fd, body + got, (size_t)(st.st_size - got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto missing;
+		got += n;
+	}
+	body[got] = '\0';
+	close(fd);
+	http_reply(req, 200, type, body, (size_t)got);
+	return;
+missing:
+	if (fd >= 0)
+		close(fd);
+	free(body);
+	demo_not_found(req);
+}
+
+static void demo_config(struct http_req *req)
+{
+	reply_json_obj(req, 200,
+		       json_pack("{s:s, s:s, s:s}", "api_key", bs.key,
+				 "base_url", "", "inbox_url", bs.inbox_url));
+}
+
+static void browser_demo(struct http_req *req)
+{
+	const char *rest;
+
+	if (!bs.demo) {
+		demo_not_found(req);
+		return;
+	}
+	if (strcmp(req->path, "/demo") == 0) {
+		/* The page's relative imports need the trailing slash. */
+		req->location = "/demo/";
+		http_reply_copy(req, 301, "text/plain", "");
+		return;
+	}
+	rest = req->path + strlen("/demo/");
+	if (*rest == '\0')
+		demo_file(req, "demo", "index.html");
+	else if (strcmp(rest, "config.json") == 0)
+		demo_config(req);
+	else if (strncmp(rest, "sdk/", 4) == 0)
+		demo_file(req, "sdk/js/src", rest + 4);
+	else
+		demo_file(req, "demo", rest);
+}
+
+const struct route browser_routes[] = {
+	{BROWSER_JWKS_PATH, browser_jwks, HTTP_GET | HTTP_HEAD, 0, 0},
+	{"/demo", browser_demo, HTTP_GET | HTTP_HEAD, 0, 0},
+	{"/demo/", browser_demo, HTTP_GET | HTTP_HEAD, 1, 0},
+	{NULL, NULL, 0, 0, 0},
+};

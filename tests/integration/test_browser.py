@@ -1,0 +1,460 @@
+"""Browsers: publishable keys (no secret, only from their origins, only
+their own verifications, stricter limits), CORS preflights and headers,
+verification tokens (signed at a successful check, redeemed by a backend
+with a secret key, once when asked), the public key set, and the demo
+page's file serving.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import unittest
+
+import harness
+from harness import KVTestCase, LIMITS_OFF, pin_of, run_cli, wrong_pin
+
+ORIGIN = "https://shop.example"
+OTHER = "https://other.example"   # listed by another publishable key
+STRANGER = "https://evil.example"  # listed by no key
+
+# Limits off, except where a test turns one on.
+OPEN = dict(LIMITS_OFF, cancel_min_age=0, resend_cooldown=0,
+            limit_pk_rps=0, limit_pk_ip_requests_per_hour=0)
+
+
+def create_pk(server, *origins, name=None):
+    args = ["keys", "create", "--db", server.db, "--publishable", "--json"]
+    for o in origins:
+        args += ["--origin", o]
+    if name:
+        args += ["--name", name]
+    cp = server.cli(*args)
+    return json.loads(cp.stdout.strip().splitlines()[-1])["api_key"]
+
+
+class BrowserCase(KVTestCase):
+    settings = OPEN
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        if cls.server is not None:
+            cls.pk = create_pk(cls.server, ORIGIN, "http://127.0.0.1:9")
+            cls.pk_other = create_pk(cls.server, OTHER)
+
+    def pk_call(self, endpoint, params, origin=ORIGIN, pk=None):
+        body = dict(params, api_key=pk or self.pk)
+        headers = {"Origin": origin} if origin else {}
+        return self.s.post_json("/verify%s/json" % endpoint, body,
+                                headers=headers)
+
+    def pk_start(self, number=None, **params):
+        number = number or self.s.new_number()
+        r = self.pk_call("", dict({"number": number, "brand": "Shop"},
+                                  **params))
+        d = self.assert_vonage(r, "0")
+        return d["request_id"], number
+
+    def assert_search(self, reply, status):
+        """A search object (its status is the verification's state)."""
+        d = self.assert_json_reply(reply)
+        self.assertEqual(d.get("status"), status, reply.describe())
+        return d
+
+    def assert_cors(self, reply, origin=ORIGIN):
+        self.assertEqual(reply.headers.get("Access-Control-Allow-Origin"),
+                         origin, reply.describe())
+        self.assertIn("Origin", reply.headers.get("Vary", ""),
+                      reply.describe())
+
+    def assert_no_cors(self, reply):
+        self.assertIsNone(reply.headers.get("Access-Control-Allow-Origin"),
+                          reply.describe())
+
+    def redeem(self, token, single_use=None, key=0):
+        params = {"token": token}
+        if single_use is not None:
+            params["single_use"] = single_use
+        return self.s.vonage("/token", params, key=key, via="form")
+
+
+class CorsTests(BrowserCase):
+    def preflight(self, path, origin):
+        headers = {"Access-Control-Request-Method": "POST",
+                   "Access-Control-Request-Headers": "content-type"}
+        if origin:
+            headers["Origin"] = origin
+        return self.s.request("OPTIONS", path, headers=headers)
+
+    def test_preflight_of_a_listed_origin(self):
+        for path in ("/verify/json", "/verify/check/json",
+                     "/verify/search/json", "/verify/control/json",
+                     "/verify/check/xml"):
+            r = self.preflight(path, ORIGIN)
+            self.assertEqual(r.status, 204, r.describe())
+            self.assert_cors(r)
+            self.assertIn("POST", r.headers.get(
+                "Access-Control-Allow-Methods", ""))
+            self.assertIn("Content-Type", r.headers.get(
+                "Access-Control-Allow-Headers", ""))
+            self.assertTrue(r.headers.get("Access-Control-Max-Age"))
+
+    def test_preflight_of_an_unlisted_origin_is_refused(self):
+        for origin in (STRANGER, None, "null", ORIGIN + ":8443"):
+            r = self.preflight("/verify/json", origin)
+            self.assertEqual(r.status, 403, r.describe())
+            self.assert_no_cors(r)
+
+    def test_preflight_only_where_pages_may_call(self):
+        # A backend-only endpoint and unknown paths have no preflight.
+        self.assertEqual(self.preflight("/verify/token/json",
+                                        ORIGIN).status, 405)
+        self.assertEqual(self.preflight("/kookooverify/check",
+                                        ORIGIN).status, 405)
+        self.assertEqual(self.preflight("/verify/nope/json",
+                                        ORIGIN).status, 404)
+
+    def test_replies_to_a_listed_origin_carry_cors_even_errors(self):
+        rid, _ = self.pk_start()
+        r = self.pk_call("/check", {"request_id": rid, "code": "12x"})
+        self.assert_vonage(r, "3")
+        self.assert_cors(r)
+        self.assertIn("Retry-After", r.headers.get(
+            "Access-Control-Expose-Headers", ""))
+
+    def test_no_cors_for_a_stranger(self):
+        r = self.pk_call("", {"number": self.s.new_number(),
+                              "brand": "Shop"}, origin=STRANGER)
+        self.assertEqual(r.status, 403, r.describe())
+        self.assert_no_cors(r)
+        self.assertEqual(r.data.get("status"), "4")
+
+    def test_jwks_is_public_and_matches_the_cli(self):
+        r = self.s.get("/.well-known/kookooverify/jwks.json")
+        d = self.assert_json_reply(r)
+        self.assertEqual(r.headers.get("Access-Control-Allow-Origin"), "*")
+        key = d["keys"][0]
+        self.assertEqual((key["kty"], key["crv"], key["alg"]),
+                         ("OKP", "Ed25519", "EdDSA"))
+        cli = json.loads(self.s.cli("token-key", "--db",
+                                    self.s.db).stdout)
+        self.assertEqual(cli, d)
+
+
+class PublishableKeyTests(BrowserCase):
+    def test_request_check_search_from_a_listed_origin(self):
+        rid, number = self.pk_start()
+        r = self.pk_call("/search", {"request_id": rid})
+        d = self.assert_search(r, "IN PROGRESS")
+        self.assertEqual(d["number"], number)
+        self.assert_cors(r)
+        # Its second origin works too.
+        r = self.pk_call("/search", {"request_id": rid},
+                         origin="http://127.0.0.1:9")
+        self.assert_search(r, "IN PROGRESS")
+
+    def test_origin_of_another_key_or_none_is_refused(self):
+        rid, _ = self.pk_start()
+        for origin in (OTHER, STRANGER, None):
+            r = self.pk_call("/search", {"request_id": rid}, origin=origin)
+            self.assertEqual(r.status, 403, r.describe())
+            self.assertEqual(r.data.get("status"), "4", r.describe())
+            self.assertEqual(r.data.get("error_text"),
+                             "Origin not allowed for this key")
+
+    def test_a_secret_is_never_accepted_with_a_publishable_key(self):
+        r = self.pk_call("", {"number": self.s.new_number(),
+                              "brand": "Shop", "api_secret": "x" * 32})
+        self.assert_vonage(r, "4")
+
+    def test_a_secret_key_from_a_browser_is_refused(self):
+        number = self.s.new_number()
+        r = self.s.post_form("/verify/json", dict(
+            self.s.creds(), number=number, brand="Shop"),
+            headers={"Origin": ORIGIN})
+        self.assertEqual(r.status, 403, r.describe())
+        self.assertIn("publishable key", r.data.get("error_text", ""))
+        # Nothing was started: the number is free for the backend.
+        self.assert_vonage(self.s.vonage("", {"number": number,
+                                              "brand": "Shop"}), "0")
+
+    def test_parameters_a_page_may_not_set(self):
+        for name, value in (("pin_code", "1234"), ("code_length", "6"),
+                            ("workflow_id", "6"), ("pin_expiry", "600"),
+                            ("next_event_wait", "60"),
+                            ("sender_id", "SHOP")):
+            r = self.pk_call("", {"number": self.s.new_number(),
+                                  "brand": "Shop", name: value})
+            self.assert_vonage(r, "3", contains="`%s`" % name)
+
+    def test_allowed_options(self):
+        self.pk_start(lg="hi-in", country="IN")
+
+    def test_backend_only_endpoints_are_refused(self):
+        headers = {"Origin": ORIGIN}
+        r = self.s.post_form("/kookooverify/search",
+                             {"api_key": self.pk, "request_id": "0" * 32},
+                             headers=headers)
+        self.assertEqual(r.data.get("status"), 4, r.describe())
+        r = self.pk_call("/token", {"token": "x"})
+        self.assert_vonage(r, "4", contains="secret key")
+        r = self.s.get("/metrics", {"api_key": self.pk}, headers=headers)
+        self.assertEqual(r.status, 401, r.describe())
+
+    def test_only_its_own_verifications(self):
+        # One made by the backend's secret key is invisible to the page.
+        d = self.assert_vonage(self.s.vonage(
+            "", {"number": self.s.new_number(), "brand": "Shop"}), "0")
+        r = self.pk_call("/search", {"request_id": d["request_id"]})
+        self.assert_vonage(r, "101")
+        r = self.pk_call("/check", {"request_id": d["request_id"],
+                                    "code": "1234"})
+        self.assert_vonage(r, "6")
+        # And another publishable key's are invisible too.
+        rid, _ = self.pk_start()
+        r = self.pk_call("/search", {"request_id": rid}, origin=OTHER,
+                         pk=self.pk_other)
+        self.assert_vonage(r, "101")
+
+    def test_search_of_several_ids_is_refused(self):
+        rid, _ = self.pk_start()
+        r = self.pk_call("/search", {"request_ids": [rid]})
+        self.assert_vonage(r, "3", contains="request_ids")
+
+    def test_control_cancel_and_resend_only(self):
+        rid, _ = self.pk_start()
+        r = self.pk_call("/control", {"request_id": rid,
+                                      "cmd": "trigger_next_event"})
+        self.assert_vonage(r, "3", contains="trigger_next_event")
+        self.assert_vonage(self.pk_call("/control", {
+            "request_id": rid, "cmd": "resend"}), "0", command="resend")
+        self.assert_vonage(self.pk_call("/control", {
+            "request_id": rid, "cmd": "cancel"}), "0", command="cancel")
+        self.assert_search(self.pk_call("/search", {"request_id": rid}),
+                           "CANCELLED")
+
+    def test_status_10_names_the_live_request(self):
+        rid, number = self.pk_start()
+        r = self.pk_call("", {"number": number, "brand": "Shop"})
+        self.assert_vonage(r, "10", request_id=rid)
+
+
+class TokenTests(BrowserCase):
+    def verified_token(self):
+        rid, number = self.pk_start()
+        r = self.pk_call("/check", {"request_id": rid,
+                                    "code": pin_of(number)})
+        d = self.assert_vonage(r, "0", request_id=rid)
+        self.assertEqual(d["token"].count("."), 2, r.describe())
+        return d["token"], rid, number
+
+    def test_wrong_code_gives_no_token(self):
+        rid, number = self.pk_start()
+        r = self.pk_call("/check", {"request_id": rid,
+                                    "code": wrong_pin(pin_of(number))})
+        d = self.assert_vonage(r, "16")
+        self.assertNotIn("token", d)
+
+    def test_a_secret_keys_check_has_no_token(self):
+        number = self.s.new_number()
+        d = self.assert_vonage(self.s.vonage("", {"number": number,
+                                                  "brand": "Shop"}), "0")
+        r = self.s.vonage("/check", {"request_id": d["request_id"],
+                                     "code": pin_of(number)})
+        self.assertNotIn("token", self.assert_vonage(r, "0"))
+
+    def test_backend_redeems_the_token(self):
+        token, rid, number = self.verified_token()
+        d = self.assert_vonage(self.redeem(token), "0", number=number,
+                               request_id=rid, api_key=self.pk)
+        self.assertTrue(d["verified_at"] and d["expires_at"])
+        self.assertEqual(len(d["token_id"]), 32)
+        # Without single_use it may be checked again.
+        self.assert_vonage(self.redeem(token, "false"), "0")
+
+    def test_single_use(self):
+        token, _, _ = self.verified_token()
+        self.assert_vonage(self.redeem(token, "true"), "0")
+        self.assert_vonage(self.redeem(token, "true"), "6",
+                           error_text="The token was already used")
+        # Another token of the same kind is not affected.
+        other, _, _ = self.verified_token()
+        self.assert_vonage(self.redeem(other, "true"), "0")
+
+    def test_single_use_survives_a_restart(self):
+        token, _, _ = self.verified_token()
+        self.assert_vonage(self.redeem(token, "true"), "0")
+        self.s.kill9()
+        self.s.restart()
+        self.assert_vonage(self.redeem(token, "true"), "6")
+
+    def test_forged_and_malformed_tokens(self):
+        token, _, _ = self.verified_token()
+        head, payload, sig = token.split(".")
+        flipped = sig[:-2] + ("A" if sig[-2] != "A" else "B") + sig[-1]
+        for bad in (head + "." + payload + "." + flipped,
+                    head + "." + payload + ".",
+                    "x.y.z", "not a token", token + "." + sig):
+            self.assert_vonage(self.redeem(bad), "3",
+                               error_text="Invalid value for parameter "
+                               "`token`")
+        self.assert_vonage(self.redeem(token, "yes"), "3",
+                           contains="single_use")
+        r = self.s.vonage("/token", {}, via="form")
+        self.assert_vonage(r, "2", contains="token")
+
+    def test_xml_form(self):
+        token, _, number = self.verified_token()
+        r = self.s.vonage("/token", {"token": token}, via="form", fmt="xml")
+        el = self.assert_xml(r, "token_response", "0")
+        self.assertEqual(el.findtext("number"), number)
+
+
+class TokenExpiryTests(BrowserCase):
+    settings = dict(OPEN, token_ttl=1)
+
+    def test_expired_token_is_refused(self):
+        rid, number = self.pk_start()
+        d = self.assert_vonage(self.pk_call("/check", {
+            "request_id": rid, "code": pin_of(number)}), "0")
+        time.sleep(1.2)
+        self.assert_vonage(self.redeem(d["token"]), "6",
+                           error_text="The token has expired")
+
+
+class PublishableLimitTests(BrowserCase):
+    per_test = True
+
+    def setUp(self):
+        super().setUp()
+        self.pk = create_pk(self.server, ORIGIN)
+
+    def test_requests_per_browser_address(self):
+        self.start_server(dict(OPEN, limit_pk_ip_requests_per_hour=2))
+        self.pk = create_pk(self.server, ORIGIN)
+        for _ in range(2):
+            self.pk_start()
+        r = self.pk_call("", {"number": self.s.new_number(),
+                              "brand": "Shop"})
+        self.assert_vonage(r, "1")
+        self.assertGreaterEqual(int(r.headers.get("Retry-After", "0")), 1)
+        self.assert_cors(r)  # the page can show the wait
+        # The backend's secret key is not held to the browsers' limit.
+        self.assert_vonage(self.s.vonage("", {
+            "number": self.s.new_number(), "brand": "Shop"}), "0")
+
+    def test_calls_per_second_per_publishable_key(self):
+        self.start_server(dict(OPEN, limit_pk_rps=3))
+        self.pk = create_pk(self.server, ORIGIN)
+        statuses = [self.pk_call("/search", {"request_id": "0" * 32})
+                    .data.get("status") for _ in range(8)]
+        self.assertEqual(statuses[:3], ["101"] * 3, statuses)
+        self.assertIn("1", statuses[3:], statuses)
+
+    def test_revoked_key_and_its_origins(self):
+        self.server.cli("keys", "revoke", self.pk, "--db", self.server.db)
+        r = self.pk_call("", {"number": self.s.new_number(),
+                              "brand": "Shop"})
+        self.assertEqual(r.data.get("status"), "4", r.describe())
+        r = self.s.request("OPTIONS", "/verify/json",
+                           headers={"Origin": ORIGIN})
+        self.assertEqual(r.status, 403, r.describe())
+
+
+class CliTests(unittest.TestCase):
+    def setUp(self):
+        harness.require_binary()
+        self.dir = tempfile.mkdtemp(prefix="kvtest-browser-cli-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.db = os.path.join(self.dir, "kv.db")
+
+    def cli(self, *args):
+        return run_cli(list(args) + ["--db", self.db])
+
+    def test_publishable_key_needs_a_valid_origin(self):
+        cp = self.cli("keys", "create", "--publishable")
+        self.assertEqual(cp.returncode, 2, cp.stderr)
+        self.assertIn("--origin", cp.stderr)
+        for bad in ("shop.example", "https://shop.example/app", "*"):
+            cp = self.cli("keys", "create", "--publishable", "--origin", bad)
+            self.assertEqual(cp.returncode, 2, cp.stderr)
+            self.assertIn("not an origin", cp.stderr)
+        cp = self.cli("keys", "create", "--origin", ORIGIN)
+        self.assertEqual(cp.returncode, 2, cp.stderr)
+
+    def test_list_shows_kind_and_origins(self):
+        cp = self.cli("keys", "create", "--publishable", "--origin",
+                      "HTTPS://Shop.Example:443/", "--origin", OTHER,
+                      "--json")
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        key = json.loads(cp.stdout)
+        self.assertEqual(list(key), ["api_key"])  # no secret at all
+        self.assertTrue(key["api_key"].startswith("pk_"))
+        cp = self.cli("keys", "list")
+        line = [ln for ln in cp.stdout.splitlines()
+                if ln.startswith(key["api_key"])][0]
+        self.assertIn("publishable", line)
+        self.assertIn("origins: " + OTHER + " " + ORIGIN, line)
+
+
+class DemoTests(KVTestCase):
+    per_test = True
+
+    def make_root(self):
+        root = tempfile.mkdtemp(prefix="kvtest-demo-")
+        self.addCleanup(shutil.rmtree, root, True)
+        os.makedirs(os.path.join(root, "demo"))
+        os.makedirs(os.path.join(root, "sdk", "js", "src"))
+        files = {"demo/index.html": "<!doctype html><title>demo</title>",
+                 "demo/demo.css": "body{}",
+                 "sdk/js/src/index.js": "export const x = 1;\n"}
+        for name, text in files.items():
+            with open(os.path.join(root, name), "w") as f:
+                f.write(text)
+        with open(os.path.join(root, "secret.txt"), "w") as f:
+            f.write("not for the web")
+        os.symlink(os.path.join(root, "secret.txt"),
+                   os.path.join(root, "demo", "link.html"))
+        return root
+
+    def test_off_by_default(self):
+        self.assertEqual(self.s.get("/demo/").status, 404)
+        self.assertEqual(self.s.get("/demo/config.json").status, 404)
+
+    def test_serves_the_page_the_sdk_and_its_config(self):
+        root = self.make_root()
+        self.start_server({"demo": 1, "demo_root": root,
+                           "demo_key": "pk_abc",
+                           "demo_inbox_url": "http://127.0.0.1:9"})
+        r = self.s.get("/demo")
+        self.assertEqual(r.status, 301, r.describe())
+        self.assertEqual(r.headers.get("Location"), "/demo/")
+        r = self.s.get("/demo/")
+        self.assertEqual((r.status, r.content_type.split(";")[0]),
+                         (200, "text/html"), r.describe())
+        self.assertIn(b"<title>demo</title>", r.raw)
+        r = self.s.get("/demo/sdk/index.js")
+        self.assertEqual(r.content_type.split(";")[0], "text/javascript")
+        self.assertEqual(r.raw, b"export const x = 1;\n")
+        self.assertEqual(self.s.get("/demo/demo.css").content_type
+                         .split(";")[0], "text/css")
+        d = self.assert_json_reply(self.s.get("/demo/config.json"))
+        self.assertEqual(d, {"api_key": "pk_abc", "base_url": "",
+                             "inbox_url": "http://127.0.0.1:9"})
+
+    def test_nothing_outside_the_two_folders(self):
+        root = self.make_root()
+        self.start_server({"demo": 1, "demo_root": root})
+        for path in ("/demo/../secret.txt", "/demo/%2e%2e/secret.txt",
+                     "/demo/sdk/../../secret.txt", "/demo/link.html",
+                     "/demo/.hidden.js", "/demo/secret.txt",
+                     "/demo/sdk/", "/demo/index.php", "/demo/a/b.js"):
+            r = self.s.get(path)
+            self.assertEqual(r.status, 404, r.describe())
+            self.assertNotIn(b"not for the web", r.raw)
+
+
+if __name__ == "__main__":
+    unittest.main()
