@@ -93,7 +93,7 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(SIM) $(TESTS)
-	@$(MAKE) --no-print-directory unit integration sdk-compat
+	@$(MAKE) --no-print-directory unit integration sdk-compat sdk-js
 
 unit: $(TESTS)
 	@sh tests/run-unit.sh $(TESTS)
@@ -107,6 +107,11 @@ integration: $(BIN) $(SIM)
 .PHONY: sdk-compat
 sdk-compat: $(BIN)
 	@KOOKOOVERIFY_BIN=$(abspath $(BIN)) sh tests/vonage-sdk/run.sh
+
+# The JavaScript SDK's own tests (sdk/js/test/, no dependencies).
+.PHONY: sdk-js
+sdk-js:
+	@sh tests/run-node.sh sdk-js sdk/js
 
 bench: deps
 	@$(MAKE) --no-print-directory $(BIN)
