@@ -93,7 +93,8 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(SIM) $(TESTS)
-	@$(MAKE) --no-print-directory unit integration sdk-compat sdk-js
+	@$(MAKE) --no-print-directory unit integration sdk-compat sdk-js \
+	    browser
 
 unit: $(TESTS)
 	@sh tests/run-unit.sh $(TESTS)
@@ -112,6 +113,13 @@ sdk-compat: $(BIN)
 .PHONY: sdk-js
 sdk-js:
 	@sh tests/run-node.sh sdk-js sdk/js
+
+# The demo page in headless Chromium (tests/browser/): the SDK's widget
+# against the real server and the KooKoo simulator.
+.PHONY: browser
+browser: $(BIN) $(SIM)
+	@KOOKOOVERIFY_BIN=$(abspath $(BIN)) KOOKOO_SIM_BIN=$(abspath $(SIM)) \
+	    sh tests/browser/run.sh
 
 bench: deps
 	@$(MAKE) --no-print-directory $(BIN)

@@ -32,7 +32,16 @@ static struct {
 	char root[512];
 	char key[64];
 	char inbox_url[256];
+	int resend_cooldown;
 } bs;
+
+static int access_demo_page(void)
+{
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/demo/index.html", bs.root);
+	return access(path, R_OK);
+}
 
 void browser_init(const struct config *cfg)
 {
@@ -41,6 +50,11 @@ void browser_init(const struct config *cfg)
 	snprintf(bs.root, sizeof(bs.root), "%s", cfg->demo_root);
 	snprintf(bs.key, sizeof(bs.key), "%s", cfg->demo_key);
 	snprintf(bs.inbox_url, sizeof(bs.inbox_url), "%s", cfg->demo_inbox_url);
+	bs.resend_cooldown = cfg->resend_cooldown;
+	if (bs.demo && access_demo_page() != 0)
+		log_warn("demo: %s/demo/index.html is missing: /demo/ will "
+			 "answer 404 (set demo_root to the repository)",
+			 bs.root);
 }
 
 int browser_token_issue(const char *api_key, const char *request_id,
@@ -213,8 +227,9 @@ missing:
 static void demo_config(struct http_req *req)
 {
 	reply_json_obj(req, 200,
-		       json_pack("{s:s, s:s, s:s}", "api_key", bs.key,
-				 "base_url", "", "inbox_url", bs.inbox_url));
+		       json_pack("{s:s, s:s, s:s, s:i}", "api_key", bs.key,
+				 "base_url", "", "inbox_url", bs.inbox_url,
+				 "resend_cooldown", bs.resend_cooldown));
 }
 
 static void browser_demo(struct http_req *req)

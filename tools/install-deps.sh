@@ -8,7 +8,8 @@ set -eu
 
 # The one list of packages.  clang and libclang-rt-14-dev (libFuzzer and the
 # sanitizer runtimes) are for the fuzzers; libphonenumber has no .pc file, so
-# the Makefile links it by name.
+# the Makefile links it by name.  chromium is the browser tests/browser drives
+# (through playwright-core, which downloads no browser of its own).
 PACKAGES="
 build-essential
 pkg-config
@@ -29,6 +30,7 @@ cppcheck
 clang-tidy
 clang
 libclang-rt-14-dev
+chromium
 "
 
 missing=""

@@ -427,7 +427,8 @@ class DemoTests(KVTestCase):
         root = self.make_root()
         self.start_server({"demo": 1, "demo_root": root,
                            "demo_key": "pk_abc",
-                           "demo_inbox_url": "http://127.0.0.1:9"})
+                           "demo_inbox_url": "http://127.0.0.1:9",
+                           "resend_cooldown": 7})
         r = self.s.get("/demo")
         self.assertEqual(r.status, 301, r.describe())
         self.assertEqual(r.headers.get("Location"), "/demo/")
@@ -442,7 +443,8 @@ class DemoTests(KVTestCase):
                          .split(";")[0], "text/css")
         d = self.assert_json_reply(self.s.get("/demo/config.json"))
         self.assertEqual(d, {"api_key": "pk_abc", "base_url": "",
-                             "inbox_url": "http://127.0.0.1:9"})
+                             "inbox_url": "http://127.0.0.1:9",
+                             "resend_cooldown": 7})
 
     def test_nothing_outside_the_two_folders(self):
         root = self.make_root()

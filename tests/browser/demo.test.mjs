@@ -1,0 +1,910 @@
+// The demo page (/demo) end to end in headless Chromium (Debian's chromium
+// driven by playwright-core): a person's path through the SDK's widget
+// against a real kookooverify server that delivers through the KooKoo
+// simulator, reading each PIN from the inbox panel of the page.
+//
+// The test starts everything itself: the simulator on 127.0.0.1:0, then per
+// server a temp dir, `migrate`, a secret key for the backend checks, a
+// publishable key for the page's origin (a port picked before the start) and
+// `serve --set demo=1`; and a small node http server for the foreign page.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { accessSync, constants, existsSync, mkdtempSync, mkdirSync,
+  rmSync } from 'node:fs';
+import { createPublicKey, verify as verifySignature } from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..', '..');
+const BIN = process.env.KOOKOOVERIFY_BIN ||
+  path.join(ROOT, 'bin', 'kookooverify');
+// The simulator next to the server binary (-san beside a -san server),
+// as tests/integration/harness.py picks it.
+const SIM_BIN = process.env.KOOKOO_SIM_BIN || [
+  BIN.endsWith('-san') ? path.join(path.dirname(BIN), 'kookoo-sim-san') : '',
+  path.join(path.dirname(BIN), 'kookoo-sim'),
+  path.join(ROOT, 'bin', 'kookoo-sim'),
+].find((p) => p && existsSync(p)) || path.join(ROOT, 'bin', 'kookoo-sim');
+const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+
+const READY_TIMEOUT_MS = 10000; // for a "listening on" line
+const STOP_TIMEOUT_MS = 10000; // for a clean exit after SIGTERM
+const CLI_TIMEOUT_MS = 20000; // migrate, keys create
+const HTTP_TIMEOUT_MS = 5000; // every request the test makes itself
+const WAIT_MS = 20000; // what a person would see, at the latest
+const SLOW_WAIT_MS = 60000; // a countdown or an expiry to run out
+
+const BRAND = 'KookooVerify demo'; // what demo/demo.js sends
+
+// tests/integration/harness.py LIMITS_OFF.
+const LIMITS_OFF = {
+  KOOKOOVERIFY_LIMIT_KEY_RPS: '0',
+  KOOKOOVERIFY_LIMIT_NUMBER_MAX: '0',
+  KOOKOOVERIFY_LIMIT_PREFIX_PER_HOUR: '0',
+  KOOKOOVERIFY_LIMIT_IP_CHECKS_PER_MIN: '0',
+  KOOKOOVERIFY_FRAUD_REPORTS_BLOCK: '0',
+  KOOKOOVERIFY_FRAUD_MIN_VOLUME: '0',
+};
+
+const SANITIZER_MARKS = ['runtime error:', 'ERROR: AddressSanitizer',
+  'LeakSanitizer'];
+
+const CODE_MISMATCH = 'The code provided does not match the expected value';
+const REQUEST_ID_RE = /^[0-9a-f]{32}$/;
+const DATETIME_RE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/;
+
+// Each test verifies its own number (10 digits, as a person types it; the
+// server makes it 91 + the 10 digits).
+const NUMBERS = {
+  happy: '9812300001',
+  wrong: '9812300002',
+  resend: '9812300003',
+  expiry: '9812300004',
+  foreign: '9812300005',
+};
+const e164 = (n) => '91' + n;
+
+// ---- processes ----------------------------------------------------------
+
+const state = {
+  dir: null, // one temp dir for everything
+  children: new Set(), // { proc, name, stderr }
+  sim: null,
+  kv: null, // demo server: normal timings, short resend cooldown
+  kvExpiry: null, // demo server: short PIN expiry, the call after 1 s
+  browser: null,
+  failed: false,
+};
+
+// No child outlives this process, whatever happens to the tests.
+process.on('exit', () => {
+  for (const c of state.children) {
+    if (c.proc.exitCode === null && c.proc.signalCode === null)
+      c.proc.kill('SIGKILL');
+  }
+});
+
+function childEnv() {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('KOOKOOVERIFY_'))
+      env[k] = v;
+  }
+  return Object.assign(env, LIMITS_OFF, {
+    KOOKOOVERIFY_XML_TEMPLATES: path.join(ROOT, 'xml_templates'),
+  });
+}
+
+function cli(args, cwd) {
+  try {
+    return execFileSync(BIN, args, {
+      env: childEnv(), cwd, encoding: 'utf8', timeout: CLI_TIMEOUT_MS,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (e) {
+    assert.fail(`kookooverify ${args.join(' ')} failed (${e.status ?? e}):` +
+      `\nstdout:\n${e.stdout ?? ''}\nstderr:\n${e.stderr ?? ''}`);
+  }
+}
+
+// The first JSON object line of a CLI's output.
+function jsonLine(out, what) {
+  const line = out.split('\n').find((l) => l.trim().startsWith('{'));
+  assert.ok(line, `${what} printed no JSON line:\n${out}`);
+  return JSON.parse(line);
+}
+
+// Starts `bin args` and resolves with { child, port } once it printed
+// "listening on 127.0.0.1:PORT"; rejects when it exits first or after the
+// deadline.
+function spawnListening(name, bin, args, cwd) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(bin, args, { env: childEnv(), cwd,
+      stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = { proc, name, stderr: '' };
+    state.children.add(child);
+    proc.stderr.setEncoding('utf8');
+    proc.stderr.on('data', (s) => {
+      child.stderr = (child.stderr + s).slice(-200000);
+    });
+    const seen = [];
+    let done = false;
+    const finish = (err, port) => {
+      if (done)
+        return;
+      done = true;
+      clearTimeout(timer);
+      if (err)
+        reject(err);
+      else
+        resolve({ child, port });
+    };
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      finish(new Error(`${name} did not print "listening on ` +
+        `127.0.0.1:PORT" within ${READY_TIMEOUT_MS} ms; stdout: ` +
+        `${JSON.stringify(seen)}\nstderr:\n${child.stderr}`));
+    }, READY_TIMEOUT_MS);
+    createInterface({ input: proc.stdout }).on('line', (line) => {
+      if (seen.length < 50)
+        seen.push(line);
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(line);
+      if (m)
+        finish(null, Number(m[1]));
+    });
+    proc.on('error', (e) => finish(e));
+    proc.on('exit', (code, sig) => finish(new Error(`${name} exited ` +
+      `(${code ?? sig}) before listening; stdout: ${JSON.stringify(seen)}` +
+      `\nstderr:\n${child.stderr}`)));
+  });
+}
+
+// SIGTERM, then a clean exit with status 0 and no sanitizer report, or a
+// reason why not (after a SIGKILL).
+async function stopChild(child) {
+  const { proc } = child;
+  let failure = null;
+  if (proc.exitCode === null && proc.signalCode === null) {
+    const exited = new Promise((resolve) => proc.once('exit',
+      (code, sig) => resolve({ code, sig })));
+    proc.kill('SIGTERM');
+    const timeout = new Promise((resolve) => setTimeout(
+      () => resolve(null), STOP_TIMEOUT_MS).unref());
+    const res = await Promise.race([exited, timeout]);
+    if (res === null) {
+      proc.kill('SIGKILL');
+      failure = `${child.name} did not exit within ${STOP_TIMEOUT_MS} ms ` +
+        'of SIGTERM; killed it';
+    } else if (res.code !== 0) {
+      failure = `${child.name} exited with ${res.code ?? res.sig} after ` +
+        'SIGTERM, expected 0';
+    }
+  } else if (proc.exitCode !== 0) {
+    failure = `${child.name} had exited with ` +
+      `${proc.exitCode ?? proc.signalCode} before the end of the tests`;
+  }
+  if (!failure && SANITIZER_MARKS.some((m) => child.stderr.includes(m)))
+    failure = `sanitizer report in ${child.name}'s stderr`;
+  state.children.delete(child);
+  return failure ? `${failure}\nstderr:\n${child.stderr}` : null;
+}
+
+// A TCP port on 127.0.0.1 that was free a moment ago: the server's origin
+// must be in its publishable key before the server starts.
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startSim() {
+  const dir = path.join(state.dir, 'sim');
+  mkdirSync(dir);
+  const { child, port } = await spawnListening('kookoo-sim', SIM_BIN,
+    ['--listen', '127.0.0.1:0', '--quiet'], dir);
+  return { child, port, base: `http://127.0.0.1:${port}` };
+}
+
+// A kookooverify server with the demo on, wired to the simulator. Returns
+// { child, port, origin, pk, secret }.
+async function startServer(name, settings) {
+  const dir = path.join(state.dir, name);
+  mkdirSync(dir);
+  const db = path.join(dir, 'kv.db');
+  cli(['migrate', '--db', db], dir);
+  const secret = jsonLine(cli(['keys', 'create', '--name', 'backend',
+    '--db', db, '--json'], dir), 'keys create --json');
+  assert.ok(secret.api_key && secret.api_secret,
+    `keys create --json: ${JSON.stringify(secret)}`);
+
+  // The port is only known free until someone else takes it: try again
+  // with a new port (and a key for its origin) when the start fails.
+  let lastError = null;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const origin = `http://127.0.0.1:${port}`;
+    const pk = jsonLine(cli(['keys', 'create', '--publishable', '--origin',
+      origin, '--db', db, '--json'], dir),
+    'keys create --publishable --json');
+    assert.match(pk.api_key ?? '', /^pk_/,
+      `publishable key: ${JSON.stringify(pk)}`);
+    assert.equal(pk.api_secret, undefined,
+      `a publishable key has no secret: ${JSON.stringify(pk)}`);
+    const all = {
+      demo: '1',
+      demo_root: ROOT,
+      demo_key: pk.api_key,
+      demo_inbox_url: state.sim.base,
+      kookoo_base_url: `${state.sim.base}/outbound`,
+      kookoo_api_key: 'test',
+      public_base_url: origin,
+      call_window: '00:00-00:00', // calls at any hour
+      retry_base_ms: '100',
+      retry_max_ms: '400',
+      kookoo_timeout_ms: '2000',
+      ...settings,
+    };
+    const args = ['serve', '--listen', `127.0.0.1:${port}`, '--db', db];
+    for (const [k, v] of Object.entries(all))
+      args.push('--set', `${k}=${v}`);
+    try {
+      const { child } = await spawnListening(`kookooverify (${name})`, BIN,
+        args, dir);
+      return { child, port, origin, pk: pk.api_key, secret };
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  throw lastError;
+}
+
+// ---- HTTP from the test (a backend, or a page's request replayed) ----
+
+// One request; resolves { status, headers, text, data } (data: parsed JSON
+// or null).
+function request(method, url, { headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers,
+      timeout: HTTP_TIMEOUT_MS }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (s) => { text += s; });
+      res.on('end', () => {
+        let data = null;
+        try {
+          data = JSON.parse(text);
+        } catch { /* not JSON: data stays null */ }
+        resolve({ status: res.statusCode, headers: res.headers, text, data });
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url}: no ` +
+      `reply within ${HTTP_TIMEOUT_MS} ms`)));
+    req.on('error', reject);
+    if (body !== undefined)
+      req.write(body);
+    req.end();
+  });
+}
+
+// The Verify API as a page of `origin` calls it with the publishable key.
+function pkPost(server, apiPath, params, origin = server.origin) {
+  return request('POST', `${server.origin}${apiPath}`, {
+    headers: { 'Content-Type': 'application/json', Origin: origin },
+    body: JSON.stringify({ api_key: server.pk, ...params }),
+  });
+}
+
+// The backend's token check: secret key over HTTP Basic, form body.
+function tokenCheck(server, params) {
+  const basic = Buffer.from(`${server.secret.api_key}:` +
+    `${server.secret.api_secret}`).toString('base64');
+  return request('POST', `${server.origin}/verify/token/json`, {
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded',
+      Authorization: `Basic ${basic}` },
+    body: new URLSearchParams(params).toString(),
+  });
+}
+
+async function simInbox(number) {
+  const r = await request('GET', `${state.sim.base}/sim/inbox?phone_no=` +
+    encodeURIComponent(number));
+  assert.equal(r.status, 200, `sim inbox: ${r.text}`);
+  return r.data;
+}
+
+// Calls fn every 200 ms until it resolves to something other than
+// undefined and returns that; fails after ms naming what and the last
+// value seen (fn returns { value, last }).
+async function pollUntil(fn, ms, what) {
+  const deadline = Date.now() + ms;
+  let last;
+  for (;;) {
+    const r = await fn();
+    last = r.last;
+    if (r.value !== undefined)
+      return r.value;
+    if (Date.now() > deadline) {
+      assert.fail(`waited ${ms} ms for ${what}; last seen: ` +
+        JSON.stringify(last));
+    }
+    await new Promise((res) => setTimeout(res, 200));
+  }
+}
+
+async function searchStatus(server, requestId) {
+  const r = await pkPost(server, '/verify/search/json',
+    { request_id: requestId });
+  return r.data?.status;
+}
+
+// ---- the page -------------------------------------------------------------
+
+// A page on the demo with everything it does recorded: the requests it
+// makes, its errors, the widget's events and every state the resend button
+// went through (a MutationObserver, so a short countdown is not missed).
+async function openDemo(server, viewport = { width: 1280, height: 900 }) {
+  const context = await state.browser.newContext({ viewport });
+  const page = await context.newPage();
+  const rec = { requests: [], errors: [], context, page, server };
+  page.on('request', (r) => rec.requests.push(r.url()));
+  page.on('response', (r) => {
+    if (r.status() >= 400)
+      rec.errors.push(`HTTP ${r.status()} for ${r.url()}`);
+  });
+  page.on('pageerror', (e) => rec.errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error')
+      rec.errors.push(`console.error: ${m.text()}`);
+  });
+  await context.addInitScript(() => {
+    window.__kv = { verified: [], started: [], errors: [], resend: [] };
+    const lists = { 'kookoo-verified': 'verified',
+      'kookoo-started': 'started', 'kookoo-error': 'errors' };
+    for (const [type, key] of Object.entries(lists)) {
+      window.addEventListener(type, (e) => {
+        const d = e.detail || {};
+        window.__kv[key].push(type === 'kookoo-error' ?
+          { action: d.action, status: d.status, errorText: d.errorText } :
+          d);
+      }, true);
+    }
+    const seen = (b) => {
+      const s = { text: b.textContent.trim(), disabled: b.disabled,
+        hidden: b.hidden };
+      const last = window.__kv.resend[window.__kv.resend.length - 1];
+      if (!last || last.text !== s.text || last.disabled !== s.disabled ||
+          last.hidden !== s.hidden)
+        window.__kv.resend.push(s);
+    };
+    new MutationObserver(() => {
+      const b = document.querySelector('[data-kv="resend"]');
+      if (b)
+        seen(b);
+    }).observe(document, { subtree: true, childList: true,
+      characterData: true, attributes: true,
+      attributeFilter: ['disabled', 'hidden'] });
+  });
+  // Without the slash: the server redirects to /demo/.
+  const res = await page.goto(`${server.origin}/demo`);
+  assert.equal(res?.status(), 200, `GET /demo -> ${res?.status()}`);
+  assert.equal(new URL(page.url()).pathname, '/demo/',
+    `GET /demo ends on ${page.url()}`);
+  await page.locator('[data-kv="phone"]').waitFor({ timeout: WAIT_MS });
+  return rec;
+}
+
+async function closeDemo(rec) {
+  await rec.context.close();
+}
+
+// Fails with what the page shows when `fn` (run in the page with `arg`)
+// does not become true in time.
+async function waitInPage(rec, what, fn, arg, ms = WAIT_MS) {
+  try {
+    await rec.page.waitForFunction(fn, arg, { timeout: ms, polling: 100 });
+  } catch (e) {
+    const shown = await rec.page.evaluate(() => ({
+      status: document.querySelector('[data-kv="status"]')?.textContent,
+      inbox: document.getElementById('inbox-state')?.textContent,
+      setup: document.getElementById('setup-error')?.textContent,
+    })).catch(() => ({}));
+    assert.fail(`waited ${ms} ms for ${what}: ${e.message.split('\n')[0]}` +
+      `\npage shows: ${JSON.stringify(shown)}\npage errors: ` +
+      `${JSON.stringify(rec.errors)}\nserver stderr (end):\n` +
+      rec.server.child.stderr.slice(-3000));
+  }
+}
+
+function statusText(rec) {
+  return rec.page.locator('[data-kv="status"]').textContent();
+}
+
+// Types the number, presses the start button, waits for the code step.
+async function startVerification(rec, number) {
+  const { page } = rec;
+  await page.locator('[data-kv="phone"]').fill(number);
+  const reply = page.waitForResponse((r) =>
+    r.url().endsWith('/verify/json') && r.request().method() === 'POST',
+  { timeout: WAIT_MS });
+  await page.locator('[data-kv="start"]').click();
+  const data = await (await reply).json();
+  assert.equal(data.status, '0', `start: ${JSON.stringify(data)}`);
+  assert.match(data.request_id, REQUEST_ID_RE);
+  await page.locator('[data-kv="code"]').waitFor({ state: 'visible',
+    timeout: WAIT_MS });
+  return data.request_id;
+}
+
+// The PIN of the nth SMS (1-based) the inbox panel shows, as a person
+// reads it there; also checks the panel shows the simulator's message.
+async function pinFromPanel(rec, number, nth = 1) {
+  await waitInPage(rec, `SMS number ${nth} in the inbox panel`,
+    (n) => document.querySelectorAll('#inbox-sms > li').length >= n, nth);
+  const item = rec.page.locator(`#inbox-sms > li:nth-child(${nth})`);
+  const text = (await item.locator('.msg-text').textContent()).trim();
+  const pin = await item.locator('mark[data-pin]').textContent();
+  assert.match(pin, /^[0-9]{4,10}$/, `PIN shown: ${pin} in "${text}"`);
+  assert.ok(text.includes(BRAND) && text.includes(pin),
+    `the SMS as the panel shows it: "${text}"`);
+  const box = await simInbox(number);
+  assert.equal(box.sms[nth - 1]?.message, text,
+    `the panel shows SMS ${nth} as the simulator has it: ` +
+    JSON.stringify(box.sms));
+  assert.match(await item.locator('time').getAttribute('datetime'),
+    /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/, 'the SMS has a time');
+  return pin;
+}
+
+// Types a code and presses the check button; returns the server's reply.
+async function enterCode(rec, code) {
+  const { page } = rec;
+  await page.locator('[data-kv="code"]').fill(code);
+  const reply = page.waitForResponse((r) =>
+    r.url().endsWith('/verify/check/json') &&
+    r.request().method() === 'POST', { timeout: WAIT_MS });
+  await page.locator('[data-kv="check"]').click();
+  return (await reply).json();
+}
+
+// The page shows the server's error text as an error.
+async function assertShowsError(rec, errorText) {
+  await waitInPage(rec, `the status line to show "${errorText}"`,
+    (t) => {
+      const s = document.querySelector('[data-kv="status"]');
+      return s && s.textContent.includes(t) && s.dataset.kind === 'error';
+    }, errorText);
+}
+
+function wrongCode(pin) {
+  return pin.slice(0, -1) + String((Number(pin.slice(-1)) + 1) % 10);
+}
+
+// Every request of the page went to the server or the simulator.
+function assertOnlyLocal(rec) {
+  const allowed = new Set([rec.server.origin, state.sim.base]);
+  const others = rec.requests.filter((u) => !u.startsWith('data:') &&
+    !allowed.has(new URL(u).origin));
+  assert.deepEqual(others, [], 'requests outside the server and simulator');
+}
+
+function assertNoPageErrors(rec) {
+  assert.deepEqual(rec.errors, [], 'errors in the page');
+}
+
+// ---- setup and teardown -------------------------------------------------
+
+before(async () => {
+  for (const [what, p] of [['kookooverify', BIN], ['kookoo-sim', SIM_BIN],
+    ['chromium', CHROMIUM]]) {
+    try {
+      accessSync(p, constants.X_OK);
+    } catch {
+      assert.fail(`${what} not found at ${p} (build with make; chromium ` +
+        'is Debian\'s package: apt-get install chromium, or set ' +
+        'KOOKOOVERIFY_BIN, KOOKOO_SIM_BIN, CHROMIUM_BIN)');
+    }
+  }
+  state.dir = mkdtempSync(path.join(tmpdir(), 'kvtest-browser-'));
+  try {
+    state.sim = await startSim();
+    state.kv = await startServer('kv', { resend_cooldown: '2' });
+    state.kvExpiry = await startServer('kv-expiry', {
+      pin_expiry: '10', next_event_wait: '1' });
+    state.browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu',
+        '--disable-background-networking'],
+    });
+  } catch (e) {
+    state.failed = true;
+    throw e;
+  }
+});
+
+after(async () => {
+  const failures = [];
+  if (state.browser) {
+    await state.browser.close().catch((e) => failures.push(
+      `closing chromium: ${e.message}`));
+  }
+  for (const c of [...state.children]) {
+    const f = await stopChild(c);
+    if (f)
+      failures.push(f);
+  }
+  const keep = state.failed || failures.length > 0 ||
+    process.env.KOOKOOVERIFY_KEEP_TMP;
+  if (keep && state.dir)
+    process.stderr.write(`[browser] kept ${state.dir}\n`);
+  else if (state.dir)
+    rmSync(state.dir, { recursive: true, force: true });
+  if (failures.length)
+    assert.fail(failures.join('\n\n'));
+});
+
+// ---- the cases ------------------------------------------------------------
+
+test('demo: a person verifies a number with the PIN from the inbox, and ' +
+  'the backend accepts the token once', async () => {
+  const server = state.kv;
+  const number = NUMBERS.happy;
+  const config = await request('GET', `${server.origin}/demo/config.json`);
+  assert.equal(config.status, 200, config.text);
+  assert.equal(config.data?.api_key, server.pk, config.text);
+  assert.equal(config.data.base_url, '', config.text);
+  assert.equal(config.data.inbox_url, state.sim.base, config.text);
+  // A phone-sized screen: the layout must not scroll sideways.
+  const rec = await openDemo(server, { width: 390, height: 844 });
+  try {
+    const rid = await startVerification(rec, number);
+    await waitInPage(rec, 'the widget saying the code was sent',
+      () => /sent a code/i.test(document.querySelector(
+        '[data-kv="status"]')?.textContent || ''));
+    const pin = await pinFromPanel(rec, number);
+
+    const reply = await enterCode(rec, pin);
+    assert.equal(reply.status, '0', `check: ${JSON.stringify(reply)}`);
+    assert.equal(reply.request_id, rid);
+    await waitInPage(rec, 'the verified state', () => {
+      const s = document.querySelector('[data-kv="status"]');
+      return s?.dataset.kind === 'ok' &&
+        !document.getElementById('verified').hidden;
+    });
+    assert.match(await statusText(rec), /verified/i);
+
+    // The token, as the widget's kookoo-verified event handed it over.
+    const events = await rec.page.evaluate(() => window.__kv.verified);
+    assert.equal(events.length, 1, `kookoo-verified events: ` +
+      JSON.stringify(events));
+    const { token, requestId, number: verifiedNumber } = events[0];
+    assert.equal(token, reply.token, 'the event carries the check\'s token');
+    assert.equal(requestId, rid);
+    assert.equal(verifiedNumber, e164(number));
+    assert.match(token, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+
+    // The page shows it, with the claims decoded and marked unverified.
+    assert.equal((await rec.page.locator('#token').textContent()).trim(),
+      token);
+    assert.match(await rec.page.locator('#verified').textContent(),
+      /decoded, not verified/);
+    assert.equal(await rec.page.locator('[data-claim="sub"]').textContent(),
+      e164(number));
+    assert.equal(await rec.page.locator('[data-claim="rid"]').textContent(),
+      rid);
+    assert.equal(await rec.page.locator('[data-claim="aud"]').textContent(),
+      server.pk);
+
+    // The signature checks with the server's published key.
+    const [h64, p64, s64] = token.split('.');
+    const header = JSON.parse(Buffer.from(h64, 'base64url'));
+    const claims = JSON.parse(Buffer.from(p64, 'base64url'));
+    assert.deepEqual(header, { alg: 'EdDSA', typ: 'JWT', kid: header.kid });
+    assert.match(header.kid, /^[0-9a-f]{16}$/);
+    assert.equal(claims.iss, 'kookooverify');
+    assert.equal(claims.sub, e164(number));
+    assert.equal(claims.aud, server.pk);
+    assert.equal(claims.rid, rid);
+    assert.equal(claims.exp - claims.iat, 600);
+    assert.match(claims.jti, /^[0-9a-f]{32}$/);
+    const jwks = await request('GET',
+      `${server.origin}/.well-known/kookooverify/jwks.json`);
+    const jwk = jwks.data?.keys?.find((k) => k.kid === header.kid);
+    assert.ok(jwk, `no key ${header.kid} in ${jwks.text}`);
+    const key = createPublicKey({ key: { kty: jwk.kty, crv: jwk.crv,
+      x: jwk.x }, format: 'jwk' });
+    assert.ok(verifySignature(null, Buffer.from(`${h64}.${p64}`), key,
+      Buffer.from(s64, 'base64url')), 'the token\'s Ed25519 signature');
+
+    // The backend checks it: valid, then single use once and only once.
+    let r = await tokenCheck(server, { token });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.data?.status, '0', r.text);
+    assert.equal(r.data.number, e164(number));
+    assert.equal(r.data.request_id, rid);
+    assert.equal(r.data.api_key, server.pk);
+    assert.match(r.data.verified_at, DATETIME_RE);
+    r = await tokenCheck(server, { token, single_use: 'true' });
+    assert.equal(r.data?.status, '0', `first single use: ${r.text}`);
+    r = await tokenCheck(server, { token, single_use: 'true' });
+    assert.equal(r.data?.status, '6', `second single use: ${r.text}`);
+    assert.match(r.data.error_text, /already used/i, r.text);
+    // A token that was tampered with is refused.
+    const forged = Buffer.from(JSON.stringify({ ...claims,
+      sub: '919999999999' })).toString('base64url');
+    r = await tokenCheck(server, { token: `${h64}.${forged}.${s64}` });
+    assert.equal(r.data?.status, '3', `forged token: ${r.text}`);
+
+    // Search agrees, and the layout fits the phone's width.
+    assert.equal(await searchStatus(server, rid), 'SUCCESS');
+    const overflow = await rec.page.evaluate(() =>
+      document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `the page is ${overflow}px wider than a ` +
+      'phone\'s screen');
+    assertOnlyLocal(rec);
+    assertNoPageErrors(rec);
+  } finally {
+    await closeDemo(rec);
+  }
+});
+
+test('demo: a wrong code shows the server\'s text and the third wrong ' +
+  'code fails the verification', async () => {
+  const server = state.kv;
+  const number = NUMBERS.wrong;
+  const rec = await openDemo(server);
+  try {
+    const rid = await startVerification(rec, number);
+    const pin = await pinFromPanel(rec, number);
+    const bad = wrongCode(pin);
+
+    for (let i = 1; i <= 2; i++) {
+      const reply = await enterCode(rec, bad);
+      assert.equal(reply.status, '16', `wrong code ${i}: ` +
+        JSON.stringify(reply));
+      assert.equal(reply.error_text, CODE_MISMATCH);
+      await assertShowsError(rec, reply.error_text);
+      assert.equal(await rec.page.locator('[data-kv="code"]')
+        .getAttribute('aria-invalid'), 'true');
+      assert.ok(await rec.page.locator('[data-kv="code"]').isVisible(),
+        'the code step stays for another try');
+      // The next wrong try must show its own reply, not this one.
+      await rec.page.evaluate(() => {
+        document.querySelector('[data-kv="status"]').textContent = '';
+      });
+    }
+    const third = await enterCode(rec, bad);
+    assert.equal(third.status, '17', `third wrong code: ` +
+      JSON.stringify(third));
+    assert.ok(third.error_text, JSON.stringify(third));
+    await assertShowsError(rec, third.error_text);
+    // The verification is over: the widget asks for a number again.
+    await rec.page.locator('[data-kv="phone"]').waitFor({ state: 'visible',
+      timeout: WAIT_MS });
+    assert.ok(!(await rec.page.locator('[data-kv="code"]').isVisible()));
+    assert.equal(await searchStatus(server, rid), 'FAILED');
+    // Even the right code is refused now.
+    const late = await pkPost(server, '/verify/check/json',
+      { request_id: rid, code: pin });
+    assert.notEqual(late.data?.status, '0', late.text);
+    assert.ok(!(await rec.page.locator('#verified').isVisible()));
+    const errors = await rec.page.evaluate(() => window.__kv.errors);
+    assert.deepEqual(errors.map((e) => e.status), ['16', '16', '17']);
+    assertOnlyLocal(rec);
+    assertNoPageErrors(rec);
+  } finally {
+    await closeDemo(rec);
+  }
+});
+
+test('demo: resend is held back by a visible countdown, then a second SMS ' +
+  'arrives and its PIN verifies', async () => {
+  const server = state.kv; // resend_cooldown=2
+  const number = NUMBERS.resend;
+  const rec = await openDemo(server);
+  try {
+    await startVerification(rec, number);
+    const first = await pinFromPanel(rec, number, 1);
+    const resend = rec.page.locator('[data-kv="resend"]');
+    await waitInPage(rec, 'the resend button to come back after the ' +
+      'countdown', () => {
+      const b = document.querySelector('[data-kv="resend"]');
+      return b && !b.disabled && /^Resend code$/.test(b.textContent.trim());
+    }, undefined, SLOW_WAIT_MS);
+
+    // What the button went through since the start: a countdown, during
+    // which it was disabled, then enabled again.
+    const states = await rec.page.evaluate(() => window.__kv.resend);
+    const counting = states.filter((s) => /\d+:\d\d/.test(s.text));
+    assert.ok(counting.length > 0, `no countdown shown: ` +
+      JSON.stringify(states));
+    for (const s of counting) {
+      assert.match(s.text, /^Resend code in \d+:\d\d$/);
+      assert.equal(s.disabled, true, `enabled during the countdown: ` +
+        JSON.stringify(states));
+    }
+    assert.equal(states[states.length - 1].disabled, false);
+
+    const reply = rec.page.waitForResponse((r) =>
+      r.url().endsWith('/verify/control/json') &&
+      r.request().method() === 'POST', { timeout: WAIT_MS });
+    await resend.click();
+    const data = await (await reply).json();
+    assert.deepEqual(data, { status: '0', command: 'resend' },
+      `resend: ${JSON.stringify(data)}`);
+    await waitInPage(rec, 'the widget saying the code was sent again',
+      () => /sent the code again/i.test(document.querySelector(
+        '[data-kv="status"]')?.textContent || ''));
+    // A new countdown, with the button disabled.
+    await waitInPage(rec, 'a countdown after the resend', () => {
+      const seen = window.__kv.resend;
+      const i = seen.findLastIndex((s) => s.text === 'Resend code' &&
+        !s.disabled);
+      return seen.slice(i + 1).some((s) => /\d+:\d\d/.test(s.text) &&
+        s.disabled);
+    });
+
+    const second = await pinFromPanel(rec, number, 2);
+    assert.equal((await simInbox(number)).sms.length, 2);
+    assert.equal(second, first, 'a resend repeats the live PIN');
+    const check = await enterCode(rec, second);
+    assert.equal(check.status, '0', JSON.stringify(check));
+    await waitInPage(rec, 'the verified state', () =>
+      document.querySelector('[data-kv="status"]')?.dataset.kind === 'ok');
+    assertOnlyLocal(rec);
+    assertNoPageErrors(rec);
+  } finally {
+    await closeDemo(rec);
+  }
+});
+
+test('demo: the call\'s transcript shows in the inbox, and a code entered ' +
+  'after the PIN expired is refused with the server\'s text',
+async () => {
+  const server = state.kvExpiry; // pin_expiry=10, next_event_wait=1
+  const number = NUMBERS.expiry;
+  const rec = await openDemo(server);
+  try {
+    const rid = await startVerification(rec, number);
+    const pin = await pinFromPanel(rec, number);
+
+    // Unverified after next_event_wait: the call reads the PIN aloud.
+    await waitInPage(rec, 'an ended call with its transcript in the panel',
+      () => document.querySelector('#inbox-calls > li[data-done="true"] ' +
+        '.transcript > li') !== null);
+    const spelled = pin.split('').join(' ');
+    const transcript = await rec.page.locator('#inbox-calls > li ' +
+      '.transcript').first().textContent();
+    assert.ok(transcript.includes(spelled), `the call reads ${spelled}: ` +
+      transcript);
+    const call = (await simInbox(number)).calls[0];
+    assert.ok(call, 'the simulator has the call');
+    assert.equal(await rec.page.locator('#inbox-calls > li').first()
+      .getAttribute('data-status'), call.status);
+
+    await pollUntil(async () => {
+      const s = await searchStatus(server, rid);
+      return { value: s === 'EXPIRED' ? s : undefined, last: s };
+    }, SLOW_WAIT_MS, `request ${rid} to expire`);
+
+    const reply = await enterCode(rec, pin);
+    assert.equal(reply.status, '6', `check after expiry: ` +
+      JSON.stringify(reply));
+    assert.ok(reply.error_text, JSON.stringify(reply));
+    await assertShowsError(rec, reply.error_text);
+    await rec.page.locator('[data-kv="phone"]').waitFor({ state: 'visible',
+      timeout: WAIT_MS });
+    assert.ok(!(await rec.page.locator('#verified').isVisible()));
+    assertOnlyLocal(rec);
+    assertNoPageErrors(rec);
+  } finally {
+    await closeDemo(rec);
+  }
+});
+
+test('a page of a foreign origin cannot use the demo\'s publishable key',
+  async () => {
+    const server = state.kv;
+    const number = NUMBERS.foreign;
+    const api = `${server.origin}/verify/json`;
+    const params = { api_key: server.pk, number, brand: 'Foreign' };
+    // The page tries what a script can: a JSON POST (preflighted), a form
+    // POST and a GET (no preflight: they reach the server, which must
+    // refuse them by their Origin).
+    const html = `<!DOCTYPE html><meta charset="utf-8"><title>foreign</title>
+<p id="out">running</p>
+<script type="module">
+const api = ${JSON.stringify(api)};
+const params = ${JSON.stringify(params)};
+const out = {};
+try {
+  const r = await fetch(api, { method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(params) });
+  out.json = 'read HTTP ' + r.status + ': ' + await r.text();
+} catch (e) {
+  out.json = 'rejected ' + e.name;
+}
+try {
+  const r = await fetch(api, { method: 'POST', mode: 'no-cors',
+    body: new URLSearchParams(params) });
+  out.form = 'sent ' + r.type;
+} catch (e) {
+  out.form = 'rejected ' + e.name;
+}
+try {
+  const r = await fetch(api + '?' + new URLSearchParams(params),
+    { mode: 'no-cors' });
+  out.get = 'sent ' + r.type;
+} catch (e) {
+  out.get = 'rejected ' + e.name;
+}
+document.getElementById('out').textContent = JSON.stringify(out);
+document.body.dataset.done = '1';
+</script>`;
+    const foreign = http.createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end(html);
+    });
+    await new Promise((resolve) => foreign.listen(0, '127.0.0.1', resolve));
+    const foreignOrigin = `http://127.0.0.1:${foreign.address().port}`;
+    const context = await state.browser.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${foreignOrigin}/`);
+      await page.waitForSelector('body[data-done="1"]', { timeout: WAIT_MS });
+      const out = JSON.parse(await page.locator('#out').textContent());
+      assert.equal(out.json, 'rejected TypeError',
+        `the JSON POST from ${foreignOrigin}: ${JSON.stringify(out)}`);
+      // no-cors requests resolve opaque whatever the server did.
+      assert.equal(out.form, 'sent opaque', JSON.stringify(out));
+      assert.equal(out.get, 'sent opaque', JSON.stringify(out));
+
+      // The server's side of it, asked directly.
+      const pre = await request('OPTIONS', api, { headers: {
+        Origin: foreignOrigin, 'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'content-type' } });
+      assert.equal(pre.status, 403, `preflight: ${pre.status} ${pre.text}`);
+      assert.equal(pre.headers['access-control-allow-origin'], undefined);
+      const post = await pkPost(server, '/verify/json', { number,
+        brand: 'Foreign' }, foreignOrigin);
+      assert.equal(post.status, 403, post.text);
+      assert.equal(post.data?.status, '4', post.text);
+      assert.equal(post.headers['access-control-allow-origin'], undefined);
+      const okPre = await request('OPTIONS', api, { headers: {
+        Origin: server.origin, 'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'content-type' } });
+      assert.equal(okPre.status, 204, okPre.text);
+      assert.equal(okPre.headers['access-control-allow-origin'],
+        server.origin);
+
+      // Nothing was created for the number: the first request from the
+      // key's own origin starts a new verification (status 10 would
+      // name one that a foreign request had started) and sends one SMS.
+      const own = await pkPost(server, '/verify/json', { number,
+        brand: 'Own' });
+      assert.equal(own.data?.status, '0', `from the key's origin after ` +
+        `the foreign page: ${own.text}`);
+      const box = await pollUntil(async () => {
+        const b = await simInbox(number);
+        return { value: b.sms.length >= 1 ? b : undefined, last: b };
+      }, WAIT_MS, 'the SMS of the own-origin request');
+      assert.deepEqual(box.sms.map((s) => s.message.split(' code:')[0]),
+        ['Own'], 'only the own-origin request sent an SMS');
+    } finally {
+      await context.close();
+      await new Promise((resolve) => foreign.close(resolve));
+    }
+  });
