@@ -1012,6 +1012,60 @@ class KVTestCase(unittest.TestCase):
         return r, d
 
 
+class WiredTestCase(KVTestCase):
+    """One KooKoo provider and one server wired to it for the whole class.
+
+    Subclasses give make_provider() (a started Sim, or a fake with the same
+    base_url and close()), the server's settings in `wired_settings`, and
+    may add to the running server in after_start().  Both are closed at the
+    end, also when the set-up fails half way."""
+
+    provider = None
+    wired_settings = {}
+
+    @classmethod
+    def make_provider(cls):
+        raise NotImplementedError
+
+    @classmethod
+    def after_start(cls):
+        pass
+
+    @classmethod
+    def setUpClass(cls):
+        # Not KVTestCase's: the server must know its own port beforehand.
+        super(KVTestCase, cls).setUpClass()
+        try:
+            cls.provider = cls.make_provider()
+            port = free_port()
+            cls.server = Server(sim_settings(cls.provider, port,
+                                             **cls.wired_settings),
+                                name=cls.__name__, port=port)
+            cls.server.start()
+            cls.after_start()
+        except BaseException:
+            cls._close_all()
+            raise
+
+    @classmethod
+    def _close_all(cls):
+        try:
+            if cls.server is not None:
+                cls.server.close()
+        finally:
+            cls.server = None
+            if cls.provider is not None:
+                provider, cls.provider = cls.provider, None
+                provider.close()
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls._close_all()
+        finally:
+            super(KVTestCase, cls).tearDownClass()
+
+
 class SimTestCase(KVTestCase):
     """One KooKoo simulator per TestCase class (reset before each test) and
     no class-wide server: each test starts a server wired to the simulator

@@ -20,8 +20,7 @@ import unittest
 import urllib.parse
 import xml.etree.ElementTree as ET
 
-from harness import (KVTestCase, Server, Sim, free_port, poll_until,
-                     sim_settings)
+from harness import KVTestCase, Sim, WiredTestCase, poll_until
 
 BRAND = "AcmeCo"
 CALL_TIMEOUT = 8.0  # seconds for a scripted call to be played and posted
@@ -117,55 +116,38 @@ class IvrTestCase(KVTestCase):
             self.fail_reply(r, "expected tts events with id %s" % sid)
 
 
-class IvrCallTests(IvrTestCase):
+class IvrCallTests(IvrTestCase, WiredTestCase):
     """Calls played by kookoo-sim against one server (PIN 30 s, the call
     1 s after the SMS in the seed dialect's workflow)."""
 
-    sim = None
+    wired_settings = {"pin_expiry": 30, "next_event_wait": 1}
 
     @classmethod
-    def setUpClass(cls):
-        # Not KVTestCase's: the server must know its own port beforehand.
-        super(KVTestCase, cls).setUpClass()
-        cls.sim = Sim("ivr-sim")
+    def make_provider(cls):
+        sim = Sim("ivr-sim")
         try:
-            cls.sim.start()
-            port = free_port()
-            cls.server = Server(sim_settings(cls.sim, port, pin_expiry=30,
-                                             next_event_wait=1),
-                                name=cls.__name__, port=port)
-            cls.server.start()
-            # Key 1: its callees may not verify by pressing 2.
-            cp = cls.server.cli("keys", "create", "--db", cls.server.db,
-                                "--name", "novoice", "--json",
-                                "--no-voice-confirm")
-            line = [ln for ln in cp.stdout.splitlines()
-                    if ln.strip().startswith("{")]
-            if not line:
-                raise AssertionError("keys create --no-voice-confirm "
-                                     "printed no key: %r" % cp.stdout)
-            cls.server.keys.append(json.loads(line[0]))
+            sim.start()
         except BaseException:
-            cls._close_all()
+            sim.close()
             raise
+        return sim
 
     @classmethod
-    def _close_all(cls):
-        try:
-            if cls.server is not None:
-                cls.server.close()
-        finally:
-            cls.server = None
-            if cls.sim is not None:
-                sim, cls.sim = cls.sim, None
-                sim.close()
+    def after_start(cls):
+        # Key 1: its callees may not verify by pressing 2.
+        cp = cls.server.cli("keys", "create", "--db", cls.server.db,
+                            "--name", "novoice", "--json",
+                            "--no-voice-confirm")
+        line = [ln for ln in cp.stdout.splitlines()
+                if ln.strip().startswith("{")]
+        if not line:
+            raise AssertionError("keys create --no-voice-confirm "
+                                 "printed no key: %r" % cp.stdout)
+        cls.server.keys.append(json.loads(line[0]))
 
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls._close_all()
-        finally:
-            super(KVTestCase, cls).tearDownClass()
+    @property
+    def sim(self):
+        return self.provider
 
     # -- helpers -----------------------------------------------------------
 
@@ -653,42 +635,18 @@ def flip_hex(c):
     return "0" if c != "0" else "1"
 
 
-class IvrCallbackTests(IvrTestCase):
+class IvrCallbackTests(IvrTestCase, WiredTestCase):
     """Callbacks sent by the test with the token the server gave KooKoo."""
 
-    fake = None
+    wired_settings = {"pin_expiry": 60, "next_event_wait": 1}
 
     @classmethod
-    def setUpClass(cls):
-        super(KVTestCase, cls).setUpClass()
-        cls.fake = FakeKooKoo()
-        try:
-            port = free_port()
-            cls.server = Server(sim_settings(cls.fake, port, pin_expiry=60,
-                                             next_event_wait=1),
-                                name=cls.__name__, port=port)
-            cls.server.start()
-        except BaseException:
-            cls._close_all()
-            raise
+    def make_provider(cls):
+        return FakeKooKoo()
 
-    @classmethod
-    def _close_all(cls):
-        try:
-            if cls.server is not None:
-                cls.server.close()
-        finally:
-            cls.server = None
-            if cls.fake is not None:
-                fake, cls.fake = cls.fake, None
-                fake.close()
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls._close_all()
-        finally:
-            super(KVTestCase, cls).tearDownClass()
+    @property
+    def fake(self):
+        return self.provider
 
     def placed_call(self, workflow="7", lg=None):
         """A verification whose call the fake KooKoo queued, once its sid
