@@ -61,6 +61,8 @@ static const struct directive directives[] = {
 	INT_DIR(max_connections, 1, 100000, "4096", "open connections at most"),
 	INT_DIR(per_ip_connections, 0, 100000, "256",
 		"open connections per client address; 0 = no limit"),
+	STR_DIR(trusted_proxies, "",
+		"proxy addresses (a,b) whose X-Forwarded-For names the client"),
 	INT_DIR(body_max, 256, 1048576, "16384", "largest request body, bytes"),
 	INT_DIR(connection_timeout, 1, 3600, "10",
 		"idle connection timeout, s"),

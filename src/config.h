@@ -28,6 +28,7 @@ struct config {
 	int threads;
 	int max_connections;
 	int per_ip_connections;
+	char trusted_proxies[256];
 	int body_max;
 	int connection_timeout;
 	int write_batch_max;

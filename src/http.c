@@ -23,6 +23,8 @@
 
 static struct MHD_Daemon *daemon_handle;
 static size_t body_max;
+/* Comma-separated addresses whose X-Forwarded-For is believed. */
+static char trusted_proxies[256];
 static atomic_ulong served;
 
 /* Query strings longer than this are refused before any parsing. */
@@ -230,11 +232,67 @@ static void request_end(void *cls, struct MHD_Connection *conn, void **closure,
 	*closure = NULL;
 }
 
+/* Whether addr (text) is one of the trusted_proxies setting's addresses. */
+static int proxy_trusted(const char *addr)
+{
+	size_t n = strlen(addr);
+	const char *p = trusted_proxies;
+
+	while (n && *p) {
+		size_t len = strcspn(p, ",");
+
+		if (len == n && strncmp(p, addr, n) == 0)
+			return 1;
+		p += len;
+		p += *p == ',';
+	}
+	return 0;
+}
+
+/*
+ * Behind trusted proxies the client is the last X-Forwarded-For hop that is
+ * not itself a trusted proxy (each proxy appends the address it saw; only
+ * the ones we trust can be believed).  Anything that is not an IP address
+ * leaves the connection's address in place.
+ */
+static void forwarded_client(struct http_req *req, const char *xff)
+{
+	const char *end = xff + strlen(xff);
+
+	while (end > xff) {
+		const char *seg = end, *start;
+		char hop[48];
+		unsigned char bin[sizeof(struct in6_addr)];
+		size_t n;
+
+		while (seg > xff && seg[-1] != ',')
+			seg--;
+		start = seg;
+		while (start < end && *start == ' ')
+			start++;
+		n = (size_t)(end - start);
+		while (n && start[n - 1] == ' ')
+			n--;
+		if (n == 0 || n >= sizeof(hop))
+			return;
+		memcpy(hop, start, n);
+		hop[n] = '\0';
+		if (inet_pton(AF_INET, hop, bin) != 1 &&
+		    inet_pton(AF_INET6, hop, bin) != 1)
+			return;
+		memcpy(req->client_ip, hop, n + 1);
+		if (!proxy_trusted(hop))
+			return;
+		end = seg > xff ? seg - 1 : xff;
+	}
+}
+
 static void client_ip(struct http_req *req)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
 		req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	const char *xff;
 
 	req->client_ip[0] = '\0';
 	if (!sa)
@@ -249,6 +307,12 @@ static void client_ip(struct http_req *req)
 			  &((const struct sockaddr_in6 *)(const void *)sa)
 				   ->sin6_addr,
 			  req->client_ip, sizeof(req->client_ip));
+	if (!trusted_proxies[0] || !proxy_trusted(req->client_ip))
+		return;
+	xff = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+					  "X-Forwarded-For");
+	if (xff)
+		forwarded_client(req, xff);
 }
 
 /* A browser may read this reply (the handler decided which origin). */
@@ -416,6 +480,8 @@ int http_start(const struct config *cfg, int *bound_port, char *err,
 		threads = 4 * (n > 0 ? (unsigned int)n : 1);
 	}
 	body_max = (size_t)cfg->body_max;
+	snprintf(trusted_proxies, sizeof(trusted_proxies), "%s",
+		 cfg->trusted_proxies);
 	daemon_handle = MHD_start_daemon(
 		flags, 0, NULL, NULL, handle, NULL, MHD_OPTION_EXTERNAL_LOGGER,
 		mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,

@@ -93,6 +93,47 @@ class LimitTests(KVTestCase):
             self.s.seed("/search", {"request_id": rid}))
         self.assertEqual(search["checks"], [], search)
 
+    def check_from(self, forwarded, rid="f" * 32):
+        return self.s.seed("/check", {"request_id": rid, "code": "1234"},
+                           via="get") if forwarded is None else \
+            self.s.get("/kookooverify/check",
+                       dict(self.s.creds(), request_id=rid, code="1234"),
+                       headers={"X-Forwarded-For": forwarded})
+
+    def test_forwarded_address_counts_behind_a_trusted_proxy(self):
+        self.start_server({"limit_ip_checks_per_min": 2,
+                           "trusted_proxies": "10.9.9.9,127.0.0.1"})
+        # The client is the last hop not itself a trusted proxy.
+        for xff in ("203.0.113.5", "198.51.100.7, 203.0.113.5",
+                    "203.0.113.5, 10.9.9.9"):
+            r = self.check_from(xff)
+        self.assert_throttled(r)
+        # Another client behind the same proxy is not held to it...
+        r = self.check_from("203.0.113.6")
+        self.assertEqual(self.assert_json_reply(r).get("status"), 6)
+        # ...and the address is the one recorded with a check.
+        rid = self.assert_json_reply(self.request(number(40)))["request_id"]
+        self.check_from("2001:db8::1", rid)
+        search = self.assert_json_reply(
+            self.s.vonage("/search", {"request_id": rid}))
+        self.assertEqual(search["checks"][0]["ip_address"], "2001:db8::1",
+                         search)
+
+    def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(self):
+        self.start_server({"limit_ip_checks_per_min": 2,
+                           "trusted_proxies": "10.9.9.9"})
+        # A client cannot escape the limit by inventing addresses.
+        for i in range(2):
+            self.check_from("203.0.113.%d" % i)
+        self.assert_throttled(self.check_from("203.0.113.99"))
+
+    def test_garbage_forwarded_for_keeps_the_proxys_address(self):
+        self.start_server({"limit_ip_checks_per_min": 2,
+                           "trusted_proxies": "127.0.0.1"})
+        for xff in ("not-an-ip", "", "1.2.3.4.5", "x" * 100):
+            self.check_from(xff)
+        self.assert_throttled(self.check_from(None))
+
     def test_country_allow_list(self):
         self.start_server()
         uk = "447400123456"
