@@ -10,22 +10,15 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { accessSync, constants, existsSync, mkdtempSync, mkdirSync,
-  rmSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { createPublicKey, verify as verifySignature } from 'node:crypto';
 import http from 'node:http';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { BIN, CODE_MISMATCH, DATETIME_RE, HTTP_TIMEOUT_MS, REQUEST_ID_RE,
+  ROOT, freePort, jsonLine, makeTempDir, pollUntil, requireExecutable,
+  runCli, spawnListening, teardown } from '../node/harness.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..', '..');
-const BIN = process.env.KOOKOOVERIFY_BIN ||
-  path.join(ROOT, 'bin', 'kookooverify');
 // The simulator next to the server binary (-san beside a -san server),
 // as tests/integration/harness.py picks it.
 const SIM_BIN = process.env.KOOKOO_SIM_BIN || [
@@ -35,31 +28,11 @@ const SIM_BIN = process.env.KOOKOO_SIM_BIN || [
 ].find((p) => p && existsSync(p)) || path.join(ROOT, 'bin', 'kookoo-sim');
 const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 
-const READY_TIMEOUT_MS = 10000; // for a "listening on" line
-const STOP_TIMEOUT_MS = 10000; // for a clean exit after SIGTERM
-const CLI_TIMEOUT_MS = 20000; // migrate, keys create
-const HTTP_TIMEOUT_MS = 5000; // every request the test makes itself
 const WAIT_MS = 20000; // what a person would see, at the latest
 const SLOW_WAIT_MS = 60000; // a countdown or an expiry to run out
+const POLL_MS = 200; // between two polls of the server or the simulator
 
 const BRAND = 'KookooVerify demo'; // what demo/demo.js sends
-
-// tests/integration/harness.py LIMITS_OFF.
-const LIMITS_OFF = {
-  KOOKOOVERIFY_LIMIT_KEY_RPS: '0',
-  KOOKOOVERIFY_LIMIT_NUMBER_MAX: '0',
-  KOOKOOVERIFY_LIMIT_PREFIX_PER_HOUR: '0',
-  KOOKOOVERIFY_LIMIT_IP_CHECKS_PER_MIN: '0',
-  KOOKOOVERIFY_FRAUD_REPORTS_BLOCK: '0',
-  KOOKOOVERIFY_FRAUD_MIN_VOLUME: '0',
-};
-
-const SANITIZER_MARKS = ['runtime error:', 'ERROR: AddressSanitizer',
-  'LeakSanitizer'];
-
-const CODE_MISMATCH = 'The code provided does not match the expected value';
-const REQUEST_ID_RE = /^[0-9a-f]{32}$/;
-const DATETIME_RE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/;
 
 // Each test verifies its own number (10 digits, as a person types it; the
 // server makes it 91 + the 10 digits).
@@ -76,7 +49,6 @@ const e164 = (n) => '91' + n;
 
 const state = {
   dir: null, // one temp dir for everything
-  children: new Set(), // { proc, name, stderr }
   sim: null,
   kv: null, // demo server: normal timings, short resend cooldown
   kvExpiry: null, // demo server: short PIN expiry, the call after 1 s
@@ -84,137 +56,11 @@ const state = {
   failed: false,
 };
 
-// No child outlives this process, whatever happens to the tests.
-process.on('exit', () => {
-  for (const c of state.children) {
-    if (c.proc.exitCode === null && c.proc.signalCode === null)
-      c.proc.kill('SIGKILL');
-  }
-});
-
-function childEnv() {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!k.startsWith('KOOKOOVERIFY_'))
-      env[k] = v;
-  }
-  return Object.assign(env, LIMITS_OFF, {
-    KOOKOOVERIFY_XML_TEMPLATES: path.join(ROOT, 'xml_templates'),
-  });
-}
-
-function cli(args, cwd) {
-  try {
-    return execFileSync(BIN, args, {
-      env: childEnv(), cwd, encoding: 'utf8', timeout: CLI_TIMEOUT_MS,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-  } catch (e) {
-    assert.fail(`kookooverify ${args.join(' ')} failed (${e.status ?? e}):` +
-      `\nstdout:\n${e.stdout ?? ''}\nstderr:\n${e.stderr ?? ''}`);
-  }
-}
-
-// The first JSON object line of a CLI's output.
-function jsonLine(out, what) {
-  const line = out.split('\n').find((l) => l.trim().startsWith('{'));
-  assert.ok(line, `${what} printed no JSON line:\n${out}`);
-  return JSON.parse(line);
-}
-
-// Starts `bin args` and resolves with { child, port } once it printed
-// "listening on 127.0.0.1:PORT"; rejects when it exits first or after the
-// deadline.
-function spawnListening(name, bin, args, cwd) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(bin, args, { env: childEnv(), cwd,
-      stdio: ['ignore', 'pipe', 'pipe'] });
-    const child = { proc, name, stderr: '' };
-    state.children.add(child);
-    proc.stderr.setEncoding('utf8');
-    proc.stderr.on('data', (s) => {
-      child.stderr = (child.stderr + s).slice(-200000);
-    });
-    const seen = [];
-    let done = false;
-    const finish = (err, port) => {
-      if (done)
-        return;
-      done = true;
-      clearTimeout(timer);
-      if (err)
-        reject(err);
-      else
-        resolve({ child, port });
-    };
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      finish(new Error(`${name} did not print "listening on ` +
-        `127.0.0.1:PORT" within ${READY_TIMEOUT_MS} ms; stdout: ` +
-        `${JSON.stringify(seen)}\nstderr:\n${child.stderr}`));
-    }, READY_TIMEOUT_MS);
-    createInterface({ input: proc.stdout }).on('line', (line) => {
-      if (seen.length < 50)
-        seen.push(line);
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(line);
-      if (m)
-        finish(null, Number(m[1]));
-    });
-    proc.on('error', (e) => finish(e));
-    proc.on('exit', (code, sig) => finish(new Error(`${name} exited ` +
-      `(${code ?? sig}) before listening; stdout: ${JSON.stringify(seen)}` +
-      `\nstderr:\n${child.stderr}`)));
-  });
-}
-
-// SIGTERM, then a clean exit with status 0 and no sanitizer report, or a
-// reason why not (after a SIGKILL).
-async function stopChild(child) {
-  const { proc } = child;
-  let failure = null;
-  if (proc.exitCode === null && proc.signalCode === null) {
-    const exited = new Promise((resolve) => proc.once('exit',
-      (code, sig) => resolve({ code, sig })));
-    proc.kill('SIGTERM');
-    const timeout = new Promise((resolve) => setTimeout(
-      () => resolve(null), STOP_TIMEOUT_MS).unref());
-    const res = await Promise.race([exited, timeout]);
-    if (res === null) {
-      proc.kill('SIGKILL');
-      failure = `${child.name} did not exit within ${STOP_TIMEOUT_MS} ms ` +
-        'of SIGTERM; killed it';
-    } else if (res.code !== 0) {
-      failure = `${child.name} exited with ${res.code ?? res.sig} after ` +
-        'SIGTERM, expected 0';
-    }
-  } else if (proc.exitCode !== 0) {
-    failure = `${child.name} had exited with ` +
-      `${proc.exitCode ?? proc.signalCode} before the end of the tests`;
-  }
-  if (!failure && SANITIZER_MARKS.some((m) => child.stderr.includes(m)))
-    failure = `sanitizer report in ${child.name}'s stderr`;
-  state.children.delete(child);
-  return failure ? `${failure}\nstderr:\n${child.stderr}` : null;
-}
-
-// A TCP port on 127.0.0.1 that was free a moment ago: the server's origin
-// must be in its publishable key before the server starts.
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function startSim() {
   const dir = path.join(state.dir, 'sim');
   mkdirSync(dir);
   const { child, port } = await spawnListening('kookoo-sim', SIM_BIN,
-    ['--listen', '127.0.0.1:0', '--quiet'], dir);
+    ['--listen', '127.0.0.1:0', '--quiet'], { cwd: dir });
   return { child, port, base: `http://127.0.0.1:${port}` };
 }
 
@@ -224,9 +70,9 @@ async function startServer(name, settings) {
   const dir = path.join(state.dir, name);
   mkdirSync(dir);
   const db = path.join(dir, 'kv.db');
-  cli(['migrate', '--db', db], dir);
-  const secret = jsonLine(cli(['keys', 'create', '--name', 'backend',
-    '--db', db, '--json'], dir), 'keys create --json');
+  runCli(['migrate', '--db', db], { cwd: dir });
+  const secret = jsonLine(runCli(['keys', 'create', '--name', 'backend',
+    '--db', db, '--json'], { cwd: dir }), 'keys create --json');
   assert.ok(secret.api_key && secret.api_secret,
     `keys create --json: ${JSON.stringify(secret)}`);
 
@@ -236,8 +82,8 @@ async function startServer(name, settings) {
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
-    const pk = jsonLine(cli(['keys', 'create', '--publishable', '--origin',
-      origin, '--db', db, '--json'], dir),
+    const pk = jsonLine(runCli(['keys', 'create', '--publishable',
+      '--origin', origin, '--db', db, '--json'], { cwd: dir }),
     'keys create --publishable --json');
     assert.match(pk.api_key ?? '', /^pk_/,
       `publishable key: ${JSON.stringify(pk)}`);
@@ -262,7 +108,7 @@ async function startServer(name, settings) {
       args.push('--set', `${k}=${v}`);
     try {
       const { child } = await spawnListening(`kookooverify (${name})`, BIN,
-        args, dir);
+        args, { cwd: dir });
       return { child, port, origin, pk: pk.api_key, secret };
     } catch (e) {
       lastError = e;
@@ -323,25 +169,6 @@ async function simInbox(number) {
     encodeURIComponent(number));
   assert.equal(r.status, 200, `sim inbox: ${r.text}`);
   return r.data;
-}
-
-// Calls fn every 200 ms until it resolves to something other than
-// undefined and returns that; fails after ms naming what and the last
-// value seen (fn returns { value, last }).
-async function pollUntil(fn, ms, what) {
-  const deadline = Date.now() + ms;
-  let last;
-  for (;;) {
-    const r = await fn();
-    last = r.last;
-    if (r.value !== undefined)
-      return r.value;
-    if (Date.now() > deadline) {
-      assert.fail(`waited ${ms} ms for ${what}; last seen: ` +
-        JSON.stringify(last));
-    }
-    await new Promise((res) => setTimeout(res, 200));
-  }
 }
 
 async function searchStatus(server, requestId) {
@@ -509,15 +336,11 @@ function assertNoPageErrors(rec) {
 before(async () => {
   for (const [what, p] of [['kookooverify', BIN], ['kookoo-sim', SIM_BIN],
     ['chromium', CHROMIUM]]) {
-    try {
-      accessSync(p, constants.X_OK);
-    } catch {
-      assert.fail(`${what} not found at ${p} (build with make; chromium ` +
-        'is Debian\'s package: apt-get install chromium, or set ' +
-        'KOOKOOVERIFY_BIN, KOOKOO_SIM_BIN, CHROMIUM_BIN)');
-    }
+    requireExecutable(what, p, 'build with make; chromium is Debian\'s ' +
+      'package: apt-get install chromium, or set KOOKOOVERIFY_BIN, ' +
+      'KOOKOO_SIM_BIN, CHROMIUM_BIN');
   }
-  state.dir = mkdtempSync(path.join(tmpdir(), 'kvtest-browser-'));
+  state.dir = makeTempDir('browser');
   try {
     state.sim = await startSim();
     state.kv = await startServer('kv', { resend_cooldown: '2' });
@@ -540,19 +363,7 @@ after(async () => {
     await state.browser.close().catch((e) => failures.push(
       `closing chromium: ${e.message}`));
   }
-  for (const c of [...state.children]) {
-    const f = await stopChild(c);
-    if (f)
-      failures.push(f);
-  }
-  const keep = state.failed || failures.length > 0 ||
-    process.env.KOOKOOVERIFY_KEEP_TMP;
-  if (keep && state.dir)
-    process.stderr.write(`[browser] kept ${state.dir}\n`);
-  else if (state.dir)
-    rmSync(state.dir, { recursive: true, force: true });
-  if (failures.length)
-    assert.fail(failures.join('\n\n'));
+  await teardown(state.dir, 'browser', { failures, keep: state.failed });
 });
 
 // ---- the cases ------------------------------------------------------------
@@ -797,7 +608,7 @@ async () => {
     await pollUntil(async () => {
       const s = await searchStatus(server, rid);
       return { value: s === 'EXPIRED' ? s : undefined, last: s };
-    }, SLOW_WAIT_MS, `request ${rid} to expire`);
+    }, SLOW_WAIT_MS, `request ${rid} to expire`, POLL_MS);
 
     const reply = await enterCode(rec, pin);
     assert.equal(reply.status, '6', `check after expiry: ` +
@@ -900,7 +711,7 @@ document.body.dataset.done = '1';
       const box = await pollUntil(async () => {
         const b = await simInbox(number);
         return { value: b.sms.length >= 1 ? b : undefined, last: b };
-      }, WAIT_MS, 'the SMS of the own-origin request');
+      }, WAIT_MS, 'the SMS of the own-origin request', POLL_MS);
       assert.deepEqual(box.sms.map((s) => s.message.split(' code:')[0]),
         ['Own'], 'only the own-origin request sent an SMS');
     } finally {

@@ -3,18 +3,14 @@
 // pointed at a real kookooverify server: every request below is made by the
 // SDK, and every assertion is on what the SDK hands back to an application.
 //
-// The server runs as tests/integration/harness.py runs it: a temp dir,
-// `migrate`, `keys create --json`, `serve --listen 127.0.0.1:0` with fixed
-// PINs for the test numbers and the abuse limits off.
+// The server runs as tests/integration/harness.py runs it (the process
+// handling is tests/node/harness.mjs): a temp dir, `migrate`, `keys create
+// --json`, `serve --listen 127.0.0.1:0` with fixed PINs for the test
+// numbers and the abuse limits off.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   CheckStatus,
   Command,
@@ -24,16 +20,9 @@ import {
   VerifyLanguages,
   VerifyWorkflows,
 } from '@vonage/verify';
-
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..', '..');
-const BIN = process.env.KOOKOOVERIFY_BIN ||
-  path.join(ROOT, 'bin', 'kookooverify');
-
-const READY_TIMEOUT_MS = 10000; // for the "listening on" line
-const STOP_TIMEOUT_MS = 10000; // for a clean exit after SIGTERM
-const CLI_TIMEOUT_MS = 20000; // migrate, keys create
-const HTTP_TIMEOUT_MS = 5000; // every SDK request
+import { BIN, CODE_MISMATCH, DATETIME_RE, HTTP_TIMEOUT_MS, REQUEST_ID_RE,
+  cleanEnv, jsonLine, makeTempDir, pollUntil, requireExecutable, runCli,
+  spawnListening, teardown } from '../node/harness.mjs';
 
 // Test numbers and their fixed PINs; each test takes its own number.
 const PINS = {
@@ -48,148 +37,37 @@ const PINS = {
   '919999900009': '9012',
 };
 
-// tests/integration/harness.py LIMITS_OFF: these tests send more per key,
-// number and address than the default limits allow.
-const LIMITS_OFF = {
-  KOOKOOVERIFY_LIMIT_KEY_RPS: '0',
-  KOOKOOVERIFY_LIMIT_NUMBER_MAX: '0',
-  KOOKOOVERIFY_LIMIT_PREFIX_PER_HOUR: '0',
-  KOOKOOVERIFY_LIMIT_IP_CHECKS_PER_MIN: '0',
-  KOOKOOVERIFY_FRAUD_REPORTS_BLOCK: '0',
-  KOOKOOVERIFY_FRAUD_MIN_VOLUME: '0',
-};
-
-const SANITIZER_MARKS = ['runtime error:', 'ERROR: AddressSanitizer',
-  'LeakSanitizer'];
-
-const REQUEST_ID_RE = /^[0-9a-f]{32}$/;
-const DATETIME_RE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/;
-
 const BAD_CREDENTIALS = 'Invalid credentials were provided';
-const CODE_MISMATCH = 'The code provided does not match the expected value';
 const NOT_FOUND = (rid) => 'The Vonage platform was unable to process ' +
   'this message for the following reason: Request \'' + rid +
   '\' was not found or it has been verified already.';
 
-const server = { dir: null, proc: null, port: 0, key: null, stderr: '' };
+const server = { dir: null, port: 0, key: null };
 
+// The server's environment (tests/node/harness.mjs cleanEnv): the test
+// numbers with their PINs, and a verification may be cancelled at once.
 function serverEnv() {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!k.startsWith('KOOKOOVERIFY_'))
-      env[k] = v;
-  }
-  Object.assign(env, LIMITS_OFF, {
-    KOOKOOVERIFY_XML_TEMPLATES: path.join(ROOT, 'xml_templates'),
+  return cleanEnv({
     KOOKOOVERIFY_TEST_NUMBERS: Object.entries(PINS)
       .map(([n, p]) => n + ':' + p).join(','),
     KOOKOOVERIFY_CANCEL_MIN_AGE: '0',
   });
-  return env;
 }
-
-function cli(args) {
-  return execFileSync(BIN, args, {
-    env: serverEnv(), cwd: server.dir, encoding: 'utf8',
-    timeout: CLI_TIMEOUT_MS, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-// Starts the server and resolves with its port once it printed
-// "listening on 127.0.0.1:PORT"; rejects on exit or after the deadline.
-function spawnServer(db) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(BIN, ['serve', '--listen', '127.0.0.1:0',
-      '--db', db], {
-      env: serverEnv(), cwd: server.dir,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    server.proc = proc;
-    proc.stderr.setEncoding('utf8');
-    proc.stderr.on('data', (s) => { server.stderr += s; });
-    const seen = [];
-    let done = false;
-    const finish = (err, port) => {
-      if (done)
-        return;
-      done = true;
-      clearTimeout(timer);
-      if (err)
-        reject(err);
-      else
-        resolve(port);
-    };
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      finish(new Error('server did not print "listening on 127.0.0.1:PORT"' +
-        ` within ${READY_TIMEOUT_MS} ms; stdout: ${JSON.stringify(seen)}` +
-        `\nstderr:\n${server.stderr}`));
-    }, READY_TIMEOUT_MS);
-    createInterface({ input: proc.stdout }).on('line', (line) => {
-      seen.push(line);
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(line);
-      if (m)
-        finish(null, Number(m[1]));
-    });
-    proc.on('error', (e) => finish(e));
-    proc.on('exit', (code, sig) => finish(new Error(
-      `server exited (${code ?? sig}) before listening; stdout: ` +
-      `${JSON.stringify(seen)}\nstderr:\n${server.stderr}`)));
-  });
-}
-
-// The server must not outlive this process, whatever happens to the tests.
-process.on('exit', () => {
-  if (server.proc && server.proc.exitCode === null &&
-      server.proc.signalCode === null)
-    server.proc.kill('SIGKILL');
-});
 
 before(async () => {
-  try {
-    accessSync(BIN, constants.X_OK);
-  } catch {
-    assert.fail(`kookooverify binary not found at ${BIN} (build it with ` +
-      'make or set KOOKOOVERIFY_BIN)');
-  }
-  server.dir = mkdtempSync(path.join(tmpdir(), 'kvtest-vonage-sdk-'));
+  requireExecutable('kookooverify binary', BIN,
+    'build it with make or set KOOKOOVERIFY_BIN');
+  server.dir = makeTempDir('vonage-sdk');
+  const opts = { cwd: server.dir, env: serverEnv() };
   const db = path.join(server.dir, 'kv.db');
-  cli(['migrate', '--db', db]);
-  const out = cli(['keys', 'create', '--name', 'sdk', '--db', db, '--json']);
-  const line = out.split('\n').find((l) => l.trim().startsWith('{'));
-  assert.ok(line, `keys create --json printed no JSON line:\n${out}`);
-  server.key = JSON.parse(line);
-  server.port = await spawnServer(db);
+  runCli(['migrate', '--db', db], opts);
+  server.key = jsonLine(runCli(['keys', 'create', '--name', 'sdk', '--db',
+    db, '--json'], opts), 'keys create --json');
+  ({ port: server.port } = await spawnListening('server', BIN,
+    ['serve', '--listen', '127.0.0.1:0', '--db', db], opts));
 });
 
-after(async () => {
-  const proc = server.proc;
-  let failure = null;
-  if (proc && proc.exitCode === null && proc.signalCode === null) {
-    const exited = new Promise((resolve) => proc.once('exit',
-      (code, sig) => resolve({ code, sig })));
-    proc.kill('SIGTERM');
-    const timeout = new Promise((resolve) => setTimeout(
-      () => resolve(null), STOP_TIMEOUT_MS).unref());
-    const res = await Promise.race([exited, timeout]);
-    if (res === null) {
-      proc.kill('SIGKILL');
-      failure = `server did not exit within ${STOP_TIMEOUT_MS} ms of ` +
-        'SIGTERM; killed it';
-    } else if (res.code !== 0) {
-      failure = `server exited with ${res.code ?? res.sig} after SIGTERM, ` +
-        'expected 0';
-    }
-  }
-  if (!failure && SANITIZER_MARKS.some((m) => server.stderr.includes(m)))
-    failure = 'sanitizer report in the server\'s stderr';
-  if (failure || process.env.KOOKOOVERIFY_KEEP_TMP)
-    process.stderr.write(`[vonage-sdk] kept ${server.dir}\n`);
-  else if (server.dir)
-    rmSync(server.dir, { recursive: true, force: true });
-  if (failure)
-    assert.fail(`${failure}\nstderr:\n${server.stderr}`);
-});
+after(() => teardown(server.dir, 'vonage-sdk'));
 
 // An SDK client for this server, with the real key or the given secret.
 function client(secret) {
@@ -211,22 +89,6 @@ async function startOk(params) {
 async function searchStatus(rid) {
   const res = await client().search(rid);
   return res.status;
-}
-
-// Calls fn, which resolves to { reply, value }, every 100 ms until value is
-// defined, and returns value; fails after ms with the last reply.
-async function pollUntil(fn, ms, what) {
-  const deadline = Date.now() + ms;
-  let last;
-  for (;;) {
-    last = await fn();
-    if (last.value !== undefined)
-      return last.value;
-    if (Date.now() > deadline)
-      assert.fail(`waited ${ms} ms for ${what}; last reply: ` +
-        JSON.stringify(last.reply));
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 test('start: status 0 and a 32-hex requestId, nothing else', async () => {
@@ -396,8 +258,8 @@ test('trigger with no step left (workflow 6, one SMS): status 19',
       const reply = await v.trigger(rid);
       assert.ok([CheckStatus.SUCCESS, CheckStatus.DELIVERY_FAILED]
         .includes(reply.status), JSON.stringify(reply));
-      return { reply, value: reply.status === CheckStatus.DELIVERY_FAILED ?
-        reply : undefined };
+      return { last: reply, value: reply.status ===
+        CheckStatus.DELIVERY_FAILED ? reply : undefined };
     }, 5000, 'trigger to answer 19');
     assert.deepEqual(res, {
       status: CheckStatus.DELIVERY_FAILED,

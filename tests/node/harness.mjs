@@ -1,0 +1,299 @@
+// Process handling shared by the Node.js test suites (tests/vonage-sdk,
+// tests/browser), as tests/integration/harness.py does it for Python: the
+// child environment with the abuse limits off, the CLI, children started on
+// 127.0.0.1 and stopped with a check of their stderr (and killed when this
+// process exits), temp dirs, and the constants and polling tests share.
+
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+/** The repository's root directory. */
+export const ROOT = path.resolve(HERE, '..', '..');
+
+/** The server binary: $KOOKOOVERIFY_BIN, else bin/kookooverify. */
+export const BIN = process.env.KOOKOOVERIFY_BIN ||
+  path.join(ROOT, 'bin', 'kookooverify');
+
+const READY_TIMEOUT_MS = 10000; // for a "listening on" line
+const STOP_TIMEOUT_MS = 10000; // for a clean exit after SIGTERM
+const CLI_TIMEOUT_MS = 20000; // migrate, keys create
+
+/** Milliseconds every HTTP request a test makes may take. */
+export const HTTP_TIMEOUT_MS = 5000;
+
+/**
+ * tests/integration/harness.py LIMITS_OFF: the abuse limits have their own
+ * tests, and these suites send more per key, number and address than the
+ * default limits allow.
+ */
+export const LIMITS_OFF = {
+  KOOKOOVERIFY_LIMIT_KEY_RPS: '0',
+  KOOKOOVERIFY_LIMIT_NUMBER_MAX: '0',
+  KOOKOOVERIFY_LIMIT_PREFIX_PER_HOUR: '0',
+  KOOKOOVERIFY_LIMIT_IP_CHECKS_PER_MIN: '0',
+  KOOKOOVERIFY_FRAUD_REPORTS_BLOCK: '0',
+  KOOKOOVERIFY_FRAUD_MIN_VOLUME: '0',
+};
+
+/** What in a child's stderr means a sanitizer report. */
+export const SANITIZER_MARKS = ['runtime error:', 'ERROR: AddressSanitizer',
+  'LeakSanitizer'];
+
+/** A request_id as the server makes them: 32 lowercase hex digits. */
+export const REQUEST_ID_RE = /^[0-9a-f]{32}$/;
+
+/** A date and time as Verify v1 replies carry them. */
+export const DATETIME_RE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/;
+
+/** The error_text of a check with a wrong code (status 16). */
+export const CODE_MISMATCH =
+  'The code provided does not match the expected value';
+
+// Every child spawnListening started and stopChild has not stopped yet:
+// { proc, name, stderr }.
+const children = new Set();
+
+// No child outlives this process, whatever happens to the tests.
+process.on('exit', () => {
+  for (const c of children) {
+    if (c.proc.exitCode === null && c.proc.signalCode === null)
+      c.proc.kill('SIGKILL');
+  }
+});
+
+/**
+ * The environment for a child (server, CLI or simulator): this process's
+ * without inherited KOOKOOVERIFY_* variables, plus LIMITS_OFF, the IVR
+ * templates by path (children run in temp dirs) and `extra`.
+ * @param {Object<string, string>} [extra] variables to add, full names
+ * @returns {Object<string, string>} a new object
+ */
+export function cleanEnv(extra = {}) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('KOOKOOVERIFY_'))
+      env[k] = v;
+  }
+  return Object.assign(env, LIMITS_OFF, {
+    KOOKOOVERIFY_XML_TEMPLATES: path.join(ROOT, 'xml_templates'),
+  }, extra);
+}
+
+/**
+ * Fails with "WHAT not found at P (HINT)" unless `p` is an executable file.
+ * @param {string} what what the file is, for the message
+ * @param {string} p its path
+ * @param {string} hint how to get it
+ */
+export function requireExecutable(what, p, hint) {
+  try {
+    accessSync(p, constants.X_OK);
+  } catch {
+    assert.fail(`${what} not found at ${p} (${hint})`);
+  }
+}
+
+/**
+ * Runs `kookooverify ARGS` (BIN) to its end.
+ * @param {string[]} args its arguments
+ * @param {{cwd?: string, env?: Object<string, string>}} [opts] where it
+ *   runs and its environment (default cleanEnv())
+ * @returns {string} its stdout; fails the test with its stdout and stderr
+ *   when it exits non-zero or takes longer than 20 s
+ */
+export function runCli(args, { cwd, env = cleanEnv() } = {}) {
+  try {
+    return execFileSync(BIN, args, {
+      env, cwd, encoding: 'utf8', timeout: CLI_TIMEOUT_MS,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  } catch (e) {
+    assert.fail(`kookooverify ${args.join(' ')} failed (${e.status ?? e}):` +
+      `\nstdout:\n${e.stdout ?? ''}\nstderr:\n${e.stderr ?? ''}`);
+  }
+}
+
+/**
+ * The first JSON object line of a CLI's output (e.g. `keys create --json`).
+ * @param {string} out the output
+ * @param {string} what the command, for the message when there is none
+ * @returns {Object} that line parsed
+ */
+export function jsonLine(out, what) {
+  const line = out.split('\n').find((l) => l.trim().startsWith('{'));
+  assert.ok(line, `${what} printed no JSON line:\n${out}`);
+  return JSON.parse(line);
+}
+
+/**
+ * A new temp dir for one suite's run; teardown() removes it.
+ * @param {string} label the suite, in the dir's name (kvtest-LABEL-XXXXXX)
+ * @returns {string} its path
+ */
+export function makeTempDir(label) {
+  return mkdtempSync(path.join(tmpdir(), `kvtest-${label}-`));
+}
+
+/**
+ * Starts `bin args` and waits for it to print "listening on
+ * 127.0.0.1:PORT". The child is killed when this process exits and
+ * stopped by teardown().
+ * @param {string} name the child, for messages (e.g. "server")
+ * @param {string} bin the executable
+ * @param {string[]} args its arguments (a --listen on 127.0.0.1)
+ * @param {{cwd?: string, env?: Object<string, string>}} [opts] where it
+ *   runs and its environment (default cleanEnv())
+ * @returns {Promise<{child: {proc: import('node:child_process')
+ *   .ChildProcess, name: string, stderr: string}, port: number}>} the
+ *   child (stderr: the last 200000 characters it wrote there) and its
+ *   port; rejects when it exits first or after 10 s (then killed)
+ */
+export function spawnListening(name, bin, args,
+  { cwd, env = cleanEnv() } = {}) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(bin, args, { env, cwd,
+      stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = { proc, name, stderr: '' };
+    children.add(child);
+    proc.stderr.setEncoding('utf8');
+    proc.stderr.on('data', (s) => {
+      child.stderr = (child.stderr + s).slice(-200000);
+    });
+    const seen = [];
+    let done = false;
+    const finish = (err, port) => {
+      if (done)
+        return;
+      done = true;
+      clearTimeout(timer);
+      if (err)
+        reject(err);
+      else
+        resolve({ child, port });
+    };
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      finish(new Error(`${name} did not print "listening on ` +
+        `127.0.0.1:PORT" within ${READY_TIMEOUT_MS} ms; stdout: ` +
+        `${JSON.stringify(seen)}\nstderr:\n${child.stderr}`));
+    }, READY_TIMEOUT_MS);
+    createInterface({ input: proc.stdout }).on('line', (line) => {
+      if (seen.length < 50)
+        seen.push(line);
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(line);
+      if (m)
+        finish(null, Number(m[1]));
+    });
+    proc.on('error', (e) => finish(e));
+    proc.on('exit', (code, sig) => finish(new Error(`${name} exited ` +
+      `(${code ?? sig}) before listening; stdout: ${JSON.stringify(seen)}` +
+      `\nstderr:\n${child.stderr}`)));
+  });
+}
+
+// SIGTERM, then a clean exit with status 0 and no sanitizer report, or a
+// reason why not (after a SIGKILL when it did not exit in time).
+async function stopChild(child) {
+  const { proc } = child;
+  let failure = null;
+  if (proc.pid === undefined) {
+    failure = `${child.name} never started`;
+  } else if (proc.exitCode === null && proc.signalCode === null) {
+    const exited = new Promise((resolve) => proc.once('exit',
+      (code, sig) => resolve({ code, sig })));
+    proc.kill('SIGTERM');
+    const timeout = new Promise((resolve) => setTimeout(
+      () => resolve(null), STOP_TIMEOUT_MS).unref());
+    const res = await Promise.race([exited, timeout]);
+    if (res === null) {
+      proc.kill('SIGKILL');
+      failure = `${child.name} did not exit within ${STOP_TIMEOUT_MS} ms ` +
+        'of SIGTERM; killed it';
+    } else if (res.code !== 0) {
+      failure = `${child.name} exited with ${res.code ?? res.sig} after ` +
+        'SIGTERM, expected 0';
+    }
+  } else if (proc.exitCode !== 0) {
+    failure = `${child.name} had exited with ` +
+      `${proc.exitCode ?? proc.signalCode} before the end of the tests`;
+  }
+  if (!failure && SANITIZER_MARKS.some((m) => child.stderr.includes(m)))
+    failure = `sanitizer report in ${child.name}'s stderr`;
+  children.delete(child);
+  return failure ? `${failure}\nstderr:\n${child.stderr}` : null;
+}
+
+/**
+ * The end of a suite: stops every child spawnListening started (SIGTERM,
+ * SIGKILL after 10 s), each of which must exit with 0 and no sanitizer
+ * report; removes `dir` unless something failed, `keep` or
+ * $KOOKOOVERIFY_KEEP_TMP (then says it kept it); then fails with every
+ * failure, the given ones first.
+ * @param {string|null} dir the suite's temp dir (makeTempDir), if any
+ * @param {string} label the suite, for the "[LABEL] kept DIR" line
+ * @param {{failures?: string[], keep?: boolean}} [opts] failures the suite
+ *   had in its own teardown; keep the dir (e.g. the setup failed)
+ */
+export async function teardown(dir, label, { failures = [], keep = false }
+  = {}) {
+  const all = [...failures];
+  for (const c of [...children]) {
+    const f = await stopChild(c);
+    if (f)
+      all.push(f);
+  }
+  if (dir && (keep || all.length > 0 || process.env.KOOKOOVERIFY_KEEP_TMP))
+    process.stderr.write(`[${label}] kept ${dir}\n`);
+  else if (dir)
+    rmSync(dir, { recursive: true, force: true });
+  if (all.length)
+    assert.fail(all.join('\n\n'));
+}
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago, for a server that
+ * must know its own URL before it starts.
+ * @returns {Promise<number>} the port
+ */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Calls fn until the value it resolves to is defined.
+ * @param {() => Promise<{value: *, last: *}>} fn one try: value, or
+ *   undefined to try again; last, what to show when time runs out
+ * @param {number} ms how long to try
+ * @param {string} what what is awaited, for the message
+ * @param {number} [intervalMs] the pause between tries
+ * @returns {Promise<*>} that value; fails the test after `ms` with `what`
+ *   and the last `last`
+ */
+export async function pollUntil(fn, ms, what, intervalMs = 100) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const r = await fn();
+    if (r.value !== undefined)
+      return r.value;
+    if (Date.now() > deadline) {
+      assert.fail(`waited ${ms} ms for ${what}; last seen: ` +
+        JSON.stringify(r.last));
+    }
+    await new Promise((res) => setTimeout(res, intervalMs));
+  }
+}
