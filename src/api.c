@@ -70,6 +70,7 @@ static enum api_fail authenticate_publishable(struct api_call *call,
 	call->key_id = auth.key_id;
 	call->publishable = 1;
 	memcpy(call->countries, auth.countries, sizeof(call->countries));
+	memcpy(call->brand, auth.brand, sizeof(call->brand));
 	return API_READY;
 }
 
@@ -90,7 +91,12 @@ static enum api_fail authenticate(struct api_call *call, unsigned int flags)
 	}
 	if (key && *key)
 		snprintf(call->api_key, sizeof(call->api_key), "%s", key);
-	if (key && keys_is_publishable(key)) {
+	/* An address that keeps failing is refused before any hashing. */
+	rc = key && *key ? verify_auth_wait(call->req->client_ip) : 0;
+	if (rc > 0) {
+		api_retry_after(call->req, rc);
+		result = API_THROTTLED;
+	} else if (key && keys_is_publishable(key)) {
 		result = authenticate_publishable(call, key, secret, flags);
 	} else if (!key || !secret || !*key || !*secret) {
 		result = API_NO_CREDENTIALS;
@@ -109,6 +115,8 @@ static enum api_fail authenticate(struct api_call *call, unsigned int flags)
 			       sizeof(call->countries));
 		}
 	}
+	if (result == API_BAD_CREDENTIALS)
+		verify_auth_failed(call->req->client_ip);
 	if (result == API_READY &&
 	    (rc = verify_rate_key(call->key_id, call->publishable)) > 0) {
 		api_retry_after(call->req, rc);

@@ -37,6 +37,7 @@ struct api_call {
 	char api_key[40];
 	char countries[64]; /* the key's allow-list */
 	int publishable;    /* authenticated with a publishable key */
+	char brand[80];     /* a publishable key's fixed brand, or "" */
 	/* Set by api_prepare(): a parameter given twice where one is allowed. */
 	const char *duplicate;
 };

@@ -76,6 +76,8 @@ static const struct {
 	[VONAGE_TOKEN_USED] = {6, "The token was already used"},
 	[VONAGE_RESEND_COOLDOWN] = {1, "Throttled: resent too recently"},
 	[VONAGE_RESEND_CAP] = {1, "Throttled: no resends left"},
+	[VONAGE_PK_BRAND] = {3, "Parameter `brand` must be this publishable "
+				"key's brand, `%s`"},
 };
 
 /* Appends n bytes of s at *at, truncating; text stays NUL-terminated. */
@@ -418,6 +420,14 @@ static void vonage_request_run(struct vonage_ctx *ctx)
 	memset(&in, 0, sizeof(in));
 	in.number = api_param(&ctx->call, "number");
 	in.brand = api_param(&ctx->call, "brand");
+	if (ctx->call.brand[0]) {
+		/* A key with a fixed brand names it, whatever the page says. */
+		if (in.brand && strcmp(in.brand, ctx->call.brand) != 0) {
+			vonage_fail(ctx, VONAGE_PK_BRAND, ctx->call.brand);
+			return;
+		}
+		in.brand = ctx->call.brand;
+	}
 	if (!in.number || !in.brand) {
 		vonage_fail(ctx, VONAGE_MISSING,
 			    in.number ? "brand" : "number");

@@ -39,6 +39,7 @@ enum vonage_cond {
 	VONAGE_TOKEN_USED,       /* 6 */
 	VONAGE_RESEND_COOLDOWN,  /* 1 */
 	VONAGE_RESEND_CAP,       /* 1 */
+	VONAGE_PK_BRAND,         /* 3, arg: the key's brand */
 	VONAGE_COND_COUNT
 };
 

@@ -109,6 +109,9 @@ static const struct directive directives[] = {
 		"digits of E.164 (country code first) that make a prefix"),
 	INT_DIR(limit_ip_checks_per_min, 0, 10000000, "300",
 		"checks per client address per minute (0: no limit)"),
+	INT_DIR(limit_ip_auth_failures_per_min, 0, 10000000, "60",
+		"failed authentications per client address per minute before "
+		"its calls are refused unchecked (0: no limit)"),
 	INT_DIR(limit_pk_rps, 0, 1000000, "10",
 		"API calls per second per publishable key (0: no limit)"),
 	INT_DIR(limit_pk_ip_requests_per_hour, 0, 10000000, "10",

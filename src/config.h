@@ -58,6 +58,7 @@ struct config {
 	int limit_prefix_per_hour;
 	int limit_prefix_digits;
 	int limit_ip_checks_per_min;
+	int limit_ip_auth_failures_per_min;
 	int limit_pk_rps;
 	int limit_pk_ip_requests_per_hour;
 	/* Browsers: verification tokens and the demo page. */

@@ -34,16 +34,17 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_BEGIN_READ] = "BEGIN",
 	[STMT_COMMIT] = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
-	[STMT_KEY_INSERT] = "INSERT INTO api_keys (api_key, name, secret_hash, "
-			    "created_ms, voice_confirm, countries, kind) "
-			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[STMT_KEY_INSERT] =
+		"INSERT INTO api_keys (api_key, name, secret_hash, "
+		"created_ms, voice_confirm, countries, kind, brand) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[STMT_KEY_GET] = "SELECT id, api_key, name, secret_hash, created_ms, "
-			 "revoked_ms, countries, kind FROM api_keys "
+			 "revoked_ms, countries, kind, brand FROM api_keys "
 			 "WHERE api_key = ?1",
 	[STMT_KEY_REVOKE] = "UPDATE api_keys SET revoked_ms = ?2 "
 			    "WHERE api_key = ?1 AND revoked_ms = 0",
 	[STMT_KEY_LIST] = "SELECT id, api_key, name, secret_hash, created_ms, "
-			  "revoked_ms, countries, kind FROM api_keys "
+			  "revoked_ms, countries, kind, brand FROM api_keys "
 			  "ORDER BY id",
 	[STMT_VF_INSERT] =
 		"INSERT INTO verifications (" VF_COLUMNS ") VALUES (NULL, "
@@ -331,6 +332,7 @@ static void key_from_row(sqlite3_stmt *st, struct key_row *k)
 	k->revoked_ms = sqlite3_column_int64(st, 5);
 	column_text(st, 6, k->countries, sizeof(k->countries));
 	k->kind = sqlite3_column_int(st, 7);
+	column_text(st, 8, k->brand, sizeof(k->brand));
 }
 
 int db_key_insert(struct db_conn *c, const struct key_row *k)
@@ -345,6 +347,7 @@ int db_key_insert(struct db_conn *c, const struct key_row *k)
 	sqlite3_bind_int(st, 5, k->voice_confirm);
 	bind_text(st, 6, k->countries[0] ? k->countries : "IN");
 	sqlite3_bind_int(st, 7, k->kind);
+	bind_text(st, 8, k->brand);
 	return stmt_exec(c, STMT_KEY_INSERT, "insert key");
 }
 

@@ -46,6 +46,7 @@ struct key_row {
 	int voice_confirm;  /* the callee may verify by pressing 2 */
 	char countries[64]; /* allow-list: "IN", "IN,GB", or "*" for any */
 	int kind;           /* KEY_SECRET or KEY_PUBLISHABLE */
+	char brand[80];     /* publishable: the only brand it may use, or "" */
 };
 
 enum key_kind {

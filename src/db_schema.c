@@ -140,6 +140,11 @@ static const char *const migrations[] = {
 	"  exp_ms INTEGER NOT NULL,"
 	"  used_ms INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE INDEX token_uses_exp ON token_uses(exp_ms);",
+	/*
+	 * 8: a publishable key may fix the brand its SMS and calls name, so
+	 * that a copied key cannot send codes in another company's name.
+	 */
+	"ALTER TABLE api_keys ADD COLUMN brand TEXT NOT NULL DEFAULT '';",
 };
 
 int db_schema_version(void)

@@ -36,8 +36,8 @@ int keys_create(struct db_conn *c, const char *name, int voice_confirm,
 
 int keys_create_publishable(struct db_conn *c, const char *name,
 			    int voice_confirm, const char *countries,
-			    const char *const *origins, size_t n,
-			    char api_key[KEYS_PUBLISHABLE_LEN + 1])
+			    const char *brand, const char *const *origins,
+			    size_t n, char api_key[KEYS_PUBLISHABLE_LEN + 1])
 {
 	const size_t plen = sizeof(KEYS_PUBLISHABLE_PREFIX) - 1;
 	unsigned char raw[(KEYS_PUBLISHABLE_LEN - 3) / 2];
@@ -55,6 +55,7 @@ int keys_create_publishable(struct db_conn *c, const char *name,
 	/* No secret opens it: the hash of random bytes nobody keeps. */
 	randombytes_buf(k.secret_hash, sizeof(k.secret_hash));
 	k.kind = KEY_PUBLISHABLE;
+	snprintf(k.brand, sizeof(k.brand), "%s", brand ? brand : "");
 	rc = db_begin(c);
 	if (rc != 0)
 		return rc;
@@ -149,6 +150,7 @@ int keys_authenticate(const char *api_key, const char *api_secret,
 	out->key_id = k.id;
 	out->kind = k.kind;
 	memcpy(out->countries, k.countries, sizeof(k.countries));
+	out->brand[0] = '\0';
 	return 0;
 }
 
@@ -177,6 +179,7 @@ int keys_authenticate_publishable(const char *api_key, const char *origin,
 	out->key_id = k.id;
 	out->kind = k.kind;
 	memcpy(out->countries, k.countries, sizeof(k.countries));
+	memcpy(out->brand, k.brand, sizeof(k.brand));
 	return 0;
 }
 

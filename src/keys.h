@@ -23,6 +23,7 @@ struct key_auth {
 	int64_t key_id;
 	int kind;           /* KEY_SECRET or KEY_PUBLISHABLE */
 	char countries[64]; /* the key's country allow-list */
+	char brand[80];     /* a publishable key's fixed brand, or "" */
 };
 
 /*
@@ -37,12 +38,13 @@ int keys_create(struct db_conn *c, const char *name, int voice_confirm,
 /*
  * Creates a publishable key for `n` origins (already normalised by
  * keys_origin_normalize(), 1 to KEYS_ORIGINS_MAX) in one transaction.
+ * `brand` (NULL or "": any) is then the only brand its requests may name.
  * Returns 0 or KV_E*.
  */
 int keys_create_publishable(struct db_conn *c, const char *name,
 			    int voice_confirm, const char *countries,
-			    const char *const *origins, size_t n,
-			    char api_key[KEYS_PUBLISHABLE_LEN + 1]);
+			    const char *brand, const char *const *origins,
+			    size_t n, char api_key[KEYS_PUBLISHABLE_LEN + 1]);
 
 /*
  * Writes `in` as a browser sends it in the Origin header: lower case,

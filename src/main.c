@@ -16,6 +16,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "api_vonage.h"
 #include "browser.h"
 #include "config.h"
 #include "crypto.h"
@@ -43,6 +44,7 @@ struct options {
 	int no_voice_confirm;  /* keys create --no-voice-confirm */
 	const char *countries; /* keys create --countries IN,GB */
 	int publishable;       /* keys create --publishable */
+	const char *brand;     /* keys create --publishable --brand B */
 	const char *origins[KEYS_ORIGINS_MAX]; /* keys create --origin */
 	int norigins;
 	const char *args[2]; /* positional: "keys revoke KEY" */
@@ -62,7 +64,7 @@ static void usage(FILE *out)
 		"              [--countries IN,GB|*]  (default IN)\n"
 		"                        create an API key, print its secret\n"
 		"  keys create --publishable --origin https://site.example\n"
-		"              [--origin ...] [--name N] [--json]\n"
+		"              [--origin ...] [--brand B] [--name N] [--json]\n"
 		"                        create a key for web pages of those\n"
 		"                        origins (no secret)\n"
 		"  keys list             list API keys (never secrets)\n"
@@ -139,6 +141,8 @@ static int options_parse(int argc, char **argv, struct options *o)
 			o->name = next;
 		} else if (strcmp(a, "--countries") == 0) {
 			o->countries = next;
+		} else if (strcmp(a, "--brand") == 0) {
+			o->brand = next;
 		} else if (strcmp(a, "--origin") == 0) {
 			if (o->norigins == KEYS_ORIGINS_MAX) {
 				snprintf(err, sizeof(err),
@@ -312,6 +316,8 @@ static int key_print(const struct key_row *k, void *arg)
 	       k->revoked_ms ? "revoked" : "active",
 	       k->kind == KEY_PUBLISHABLE ? "publishable" : "secret", k->name);
 	if (k->kind == KEY_PUBLISHABLE) {
+		if (k->brand[0])
+			printf("\tbrand: %s", k->brand);
 		printf("\torigins:");
 		if (db_key_origins_foreach(arg, k->id, origin_print, NULL) != 0)
 			return -1;
@@ -343,9 +349,15 @@ static int cmd_keys_publishable(struct options *o, struct db_conn *c)
 		}
 		list[i] = norm[i];
 	}
+	if (o->brand &&
+	    (!vonage_brand_valid(o->brand) || strlen(o->brand) > 4 * 18)) {
+		fprintf(stderr, "kookooverify: --brand must be 1 to 18 "
+				"characters\n");
+		return EXIT_USAGE;
+	}
 	if (keys_create_publishable(c, o->name, !o->no_voice_confirm,
-				    o->countries, list, (size_t)o->norigins,
-				    key) != 0)
+				    o->countries, o->brand, list,
+				    (size_t)o->norigins, key) != 0)
 		return 1;
 	if (o->json)
 		printf("{\"api_key\": \"%s\"}\n", key);
@@ -390,9 +402,10 @@ static int cmd_keys(struct options *o)
 	if (strcmp(sub, "create") == 0 && o->publishable) {
 		rc = cmd_keys_publishable(o, c);
 	} else if (strcmp(sub, "create") == 0) {
-		if (o->norigins) {
-			fprintf(stderr, "kookooverify: --origin is for "
-					"publishable keys (--publishable)\n");
+		if (o->norigins || o->brand) {
+			fprintf(stderr,
+				"kookooverify: --origin and --brand are "
+				"for publishable keys (--publishable)\n");
 			rc = EXIT_USAGE;
 			goto out;
 		}

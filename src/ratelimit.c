@@ -68,7 +68,20 @@ static void refill(const struct limiter *l, struct bucket *b, int64_t now)
 	}
 }
 
-int limiter_take(struct limiter *l, const void *key, size_t len, int64_t now_ms)
+/* Seconds until a bucket holds a whole token again (0: it does now). */
+static int bucket_wait(const struct limiter *l, const struct bucket *b)
+{
+	if (b->tokens >= 1.0)
+		return 0;
+	return (int)((1.0 - b->tokens) / l->rate_per_ms / 1000.0) + 1;
+}
+
+/*
+ * Counts one event (take) or only looks (!take) for `key`.  Looking never
+ * creates a bucket, so a stream of peeks cannot evict anything.
+ */
+static int limiter_use(struct limiter *l, const void *key, size_t len,
+		       int64_t now_ms, int take)
 {
 	unsigned char h[crypto_shorthash_BYTES];
 	uint64_t k;
@@ -99,6 +112,8 @@ int limiter_take(struct limiter *l, const void *key, size_t len, int64_t now_ms)
 			stalest = s;
 		}
 	}
+	if (!b && !take)
+		goto out; /* never seen: a full bucket */
 	if (!b) {
 		/* A new key takes a free slot, or the stalest bucket's. */
 		b = empty ? empty : stalest;
@@ -107,13 +122,20 @@ int limiter_take(struct limiter *l, const void *key, size_t len, int64_t now_ms)
 		b->at_ms = now_ms;
 	}
 	refill(l, b, now_ms);
-	if (b->tokens >= 1.0) {
+	wait = bucket_wait(l, b);
+	if (take && wait == 0)
 		b->tokens -= 1.0;
-	} else {
-		double ms = (1.0 - b->tokens) / l->rate_per_ms;
-
-		wait = (int)(ms / 1000.0) + 1;
-	}
+out:
 	pthread_mutex_unlock(&l->locks[stripe]);
 	return wait;
+}
+
+int limiter_take(struct limiter *l, const void *key, size_t len, int64_t now_ms)
+{
+	return limiter_use(l, key, len, now_ms, 1);
+}
+
+int limiter_peek(struct limiter *l, const void *key, size_t len, int64_t now_ms)
+{
+	return limiter_use(l, key, len, now_ms, 0);
 }

@@ -28,4 +28,11 @@ void limiter_free(struct limiter *l);
 int limiter_take(struct limiter *l, const void *key, size_t len,
 		 int64_t now_ms);
 
+/*
+ * Like limiter_take() but counts nothing: the seconds to wait before an
+ * event for `key` would be allowed, 0 if it would be now.
+ */
+int limiter_peek(struct limiter *l, const void *key, size_t len,
+		 int64_t now_ms);
+
 #endif

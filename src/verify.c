@@ -39,6 +39,7 @@ static struct {
 	/* Publishable keys: stricter, and per browser address. */
 	struct limiter *per_pk_key; /* API calls per key per second */
 	struct limiter *per_pk_ip;  /* requests per client address per hour */
+	struct limiter *auth_fail;  /* failed authentications per address */
 	int64_t number_window_ms;
 	int prefix_digits;
 } svc;
@@ -95,6 +96,7 @@ int verify_init(const struct config *cfg, char *err, size_t errlen)
 	limiter_free(svc.per_number);
 	limiter_free(svc.per_pk_key);
 	limiter_free(svc.per_pk_ip);
+	limiter_free(svc.auth_fail);
 	memset(&svc, 0, sizeof(svc));
 	/* A limit of 0 gives no limiter: everything is allowed. */
 	svc.per_key = limiter_new(cfg->limit_key_rps, 1);
@@ -104,6 +106,7 @@ int verify_init(const struct config *cfg, char *err, size_t errlen)
 		limiter_new(cfg->limit_number_max, cfg->limit_number_window);
 	svc.per_pk_key = limiter_new(cfg->limit_pk_rps, 1);
 	svc.per_pk_ip = limiter_new(cfg->limit_pk_ip_requests_per_hour, 3600);
+	svc.auth_fail = limiter_new(cfg->limit_ip_auth_failures_per_min, 60);
 	svc.number_window_ms = (int64_t)cfg->limit_number_window * 1000;
 	svc.prefix_digits = cfg->limit_prefix_digits;
 	svc.es.pin_expiry_s = cfg->pin_expiry;
@@ -141,6 +144,16 @@ int verify_warm_limits(void)
 	 * refill of one window, on the safe side. */
 	return db_recent_numbers_foreach(c, now_ms() - svc.number_window_ms,
 					 warm_number, NULL);
+}
+
+int verify_auth_wait(const char *ip)
+{
+	return limiter_peek(svc.auth_fail, ip, strlen(ip), now_ms());
+}
+
+void verify_auth_failed(const char *ip)
+{
+	limiter_take(svc.auth_fail, ip, strlen(ip), now_ms());
 }
 
 int verify_rate_key(int64_t key_id, int publishable)

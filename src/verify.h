@@ -66,6 +66,14 @@ enum verify_result verify_check(int64_t key_id, const char *request_id,
 				enum check_outcome *outcome, int *retry_after);
 
 /*
+ * Failed authentications per client address: verify_auth_wait() is 0 while
+ * the address may still try, else the seconds to wait (nothing is counted);
+ * verify_auth_failed() counts one failure.
+ */
+int verify_auth_wait(const char *ip);
+void verify_auth_failed(const char *ip);
+
+/*
  * The per-key request rate, counted for every API call (publishable keys
  * have their own, lower limit): 0 when allowed, else the seconds to wait.
  */

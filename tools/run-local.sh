@@ -86,7 +86,7 @@ if [ -f "$DEMOKEYFILE" ] && DEMO_KEY=$(json_field "$DEMOKEYFILE" api_key) &&
 	echo "run-local: reusing the demo's publishable key in $DEMOKEYFILE"
 else
 	if ! DEMO_KEY=$("$BIN" keys create --db "$DB" --name demo \
-	    --publishable --origin "$DEMO_ORIGIN" \
+	    --publishable --brand "KookooVerify demo" --origin "$DEMO_ORIGIN" \
 	    --origin "http://localhost:$PORT" --json |
 	    python3 -c 'import json, sys; print(json.load(sys.stdin)["api_key"])'); then
 		echo "run-local: \`$BIN keys create --publishable\` failed" >&2

@@ -7,6 +7,7 @@ page's file serving.
 
 import json
 import os
+import sqlite3
 import shutil
 import tempfile
 import time
@@ -24,12 +25,14 @@ OPEN = dict(LIMITS_OFF, cancel_min_age=0, resend_cooldown=0,
             limit_pk_rps=0, limit_pk_ip_requests_per_hour=0)
 
 
-def create_pk(server, *origins, name=None):
+def create_pk(server, *origins, name=None, brand=None):
     args = ["keys", "create", "--db", server.db, "--publishable", "--json"]
     for o in origins:
         args += ["--origin", o]
     if name:
         args += ["--name", name]
+    if brand:
+        args += ["--brand", brand]
     cp = server.cli(*args)
     return json.loads(cp.stdout.strip().splitlines()[-1])["api_key"]
 
@@ -235,6 +238,26 @@ class PublishableKeyTests(BrowserCase):
         self.assert_search(self.pk_call("/search", {"request_id": rid}),
                            "CANCELLED")
 
+    def test_a_fixed_brand_cannot_be_changed_by_the_page(self):
+        pk = create_pk(self.s, OTHER, brand="Shöp")
+        number = self.s.new_number()
+        r = self.pk_call("", {"number": number, "brand": "YourBank"},
+                         origin=OTHER, pk=pk)
+        self.assert_vonage(r, "3", error_text="Parameter `brand` must be "
+                           "this publishable key's brand, `Shöp`")
+        # Its own brand, or none at all, is fine.
+        self.assert_vonage(self.pk_call("", {"number": number,
+                                             "brand": "Shöp"},
+                                        origin=OTHER, pk=pk), "0")
+        d = self.assert_vonage(self.pk_call("", {
+            "number": self.s.new_number()}, origin=OTHER, pk=pk), "0")
+        db = sqlite3.connect(self.s.db)
+        self.addCleanup(db.close)
+        rows = db.execute(
+            "SELECT v.brand FROM verifications v JOIN api_keys k "
+            "ON k.id = v.key_id WHERE k.api_key = ?", (pk,)).fetchall()
+        self.assertEqual(rows, [("Shöp",), ("Shöp",)], d)
+
     def test_status_10_names_the_live_request(self):
         rid, number = self.pk_start()
         r = self.pk_call("", {"number": number, "brand": "Shop"})
@@ -383,11 +406,17 @@ class CliTests(unittest.TestCase):
             self.assertIn("not an origin", cp.stderr)
         cp = self.cli("keys", "create", "--origin", ORIGIN)
         self.assertEqual(cp.returncode, 2, cp.stderr)
+        cp = self.cli("keys", "create", "--brand", "Shop")
+        self.assertEqual(cp.returncode, 2, cp.stderr)
+        cp = self.cli("keys", "create", "--publishable", "--origin", ORIGIN,
+                      "--brand", "B" * 19)
+        self.assertEqual(cp.returncode, 2, cp.stderr)
+        self.assertIn("--brand", cp.stderr)
 
     def test_list_shows_kind_and_origins(self):
         cp = self.cli("keys", "create", "--publishable", "--origin",
                       "HTTPS://Shop.Example:443/", "--origin", OTHER,
-                      "--json")
+                      "--brand", "Shop", "--json")
         self.assertEqual(cp.returncode, 0, cp.stderr)
         key = json.loads(cp.stdout)
         self.assertEqual(list(key), ["api_key"])  # no secret at all
@@ -396,6 +425,7 @@ class CliTests(unittest.TestCase):
         line = [ln for ln in cp.stdout.splitlines()
                 if ln.startswith(key["api_key"])][0]
         self.assertIn("publishable", line)
+        self.assertIn("brand: Shop", line)
         self.assertIn("origins: " + OTHER + " " + ORIGIN, line)
 
 

@@ -134,6 +134,32 @@ class LimitTests(KVTestCase):
             self.check_from(xff)
         self.assert_throttled(self.check_from(None))
 
+    def test_failed_authentications_per_address(self):
+        self.start_server({"limit_ip_auth_failures_per_min": 3,
+                           "trusted_proxies": "127.0.0.1"})
+        bad = dict(self.s.creds(), api_secret="0" * 32)
+        params = {"request_id": "0" * 32}
+        for _ in range(3):
+            r = self.s.get("/kookooverify/search", dict(params, **bad))
+            self.assertEqual(self.assert_json_reply(r).get("status"), 4)
+        # Past the limit even the right secret waits: guessing stops here.
+        r = self.s.get("/kookooverify/search", dict(params, **bad))
+        self.assert_throttled(r)
+        self.assert_throttled(self.s.seed("/search", params))
+        v = self.s.vonage("/search", params)
+        self.assert_vonage(v, "1")
+        # Only that address: another client is served as usual.
+        r = self.s.get("/kookooverify/search", dict(params, **self.s.creds()),
+                       headers={"X-Forwarded-For": "203.0.113.9"})
+        self.assertEqual(self.assert_json_reply(r).get("status"), 101,
+                         r.describe())
+
+    def test_successes_are_not_counted_as_failures(self):
+        self.start_server({"limit_ip_auth_failures_per_min": 2})
+        for _ in range(10):
+            r = self.s.seed("/search", {"request_id": "0" * 32})
+            self.assertEqual(self.assert_json_reply(r).get("status"), 101)
+
     def test_country_allow_list(self):
         self.start_server()
         uk = "447400123456"

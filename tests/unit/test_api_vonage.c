@@ -58,6 +58,7 @@ static void test_status_codes_are_vonages(void **state)
 		{VONAGE_PK_ENDPOINT, 4},      {VONAGE_PK_PARAM, 3},
 		{VONAGE_TOKEN_EXPIRED, 6},    {VONAGE_TOKEN_USED, 6},
 		{VONAGE_RESEND_COOLDOWN, 1},  {VONAGE_RESEND_CAP, 1},
+		{VONAGE_PK_BRAND, 3},
 	};
 	char text[VONAGE_TEXT_MAX];
 

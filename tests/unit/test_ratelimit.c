@@ -44,6 +44,25 @@ static void test_retry_after_counts_whole_seconds(void **state)
 	limiter_free(l);
 }
 
+static void test_peek_counts_nothing(void **state)
+{
+	struct limiter *l = limiter_new(2, 60); /* one token every 30 s */
+
+	/* Looking at an unknown key, or a full one, many times costs nothing. */
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(limiter_peek(l, "p", 1, T0), 0);
+	assert_int_equal(limiter_take(l, "p", 1, T0), 0);
+	assert_int_equal(limiter_peek(l, "p", 1, T0), 0);
+	assert_int_equal(limiter_take(l, "p", 1, T0), 0);
+	/* Empty: peek tells the same wait as a take would. */
+	assert_int_equal(limiter_peek(l, "p", 1, T0), 31);
+	assert_int_equal(limiter_peek(l, "p", 1, T0 + 10500), 20);
+	assert_int_equal(limiter_take(l, "p", 1, T0 + 10500), 20);
+	assert_int_equal(limiter_peek(l, "p", 1, T0 + 30000), 0);
+	assert_int_equal(limiter_peek(NULL, "p", 1, T0), 0);
+	limiter_free(l);
+}
+
 static void test_keys_are_independent(void **state)
 {
 	struct limiter *l = limiter_new(1, 60);
@@ -94,6 +113,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_burst_then_throttled),
 		cmocka_unit_test(test_retry_after_counts_whole_seconds),
+		cmocka_unit_test(test_peek_counts_nothing),
 		cmocka_unit_test(test_keys_are_independent),
 		cmocka_unit_test(test_many_keys_stay_bounded),
 		cmocka_unit_test(test_disabled_limiter_allows_everything),
