@@ -132,7 +132,13 @@ int db_key_revoke(struct db_conn *c, const char *api_key, int64_t now_ms);
 int db_keys_foreach(struct db_conn *c,
 		    int (*cb)(const struct key_row *k, void *arg), void *arg);
 
-/* Verifications.  Lookups by request id are scoped to one key. */
+/*
+ * Verifications.  Lookups by request id are scoped to one key.  A new
+ * verification takes the id from db_verification_next_id() (its request
+ * id is crypto_request_id_of() that id) and db_verification_insert()
+ * stores it under that id; with r->v.id 0 SQLite picks the id.
+ */
+int db_verification_next_id(struct db_conn *c, int64_t *id);
 int db_verification_insert(struct db_conn *c, struct vf_record *r);
 int db_verification_get(struct db_conn *c, const char *request_id,
 			int64_t key_id, struct vf_record *out);

@@ -182,6 +182,7 @@ static const struct test_number *test_number_find(const char *digits)
 
 struct request_tx {
 	struct vf_record rec;
+	char pin[ENGINE_PIN_MAX + 1]; /* hashed and sealed once the id is known */
 	int concurrent;
 	int throttled; /* the number's window is full: seconds to wait */
 	char existing[ENGINE_REQUEST_ID_LEN + 1];
@@ -219,6 +220,17 @@ static int request_tx_run(struct db_conn *c, void *arg)
 					       strlen(tx->rec.number), now);
 	if (tx->throttled)
 		return 0;
+	/*
+	 * The request id is derived from the row id, known only here; the
+	 * PIN's hash and sealed copy are bound to the request id.
+	 */
+	rc = db_verification_next_id(c, &tx->rec.v.id);
+	if (rc != 0)
+		return rc;
+	crypto_request_id_of(tx->rec.v.id, tx->rec.v.request_id);
+	crypto_pin_hash(tx->rec.v.request_id, tx->pin, tx->rec.pin_hash);
+	tx->rec.pin_box_len =
+		crypto_pin_seal(tx->rec.v.request_id, tx->pin, tx->rec.pin_box);
 	rc = db_verification_insert(c, &tx->rec);
 	if (rc != 0 || tx->rec.test_number)
 		return rc;
@@ -242,7 +254,6 @@ enum verify_result verify_request(int64_t key_id,
 	struct engine_plan plan;
 	struct phone ph;
 	const struct test_number *test;
-	char pin[ENGINE_PIN_MAX + 1];
 	int64_t now = now_ms();
 	int rc;
 
@@ -284,14 +295,10 @@ enum verify_result verify_request(int64_t key_id,
 	if (test)
 		plan.code_length = (int)strlen(test->pin);
 
-	crypto_request_id(r->v.request_id);
 	if (test)
-		memcpy(pin, test->pin, sizeof(pin));
+		memcpy(tx.pin, test->pin, sizeof(tx.pin));
 	else
-		crypto_pin_new(plan.code_length, pin);
-	crypto_pin_hash(r->v.request_id, pin, r->pin_hash);
-	r->pin_box_len = crypto_pin_seal(r->v.request_id, pin, r->pin_box);
-	sodium_memzero(pin, sizeof(pin));
+		crypto_pin_new(plan.code_length, tx.pin);
 
 	r->v.key_id = key_id;
 	r->v.state = VF_IN_PROGRESS;
@@ -314,6 +321,7 @@ enum verify_result verify_request(int64_t key_id,
 	}
 
 	rc = db_write(request_tx_run, &tx);
+	sodium_memzero(tx.pin, sizeof(tx.pin));
 	if (rc != 0)
 		return VERIFY_ERROR;
 	if (tx.concurrent) {
