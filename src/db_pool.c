@@ -101,6 +101,12 @@ void db_readers_close(void)
  * signals, and this thread copies the WAL back with PASSIVE checkpoints
  * (which never block the writer or readers).
  */
+/*
+ * A checkpoint is due once the WAL has grown by this many pages since the
+ * last one started (not merely is this long: while the writer keeps
+ * committing, a PASSIVE checkpoint never empties the WAL, and signalling
+ * on every commit past the mark ran them back to back, two fsyncs each).
+ */
 #define CHECKPOINT_PAGES 1000
 #define CHECKPOINT_IDLE_MS 1000
 /*
@@ -119,6 +125,7 @@ static struct {
 	int stop;
 	int running;
 	int wal_pages; /* WAL size at the last commit, from the hook */
+	int base;      /* WAL size when the last checkpoint started */
 	sqlite3 *db;
 	pthread_t thread;
 } ck = {
@@ -130,8 +137,10 @@ static int checkpoint_hook(void *unused, sqlite3 *db, const char *name,
 			   int pages)
 {
 	pthread_mutex_lock(&ck.lock);
+	if (pages < ck.wal_pages)
+		ck.base = 0; /* the WAL started over */
 	ck.wal_pages = pages;
-	if (pages >= CHECKPOINT_PAGES) {
+	if (pages - ck.base >= CHECKPOINT_PAGES) {
 		ck.due = 1;
 		pthread_cond_signal(&ck.wake);
 	}
@@ -155,6 +164,7 @@ static void *checkpoint_main(void *unused)
 		if (ck.stop)
 			break;
 		ck.due = 0;
+		ck.base = ck.wal_pages;
 		mode = ck.wal_pages >= CHECKPOINT_RESTART_PAGES
 			       ? SQLITE_CHECKPOINT_RESTART
 			       : SQLITE_CHECKPOINT_PASSIVE;
@@ -178,6 +188,8 @@ static int checkpointer_start(const char *path, char *err, size_t errlen)
 		return KV_EDB;
 	ck.stop = 0;
 	ck.due = 0;
+	ck.wal_pages = 0;
+	ck.base = 0;
 	if (pthread_create(&ck.thread, NULL, checkpoint_main, NULL) != 0) {
 		snprintf(err, errlen, "cannot start the checkpoint thread");
 		sqlite3_close(ck.db);
