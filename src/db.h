@@ -120,6 +120,28 @@ int db_writer_start(const char *path, int batch_max, char *err, size_t errlen);
 int db_write(int (*fn)(struct db_conn *c, void *arg), void *arg);
 void db_writer_stop(void);
 
+/*
+ * db_write() without the wait.  The caller fills fn, arg, done and
+ * done_arg; db_write_submit() queues the op and returns at once.  The
+ * writer runs fn as db_write() does and, once rc holds what db_write()
+ * would have returned, calls done(op) on the writer thread: done must be
+ * quick and must not block (it hands the result on: posts a semaphore,
+ * resumes a connection).  The op and arg stay the caller's and must stay
+ * valid until done is called; the writer does not touch op after done.
+ * Returns 0, or KV_EDB when the writer is not running (done is not
+ * called).  The caller must not hold a read transaction (db_read_end()).
+ */
+struct db_write_op {
+	int (*fn)(struct db_conn *c, void *arg);
+	void *arg;
+	void (*done)(struct db_write_op *op);
+	void *done_arg;
+	int rc;
+	struct db_write_op *next; /* the writer's queue */
+};
+
+int db_write_submit(struct db_write_op *op);
+
 /* Transactions for the CLI, which writes on its own connection. */
 int db_begin(struct db_conn *c);
 int db_commit(struct db_conn *c);

@@ -216,18 +216,10 @@ static void checkpointer_stop(void)
 
 /* ---- writer ---- */
 
-struct write_op {
-	int (*fn)(struct db_conn *c, void *arg);
-	void *arg;
-	int rc;
-	sem_t done; /* posted by the writer once rc is final */
-	struct write_op *next;
-};
-
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t work; /* the queue is not empty, or stop */
-	struct write_op *head, *tail;
+	struct db_write_op *head, *tail;
 	int stop;
 	int running;
 	int batch_max;
@@ -243,10 +235,10 @@ static struct {
  * non-zero when an op failed (other than "not found", which writes
  * nothing) or the commit failed; then nothing of the batch is stored.
  */
-static int writer_try_batch(struct write_op *batch, struct write_op *end,
+static int writer_try_batch(struct db_write_op *batch, struct db_write_op *end,
 			    int *op_failed)
 {
-	struct write_op *op;
+	struct db_write_op *op;
 	int rc = db_exec_stmt(w.conn, STMT_BEGIN);
 
 	*op_failed = 0;
@@ -271,9 +263,9 @@ static int writer_try_batch(struct write_op *batch, struct write_op *end,
  * a transaction of its own, so one bad op costs only itself and no caller
  * is ever told "ok" for a change that was not committed.
  */
-static void writer_commit_batch(struct write_op *batch)
+static void writer_commit_batch(struct db_write_op *batch)
 {
-	struct write_op *op;
+	struct db_write_op *op;
 	int op_failed;
 	int rc = writer_try_batch(batch, NULL, &op_failed);
 
@@ -300,7 +292,7 @@ static void *writer_main(void *unused)
 {
 	pthread_mutex_lock(&w.lock);
 	for (;;) {
-		struct write_op *batch, *op, *last, *next;
+		struct db_write_op *batch, *op, *last, *next;
 		int n = 1;
 
 		while (!w.head && !w.stop)
@@ -320,10 +312,13 @@ static void *writer_main(void *unused)
 		pthread_mutex_unlock(&w.lock);
 
 		writer_commit_batch(batch);
-		/* Wake exactly the callers of this batch, each on its own. */
+		/*
+		 * Hand each result on (a waiting thread, a suspended
+		 * connection); an op may be freed as soon as it is done.
+		 */
 		for (op = batch; op; op = next) {
 			next = op->next;
-			sem_post(&op->done);
+			op->done(op);
 		}
 		pthread_mutex_lock(&w.lock);
 	}
@@ -356,31 +351,53 @@ int db_writer_start(const char *path, int batch_max, char *err, size_t errlen)
 	return 0;
 }
 
-int db_write(int (*fn)(struct db_conn *c, void *arg), void *arg)
+int db_write_submit(struct db_write_op *op)
 {
-	struct write_op op = {.fn = fn, .arg = arg};
-	int rc;
-
-	db_read_end();
-	if (sem_init(&op.done, 0, 0) != 0)
-		return KV_EIO;
+	op->next = NULL;
 	pthread_mutex_lock(&w.lock);
 	if (!w.running || w.stop) {
 		pthread_mutex_unlock(&w.lock);
-		sem_destroy(&op.done);
 		return KV_EDB;
 	}
 	if (w.tail)
-		w.tail->next = &op;
+		w.tail->next = op;
 	else
-		w.head = &op;
-	w.tail = &op;
+		w.head = op;
+	w.tail = op;
 	pthread_cond_signal(&w.work);
 	pthread_mutex_unlock(&w.lock);
-	while (sem_wait(&op.done) != 0)
-		; /* EINTR: keep waiting, the writer will post */
-	rc = op.rc;
-	sem_destroy(&op.done);
+	return 0;
+}
+
+/* A db_write() caller waiting on its own semaphore. */
+struct write_wait {
+	struct db_write_op op;
+	sem_t done;
+};
+
+static void write_wait_done(struct db_write_op *op)
+{
+	sem_post(&((struct write_wait *)op->done_arg)->done);
+}
+
+int db_write(int (*fn)(struct db_conn *c, void *arg), void *arg)
+{
+	struct write_wait ww = {
+		.op = {.fn = fn, .arg = arg, .done = write_wait_done},
+	};
+	int rc;
+
+	ww.op.done_arg = &ww;
+	db_read_end();
+	if (sem_init(&ww.done, 0, 0) != 0)
+		return KV_EIO;
+	rc = db_write_submit(&ww.op);
+	if (rc == 0) {
+		while (sem_wait(&ww.done) != 0)
+			; /* EINTR: keep waiting, the writer will post */
+		rc = ww.op.rc;
+	}
+	sem_destroy(&ww.done);
 	return rc;
 }
 
