@@ -235,12 +235,12 @@ INSERT INTO verifications (request_id, key_id, number, number_type, brand,
 	sender_id, lg, workflow_id, code_length, test_number, pin_hash, steps,
 	wait1_ms, wait2_ms, wait3_ms, state, attempts, next_step, resends,
 	created_ms, pin_created_ms, pin_expiry_ms, expires_ms, last_resend_ms,
-	finalized_ms, first_event_ms, last_event_ms)
+	finalized_ms, first_event_ms, last_event_ms, legacy)
 SELECT lower(hex(randomblob(16))), $keyid, '91' || (7000000000 + x), 1,
 	'Preload', '', '', 0, 4, 0, randomblob(32), 'st',
 	120000, 180000, 0, 1 + x % 4, x % 4, 1 + x % 2, 0,
 	t, t, 300000, t + 300000, 0,
-	t + 30000 + x % 270000, t + 500, t + 500 + (x % 2) * 120000
+	t + 30000 + x % 270000, t + 500, t + 500 + (x % 2) * 120000, 1
 FROM (SELECT x, $now - 3600000 - (x * 997) % 2592000000 AS t FROM c);
 COMMIT;
 EOF

@@ -203,6 +203,10 @@ struct vonage_ctx {
 	const char *root; /* XML root of the reply */
 	int xml;          /* the path ends in /xml */
 	const char *rid;  /* request_id of error replies, NULL for none */
+	/* A call waiting for its write (http_write): its state and facts. */
+	struct verify_pending *pending;
+	const char *cmd_name; /* control: the command given */
+	int *handed_off;      /* set once the continuation owns the context */
 };
 
 struct vonage_endpoint {
@@ -291,21 +295,49 @@ static int vonage_admit(struct vonage_ctx *ctx, enum api_fail f)
 	return 0;
 }
 
+static void vonage_ctx_free(struct vonage_ctx *ctx)
+{
+	api_call_release(&ctx->call);
+	free(ctx);
+}
+
+/*
+ * The context lives on the heap: an endpoint that writes hands it to
+ * http_write(), and its continuation answers and frees it.
+ */
 static void vonage_serve(struct http_req *req, const struct vonage_endpoint *ep)
 {
-	struct vonage_ctx ctx = {.req = req, .root = ep->root};
-	enum api_fail f = api_prepare(req, &ctx.call, ep->single, ep->flags);
+	struct vonage_ctx *ctx = calloc(1, sizeof(*ctx));
+	int handed_off = 0;
+	enum api_fail f;
 
-	ctx.xml = path_is_xml(req->path);
+	if (!ctx)
+		return; /* no reply: http.c answers "Internal Error" */
+	ctx->req = req;
+	ctx->handed_off = &handed_off;
+	ctx->root = ep->root;
+	f = api_prepare(req, &ctx->call, ep->single, ep->flags);
+	ctx->xml = path_is_xml(req->path);
 	if (ep->echo_id == ECHO_EMPTY)
-		ctx.rid = "";
+		ctx->rid = "";
 	else if (ep->echo_id == ECHO_GIVEN)
-		ctx.rid = params_get(&ctx.call.params, "request_id");
-	if (ep->echo_id == ECHO_GIVEN && !ctx.rid)
-		ctx.rid = "";
-	if (vonage_admit(&ctx, f))
-		ep->run(&ctx);
-	api_call_release(&ctx.call);
+		ctx->rid = params_get(&ctx->call.params, "request_id");
+	if (ep->echo_id == ECHO_GIVEN && !ctx->rid)
+		ctx->rid = "";
+	if (vonage_admit(ctx, f))
+		ep->run(ctx);
+	/* Once handed off, ctx may be gone already (a synchronous write). */
+	if (!handed_off)
+		vonage_ctx_free(ctx);
+}
+
+/* Hands the call's write to the writer; `then` answers and frees ctx. */
+static void vonage_write(struct vonage_ctx *ctx,
+			 void (*then)(struct http_req *req, int rc, void *arg))
+{
+	*ctx->handed_off = 1;
+	ctx->handed_off = NULL;
+	http_write(ctx->req, verify_pending_run, ctx->pending, then, ctx);
 }
 
 /* ---- request ---- */
@@ -390,6 +422,46 @@ static const char *read_request(struct vonage_ctx *ctx,
 	return NULL;
 }
 
+static void vonage_request_reply(struct vonage_ctx *ctx, enum verify_result r,
+				 const char *rid, const char *bad, int wait)
+{
+	json_t *o;
+
+	if (r == VERIFY_OK) {
+		o = json_object();
+		json_object_set_new(o, "request_id", json_string(rid));
+		json_object_set_new(o, "status", json_string("0"));
+		vonage_send(ctx, o);
+	} else if (r == VERIFY_CONCURRENT) {
+		ctx->rid = rid;
+		vonage_fail(ctx, VONAGE_CONCURRENT, NULL);
+	} else if (r == VERIFY_BAD_NUMBER || r == VERIFY_BAD_PARAM) {
+		vonage_fail(ctx, VONAGE_BAD_VALUE,
+			    r == VERIFY_BAD_PARAM && bad ? bad : "number");
+	} else if (r == VERIFY_THROTTLED) {
+		api_retry_after(ctx->req, wait);
+		vonage_fail(ctx, VONAGE_THROTTLED, NULL);
+	} else if (r == VERIFY_NOT_PERMITTED) {
+		vonage_fail(ctx, VONAGE_NOT_PERMITTED, NULL);
+	} else if (r == VERIFY_BLOCKED) {
+		vonage_fail(ctx, VONAGE_BLOCKED, NULL);
+	} else {
+		vonage_fail(ctx, VONAGE_INTERNAL, NULL);
+	}
+}
+
+static void vonage_request_then(struct http_req *req, int rc, void *arg)
+{
+	struct vonage_ctx *ctx = arg;
+	char rid[ENGINE_REQUEST_ID_LEN + 1];
+	int wait = 0;
+	enum verify_result r =
+		verify_request_finish(ctx->pending, rc, rid, &wait);
+
+	vonage_request_reply(ctx, r, rid, NULL, wait);
+	vonage_ctx_free(ctx);
+}
+
 /*
  * A page's visitor sets only the number, brand, language and country: a
  * workflow, timing or PIN of their choosing would be the site's to decide.
@@ -411,11 +483,9 @@ static const char *pk_refused_param(struct vonage_ctx *ctx)
 static void vonage_request_run(struct vonage_ctx *ctx)
 {
 	struct verify_request_in in;
-	char rid[ENGINE_REQUEST_ID_LEN + 1];
 	const char *bad = NULL;
 	enum verify_result r;
 	int wait = 0;
-	json_t *o;
 
 	memset(&in, 0, sizeof(in));
 	in.number = api_param(&ctx->call, "number");
@@ -450,28 +520,12 @@ static void vonage_request_run(struct vonage_ctx *ctx)
 	in.countries = ctx->call.countries;
 	if (ctx->call.publishable)
 		in.browser_ip = ctx->req->client_ip;
-	r = verify_request(ctx->call.key_id, &in, rid, &bad, &wait);
-	if (r == VERIFY_OK) {
-		o = json_object();
-		json_object_set_new(o, "request_id", json_string(rid));
-		json_object_set_new(o, "status", json_string("0"));
-		vonage_send(ctx, o);
-	} else if (r == VERIFY_CONCURRENT) {
-		ctx->rid = rid;
-		vonage_fail(ctx, VONAGE_CONCURRENT, NULL);
-	} else if (r == VERIFY_BAD_NUMBER || r == VERIFY_BAD_PARAM) {
-		vonage_fail(ctx, VONAGE_BAD_VALUE,
-			    r == VERIFY_BAD_PARAM && bad ? bad : "number");
-	} else if (r == VERIFY_THROTTLED) {
-		api_retry_after(ctx->req, wait);
-		vonage_fail(ctx, VONAGE_THROTTLED, NULL);
-	} else if (r == VERIFY_NOT_PERMITTED) {
-		vonage_fail(ctx, VONAGE_NOT_PERMITTED, NULL);
-	} else if (r == VERIFY_BLOCKED) {
-		vonage_fail(ctx, VONAGE_BLOCKED, NULL);
-	} else {
-		vonage_fail(ctx, VONAGE_INTERNAL, NULL);
-	}
+	r = verify_request_start(ctx->call.key_id, &in, &bad, &wait,
+				 &ctx->pending);
+	if (r == VERIFY_PENDING)
+		vonage_write(ctx, vonage_request_then);
+	else
+		vonage_request_reply(ctx, r, NULL, bad, wait);
 }
 
 /* ---- check ---- */
@@ -517,7 +571,8 @@ static void vonage_check_ok(struct vonage_ctx *ctx, const char *id)
 	vonage_send(ctx, o);
 }
 
-static void vonage_check_run(struct vonage_ctx *ctx)
+static void vonage_check_reply(struct vonage_ctx *ctx, enum verify_result r,
+			       enum check_outcome oc, int wait)
 {
 	static const enum vonage_cond conds[] = {
 		[CHECK_WRONG] = VONAGE_WRONG_CODE,
@@ -528,8 +583,32 @@ static void vonage_check_run(struct vonage_ctx *ctx)
 		[CHECK_EXPIRED] = VONAGE_NOT_FOUND,
 	};
 	const char *id = api_param(&ctx->call, "request_id");
-	const char *code = api_param(&ctx->call, "code");
+
+	if (r == VERIFY_THROTTLED) {
+		api_retry_after(ctx->req, wait);
+		vonage_fail(ctx, VONAGE_THROTTLED, NULL);
+	} else if (r != VERIFY_OK)
+		vonage_fail(ctx, result_cond(r), id);
+	else if (oc != CHECK_OK)
+		vonage_fail(ctx, conds[oc], id);
+	else
+		vonage_check_ok(ctx, id);
+}
+
+static void vonage_check_then(struct http_req *req, int rc, void *arg)
+{
+	struct vonage_ctx *ctx = arg;
 	enum check_outcome oc = CHECK_OK;
+	enum verify_result r = verify_check_finish(ctx->pending, rc, &oc);
+
+	vonage_check_reply(ctx, r, oc, 0);
+	vonage_ctx_free(ctx);
+}
+
+static void vonage_check_run(struct vonage_ctx *ctx)
+{
+	const char *id = api_param(&ctx->call, "request_id");
+	const char *code = api_param(&ctx->call, "code");
 	enum verify_result r;
 	int wait = 0;
 
@@ -541,17 +620,12 @@ static void vonage_check_run(struct vonage_ctx *ctx)
 		vonage_fail(ctx, VONAGE_BAD_VALUE, "code");
 		return;
 	}
-	r = verify_check(ctx->call.key_id, id, code, ctx->req->client_ip, &oc,
-			 &wait);
-	if (r == VERIFY_THROTTLED) {
-		api_retry_after(ctx->req, wait);
-		vonage_fail(ctx, VONAGE_THROTTLED, NULL);
-	} else if (r != VERIFY_OK)
-		vonage_fail(ctx, result_cond(r), id);
-	else if (oc != CHECK_OK)
-		vonage_fail(ctx, conds[oc], id);
+	r = verify_check_start(ctx->call.key_id, id, code, ctx->req->client_ip,
+			       &wait, &ctx->pending);
+	if (r == VERIFY_PENDING)
+		vonage_write(ctx, vonage_check_then);
 	else
-		vonage_check_ok(ctx, id);
+		vonage_check_reply(ctx, r, CHECK_OK, wait);
 }
 
 /* ---- search ---- */
@@ -702,6 +776,46 @@ static void vonage_search_run(struct vonage_ctx *ctx)
 
 /* ---- control ---- */
 
+static void vonage_control_reply(struct vonage_ctx *ctx, enum verify_result r,
+				 enum control_outcome oc)
+{
+	static const enum vonage_cond conds[] = {
+		[CONTROL_NOT_ACTIVE] = VONAGE_NOT_FOUND,
+		[CONTROL_TOO_EARLY] = VONAGE_CANCEL_TOO_EARLY,
+		[CONTROL_TOO_LATE] = VONAGE_CANCEL_TOO_LATE,
+		[CONTROL_NO_MORE_EVENTS] = VONAGE_NO_MORE_EVENTS,
+		[CONTROL_COOLDOWN] = VONAGE_RESEND_COOLDOWN,
+		[CONTROL_RESEND_CAP] = VONAGE_RESEND_CAP,
+	};
+	const char *id = api_param(&ctx->call, "request_id");
+	json_t *o;
+
+	if (r != VERIFY_OK) {
+		vonage_fail(ctx, result_cond(r), id);
+	} else if (oc != CONTROL_OK) {
+		if (oc == CONTROL_COOLDOWN)
+			api_retry_after(ctx->req,
+					verify_resend_wait(ctx->call.key_id,
+							   id));
+		vonage_fail(ctx, conds[oc], id);
+	} else {
+		o = json_object();
+		json_object_set_new(o, "status", json_string("0"));
+		json_object_set_new(o, "command", json_string(ctx->cmd_name));
+		vonage_send(ctx, o);
+	}
+}
+
+static void vonage_control_then(struct http_req *req, int rc, void *arg)
+{
+	struct vonage_ctx *ctx = arg;
+	enum control_outcome oc = CONTROL_OK;
+	enum verify_result r = verify_control_finish(ctx->pending, rc, &oc);
+
+	vonage_control_reply(ctx, r, oc);
+	vonage_ctx_free(ctx);
+}
+
 static void vonage_control_run(struct vonage_ctx *ctx)
 {
 	static const struct {
@@ -712,20 +826,10 @@ static void vonage_control_run(struct vonage_ctx *ctx)
 		{"trigger_next_event", CMD_TRIGGER_NEXT},
 		{"resend", CMD_RESEND},
 	};
-	static const enum vonage_cond conds[] = {
-		[CONTROL_NOT_ACTIVE] = VONAGE_NOT_FOUND,
-		[CONTROL_TOO_EARLY] = VONAGE_CANCEL_TOO_EARLY,
-		[CONTROL_TOO_LATE] = VONAGE_CANCEL_TOO_LATE,
-		[CONTROL_NO_MORE_EVENTS] = VONAGE_NO_MORE_EVENTS,
-		[CONTROL_COOLDOWN] = VONAGE_RESEND_COOLDOWN,
-		[CONTROL_RESEND_CAP] = VONAGE_RESEND_CAP,
-	};
 	const char *id = api_param(&ctx->call, "request_id");
 	const char *cmd = api_param(&ctx->call, "cmd");
-	enum control_outcome oc = CONTROL_OK;
 	enum verify_result r;
 	size_t i;
-	json_t *o;
 
 	if (!id || !cmd) {
 		vonage_fail(ctx, VONAGE_MISSING, id ? "cmd" : "request_id");
@@ -743,21 +847,13 @@ static void vonage_control_run(struct vonage_ctx *ctx)
 		vonage_fail(ctx, VONAGE_PK_PARAM, "cmd=trigger_next_event");
 		return;
 	}
-	r = verify_control(ctx->call.key_id, id, cmds[i].cmd, 1, &oc);
-	if (r != VERIFY_OK) {
-		vonage_fail(ctx, result_cond(r), id);
-	} else if (oc != CONTROL_OK) {
-		if (oc == CONTROL_COOLDOWN)
-			api_retry_after(ctx->req,
-					verify_resend_wait(ctx->call.key_id,
-							   id));
-		vonage_fail(ctx, conds[oc], id);
-	} else {
-		o = json_object();
-		json_object_set_new(o, "status", json_string("0"));
-		json_object_set_new(o, "command", json_string(cmds[i].name));
-		vonage_send(ctx, o);
-	}
+	ctx->cmd_name = cmds[i].name;
+	r = verify_control_start(ctx->call.key_id, id, cmds[i].cmd, 1,
+				 &ctx->pending);
+	if (r == VERIFY_PENDING)
+		vonage_write(ctx, vonage_control_then);
+	else
+		vonage_control_reply(ctx, r, CONTROL_OK);
 }
 
 /* ---- verification tokens (secret keys: the site's backend) ---- */

@@ -33,8 +33,24 @@ void crypto_wipe(void);
 /* A uniformly random PIN of `digits` (4-10) decimal digits in out[digits+1]. */
 void crypto_pin_new(int digits, char *out);
 
-/* 128 random bits as 32 lowercase hex characters in out[33]. */
-void crypto_request_id(char out[33]);
+/*
+ * The request id of verification `id` (its store id, > 0): a keyed
+ * permutation of the 128-bit block (0, id), written as 32 lowercase hex
+ * characters in out[33].  Without the server secret the ids look random
+ * and say nothing of how many verifications there are; with it, an id
+ * names its row directly, so the store needs no index of request ids.
+ */
+void crypto_request_id_of(int64_t id, char out[33]);
+
+/*
+ * The store id named by a request id from crypto_request_id_of(): 0 and
+ * *id, or KV_EINVAL when `s` is not 32 lowercase hex characters or is not
+ * such an id (an id of the earlier random kind, or a made-up one).
+ */
+int crypto_request_id_parse(const char *s, int64_t *id);
+
+/* Constant-time equality of two request ids (32 characters each). */
+int crypto_request_id_equal(const char *a, const char *b);
 
 /* Fresh key material: api_key (16 hex) and api_secret (32 hex). */
 void crypto_api_credentials(char key[CRYPTO_API_KEY_LEN + 1],

@@ -47,12 +47,19 @@ static const char *const stmt_sql[STMT_COUNT] = {
 			  "revoked_ms, countries, kind, brand FROM api_keys "
 			  "ORDER BY id",
 	[STMT_VF_INSERT] =
-		"INSERT INTO verifications (" VF_COLUMNS ") VALUES (NULL, "
+		"INSERT INTO verifications (" VF_COLUMNS ") VALUES (?1, "
 		"?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
 		"?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, "
 		"?29, ?30)",
-	[STMT_VF_GET] = "SELECT " VF_COLUMNS " FROM verifications "
-			"WHERE request_id = ?1 AND key_id = ?2",
+	/* Ids from before request ids were derived from the row id. */
+	[STMT_VF_GET_LEGACY] = "SELECT " VF_COLUMNS " FROM verifications "
+			       "WHERE request_id = ?1 AND key_id = ?2 AND "
+			       "legacy = 1",
+	/* Never below a number AUTOINCREMENT has handed out. */
+	[STMT_VF_NEXT_ID] =
+		"SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE "
+		"name = 'verifications'), 0), coalesce((SELECT max(id) FROM "
+		"verifications), 0)) + 1",
 	[STMT_VF_LIVE] = "SELECT " VF_COLUMNS " FROM verifications "
 			 "WHERE key_id = ?1 AND number = ?2 AND state = 0",
 	[STMT_VF_UPDATE] =
@@ -542,12 +549,24 @@ static void vf_from_row(sqlite3_stmt *st, struct vf_record *r)
 	column_text(st, 29, r->call_sid, sizeof(r->call_sid));
 }
 
+int db_verification_next_id(struct db_conn *c, int64_t *id)
+{
+	sqlite3_stmt *st = c->stmt[STMT_VF_NEXT_ID];
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	return row_done(c, st, rc, "next verification id");
+}
+
 int db_verification_insert(struct db_conn *c, struct vf_record *r)
 {
 	sqlite3_stmt *st = c->stmt[STMT_VF_INSERT];
 	int rc;
 
 	vf_bind(st, r);
+	if (r->v.id <= 0)
+		sqlite3_bind_null(st, 1);
 	rc = stmt_exec(c, STMT_VF_INSERT, "insert verification");
 	if (rc == 0)
 		r->v.id = sqlite3_last_insert_rowid(c->db);
@@ -568,9 +587,28 @@ static int vf_lookup(struct db_conn *c, enum stmt_id id, struct vf_record *out,
 int db_verification_get(struct db_conn *c, const char *request_id,
 			int64_t key_id, struct vf_record *out)
 {
-	bind_text(c->stmt[STMT_VF_GET], 1, request_id);
-	sqlite3_bind_int64(c->stmt[STMT_VF_GET], 2, key_id);
-	return vf_lookup(c, STMT_VF_GET, out, "get verification");
+	int64_t id;
+	int rc;
+
+	if (crypto_request_id_parse(request_id, &id) != 0) {
+		bind_text(c->stmt[STMT_VF_GET_LEGACY], 1, request_id);
+		sqlite3_bind_int64(c->stmt[STMT_VF_GET_LEGACY], 2, key_id);
+		return vf_lookup(c, STMT_VF_GET_LEGACY, out,
+				 "get verification");
+	}
+	/*
+	 * The id names the row; the stored id must still be this one (a
+	 * legacy row has another) and the row the caller's key's.
+	 */
+	sqlite3_bind_int64(c->stmt[STMT_VF_BY_ID], 1, id);
+	rc = vf_lookup(c, STMT_VF_BY_ID, out, "get verification");
+	if (rc == 0 &&
+	    (out->v.key_id != key_id ||
+	     !crypto_request_id_equal(out->v.request_id, request_id))) {
+		memset(out, 0, sizeof(*out));
+		rc = KV_ENOTFOUND;
+	}
+	return rc;
 }
 
 int db_verification_live(struct db_conn *c, int64_t key_id, const char *number,

@@ -127,6 +127,28 @@ int db_writer_start(const char *path, int batch_max, char *err, size_t errlen);
 int db_write(int (*fn)(struct db_conn *c, void *arg), void *arg);
 void db_writer_stop(void);
 
+/*
+ * db_write() without the wait.  The caller fills fn, arg, done and
+ * done_arg; db_write_submit() queues the op and returns at once.  The
+ * writer runs fn as db_write() does and, once rc holds what db_write()
+ * would have returned, calls done(op) on the writer thread: done must be
+ * quick and must not block (it hands the result on: posts a semaphore,
+ * resumes a connection).  The op and arg stay the caller's and must stay
+ * valid until done is called; the writer does not touch op after done.
+ * Returns 0, or KV_EDB when the writer is not running (done is not
+ * called).  The caller must not hold a read transaction (db_read_end()).
+ */
+struct db_write_op {
+	int (*fn)(struct db_conn *c, void *arg);
+	void *arg;
+	void (*done)(struct db_write_op *op);
+	void *done_arg;
+	int rc;
+	struct db_write_op *next; /* the writer's queue */
+};
+
+int db_write_submit(struct db_write_op *op);
+
 /* Transactions for the CLI, which writes on its own connection. */
 int db_begin(struct db_conn *c);
 int db_commit(struct db_conn *c);
@@ -161,7 +183,13 @@ int db_key_origins_foreach(struct db_conn *c, int64_t key_id,
 int db_token_use(struct db_conn *c, const char *jti, int64_t exp_ms,
 		 int64_t now_ms);
 
-/* Verifications.  Lookups by request id are scoped to one key. */
+/*
+ * Verifications.  Lookups by request id are scoped to one key.  A new
+ * verification takes the id from db_verification_next_id() (its request
+ * id is crypto_request_id_of() that id) and db_verification_insert()
+ * stores it under that id; with r->v.id 0 SQLite picks the id.
+ */
+int db_verification_next_id(struct db_conn *c, int64_t *id);
 int db_verification_insert(struct db_conn *c, struct vf_record *r);
 int db_verification_get(struct db_conn *c, const char *request_id,
 			int64_t key_id, struct vf_record *out);

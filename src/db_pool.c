@@ -101,6 +101,12 @@ void db_readers_close(void)
  * signals, and this thread copies the WAL back with PASSIVE checkpoints
  * (which never block the writer or readers).
  */
+/*
+ * A checkpoint is due once the WAL has grown by this many pages since the
+ * last one started (not merely is this long: while the writer keeps
+ * committing, a PASSIVE checkpoint never empties the WAL, and signalling
+ * on every commit past the mark ran them back to back, two fsyncs each).
+ */
 #define CHECKPOINT_PAGES 1000
 #define CHECKPOINT_IDLE_MS 1000
 /*
@@ -119,6 +125,7 @@ static struct {
 	int stop;
 	int running;
 	int wal_pages; /* WAL size at the last commit, from the hook */
+	int base;      /* WAL size when the last checkpoint started */
 	sqlite3 *db;
 	pthread_t thread;
 } ck = {
@@ -130,8 +137,10 @@ static int checkpoint_hook(void *unused, sqlite3 *db, const char *name,
 			   int pages)
 {
 	pthread_mutex_lock(&ck.lock);
+	if (pages < ck.wal_pages)
+		ck.base = 0; /* the WAL started over */
 	ck.wal_pages = pages;
-	if (pages >= CHECKPOINT_PAGES) {
+	if (pages - ck.base >= CHECKPOINT_PAGES) {
 		ck.due = 1;
 		pthread_cond_signal(&ck.wake);
 	}
@@ -155,6 +164,7 @@ static void *checkpoint_main(void *unused)
 		if (ck.stop)
 			break;
 		ck.due = 0;
+		ck.base = ck.wal_pages;
 		mode = ck.wal_pages >= CHECKPOINT_RESTART_PAGES
 			       ? SQLITE_CHECKPOINT_RESTART
 			       : SQLITE_CHECKPOINT_PASSIVE;
@@ -178,6 +188,8 @@ static int checkpointer_start(const char *path, char *err, size_t errlen)
 		return KV_EDB;
 	ck.stop = 0;
 	ck.due = 0;
+	ck.wal_pages = 0;
+	ck.base = 0;
 	if (pthread_create(&ck.thread, NULL, checkpoint_main, NULL) != 0) {
 		snprintf(err, errlen, "cannot start the checkpoint thread");
 		sqlite3_close(ck.db);
@@ -204,18 +216,10 @@ static void checkpointer_stop(void)
 
 /* ---- writer ---- */
 
-struct write_op {
-	int (*fn)(struct db_conn *c, void *arg);
-	void *arg;
-	int rc;
-	sem_t done; /* posted by the writer once rc is final */
-	struct write_op *next;
-};
-
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t work; /* the queue is not empty, or stop */
-	struct write_op *head, *tail;
+	struct db_write_op *head, *tail;
 	int stop;
 	int running;
 	int batch_max;
@@ -231,10 +235,10 @@ static struct {
  * non-zero when an op failed (other than "not found", which writes
  * nothing) or the commit failed; then nothing of the batch is stored.
  */
-static int writer_try_batch(struct write_op *batch, struct write_op *end,
+static int writer_try_batch(struct db_write_op *batch, struct db_write_op *end,
 			    int *op_failed)
 {
-	struct write_op *op;
+	struct db_write_op *op;
 	int rc = db_exec_stmt(w.conn, STMT_BEGIN);
 
 	*op_failed = 0;
@@ -259,9 +263,9 @@ static int writer_try_batch(struct write_op *batch, struct write_op *end,
  * a transaction of its own, so one bad op costs only itself and no caller
  * is ever told "ok" for a change that was not committed.
  */
-static void writer_commit_batch(struct write_op *batch)
+static void writer_commit_batch(struct db_write_op *batch)
 {
-	struct write_op *op;
+	struct db_write_op *op;
 	int op_failed;
 	int rc = writer_try_batch(batch, NULL, &op_failed);
 
@@ -288,7 +292,7 @@ static void *writer_main(void *unused)
 {
 	pthread_mutex_lock(&w.lock);
 	for (;;) {
-		struct write_op *batch, *op, *last, *next;
+		struct db_write_op *batch, *op, *last, *next;
 		int n = 1;
 
 		while (!w.head && !w.stop)
@@ -308,10 +312,13 @@ static void *writer_main(void *unused)
 		pthread_mutex_unlock(&w.lock);
 
 		writer_commit_batch(batch);
-		/* Wake exactly the callers of this batch, each on its own. */
+		/*
+		 * Hand each result on (a waiting thread, a suspended
+		 * connection); an op may be freed as soon as it is done.
+		 */
 		for (op = batch; op; op = next) {
 			next = op->next;
-			sem_post(&op->done);
+			op->done(op);
 		}
 		pthread_mutex_lock(&w.lock);
 	}
@@ -344,31 +351,53 @@ int db_writer_start(const char *path, int batch_max, char *err, size_t errlen)
 	return 0;
 }
 
-int db_write(int (*fn)(struct db_conn *c, void *arg), void *arg)
+int db_write_submit(struct db_write_op *op)
 {
-	struct write_op op = {.fn = fn, .arg = arg};
-	int rc;
-
-	db_read_end();
-	if (sem_init(&op.done, 0, 0) != 0)
-		return KV_EIO;
+	op->next = NULL;
 	pthread_mutex_lock(&w.lock);
 	if (!w.running || w.stop) {
 		pthread_mutex_unlock(&w.lock);
-		sem_destroy(&op.done);
 		return KV_EDB;
 	}
 	if (w.tail)
-		w.tail->next = &op;
+		w.tail->next = op;
 	else
-		w.head = &op;
-	w.tail = &op;
+		w.head = op;
+	w.tail = op;
 	pthread_cond_signal(&w.work);
 	pthread_mutex_unlock(&w.lock);
-	while (sem_wait(&op.done) != 0)
-		; /* EINTR: keep waiting, the writer will post */
-	rc = op.rc;
-	sem_destroy(&op.done);
+	return 0;
+}
+
+/* A db_write() caller waiting on its own semaphore. */
+struct write_wait {
+	struct db_write_op op;
+	sem_t done;
+};
+
+static void write_wait_done(struct db_write_op *op)
+{
+	sem_post(&((struct write_wait *)op->done_arg)->done);
+}
+
+int db_write(int (*fn)(struct db_conn *c, void *arg), void *arg)
+{
+	struct write_wait ww = {
+		.op = {.fn = fn, .arg = arg, .done = write_wait_done},
+	};
+	int rc;
+
+	ww.op.done_arg = &ww;
+	db_read_end();
+	if (sem_init(&ww.done, 0, 0) != 0)
+		return KV_EIO;
+	rc = db_write_submit(&ww.op);
+	if (rc == 0) {
+		while (sem_wait(&ww.done) != 0)
+			; /* EINTR: keep waiting, the writer will post */
+		rc = ww.op.rc;
+	}
+	sem_destroy(&ww.done);
 	return rc;
 }
 

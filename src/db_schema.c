@@ -145,11 +145,68 @@ static const char *const migrations[] = {
 	 * that a copied key cannot send codes in another company's name.
 	 */
 	"ALTER TABLE api_keys ADD COLUMN brand TEXT NOT NULL DEFAULT '';",
+	/*
+	 * 9: request ids are a keyed permutation of the row id
+	 * (crypto_request_id_of), so a lookup decodes the id and reads the
+	 * row by id, and a new verification no longer writes a randomly
+	 * placed page of a UNIQUE index of request ids.  SQLite cannot drop
+	 * that index without rebuilding the table (the runner turns foreign
+	 * keys off around this).  Rows from before keep their random ids
+	 * (legacy = 1), found through a partial index of those rows only.
+	 * AUTOINCREMENT: a row id, hence a request id, is never used twice.
+	 */
+	"CREATE TABLE verifications_new ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,  request_id TEXT NOT NULL,"
+	"  key_id INTEGER NOT NULL REFERENCES api_keys(id),"
+	"  number TEXT NOT NULL,  number_type INTEGER NOT NULL,"
+	"  brand TEXT NOT NULL,  sender_id TEXT NOT NULL DEFAULT '',"
+	"  lg TEXT NOT NULL DEFAULT '',  workflow_id INTEGER NOT NULL,"
+	"  code_length INTEGER NOT NULL,"
+	"  test_number INTEGER NOT NULL DEFAULT 0,  pin_hash BLOB NOT NULL,"
+	"  steps TEXT NOT NULL,"
+	"  wait1_ms INTEGER NOT NULL, wait2_ms INTEGER NOT NULL,"
+	"  wait3_ms INTEGER NOT NULL,  state INTEGER NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_step INTEGER NOT NULL DEFAULT 0,"
+	"  resends INTEGER NOT NULL DEFAULT 0,  created_ms INTEGER NOT NULL,"
+	"  pin_created_ms INTEGER NOT NULL,  pin_expiry_ms INTEGER NOT NULL,"
+	"  expires_ms INTEGER NOT NULL,"
+	"  last_resend_ms INTEGER NOT NULL DEFAULT 0,"
+	"  finalized_ms INTEGER NOT NULL DEFAULT 0,"
+	"  first_event_ms INTEGER NOT NULL DEFAULT 0,"
+	"  last_event_ms INTEGER NOT NULL DEFAULT 0,"
+	"  pin_box BLOB NOT NULL DEFAULT x'',"
+	"  call_sid TEXT NOT NULL DEFAULT '',"
+	"  legacy INTEGER NOT NULL DEFAULT 0);"
+	"INSERT INTO verifications_new SELECT *, 1 FROM verifications;"
+	"DROP TABLE verifications;"
+	"ALTER TABLE verifications_new RENAME TO verifications;"
+	"CREATE UNIQUE INDEX verifications_live ON verifications(key_id, "
+	"number)  WHERE state = 0;"
+	"CREATE UNIQUE INDEX verifications_legacy_id ON "
+	"verifications(request_id) WHERE legacy = 1;",
 };
 
 int db_schema_version(void)
 {
 	return (int)ARRAY_LEN(migrations);
+}
+
+/* SQLITE_OK when no row breaks a foreign key, else SQLITE_CONSTRAINT. */
+static int foreign_keys_check(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st,
+				    NULL);
+
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		rc = rc == SQLITE_DONE  ? SQLITE_OK
+		     : rc == SQLITE_ROW ? SQLITE_CONSTRAINT
+					: rc;
+	}
+	sqlite3_finalize(st);
+	return rc;
 }
 
 int db_migrate(const char *path, char *err, size_t errlen)
@@ -168,6 +225,15 @@ int db_migrate(const char *path, char *err, size_t errlen)
 	version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	st = NULL;
+	/*
+	 * A table is rebuilt by creating its new form, copying, dropping the
+	 * old one and renaming: with foreign keys on, the drop would fail on
+	 * (or cascade to) the rows referring to it.  SQLite's documented way
+	 * is keys off around the migration and foreign_key_check before its
+	 * commit; the pragma only works outside a transaction.
+	 */
+	if (sqlite3_exec(db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL))
+		goto sql_error;
 	if (version > db_schema_version()) {
 		snprintf(
 			err, errlen,
@@ -180,9 +246,13 @@ int db_migrate(const char *path, char *err, size_t errlen)
 		char bump[64];
 
 		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", i + 1);
-		/* Each migration and its version bump commit together. */
+		/*
+		 * Each migration and its version bump commit together, and
+		 * only with every foreign key still pointing at a row.
+		 */
 		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) ||
 		    sqlite3_exec(db, migrations[i], NULL, NULL, NULL) ||
+		    foreign_keys_check(db) != 0 ||
 		    sqlite3_exec(db, bump, NULL, NULL, NULL) ||
 		    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL)) {
 			snprintf(err, errlen, "%s: migration %d: %s", path,

@@ -12,11 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 #include <sodium.h>
 
+#include "db.h"
 #include "err.h"
 #include "http.h"
 #include "log.h"
@@ -26,6 +28,23 @@ static size_t body_max;
 /* Comma-separated addresses whose X-Forwarded-For is believed. */
 static char trusted_proxies[256];
 static atomic_ulong served;
+/*
+ * Writes queued by http_write() whose connection is not resumed yet: the
+ * daemon may only stop once there are none (libmicrohttpd must not stop
+ * with a connection suspended).  Once stopping is set, http_write() runs
+ * writes synchronously, so the count can only fall.
+ */
+static atomic_int writes_in_flight;
+static atomic_int stopping;
+
+/* A write queued by http_write(), and what to do once it is durable. */
+struct http_write {
+	struct db_write_op op;
+	struct http_req *req;
+	void (*then)(struct http_req *req, int rc, void *arg);
+	void *arg;
+	atomic_int done; /* the writer has set op.rc and let go of op */
+};
 
 /* Query strings longer than this are refused before any parsing. */
 #define QUERY_MAX 8192
@@ -147,8 +166,29 @@ static struct conn_state *conn_state_of(struct MHD_Connection *conn)
 	return ci ? ci->socket_context : NULL;
 }
 
+/* Runs the handler's continuation with the write's result. */
+static void write_finish(struct http_req *req)
+{
+	struct http_write *hw = req->write;
+
+	req->write = NULL;
+	hw->then(req, hw->op.rc, hw->arg);
+	free(hw);
+}
+
 static void request_free(struct http_req *req)
 {
+	/*
+	 * A resumed request whose client left before its reply: the
+	 * continuation still runs, to free what it owns.  A write still in
+	 * the writer's hands cannot happen (a suspended connection is never
+	 * closed, and the daemon stops only once none is in flight); if it
+	 * did, leaking it beats freeing memory the writer will touch.
+	 */
+	if (req->write && atomic_load(&req->write->done))
+		write_finish(req);
+	else if (req->write)
+		log_error("http: request freed while its write is in flight");
 	/* Query and body may carry api_secret: leave no copy in freed memory. */
 	if (req->query)
 		sodium_memzero(req->query, req->query_len);
@@ -383,6 +423,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 
 	if (!req)
 		return MHD_NO; /* out of memory in request_begin */
+	if (req->write) {
+		/* Resumed: the write is durable, the handler can answer. */
+		write_finish(req);
+		return queue_reply(req);
+	}
 	if (!req->path) {
 		/* First call: headers are complete, the body may follow. */
 		req->path = url;
@@ -405,7 +450,62 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 		return MHD_YES;
 	}
 	dispatch(req);
+	if (req->write)
+		return MHD_YES; /* suspended until its write is durable */
 	return queue_reply(req);
+}
+
+/* On the writer thread: the write is durable, wake its connection. */
+static void write_done(struct db_write_op *op)
+{
+	struct http_write *hw = op->done_arg;
+	struct MHD_Connection *conn = hw->req->conn;
+
+	atomic_store(&hw->done, 1);
+	/* From here on the HTTP thread may run and free hw and the request. */
+	MHD_resume_connection(conn);
+	atomic_fetch_sub(&writes_in_flight, 1);
+}
+
+void http_write(struct http_req *req, int (*fn)(struct db_conn *c, void *arg),
+		void *fn_arg,
+		void (*then)(struct http_req *req, int rc, void *arg),
+		void *then_arg)
+{
+	struct http_write *hw = calloc(1, sizeof(*hw));
+
+	if (!hw || atomic_load(&stopping)) {
+		free(hw);
+		then(req, db_write(fn, fn_arg), then_arg);
+		return;
+	}
+	hw->op.fn = fn;
+	hw->op.arg = fn_arg;
+	hw->op.done = write_done;
+	hw->op.done_arg = hw;
+	hw->req = req;
+	hw->then = then;
+	hw->arg = then_arg;
+	req->write = hw;
+	/*
+	 * The thread goes on serving other connections: the read
+	 * transaction of this request must not outlive it (another
+	 * request would read an old snapshot, and a reader held while
+	 * waiting on the writer stalls checkpoints that the writer waits
+	 * for in turn).
+	 */
+	db_read_end();
+	/*
+	 * Suspended before the write is queued: a resume that came first
+	 * would be cancelled by the suspend and the request left hanging.
+	 */
+	MHD_suspend_connection(req->conn);
+	atomic_fetch_add(&writes_in_flight, 1);
+	if (db_write_submit(&hw->op) != 0) {
+		/* The writer is not running: answer at once with its error. */
+		hw->op.rc = KV_EDB;
+		write_done(&hw->op);
+	}
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -460,7 +560,7 @@ int http_start(const struct config *cfg, int *bound_port, char *err,
 	const union MHD_DaemonInfo *info;
 	unsigned int threads = (unsigned int)cfg->threads;
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			     MHD_USE_ERROR_LOG;
+			     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 
 	if (listen_addr(cfg->listen, &ss, &sslen) != 0) {
 		snprintf(err, errlen, "listen: \"%s\" is not ADDR:PORT",
@@ -471,9 +571,10 @@ int http_start(const struct config *cfg, int *bound_port, char *err,
 		flags |= MHD_USE_IPv6;
 	if (threads == 0) {
 		/*
-		 * Handlers block while the writer commits their change, so
-		 * a few threads per core keep the cores busy and let many
-		 * writes share one commit.
+		 * Vonage writes suspend their connection instead of
+		 * blocking, but the seed dialect's and the IVR's writes
+		 * still hold their thread until the commit: a few threads
+		 * per core keep the cores busy meanwhile.
 		 */
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -508,8 +609,24 @@ int http_start(const struct config *cfg, int *bound_port, char *err,
 
 void http_stop(void)
 {
+	int waited_ms = 0;
+
 	if (!daemon_handle)
 		return;
+	/*
+	 * Writes of late requests run synchronously, and every suspended
+	 * connection is resumed before the daemon stops (the writer
+	 * outlives the HTTP threads, so every queued write ends).
+	 */
+	atomic_store(&stopping, 1);
+	while (atomic_load(&writes_in_flight) > 0) {
+		struct timespec ms = {.tv_nsec = 1000000};
+
+		nanosleep(&ms, NULL);
+		if (++waited_ms % 5000 == 0)
+			log_warn("http: stopping: %d writes still in flight",
+				 atomic_load(&writes_in_flight));
+	}
 	MHD_stop_daemon(daemon_handle);
 	daemon_handle = NULL;
 }

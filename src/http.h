@@ -43,6 +43,8 @@ struct http_req {
 	const char *cors_allow;
 	int preflight;        /* the reply answers a CORS preflight */
 	const char *location; /* Location header of a redirect, or NULL */
+
+	struct http_write *write; /* private to http.c: see http_write() */
 };
 
 struct route {
@@ -84,6 +86,24 @@ void http_reply(struct http_req *req, unsigned int status, const char *type,
 /* Sets the reply to a copy of the NUL-terminated `text`. */
 void http_reply_copy(struct http_req *req, unsigned int status,
 		     const char *type, const char *text);
+/*
+ * Finishes a handler after a store write without holding an HTTP thread
+ * while the writer commits.  The handler calls this instead of db_write()
+ * and returns without a reply: the connection is suspended (the thread
+ * serves other connections), fn(conn, fn_arg) runs on the writer thread
+ * as with db_write(), and once its transaction is durable then(req, rc,
+ * then_arg) runs on an HTTP thread with what db_write() would have
+ * returned, and sets the reply.  then() runs exactly once, also when the
+ * client is gone by then (its reply is dropped), so it is where the
+ * arguments are freed; both must stay valid until then.  At most one call
+ * per request, as the handler's last act: then() may already have run
+ * when it returns (while the server stops, the write runs synchronously).
+ */
+struct db_conn;
+void http_write(struct http_req *req, int (*fn)(struct db_conn *c, void *arg),
+		void *fn_arg,
+		void (*then)(struct http_req *req, int rc, void *arg),
+		void *then_arg);
 
 /* Number of requests served since start (for /metrics). */
 unsigned long http_requests_served(void);

@@ -4,6 +4,7 @@
  * thread, so "read, decide with the engine, write" is atomic per verification.
  * Expensive work (PIN generation, hashing) happens before entering the writer.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -199,14 +200,56 @@ static const struct test_number *test_number_find(const char *digits)
 	return NULL;
 }
 
-/* ---- request ---- */
+/* ---- the writes of the three calls that change a verification ---- */
+
+/* The service call whose write a struct verify_pending carries. */
+enum pending_kind { PENDING_REQUEST, PENDING_CHECK, PENDING_CONTROL };
 
 struct request_tx {
 	struct vf_record rec;
+	char pin[ENGINE_PIN_MAX + 1]; /* hashed and sealed once the id is known */
 	int concurrent;
 	int throttled; /* the number's window is full: seconds to wait */
 	char existing[ENGINE_REQUEST_ID_LEN + 1];
 };
+
+struct check_tx {
+	char number[16]; /* out: the verification's number */
+	int64_t key_id;
+	const char *request_id;
+	unsigned char code_hash[CRYPTO_HASH_LEN];
+	struct check_row row;
+	enum check_outcome outcome;
+};
+
+struct control_tx {
+	int64_t key_id;
+	const char *request_id;
+	enum verify_cmd cmd;
+	int vonage_rules;
+	enum control_outcome outcome;
+};
+
+/* A service call waiting for its write: one of the three above. */
+struct verify_pending {
+	enum pending_kind kind;
+	union {
+		struct request_tx rq;
+		struct check_tx ck;
+		struct control_tx ct;
+	} u;
+};
+
+static struct verify_pending *pending_new(enum pending_kind kind)
+{
+	struct verify_pending *p = calloc(1, sizeof(*p));
+
+	if (p)
+		p->kind = kind;
+	return p;
+}
+
+/* ---- request ---- */
 
 static int request_tx_run(struct db_conn *c, void *arg)
 {
@@ -240,6 +283,17 @@ static int request_tx_run(struct db_conn *c, void *arg)
 					       strlen(tx->rec.number), now);
 	if (tx->throttled)
 		return 0;
+	/*
+	 * The request id is derived from the row id, known only here; the
+	 * PIN's hash and sealed copy are bound to the request id.
+	 */
+	rc = db_verification_next_id(c, &tx->rec.v.id);
+	if (rc != 0)
+		return rc;
+	crypto_request_id_of(tx->rec.v.id, tx->rec.v.request_id);
+	crypto_pin_hash(tx->rec.v.request_id, tx->pin, tx->rec.pin_hash);
+	tx->rec.pin_box_len =
+		crypto_pin_seal(tx->rec.v.request_id, tx->pin, tx->rec.pin_box);
 	rc = db_verification_insert(c, &tx->rec);
 	if (rc != 0 || tx->rec.test_number)
 		return rc;
@@ -252,22 +306,22 @@ static void copy_field(char *dst, size_t dstlen, const char *src)
 	snprintf(dst, dstlen, "%s", src ? src : "");
 }
 
-enum verify_result verify_request(int64_t key_id,
-				  const struct verify_request_in *in,
-				  char request_id[ENGINE_REQUEST_ID_LEN + 1],
-				  const char **bad_param, int *retry_after)
+enum verify_result verify_request_start(int64_t key_id,
+					const struct verify_request_in *in,
+					const char **bad_param,
+					int *retry_after,
+					struct verify_pending **p)
 {
-	struct request_tx tx;
-	struct vf_record *r = &tx.rec;
+	struct request_tx *tx;
+	struct vf_record *r;
 	struct engine_request req = in->req;
 	struct engine_plan plan;
 	struct phone ph;
 	const struct test_number *test;
-	char pin[ENGINE_PIN_MAX + 1];
 	int64_t now = now_ms();
 	int rc;
 
-	memset(&tx, 0, sizeof(tx));
+	*p = NULL;
 	if (in->browser_ip) {
 		*retry_after = limiter_take(svc.per_pk_ip, in->browser_ip,
 					    strlen(in->browser_ip), now);
@@ -311,14 +365,15 @@ enum verify_result verify_request(int64_t key_id,
 	if (test)
 		plan.code_length = (int)strlen(test->pin);
 
-	crypto_request_id(r->v.request_id);
+	*p = pending_new(PENDING_REQUEST);
+	if (!*p)
+		return VERIFY_ERROR;
+	tx = &(*p)->u.rq;
+	r = &tx->rec;
 	if (test)
-		memcpy(pin, test->pin, sizeof(pin));
+		memcpy(tx->pin, test->pin, sizeof(tx->pin));
 	else
-		crypto_pin_new(plan.code_length, pin);
-	crypto_pin_hash(r->v.request_id, pin, r->pin_hash);
-	r->pin_box_len = crypto_pin_seal(r->v.request_id, pin, r->pin_box);
-	sodium_memzero(pin, sizeof(pin));
+		crypto_pin_new(plan.code_length, tx->pin);
 
 	r->v.key_id = key_id;
 	r->v.state = VF_IN_PROGRESS;
@@ -340,33 +395,51 @@ enum verify_result verify_request(int64_t key_id,
 		r->wait_ms[i] = plan.wait_ms[i];
 	}
 
-	rc = db_write(request_tx_run, &tx);
-	if (rc != 0)
-		return VERIFY_ERROR;
-	if (tx.concurrent) {
-		memcpy(request_id, tx.existing, ENGINE_REQUEST_ID_LEN + 1);
-		return VERIFY_CONCURRENT;
+	return VERIFY_PENDING;
+}
+
+enum verify_result
+verify_request_finish(struct verify_pending *p, int rc,
+		      char request_id[ENGINE_REQUEST_ID_LEN + 1],
+		      int *retry_after)
+{
+	struct request_tx *tx = &p->u.rq;
+	enum verify_result res = VERIFY_OK;
+
+	if (rc != 0) {
+		res = VERIFY_ERROR;
+	} else if (tx->concurrent) {
+		memcpy(request_id, tx->existing, ENGINE_REQUEST_ID_LEN + 1);
+		res = VERIFY_CONCURRENT;
+	} else if (tx->throttled) {
+		*retry_after = tx->throttled;
+		res = VERIFY_THROTTLED;
+	} else {
+		memcpy(request_id, tx->rec.v.request_id,
+		       ENGINE_REQUEST_ID_LEN + 1);
+		if (!tx->rec.test_number)
+			jobs_notify(tx->rec.v.created_ms);
 	}
-	if (tx.throttled) {
-		*retry_after = tx.throttled;
-		return VERIFY_THROTTLED;
-	}
-	memcpy(request_id, r->v.request_id, ENGINE_REQUEST_ID_LEN + 1);
-	if (!r->test_number)
-		jobs_notify(now);
-	return VERIFY_OK;
+	verify_pending_free(p);
+	return res;
+}
+
+enum verify_result verify_request(int64_t key_id,
+				  const struct verify_request_in *in,
+				  char request_id[ENGINE_REQUEST_ID_LEN + 1],
+				  const char **bad_param, int *retry_after)
+{
+	struct verify_pending *p;
+	enum verify_result r =
+		verify_request_start(key_id, in, bad_param, retry_after, &p);
+
+	if (r != VERIFY_PENDING)
+		return r;
+	return verify_request_finish(p, db_write(verify_pending_run, p),
+				     request_id, retry_after);
 }
 
 /* ---- check ---- */
-
-struct check_tx {
-	char number[16]; /* out: the verification's number */
-	int64_t key_id;
-	const char *request_id;
-	unsigned char code_hash[CRYPTO_HASH_LEN];
-	struct check_row row;
-	enum check_outcome outcome;
-};
 
 static int check_tx_run(struct db_conn *c, void *arg)
 {
@@ -415,42 +488,58 @@ static enum verify_result result_of(int rc)
 	return rc == KV_ENOTFOUND ? VERIFY_NOT_FOUND : VERIFY_ERROR;
 }
 
+enum verify_result verify_check_start(int64_t key_id, const char *request_id,
+				      const char *code, const char *ip,
+				      int *retry_after,
+				      struct verify_pending **p)
+{
+	struct check_tx *tx;
+
+	*p = NULL;
+	*retry_after = limiter_take(svc.per_ip, ip, strlen(ip), now_ms());
+	if (*retry_after)
+		return VERIFY_THROTTLED;
+	*p = pending_new(PENDING_CHECK);
+	if (!*p)
+		return VERIFY_ERROR;
+	tx = &(*p)->u.ck;
+	tx->key_id = key_id;
+	tx->request_id = request_id;
+	crypto_pin_hash(request_id, code, tx->code_hash);
+	tx->row.created_ms = now_ms();
+	copy_field(tx->row.code, sizeof(tx->row.code), code);
+	copy_field(tx->row.ip, sizeof(tx->row.ip), ip);
+	return VERIFY_PENDING;
+}
+
+enum verify_result verify_check_finish(struct verify_pending *p, int rc,
+				       enum check_outcome *outcome)
+{
+	struct check_tx *tx = &p->u.ck;
+
+	if (rc == 0)
+		*outcome = tx->outcome;
+	if (rc == 0 && tx->outcome == CHECK_OK)
+		fraud_note_success(tx->number);
+	/* The submitted code may be the PIN: verify_pending_free wipes it. */
+	verify_pending_free(p);
+	return result_of(rc);
+}
+
 enum verify_result verify_check(int64_t key_id, const char *request_id,
 				const char *code, const char *ip,
 				enum check_outcome *outcome, int *retry_after)
 {
-	struct check_tx tx;
-	int rc;
+	struct verify_pending *p;
+	enum verify_result r = verify_check_start(key_id, request_id, code, ip,
+						  retry_after, &p);
 
-	*retry_after = limiter_take(svc.per_ip, ip, strlen(ip), now_ms());
-	if (*retry_after)
-		return VERIFY_THROTTLED;
-	memset(&tx, 0, sizeof(tx));
-	tx.key_id = key_id;
-	tx.request_id = request_id;
-	crypto_pin_hash(request_id, code, tx.code_hash);
-	tx.row.created_ms = now_ms();
-	copy_field(tx.row.code, sizeof(tx.row.code), code);
-	copy_field(tx.row.ip, sizeof(tx.row.ip), ip);
-	rc = db_write(check_tx_run, &tx);
-	if (rc == 0)
-		*outcome = tx.outcome;
-	if (rc == 0 && tx.outcome == CHECK_OK)
-		fraud_note_success(tx.number);
-	/* The submitted code may be the PIN: leave no copy behind. */
-	sodium_memzero(&tx, sizeof(tx));
-	return result_of(rc);
+	if (r != VERIFY_PENDING)
+		return r;
+	return verify_check_finish(p, db_write(verify_pending_run, p), outcome);
 }
 
 /* ---- control ---- */
-
-struct control_tx {
-	int64_t key_id;
-	const char *request_id;
-	enum verify_cmd cmd;
-	int vonage_rules;
-	enum control_outcome outcome;
-};
 
 /*
  * trigger_next_event: the pending step job comes forward to now.  When the
@@ -508,23 +597,74 @@ static int control_tx_run(struct db_conn *c, void *arg)
 	return rc;
 }
 
+enum verify_result verify_control_start(int64_t key_id, const char *request_id,
+					enum verify_cmd cmd, int vonage_rules,
+					struct verify_pending **p)
+{
+	struct control_tx *tx;
+
+	*p = pending_new(PENDING_CONTROL);
+	if (!*p)
+		return VERIFY_ERROR;
+	tx = &(*p)->u.ct;
+	tx->key_id = key_id;
+	tx->request_id = request_id;
+	tx->cmd = cmd;
+	tx->vonage_rules = vonage_rules;
+	return VERIFY_PENDING;
+}
+
+enum verify_result verify_control_finish(struct verify_pending *p, int rc,
+					 enum control_outcome *outcome)
+{
+	struct control_tx *tx = &p->u.ct;
+
+	if (rc == 0)
+		*outcome = tx->outcome;
+	if (rc == 0 && tx->outcome == CONTROL_OK && tx->cmd != CMD_CANCEL)
+		jobs_notify(now_ms());
+	verify_pending_free(p);
+	return result_of(rc);
+}
+
 enum verify_result verify_control(int64_t key_id, const char *request_id,
 				  enum verify_cmd cmd, int vonage_rules,
 				  enum control_outcome *outcome)
 {
-	struct control_tx tx = {
-		.key_id = key_id,
-		.request_id = request_id,
-		.cmd = cmd,
-		.vonage_rules = vonage_rules,
-	};
-	int rc = db_write(control_tx_run, &tx);
+	struct verify_pending *p;
+	enum verify_result r =
+		verify_control_start(key_id, request_id, cmd, vonage_rules, &p);
 
-	if (rc == 0)
-		*outcome = tx.outcome;
-	if (rc == 0 && tx.outcome == CONTROL_OK && cmd != CMD_CANCEL)
-		jobs_notify(now_ms());
-	return result_of(rc);
+	if (r != VERIFY_PENDING)
+		return r;
+	return verify_control_finish(p, db_write(verify_pending_run, p),
+				     outcome);
+}
+
+/* ---- a write in flight ---- */
+
+int verify_pending_run(struct db_conn *c, void *arg)
+{
+	struct verify_pending *p = arg;
+
+	switch (p->kind) {
+	case PENDING_REQUEST:
+		return request_tx_run(c, &p->u.rq);
+	case PENDING_CHECK:
+		return check_tx_run(c, &p->u.ck);
+	case PENDING_CONTROL:
+		return control_tx_run(c, &p->u.ct);
+	}
+	return KV_EINVAL;
+}
+
+void verify_pending_free(struct verify_pending *p)
+{
+	if (!p)
+		return;
+	/* PINs and submitted codes: leave no copy in freed memory. */
+	sodium_memzero(p, sizeof(*p));
+	free(p);
 }
 
 /* ---- reads ---- */

@@ -45,6 +45,7 @@ enum verify_result {
 	VERIFY_THROTTLED,  /* a rate limit: *retry_after seconds */
 	VERIFY_NOT_PERMITTED, /* the number's country is not allowed for the key */
 	VERIFY_BLOCKED, /* request: the prefix is blocked (*bad_param: why) */
+	VERIFY_PENDING, /* *_start: the store write is still to run */
 };
 
 /*
@@ -91,6 +92,42 @@ enum verify_cmd { CMD_CANCEL, CMD_TRIGGER_NEXT, CMD_RESEND };
 enum verify_result verify_control(int64_t key_id, const char *request_id,
 				  enum verify_cmd cmd, int vonage_rules,
 				  enum control_outcome *outcome);
+
+/*
+ * The same three calls in two halves around their store write, for a
+ * caller that does not wait for the writer (http_write()).  *_start does
+ * everything before the write; any result but VERIFY_PENDING is final and
+ * leaves *p NULL.  With VERIFY_PENDING, run the write, verify_pending_run
+ * with arg p, through the writer (db_write() or db_write_submit()), then
+ * hand its result to the matching *_finish, which answers as the one-call
+ * form would and frees p.  The strings given to *_start (request_id,
+ * code...) must stay valid until *_finish.  verify_pending_free() drops
+ * a pending call whose write never ran.
+ */
+struct verify_pending;
+
+enum verify_result verify_request_start(int64_t key_id,
+					const struct verify_request_in *in,
+					const char **bad_param,
+					int *retry_after,
+					struct verify_pending **p);
+enum verify_result
+verify_request_finish(struct verify_pending *p, int rc,
+		      char request_id[ENGINE_REQUEST_ID_LEN + 1],
+		      int *retry_after);
+enum verify_result verify_check_start(int64_t key_id, const char *request_id,
+				      const char *code, const char *ip,
+				      int *retry_after,
+				      struct verify_pending **p);
+enum verify_result verify_check_finish(struct verify_pending *p, int rc,
+				       enum check_outcome *outcome);
+enum verify_result verify_control_start(int64_t key_id, const char *request_id,
+					enum verify_cmd cmd, int vonage_rules,
+					struct verify_pending **p);
+enum verify_result verify_control_finish(struct verify_pending *p, int rc,
+					 enum control_outcome *outcome);
+int verify_pending_run(struct db_conn *c, void *p);
+void verify_pending_free(struct verify_pending *p);
 
 /*
  * Reads a verification as it stands now (a verification whose time is up

@@ -318,6 +318,34 @@ class FaultTests(SimTestCase):
         self.assertLess(took, BUSY_TIMEOUT + 2.0,
                         "a write under a held lock took %.1f s" % took)
 
+    def test_stuck_vonage_writes_block_no_other_connection(self):
+        # A Vonage write waits for the writer with its connection suspended,
+        # not in an HTTP thread: with more stuck writes than threads, other
+        # connections are still answered while every write still waits.
+        self.wire(connection_timeout=90, threads=2)
+        done = self.before_fault()
+        self.fault("busy")
+        with mock.patch.object(harness, "HTTP_TIMEOUT", 90.0), \
+                concurrent.futures.ThreadPoolExecutor(6) as pool:
+            writes = [pool.submit(self.s.vonage, "",
+                                  {"number": self.s.new_number(),
+                                   "brand": "Brand"})
+                      for _ in range(6)]
+            # Each write waits busy_timeout for the lock; the reads below
+            # are sent once the writes have reached the server.
+            time.sleep(0.5)
+            self.assert_vonage_search_status(done["c"][1], "IN PROGRESS")
+            r = self.s.get("/healthz")
+            self.assertEqual(r.status, 200, "healthz during stuck writes")
+            # Every write waits busy_timeout at least: in an HTTP thread,
+            # a write would have held up the reads behind it until then.
+            ended = [w for w in writes if w.done()]
+            self.assertFalse(ended, "a stuck write ended before the reads "
+                             "on other connections were answered")
+            for w in writes:
+                self.assert_internal(w.result(), vonage=True)
+        self.assertTrue(self.s.alive(), "the server died during the fault")
+
     # -- the job runner ---------------------------------------------------
 
     def wait_sms(self, number, count, timeout=5.0):

@@ -1,0 +1,273 @@
+/*
+ * Unit tests of request ids derived from the row id: the keyed permutation
+ * round-trips and is one-to-one, made-up and old random ids do not decode,
+ * the secret changes every id, and the store finds a verification by a
+ * derived id or by an id from before migration 9, scoped to its key.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "crypto.h"
+#include "db.h"
+#include "err.h"
+#include "util.h"
+
+static const unsigned char secret_a[32] = {1, 2, 3};
+static const unsigned char secret_b[32] = {9, 8, 7};
+
+static int id_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static void test_round_trip_and_distinct(void **state)
+{
+	enum { N = 4096 };
+	static char ids[N][33];
+	int64_t got;
+
+	crypto_set_secret(secret_a);
+	for (int i = 0; i < N; i++) {
+		/* Small ids, and ids spread over the whole positive range. */
+		int64_t id = i < N / 2 ? i + 1
+				       : (int64_t)(((uint64_t)i *
+						    0x9e3779b97f4a7c15ULL) >>
+						   1) +
+						 1;
+
+		crypto_request_id_of(id, ids[i]);
+		assert_int_equal(strlen(ids[i]), 32);
+		assert_int_equal(strspn(ids[i], "0123456789abcdef"), 32);
+		assert_int_equal(crypto_request_id_parse(ids[i], &got), 0);
+		assert_true(got == id);
+	}
+	/* A permutation: no two ids alike (sorted neighbours differ). */
+	qsort(ids, N, sizeof(ids[0]), id_cmp);
+	for (int i = 1; i < N; i++)
+		assert_string_not_equal(ids[i - 1], ids[i]);
+	crypto_request_id_of(INT64_MAX, ids[0]);
+	assert_int_equal(crypto_request_id_parse(ids[0], &got), 0);
+	assert_true(got == INT64_MAX);
+}
+
+static void test_made_up_ids_do_not_decode(void **state)
+{
+	char id[33], bad[34];
+	int64_t got = -1;
+	unsigned char raw[16];
+
+	crypto_set_secret(secret_a);
+	/* Random 128-bit ids (the earlier kind) decode to a left half of 0
+	 * with probability 2^-64. */
+	for (int i = 0; i < 1000; i++) {
+		randombytes_buf(raw, sizeof(raw));
+		hex_encode(raw, sizeof(raw), id);
+		assert_int_equal(crypto_request_id_parse(id, &got), KV_EINVAL);
+	}
+	assert_int_equal(crypto_request_id_parse("", &got), KV_EINVAL);
+	assert_int_equal(crypto_request_id_parse("abc", &got), KV_EINVAL);
+	crypto_request_id_of(42, id);
+	/* Upper case, one character too many or too few, a non-hex one. */
+	for (int i = 0; i < 32; i++)
+		bad[i] = id[i] >= 'a' ? (char)(id[i] - 'a' + 'A') : id[i];
+	bad[32] = '\0';
+	if (strcmp(bad, id) != 0)
+		assert_int_equal(crypto_request_id_parse(bad, &got), KV_EINVAL);
+	snprintf(bad, sizeof(bad), "%s0", id);
+	assert_int_equal(crypto_request_id_parse(bad, &got), KV_EINVAL);
+	bad[31] = '\0';
+	assert_int_equal(crypto_request_id_parse(bad, &got), KV_EINVAL);
+	memcpy(bad, id, 33);
+	bad[5] = 'g';
+	assert_int_equal(crypto_request_id_parse(bad, &got), KV_EINVAL);
+	/* One flipped character names no row (nor another one). */
+	memcpy(bad, id, 33);
+	bad[0] = bad[0] == '0' ? '1' : '0';
+	assert_int_equal(crypto_request_id_parse(bad, &got), KV_EINVAL);
+	assert_true(got == -1);
+}
+
+static void test_secret_changes_every_id(void **state)
+{
+	char a[33], b[33];
+	int64_t got;
+
+	for (int64_t id = 1; id <= 64; id++) {
+		crypto_set_secret(secret_a);
+		crypto_request_id_of(id, a);
+		crypto_set_secret(secret_b);
+		crypto_request_id_of(id, b);
+		assert_string_not_equal(a, b);
+		/* Another server's id does not decode here. */
+		assert_int_equal(crypto_request_id_parse(a, &got), KV_EINVAL);
+	}
+	crypto_set_secret(secret_a);
+}
+
+static void test_equal_is_exact(void **state)
+{
+	char a[33], b[33];
+
+	crypto_set_secret(secret_a);
+	crypto_request_id_of(7, a);
+	memcpy(b, a, sizeof(b));
+	assert_true(crypto_request_id_equal(a, b));
+	b[31] ^= 1;
+	assert_false(crypto_request_id_equal(a, b));
+}
+
+/* ---- the store ---- */
+
+struct store {
+	char dir[64];
+	char path[96];
+	struct db_conn *c;
+};
+
+static int exec_sql(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open(path, &db);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc;
+}
+
+static int store_setup(void **state)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	char err[256];
+
+	if (!s)
+		return -1;
+	snprintf(s->dir, sizeof(s->dir), "/tmp/kv-rid.XXXXXX");
+	if (!mkdtemp(s->dir))
+		return -1;
+	snprintf(s->path, sizeof(s->path), "%s/kv.db", s->dir);
+	if (db_migrate(s->path, err, sizeof(err)) != 0 ||
+	    exec_sql(s->path,
+		     "INSERT INTO api_keys (id, api_key, "
+		     "secret_hash, created_ms) VALUES "
+		     "(1, 'k1', x'00', 1), (2, 'k2', x'00', 1)") != SQLITE_OK)
+		return -1;
+	s->c = db_open(s->path, err, sizeof(err));
+	if (!s->c)
+		return -1;
+	crypto_set_secret(secret_a);
+	*state = s;
+	return 0;
+}
+
+static int store_teardown(void **state)
+{
+	struct store *s = *state;
+	char p[128];
+
+	db_close(s->c);
+	unlink(s->path);
+	snprintf(p, sizeof(p), "%s-wal", s->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", s->path);
+	unlink(p);
+	rmdir(s->dir);
+	free(s);
+	return 0;
+}
+
+/* Inserts a verification of key 1 the way verify.c does. */
+static int64_t insert_derived(struct db_conn *c, const char *number)
+{
+	struct vf_record r;
+
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(db_verification_next_id(c, &r.v.id), 0);
+	crypto_request_id_of(r.v.id, r.v.request_id);
+	r.v.key_id = 1;
+	r.v.nsteps = 1;
+	r.v.created_ms = 1000;
+	memcpy(r.number, number, strlen(number) + 1);
+	memcpy(r.steps, "s", 2);
+	assert_int_equal(db_verification_insert(c, &r), 0);
+	return r.v.id;
+}
+
+static void test_store_finds_derived_ids(void **state)
+{
+	struct store *s = *state;
+	struct vf_record out;
+	char id[33];
+	int64_t a = insert_derived(s->c, "919000000001");
+	int64_t b = insert_derived(s->c, "919000000002");
+
+	assert_true(b == a + 1);
+	crypto_request_id_of(b, id);
+	assert_int_equal(db_verification_get(s->c, id, 1, &out), 0);
+	assert_true(out.v.id == b);
+	assert_string_equal(out.number, "919000000002");
+	assert_string_equal(out.v.request_id, id);
+	/* Another key's, and an id past the last row. */
+	assert_int_equal(db_verification_get(s->c, id, 2, &out), KV_ENOTFOUND);
+	crypto_request_id_of(b + 1, id);
+	assert_int_equal(db_verification_get(s->c, id, 1, &out), KV_ENOTFOUND);
+}
+
+static void test_store_finds_legacy_ids(void **state)
+{
+	struct store *s = *state;
+	static const char old[] = "0123456789abcdef0123456789abcdef";
+	struct vf_record out;
+	char derived[33];
+
+	/* A row as migration 9 leaves one from before: its own random id. */
+	assert_int_equal(
+		exec_sql(
+			s->path,
+			"INSERT INTO verifications (id, request_id, key_id, "
+			"number, number_type, brand, workflow_id, code_length, "
+			"pin_hash, steps, wait1_ms, wait2_ms, wait3_ms, state, "
+			"created_ms, pin_created_ms, pin_expiry_ms, "
+			"expires_ms, legacy) VALUES (50, "
+			"'0123456789abcdef0123456789abcdef', 1, '919000000050', "
+			"1, 'B', 1, 4, x'00', 's', 0, 0, 0, 1, 1, 1, 1, 1, 1)"),
+		SQLITE_OK);
+	assert_int_equal(db_verification_get(s->c, old, 1, &out), 0);
+	assert_true(out.v.id == 50);
+	assert_string_equal(out.v.request_id, old);
+	assert_int_equal(db_verification_get(s->c, old, 2, &out), KV_ENOTFOUND);
+	/* Its row id does not open it under a derived id. */
+	crypto_request_id_of(50, derived);
+	assert_int_equal(db_verification_get(s->c, derived, 1, &out),
+			 KV_ENOTFOUND);
+	/* New rows never take an id at or below one handed out before. */
+	assert_true(insert_derived(s->c, "919000000003") == 51);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_round_trip_and_distinct),
+		cmocka_unit_test(test_made_up_ids_do_not_decode),
+		cmocka_unit_test(test_secret_changes_every_id),
+		cmocka_unit_test(test_equal_is_exact),
+		cmocka_unit_test_setup_teardown(test_store_finds_derived_ids,
+						store_setup, store_teardown),
+		cmocka_unit_test_setup_teardown(test_store_finds_legacy_ids,
+						store_setup, store_teardown),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
