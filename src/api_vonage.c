@@ -205,8 +205,9 @@ struct vonage_ctx {
 	const char *rid;  /* request_id of error replies, NULL for none */
 	/* A call waiting for its write (http_write): its state and facts. */
 	struct verify_pending *pending;
-	const char *cmd_name; /* control: the command given */
-	int *handed_off;      /* set once the continuation owns the context */
+	struct browser_redeem_op redeem; /* token: the redemption */
+	const char *cmd_name;            /* control: the command given */
+	int *handed_off; /* set once the continuation owns the context */
 };
 
 struct vonage_endpoint {
@@ -331,13 +332,24 @@ static void vonage_serve(struct http_req *req, const struct vonage_endpoint *ep)
 		vonage_ctx_free(ctx);
 }
 
-/* Hands the call's write to the writer; `then` answers and frees ctx. */
-static void vonage_write(struct vonage_ctx *ctx,
-			 void (*then)(struct http_req *req, int rc, void *arg))
+/*
+ * Hands the call's write fn(arg) to the writer; `then` answers and frees
+ * ctx.  vonage_write() is the usual one: the verification's pending write.
+ */
+static void vonage_write_fn(struct vonage_ctx *ctx,
+			    int (*fn)(struct db_conn *c, void *arg), void *arg,
+			    void (*then)(struct http_req *req, int rc,
+					 void *arg))
 {
 	*ctx->handed_off = 1;
 	ctx->handed_off = NULL;
-	http_write(ctx->req, verify_pending_run, ctx->pending, then, ctx);
+	http_write(ctx->req, fn, arg, then, ctx);
+}
+
+static void vonage_write(struct vonage_ctx *ctx,
+			 void (*then)(struct http_req *req, int rc, void *arg))
+{
+	vonage_write_fn(ctx, verify_pending_run, ctx->pending, then);
 }
 
 /* ---- request ---- */
@@ -858,18 +870,46 @@ static void vonage_control_run(struct vonage_ctx *ctx)
 
 /* ---- verification tokens (secret keys: the site's backend) ---- */
 
-static void vonage_token_run(struct vonage_ctx *ctx)
+static void vonage_token_reply(struct vonage_ctx *ctx, enum browser_redeem r)
 {
 	static const enum vonage_cond conds[] = {
+		[REDEEM_INVALID] = VONAGE_BAD_VALUE,
 		[REDEEM_EXPIRED] = VONAGE_TOKEN_EXPIRED,
 		[REDEEM_USED] = VONAGE_TOKEN_USED,
 		[REDEEM_ERROR] = VONAGE_INTERNAL,
+		[REDEEM_PENDING] = VONAGE_INTERNAL, /* never: a write ran */
 	};
+	const struct vtoken_claims *c = &ctx->redeem.claims;
+	json_t *o;
+
+	if (r != REDEEM_OK) {
+		vonage_fail(ctx, conds[r], "token");
+		return;
+	}
+	o = json_object();
+	set_str(o, "status", "0");
+	set_str(o, "number", c->number);
+	set_str(o, "request_id", c->request_id);
+	set_str(o, "api_key", c->api_key);
+	json_object_set_new(o, "verified_at", api_datetime(c->iat * 1000));
+	json_object_set_new(o, "expires_at", api_datetime(c->exp * 1000));
+	set_str(o, "token_id", c->jti);
+	vonage_send(ctx, o);
+}
+
+static void vonage_token_then(struct http_req *req, int rc, void *arg)
+{
+	struct vonage_ctx *ctx = arg;
+
+	vonage_token_reply(ctx, browser_redeem_finish(&ctx->redeem, rc));
+	vonage_ctx_free(ctx);
+}
+
+static void vonage_token_run(struct vonage_ctx *ctx)
+{
 	const char *token = api_param(&ctx->call, "token");
 	const char *once = api_param(&ctx->call, "single_use");
-	struct vtoken_claims c;
 	enum browser_redeem r;
-	json_t *o;
 
 	if (!token) {
 		vonage_fail(ctx, VONAGE_MISSING, "token");
@@ -879,24 +919,13 @@ static void vonage_token_run(struct vonage_ctx *ctx)
 		vonage_fail(ctx, VONAGE_BAD_VALUE, "single_use");
 		return;
 	}
-	r = browser_token_redeem(token, once && strcmp(once, "true") == 0, &c);
-	if (r == REDEEM_INVALID) {
-		vonage_fail(ctx, VONAGE_BAD_VALUE, "token");
-		return;
-	}
-	if (r != REDEEM_OK) {
-		vonage_fail(ctx, conds[r], NULL);
-		return;
-	}
-	o = json_object();
-	set_str(o, "status", "0");
-	set_str(o, "number", c.number);
-	set_str(o, "request_id", c.request_id);
-	set_str(o, "api_key", c.api_key);
-	json_object_set_new(o, "verified_at", api_datetime(c.iat * 1000));
-	json_object_set_new(o, "expires_at", api_datetime(c.exp * 1000));
-	set_str(o, "token_id", c.jti);
-	vonage_send(ctx, o);
+	r = browser_redeem_start(token, once && strcmp(once, "true") == 0,
+				 &ctx->redeem);
+	if (r == REDEEM_PENDING)
+		vonage_write_fn(ctx, browser_redeem_run, &ctx->redeem,
+				vonage_token_then);
+	else
+		vonage_token_reply(ctx, r);
 }
 
 /* ---- routes ---- */

@@ -72,37 +72,37 @@ int browser_token_issue(const char *api_key, const char *request_id,
 	return vtoken_issue(&c, out, VTOKEN_MAX);
 }
 
-struct use_tx {
-	const struct vtoken_claims *claims;
-	int64_t now_ms;
-	int used;
-};
-
-static int token_use_run(struct db_conn *c, void *arg)
+enum browser_redeem browser_redeem_start(const char *token, int single_use,
+					 struct browser_redeem_op *op)
 {
-	struct use_tx *tx = arg;
-	int rc = db_token_use(c, tx->claims->jti, tx->claims->exp * 1000,
-			      tx->now_ms);
+	enum vtoken_result r;
 
-	tx->used = rc == KV_EDUP;
-	return tx->used ? 0 : rc;
-}
-
-enum browser_redeem browser_token_redeem(const char *token, int single_use,
-					 struct vtoken_claims *claims)
-{
-	struct use_tx tx = {.claims = claims, .now_ms = now_ms()};
-	enum vtoken_result r = vtoken_verify(token, tx.now_ms / 1000, claims);
-
+	op->now_ms = now_ms();
+	op->used = 0;
+	r = vtoken_verify(token, op->now_ms / 1000, &op->claims);
 	if (r == VTOKEN_EXPIRED)
 		return REDEEM_EXPIRED;
 	if (r != VTOKEN_OK)
 		return REDEEM_INVALID;
-	if (!single_use)
-		return REDEEM_OK;
-	if (db_write(token_use_run, &tx) != 0)
+	return single_use ? REDEEM_PENDING : REDEEM_OK;
+}
+
+int browser_redeem_run(struct db_conn *c, void *arg)
+{
+	struct browser_redeem_op *op = arg;
+	int rc = db_token_use(c, op->claims.jti, op->claims.exp * 1000,
+			      op->now_ms);
+
+	op->used = rc == KV_EDUP;
+	return op->used ? 0 : rc;
+}
+
+enum browser_redeem browser_redeem_finish(const struct browser_redeem_op *op,
+					  int rc)
+{
+	if (rc != 0)
 		return REDEEM_ERROR;
-	return tx.used ? REDEEM_USED : REDEEM_OK;
+	return op->used ? REDEEM_USED : REDEEM_OK;
 }
 
 /* ---- HTTP ---- */

@@ -9,6 +9,7 @@
 #define KV_BROWSER_H
 
 #include "config.h"
+#include "db.h"
 #include "vtoken.h"
 
 /* Path of the public key set (JWKS). */
@@ -28,16 +29,29 @@ enum browser_redeem {
 	REDEEM_OK = 0,
 	REDEEM_INVALID, /* malformed, forged, or another server's */
 	REDEEM_EXPIRED,
-	REDEEM_USED,  /* single use asked, and it was used before */
-	REDEEM_ERROR, /* the store failed */
+	REDEEM_USED,    /* single use asked, and it was used before */
+	REDEEM_ERROR,   /* the store failed */
+	REDEEM_PENDING, /* single use: the write must run first */
+};
+
+/* A backend's redemption of a token, from its check to its answer. */
+struct browser_redeem_op {
+	struct vtoken_claims claims; /* filled by browser_redeem_start() */
+	int64_t now_ms;
+	int used;
 };
 
 /*
- * Checks a token for a backend; with single_use the token is accepted only
- * the first time (recorded durably before the answer).  *claims is filled
- * on REDEEM_OK and REDEEM_USED.
+ * Checks a token for a backend.  Without single_use the answer is final;
+ * with it, a valid token answers REDEEM_PENDING: run browser_redeem_run()
+ * through the writer (db_write() or http_write()) with `op`, then
+ * browser_redeem_finish() with what the write returned.  The use is
+ * recorded durably before the answer, so a token is accepted once.
  */
-enum browser_redeem browser_token_redeem(const char *token, int single_use,
-					 struct vtoken_claims *claims);
+enum browser_redeem browser_redeem_start(const char *token, int single_use,
+					 struct browser_redeem_op *op);
+int browser_redeem_run(struct db_conn *c, void *op);
+enum browser_redeem browser_redeem_finish(const struct browser_redeem_op *op,
+					  int rc);
 
 #endif
