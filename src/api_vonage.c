@@ -207,6 +207,7 @@ struct vonage_ctx {
 	struct verify_pending *pending;
 	struct browser_redeem_op redeem; /* token: the redemption */
 	const char *cmd_name;            /* control: the command given */
+	char number[16];                 /* check: the verification's number */
 	int *handed_off; /* set once the continuation owns the context */
 };
 
@@ -550,10 +551,8 @@ static void vonage_request_run(struct vonage_ctx *ctx)
 static int add_token(struct vonage_ctx *ctx, json_t *o, const char *id)
 {
 	char token[VTOKEN_MAX];
-	struct vf_record rec;
 
-	if (verify_search(ctx->call.key_id, id, &rec) != VERIFY_OK ||
-	    browser_token_issue(ctx->call.api_key, id, rec.number, token) != 0)
+	if (browser_token_issue(ctx->call.api_key, id, ctx->number, token) != 0)
 		return -1;
 	return json_object_set_new(o, "token", json_string(token));
 }
@@ -611,7 +610,8 @@ static void vonage_check_then(struct http_req *req, int rc, void *arg)
 {
 	struct vonage_ctx *ctx = arg;
 	enum check_outcome oc = CHECK_OK;
-	enum verify_result r = verify_check_finish(ctx->pending, rc, &oc);
+	enum verify_result r =
+		verify_check_finish(ctx->pending, rc, &oc, ctx->number);
 
 	vonage_check_reply(ctx, r, oc, 0);
 	vonage_ctx_free(ctx);

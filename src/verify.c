@@ -513,12 +513,15 @@ enum verify_result verify_check_start(int64_t key_id, const char *request_id,
 }
 
 enum verify_result verify_check_finish(struct verify_pending *p, int rc,
-				       enum check_outcome *outcome)
+				       enum check_outcome *outcome,
+				       char *number)
 {
 	struct check_tx *tx = &p->u.ck;
 
 	if (rc == 0)
 		*outcome = tx->outcome;
+	if (rc == 0 && number)
+		memcpy(number, tx->number, sizeof(tx->number));
 	if (rc == 0 && tx->outcome == CHECK_OK)
 		fraud_note_success(tx->number);
 	/* The submitted code may be the PIN: verify_pending_free wipes it. */
@@ -536,7 +539,8 @@ enum verify_result verify_check(int64_t key_id, const char *request_id,
 
 	if (r != VERIFY_PENDING)
 		return r;
-	return verify_check_finish(p, db_write(verify_pending_run, p), outcome);
+	return verify_check_finish(p, db_write(verify_pending_run, p), outcome,
+				   NULL);
 }
 
 /* ---- control ---- */

@@ -119,8 +119,10 @@ enum verify_result verify_check_start(int64_t key_id, const char *request_id,
 				      const char *code, const char *ip,
 				      int *retry_after,
 				      struct verify_pending **p);
+/* number (16 bytes, may be NULL) receives the verification's number. */
 enum verify_result verify_check_finish(struct verify_pending *p, int rc,
-				       enum check_outcome *outcome);
+				       enum check_outcome *outcome,
+				       char *number);
 enum verify_result verify_control_start(int64_t key_id, const char *request_id,
 					enum verify_cmd cmd, int vonage_rules,
 					struct verify_pending **p);
