@@ -601,6 +601,42 @@ class Server:
         return self.call("/verify%s/%s" % (endpoint, fmt), params, key, via)
 
 
+def run_together(fns, timeout=30):
+    """Runs every fn in its own thread, released together by a barrier;
+    returns [(result, exception)] in order (a hung thread's exception says
+    so)."""
+    barrier = threading.Barrier(len(fns))
+    out = [None] * len(fns)
+
+    def worker(i, fn):
+        try:
+            barrier.wait(timeout=10)
+            out[i] = (fn(), None)
+        except BaseException as e:  # reported by the caller
+            out[i] = (None, e)
+
+    threads = [threading.Thread(target=worker, args=(i, fn), daemon=True)
+               for i, fn in enumerate(fns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
+    for i, t in enumerate(threads):
+        if t.is_alive():
+            out[i] = (None, AssertionError("client thread %d hung" % i))
+    return out
+
+
+def run_all(fns, timeout=30):
+    """run_together(), then the results alone, re-raising the first
+    exception."""
+    out = run_together(fns, timeout)
+    for _, e in out:
+        if e is not None:
+            raise e
+    return [r for r, _ in out]
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that was free a moment ago, for a server that
     must know its own URL before it starts (public_base_url)."""
@@ -1102,6 +1138,16 @@ class SimTestCase(KVTestCase):
         unittest.TestCase.setUp(self)
         self.server = None
         self.sim.reset()
+
+    def wait_sms(self, number, count=1, timeout=8.0):
+        """Polls the number's inbox until it holds `count` SMS; returns
+        their texts."""
+        def enough():
+            texts = self.sim.sms(number)
+            return texts if len(texts) >= count else None
+        return poll_until(enough, timeout, "%d SMS to %s" % (count, number),
+                          interval=0.05,
+                          detail=lambda: self.sim.inbox(number))
 
     def wire(self, **overrides):
         """Starts a server wired to the simulator (overrides: settings)."""

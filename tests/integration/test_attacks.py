@@ -18,7 +18,7 @@ import unittest
 import urllib.parse
 
 import harness
-from harness import KVTestCase, pin_of, wrong_pin
+from harness import KVTestCase, pin_of, run_all, wrong_pin
 
 # Real Indian mobiles (test numbers are exempt from the number and prefix
 # limits).  Nothing is sent: these servers have no KooKoo URL.
@@ -27,34 +27,6 @@ REAL_BASE = 919812300000
 
 def real_number(i):
     return str(REAL_BASE + i)
-
-
-def run_together(fns, timeout=30):
-    """Runs every fn in its own thread, released together by a barrier;
-    returns their results in order, re-raising the first exception."""
-    barrier = threading.Barrier(len(fns))
-    out = [None] * len(fns)
-
-    def worker(i, fn):
-        try:
-            barrier.wait(timeout=10)
-            out[i] = (fn(), None)
-        except BaseException as e:  # re-raised below
-            out[i] = (None, e)
-
-    threads = [threading.Thread(target=worker, args=(i, fn), daemon=True)
-               for i, fn in enumerate(fns)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=timeout)
-    for i, t in enumerate(threads):
-        if t.is_alive():
-            raise AssertionError("client thread %d hung" % i)
-    for r, e in out:
-        if e is not None:
-            raise e
-    return [r for r, _ in out]
 
 
 def describe_all(replies):
@@ -107,7 +79,7 @@ class BruteForceTests(KVTestCase):
         number, rid = self.new_verification(dialect)
         pin = pin_of(number)
         codes = wrong_codes(pin, 30)
-        replies = run_together([lambda c=c: self.check(dialect, rid, c)
+        replies = run_all([lambda c=c: self.check(dialect, rid, c)
                                 for c in codes])
         statuses = sorted(self.assert_json_reply(r).get("status")
                           for r in replies)
@@ -145,7 +117,7 @@ class BruteForceTests(KVTestCase):
         # Where the right code's thread sits changes who wins the race.
         at = random.randrange(len(codes) + 1)
         codes.insert(at, pin)
-        replies = run_together([lambda c=c: self.check(dialect, rid, c)
+        replies = run_all([lambda c=c: self.check(dialect, rid, c)
                                 for c in codes])
         st = [self.assert_json_reply(r).get("status") for r in replies]
         # The right code's reply first.
@@ -194,7 +166,7 @@ class BurstTests(KVTestCase):
 
     def test_burst_of_50_makes_one_verification(self):
         number = real_number(1)
-        replies = run_together(
+        replies = run_all(
             [lambda: self.s.seed("", {"phone_no": number, "brand": "Burst"})]
             * 50)
         statuses = sorted(self.assert_json_reply(r).get("status")
@@ -232,7 +204,7 @@ class LimitRaceTests(KVTestCase):
         self.start_server({"limit_prefix_per_hour": 10,
                            "limit_prefix_digits": 7})
         numbers = [real_number(100 + i) for i in range(30)]  # 9198123...
-        replies = run_together([lambda n=n: self.request(n)
+        replies = run_all([lambda n=n: self.request(n)
                                 for n in numbers])
         ok = [r for r in replies if self.assert_json_reply(r).get("status")
               == 0]
@@ -253,7 +225,7 @@ class LimitRaceTests(KVTestCase):
         # One key: each round is a burst, then a cancel frees the number.
         # Two rounds fill the window; the third burst is all throttled.
         for rnd in range(3):
-            replies = run_together([lambda: self.request(number)] * 10)
+            replies = run_all([lambda: self.request(number)] * 10)
             st = sorted(self.assert_json_reply(r).get("status")
                         for r in replies)
             if rnd < 2:
@@ -273,7 +245,7 @@ class LimitRaceTests(KVTestCase):
         # Ten keys at once on a fresh number: the window counts every
         # key, inside the writer, so exactly two get through.
         number = real_number(201)
-        replies = run_together([lambda k=k: self.request(number, key=k)
+        replies = run_all([lambda k=k: self.request(number, key=k)
                                 for k in range(10)])
         ok = [r for r in replies if self.assert_json_reply(r).get("status")
               == 0]

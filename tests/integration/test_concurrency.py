@@ -3,36 +3,11 @@ get one verification (one status 0, nineteen status 10 with its id); many
 clients with different numbers all succeed.
 """
 
-import threading
 import unittest
 
-from harness import KVTestCase, pin_of
+from harness import KVTestCase, pin_of, run_together
 
 THREADS = 20
-
-
-def run_together(fns):
-    """Runs every fn at once (a barrier); returns [(result, exception)]."""
-    barrier = threading.Barrier(len(fns))
-    out = [None] * len(fns)
-
-    def worker(i, fn):
-        try:
-            barrier.wait(timeout=10)
-            out[i] = (fn(), None)
-        except BaseException as e:  # reported by the caller
-            out[i] = (None, e)
-
-    threads = [threading.Thread(target=worker, args=(i, fn), daemon=True)
-               for i, fn in enumerate(fns)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    for i, t in enumerate(threads):
-        if t.is_alive():
-            out[i] = (None, AssertionError("client thread %d hung" % i))
-    return out
 
 
 class ConcurrencyTests(KVTestCase):

@@ -38,16 +38,6 @@ class DeliveryTests(SimTestCase):
 
     # -- helpers --------------------------------------------------------------
 
-    def wait_sms(self, number, count=1, timeout=8.0):
-        """Polls the number's inbox until it holds `count` SMS; returns
-        their texts."""
-        def enough():
-            texts = self.sim.sms(number)
-            return texts if len(texts) >= count else None
-        return poll_until(enough, timeout, "%d SMS to %s" % (count, number),
-                          interval=0.05,
-                          detail=lambda: self.sim.inbox(number))
-
     def wait_calls(self, number, count=1, timeout=4.0, done=False):
         """Polls until `count` calls were placed (done: and played to
         the end); returns the inbox's call records."""

@@ -348,14 +348,6 @@ class FaultTests(SimTestCase):
 
     # -- the job runner ---------------------------------------------------
 
-    def wait_sms(self, number, count, timeout=5.0):
-        def enough():
-            texts = self.sim.sms(number)
-            return texts if len(texts) >= count else None
-        return poll_until(enough, timeout, "%d SMS to %s" % (count, number),
-                          interval=0.05,
-                          detail=lambda: self.sim.inbox(number))
-
     def sms_pin(self, text):
         m = SMS_PIN_RE.match(text)
         self.assertIsNotNone(m, "SMS text %r carries no PIN" % text)
