@@ -214,8 +214,8 @@ struct vonage_ctx {
 struct vonage_endpoint {
 	const char *root;          /* XML root element */
 	const char *const *single; /* single-valued parameters */
-	int echo_id;               /* ECHO_*: request_id in error replies */
 	void (*run)(struct vonage_ctx *ctx);
+	int echo_id;        /* ECHO_*: request_id in error replies */
 	unsigned int flags; /* api_prepare() flags */
 };
 
@@ -942,16 +942,16 @@ static const char *const token_single[] = {"token", "single_use", NULL};
 enum { EP_REQUEST, EP_CHECK, EP_SEARCH, EP_CONTROL, EP_TOKEN };
 
 static const struct vonage_endpoint endpoints[] = {
-	[EP_REQUEST] = {"verify_response", request_single, ECHO_EMPTY,
-			vonage_request_run, API_PUBLISHABLE_OK},
-	[EP_CHECK] = {"verify_response", check_single, ECHO_GIVEN,
-		      vonage_check_run, API_PUBLISHABLE_OK},
-	[EP_SEARCH] = {"verify_request", search_single, ECHO_NONE,
-		       vonage_search_run, API_PUBLISHABLE_OK},
-	[EP_CONTROL] = {"response", control_single, ECHO_NONE,
-			vonage_control_run, API_PUBLISHABLE_OK},
-	[EP_TOKEN] = {"token_response", token_single, ECHO_NONE,
-		      vonage_token_run, 0},
+	[EP_REQUEST] = {"verify_response", request_single, vonage_request_run,
+			ECHO_EMPTY, API_PUBLISHABLE_OK},
+	[EP_CHECK] = {"verify_response", check_single, vonage_check_run,
+		      ECHO_GIVEN, API_PUBLISHABLE_OK},
+	[EP_SEARCH] = {"verify_request", search_single, vonage_search_run,
+		       ECHO_NONE, API_PUBLISHABLE_OK},
+	[EP_CONTROL] = {"response", control_single, vonage_control_run,
+			ECHO_NONE, API_PUBLISHABLE_OK},
+	[EP_TOKEN] = {"token_response", token_single, vonage_token_run,
+		      ECHO_NONE, 0},
 };
 
 static void vonage_request(struct http_req *req)

@@ -23,7 +23,7 @@
 #include "util.h"
 
 /* The largest demo file served. */
-#define DEMO_FILE_MAX (1024 * 1024)
+#define DEMO_FILE_MAX (1024L * 1024)
 #define DEMO_NAME_MAX 64
 
 static struct {

@@ -89,7 +89,7 @@ static int host_valid(const char *h, size_t n)
 
 int keys_origin_normalize(const char *in, char out[KEYS_ORIGIN_MAX])
 {
-	char s[KEYS_ORIGIN_MAX];
+	char s[KEYS_ORIGIN_MAX] = "";
 	size_t n = strnlen(in, KEYS_ORIGIN_MAX), hn;
 	const char *host, *colon, *def;
 	int port = 0;

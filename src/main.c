@@ -349,8 +349,8 @@ static int cmd_keys_publishable(struct options *o, struct db_conn *c)
 		}
 		list[i] = norm[i];
 	}
-	if (o->brand &&
-	    (!vonage_brand_valid(o->brand) || strlen(o->brand) > 4 * 18)) {
+	if (o->brand && (!vonage_brand_valid(o->brand) ||
+			 strlen(o->brand) > (size_t)4 * 18)) {
 		fprintf(stderr, "kookooverify: --brand must be 1 to 18 "
 				"characters\n");
 		return EXIT_USAGE;
