@@ -427,6 +427,8 @@ static void *worker_main(void *arg)
 	struct kookoo *k = arg;
 	struct claim cl;
 
+	pthread_setname_np(pthread_self(), "kv-jobs");
+
 	while (!stopping()) {
 		struct outcome o;
 		uint64_t seen = wakes_now();
