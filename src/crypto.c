@@ -32,6 +32,13 @@ static unsigned char token_key[crypto_auth_hmacsha256_KEYBYTES];
 static unsigned char sign_pk[crypto_sign_PUBLICKEYBYTES];
 static unsigned char sign_sk[crypto_sign_SECRETKEYBYTES];
 static unsigned char rid_key[crypto_generichash_KEYBYTES];
+/*
+ * BLAKE2b keyed with rid_key, its key block already absorbed: each round
+ * of a request id copies it and hashes only its 9 bytes, one compression
+ * instead of two (the writer derives an id per verification, every search
+ * parses one).
+ */
+static crypto_generichash_state rid_base;
 
 void crypto_set_secret(const unsigned char secret[32])
 {
@@ -52,6 +59,8 @@ void crypto_set_secret(const unsigned char secret[32])
 	sodium_memzero(seed, sizeof(seed));
 	crypto_kdf_derive_from_key(rid_key, sizeof(rid_key), SUBKEY_REQUEST_ID,
 				   ctx, secret);
+	crypto_generichash_init(&rid_base, rid_key, sizeof(rid_key),
+				crypto_generichash_BYTES_MIN);
 }
 
 void crypto_wipe(void)
@@ -62,6 +71,7 @@ void crypto_wipe(void)
 	sodium_memzero(token_key, sizeof(token_key));
 	sodium_memzero(sign_sk, sizeof(sign_sk));
 	sodium_memzero(rid_key, sizeof(rid_key));
+	sodium_memzero(&rid_base, sizeof(rid_base));
 }
 
 static int secret_read(int fd, unsigned char secret[32])
@@ -123,10 +133,32 @@ out:
 	return rc;
 }
 
+/*
+ * Up to 9 digits come from one uniform draw below 10^n (10^9 < 2^32),
+ * written with leading zeros: one getrandom() call instead of one per
+ * digit, with the same uniform distribution over all PINs.
+ */
+#define PIN_DIGITS_PER_DRAW 9
+
 void crypto_pin_new(int digits, char *out)
 {
-	for (int i = 0; i < digits; i++)
-		out[i] = (char)('0' + randombytes_uniform(10));
+	int done = 0;
+
+	while (done < digits) {
+		int n = digits - done < PIN_DIGITS_PER_DRAW
+				? digits - done
+				: PIN_DIGITS_PER_DRAW;
+		uint32_t bound = 1, v;
+
+		for (int i = 0; i < n; i++)
+			bound *= 10;
+		v = randombytes_uniform(bound);
+		for (int i = n - 1; i >= 0; i--) {
+			out[done + i] = (char)('0' + v % 10);
+			v /= 10;
+		}
+		done += n;
+	}
 	out[digits] = '\0';
 }
 
@@ -143,13 +175,15 @@ void crypto_pin_new(int digits, char *out)
 static uint64_t rid_round(int round, uint64_t half)
 {
 	unsigned char in[9], out[crypto_generichash_BYTES_MIN];
+	crypto_generichash_state st = rid_base;
 	uint64_t v = 0;
 
 	in[0] = (unsigned char)round;
 	for (int i = 0; i < 8; i++)
 		in[1 + i] = (unsigned char)(half >> (8 * i));
-	crypto_generichash(out, sizeof(out), in, sizeof(in), rid_key,
-			   sizeof(rid_key));
+	crypto_generichash_update(&st, in, sizeof(in));
+	crypto_generichash_final(&st, out, sizeof(out));
+	sodium_memzero(&st, sizeof(st));
 	for (int i = 0; i < 8; i++)
 		v |= (uint64_t)out[i] << (8 * i);
 	return v;
