@@ -3,6 +3,7 @@
  * the original error texts, search's string status), with credentials and
  * the fixes DESIGN.md makes (FAILED state, no silent cancel of unknown ids).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
@@ -109,6 +110,55 @@ static int seed_prepare(struct http_req *req, struct api_call *call,
 	return 0;
 }
 
+/*
+ * A call of an endpoint that writes.  Its write goes through http_write()
+ * (the connection is suspended, its HTTP thread serves others meanwhile),
+ * so the call lives on the heap until the continuation has answered.
+ */
+struct seed_ctx {
+	struct http_req *req;
+	struct api_call call;
+	struct verify_pending *pending;
+	size_t cmd;      /* control: the command's index in seed_cmds */
+	int *handed_off; /* set once the continuation owns the context */
+};
+
+static void seed_ctx_free(struct seed_ctx *ctx)
+{
+	api_call_release(&ctx->call);
+	free(ctx);
+}
+
+/* The front of seed_request, seed_check and seed_control. */
+static void seed_serve(struct http_req *req, const char *const *single,
+		       void (*run)(struct seed_ctx *ctx))
+{
+	struct seed_ctx *ctx = calloc(1, sizeof(*ctx));
+	int handed_off = 0;
+
+	if (!ctx)
+		return; /* no reply: http.c answers "Internal Error" */
+	ctx->req = req;
+	ctx->handed_off = &handed_off;
+	if (!seed_prepare(req, &ctx->call, single)) {
+		free(ctx);
+		return;
+	}
+	run(ctx);
+	/* Once handed off, ctx may be gone already (a synchronous write). */
+	if (!handed_off)
+		seed_ctx_free(ctx);
+}
+
+/* Hands the pending write to the writer; `then` answers and frees ctx. */
+static void seed_write(struct seed_ctx *ctx,
+		       void (*then)(struct http_req *req, int rc, void *arg))
+{
+	*ctx->handed_off = 1;
+	ctx->handed_off = NULL;
+	http_write(ctx->req, verify_pending_run, ctx->pending, then, ctx);
+}
+
 /* Codes must be digits: anything else could never match a PIN. */
 static int code_is_valid(const char *code)
 {
@@ -117,32 +167,13 @@ static int code_is_valid(const char *code)
 	return n >= 1 && n <= ENGINE_PIN_MAX && strspn(code, "0123456789") == n;
 }
 
-static void seed_request(struct http_req *req)
+static void seed_request_reply(struct http_req *req, enum verify_result r,
+			       const char *request_id, const char *bad,
+			       int wait)
 {
-	static const char *const single[] = {"phone_no", "brand", NULL};
-	struct verify_request_in in;
-	struct api_call call;
-	char request_id[ENGINE_REQUEST_ID_LEN + 1];
-	const char *bad = NULL;
-	int wait = 0;
 	json_t *o;
 
-	if (!seed_prepare(req, &call, single))
-		return;
-	memset(&in, 0, sizeof(in));
-	in.number = api_param(&call, "phone_no");
-	in.brand = api_param(&call, "brand");
-	if (!in.number || !in.brand) {
-		seed_error(req, SEED_MISSING,
-			   "phone_no and brand parameters required!");
-		goto out;
-	}
-	if (strlen(in.brand) > 63) {
-		seed_bad_value(req, "brand");
-		goto out;
-	}
-	in.countries = call.countries;
-	switch (verify_request(call.key_id, &in, request_id, &bad, &wait)) {
+	switch (r) {
 	case VERIFY_OK:
 		o = json_object();
 		json_object_set_new(o, "status", json_integer(0));
@@ -185,8 +216,54 @@ static void seed_request(struct http_req *req)
 		seed_error(req, SEED_INTERNAL, NULL);
 		break;
 	}
-out:
-	api_call_release(&call);
+}
+
+static void seed_request_then(struct http_req *req, int rc, void *arg)
+{
+	struct seed_ctx *ctx = arg;
+	char request_id[ENGINE_REQUEST_ID_LEN + 1];
+	int wait = 0;
+	enum verify_result r =
+		verify_request_finish(ctx->pending, rc, request_id, &wait);
+
+	seed_request_reply(req, r, request_id, NULL, wait);
+	seed_ctx_free(ctx);
+}
+
+static void seed_request_run(struct seed_ctx *ctx)
+{
+	struct http_req *req = ctx->req;
+	struct verify_request_in in;
+	const char *bad = NULL;
+	enum verify_result r;
+	int wait = 0;
+
+	memset(&in, 0, sizeof(in));
+	in.number = api_param(&ctx->call, "phone_no");
+	in.brand = api_param(&ctx->call, "brand");
+	if (!in.number || !in.brand) {
+		seed_error(req, SEED_MISSING,
+			   "phone_no and brand parameters required!");
+		return;
+	}
+	if (strlen(in.brand) > 63) {
+		seed_bad_value(req, "brand");
+		return;
+	}
+	in.countries = ctx->call.countries;
+	r = verify_request_start(ctx->call.key_id, &in, &bad, &wait,
+				 &ctx->pending);
+	if (r == VERIFY_PENDING)
+		seed_write(ctx, seed_request_then);
+	else
+		seed_request_reply(req, r, NULL, bad, wait);
+}
+
+static void seed_request(struct http_req *req)
+{
+	static const char *const single[] = {"phone_no", "brand", NULL};
+
+	seed_serve(req, single, seed_request_run);
 }
 
 /* The seed code of a finished or refused check. */
@@ -204,30 +281,12 @@ static enum seed_cond check_cond(enum check_outcome oc)
 	return conds[oc];
 }
 
-static void seed_check(struct http_req *req)
+static void seed_check_reply(struct http_req *req, enum verify_result r,
+			     enum check_outcome oc, int wait, const char *id)
 {
-	static const char *const single[] = {"request_id", "code", NULL};
-	struct api_call call;
-	enum check_outcome oc;
-	int wait = 0;
-	const char *id, *code;
 	json_t *o;
 
-	if (!seed_prepare(req, &call, single))
-		return;
-	id = api_param(&call, "request_id");
-	code = api_param(&call, "code");
-	if (!id || !code) {
-		seed_error(req, SEED_MISSING,
-			   "request_id and code parameters required!");
-		goto out;
-	}
-	if (!code_is_valid(code)) {
-		seed_bad_value(req, "code");
-		goto out;
-	}
-	switch (verify_check(call.key_id, id, code, req->client_ip, &oc,
-			     &wait)) {
+	switch (r) {
 	case VERIFY_OK:
 		if (oc != CHECK_OK) {
 			seed_error(req, check_cond(oc), NULL);
@@ -251,8 +310,48 @@ static void seed_check(struct http_req *req)
 		seed_error(req, SEED_INTERNAL, NULL);
 		break;
 	}
-out:
-	api_call_release(&call);
+}
+
+static void seed_check_then(struct http_req *req, int rc, void *arg)
+{
+	struct seed_ctx *ctx = arg;
+	enum check_outcome oc = CHECK_WRONG;
+	enum verify_result r = verify_check_finish(ctx->pending, rc, &oc, NULL);
+
+	seed_check_reply(req, r, oc, 0, api_param(&ctx->call, "request_id"));
+	seed_ctx_free(ctx);
+}
+
+static void seed_check_run(struct seed_ctx *ctx)
+{
+	struct http_req *req = ctx->req;
+	const char *id = api_param(&ctx->call, "request_id");
+	const char *code = api_param(&ctx->call, "code");
+	enum verify_result r;
+	int wait = 0;
+
+	if (!id || !code) {
+		seed_error(req, SEED_MISSING,
+			   "request_id and code parameters required!");
+		return;
+	}
+	if (!code_is_valid(code)) {
+		seed_bad_value(req, "code");
+		return;
+	}
+	r = verify_check_start(ctx->call.key_id, id, code, req->client_ip,
+			       &wait, &ctx->pending);
+	if (r == VERIFY_PENDING)
+		seed_write(ctx, seed_check_then);
+	else
+		seed_check_reply(req, r, CHECK_WRONG, wait, id);
+}
+
+static void seed_check(struct http_req *req)
+{
+	static const char *const single[] = {"request_id", "code", NULL};
+
+	seed_serve(req, single, seed_check_run);
 }
 
 static int check_to_json(const struct check_row *ch, void *arg)
@@ -413,44 +512,28 @@ static void seed_control_refused(struct http_req *req, const char *id,
 	seed_error(req, by_state[r.v.state], NULL);
 }
 
-static void seed_control(struct http_req *req)
-{
-	static const char *const single[] = {"request_id", "cmd", NULL};
-	static const struct {
-		const char *name;
-		enum verify_cmd cmd;
-		const char *done;
-	} cmds[] = {
-		{"cancel", CMD_CANCEL, "CANCELLED"},
-		{"resend", CMD_RESEND, "RESENT"},
-	};
-	struct api_call call;
-	enum control_outcome oc;
-	const char *id, *cmd;
-	size_t i;
+static const struct {
+	const char *name;
+	enum verify_cmd cmd;
+	const char *done;
+} seed_cmds[] = {
+	{"cancel", CMD_CANCEL, "CANCELLED"},
+	{"resend", CMD_RESEND, "RESENT"},
+};
 
-	if (!seed_prepare(req, &call, single))
-		return;
-	id = api_param(&call, "request_id");
-	cmd = api_param(&call, "cmd");
-	if (!id || !cmd) {
-		seed_error(req, SEED_MISSING,
-			   "request_id and cmd parameters required!");
-		goto out;
-	}
-	for (i = 0; i < ARRAY_LEN(cmds); i++)
-		if (strcmp(cmd, cmds[i].name) == 0)
-			break;
-	if (i == ARRAY_LEN(cmds)) {
-		seed_control_reply(req, 1, "INVALID COMMAND");
-		goto out;
-	}
-	switch (verify_control(call.key_id, id, cmds[i].cmd, 0, &oc)) {
+static void seed_control_reply_of(struct seed_ctx *ctx, enum verify_result r,
+				  enum control_outcome oc)
+{
+	struct http_req *req = ctx->req;
+
+	switch (r) {
 	case VERIFY_OK:
 		if (oc == CONTROL_OK)
-			seed_control_reply(req, 0, cmds[i].done);
+			seed_control_reply(req, 0, seed_cmds[ctx->cmd].done);
 		else
-			seed_control_refused(req, id, &call, oc);
+			seed_control_refused(
+				req, api_param(&ctx->call, "request_id"),
+				&ctx->call, oc);
 		break;
 	case VERIFY_NOT_FOUND:
 		seed_error(req, SEED_NOT_FOUND, NULL);
@@ -459,8 +542,49 @@ static void seed_control(struct http_req *req)
 		seed_error(req, SEED_INTERNAL, NULL);
 		break;
 	}
-out:
-	api_call_release(&call);
+}
+
+static void seed_control_then(struct http_req *req, int rc, void *arg)
+{
+	struct seed_ctx *ctx = arg;
+	enum control_outcome oc = CONTROL_OK;
+	enum verify_result r = verify_control_finish(ctx->pending, rc, &oc);
+
+	seed_control_reply_of(ctx, r, oc);
+	seed_ctx_free(ctx);
+}
+
+static void seed_control_run(struct seed_ctx *ctx)
+{
+	const char *id = api_param(&ctx->call, "request_id");
+	const char *cmd = api_param(&ctx->call, "cmd");
+	enum verify_result r;
+
+	if (!id || !cmd) {
+		seed_error(ctx->req, SEED_MISSING,
+			   "request_id and cmd parameters required!");
+		return;
+	}
+	for (ctx->cmd = 0; ctx->cmd < ARRAY_LEN(seed_cmds); ctx->cmd++)
+		if (strcmp(cmd, seed_cmds[ctx->cmd].name) == 0)
+			break;
+	if (ctx->cmd == ARRAY_LEN(seed_cmds)) {
+		seed_control_reply(ctx->req, 1, "INVALID COMMAND");
+		return;
+	}
+	r = verify_control_start(ctx->call.key_id, id, seed_cmds[ctx->cmd].cmd,
+				 0, &ctx->pending);
+	if (r == VERIFY_PENDING)
+		seed_write(ctx, seed_control_then);
+	else
+		seed_control_reply_of(ctx, r, CONTROL_OK);
+}
+
+static void seed_control(struct http_req *req)
+{
+	static const char *const single[] = {"request_id", "cmd", NULL};
+
+	seed_serve(req, single, seed_control_run);
 }
 
 const struct route seed_routes[] = {

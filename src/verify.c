@@ -424,21 +424,6 @@ verify_request_finish(struct verify_pending *p, int rc,
 	return res;
 }
 
-enum verify_result verify_request(int64_t key_id,
-				  const struct verify_request_in *in,
-				  char request_id[ENGINE_REQUEST_ID_LEN + 1],
-				  const char **bad_param, int *retry_after)
-{
-	struct verify_pending *p;
-	enum verify_result r =
-		verify_request_start(key_id, in, bad_param, retry_after, &p);
-
-	if (r != VERIFY_PENDING)
-		return r;
-	return verify_request_finish(p, db_write(verify_pending_run, p),
-				     request_id, retry_after);
-}
-
 /* ---- check ---- */
 
 static int check_tx_run(struct db_conn *c, void *arg)
@@ -529,20 +514,6 @@ enum verify_result verify_check_finish(struct verify_pending *p, int rc,
 	return result_of(rc);
 }
 
-enum verify_result verify_check(int64_t key_id, const char *request_id,
-				const char *code, const char *ip,
-				enum check_outcome *outcome, int *retry_after)
-{
-	struct verify_pending *p;
-	enum verify_result r = verify_check_start(key_id, request_id, code, ip,
-						  retry_after, &p);
-
-	if (r != VERIFY_PENDING)
-		return r;
-	return verify_check_finish(p, db_write(verify_pending_run, p), outcome,
-				   NULL);
-}
-
 /* ---- control ---- */
 
 /*
@@ -629,20 +600,6 @@ enum verify_result verify_control_finish(struct verify_pending *p, int rc,
 		jobs_notify(now_ms());
 	verify_pending_free(p);
 	return result_of(rc);
-}
-
-enum verify_result verify_control(int64_t key_id, const char *request_id,
-				  enum verify_cmd cmd, int vonage_rules,
-				  enum control_outcome *outcome)
-{
-	struct verify_pending *p;
-	enum verify_result r =
-		verify_control_start(key_id, request_id, cmd, vonage_rules, &p);
-
-	if (r != VERIFY_PENDING)
-		return r;
-	return verify_control_finish(p, db_write(verify_pending_run, p),
-				     outcome);
 }
 
 /* ---- a write in flight ---- */

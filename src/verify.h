@@ -49,24 +49,6 @@ enum verify_result {
 };
 
 /*
- * Starts a verification for `key_id`.  On VERIFY_OK or VERIFY_CONCURRENT,
- * request_id (33 bytes) holds the id; on VERIFY_BAD_PARAM *bad_param names
- * the parameter.
- */
-enum verify_result verify_request(int64_t key_id,
-				  const struct verify_request_in *in,
-				  char request_id[ENGINE_REQUEST_ID_LEN + 1],
-				  const char **bad_param, int *retry_after);
-
-/*
- * Checks `code` against the verification.  The attempt is counted before the
- * comparison, in the same transaction.  *outcome is set on VERIFY_OK.
- */
-enum verify_result verify_check(int64_t key_id, const char *request_id,
-				const char *code, const char *ip,
-				enum check_outcome *outcome, int *retry_after);
-
-/*
  * Failed authentications per client address: verify_auth_wait() is 0 while
  * the address may still try, else the seconds to wait (nothing is counted);
  * verify_auth_failed() counts one failure.
@@ -88,21 +70,23 @@ int verify_warm_limits(void);
 
 enum verify_cmd { CMD_CANCEL, CMD_TRIGGER_NEXT, CMD_RESEND };
 
-/* Runs a control command; *outcome is set on VERIFY_OK. */
-enum verify_result verify_control(int64_t key_id, const char *request_id,
-				  enum verify_cmd cmd, int vonage_rules,
-				  enum control_outcome *outcome);
-
 /*
- * The same three calls in two halves around their store write, for a
- * caller that does not wait for the writer (http_write()).  *_start does
- * everything before the write; any result but VERIFY_PENDING is final and
- * leaves *p NULL.  With VERIFY_PENDING, run the write, verify_pending_run
- * with arg p, through the writer (db_write() or db_write_submit()), then
- * hand its result to the matching *_finish, which answers as the one-call
- * form would and frees p.  The strings given to *_start (request_id,
- * code...) must stay valid until *_finish.  verify_pending_free() drops
- * a pending call whose write never ran.
+ * Request, check and control, each in two halves around its store write,
+ * so that the caller need not wait for the writer (http_write()).  *_start
+ * does everything before the write; any result but VERIFY_PENDING is final
+ * and leaves *p NULL.  With VERIFY_PENDING, run the write, verify_pending_run
+ * with arg p, through the writer (http_write(), db_write() or
+ * db_write_submit()), then hand its result to the matching *_finish, which
+ * gives the call's result and frees p.  The strings given to *_start
+ * (request_id, code...) must stay valid until *_finish.
+ * verify_pending_free() drops a pending call whose write never ran.
+ *
+ * Request starts a verification for `key_id`: on VERIFY_OK or
+ * VERIFY_CONCURRENT, request_id (33 bytes) holds the id; on
+ * VERIFY_BAD_PARAM *bad_param names the parameter.  Check compares `code`
+ * with the PIN, the attempt counted before the comparison in the same
+ * transaction; *outcome is set on VERIFY_OK.  Control runs a command;
+ * *outcome is set on VERIFY_OK.
  */
 struct verify_pending;
 

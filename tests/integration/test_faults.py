@@ -318,19 +318,18 @@ class FaultTests(SimTestCase):
         self.assertLess(took, BUSY_TIMEOUT + 2.0,
                         "a write under a held lock took %.1f s" % took)
 
-    def test_stuck_vonage_writes_block_no_other_connection(self):
-        # A Vonage write waits for the writer with its connection suspended,
-        # not in an HTTP thread: with more stuck writes than threads, other
-        # connections are still answered while every write still waits.
+    def stuck_writes_block_nothing(self, writes_of, vonage):
+        """With more writes stuck on the lock than HTTP threads, other
+        connections are still answered while every write still waits: a
+        write waits for the writer with its connection suspended, not in
+        an HTTP thread.  writes_of(done) lists (call, path, params)."""
         self.wire(connection_timeout=90, threads=2)
         done = self.before_fault()
         self.fault("busy")
         with mock.patch.object(harness, "HTTP_TIMEOUT", 90.0), \
                 concurrent.futures.ThreadPoolExecutor(6) as pool:
-            writes = [pool.submit(self.s.vonage, "",
-                                  {"number": self.s.new_number(),
-                                   "brand": "Brand"})
-                      for _ in range(6)]
+            writes = [pool.submit(call, path, params)
+                      for call, path, params in writes_of(done)]
             # Each write waits busy_timeout for the lock; the reads below
             # are sent once the writes have reached the server.
             time.sleep(0.5)
@@ -343,8 +342,32 @@ class FaultTests(SimTestCase):
             self.assertFalse(ended, "a stuck write ended before the reads "
                              "on other connections were answered")
             for w in writes:
-                self.assert_internal(w.result(), vonage=True)
+                self.assert_internal(w.result(), vonage=vonage)
         self.assertTrue(self.s.alive(), "the server died during the fault")
+
+    def test_stuck_vonage_writes_block_no_other_connection(self):
+        self.stuck_writes_block_nothing(
+            lambda done: [(self.s.vonage, "", {"number": self.s.new_number(),
+                                               "brand": "Brand"})
+                          for _ in range(6)], vonage=True)
+
+    def test_stuck_seed_writes_block_no_other_connection(self):
+        # The original's URLs write the same way: requests, checks (right
+        # and wrong code) and a cancel.
+        def writes(done):
+            b, d = done["b"], done["d"]
+            fresh = [(self.s.seed, "", {"phone_no": self.s.new_number(),
+                                        "brand": "Brand"})
+                     for _ in range(3)]
+            return fresh + [
+                (self.s.seed, "/check", {"request_id": b[1],
+                                         "code": wrong_pin(pin_of(b[0]))}),
+                (self.s.seed, "/check", {"request_id": d[1],
+                                         "code": pin_of(d[0])}),
+                (self.s.seed, "/control", {"request_id": d[1],
+                                           "cmd": "cancel"}),
+            ]
+        self.stuck_writes_block_nothing(writes, vonage=False)
 
     # -- the job runner ---------------------------------------------------
 
