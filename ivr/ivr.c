@@ -312,73 +312,107 @@ static int parse_duration(const char *s)
 	return d;
 }
 
-static void ivr_callback(struct http_req *req)
-{
+/*
+ * A callback waiting for its write.  Its write goes through http_write()
+ * (the connection is suspended, its HTTP thread serves others meanwhile),
+ * so the transaction and the parameters it points into live on the heap
+ * until the continuation has answered.
+ */
+struct ivr_call {
 	struct params p;
 	struct ivr_tx tx;
-	const char *event;
+};
 
-	memset(&tx, 0, sizeof(tx));
-	params_init(&p);
-	if (ivr_parse(req, &p, &tx) != 0)
-		goto out;
-	event = params_get(&p, "event");
-	tx.event_name = event ? event : "";
-	tx.ev = EV_OTHER;
-	for (size_t i = 0; i < ARRAY_LEN(event_names); i++)
-		if (event && strcmp(event, event_names[i].name) == 0)
-			tx.ev = event_names[i].ev;
-	tx.data = params_get(&p, "data");
-	tx.duration = parse_duration(params_get(&p, "total_call_duration"));
-	if (db_write(ivr_tx_run, &tx) != 0) {
+static struct ivr_call *ivr_call_new(struct http_req *req)
+{
+	struct ivr_call *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL; /* no reply: http.c answers "Internal Error" */
+	params_init(&c->p);
+	if (ivr_parse(req, &c->p, &c->tx) != 0) {
+		params_release(&c->p);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void ivr_call_free(struct ivr_call *c)
+{
+	sodium_memzero(&c->tx.rec.pin_box, sizeof(c->tx.rec.pin_box));
+	params_release(&c->p);
+	free(c);
+}
+
+static void ivr_callback_then(struct http_req *req, int rc, void *arg)
+{
+	struct ivr_call *c = arg;
+	struct ivr_tx *tx = &c->tx;
+
+	if (rc != 0)
 		http_reply_copy(req, 500, "text/xml", "");
-		goto out;
-	}
-	if (tx.refused) {
+	else if (tx->refused)
 		reply_refused(req, "sid does not match the call");
-		goto out;
-	}
-	if (tx.confirmed)
-		fraud_note_success(tx.rec.number);
-	if (tx.page < 0)
+	else if (tx->page < 0)
 		http_reply_copy(req, 200, "text/xml",
 				"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 				"<response/>\n");
 	else
-		reply_page(req, &tx);
-out:
-	sodium_memzero(&tx.rec.pin_box, sizeof(tx.rec.pin_box));
-	params_release(&p);
+		reply_page(req, tx);
+	if (rc == 0 && !tx->refused && tx->confirmed)
+		fraud_note_success(tx->rec.number);
+	ivr_call_free(c);
+}
+
+static void ivr_callback(struct http_req *req)
+{
+	struct ivr_call *c = ivr_call_new(req);
+	const char *event;
+
+	if (!c)
+		return;
+	event = params_get(&c->p, "event");
+	c->tx.event_name = event ? event : "";
+	c->tx.ev = EV_OTHER;
+	for (size_t i = 0; i < ARRAY_LEN(event_names); i++)
+		if (event && strcmp(event, event_names[i].name) == 0)
+			c->tx.ev = event_names[i].ev;
+	c->tx.data = params_get(&c->p, "data");
+	c->tx.duration =
+		parse_duration(params_get(&c->p, "total_call_duration"));
+	http_write(req, ivr_tx_run, &c->tx, ivr_callback_then, c);
+}
+
+static void ivr_status_then(struct http_req *req, int rc, void *arg)
+{
+	struct ivr_call *c = arg;
+
+	if (rc != 0) {
+		http_reply_copy(req, 500, "text/plain", "");
+	} else if (c->tx.refused) {
+		reply_refused(req, "sid does not match the call");
+	} else {
+		/* A call that was not answered may have moved a step forward. */
+		jobs_notify(c->tx.now);
+		http_reply_copy(req, 200, "text/plain", "");
+	}
+	ivr_call_free(c);
 }
 
 static void ivr_status(struct http_req *req)
 {
-	struct params p;
-	struct ivr_tx tx;
+	struct ivr_call *c = ivr_call_new(req);
 	const char *status;
 
-	memset(&tx, 0, sizeof(tx));
-	params_init(&p);
-	if (ivr_parse(req, &p, &tx) != 0)
-		goto out;
-	status = params_get(&p, "status");
-	tx.is_status = 1;
-	tx.ev = EV_OTHER;
-	tx.status = status && *status ? status : "unknown";
-	tx.duration = parse_duration(params_get(&p, "duration"));
-	if (db_write(ivr_tx_run, &tx) != 0) {
-		http_reply_copy(req, 500, "text/plain", "");
-		goto out;
-	}
-	if (tx.refused) {
-		reply_refused(req, "sid does not match the call");
-		goto out;
-	}
-	/* A call that was not answered may have moved a step forward. */
-	jobs_notify(tx.now);
-	http_reply_copy(req, 200, "text/plain", "");
-out:
-	params_release(&p);
+	if (!c)
+		return;
+	status = params_get(&c->p, "status");
+	c->tx.is_status = 1;
+	c->tx.ev = EV_OTHER;
+	c->tx.status = status && *status ? status : "unknown";
+	c->tx.duration = parse_duration(params_get(&c->p, "duration"));
+	http_write(req, ivr_tx_run, &c->tx, ivr_status_then, c);
 }
 
 const struct route ivr_routes[] = {

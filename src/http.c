@@ -571,10 +571,10 @@ int http_start(const struct config *cfg, int *bound_port, char *err,
 		flags |= MHD_USE_IPv6;
 	if (threads == 0) {
 		/*
-		 * The dialects' writes suspend their connection instead
-		 * of blocking, but the IVR's writes still hold their
-		 * thread until the commit: a few threads per core keep
-		 * the cores busy meanwhile.
+		 * Writes suspend their connection instead of blocking,
+		 * but reads run on the HTTP thread and may wait for the
+		 * disk (a search of a cold row): a few threads per core
+		 * keep the cores busy meanwhile.
 		 */
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 
