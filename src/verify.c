@@ -249,6 +249,15 @@ static struct verify_pending *pending_new(enum pending_kind kind)
 	return p;
 }
 
+static void verify_pending_free(struct verify_pending *p)
+{
+	if (!p)
+		return;
+	/* PINs and submitted codes: leave no copy in freed memory. */
+	sodium_memzero(p, sizeof(*p));
+	free(p);
+}
+
 /* ---- request ---- */
 
 static int request_tx_run(struct db_conn *c, void *arg)
@@ -617,15 +626,6 @@ int verify_pending_run(struct db_conn *c, void *arg)
 		return control_tx_run(c, &p->u.ct);
 	}
 	return KV_EINVAL;
-}
-
-void verify_pending_free(struct verify_pending *p)
-{
-	if (!p)
-		return;
-	/* PINs and submitted codes: leave no copy in freed memory. */
-	sodium_memzero(p, sizeof(*p));
-	free(p);
 }
 
 /* ---- reads ---- */

@@ -79,7 +79,6 @@ enum verify_cmd { CMD_CANCEL, CMD_TRIGGER_NEXT, CMD_RESEND };
  * db_write_submit()), then hand its result to the matching *_finish, which
  * gives the call's result and frees p.  The strings given to *_start
  * (request_id, code...) must stay valid until *_finish.
- * verify_pending_free() drops a pending call whose write never ran.
  *
  * Request starts a verification for `key_id`: on VERIFY_OK or
  * VERIFY_CONCURRENT, request_id (33 bytes) holds the id; on
@@ -113,7 +112,6 @@ enum verify_result verify_control_start(int64_t key_id, const char *request_id,
 enum verify_result verify_control_finish(struct verify_pending *p, int rc,
 					 enum control_outcome *outcome);
 int verify_pending_run(struct db_conn *c, void *p);
-void verify_pending_free(struct verify_pending *p);
 
 /*
  * Reads a verification as it stands now (a verification whose time is up
