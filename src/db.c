@@ -186,22 +186,31 @@ static int db_err(struct db_conn *c, const char *what)
 #define BUSY_FIRST_US 20
 #define BUSY_MAX_US 1000
 
+static int64_t busy_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * The 5 s are measured, not summed from the sleeps: on a busy machine a
+ * 1 ms sleep can last much longer, and thousands of them would stretch
+ * the wait well past what the callers and the docs promise.
+ */
 static int db_busy_wait(void *unused, int tries)
 {
-	static __thread long waited_us;
-	long delay = BUSY_MAX_US;
-	struct timespec ts;
+	static __thread int64_t start_us;
+	int64_t now = busy_now_us();
+	long delay = tries < 6 ? (long)BUSY_FIRST_US << tries : BUSY_MAX_US;
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = delay * 1000};
 
 	(void)unused;
 	if (tries == 0)
-		waited_us = 0;
-	if (tries < 6)
-		delay = (long)BUSY_FIRST_US << tries;
-	if (waited_us + delay > BUSY_TIMEOUT_US)
+		start_us = now;
+	if (now - start_us + delay > BUSY_TIMEOUT_US)
 		return 0;
-	waited_us += delay;
-	ts.tv_sec = 0;
-	ts.tv_nsec = delay * 1000;
 	nanosleep(&ts, NULL);
 	return 1;
 }
