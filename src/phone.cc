@@ -351,8 +351,16 @@ extern "C" void phone_kookoo_form(const struct phone *p, char *out,
 		return;
 	if (!p)
 		out[0] = '\0';
-	else if (p->country_code == 91)
+	else if (p->country_code == 91 && p->type == PHONE_MOBILE)
 		snprintf(out, outlen, "%s", p->national);
+	else if (p->country_code == 91)
+		/*
+		 * KooKoo dials like a phone in India: a fixed line needs its
+		 * STD code behind the trunk prefix 0 ("01123456789"), and 0
+		 * before a number that may be a mobile still reaches it, so
+		 * every Indian number that is not surely a mobile gets it.
+		 */
+		snprintf(out, outlen, "0%s", p->national);
 	else
 		snprintf(out, outlen, "00%s", p->digits);
 }

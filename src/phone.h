@@ -95,8 +95,10 @@ const char *phone_type_name(enum phone_type t);
 void phone_redact(const char *e164, char *out, size_t outlen);
 
 /*
- * The number as KooKoo's phone_no: an Indian number as its 10-digit national
- * number, any other as "00" + digits.  out holds outlen bytes, at least
+ * The number as KooKoo's phone_no: an Indian mobile as its 10-digit national
+ * number ("9876543210"), any other Indian number (a fixed line with its STD
+ * code, a number that may be fixed or mobile) as "0" + national number
+ * ("01123456789"), any other country's as "00" + digits.  out holds outlen bytes, at least
  * PHONE_KOOKOO_LEN for the whole result (it is cut to fit).
  */
 void phone_kookoo_form(const struct phone *p, char *out, size_t outlen);

@@ -29,8 +29,15 @@ def new_number():
 
 
 def kookoo_form(number):
-    """The form the server gives KooKoo: an Indian number as 10 digits."""
+    """The form the server gives KooKoo: an Indian mobile as 10 digits."""
     return number[-10:]
+
+
+# Indian fixed lines (E.164 digits) and the phone_no KooKoo must be given:
+# 0, the STD code (2, 3 or 4 digits), then the subscriber number.
+FIXED_LINES = [("911123456789", "01123456789"),    # Delhi, STD 11
+               ("911412345678", "01412345678"),    # Jaipur, STD 141
+               ("912836234567", "02836234567")]    # STD 2836
 
 
 class DeliveryTests(SimTestCase):
@@ -163,6 +170,27 @@ class DeliveryTests(SimTestCase):
                           for e in d.get("events", [])],
                          [("sms", ""), ("tts", calls[0]["sid"])],
                          r.describe())
+
+    def test_fixed_line_calls_are_dialled_with_the_std_zero(self):
+        # KooKoo's outbound docs: "prefix 0 for STD numbers".  The
+        # simulator refuses ten digits that are not a mobile, as KooKoo
+        # cannot dial them; the call must reach it 0-prefixed.
+        self.wire()
+        rids = {}
+        for number, _ in FIXED_LINES:
+            _, rids[number] = self.vonage_request_ok(
+                number=number, brand="Brand", workflow_id="7")
+        for number, dialled in FIXED_LINES:
+            calls = self.wait_calls(number, done=True, timeout=6)
+            self.assertEqual(calls[0]["phone_no"], dialled,
+                             "KooKoo is given 0 + STD code + number")
+            self.assertIn(dialled, self.sim.stats()["numbers"])
+            self.assertIsNotNone(self.spoken_pin(calls[0]), calls[0])
+            ev = self.deliveries(self.events(rids[number]))
+            self.assertEqual([(e["type"], e["result"]) for e in ev],
+                             [("tts", "accepted")], ev)
+        self.assertEqual(self.call_stats().get("bad_request", 0), 0,
+                         self.sim.stats())
 
     def test_check_with_sms_pin_stops_the_call(self):
         self.wire()

@@ -310,7 +310,7 @@ static void test_kookoo_form(void **state)
 	assert_string_equal(out, "9876543210");
 	parse_ok("08022345678", &p);
 	phone_kookoo_form(&p, out, sizeof(out));
-	assert_string_equal(out, "8022345678");
+	assert_string_equal(out, "08022345678");
 	parse_ok("447400123456", &p);
 	phone_kookoo_form(&p, out, sizeof(out));
 	assert_string_equal(out, "00447400123456");
@@ -318,6 +318,47 @@ static void test_kookoo_form(void **state)
 	assert_string_equal(small, "004");
 	phone_kookoo_form(NULL, out, sizeof(out));
 	assert_string_equal(out, "");
+}
+
+/*
+ * KooKoo's outbound docs: prefix 0 for STD numbers.  A fixed line is dialled
+ * as 0 + STD code + subscriber number whatever the STD code's length, a
+ * mobile stays 10 digits, however either was written.
+ */
+static void test_kookoo_form_dialling(void **state)
+{
+	static const struct {
+		const char *input;
+		enum phone_type type;
+		const char *want;
+	} cases[] = {
+		/* Mobiles, from each way of writing them. */
+		{"9876543210", PHONE_MOBILE, "9876543210"},
+		{"09876543210", PHONE_MOBILE, "9876543210"},
+		{"+91 70123 45678", PHONE_MOBILE, "7012345678"},
+		{"916300012345", PHONE_MOBILE, "6300012345"},
+		/* 612 is Patna's STD code, not a mobile range. */
+		{"916123456789", PHONE_FIXED_LINE, "06123456789"},
+		/* Two-digit STD codes: Delhi, Mumbai, Bengaluru. */
+		{"911123456789", PHONE_FIXED_LINE, "01123456789"},
+		{"+91 22 2345 6789", PHONE_FIXED_LINE, "02223456789"},
+		{"08022345678", PHONE_FIXED_LINE, "08022345678"},
+		/* Three-digit STD codes: Jaipur, Chandigarh. */
+		{"+91 141 234 5678", PHONE_FIXED_LINE, "01412345678"},
+		{"01722345678", PHONE_FIXED_LINE, "01722345678"},
+		/* Four-digit STD codes. */
+		{"+91 1342 234567", PHONE_FIXED_LINE, "01342234567"},
+		{"+91 2836 234567", PHONE_FIXED_LINE, "02836234567"},
+	};
+	char out[PHONE_KOOKOO_LEN];
+	struct phone p;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		parse_ok(cases[i].input, &p);
+		assert_int_equal(p.type, cases[i].type);
+		phone_kookoo_form(&p, out, sizeof(out));
+		assert_string_equal(out, cases[i].want);
+	}
 }
 
 /* Each thread parses its own form of the same number many times. */
@@ -383,6 +424,7 @@ int main(void)
 		cmocka_unit_test(test_redact_keeps_country_code_and_last_two),
 		cmocka_unit_test(test_redact_hides_garbage_and_short_input),
 		cmocka_unit_test(test_kookoo_form),
+		cmocka_unit_test(test_kookoo_form_dialling),
 		cmocka_unit_test(test_parse_from_threads),
 	};
 

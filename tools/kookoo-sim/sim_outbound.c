@@ -83,6 +83,20 @@ static int outbound_fault(struct sim_req *r, const struct sim_api *api,
 }
 
 /*
+ * Whether KooKoo could dial phone_no as given.  It dials as a phone in India
+ * does: ten digits are a mobile (they start with 6 to 9); a fixed line needs
+ * the trunk prefix 0 before its STD code (KooKoo's docs: "prefix 0 for STD
+ * numbers"), so ten digits starting with 1 to 5 reach nobody.  Longer forms
+ * (0 + ten digits, 00 + international, '+') are left to phone_ok().
+ */
+static int phone_dialable(const char *phone)
+{
+	if (strlen(phone) != 10 || phone[0] == '0')
+		return 1;
+	return phone[0] >= '6' && phone[0] <= '9';
+}
+
+/*
  * The steps both outbound APIs share, in order: a random server failure
  * (failure_rate), required parameters, the api_key (when scripted), then
  * the number's scripted fault.  Returns the mode to play (ok, no_answer,
@@ -123,7 +137,7 @@ static int outbound_begin(struct sim_req *r, const struct sim_api *api,
 				"Missing parameter: url");
 		return -1;
 	}
-	if (!phone_ok(phone)) {
+	if (!phone_ok(phone) || !phone_dialable(phone)) {
 		outbound_refuse(r, api, "bad_request", "Invalid phone number");
 		return -1;
 	}
