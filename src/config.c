@@ -6,9 +6,11 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "err.h"
@@ -316,6 +318,127 @@ static int listen_is_numeric(const char *listen, size_t hostlen)
 	return inet_pton(AF_INET, host, addr) == 1;
 }
 
+/*
+ * Splits an http:// or https:// URL: *host gets its host (without brackets,
+ * lowercased, cut to hostlen) and *rest points at what follows the
+ * authority (path, query, fragment).  Returns 0, or KV_EINVAL for another
+ * scheme, user information or an empty host.
+ */
+static int url_split(const char *url, char *host, size_t hostlen,
+		     const char **rest)
+{
+	const char *a, *end, *h, *hend;
+	size_t n;
+
+	if (strncasecmp(url, "http://", 7) == 0)
+		a = url + 7;
+	else if (strncasecmp(url, "https://", 8) == 0)
+		a = url + 8;
+	else
+		return KV_EINVAL;
+	end = a + strcspn(a, "/?#");
+	if (memchr(a, '@', (size_t)(end - a)))
+		return KV_EINVAL;
+	h = a;
+	if (*h == '[') {
+		hend = memchr(h, ']', (size_t)(end - h));
+		if (!hend)
+			return KV_EINVAL;
+		h++;
+	} else {
+		hend = memchr(h, ':', (size_t)(end - h));
+		if (!hend)
+			hend = end;
+	}
+	n = (size_t)(hend - h);
+	if (n == 0 || n >= hostlen)
+		return KV_EINVAL;
+	for (size_t i = 0; i < n; i++)
+		host[i] = (char)tolower((unsigned char)h[i]);
+	host[n] = '\0';
+	*rest = end;
+	return 0;
+}
+
+/*
+ * A host only this machine reaches: localhost names, 127/8 in any form
+ * inet_aton() reads ("127.1" too), ::1, the unspecified addresses and
+ * IPv4-mapped loopback.
+ */
+static int host_is_loopback(const char *host)
+{
+	static const unsigned char v6_loop[16] = {[15] = 1};
+	static const unsigned char v6_any[16] = {0};
+	static const unsigned char v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
+	size_t n = strlen(host);
+	unsigned char a6[16];
+	struct in_addr a4;
+
+	if (n && host[n - 1] == '.')
+		n--; /* "localhost." is the same name */
+	if ((n == 9 && strncmp(host, "localhost", 9) == 0) ||
+	    (n > 10 && strncmp(host + n - 10, ".localhost", 10) == 0))
+		return 1;
+	if (inet_aton(host, &a4)) {
+		uint32_t v = ntohl(a4.s_addr);
+
+		return v >> 24 == 127 || v == 0;
+	}
+	if (inet_pton(AF_INET6, host, a6) == 1)
+		return memcmp(a6, v6_loop, 16) == 0 ||
+		       memcmp(a6, v6_any, 16) == 0 ||
+		       (memcmp(a6, v4_mapped, 12) == 0 && a6[12] == 127);
+	return 0;
+}
+
+/*
+ * public_base_url is where KooKoo requests the IVR: jobs.c appends
+ * "/ivr/kookoo?t=..." to it, so it must be an HTTP(S) URL without query or
+ * fragment whose path (a prefix behind a proxy is fine) ends in at most
+ * one '/' (removed there).  Beside a KooKoo that is not on this machine it
+ * must not be a loopback address, which KooKoo can never reach; the
+ * simulator setup (both on loopback) stays valid.
+ */
+static int config_check_public_url(const struct config *c, char *err,
+				   size_t errlen)
+{
+	char host[256], khost[256];
+	const char *rest, *krest;
+	size_t n;
+
+	if (!c->kookoo_base_url[0])
+		return 0; /* nothing is sent, nothing calls back */
+	if (url_split(c->public_base_url, host, sizeof(host), &rest) != 0) {
+		snprintf(err, errlen,
+			 "public_base_url: \"%s\" is not an http:// or "
+			 "https:// URL with a host",
+			 c->public_base_url);
+		return KV_EINVAL;
+	}
+	n = strlen(rest);
+	if (strpbrk(rest, "?#") ||
+	    (n >= 2 && strcmp(rest + n - 2, "//") == 0)) {
+		snprintf(err, errlen,
+			 "public_base_url: \"%s\" must end with the host or a "
+			 "path (no query, no fragment, one '/' at most at "
+			 "the end)",
+			 c->public_base_url);
+		return KV_EINVAL;
+	}
+	/* A kookoo_base_url we cannot read is taken as the real KooKoo. */
+	if (host_is_loopback(host) &&
+	    (url_split(c->kookoo_base_url, khost, sizeof(khost), &krest) != 0 ||
+	     !host_is_loopback(khost))) {
+		snprintf(err, errlen,
+			 "public_base_url: \"%s\" is a loopback address "
+			 "KooKoo (kookoo_base_url) can never reach; give this "
+			 "server's public URL",
+			 c->public_base_url);
+		return KV_EINVAL;
+	}
+	return 0;
+}
+
 int config_validate(const struct config *c, char *err, size_t errlen)
 {
 	const char *colon = strrchr(c->listen, ':');
@@ -362,7 +485,7 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 			 c->log_level);
 		return KV_EINVAL;
 	}
-	return 0;
+	return config_check_public_url(c, err, errlen);
 }
 
 void config_print_help(FILE *out)

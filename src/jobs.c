@@ -189,11 +189,20 @@ static void pace(void)
 	}
 }
 
+/*
+ * public_base_url + path + token.  One trailing '/' of public_base_url is
+ * dropped ("https://host/" is a common way to write it): KooKoo answers 404
+ * to "//ivr/kookoo".  config_validate() refuses anything ending in "//".
+ */
 static void ivr_url(const char *path, const char *token, char *out,
 		    size_t outlen)
 {
-	snprintf(out, outlen, "%s%s?t=%s", run.cfg->public_base_url, path,
-		 token);
+	const char *base = run.cfg->public_base_url;
+	size_t n = strlen(base);
+
+	if (n > 0 && base[n - 1] == '/')
+		n--;
+	snprintf(out, outlen, "%.*s%s?t=%s", (int)n, base, path, token);
 }
 
 static void send_sms(struct kookoo *k, const struct vf_record *r,

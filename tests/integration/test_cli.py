@@ -128,6 +128,72 @@ class CliTests(unittest.TestCase):
                               2)
         self.assertIn("listen", cp.stderr)
 
+    # -- public_base_url beside kookoo_base_url --------------------------
+
+    REAL_KOOKOO = "https://www.kookoo.in/outbound"
+
+    def test_check_config_refuses_a_public_url_kookoo_cannot_reach(self):
+        # KooKoo requests public_base_url from the Internet: a loopback or
+        # non-HTTP(S) URL, or one it would turn into "//ivr/kookoo" or
+        # "?x=1/ivr/kookoo", can never work beside the real KooKoo.
+        for url in ["http://127.0.0.1:8080", "http://localhost:8080/",
+                    "http://LOCALHOST.", "https://app.localhost",
+                    "http://[::1]:8080", "http://127.1", "http://0.0.0.0",
+                    "http://[::ffff:127.0.0.1]/", "http://2130706433",
+                    "ftp://verify.example.in", "verify.example.in",
+                    "https://verify.example.in//",
+                    "https://verify.example.in/kv//",
+                    "https://verify.example.in/?x=1",
+                    "https://verify.example.in#top",
+                    "https://user@verify.example.in", "https://",
+                    "https://:443/"]:
+            with self.subTest(url=url):
+                cp = self.assert_exit(
+                    ["check-config"], 2,
+                    {"kookoo_base_url": self.REAL_KOOKOO,
+                     "public_base_url": url})
+                self.assertIn("public_base_url", cp.stderr)
+
+    def test_check_config_accepts_public_urls_and_the_simulator_setup(self):
+        for url in ["https://verify.example.in", "https://verify.example.in/",
+                    "http://203.0.113.7:8080", "https://[2001:db8::1]/",
+                    "https://verify.example.in/kv/",
+                    "https://verify.example.in/kv"]:
+            with self.subTest(url=url):
+                self.assert_exit(["check-config"], 0,
+                                 {"kookoo_base_url": self.REAL_KOOKOO,
+                                  "public_base_url": url})
+        # Simulator and server on the same machine: both loopback.
+        for kookoo, public in [
+                ("http://127.0.0.1:9000/outbound", "http://127.0.0.1:8080"),
+                ("http://localhost:9000/outbound", "http://127.0.0.1:8080/"),
+                ("http://[::1]:9000/outbound", "http://[::1]:8080")]:
+            with self.subTest(kookoo=kookoo, public=public):
+                self.assert_exit(["check-config"], 0,
+                                 {"kookoo_base_url": kookoo,
+                                  "public_base_url": public})
+        # Nothing is sent without kookoo_base_url: the default stays valid.
+        self.assert_exit(["check-config"], 0,
+                         {"public_base_url": "http://127.0.0.1:8080"})
+
+    def test_serve_refuses_a_loopback_public_url_beside_real_kookoo(self):
+        self.migrate()
+        args = [harness.BIN, "serve", "--listen", "127.0.0.1:0", "--db",
+                self.db]
+        settings = {"kookoo_base_url": self.REAL_KOOKOO,
+                    "kookoo_api_key": "k",
+                    "public_base_url": "http://127.0.0.1:8080"}
+        try:
+            cp = subprocess.run(args, env=clean_env(settings),
+                                capture_output=True, text=True, timeout=10,
+                                stdin=subprocess.DEVNULL, cwd=self.dir)
+        except subprocess.TimeoutExpired:
+            self.fail("serve with a loopback public_base_url beside the "
+                      "real KooKoo was still running after 10 s")
+        self.assertNotEqual(cp.returncode, 0, cp.stderr)
+        self.assertNotIn("listening on", cp.stdout)
+        self.assertIn("public_base_url", cp.stderr)
+
     def test_serve_refuses_to_replace_a_lost_secret(self):
         self.migrate()
         self.assert_exit(["keys", "create", "--db", self.db], 0)

@@ -192,6 +192,25 @@ class DeliveryTests(SimTestCase):
         self.assertEqual(self.call_stats().get("bad_request", 0), 0,
                          self.sim.stats())
 
+    def test_public_base_url_with_a_trailing_slash_gives_single_slashes(self):
+        # "https://host/" is a usual way to write a base URL; KooKoo must
+        # still be given .../ivr/kookoo, never //ivr/kookoo (a 404).
+        port = free_port()
+        self.start_server(sim_settings(
+            self.sim, port, public_base_url="http://127.0.0.1:%d/" % port),
+            port=port)
+        number = new_number()
+        _, rid = self.vonage_request_ok(number=number, brand="Brand",
+                                        workflow_id="7")
+        call = self.wait_calls(number, done=True, timeout=6)[0]
+        base = "http://127.0.0.1:%d" % port
+        self.assertEqual((call["url"], call["callback_url"]),
+                         (base + "/ivr/kookoo", base + "/ivr/kookoo/status"),
+                         call)
+        self.assertIsNotNone(self.spoken_pin(call), call["transcript"])
+        self.assertEqual((call["status"], call["callback_http"]),
+                         ("answered", 200), call)
+
     def test_check_with_sms_pin_stops_the_call(self):
         self.wire()
         number = new_number()

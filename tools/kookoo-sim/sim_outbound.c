@@ -222,12 +222,15 @@ static void call_queue(struct sim_req *r, struct sim_script *s, int mode)
 	}
 	snprintf(sid, sizeof(sid), "%" PRIu64, sim.next_sid++);
 	memcpy(c->sid, sid, sizeof(sid));
+	/* The URLs as given, without their query (the signed token). */
 	c->rec = json_pack("{s:s, s:s, s:s, s:s, s:b, s:[], s:[], s:[], s:i, "
-			   "s:n, s:n}",
+			   "s:n, s:n, s:s%, s:s%}",
 			   "sid", sid, "phone_no", c->phone, "caller_id",
 			   c->caller_id, "status", "queued", "done", 0,
 			   "transcript", "keys_sent", "events", "duration", 0,
-			   "callback_status", "callback_http");
+			   "callback_status", "callback_http", "url", c->target,
+			   strcspn(c->target, "?"), "callback_url",
+			   c->callback_url, strcspn(c->callback_url, "?"));
 	box = c->rec ? inbox_find_locked(phone, 1) : NULL;
 	if (box)
 		array_push_capped(json_object_get(box, "calls"),
