@@ -41,7 +41,8 @@ struct ivr_tx {
 	/* in */
 	int64_t vid;
 	int step;
-	const char *sid;
+	const char *sid;    /* the call id the request is taken for (out) */
+	const char *ids[2]; /* sid, then outbound_sid; NULL when absent */
 	enum ivr_event ev;
 	const char *event_name;
 	const char *data;   /* key presses */
@@ -148,6 +149,103 @@ static int ivr_record_event(struct db_conn *c, const struct ivr_tx *tx)
 	return db_event_insert(c, tx->rec.v.id, &ev);
 }
 
+/* How one id a callback carries relates to the token's call. */
+enum ivr_id_match { ID_UNKNOWN, ID_MATCH, ID_OTHER_STEP, ID_FOREIGN };
+
+/*
+ * Looks id up: ID_MATCH when it is the call id stored for the verification
+ * or a call of this verification at this step; ID_FOREIGN when it is
+ * another verification's call; ID_OTHER_STEP when it is one of this
+ * verification's calls at another step; ID_UNKNOWN when nothing knows it.
+ * *call gets its calls row when there is one (zeroed otherwise).
+ */
+static int ivr_id_match(struct db_conn *c, const struct ivr_tx *tx,
+			const char *id, struct call_row *call,
+			enum ivr_id_match *m)
+{
+	int same = strcmp(tx->rec.call_sid, id) == 0;
+	int rc;
+
+	memset(call, 0, sizeof(*call));
+	rc = db_call_get(c, id, call);
+	if (rc == KV_ENOTFOUND) {
+		memset(call, 0, sizeof(*call));
+		*m = same ? ID_MATCH : ID_UNKNOWN;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	if (call->verification_id != tx->rec.v.id)
+		*m = ID_FOREIGN;
+	else
+		*m = same || call->step == tx->step ? ID_MATCH : ID_OTHER_STEP;
+	return 0;
+}
+
+/*
+ * KooKoo may ring and request us before the worker has stored the call id
+ * it got back.  The token already proves the URL is ours; a new id is bound
+ * only to the step the workflow started last, and only once (then it must
+ * match).  outbound_sid is bound when present: it is the id the queued
+ * reply carries, which the worker is about to store.
+ */
+static int ivr_bind_new_id(struct db_conn *c, struct ivr_tx *tx, const char *id,
+			   int *bound)
+{
+	struct vf_record *r = &tx->rec;
+	struct call_row cur;
+
+	*bound = 0;
+	if (tx->step != r->v.next_step - 1 || r->steps[tx->step] != 't')
+		return 0;
+	/* Only while the stored id is empty or an earlier step's. */
+	if (r->call_sid[0] &&
+	    (db_call_get(c, r->call_sid, &cur) != 0 || cur.step >= tx->step))
+		return 0;
+	snprintf(r->call_sid, sizeof(r->call_sid), "%s", id);
+	*bound = 1;
+	return db_verification_update(c, r);
+}
+
+/*
+ * Finds the call a callback is about.  KooKoo's sid is its session id and
+ * outbound_sid the id its outbound API queued the call under; either may be
+ * the one we stored, so either is accepted (the token still binds the
+ * request to this verification and step).  An id of another verification or
+ * of another step refuses the request, and so do two ids that both differ
+ * from a call id already stored for this step.  tx->sid becomes the id
+ * taken, or NULL when refused.
+ */
+static int ivr_find_call(struct db_conn *c, struct ivr_tx *tx,
+			 struct call_row *call)
+{
+	enum ivr_id_match m;
+	int known = 0, bound, rc;
+	const char *last = NULL;
+
+	tx->sid = NULL;
+	for (size_t i = 0; i < ARRAY_LEN(tx->ids); i++) {
+		if (!tx->ids[i])
+			continue;
+		rc = ivr_id_match(c, tx, tx->ids[i], call, &m);
+		if (rc != 0)
+			return rc;
+		if (m == ID_MATCH) {
+			tx->sid = tx->ids[i];
+			return 0;
+		}
+		known |= m != ID_UNKNOWN;
+		last = tx->ids[i];
+	}
+	memset(call, 0, sizeof(*call));
+	if (known || !last)
+		return 0;
+	rc = ivr_bind_new_id(c, tx, last, &bound);
+	if (rc == 0 && bound)
+		tx->sid = last;
+	return rc;
+}
+
 static int ivr_tx_run(struct db_conn *c, void *arg)
 {
 	struct ivr_tx *tx = arg;
@@ -163,34 +261,9 @@ static int ivr_tx_run(struct db_conn *c, void *arg)
 		return rc == KV_ENOTFOUND ? 0 : rc;
 	if (tx->step < 0 || tx->step >= r->v.nsteps)
 		return 0;
-	memset(&call, 0, sizeof(call));
-	rc = db_call_get(c, tx->sid, &call);
-	if (rc != 0 && rc != KV_ENOTFOUND)
+	rc = ivr_find_call(c, tx, &call);
+	if (rc != 0 || !tx->sid)
 		return rc;
-	if (rc == 0 && call.verification_id != r->v.id)
-		return 0; /* another verification's call */
-	if (strcmp(r->call_sid, tx->sid) != 0 && rc == KV_ENOTFOUND) {
-		/*
-		 * KooKoo may ring and request us before the worker has stored
-		 * the call id it got back.  The token already proves the URL
-		 * is ours; a new sid is bound only to the step the workflow
-		 * started last, and only once (then it must match).
-		 */
-		struct call_row cur;
-
-		if (tx->step != r->v.next_step - 1 || r->steps[tx->step] != 't')
-			return 0;
-		/* Only while the stored id is empty or an earlier step's. */
-		if (r->call_sid[0] && (db_call_get(c, r->call_sid, &cur) != 0 ||
-				       cur.step >= tx->step))
-			return 0;
-		snprintf(r->call_sid, sizeof(r->call_sid), "%s", tx->sid);
-		rc = db_verification_update(c, r);
-		if (rc != 0)
-			return rc;
-	} else if (strcmp(r->call_sid, tx->sid) != 0 && call.step != tx->step) {
-		return 0;
-	}
 	tx->refused = 0;
 	if (!call.sid[0]) {
 		snprintf(call.sid, sizeof(call.sid), "%s", tx->sid);
@@ -271,7 +344,7 @@ static void reply_page(struct http_req *req, struct ivr_tx *tx)
 /* Shared by both endpoints: parameters and the token. */
 static int ivr_parse(struct http_req *req, struct params *p, struct ivr_tx *tx)
 {
-	const char *token, *sid;
+	const char *token, *sid, *osid;
 	int rc = req->query_len
 			 ? params_parse_query(p, req->query, req->query_len)
 			 : 0;
@@ -284,9 +357,11 @@ static int ivr_parse(struct http_req *req, struct params *p, struct ivr_tx *tx)
 	}
 	token = params_get(p, "t");
 	sid = params_get(p, "sid");
-	if (!sid || !*sid)
-		sid = params_get(p, "outbound_sid");
-	if (!token || !sid || !*sid) {
+	osid = params_get(p, "outbound_sid");
+	tx->ids[0] = sid && *sid ? sid : NULL;
+	tx->ids[1] = osid && *osid && (!sid || strcmp(sid, osid) != 0) ? osid
+								       : NULL;
+	if (!token || (!tx->ids[0] && !tx->ids[1])) {
 		reply_refused(req, "token or sid missing");
 		return -1;
 	}
@@ -297,7 +372,6 @@ static int ivr_parse(struct http_req *req, struct params *p, struct ivr_tx *tx)
 						   : "token forged");
 		return -1;
 	}
-	tx->sid = sid;
 	tx->now = now_ms();
 	tx->duration = -1;
 	return 0;

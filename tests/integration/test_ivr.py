@@ -781,6 +781,71 @@ class IvrCallbackTests(IvrTestCase, WiredTestCase):
         self.assert_verified(number, rid)
         self.assert_seed_search_status(rid_b, "IN PROGRESS")
 
+    def test_outbound_sid_carrying_the_call_id_is_accepted(self):
+        # KooKoo's app requests for a call placed through outbound.php
+        # carry outbound_sid, the id the queued reply gave; its own sid may
+        # be another (session) id.  Either naming the call is enough, with
+        # the token; both wrong, or no token, is refused.
+        number, rid, call, token = self.placed_call(workflow="3")
+        sid = call["sid"]
+        session = str(int(sid) + 777)
+        before = self.snapshot(rid, number)
+        refused = [
+            ("both ids wrong", {"t": token, "sid": session,
+                                "outbound_sid": str(int(sid) + 1)}),
+            ("both ids wrong, reversed", {"t": token,
+                                          "sid": str(int(sid) + 1),
+                                          "outbound_sid": session}),
+            ("outbound_sid right, no token", {"sid": session,
+                                              "outbound_sid": sid}),
+            ("outbound_sid right, forged token",
+             {"t": token[:-1] + flip_hex(token[-1]), "sid": session,
+              "outbound_sid": sid}),
+        ]
+        for what, p in refused:
+            for path, method, extra in (
+                    ("/ivr/kookoo", "GET", {"event": "NewCall"}),
+                    ("/ivr/kookoo/status", "POST", {"status": "busy"})):
+                r = self.ivr(dict(p, **extra), path, method)
+                self.assertEqual(r.status, 403, "%s: %s"
+                                 % (what, r.describe()))
+                self.assertNotIn(b"<say-as", r.raw, what)
+        self.assertEqual(self.snapshot(rid, number), before,
+                         "refused callbacks changed the verification")
+
+        # sid wrong, outbound_sid right: the call is found and played.
+        r = self.ivr({"t": token, "sid": session, "outbound_sid": sid,
+                      "event": "NewCall", "cid": number[-10:]})
+        if r.status != 200 or b"<say-as" not in r.raw:
+            self.fail_reply(r, "NewCall with the call id in outbound_sid "
+                            "must read the PIN")
+        # The other order: sid right, outbound_sid wrong.
+        r = self.ivr({"t": token, "sid": sid, "outbound_sid": session,
+                      "event": "GotDTMF", "data": "1"})
+        if r.status != 200 or b"<say-as" not in r.raw:
+            self.fail_reply(r, "key 1 with the call id in sid must repeat")
+        r = self.ivr({"t": token, "sid": session, "outbound_sid": sid,
+                      "event": "GotDTMF", "data": "2"})
+        if r.status != 200 or b"now verified" not in r.raw:
+            self.fail_reply(r, "key 2 with the call id in outbound_sid "
+                            "must verify")
+        r = self.ivr({"t": token, "sid": session, "outbound_sid": sid,
+                      "status": "answered", "duration": "9"},
+                     "/ivr/kookoo/status", "POST")
+        self.assertEqual(r.status, 200, r.describe())
+        self.assert_seed_search_status(rid, "SUCCESS")
+        self.assert_verified(number, rid)
+        # Every event is recorded under the queued call id, in one row.
+        ev = [e for e in self.seed_events(rid) if e["channel"] != "tts"]
+        self.assertEqual([(e["channel"], e["result"], e["id"]) for e in ev],
+                         [("ivr", "NewCall", sid), ("ivr", "GotDTMF", sid),
+                          ("ivr", "GotDTMF", sid), ("call", "answered", sid)],
+                         ev)
+        self.assertEqual(len(self.snapshot(rid, number)["calls"]), 1)
+        self.assertEqual(self.call_row(sid),
+                         {"repeats": 1, "outcome": "confirmed",
+                          "status": "answered", "duration": 9})
+
     def test_replayed_callbacks_after_the_end_change_nothing(self):
         number, rid, call, token = self.placed_call()
         sid = call["sid"]
