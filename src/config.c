@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "err.h"
+#include "kookoo.h"
 #include "log.h"
 #include "util.h"
 
@@ -77,6 +78,9 @@ static const struct directive directives[] = {
 	STR_DIR(kookoo_api_key, "", "KooKoo account API key"),
 	STR_DIR(kookoo_sender_id, "", "default SMS sender id"),
 	STR_DIR(kookoo_caller_id, "", "DID presented on calls"),
+	STR_DIR(kookoo_sms_unicode, "unicode=true",
+		"NAME=VALUE added to outbound_sms.php for a text that is not "
+		"ASCII (Hindi); empty: none"),
 	STR_DIR(public_base_url, "http://127.0.0.1:8080",
 		"this server as KooKoo reaches it (IVR and status URLs)"),
 	STR_DIR(xml_templates, "xml_templates",
@@ -483,6 +487,13 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 			 "log_level: \"%s\" is not one of debug, "
 			 "info, warn, error",
 			 c->log_level);
+		return KV_EINVAL;
+	}
+	if (kookoo_unicode_split(c->kookoo_sms_unicode, NULL, NULL) != 0) {
+		snprintf(err, errlen,
+			 "kookoo_sms_unicode: \"%s\" is not NAME=VALUE "
+			 "(letters, digits, '_', '-', '.'), or empty",
+			 c->kookoo_sms_unicode);
 		return KV_EINVAL;
 	}
 	return config_check_public_url(c, err, errlen);

@@ -38,6 +38,7 @@ struct config {
 	char kookoo_api_key[128];
 	char kookoo_sender_id[16];
 	char kookoo_caller_id[32];
+	char kookoo_sms_unicode[64];
 	char public_base_url[256];
 	char xml_templates[512];
 	char call_window[16];

@@ -484,6 +484,7 @@ int jobs_start(const struct config *cfg, char *err, size_t errlen)
 		.connect_timeout_ms = cfg->kookoo_connect_timeout_ms,
 		.timeout_ms = cfg->kookoo_timeout_ms,
 		.reply_max = 16384,
+		.sms_unicode = cfg->kookoo_sms_unicode,
 	};
 
 	run.cfg = cfg;

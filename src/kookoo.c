@@ -36,6 +36,8 @@ struct kookoo {
 	int too_big;     /* the reply went past body.cap */
 	int nomem;       /* appending the reply failed for lack of memory */
 	long connects;   /* CURLINFO_NUM_CONNECTS of the last request */
+	char unicode_name[32]; /* sms_unicode, split; "" when not set */
+	char unicode_value[32];
 };
 
 /* One query parameter; a NULL value leaves the parameter out. */
@@ -340,6 +342,54 @@ static int setup_handle(struct kookoo *k, const struct kookoo_settings *s)
 	return 0;
 }
 
+static int unicode_char_ok(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+}
+
+int kookoo_unicode_split(const char *setting, char *name, char *value)
+{
+	const char *eq;
+	size_t nl, vl;
+
+	if (!setting)
+		return KV_EINVAL;
+	if (!*setting) {
+		if (name)
+			name[0] = '\0';
+		if (value)
+			value[0] = '\0';
+		return 0;
+	}
+	eq = strchr(setting, '=');
+	if (!eq)
+		return KV_EINVAL;
+	nl = (size_t)(eq - setting);
+	vl = strlen(eq + 1);
+	if (nl == 0 || nl > 31 || vl == 0 || vl > 31)
+		return KV_EINVAL;
+	for (size_t i = 0; setting[i]; i++)
+		if (i != nl && !unicode_char_ok((unsigned char)setting[i]))
+			return KV_EINVAL;
+	if (name) {
+		memcpy(name, setting, nl);
+		name[nl] = '\0';
+	}
+	if (value)
+		memcpy(value, eq + 1, vl + 1);
+	return 0;
+}
+
+/* Whether text needs Unicode (UCS-2) rather than plain GSM/ASCII text. */
+static int text_is_unicode(const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		if (*p >= 0x80)
+			return 1;
+	return 0;
+}
+
 struct kookoo *kookoo_new(const struct kookoo_settings *s)
 {
 	struct kookoo *k;
@@ -349,6 +399,11 @@ struct kookoo *kookoo_new(const struct kookoo_settings *s)
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return NULL;
+	if (kookoo_unicode_split(s->sms_unicode ? s->sms_unicode : "",
+				 k->unicode_name, k->unicode_value) != 0) {
+		free(k);
+		return NULL;
+	}
 	buf_init(&k->body, s->reply_max > 0 ? s->reply_max : KOOKOO_REPLY_MAX);
 	k->connects = -1;
 	k->base_url = dup_str(s->base_url, NULL);
@@ -540,11 +595,15 @@ static int kookoo_request(struct kookoo *k, const char *script,
 int kookoo_send_sms(struct kookoo *k, const char *phone_no, const char *message,
 		    const char *senderid, struct kookoo_result *out)
 {
+	int unicode = k && message && k->unicode_name[0] &&
+		      text_is_unicode(message);
 	const struct kookoo_param params[] = {
 		{"api_key", k ? k->api_key : NULL},
 		{"phone_no", phone_no},
 		{"message", message},
 		{"senderid", senderid},
+		{unicode ? k->unicode_name : "",
+		 unicode ? k->unicode_value : NULL},
 	};
 
 	if (!k || !phone_no || !message || !out)

@@ -19,7 +19,18 @@ struct kookoo_settings {
 	long connect_timeout_ms; /* [3000] */
 	long timeout_ms;         /* whole request [10000] */
 	size_t reply_max;        /* cap on a reply body [16384] */
+	/* "NAME=VALUE" added to an SMS whose text is not ASCII (see
+	 * kookoo_unicode_split()); NULL or "": nothing is added. */
+	const char *sms_unicode;
 };
+
+/*
+ * Splits the sms_unicode setting "NAME=VALUE" (each 1 to 31 characters of
+ * letters, digits, '_', '-' and '.') into name and value (32 bytes each,
+ * may be NULL).  "" is valid and gives two empty strings.  Returns 0 or
+ * KV_EINVAL.
+ */
+int kookoo_unicode_split(const char *setting, char *name, char *value);
 
 /*
  * ACCEPTED: SMS accepted, or call queued (message = call id).
@@ -64,7 +75,9 @@ void kookoo_free(struct kookoo *k);
 
 /*
  * Sends an SMS: GET base_url/outbound_sms.php with api_key, phone_no,
- * message and senderid (omitted when NULL).  Every value is percent-encoded.
+ * message and senderid (omitted when NULL), and the sms_unicode parameter
+ * when message has a byte outside ASCII (Devanagari must go as UCS-2).
+ * Every value is percent-encoded.
  * Returns 0 when *out holds a result (any outcome), KV_EINVAL for a NULL
  * argument or an unusable base URL, KV_ENOMEM on allocation failure; *out
  * is filled in every case (outcome RETRY on errors).

@@ -15,8 +15,12 @@ static const struct {
 	const char *lang;
 	const char *sms;
 } templates[] = {
-	/* The original's wording, kept for English. */
-	{"en", "{brand} code: {pin}. Valid for {minutes} minutes."},
+	/*
+	 * DLT registers one fixed text per template with the values as
+	 * variables, so only the values may change: "min" reads the same for
+	 * 1 and 5 (no "1 minute" variant), as Hindi's मिनट does.
+	 */
+	{"en", "{brand} code: {pin}. Valid for {minutes} min."},
 	{"hi", "{brand} कोड: {pin}. {minutes} मिनट के लिए मान्य।"},
 };
 
@@ -44,9 +48,6 @@ int messages_sms(const char *lg, const char *brand, const char *pin,
 	for (size_t i = 0; i < ARRAY_LEN(templates); i++)
 		if (strcmp(templates[i].lang, lang) == 0)
 			t = templates[i].sms;
-	/* English has a singular; Hindi's मिनट does not change. */
-	if (minutes == 1 && strcmp(lang, "en") == 0)
-		t = "{brand} code: {pin}. Valid for 1 minute.";
 	snprintf(mins, sizeof(mins), "%d", minutes);
 	while (*t) {
 		const char *piece = t;

@@ -176,6 +176,18 @@ class CliTests(unittest.TestCase):
         self.assert_exit(["check-config"], 0,
                          {"public_base_url": "http://127.0.0.1:8080"})
 
+    def test_check_config_kookoo_sms_unicode_is_name_equals_value(self):
+        for value in ["unicode", "=true", "unicode=", "uni code=true",
+                      "a=b=c", "unicode=tr&ue", "x" * 32 + "=1"]:
+            with self.subTest(value=value):
+                cp = self.assert_exit(["check-config"], 2,
+                                      {"kookoo_sms_unicode": value})
+                self.assertIn("kookoo_sms_unicode", cp.stderr)
+        for value in ["", "unicode=true", "charset=ucs2", "dcs=8"]:
+            with self.subTest(value=value):
+                self.assert_exit(["check-config"], 0,
+                                 {"kookoo_sms_unicode": value})
+
     def test_serve_refuses_a_loopback_public_url_beside_real_kookoo(self):
         self.migrate()
         args = [harness.BIN, "serve", "--listen", "127.0.0.1:0", "--db",

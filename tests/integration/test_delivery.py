@@ -18,8 +18,9 @@ from harness import SimTestCase, free_port, poll_until, sim_settings
 # Non-test numbers (the harness's fixed-PIN numbers start at 9199999...).
 _numbers = itertools.count(1)
 
+# One fixed text (DLT): only the values vary, never "minute"/"minutes".
 SMS_EN_RE = re.compile(
-    r"^Brand code: (\d{4,10})\. Valid for (\d+) minutes?\.$")
+    r"^Brand code: (\d{4,10})\. Valid for (\d+) min\.$")
 PIN_RE = re.compile(r"\b(\d{4,10})\b")
 SPOKEN_PIN_RE = re.compile(r"^\d( \d){3,9}$")  # say-as 501: "1 2 3 4"
 
@@ -80,7 +81,7 @@ class DeliveryTests(SimTestCase):
         minutes."""
         m = SMS_EN_RE.match(text)
         self.assertIsNotNone(m, "SMS text %r is not 'Brand code: PIN. "
-                             "Valid for N minutes.'" % text)
+                             "Valid for N min.'" % text)
         return m.group(1), int(m.group(2))
 
     def events(self, rid):
@@ -242,6 +243,36 @@ class DeliveryTests(SimTestCase):
         self.assertIsNotNone(m, text)
         r = self.s.vonage("/check", {"request_id": rid, "code": m.group(1)})
         self.assert_vonage(r, "0", request_id=rid)
+
+    def test_hindi_sms_is_marked_unicode_and_english_is_not(self):
+        # Devanagari sent as plain text reaches the phone as garbage; the
+        # simulator records the marker (kookoo_sms_unicode, by default
+        # unicode=true) and counts non-ASCII SMS sent without it.
+        self.wire()
+        hindi, english = new_number(), new_number()
+        self.vonage_request_ok(number=hindi, brand="Brand", lg="hi-in")
+        self.vonage_request_ok(number=english, brand="Brand")
+        self.wait_sms(hindi)
+        self.wait_sms(english)
+        sms_hi = self.sim.inbox(hindi)["sms"][0]
+        sms_en = self.sim.inbox(english)["sms"][0]
+        self.assertIn("मिनट", sms_hi["message"])
+        self.assertEqual(sms_hi.get("unicode"), "true", sms_hi)
+        self.assertIsNone(sms_en.get("unicode"), sms_en)
+        self.pin_in(sms_en["message"])
+        self.assertEqual(self.sms_stats().get("unicode_unmarked", 0), 0,
+                         self.sim.stats())
+
+    def test_sms_unicode_marker_is_a_setting(self):
+        # KooKoo's public docs name no outbound_sms.php parameter for it:
+        # the operator may rename it or turn it off.
+        self.wire(kookoo_sms_unicode="")
+        number = new_number()
+        self.vonage_request_ok(number=number, brand="Brand", lg="hi-in")
+        self.wait_sms(number)
+        self.assertIsNone(self.sim.inbox(number)["sms"][0].get("unicode"))
+        self.assertEqual(self.sms_stats().get("unicode_unmarked"), 1,
+                         self.sim.stats())
 
     # -- 4, 5: refusals and retries -------------------------------------------
 

@@ -647,6 +647,100 @@ static void test_sms_senderid_omitted_when_null(void **state)
 	kookoo_free(k);
 }
 
+#define HINDI_SMS "MyApp कोड: 4821. 5 मिनट के लिए मान्य।"
+
+static struct kookoo *client_unicode(const char *base, const char *setting)
+{
+	struct kookoo_settings ks = {
+		.base_url = base,
+		.api_key = API_KEY,
+		.connect_timeout_ms = 1000,
+		.timeout_ms = 2000,
+		.sms_unicode = setting,
+	};
+	struct kookoo *k = kookoo_new(&ks);
+
+	assert_non_null(k);
+	return k;
+}
+
+/*
+ * Devanagari must reach KooKoo marked as Unicode (its in-call <sendsms>
+ * has a `unicode` attribute; the outbound_sms.php parameter is a setting).
+ * ASCII text goes unmarked; an empty setting marks nothing.
+ */
+static void test_sms_unicode_marked_for_non_ascii_only(void **state)
+{
+	struct server *s = *state;
+	struct kookoo *k = client_unicode(s->base, "unicode=true");
+	struct kookoo_result r;
+	char names[256];
+
+	s->body = "<response><status>success</status></response>";
+	assert_int_equal(kookoo_send_sms(k, PHONE, HINDI_SMS, NULL, &r), 0);
+	assert_int_equal(r.outcome, KOOKOO_ACCEPTED);
+	query_names(s->uri, names, sizeof(names));
+	assert_string_equal(names, "api_key,phone_no,message,unicode");
+	assert_param(s->uri, "unicode", "true");
+	assert_param(s->uri, "message", HINDI_SMS);
+	/* Latin text with one accented letter is not ASCII either. */
+	assert_int_equal(
+		kookoo_send_sms(k, PHONE, "Café code: 4821", "KOOKOO", &r), 0);
+	query_names(s->uri, names, sizeof(names));
+	assert_string_equal(names, "api_key,phone_no,message,senderid,unicode");
+	assert_int_equal(kookoo_send_sms(k, PHONE, "code 4821 & id=7+1 #f~",
+					 NULL, &r),
+			 0);
+	query_names(s->uri, names, sizeof(names));
+	assert_string_equal(names, "api_key,phone_no,message");
+	kookoo_free(k);
+
+	k = client_unicode(s->base, "charset=ucs2");
+	assert_int_equal(kookoo_send_sms(k, PHONE, HINDI_SMS, NULL, &r), 0);
+	query_names(s->uri, names, sizeof(names));
+	assert_string_equal(names, "api_key,phone_no,message,charset");
+	assert_param(s->uri, "charset", "ucs2");
+	kookoo_free(k);
+
+	k = client_unicode(s->base, "");
+	assert_int_equal(kookoo_send_sms(k, PHONE, HINDI_SMS, NULL, &r), 0);
+	query_names(s->uri, names, sizeof(names));
+	assert_string_equal(names, "api_key,phone_no,message");
+	kookoo_free(k);
+}
+
+static void test_unicode_setting_split(void **state)
+{
+	static const char *const bad[] = {
+		"unicode",
+		"=true",
+		"unicode=",
+		"uni code=1",
+		"a=b=c",
+		"unicode=tr&ue",
+		"x=\xc3\xa9",
+		"a234567890123456789012345678901x=1",
+		"a=1234567890123456789012345678901x",
+	};
+	struct kookoo_settings ks = {.base_url = "http://127.0.0.1:1",
+				     .api_key = API_KEY};
+	char name[32], value[32];
+
+	assert_int_equal(kookoo_unicode_split("unicode=true", name, value), 0);
+	assert_string_equal(name, "unicode");
+	assert_string_equal(value, "true");
+	assert_int_equal(kookoo_unicode_split("dcs=8", NULL, NULL), 0);
+	assert_int_equal(kookoo_unicode_split("", name, value), 0);
+	assert_string_equal(name, "");
+	assert_int_equal(kookoo_unicode_split(NULL, name, value), KV_EINVAL);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(kookoo_unicode_split(bad[i], name, value),
+				 KV_EINVAL);
+		ks.sms_unicode = bad[i];
+		assert_null(kookoo_new(&ks));
+	}
+}
+
 static void test_call_parameters_and_optional_caller_id(void **state)
 {
 	struct server *s = *state;
@@ -889,6 +983,8 @@ int main(void)
 		T(test_call_with_other_status_is_retried),
 		S(test_sms_parameters_arrive_escaped),
 		S(test_sms_senderid_omitted_when_null),
+		S(test_sms_unicode_marked_for_non_ascii_only),
+		T(test_unicode_setting_split),
 		S(test_call_parameters_and_optional_caller_id),
 		S(test_trailing_slash_in_base_url),
 		S(test_refusal_and_http_error_end_to_end),

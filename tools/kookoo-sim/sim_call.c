@@ -317,19 +317,21 @@ static void tag_gotourl(struct sim_call *c, xmlNodePtr n, struct ivr_step *step)
 static void tag_sendsms(struct sim_call *c, xmlNodePtr n, struct ivr_step *step)
 {
 	char *to = node_attr(n, "to");
+	char *unicode = node_attr(n, "unicode");
 	xmlChar *text = xmlNodeGetContent(n);
 	char clean[SIM_SMS_TEXT_MAX + 1];
 
 	text_clean(clean, sizeof(clean), (const char *)text);
 	if (phone_ok(to)) {
 		pthread_mutex_lock(&sim.lock);
-		inbox_add_sms_locked(to, clean, NULL);
+		inbox_add_sms_locked(to, clean, NULL, unicode);
 		pthread_mutex_unlock(&sim.lock);
 		call_note(c, "[sms sent to %s]", to);
 	} else {
 		call_note(c, "[sendsms without a valid \"to\" ignored]");
 	}
 	xmlFree(text);
+	xmlFree(unicode);
 	xmlFree(to);
 }
 

@@ -164,15 +164,18 @@ void api_sms(struct sim_req *r)
 {
 	struct sim_script s;
 	char text[SIM_SMS_TEXT_MAX + 1];
-	char sender[40];
+	char sender[40], unicode[40];
 	const char *from = req_param(r, "senderid");
+	const char *uni = req_param(r, "unicode");
 
 	if (outbound_begin(r, &sms_api, &s) >= 0) {
 		text_clean(text, sizeof(text), req_param(r, "message"));
 		text_clean(sender, sizeof(sender), from);
+		text_clean(unicode, sizeof(unicode), uni);
 		pthread_mutex_lock(&sim.lock);
 		inbox_add_sms_locked(req_param(r, "phone_no"), text,
-				     empty(from) ? NULL : sender);
+				     empty(from) ? NULL : sender,
+				     empty(uni) ? NULL : unicode);
 		stats_bump_locked("sms", "sent");
 		pthread_mutex_unlock(&sim.lock);
 		reply_kookoo(r, "success", "SMS queued");

@@ -326,8 +326,16 @@ void stats_number_locked(const char *phone, const char *name)
 }
 
 /* Records an SMS for phone; all strings clean UTF-8; sender may be NULL. */
+static int text_has_non_ascii(const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+		if (*p >= 0x80)
+			return 1;
+	return 0;
+}
+
 void inbox_add_sms_locked(const char *phone, const char *text,
-			  const char *sender)
+			  const char *sender, const char *unicode)
 {
 	char when[20];
 	json_t *box = inbox_find_locked(phone, 1);
@@ -335,9 +343,14 @@ void inbox_add_sms_locked(const char *phone, const char *text,
 	format_datetime(now_ms() / 1000, when);
 	if (box)
 		array_push_capped(json_object_get(box, "sms"),
-				  json_pack("{s:s, s:s?, s:s}", "message", text,
-					    "senderid", sender, "time", when),
+				  json_pack("{s:s, s:s?, s:s, s:s?}", "message",
+					    text, "senderid", sender, "time",
+					    when, "unicode", unicode),
 				  SIM_SMS_PER_NUMBER);
+	/* KooKoo sends text not marked Unicode as plain text: a phone
+	 * would show Devanagari as garbage.  Counted, for tests to check. */
+	if (!unicode && text_has_non_ascii(text))
+		stats_bump_locked("sms", "unicode_unmarked");
 	stats_number_locked(phone, "sms");
 	sim_print_locked("SMS to %s [%s]: %s", phone, sender ? sender : "",
 			 text);
