@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include "db.h"
@@ -143,6 +144,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
 				   "WHERE id = ?1",
 	[STMT_VF_BY_ID] = "SELECT " VF_COLUMNS
 			  " FROM verifications WHERE id = ?1",
+	/* The key in the query: another key's row is not even read out. */
+	[STMT_VF_BY_ID_KEY] = "SELECT " VF_COLUMNS " FROM verifications "
+			      "WHERE id = ?1 AND key_id = ?2",
 	[STMT_ORIGIN_ADD] =
 		"INSERT OR IGNORE INTO key_origins (origin, key_id) "
 		"VALUES (?1, ?2)",
@@ -629,27 +633,45 @@ static int vf_lookup(struct db_conn *c, enum stmt_id id, struct vf_record *out,
 int db_verification_get(struct db_conn *c, const char *request_id,
 			int64_t key_id, struct vf_record *out)
 {
-	int64_t id;
-	int rc;
+	struct vf_record legacy;
+	int64_t id = 0;
+	int parsed = crypto_request_id_parse(request_id, &id) == 0;
+	int rc, rc_legacy, rc_other;
 
-	if (crypto_request_id_parse(request_id, &id) != 0) {
-		bind_text(c->stmt[STMT_VF_GET_LEGACY], 1, request_id);
-		sqlite3_bind_int64(c->stmt[STMT_VF_GET_LEGACY], 2, key_id);
-		return vf_lookup(c, STMT_VF_GET_LEGACY, out,
-				 "get verification");
-	}
 	/*
-	 * The id names the row; the stored id must still be this one (a
-	 * legacy row has another) and the row the caller's key's.
+	 * Another key's request id and a made-up one must cost the same
+	 * (docs/SECURITY.md, side channels), so every id runs both lookups,
+	 * each returning no row for them: the row id with the caller's key
+	 * (an id that is not ours looks up row 0, which never exists) and the
+	 * ids from before request ids were derived from the row id.  A
+	 * parsed id is taken from the first only; its stored id must still be
+	 * this one (a legacy row has another).
 	 */
-	sqlite3_bind_int64(c->stmt[STMT_VF_BY_ID], 1, id);
-	rc = vf_lookup(c, STMT_VF_BY_ID, out, "get verification");
-	if (rc == 0 &&
-	    (out->v.key_id != key_id ||
-	     !crypto_request_id_equal(out->v.request_id, request_id))) {
-		memset(out, 0, sizeof(*out));
-		rc = KV_ENOTFOUND;
+	sqlite3_bind_int64(c->stmt[STMT_VF_BY_ID_KEY], 1, parsed ? id : 0);
+	sqlite3_bind_int64(c->stmt[STMT_VF_BY_ID_KEY], 2, key_id);
+	rc = vf_lookup(c, STMT_VF_BY_ID_KEY, out, "get verification");
+	bind_text(c->stmt[STMT_VF_GET_LEGACY], 1, request_id);
+	sqlite3_bind_int64(c->stmt[STMT_VF_GET_LEGACY], 2, key_id);
+	rc_legacy =
+		vf_lookup(c, STMT_VF_GET_LEGACY, &legacy, "get verification");
+	if (!parsed) {
+		rc_other = rc;
+		rc = rc_legacy;
+		if (rc == 0)
+			memcpy(out, &legacy, sizeof(*out));
+	} else {
+		rc_other = rc_legacy;
+		if (rc == 0 &&
+		    !crypto_request_id_equal(out->v.request_id, request_id))
+			rc = KV_ENOTFOUND;
 	}
+	/* A failed read in the other lookup fails this one too. */
+	if ((rc == 0 || rc == KV_ENOTFOUND) && rc_other != 0 &&
+	    rc_other != KV_ENOTFOUND)
+		rc = rc_other;
+	if (rc != 0)
+		memset(out, 0, sizeof(*out));
+	sodium_memzero(&legacy, sizeof(legacy));
 	return rc;
 }
 
