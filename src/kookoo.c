@@ -595,19 +595,20 @@ static int kookoo_request(struct kookoo *k, const char *script,
 int kookoo_send_sms(struct kookoo *k, const char *phone_no, const char *message,
 		    const char *senderid, struct kookoo_result *out)
 {
-	int unicode = k && message && k->unicode_name[0] &&
-		      text_is_unicode(message);
-	const struct kookoo_param params[] = {
-		{"api_key", k ? k->api_key : NULL},
-		{"phone_no", phone_no},
-		{"message", message},
-		{"senderid", senderid},
-		{unicode ? k->unicode_name : "",
-		 unicode ? k->unicode_value : NULL},
-	};
+	const char *uni_name = "", *uni_value = NULL;
 
 	if (!k || !phone_no || !message || !out)
 		return fill_failure(out, KV_EINVAL, "invalid request");
+	if (k->unicode_name[0] && text_is_unicode(message)) {
+		uni_name = k->unicode_name;
+		uni_value = k->unicode_value;
+	}
+	const struct kookoo_param params[] = {
+		{"api_key", k->api_key}, {"phone_no", phone_no},
+		{"message", message},    {"senderid", senderid},
+		{uni_name, uni_value},
+	};
+
 	return kookoo_request(k, "outbound_sms.php", params, ARRAY_LEN(params),
 			      0, out);
 }
