@@ -221,6 +221,13 @@ static void handle_proof_init(struct handle_proof *hp, const char *request_id,
 		crypto_handle_hash(request_id, handle, hp->hash);
 }
 
+/* 32 lower-case hex digits, as crypto_handle_new() writes. */
+static int handle_well_formed(const char *h)
+{
+	return h && strlen(h) == CRYPTO_HANDLE_LEN &&
+	       strspn(h, "0123456789abcdef") == CRYPTO_HANDLE_LEN;
+}
+
 /* Whether the call may see and change verification r. */
 static int handle_proof_ok(const struct handle_proof *hp,
 			   const struct vf_record *r)
@@ -444,7 +451,14 @@ enum verify_result verify_request_start(int64_t key_id,
 		crypto_pin_new(plan.code_length, tx->pin);
 	tx->publishable = in->publishable;
 	tx->given = in->handle;
-	if (in->publishable)
+	/*
+	 * A page may propose its handle (the SDK draws one per visitor), so a
+	 * start retried after a lost reply resumes instead of being refused;
+	 * anything but 128 bits in hex gets one of ours.
+	 */
+	if (in->publishable && handle_well_formed(in->handle))
+		memcpy(tx->handle, in->handle, sizeof(tx->handle));
+	else if (in->publishable)
 		crypto_handle_new(tx->handle);
 
 	r->v.key_id = key_id;

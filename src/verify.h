@@ -34,9 +34,10 @@ struct verify_request_in {
 	const char *browser_ip;
 	/*
 	 * Publishable keys: the verification is bound to the page that made
-	 * it, which gets a handle for it.  `handle` is one the page sent
-	 * back (NULL: none): with the handle of the number's live
-	 * verification, the page gets that verification's id again.
+	 * it, by a handle.  `handle` is the one the page sent (NULL: none):
+	 * with the handle of the number's live verification the page gets
+	 * that verification's id again; a new verification takes it when it
+	 * is 32 lower-case hex digits, else a random one.
 	 */
 	int publishable;
 	const char *handle;

@@ -329,6 +329,26 @@ class VisitorBindingTests(BrowserCase):
         self.assert_vonage(r, "10", request_id="")
         self.assertNotIn(rid, r.text)
 
+    def test_a_page_may_propose_its_handle(self):
+        mine = os.urandom(16).hex()
+        number = self.s.new_number()
+        r = self.pk_call("", {"number": number, "brand": "Shop",
+                              "handle": mine})
+        rid = self.assert_vonage(r, "0", handle=mine)["request_id"]
+        # A start retried after its reply was lost resumes.
+        self.assert_vonage(self.pk_call("", {
+            "number": number, "brand": "Shop", "handle": mine}), "10",
+            request_id=rid)
+        self.assert_search(self.pk_call("/search", {
+            "request_id": rid, "handle": mine}), "IN PROGRESS")
+        # Anything but 128 bits in lower-case hex gets a random one.
+        for bad in ("A" * 32, "0" * 31, "g" * 32, "0" * 33):
+            d = self.assert_vonage(self.pk_call("", {
+                "number": self.s.new_number(), "brand": "Shop",
+                "handle": bad}), "0")
+            self.assertRegex(d.get("handle", ""), "^[0-9a-f]{32}$")
+            self.assertNotEqual(d["handle"], bad)
+
     def test_search_needs_the_handle(self):
         rid, _ = self.pk_start()
         other, _ = self.pk_start()
