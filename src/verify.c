@@ -215,8 +215,10 @@ static void handle_proof_init(struct handle_proof *hp, const char *request_id,
 			      const char *handle)
 {
 	hp->required = handle != NULL;
-	/* Hashed even when empty: a missing handle costs what a wrong one
-	 * does. */
+	/*
+	 * Hashed even when empty, so that a missing handle costs what a wrong
+	 * one does.
+	 */
 	if (handle)
 		crypto_handle_hash(request_id, handle, hp->hash);
 }
