@@ -223,8 +223,8 @@ static void seed_request_then(struct http_req *req, int rc, void *arg)
 	struct seed_ctx *ctx = arg;
 	char request_id[ENGINE_REQUEST_ID_LEN + 1];
 	int wait = 0;
-	enum verify_result r =
-		verify_request_finish(ctx->pending, rc, request_id, &wait);
+	enum verify_result r = verify_request_finish(ctx->pending, rc,
+						     request_id, NULL, &wait);
 
 	seed_request_reply(req, r, request_id, NULL, wait);
 	seed_ctx_free(ctx);
@@ -339,7 +339,7 @@ static void seed_check_run(struct seed_ctx *ctx)
 		seed_bad_value(req, "code");
 		return;
 	}
-	r = verify_check_start(ctx->call.key_id, id, code, req->client_ip,
+	r = verify_check_start(ctx->call.key_id, id, NULL, code, req->client_ip,
 			       &wait, &ctx->pending);
 	if (r == VERIFY_PENDING)
 		seed_write(ctx, seed_check_then);
@@ -384,7 +384,7 @@ static void seed_search_id(struct http_req *req, struct api_call *call,
 	struct vf_record r;
 	json_t *o, *checks, *events;
 
-	switch (verify_search(call->key_id, id, &r)) {
+	switch (verify_search(call->key_id, id, NULL, &r)) {
 	case VERIFY_OK:
 		break;
 	case VERIFY_NOT_FOUND:
@@ -505,7 +505,7 @@ static void seed_control_refused(struct http_req *req, const char *id,
 		seed_error(req, SEED_THROTTLED, why);
 		return;
 	}
-	if (verify_search(call->key_id, id, &r) != VERIFY_OK) {
+	if (verify_search(call->key_id, id, NULL, &r) != VERIFY_OK) {
 		seed_error(req, SEED_INTERNAL, NULL);
 		return;
 	}
@@ -572,8 +572,8 @@ static void seed_control_run(struct seed_ctx *ctx)
 		seed_control_reply(ctx->req, 1, "INVALID COMMAND");
 		return;
 	}
-	r = verify_control_start(ctx->call.key_id, id, seed_cmds[ctx->cmd].cmd,
-				 0, &ctx->pending);
+	r = verify_control_start(ctx->call.key_id, id, NULL,
+				 seed_cmds[ctx->cmd].cmd, 0, &ctx->pending);
 	if (r == VERIFY_PENDING)
 		seed_write(ctx, seed_control_then);
 	else

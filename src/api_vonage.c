@@ -250,6 +250,20 @@ static void vonage_fail(struct vonage_ctx *ctx, enum vonage_cond cond,
 	vonage_send(ctx, o);
 }
 
+/*
+ * The handle a call through a publishable key proves its verification
+ * with: what the page sent, "" for nothing (which matches none); NULL for
+ * a secret key, whose calls are not bound to a page.
+ */
+static const char *page_handle(const struct vonage_ctx *ctx)
+{
+	const char *h = api_param(&ctx->call, "handle");
+
+	if (!ctx->call.publishable)
+		return NULL;
+	return h ? h : "";
+}
+
 /* Condition of a service result other than VERIFY_OK. */
 static enum vonage_cond result_cond(enum verify_result r)
 {
@@ -436,7 +450,8 @@ static const char *read_request(struct vonage_ctx *ctx,
 }
 
 static void vonage_request_reply(struct vonage_ctx *ctx, enum verify_result r,
-				 const char *rid, const char *bad, int wait)
+				 const char *rid, const char *handle,
+				 const char *bad, int wait)
 {
 	json_t *o;
 
@@ -444,6 +459,9 @@ static void vonage_request_reply(struct vonage_ctx *ctx, enum verify_result r,
 		o = json_object();
 		json_object_set_new(o, "request_id", json_string(rid));
 		json_object_set_new(o, "status", json_string("0"));
+		/* The page's proof that this verification is its own. */
+		if (handle && *handle)
+			json_object_set_new(o, "handle", json_string(handle));
 		vonage_send(ctx, o);
 	} else if (r == VERIFY_CONCURRENT) {
 		ctx->rid = rid;
@@ -467,11 +485,12 @@ static void vonage_request_then(struct http_req *req, int rc, void *arg)
 {
 	struct vonage_ctx *ctx = arg;
 	char rid[ENGINE_REQUEST_ID_LEN + 1];
+	char handle[CRYPTO_HANDLE_LEN + 1];
 	int wait = 0;
 	enum verify_result r =
-		verify_request_finish(ctx->pending, rc, rid, &wait);
+		verify_request_finish(ctx->pending, rc, rid, handle, &wait);
 
-	vonage_request_reply(ctx, r, rid, NULL, wait);
+	vonage_request_reply(ctx, r, rid, handle, NULL, wait);
 	vonage_ctx_free(ctx);
 }
 
@@ -531,14 +550,17 @@ static void vonage_request_run(struct vonage_ctx *ctx)
 		return;
 	}
 	in.countries = ctx->call.countries;
-	if (ctx->call.publishable)
+	if (ctx->call.publishable) {
 		in.browser_ip = ctx->req->client_ip;
+		in.publishable = 1;
+		in.handle = api_param(&ctx->call, "handle");
+	}
 	r = verify_request_start(ctx->call.key_id, &in, &bad, &wait,
 				 &ctx->pending);
 	if (r == VERIFY_PENDING)
 		vonage_write(ctx, vonage_request_then);
 	else
-		vonage_request_reply(ctx, r, NULL, bad, wait);
+		vonage_request_reply(ctx, r, NULL, NULL, bad, wait);
 }
 
 /* ---- check ---- */
@@ -632,8 +654,8 @@ static void vonage_check_run(struct vonage_ctx *ctx)
 		vonage_fail(ctx, VONAGE_BAD_VALUE, "code");
 		return;
 	}
-	r = verify_check_start(ctx->call.key_id, id, code, ctx->req->client_ip,
-			       &wait, &ctx->pending);
+	r = verify_check_start(ctx->call.key_id, id, page_handle(ctx), code,
+			       ctx->req->client_ip, &wait, &ctx->pending);
 	if (r == VERIFY_PENDING)
 		vonage_write(ctx, vonage_check_then);
 	else
@@ -680,7 +702,7 @@ static json_t *search_object(struct vonage_ctx *ctx, const char *id,
 	struct vf_record rec;
 	json_t *o = NULL, *checks = json_array(), *events = json_array();
 
-	*r = verify_search(ctx->call.key_id, id, &rec);
+	*r = verify_search(ctx->call.key_id, id, page_handle(ctx), &rec);
 	if (*r != VERIFY_OK)
 		goto out;
 	if (verify_checks_foreach(&rec, check_to_json, checks) != 0 ||
@@ -860,8 +882,8 @@ static void vonage_control_run(struct vonage_ctx *ctx)
 		return;
 	}
 	ctx->cmd_name = cmds[i].name;
-	r = verify_control_start(ctx->call.key_id, id, cmds[i].cmd, 1,
-				 &ctx->pending);
+	r = verify_control_start(ctx->call.key_id, id, page_handle(ctx),
+				 cmds[i].cmd, 1, &ctx->pending);
 	if (r == VERIFY_PENDING)
 		vonage_write(ctx, vonage_control_then);
 	else
@@ -920,7 +942,7 @@ static void vonage_token_run(struct vonage_ctx *ctx)
 		return;
 	}
 	r = browser_redeem_start(token, once && strcmp(once, "true") == 0,
-				 &ctx->redeem);
+				 ctx->call.key_id, &ctx->redeem);
 	if (r == REDEEM_PENDING)
 		vonage_write_fn(ctx, browser_redeem_run, &ctx->redeem,
 				vonage_token_then);
@@ -931,12 +953,15 @@ static void vonage_token_run(struct vonage_ctx *ctx)
 /* ---- routes ---- */
 
 static const char *const request_single[] = {
-	"number", "country",    "brand",           "sender_id",   "code_length",
-	"lg",     "pin_expiry", "next_event_wait", "workflow_id", NULL,
+	"number",      "country", "brand",      "sender_id",
+	"code_length", "lg",      "pin_expiry", "next_event_wait",
+	"workflow_id", "handle",  NULL,
 };
-static const char *const check_single[] = {"request_id", "code", NULL};
-static const char *const search_single[] = {"request_id", NULL};
-static const char *const control_single[] = {"request_id", "cmd", NULL};
+static const char *const check_single[] = {"request_id", "code", "handle",
+					   NULL};
+static const char *const search_single[] = {"request_id", "handle", NULL};
+static const char *const control_single[] = {"request_id", "cmd", "handle",
+					     NULL};
 static const char *const token_single[] = {"token", "single_use", NULL};
 
 enum { EP_REQUEST, EP_CHECK, EP_SEARCH, EP_CONTROL, EP_TOKEN };

@@ -72,19 +72,55 @@ int browser_token_issue(const char *api_key, const char *request_id,
 	return vtoken_issue(&c, out, VTOKEN_MAX);
 }
 
+/*
+ * Only the backend of the site that owns the token's publishable key may
+ * redeem it: 1 when `caller` owns the key named by the token, 0 when not
+ * (or the key has no owner), or KV_EDB.
+ */
+static int redeem_owner_ok(const struct vtoken_claims *claims, int64_t caller)
+{
+	struct db_conn *c = db_reader();
+	struct key_row k;
+	int rc;
+
+	if (!c)
+		return KV_EDB;
+	rc = db_key_get(c, claims->api_key, &k);
+	if (rc == KV_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	return k.kind == KEY_PUBLISHABLE && k.owner_key_id != 0 &&
+	       k.owner_key_id == caller;
+}
+
 enum browser_redeem browser_redeem_start(const char *token, int single_use,
+					 int64_t caller_key_id,
 					 struct browser_redeem_op *op)
 {
 	enum vtoken_result r;
+	int rc;
 
 	op->now_ms = now_ms();
 	op->used = 0;
 	r = vtoken_verify(token, op->now_ms / 1000, &op->claims);
+	if (r != VTOKEN_OK && r != VTOKEN_EXPIRED)
+		return REDEEM_INVALID;
+	/* Another tenant learns nothing, not even that the token expired. */
+	rc = redeem_owner_ok(&op->claims, caller_key_id);
+	if (rc < 0)
+		return REDEEM_ERROR;
+	if (rc == 0)
+		return REDEEM_INVALID;
 	if (r == VTOKEN_EXPIRED)
 		return REDEEM_EXPIRED;
-	if (r != VTOKEN_OK)
-		return REDEEM_INVALID;
-	return single_use ? REDEEM_PENDING : REDEEM_OK;
+	if (single_use)
+		return REDEEM_PENDING;
+	/* Spent by a single-use redemption: spent for every later one. */
+	rc = db_reader() ? db_token_used(db_reader(), op->claims.jti) : KV_EDB;
+	if (rc < 0)
+		return REDEEM_ERROR;
+	return rc == 1 ? REDEEM_USED : REDEEM_OK;
 }
 
 int browser_redeem_run(struct db_conn *c, void *arg)

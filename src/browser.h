@@ -42,13 +42,19 @@ struct browser_redeem_op {
 };
 
 /*
- * Checks a token for a backend.  Without single_use the answer is final;
+ * Checks a token for the backend of secret key `caller_key_id`.  A token
+ * whose publishable key that secret key does not own (or that has no
+ * owner) answers REDEEM_INVALID, as a forged one does, and is not spent.
+ * A token once redeemed with single_use answers REDEEM_USED to every
+ * later redemption, with single_use or without.
+ * Without single_use the answer is final;
  * with it, a valid token answers REDEEM_PENDING: run browser_redeem_run()
  * through the writer (db_write() or http_write()) with `op`, then
  * browser_redeem_finish() with what the write returned.  The use is
  * recorded durably before the answer, so a token is accepted once.
  */
 enum browser_redeem browser_redeem_start(const char *token, int single_use,
+					 int64_t caller_key_id,
 					 struct browser_redeem_op *op);
 int browser_redeem_run(struct db_conn *c, void *op);
 enum browser_redeem browser_redeem_finish(const struct browser_redeem_op *op,

@@ -21,7 +21,8 @@ enum {
 	SUBKEY_PIN_BOX = 3,
 	SUBKEY_TOKEN = 4,
 	SUBKEY_REQUEST_ID = 5,
-	SUBKEY_SIGN = 6
+	SUBKEY_SIGN = 6,
+	SUBKEY_HANDLE = 7
 };
 
 static unsigned char pin_key[crypto_generichash_KEYBYTES];
@@ -32,6 +33,7 @@ static unsigned char token_key[crypto_auth_hmacsha256_KEYBYTES];
 static unsigned char sign_pk[crypto_sign_PUBLICKEYBYTES];
 static unsigned char sign_sk[crypto_sign_SECRETKEYBYTES];
 static unsigned char rid_key[crypto_generichash_KEYBYTES];
+static unsigned char handle_key[crypto_generichash_KEYBYTES];
 /*
  * BLAKE2b keyed with rid_key, its key block already absorbed: each round
  * of a request id copies it and hashes only its 9 bytes, one compression
@@ -61,6 +63,8 @@ void crypto_set_secret(const unsigned char secret[32])
 				   ctx, secret);
 	crypto_generichash_init(&rid_base, rid_key, sizeof(rid_key),
 				crypto_generichash_BYTES_MIN);
+	crypto_kdf_derive_from_key(handle_key, sizeof(handle_key),
+				   SUBKEY_HANDLE, ctx, secret);
 }
 
 void crypto_wipe(void)
@@ -71,6 +75,7 @@ void crypto_wipe(void)
 	sodium_memzero(token_key, sizeof(token_key));
 	sodium_memzero(sign_sk, sizeof(sign_sk));
 	sodium_memzero(rid_key, sizeof(rid_key));
+	sodium_memzero(handle_key, sizeof(handle_key));
 	sodium_memzero(&rid_base, sizeof(rid_base));
 }
 
@@ -280,6 +285,31 @@ void crypto_secret_hash(const char *api_secret,
 	crypto_generichash(out, CRYPTO_HASH_LEN,
 			   (const unsigned char *)api_secret,
 			   strlen(api_secret), api_key, sizeof(api_key));
+}
+
+void crypto_handle_new(char out[CRYPTO_HANDLE_LEN + 1])
+{
+	unsigned char raw[CRYPTO_HANDLE_LEN / 2];
+
+	randombytes_buf(raw, sizeof(raw));
+	hex_encode(raw, sizeof(raw), out);
+	sodium_memzero(raw, sizeof(raw));
+}
+
+void crypto_handle_hash(const char *request_id, const char *handle,
+			unsigned char out[CRYPTO_HASH_LEN])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, handle_key, sizeof(handle_key),
+				CRYPTO_HASH_LEN);
+	/* As for PINs: the NUL keeps the two fields apart. */
+	crypto_generichash_update(&st, (const unsigned char *)request_id,
+				  strlen(request_id) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)handle,
+				  strlen(handle));
+	crypto_generichash_final(&st, out, CRYPTO_HASH_LEN);
+	sodium_memzero(&st, sizeof(st));
 }
 
 int crypto_hash_equal(const unsigned char a[CRYPTO_HASH_LEN],

@@ -60,6 +60,17 @@ void crypto_api_credentials(char key[CRYPTO_API_KEY_LEN + 1],
 void crypto_pin_hash(const char *request_id, const char *pin,
 		     unsigned char out[CRYPTO_HASH_LEN]);
 
+/*
+ * A browser verification's handle: 128 random bits as 32 hex characters
+ * (out holds CRYPTO_HANDLE_LEN + 1 bytes), the page's proof that the
+ * verification is its own.  Only crypto_handle_hash() of it is stored,
+ * bound to the verification's request id.
+ */
+#define CRYPTO_HANDLE_LEN 32
+void crypto_handle_new(char out[CRYPTO_HANDLE_LEN + 1]);
+void crypto_handle_hash(const char *request_id, const char *handle,
+			unsigned char out[CRYPTO_HASH_LEN]);
+
 /* Keyed hash of an API secret. */
 void crypto_secret_hash(const char *api_secret,
 			unsigned char out[CRYPTO_HASH_LEN]);

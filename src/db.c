@@ -29,7 +29,13 @@
 	"wait2_ms, wait3_ms, state, attempts, next_step, resends, "            \
 	"created_ms, "                                                         \
 	"pin_created_ms, pin_expiry_ms, expires_ms, last_resend_ms, "          \
-	"finalized_ms, first_event_ms, last_event_ms, pin_box, call_sid"
+	"finalized_ms, first_event_ms, last_event_ms, pin_box, call_sid, "     \
+	"handle_hash"
+
+/* A key's owner: its row id (0 for none) and its api_key ("" for none). */
+#define KEY_OWNER_COLUMNS                                                      \
+	"coalesce(owner_key_id, 0), coalesce((SELECT o.api_key FROM "          \
+	"api_keys o WHERE o.id = api_keys.owner_key_id), '')"
 
 static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
@@ -38,21 +44,25 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_ROLLBACK] = "ROLLBACK",
 	[STMT_KEY_INSERT] =
 		"INSERT INTO api_keys (api_key, name, secret_hash, "
-		"created_ms, voice_confirm, countries, kind, brand) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	[STMT_KEY_GET] = "SELECT id, api_key, name, secret_hash, created_ms, "
-			 "revoked_ms, countries, kind, brand FROM api_keys "
-			 "WHERE api_key = ?1",
+		"created_ms, voice_confirm, countries, kind, brand, "
+		"owner_key_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[STMT_KEY_GET] =
+		"SELECT id, api_key, name, secret_hash, created_ms, "
+		"revoked_ms, countries, kind, brand, " KEY_OWNER_COLUMNS
+		" FROM api_keys "
+		"WHERE api_key = ?1",
 	[STMT_KEY_REVOKE] = "UPDATE api_keys SET revoked_ms = ?2 "
 			    "WHERE api_key = ?1 AND revoked_ms = 0",
-	[STMT_KEY_LIST] = "SELECT id, api_key, name, secret_hash, created_ms, "
-			  "revoked_ms, countries, kind, brand FROM api_keys "
-			  "ORDER BY id",
+	[STMT_KEY_LIST] =
+		"SELECT id, api_key, name, secret_hash, created_ms, "
+		"revoked_ms, countries, kind, brand, " KEY_OWNER_COLUMNS
+		" FROM api_keys "
+		"ORDER BY id",
 	[STMT_VF_INSERT] =
 		"INSERT INTO verifications (" VF_COLUMNS ") VALUES (?1, "
 		"?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
 		"?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, "
-		"?29, ?30)",
+		"?29, ?30, ?31)",
 	/* Ids from before request ids were derived from the row id. */
 	[STMT_VF_GET_LEGACY] = "SELECT " VF_COLUMNS " FROM verifications "
 			       "WHERE request_id = ?1 AND key_id = ?2 AND "
@@ -164,6 +174,15 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_TOKEN_PURGE] = "DELETE FROM token_uses WHERE jti IN (SELECT jti "
 			     "FROM token_uses WHERE exp_ms <= ?1 "
 			     "ORDER BY exp_ms LIMIT 64)",
+	[STMT_TOKEN_USED] = "SELECT 1 FROM token_uses WHERE jti = ?1",
+	/* Only a publishable key gets an owner, and only an active secret
+	 * key is one. */
+	[STMT_KEY_SET_OWNER] =
+		"UPDATE api_keys SET owner_key_id = (SELECT o.id FROM "
+		"api_keys o WHERE o.api_key = ?2 AND o.kind = 0 AND "
+		"o.revoked_ms = 0) WHERE api_key = ?1 AND kind = 1 AND "
+		"EXISTS (SELECT 1 FROM api_keys o WHERE o.api_key = ?2 AND "
+		"o.kind = 0 AND o.revoked_ms = 0)",
 };
 
 static int db_err(struct db_conn *c, const char *what)
@@ -386,6 +405,8 @@ static void key_from_row(sqlite3_stmt *st, struct key_row *k)
 	column_text(st, 6, k->countries, sizeof(k->countries));
 	k->kind = sqlite3_column_int(st, 7);
 	column_text(st, 8, k->brand, sizeof(k->brand));
+	k->owner_key_id = sqlite3_column_int64(st, 9);
+	column_text(st, 10, k->owner, sizeof(k->owner));
 }
 
 int db_key_insert(struct db_conn *c, const struct key_row *k)
@@ -401,6 +422,10 @@ int db_key_insert(struct db_conn *c, const struct key_row *k)
 	bind_text(st, 6, k->countries[0] ? k->countries : "IN");
 	sqlite3_bind_int(st, 7, k->kind);
 	bind_text(st, 8, k->brand);
+	if (k->owner_key_id > 0)
+		sqlite3_bind_int64(st, 9, k->owner_key_id);
+	else
+		sqlite3_bind_null(st, 9);
 	return stmt_exec(c, STMT_KEY_INSERT, "insert key");
 }
 
@@ -471,6 +496,27 @@ int db_token_use(struct db_conn *c, const char *jti, int64_t exp_ms,
 	rc = stmt_exec(c, STMT_TOKEN_USE, "use token");
 	if (rc == 0 && sqlite3_changes(c->db) == 0)
 		return KV_EDUP;
+	return rc;
+}
+
+int db_token_used(struct db_conn *c, const char *jti)
+{
+	sqlite3_stmt *st = c->stmt[STMT_TOKEN_USED];
+
+	bind_text(st, 1, jti);
+	return exists_done(c, st, "token used");
+}
+
+int db_key_set_owner(struct db_conn *c, const char *api_key, const char *owner)
+{
+	sqlite3_stmt *st = c->stmt[STMT_KEY_SET_OWNER];
+	int rc;
+
+	bind_text(st, 1, api_key);
+	bind_text(st, 2, owner);
+	rc = stmt_exec(c, STMT_KEY_SET_OWNER, "set key owner");
+	if (rc == 0 && sqlite3_changes(c->db) == 0)
+		return KV_ENOTFOUND;
 	return rc;
 }
 
@@ -552,6 +598,9 @@ static void vf_bind(sqlite3_stmt *st, const struct vf_record *r)
 	sqlite3_bind_blob(st, 29, r->pin_box, (int)r->pin_box_len,
 			  SQLITE_STATIC);
 	bind_text(st, 30, r->call_sid);
+	sqlite3_bind_blob(st, 31, r->handle_hash,
+			  r->has_handle ? (int)sizeof(r->handle_hash) : 0,
+			  SQLITE_STATIC);
 }
 
 static void vf_from_row(sqlite3_stmt *st, struct vf_record *r)
@@ -593,6 +642,11 @@ static void vf_from_row(sqlite3_stmt *st, struct vf_record *r)
 	if (r->pin_box_len)
 		memcpy(r->pin_box, sqlite3_column_blob(st, 28), r->pin_box_len);
 	column_text(st, 29, r->call_sid, sizeof(r->call_sid));
+	if (sqlite3_column_bytes(st, 30) == (int)sizeof(r->handle_hash)) {
+		memcpy(r->handle_hash, sqlite3_column_blob(st, 30),
+		       sizeof(r->handle_hash));
+		r->has_handle = 1;
+	}
 }
 
 int db_verification_next_id(struct db_conn *c, int64_t *id)

@@ -34,6 +34,9 @@ struct vf_record {
 	unsigned char pin_box[CRYPTO_PIN_BOX_MAX]; /* crypto_pin_seal() */
 	size_t pin_box_len;
 	char call_sid[64]; /* KooKoo's id of the latest call */
+	/* Started through a publishable key: the keyed hash of its handle. */
+	unsigned char handle_hash[CRYPTO_HASH_LEN];
+	int has_handle;
 };
 
 struct key_row {
@@ -47,6 +50,9 @@ struct key_row {
 	char countries[64]; /* allow-list: "IN", "IN,GB", or "*" for any */
 	int kind;           /* KEY_SECRET or KEY_PUBLISHABLE */
 	char brand[80];     /* publishable: the only brand it may use, or "" */
+	/* publishable: the secret key that may redeem its tokens (0: none) */
+	int64_t owner_key_id;
+	char owner[40]; /* that key's api_key, or "" (read only) */
 };
 
 enum key_kind {
@@ -158,6 +164,11 @@ int db_rollback(struct db_conn *c);
 int db_key_insert(struct db_conn *c, const struct key_row *k);
 int db_key_get(struct db_conn *c, const char *api_key, struct key_row *out);
 int db_key_revoke(struct db_conn *c, const char *api_key, int64_t now_ms);
+/*
+ * Makes the active secret key `owner` the owner of publishable key
+ * `api_key`.  KV_ENOTFOUND when either is not such a key.
+ */
+int db_key_set_owner(struct db_conn *c, const char *api_key, const char *owner);
 int db_keys_foreach(struct db_conn *c,
 		    int (*cb)(const struct key_row *k, void *arg), void *arg);
 /* The rowid of the connection's last insert (a new key's id). */
@@ -182,6 +193,8 @@ int db_key_origins_foreach(struct db_conn *c, int64_t key_id,
  */
 int db_token_use(struct db_conn *c, const char *jti, int64_t exp_ms,
 		 int64_t now_ms);
+/* Whether token `jti` was used once (single use): 1, 0, or KV_E*. */
+int db_token_used(struct db_conn *c, const char *jti);
 
 /*
  * Verifications.  Lookups by request id are scoped to one key.  A new

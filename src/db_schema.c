@@ -185,6 +185,20 @@ static const char *const migrations[] = {
 	"number)  WHERE state = 0;"
 	"CREATE UNIQUE INDEX verifications_legacy_id ON "
 	"verifications(request_id) WHERE legacy = 1;",
+	/*
+	 * Browser verifications belong to the visitor that started them, and
+	 * publishable keys to the secret key of their owner.  handle_hash is
+	 * the keyed hash of the handle a request through a publishable key
+	 * returned to the page (empty for secret keys; a publishable key's
+	 * verification without one, from before, answers no page).
+	 * owner_key_id names the secret key whose backend alone may redeem
+	 * the publishable key's tokens online; NULL, as for every key made
+	 * before, lets no backend redeem them until `keys set-owner`.
+	 */
+	"ALTER TABLE verifications ADD COLUMN handle_hash BLOB NOT NULL "
+	"DEFAULT x'';"
+	"ALTER TABLE api_keys ADD COLUMN owner_key_id INTEGER "
+	"REFERENCES api_keys(id);",
 };
 
 int db_schema_version(void)

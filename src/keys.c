@@ -34,20 +34,38 @@ int keys_create(struct db_conn *c, const char *name, int voice_confirm,
 	return db_key_insert(c, &k);
 }
 
+/* The id of `owner` if it is an active secret key, else KV_ENOTFOUND. */
+static int owner_id_of(struct db_conn *c, const char *owner, int64_t *id)
+{
+	struct key_row o;
+	int rc = db_key_get(c, owner, &o);
+
+	if (rc != 0)
+		return rc;
+	if (o.kind != KEY_SECRET || o.revoked_ms != 0)
+		return KV_ENOTFOUND;
+	*id = o.id;
+	return 0;
+}
+
 int keys_create_publishable(struct db_conn *c, const char *name,
 			    int voice_confirm, const char *countries,
-			    const char *brand, const char *const *origins,
-			    size_t n, char api_key[KEYS_PUBLISHABLE_LEN + 1])
+			    const char *brand, const char *owner,
+			    const char *const *origins, size_t n,
+			    char api_key[KEYS_PUBLISHABLE_LEN + 1])
 {
 	const size_t plen = sizeof(KEYS_PUBLISHABLE_PREFIX) - 1;
 	unsigned char raw[(KEYS_PUBLISHABLE_LEN - 3) / 2];
 	struct key_row k;
-	int64_t id;
+	int64_t id, owner_id = 0;
 	int rc;
 
 	if (n == 0 || n > KEYS_ORIGINS_MAX)
 		return KV_EINVAL;
+	if (owner && (rc = owner_id_of(c, owner, &owner_id)) != 0)
+		return rc;
 	key_row_init(&k, name, voice_confirm, countries);
+	k.owner_key_id = owner_id;
 	memcpy(api_key, KEYS_PUBLISHABLE_PREFIX, plen);
 	randombytes_buf(raw, sizeof(raw));
 	hex_encode(raw, sizeof(raw), api_key + plen);

@@ -39,12 +39,15 @@ int keys_create(struct db_conn *c, const char *name, int voice_confirm,
  * Creates a publishable key for `n` origins (already normalised by
  * keys_origin_normalize(), 1 to KEYS_ORIGINS_MAX) in one transaction.
  * `brand` (NULL or "": any) is then the only brand its requests may name.
- * Returns 0 or KV_E*.
+ * `owner` (NULL: none) is the api_key of the active secret key whose
+ * backend alone may redeem the new key's tokens online.  Returns 0,
+ * KV_ENOTFOUND when `owner` is not an active secret key, or KV_E*.
  */
 int keys_create_publishable(struct db_conn *c, const char *name,
 			    int voice_confirm, const char *countries,
-			    const char *brand, const char *const *origins,
-			    size_t n, char api_key[KEYS_PUBLISHABLE_LEN + 1]);
+			    const char *brand, const char *owner,
+			    const char *const *origins, size_t n,
+			    char api_key[KEYS_PUBLISHABLE_LEN + 1]);
 
 /*
  * Writes `in` as a browser sends it in the Origin header: lower case,

@@ -45,9 +45,10 @@ struct options {
 	const char *countries; /* keys create --countries IN,GB */
 	int publishable;       /* keys create --publishable */
 	const char *brand;     /* keys create --publishable --brand B */
+	const char *owner;     /* keys create --publishable --owner KEY */
 	const char *origins[KEYS_ORIGINS_MAX]; /* keys create --origin */
 	int norigins;
-	const char *args[2]; /* positional: "keys revoke KEY" */
+	const char *args[3]; /* positional: "keys set-owner PK KEY" */
 	int nargs;
 };
 
@@ -64,9 +65,13 @@ static void usage(FILE *out)
 		"              [--countries IN,GB|*]  (default IN)\n"
 		"                        create an API key, print its secret\n"
 		"  keys create --publishable --origin https://site.example\n"
-		"              [--origin ...] [--brand B] [--name N] [--json]\n"
+		"              --owner KEY [--origin ...] [--brand B]\n"
+		"              [--name N] [--json]\n"
 		"                        create a key for web pages of those\n"
-		"                        origins (no secret)\n"
+		"                        origins (no secret); only the backend\n"
+		"                        of secret key KEY may redeem its tokens\n"
+		"  keys set-owner PK KEY make secret key KEY the owner of\n"
+		"                        publishable key PK\n"
 		"  keys list             list API keys (never secrets)\n"
 		"  keys revoke KEY       revoke an API key\n"
 		"  token-key             print the public key (JWK Set) that\n"
@@ -143,6 +148,8 @@ static int options_parse(int argc, char **argv, struct options *o)
 			o->countries = next;
 		} else if (strcmp(a, "--brand") == 0) {
 			o->brand = next;
+		} else if (strcmp(a, "--owner") == 0) {
+			o->owner = next;
 		} else if (strcmp(a, "--origin") == 0) {
 			if (o->norigins == KEYS_ORIGINS_MAX) {
 				snprintf(err, sizeof(err),
@@ -318,6 +325,7 @@ static int key_print(const struct key_row *k, void *arg)
 	if (k->kind == KEY_PUBLISHABLE) {
 		if (k->brand[0])
 			printf("\tbrand: %s", k->brand);
+		printf("\towner: %s", k->owner[0] ? k->owner : "none");
 		printf("\torigins:");
 		if (db_key_origins_foreach(arg, k->id, origin_print, NULL) != 0)
 			return -1;
@@ -332,6 +340,7 @@ static int cmd_keys_publishable(struct options *o, struct db_conn *c)
 	char norm[KEYS_ORIGINS_MAX][KEYS_ORIGIN_MAX];
 	const char *list[KEYS_ORIGINS_MAX];
 	char key[KEYS_PUBLISHABLE_LEN + 1];
+	int rc;
 
 	if (o->norigins == 0) {
 		fprintf(stderr, "kookooverify: a publishable key needs at "
@@ -355,10 +364,24 @@ static int cmd_keys_publishable(struct options *o, struct db_conn *c)
 				"characters\n");
 		return EXIT_USAGE;
 	}
-	if (keys_create_publishable(c, o->name, !o->no_voice_confirm,
-				    o->countries, o->brand, list,
-				    (size_t)o->norigins, key) != 0)
+	rc = keys_create_publishable(c, o->name, !o->no_voice_confirm,
+				     o->countries, o->brand, o->owner, list,
+				     (size_t)o->norigins, key);
+	if (rc == KV_ENOTFOUND) {
+		fprintf(stderr,
+			"kookooverify: --owner %s is not an active "
+			"secret key\n",
+			o->owner);
+		return EXIT_USAGE;
+	}
+	if (rc != 0)
 		return 1;
+	if (!o->owner)
+		fprintf(stderr,
+			"kookooverify: no --owner: no backend can "
+			"redeem this key's tokens online until "
+			"`keys set-owner %s KEY`\n",
+			key);
 	if (o->json)
 		printf("{\"api_key\": \"%s\"}\n", key);
 	else
@@ -382,6 +405,27 @@ static int cmd_keys_revoke(struct options *o, const char *api_key)
 	return rc == 0 ? 0 : 1;
 }
 
+/* `keys set-owner PK KEY`: who may redeem the tokens of a publishable key. */
+static int cmd_keys_set_owner(struct options *o, const char *pk,
+			      const char *owner)
+{
+	struct db_conn *c = admin_open(o);
+	int rc;
+
+	if (!c)
+		return 1;
+	rc = db_key_set_owner(c, pk, owner);
+	db_close(c);
+	if (rc == KV_ENOTFOUND) {
+		fprintf(stderr,
+			"kookooverify: %s is not a publishable key or "
+			"%s is not an active secret key\n",
+			pk, owner);
+		return 1;
+	}
+	return rc == 0 ? 0 : 1;
+}
+
 static int cmd_keys(struct options *o)
 {
 	char key[CRYPTO_API_KEY_LEN + 1], secret[CRYPTO_API_SECRET_LEN + 1];
@@ -391,9 +435,12 @@ static int cmd_keys(struct options *o)
 
 	if (strcmp(sub, "revoke") == 0 && o->nargs == 2)
 		return cmd_keys_revoke(o, o->args[1]);
+	if (strcmp(sub, "set-owner") == 0 && o->nargs == 3)
+		return cmd_keys_set_owner(o, o->args[1], o->args[2]);
 	if ((strcmp(sub, "create") != 0 && strcmp(sub, "list") != 0) ||
 	    o->nargs != 1) {
-		fprintf(stderr, "kookooverify: keys create|list|revoke KEY\n");
+		fprintf(stderr, "kookooverify: keys create|list|revoke KEY|"
+				"set-owner PK KEY\n");
 		return EXIT_USAGE;
 	}
 	c = admin_open(o);
@@ -402,10 +449,10 @@ static int cmd_keys(struct options *o)
 	if (strcmp(sub, "create") == 0 && o->publishable) {
 		rc = cmd_keys_publishable(o, c);
 	} else if (strcmp(sub, "create") == 0) {
-		if (o->norigins || o->brand) {
+		if (o->norigins || o->brand || o->owner) {
 			fprintf(stderr,
-				"kookooverify: --origin and --brand are "
-				"for publishable keys (--publishable)\n");
+				"kookooverify: --origin, --brand and --owner "
+				"are for publishable keys (--publishable)\n");
 			rc = EXIT_USAGE;
 			goto out;
 		}

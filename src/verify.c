@@ -202,6 +202,46 @@ static const struct test_number *test_number_find(const char *digits)
 
 /* ---- the writes of the three calls that change a verification ---- */
 
+/*
+ * What a call through a publishable key proves about the verification it
+ * names: the keyed hash of the handle it sent, bound to the request id.
+ */
+struct handle_proof {
+	int required; /* 0: a secret key, nothing to prove */
+	unsigned char hash[CRYPTO_HASH_LEN];
+};
+
+static void handle_proof_init(struct handle_proof *hp, const char *request_id,
+			      const char *handle)
+{
+	hp->required = handle != NULL;
+	/*
+	 * Hashed even when empty, so that a missing handle costs what a wrong
+	 * one does.
+	 */
+	if (handle)
+		crypto_handle_hash(request_id, handle, hp->hash);
+}
+
+/* 32 lower-case hex digits, as crypto_handle_new() writes. */
+static int handle_well_formed(const char *h)
+{
+	return h && strlen(h) == CRYPTO_HANDLE_LEN &&
+	       strspn(h, "0123456789abcdef") == CRYPTO_HANDLE_LEN;
+}
+
+/* Whether the call may see and change verification r. */
+static int handle_proof_ok(const struct handle_proof *hp,
+			   const struct vf_record *r)
+{
+	int equal;
+
+	if (!hp->required)
+		return 1;
+	equal = crypto_hash_equal(hp->hash, r->handle_hash);
+	return equal && r->has_handle;
+}
+
 /* The service call whose write a struct verify_pending carries. */
 enum pending_kind { PENDING_REQUEST, PENDING_CHECK, PENDING_CONTROL };
 
@@ -210,13 +250,18 @@ struct request_tx {
 	char pin[ENGINE_PIN_MAX + 1]; /* hashed and sealed once the id is known */
 	int concurrent;
 	int throttled; /* the number's window is full: seconds to wait */
-	char existing[ENGINE_REQUEST_ID_LEN + 1];
+	char existing[ENGINE_REQUEST_ID_LEN + 1]; /* "": not the page's */
+	/* Publishable keys: the new handle, and the one the page sent. */
+	int publishable;
+	char handle[CRYPTO_HANDLE_LEN + 1];
+	const char *given;
 };
 
 struct check_tx {
 	char number[16]; /* out: the verification's number */
 	int64_t key_id;
 	const char *request_id;
+	struct handle_proof proof;
 	unsigned char code_hash[CRYPTO_HASH_LEN];
 	struct check_row row;
 	enum check_outcome outcome;
@@ -225,6 +270,7 @@ struct check_tx {
 struct control_tx {
 	int64_t key_id;
 	const char *request_id;
+	struct handle_proof proof;
 	enum verify_cmd cmd;
 	int vonage_rules;
 	enum control_outcome outcome;
@@ -260,6 +306,25 @@ static void verify_pending_free(struct verify_pending *p)
 
 /* ---- request ---- */
 
+/*
+ * A page asks for a number whose verification is live: only the page that
+ * started it (its handle) learns its id.  Anyone else, another visitor of
+ * the same site included, is refused without it.
+ */
+static void request_concurrent(struct request_tx *tx,
+			       const struct vf_record *live)
+{
+	struct handle_proof hp;
+
+	tx->concurrent = 1;
+	memcpy(tx->existing, live->v.request_id, sizeof(tx->existing));
+	if (!tx->publishable)
+		return;
+	handle_proof_init(&hp, live->v.request_id, tx->given ? tx->given : "");
+	if (!tx->given || !*tx->given || !handle_proof_ok(&hp, live))
+		tx->existing[0] = '\0';
+}
+
 static int request_tx_run(struct db_conn *c, void *arg)
 {
 	struct request_tx *tx = arg;
@@ -271,9 +336,7 @@ static int request_tx_run(struct db_conn *c, void *arg)
 	rc = db_verification_live(c, tx->rec.v.key_id, tx->rec.number, &live);
 	if (rc == 0) {
 		if (!engine_expire_if_due(&live.v, now)) {
-			tx->concurrent = 1;
-			memcpy(tx->existing, live.v.request_id,
-			       sizeof(tx->existing));
+			request_concurrent(tx, &live);
 			return 0;
 		}
 		/* Its time is up: record that, which frees the number. */
@@ -303,6 +366,11 @@ static int request_tx_run(struct db_conn *c, void *arg)
 	crypto_pin_hash(tx->rec.v.request_id, tx->pin, tx->rec.pin_hash);
 	tx->rec.pin_box_len =
 		crypto_pin_seal(tx->rec.v.request_id, tx->pin, tx->rec.pin_box);
+	if (tx->publishable) {
+		crypto_handle_hash(tx->rec.v.request_id, tx->handle,
+				   tx->rec.handle_hash);
+		tx->rec.has_handle = 1;
+	}
 	rc = db_verification_insert(c, &tx->rec);
 	if (rc != 0 || tx->rec.test_number)
 		return rc;
@@ -383,6 +451,17 @@ enum verify_result verify_request_start(int64_t key_id,
 		memcpy(tx->pin, test->pin, sizeof(tx->pin));
 	else
 		crypto_pin_new(plan.code_length, tx->pin);
+	tx->publishable = in->publishable;
+	tx->given = in->handle;
+	/*
+	 * A page may propose its handle (the SDK draws one per visitor), so a
+	 * start retried after a lost reply resumes instead of being refused;
+	 * anything but 128 bits in hex gets one of ours.
+	 */
+	if (in->publishable && handle_well_formed(in->handle))
+		memcpy(tx->handle, in->handle, sizeof(tx->handle));
+	else if (in->publishable)
+		crypto_handle_new(tx->handle);
 
 	r->v.key_id = key_id;
 	r->v.state = VF_IN_PROGRESS;
@@ -409,12 +488,14 @@ enum verify_result verify_request_start(int64_t key_id,
 
 enum verify_result
 verify_request_finish(struct verify_pending *p, int rc,
-		      char request_id[ENGINE_REQUEST_ID_LEN + 1],
+		      char request_id[ENGINE_REQUEST_ID_LEN + 1], char *handle,
 		      int *retry_after)
 {
 	struct request_tx *tx = &p->u.rq;
 	enum verify_result res = VERIFY_OK;
 
+	if (handle)
+		handle[0] = '\0';
 	if (rc != 0) {
 		res = VERIFY_ERROR;
 	} else if (tx->concurrent) {
@@ -426,6 +507,8 @@ verify_request_finish(struct verify_pending *p, int rc,
 	} else {
 		memcpy(request_id, tx->rec.v.request_id,
 		       ENGINE_REQUEST_ID_LEN + 1);
+		if (handle && tx->publishable)
+			memcpy(handle, tx->handle, sizeof(tx->handle));
 		if (!tx->rec.test_number)
 			jobs_notify(tx->rec.v.created_ms);
 	}
@@ -447,6 +530,9 @@ static int check_tx_run(struct db_conn *c, void *arg)
 	rc = db_verification_get(c, tx->request_id, tx->key_id, &r);
 	if (rc != 0)
 		return rc;
+	/* Another page's verification: as unknown, nothing written. */
+	if (!handle_proof_ok(&tx->proof, &r))
+		return KV_ENOTFOUND;
 	before = r.v.state;
 	begin = engine_check_begin(&r.v, now);
 	if (begin >= 0) {
@@ -483,8 +569,8 @@ static enum verify_result result_of(int rc)
 }
 
 enum verify_result verify_check_start(int64_t key_id, const char *request_id,
-				      const char *code, const char *ip,
-				      int *retry_after,
+				      const char *handle, const char *code,
+				      const char *ip, int *retry_after,
 				      struct verify_pending **p)
 {
 	struct check_tx *tx;
@@ -499,6 +585,7 @@ enum verify_result verify_check_start(int64_t key_id, const char *request_id,
 	tx = &(*p)->u.ck;
 	tx->key_id = key_id;
 	tx->request_id = request_id;
+	handle_proof_init(&tx->proof, request_id, handle);
 	crypto_pin_hash(request_id, code, tx->code_hash);
 	tx->row.created_ms = now_ms();
 	copy_field(tx->row.code, sizeof(tx->row.code), code);
@@ -554,6 +641,8 @@ static int control_tx_run(struct db_conn *c, void *arg)
 	rc = db_verification_get(c, tx->request_id, tx->key_id, &r);
 	if (rc != 0)
 		return rc;
+	if (!handle_proof_ok(&tx->proof, &r))
+		return KV_ENOTFOUND;
 	before = r.v.state;
 	switch (tx->cmd) {
 	case CMD_CANCEL:
@@ -582,7 +671,8 @@ static int control_tx_run(struct db_conn *c, void *arg)
 }
 
 enum verify_result verify_control_start(int64_t key_id, const char *request_id,
-					enum verify_cmd cmd, int vonage_rules,
+					const char *handle, enum verify_cmd cmd,
+					int vonage_rules,
 					struct verify_pending **p)
 {
 	struct control_tx *tx;
@@ -593,6 +683,7 @@ enum verify_result verify_control_start(int64_t key_id, const char *request_id,
 	tx = &(*p)->u.ct;
 	tx->key_id = key_id;
 	tx->request_id = request_id;
+	handle_proof_init(&tx->proof, request_id, handle);
 	tx->cmd = cmd;
 	tx->vonage_rules = vonage_rules;
 	return VERIFY_PENDING;
@@ -631,14 +722,20 @@ int verify_pending_run(struct db_conn *c, void *arg)
 /* ---- reads ---- */
 
 enum verify_result verify_search(int64_t key_id, const char *request_id,
-				 struct vf_record *out)
+				 const char *handle, struct vf_record *out)
 {
 	struct db_conn *c = db_reader();
+	struct handle_proof hp;
 	int rc;
 
 	if (!c)
 		return VERIFY_ERROR;
+	handle_proof_init(&hp, request_id, handle);
 	rc = db_verification_get(c, request_id, key_id, out);
+	if (rc == 0 && !handle_proof_ok(&hp, out)) {
+		memset(out, 0, sizeof(*out));
+		rc = KV_ENOTFOUND;
+	}
 	if (rc == 0)
 		engine_expire_if_due(&out->v, now_ms());
 	return result_of(rc);
@@ -649,7 +746,7 @@ int verify_resend_wait(int64_t key_id, const char *request_id)
 	struct vf_record rec;
 	int64_t ms;
 
-	if (verify_search(key_id, request_id, &rec) != VERIFY_OK)
+	if (verify_search(key_id, request_id, NULL, &rec) != VERIFY_OK)
 		return 1;
 	ms = engine_resend_wait_ms(&rec.v, &svc.es, now_ms());
 	return (int)((ms + 999) / 1000) > 0 ? (int)((ms + 999) / 1000) : 1;

@@ -32,6 +32,15 @@ struct verify_request_in {
 	const char *countries; /* the key's allow-list ("IN,GB", "*"); NULL: IN */
 	/* Publishable keys: the client address, for the per-address limit. */
 	const char *browser_ip;
+	/*
+	 * Publishable keys: the verification is bound to the page that made
+	 * it, by a handle.  `handle` is the one the page sent (NULL: none):
+	 * with the handle of the number's live verification the page gets
+	 * that verification's id again; a new verification takes it when it
+	 * is 32 lower-case hex digits, else a random one.
+	 */
+	int publishable;
+	const char *handle;
 	struct engine_request req;
 };
 
@@ -82,10 +91,19 @@ enum verify_cmd { CMD_CANCEL, CMD_TRIGGER_NEXT, CMD_RESEND };
  *
  * Request starts a verification for `key_id`: on VERIFY_OK or
  * VERIFY_CONCURRENT, request_id (33 bytes) holds the id; on
- * VERIFY_BAD_PARAM *bad_param names the parameter.  Check compares `code`
- * with the PIN, the attempt counted before the comparison in the same
+ * VERIFY_BAD_PARAM *bad_param names the parameter.  Through a publishable
+ * key, `handle` (CRYPTO_HANDLE_LEN + 1 bytes, may be NULL) receives the new
+ * verification's handle on VERIFY_OK ("" otherwise), and a
+ * VERIFY_CONCURRENT whose live verification is not the page's own (its
+ * handle was not given) leaves request_id "".  Check compares `code` with
+ * the PIN, the attempt counted before the comparison in the same
  * transaction; *outcome is set on VERIFY_OK.  Control runs a command;
  * *outcome is set on VERIFY_OK.
+ *
+ * `handle` of check, control and search: NULL for a secret key (no
+ * binding); otherwise what the page sent ("" for nothing), and unless it
+ * is the verification's own the call answers VERIFY_NOT_FOUND, exactly as
+ * for an unknown id.
  */
 struct verify_pending;
 
@@ -96,18 +114,19 @@ enum verify_result verify_request_start(int64_t key_id,
 					struct verify_pending **p);
 enum verify_result
 verify_request_finish(struct verify_pending *p, int rc,
-		      char request_id[ENGINE_REQUEST_ID_LEN + 1],
+		      char request_id[ENGINE_REQUEST_ID_LEN + 1], char *handle,
 		      int *retry_after);
 enum verify_result verify_check_start(int64_t key_id, const char *request_id,
-				      const char *code, const char *ip,
-				      int *retry_after,
+				      const char *handle, const char *code,
+				      const char *ip, int *retry_after,
 				      struct verify_pending **p);
 /* number (16 bytes, may be NULL) receives the verification's number. */
 enum verify_result verify_check_finish(struct verify_pending *p, int rc,
 				       enum check_outcome *outcome,
 				       char *number);
 enum verify_result verify_control_start(int64_t key_id, const char *request_id,
-					enum verify_cmd cmd, int vonage_rules,
+					const char *handle, enum verify_cmd cmd,
+					int vonage_rules,
 					struct verify_pending **p);
 enum verify_result verify_control_finish(struct verify_pending *p, int rc,
 					 enum control_outcome *outcome);
@@ -118,7 +137,7 @@ int verify_pending_run(struct db_conn *c, void *p);
  * shows EXPIRED even before the store records it).
  */
 enum verify_result verify_search(int64_t key_id, const char *request_id,
-				 struct vf_record *out);
+				 const char *handle, struct vf_record *out);
 
 /*
  * Whole seconds (>= 1) until a resend of the verification is out of its

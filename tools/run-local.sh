@@ -84,9 +84,14 @@ DEMO_ORIGIN=http://127.0.0.1:$PORT
 if [ -f "$DEMOKEYFILE" ] && DEMO_KEY=$(json_field "$DEMOKEYFILE" api_key) &&
     [ "$(json_field "$DEMOKEYFILE" origin)" = "$DEMO_ORIGIN" ]; then
 	echo "run-local: reusing the demo's publishable key in $DEMOKEYFILE"
+	# Keys made before owners existed: the local secret key redeems its
+	# tokens (the same owner again is harmless).
+	"$BIN" keys set-owner "$DEMO_KEY" "$KEY" --db "$DB" ||
+		echo "run-local: could not make $KEY the owner of $DEMO_KEY" >&2
 else
 	if ! DEMO_KEY=$("$BIN" keys create --db "$DB" --name demo \
-	    --publishable --brand "KookooVerify demo" --origin "$DEMO_ORIGIN" \
+	    --publishable --owner "$KEY" --brand "KookooVerify demo" \
+	    --origin "$DEMO_ORIGIN" \
 	    --origin "http://localhost:$PORT" --json |
 	    python3 -c 'import json, sys; print(json.load(sys.stdin)["api_key"])'); then
 		echo "run-local: \`$BIN keys create --publishable\` failed" >&2

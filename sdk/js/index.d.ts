@@ -83,6 +83,11 @@ export interface KookooVerifyOptions {
   brand?: string;
   /** fetch implementation, default globalThis.fetch. */
   fetch?: typeof fetch;
+  /**
+   * Where to keep the visitor's handle across page reloads (e.g.
+   * sessionStorage); default none: memory only.
+   */
+  storage?: Pick<Storage, 'getItem' | 'setItem'> | null;
   /** Refused: never give a secret to the browser SDK. */
   apiSecret?: never;
   api_secret?: never;
@@ -160,6 +165,12 @@ export declare class KookooVerify {
   brand?: string;
   /** The current verification; set by start(), settable to resume. */
   requestId: string | null;
+  /**
+   * This visitor's secret (32 hex digits), sent with every call: the
+   * server answers about a verification started through a publishable
+   * key only with it. Drawn at random, or loaded from `storage`.
+   */
+  handle: string | null;
 
   start(phone: string, options?: StartOptions): Promise<StartResult>;
   check(code: string, options?: CallOptions): Promise<CheckResult>;

@@ -113,7 +113,9 @@ export declare function verifyTokenOnline(
     apiKey: string;
     apiSecret: string;
     token: string;
-    /** Default true: a second check of the same token fails. */
+    /** Your publishable key(s): a token of any other is refused. */
+    audience: string | string[];
+    /** Default true: every later check of the same token fails. */
     singleUse?: boolean;
     fetch?: typeof fetch;
     timeoutMs?: number;

@@ -35,6 +35,8 @@ export interface WidgetTexts {
   networkError: string;
   timeout: string;
   throttled: string;
+  /** Status 10: another browser's verification of this number is live. */
+  busyElsewhere: string;
 }
 
 export declare const DEFAULT_TEXTS: Readonly<WidgetTexts>;
@@ -57,6 +59,11 @@ export interface WidgetOptions {
   retries?: number;
   /** Use this client instead of making one. */
   client?: KookooVerify;
+  /**
+   * Where the client keeps the visitor's handle so a reload resumes;
+   * default sessionStorage when readable, null: memory only.
+   */
+  storage?: Pick<Storage, 'getItem' | 'setItem'> | null;
   texts?: Partial<WidgetTexts>;
   /** false: inject no CSS. */
   styles?: boolean;

@@ -42,6 +42,7 @@ const NUMBERS = {
   resend: '9812300003',
   expiry: '9812300004',
   foreign: '9812300005',
+  reload: '9812300006',
 };
 const e164 = (n) => '91' + n;
 
@@ -83,7 +84,8 @@ async function startServer(name, settings) {
     const port = await freePort();
     const origin = `http://127.0.0.1:${port}`;
     const pk = jsonLine(runCli(['keys', 'create', '--publishable',
-      '--origin', origin, '--db', db, '--json'], { cwd: dir }),
+      '--owner', secret.api_key, '--origin', origin, '--db', db, '--json'],
+    { cwd: dir }),
     'keys create --publishable --json');
     assert.match(pk.api_key ?? '', /^pk_/,
       `publishable key: ${JSON.stringify(pk)}`);
@@ -171,10 +173,19 @@ async function simInbox(number) {
   return r.data;
 }
 
-async function searchStatus(server, requestId) {
+// A search as the page that started the verification makes it: with the
+// visitor's handle, which the server requires.
+async function searchStatus(server, requestId, handle) {
   const r = await pkPost(server, '/verify/search/json',
-    { request_id: requestId });
+    { request_id: requestId, handle });
   return r.data?.status;
+}
+
+// The visitor's handle, where the widget keeps it (the tab's
+// sessionStorage, so that a reload resumes).
+function pageHandle(rec) {
+  return rec.page.evaluate((k) =>
+    sessionStorage.getItem(`kookooverify.handle.${k}`), rec.server.pk);
 }
 
 // ---- the page -------------------------------------------------------------
@@ -270,6 +281,10 @@ async function startVerification(rec, number) {
   const data = await (await reply).json();
   assert.equal(data.status, '0', `start: ${JSON.stringify(data)}`);
   assert.match(data.request_id, REQUEST_ID_RE);
+  assert.match(data.handle ?? '', /^[0-9a-f]{32}$/,
+    `start gives the visitor's handle: ${JSON.stringify(data)}`);
+  assert.equal(await pageHandle(rec), data.handle,
+    'the widget keeps the handle in sessionStorage');
   await page.locator('[data-kv="code"]').waitFor({ state: 'visible',
     timeout: WAIT_MS });
   return data.request_id;
@@ -459,7 +474,10 @@ test('demo: a person verifies a number with the PIN from the inbox, and ' +
     assert.equal(r.data?.status, '3', `forged token: ${r.text}`);
 
     // Search agrees, and the layout fits the phone's width.
-    assert.equal(await searchStatus(server, rid), 'SUCCESS');
+    assert.equal(await searchStatus(server, rid, await pageHandle(rec)),
+      'SUCCESS');
+    // Without the handle, the page's verification is nobody's business.
+    assert.equal(await searchStatus(server, rid), '101');
     const overflow = await rec.page.evaluate(() =>
       document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `the page is ${overflow}px wider than a ` +
@@ -505,10 +523,11 @@ test('demo: a wrong code shows the server\'s text and the third wrong ' +
     await rec.page.locator('[data-kv="phone"]').waitFor({ state: 'visible',
       timeout: WAIT_MS });
     assert.ok(!(await rec.page.locator('[data-kv="code"]').isVisible()));
-    assert.equal(await searchStatus(server, rid), 'FAILED');
+    const handle = await pageHandle(rec);
+    assert.equal(await searchStatus(server, rid, handle), 'FAILED');
     // Even the right code is refused now.
     const late = await pkPost(server, '/verify/check/json',
-      { request_id: rid, code: pin });
+      { request_id: rid, code: pin, handle });
     assert.notEqual(late.data?.status, '0', late.text);
     assert.ok(!(await rec.page.locator('#verified').isVisible()));
     const errors = await rec.page.evaluate(() => window.__kv.errors);
@@ -589,6 +608,7 @@ async () => {
   const rec = await openDemo(server);
   try {
     const rid = await startVerification(rec, number);
+    const handle = await pageHandle(rec);
     const pin = await pinFromPanel(rec, number);
 
     // Unverified after next_event_wait: the call reads the PIN aloud.
@@ -606,7 +626,7 @@ async () => {
       .getAttribute('data-status'), call.status);
 
     await pollUntil(async () => {
-      const s = await searchStatus(server, rid);
+      const s = await searchStatus(server, rid, handle);
       return { value: s === 'EXPIRED' ? s : undefined, last: s };
     }, SLOW_WAIT_MS, `request ${rid} to expire`, POLL_MS);
 
@@ -622,6 +642,60 @@ async () => {
     assertNoPageErrors(rec);
   } finally {
     await closeDemo(rec);
+  }
+});
+
+test('demo: a reload resumes the visitor\'s verification; another ' +
+  'visitor of the same page is refused without its id and cannot see it',
+async () => {
+  const server = state.kv;
+  const number = NUMBERS.reload;
+  const rec = await openDemo(server);
+  const other = await openDemo(server);
+  try {
+    const rid = await startVerification(rec, number);
+    const handle = await pageHandle(rec);
+
+    // Another visitor (its own browser context) types the same number.
+    await other.page.locator('[data-kv="phone"]').fill(number);
+    const refused = other.page.waitForResponse((r) =>
+      r.url().endsWith('/verify/json') && r.request().method() === 'POST',
+    { timeout: WAIT_MS });
+    await other.page.locator('[data-kv="start"]').click();
+    const data = await (await refused).json();
+    assert.equal(data.status, '10', JSON.stringify(data));
+    assert.equal(data.request_id, '', JSON.stringify(data));
+    assert.ok(!JSON.stringify(data).includes(rid), JSON.stringify(data));
+    await waitInPage(other, 'the widget saying the number is busy',
+      () => /another browser/i.test(document.querySelector(
+        '[data-kv="status"]')?.textContent || ''));
+    assert.notEqual(await pageHandle(other), handle);
+    assert.equal(await searchStatus(server, rid, await pageHandle(other)),
+      '101');
+
+    // The first visitor reloads the tab and asks again: resumed.
+    await rec.page.reload();
+    await rec.page.locator('[data-kv="phone"]').waitFor({ timeout: WAIT_MS });
+    assert.equal(await pageHandle(rec), handle);
+    await rec.page.locator('[data-kv="phone"]').fill(number);
+    const resumed = rec.page.waitForResponse((r) =>
+      r.url().endsWith('/verify/json') && r.request().method() === 'POST',
+    { timeout: WAIT_MS });
+    await rec.page.locator('[data-kv="start"]').click();
+    const again = await (await resumed).json();
+    assert.equal(again.status, '10', JSON.stringify(again));
+    assert.equal(again.request_id, rid, JSON.stringify(again));
+    await waitInPage(rec, 'the widget saying the code was already sent',
+      () => /already sent to this number\. Enter/i.test(
+        document.querySelector('[data-kv="status"]')?.textContent || ''));
+    const pin = await pinFromPanel(rec, number);
+    const reply = await enterCode(rec, pin);
+    assert.equal(reply.status, '0', `check: ${JSON.stringify(reply)}`);
+    assert.equal(reply.request_id, rid);
+    assertOnlyLocal(rec);
+  } finally {
+    await closeDemo(rec);
+    await closeDemo(other);
   }
 });
 

@@ -19,14 +19,18 @@ from harness import KVTestCase, LIMITS_OFF, pin_of, run_cli, wrong_pin
 ORIGIN = "https://shop.example"
 OTHER = "https://other.example"   # listed by another publishable key
 STRANGER = "https://evil.example"  # listed by no key
+UNKNOWN_ID = "%032x" % 0x5EED      # a request id nobody started
 
 # Limits off, except where a test turns one on.
 OPEN = dict(LIMITS_OFF, cancel_min_age=0, resend_cooldown=0,
             limit_pk_rps=0, limit_pk_ip_requests_per_hour=0)
 
 
-def create_pk(server, *origins, name=None, brand=None):
+def create_pk(server, *origins, name=None, brand=None, owner=0):
+    """A publishable key owned by server.keys[owner] (None: no owner)."""
     args = ["keys", "create", "--db", server.db, "--publishable", "--json"]
+    if owner is not None:
+        args += ["--owner", server.keys[owner]["api_key"]]
     for o in origins:
         args += ["--origin", o]
     if name:
@@ -48,7 +52,14 @@ class BrowserCase(KVTestCase):
             cls.pk_other = create_pk(cls.server, OTHER)
 
     def pk_call(self, endpoint, params, origin=ORIGIN, pk=None):
+        """A page's call; a verification this page started gets its
+        handle, as the SDK sends it, unless params name one (None: none)."""
         body = dict(params, api_key=pk or self.pk)
+        rid = body.get("request_id")
+        if "handle" not in body and rid in self.handles:
+            body["handle"] = self.handles[rid]
+        if body.get("handle", "") is None:
+            del body["handle"]
         headers = {"Origin": origin} if origin else {}
         return self.s.post_json("/verify%s/json" % endpoint, body,
                                 headers=headers)
@@ -58,7 +69,14 @@ class BrowserCase(KVTestCase):
         r = self.pk_call("", dict({"number": number, "brand": "Shop"},
                                   **params))
         d = self.assert_vonage(r, "0")
+        self.assertRegex(d.get("handle", ""), "^[0-9a-f]{32}$",
+                         r.describe())
+        self.handles[d["request_id"]] = d["handle"]
         return d["request_id"], number
+
+    def setUp(self):
+        super().setUp()
+        self.handles = {}
 
     def assert_search(self, reply, status):
         """A search object (its status is the verification's state)."""
@@ -258,13 +276,150 @@ class PublishableKeyTests(BrowserCase):
             "ON k.id = v.key_id WHERE k.api_key = ?", (pk,)).fetchall()
         self.assertEqual(rows, [("Shöp",), ("Shöp",)], d)
 
-    def test_status_10_names_the_live_request(self):
+    def test_status_10_names_the_live_request_to_its_own_page(self):
         rid, number = self.pk_start()
-        r = self.pk_call("", {"number": number, "brand": "Shop"})
-        self.assert_vonage(r, "10", request_id=rid)
+        r = self.pk_call("", {"number": number, "brand": "Shop",
+                              "handle": self.handles[rid]})
+        d = self.assert_vonage(r, "10", request_id=rid)
+        self.assertNotIn("handle", d)  # the page has it already
+
+
+class VisitorBindingTests(BrowserCase):
+    """A browser verification belongs to the page that started it: another
+    visitor of the same site (same key, same origin) can neither learn its
+    id nor read or steer it."""
+
+    def unknown_replies(self, endpoint, params):
+        """The replies for an id nobody started: what a stranger gets."""
+        return self.pk_call(endpoint, dict(params, request_id=UNKNOWN_ID,
+                                           handle=None))
+
+    def assert_like_unknown(self, endpoint, params, rid, **why):
+        """The reply for rid is the reply for an unknown id, byte for byte
+        but for the id itself."""
+        got = self.pk_call(endpoint, dict(params, request_id=rid, **why))
+        want = self.unknown_replies(endpoint, params)
+        self.assertEqual(got.status, want.status, got.describe())
+        self.assertEqual(got.raw.replace(rid.encode(), b"ID"),
+                         want.raw.replace(UNKNOWN_ID.encode(), b"ID"),
+                         got.describe())
+        return got
+
+    def test_request_reply_carries_a_handle_for_pages_only(self):
+        rid, _ = self.pk_start()
+        self.assertRegex(self.handles[rid], "^[0-9a-f]{32}$")
+        d = self.assert_vonage(self.s.vonage("", {
+            "number": self.s.new_number(), "brand": "Shop"}), "0")
+        self.assertNotIn("handle", d)
+
+    def test_second_visitor_learns_no_request_id(self):
+        rid, number = self.pk_start()
+        for handle in (None, "", "0" * 32, "not a handle"):
+            r = self.pk_call("", {"number": number, "brand": "Shop",
+                                  "handle": handle})
+            d = self.assert_vonage(r, "10", request_id="",
+                                   error_text="Concurrent verifications "
+                                   "to the same number are not allowed.")
+            self.assertNotIn(rid, r.text, r.describe())
+            self.assertNotIn("handle", d)
+        # Nor does the handle of another verification open this one.
+        other, _ = self.pk_start()
+        r = self.pk_call("", {"number": number, "brand": "Shop",
+                              "handle": self.handles[other]})
+        self.assert_vonage(r, "10", request_id="")
+        self.assertNotIn(rid, r.text)
+
+    def test_a_page_may_propose_its_handle(self):
+        mine = os.urandom(16).hex()
+        number = self.s.new_number()
+        r = self.pk_call("", {"number": number, "brand": "Shop",
+                              "handle": mine})
+        rid = self.assert_vonage(r, "0", handle=mine)["request_id"]
+        # A start retried after its reply was lost resumes.
+        self.assert_vonage(self.pk_call("", {
+            "number": number, "brand": "Shop", "handle": mine}), "10",
+            request_id=rid)
+        self.assert_search(self.pk_call("/search", {
+            "request_id": rid, "handle": mine}), "IN PROGRESS")
+        # Anything but 128 bits in lower-case hex gets a random one.
+        for bad in ("A" * 32, "0" * 31, "g" * 32, "0" * 33):
+            d = self.assert_vonage(self.pk_call("", {
+                "number": self.s.new_number(), "brand": "Shop",
+                "handle": bad}), "0")
+            self.assertRegex(d.get("handle", ""), "^[0-9a-f]{32}$")
+            self.assertNotEqual(d["handle"], bad)
+
+    def test_search_needs_the_handle(self):
+        rid, _ = self.pk_start()
+        other, _ = self.pk_start()
+        for why in ({"handle": None}, {"handle": ""},
+                    {"handle": self.handles[other]},
+                    {"handle": self.handles[rid].upper()}):
+            self.assert_like_unknown("/search", {}, rid, **why)
+        self.assert_search(self.pk_call("/search", {"request_id": rid}),
+                           "IN PROGRESS")
+
+    def test_check_needs_the_handle_and_burns_nothing(self):
+        rid, number = self.pk_start()
+        pin = pin_of(number)
+        # Every attempt a stranger makes, even with the right code, is
+        # answered as for an unknown id and is not counted.
+        for _ in range(4):
+            self.assert_like_unknown("/check", {"code": pin}, rid,
+                                     handle=None)
+            self.assert_like_unknown("/check",
+                                     {"code": wrong_pin(pin)}, rid,
+                                     handle="f" * 32)
+        d = self.assert_search(self.pk_call("/search", {"request_id": rid}),
+                               "IN PROGRESS")
+        self.assertEqual(d["checks"], [], d)
+        d = self.assert_vonage(self.pk_call("/check", {
+            "request_id": rid, "code": pin}), "0", request_id=rid)
+        self.assertIn("token", d)
+
+    def test_control_needs_the_handle(self):
+        rid, _ = self.pk_start()
+        for cmd in ("cancel", "resend"):
+            self.assert_like_unknown("/control", {"cmd": cmd}, rid,
+                                     handle=None)
+            self.assert_like_unknown("/control", {"cmd": cmd}, rid,
+                                     handle="0" * 32)
+        d = self.assert_search(self.pk_call("/search", {"request_id": rid}),
+                               "IN PROGRESS")
+        self.assertEqual(len(d["events"]), 0, d)  # test numbers send none
+        self.assert_vonage(self.pk_call("/control", {
+            "request_id": rid, "cmd": "cancel"}), "0", command="cancel")
+
+    def test_handle_is_stored_only_as_a_keyed_hash(self):
+        rid, _ = self.pk_start()
+        handle = self.handles[rid]
+        db = sqlite3.connect(self.s.db)
+        self.addCleanup(db.close)
+        rows = db.execute("SELECT handle_hash FROM verifications WHERE "
+                          "request_id = ?", (rid,)).fetchall()
+        self.assertEqual(len(rows), 1)
+        stored = bytes(rows[0][0])
+        self.assertEqual(len(stored), 32)
+        self.assertNotIn(stored, (bytes.fromhex(handle), handle.encode()))
+        # Nowhere in the database in clear.
+        for table, in db.execute("SELECT name FROM sqlite_master WHERE "
+                                 "type = 'table'").fetchall():
+            for row in db.execute("SELECT * FROM %s" % table):
+                self.assertNotIn(handle, repr(row), table)
+        # A secret key's verification has none, and needs none.
+        d = self.assert_vonage(self.s.vonage("", {
+            "number": self.s.new_number(), "brand": "Shop"}), "0")
+        rows = db.execute("SELECT length(handle_hash) FROM verifications "
+                          "WHERE request_id = ?",
+                          (d["request_id"],)).fetchall()
+        self.assertEqual(rows, [(0,)])
+        r = self.s.vonage("/search", {"request_id": d["request_id"]})
+        self.assertEqual(r.data.get("status"), "IN PROGRESS", r.describe())
 
 
 class TokenTests(BrowserCase):
+    nkeys = 2  # keys[1]: another tenant's backend
+
     def verified_token(self):
         rid, number = self.pk_start()
         r = self.pk_call("/check", {"request_id": rid,
@@ -306,6 +461,27 @@ class TokenTests(BrowserCase):
         other, _, _ = self.verified_token()
         self.assert_vonage(self.redeem(other, "true"), "0")
 
+    def test_single_use_spends_it_for_every_later_redemption(self):
+        token, _, _ = self.verified_token()
+        self.assert_vonage(self.redeem(token), "0")  # not spent by this
+        self.assert_vonage(self.redeem(token, "true"), "0")
+        for once in (None, "false", "true"):
+            self.assert_vonage(self.redeem(token, once), "6",
+                               error_text="The token was already used")
+
+    def test_only_the_owners_backend_redeems(self):
+        token, rid, number = self.verified_token()
+        forged = self.redeem("x.y.z", key=1)
+        for once in (None, "false", "true"):
+            r = self.redeem(token, once, key=1)
+            self.assert_vonage(r, "3", error_text="Invalid value for "
+                               "parameter `token`")
+            self.assertEqual(r.raw, forged.raw, r.describe())
+            self.assertNotIn(number, r.text)
+        # Nothing was spent: the owner's single use still succeeds.
+        self.assert_vonage(self.redeem(token, "true"), "0", number=number,
+                           request_id=rid, api_key=self.pk)
+
     def test_single_use_survives_a_restart(self):
         token, _, _ = self.verified_token()
         self.assert_vonage(self.redeem(token, "true"), "0")
@@ -337,6 +513,7 @@ class TokenTests(BrowserCase):
 
 class TokenExpiryTests(BrowserCase):
     settings = dict(OPEN, token_ttl=1)
+    nkeys = 2
 
     def test_expired_token_is_refused(self):
         rid, number = self.pk_start()
@@ -345,6 +522,67 @@ class TokenExpiryTests(BrowserCase):
         time.sleep(1.2)
         self.assert_vonage(self.redeem(d["token"]), "6",
                            error_text="The token has expired")
+        # Another tenant is not even told it expired.
+        self.assert_vonage(self.redeem(d["token"], key=1), "3",
+                           error_text="Invalid value for parameter `token`")
+
+
+class OwnerTests(BrowserCase):
+    """Each publishable key is bound to the secret key of its owner."""
+    nkeys = 2
+    per_test = True
+
+    def token_of(self, pk):
+        self.pk = pk
+        rid, number = self.pk_start()
+        return self.assert_vonage(self.pk_call("/check", {
+            "request_id": rid, "code": pin_of(number)}), "0")["token"]
+
+    def test_a_key_without_owner_has_its_tokens_redeemed_by_none(self):
+        cp = self.s.cli("keys", "create", "--db", self.s.db, "--publishable",
+                        "--origin", ORIGIN, "--json")
+        self.assertIn("keys set-owner", cp.stderr)
+        pk = json.loads(cp.stdout)["api_key"]
+        token = self.token_of(pk)
+        for key in (0, 1):
+            self.assert_vonage(self.redeem(token, "true", key=key), "3",
+                               error_text="Invalid value for parameter "
+                               "`token`")
+        # The documented way to give it an owner; and only that owner.
+        self.s.cli("keys", "set-owner", pk, self.s.keys[1]["api_key"],
+                   "--db", self.s.db)
+        self.assert_vonage(self.redeem(token, "true", key=0), "3")
+        self.assert_vonage(self.redeem(token, "true", key=1), "0",
+                           api_key=pk)
+        line = [ln for ln in self.s.cli("keys", "list", "--db",
+                                        self.s.db).stdout.splitlines()
+                if ln.startswith(pk)][0]
+        self.assertIn("owner: " + self.s.keys[1]["api_key"], line)
+
+    def test_owner_must_be_an_active_secret_key(self):
+        pk = create_pk(self.s, ORIGIN)
+        self.s.cli("keys", "revoke", self.s.keys[1]["api_key"],
+                   "--db", self.s.db)
+        for owner in (pk, "0" * 16, self.s.keys[1]["api_key"]):
+            cp = self.s.cli("keys", "create", "--db", self.s.db,
+                            "--publishable", "--origin", ORIGIN,
+                            "--owner", owner, check=False)
+            self.assertEqual(cp.returncode, 2, cp.stderr)
+            self.assertIn("not an active secret key", cp.stderr)
+            cp = self.s.cli("keys", "set-owner", pk, owner, "--db",
+                            self.s.db, check=False)
+            self.assertEqual(cp.returncode, 1, cp.stderr)
+        # A secret key has no owner.
+        cp = self.s.cli("keys", "set-owner", self.s.keys[0]["api_key"],
+                        self.s.keys[0]["api_key"], "--db", self.s.db,
+                        check=False)
+        self.assertEqual(cp.returncode, 1, cp.stderr)
+        cp = self.s.cli("keys", "create", "--db", self.s.db, "--owner",
+                        self.s.keys[0]["api_key"], check=False)
+        self.assertEqual(cp.returncode, 2, cp.stderr)
+        # The owner kept is still the first one.
+        token = self.token_of(pk)
+        self.assert_vonage(self.redeem(token, key=0), "0")
 
 
 class PublishableLimitTests(BrowserCase):

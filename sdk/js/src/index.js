@@ -97,11 +97,22 @@ export class TimeoutError extends NetworkError {
   }
 }
 
+/** Where a client with `storage` keeps its handle, per publishable key. */
+const STORAGE_PREFIX = 'kookooverify.handle.';
+
 /**
  * Client for one verification at a time, with a publishable key.
  *
  * The current verification's id is `requestId` (set by start(), readable
  * and writable, e.g. to resume after a page reload).
+ *
+ * `handle` is this visitor's secret: the server binds every verification
+ * started through a publishable key to it, and answers check, status,
+ * cancel and resend only when it is sent, so another visitor of the same
+ * site can neither read nor steer this one. The client draws it (128
+ * random bits) and sends it on every call. It lives in memory; with
+ * `options.storage` (e.g. sessionStorage) it survives a page reload, so the
+ * reloaded page can resume its verification.
  */
 export class KookooVerify {
   /**
@@ -114,12 +125,15 @@ export class KookooVerify {
    * @param {number} [options.retryDelayMs] first backoff, doubled each try
    * @param {string} [options.brand] default brand for start()
    * @param {typeof globalThis.fetch} [options.fetch] fetch implementation
+   * @param {{getItem: Function, setItem: Function}|null} [options.storage]
+   *   where to keep the handle across reloads (sessionStorage); default
+   *   none: memory only
    * @throws {KookooVerifyError} code 'CONFIG' for a missing or secret key
    */
   constructor(options) {
     const {
       apiKey, baseUrl = '', timeoutMs = 10000, retries = 2,
-      retryDelayMs = 300, brand, fetch = globalThis.fetch,
+      retryDelayMs = 300, brand, fetch = globalThis.fetch, storage = null,
     } = options ?? {};
 
     refuseSecrets(options ?? {});
@@ -136,13 +150,18 @@ export class KookooVerify {
     this._fetch = fetch.bind(globalThis);
     /** @type {string|null} */
     this.requestId = null;
+    this._storage = storage;
+    /** @type {string|null} this visitor's handle (see the class comment) */
+    this.handle = loadHandle(storage, apiKey) ?? newHandle();
   }
 
   /**
-   * Sends a PIN to `phone`. When a verification is already live for this
-   * number and key the server answers status "10" with its id: that is not
-   * an error, the SDK resumes it (`resumed: true`) and nothing new is sent.
-   * Safe to retry: a retried start after a lost reply resumes the same way.
+   * Sends a PIN to `phone`. When this visitor's verification (its handle)
+   * is already live for this number and key the server answers status "10"
+   * with its id: that is not an error, the SDK resumes it (`resumed: true`)
+   * and nothing new is sent. Safe to retry: a retried start after a lost
+   * reply resumes the same way. A verification of the number started by
+   * another visitor is refused: status "10" without an id, thrown.
    *
    * @param {string} phone any format the server accepts ("+91 98765 43210")
    * @param {{brand?: string, lg?: string, country?: string,
@@ -153,6 +172,8 @@ export class KookooVerify {
     const number = checkPhone(phone);
     const brand = checkBrand(options.brand ?? this.brand);
     const params = { number, brand };
+    if (this.handle)
+      params.handle = this.handle;
     if (options.lg != null)
       params.lg = checkLocale(options.lg);
     if (options.country != null)
@@ -163,6 +184,11 @@ export class KookooVerify {
     const status = statusOf(data);
     if ((status === Status.OK || status === Status.CONCURRENT) &&
         isNonEmptyString(data.request_id)) {
+      // The server answers with the handle it bound: ours, or its own when
+      // we had none to offer.
+      if (isNonEmptyString(data.handle))
+        this.handle = data.handle;
+      saveHandle(this._storage, this.apiKey, this.handle);
       this.requestId = data.request_id;
       return { requestId: data.request_id,
         resumed: status === Status.CONCURRENT };
@@ -190,7 +216,8 @@ export class KookooVerify {
     const requestId = this._needRequestId();
     const checked = checkCode(code);
     const reply = await this._post('check',
-      { request_id: requestId, code: checked }, options.signal, false);
+      this._bound({ request_id: requestId, code: checked }), options.signal,
+      false);
     const { data } = reply;
     if (statusOf(data) === Status.OK) {
       return {
@@ -211,8 +238,8 @@ export class KookooVerify {
    */
   async status(options = {}) {
     const requestId = this._needRequestId();
-    const reply = await this._post('search', { request_id: requestId },
-      options.signal, true);
+    const reply = await this._post('search',
+      this._bound({ request_id: requestId }), options.signal, true);
     const { data } = reply;
     const state = STATES[data.status];
     if (state === undefined)
@@ -259,11 +286,16 @@ export class KookooVerify {
 
   async _control(cmd, signal) {
     const requestId = this._needRequestId();
-    const reply = await this._post('control', { request_id: requestId, cmd },
-      signal, true);
+    const reply = await this._post('control',
+      this._bound({ request_id: requestId, cmd }), signal, true);
     if (statusOf(reply.data) === Status.OK)
       return { command: reply.data.command || cmd };
     throw this._serverError(reply);
+  }
+
+  /** The parameters of a call about the current verification. */
+  _bound(params) {
+    return this.handle ? { ...params, handle: this.handle } : params;
   }
 
   _needRequestId() {
@@ -461,6 +493,38 @@ export function parseRetryAfter(value, nowMs = Date.now()) {
   if (Number.isNaN(when))
     return null;
   return Math.max(0, Math.ceil((when - nowMs) / 1000));
+}
+
+// ---- the visitor's handle ---------------------------------------------
+
+/** 128 random bits in hex, or null where no CSPRNG is available (the
+ * server then draws one). */
+function newHandle() {
+  const c = globalThis.crypto;
+  if (!c || typeof c.getRandomValues !== 'function')
+    return null;
+  const bytes = c.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** A stored handle, if it looks like one. Storage may throw (disabled
+ * cookies, sandboxed frames): then there is none. */
+function loadHandle(storage, apiKey) {
+  try {
+    const h = storage?.getItem(STORAGE_PREFIX + apiKey);
+    return typeof h === 'string' && /^[0-9a-f]{32}$/.test(h) ? h : null;
+  } catch (err) {
+    return null;
+  }
+}
+
+function saveHandle(storage, apiKey, handle) {
+  try {
+    if (storage && handle)
+      storage.setItem(STORAGE_PREFIX + apiKey, handle);
+  } catch (err) {
+    // Full or disabled: the handle stays in memory, a reload starts over.
+  }
 }
 
 // ---- validation -------------------------------------------------------

@@ -175,24 +175,36 @@ export function createTokenVerifier(options) {
 /**
  * Asks the server about a token (`POST /verify/token/json`) with your
  * secret key. Unlike verifyToken this knows about reuse: with
- * `singleUse` (the default here) a second check of the same token fails.
+ * `singleUse` (the default here) a second check of the same token fails,
+ * and so does every check after it, with or without singleUse. As
+ * verifyToken does, it accepts only a token made with one of `audience`,
+ * your publishable key(s): the server also redeems only the tokens of the
+ * publishable keys your secret key owns, but a secret key may own several.
  *
  * @param {string} baseUrl
  * @param {object} options
  * @param {string} options.apiKey secret-key API key (not pk_)
  * @param {string} options.apiSecret
+ * @param {string|string[]} options.audience the pk_ key(s) you accept
  * @param {string} options.token
  * @param {boolean} [options.singleUse] default true
  * @param {typeof fetch} [options.fetch]
  * @param {number} [options.timeoutMs] default 10000
  * @returns {Promise<{number: string, request_id: string, api_key: string,
  *   verified_at: string, expires_at: string, status: '0'}>}
- * @throws {TokenError} code 'SERVER' with status "3" (malformed or bad
- *   signature), "6" (expired or already used), ...; or 'NETWORK'
+ * @throws {TokenError} code 'SERVER' with status "3" (malformed, bad
+ *   signature, or another tenant's), "6" (expired or already used), ...;
+ *   'BAD_AUDIENCE' when the token was made with another publishable key;
+ *   or 'NETWORK'
+ * @throws {TypeError} when no audience is given
  */
 export async function verifyTokenOnline(baseUrl, options) {
-  const { apiKey, apiSecret, token, singleUse = true,
+  const { apiKey, apiSecret, token, singleUse = true, audience,
     fetch = globalThis.fetch, timeoutMs = 10000 } = options;
+  const audiences = [].concat(audience ?? []);
+  if (audiences.length === 0 || !audiences.every(isNonEmptyString))
+    throw new TypeError('verifyTokenOnline: options.audience (your pk_ key) ' +
+      'is required');
   const url = String(baseUrl).replace(/\/+$/, '') + '/verify/token/json';
   const basic = Buffer.from(`${apiKey}:${apiSecret}`).toString('base64');
   let data;
@@ -210,6 +222,9 @@ export async function verifyTokenOnline(baseUrl, options) {
       { cause: err });
   }
   const status = data?.status == null ? '' : String(data.status);
+  if (status === '0' && !audiences.includes(data.api_key))
+    throw new TokenError('BAD_AUDIENCE', 'The token was made for another ' +
+      'key (api_key)');
   if (status === '0')
     return data;
   throw new TokenError('SERVER', data?.error_text || `Server status ${status}`,

@@ -35,6 +35,8 @@ export const DEFAULT_TEXTS = Object.freeze({
     'try again.',
   timeout: 'The server took too long to answer. Try again.',
   throttled: 'Too many attempts. Please wait and try again.',
+  busyElsewhere: 'A code was already sent to this number from another ' +
+    'browser. Wait a few minutes, or use another number.',
 });
 
 /**
@@ -112,6 +114,10 @@ export function describeError(err, texts = DEFAULT_TEXTS) {
       return texts.timeout;
     if (err.code === 'NETWORK')
       return texts.networkError;
+    // Status 10 reaches the page only for another visitor's verification
+    // (the SDK resumes its own).
+    if (err.status === Status.CONCURRENT)
+      return texts.busyElsewhere;
     if (err.errorText)
       return err.errorText;
     if (err.status === Status.THROTTLED)
@@ -177,6 +183,19 @@ color:#fff}
 let widgetCount = 0;
 
 /**
+ * The tab's sessionStorage, where the client keeps the visitor's handle so
+ * that a reload resumes the verification: per tab and origin, gone with the
+ * tab. Reading it throws where storage is disabled: then none.
+ */
+function sessionStorageOrNull() {
+  try {
+    return globalThis.sessionStorage ?? null;
+  } catch (err) {
+    return null;
+  }
+}
+
+/**
  * Builds the widget inside `element` (its children are replaced).
  *
  * Events, dispatched on `element`, bubbling and composed:
@@ -197,6 +216,8 @@ export function mountVerifyWidget(element, options = {}) {
     timeoutMs: options.timeoutMs,
     retries: options.retries,
     brand: options.brand,
+    storage: options.storage !== undefined ? options.storage
+      : sessionStorageOrNull(),
   });
   const cooldown = wholeNumber(options.resendCooldown, 30);
   const codeLength = wholeNumber(options.codeLength, 0);

@@ -12,6 +12,7 @@ import {
 const BASE = 'https://verify.example.com';
 const RID = '11d4a548deedbb923af356fead0afc87';
 const KEY = 'pk_0123456789abcdef';
+const HANDLE = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
 
 /**
  * A fetch that answers from `script`, one step per call. A step is a reply
@@ -68,9 +69,12 @@ function networkFailure() {
   return new TypeError('fetch failed');
 }
 
+/** A client whose handle is HANDLE (as if drawn at random). */
 function client(fetch, extra = {}) {
-  return new KookooVerify({ apiKey: KEY, baseUrl: BASE, fetch,
+  const kv = new KookooVerify({ apiKey: KEY, baseUrl: BASE, fetch,
     retryDelayMs: 1, brand: 'MyApp', ...extra });
+  kv.handle = HANDLE;
+  return kv;
 }
 
 async function started(fetch, extra) {
@@ -160,14 +164,15 @@ describe('start()', () => {
       assert.equal(call.url, `${BASE}/verify/json`);
       assertPublishableJson(call);
       assert.deepEqual(call.body, { api_key: KEY, number: '+91 98765 43210',
-        brand: 'Shop', lg: 'hi-in', country: 'IN' });
+        brand: 'Shop', handle: HANDLE, lg: 'hi-in', country: 'IN' });
     });
 
   test('uses the constructor brand and sends no absent options', async () => {
     const fetch = fakeFetch({ body: { request_id: RID, status: '0' } });
     await client(fetch).start('9876543210');
     assert.deepEqual(fetch.calls[0].body,
-      { api_key: KEY, number: '9876543210', brand: 'MyApp' });
+      { api_key: KEY, number: '9876543210', brand: 'MyApp',
+        handle: HANDLE });
   });
 
   test('status "10" with a request_id resumes the live verification',
@@ -262,7 +267,7 @@ describe('check()', () => {
       assert.equal(call.url, `${BASE}/verify/check/json`);
       assertPublishableJson(call);
       assert.deepEqual(call.body, { api_key: KEY, request_id: RID,
-        code: '0123' });
+        code: '0123', handle: HANDLE });
       assert.equal(typeof call.body.code, 'string');
     });
 
@@ -346,7 +351,8 @@ describe('status()', () => {
     const s = await (await started(fetch)).status();
     assert.equal(fetch.calls[0].url, `${BASE}/verify/search/json`);
     assertPublishableJson(fetch.calls[0]);
-    assert.deepEqual(fetch.calls[0].body, { api_key: KEY, request_id: RID });
+    assert.deepEqual(fetch.calls[0].body, { api_key: KEY, request_id: RID,
+      handle: HANDLE });
     assert.equal(s.state, 'pending');
     assert.equal(s.requestId, RID);
     assert.equal(s.number, '919876543210');
@@ -386,8 +392,8 @@ describe('cancel() and resend()', () => {
       assertPublishableJson(call);
     }
     assert.deepEqual(fetch.calls.map((c) => c.body), [
-      { api_key: KEY, request_id: RID, cmd: 'resend' },
-      { api_key: KEY, request_id: RID, cmd: 'cancel' }]);
+      { api_key: KEY, request_id: RID, cmd: 'resend', handle: HANDLE },
+      { api_key: KEY, request_id: RID, cmd: 'cancel', handle: HANDLE }]);
   });
 
   test('resend too soon: status "1" with Retry-After', async () => {
@@ -418,6 +424,101 @@ describe('cancel() and resend()', () => {
     kv.reset();
     assert.equal(kv.requestId, null);
   });
+});
+
+describe('the visitor\'s handle', () => {
+  /** A Storage stand-in; `fail` makes every call throw. */
+  function memoryStorage(fail = false) {
+    const items = new Map();
+    return {
+      items,
+      getItem(k) {
+        if (fail) throw new Error('denied');
+        return items.has(k) ? items.get(k) : null;
+      },
+      setItem(k, v) {
+        if (fail) throw new Error('denied');
+        items.set(k, String(v));
+      },
+    };
+  }
+
+  test('drawn at random, 128 bits, one per client', () => {
+    const a = new KookooVerify({ apiKey: KEY, fetch: fakeFetch() });
+    const b = new KookooVerify({ apiKey: KEY, fetch: fakeFetch() });
+    assert.match(a.handle, /^[0-9a-f]{32}$/);
+    assert.notEqual(a.handle, b.handle);
+  });
+
+  test('sent on start, check, status, resend and cancel', async () => {
+    const fetch = fakeFetch({ body: { request_id: RID, status: '0',
+      handle: HANDLE } }, { body: { status: '16', error_text: 'no' } },
+    { body: { request_id: RID, status: 'IN PROGRESS' } },
+    { body: { status: '0', command: 'resend' } },
+    { body: { status: '0', command: 'cancel' } });
+    const kv = client(fetch);
+    await kv.start('9876543210');
+    await assert.rejects(kv.check('1234'));
+    await kv.status();
+    await kv.resend();
+    await kv.cancel();
+    assert.equal(fetch.calls.length, 5);
+    for (const call of fetch.calls)
+      assert.equal(call.body.handle, HANDLE, call.url);
+  });
+
+  test('the server\'s handle is adopted when it bound another', async () => {
+    const other = 'a'.repeat(32);
+    const fetch = fakeFetch({ body: { request_id: RID, status: '0',
+      handle: other } }, { body: { request_id: RID, status: 'IN PROGRESS' } });
+    const kv = client(fetch);
+    await kv.start('9876543210');
+    assert.equal(kv.handle, other);
+    await kv.status();
+    assert.equal(fetch.calls[1].body.handle, other);
+  });
+
+  test('another visitor\'s live verification: status "10", no id, thrown',
+    async () => {
+      const fetch = fakeFetch({ body: { request_id: '', status: '10',
+        error_text: 'Concurrent verifications to the same number are not ' +
+          'allowed.' } });
+      const kv = client(fetch);
+      await rejectsWith(kv.start('9876543210'), { status: '10' });
+      assert.equal(kv.requestId, null);
+    });
+
+  test('with storage, a reloaded page keeps its handle and resumes',
+    async () => {
+      const storage = memoryStorage();
+      const fetch = fakeFetch({ body: { request_id: RID, status: '0' } },
+        { body: { request_id: RID, status: '10', error_text: 'Concurrent' } });
+      const first = new KookooVerify({ apiKey: KEY, baseUrl: BASE, fetch,
+        brand: 'MyApp', storage });
+      await first.start('9876543210');
+      assert.equal(storage.items.get(`kookooverify.handle.${KEY}`),
+        first.handle);
+      const reloaded = new KookooVerify({ apiKey: KEY, baseUrl: BASE, fetch,
+        brand: 'MyApp', storage });
+      assert.equal(reloaded.handle, first.handle);
+      assert.deepEqual(await reloaded.start('9876543210'),
+        { requestId: RID, resumed: true });
+      assert.equal(fetch.calls[1].body.handle, first.handle);
+    });
+
+  test('without storage nothing is kept; a failing storage is ignored',
+    async () => {
+      const broken = memoryStorage(true);
+      const fetch = fakeFetch({ body: { request_id: RID, status: '0' } });
+      const kv = new KookooVerify({ apiKey: KEY, baseUrl: BASE, fetch,
+        brand: 'MyApp', storage: broken });
+      assert.match(kv.handle, /^[0-9a-f]{32}$/);
+      await kv.start('9876543210');
+      const junk = memoryStorage();
+      junk.items.set(`kookooverify.handle.${KEY}`, 'not-a-handle');
+      const fresh = new KookooVerify({ apiKey: KEY, fetch, storage: junk });
+      assert.match(fresh.handle, /^[0-9a-f]{32}$/);
+    });
 });
 
 describe('network failures, timeouts and retries', () => {

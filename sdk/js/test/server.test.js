@@ -252,7 +252,7 @@ describe('verifyTokenOnline()', () => {
     const fetch = jsonFetch({ body: reply });
     const r = await verifyTokenOnline('https://v.example/', {
       apiKey: 'abcdef0123456789', apiSecret: 's3cret', token: 't.o.k',
-      fetch });
+      audience: AUD, fetch });
     assert.deepEqual(r, reply);
     const [call] = fetch.calls;
     assert.equal(call.url, 'https://v.example/verify/token/json');
@@ -267,8 +267,38 @@ describe('verifyTokenOnline()', () => {
     const fetch = jsonFetch({ body: { status: '6',
       error_text: 'The token was already used' } });
     await assert.rejects(verifyTokenOnline('https://v.example', {
-      apiKey: 'k', apiSecret: 's', token: 't', singleUse: false, fetch }),
+      apiKey: 'k', apiSecret: 's', token: 't', singleUse: false,
+      audience: AUD, fetch }),
     { code: 'SERVER', status: '6', errorText: 'The token was already used' });
     assert.equal(JSON.parse(fetch.calls[0].init.body).single_use, false);
+  });
+
+  test('a token of another publishable key is refused', async () => {
+    const reply = { status: '0', number: '919876543210',
+      request_id: '11d4a548deedbb923af356fead0afc87',
+      api_key: 'pk_ffffffffffffffff' };
+    await assert.rejects(verifyTokenOnline('https://v.example', {
+      apiKey: 'k', apiSecret: 's', token: 't', audience: AUD,
+      fetch: jsonFetch({ body: reply }) }), { code: 'BAD_AUDIENCE' });
+    // One of several accepted keys is fine; a reply without a key is not.
+    const ok = await verifyTokenOnline('https://v.example', {
+      apiKey: 'k', apiSecret: 's', token: 't',
+      audience: [AUD, 'pk_ffffffffffffffff'],
+      fetch: jsonFetch({ body: reply }) });
+    assert.equal(ok.api_key, 'pk_ffffffffffffffff');
+    await assert.rejects(verifyTokenOnline('https://v.example', {
+      apiKey: 'k', apiSecret: 's', token: 't', audience: AUD,
+      fetch: jsonFetch({ body: { status: '0', number: '919876543210' } }) }),
+    { code: 'BAD_AUDIENCE' });
+  });
+
+  test('an audience is required, before any request', async () => {
+    const fetch = jsonFetch({ body: { status: '0', api_key: AUD } });
+    for (const audience of [undefined, '', [], [''], [AUD, 3]]) {
+      await assert.rejects(verifyTokenOnline('https://v.example', {
+        apiKey: 'k', apiSecret: 's', token: 't', audience, fetch }),
+      TypeError);
+    }
+    assert.equal(fetch.calls.length, 0);
   });
 });

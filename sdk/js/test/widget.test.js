@@ -98,6 +98,12 @@ describe('describeError()', () => {
     assert.equal(describeError(new KookooVerifyError('Enter a phone number',
       { code: 'INVALID_INPUT' })), 'Enter a phone number');
   });
+  test('status 10 (another browser\'s verification) in plain words', () => {
+    const text = 'Concurrent verifications to the same number are not ' +
+      'allowed.';
+    assert.equal(describeError(new KookooVerifyError(text,
+      { status: '10', errorText: text })), DEFAULT_TEXTS.busyElsewhere);
+  });
   test('custom texts and foreign errors', () => {
     assert.equal(describeError(new NetworkError('x'),
       { ...DEFAULT_TEXTS, networkError: 'Hors ligne' }), 'Hors ligne');
