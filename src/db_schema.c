@@ -185,6 +185,23 @@ static const char *const migrations[] = {
 	"number)  WHERE state = 0;"
 	"CREATE UNIQUE INDEX verifications_legacy_id ON "
 	"verifications(request_id) WHERE legacy = 1;",
+	/*
+	 * 10: a fraud block earned through a publishable key blocks that key
+	 * only (key_id), so that a stranger holding a site's public key
+	 * cannot block a prefix for every tenant; key_id 0 blocks every key.
+	 * The key is part of the primary key, so the table is rebuilt.
+	 */
+	"CREATE TABLE blocks_new ("
+	"  prefix TEXT NOT NULL,"
+	"  key_id INTEGER NOT NULL DEFAULT 0,"
+	"  reason TEXT NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  until_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY (prefix, key_id)) WITHOUT ROWID;"
+	"INSERT INTO blocks_new (prefix, key_id, reason, created_ms, until_ms) "
+	"SELECT prefix, 0, reason, created_ms, until_ms FROM blocks;"
+	"DROP TABLE blocks;"
+	"ALTER TABLE blocks_new RENAME TO blocks;",
 };
 
 int db_schema_version(void)

@@ -389,7 +389,9 @@ enum verify_result verify_request_start(int64_t key_id,
 		static __thread char why[96];
 		struct block_row block;
 
-		rc = fraud_check_request(ph.digits, &block);
+		/* browser_ip is set for publishable keys only (verify.h). */
+		rc = fraud_check_request(ph.digits, in->browser_ip ? key_id : 0,
+					 &block);
 		if (rc < 0)
 			return VERIFY_ERROR;
 		if (rc == 1) {
@@ -560,7 +562,7 @@ enum verify_result verify_check_finish(struct verify_pending *p, int rc,
 	if (rc == 0 && number)
 		memcpy(number, tx->number, sizeof(tx->number));
 	if (rc == 0 && tx->outcome == CHECK_OK)
-		fraud_note_success(tx->number);
+		fraud_note_success(tx->key_id, tx->number);
 	/* The submitted code may be the PIN: verify_pending_free wipes it. */
 	verify_pending_free(p);
 	return result_of(rc);

@@ -4,6 +4,8 @@ allow-list.  Each limit answers the dialect's throttled status with a
 Retry-After header, and stops at exactly its count.
 """
 
+import json
+import sqlite3
 import unittest
 
 import harness
@@ -16,6 +18,15 @@ BASE = 919812340000
 
 def number(i):
     return str(BASE + i)
+
+
+ORIGIN = "https://shop.example"
+
+
+def create_pk(server, origin=ORIGIN):
+    cp = server.cli("keys", "create", "--db", server.db, "--publishable",
+                    "--json", "--origin", origin)
+    return json.loads(cp.stdout.strip().splitlines()[-1])["api_key"]
 
 
 class LimitTests(KVTestCase):
@@ -182,6 +193,7 @@ class LimitTests(KVTestCase):
 
 class FraudTests(KVTestCase):
     per_test = True
+    nkeys = 2
 
     def request(self, num):
         return self.s.seed("", {"phone_no": num, "brand": "Fraud"})
@@ -243,6 +255,100 @@ class FraudTests(KVTestCase):
         self.assertEqual(self.assert_json_reply(r).get("status"), 7,
                          r.describe())
         self.assertIn("reported", self.blocks())
+
+    def reports(self):
+        db = sqlite3.connect(self.s.db)
+        try:
+            return db.execute("SELECT count(*) FROM fraud_reports")\
+                .fetchone()[0]
+        finally:
+            db.close()
+
+    def pk_request(self, pk, num, address):
+        """A page's request through publishable key pk from `address`."""
+        return self.s.post_json(
+            "/verify/json", {"api_key": pk, "number": num, "brand": "Shop"},
+            headers={"Origin": ORIGIN, "X-Forwarded-For": address})
+
+    def test_publishable_key_cannot_block_a_prefix_for_everyone(self):
+        # Issue 11: a stranger holding a site's public key blocked a whole
+        # prefix, for every tenant, with unconverted requests from a few
+        # addresses.  Now that block holds for that key only.
+        self.start_server({"fraud_min_volume": 3, "fraud_min_conversion": 50,
+                           "limit_prefix_digits": 8,
+                           "trusted_proxies": "127.0.0.1"})
+        pk, pk_other = create_pk(self.s), create_pk(self.s)
+        for i in range(3):
+            r = self.pk_request(pk, number(100 + i), "203.0.113.%d" % i)
+            self.assert_vonage(r, "0")
+        # The pumping through the key is stopped, whatever the address...
+        for i in range(3):
+            r = self.pk_request(pk, number(110 + i), "198.51.100.%d" % i)
+            self.assert_vonage(r, "7", contains="blacklisted")
+        # ...but every other tenant, and the site's other keys, are served
+        # in that prefix.
+        for key in (0, 1):
+            r = self.s.seed("", {"phone_no": number(120 + key),
+                                 "brand": "Fraud"}, key=key)
+            self.assertEqual(self.assert_json_reply(r).get("status"), 0,
+                             r.describe())
+        self.assert_vonage(self.pk_request(pk_other, number(130),
+                                           "203.0.113.1"), "0")
+        listing = self.blocks()
+        self.assertIn("91981234", listing)
+        self.assertIn("only for " + pk, listing)
+        # Lifting the prefix ends the key's block too.
+        self.s.cli("blocks", "lift", "91981234", "--db", self.s.db)
+        self.assertNotIn("91981234", self.blocks())
+        self.assert_vonage(self.pk_request(pk, number(140), "203.0.113.9"),
+                           "0")
+
+    def test_pumping_through_secret_keys_blocks_every_key(self):
+        # Backends authenticate with a secret: their unconverted volume,
+        # summed over tenants, still blocks the prefix for everyone,
+        # publishable keys included.
+        self.start_server({"fraud_min_volume": 3, "fraud_min_conversion": 50,
+                           "limit_prefix_digits": 8,
+                           "trusted_proxies": "127.0.0.1"})
+        pk = create_pk(self.s)
+        for i in range(3):
+            r = self.s.seed("", {"phone_no": number(200 + i),
+                                 "brand": "Fraud"}, key=i % 2)
+            self.assertEqual(self.assert_json_reply(r).get("status"), 0)
+        r = self.s.seed("", {"phone_no": number(210), "brand": "Fraud"},
+                        key=1)
+        self.assertEqual(self.assert_json_reply(r).get("status"), 7,
+                         r.describe())
+        self.assert_vonage(self.pk_request(pk, number(211), "203.0.113.1"),
+                           "7", contains="blacklisted")
+        self.assertNotIn("only for", self.blocks())
+
+    def test_reports_through_a_publishable_key_block_that_key_only(self):
+        # Whoever holds a site's public key can have codes sent to phones
+        # of their own and press 9 in the call: those reports block the
+        # prefix for that key, not for every tenant.
+        sim = harness.Sim("fraud-pk-sim")
+        sim.start()
+        self.addCleanup(sim.close)
+        port = harness.free_port()
+        self.start_server(harness.sim_settings(
+            sim, port, pin_expiry=30, next_event_wait=1,
+            fraud_reports_block=2, limit_prefix_digits=8,
+            trusted_proxies="127.0.0.1"), port=port)
+        pk = create_pk(self.s)
+        sim.script(doc={number(300)[2:]: {"keys": ["9"]},
+                        number(301)[2:]: {"keys": ["9"]}})
+        for i, num in enumerate((number(300), number(301))):
+            r = self.pk_request(pk, num, "203.0.113.%d" % i)
+            self.assert_vonage(r, "0")
+            harness.poll_until(lambda: self.reports() == i + 1, 15,
+                               "the callee's 9 to report %s" % num)
+        r = self.request(number(311))
+        self.assertEqual(self.assert_json_reply(r).get("status"), 0,
+                         r.describe())
+        self.assert_vonage(self.pk_request(pk, number(310), "203.0.113.7"),
+                           "7", contains="blacklisted")
+        self.assertIn("only for " + pk, self.blocks())
 
 
 if __name__ == "__main__":
