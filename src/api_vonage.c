@@ -473,6 +473,13 @@ static void vonage_request_reply(struct vonage_ctx *ctx, enum verify_result r,
 		vonage_fail(ctx, VONAGE_NOT_PERMITTED, NULL);
 	} else if (r == VERIFY_BLOCKED) {
 		vonage_fail(ctx, VONAGE_BLOCKED, NULL);
+	} else if (r == VERIFY_UNREACHABLE) {
+		char text[160];
+
+		snprintf(text, sizeof(text),
+			 "Invalid value for parameter `number`: %s",
+			 bad ? bad : "this number cannot receive codes");
+		vonage_fail(ctx, VONAGE_BAD_INPUT, text);
 	} else {
 		vonage_fail(ctx, VONAGE_INTERNAL, NULL);
 	}

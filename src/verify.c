@@ -385,6 +385,11 @@ enum verify_result verify_request_start(int64_t key_id,
 	test = test_number_find(ph.digits);
 	if (!test && !country_allowed(in->countries, ph.region))
 		return VERIFY_NOT_PERMITTED;
+	/* Before any limit or statistic: nothing will be sent to it. */
+	if (!test && phone_type_refusal(ph.type)) {
+		*bad_param = phone_type_refusal(ph.type);
+		return VERIFY_UNREACHABLE;
+	}
 	if (!test) {
 		static __thread char why[96];
 		struct block_row block;

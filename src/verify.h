@@ -45,6 +45,8 @@ enum verify_result {
 	VERIFY_THROTTLED,  /* a rate limit: *retry_after seconds */
 	VERIFY_NOT_PERMITTED, /* the number's country is not allowed for the key */
 	VERIFY_BLOCKED, /* request: the prefix is blocked (*bad_param: why) */
+	/* request: the number's type receives no codes (*bad_param: why) */
+	VERIFY_UNREACHABLE,
 	VERIFY_PENDING, /* *_start: the store write is still to run */
 };
 

@@ -351,5 +351,64 @@ class FraudTests(KVTestCase):
         self.assertIn("only for " + pk, self.blocks())
 
 
+class NumberTypeTests(KVTestCase):
+    """Numbers that can receive neither our SMS nor our call are refused
+    before anything is stored, limited or sent (issue 11: Indian toll-free
+    1800 and UAN 1860 numbers were accepted and sent SMS)."""
+
+    REFUSED = [("18001234567", "toll-free"), ("1800123456", "toll-free"),
+               ("+91 1800 123 4567", "toll-free"),
+               ("18601234567", "shared-cost")]
+
+    def rows(self):
+        """Verifications stored for the refused numbers: none."""
+        db = sqlite3.connect(self.s.db)
+        try:
+            return db.execute(
+                "SELECT count(*) FROM verifications WHERE number IN "
+                "('9118001234567', '911800123456', '9118601234567')")\
+                .fetchone()[0]
+        finally:
+            db.close()
+
+    def test_seed_refuses_with_status_3_naming_the_reason(self):
+        for num, why in self.REFUSED:
+            r = self.s.seed("", {"phone_no": num, "brand": "Types"})
+            data = self.assert_json_reply(r)
+            self.assertEqual(data.get("status"), 3, r.describe())
+            text = data.get("error_text", "")
+            self.assertIn("phone_no", text, r.describe())
+            self.assertIn(why + " numbers cannot receive", text,
+                          r.describe())
+        self.assertEqual(self.rows(), 0)
+
+    def test_vonage_refuses_with_status_3_naming_the_reason(self):
+        for num, why in self.REFUSED:
+            r = self.s.vonage("", {"number": num, "brand": "Types"})
+            d = self.assert_vonage(r, "3", contains=why + " numbers")
+            self.assertIn("`number`", d["error_text"], r.describe())
+            r = self.s.vonage("", {"number": num, "brand": "Types"},
+                              fmt="xml")
+            self.assert_xml(r, "verify_response", "3")
+            self.assertIn(why + " numbers cannot receive", r.text,
+                          r.describe())
+        self.assertEqual(self.rows(), 0)
+
+    def test_mobiles_and_fixed_lines_are_still_verified(self):
+        r = self.s.vonage("", {"number": number(500), "brand": "Types"})
+        self.assert_vonage(r, "0")
+        # A fixed line: accepted, its workflow starts with the call.
+        r = self.s.seed("", {"phone_no": "08041234567", "brand": "Types"})
+        data = self.assert_json_reply(r)
+        self.assertEqual(data.get("status"), 0, r.describe())
+        db = sqlite3.connect(self.s.db)
+        try:
+            steps = db.execute("SELECT steps FROM verifications WHERE "
+                               "number = '918041234567'").fetchone()[0]
+        finally:
+            db.close()
+        self.assertTrue(steps.startswith("t"), steps)
+
+
 if __name__ == "__main__":
     unittest.main()
