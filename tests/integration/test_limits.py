@@ -83,6 +83,46 @@ class LimitTests(KVTestCase):
         self.assertEqual(self.assert_json_reply(
             self.request("919876540001")).get("status"), 0)
 
+    def test_a_flood_of_numbers_does_not_reset_a_throttled_one(self):
+        # Issue 11: flooding other numbers evicted a number's slot in the
+        # limiter table and so reset its window.  The smallest table (512
+        # slots) makes a flood of 1000 numbers enough to fill it here.
+        self.start_server({"limit_number_max": 2,
+                           "limit_number_window": 600,
+                           "limit_table_slots": 512,
+                           "cancel_min_age": 0})
+        for _ in range(2):
+            rid = self.assert_json_reply(self.request(number(1)))
+            self.assertEqual(rid.get("status"), 0, rid)
+            self.s.seed("/control",
+                        {"request_id": rid["request_id"], "cmd": "cancel"})
+        self.assert_throttled(self.request(number(1)))
+        refused = 0
+        for i in range(1000):
+            data = self.assert_json_reply(self.request(number(1000 + i)))
+            self.assertIn(data.get("status"), (0, 1), data)
+            refused += data.get("status") == 1
+        # The table was full: newcomers were refused (with Retry-After)...
+        self.assertGreater(refused, 0)
+        self.assert_throttled(self.request(number(5000)))
+        # ...and the throttled number is still throttled.
+        self.assert_throttled(self.request(number(1)))
+
+    def test_a_flood_at_the_default_size_keeps_a_throttled_number(self):
+        # The attack as reported: about 12,000 other numbers were enough
+        # with the old 8192-slot tables.  15,000 here, a few seconds.
+        self.start_server({"limit_number_max": 2,
+                           "limit_number_window": 600,
+                           "cancel_min_age": 0})
+        for _ in range(2):
+            rid = self.assert_json_reply(self.request(number(1)))
+            self.s.seed("/control",
+                        {"request_id": rid["request_id"], "cmd": "cancel"})
+        self.assert_throttled(self.request(number(1)))
+        for i in range(15000):
+            self.request(number(20000 + i))
+        self.assert_throttled(self.request(number(1)))
+
     def test_checks_per_address_per_minute(self):
         self.start_server({"limit_ip_checks_per_min": 3})
         rid = self.assert_json_reply(self.request(number(30)))["request_id"]
