@@ -138,8 +138,8 @@ enum use_mode {
 };
 
 /*
- * Counts or only looks at the bucket of `key`.  Looking never creates a
- * bucket, so a stream of peeks cannot evict anything.
+ * Counts or only looks at the bucket of `key`.  Looking never creates or
+ * takes over a bucket, so a stream of peeks cannot evict anything.
  */
 static int limiter_use(struct limiter *l, const void *key, size_t len,
 		       int64_t now_ms, enum use_mode mode, double cost)
@@ -165,11 +165,11 @@ static int limiter_use(struct limiter *l, const void *key, size_t len,
 			break;
 		}
 	}
-	if (!b && mode == USE_PEEK)
-		goto out; /* never seen: a full bucket */
 	if (!b) {
+		/* A newcomer with no room would be refused: peek says so too,
+		 * or a failure nobody could count would look allowed. */
 		b = slot_free(l, &l->slots[base], now_ms, &wait);
-		if (!b)
+		if (!b || mode == USE_PEEK)
 			goto out; /* full of live buckets: fail closed */
 		b->key = k;
 		b->tokens = l->burst;

@@ -50,7 +50,8 @@ int limiter_charge(struct limiter *l, const void *key, size_t len, int cost,
 
 /*
  * Like limiter_take() but counts nothing: the seconds to wait before an
- * event for `key` would be allowed, 0 if it would be now.
+ * event for `key` would be allowed, 0 if it would be now (a key the table
+ * has no room for waits as limiter_take() would make it).
  */
 int limiter_peek(struct limiter *l, const void *key, size_t len,
 		 int64_t now_ms);

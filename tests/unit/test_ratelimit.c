@@ -168,6 +168,12 @@ static void test_full_table_tells_when_to_retry(void **state)
 		wait = limiter_take(l, key, (size_t)n, T0);
 	}
 	assert_int_equal(wait, 61);
+	/*
+	 * A peek tells the same, counting nothing: a check before the event
+	 * (failed logins) must not take a key it cannot count as allowed.
+	 */
+	assert_int_equal(limiter_peek(l, key, strlen(key), T0), 61);
+	assert_int_equal(limiter_peek(l, key, strlen(key), T0 + 30000), 31);
 	/* Once the time has passed, the same newcomer gets a slot. */
 	assert_int_equal(limiter_take(l, key, strlen(key), T0 + 60000), 0);
 	limiter_free(l);
