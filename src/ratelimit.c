@@ -19,7 +19,7 @@
 #define STRIPES 64
 #define PROBE 8
 /* The smallest table: every stripe holds at least one neighbourhood. */
-#define SLOTS_MIN (STRIPES * PROBE)
+#define SLOTS_MIN ((size_t)STRIPES * PROBE)
 #define SLOTS_MAX (1u << 24)
 
 struct bucket {
