@@ -80,7 +80,8 @@ static int ivr_finish(struct db_conn *c, struct ivr_tx *tx, enum vf_state st)
 	} else {
 		rc = db_fraud_insert(c, r->number, r->v.id, tx->now);
 		if (rc == 0)
-			rc = fraud_note_report(c, r->number, tx->now);
+			rc = fraud_note_report(c, r->number, r->v.key_id,
+					       tx->now);
 	}
 	return rc ? rc : db_verification_finalize(c, r, tx->now);
 }
@@ -435,7 +436,7 @@ static void ivr_callback_then(struct http_req *req, int rc, void *arg)
 	else
 		reply_page(req, tx);
 	if (rc == 0 && !tx->refused && tx->confirmed)
-		fraud_note_success(tx->rec.number);
+		fraud_note_success(tx->rec.v.key_id, tx->rec.number);
 	ivr_call_free(c);
 }
 

@@ -118,7 +118,8 @@ static enum api_fail authenticate(struct api_call *call, unsigned int flags)
 	if (result == API_BAD_CREDENTIALS)
 		verify_auth_failed(call->req->client_ip);
 	if (result == API_READY &&
-	    (rc = verify_rate_key(call->key_id, call->publishable)) > 0) {
+	    (rc = verify_rate_key(call->key_id, call->publishable,
+				  call->req->client_ip)) > 0) {
 		api_retry_after(call->req, rc);
 		result = API_THROTTLED;
 	}
@@ -173,6 +174,12 @@ void api_call_release(struct api_call *call)
 {
 	db_read_end();
 	params_release(&call->params);
+}
+
+void api_call_junk(const struct api_call *call)
+{
+	if (call->publishable)
+		verify_rate_junk(call->key_id, call->req->client_ip);
 }
 
 void api_retry_after(struct http_req *req, int seconds)

@@ -56,6 +56,13 @@ enum api_fail api_prepare(struct http_req *req, struct api_call *call,
 			  const char *const *single, unsigned int flags);
 void api_call_release(struct api_call *call);
 
+/*
+ * The call, authenticated, was answered as junk (an unknown id, a refused
+ * parameter): through a publishable key, its address pays extra for it
+ * (verify_rate_junk()).  Nothing for secret keys.
+ */
+void api_call_junk(const struct api_call *call);
+
 /* Sets the reply's Retry-After header (a throttled call). */
 void api_retry_after(struct http_req *req, int seconds);
 

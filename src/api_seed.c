@@ -212,6 +212,15 @@ static void seed_request_reply(struct http_req *req, enum verify_result r,
 		seed_error(req, SEED_BLOCKED, text);
 		break;
 	}
+	case VERIFY_UNREACHABLE: {
+		char text[160];
+
+		snprintf(text, sizeof(text),
+			 "Invalid value for parameter phone_no: %s",
+			 bad ? bad : "this number cannot receive codes");
+		seed_error(req, SEED_BAD_VALUE, text);
+		break;
+	}
 	default:
 		seed_error(req, SEED_INTERNAL, NULL);
 		break;

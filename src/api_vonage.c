@@ -236,12 +236,27 @@ static void vonage_send(struct vonage_ctx *ctx, json_t *o)
 }
 
 /* The only place a condition becomes a reply. */
+/*
+ * Refusals that a visitor's page does not cause when it works as written:
+ * through a publishable key, the sender's address pays extra for them.
+ */
+static const unsigned char vonage_junk[VONAGE_COND_COUNT] = {
+	[VONAGE_MISSING] = 1,   [VONAGE_BAD_VALUE] = 1,
+	[VONAGE_BAD_INPUT] = 1, [VONAGE_TOO_BIG] = 1,
+	[VONAGE_NOT_FOUND] = 1, [VONAGE_NO_RESPONSE] = 1,
+	[VONAGE_PIN_CODE] = 1,  [VONAGE_PK_ENDPOINT] = 1,
+	[VONAGE_PK_PARAM] = 1,  [VONAGE_PK_BRAND] = 1,
+};
+
 static void vonage_fail(struct vonage_ctx *ctx, enum vonage_cond cond,
 			const char *arg)
 {
 	char text[VONAGE_TEXT_MAX];
 	int status = vonage_error_text(cond, arg, text, sizeof(text));
 	json_t *o = json_object();
+
+	if ((unsigned int)cond < VONAGE_COND_COUNT && vonage_junk[cond])
+		api_call_junk(&ctx->call);
 
 	if (ctx->rid)
 		json_object_set_new(o, "request_id", json_string(ctx->rid));
@@ -476,6 +491,13 @@ static void vonage_request_reply(struct vonage_ctx *ctx, enum verify_result r,
 		vonage_fail(ctx, VONAGE_NOT_PERMITTED, NULL);
 	} else if (r == VERIFY_BLOCKED) {
 		vonage_fail(ctx, VONAGE_BLOCKED, NULL);
+	} else if (r == VERIFY_UNREACHABLE) {
+		char text[160];
+
+		snprintf(text, sizeof(text),
+			 "Invalid value for parameter `number`: %s",
+			 bad ? bad : "this number cannot receive codes");
+		vonage_fail(ctx, VONAGE_BAD_INPUT, text);
 	} else {
 		vonage_fail(ctx, VONAGE_INTERNAL, NULL);
 	}

@@ -123,6 +123,15 @@ static const struct directive directives[] = {
 	INT_DIR(limit_pk_ip_requests_per_hour, 0, 10000000, "10",
 		"verification requests per browser address per hour through "
 		"publishable keys (0: no limit)"),
+	INT_DIR(limit_pk_ip_calls_per_min, 0, 10000000, "60",
+		"API calls per minute per publishable key and client address, "
+		"taken before the key's own budget (0: no limit)"),
+	INT_DIR(limit_pk_junk_cost, 0, 1000, "10",
+		"extra calls a publishable-key call answered as junk (unknown "
+		"id, bad parameter) costs its address"),
+	INT_DIR(limit_table_slots, 512, 16777216, "65536",
+		"entries of each rate-limit table (24 bytes each); a full "
+		"table refuses newcomers, never forgets a limited key"),
 	INT_DIR(token_ttl, 1, 86400, "600",
 		"seconds a verification token is accepted"),
 	INT_DIR(demo, 0, 1, "0", "1: serve the demo page at /demo"),

@@ -62,6 +62,9 @@ struct config {
 	int limit_ip_auth_failures_per_min;
 	int limit_pk_rps;
 	int limit_pk_ip_requests_per_hour;
+	int limit_pk_ip_calls_per_min;
+	int limit_pk_junk_cost;
+	int limit_table_slots;
 	/* Browsers: verification tokens and the demo page. */
 	int token_ttl;
 	int demo;

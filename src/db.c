@@ -37,6 +37,10 @@
 	"coalesce(owner_key_id, 0), coalesce((SELECT o.api_key FROM "          \
 	"api_keys o WHERE o.id = api_keys.owner_key_id), '')"
 
+#define BLOCK_COLUMNS                                                          \
+	"prefix, reason, blocks.created_ms, until_ms, key_id, "                \
+	"coalesce(api_keys.api_key, '')"
+
 static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
 	[STMT_BEGIN_READ] = "BEGIN",
@@ -107,22 +111,38 @@ static const char *const stmt_sql[STMT_COUNT] = {
 		"verification_id = ?1 AND state = 0 AND "
 		"kind = 'step' AND due_ms > ?2 AND lease_until_ms = 0",
 	[STMT_JOBS_PENDING] = "SELECT count(*) FROM jobs WHERE state = 0",
-	[STMT_BLOCK_GET] = "SELECT prefix, reason, created_ms, until_ms FROM "
-			   "blocks WHERE prefix = ?1 AND until_ms > ?2",
+	/*
+	 * A block's key_id is 0 for every key, or the one publishable key it
+	 * was earned through (fraud.c).  The listing names that key.
+	 */
+	[STMT_BLOCK_GET] = "SELECT " BLOCK_COLUMNS " FROM blocks LEFT JOIN "
+			   "api_keys ON api_keys.id = blocks.key_id WHERE "
+			   "prefix = ?1 AND key_id = ?3 AND until_ms > ?2",
 	[STMT_BLOCK_PUT] = "INSERT OR REPLACE INTO blocks (prefix, reason, "
-			   "created_ms, until_ms) VALUES (?1, ?2, ?3, ?4)",
+			   "created_ms, until_ms, key_id) VALUES (?1, ?2, ?3, "
+			   "?4, ?5)",
 	/* A lifted block stays as a row that has ended (its history). */
 	[STMT_BLOCK_LIFT] = "UPDATE blocks SET until_ms = ?2 WHERE prefix = ?1 "
 			    "AND until_ms > ?2",
-	[STMT_BLOCK_LAST] = "SELECT prefix, reason, created_ms, until_ms FROM "
-			    "blocks WHERE prefix = ?1",
-	[STMT_BLOCK_LIST] = "SELECT prefix, reason, created_ms, until_ms FROM "
-			    "blocks WHERE until_ms > ?1 ORDER BY prefix",
+	[STMT_BLOCK_LAST] = "SELECT " BLOCK_COLUMNS " FROM blocks LEFT JOIN "
+			    "api_keys ON api_keys.id = blocks.key_id WHERE "
+			    "prefix = ?1 AND key_id = ?2",
+	[STMT_BLOCK_LIST] = "SELECT " BLOCK_COLUMNS " FROM blocks LEFT JOIN "
+			    "api_keys ON api_keys.id = blocks.key_id WHERE "
+			    "until_ms > ?1 ORDER BY prefix, key_id",
 	/* Reports for numbers in [?1, ?2): a prefix's range of numbers. */
 	/* Distinct numbers: one person pressing 9 again and again is one. */
+	/*
+	 * ?4 = 0: reports on verifications of secret keys, which may block
+	 * the prefix for everyone; else those of publishable key ?4 only.
+	 */
 	[STMT_FRAUD_RECENT] =
-		"SELECT count(DISTINCT number) FROM fraud_reports WHERE "
-		"number >= ?1 AND number < ?2 AND created_ms > ?3",
+		"SELECT count(DISTINCT f.number) FROM fraud_reports f JOIN "
+		"verifications v ON v.id = f.verification_id JOIN api_keys k "
+		"ON k.id = v.key_id WHERE f.number >= ?1 AND f.number < ?2 "
+		"AND f.created_ms > ?3 AND CASE WHEN ?4 = 0 THEN k.kind = 0 "
+		"ELSE v.key_id = ?4 END",
+	[STMT_KEY_KIND] = "SELECT kind FROM api_keys WHERE id = ?1",
 	/* Newest first, by rowid: the caller stops past its window. */
 	[STMT_NUMBER_RECENT] = "SELECT number, created_ms, test_number FROM "
 			       "verifications ORDER BY id DESC",
@@ -1061,16 +1081,19 @@ static void block_from_row(sqlite3_stmt *st, struct block_row *b)
 	column_text(st, 1, b->reason, sizeof(b->reason));
 	b->created_ms = sqlite3_column_int64(st, 2);
 	b->until_ms = sqlite3_column_int64(st, 3);
+	b->key_id = sqlite3_column_int64(st, 4);
+	column_text(st, 5, b->api_key, sizeof(b->api_key));
 }
 
-int db_block_get(struct db_conn *c, const char *prefix, int64_t now,
-		 struct block_row *out)
+int db_block_get(struct db_conn *c, const char *prefix, int64_t key_id,
+		 int64_t now, struct block_row *out)
 {
 	sqlite3_stmt *st = c->stmt[STMT_BLOCK_GET];
 	int rc;
 
 	bind_text(st, 1, prefix);
 	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_int64(st, 3, key_id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		block_from_row(st, out);
@@ -1085,15 +1108,18 @@ int db_block_put(struct db_conn *c, const struct block_row *b)
 	bind_text(st, 2, b->reason);
 	sqlite3_bind_int64(st, 3, b->created_ms);
 	sqlite3_bind_int64(st, 4, b->until_ms);
+	sqlite3_bind_int64(st, 5, b->key_id);
 	return stmt_exec(c, STMT_BLOCK_PUT, "put block");
 }
 
-int db_block_last(struct db_conn *c, const char *prefix, struct block_row *out)
+int db_block_last(struct db_conn *c, const char *prefix, int64_t key_id,
+		  struct block_row *out)
 {
 	sqlite3_stmt *st = c->stmt[STMT_BLOCK_LAST];
 	int rc;
 
 	bind_text(st, 1, prefix);
+	sqlite3_bind_int64(st, 2, key_id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		block_from_row(st, out);
@@ -1131,8 +1157,8 @@ int db_blocks_foreach(struct db_conn *c, int64_t now,
 						     : db_err(c, "list blocks");
 }
 
-int db_fraud_recent(struct db_conn *c, const char *prefix, int64_t since_ms,
-		    int64_t *count)
+int db_fraud_recent(struct db_conn *c, const char *prefix, int64_t key_id,
+		    int64_t since_ms, int64_t *count)
 {
 	sqlite3_stmt *st = c->stmt[STMT_FRAUD_RECENT];
 	char end[24];
@@ -1148,8 +1174,21 @@ int db_fraud_recent(struct db_conn *c, const char *prefix, int64_t since_ms,
 	bind_text(st, 1, prefix);
 	bind_text(st, 2, end);
 	sqlite3_bind_int64(st, 3, since_ms);
+	sqlite3_bind_int64(st, 4, key_id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*count = sqlite3_column_int64(st, 0);
 	return row_done(c, st, rc, "recent fraud reports");
+}
+
+int db_key_kind(struct db_conn *c, int64_t key_id, int *kind)
+{
+	sqlite3_stmt *st = c->stmt[STMT_KEY_KIND];
+	int rc;
+
+	sqlite3_bind_int64(st, 1, key_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*kind = sqlite3_column_int(st, 0);
+	return row_done(c, st, rc, "key kind");
 }

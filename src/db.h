@@ -252,28 +252,42 @@ int db_fraud_insert(struct db_conn *c, const char *number,
 /* Whether the key lets a callee confirm by pressing 2 (default 1). */
 int db_key_voice_confirm(struct db_conn *c, int64_t key_id, int *allowed);
 
-/* A number prefix blocked against fraud until until_ms. */
+/*
+ * A number prefix blocked against fraud until until_ms: for every key
+ * (key_id 0), or only for the publishable key key_id, whose requests alone
+ * earned it (fraud.h).
+ */
 struct block_row {
 	char prefix[16];
 	char reason[96];
 	int64_t created_ms;
 	int64_t until_ms;
+	int64_t key_id;
+	char api_key[40]; /* read only: key_id's api_key, "" for key_id 0 */
 };
 
-/* The block in force for a prefix at `now`, or KV_ENOTFOUND. */
-int db_block_get(struct db_conn *c, const char *prefix, int64_t now,
-		 struct block_row *out);
+/* The block in force for a prefix and scope at `now`, or KV_ENOTFOUND. */
+int db_block_get(struct db_conn *c, const char *prefix, int64_t key_id,
+		 int64_t now, struct block_row *out);
 int db_block_put(struct db_conn *c, const struct block_row *b);
-/* Ends a block in force now; KV_ENOTFOUND if there was none. */
+/* Ends the blocks of a prefix in force now, whatever their scope;
+ * KV_ENOTFOUND if there was none. */
 int db_block_lift(struct db_conn *c, const char *prefix, int64_t now);
-/* The latest block of a prefix, in force or not; KV_ENOTFOUND if none. */
-int db_block_last(struct db_conn *c, const char *prefix, struct block_row *out);
+/* The latest block of a prefix and scope, in force or not; KV_ENOTFOUND
+ * if none. */
+int db_block_last(struct db_conn *c, const char *prefix, int64_t key_id,
+		  struct block_row *out);
 int db_blocks_foreach(struct db_conn *c, int64_t now,
 		      int (*cb)(const struct block_row *b, void *arg),
 		      void *arg);
-/* Numbers starting with `prefix` that reported fraud since since_ms. */
-int db_fraud_recent(struct db_conn *c, const char *prefix, int64_t since_ms,
-		    int64_t *count);
+/*
+ * Numbers starting with `prefix` that reported fraud since since_ms: on
+ * verifications of secret keys (key_id 0), or of key key_id.
+ */
+int db_fraud_recent(struct db_conn *c, const char *prefix, int64_t key_id,
+		    int64_t since_ms, int64_t *count);
+/* The kind of a key (KEY_SECRET, KEY_PUBLISHABLE); KV_ENOTFOUND if none. */
+int db_key_kind(struct db_conn *c, int64_t key_id, int *kind);
 
 /* Calls cb for each verification (newest first) created after since_ms. */
 int db_recent_numbers_foreach(struct db_conn *c, int64_t since_ms,

@@ -186,7 +186,7 @@ static const char *const migrations[] = {
 	"CREATE UNIQUE INDEX verifications_legacy_id ON "
 	"verifications(request_id) WHERE legacy = 1;",
 	/*
-	 * Browser verifications belong to the visitor that started them, and
+	 * 10: browser verifications belong to the visitor that started them, and
 	 * publishable keys to the secret key of their owner.  handle_hash is
 	 * the keyed hash of the handle a request through a publishable key
 	 * returned to the page (empty for secret keys; a publishable key's
@@ -199,6 +199,23 @@ static const char *const migrations[] = {
 	"DEFAULT x'';"
 	"ALTER TABLE api_keys ADD COLUMN owner_key_id INTEGER "
 	"REFERENCES api_keys(id);",
+	/*
+	 * 11: a fraud block earned through a publishable key blocks that key
+	 * only (key_id), so that a stranger holding a site's public key
+	 * cannot block a prefix for every tenant; key_id 0 blocks every key.
+	 * The key is part of the primary key, so the table is rebuilt.
+	 */
+	"CREATE TABLE blocks_new ("
+	"  prefix TEXT NOT NULL,"
+	"  key_id INTEGER NOT NULL DEFAULT 0,"
+	"  reason TEXT NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  until_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY (prefix, key_id)) WITHOUT ROWID;"
+	"INSERT INTO blocks_new (prefix, key_id, reason, created_ms, until_ms) "
+	"SELECT prefix, 0, reason, created_ms, until_ms FROM blocks;"
+	"DROP TABLE blocks;"
+	"ALTER TABLE blocks_new RENAME TO blocks;",
 };
 
 int db_schema_version(void)

@@ -1,8 +1,11 @@
 /*
  * Fraud signals (fraud.h).  Conversion statistics live in memory, per
- * prefix, in hour-long windows in a fixed-size table; the blocks they and
- * the IVR reports produce are rows in the store, so they survive restarts
- * and the CLI can list and lift them.
+ * prefix and scope, in hour-long windows in a fixed-size table; the blocks
+ * they and the IVR reports produce are rows in the store, so they survive
+ * restarts and the CLI can list and lift them.  A scope is 0 for the
+ * traffic of secret keys (its blocks hold for every key) or one publishable
+ * key (its blocks hold for that key only): a stranger holding a site's
+ * public key can at worst block that site.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -13,11 +16,13 @@
 #include "log.h"
 #include "util.h"
 
-#define STATS_SLOTS 4096
+#define STATS_SLOTS 16384 /* a multiple of STATS_PROBE */
+#define STATS_PROBE 8
 #define WINDOW_MS (3600 * 1000LL)
 
 struct prefix_stats {
 	char prefix[16];
+	int64_t key_id;    /* the scope: 0, or a publishable key */
 	int64_t window_ms; /* start of the current hour window */
 	int64_t requests;
 	int64_t successes;
@@ -60,22 +65,62 @@ void fraud_prefix(const char *digits, char out[16])
 	out[n] = '\0';
 }
 
-/* The stats slot of a prefix (caller holds the lock), reset per window. */
-static struct prefix_stats *stats_slot(const char *prefix, int64_t now)
+/* The first slot of the neighbourhood of (prefix, key_id). */
+static size_t stats_hood(const char *prefix, int64_t key_id)
 {
 	uint32_t h = 2166136261u;
-	struct prefix_stats *s;
 
 	for (const char *p = prefix; *p; p++)
 		h = (h ^ (unsigned char)*p) * 16777619u;
-	s = &fr.stats[h % STATS_SLOTS];
-	/* A colliding prefix takes the slot over: statistics are a signal,
-	 * not an account; the table's size bounds memory. */
-	if (strcmp(s->prefix, prefix) != 0 || now - s->window_ms >= WINDOW_MS) {
-		memset(s, 0, sizeof(*s));
-		snprintf(s->prefix, sizeof(s->prefix), "%s", prefix);
-		s->window_ms = now;
+	for (int i = 0; i < 8; i++)
+		h = (h ^ (unsigned char)(key_id >> (8 * i))) * 16777619u;
+	return (size_t)(h % (STATS_SLOTS / STATS_PROBE)) * STATS_PROBE;
+}
+
+static int stats_is(const struct prefix_stats *s, const char *prefix,
+		    int64_t key_id)
+{
+	return s->key_id == key_id && strcmp(s->prefix, prefix) == 0;
+}
+
+/*
+ * The stats slot of (prefix, key_id) (caller holds the lock), reset per
+ * window; NULL when there is none and `create` is 0.  A new one takes an
+ * empty slot or one whose window is over, else the slot with the fewest
+ * requests: statistics are a signal, not an account, and the table's size
+ * bounds memory, but a flood of other prefixes should cost a prefix with
+ * much evidence against it last.
+ */
+static struct prefix_stats *stats_slot(const char *prefix, int64_t key_id,
+				       int64_t now, int create)
+{
+	struct prefix_stats *hood = &fr.stats[stats_hood(prefix, key_id)];
+	struct prefix_stats *s = NULL, *spare = NULL, *fewest = NULL;
+
+	for (size_t i = 0; i < STATS_PROBE; i++) {
+		struct prefix_stats *t = &hood[i];
+
+		if (t->prefix[0] && stats_is(t, prefix, key_id)) {
+			s = t;
+			break;
+		}
+		if (!t->prefix[0] || now - t->window_ms >= WINDOW_MS) {
+			if (!spare)
+				spare = t;
+		} else if (!fewest || t->requests < fewest->requests) {
+			fewest = t;
+		}
 	}
+	if (s && now - s->window_ms < WINDOW_MS)
+		return s;
+	if (!s && !create)
+		return NULL;
+	if (!s)
+		s = spare ? spare : fewest;
+	memset(s, 0, sizeof(*s));
+	snprintf(s->prefix, sizeof(s->prefix), "%s", prefix);
+	s->key_id = key_id;
+	s->window_ms = now;
 	return s;
 }
 
@@ -88,7 +133,27 @@ static int block_tx_run(struct db_conn *c, void *arg)
 	return db_block_put(c, &((struct block_tx *)arg)->row);
 }
 
-int fraud_check_request(const char *digits, struct block_row *block)
+/*
+ * The block of (prefix, scope) in force, 1 with *block filled, 0 if none;
+ * *last_created: when its latest block began, 0 if it never had one.
+ */
+static int block_in_force(struct db_conn *c, const char *prefix, int64_t key_id,
+			  int64_t now, struct block_row *block,
+			  int64_t *last_created)
+{
+	int rc = db_block_last(c, prefix, key_id, block);
+
+	*last_created = 0;
+	if (rc == KV_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	*last_created = block->created_ms;
+	return block->until_ms > now;
+}
+
+int fraud_check_request(const char *digits, int64_t pk_key_id,
+			struct block_row *block)
 {
 	struct db_conn *c = db_reader();
 	struct prefix_stats *s;
@@ -101,16 +166,17 @@ int fraud_check_request(const char *digits, struct block_row *block)
 	fraud_prefix(digits, prefix);
 	if (!c)
 		return KV_EDB;
-	rc = db_block_last(c, prefix, block);
-	if (rc == 0 && block->until_ms > now)
-		return 1;
-	if (rc != 0 && rc != KV_ENOTFOUND)
+	/* A block for every key, then one earned through this key. */
+	rc = block_in_force(c, prefix, 0, now, block, &last_created);
+	if (rc == 0 && pk_key_id)
+		rc = block_in_force(c, prefix, pk_key_id, now, block,
+				    &last_created);
+	if (rc != 0)
 		return rc;
-	last_created = rc == 0 ? block->created_ms : 0;
 	if (!fr.min_volume)
 		return 0;
 	pthread_mutex_lock(&fr.lock);
-	s = stats_slot(prefix, now);
+	s = stats_slot(prefix, pk_key_id, now, 1);
 	s->requests++;
 	convert_low =
 		s->requests > fr.min_volume &&
@@ -122,6 +188,7 @@ int fraud_check_request(const char *digits, struct block_row *block)
 		return 0;
 	memset(&tx, 0, sizeof(tx));
 	memcpy(tx.row.prefix, prefix, sizeof(tx.row.prefix));
+	tx.row.key_id = pk_key_id;
 	snprintf(tx.row.reason, sizeof(tx.row.reason),
 		 "conversion below %d%% over %d requests", fr.min_conversion,
 		 fr.min_volume);
@@ -130,38 +197,58 @@ int fraud_check_request(const char *digits, struct block_row *block)
 	rc = db_write(block_tx_run, &tx);
 	if (rc != 0)
 		return rc;
-	log_warn("fraud: prefix %s blocked: %s", prefix, tx.row.reason);
+	log_warn("fraud: prefix %s blocked%s: %s", prefix,
+		 pk_key_id ? " for one publishable key" : "", tx.row.reason);
 	*block = tx.row;
 	return 1;
 }
 
-void fraud_note_success(const char *digits)
+void fraud_note_success(int64_t key_id, const char *digits)
 {
+	struct prefix_stats *s;
+	int64_t now = now_ms();
 	char prefix[16];
 
 	fraud_prefix(digits, prefix);
 	pthread_mutex_lock(&fr.lock);
-	stats_slot(prefix, now_ms())->successes++;
+	/* Only a publishable key's requests have statistics of their own. */
+	s = stats_slot(prefix, key_id, now, 0);
+	if (!s)
+		s = stats_slot(prefix, 0, now, 1);
+	s->successes++;
 	pthread_mutex_unlock(&fr.lock);
 }
 
-int fraud_note_report(struct db_conn *c, const char *number, int64_t now)
+int fraud_note_report(struct db_conn *c, const char *number, int64_t key_id,
+		      int64_t now)
 {
 	struct block_row b;
 	int64_t n = 0;
+	int kind = KEY_SECRET;
 	int rc;
 
 	if (!fr.reports_block)
 		return 0;
 	memset(&b, 0, sizeof(b));
+	rc = db_key_kind(c, key_id, &kind);
+	if (rc != 0)
+		return rc;
+	/*
+	 * Reports on verifications a publishable key asked for count, and
+	 * block, for that key alone: whoever holds a site's public key can
+	 * have calls placed to phones of their own and press 9.
+	 */
+	b.key_id = kind == KEY_PUBLISHABLE ? key_id : 0;
 	fraud_prefix(number, b.prefix);
-	rc = db_fraud_recent(c, b.prefix, now - fr.report_window_ms, &n);
+	rc = db_fraud_recent(c, b.prefix, b.key_id, now - fr.report_window_ms,
+			     &n);
 	if (rc != 0 || n < fr.reports_block)
 		return rc;
 	snprintf(b.reason, sizeof(b.reason),
 		 "%lld numbers reported unrequested codes", (long long)n);
 	b.created_ms = now;
 	b.until_ms = now + fr.block_ms;
-	log_warn("fraud: prefix %s blocked: %s", b.prefix, b.reason);
+	log_warn("fraud: prefix %s blocked%s: %s", b.prefix,
+		 b.key_id ? " for one publishable key" : "", b.reason);
 	return db_block_put(c, &b);
 }

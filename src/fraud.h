@@ -1,8 +1,9 @@
 /*
  * Fraud signals that block a number prefix for a while: repeated "I did not
  * ask for this" reports from the IVR, and too few completed verifications
- * for the volume requested (SMS pumping converts at almost nothing).
- * Blocks are stored; `kookooverify blocks list|lift` shows and lifts them.
+ * for the volume requested (SMS pumping converts at almost nothing).  A
+ * block earned through a publishable key holds for that key only.  Blocks
+ * are stored; `kookooverify blocks list|lift` shows and lifts them.
  */
 #ifndef KV_FRAUD_H
 #define KV_FRAUD_H
@@ -20,20 +21,28 @@ int fraud_init(const struct config *cfg);
 void fraud_prefix(const char *digits, char out[16]);
 
 /*
- * Before a verification request for `digits`: counts it and decides.
- * Returns 1 with *block filled when the prefix is blocked (an existing
- * block, or one this request's statistics just created), 0 when the request
- * may go on, or a negative KV_E* if the store failed.
+ * Before a verification request for `digits`, through publishable key
+ * pk_key_id (0 for a secret key): counts it and decides.  Returns 1 with
+ * *block filled when the prefix is blocked for every key or for this
+ * publishable key (an existing block, or one this request's statistics
+ * just created), 0 when the request may go on, or a negative KV_E* if the
+ * store failed.  The requests of a publishable key are judged apart and
+ * their block holds for that key only; those of secret keys together, and
+ * theirs for every key.
  */
-int fraud_check_request(const char *digits, struct block_row *block);
+int fraud_check_request(const char *digits, int64_t pk_key_id,
+			struct block_row *block);
 
-/* A verification of `digits` succeeded: counts the conversion. */
-void fraud_note_success(const char *digits);
+/* A verification of `digits` by key key_id succeeded: counts it. */
+void fraud_note_success(int64_t key_id, const char *digits);
 
 /*
- * In the writer's transaction that stored a fraud report for `number`:
- * blocks its prefix when the reports in the window reach the threshold.
+ * In the writer's transaction that stored a fraud report for `number`, on
+ * a verification of key key_id: blocks its prefix when the reports in the
+ * window reach the threshold; reports on a publishable key's verifications
+ * count apart and block for that key only.
  */
-int fraud_note_report(struct db_conn *c, const char *number, int64_t now_ms);
+int fraud_note_report(struct db_conn *c, const char *number, int64_t key_id,
+		      int64_t now_ms);
 
 #endif

@@ -480,7 +480,9 @@ static int block_print(const struct block_row *b, void *arg)
 	char until[20];
 
 	format_datetime(b->until_ms / 1000, until);
-	printf("%s\tuntil %s UTC\t%s\n", b->prefix, until, b->reason);
+	/* A block earned through a publishable key holds for it alone. */
+	printf("%s\tuntil %s UTC\t%s%s%s\n", b->prefix, until, b->reason,
+	       b->key_id ? "\tonly for " : "", b->key_id ? b->api_key : "");
 	return 0;
 }
 

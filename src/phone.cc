@@ -28,25 +28,45 @@ using i18n::phonenumbers::PhoneNumberUtil;
 /* libphonenumber's region for "no region": only '+' numbers parse. */
 static const char phone_no_region[] = "ZZ";
 
+/*
+ * libphonenumber's types, ours, their names, and why we refuse to verify
+ * the ones we refuse (NULL: we verify them).  Inbound service lines and
+ * numbers that cost their caller receive no SMS, and a call to one reaches
+ * an IVR or a business, never the person who asked for a code.
+ */
 static const struct {
 	PhoneNumberUtil::PhoneNumberType lib;
 	enum phone_type type;
 	const char *name;
+	const char *refusal;
 } phone_types[] = {
-	{PhoneNumberUtil::UNKNOWN, PHONE_UNKNOWN, "unknown"},
-	{PhoneNumberUtil::MOBILE, PHONE_MOBILE, "mobile"},
-	{PhoneNumberUtil::FIXED_LINE, PHONE_FIXED_LINE, "fixed_line"},
+	{PhoneNumberUtil::UNKNOWN, PHONE_UNKNOWN, "unknown", nullptr},
+	{PhoneNumberUtil::MOBILE, PHONE_MOBILE, "mobile", nullptr},
+	{PhoneNumberUtil::FIXED_LINE, PHONE_FIXED_LINE, "fixed_line", nullptr},
 	{PhoneNumberUtil::FIXED_LINE_OR_MOBILE, PHONE_FIXED_LINE_OR_MOBILE,
-	 "fixed_line_or_mobile"},
-	{PhoneNumberUtil::VOIP, PHONE_VOIP, "voip"},
-	{PhoneNumberUtil::TOLL_FREE, PHONE_TOLL_FREE, "toll_free"},
-	{PhoneNumberUtil::PREMIUM_RATE, PHONE_PREMIUM_RATE, "premium_rate"},
-	{PhoneNumberUtil::SHARED_COST, PHONE_OTHER, "other"},
+	 "fixed_line_or_mobile", nullptr},
+	{PhoneNumberUtil::VOIP, PHONE_VOIP, "voip", nullptr},
+	{PhoneNumberUtil::TOLL_FREE, PHONE_TOLL_FREE, "toll_free",
+	 "toll-free numbers cannot receive verification codes"},
+	{PhoneNumberUtil::PREMIUM_RATE, PHONE_PREMIUM_RATE, "premium_rate",
+	 "premium-rate numbers cannot receive verification codes"},
+	{PhoneNumberUtil::SHARED_COST, PHONE_SHARED_COST, "shared_cost",
+	 "shared-cost numbers cannot receive verification codes"},
+	{PhoneNumberUtil::PERSONAL_NUMBER, PHONE_PERSONAL, "personal_number",
+	 "personal (forwarding) numbers cannot receive verification codes"},
+	{PhoneNumberUtil::PAGER, PHONE_PAGER, "pager",
+	 "pager numbers cannot receive verification codes"},
+	{PhoneNumberUtil::UAN, PHONE_UAN, "uan",
+	 "UAN (universal access) numbers cannot receive verification codes"},
+	{PhoneNumberUtil::VOICEMAIL, PHONE_VOICEMAIL, "voicemail",
+	 "voicemail access numbers cannot receive verification codes"},
+	/* Only for its name: a type this table does not know yet. */
+	{PhoneNumberUtil::UNKNOWN, PHONE_OTHER, "other", nullptr},
 };
 
 #define PHONE_TYPES_LEN (sizeof(phone_types) / sizeof(phone_types[0]))
 
-/* Types not in the table (personal, pager, UAN, voicemail) are "other". */
+/* A type libphonenumber may add after this table is "other". */
 static enum phone_type phone_type_from_lib(PhoneNumberUtil::PhoneNumberType t)
 {
 	for (size_t i = 0; i < PHONE_TYPES_LEN; i++) {
@@ -291,6 +311,15 @@ extern "C" const char *phone_type_name(enum phone_type t)
 			return phone_types[i].name;
 	}
 	return "unknown";
+}
+
+extern "C" const char *phone_type_refusal(enum phone_type t)
+{
+	for (size_t i = 0; i < PHONE_TYPES_LEN; i++) {
+		if (phone_types[i].type == t)
+			return phone_types[i].refusal;
+	}
+	return nullptr;
 }
 
 /*

@@ -26,7 +26,13 @@ enum phone_type {
 	PHONE_VOIP,
 	PHONE_TOLL_FREE,
 	PHONE_PREMIUM_RATE,
-	PHONE_OTHER, /* shared cost, personal, pager, UAN, voicemail */
+	PHONE_OTHER, /* a type newer than this list */
+	/* Stored as numbers: new types go at the end. */
+	PHONE_SHARED_COST,
+	PHONE_PERSONAL, /* a forwarding number that follows its owner */
+	PHONE_PAGER,
+	PHONE_UAN, /* "universal access number": a company's inbound line */
+	PHONE_VOICEMAIL,
 };
 
 struct phone {
@@ -81,10 +87,22 @@ int phone_parse_digits(const char *digits, struct phone *out);
 
 /*
  * "mobile", "fixed_line", "fixed_line_or_mobile", "voip", "toll_free",
- * "premium_rate", "other", "unknown" (also for values outside the enum).
+ * "premium_rate", "shared_cost", "personal_number", "pager", "uan",
+ * "voicemail", "other", "unknown" (also for values outside the enum).
  * The string is static.
  */
 const char *phone_type_name(enum phone_type t);
+
+/*
+ * Why a number of type `t` cannot be verified by us, as a sentence for an
+ * error_text ("toll-free numbers cannot receive verification codes"), or
+ * NULL when it can (mobile, fixed line, either, VoIP, other, unknown).
+ * Refused: the types whose numbers are inbound service lines or cost the
+ * caller (toll-free, premium-rate, shared-cost, UAN, personal, pager,
+ * voicemail): they receive no SMS, and a call reaches no person who asked
+ * for a code.  The string is static.
+ */
+const char *phone_type_refusal(enum phone_type t);
 
 /*
  * For logs: keeps the country code and the last 2 digits,

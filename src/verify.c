@@ -38,11 +38,13 @@ static struct {
 	struct limiter *per_ip;     /* checks per client address per minute */
 	struct limiter *per_number; /* requests per number per window */
 	/* Publishable keys: stricter, and per browser address. */
-	struct limiter *per_pk_key; /* API calls per key per second */
-	struct limiter *per_pk_ip;  /* requests per client address per hour */
-	struct limiter *auth_fail;  /* failed authentications per address */
+	struct limiter *per_pk_key;  /* API calls per key per second */
+	struct limiter *per_pk_addr; /* API calls per key and address */
+	struct limiter *per_pk_ip;   /* requests per client address per hour */
+	struct limiter *auth_fail;   /* failed authentications per address */
 	int64_t number_window_ms;
 	int prefix_digits;
+	int pk_junk_cost;
 } svc;
 
 static int test_numbers_parse(const char *list, char *err, size_t errlen)
@@ -91,23 +93,32 @@ bad:
 
 int verify_init(const struct config *cfg, char *err, size_t errlen)
 {
+	size_t slots = (size_t)cfg->limit_table_slots;
+
 	limiter_free(svc.per_key);
 	limiter_free(svc.per_prefix);
 	limiter_free(svc.per_ip);
 	limiter_free(svc.per_number);
 	limiter_free(svc.per_pk_key);
+	limiter_free(svc.per_pk_addr);
 	limiter_free(svc.per_pk_ip);
 	limiter_free(svc.auth_fail);
 	memset(&svc, 0, sizeof(svc));
 	/* A limit of 0 gives no limiter: everything is allowed. */
-	svc.per_key = limiter_new(cfg->limit_key_rps, 1);
-	svc.per_prefix = limiter_new(cfg->limit_prefix_per_hour, 3600);
-	svc.per_ip = limiter_new(cfg->limit_ip_checks_per_min, 60);
-	svc.per_number =
-		limiter_new(cfg->limit_number_max, cfg->limit_number_window);
-	svc.per_pk_key = limiter_new(cfg->limit_pk_rps, 1);
-	svc.per_pk_ip = limiter_new(cfg->limit_pk_ip_requests_per_hour, 3600);
-	svc.auth_fail = limiter_new(cfg->limit_ip_auth_failures_per_min, 60);
+	svc.per_key = limiter_new_sized(cfg->limit_key_rps, 1, slots);
+	svc.per_prefix =
+		limiter_new_sized(cfg->limit_prefix_per_hour, 3600, slots);
+	svc.per_ip = limiter_new_sized(cfg->limit_ip_checks_per_min, 60, slots);
+	svc.per_number = limiter_new_sized(cfg->limit_number_max,
+					   cfg->limit_number_window, slots);
+	svc.per_pk_key = limiter_new_sized(cfg->limit_pk_rps, 1, slots);
+	svc.per_pk_addr =
+		limiter_new_sized(cfg->limit_pk_ip_calls_per_min, 60, slots);
+	svc.per_pk_ip = limiter_new_sized(cfg->limit_pk_ip_requests_per_hour,
+					  3600, slots);
+	svc.auth_fail = limiter_new_sized(cfg->limit_ip_auth_failures_per_min,
+					  60, slots);
+	svc.pk_junk_cost = cfg->limit_pk_junk_cost;
 	svc.number_window_ms = (int64_t)cfg->limit_number_window * 1000;
 	svc.prefix_digits = cfg->limit_prefix_digits;
 	svc.es.pin_expiry_s = cfg->pin_expiry;
@@ -157,10 +168,42 @@ void verify_auth_failed(const char *ip)
 	limiter_take(svc.auth_fail, ip, strlen(ip), now_ms());
 }
 
-int verify_rate_key(int64_t key_id, int publishable)
+/* The key of a (publishable key, client address) bucket; its length. */
+static size_t pk_addr_key(int64_t key_id, const char *ip,
+			  unsigned char out[sizeof(int64_t) + 64])
 {
-	return limiter_take(publishable ? svc.per_pk_key : svc.per_key, &key_id,
-			    sizeof(key_id), now_ms());
+	size_t n = strnlen(ip, 64);
+
+	memcpy(out, &key_id, sizeof(key_id));
+	memcpy(out + sizeof(key_id), ip, n);
+	return sizeof(key_id) + n;
+}
+
+int verify_rate_key(int64_t key_id, int publishable, const char *ip)
+{
+	unsigned char k[sizeof(int64_t) + 64];
+	int64_t now = now_ms();
+	int wait;
+
+	if (!publishable)
+		return limiter_take(svc.per_key, &key_id, sizeof(key_id), now);
+	/*
+	 * A site's budget is shared by all its visitors: each address spends
+	 * its own share first, so one sender cannot spend the whole of it.
+	 */
+	wait = limiter_take(svc.per_pk_addr, k, pk_addr_key(key_id, ip, k),
+			    now);
+	if (wait)
+		return wait;
+	return limiter_take(svc.per_pk_key, &key_id, sizeof(key_id), now);
+}
+
+void verify_rate_junk(int64_t key_id, const char *ip)
+{
+	unsigned char k[sizeof(int64_t) + 64];
+
+	limiter_charge(svc.per_pk_addr, k, pk_addr_key(key_id, ip, k),
+		       svc.pk_junk_cost, now_ms());
 }
 
 /* Is the number's country in the key's allow-list ("IN,GB" or "*")? */
@@ -410,11 +453,18 @@ enum verify_result verify_request_start(int64_t key_id,
 	test = test_number_find(ph.digits);
 	if (!test && !country_allowed(in->countries, ph.region))
 		return VERIFY_NOT_PERMITTED;
+	/* Before any limit or statistic: nothing will be sent to it. */
+	if (!test && phone_type_refusal(ph.type)) {
+		*bad_param = phone_type_refusal(ph.type);
+		return VERIFY_UNREACHABLE;
+	}
 	if (!test) {
 		static __thread char why[96];
 		struct block_row block;
 
-		rc = fraud_check_request(ph.digits, &block);
+		/* browser_ip is set for publishable keys only (verify.h). */
+		rc = fraud_check_request(ph.digits, in->browser_ip ? key_id : 0,
+					 &block);
 		if (rc < 0)
 			return VERIFY_ERROR;
 		if (rc == 1) {
@@ -604,7 +654,7 @@ enum verify_result verify_check_finish(struct verify_pending *p, int rc,
 	if (rc == 0 && number)
 		memcpy(number, tx->number, sizeof(tx->number));
 	if (rc == 0 && tx->outcome == CHECK_OK)
-		fraud_note_success(tx->number);
+		fraud_note_success(tx->key_id, tx->number);
 	/* The submitted code may be the PIN: verify_pending_free wipes it. */
 	verify_pending_free(p);
 	return result_of(rc);

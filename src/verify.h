@@ -54,6 +54,8 @@ enum verify_result {
 	VERIFY_THROTTLED,  /* a rate limit: *retry_after seconds */
 	VERIFY_NOT_PERMITTED, /* the number's country is not allowed for the key */
 	VERIFY_BLOCKED, /* request: the prefix is blocked (*bad_param: why) */
+	/* request: the number's type receives no codes (*bad_param: why) */
+	VERIFY_UNREACHABLE,
 	VERIFY_PENDING, /* *_start: the store write is still to run */
 };
 
@@ -68,8 +70,18 @@ void verify_auth_failed(const char *ip);
 /*
  * The per-key request rate, counted for every API call (publishable keys
  * have their own, lower limit): 0 when allowed, else the seconds to wait.
+ * A publishable key's call from client address `ip` is first counted in
+ * that address's share (limit_pk_ip_calls_per_min), and in the key's
+ * budget only when the share allows it.  `ip` is unused for secret keys.
  */
-int verify_rate_key(int64_t key_id, int publishable);
+int verify_rate_key(int64_t key_id, int publishable, const char *ip);
+
+/*
+ * A publishable key's call from `ip` was junk (an unknown id, a parameter
+ * refused): charges the address's share limit_pk_junk_cost more calls, so
+ * a stranger's garbage is paid from its own share before the site's.
+ */
+void verify_rate_junk(int64_t key_id, const char *ip);
 
 /*
  * Refills the per-number request limit from the store after a restart

@@ -614,6 +614,58 @@ class PublishableLimitTests(BrowserCase):
         self.assertEqual(statuses[:3], ["101"] * 3, statuses)
         self.assertIn("1", statuses[3:], statuses)
 
+    def pk_call_from(self, address, endpoint, params):
+        """A call through the key from `address`, behind a trusted proxy."""
+        body = dict(params, api_key=self.pk)
+        return self.s.post_json("/verify%s/json" % endpoint, body,
+                                headers={"Origin": ORIGIN,
+                                         "X-Forwarded-For": address})
+
+    def test_junk_from_one_address_leaves_the_site_served(self):
+        # Issue 11: about 10 junk searches a second from one address
+        # (random ids) kept every real visitor of the site throttled.
+        self.start_server(dict(OPEN, limit_pk_rps=10,
+                               limit_pk_ip_calls_per_min=60,
+                               limit_pk_junk_cost=10,
+                               trusted_proxies="127.0.0.1"))
+        self.pk = create_pk(self.server, ORIGIN)
+        statuses = [self.pk_call_from("203.0.113.66", "/search",
+                                      {"request_id": "%032x" % i})
+                    .data.get("status") for i in range(40)]
+        # Each unknown id costs its sender 11 of its 60 calls a minute:
+        # the sender is throttled after a few, the site's budget is not.
+        answered = [s for s in statuses if s != "1"]
+        self.assertLessEqual(len(answered), 8, statuses)
+        self.assertEqual(set(answered), {"101"}, statuses)
+        r = self.pk_call_from("203.0.113.66", "/search",
+                              {"request_id": "f" * 32})
+        self.assert_vonage(r, "1")
+        self.assertGreaterEqual(int(r.headers.get("Retry-After", "0")), 1)
+        # Real visitors of the same site, from other addresses, are served.
+        for visitor in ("198.51.100.7", "198.51.100.8", "2001:db8:1::7"):
+            r = self.pk_call_from(visitor, "", {
+                "number": self.s.new_number(), "brand": "Shop"})
+            self.assert_vonage(r, "0")
+
+    def test_an_address_spends_its_share_before_the_keys_budget(self):
+        # Calls that are not junk still come from the address's share
+        # first: one address cannot take more than its share of the key.
+        self.start_server(dict(OPEN, limit_pk_rps=6,
+                               limit_pk_ip_calls_per_min=3,
+                               limit_pk_junk_cost=0,
+                               trusted_proxies="127.0.0.1"))
+        self.pk = create_pk(self.server, ORIGIN)
+        statuses = [self.pk_call_from("203.0.113.1", "/search",
+                                      {"request_id": "0" * 32})
+                    .data.get("status") for _ in range(10)]
+        self.assertEqual(statuses[:3], ["101"] * 3, statuses)
+        self.assertEqual(statuses[3:], ["1"] * 7, statuses)
+        # The key's own budget (6) still has room for another address.
+        statuses = [self.pk_call_from("203.0.113.2", "/search",
+                                      {"request_id": "0" * 32})
+                    .data.get("status") for _ in range(3)]
+        self.assertEqual(statuses, ["101"] * 3, statuses)
+
     def test_revoked_key_and_its_origins(self):
         self.server.cli("keys", "revoke", self.pk, "--db", self.server.db)
         r = self.pk_call("", {"number": self.s.new_number(),

@@ -4,6 +4,8 @@ allow-list.  Each limit answers the dialect's throttled status with a
 Retry-After header, and stops at exactly its count.
 """
 
+import json
+import sqlite3
 import unittest
 
 import harness
@@ -16,6 +18,15 @@ BASE = 919812340000
 
 def number(i):
     return str(BASE + i)
+
+
+ORIGIN = "https://shop.example"
+
+
+def create_pk(server, origin=ORIGIN):
+    cp = server.cli("keys", "create", "--db", server.db, "--publishable",
+                    "--json", "--origin", origin)
+    return json.loads(cp.stdout.strip().splitlines()[-1])["api_key"]
 
 
 class LimitTests(KVTestCase):
@@ -71,6 +82,46 @@ class LimitTests(KVTestCase):
         # 91987654xxxx has another 8-digit prefix than 91981234xxxx.
         self.assertEqual(self.assert_json_reply(
             self.request("919876540001")).get("status"), 0)
+
+    def test_a_flood_of_numbers_does_not_reset_a_throttled_one(self):
+        # Issue 11: flooding other numbers evicted a number's slot in the
+        # limiter table and so reset its window.  The smallest table (512
+        # slots) makes a flood of 1000 numbers enough to fill it here.
+        self.start_server({"limit_number_max": 2,
+                           "limit_number_window": 600,
+                           "limit_table_slots": 512,
+                           "cancel_min_age": 0})
+        for _ in range(2):
+            rid = self.assert_json_reply(self.request(number(1)))
+            self.assertEqual(rid.get("status"), 0, rid)
+            self.s.seed("/control",
+                        {"request_id": rid["request_id"], "cmd": "cancel"})
+        self.assert_throttled(self.request(number(1)))
+        refused = 0
+        for i in range(1000):
+            data = self.assert_json_reply(self.request(number(1000 + i)))
+            self.assertIn(data.get("status"), (0, 1), data)
+            refused += data.get("status") == 1
+        # The table was full: newcomers were refused (with Retry-After)...
+        self.assertGreater(refused, 0)
+        self.assert_throttled(self.request(number(5000)))
+        # ...and the throttled number is still throttled.
+        self.assert_throttled(self.request(number(1)))
+
+    def test_a_flood_at_the_default_size_keeps_a_throttled_number(self):
+        # The attack as reported: about 12,000 other numbers were enough
+        # with the old 8192-slot tables.  15,000 here, a few seconds.
+        self.start_server({"limit_number_max": 2,
+                           "limit_number_window": 600,
+                           "cancel_min_age": 0})
+        for _ in range(2):
+            rid = self.assert_json_reply(self.request(number(1)))
+            self.s.seed("/control",
+                        {"request_id": rid["request_id"], "cmd": "cancel"})
+        self.assert_throttled(self.request(number(1)))
+        for i in range(15000):
+            self.request(number(20000 + i))
+        self.assert_throttled(self.request(number(1)))
 
     def test_checks_per_address_per_minute(self):
         self.start_server({"limit_ip_checks_per_min": 3})
@@ -182,6 +233,7 @@ class LimitTests(KVTestCase):
 
 class FraudTests(KVTestCase):
     per_test = True
+    nkeys = 2
 
     def request(self, num):
         return self.s.seed("", {"phone_no": num, "brand": "Fraud"})
@@ -243,6 +295,159 @@ class FraudTests(KVTestCase):
         self.assertEqual(self.assert_json_reply(r).get("status"), 7,
                          r.describe())
         self.assertIn("reported", self.blocks())
+
+    def reports(self):
+        db = sqlite3.connect(self.s.db)
+        try:
+            return db.execute("SELECT count(*) FROM fraud_reports")\
+                .fetchone()[0]
+        finally:
+            db.close()
+
+    def pk_request(self, pk, num, address):
+        """A page's request through publishable key pk from `address`."""
+        return self.s.post_json(
+            "/verify/json", {"api_key": pk, "number": num, "brand": "Shop"},
+            headers={"Origin": ORIGIN, "X-Forwarded-For": address})
+
+    def test_publishable_key_cannot_block_a_prefix_for_everyone(self):
+        # Issue 11: a stranger holding a site's public key blocked a whole
+        # prefix, for every tenant, with unconverted requests from a few
+        # addresses.  Now that block holds for that key only.
+        self.start_server({"fraud_min_volume": 3, "fraud_min_conversion": 50,
+                           "limit_prefix_digits": 8,
+                           "trusted_proxies": "127.0.0.1"})
+        pk, pk_other = create_pk(self.s), create_pk(self.s)
+        for i in range(3):
+            r = self.pk_request(pk, number(100 + i), "203.0.113.%d" % i)
+            self.assert_vonage(r, "0")
+        # The pumping through the key is stopped, whatever the address...
+        for i in range(3):
+            r = self.pk_request(pk, number(110 + i), "198.51.100.%d" % i)
+            self.assert_vonage(r, "7", contains="blacklisted")
+        # ...but every other tenant, and the site's other keys, are served
+        # in that prefix.
+        for key in (0, 1):
+            r = self.s.seed("", {"phone_no": number(120 + key),
+                                 "brand": "Fraud"}, key=key)
+            self.assertEqual(self.assert_json_reply(r).get("status"), 0,
+                             r.describe())
+        self.assert_vonage(self.pk_request(pk_other, number(130),
+                                           "203.0.113.1"), "0")
+        listing = self.blocks()
+        self.assertIn("91981234", listing)
+        self.assertIn("only for " + pk, listing)
+        # Lifting the prefix ends the key's block too.
+        self.s.cli("blocks", "lift", "91981234", "--db", self.s.db)
+        self.assertNotIn("91981234", self.blocks())
+        self.assert_vonage(self.pk_request(pk, number(140), "203.0.113.9"),
+                           "0")
+
+    def test_pumping_through_secret_keys_blocks_every_key(self):
+        # Backends authenticate with a secret: their unconverted volume,
+        # summed over tenants, still blocks the prefix for everyone,
+        # publishable keys included.
+        self.start_server({"fraud_min_volume": 3, "fraud_min_conversion": 50,
+                           "limit_prefix_digits": 8,
+                           "trusted_proxies": "127.0.0.1"})
+        pk = create_pk(self.s)
+        for i in range(3):
+            r = self.s.seed("", {"phone_no": number(200 + i),
+                                 "brand": "Fraud"}, key=i % 2)
+            self.assertEqual(self.assert_json_reply(r).get("status"), 0)
+        r = self.s.seed("", {"phone_no": number(210), "brand": "Fraud"},
+                        key=1)
+        self.assertEqual(self.assert_json_reply(r).get("status"), 7,
+                         r.describe())
+        self.assert_vonage(self.pk_request(pk, number(211), "203.0.113.1"),
+                           "7", contains="blacklisted")
+        self.assertNotIn("only for", self.blocks())
+
+    def test_reports_through_a_publishable_key_block_that_key_only(self):
+        # Whoever holds a site's public key can have codes sent to phones
+        # of their own and press 9 in the call: those reports block the
+        # prefix for that key, not for every tenant.
+        sim = harness.Sim("fraud-pk-sim")
+        sim.start()
+        self.addCleanup(sim.close)
+        port = harness.free_port()
+        self.start_server(harness.sim_settings(
+            sim, port, pin_expiry=30, next_event_wait=1,
+            fraud_reports_block=2, limit_prefix_digits=8,
+            trusted_proxies="127.0.0.1"), port=port)
+        pk = create_pk(self.s)
+        sim.script(doc={number(300)[2:]: {"keys": ["9"]},
+                        number(301)[2:]: {"keys": ["9"]}})
+        for i, num in enumerate((number(300), number(301))):
+            r = self.pk_request(pk, num, "203.0.113.%d" % i)
+            self.assert_vonage(r, "0")
+            harness.poll_until(lambda: self.reports() == i + 1, 15,
+                               "the callee's 9 to report %s" % num)
+        r = self.request(number(311))
+        self.assertEqual(self.assert_json_reply(r).get("status"), 0,
+                         r.describe())
+        self.assert_vonage(self.pk_request(pk, number(310), "203.0.113.7"),
+                           "7", contains="blacklisted")
+        self.assertIn("only for " + pk, self.blocks())
+
+
+class NumberTypeTests(KVTestCase):
+    """Numbers that can receive neither our SMS nor our call are refused
+    before anything is stored, limited or sent (issue 11: Indian toll-free
+    1800 and UAN 1860 numbers were accepted and sent SMS)."""
+
+    REFUSED = [("18001234567", "toll-free"), ("1800123456", "toll-free"),
+               ("+91 1800 123 4567", "toll-free"),
+               ("18601234567", "shared-cost")]
+
+    def rows(self):
+        """Verifications stored for the refused numbers: none."""
+        db = sqlite3.connect(self.s.db)
+        try:
+            return db.execute(
+                "SELECT count(*) FROM verifications WHERE number IN "
+                "('9118001234567', '911800123456', '9118601234567')")\
+                .fetchone()[0]
+        finally:
+            db.close()
+
+    def test_seed_refuses_with_status_3_naming_the_reason(self):
+        for num, why in self.REFUSED:
+            r = self.s.seed("", {"phone_no": num, "brand": "Types"})
+            data = self.assert_json_reply(r)
+            self.assertEqual(data.get("status"), 3, r.describe())
+            text = data.get("error_text", "")
+            self.assertIn("phone_no", text, r.describe())
+            self.assertIn(why + " numbers cannot receive", text,
+                          r.describe())
+        self.assertEqual(self.rows(), 0)
+
+    def test_vonage_refuses_with_status_3_naming_the_reason(self):
+        for num, why in self.REFUSED:
+            r = self.s.vonage("", {"number": num, "brand": "Types"})
+            d = self.assert_vonage(r, "3", contains=why + " numbers")
+            self.assertIn("`number`", d["error_text"], r.describe())
+            r = self.s.vonage("", {"number": num, "brand": "Types"},
+                              fmt="xml")
+            self.assert_xml(r, "verify_response", "3")
+            self.assertIn(why + " numbers cannot receive", r.text,
+                          r.describe())
+        self.assertEqual(self.rows(), 0)
+
+    def test_mobiles_and_fixed_lines_are_still_verified(self):
+        r = self.s.vonage("", {"number": number(500), "brand": "Types"})
+        self.assert_vonage(r, "0")
+        # A fixed line: accepted, its workflow starts with the call.
+        r = self.s.seed("", {"phone_no": "08041234567", "brand": "Types"})
+        data = self.assert_json_reply(r)
+        self.assertEqual(data.get("status"), 0, r.describe())
+        db = sqlite3.connect(self.s.db)
+        try:
+            steps = db.execute("SELECT steps FROM verifications WHERE "
+                               "number = '918041234567'").fetchone()[0]
+        finally:
+            db.close()
+        self.assertTrue(steps.startswith("t"), steps)
 
 
 if __name__ == "__main__":

@@ -60,6 +60,41 @@ static void test_set_bounds(void **state)
 	assert_non_null(strstr(err, "no_such"));
 }
 
+/* The abuse-limit settings of issue 11, at and past their bounds. */
+static void test_limit_settings_bounds(void **state)
+{
+	static const struct {
+		const char *name, *lo, *hi, *below, *above;
+	} cases[] = {
+		{"limit_pk_ip_calls_per_min", "0", "10000000", "-1",
+		 "10000001"},
+		{"limit_pk_junk_cost", "0", "1000", "-1", "1001"},
+		{"limit_table_slots", "512", "16777216", "511", "16777217"},
+	};
+	struct config c;
+	char err[256];
+
+	config_init(&c);
+	assert_int_equal(c.limit_pk_ip_calls_per_min, 60);
+	assert_int_equal(c.limit_pk_junk_cost, 10);
+	assert_int_equal(c.limit_table_slots, 65536);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(config_set(&c, cases[i].name, cases[i].lo, err,
+					    sizeof(err)),
+				 0);
+		assert_int_equal(config_set(&c, cases[i].name, cases[i].hi, err,
+					    sizeof(err)),
+				 0);
+		assert_int_equal(config_set(&c, cases[i].name, cases[i].below,
+					    err, sizeof(err)),
+				 KV_ERANGE);
+		assert_non_null(strstr(err, cases[i].name));
+		assert_int_equal(config_set(&c, cases[i].name, cases[i].above,
+					    err, sizeof(err)),
+				 KV_ERANGE);
+	}
+}
+
 static void test_string_too_long(void **state)
 {
 	struct config c;
@@ -164,6 +199,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_set_bounds),
+		cmocka_unit_test(test_limit_settings_bounds),
 		cmocka_unit_test(test_string_too_long),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_env),

@@ -256,6 +256,11 @@ static void test_type_names(void **state)
 		{PHONE_TOLL_FREE, "toll_free"},
 		{PHONE_PREMIUM_RATE, "premium_rate"},
 		{PHONE_OTHER, "other"},
+		{PHONE_SHARED_COST, "shared_cost"},
+		{PHONE_PERSONAL, "personal_number"},
+		{PHONE_PAGER, "pager"},
+		{PHONE_UAN, "uan"},
+		{PHONE_VOICEMAIL, "voicemail"},
 		{PHONE_UNKNOWN, "unknown"},
 		{(enum phone_type)99, "unknown"},
 	};
@@ -263,6 +268,63 @@ static void test_type_names(void **state)
 	for (size_t i = 0; i < ARRAY_LEN(names); i++)
 		assert_string_equal(phone_type_name(names[i].type),
 				    names[i].name);
+}
+
+/*
+ * Issue 11: Indian toll-free (1800) and UAN (1860) numbers were accepted
+ * and sent SMS.  Each type is classified, and refused or not, by the table
+ * in phone.cc.
+ */
+static void test_types_that_cannot_receive_codes(void **state)
+{
+	static const struct {
+		const char *input;
+		enum phone_type type;
+		const char *refusal; /* a word the reason must hold; NULL: ok */
+	} cases[] = {
+		{"18001234567", PHONE_TOLL_FREE, "toll-free"},
+		{"1800123456", PHONE_TOLL_FREE, "toll-free"},
+		{"+9118001234567", PHONE_TOLL_FREE, "toll-free"},
+		/* India's 1860 "UAN" lines are shared cost to libphonenumber. */
+		{"18601234567", PHONE_SHARED_COST, "shared-cost"},
+		{"+18005550100", PHONE_TOLL_FREE, "toll-free"},
+		{"+19005550100", PHONE_PREMIUM_RATE, "premium-rate"},
+		{"+449098790000", PHONE_PREMIUM_RATE, "premium-rate"},
+		{"+33801234567", PHONE_TOLL_FREE, "toll-free"},
+		{"+80012345678", PHONE_TOLL_FREE, "toll-free"},
+		{"+447012345678", PHONE_PERSONAL, "personal"},
+		{"+447640123456", PHONE_PAGER, "pager"},
+		{"+61131234", PHONE_SHARED_COST, "shared-cost"},
+		{"+445512345678", PHONE_UAN, "UAN"},
+		/* Verified as before: fixed lines start with the call. */
+		{"9876543210", PHONE_MOBILE, NULL},
+		{"08041234567", PHONE_FIXED_LINE, NULL},
+		{"+14155552671", PHONE_FIXED_LINE_OR_MOBILE, NULL},
+	};
+	struct phone p;
+
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		const char *why;
+
+		assert_int_equal(phone_parse(cases[i].input, NULL, "IN", &p),
+				 0);
+		if (p.type != cases[i].type)
+			fail_msg("%s: type %s, expected %s", cases[i].input,
+				 phone_type_name(p.type),
+				 phone_type_name(cases[i].type));
+		why = phone_type_refusal(p.type);
+		if (!cases[i].refusal) {
+			assert_null(why);
+			continue;
+		}
+		assert_non_null(why);
+		assert_non_null(strstr(why, cases[i].refusal));
+	}
+	/* VoIP, "other" and values outside the enum are not refused. */
+	assert_null(phone_type_refusal(PHONE_VOIP));
+	assert_null(phone_type_refusal(PHONE_OTHER));
+	assert_null(phone_type_refusal((enum phone_type)99));
+	assert_non_null(phone_type_refusal(PHONE_VOICEMAIL));
 }
 
 static void assert_redacted(const char *in, const char *want)
@@ -421,6 +483,7 @@ int main(void)
 		cmocka_unit_test(test_non_geographic_number_has_empty_region),
 		cmocka_unit_test(test_parse_digits_round_trip),
 		cmocka_unit_test(test_type_names),
+		cmocka_unit_test(test_types_that_cannot_receive_codes),
 		cmocka_unit_test(test_redact_keeps_country_code_and_last_two),
 		cmocka_unit_test(test_redact_hides_garbage_and_short_input),
 		cmocka_unit_test(test_kookoo_form),
