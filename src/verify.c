@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "addr.h"
 #include "crypto.h"
 #include "err.h"
 #include "fraud.h"
@@ -43,7 +44,14 @@ static struct {
 	struct limiter *auth_fail;  /* failed authentications per address */
 	int64_t number_window_ms;
 	int prefix_digits;
+	int ipv6_prefix; /* per-address limits count IPv6 clients by network */
 } svc;
+
+/* Writes the key per-address limiters count ip under; returns its length. */
+static size_t ip_key(const char *ip, char key[ADDR_TEXT_MAX])
+{
+	return addr_limit_key(ip, svc.ipv6_prefix, key, ADDR_TEXT_MAX);
+}
 
 static int test_numbers_parse(const char *list, char *err, size_t errlen)
 {
@@ -110,6 +118,7 @@ int verify_init(const struct config *cfg, char *err, size_t errlen)
 	svc.auth_fail = limiter_new(cfg->limit_ip_auth_failures_per_min, 60);
 	svc.number_window_ms = (int64_t)cfg->limit_number_window * 1000;
 	svc.prefix_digits = cfg->limit_prefix_digits;
+	svc.ipv6_prefix = cfg->limit_ipv6_prefix;
 	svc.es.pin_expiry_s = cfg->pin_expiry;
 	svc.es.next_event_wait_s = cfg->next_event_wait;
 	svc.es.code_length = cfg->code_length;
@@ -149,12 +158,16 @@ int verify_warm_limits(void)
 
 int verify_auth_wait(const char *ip)
 {
-	return limiter_peek(svc.auth_fail, ip, strlen(ip), now_ms());
+	char key[ADDR_TEXT_MAX];
+
+	return limiter_peek(svc.auth_fail, key, ip_key(ip, key), now_ms());
 }
 
 void verify_auth_failed(const char *ip)
 {
-	limiter_take(svc.auth_fail, ip, strlen(ip), now_ms());
+	char key[ADDR_TEXT_MAX];
+
+	limiter_take(svc.auth_fail, key, ip_key(ip, key), now_ms());
 }
 
 int verify_rate_key(int64_t key_id, int publishable)
@@ -332,8 +345,10 @@ enum verify_result verify_request_start(int64_t key_id,
 
 	*p = NULL;
 	if (in->browser_ip) {
-		*retry_after = limiter_take(svc.per_pk_ip, in->browser_ip,
-					    strlen(in->browser_ip), now);
+		char key[ADDR_TEXT_MAX];
+
+		*retry_after = limiter_take(svc.per_pk_ip, key,
+					    ip_key(in->browser_ip, key), now);
 		if (*retry_after)
 			return VERIFY_THROTTLED;
 	}
@@ -488,9 +503,10 @@ enum verify_result verify_check_start(int64_t key_id, const char *request_id,
 				      struct verify_pending **p)
 {
 	struct check_tx *tx;
+	char key[ADDR_TEXT_MAX];
 
 	*p = NULL;
-	*retry_after = limiter_take(svc.per_ip, ip, strlen(ip), now_ms());
+	*retry_after = limiter_take(svc.per_ip, key, ip_key(ip, key), now_ms());
 	if (*retry_after)
 		return VERIFY_THROTTLED;
 	*p = pending_new(PENDING_CHECK);
