@@ -6,11 +6,14 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +21,7 @@
 #include <microhttpd.h>
 #include <sodium.h>
 
+#include "addr.h"
 #include "db.h"
 #include "err.h"
 #include "http.h"
@@ -25,8 +29,9 @@
 
 static struct MHD_Daemon *daemon_handle;
 static size_t body_max;
-/* Comma-separated addresses whose X-Forwarded-For is believed. */
-static char trusted_proxies[256];
+/* The trusted_proxies setting: hops whose X-Forwarded-For is believed. */
+static struct addr_net proxies[TRUSTED_PROXIES_MAX];
+static size_t nproxies;
 static atomic_ulong served;
 /*
  * Writes queued by http_write() whose connection is not resumed yet: the
@@ -156,7 +161,121 @@ static void dispatch(struct http_req *req)
  */
 struct conn_state {
 	struct http_req *current;
+	int must_close; /* the reply says Connection: close */
+	/* While on the pending list (below); guarded by pending.lock. */
+	struct conn_state *prev, *next;
+	int listed;
+	int fd;
+	int64_t deadline_ms;
 };
+
+/*
+ * Connections whose request has not arrived whole (line, headers, body),
+ * oldest first.  Slow clients spread over many addresses could otherwise
+ * hold every connection slot: this list is capped (a new connection closes
+ * the oldest pending one), and a sweeper closes any that is past its
+ * deadline.  A connection leaves the list when its request is complete and
+ * joins it again once the reply is sent (waiting for the next request).
+ * Closing is shutdown(2) of the socket, done under the lock that the
+ * connection's CLOSED notification takes before libmicrohttpd closes the
+ * descriptor, so a number reused by another socket is never touched.
+ */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct conn_state *head, *tail;
+	unsigned int count, max;
+	int64_t timeout_ms;
+	unsigned long evicted, timed_out;
+	int stop;
+	int running;
+	pthread_t sweeper;
+} pending = {.lock = PTHREAD_MUTEX_INITIALIZER,
+	     .wake = PTHREAD_COND_INITIALIZER};
+
+/* Under pending.lock. */
+static void pending_unlink(struct conn_state *cs)
+{
+	if (!cs->listed)
+		return;
+	if (cs->prev)
+		cs->prev->next = cs->next;
+	else
+		pending.head = cs->next;
+	if (cs->next)
+		cs->next->prev = cs->prev;
+	else
+		pending.tail = cs->prev;
+	cs->prev = cs->next = NULL;
+	cs->listed = 0;
+	pending.count--;
+}
+
+/* Under pending.lock: the client gets a reset or EOF, the daemon closes. */
+static void pending_close(struct conn_state *cs)
+{
+	if (cs->fd >= 0)
+		shutdown(cs->fd, SHUT_RDWR);
+	pending_unlink(cs);
+}
+
+/* Starts the deadline of cs's next request, making room if need be. */
+static void pending_add(struct conn_state *cs)
+{
+	pthread_mutex_lock(&pending.lock);
+	if (!cs->listed) {
+		if (pending.max && pending.count >= pending.max &&
+		    pending.head) {
+			pending_close(pending.head);
+			pending.evicted++;
+		}
+		cs->deadline_ms = mono_ms() + pending.timeout_ms;
+		cs->prev = pending.tail;
+		cs->next = NULL;
+		if (pending.tail)
+			pending.tail->next = cs;
+		else
+			pending.head = cs;
+		pending.tail = cs;
+		cs->listed = 1;
+		pending.count++;
+	}
+	pthread_mutex_unlock(&pending.lock);
+}
+
+static void pending_remove(struct conn_state *cs)
+{
+	pthread_mutex_lock(&pending.lock);
+	pending_unlink(cs);
+	pthread_mutex_unlock(&pending.lock);
+}
+
+/*
+ * Every deadline is the same timeout after the moment the connection was
+ * listed, so the list is in deadline order: only its head is looked at.
+ */
+static void *pending_sweep(void *arg)
+{
+	pthread_mutex_lock(&pending.lock);
+	while (!pending.stop) {
+		struct timespec until;
+		int64_t now = mono_ms();
+
+		while (pending.head && pending.head->deadline_ms <= now) {
+			pending_close(pending.head);
+			pending.timed_out++;
+		}
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 200 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&pending.wake, &pending.lock, &until);
+	}
+	pthread_mutex_unlock(&pending.lock);
+	return NULL;
+}
 
 static struct conn_state *conn_state_of(struct MHD_Connection *conn)
 {
@@ -207,10 +326,22 @@ static void connection_notify(void *cls, struct MHD_Connection *conn,
 	struct conn_state *cs = *socket_context;
 
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		*socket_context = calloc(1, sizeof(struct conn_state));
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+			conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		cs = calloc(1, sizeof(*cs));
+		*socket_context = cs;
+		if (cs) {
+			cs->fd = ci ? ci->connect_fd : -1;
+			pending_add(cs);
+		}
 		return;
 	}
-	if (cs && cs->current)
+	if (!cs)
+		return;
+	/* Before libmicrohttpd closes the descriptor: see `pending`. */
+	pending_remove(cs);
+	if (cs->current)
 		request_free(cs->current);
 	free(cs);
 	*socket_context = NULL;
@@ -226,7 +357,7 @@ static void *request_begin(void *cls, const char *uri,
 {
 	struct conn_state *cs = conn_state_of(conn);
 	struct http_req *req;
-	const char *q;
+	char *q;
 
 	/* Without a connection state it could leak: refuse the request. */
 	if (!cs)
@@ -254,6 +385,18 @@ static void *request_begin(void *cls, const char *uri,
 			req->query[n] = '\0';
 			req->query_len = n;
 		}
+		/*
+		 * libmicrohttpd would next split the query into its own
+		 * table in the connection's memory pool, where about a
+		 * thousand short parameters run it out of memory and the
+		 * client gets no reply at all.  We parse our copy instead
+		 * (params.c, with its caps and errors in the dialect's
+		 * form), so it is handed an empty query: the URI is in the
+		 * connection's read buffer, which it lets this callback see
+		 * before it is split ("log callback before we modify URI
+		 * or args" in 0.9.75's connection.c).
+		 */
+		q[1] = '\0';
 	}
 	return req;
 }
@@ -270,69 +413,180 @@ static void request_end(void *cls, struct MHD_Connection *conn, void **closure,
 		cs->current = NULL;
 	request_free(req);
 	*closure = NULL;
+	/* A kept-alive connection now waits for its next request. */
+	if (cs && !cs->must_close)
+		pending_add(cs);
 }
 
-/* Whether addr (text) is one of the trusted_proxies setting's addresses. */
-static int proxy_trusted(const char *addr)
+/* Whether the address (text) is inside one of the trusted_proxies. */
+static int proxy_trusted(const char *text)
 {
-	size_t n = strlen(addr);
-	const char *p = trusted_proxies;
+	struct addr a;
 
-	while (n && *p) {
-		size_t len = strcspn(p, ",");
-
-		if (len == n && strncmp(p, addr, n) == 0)
+	if (addr_parse(text, &a) != 0)
+		return 0;
+	for (size_t i = 0; i < nproxies; i++)
+		if (addr_net_contains(&proxies[i], &a))
 			return 1;
-		p += len;
-		p += *p == ',';
-	}
 	return 0;
 }
 
+/* Most X-Forwarded-For lines kept, the last ones (the walk starts there). */
+#define XFF_LINES_MAX 16
+
 /*
- * Behind trusted proxies the client is the last X-Forwarded-For hop that is
- * not itself a trusted proxy (each proxy appends the address it saw; only
- * the ones we trust can be believed).  Anything that is not an IP address
- * leaves the connection's address in place.
+ * What the header pass of a request's first handler call found: the
+ * X-Forwarded-For lines in order and what decides the body's framing.
  */
-static void forwarded_client(struct http_req *req, const char *xff)
+struct header_scan {
+	const char *xff[XFF_LINES_MAX]; /* ring: line i at xff[i % MAX] */
+	size_t nxff;
+	const char *content_length; /* first Content-Length value */
+	int cl_lines, cl_differ, te_lines, te_chunked;
+	int bad_name;
+};
+
+/* RFC 9110 section 5.6.2: tchar. */
+static int is_tchar(unsigned char c)
 {
-	const char *end = xff + strlen(xff);
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
 
-	while (end > xff) {
-		const char *seg = end, *start;
-		char hop[48];
-		unsigned char bin[sizeof(struct in6_addr)];
-		size_t n;
+static int is_token(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!is_tchar((unsigned char)*s))
+			return 0;
+	return 1;
+}
 
-		while (seg > xff && seg[-1] != ',')
-			seg--;
-		start = seg;
-		while (start < end && *start == ' ')
-			start++;
-		n = (size_t)(end - start);
-		while (n && start[n - 1] == ' ')
-			n--;
-		if (n == 0 || n >= sizeof(hop))
-			return;
+static enum MHD_Result header_scan_one(void *cls, enum MHD_ValueKind kind,
+				       const char *key, const char *value)
+{
+	struct header_scan *hs = cls;
+
+	if (!key || !is_token(key)) {
+		/* "Content-Length : 5" keeps its space in the name here. */
+		hs->bad_name = 1;
+		return MHD_YES;
+	}
+	if (!value)
+		value = "";
+	if (strcasecmp(key, "X-Forwarded-For") == 0) {
+		hs->xff[hs->nxff % XFF_LINES_MAX] = value;
+		hs->nxff++;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		if (hs->cl_lines++ == 0)
+			hs->content_length = value;
+		else if (strcmp(hs->content_length, value) != 0)
+			hs->cl_differ = 1;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		hs->te_lines++;
+		hs->te_chunked = strcasecmp(value, "chunked") == 0;
+	}
+	return MHD_YES;
+}
+
+/*
+ * Why the request's framing is refused (RFC 9112 sections 5 and 6.3), as
+ * a reply, or NULL when it is sound.  An ambiguous length is how a request
+ * is smuggled past a proxy that reads it differently, so there is no
+ * second guess: the connection is closed after the reply.
+ */
+static const char *framing_refusal(const struct header_scan *hs)
+{
+	if (hs->bad_name)
+		return "{\"status\":400,\"error_text\":\"Bad request: "
+		       "malformed header name\"}";
+	if (hs->cl_differ)
+		return "{\"status\":400,\"error_text\":\"Bad request: "
+		       "conflicting Content-Length\"}";
+	if (hs->cl_lines && hs->te_lines)
+		return "{\"status\":400,\"error_text\":\"Bad request: "
+		       "Content-Length with Transfer-Encoding\"}";
+	if (hs->te_lines && (hs->te_lines > 1 || !hs->te_chunked))
+		return "{\"status\":400,\"error_text\":\"Bad request: "
+		       "unsupported Transfer-Encoding\"}";
+	if (hs->cl_lines &&
+	    (!*hs->content_length || strspn(hs->content_length, "0123456789") !=
+					     strlen(hs->content_length)))
+		return "{\"status\":400,\"error_text\":\"Bad request: "
+		       "malformed Content-Length\"}";
+	return NULL;
+}
+
+/*
+ * One X-Forwarded-For hop, from `end` back to the comma before it: copies
+ * the trimmed element into hop and returns where it starts (its comma, or
+ * line).  An element that is not an address leaves hop empty.
+ */
+static const char *xff_hop(const char *line, const char *end, char *hop,
+			   size_t size)
+{
+	const char *seg = end, *start;
+	size_t n;
+
+	while (seg > line && seg[-1] != ',')
+		seg--;
+	start = seg;
+	while (start < end && (*start == ' ' || *start == '\t'))
+		start++;
+	n = (size_t)(end - start);
+	while (n && (start[n - 1] == ' ' || start[n - 1] == '\t'))
+		n--;
+	hop[0] = '\0';
+	if (n && n < size) {
+		struct addr a;
+
 		memcpy(hop, start, n);
 		hop[n] = '\0';
-		if (inet_pton(AF_INET, hop, bin) != 1 &&
-		    inet_pton(AF_INET6, hop, bin) != 1)
-			return;
-		memcpy(req->client_ip, hop, n + 1);
-		if (!proxy_trusted(hop))
-			return;
-		end = seg > xff ? seg - 1 : xff;
+		if (addr_parse(hop, &a) != 0)
+			hop[0] = '\0';
+	}
+	return seg;
+}
+
+/*
+ * Behind trusted proxies the client is found as nginx's real_ip_recursive
+ * does: every X-Forwarded-For line joined in order (a proxy such as
+ * HAProxy adds its own line rather than extend the client's), walked from
+ * the right past the hops that are themselves trusted proxies; the first
+ * other address is the client.  An element that is not a bare address
+ * stops the walk, and the last address believed stays the client (the
+ * trusted proxy that passed the garbage on).
+ */
+static void forwarded_client(struct http_req *req, const struct header_scan *hs)
+{
+	size_t first = hs->nxff > XFF_LINES_MAX ? hs->nxff - XFF_LINES_MAX : 0;
+
+	for (size_t i = hs->nxff; i > first; i--) {
+		const char *line = hs->xff[(i - 1) % XFF_LINES_MAX];
+		const char *end = line + strlen(line);
+
+		for (;;) {
+			char hop[ADDR_TEXT_MAX];
+
+			end = xff_hop(line, end, hop, sizeof(hop));
+			if (!hop[0])
+				return;
+			memcpy(req->client_ip, hop, strlen(hop) + 1);
+			if (!proxy_trusted(hop))
+				return;
+			if (end == line)
+				break;
+			end--; /* before the comma */
+		}
 	}
 }
 
-static void client_ip(struct http_req *req)
+static void client_ip(struct http_req *req, const struct header_scan *hs)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
 		req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-	const char *xff;
 
 	req->client_ip[0] = '\0';
 	if (!sa)
@@ -347,12 +601,8 @@ static void client_ip(struct http_req *req)
 			  &((const struct sockaddr_in6 *)(const void *)sa)
 				   ->sin6_addr,
 			  req->client_ip, sizeof(req->client_ip));
-	if (!trusted_proxies[0] || !proxy_trusted(req->client_ip))
-		return;
-	xff = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-					  "X-Forwarded-For");
-	if (xff)
-		forwarded_client(req, xff);
+	if (nproxies && proxy_trusted(req->client_ip))
+		forwarded_client(req, hs);
 }
 
 /* A browser may read this reply (the handler decided which origin). */
@@ -377,6 +627,7 @@ static void cors_headers(const struct http_req *req, struct MHD_Response *resp)
 
 static enum MHD_Result queue_reply(struct http_req *req)
 {
+	struct conn_state *cs;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
@@ -408,10 +659,27 @@ static enum MHD_Result queue_reply(struct http_req *req)
 	if (req->location)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION,
 					req->location);
+	cs = conn_state_of(req->conn);
+	if (cs && cs->must_close)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+					"close");
 	ret = MHD_queue_response(req->conn, req->status, resp);
 	MHD_destroy_response(resp);
 	atomic_fetch_add(&served, 1);
 	return ret;
+}
+
+/* Answers before the body is read, and closes after the reply. */
+static enum MHD_Result refuse_framing(struct http_req *req, const char *reply)
+{
+	struct conn_state *cs = conn_state_of(req->conn);
+
+	if (cs) {
+		cs->must_close = 1;
+		pending_remove(cs);
+	}
+	reply_static(req, MHD_HTTP_BAD_REQUEST, reply);
+	return queue_reply(req);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
@@ -420,6 +688,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 			      size_t *upload_data_size, void **closure)
 {
 	struct http_req *req = *closure;
+	struct conn_state *cs;
 
 	if (!req)
 		return MHD_NO; /* out of memory in request_begin */
@@ -430,6 +699,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 	}
 	if (!req->path) {
 		/* First call: headers are complete, the body may follow. */
+		struct header_scan hs;
+		const char *refusal;
+
+		memset(&hs, 0, sizeof(hs));
+		MHD_get_connection_values(conn, MHD_HEADER_KIND,
+					  header_scan_one, &hs);
 		req->path = url;
 		req->method = method_of(method);
 		req->content_type = MHD_lookup_connection_value(
@@ -438,7 +713,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 		req->origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							  "Origin");
-		client_ip(req);
+		client_ip(req, &hs);
+		refusal = framing_refusal(&hs);
+		if (refusal)
+			return refuse_framing(req, refusal);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -449,6 +727,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	/* The request is whole: its deadline no longer applies. */
+	cs = conn_state_of(conn);
+	if (cs)
+		pending_remove(cs);
 	dispatch(req);
 	if (req->write)
 		return MHD_YES; /* suspended until its write is durable */
@@ -552,6 +834,61 @@ static int listen_addr(const char *listen, struct sockaddr_storage *ss,
 	return inet_pton(AF_INET, host, &s4->sin_addr) == 1 ? 0 : KV_EINVAL;
 }
 
+/* Parses the trusted_proxies list (checked by config_validate too). */
+static int proxies_load(const char *list)
+{
+	nproxies = 0;
+	while (*list) {
+		char item[ADDR_TEXT_MAX];
+		size_t n = strcspn(list, ",");
+
+		if (n >= sizeof(item) || nproxies == TRUSTED_PROXIES_MAX)
+			return KV_EINVAL;
+		memcpy(item, list, n);
+		item[n] = '\0';
+		if (addr_net_parse(item, &proxies[nproxies++]) != 0)
+			return KV_EINVAL;
+		list += n;
+		list += *list == ',';
+	}
+	return 0;
+}
+
+/*
+ * Each connection is a descriptor: with fewer allowed than max_connections
+ * (and a margin for the database, logs and KooKoo requests), accepts fail
+ * before the connection limit is reached.  Raises the soft limit as far as
+ * the hard one allows, and says so when that is not enough.
+ */
+static void fd_limit_check(rlim_t connections)
+{
+	struct rlimit rl;
+	rlim_t want = connections + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want
+			      ? want
+			      : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+		log_warn("http: open files limit %llu is below max_connections "
+			 "%llu + 256: raise it (ulimit -n, LimitNOFILE=)",
+			 (unsigned long long)rl.rlim_cur,
+			 (unsigned long long)connections);
+}
+
+static void sweeper_stop(void)
+{
+	if (!pending.running)
+		return;
+	pthread_mutex_lock(&pending.lock);
+	pending.stop = 1;
+	pthread_cond_signal(&pending.wake);
+	pthread_mutex_unlock(&pending.lock);
+	pthread_join(pending.sweeper, NULL);
+	pending.running = 0;
+}
+
 int http_start(const struct config *cfg, int *bound_port, char *err,
 	       size_t errlen)
 {
@@ -581,8 +918,22 @@ int http_start(const struct config *cfg, int *bound_port, char *err,
 		threads = 4 * (n > 0 ? (unsigned int)n : 1);
 	}
 	body_max = (size_t)cfg->body_max;
-	snprintf(trusted_proxies, sizeof(trusted_proxies), "%s",
-		 cfg->trusted_proxies);
+	if (proxies_load(cfg->trusted_proxies) != 0) {
+		snprintf(err, errlen,
+			 "trusted_proxies: \"%s\" is not a list "
+			 "of addresses and ranges",
+			 cfg->trusted_proxies);
+		return KV_EINVAL;
+	}
+	fd_limit_check((rlim_t)cfg->max_connections);
+	pending.max = (unsigned int)cfg->max_pending_requests;
+	pending.timeout_ms = (int64_t)cfg->request_timeout * 1000;
+	pending.stop = 0;
+	if (pthread_create(&pending.sweeper, NULL, pending_sweep, NULL) != 0) {
+		snprintf(err, errlen, "cannot start the request sweeper");
+		return KV_EIO;
+	}
+	pending.running = 1;
 	daemon_handle = MHD_start_daemon(
 		flags, 0, NULL, NULL, handle, NULL, MHD_OPTION_EXTERNAL_LOGGER,
 		mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -600,6 +951,7 @@ int http_start(const struct config *cfg, int *bound_port, char *err,
 		MHD_OPTION_END);
 	if (!daemon_handle) {
 		snprintf(err, errlen, "cannot listen on %s", cfg->listen);
+		sweeper_stop();
 		return KV_EIO;
 	}
 	info = MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_BIND_PORT);
@@ -629,4 +981,5 @@ void http_stop(void)
 	}
 	MHD_stop_daemon(daemon_handle);
 	daemon_handle = NULL;
+	sweeper_stop();
 }
