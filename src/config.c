@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "addr.h"
 #include "config.h"
@@ -68,8 +69,11 @@ static const struct directive directives[] = {
 	INT_DIR(request_timeout, 1, 3600, "10",
 		"seconds a request has to arrive whole (line, headers, body)"),
 	STR_DIR(trusted_proxies, "",
-		"proxy addresses or CIDR ranges (a,b/n) whose X-Forwarded-For "
-		"hops are believed"),
+		"proxy addresses or CIDR ranges (a,b/n) whose forwarding "
+		"header names the client"),
+	STR_DIR(forwarded_header, "X-Forwarded-For",
+		"header the trusted proxies set: X-Forwarded-For or "
+		"Forwarded; the other is ignored"),
 	INT_DIR(body_max, 256, 1048576, "16384", "largest request body, bytes"),
 	INT_DIR(connection_timeout, 1, 3600, "10",
 		"idle connection timeout, s"),
@@ -399,6 +403,14 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 	}
 	if (proxies_validate(c->trusted_proxies, err, errlen) != 0)
 		return KV_EINVAL;
+	if (strcasecmp(c->forwarded_header, "X-Forwarded-For") != 0 &&
+	    strcasecmp(c->forwarded_header, "Forwarded") != 0) {
+		snprintf(err, errlen,
+			 "forwarded_header: \"%s\" is not X-Forwarded-For or "
+			 "Forwarded",
+			 c->forwarded_header);
+		return KV_EINVAL;
+	}
 	if (log_level_parse(c->log_level) < 0) {
 		snprintf(err, errlen,
 			 "log_level: \"%s\" is not one of debug, "

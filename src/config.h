@@ -34,6 +34,7 @@ struct config {
 	int max_pending_requests;
 	int request_timeout;
 	char trusted_proxies[256];
+	char forwarded_header[16];
 	int body_max;
 	int connection_timeout;
 	int write_batch_max;

@@ -6,7 +6,6 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -21,17 +20,18 @@
 #include <microhttpd.h>
 #include <sodium.h>
 
-#include "addr.h"
 #include "db.h"
+#include "deadline.h"
 #include "err.h"
 #include "http.h"
 #include "log.h"
+#include "proxy.h"
 
 static struct MHD_Daemon *daemon_handle;
 static size_t body_max;
-/* The trusted_proxies setting: hops whose X-Forwarded-For is believed. */
-static struct addr_net proxies[TRUSTED_PROXIES_MAX];
-static size_t nproxies;
+/* The header trusted proxies name the client in (forwarded_header). */
+static enum proxy_header fwd_kind;
+static const char *fwd_name = "X-Forwarded-For";
 static atomic_ulong served;
 /*
  * Writes queued by http_write() whose connection is not resumed yet: the
@@ -67,6 +67,11 @@ static const struct route *const route_tables[] = {
 unsigned long http_requests_served(void)
 {
 	return atomic_load(&served);
+}
+
+void http_slow_closes(unsigned long *evicted, unsigned long *timed_out)
+{
+	deadline_counts(evicted, timed_out);
 }
 
 void http_reply(struct http_req *req, unsigned int status, const char *type,
@@ -161,121 +166,9 @@ static void dispatch(struct http_req *req)
  */
 struct conn_state {
 	struct http_req *current;
-	int must_close; /* the reply says Connection: close */
-	/* While on the pending list (below); guarded by pending.lock. */
-	struct conn_state *prev, *next;
-	int listed;
-	int fd;
-	int64_t deadline_ms;
+	int must_close;           /* the reply says Connection: close */
+	struct deadline deadline; /* while its request has not arrived */
 };
-
-/*
- * Connections whose request has not arrived whole (line, headers, body),
- * oldest first.  Slow clients spread over many addresses could otherwise
- * hold every connection slot: this list is capped (a new connection closes
- * the oldest pending one), and a sweeper closes any that is past its
- * deadline.  A connection leaves the list when its request is complete and
- * joins it again once the reply is sent (waiting for the next request).
- * Closing is shutdown(2) of the socket, done under the lock that the
- * connection's CLOSED notification takes before libmicrohttpd closes the
- * descriptor, so a number reused by another socket is never touched.
- */
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	struct conn_state *head, *tail;
-	unsigned int count, max;
-	int64_t timeout_ms;
-	unsigned long evicted, timed_out;
-	int stop;
-	int running;
-	pthread_t sweeper;
-} pending = {.lock = PTHREAD_MUTEX_INITIALIZER,
-	     .wake = PTHREAD_COND_INITIALIZER};
-
-/* Under pending.lock. */
-static void pending_unlink(struct conn_state *cs)
-{
-	if (!cs->listed)
-		return;
-	if (cs->prev)
-		cs->prev->next = cs->next;
-	else
-		pending.head = cs->next;
-	if (cs->next)
-		cs->next->prev = cs->prev;
-	else
-		pending.tail = cs->prev;
-	cs->prev = cs->next = NULL;
-	cs->listed = 0;
-	pending.count--;
-}
-
-/* Under pending.lock: the client gets a reset or EOF, the daemon closes. */
-static void pending_close(struct conn_state *cs)
-{
-	if (cs->fd >= 0)
-		shutdown(cs->fd, SHUT_RDWR);
-	pending_unlink(cs);
-}
-
-/* Starts the deadline of cs's next request, making room if need be. */
-static void pending_add(struct conn_state *cs)
-{
-	pthread_mutex_lock(&pending.lock);
-	if (!cs->listed) {
-		if (pending.max && pending.count >= pending.max &&
-		    pending.head) {
-			pending_close(pending.head);
-			pending.evicted++;
-		}
-		cs->deadline_ms = mono_ms() + pending.timeout_ms;
-		cs->prev = pending.tail;
-		cs->next = NULL;
-		if (pending.tail)
-			pending.tail->next = cs;
-		else
-			pending.head = cs;
-		pending.tail = cs;
-		cs->listed = 1;
-		pending.count++;
-	}
-	pthread_mutex_unlock(&pending.lock);
-}
-
-static void pending_remove(struct conn_state *cs)
-{
-	pthread_mutex_lock(&pending.lock);
-	pending_unlink(cs);
-	pthread_mutex_unlock(&pending.lock);
-}
-
-/*
- * Every deadline is the same timeout after the moment the connection was
- * listed, so the list is in deadline order: only its head is looked at.
- */
-static void *pending_sweep(void *arg)
-{
-	pthread_mutex_lock(&pending.lock);
-	while (!pending.stop) {
-		struct timespec until;
-		int64_t now = mono_ms();
-
-		while (pending.head && pending.head->deadline_ms <= now) {
-			pending_close(pending.head);
-			pending.timed_out++;
-		}
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 200 * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&pending.wake, &pending.lock, &until);
-	}
-	pthread_mutex_unlock(&pending.lock);
-	return NULL;
-}
 
 static struct conn_state *conn_state_of(struct MHD_Connection *conn)
 {
@@ -332,15 +225,15 @@ static void connection_notify(void *cls, struct MHD_Connection *conn,
 		cs = calloc(1, sizeof(*cs));
 		*socket_context = cs;
 		if (cs) {
-			cs->fd = ci ? ci->connect_fd : -1;
-			pending_add(cs);
+			cs->deadline.fd = ci ? ci->connect_fd : -1;
+			deadline_add(&cs->deadline);
 		}
 		return;
 	}
 	if (!cs)
 		return;
-	/* Before libmicrohttpd closes the descriptor: see `pending`. */
-	pending_remove(cs);
+	/* Before libmicrohttpd closes the descriptor (deadline.h). */
+	deadline_remove(&cs->deadline);
 	if (cs->current)
 		request_free(cs->current);
 	free(cs);
@@ -415,32 +308,19 @@ static void request_end(void *cls, struct MHD_Connection *conn, void **closure,
 	*closure = NULL;
 	/* A kept-alive connection now waits for its next request. */
 	if (cs && !cs->must_close)
-		pending_add(cs);
+		deadline_add(&cs->deadline);
 }
 
-/* Whether the address (text) is inside one of the trusted_proxies. */
-static int proxy_trusted(const char *text)
-{
-	struct addr a;
-
-	if (addr_parse(text, &a) != 0)
-		return 0;
-	for (size_t i = 0; i < nproxies; i++)
-		if (addr_net_contains(&proxies[i], &a))
-			return 1;
-	return 0;
-}
-
-/* Most X-Forwarded-For lines kept, the last ones (the walk starts there). */
-#define XFF_LINES_MAX 16
+/* Most forwarding header lines kept, the last (the walk starts there). */
+#define FWD_LINES_MAX 16
 
 /*
  * What the header pass of a request's first handler call found: the
- * X-Forwarded-For lines in order and what decides the body's framing.
+ * forwarding header's lines in order and what decides the body's framing.
  */
 struct header_scan {
-	const char *xff[XFF_LINES_MAX]; /* ring: line i at xff[i % MAX] */
-	size_t nxff;
+	const char *fwd[FWD_LINES_MAX]; /* ring: line i at fwd[i % MAX] */
+	size_t nfwd;
 	const char *content_length; /* first Content-Length value */
 	int cl_lines, cl_differ, te_lines, te_chunked;
 	int bad_name;
@@ -475,9 +355,9 @@ static enum MHD_Result header_scan_one(void *cls, enum MHD_ValueKind kind,
 	}
 	if (!value)
 		value = "";
-	if (strcasecmp(key, "X-Forwarded-For") == 0) {
-		hs->xff[hs->nxff % XFF_LINES_MAX] = value;
-		hs->nxff++;
+	if (strcasecmp(key, fwd_name) == 0) {
+		hs->fwd[hs->nfwd % FWD_LINES_MAX] = value;
+		hs->nfwd++;
 	} else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
 		if (hs->cl_lines++ == 0)
 			hs->content_length = value;
@@ -518,75 +398,15 @@ static const char *framing_refusal(const struct header_scan *hs)
 	return NULL;
 }
 
-/*
- * One X-Forwarded-For hop, from `end` back to the comma before it: copies
- * the trimmed element into hop and returns where it starts (its comma, or
- * line).  An element that is not an address leaves hop empty.
- */
-static const char *xff_hop(const char *line, const char *end, char *hop,
-			   size_t size)
-{
-	const char *seg = end, *start;
-	size_t n;
-
-	while (seg > line && seg[-1] != ',')
-		seg--;
-	start = seg;
-	while (start < end && (*start == ' ' || *start == '\t'))
-		start++;
-	n = (size_t)(end - start);
-	while (n && (start[n - 1] == ' ' || start[n - 1] == '\t'))
-		n--;
-	hop[0] = '\0';
-	if (n && n < size) {
-		struct addr a;
-
-		memcpy(hop, start, n);
-		hop[n] = '\0';
-		if (addr_parse(hop, &a) != 0)
-			hop[0] = '\0';
-	}
-	return seg;
-}
-
-/*
- * Behind trusted proxies the client is found as nginx's real_ip_recursive
- * does: every X-Forwarded-For line joined in order (a proxy such as
- * HAProxy adds its own line rather than extend the client's), walked from
- * the right past the hops that are themselves trusted proxies; the first
- * other address is the client.  An element that is not a bare address
- * stops the walk, and the last address believed stays the client (the
- * trusted proxy that passed the garbage on).
- */
-static void forwarded_client(struct http_req *req, const struct header_scan *hs)
-{
-	size_t first = hs->nxff > XFF_LINES_MAX ? hs->nxff - XFF_LINES_MAX : 0;
-
-	for (size_t i = hs->nxff; i > first; i--) {
-		const char *line = hs->xff[(i - 1) % XFF_LINES_MAX];
-		const char *end = line + strlen(line);
-
-		for (;;) {
-			char hop[ADDR_TEXT_MAX];
-
-			end = xff_hop(line, end, hop, sizeof(hop));
-			if (!hop[0])
-				return;
-			memcpy(req->client_ip, hop, strlen(hop) + 1);
-			if (!proxy_trusted(hop))
-				return;
-			if (end == line)
-				break;
-			end--; /* before the comma */
-		}
-	}
-}
-
+/* The connection's address, or behind trusted proxies their client's. */
 static void client_ip(struct http_req *req, const struct header_scan *hs)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
 		req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	const char *lines[FWD_LINES_MAX];
+	size_t n = hs->nfwd < FWD_LINES_MAX ? hs->nfwd : FWD_LINES_MAX;
+	char peer[sizeof(req->client_ip)] = "";
 
 	req->client_ip[0] = '\0';
 	if (!sa)
@@ -595,14 +415,17 @@ static void client_ip(struct http_req *req, const struct header_scan *hs)
 		inet_ntop(AF_INET,
 			  &((const struct sockaddr_in *)(const void *)sa)
 				   ->sin_addr,
-			  req->client_ip, sizeof(req->client_ip));
+			  peer, sizeof(peer));
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6,
 			  &((const struct sockaddr_in6 *)(const void *)sa)
 				   ->sin6_addr,
-			  req->client_ip, sizeof(req->client_ip));
-	if (nproxies && proxy_trusted(req->client_ip))
-		forwarded_client(req, hs);
+			  peer, sizeof(peer));
+	/* The newest lines, oldest first. */
+	for (size_t i = 0; i < n; i++)
+		lines[i] = hs->fwd[(hs->nfwd - n + i) % FWD_LINES_MAX];
+	proxy_client(peer, lines, n, fwd_kind, req->client_ip,
+		     sizeof(req->client_ip));
 }
 
 /* A browser may read this reply (the handler decided which origin). */
@@ -676,7 +499,7 @@ static enum MHD_Result refuse_framing(struct http_req *req, const char *reply)
 
 	if (cs) {
 		cs->must_close = 1;
-		pending_remove(cs);
+		deadline_remove(&cs->deadline);
 	}
 	reply_static(req, MHD_HTTP_BAD_REQUEST, reply);
 	return queue_reply(req);
@@ -730,7 +553,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 	/* The request is whole: its deadline no longer applies. */
 	cs = conn_state_of(conn);
 	if (cs)
-		pending_remove(cs);
+		deadline_remove(&cs->deadline);
 	dispatch(req);
 	if (req->write)
 		return MHD_YES; /* suspended until its write is durable */
@@ -834,26 +657,6 @@ static int listen_addr(const char *listen, struct sockaddr_storage *ss,
 	return inet_pton(AF_INET, host, &s4->sin_addr) == 1 ? 0 : KV_EINVAL;
 }
 
-/* Parses the trusted_proxies list (checked by config_validate too). */
-static int proxies_load(const char *list)
-{
-	nproxies = 0;
-	while (*list) {
-		char item[ADDR_TEXT_MAX];
-		size_t n = strcspn(list, ",");
-
-		if (n >= sizeof(item) || nproxies == TRUSTED_PROXIES_MAX)
-			return KV_EINVAL;
-		memcpy(item, list, n);
-		item[n] = '\0';
-		if (addr_net_parse(item, &proxies[nproxies++]) != 0)
-			return KV_EINVAL;
-		list += n;
-		list += *list == ',';
-	}
-	return 0;
-}
-
 /*
  * Each connection is a descriptor: with fewer allowed than max_connections
  * (and a margin for the database, logs and KooKoo requests), accepts fail
@@ -875,18 +678,6 @@ static void fd_limit_check(rlim_t connections)
 			 "%llu + 256: raise it (ulimit -n, LimitNOFILE=)",
 			 (unsigned long long)rl.rlim_cur,
 			 (unsigned long long)connections);
-}
-
-static void sweeper_stop(void)
-{
-	if (!pending.running)
-		return;
-	pthread_mutex_lock(&pending.lock);
-	pending.stop = 1;
-	pthread_cond_signal(&pending.wake);
-	pthread_mutex_unlock(&pending.lock);
-	pthread_join(pending.sweeper, NULL);
-	pending.running = 0;
 }
 
 int http_start(const struct config *cfg, int *bound_port, char *err,
@@ -918,22 +709,20 @@ int http_start(const struct config *cfg, int *bound_port, char *err,
 		threads = 4 * (n > 0 ? (unsigned int)n : 1);
 	}
 	body_max = (size_t)cfg->body_max;
-	if (proxies_load(cfg->trusted_proxies) != 0) {
+	if (proxy_set_trusted(cfg->trusted_proxies) != 0 ||
+	    proxy_header_parse(cfg->forwarded_header, &fwd_kind) != 0) {
 		snprintf(err, errlen,
-			 "trusted_proxies: \"%s\" is not a list "
-			 "of addresses and ranges",
-			 cfg->trusted_proxies);
+			 "trusted_proxies or forwarded_header is malformed");
 		return KV_EINVAL;
 	}
+	fwd_name = fwd_kind == PROXY_FORWARDED ? "Forwarded"
+					       : "X-Forwarded-For";
 	fd_limit_check((rlim_t)cfg->max_connections);
-	pending.max = (unsigned int)cfg->max_pending_requests;
-	pending.timeout_ms = (int64_t)cfg->request_timeout * 1000;
-	pending.stop = 0;
-	if (pthread_create(&pending.sweeper, NULL, pending_sweep, NULL) != 0) {
+	if (deadline_start((unsigned int)cfg->max_pending_requests,
+			   cfg->request_timeout) != 0) {
 		snprintf(err, errlen, "cannot start the request sweeper");
 		return KV_EIO;
 	}
-	pending.running = 1;
 	daemon_handle = MHD_start_daemon(
 		flags, 0, NULL, NULL, handle, NULL, MHD_OPTION_EXTERNAL_LOGGER,
 		mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -951,7 +740,7 @@ int http_start(const struct config *cfg, int *bound_port, char *err,
 		MHD_OPTION_END);
 	if (!daemon_handle) {
 		snprintf(err, errlen, "cannot listen on %s", cfg->listen);
-		sweeper_stop();
+		deadline_stop();
 		return KV_EIO;
 	}
 	info = MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_BIND_PORT);
@@ -981,5 +770,5 @@ void http_stop(void)
 	}
 	MHD_stop_daemon(daemon_handle);
 	daemon_handle = NULL;
-	sweeper_stop();
+	deadline_stop();
 }

@@ -269,9 +269,10 @@ def get_with_lines(server, path, params, lines):
 
 
 class ProxyAddressTests(KVTestCase):
-    """One trusted-proxy model: every X-Forwarded-For line joined in order
-    and walked from the right past trusted proxies (addresses or CIDR
-    ranges); per-address limits count an IPv6 client by its /64."""
+    """One trusted-proxy model: every X-Forwarded-For (or, if configured,
+    Forwarded) line joined in order and walked from the right past trusted
+    proxies (addresses or CIDR ranges); per-address limits count an IPv6
+    client by its /64."""
 
     per_test = True
 
@@ -368,8 +369,30 @@ class ProxyAddressTests(KVTestCase):
         self.assert_throttled(self.check(
             [("X-Forwarded-For", "::ffff:cb00:7105")]))
 
+    def test_forwarded_header_when_configured(self):
+        # RFC 7239: the proxy's element, quoted IPv6 with a port; the
+        # header the proxies do not set is ignored, so it cannot be forged.
+        self.start_server({"trusted_proxies": "127.0.0.1",
+                           "forwarded_header": "Forwarded"})
+        self.assertEqual(self.recorded_address(
+            [("Forwarded", "for=192.0.2.1"),
+             ("X-Forwarded-For", "192.0.2.2"),
+             ("Forwarded", 'for="[2001:db8:cafe::17]:4711";proto=https')]),
+            "2001:db8:cafe::17")
+        self.assertEqual(self.recorded_address(
+            [("X-Forwarded-For", "192.0.2.2")]), "127.0.0.1")
+        self.assertEqual(self.recorded_address(
+            [("Forwarded", "for=unknown")]), "127.0.0.1")
+
+    def test_forwarded_is_ignored_by_default(self):
+        self.start_server({"trusted_proxies": "127.0.0.1"})
+        self.assertEqual(self.recorded_address(
+            [("Forwarded", "for=192.0.2.1"),
+             ("X-Forwarded-For", "198.51.100.9")]), "198.51.100.9")
+
     def test_settings_are_checked(self):
-        for settings in ({"trusted_proxies": "not-an-ip"},
+        for settings in ({"forwarded_header": "X-Real-IP"},
+                         {"trusted_proxies": "not-an-ip"},
                          {"trusted_proxies": "10.0.0.0/33"},
                          {"trusted_proxies": "10.0.0.1/8"},
                          {"limit_ipv6_prefix": "31"},
@@ -379,6 +402,7 @@ class ProxyAddressTests(KVTestCase):
                              % (settings, cp.stdout, cp.stderr))
         for settings in ({"trusted_proxies": "10.0.0.0/8,2001:db8::/32,"
                                              "192.0.2.7"},
+                         {"forwarded_header": "forwarded"},
                          {"limit_ipv6_prefix": "32"},
                          {"limit_ipv6_prefix": "128"}):
             cp = run_cli(["check-config"], settings=settings)
