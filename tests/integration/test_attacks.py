@@ -4,7 +4,9 @@ Brute force on one PIN from many threads at once, a right code racing wrong
 ones, bursts that try to slip past "one live verification per number", the
 per-prefix limit and the per-number window, enumeration of request ids and
 keys (by content and by time), and hostile input: a 10 MB body, a thousand
-parameters, a 100 KB query, 64 KB of headers and slow clients.
+parameters, a 100 KB query, 64 KB of headers, slow clients (also 4352 of them
+from 17 addresses), ambiguous HTTP framing that would smuggle a request, and
+every parameter cap answered in the dialect's form.
 """
 
 import random
