@@ -351,6 +351,27 @@ class ProxyAddressTests(KVTestCase):
             [("X-Forwarded-For", "2001:db8:1:4:aaaa:bbbb:cccc:dddd")]),
             "2001:db8:1:4:aaaa:bbbb:cccc:dddd")
 
+    def test_publishable_requests_per_64(self):
+        # The case: 16 browser requests from 16 addresses of one
+        # /64 against limit_pk_ip_requests_per_hour = 10.
+        import json
+        self.start_server(dict(harness.LIMITS_OFF, limit_pk_rps=0,
+                               limit_pk_ip_requests_per_hour=10,
+                               trusted_proxies="127.0.0.1"))
+        cp = self.s.cli("keys", "create", "--db", self.s.db,
+                        "--publishable", "--json", "--origin",
+                        "https://shop.example")
+        pk = json.loads(cp.stdout.strip().splitlines()[-1])["api_key"]
+        got = []
+        for i in range(16):
+            r = self.s.post_json(
+                "/verify/json", {"api_key": pk, "brand": "Shop",
+                                 "number": self.s.new_number()},
+                headers={"Origin": "https://shop.example",
+                         "X-Forwarded-For": "2001:db8:5:6::%x" % (i + 1)})
+            got.append(self.assert_json_reply(r).get("status"))
+        self.assertEqual(got, ["0"] * 10 + ["1"] * 6, got)
+
     def test_ipv6_prefix_is_a_setting(self):
         self.start_server({"limit_ip_checks_per_min": 2,
                            "limit_ipv6_prefix": 128,
