@@ -324,6 +324,7 @@ struct header_scan {
 	const char *content_length; /* first Content-Length value */
 	int cl_lines, cl_differ, te_lines, te_chunked;
 	int bad_name;
+	int http10; /* the request line says HTTP/1.0 */
 };
 
 /* RFC 9110 section 5.6.2: tchar. */
@@ -387,7 +388,8 @@ static const char *framing_refusal(const struct header_scan *hs)
 	if (hs->cl_lines && hs->te_lines)
 		return "{\"status\":400,\"error_text\":\"Bad request: "
 		       "Content-Length with Transfer-Encoding\"}";
-	if (hs->te_lines && (hs->te_lines > 1 || !hs->te_chunked))
+	/* HTTP/1.0 has no chunked coding: its recipients would read on. */
+	if (hs->te_lines && (hs->te_lines > 1 || !hs->te_chunked || hs->http10))
 		return "{\"status\":400,\"error_text\":\"Bad request: "
 		       "unsupported Transfer-Encoding\"}";
 	if (hs->cl_lines &&
@@ -526,6 +528,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 		const char *refusal;
 
 		memset(&hs, 0, sizeof(hs));
+		hs.http10 = version &&
+			    strcmp(version, MHD_HTTP_VERSION_1_0) == 0;
 		MHD_get_connection_values(conn, MHD_HEADER_KIND,
 					  header_scan_one, &hs);
 		req->path = url;

@@ -667,6 +667,16 @@ class FramingTests(KVTestCase):
                                 b"\r\n\r\n", b"0\r\n\r\n",
                                 "unsupported Transfer-Encoding")
 
+    def test_chunked_in_http_1_0(self):
+        # HTTP/1.0 has no chunked coding (RFC 9112 section 6.1).
+        got = raw_exchange(self.s.port,
+                           b"POST /kookooverify HTTP/1.0\r\nHost: x\r\n"
+                           b"Transfer-Encoding: chunked\r\n\r\n"
+                           b"0\r\n\r\n" + self.SMUGGLED)
+        self.assertEqual(http_status(got), 400, got[:400])
+        self.assertIn(b"unsupported Transfer-Encoding", got)
+        self.assertEqual(got.count(b"HTTP/1."), 1, got[:600])
+
     def test_sound_requests_keep_their_connection(self):
         # One Content-Length, or the same one twice, or chunked alone:
         # both requests are answered on the same connection.
