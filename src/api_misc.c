@@ -21,7 +21,8 @@ static void misc_metrics(struct http_req *req)
 		"{\"status\":4,\"error_text\":\"Bad Credentials\"}";
 	struct api_call call;
 	enum api_fail f = api_prepare(req, &call, NULL, 0);
-	char text[256];
+	char text[1024];
+	unsigned long evicted, timed_out;
 
 	api_call_release(&call);
 	/* DESIGN.md: no endpoint but health answers without a valid key. */
@@ -29,12 +30,19 @@ static void misc_metrics(struct http_req *req)
 		http_reply_copy(req, 401, "application/json", denied);
 		return;
 	}
-	snprintf(text, sizeof(text),
-		 "# HELP kookooverify_http_requests_total HTTP "
-		 "requests answered.\n"
-		 "# TYPE kookooverify_http_requests_total counter\n"
-		 "kookooverify_http_requests_total %lu\n",
-		 http_requests_served());
+	http_slow_closes(&evicted, &timed_out);
+	snprintf(
+		text, sizeof(text),
+		"# HELP kookooverify_http_requests_total HTTP "
+		"requests answered.\n"
+		"# TYPE kookooverify_http_requests_total counter\n"
+		"kookooverify_http_requests_total %lu\n"
+		"# HELP kookooverify_http_slow_closes_total Connections "
+		"closed before their request arrived whole.\n"
+		"# TYPE kookooverify_http_slow_closes_total counter\n"
+		"kookooverify_http_slow_closes_total{reason=\"evicted\"} %lu\n"
+		"kookooverify_http_slow_closes_total{reason=\"timeout\"} %lu\n",
+		http_requests_served(), evicted, timed_out);
 	http_reply_copy(req, 200, "text/plain; version=0.0.4", text);
 }
 

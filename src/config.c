@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addr.h"
 #include "config.h"
 #include "err.h"
 #include "kookoo.h"
@@ -64,8 +65,17 @@ static const struct directive directives[] = {
 	INT_DIR(max_connections, 1, 100000, "4096", "open connections at most"),
 	INT_DIR(per_ip_connections, 0, 100000, "256",
 		"open connections per client address; 0 = no limit"),
+	INT_DIR(max_pending_requests, 1, 100000, "1024",
+		"connections whose request has not arrived whole; past it the "
+		"oldest of them is closed"),
+	INT_DIR(request_timeout, 1, 3600, "10",
+		"seconds a request has to arrive whole (line, headers, body)"),
 	STR_DIR(trusted_proxies, "",
-		"proxy addresses (a,b) whose X-Forwarded-For names the client"),
+		"proxy addresses or CIDR ranges (a,b/n) whose forwarding "
+		"header names the client"),
+	STR_DIR(forwarded_header, "X-Forwarded-For",
+		"header the trusted proxies set: X-Forwarded-For or "
+		"Forwarded; the other is ignored"),
 	INT_DIR(body_max, 256, 1048576, "16384", "largest request body, bytes"),
 	INT_DIR(connection_timeout, 1, 3600, "10",
 		"idle connection timeout, s"),
@@ -118,6 +128,8 @@ static const struct directive directives[] = {
 	INT_DIR(limit_ip_auth_failures_per_min, 0, 10000000, "60",
 		"failed authentications per client address per minute before "
 		"its calls are refused unchecked (0: no limit)"),
+	INT_DIR(limit_ipv6_prefix, 32, 128, "64",
+		"bits of an IPv6 address that per-address limits count by"),
 	INT_DIR(limit_pk_rps, 0, 1000000, "10",
 		"API calls per second per publishable key (0: no limit)"),
 	INT_DIR(limit_pk_ip_requests_per_hour, 0, 10000000, "10",
@@ -452,6 +464,39 @@ static int config_check_public_url(const struct config *c, char *err,
 	return 0;
 }
 
+/* Each comma-separated entry of trusted_proxies is ADDR or ADDR/BITS. */
+static int proxies_validate(const char *list, char *err, size_t errlen)
+{
+	char item[ADDR_TEXT_MAX];
+	struct addr_net net;
+	int count = 0;
+
+	while (*list) {
+		size_t n = strcspn(list, ",");
+
+		if (n >= sizeof(item) || ++count > TRUSTED_PROXIES_MAX) {
+			snprintf(
+				err, errlen,
+				"trusted_proxies: more than %d entries, or one "
+				"too long",
+				TRUSTED_PROXIES_MAX);
+			return KV_EINVAL;
+		}
+		memcpy(item, list, n);
+		item[n] = '\0';
+		if (addr_net_parse(item, &net) != 0) {
+			snprintf(err, errlen,
+				 "trusted_proxies: \"%s\" is not an address or "
+				 "ADDR/BITS range",
+				 item);
+			return KV_EINVAL;
+		}
+		list += n;
+		list += *list == ',';
+	}
+	return 0;
+}
+
 int config_validate(const struct config *c, char *err, size_t errlen)
 {
 	const char *colon = strrchr(c->listen, ':');
@@ -489,6 +534,16 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 			 "call_outside_window: \"%s\" is not wait "
 			 "or skip",
 			 c->call_outside_window);
+		return KV_EINVAL;
+	}
+	if (proxies_validate(c->trusted_proxies, err, errlen) != 0)
+		return KV_EINVAL;
+	if (strcasecmp(c->forwarded_header, "X-Forwarded-For") != 0 &&
+	    strcasecmp(c->forwarded_header, "Forwarded") != 0) {
+		snprintf(err, errlen,
+			 "forwarded_header: \"%s\" is not X-Forwarded-For or "
+			 "Forwarded",
+			 c->forwarded_header);
 		return KV_EINVAL;
 	}
 	if (log_level_parse(c->log_level) < 0) {

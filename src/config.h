@@ -10,6 +10,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* Most entries in trusted_proxies. */
+#define TRUSTED_PROXIES_MAX 32
+
 struct config {
 	char listen[64];
 	char db[512];
@@ -28,7 +31,10 @@ struct config {
 	int threads;
 	int max_connections;
 	int per_ip_connections;
+	int max_pending_requests;
+	int request_timeout;
 	char trusted_proxies[256];
+	char forwarded_header[16];
 	int body_max;
 	int connection_timeout;
 	int write_batch_max;
@@ -60,6 +66,7 @@ struct config {
 	int limit_prefix_digits;
 	int limit_ip_checks_per_min;
 	int limit_ip_auth_failures_per_min;
+	int limit_ipv6_prefix;
 	int limit_pk_rps;
 	int limit_pk_ip_requests_per_hour;
 	int limit_pk_ip_calls_per_min;

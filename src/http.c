@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,14 +21,17 @@
 #include <sodium.h>
 
 #include "db.h"
+#include "deadline.h"
 #include "err.h"
 #include "http.h"
 #include "log.h"
+#include "proxy.h"
 
 static struct MHD_Daemon *daemon_handle;
 static size_t body_max;
-/* Comma-separated addresses whose X-Forwarded-For is believed. */
-static char trusted_proxies[256];
+/* The header trusted proxies name the client in (forwarded_header). */
+static enum proxy_header fwd_kind;
+static const char *fwd_name = "X-Forwarded-For";
 static atomic_ulong served;
 /*
  * Writes queued by http_write() whose connection is not resumed yet: the
@@ -62,6 +67,11 @@ static const struct route *const route_tables[] = {
 unsigned long http_requests_served(void)
 {
 	return atomic_load(&served);
+}
+
+void http_slow_closes(unsigned long *evicted, unsigned long *timed_out)
+{
+	deadline_counts(evicted, timed_out);
 }
 
 void http_reply(struct http_req *req, unsigned int status, const char *type,
@@ -156,6 +166,8 @@ static void dispatch(struct http_req *req)
  */
 struct conn_state {
 	struct http_req *current;
+	int must_close;           /* the reply says Connection: close */
+	struct deadline deadline; /* while its request has not arrived */
 };
 
 static struct conn_state *conn_state_of(struct MHD_Connection *conn)
@@ -207,10 +219,22 @@ static void connection_notify(void *cls, struct MHD_Connection *conn,
 	struct conn_state *cs = *socket_context;
 
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		*socket_context = calloc(1, sizeof(struct conn_state));
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+			conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		cs = calloc(1, sizeof(*cs));
+		*socket_context = cs;
+		if (cs) {
+			cs->deadline.fd = ci ? ci->connect_fd : -1;
+			deadline_add(&cs->deadline);
+		}
 		return;
 	}
-	if (cs && cs->current)
+	if (!cs)
+		return;
+	/* Before libmicrohttpd closes the descriptor (deadline.h). */
+	deadline_remove(&cs->deadline);
+	if (cs->current)
 		request_free(cs->current);
 	free(cs);
 	*socket_context = NULL;
@@ -226,7 +250,7 @@ static void *request_begin(void *cls, const char *uri,
 {
 	struct conn_state *cs = conn_state_of(conn);
 	struct http_req *req;
-	const char *q;
+	char *q;
 
 	/* Without a connection state it could leak: refuse the request. */
 	if (!cs)
@@ -254,6 +278,18 @@ static void *request_begin(void *cls, const char *uri,
 			req->query[n] = '\0';
 			req->query_len = n;
 		}
+		/*
+		 * libmicrohttpd would next split the query into its own
+		 * table in the connection's memory pool, where about a
+		 * thousand short parameters run it out of memory and the
+		 * client gets no reply at all.  We parse our copy instead
+		 * (params.c, with its caps and errors in the dialect's
+		 * form), so it is handed an empty query: the URI is in the
+		 * connection's read buffer, which it lets this callback see
+		 * before it is split ("log callback before we modify URI
+		 * or args" in 0.9.75's connection.c).
+		 */
+		q[1] = '\0';
 	}
 	return req;
 }
@@ -270,69 +306,109 @@ static void request_end(void *cls, struct MHD_Connection *conn, void **closure,
 		cs->current = NULL;
 	request_free(req);
 	*closure = NULL;
+	/* A kept-alive connection now waits for its next request. */
+	if (cs && !cs->must_close)
+		deadline_add(&cs->deadline);
 }
 
-/* Whether addr (text) is one of the trusted_proxies setting's addresses. */
-static int proxy_trusted(const char *addr)
+/* Most forwarding header lines kept, the last (the walk starts there). */
+#define FWD_LINES_MAX 16
+
+/*
+ * What the header pass of a request's first handler call found: the
+ * forwarding header's lines in order and what decides the body's framing.
+ */
+struct header_scan {
+	const char *fwd[FWD_LINES_MAX]; /* ring: line i at fwd[i % MAX] */
+	size_t nfwd;
+	const char *content_length; /* first Content-Length value */
+	int cl_lines, cl_differ, te_lines, te_chunked;
+	int bad_name;
+	int http10; /* the request line says HTTP/1.0 */
+};
+
+/* RFC 9110 section 5.6.2: tchar. */
+static int is_tchar(unsigned char c)
 {
-	size_t n = strlen(addr);
-	const char *p = trusted_proxies;
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
 
-	while (n && *p) {
-		size_t len = strcspn(p, ",");
+static int is_token(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!is_tchar((unsigned char)*s))
+			return 0;
+	return 1;
+}
 
-		if (len == n && strncmp(p, addr, n) == 0)
-			return 1;
-		p += len;
-		p += *p == ',';
+static enum MHD_Result header_scan_one(void *cls, enum MHD_ValueKind kind,
+				       const char *key, const char *value)
+{
+	struct header_scan *hs = cls;
+
+	if (!key || !is_token(key)) {
+		/* "Content-Length : 5" keeps its space in the name here. */
+		hs->bad_name = 1;
+		return MHD_YES;
 	}
-	return 0;
+	if (!value)
+		value = "";
+	if (strcasecmp(key, fwd_name) == 0) {
+		hs->fwd[hs->nfwd % FWD_LINES_MAX] = value;
+		hs->nfwd++;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		if (hs->cl_lines++ == 0)
+			hs->content_length = value;
+		else if (strcmp(hs->content_length, value) != 0)
+			hs->cl_differ = 1;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		hs->te_lines++;
+		hs->te_chunked = strcasecmp(value, "chunked") == 0;
+	}
+	return MHD_YES;
 }
 
 /*
- * Behind trusted proxies the client is the last X-Forwarded-For hop that is
- * not itself a trusted proxy (each proxy appends the address it saw; only
- * the ones we trust can be believed).  Anything that is not an IP address
- * leaves the connection's address in place.
+ * Why the request's framing is refused (RFC 9112 sections 5 and 6.3), as
+ * a reply, or NULL when it is sound.  An ambiguous length is how a request
+ * is smuggled past a proxy that reads it differently, so there is no
+ * second guess: the connection is closed after the reply.
  */
-static void forwarded_client(struct http_req *req, const char *xff)
+static const char *framing_refusal(const struct header_scan *hs)
 {
-	const char *end = xff + strlen(xff);
-
-	while (end > xff) {
-		const char *seg = end, *start;
-		char hop[48];
-		unsigned char bin[sizeof(struct in6_addr)];
-		size_t n;
-
-		while (seg > xff && seg[-1] != ',')
-			seg--;
-		start = seg;
-		while (start < end && *start == ' ')
-			start++;
-		n = (size_t)(end - start);
-		while (n && start[n - 1] == ' ')
-			n--;
-		if (n == 0 || n >= sizeof(hop))
-			return;
-		memcpy(hop, start, n);
-		hop[n] = '\0';
-		if (inet_pton(AF_INET, hop, bin) != 1 &&
-		    inet_pton(AF_INET6, hop, bin) != 1)
-			return;
-		memcpy(req->client_ip, hop, n + 1);
-		if (!proxy_trusted(hop))
-			return;
-		end = seg > xff ? seg - 1 : xff;
-	}
+	if (hs->bad_name)
+		return "{\"status\":400,\"error_text\":\"Bad request: "
+		       "malformed header name\"}";
+	if (hs->cl_differ)
+		return "{\"status\":400,\"error_text\":\"Bad request: "
+		       "conflicting Content-Length\"}";
+	if (hs->cl_lines && hs->te_lines)
+		return "{\"status\":400,\"error_text\":\"Bad request: "
+		       "Content-Length with Transfer-Encoding\"}";
+	/* HTTP/1.0 has no chunked coding: its recipients would read on. */
+	if (hs->te_lines && (hs->te_lines > 1 || !hs->te_chunked || hs->http10))
+		return "{\"status\":400,\"error_text\":\"Bad request: "
+		       "unsupported Transfer-Encoding\"}";
+	if (hs->cl_lines &&
+	    (!*hs->content_length || strspn(hs->content_length, "0123456789") !=
+					     strlen(hs->content_length)))
+		return "{\"status\":400,\"error_text\":\"Bad request: "
+		       "malformed Content-Length\"}";
+	return NULL;
 }
 
-static void client_ip(struct http_req *req)
+/* The connection's address, or behind trusted proxies their client's. */
+static void client_ip(struct http_req *req, const struct header_scan *hs)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
 		req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-	const char *xff;
+	const char *lines[FWD_LINES_MAX];
+	size_t n = hs->nfwd < FWD_LINES_MAX ? hs->nfwd : FWD_LINES_MAX;
+	char peer[sizeof(req->client_ip)] = "";
 
 	req->client_ip[0] = '\0';
 	if (!sa)
@@ -341,18 +417,17 @@ static void client_ip(struct http_req *req)
 		inet_ntop(AF_INET,
 			  &((const struct sockaddr_in *)(const void *)sa)
 				   ->sin_addr,
-			  req->client_ip, sizeof(req->client_ip));
+			  peer, sizeof(peer));
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6,
 			  &((const struct sockaddr_in6 *)(const void *)sa)
 				   ->sin6_addr,
-			  req->client_ip, sizeof(req->client_ip));
-	if (!trusted_proxies[0] || !proxy_trusted(req->client_ip))
-		return;
-	xff = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-					  "X-Forwarded-For");
-	if (xff)
-		forwarded_client(req, xff);
+			  peer, sizeof(peer));
+	/* The newest lines, oldest first. */
+	for (size_t i = 0; i < n; i++)
+		lines[i] = hs->fwd[(hs->nfwd - n + i) % FWD_LINES_MAX];
+	proxy_client(peer, lines, n, fwd_kind, req->client_ip,
+		     sizeof(req->client_ip));
 }
 
 /* A browser may read this reply (the handler decided which origin). */
@@ -377,6 +452,7 @@ static void cors_headers(const struct http_req *req, struct MHD_Response *resp)
 
 static enum MHD_Result queue_reply(struct http_req *req)
 {
+	struct conn_state *cs;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
@@ -408,10 +484,27 @@ static enum MHD_Result queue_reply(struct http_req *req)
 	if (req->location)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION,
 					req->location);
+	cs = conn_state_of(req->conn);
+	if (cs && cs->must_close)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+					"close");
 	ret = MHD_queue_response(req->conn, req->status, resp);
 	MHD_destroy_response(resp);
 	atomic_fetch_add(&served, 1);
 	return ret;
+}
+
+/* Answers before the body is read, and closes after the reply. */
+static enum MHD_Result refuse_framing(struct http_req *req, const char *reply)
+{
+	struct conn_state *cs = conn_state_of(req->conn);
+
+	if (cs) {
+		cs->must_close = 1;
+		deadline_remove(&cs->deadline);
+	}
+	reply_static(req, MHD_HTTP_BAD_REQUEST, reply);
+	return queue_reply(req);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
@@ -420,6 +513,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 			      size_t *upload_data_size, void **closure)
 {
 	struct http_req *req = *closure;
+	struct conn_state *cs;
 
 	if (!req)
 		return MHD_NO; /* out of memory in request_begin */
@@ -430,6 +524,14 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 	}
 	if (!req->path) {
 		/* First call: headers are complete, the body may follow. */
+		struct header_scan hs;
+		const char *refusal;
+
+		memset(&hs, 0, sizeof(hs));
+		hs.http10 = version &&
+			    strcmp(version, MHD_HTTP_VERSION_1_0) == 0;
+		MHD_get_connection_values(conn, MHD_HEADER_KIND,
+					  header_scan_one, &hs);
 		req->path = url;
 		req->method = method_of(method);
 		req->content_type = MHD_lookup_connection_value(
@@ -438,7 +540,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 		req->origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							  "Origin");
-		client_ip(req);
+		client_ip(req, &hs);
+		refusal = framing_refusal(&hs);
+		if (refusal)
+			return refuse_framing(req, refusal);
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -449,6 +554,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	/* The request is whole: its deadline no longer applies. */
+	cs = conn_state_of(conn);
+	if (cs)
+		deadline_remove(&cs->deadline);
 	dispatch(req);
 	if (req->write)
 		return MHD_YES; /* suspended until its write is durable */
@@ -552,6 +661,29 @@ static int listen_addr(const char *listen, struct sockaddr_storage *ss,
 	return inet_pton(AF_INET, host, &s4->sin_addr) == 1 ? 0 : KV_EINVAL;
 }
 
+/*
+ * Each connection is a descriptor: with fewer allowed than max_connections
+ * (and a margin for the database, logs and KooKoo requests), accepts fail
+ * before the connection limit is reached.  Raises the soft limit as far as
+ * the hard one allows, and says so when that is not enough.
+ */
+static void fd_limit_check(rlim_t connections)
+{
+	struct rlimit rl;
+	rlim_t want = connections + 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want
+			      ? want
+			      : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+		log_warn("http: open files limit %llu is below max_connections "
+			 "%llu + 256: raise it (ulimit -n, LimitNOFILE=)",
+			 (unsigned long long)rl.rlim_cur,
+			 (unsigned long long)connections);
+}
+
 int http_start(const struct config *cfg, int *bound_port, char *err,
 	       size_t errlen)
 {
@@ -581,8 +713,20 @@ int http_start(const struct config *cfg, int *bound_port, char *err,
 		threads = 4 * (n > 0 ? (unsigned int)n : 1);
 	}
 	body_max = (size_t)cfg->body_max;
-	snprintf(trusted_proxies, sizeof(trusted_proxies), "%s",
-		 cfg->trusted_proxies);
+	if (proxy_set_trusted(cfg->trusted_proxies) != 0 ||
+	    proxy_header_parse(cfg->forwarded_header, &fwd_kind) != 0) {
+		snprintf(err, errlen,
+			 "trusted_proxies or forwarded_header is malformed");
+		return KV_EINVAL;
+	}
+	fwd_name = fwd_kind == PROXY_FORWARDED ? "Forwarded"
+					       : "X-Forwarded-For";
+	fd_limit_check((rlim_t)cfg->max_connections);
+	if (deadline_start((unsigned int)cfg->max_pending_requests,
+			   cfg->request_timeout) != 0) {
+		snprintf(err, errlen, "cannot start the request sweeper");
+		return KV_EIO;
+	}
 	daemon_handle = MHD_start_daemon(
 		flags, 0, NULL, NULL, handle, NULL, MHD_OPTION_EXTERNAL_LOGGER,
 		mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -600,6 +744,7 @@ int http_start(const struct config *cfg, int *bound_port, char *err,
 		MHD_OPTION_END);
 	if (!daemon_handle) {
 		snprintf(err, errlen, "cannot listen on %s", cfg->listen);
+		deadline_stop();
 		return KV_EIO;
 	}
 	info = MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_BIND_PORT);
@@ -629,4 +774,5 @@ void http_stop(void)
 	}
 	MHD_stop_daemon(daemon_handle);
 	daemon_handle = NULL;
+	deadline_stop();
 }

@@ -108,4 +108,11 @@ void http_write(struct http_req *req, int (*fn)(struct db_conn *c, void *arg),
 /* Number of requests served since start (for /metrics). */
 unsigned long http_requests_served(void);
 
+/*
+ * Connections closed before their request arrived whole since start (for
+ * /metrics): to make room under max_pending_requests, and past
+ * request_timeout.
+ */
+void http_slow_closes(unsigned long *evicted, unsigned long *timed_out);
+
 #endif

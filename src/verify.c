@@ -10,6 +10,7 @@
 
 #include <sodium.h>
 
+#include "addr.h"
 #include "crypto.h"
 #include "err.h"
 #include "fraud.h"
@@ -45,7 +46,14 @@ static struct {
 	int64_t number_window_ms;
 	int prefix_digits;
 	int pk_junk_cost;
+	int ipv6_prefix; /* per-address limits count IPv6 clients by network */
 } svc;
+
+/* Writes the key per-address limiters count ip under; returns its length. */
+static size_t ip_key(const char *ip, char key[ADDR_TEXT_MAX])
+{
+	return addr_limit_key(ip, svc.ipv6_prefix, key, ADDR_TEXT_MAX);
+}
 
 static int test_numbers_parse(const char *list, char *err, size_t errlen)
 {
@@ -121,6 +129,7 @@ int verify_init(const struct config *cfg, char *err, size_t errlen)
 	svc.pk_junk_cost = cfg->limit_pk_junk_cost;
 	svc.number_window_ms = (int64_t)cfg->limit_number_window * 1000;
 	svc.prefix_digits = cfg->limit_prefix_digits;
+	svc.ipv6_prefix = cfg->limit_ipv6_prefix;
 	svc.es.pin_expiry_s = cfg->pin_expiry;
 	svc.es.next_event_wait_s = cfg->next_event_wait;
 	svc.es.code_length = cfg->code_length;
@@ -160,28 +169,37 @@ int verify_warm_limits(void)
 
 int verify_auth_wait(const char *ip)
 {
-	return limiter_peek(svc.auth_fail, ip, strlen(ip), now_ms());
+	char key[ADDR_TEXT_MAX];
+
+	return limiter_peek(svc.auth_fail, key, ip_key(ip, key), now_ms());
 }
 
 void verify_auth_failed(const char *ip)
 {
-	limiter_take(svc.auth_fail, ip, strlen(ip), now_ms());
+	char key[ADDR_TEXT_MAX];
+
+	limiter_take(svc.auth_fail, key, ip_key(ip, key), now_ms());
 }
 
-/* The key of a (publishable key, client address) bucket; its length. */
+/*
+ * The key of a (publishable key, client address) bucket, the address
+ * counted as every per-address limit counts it (IPv6 by network); its
+ * length.
+ */
 static size_t pk_addr_key(int64_t key_id, const char *ip,
-			  unsigned char out[sizeof(int64_t) + 64])
+			  unsigned char out[sizeof(int64_t) + ADDR_TEXT_MAX])
 {
-	size_t n = strnlen(ip, 64);
+	char addr[ADDR_TEXT_MAX];
+	size_t n = ip_key(ip, addr);
 
 	memcpy(out, &key_id, sizeof(key_id));
-	memcpy(out + sizeof(key_id), ip, n);
+	memcpy(out + sizeof(key_id), addr, n);
 	return sizeof(key_id) + n;
 }
 
 int verify_rate_key(int64_t key_id, int publishable, const char *ip)
 {
-	unsigned char k[sizeof(int64_t) + 64];
+	unsigned char k[sizeof(int64_t) + ADDR_TEXT_MAX];
 	int64_t now = now_ms();
 	int wait;
 
@@ -200,7 +218,7 @@ int verify_rate_key(int64_t key_id, int publishable, const char *ip)
 
 void verify_rate_junk(int64_t key_id, const char *ip)
 {
-	unsigned char k[sizeof(int64_t) + 64];
+	unsigned char k[sizeof(int64_t) + ADDR_TEXT_MAX];
 
 	limiter_charge(svc.per_pk_addr, k, pk_addr_key(key_id, ip, k),
 		       svc.pk_junk_cost, now_ms());
@@ -443,8 +461,10 @@ enum verify_result verify_request_start(int64_t key_id,
 
 	*p = NULL;
 	if (in->browser_ip) {
-		*retry_after = limiter_take(svc.per_pk_ip, in->browser_ip,
-					    strlen(in->browser_ip), now);
+		char key[ADDR_TEXT_MAX];
+
+		*retry_after = limiter_take(svc.per_pk_ip, key,
+					    ip_key(in->browser_ip, key), now);
 		if (*retry_after)
 			return VERIFY_THROTTLED;
 	}
@@ -624,9 +644,10 @@ enum verify_result verify_check_start(int64_t key_id, const char *request_id,
 				      struct verify_pending **p)
 {
 	struct check_tx *tx;
+	char key[ADDR_TEXT_MAX];
 
 	*p = NULL;
-	*retry_after = limiter_take(svc.per_ip, ip, strlen(ip), now_ms());
+	*retry_after = limiter_take(svc.per_ip, key, ip_key(ip, key), now_ms());
 	if (*retry_after)
 		return VERIFY_THROTTLED;
 	*p = pending_new(PENDING_CHECK);

@@ -452,3 +452,185 @@ class NumberTypeTests(KVTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def get_with_lines(server, path, params, lines):
+    """GET with header lines sent as given, repeats and order kept (a
+    proxy such as HAProxy adds its own X-Forwarded-For line)."""
+    import http.client
+    import urllib.parse
+    conn = http.client.HTTPConnection("127.0.0.1", server.port,
+                                      timeout=harness.HTTP_TIMEOUT)
+    try:
+        conn.putrequest("GET", path + "?" + urllib.parse.urlencode(params))
+        for name, value in lines:
+            conn.putheader(name, value)
+        conn.endheaders()
+        resp = conn.getresponse()
+        return harness.Reply("GET", path, resp.status, resp.headers,
+                             resp.read())
+    finally:
+        conn.close()
+
+
+class ProxyAddressTests(KVTestCase):
+    """One trusted-proxy model: every X-Forwarded-For (or, if configured,
+    Forwarded) line joined in order and walked from the right past trusted
+    proxies (addresses or CIDR ranges); per-address limits count an IPv6
+    client by its /64."""
+
+    per_test = True
+
+    def assert_throttled(self, reply):
+        data = self.assert_json_reply(reply)
+        if data.get("status") != 1:
+            self.fail_reply(reply, "expected throttled (status 1)")
+
+    def check(self, lines, rid="f" * 32):
+        """A seed check of an unknown id through the 'proxy' 127.0.0.1."""
+        return get_with_lines(self.s, "/kookooverify/check",
+                              dict(self.s.creds(), request_id=rid,
+                                   code="1234"), lines)
+
+    def status(self, reply):
+        return self.assert_json_reply(reply).get("status")
+
+    def recorded_address(self, lines):
+        rid = self.assert_json_reply(self.s.seed(
+            "", {"phone_no": self.s.new_number(),
+                 "brand": "Lim"}))["request_id"]
+        self.check(lines, rid)
+        search = self.assert_json_reply(
+            self.s.vonage("/search", {"request_id": rid}))
+        return search["checks"][0]["ip_address"]
+
+    def test_a_client_line_before_the_proxys_line_is_not_believed(self):
+        # HAProxy's option forwardfor adds a line of its own after the
+        # client's: the client is the proxy's line, whatever it sent.
+        self.start_server({"limit_ip_checks_per_min": 2,
+                           "trusted_proxies": "127.0.0.1"})
+        for i in range(2):
+            r = self.check([("X-Forwarded-For", "203.0.113.%d" % i),
+                            ("X-Forwarded-For", "198.51.100.7")])
+            self.assertEqual(self.status(r), 6, r.describe())
+        r = self.check([("X-Forwarded-For", "203.0.113.99"),
+                        ("X-Forwarded-For", "198.51.100.7")])
+        self.assert_throttled(r)
+        self.assertEqual(self.recorded_address(
+            [("X-Forwarded-For", "192.0.2.1"),
+             ("X-Forwarded-For", "198.51.100.8")]), "198.51.100.8")
+
+    def test_lines_are_joined_and_walked_past_trusted_ranges(self):
+        self.start_server({"trusted_proxies": "127.0.0.1,10.0.0.0/8"})
+        # A trusted hop ends the first line, another has a line of its own.
+        self.assertEqual(self.recorded_address(
+            [("X-Forwarded-For", "192.0.2.1, 203.0.113.5, 10.1.2.3"),
+             ("X-Forwarded-For", "10.200.0.1")]), "203.0.113.5")
+
+    def test_garbage_stops_the_walk_at_the_last_trusted_hop(self):
+        self.start_server({"trusted_proxies": "127.0.0.1,10.0.0.0/8"})
+        self.assertEqual(self.recorded_address(
+            [("X-Forwarded-For", "203.0.113.5, not-an-ip"),
+             ("X-Forwarded-For", "10.9.9.9")]), "10.9.9.9")
+        self.assertEqual(self.recorded_address(
+            [("X-Forwarded-For", "203.0.113.5:4711")]), "127.0.0.1")
+
+    def test_a_trusted_range_is_a_cidr(self):
+        self.start_server({"trusted_proxies": "127.0.0.0/8"})
+        self.assertEqual(self.recorded_address(
+            [("X-Forwarded-For", "203.0.113.5")]), "203.0.113.5")
+
+    def test_ipv6_clients_are_limited_per_64(self):
+        # 16 addresses of one /64 against 10 checks per address.
+        self.start_server({"limit_ip_checks_per_min": 10,
+                           "trusted_proxies": "127.0.0.1"})
+        got = [self.status(self.check(
+            [("X-Forwarded-For", "2001:db8:1:2::%x" % (i + 1))]))
+            for i in range(16)]
+        self.assertEqual(got, [6] * 10 + [1] * 6, got)
+        # Another /64 of the same /48 has its own count.
+        self.assertEqual(self.status(self.check(
+            [("X-Forwarded-For", "2001:db8:1:3::1")])), 6)
+        # The full address is what a check records.
+        self.assertEqual(self.recorded_address(
+            [("X-Forwarded-For", "2001:db8:1:4:aaaa:bbbb:cccc:dddd")]),
+            "2001:db8:1:4:aaaa:bbbb:cccc:dddd")
+
+    def test_publishable_requests_per_64(self):
+        # The issue's case: 16 browser requests from 16 addresses of one
+        # /64 against limit_pk_ip_requests_per_hour = 10.
+        import json
+        self.start_server(dict(harness.LIMITS_OFF, limit_pk_rps=0,
+                               limit_pk_ip_requests_per_hour=10,
+                               trusted_proxies="127.0.0.1"))
+        cp = self.s.cli("keys", "create", "--db", self.s.db,
+                        "--publishable", "--json", "--origin",
+                        "https://shop.example")
+        pk = json.loads(cp.stdout.strip().splitlines()[-1])["api_key"]
+        got = []
+        for i in range(16):
+            r = self.s.post_json(
+                "/verify/json", {"api_key": pk, "brand": "Shop",
+                                 "number": self.s.new_number()},
+                headers={"Origin": "https://shop.example",
+                         "X-Forwarded-For": "2001:db8:5:6::%x" % (i + 1)})
+            got.append(self.assert_json_reply(r).get("status"))
+        self.assertEqual(got, ["0"] * 10 + ["1"] * 6, got)
+
+    def test_ipv6_prefix_is_a_setting(self):
+        self.start_server({"limit_ip_checks_per_min": 2,
+                           "limit_ipv6_prefix": 128,
+                           "trusted_proxies": "127.0.0.1"})
+        got = [self.status(self.check(
+            [("X-Forwarded-For", "2001:db8::%x" % (i + 1))]))
+            for i in range(4)]
+        self.assertEqual(got, [6, 6, 6, 6], got)
+
+    def test_ipv4_mapped_ipv6_is_the_ipv4_client(self):
+        self.start_server({"limit_ip_checks_per_min": 2,
+                           "trusted_proxies": "127.0.0.1"})
+        for xff in ("203.0.113.5", "::ffff:203.0.113.5"):
+            self.assertEqual(self.status(self.check(
+                [("X-Forwarded-For", xff)])), 6)
+        self.assert_throttled(self.check(
+            [("X-Forwarded-For", "::ffff:cb00:7105")]))
+
+    def test_forwarded_header_when_configured(self):
+        # RFC 7239: the proxy's element, quoted IPv6 with a port; the
+        # header the proxies do not set is ignored, so it cannot be forged.
+        self.start_server({"trusted_proxies": "127.0.0.1",
+                           "forwarded_header": "Forwarded"})
+        self.assertEqual(self.recorded_address(
+            [("Forwarded", "for=192.0.2.1"),
+             ("X-Forwarded-For", "192.0.2.2"),
+             ("Forwarded", 'for="[2001:db8:cafe::17]:4711";proto=https')]),
+            "2001:db8:cafe::17")
+        self.assertEqual(self.recorded_address(
+            [("X-Forwarded-For", "192.0.2.2")]), "127.0.0.1")
+        self.assertEqual(self.recorded_address(
+            [("Forwarded", "for=unknown")]), "127.0.0.1")
+
+    def test_forwarded_is_ignored_by_default(self):
+        self.start_server({"trusted_proxies": "127.0.0.1"})
+        self.assertEqual(self.recorded_address(
+            [("Forwarded", "for=192.0.2.1"),
+             ("X-Forwarded-For", "198.51.100.9")]), "198.51.100.9")
+
+    def test_settings_are_checked(self):
+        for settings in ({"forwarded_header": "X-Real-IP"},
+                         {"trusted_proxies": "not-an-ip"},
+                         {"trusted_proxies": "10.0.0.0/33"},
+                         {"trusted_proxies": "10.0.0.1/8"},
+                         {"limit_ipv6_prefix": "31"},
+                         {"limit_ipv6_prefix": "129"}):
+            cp = run_cli(["check-config"], settings=settings)
+            self.assertEqual(cp.returncode, 2, "%r accepted:\n%s%s"
+                             % (settings, cp.stdout, cp.stderr))
+        for settings in ({"trusted_proxies": "10.0.0.0/8,2001:db8::/32,"
+                                             "192.0.2.7"},
+                         {"forwarded_header": "forwarded"},
+                         {"limit_ipv6_prefix": "32"},
+                         {"limit_ipv6_prefix": "128"}):
+            cp = run_cli(["check-config"], settings=settings)
+            self.assertEqual(cp.returncode, 0, "%r refused:\n%s%s"
+                             % (settings, cp.stdout, cp.stderr))
