@@ -32,7 +32,7 @@ enum phone_type {
 	PHONE_PERSONAL, /* a forwarding number that follows its owner */
 	PHONE_PAGER,
 	PHONE_UAN, /* "universal access number": a company's inbound line */
-	PHONE_VOICEMAIL,
+	PHONE_VOICEMAIL, /* the last: fuzz/fuzz_phone.c checks the range */
 };
 
 struct phone {
