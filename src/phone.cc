@@ -233,6 +233,32 @@ static int phone_parse_cxx(const char *input, const char *country,
 		ok = phone_try_default(u, text, ndigits, region, &n, &type);
 	if (!ok)
 		return KV_EINVAL;
+	/*
+	 * The store keeps the E.164 digits and reads them back through
+	 * phone_parse_digits(), so they must parse to the same number.  A few
+	 * countries' numbers do not (libphonenumber keeps Mexico's old mobile
+	 * "1" in "52 1 415..." but drops it when the E.164 form is parsed
+	 * again): take the E.164 form's reading, which is stable, and refuse a
+	 * number that still moves.  Indian numbers round-trip (the fuzzer
+	 * checks), so the hot path skips the second parse.
+	 */
+	if (n.country_code() != 91) {
+		std::string e164, again;
+		PhoneNumber m;
+
+		u->Format(n, PhoneNumberUtil::E164, &e164);
+		if (!phone_try(u, e164, phone_no_region, &m, &type))
+			return KV_EINVAL;
+		u->Format(m, PhoneNumberUtil::E164, &again);
+		if (again != e164) {
+			n = m;
+			if (!phone_try(u, again, phone_no_region, &m, &type))
+				return KV_EINVAL;
+			u->Format(m, PhoneNumberUtil::E164, &e164);
+			if (e164 != again)
+				return KV_EINVAL;
+		}
+	}
 	return phone_fill(u, n, type, out);
 }
 
