@@ -278,19 +278,20 @@ $(BUILD)/paths.stamp: FORCE
 $(BUILD)/src/main.o: CFLAGS += -DKV_DATADIR='"$(pkgdatadir)"'
 $(BUILD)/src/main.o: $(BUILD)/paths.stamp
 
-$(DIST)/kookooverify.conf: dist/kookooverify.conf.head $(BIN) $(BUILD)/paths.stamp
+# Each depends on the Makefile too, whose recipes name files (kv.db).
+$(DIST)/kookooverify.conf: dist/kookooverify.conf.head $(BIN) $(BUILD)/paths.stamp Makefile
 	@mkdir -p $(dir $@)
 	{ cat dist/kookooverify.conf.head && \
-	    $(BIN) config-doc --format=conf --set db=$(statedir)/kookooverify.db; \
+	    $(BIN) config-doc --format=conf --set db=$(statedir)/kv.db; \
 	} > $@.tmp && mv $@.tmp $@
 
-$(DIST)/kookooverify.8: dist/kookooverify.8.in $(BIN) $(BUILD)/paths.stamp
+$(DIST)/kookooverify.8: dist/kookooverify.8.in $(BIN) $(BUILD)/paths.stamp Makefile
 	@mkdir -p $(dir $@)
 	$(BIN) config-doc --format=man > $@.settings
 	sed $(DIST_SED) -e '/^@SETTINGS@$$/{' -e 'r $@.settings' -e 'd' -e '}' \
 	    dist/kookooverify.8.in > $@.tmp && mv $@.tmp $@ && rm -f $@.settings
 
-$(DIST)/kookooverify.%: dist/kookooverify.%.in $(BUILD)/paths.stamp
+$(DIST)/kookooverify.%: dist/kookooverify.%.in $(BUILD)/paths.stamp Makefile
 	@mkdir -p $(dir $@)
 	sed $(DIST_SED) $< > $@.tmp && mv $@.tmp $@
 

@@ -106,7 +106,7 @@ conf_uncommented_is_valid()
 
 conf_sets_installed_db()
 {
-	grep -qx 'db = /usr/local/var/lib/kookooverify/kookooverify.db' \
+	grep -qx 'db = /usr/local/var/lib/kookooverify/kv.db' \
 	    "$root/usr/local/etc/kookooverify/kookooverify.conf"
 }
 

@@ -225,7 +225,7 @@ conf_matches_table()
 {
 	{ cat dist/kookooverify.conf.head &&
 	    /usr/bin/kookooverify config-doc --format=conf \
-		--set db=/var/lib/kookooverify/kookooverify.db; } >"$tmp/conf"
+		--set db=/var/lib/kookooverify/kv.db; } >"$tmp/conf"
 	diff -u "$tmp/conf" /etc/kookooverify/kookooverify.conf
 }
 check "installed config is the directive table" conf_matches_table
@@ -262,7 +262,7 @@ if [ "$state_existed" -eq 1 ]; then
 	state_tmp=$(mktemp -d /tmp/kv-package-state.XXXXXX)
 	chown "$user:$group" "$state_tmp"
 	chmod 0700 "$state_tmp"
-	db_env=KOOKOOVERIFY_DB=$state_tmp/kookooverify.db
+	db_env=KOOKOOVERIFY_DB=$state_tmp/kv.db
 fi
 
 start_sim()
@@ -381,7 +381,7 @@ check "SIGTERM stops it cleanly" stop_server
 
 db_in_state_dir()
 {
-	db=${state_tmp:-/var/lib/kookooverify}/kookooverify.db
+	db=${state_tmp:-/var/lib/kookooverify}/kv.db
 	[ "$(stat -c '%U %a' "$db")" = "kookooverify 600" ] &&
 	    [ "$(stat -c '%U %a' "$db.secret")" = "kookooverify 600" ]
 }
