@@ -134,6 +134,9 @@ must "build tools installed" install_tools
 # --- The KooKoo simulator, from this tree.
 must "simulator built" make --no-print-directory bin/kookoo-sim
 
+# --- make install and uninstall in a staging tree (tools/install-test.sh).
+check "make check-install" make --no-print-directory check-install
+
 # --- Build from a copy, so dpkg-buildpackage writes nothing here (it puts
 # the .deb beside the source directory, and cleans the tree it builds in).
 # Without CI=true: warnings are errors in the CI build stage already, and a
