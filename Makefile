@@ -7,6 +7,8 @@
 #   make SANITIZE=address,undefined test
 #   make bench | fuzz | soak | format | format-check | lint | check-src | clean
 #   make fuzz [FUZZ_SECONDS=60]   libFuzzer harnesses (fuzz/README.md)
+#   make install | uninstall [PREFIX=/usr/local] [DESTDIR=...]  (below)
+#   make check-install   what install puts, checked in a staging tree
 
 CC       ?= gcc
 CXX      ?= g++
@@ -70,13 +72,14 @@ $(SIM): $(SIM_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
 
+# CPPFLAGS: a packager's preprocessor flags (Debian's -D_FORTIFY_SOURCE).
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(BUILD)/%.o: %.cc
 	@mkdir -p $(dir $@)
-	$(CXX) $(CXXFLAGS) $(DEPFLAGS) -c -o $@ $<
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 # The allocation-failure torture test wraps the allocator of our objects.
 $(BUILD)/tests/test_alloc_fail: LDFLAGS += -Wl,--wrap=malloc \
@@ -224,3 +227,129 @@ soak: $(BIN) $(SIM)
 
 soak-ci:
 	@$(MAKE) --no-print-directory soak SOAK_SECONDS=25
+
+# Installation, with the GNU directory variables: `make install` puts the
+# server in /usr/local; debian/rules passes prefix=/usr sysconfdir=/etc
+# localstatedir=/var.  Set them on the build too (`make PREFIX=/usr`), since
+# the binary is built knowing where its templates are installed.  The config
+# file and the man page's SETTINGS are generated from the directive table
+# (`kookooverify config-doc`), so they cannot drift from it; the files under
+# dist/ are the templates of what install writes.
+PREFIX        ?= /usr/local
+prefix        ?= $(PREFIX)
+exec_prefix   ?= $(prefix)
+bindir        ?= $(exec_prefix)/bin
+datarootdir   ?= $(prefix)/share
+datadir       ?= $(datarootdir)
+mandir        ?= $(datarootdir)/man
+sysconfdir    ?= $(prefix)/etc
+localstatedir ?= $(prefix)/var
+systemdsystemunitdir ?= $(prefix)/lib/systemd/system
+sysusersdir   ?= $(prefix)/lib/sysusers.d
+tmpfilesdir   ?= $(prefix)/lib/tmpfiles.d
+pkgdatadir    := $(datadir)/kookooverify
+statedir      := $(localstatedir)/lib/kookooverify
+INSTALL       ?= install
+
+# systemd makes /var/lib/kookooverify and reads /etc/kookooverify itself;
+# any other state directory must be opened to the unit's read-only system.
+UNIT_STATE  := $(if $(filter /var/lib/kookooverify,$(statedir)),StateDirectory=kookooverify\nStateDirectoryMode=0700,ReadWritePaths=$(statedir))
+UNIT_CONFIG := $(if $(filter /etc,$(sysconfdir)),ConfigurationDirectory=kookooverify,\# config in $(sysconfdir)/kookooverify)
+
+DIST      := $(BUILD)/dist
+DIST_GEN  := $(DIST)/kookooverify.conf $(DIST)/kookooverify.8 \
+             $(DIST)/kookooverify.service $(DIST)/kookooverify.sysusers \
+             $(DIST)/kookooverify.tmpfiles
+DIST_PATHS := $(bindir) $(mandir) $(sysconfdir) $(statedir) $(pkgdatadir) \
+             $(systemdsystemunitdir) $(sysusersdir) $(tmpfilesdir)
+DIST_SED  := -e 's|@bindir@|$(bindir)|g' -e 's|@sysconfdir@|$(sysconfdir)|g' \
+             -e 's|@statedir@|$(statedir)|g' -e 's|@pkgdatadir@|$(pkgdatadir)|g' \
+             -e 's|@systemdsystemunitdir@|$(systemdsystemunitdir)|g' \
+             -e 's|@STATE_LINE@|$(UNIT_STATE)|' -e 's|@CONFIG_LINE@|$(UNIT_CONFIG)|'
+
+.PHONY: install-files install uninstall check-install FORCE
+
+# Rewritten only when a directory changes, so what embeds one is rebuilt.
+$(BUILD)/paths.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@printf '%s\n' $(DIST_PATHS) | cmp -s - $@ || \
+	    printf '%s\n' $(DIST_PATHS) > $@
+
+$(BUILD)/src/main.o: CFLAGS += -DKV_DATADIR='"$(pkgdatadir)"'
+$(BUILD)/src/main.o: $(BUILD)/paths.stamp
+
+# Each depends on the Makefile too, whose recipes name files (kv.db).
+$(DIST)/kookooverify.conf: dist/kookooverify.conf.head $(BIN) $(BUILD)/paths.stamp Makefile
+	@mkdir -p $(dir $@)
+	{ cat dist/kookooverify.conf.head && \
+	    $(BIN) config-doc --format=conf --set db=$(statedir)/kv.db; \
+	} > $@.tmp && mv $@.tmp $@
+
+$(DIST)/kookooverify.8: dist/kookooverify.8.in $(BIN) $(BUILD)/paths.stamp Makefile
+	@mkdir -p $(dir $@)
+	$(BIN) config-doc --format=man > $@.settings
+	sed $(DIST_SED) -e '/^@SETTINGS@$$/{' -e 'r $@.settings' -e 'd' -e '}' \
+	    dist/kookooverify.8.in > $@.tmp && mv $@.tmp $@ && rm -f $@.settings
+
+$(DIST)/kookooverify.%: dist/kookooverify.%.in $(BUILD)/paths.stamp Makefile
+	@mkdir -p $(dir $@)
+	sed $(DIST_SED) $< > $@.tmp && mv $@.tmp $@
+
+install-files: $(BIN) $(DIST_GEN)
+
+# The config file is the admin's: an existing one is never overwritten.  As
+# root without DESTDIR, the user and the state directory are made at once
+# (a package does it in its postinst), and systemd is told of the unit.
+install: install-files
+	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(mandir)/man8 \
+	    $(DESTDIR)$(systemdsystemunitdir) $(DESTDIR)$(sysusersdir) \
+	    $(DESTDIR)$(tmpfilesdir) $(DESTDIR)$(sysconfdir)/kookooverify
+	$(INSTALL) -m 0755 $(BIN) $(DESTDIR)$(bindir)/kookooverify
+	for d in xml_templates/*/; do \
+	    $(INSTALL) -d $(DESTDIR)$(pkgdatadir)/$$d && \
+	    $(INSTALL) -m 0644 $$d*.xml $(DESTDIR)$(pkgdatadir)/$$d || exit 1; \
+	done
+	$(INSTALL) -m 0644 $(DIST)/kookooverify.8 $(DESTDIR)$(mandir)/man8/kookooverify.8
+	$(INSTALL) -m 0644 $(DIST)/kookooverify.service \
+	    $(DESTDIR)$(systemdsystemunitdir)/kookooverify.service
+	$(INSTALL) -m 0644 $(DIST)/kookooverify.sysusers \
+	    $(DESTDIR)$(sysusersdir)/kookooverify.conf
+	$(INSTALL) -m 0644 $(DIST)/kookooverify.tmpfiles \
+	    $(DESTDIR)$(tmpfilesdir)/kookooverify.conf
+	@conf=$(DESTDIR)$(sysconfdir)/kookooverify/kookooverify.conf; \
+	if [ -e "$$conf" ]; then \
+	    echo "install: kept $$conf (the settings are yours)"; \
+	else \
+	    echo "$(INSTALL) -m 0640 $(DIST)/kookooverify.conf $$conf"; \
+	    $(INSTALL) -m 0640 $(DIST)/kookooverify.conf "$$conf"; \
+	fi
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" -eq 0 ] && \
+	    command -v systemd-sysusers >/dev/null 2>&1; then \
+	    echo "systemd-sysusers, systemd-tmpfiles --create"; \
+	    systemd-sysusers $(sysusersdir)/kookooverify.conf && \
+	    systemd-tmpfiles --create $(tmpfilesdir)/kookooverify.conf; \
+	    if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+	fi
+
+# Removes what install put, except the state directory (the database and
+# its secret), the system user (Debian never removes one) and a config file
+# that differs from the one install would write.
+uninstall: $(DIST)/kookooverify.conf
+	rm -f $(DESTDIR)$(bindir)/kookooverify \
+	    $(DESTDIR)$(mandir)/man8/kookooverify.8 \
+	    $(DESTDIR)$(systemdsystemunitdir)/kookooverify.service \
+	    $(DESTDIR)$(sysusersdir)/kookooverify.conf \
+	    $(DESTDIR)$(tmpfilesdir)/kookooverify.conf
+	rm -rf $(DESTDIR)$(pkgdatadir)
+	@conf=$(DESTDIR)$(sysconfdir)/kookooverify/kookooverify.conf; \
+	if cmp -s $(DIST)/kookooverify.conf "$$conf"; then \
+	    rm -f "$$conf"; \
+	elif [ -e "$$conf" ]; then \
+	    echo "uninstall: kept $$conf (edited)"; \
+	fi; \
+	rmdir $(DESTDIR)$(sysconfdir)/kookooverify 2>/dev/null || true
+
+# tools/install-test.sh: install into a staging tree, check every file, the
+# config and man page against the directive table, then uninstall.
+check-install: $(BIN)
+	@sh tools/install-test.sh

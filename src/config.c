@@ -572,3 +572,89 @@ void config_print_help(FILE *out)
 			directives[i].help,
 			*directives[i].def ? directives[i].def : "none");
 }
+
+/*
+ * Documentation generated from the directive table, so the installed
+ * config file and the man page cannot drift from it (`kookooverify
+ * config-doc`, run by `make dist`).
+ */
+
+/* A directive's value in `c`, as text, into out (size outlen). */
+static void directive_value(const struct config *c, const struct directive *d,
+			    char *out, size_t outlen)
+{
+	const char *base = (const char *)c;
+	int v;
+
+	if (d->type == D_STR) {
+		snprintf(out, outlen, "%s", base + d->offset);
+		return;
+	}
+	memcpy(&v, base + d->offset, sizeof(v));
+	snprintf(out, outlen, "%d", v);
+}
+
+void config_write_conf(FILE *out, const struct config *c)
+{
+	struct config defaults;
+	char value[2048], def[2048];
+
+	config_init(&defaults);
+	for (size_t i = 0; i < ARRAY_LEN(directives); i++) {
+		const struct directive *d = &directives[i];
+
+		directive_value(c, d, value, sizeof(value));
+		directive_value(&defaults, d, def, sizeof(def));
+		fprintf(out, "\n# %s", d->help);
+		if (d->type == D_INT)
+			fprintf(out, " (%d..%d)", d->min, d->max);
+		/* No blank after '=' when the value is empty. */
+		if (strcmp(value, def) == 0)
+			fprintf(out, "\n#%s =%s%s\n", d->name, *def ? " " : "",
+				def);
+		else
+			fprintf(out, "; default: %s\n%s =%s%s\n",
+				*def ? def : "empty", d->name,
+				*value ? " " : "", value);
+	}
+}
+
+/*
+ * Writes s as roff text: backslashes and hyphens escaped, and a zero-width
+ * character before a leading '.' or '\'' so no line becomes a request.
+ */
+static void roff_write(FILE *out, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", out);
+	for (; *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", out);
+		else if (*s == '-')
+			fputs("\\-", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+void config_write_man(FILE *out)
+{
+	for (size_t i = 0; i < ARRAY_LEN(directives); i++) {
+		const struct directive *d = &directives[i];
+
+		fprintf(out, ".TP\n.B %s\n", d->name);
+		roff_write(out, d->help);
+		fputs(".\n", out);
+		if (*d->def) {
+			fputs("Default: \\fB\\&", out);
+			roff_write(out, d->def);
+			fputs("\\fR", out);
+		} else {
+			fputs("Default: empty", out);
+		}
+		if (d->type == D_INT)
+			fprintf(out, "; from %d to %d.\n", d->min, d->max);
+		else
+			fprintf(out, "; at most %zu bytes.\n", d->size - 1);
+	}
+}

@@ -116,4 +116,14 @@ int window_parse(const char *text, int *start_min, int *end_min);
 /* Writes one line per directive: name, default and help text. */
 void config_print_help(FILE *out);
 
+/*
+ * Writes every directive as a config file: its help text as a comment, then
+ * "#name = default", or "name = value" uncommented where `c` differs from
+ * the default (the installed paths).
+ */
+void config_write_conf(FILE *out, const struct config *c);
+
+/* Writes every directive as roff paragraphs for the man page's SETTINGS. */
+void config_write_man(FILE *out);
+
 #endif

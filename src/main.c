@@ -37,6 +37,14 @@
 /* Exit statuses: 0 ok, 1 runtime failure, 2 usage or configuration error. */
 #define EXIT_USAGE 2
 
+/*
+ * Where `make install` puts the IVR templates (`make` passes datadir); the
+ * last place a relative xml_templates setting is looked for.
+ */
+#ifndef KV_DATADIR
+#define KV_DATADIR "/usr/local/share/kookooverify"
+#endif
+
 struct options {
 	struct config cfg;
 	const char *name;      /* keys create --name */
@@ -251,7 +259,8 @@ static int cmd_migrate(struct options *o)
 /*
  * A relative template directory that does not exist from here is looked for
  * beside the program (bin/../xml_templates), so the binary works from any
- * working directory of a checkout.
+ * working directory of a checkout, then in the installed data directory
+ * (KV_DATADIR/xml_templates), so an installed server needs no setting.
  */
 static void templates_locate(struct config *cfg)
 {
@@ -263,17 +272,74 @@ static void templates_locate(struct config *cfg)
 	    access(cfg->xml_templates, R_OK) == 0)
 		return;
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(path, sizeof(path), "%s/../%s", exe,
+				 cfg->xml_templates);
+			if (access(path, R_OK) == 0)
+				goto found;
+		}
+	}
+	snprintf(path, sizeof(path), "%s/%s", KV_DATADIR, cfg->xml_templates);
+	if (access(path, R_OK) != 0)
 		return;
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	if (!slash)
-		return;
-	*slash = '\0';
-	snprintf(path, sizeof(path), "%s/../%s", exe, cfg->xml_templates);
-	if (access(path, R_OK) == 0 &&
-	    strlen(path) < sizeof(cfg->xml_templates))
+found:
+	if (strlen(path) < sizeof(cfg->xml_templates))
 		memcpy(cfg->xml_templates, path, strlen(path) + 1);
+}
+
+/*
+ * `config-doc --format=conf|man [--set NAME=VALUE]...`, not in the usage
+ * text: writes the config file or the man page's SETTINGS section from the
+ * directive table for `make dist`.  --set makes a directive's line
+ * uncommented with that value (the installed paths).  It reads neither the
+ * environment nor a config file, so the build machine cannot leak into it.
+ */
+static int cmd_config_doc(int argc, char **argv)
+{
+	char err[512];
+	struct config cfg;
+	const char *format = NULL;
+
+	config_init(&cfg);
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const char *eq;
+		char name[64];
+
+		if (strncmp(a, "--format=", 9) == 0) {
+			format = a + 9;
+			continue;
+		}
+		eq = i + 1 < argc ? strchr(argv[i + 1], '=') : NULL;
+		if (strcmp(a, "--set") != 0 || !eq ||
+		    (size_t)(eq - argv[i + 1]) >= sizeof(name)) {
+			fprintf(stderr,
+				"kookooverify: config-doc "
+				"--format=conf|man [--set NAME=VALUE]\n");
+			return EXIT_USAGE;
+		}
+		a = argv[++i];
+		memcpy(name, a, (size_t)(eq - a));
+		name[eq - a] = '\0';
+		if (config_set(&cfg, name, eq + 1, err, sizeof(err)) != 0) {
+			fprintf(stderr, "kookooverify: %s\n", err);
+			return EXIT_USAGE;
+		}
+	}
+	if (format && strcmp(format, "conf") == 0) {
+		config_write_conf(stdout, &cfg);
+	} else if (format && strcmp(format, "man") == 0) {
+		config_write_man(stdout);
+	} else {
+		fprintf(stderr, "kookooverify: config-doc needs "
+				"--format=conf or --format=man\n");
+		return EXIT_USAGE;
+	}
+	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
 }
 
 static int cmd_check_config(struct options *o)
@@ -615,6 +681,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (strcmp(cmd, "config-doc") == 0)
+		return cmd_config_doc(argc - 2, argv + 2);
 	/*
 	 * SQLite's allocation statistics take a global mutex on every malloc;
 	 * nothing here reads them.  Must precede any other SQLite call.

@@ -33,6 +33,23 @@ libclang-rt-14-dev
 chromium
 "
 
+# Node.js, for the Node test stages (tests/run-node.sh): Debian's nodejs
+# and npm when there is no node at all.  A node already here, often a newer
+# one from elsewhere, is kept; npm is added beside it only when apt says
+# installing it would not replace or remove that node.
+if ! command -v node >/dev/null 2>&1; then
+	PACKAGES="$PACKAGES nodejs npm"
+elif ! command -v npm >/dev/null 2>&1; then
+	plan=$(apt-get -s install npm 2>/dev/null) || plan=""
+	if [ -n "$plan" ] &&
+	    ! printf '%s\n' "$plan" | grep -Eq '^(Inst|Remv) (nodejs|libnode)'; then
+		PACKAGES="$PACKAGES npm"
+	else
+		echo "deps: node $(node --version) has no npm, and apt cannot add" \
+		    "one without replacing that node; install npm for it" >&2
+	fi
+fi
+
 missing=""
 for pkg in $PACKAGES; do
 	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
@@ -42,7 +59,21 @@ for pkg in $PACKAGES; do
 done
 missing=${missing# }
 
+# The Node test stages need Node.js 20 (tests/run-node.sh); Debian 12's
+# own nodejs is 18, so say so rather than let them fail later unexplained.
+node_check()
+{
+	command -v node >/dev/null 2>&1 || return 0
+	major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null) ||
+	    major=0
+	if [ "$major" -lt 20 ]; then
+		echo "deps: warning: node $(node --version) is older than the" \
+		    "Node.js 20 that the Node test stages need" >&2
+	fi
+}
+
 if [ -z "$missing" ]; then
+	node_check
 	echo "deps: all present"
 	exit 0
 fi
@@ -77,4 +108,5 @@ if [ -n "$still" ]; then
 	echo "deps: still missing after install:$still" >&2
 	exit 1
 fi
+node_check
 echo "deps: installed"
