@@ -265,18 +265,30 @@ void crypto_api_credentials(char key[CRYPTO_API_KEY_LEN + 1],
 	sodium_memzero(raw, sizeof(raw));
 }
 
-void crypto_pin_hash(const char *request_id, const char *pin,
-		     unsigned char out[CRYPTO_HASH_LEN])
+/*
+ * BLAKE2b under key of a request id and a value bound to it (a PIN, a
+ * page's handle).  The id's NUL separates the two fields, so no two pairs
+ * hash the same input.
+ */
+static void bound_hash(const unsigned char *key, size_t keylen,
+		       const char *request_id, const char *value,
+		       unsigned char out[CRYPTO_HASH_LEN])
 {
 	crypto_generichash_state st;
 
-	crypto_generichash_init(&st, pin_key, sizeof(pin_key), CRYPTO_HASH_LEN);
-	/* The NUL separates the two fields so no pair can collide. */
+	crypto_generichash_init(&st, key, keylen, CRYPTO_HASH_LEN);
 	crypto_generichash_update(&st, (const unsigned char *)request_id,
 				  strlen(request_id) + 1);
-	crypto_generichash_update(&st, (const unsigned char *)pin, strlen(pin));
+	crypto_generichash_update(&st, (const unsigned char *)value,
+				  strlen(value));
 	crypto_generichash_final(&st, out, CRYPTO_HASH_LEN);
 	sodium_memzero(&st, sizeof(st));
+}
+
+void crypto_pin_hash(const char *request_id, const char *pin,
+		     unsigned char out[CRYPTO_HASH_LEN])
+{
+	bound_hash(pin_key, sizeof(pin_key), request_id, pin, out);
 }
 
 void crypto_secret_hash(const char *api_secret,
@@ -299,17 +311,7 @@ void crypto_handle_new(char out[CRYPTO_HANDLE_LEN + 1])
 void crypto_handle_hash(const char *request_id, const char *handle,
 			unsigned char out[CRYPTO_HASH_LEN])
 {
-	crypto_generichash_state st;
-
-	crypto_generichash_init(&st, handle_key, sizeof(handle_key),
-				CRYPTO_HASH_LEN);
-	/* As for PINs: the NUL keeps the two fields apart. */
-	crypto_generichash_update(&st, (const unsigned char *)request_id,
-				  strlen(request_id) + 1);
-	crypto_generichash_update(&st, (const unsigned char *)handle,
-				  strlen(handle));
-	crypto_generichash_final(&st, out, CRYPTO_HASH_LEN);
-	sodium_memzero(&st, sizeof(st));
+	bound_hash(handle_key, sizeof(handle_key), request_id, handle, out);
 }
 
 int crypto_hash_equal(const unsigned char a[CRYPTO_HASH_LEN],
