@@ -677,6 +677,27 @@ class FramingTests(KVTestCase):
         self.assertIn(b"unsupported Transfer-Encoding", got)
         self.assertEqual(got.count(b"HTTP/1."), 1, got[:600])
 
+    def test_folded_header_lines(self):
+        # RFC 9112 section 5.2: a line starting with a blank continues the
+        # header before it (obs-fold), and a server must refuse it or read
+        # it as a space.  libmicrohttpd 0.9.75 instead joins it onto the
+        # header's name: "Content-: 9" + " Length" became a Content-Length
+        # of 9, which swallowed the start of the next request, while a
+        # proxy that unfolds it sees a header "Content-" and no body; and
+        # "Content-Length: 5" + " 0" lost its length altogether.
+        for head, body in (
+                (b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                 b"Content-: 9\r\n Length\r\n\r\n", b""),
+                (b"POST /kookooverify HTTP/1.1\r\nHost: x\r\n"
+                 b"Content-Length: 5\r\n 0\r\n\r\n", b"a=b&c"),
+                (b"POST /kookooverify HTTP/1.1\r\nHost: x\r\n"
+                 b"Content-Length: 0\r\n\t5\r\n\r\n", b"")):
+            with self.subTest(head=head):
+                self.assert_refused(head, body, "malformed header")
+        # Folded into another header's value or name, the same.
+        self.assert_refused(b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                            b"X-Note: a\r\n b\r\n\r\n")
+
     def test_sound_requests_keep_their_connection(self):
         # One Content-Length, or the same one twice, or chunked alone:
         # both requests are answered on the same connection.
