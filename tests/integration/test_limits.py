@@ -610,6 +610,21 @@ class ProxyAddressTests(KVTestCase):
         self.assertEqual(self.recorded_address(
             [("Forwarded", "for=unknown")]), "127.0.0.1")
 
+    def test_a_forwarded_element_naming_for_twice_names_no_one(self):
+        # RFC 7239 allows each parameter once per element.  Found from
+        # outside after issue 11: the last for= of an element won, so a
+        # client whose text a proxy extends with ";for=..." (or that
+        # reaches the proxy's element) chose the address recorded.
+        self.start_server({"trusted_proxies": "127.0.0.1",
+                           "forwarded_header": "Forwarded"})
+        for value in ("for=198.51.100.7;for=203.0.113.66",
+                      "for=198.51.100.7;proto=https;For=203.0.113.66"):
+            self.assertEqual(self.recorded_address([("Forwarded", value)]),
+                             "127.0.0.1", value)
+        self.assertEqual(self.recorded_address(
+            [("Forwarded", "for=203.0.113.66;for=198.51.100.7"),
+             ("Forwarded", "for=198.51.100.9")]), "198.51.100.9")
+
     def test_forwarded_is_ignored_by_default(self):
         self.start_server({"trusted_proxies": "127.0.0.1"})
         self.assertEqual(self.recorded_address(
