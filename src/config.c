@@ -344,15 +344,38 @@ static int listen_is_numeric(const char *listen, size_t hostlen)
 }
 
 /*
+ * What follows a URL's host up to the path: nothing, or ':' and a port
+ * 1-65535 (or none).  Anything else ("host:0", "host:99999", "[::1]x") is a URL no
+ * client can reach.
+ */
+static int url_port_check(const char *p, const char *end)
+{
+	unsigned long port = 0;
+
+	if (p == end)
+		return 0;
+	if (*p++ != ':' || end - p > 5)
+		return KV_EINVAL;
+	if (p == end)
+		return 0; /* "host:" is the default port (RFC 3986) */
+	for (; p < end; p++) {
+		if (*p < '0' || *p > '9')
+			return KV_EINVAL;
+		port = port * 10 + (unsigned long)(*p - '0');
+	}
+	return port >= 1 && port <= 65535 ? 0 : KV_EINVAL;
+}
+
+/*
  * Splits an http:// or https:// URL: *host gets its host (without brackets,
  * lowercased, cut to hostlen) and *rest points at what follows the
  * authority (path, query, fragment).  Returns 0, or KV_EINVAL for another
- * scheme, user information or an empty host.
+ * scheme, user information, an empty host or a bad port.
  */
 static int url_split(const char *url, char *host, size_t hostlen,
 		     const char **rest)
 {
-	const char *a, *end, *h, *hend;
+	const char *a, *end, *h, *hend, *port;
 	size_t n;
 
 	if (strncasecmp(url, "http://", 7) == 0)
@@ -370,13 +393,15 @@ static int url_split(const char *url, char *host, size_t hostlen,
 		if (!hend)
 			return KV_EINVAL;
 		h++;
+		port = hend + 1;
 	} else {
 		hend = memchr(h, ':', (size_t)(end - h));
 		if (!hend)
 			hend = end;
+		port = hend;
 	}
 	n = (size_t)(hend - h);
-	if (n == 0 || n >= hostlen)
+	if (n == 0 || n >= hostlen || url_port_check(port, end) != 0)
 		return KV_EINVAL;
 	for (size_t i = 0; i < n; i++)
 		host[i] = (char)tolower((unsigned char)h[i]);
@@ -387,8 +412,8 @@ static int url_split(const char *url, char *host, size_t hostlen,
 
 /*
  * A host only this machine reaches: localhost names, 127/8 in any form
- * inet_aton() reads ("127.1" too), ::1, the unspecified addresses and
- * IPv4-mapped loopback.
+ * inet_aton() reads ("127.1" too), ::1 (with or without a zone), the
+ * unspecified addresses and their IPv4-mapped forms.
  */
 static int host_is_loopback(const char *host)
 {
@@ -398,21 +423,38 @@ static int host_is_loopback(const char *host)
 	size_t n = strlen(host);
 	unsigned char a6[16];
 	struct in_addr a4;
+	char name[256];
 
 	if (n && host[n - 1] == '.')
-		n--; /* "localhost." is the same name */
-	if ((n == 9 && strncmp(host, "localhost", 9) == 0) ||
-	    (n > 10 && strncmp(host + n - 10, ".localhost", 10) == 0))
+		n--; /* "localhost." and "127.0.0.1." are the same hosts */
+	if (n >= sizeof(name))
+		return 0;
+	memcpy(name, host, n);
+	name[n] = '\0';
+	/* "::1%lo" (a zone, "%25" in a URL) is ::1 on one interface. */
+	name[strcspn(name, "%")] = '\0';
+	if ((n == 9 && strncmp(name, "localhost", 9) == 0) ||
+	    (n > 10 && strncmp(name + n - 10, ".localhost", 10) == 0))
 		return 1;
-	if (inet_aton(host, &a4)) {
+	if (inet_aton(name, &a4)) {
 		uint32_t v = ntohl(a4.s_addr);
 
 		return v >> 24 == 127 || v == 0;
 	}
-	if (inet_pton(AF_INET6, host, a6) == 1)
+	if (inet_pton(AF_INET6, name, a6) == 1)
 		return memcmp(a6, v6_loop, 16) == 0 ||
 		       memcmp(a6, v6_any, 16) == 0 ||
-		       (memcmp(a6, v4_mapped, 12) == 0 && a6[12] == 127);
+		       (memcmp(a6, v4_mapped, 12) == 0 &&
+			(a6[12] == 127 || memcmp(a6 + 12, v6_any, 4) == 0));
+	return 0;
+}
+
+/* A space or control character: KooKoo would get a URL cut or changed. */
+static int url_has_blank(const char *url)
+{
+	for (; *url; url++)
+		if ((unsigned char)*url <= ' ' || *url == 0x7f)
+			return 1;
 	return 0;
 }
 
@@ -433,7 +475,8 @@ static int config_check_public_url(const struct config *c, char *err,
 
 	if (!c->kookoo_base_url[0])
 		return 0; /* nothing is sent, nothing calls back */
-	if (url_split(c->public_base_url, host, sizeof(host), &rest) != 0) {
+	if (url_split(c->public_base_url, host, sizeof(host), &rest) != 0 ||
+	    url_has_blank(c->public_base_url)) {
 		snprintf(err, errlen,
 			 "public_base_url: \"%s\" is not an http:// or "
 			 "https:// URL with a host",

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,12 +345,37 @@ static int is_token(const char *s)
 	return 1;
 }
 
+/* The most blanks a header line may have between its colon and value. */
+#define HEADER_BLANKS_MAX 256
+
+/*
+ * libmicrohttpd 0.9.75 joins a folded line (obs-fold, RFC 9112 section
+ * 5.2: a line that starts with a blank) onto the header's name, not its
+ * value: "Content-: 9" then " Length" arrives as a Content-Length of 9,
+ * where a proxy that unfolds it as the RFC says sees a header "Content-"
+ * and no body, and the 9 bytes are taken from the next request.  Name
+ * and value point into the request as received, so an unfolded header's
+ * value starts just past its name's end (the colon, now a NUL) and the
+ * blanks after it; a name that grew has run over that gap or was moved.
+ */
+static int header_was_folded(const char *key, const char *value)
+{
+	size_t n = strlen(key);
+	uintptr_t gap = (uintptr_t)key + n + 1;
+	uintptr_t v = (uintptr_t)value;
+
+	if (v < gap || v - gap > HEADER_BLANKS_MAX)
+		return 1;
+	return strspn(key + n + 1, " \t") != (size_t)(v - gap);
+}
+
 static enum MHD_Result header_scan_one(void *cls, enum MHD_ValueKind kind,
 				       const char *key, const char *value)
 {
 	struct header_scan *hs = cls;
 
-	if (!key || !is_token(key)) {
+	if (!key || !is_token(key) ||
+	    (value && header_was_folded(key, value))) {
 		/* "Content-Length : 5" keeps its space in the name here. */
 		hs->bad_name = 1;
 		return MHD_YES;
@@ -381,7 +407,7 @@ static const char *framing_refusal(const struct header_scan *hs)
 {
 	if (hs->bad_name)
 		return "{\"status\":400,\"error_text\":\"Bad request: "
-		       "malformed header name\"}";
+		       "malformed header name or folded line\"}";
 	if (hs->cl_differ)
 		return "{\"status\":400,\"error_text\":\"Bad request: "
 		       "conflicting Content-Length\"}";

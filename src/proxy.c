@@ -180,6 +180,7 @@ static void hops_forwarded(struct hops *h, const char *line)
 	while (s <= end) {
 		const char *node = NULL;
 		size_t node_len = 0;
+		int nfor = 0;
 
 		/* One element: pairs separated by ';' up to a ','. */
 		for (;;) {
@@ -198,16 +199,22 @@ static void hops_forwarded(struct hops *h, const char *line)
 				node = eq + 1;
 				node_len =
 					trim_ows(node, (size_t)(vend - node));
+				nfor++;
 			}
 			s = vend;
 			if (s >= end || *s == ',')
 				break;
 			s++; /* past ';' */
 		}
-		if (node)
+		/*
+		 * RFC 7239 section 4 allows each parameter once per element:
+		 * "for=A;for=B" names no one hop, and taking either would let
+		 * a client's text decide when a proxy extends its element.
+		 */
+		if (node && nfor == 1)
 			hops_add_node(h, node, node_len);
 		else
-			hops_add(h, "", 0); /* an element without for= */
+			hops_add(h, "", 0); /* no for=, or two */
 		s++;                        /* past ',' or the end */
 	}
 }

@@ -417,6 +417,89 @@ class VisitorBindingTests(BrowserCase):
         self.assertEqual(r.data.get("status"), "IN PROGRESS", r.describe())
 
 
+class VisitorBindingVariantTests(BrowserCase):
+    """Handle variants tried from outside after issue 11: each answers like
+    an unknown id, and a second visitor never learns the request id."""
+
+    def test_handle_variants_answer_like_an_unknown_id(self):
+        rid, number = self.pk_start()
+        handle = self.handles[rid]
+        pk_other = create_pk(self.s, OTHER)
+        for params, pk, origin in (
+                ({"handle": handle.upper()}, None, ORIGIN),
+                ({"handle": handle[:16]}, None, ORIGIN),
+                ({"handle": ""}, None, ORIGIN),
+                # The right handle through another key of the tenant.
+                ({"handle": handle}, pk_other, OTHER)):
+            r = self.pk_call("/search", dict(params, request_id=rid),
+                             origin=origin, pk=pk)
+            self.assertEqual(self.assert_json_reply(r).get("status"), "101",
+                             "%r: %s" % (params, r.describe()))
+        # A handle in the query and another in the body is refused,
+        # whichever of them is right.
+        for query, body in ((handle, "b" * 32), ("b" * 32, handle)):
+            r = self.s.post_json(
+                "/verify/search/json?handle=" + query,
+                {"api_key": self.pk, "request_id": rid, "handle": body},
+                headers={"Origin": ORIGIN})
+            self.assertEqual(self.assert_json_reply(r).get("status"), "3",
+                             r.describe())
+        # The same number in other spellings, with another handle: 10
+        # and no id.
+        for spelling in ("+" + number, "0" + number[2:], number[2:]):
+            r = self.pk_call("", {"number": spelling, "brand": "Shop",
+                                  "handle": "c" * 32})
+            d = self.assert_vonage(r, "10")
+            self.assertEqual(d.get("request_id"), "", r.describe())
+        # Nothing was counted.
+        d = self.assert_search(self.pk_call("/search", {"request_id": rid}),
+                               "IN PROGRESS")
+        self.assertEqual(d.get("checks"), [], d)
+
+    def test_50_parallel_guesses_through_the_page(self):
+        # The right code under 40 wrong handles, racing 10 wrong codes
+        # under the right one: the wrong handles count nothing, exactly 3
+        # wrong codes are evaluated, and the right code is then refused.
+        rid, number = self.pk_start()
+        pin = pin_of(number)
+        wrong = sorted({"%04d" % ((int(pin) + 1 + i * 37) % 10000)
+                        for i in range(20)} - {pin})[:10]
+        calls = [lambda i=i: self.pk_call("/check", {
+            "request_id": rid, "code": pin, "handle": "%032x" % (i + 1)})
+            for i in range(40)]
+        calls += [lambda c=c: self.pk_call("/check", {"request_id": rid,
+                                                      "code": c})
+                  for c in wrong]
+        replies = harness.run_all(calls)
+        for r in replies[:40]:
+            self.assert_vonage(r, "6")
+        d = self.assert_search(self.pk_call("/search", {"request_id": rid}),
+                               "FAILED")
+        self.assertEqual(len(d.get("checks", [])), 3, d)
+        r = self.pk_call("/check", {"request_id": rid, "code": pin})
+        self.assertNotIn("token", self.assert_json_reply(r), r.describe())
+
+    def test_50_visitors_racing_for_one_number(self):
+        # 50 requests at once for one number from 5 visitors: one
+        # verification; only its own visitor's retries learn its id.
+        number = self.s.new_number()
+        handles = ["%032x" % (i + 1) for i in range(5)]
+        replies = harness.run_all([
+            lambda i=i: self.pk_call("", {"number": number, "brand": "Shop",
+                                          "handle": handles[i % 5]})
+            for i in range(50)])
+        won = [r.data for r in replies if r.data.get("status") == "0"]
+        self.assertEqual(len(won), 1, [r.text for r in replies][:5])
+        for i, r in enumerate(replies):
+            if r.data.get("status") == "0":
+                continue
+            self.assertEqual(r.data.get("status"), "10", r.describe())
+            mine = handles[i % 5] == won[0]["handle"]
+            self.assertEqual(r.data.get("request_id"),
+                             won[0]["request_id"] if mine else "",
+                             r.describe())
+
+
 class TokenTests(BrowserCase):
     nkeys = 2  # keys[1]: another tenant's backend
 
@@ -460,6 +543,26 @@ class TokenTests(BrowserCase):
         # Another token of the same kind is not affected.
         other, _, _ = self.verified_token()
         self.assert_vonage(self.redeem(other, "true"), "0")
+
+    def test_single_use_holds_under_50_parallel_redemptions(self):
+        # Tried from outside after issue 11: 50 redemptions at once, both
+        # formats, with and without single_use: exactly one with
+        # single_use=true answers 0 (those without may answer 0 only
+        # before it, as they spend nothing), and every later one 6.
+        token, _, _ = self.verified_token()
+        forms = ["true", "true", None, "false"]
+        replies = harness.run_all([
+            lambda i=i: self.s.vonage(
+                "/token", dict({"token": token},
+                               **({"single_use": forms[i % 4]}
+                                  if forms[i % 4] else {})),
+                via="form", fmt="json" if i % 2 else "xml")
+            for i in range(50)])
+        ok = [r for i, r in enumerate(replies) if forms[i % 4] == "true"
+              and (b'"status":"0"' in r.raw or b"<status>0</status>" in r.raw)]
+        self.assertEqual(len(ok), 1, [r.text for r in ok])
+        self.assert_vonage(self.redeem(token, "true"), "6",
+                           error_text="The token was already used")
 
     def test_single_use_spends_it_for_every_later_redemption(self):
         token, _, _ = self.verified_token()

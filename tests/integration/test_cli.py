@@ -154,6 +154,34 @@ class CliTests(unittest.TestCase):
                      "public_base_url": url})
                 self.assertIn("public_base_url", cp.stderr)
 
+    def test_check_config_refuses_bad_ports_blanks_and_hidden_loopback(self):
+        # Found from outside after issue 11: a port out of range or junk
+        # after the host, a space inside the URL, and loopback spelled
+        # with a trailing dot or an IPv6 zone passed check-config, though
+        # KooKoo can reach none of them.
+        for url in ["http://verify.example.in:0",
+                    "https://verify.example.in:99999",
+                    "http://verify.example.in:8080:90",
+                    "http://verify.example.in:80x/",
+                    "https://[2001:db8::1]x/", "http://verify example.in",
+                    "https://verify.example.in/a b", "http://127.0.0.1.",
+                    "http://0.0.0.0.", "http://[::1%25lo]/",
+                    "http://[::ffff:0.0.0.0]"]:
+            with self.subTest(url=url):
+                cp = self.assert_exit(
+                    ["check-config"], 2,
+                    {"kookoo_base_url": self.REAL_KOOKOO,
+                     "public_base_url": url})
+                self.assertIn("public_base_url", cp.stderr)
+        for url in ["https://verify.example.in:443/",
+                    "https://verify.example.in:/",
+                    "http://verify.example.in:8080",
+                    "https://[2001:db8::1]:8443/kv"]:
+            with self.subTest(url=url):
+                self.assert_exit(["check-config"], 0,
+                                 {"kookoo_base_url": self.REAL_KOOKOO,
+                                  "public_base_url": url})
+
     def test_check_config_accepts_public_urls_and_the_simulator_setup(self):
         for url in ["https://verify.example.in", "https://verify.example.in/",
                     "http://203.0.113.7:8080", "https://[2001:db8::1]/",

@@ -434,6 +434,17 @@ class NumberTypeTests(KVTestCase):
                           r.describe())
         self.assertEqual(self.rows(), 0)
 
+    def test_other_spellings_and_types(self):
+        # Tried from outside after issue 11: the same ranges written with
+        # a trunk 0, 0091, spaces, and UAN (140) numbers.
+        for num, why in (("01800 123 4567", "toll-free"),
+                         ("0091 1800 123 4567", "toll-free"),
+                         ("91 1860 500 1234", "shared-cost"),
+                         ("01860 500 1234", "shared-cost"),
+                         ("+91 140 123 4567", "UAN")):
+            r = self.s.vonage("", {"number": num, "brand": "Types"})
+            self.assert_vonage(r, "3", contains=why)
+
     def test_mobiles_and_fixed_lines_are_still_verified(self):
         r = self.s.vonage("", {"number": number(500), "brand": "Types"})
         self.assert_vonage(r, "0")
@@ -609,6 +620,44 @@ class ProxyAddressTests(KVTestCase):
             [("X-Forwarded-For", "192.0.2.2")]), "127.0.0.1")
         self.assertEqual(self.recorded_address(
             [("Forwarded", "for=unknown")]), "127.0.0.1")
+
+    def test_a_forwarded_element_naming_for_twice_names_no_one(self):
+        # RFC 7239 allows each parameter once per element.  Found from
+        # outside after issue 11: the last for= of an element won, so a
+        # client whose text a proxy extends with ";for=..." (or that
+        # reaches the proxy's element) chose the address recorded.
+        self.start_server({"trusted_proxies": "127.0.0.1",
+                           "forwarded_header": "Forwarded"})
+        for value in ("for=198.51.100.7;for=203.0.113.66",
+                      "for=198.51.100.7;proto=https;For=203.0.113.66"):
+            self.assertEqual(self.recorded_address([("Forwarded", value)]),
+                             "127.0.0.1", value)
+        self.assertEqual(self.recorded_address(
+            [("Forwarded", "for=203.0.113.66;for=198.51.100.7"),
+             ("Forwarded", "for=198.51.100.9")]), "198.51.100.9")
+
+    def test_hostile_x_forwarded_for_lines(self):
+        # Tried from outside after issue 11 against a proxy that appends
+        # its line (HAProxy): whatever the client puts before it (blanks,
+        # empty elements, trusted addresses, an IPv4-mapped trusted
+        # address), the proxy's hop is the client; a hop that is no bare
+        # address (IPv6 zone, port, octal or short IPv4) stops the walk at
+        # the proxy, never at an address the client wrote.
+        self.start_server({"trusted_proxies": "127.0.0.1,10.0.0.0/8"})
+        proxy_adds = "198.51.100.7"
+        for client_line in ("  6.6.6.6 ,  ", "6.6.6.6,,", ",",
+                            "6.6.6.6, 10.0.0.1", "::ffff:10.1.2.3",
+                            "6.6.6.6\t, 6.6.6.7", "unknown"):
+            self.assertEqual(self.recorded_address(
+                [("X-Forwarded-For", client_line),
+                 ("x-forwarded-for", proxy_adds)]), proxy_adds, client_line)
+        for hop in ("fe80::1%eth0", "198.51.100.7:80", "010.1.1.1", "10.1",
+                    "167772161", "[2001:db8::1]"):
+            self.assertEqual(self.recorded_address(
+                [("X-Forwarded-For", "6.6.6.6, " + hop)]), "127.0.0.1", hop)
+        # A header that only looks like it is not read.
+        self.assertEqual(self.recorded_address(
+            [("X_Forwarded_For", "6.6.6.6")]), "127.0.0.1")
 
     def test_forwarded_is_ignored_by_default(self):
         self.start_server({"trusted_proxies": "127.0.0.1"})

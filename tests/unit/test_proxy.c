@@ -95,6 +95,10 @@ static void test_forwarded_garbage_stops(void **state)
 	FWD("127.0.0.1", "127.0.0.1", "for=\"198.51\\.100.1\"");
 	FWD("127.0.0.1", "10.0.0.5", "for=198.51.100.1, for=unknown",
 	    "for=10.0.0.5");
+	/* Each parameter at most once per element (RFC 7239 section 4). */
+	FWD("127.0.0.1", "127.0.0.1", "for=198.51.100.1;for=203.0.113.66");
+	FWD("127.0.0.1", "127.0.0.1",
+	    "for=198.51.100.1;proto=http;FOR=10.0.0.1");
 }
 
 static void test_settings(void **state)
