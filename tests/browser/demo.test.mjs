@@ -15,9 +15,9 @@ import { createPublicKey, verify as verifySignature } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { BIN, CODE_MISMATCH, DATETIME_RE, HTTP_TIMEOUT_MS, REQUEST_ID_RE,
-  ROOT, freePort, jsonLine, makeTempDir, pollUntil, requireExecutable,
-  runCli, spawnListening, teardown } from '../node/harness.mjs';
+import { BIN, CODE_MISMATCH, Child, DATETIME_RE, HTTP_TIMEOUT_MS,
+  REQUEST_ID_RE, ROOT, freePort, jsonLine, makeTempDir, pollUntil,
+  requireExecutable, runCli, teardown } from '../node/harness.mjs';
 
 // The simulator next to the server binary (-san beside a -san server),
 // as tests/integration/harness.py picks it.
@@ -60,8 +60,9 @@ const state = {
 async function startSim() {
   const dir = path.join(state.dir, 'sim');
   mkdirSync(dir);
-  const { child, port } = await spawnListening('kookoo-sim', SIM_BIN,
+  const child = new Child('kookoo-sim', SIM_BIN,
     ['--listen', '127.0.0.1:0', '--quiet'], { cwd: dir });
+  const port = await child.start();
   return { child, port, base: `http://127.0.0.1:${port}` };
 }
 
@@ -109,8 +110,9 @@ async function startServer(name, settings) {
     for (const [k, v] of Object.entries(all))
       args.push('--set', `${k}=${v}`);
     try {
-      const { child } = await spawnListening(`kookooverify (${name})`, BIN,
-        args, { cwd: dir });
+      const child = new Child(`kookooverify (${name})`, BIN, args,
+        { cwd: dir });
+      await child.start();
       return { child, port, origin, pk: pk.api_key, secret };
     } catch (e) {
       lastError = e;

@@ -301,8 +301,7 @@ class Soak:
                 self.fail("the server exited on its own", "status %s\n%s"
                           % (self.server.proc.returncode,
                              self.server.stderr_text()[-3000:]))
-                self.server._forget()
-                self.server.proc = None
+                self.server.reap()
                 self.restart()
                 continue
             self.server.kill9()
@@ -409,8 +408,7 @@ class Soak:
             self.crashes += 1
             self.fail("the server exited on its own after the last restart",
                       self.server.stderr_text()[-3000:])
-            self.server._forget()
-            self.server.proc = None
+            self.server.reap()
             self.restart()
         bad = self.verify_all()
         st = self.sim.stats()

@@ -24,8 +24,8 @@ import time
 import unittest
 from unittest import mock
 
-import harness
 from harness import SimTestCase, pin_of, poll_until, wrong_pin
+from kvtest import config
 
 # Real (non-test) numbers for delivery; the fixed-PIN ones are 9199999....
 _numbers = itertools.count(1)
@@ -284,7 +284,7 @@ class FaultTests(SimTestCase):
         done = self.before_fault()
         fresh = [self.s.new_number(), self.s.new_number()]
         self.fault("busy")
-        with mock.patch.object(harness, "HTTP_TIMEOUT", 90.0), \
+        with mock.patch.object(config, "HTTP_TIMEOUT", 90.0), \
                 concurrent.futures.ThreadPoolExecutor(2) as pool:
             seed = pool.submit(self.s.seed, "", {"phone_no": fresh[0],
                                                  "brand": "Brand"})
@@ -312,7 +312,7 @@ class FaultTests(SimTestCase):
         # busy_timeout again).
         self.wire(connection_timeout=90)
         self.fault("busy")
-        with mock.patch.object(harness, "HTTP_TIMEOUT", 60.0):
+        with mock.patch.object(config, "HTTP_TIMEOUT", 60.0):
             t = time.monotonic()
             r = self.s.seed("", {"phone_no": self.s.new_number(),
                                  "brand": "Brand"})
@@ -331,7 +331,7 @@ class FaultTests(SimTestCase):
         self.wire(connection_timeout=90, threads=2)
         done = self.before_fault()
         self.fault("busy")
-        with mock.patch.object(harness, "HTTP_TIMEOUT", 90.0), \
+        with mock.patch.object(config, "HTTP_TIMEOUT", 90.0), \
                 concurrent.futures.ThreadPoolExecutor(6) as pool:
             writes = [pool.submit(call, path, params)
                       for call, path, params in writes_of(done)]

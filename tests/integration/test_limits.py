@@ -10,6 +10,7 @@ import unittest
 
 import harness
 from harness import KVTestCase, run_cli
+from kvtest import config
 
 # Real (non-test) Indian mobiles: test numbers are exempt from the number
 # and prefix limits.  Nothing is sent: these servers have no KooKoo URL.
@@ -471,7 +472,7 @@ def get_with_lines(server, path, params, lines):
     import http.client
     import urllib.parse
     conn = http.client.HTTPConnection("127.0.0.1", server.port,
-                                      timeout=harness.HTTP_TIMEOUT)
+                                      timeout=config.HTTP_TIMEOUT)
     try:
         conn.putrequest("GET", path + "?" + urllib.parse.urlencode(params))
         for name, value in lines:

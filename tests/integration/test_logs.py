@@ -1,4 +1,4 @@
-"""Log hygiene (DESIGN.md "Security"): with log_level = debug, a whole flow
+"""Log hygiene (docs/SECURITY.md): with log_level = debug, a whole flow
 in both dialects leaves no API secret and no full phone number in the
 server's output.
 """

@@ -1,8 +1,9 @@
 // Process handling shared by the Node.js test suites (tests/vonage-sdk,
-// tests/browser), as tests/integration/harness.py does it for Python: the
-// child environment with the abuse limits off, the CLI, children started on
-// 127.0.0.1 and stopped with a check of their stderr (and killed when this
-// process exits), temp dirs, and the constants and polling tests share.
+// tests/browser), as tests/integration/kvtest does it for Python: the
+// child environment with the abuse limits off, the CLI, one Child class for
+// every program started on 127.0.0.1 (server and simulator alike: stopped
+// with a check of its stderr, killed when this process exits), temp dirs,
+// and the constants and polling tests share.
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -30,9 +31,9 @@ const CLI_TIMEOUT_MS = 20000; // migrate, keys create
 export const HTTP_TIMEOUT_MS = 5000;
 
 /**
- * tests/integration/harness.py LIMITS_OFF: the abuse limits have their own
- * tests, and these suites send more per key, number and address than the
- * default limits allow.
+ * LIMITS_OFF of tests/integration/kvtest/config.py: the abuse limits have
+ * their own tests, and these suites send more per key, number and address
+ * than the default limits allow.
  */
 export const LIMITS_OFF = {
   KOOKOOVERIFY_LIMIT_KEY_RPS: '0',
@@ -58,16 +59,13 @@ export const DATETIME_RE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/;
 export const CODE_MISMATCH =
   'The code provided does not match the expected value';
 
-// Every child spawnListening started and stopChild has not stopped yet:
-// { proc, name, stderr }.
+// Every Child started and not stopped yet.
 const children = new Set();
 
 // No child outlives this process, whatever happens to the tests.
 process.on('exit', () => {
-  for (const c of children) {
-    if (c.proc.exitCode === null && c.proc.signalCode === null)
-      c.proc.kill('SIGKILL');
-  }
+  for (const c of children)
+    c.kill();
 });
 
 /**
@@ -144,96 +142,131 @@ export function makeTempDir(label) {
 }
 
 /**
- * Starts `bin args` and waits for it to print "listening on
- * 127.0.0.1:PORT". The child is killed when this process exits and
- * stopped by teardown().
- * @param {string} name the child, for messages (e.g. "server")
- * @param {string} bin the executable
- * @param {string[]} args its arguments (a --listen on 127.0.0.1)
- * @param {{cwd?: string, env?: Object<string, string>}} [opts] where it
- *   runs and its environment (default cleanEnv())
- * @returns {Promise<{child: {proc: import('node:child_process')
- *   .ChildProcess, name: string, stderr: string}, port: number}>} the
- *   child (stderr: the last 200000 characters it wrote there) and its
- *   port; rejects when it exits first or after 10 s (then killed)
+ * One program under test on 127.0.0.1, server or simulator alike: the
+ * Node.js twin of tests/integration/kvtest/process.py's Child. start()
+ * waits for "listening on 127.0.0.1:PORT"; the child is killed when this
+ * process exits, and stop() (called by teardown()) asserts its clean exit.
  */
-export function spawnListening(name, bin, args,
-  { cwd, env = cleanEnv() } = {}) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(bin, args, { env, cwd,
-      stdio: ['ignore', 'pipe', 'pipe'] });
-    const child = { proc, name, stderr: '' };
-    children.add(child);
-    proc.stderr.setEncoding('utf8');
-    proc.stderr.on('data', (s) => {
-      child.stderr = (child.stderr + s).slice(-200000);
-    });
-    const seen = [];
-    let done = false;
-    const finish = (err, port) => {
-      if (done)
-        return;
-      done = true;
-      clearTimeout(timer);
-      if (err)
-        reject(err);
-      else
-        resolve({ child, port });
-    };
-    const timer = setTimeout(() => {
-      proc.kill('SIGKILL');
-      finish(new Error(`${name} did not print "listening on ` +
-        `127.0.0.1:PORT" within ${READY_TIMEOUT_MS} ms; stdout: ` +
-        `${JSON.stringify(seen)}\nstderr:\n${child.stderr}`));
-    }, READY_TIMEOUT_MS);
-    createInterface({ input: proc.stdout }).on('line', (line) => {
-      if (seen.length < 50)
-        seen.push(line);
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(line);
-      if (m)
-        finish(null, Number(m[1]));
-    });
-    proc.on('error', (e) => finish(e));
-    proc.on('exit', (code, sig) => finish(new Error(`${name} exited ` +
-      `(${code ?? sig}) before listening; stdout: ${JSON.stringify(seen)}` +
-      `\nstderr:\n${child.stderr}`)));
-  });
-}
-
-// SIGTERM, then a clean exit with status 0 and no sanitizer report, or a
-// reason why not (after a SIGKILL when it did not exit in time).
-async function stopChild(child) {
-  const { proc } = child;
-  let failure = null;
-  if (proc.pid === undefined) {
-    failure = `${child.name} never started`;
-  } else if (proc.exitCode === null && proc.signalCode === null) {
-    const exited = new Promise((resolve) => proc.once('exit',
-      (code, sig) => resolve({ code, sig })));
-    proc.kill('SIGTERM');
-    const timeout = new Promise((resolve) => setTimeout(
-      () => resolve(null), STOP_TIMEOUT_MS).unref());
-    const res = await Promise.race([exited, timeout]);
-    if (res === null) {
-      proc.kill('SIGKILL');
-      failure = `${child.name} did not exit within ${STOP_TIMEOUT_MS} ms ` +
-        'of SIGTERM; killed it';
-    } else if (res.code !== 0) {
-      failure = `${child.name} exited with ${res.code ?? res.sig} after ` +
-        'SIGTERM, expected 0';
-    }
-  } else if (proc.exitCode !== 0) {
-    failure = `${child.name} had exited with ` +
-      `${proc.exitCode ?? proc.signalCode} before the end of the tests`;
+export class Child {
+  /**
+   * @param {string} name the child, for messages (e.g. "server")
+   * @param {string} bin the executable
+   * @param {string[]} args its arguments (a --listen on 127.0.0.1)
+   * @param {{cwd?: string, env?: Object<string, string>}} [opts] where it
+   *   runs and its environment (default cleanEnv())
+   */
+  constructor(name, bin, args, { cwd, env = cleanEnv() } = {}) {
+    this.name = name;
+    this.bin = bin;
+    this.args = args;
+    this.cwd = cwd;
+    this.env = env;
+    /** @type {import('node:child_process').ChildProcess | null} */
+    this.proc = null;
+    /** The last 200000 characters it wrote to stderr. */
+    this.stderr = '';
+    this.port = 0;
   }
-  if (!failure && SANITIZER_MARKS.some((m) => child.stderr.includes(m)))
-    failure = `sanitizer report in ${child.name}'s stderr`;
-  children.delete(child);
-  return failure ? `${failure}\nstderr:\n${child.stderr}` : null;
+
+  /**
+   * Starts it and waits for its "listening on" line.
+   * @returns {Promise<number>} its port; rejects when it exits first or
+   *   after 10 s (then killed)
+   */
+  start() {
+    return new Promise((resolve, reject) => {
+      const proc = spawn(this.bin, this.args, { env: this.env, cwd: this.cwd,
+        stdio: ['ignore', 'pipe', 'pipe'] });
+      this.proc = proc;
+      children.add(this);
+      proc.stderr.setEncoding('utf8');
+      proc.stderr.on('data', (s) => {
+        this.stderr = (this.stderr + s).slice(-200000);
+      });
+      const seen = [];
+      let done = false;
+      const finish = (err, port) => {
+        if (done)
+          return;
+        done = true;
+        clearTimeout(timer);
+        if (err) {
+          reject(err);
+        } else {
+          this.port = port;
+          resolve(port);
+        }
+      };
+      const timer = setTimeout(() => {
+        proc.kill('SIGKILL');
+        finish(new Error(`${this.name} did not print "listening on ` +
+          `127.0.0.1:PORT" within ${READY_TIMEOUT_MS} ms; stdout: ` +
+          `${JSON.stringify(seen)}\nstderr:\n${this.stderr}`));
+      }, READY_TIMEOUT_MS);
+      createInterface({ input: proc.stdout }).on('line', (line) => {
+        if (seen.length < 50)
+          seen.push(line);
+        const m = /listening on 127\.0\.0\.1:(\d+)/.exec(line);
+        if (m)
+          finish(null, Number(m[1]));
+      });
+      proc.on('error', (e) => finish(e));
+      proc.on('exit', (code, sig) => finish(new Error(`${this.name} exited ` +
+        `(${code ?? sig}) before listening; stdout: ${JSON.stringify(seen)}` +
+        `\nstderr:\n${this.stderr}`)));
+    });
+  }
+
+  /** @returns {boolean} whether it has not exited (yet) */
+  running() {
+    return this.proc !== null && this.proc.exitCode === null &&
+      this.proc.signalCode === null;
+  }
+
+  /** SIGKILL, when this process exits with the child still running. */
+  kill() {
+    if (this.running())
+      this.proc.kill('SIGKILL');
+  }
+
+  /**
+   * SIGTERM, then a clean exit with status 0 and no sanitizer report.
+   * @returns {Promise<string|null>} why not (after a SIGKILL when it did
+   *   not exit in time), with its stderr; null when it stopped cleanly
+   */
+  async stop() {
+    const { proc } = this;
+    let failure = null;
+    if (proc === null || proc.pid === undefined) {
+      failure = `${this.name} never started`;
+    } else if (this.running()) {
+      const exited = new Promise((resolve) => proc.once('exit',
+        (code, sig) => resolve({ code, sig })));
+      proc.kill('SIGTERM');
+      const timeout = new Promise((resolve) => setTimeout(
+        () => resolve(null), STOP_TIMEOUT_MS).unref());
+      const res = await Promise.race([exited, timeout]);
+      if (res === null) {
+        proc.kill('SIGKILL');
+        failure = `${this.name} did not exit within ${STOP_TIMEOUT_MS} ms ` +
+          'of SIGTERM; killed it';
+      } else if (res.code !== 0) {
+        failure = `${this.name} exited with ${res.code ?? res.sig} after ` +
+          'SIGTERM, expected 0';
+      }
+    } else if (proc.exitCode !== 0) {
+      failure = `${this.name} had exited with ` +
+        `${proc.exitCode ?? proc.signalCode} before the end of the tests`;
+    }
+    if (!failure && SANITIZER_MARKS.some((m) => this.stderr.includes(m)))
+      failure = `sanitizer report in ${this.name}'s stderr`;
+    children.delete(this);
+    return failure ? `${failure}\nstderr:\n${this.stderr}` : null;
+  }
 }
 
 /**
- * The end of a suite: stops every child spawnListening started (SIGTERM,
+ * The end of a suite: stops every Child started (SIGTERM,
  * SIGKILL after 10 s), each of which must exit with 0 and no sanitizer
  * report; removes `dir` unless something failed, `keep` or
  * $KOOKOOVERIFY_KEEP_TMP (then says it kept it); then fails with every
@@ -247,7 +280,7 @@ export async function teardown(dir, label, { failures = [], keep = false }
   = {}) {
   const all = [...failures];
   for (const c of [...children]) {
-    const f = await stopChild(c);
+    const f = await c.stop();
     if (f)
       all.push(f);
   }

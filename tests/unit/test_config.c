@@ -15,6 +15,8 @@
 
 #include "config.h"
 #include "err.h"
+#include "table.h"
+#include "util.h"
 
 static void test_defaults(void **state)
 {
@@ -31,7 +33,7 @@ static void test_defaults(void **state)
 	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
 }
 
-static void test_set_bounds(void **state)
+static void test_set_keeps_the_value_it_refuses(void **state)
 {
 	struct config c;
 	char err[256];
@@ -44,55 +46,60 @@ static void test_set_bounds(void **state)
 			 KV_ERANGE);
 	assert_non_null(strstr(err, "code_length"));
 	assert_int_equal(c.code_length, 10);
-	assert_int_equal(config_set(&c, "code_length", "3", err, sizeof(err)),
-			 KV_ERANGE);
-	assert_int_equal(config_set(&c, "pin_expiry", "abc", err, sizeof(err)),
-			 KV_EINVAL);
-	assert_int_equal(config_set(&c, "pin_expiry", "", err, sizeof(err)),
-			 KV_EINVAL);
-	assert_int_equal(config_set(&c, "pin_expiry", " 5", err, sizeof(err)),
-			 KV_EINVAL);
-	assert_int_equal(config_set(&c, "pin_expiry", "99999999999999999999",
-				    err, sizeof(err)),
-			 KV_ERANGE);
-	assert_int_equal(config_set(&c, "no_such", "1", err, sizeof(err)),
-			 KV_ENOTFOUND);
-	assert_non_null(strstr(err, "no_such"));
 }
 
-/* The abuse-limit settings of issue 11, at and past their bounds. */
-static void test_limit_settings_bounds(void **state)
+/* One config_set() on fresh defaults and its result. */
+struct set_case {
+	const char *name;
+	const char *setting, *value;
+	int err;
+	int named; /* the error text names the setting */
+};
+
+/* A bounded setting at both bounds and one past each: four rows. */
+/* clang-format off */
+#define BOUNDS(setting, lo, hi, below, above)                                  \
+	{setting " at its minimum", setting, lo, 0, 0},                        \
+	{setting " at its maximum", setting, hi, 0, 0},                        \
+	{setting " below", setting, below, KV_ERANGE, 1},                      \
+	{setting " above", setting, above, KV_ERANGE, 0}
+/* clang-format on */
+
+static struct set_case set_cases[] = {
+	{"below the minimum", "code_length", "3", KV_ERANGE, 0},
+	{"not a number", "pin_expiry", "abc", KV_EINVAL, 0},
+	{"empty", "pin_expiry", "", KV_EINVAL, 0},
+	{"leading space", "pin_expiry", " 5", KV_EINVAL, 0},
+	{"past any integer", "pin_expiry", "99999999999999999999", KV_ERANGE,
+	 0},
+	{"unknown setting", "no_such", "1", KV_ENOTFOUND, 1},
+	/* The abuse-limit settings of issue 11, at and past their bounds. */
+	BOUNDS("limit_pk_ip_calls_per_min", "0", "10000000", "-1", "10000001"),
+	BOUNDS("limit_pk_junk_cost", "0", "1000", "-1", "1001"),
+	BOUNDS("limit_table_slots", "512", "16777216", "511", "16777217"),
+};
+
+static void test_set(void **state)
 {
-	static const struct {
-		const char *name, *lo, *hi, *below, *above;
-	} cases[] = {
-		{"limit_pk_ip_calls_per_min", "0", "10000000", "-1",
-		 "10000001"},
-		{"limit_pk_junk_cost", "0", "1000", "-1", "1001"},
-		{"limit_table_slots", "512", "16777216", "511", "16777217"},
-	};
+	const struct set_case *t = *state;
 	struct config c;
 	char err[256];
+
+	config_init(&c);
+	assert_int_equal(config_set(&c, t->setting, t->value, err, sizeof(err)),
+			 t->err);
+	if (t->named)
+		assert_non_null(strstr(err, t->setting));
+}
+
+static void test_limit_settings_defaults(void **state)
+{
+	struct config c;
 
 	config_init(&c);
 	assert_int_equal(c.limit_pk_ip_calls_per_min, 60);
 	assert_int_equal(c.limit_pk_junk_cost, 10);
 	assert_int_equal(c.limit_table_slots, 65536);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_int_equal(config_set(&c, cases[i].name, cases[i].lo, err,
-					    sizeof(err)),
-				 0);
-		assert_int_equal(config_set(&c, cases[i].name, cases[i].hi, err,
-					    sizeof(err)),
-				 0);
-		assert_int_equal(config_set(&c, cases[i].name, cases[i].below,
-					    err, sizeof(err)),
-				 KV_ERANGE);
-		assert_non_null(strstr(err, cases[i].name));
-		assert_int_equal(config_set(&c, cases[i].name, cases[i].above,
-					    err, sizeof(err)),
-				 KV_ERANGE);
-	}
 }
 
 static void test_string_too_long(void **state)
@@ -196,15 +203,18 @@ static void test_validate(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_set_bounds),
-		cmocka_unit_test(test_limit_settings_bounds),
+		cmocka_unit_test(test_set_keeps_the_value_it_refuses),
+		cmocka_unit_test(test_limit_settings_defaults),
 		cmocka_unit_test(test_string_too_long),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_env),
 		cmocka_unit_test(test_validate),
 	};
+	static struct table_tests all;
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	table_add_tests(&all, tests, ARRAY_LEN(tests));
+	TABLE_ADD(&all, test_set, set_cases);
+	return table_run(&all);
 }

@@ -23,6 +23,7 @@
 
 #include "err.h"
 #include "ivr_xml.h"
+#include "table.h"
 #include "util.h"
 
 /*
@@ -324,33 +325,29 @@ static void check_golden(const char *lg, const char *golden_lang)
 	}
 }
 
-static void test_golden_english(void **state)
-{
-	check_golden("en", "en");
-}
+/* A language asked for, and the golden set its renders must equal. */
+struct golden_case {
+	const char *name;
+	const char *lg, *golden_lang;
+};
 
-static void test_golden_hindi(void **state)
-{
-	check_golden("hi", "hi");
-}
-
-static void test_golden_unknown_language_falls_back_to_english(void **state)
-{
-	check_golden("fr-fr", "en");
-}
-
-static void test_golden_hindi_with_region_picks_hindi(void **state)
-{
-	check_golden("hi-IN", "hi");
-}
-
-static void test_no_language_or_lookalike_falls_back_to_english(void **state)
-{
+static struct golden_case golden_cases[] = {
+	{"english", "en", "en"},
+	{"hindi", "hi", "hi"},
+	{"unknown language falls back to english", "fr-fr", "en"},
+	{"hindi with a region picks hindi", "hi-IN", "hi"},
+	{"no language falls back to english", NULL, "en"},
+	{"empty language falls back to english", "", "en"},
 	/* "hindi" is not "hi" followed by a region: English. */
-	const char *const lgs[] = {NULL, "", "hindi", "xx"};
+	{"lookalike hindi falls back to english", "hindi", "en"},
+	{"unknown two letters fall back to english", "xx", "en"},
+};
 
-	for (size_t i = 0; i < ARRAY_LEN(lgs); i++)
-		check_golden(lgs[i], "en");
+static void test_golden(void **state)
+{
+	const struct golden_case *c = *state;
+
+	check_golden(c->lg, c->golden_lang);
 }
 
 static void test_hindi_is_written_as_utf8_not_character_references(void **state)
@@ -733,99 +730,88 @@ static void test_load_reads_the_given_directory(void **state)
 	free(xml);
 }
 
-static void test_unknown_tag_is_refused(void **state)
-{
-	expect_refused(DECL "<response>\n"
-			    "  <playtext>hi</playtext>\n"
-			    "  <dial>123</dial>\n"
-			    "</response>\n",
-		       4, "<dial>");
-}
+/*
+ * A template the validator and the loader must refuse, the line the error
+ * names (0: any line) and a word it must mention.
+ */
+struct refused_case {
+	const char *name;
+	const char *text;
+	long line;
+	const char *word;
+};
 
-static void test_unknown_attribute_is_refused(void **state)
-{
-	expect_refused(DECL "<response>\n"
-			    "  <hangup/>\n"
-			    "  <playtext foo=\"1\">hi</playtext>\n"
-			    "</response>\n",
-		       4, "\"foo\"");
-}
-
-static void test_unknown_placeholder_is_refused(void **state)
-{
-	expect_refused(DECL "<response>\n"
-			    "  <playtext>{brand} {pin}</playtext>\n"
-			    "  <playtext>Your {code} is</playtext>\n"
-			    "</response>\n",
-		       4, "{code}");
-}
-
-/* Found by fuzz_ivr_validate: attributes are never filled, so no "{". */
-static void test_placeholder_in_attribute_is_refused(void **state)
-{
-	expect_refused(DECL "<response>\n"
-			    "  <collectdtmf l=\"1\" o=\"{pin}\"/>\n"
-			    "</response>\n",
-		       3, "attribute");
-}
-
-/* Found by fuzz_ivr_validate: nothing may precede <response> unchecked. */
-static void test_instruction_before_root_is_refused(void **state)
-{
-	expect_refused(DECL "<?x y?>\n"
-			    "<response><hangup/></response>\n",
-		       0, "unexpected");
-}
-
-static void test_unclosed_tag_is_refused(void **state)
-{
+static struct refused_case refused_cases[] = {
+	{"unknown tag",
+	 DECL "<response>\n"
+	      "  <playtext>hi</playtext>\n"
+	      "  <dial>123</dial>\n"
+	      "</response>\n",
+	 4, "<dial>"},
+	{"unknown attribute",
+	 DECL "<response>\n"
+	      "  <hangup/>\n"
+	      "  <playtext foo=\"1\">hi</playtext>\n"
+	      "</response>\n",
+	 4, "\"foo\""},
+	{"unknown placeholder",
+	 DECL "<response>\n"
+	      "  <playtext>{brand} {pin}</playtext>\n"
+	      "  <playtext>Your {code} is</playtext>\n"
+	      "</response>\n",
+	 4, "{code}"},
 	/* The loader reports libxml2's first error: the mismatch, line 4. */
-	expect_refused(DECL "<response>\n"
-			    "  <playtext>hi\n"
-			    "</response>\n",
-		       4, "mismatch");
-}
+	{"unclosed tag",
+	 DECL "<response>\n"
+	      "  <playtext>hi\n"
+	      "</response>\n",
+	 4, "mismatch"},
+	/* Found by fuzz_ivr_validate: attributes are never filled, so no
+	 * "{". */
+	{"placeholder in an attribute",
+	 DECL "<response>\n"
+	      "  <collectdtmf l=\"1\" o=\"{pin}\"/>\n"
+	      "</response>\n",
+	 3, "attribute"},
+	/* Found by fuzz_ivr_validate: nothing may precede <response>
+	 * unchecked. */
+	{"instruction before the root",
+	 DECL "<?x y?>\n"
+	      "<response><hangup/></response>\n",
+	 0, "unexpected"},
+	{"undeclared entity",
+	 DECL "<response>\n"
+	      "  <playtext>&x;</playtext>\n"
+	      "</response>\n",
+	 3, "'x'"},
+	{"other node kinds",
+	 DECL "<response>\n"
+	      "  <![CDATA[{brand}]]>\n"
+	      "</response>\n",
+	 3, "unexpected node"},
+	{"wrong root", DECL "<playtext>hi</playtext>\n", 2, "<playtext>"},
+	{"nested response",
+	 DECL "<response>\n"
+	      "  <playtext>hi</playtext>\n"
+	      "  <response><hangup/></response>\n"
+	      "</response>\n",
+	 4, "<response>"},
+	{"too deep nesting",
+	 DECL "<response>\n"
+	      "  <collectdtmf>\n"
+	      "    <playtext>\n"
+	      "      <say-as format=\"501\">{pin}</say-as>\n"
+	      "    </playtext>\n"
+	      "  </collectdtmf>\n"
+	      "</response>\n",
+	 5, "<say-as>"},
+};
 
-static void test_undeclared_entity_is_refused(void **state)
+static void test_refused(void **state)
 {
-	expect_refused(DECL "<response>\n"
-			    "  <playtext>&x;</playtext>\n"
-			    "</response>\n",
-		       3, "'x'");
-}
+	const struct refused_case *c = *state;
 
-static void test_other_node_kinds_are_refused(void **state)
-{
-	expect_refused(DECL "<response>\n"
-			    "  <![CDATA[{brand}]]>\n"
-			    "</response>\n",
-		       3, "unexpected node");
-}
-
-static void test_wrong_root_is_refused(void **state)
-{
-	expect_refused(DECL "<playtext>hi</playtext>\n", 2, "<playtext>");
-}
-
-static void test_nested_response_is_refused(void **state)
-{
-	expect_refused(DECL "<response>\n"
-			    "  <playtext>hi</playtext>\n"
-			    "  <response><hangup/></response>\n"
-			    "</response>\n",
-		       4, "<response>");
-}
-
-static void test_too_deep_nesting_is_refused(void **state)
-{
-	expect_refused(DECL "<response>\n"
-			    "  <collectdtmf>\n"
-			    "    <playtext>\n"
-			    "      <say-as format=\"501\">{pin}</say-as>\n"
-			    "    </playtext>\n"
-			    "  </collectdtmf>\n"
-			    "</response>\n",
-		       5, "<say-as>");
+	expect_refused(c->text, c->line, c->word);
 }
 
 static void test_dtd_with_entity_is_refused(void **state)
@@ -868,16 +854,10 @@ static void test_missing_page_fails_the_load(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	static const struct CMUnitTest tests[] = {
 #define RENDER_TEST(f)                                                         \
 	cmocka_unit_test_setup_teardown(f, setup_shipped, teardown_free)
 #define TMP_TEST(f) cmocka_unit_test_setup_teardown(f, setup_tmp, teardown_tmp)
-		RENDER_TEST(test_golden_english),
-		RENDER_TEST(test_golden_hindi),
-		RENDER_TEST(test_golden_unknown_language_falls_back_to_english),
-		RENDER_TEST(test_golden_hindi_with_region_picks_hindi),
-		RENDER_TEST(
-			test_no_language_or_lookalike_falls_back_to_english),
 		RENDER_TEST(
 			test_hindi_is_written_as_utf8_not_character_references),
 		RENDER_TEST(test_repetitions_left_is_spoken),
@@ -891,26 +871,21 @@ int main(void)
 		RENDER_TEST(test_render_without_templates_fails_cleanly),
 		TMP_TEST(test_shipped_templates_validate_and_load),
 		TMP_TEST(test_load_reads_the_given_directory),
-		TMP_TEST(test_unknown_tag_is_refused),
-		TMP_TEST(test_unknown_attribute_is_refused),
-		TMP_TEST(test_unknown_placeholder_is_refused),
-		TMP_TEST(test_unclosed_tag_is_refused),
-		TMP_TEST(test_placeholder_in_attribute_is_refused),
-		TMP_TEST(test_instruction_before_root_is_refused),
-		TMP_TEST(test_undeclared_entity_is_refused),
-		TMP_TEST(test_other_node_kinds_are_refused),
-		TMP_TEST(test_wrong_root_is_refused),
-		TMP_TEST(test_nested_response_is_refused),
-		TMP_TEST(test_too_deep_nesting_is_refused),
 		TMP_TEST(test_dtd_with_entity_is_refused),
 		TMP_TEST(test_missing_page_fails_the_load),
 #undef RENDER_TEST
 #undef TMP_TEST
 	};
+	static struct table_tests all;
 	int rc;
 
+	TABLE_ADD_FIXTURE(&all, test_golden, golden_cases, setup_shipped,
+			  teardown_free);
+	table_add_tests(&all, tests, ARRAY_LEN(tests));
+	TABLE_ADD_FIXTURE(&all, test_refused, refused_cases, setup_tmp,
+			  teardown_tmp);
 	xmlInitParser();
-	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	rc = table_run(&all);
 	ivr_xml_free();
 	xmlCleanupParser();
 	return rc;

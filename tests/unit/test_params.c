@@ -1,7 +1,8 @@
 /*
  * Unit tests of src/params.c: query and form decoding, caps at and past each
  * limit, encoding and UTF-8 refusals, JSON bodies, rollback on failure,
- * params_remove and HTTP Basic credentials.
+ * params_remove and HTTP Basic credentials.  The refusals are rows of tables
+ * (table.h), one cmocka test per row.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 
 #include "err.h"
 #include "params.h"
+#include "table.h"
 #include "util.h"
 
 static struct params P;
@@ -195,50 +197,109 @@ static void test_count_cap_at_and_past_limit(void **state)
 	free(q);
 }
 
-static void test_bad_escapes_refused(void **state)
-{
-	static const char *const bad[] = {
-		"a=%zz", "a=%4", "a=%",    "a=1%",  "a=%g1", "a=%1g",
-		"%zz=1", "a%=1", "a=%%41", "a=%-1", "a=%+1",
-	};
-	size_t i;
+/* One input a parser must refuse, and how. */
+enum parser { QUERY, JSON };
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		P.error[0] = '\0';
-		assert_int_equal(query(bad[i]), KV_EINVAL);
-		assert_string_equal(P.error, "Malformed parameter encoding");
-	}
-	assert_int_equal(P.count, 0);
+struct refusal_case {
+	const char *name;
+	enum parser parser;
+	const char *input;
+	size_t len; /* 0: strlen(input) */
+	int err;
+	const char *error; /* P.error after it; NULL: not checked */
+};
+
+#define MALFORMED "Malformed parameter encoding"
+#define NOT_OBJECT "JSON body must be an object"
+/* The fields of the common rows, inside the row's braces. */
+#define ESCAPE(s) "escape " s, QUERY, s, 0, KV_EINVAL, MALFORMED
+#define BRAND(what, s) what, QUERY, "brand=" s, 0, KV_EINVAL, BAD_BRAND
+#define CODE(what, s) what, QUERY, "code=" s, 0, KV_EINVAL, BAD_CODE
+#define BAD_JSON(what, s) "json " what, JSON, s, 0, KV_EINVAL, INVALID_JSON
+#define BAD_BRAND "Invalid characters in parameter 'brand'"
+#define BAD_CODE "Invalid characters in parameter 'code'"
+#define INVALID_JSON "Invalid JSON body"
+
+static const char raw_nul[] = {'c', 'o', 'd', 'e', '=', '1', '\0', '2'};
+
+static struct refusal_case refusal_cases[] = {
+	{ESCAPE("a=%zz")},
+	{ESCAPE("a=%4")},
+	{ESCAPE("a=%")},
+	{ESCAPE("a=1%")},
+	{ESCAPE("a=%g1")},
+	{ESCAPE("a=%1g")},
+	{ESCAPE("%zz=1")},
+	{ESCAPE("a%=1")},
+	{ESCAPE("a=%%41")},
+	{ESCAPE("a=%-1")},
+	{ESCAPE("a=%+1")},
+	{BRAND("overlong '/' (2 bytes)", "%C0%AF")},
+	{BRAND("overlong (2 bytes)", "%C1%BF")},
+	{BRAND("overlong (3 bytes)", "%E0%80%AF")},
+	{BRAND("overlong (4 bytes)", "%F0%80%80%AF")},
+	{BRAND("lone continuation byte", "%80")},
+	{BRAND("continuation in the middle", "a%BFb")},
+	{BRAND("high surrogate U+D800", "%ED%A0%80")},
+	{BRAND("low surrogate U+DFFF", "%ED%BF%BF")},
+	{BRAND("truncated sequence", "%E2%82")},
+	{BRAND("bad continuation", "%E2%28%A1")},
+	{BRAND("past U+10FFFF", "%F4%90%80%80")},
+	{BRAND("invalid lead byte", "%F5%80%80%80")},
+	{BRAND("invalid byte", "%FF")},
+	{BRAND("raw truncated byte", "\xc3")},
+	/* Characters XML cannot carry (U+FFFF was found by fuzz_ivr). */
+	{BRAND("U+FFFE", "%EF%BF%BE")},
+	{BRAND("U+FFFF", "%EF%BF%BF")},
+	{CODE("control NUL", "%00")},
+	{CODE("control LF", "1%0A")},
+	{CODE("control CR", "%0D")},
+	{CODE("control 0x1F", "%1F")},
+	{CODE("control DEL", "%7F")},
+	{CODE("raw tab", "a\tb")},
+	{CODE("raw DEL", "a\x7f")},
+	{"raw NUL inside the length", QUERY, raw_nul, sizeof(raw_nul),
+	 KV_EINVAL, BAD_CODE},
+	{"NUL in a name", QUERY, "na%00me=1", 0, KV_EINVAL,
+	 "Invalid characters in parameter name"},
+	{"overlong in a name", QUERY, "n%C0%AE=1", 0, KV_EINVAL, NULL},
+	{"json nested object", JSON, "{\"a\":1,\"brand\":{\"x\":1}}", 0,
+	 KV_EINVAL, "Invalid value for parameter 'brand'"},
+	{"json object in an array", JSON, "{\"ids\":[{\"x\":1}]}", 0, KV_EINVAL,
+	 "Invalid value for parameter 'ids'"},
+	{"json array in an array", JSON, "{\"ids\":[\"a\",[\"b\"]]}", 0,
+	 KV_EINVAL, "Invalid value for parameter 'ids'"},
+	{"json top-level array", JSON, "[{\"a\":1}]", 0, KV_EINVAL, NOT_OBJECT},
+	{"json top-level string", JSON, "\"a=1\"", 0, KV_EINVAL, NOT_OBJECT},
+	{"json top-level number", JSON, "42", 0, KV_EINVAL, NOT_OBJECT},
+	{BAD_JSON("empty", "")},
+	{BAD_JSON("unclosed", "{")},
+	{BAD_JSON("missing value", "{\"a\":}")},
+	{BAD_JSON("single quotes", "{'a':1}")},
+	{BAD_JSON("trailing garbage", "{\"a\":1}x")},
+	{BAD_JSON("leading zero", "{\"a\":01}")},
+	{BAD_JSON("lone surrogate", "{\"a\":\"\\ud800\"}")},
+	{BAD_JSON("raw truncated byte", "{\"a\":\"\xc3\"}")},
+	{BAD_JSON("NUL escape", "{\"a\":\"\\u0000\"}")},
+	{BAD_JSON("number out of range", "{\"a\":1e999}")},
+};
+
+static int setup_row(void **state)
+{
+	params_init(&P); /* *state stays the row */
+	return 0;
 }
 
-static void test_bad_utf8_refused(void **state)
+static void test_refused(void **state)
 {
-	static const char *const bad[] = {
-		"brand=%C0%AF",       /* overlong '/' (2 bytes) */
-		"brand=%C1%BF",       /* overlong (2 bytes) */
-		"brand=%E0%80%AF",    /* overlong (3 bytes) */
-		"brand=%F0%80%80%AF", /* overlong (4 bytes) */
-		"brand=%80",          /* lone continuation byte */
-		"brand=a%BFb",        /* continuation in the middle */
-		"brand=%ED%A0%80",    /* high surrogate U+D800 */
-		"brand=%ED%BF%BF",    /* low surrogate U+DFFF */
-		"brand=%E2%82",       /* truncated sequence */
-		"brand=%E2%28%A1",    /* bad continuation */
-		"brand=%F4%90%80%80", /* past U+10FFFF */
-		"brand=%F5%80%80%80", /* invalid lead byte */
-		"brand=%FF",          /* invalid byte */
-		"brand=\xc3",         /* raw truncated byte */
-		"brand=%EF%BF%BE", /* U+FFFE: not a character XML can carry */
-		"brand=%EF%BF%BF", /* U+FFFF: same (found by fuzz_ivr) */
-	};
-	const char *want = "Invalid characters in parameter 'brand'";
-	size_t i;
+	const struct refusal_case *c = *state;
+	size_t len = c->len ? c->len : strlen(c->input);
+	int err = c->parser == JSON ? params_parse_json(&P, c->input, len)
+				    : params_parse_query(&P, c->input, len);
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		P.error[0] = '\0';
-		assert_int_equal(query(bad[i]), KV_EINVAL);
-		assert_string_equal(P.error, want);
-	}
+	assert_int_equal(err, c->err);
+	if (c->error)
+		assert_string_equal(P.error, c->error);
 	assert_int_equal(P.count, 0);
 }
 
@@ -250,30 +311,6 @@ static void test_valid_utf8_edges_accepted(void **state)
 	assert_string_equal(params_get(&P, "d"), "\xf0\x9f\x98\x80");
 	assert_string_equal(params_get(&P, "f"), "\xe2\x82\xac");
 	assert_int_equal(P.count, 6);
-}
-
-static void test_control_characters_refused(void **state)
-{
-	static const char *const bad[] = {
-		"code=%00", "code=1%0A", "code=%0D",   "code=%1F",
-		"code=%7F", "code=a\tb", "code=a\x7f",
-	};
-	const char raw_nul[] = {'c', 'o', 'd', 'e', '=', '1', '\0', '2'};
-	const char *want = "Invalid characters in parameter 'code'";
-	size_t i;
-
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(query(bad[i]), KV_EINVAL);
-		assert_string_equal(P.error, want);
-	}
-	/* A raw NUL inside the given length. */
-	assert_int_equal(params_parse_query(&P, raw_nul, sizeof(raw_nul)),
-			 KV_EINVAL);
-	assert_string_equal(P.error, want);
-	assert_int_equal(query("na%00me=1"), KV_EINVAL);
-	assert_string_equal(P.error, "Invalid characters in parameter name");
-	assert_int_equal(query("n%C0%AE=1"), KV_EINVAL);
-	assert_int_equal(P.count, 0);
 }
 
 static void test_failure_rolls_back_the_call(void **state)
@@ -332,49 +369,14 @@ static void test_json_array_becomes_repeats(void **state)
 	assert_int_equal(P.count, 4);
 }
 
-static void test_json_nested_values_refused(void **state)
+static void test_json_empty_object(void **state)
 {
-	assert_int_equal(json("{\"a\":1,\"brand\":{\"x\":1}}"), KV_EINVAL);
-	assert_string_equal(P.error, "Invalid value for parameter 'brand'");
-	assert_int_equal(json("{\"ids\":[{\"x\":1}]}"), KV_EINVAL);
-	assert_string_equal(P.error, "Invalid value for parameter 'ids'");
-	assert_int_equal(json("{\"ids\":[\"a\",[\"b\"]]}"), KV_EINVAL);
-	assert_string_equal(P.error, "Invalid value for parameter 'ids'");
-	assert_int_equal(P.count, 0);
-}
-
-static void test_json_top_level_must_be_object(void **state)
-{
-	assert_int_equal(json("[{\"a\":1}]"), KV_EINVAL);
-	assert_string_equal(P.error, "JSON body must be an object");
-	assert_int_equal(json("\"a=1\""), KV_EINVAL);
-	assert_string_equal(P.error, "JSON body must be an object");
-	assert_int_equal(json("42"), KV_EINVAL);
-	assert_string_equal(P.error, "JSON body must be an object");
 	assert_int_equal(json("{}"), 0);
 	assert_int_equal(P.count, 0);
 }
 
-static void test_json_invalid_refused(void **state)
+static void test_json_null_body_refused(void **state)
 {
-	static const char *const bad[] = {
-		"",
-		"{",
-		"{\"a\":}",
-		"{'a':1}",
-		"{\"a\":1}x",
-		"{\"a\":01}",
-		"{\"a\":\"\\ud800\"}",
-		"{\"a\":\"\xc3\"}",
-		"{\"a\":\"\\u0000\"}",
-		"{\"a\":1e999}",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(json(bad[i]), KV_EINVAL);
-		assert_string_equal(P.error, "Invalid JSON body");
-	}
 	assert_int_equal(params_parse_json(&P, NULL, 0), KV_EINVAL);
 	assert_int_equal(P.count, 0);
 }
@@ -503,33 +505,36 @@ static void test_basic_auth_good(void **state)
 	free(pass);
 }
 
-static void test_basic_auth_malformed_refused(void **state)
+struct basic_case {
+	const char *name;
+	const char *header;
+};
+
+static struct basic_case basic_refusals[] = {
+	{"not base64", "Basic !!!!"},
+	{"missing padding", "Basic YTpiYw"},
+	{"trailing garbage", "Basic YTpi@"},
+	{"two tokens", "Basic YTpi YTpi"},
+	{"no colon", "Basic YWJj"},              /* "abc" */
+	{"empty user", "Basic OnBhc3M="},        /* ":pass" */
+	{"control character", "Basic YTpiCg=="}, /* "a:b\n" */
+	{"invalid UTF-8", "Basic YTr/"},         /* "a:\xff" */
+	{"no credentials after the space", "Basic "},
+	{"no credentials", "Basic"},
+	{"no space after the scheme", "BasicYTpi"},
+	{"wrong scheme", "Bearer YTpi"},
+	{"digest", "Digest username=\"a\""},
+	{"empty", ""},
+};
+
+static void test_basic_auth_refused(void **state)
 {
-	static const char *const bad[] = {
-		"Basic !!!!",      /* not base64 */
-		"Basic YTpiYw",    /* missing padding */
-		"Basic YTpi@",     /* trailing garbage */
-		"Basic YTpi YTpi", /* two tokens */
-		"Basic YWJj",      /* "abc": no colon */
-		"Basic OnBhc3M=",  /* ":pass": empty user */
-		"Basic YTpiCg==",  /* "a:b\n": control character */
-		"Basic YTr/",      /* "a:\xff": invalid UTF-8 */
-		"Basic ",          /* no credentials */
-		"Basic",           /* no credentials */
-		"BasicYTpi",       /* no space after the scheme */
-		"Bearer YTpi",     /* wrong scheme */
-		"Digest username=\"a\"",
-		"",
-	};
-	size_t i;
+	const struct basic_case *c = *state;
+	char *user = (char *)1, *pass = (char *)1;
 
-	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char *user = (char *)1, *pass = (char *)1;
-
-		assert_int_equal(basic(bad[i], &user, &pass), KV_EINVAL);
-		assert_null(user);
-		assert_null(pass);
-	}
+	assert_int_equal(basic(c->header, &user, &pass), KV_EINVAL);
+	assert_null(user);
+	assert_null(pass);
 }
 
 static void test_basic_auth_length_capped(void **state)
@@ -553,7 +558,7 @@ static void test_basic_auth_length_capped(void **state)
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
+	static const struct CMUnitTest tests[] = {
 		T(test_query_plain_pairs),
 		T(test_query_percent_and_plus_decode),
 		T(test_query_empty_values_and_missing_equals),
@@ -565,16 +570,12 @@ int main(void)
 		T(test_name_cap_at_and_past_limit),
 		T(test_value_cap_at_and_past_limit),
 		T(test_count_cap_at_and_past_limit),
-		T(test_bad_escapes_refused),
-		T(test_bad_utf8_refused),
 		T(test_valid_utf8_edges_accepted),
-		T(test_control_characters_refused),
 		T(test_failure_rolls_back_the_call),
 		T(test_json_scalars),
 		T(test_json_array_becomes_repeats),
-		T(test_json_nested_values_refused),
-		T(test_json_top_level_must_be_object),
-		T(test_json_invalid_refused),
+		T(test_json_empty_object),
+		T(test_json_null_body_refused),
 		T(test_json_duplicate_keys_refused),
 		T(test_json_deep_nesting_refused),
 		T(test_json_caps_and_characters),
@@ -582,11 +583,16 @@ int main(void)
 		T(test_remove_drops_every_copy),
 		T(test_release_empties_and_allows_reuse),
 		T(test_basic_auth_good),
-		T(test_basic_auth_malformed_refused),
 		T(test_basic_auth_length_capped),
 	};
 
+	static struct table_tests all;
+
+	table_add_tests(&all, tests, ARRAY_LEN(tests));
+	TABLE_ADD_FIXTURE(&all, test_refused, refusal_cases, setup_row,
+			  teardown);
+	TABLE_ADD(&all, test_basic_auth_refused, basic_refusals);
 	if (sodium_init() < 0)
 		return 1;
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return table_run(&all);
 }

@@ -20,9 +20,9 @@ import {
   VerifyLanguages,
   VerifyWorkflows,
 } from '@vonage/verify';
-import { BIN, CODE_MISMATCH, DATETIME_RE, HTTP_TIMEOUT_MS, REQUEST_ID_RE,
-  cleanEnv, jsonLine, makeTempDir, pollUntil, requireExecutable, runCli,
-  spawnListening, teardown } from '../node/harness.mjs';
+import { BIN, CODE_MISMATCH, Child, DATETIME_RE, HTTP_TIMEOUT_MS,
+  REQUEST_ID_RE, cleanEnv, jsonLine, makeTempDir, pollUntil,
+  requireExecutable, runCli, teardown } from '../node/harness.mjs';
 
 // Test numbers and their fixed PINs; each test takes its own number.
 const PINS = {
@@ -63,8 +63,8 @@ before(async () => {
   runCli(['migrate', '--db', db], opts);
   server.key = jsonLine(runCli(['keys', 'create', '--name', 'sdk', '--db',
     db, '--json'], opts), 'keys create --json');
-  ({ port: server.port } = await spawnListening('server', BIN,
-    ['serve', '--listen', '127.0.0.1:0', '--db', db], opts));
+  server.port = await new Child('server', BIN,
+    ['serve', '--listen', '127.0.0.1:0', '--db', db], opts).start();
 });
 
 after(() => teardown(server.dir, 'vonage-sdk'));

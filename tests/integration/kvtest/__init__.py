@@ -1,0 +1,15 @@
+"""The integration-test harness, one module per concern.
+
+config      binaries, timeouts, test numbers and their PINs, the child
+            environment (clean_env, LIMITS_OFF, sim_settings)
+process     Child, the one class that starts, watches and stops a program
+            on 127.0.0.1:0, and its two kinds: Server and Sim; run_cli
+client      Reply and the HTTP calls a test makes to a server
+assertions  the checks on replies that the tests share
+waiting     poll_until and the thread helpers (run_together, run_all)
+cases       the unittest base classes: KVTestCase, WiredTestCase,
+            SimTestCase
+
+Tests import it through tests/integration/harness.py, which re-exports the
+public names.
+"""

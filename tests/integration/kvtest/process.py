@@ -1,0 +1,518 @@
+"""The programs under test as child processes.
+
+Child is the one lifecycle every program shares: a temp dir, a start that
+waits (with a deadline) for "listening on 127.0.0.1:PORT", stdout and
+stderr kept in files of that dir, a stop that asserts a clean exit and no
+sanitizer report, a kill for the crash case, and the kill of every child
+when the interpreter exits.  Server (kookooverify serve) and Sim (the
+KooKoo simulator) say only what differs: the command line, the
+environment and what happens before the first start.
+"""
+
+import atexit
+import itertools
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from .client import ServerClient, send, with_query
+from .config import (BIN, CLI_TIMEOUT, FIRST_NUMBER, READY_TIMEOUT,
+                     SIM_BIN, STOP_TIMEOUT, clean_env, pin_of,
+                     sanitizer_report)
+
+_children = set()
+_children_lock = threading.Lock()
+
+
+def _signal_group(proc, sig):
+    """Sends sig to the child's own process group (the server, or a wrapper
+    script and its children), and only while the child is not reaped, so
+    the group id cannot have been reused."""
+    if proc.returncode is not None:
+        return
+    try:
+        os.killpg(proc.pid, sig)
+    except OSError:
+        pass
+
+
+def _kill_group(proc):
+    _signal_group(proc, signal.SIGKILL)
+
+
+def _kill_all_children():
+    with _children_lock:
+        procs = list(_children)
+    for p in procs:
+        _kill_group(p)
+        if p.poll() is None:
+            try:
+                p.kill()
+                p.wait(timeout=5)
+            except Exception:
+                pass
+
+
+atexit.register(_kill_all_children)
+
+# A child gets SIGKILL if the test runner dies without running atexit
+# (setpriv sets PR_SET_PDEATHSIG, which survives the exec).  setpriv rather
+# than a preexec_fn, which is unsafe while other threads run.
+_SETPRIV = shutil.which("setpriv")
+DEATHSIG_PREFIX = [_SETPRIV, "--pdeathsig", "KILL"] if _SETPRIV else []
+
+LISTENING_RE = re.compile(r"listening on 127\.0\.0\.1:(\d+)")
+
+
+def require_binary():
+    if not (os.path.isfile(BIN) and os.access(BIN, os.X_OK)):
+        raise RuntimeError("kookooverify binary not found at %s "
+                           "(build it with make or set KOOKOOVERIFY_BIN)"
+                           % BIN)
+
+
+def run_cli(args, env=None, timeout=CLI_TIMEOUT, settings=None, cwd=None):
+    """Runs `kookooverify ARGS`; returns CompletedProcess (text output).
+
+    Fails the calling test if stderr holds a sanitizer report.
+    """
+    require_binary()
+    if env is None:
+        env = clean_env(settings)
+    cp = subprocess.run([BIN] + list(args), env=env, capture_output=True,
+                        text=True, timeout=timeout, errors="replace",
+                        stdin=subprocess.DEVNULL, cwd=cwd)
+    if sanitizer_report(cp.stderr):
+        raise AssertionError("sanitizer report from kookooverify %s:\n%s"
+                             % (" ".join(args), cp.stderr))
+    return cp
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago, for a server that
+    must know its own URL before it starts (public_base_url)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Child:
+    """One program on 127.0.0.1 with its own temp dir.
+
+    A subclass gives `label` (the program in messages), require() (fails
+    when its binary is missing), prepare() (after the temp dir exists,
+    before the first start), command() and may override env().  Each start
+    is a "run": run N writes stdout.N.log and stderr.N.log in self.dir, and
+    stderr_text() shows every run's stderr.
+    """
+
+    label = "child"
+
+    def __init__(self, name):
+        self.name = name
+        self.dir = None
+        self.proc = None
+        self.port = None
+        self.runs = 0
+        self.stderr_paths = []
+        self.failed = False
+        self._stdout_thread = None
+
+    # -- what a subclass says ---------------------------------------------
+
+    def require(self):
+        raise NotImplementedError
+
+    def prepare(self):
+        pass
+
+    def command(self):
+        raise NotImplementedError
+
+    def env(self):
+        return None  # the harness's own environment
+
+    # -- lifecycle ----------------------------------------------------------
+
+    def start(self):
+        self.require()
+        self.dir = tempfile.mkdtemp(prefix="kvtest-%s-" % self.name)
+        try:
+            self.prepare()
+            self._spawn()
+        except BaseException:
+            self.failed = True
+            self._kill()
+            self.proc = None  # close() has nothing left to stop
+            raise
+        return self
+
+    def _spawn(self):
+        self.runs += 1
+        err_path = os.path.join(self.dir, "stderr.%d.log" % self.runs)
+        self.stderr_paths.append(err_path)
+        errf = open(err_path, "wb")
+        try:
+            self.proc = subprocess.Popen(
+                DEATHSIG_PREFIX + self.command(), env=self.env(),
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=errf, cwd=self.dir, start_new_session=True)
+        finally:
+            errf.close()
+        with _children_lock:
+            _children.add(self.proc)
+        lines = queue.Queue()
+        out_path = os.path.join(self.dir, "stdout.%d.log" % self.runs)
+        self._stdout_thread = threading.Thread(
+            target=self._drain_stdout, args=(self.proc, lines, out_path),
+            daemon=True)
+        self._stdout_thread.start()
+        self.port = self._wait_listening(lines)
+
+    def _wait_listening(self, lines):
+        """The port of the "listening on" line; fails (and kills the child)
+        when it exits first or READY_TIMEOUT passes."""
+        deadline = time.monotonic() + READY_TIMEOUT
+        seen = []
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._kill()
+                raise AssertionError(
+                    "%s did not print 'listening on 127.0.0.1:PORT' "
+                    "within %.0f s; stdout so far: %r\nstderr:\n%s"
+                    % (self.label, READY_TIMEOUT, seen, self.stderr_text()))
+            try:
+                line = lines.get(timeout=min(left, 0.2))
+            except queue.Empty:
+                if self.proc.poll() is not None and lines.empty():
+                    rc = self.proc.returncode
+                    self._forget()
+                    raise AssertionError(
+                        "%s exited with %s before listening; stdout: "
+                        "%r\nstderr:\n%s"
+                        % (self.label, rc, seen, self.stderr_text()))
+                continue
+            if line is None:
+                continue
+            seen.append(line)
+            m = LISTENING_RE.search(line)
+            if m:
+                return int(m.group(1))
+
+    @staticmethod
+    def _drain_stdout(proc, lines, path):
+        with open(path, "wb") as out, proc.stdout:
+            for raw in proc.stdout:
+                out.write(raw)
+                out.flush()
+                lines.put(raw.decode("utf-8", "replace").rstrip("\n"))
+        lines.put(None)
+
+    def _forget(self):
+        """After the child exited: drop it from the kill list.  stdout is
+        closed by the drain thread at EOF (closing it here could block on
+        the thread's read)."""
+        if self.proc is not None:
+            with _children_lock:
+                _children.discard(self.proc)
+        if self._stdout_thread is not None:
+            self._stdout_thread.join(timeout=2)
+            self._stdout_thread = None
+
+    def _kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            _kill_group(self.proc)
+            self.proc.kill()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        self._forget()
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def exit_note(self):
+        """"running" or "exited with STATUS", for failure messages."""
+        return ("running" if self.alive() else
+                "exited with %s" % self.proc.returncode)
+
+    def reap(self):
+        """After the child exited on its own (a crash the caller has
+        reported): forget it, so that restart() starts a new run."""
+        self._forget()
+        self.proc = None
+
+    def stop(self, sig=signal.SIGTERM):
+        """Stops the child with `sig`; asserts a clean exit with status 0
+        and no sanitizer report."""
+        if self.proc is None:
+            return
+        proc = self.proc
+        try:
+            if proc.poll() is None:
+                _signal_group(proc, sig)
+                try:
+                    proc.wait(timeout=STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    self._kill()
+                    self.failed = True
+                    raise AssertionError(
+                        "%s did not exit within %.0f s of signal %d; "
+                        "killed it.\nstderr:\n%s"
+                        % (self.label, STOP_TIMEOUT, sig,
+                           self.stderr_text()))
+            rc = proc.returncode
+            self._forget()
+            self.check_stderr()
+            if rc != 0:
+                self.failed = True
+                raise AssertionError(
+                    "%s exited with status %s after signal %d, expected "
+                    "0.\nstderr:\n%s" % (self.label, rc, sig,
+                                         self.stderr_text()))
+        finally:
+            self.proc = None
+
+    def kill9(self):
+        """SIGKILL: the crash case.  The dir is kept."""
+        if self.proc is not None:
+            _kill_group(self.proc)
+            self.proc.wait(timeout=STOP_TIMEOUT)
+            self._forget()
+            self.proc = None
+
+    def restart(self):
+        """Stops (if running) and starts again in the same dir; the port
+        changes unless the command fixes it."""
+        if self.proc is not None:
+            self.stop()
+        self._spawn()
+        return self
+
+    def close(self):
+        """stop() and remove the temp dir (kept when something failed)."""
+        try:
+            if self.proc is not None:
+                try:
+                    self.stop()
+                except BaseException:
+                    self.failed = True
+                    raise
+        finally:
+            self._kill()
+            keep = self.failed or os.environ.get("KOOKOOVERIFY_KEEP_TMP")
+            if self.dir and not keep:
+                shutil.rmtree(self.dir, ignore_errors=True)
+            elif self.dir:
+                sys.stderr.write("[harness] kept %s\n" % self.dir)
+
+    def __enter__(self):
+        if self.proc is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is not None:
+            self.failed = True
+        self.close()
+        return False
+
+    # -- stderr ---------------------------------------------------------------
+
+    def stderr_text(self):
+        parts = []
+        for p in self.stderr_paths:
+            try:
+                with open(p, "rb") as f:
+                    data = f.read().decode("utf-8", "replace")
+            except OSError:
+                continue
+            if len(self.stderr_paths) > 1:
+                parts.append("--- %s ---\n" % os.path.basename(p))
+            parts.append(data)
+        text = "".join(parts)
+        if len(text) > 20000:
+            text = "...\n" + text[-20000:]
+        return text
+
+    def check_stderr(self):
+        """Raises AssertionError (with the stderr) on a sanitizer report."""
+        text = self.stderr_text()
+        if sanitizer_report(text):
+            self.failed = True
+            raise AssertionError("sanitizer report in the %s's stderr:\n%s"
+                                 % (self.label, text))
+
+
+class Server(ServerClient, Child):
+    """A kookooverify server on 127.0.0.1:0 with a fresh temp dir.
+
+    settings: dict of settings (short names like "pin_expiry" or full
+    KOOKOOVERIFY_* names) passed in the environment.  nkeys API keys are
+    created before the start; self.keys[i] is {"api_key", "api_secret"}.
+    numbers: how many test numbers (fixed PINs) to configure.
+    """
+
+    label = "server"
+    _seq = itertools.count(1)
+
+    def __init__(self, settings=None, nkeys=1, numbers=60, name=None,
+                 port=0):
+        """port: the port to listen on, kept across restarts (0: any free
+        port, a new one at each start)."""
+        super().__init__(name or "kv%d" % next(self._seq))
+        self.settings = dict(settings or {})
+        self.listen_port = port
+        self.nkeys = nkeys
+        self.numbers = [str(FIRST_NUMBER + i) for i in range(numbers)]
+        self.db = None
+        self.keys = []
+        self._next_number = 0
+        self._number_lock = threading.Lock()
+
+    def require(self):
+        require_binary()
+
+    def prepare(self):
+        self.db = os.path.join(self.dir, "kv.db")
+        self.cli("migrate", "--db", self.db)
+        for i in range(self.nkeys):
+            self.create_key("key%d" % i)
+
+    def command(self):
+        return [BIN, "serve", "--listen", "127.0.0.1:%d" % self.listen_port,
+                "--db", self.db]
+
+    def env(self):
+        settings = {"test_numbers": ",".join(
+            "%s:%s" % (n, pin_of(n)) for n in self.numbers)}
+        settings.update(self.settings)
+        return clean_env(settings)
+
+    def restart(self, settings=None):
+        """Stops (if running) and starts again on the same db; the port
+        changes.  settings, if given, replace the server's settings."""
+        if settings is not None:
+            self.settings = dict(settings)
+        return super().restart()
+
+    def cli(self, *args, check=True):
+        """Runs a CLI command against this server's db (same env)."""
+        cp = run_cli(list(args), env=self.env())
+        if check and cp.returncode != 0:
+            raise AssertionError("kookooverify %s exited %d\nstdout:\n%s\n"
+                                 "stderr:\n%s" % (" ".join(args),
+                                                  cp.returncode, cp.stdout,
+                                                  cp.stderr))
+        return cp
+
+    def create_key(self, name=None):
+        args = ["keys", "create", "--db", self.db, "--json"]
+        if name:
+            args[4:4] = ["--name", name]
+        cp = self.cli(*args)
+        for line in cp.stdout.splitlines():
+            line = line.strip()
+            if line.startswith("{"):
+                key = json.loads(line)
+                if key.get("api_key") and key.get("api_secret"):
+                    self.keys.append(key)
+                    return key
+        raise AssertionError("keys create --json printed no key line:\n%s"
+                             % cp.stdout)
+
+    # -- numbers and keys -------------------------------------------------
+
+    def new_number(self):
+        """A test number not handed out before by this server object."""
+        with self._number_lock:
+            if self._next_number >= len(self.numbers):
+                raise AssertionError("out of test numbers: raise numbers= "
+                                     "(have %d)" % len(self.numbers))
+            n = self.numbers[self._next_number]
+            self._next_number += 1
+            return n
+
+    def creds(self, key=0):
+        k = self.keys[key]
+        return {"api_key": k["api_key"], "api_secret": k["api_secret"]}
+
+    def basic(self, key=0):
+        k = self.keys[key]
+        return (k["api_key"], k["api_secret"])
+
+
+class Sim(Child):
+    """The KooKoo simulator (bin/kookoo-sim --quiet) on 127.0.0.1:0.
+
+    base_url is what a server's kookoo_base_url points at.  script(),
+    inbox(), stats() and reset() use its /sim/ API (tools/README.md).
+    """
+
+    label = "kookoo-sim"
+
+    def __init__(self, name="sim"):
+        super().__init__(name)
+
+    def require(self):
+        if not (os.path.isfile(SIM_BIN) and os.access(SIM_BIN, os.X_OK)):
+            raise RuntimeError("kookoo-sim not found at %s (build it with "
+                               "make or set KOOKOO_SIM_BIN)" % SIM_BIN)
+
+    def command(self):
+        return [SIM_BIN, "--listen", "127.0.0.1:0", "--quiet"]
+
+    @property
+    def base_url(self):
+        return "http://127.0.0.1:%d/outbound" % self.port
+
+    def request(self, method, path, params=None, body=None):
+        """Returns the parsed JSON answer of a /sim/ request; asserts 200."""
+        if not self.alive():
+            raise AssertionError("kookoo-sim is not running.\nstderr:\n%s"
+                                 % self.stderr_text())
+        if params:
+            path = with_query(path, params)
+        resp, raw = send(self.port, method, path, body, {
+            "Content-Type": "application/json"} if body else {})
+        if resp.status != 200:
+            raise AssertionError("kookoo-sim %s %s -> HTTP %d: %r"
+                                 % (method, path, resp.status, raw[:500]))
+        return json.loads(raw.decode("utf-8"))
+
+    def script(self, number=None, doc=None, **fields):
+        """Scripts faults: script("9812300001", sms="dnd"), or a whole
+        document: script(doc={"*": {...}, "failure_rate": 0.1}).  Setting a
+        number's script starts its fault budget (*_fail_times) over."""
+        if doc is None:
+            doc = {number: fields}
+        return self.request("POST", "/sim/script", body=json.dumps(doc))
+
+    def inbox(self, number):
+        """{"phone_no", "sms": [{message, senderid, time}], "calls": [...]}
+        for a number in any form the simulator matches (last 10 digits)."""
+        return self.request("GET", "/sim/inbox", {"phone_no": number})
+
+    def sms(self, number):
+        """The texts of the SMS the number got, oldest first."""
+        return [m["message"] for m in self.inbox(number)["sms"]]
+
+    def calls(self, number):
+        return self.inbox(number)["calls"]
+
+    def stats(self):
+        return self.request("GET", "/sim/stats")
+
+    def reset(self):
+        return self.request("POST", "/sim/reset")
