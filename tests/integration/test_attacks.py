@@ -580,10 +580,15 @@ class PerAddressConnectionTests(KVTestCase):
     def test_connections_past_the_cap_are_closed(self):
         held = []
         try:
+            # Each held connection is answered once and kept alive, so
+            # all four are surely counted before the fifth arrives (the
+            # server's threads accept in parallel: unanswered, a held one
+            # could be accepted after the fifth and be the one refused).
             for _ in range(4):
                 sock = socket.create_connection(("127.0.0.1", self.s.port),
                                                 timeout=5)
-                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                self.assertTrue(sock.recv(1024).startswith(b"HTTP/1.1 200"))
                 held.append(sock)
             extra = socket.create_connection(("127.0.0.1", self.s.port),
                                              timeout=5)
