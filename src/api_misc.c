@@ -25,7 +25,7 @@ static void misc_metrics(struct http_req *req)
 	unsigned long evicted, timed_out;
 
 	api_call_release(&call);
-	/* DESIGN.md: no endpoint but health answers without a valid key. */
+	/* Counters tell about traffic: only /healthz answers without a key. */
 	if (f != API_READY) {
 		http_reply_copy(req, 401, "application/json", denied);
 		return;
