@@ -395,11 +395,15 @@ static int key_print_created(const struct admin_options *o, const char *key,
 		json_object_set_new(obj, "api_secret", json_string(secret));
 	text = json_dumps(obj, 0);
 	if (secret) {
-		/* jansson's copy of the secret is ours: wipe it. */
+		/*
+		 * jansson's copy of the secret is ours (the object is freed
+		 * next) and it offers no writable pointer: wipe it anyway.
+		 */
 		const char *copy =
 			json_string_value(json_object_get(obj, "api_secret"));
 
 		if (copy)
+			// NOLINTNEXTLINE(performance-no-int-to-ptr)
 			sodium_memzero((void *)(uintptr_t)copy, strlen(copy));
 	}
 	json_decref(obj);

@@ -51,41 +51,37 @@ enum {
 /* "%s" in a text stands for the condition's argument. */
 static const struct {
 	int status;
-	const char *text;
 	unsigned int flags;
+	const char *text;
 } seed_codes[SEED_COND_COUNT] = {
-	[SEED_MISSING] = {2, "%s", 0}, /* the endpoint's sentence */
-	[SEED_BAD_VALUE] = {3, "Invalid value for parameter %s", 0},
-	[SEED_BAD_INPUT] = {3, "%s", 0},
-	[SEED_TOO_BIG] = {3, "Request too large", 0},
-	[SEED_THROTTLED] = {1, "Throttled", SEED_RETRY},
-	[SEED_RESEND_COOLDOWN] = {1, "Throttled: resent too recently",
-				  SEED_RESEND},
-	[SEED_RESEND_CAP] = {1, "Throttled: no resends left", 0},
-	[SEED_NO_CREDENTIALS] = {2,
+	[SEED_MISSING] = {2, 0, "%s"}, /* the endpoint's sentence */
+	[SEED_BAD_VALUE] = {3, 0, "Invalid value for parameter %s"},
+	[SEED_BAD_INPUT] = {3, 0, "%s"},
+	[SEED_TOO_BIG] = {3, 0, "Request too large"},
+	[SEED_THROTTLED] = {1, SEED_RETRY, "Throttled"},
+	[SEED_RESEND_COOLDOWN] = {1, SEED_RESEND,
+				  "Throttled: resent too recently"},
+	[SEED_RESEND_CAP] = {1, 0, "Throttled: no resends left"},
+	[SEED_NO_CREDENTIALS] = {2, 0,
 				 "api_key and api_secret parameters "
-				 "required!",
-				 0},
-	[SEED_BAD_CREDENTIALS] = {4, "Bad Credentials", 0},
-	[SEED_INTERNAL] = {5, "Internal Error", 0},
-	[SEED_NOT_FOUND] = {6, "Request ID does not exist or is expired", 0},
-	[SEED_CONCURRENT] = {10,
+				 "required!"},
+	[SEED_BAD_CREDENTIALS] = {4, 0, "Bad Credentials"},
+	[SEED_INTERNAL] = {5, 0, "Internal Error"},
+	[SEED_NOT_FOUND] = {6, 0, "Request ID does not exist or is expired"},
+	[SEED_CONCURRENT] = {10, SEED_RID,
 			     "Concurrent verifications to the same number "
-			     "are not allowed",
-			     SEED_RID},
-	[SEED_LIMIT] = {15, "Verify Limit Exceeded", 0},
-	[SEED_WRONG_CODE] = {16,
+			     "are not allowed"},
+	[SEED_LIMIT] = {15, 0, "Verify Limit Exceeded"},
+	[SEED_WRONG_CODE] = {16, 0,
 			     "The code provided does not match the "
-			     "expected value",
-			     0},
-	[SEED_VERIFIED_ALREADY] = {18, "Verified already", 0},
-	[SEED_CANCELLED] = {19, "Verification cancelled", 0},
-	[SEED_NO_RESPONSE] = {101, "No response found", 0},
-	[SEED_NOT_PERMITTED] = {29,
+			     "expected value"},
+	[SEED_VERIFIED_ALREADY] = {18, 0, "Verified already"},
+	[SEED_CANCELLED] = {19, 0, "Verification cancelled"},
+	[SEED_NO_RESPONSE] = {101, 0, "No response found"},
+	[SEED_NOT_PERMITTED] = {29, 0,
 				"Non-Permitted Destination: the number's "
-				"country is not allowed for this API key",
-				0},
-	[SEED_BLOCKED] = {7, "Number blocked: %s", 0},
+				"country is not allowed for this API key"},
+	[SEED_BLOCKED] = {7, 0, "Number blocked: %s"},
 };
 
 /* Why a call could not reach its endpoint's logic. */

@@ -23,60 +23,72 @@
 /* The one table: "%s" stands for the argument, "%d" for cancel_min_age. */
 static const struct {
 	int status;
-	const char *text;
 	unsigned int flags; /* VONAGE_F_* */
+	const char *text;
 } vonage_codes[VONAGE_COND_COUNT] = {
-	[VONAGE_THROTTLED] = {1, "Throttled", VONAGE_F_RETRY},
-	[VONAGE_MISSING] = {2, "Your request is incomplete and missing the "
-			       "mandatory parameter `%s`"},
-	[VONAGE_BAD_VALUE] = {3, "Invalid value for parameter `%s`"},
-	[VONAGE_BAD_INPUT] = {3, "%s"},
-	[VONAGE_TOO_BIG] = {3, "Request too large"},
-	[VONAGE_BAD_CREDENTIALS] = {4, "Invalid credentials were provided"},
-	[VONAGE_INTERNAL] = {5, "Internal Error"},
-	[VONAGE_NOT_FOUND] = {6, "The Vonage platform was unable to process "
-				 "this message for the following reason: "
-				 "Request '%s' was not found or it has been "
-				 "verified already."},
-	[VONAGE_CONCURRENT] = {10,
+	[VONAGE_THROTTLED] = {1, VONAGE_F_RETRY, "Throttled"},
+	[VONAGE_MISSING] = {2, 0,
+			    "Your request is incomplete and missing the "
+			    "mandatory parameter `%s`"},
+	[VONAGE_BAD_VALUE] = {3, 0, "Invalid value for parameter `%s`"},
+	[VONAGE_BAD_INPUT] = {3, 0, "%s"},
+	[VONAGE_TOO_BIG] = {3, 0, "Request too large"},
+	[VONAGE_BAD_CREDENTIALS] = {4, 0, "Invalid credentials were provided"},
+	[VONAGE_INTERNAL] = {5, 0, "Internal Error"},
+	[VONAGE_NOT_FOUND] = {6, 0,
+			      "The Vonage platform was unable to process "
+			      "this message for the following reason: "
+			      "Request '%s' was not found or it has been "
+			      "verified already."},
+	[VONAGE_CONCURRENT] = {10, VONAGE_F_RID,
 			       "Concurrent verifications to the same "
-			       "number are not allowed.",
-			       VONAGE_F_RID},
-	[VONAGE_WRONG_CODE] = {16, "The code provided does not match the "
-				   "expected value"},
-	[VONAGE_WRONG_TOO_MANY] = {17, "The wrong code was provided too many "
-				       "times"},
-	[VONAGE_CANCEL_TOO_EARLY] = {19, "Verification request ['%s'] can't "
-					 "be cancelled within the first %d "
-					 "seconds."},
-	[VONAGE_CANCEL_TOO_LATE] = {19, "Verification request  ['%s'] can't "
-					"be cancelled now. Too many attempts "
-					"to re-deliver have already been "
-					"made."},
-	[VONAGE_NO_MORE_EVENTS] = {19, "No more events are left to execute "
-				       "for the request ['%s']"},
-	[VONAGE_NO_RESPONSE] = {101, "No response found"},
-	[VONAGE_NOT_PERMITTED] = {29, "Non-Permitted Destination"},
-	[VONAGE_PIN_CODE] = {20, "This account does not support the parameter: "
-				 "pin_code."},
-	[VONAGE_BLOCKED] = {7, "The number you are trying to verify is "
-			       "blacklisted for verification."},
-	[VONAGE_ORIGIN] = {4, "Origin not allowed for this key"},
-	[VONAGE_BROWSER_SECRET] = {4, "Secret keys are not accepted from a "
-				      "browser (the request has an Origin "
-				      "header); use a publishable key"},
-	[VONAGE_PK_ENDPOINT] = {4, "Publishable keys cannot use this "
-				   "endpoint; call it from your backend "
-				   "with a secret key"},
-	[VONAGE_PK_PARAM] = {3, "Parameter `%s` is not allowed with a "
-				"publishable key"},
-	[VONAGE_TOKEN_EXPIRED] = {6, "The token has expired"},
-	[VONAGE_TOKEN_USED] = {6, "The token was already used"},
-	[VONAGE_RESEND_COOLDOWN] = {1, "Throttled: resent too recently",
-				    VONAGE_F_RESEND},
-	[VONAGE_RESEND_CAP] = {1, "Throttled: no resends left"},
-	[VONAGE_PK_BRAND] = {3, "Parameter `brand` must be this publishable "
-				"key's brand, `%s`"},
+			       "number are not allowed."},
+	[VONAGE_WRONG_CODE] = {16, 0,
+			       "The code provided does not match the "
+			       "expected value"},
+	[VONAGE_WRONG_TOO_MANY] = {17, 0,
+				   "The wrong code was provided too many "
+				   "times"},
+	[VONAGE_CANCEL_TOO_EARLY] = {19, 0,
+				     "Verification request ['%s'] can't "
+				     "be cancelled within the first %d "
+				     "seconds."},
+	[VONAGE_CANCEL_TOO_LATE] = {19, 0,
+				    "Verification request  ['%s'] can't "
+				    "be cancelled now. Too many attempts "
+				    "to re-deliver have already been "
+				    "made."},
+	[VONAGE_NO_MORE_EVENTS] = {19, 0,
+				   "No more events are left to execute "
+				   "for the request ['%s']"},
+	[VONAGE_NO_RESPONSE] = {101, 0, "No response found"},
+	[VONAGE_NOT_PERMITTED] = {29, 0, "Non-Permitted Destination"},
+	[VONAGE_PIN_CODE] = {20, 0,
+			     "This account does not support the parameter: "
+			     "pin_code."},
+	[VONAGE_BLOCKED] = {7, 0,
+			    "The number you are trying to verify is "
+			    "blacklisted for verification."},
+	[VONAGE_ORIGIN] = {4, 0, "Origin not allowed for this key"},
+	[VONAGE_BROWSER_SECRET] = {4, 0,
+				   "Secret keys are not accepted from a "
+				   "browser (the request has an Origin "
+				   "header); use a publishable key"},
+	[VONAGE_PK_ENDPOINT] = {4, 0,
+				"Publishable keys cannot use this "
+				"endpoint; call it from your backend "
+				"with a secret key"},
+	[VONAGE_PK_PARAM] = {3, 0,
+			     "Parameter `%s` is not allowed with a "
+			     "publishable key"},
+	[VONAGE_TOKEN_EXPIRED] = {6, 0, "The token has expired"},
+	[VONAGE_TOKEN_USED] = {6, 0, "The token was already used"},
+	[VONAGE_RESEND_COOLDOWN] = {1, VONAGE_F_RESEND,
+				    "Throttled: resent too recently"},
+	[VONAGE_RESEND_CAP] = {1, 0, "Throttled: no resends left"},
+	[VONAGE_PK_BRAND] = {3, 0,
+			     "Parameter `brand` must be this publishable "
+			     "key's brand, `%s`"},
 };
 
 /*
