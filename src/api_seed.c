@@ -2,175 +2,17 @@
  * The seed dialect: the original KookooVerify URLs and JSON (numeric status,
  * the original error texts, search's string status), with credentials and
  * two fixes to the original (a FAILED state; an unknown id is refused, never
- * silently "cancelled").  Every reply comes from the condition tables below.
+ * silently "cancelled").  Every reply comes from the condition tables (api_seed_codes.c).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
+#include "api_seed.h"
 #include "engine.h"
 #include "log.h"
 #include "util.h"
 #include "verify.h"
-
-/* Every condition a seed endpoint can answer, mapped once to code and text. */
-enum seed_cond {
-	/* Zero: an entry a table leaves out answers "Internal Error". */
-	SEED_INTERNAL = 0,
-	SEED_OK, /* not a refusal: the endpoint's own success reply */
-	SEED_MISSING,
-	SEED_BAD_VALUE,
-	SEED_BAD_INPUT,
-	SEED_TOO_BIG,
-	SEED_THROTTLED,
-	SEED_RESEND_COOLDOWN,
-	SEED_RESEND_CAP,
-	SEED_NO_CREDENTIALS,
-	SEED_BAD_CREDENTIALS,
-	SEED_NOT_FOUND,
-	SEED_CONCURRENT,
-	SEED_LIMIT,
-	SEED_WRONG_CODE,
-	SEED_VERIFIED_ALREADY,
-	SEED_CANCELLED,
-	SEED_NO_RESPONSE,
-	SEED_NOT_PERMITTED,
-	SEED_BLOCKED,
-	/* Not a reply: answered by the verification's state (control). */
-	SEED_BY_STATE,
-	SEED_COND_COUNT
-};
-
-/* What a condition's reply carries besides its status and text. */
-enum {
-	SEED_RETRY = 1,  /* Retry-After: the service's wait */
-	SEED_RESEND = 2, /* Retry-After: the resend cooldown's wait */
-	SEED_RID = 4,    /* the argument is a request_id member, not text */
-};
-
-/* "%s" in a text stands for the condition's argument. */
-static const struct {
-	int status;
-	unsigned int flags;
-	const char *text;
-} seed_codes[SEED_COND_COUNT] = {
-	[SEED_MISSING] = {2, 0, "%s"}, /* the endpoint's sentence */
-	[SEED_BAD_VALUE] = {3, 0, "Invalid value for parameter %s"},
-	[SEED_BAD_INPUT] = {3, 0, "%s"},
-	[SEED_TOO_BIG] = {3, 0, "Request too large"},
-	[SEED_THROTTLED] = {1, SEED_RETRY, "Throttled"},
-	[SEED_RESEND_COOLDOWN] = {1, SEED_RESEND,
-				  "Throttled: resent too recently"},
-	[SEED_RESEND_CAP] = {1, 0, "Throttled: no resends left"},
-	[SEED_NO_CREDENTIALS] = {2, 0,
-				 "api_key and api_secret parameters "
-				 "required!"},
-	[SEED_BAD_CREDENTIALS] = {4, 0, "Bad Credentials"},
-	[SEED_INTERNAL] = {5, 0, "Internal Error"},
-	[SEED_NOT_FOUND] = {6, 0, "Request ID does not exist or is expired"},
-	[SEED_CONCURRENT] = {10, SEED_RID,
-			     "Concurrent verifications to the same number "
-			     "are not allowed"},
-	[SEED_LIMIT] = {15, 0, "Verify Limit Exceeded"},
-	[SEED_WRONG_CODE] = {16, 0,
-			     "The code provided does not match the "
-			     "expected value"},
-	[SEED_VERIFIED_ALREADY] = {18, 0, "Verified already"},
-	[SEED_CANCELLED] = {19, 0, "Verification cancelled"},
-	[SEED_NO_RESPONSE] = {101, 0, "No response found"},
-	[SEED_NOT_PERMITTED] = {29, 0,
-				"Non-Permitted Destination: the number's "
-				"country is not allowed for this API key"},
-	[SEED_BLOCKED] = {7, 0, "Number blocked: %s"},
-};
-
-/* Why a call could not reach its endpoint's logic. */
-static const enum seed_cond admit_conds[] = {
-	[API_READY] = SEED_OK,
-	[API_BAD_INPUT] = SEED_BAD_INPUT,
-	[API_TOO_BIG] = SEED_TOO_BIG,
-	[API_NO_CREDENTIALS] = SEED_NO_CREDENTIALS,
-	[API_BAD_CREDENTIALS] = SEED_BAD_CREDENTIALS,
-	[API_INTERNAL] = SEED_INTERNAL,
-	[API_THROTTLED] = SEED_THROTTLED,
-	/* The original's API is for backends: no browsers, no publishable. */
-	[API_ORIGIN] = SEED_BAD_CREDENTIALS,
-	[API_BROWSER_SECRET] = SEED_BAD_CREDENTIALS,
-	[API_PUBLISHABLE] = SEED_BAD_CREDENTIALS,
-};
-
-/*
- * How a service result is answered: the condition, where its argument
- * comes from (the service's `bad` parameter, else `dflt`; or the request
- * id), and the sentence the argument is wrapped in first, if any.
- */
-enum { ARG_DEFAULT, ARG_BAD, ARG_RID };
-
-struct seed_reply {
-	enum seed_cond cond;
-	int arg;
-	const char *dflt;
-	const char *wrap;
-};
-
-static const struct seed_reply request_replies[] = {
-	[VERIFY_OK] = {SEED_OK, ARG_DEFAULT, NULL, NULL},
-	[VERIFY_CONCURRENT] = {SEED_CONCURRENT, ARG_RID, NULL, NULL},
-	[VERIFY_BAD_NUMBER] = {SEED_BAD_VALUE, ARG_DEFAULT, "phone_no", NULL},
-	[VERIFY_BAD_PARAM] = {SEED_BAD_VALUE, ARG_BAD, "phone_no", NULL},
-	[VERIFY_NOT_FOUND] = {SEED_INTERNAL, ARG_DEFAULT, NULL, NULL},
-	[VERIFY_ERROR] = {SEED_INTERNAL, ARG_DEFAULT, NULL, NULL},
-	[VERIFY_THROTTLED] = {SEED_THROTTLED, ARG_DEFAULT, NULL, NULL},
-	[VERIFY_NOT_PERMITTED] = {SEED_NOT_PERMITTED, ARG_DEFAULT, NULL, NULL},
-	[VERIFY_BLOCKED] = {SEED_BLOCKED, ARG_BAD, "fraud", NULL},
-	[VERIFY_UNREACHABLE] = {SEED_BAD_INPUT, ARG_BAD,
-				"this number cannot receive codes",
-				"Invalid value for parameter phone_no: %s"},
-	[VERIFY_PENDING] = {SEED_INTERNAL, ARG_DEFAULT, NULL, NULL},
-};
-
-/* A check or a control command: every refusal names nothing. */
-static const enum seed_cond id_conds[] = {
-	[VERIFY_OK] = SEED_OK,
-	[VERIFY_CONCURRENT] = SEED_INTERNAL,
-	[VERIFY_BAD_NUMBER] = SEED_INTERNAL,
-	[VERIFY_BAD_PARAM] = SEED_INTERNAL,
-	[VERIFY_NOT_FOUND] = SEED_NOT_FOUND,
-	[VERIFY_ERROR] = SEED_INTERNAL,
-	[VERIFY_THROTTLED] = SEED_THROTTLED,
-	[VERIFY_NOT_PERMITTED] = SEED_INTERNAL,
-	[VERIFY_BLOCKED] = SEED_INTERNAL,
-	[VERIFY_UNREACHABLE] = SEED_INTERNAL,
-	[VERIFY_PENDING] = SEED_INTERNAL,
-};
-
-static const enum seed_cond check_conds[] = {
-	[CHECK_OK] = SEED_OK,
-	[CHECK_WRONG] = SEED_WRONG_CODE,
-	[CHECK_WRONG_LAST] = SEED_WRONG_CODE,
-	[CHECK_FAILED] = SEED_LIMIT,
-	[CHECK_ALREADY_VERIFIED] = SEED_VERIFIED_ALREADY,
-	[CHECK_CANCELLED] = SEED_CANCELLED,
-	[CHECK_EXPIRED] = SEED_NOT_FOUND,
-};
-
-/* The seed dialect cancels without Vonage's rules: only resends refuse. */
-static const enum seed_cond control_conds[] = {
-	[CONTROL_OK] = SEED_OK,
-	[CONTROL_NOT_ACTIVE] = SEED_BY_STATE,
-	[CONTROL_TOO_EARLY] = SEED_RESEND_COOLDOWN,
-	[CONTROL_TOO_LATE] = SEED_RESEND_COOLDOWN,
-	[CONTROL_NO_MORE_EVENTS] = SEED_RESEND_COOLDOWN,
-	[CONTROL_COOLDOWN] = SEED_RESEND_COOLDOWN,
-	[CONTROL_RESEND_CAP] = SEED_RESEND_CAP,
-};
-
-/* Why a command was refused for a verification that is no longer live. */
-static const enum seed_cond state_conds[] = {
-	[VF_IN_PROGRESS] = SEED_THROTTLED, /* resend cooldown or cap */
-	[VF_SUCCESS] = SEED_VERIFIED_ALREADY, [VF_FAILED] = SEED_LIMIT,
-	[VF_EXPIRED] = SEED_NOT_FOUND,        [VF_CANCELLED] = SEED_CANCELLED,
-};
 
 /*
  * A call of a seed endpoint.  The pending write and the facts its reply
@@ -193,9 +35,10 @@ static void seed_fail(struct seed_ctx *ctx, enum seed_cond cond,
 		      const char *arg)
 {
 	struct http_req *req = ctx->base.req;
-	unsigned int flags = seed_codes[cond].flags;
-	char text[PARAMS_VALUE_MAX + 128];
-	json_t *o = json_object();
+	unsigned int flags = seed_cond_flags(cond);
+	char text[SEED_TEXT_MAX];
+	int status;
+	json_t *o;
 
 	if (flags & SEED_RETRY)
 		api_retry_after(req, ctx->wait);
@@ -204,23 +47,24 @@ static void seed_fail(struct seed_ctx *ctx, enum seed_cond cond,
 				verify_resend_wait(ctx->base.call.key_id,
 						   api_param(&ctx->base.call,
 							     "request_id")));
-	api_text_format(text, sizeof(text), seed_codes[cond].text,
-			flags & SEED_RID ? NULL : arg, 0);
-	json_object_set_new(o, "status", json_integer(seed_codes[cond].status));
+	status = seed_error_text(cond, flags & SEED_RID ? NULL : arg, text,
+				 sizeof(text));
+	o = json_object();
+	json_object_set_new(o, "status", json_integer(status));
 	if (flags & SEED_RID)
 		json_object_set_new(o, "request_id", json_string(arg));
 	json_object_set_new(o, "error_text", json_string(text));
 	api_reply_json(req, o);
 }
 
-/* A service result through one of the tables above. */
+/* A service result through a reply table. */
 static void seed_fail_reply(struct seed_ctx *ctx, const struct seed_reply *rp,
 			    const char *bad, const char *rid)
 {
-	const char *arg = rp->arg == ARG_RID          ? rid
-			  : rp->arg == ARG_BAD && bad ? bad
-						      : rp->dflt;
-	char text[PARAMS_VALUE_MAX + 128];
+	const char *arg = rp->arg == SEED_ARG_RID          ? rid
+			  : rp->arg == SEED_ARG_BAD && bad ? bad
+							   : rp->dflt;
+	char text[SEED_TEXT_MAX];
 
 	if (rp->wrap) {
 		api_text_format(text, sizeof(text), rp->wrap, arg, 0);
@@ -241,7 +85,7 @@ static enum api_run seed_run(struct api_ctx *base, enum api_fail f)
 		return API_RUN_DONE;
 	}
 	if (f != API_READY) {
-		seed_fail(ctx, admit_conds[f],
+		seed_fail(ctx, seed_admit_conds[f],
 			  f == API_BAD_INPUT ? base->call.params.error : NULL);
 		return API_RUN_DONE;
 	}
@@ -261,8 +105,8 @@ static void seed_request_reply(struct seed_ctx *ctx, enum verify_result r,
 {
 	json_t *o;
 
-	if (request_replies[r].cond != SEED_OK) {
-		seed_fail_reply(ctx, &request_replies[r], bad, request_id);
+	if (seed_request_replies[r].cond != SEED_OK) {
+		seed_fail_reply(ctx, &seed_request_replies[r], bad, request_id);
 		return;
 	}
 	o = json_object();
@@ -314,7 +158,8 @@ static void seed_check_reply(struct seed_ctx *ctx, enum verify_result r,
 			     enum check_outcome oc)
 {
 	const char *id = api_param(&ctx->base.call, "request_id");
-	enum seed_cond cond = r == VERIFY_OK ? check_conds[oc] : id_conds[r];
+	enum seed_cond cond = r == VERIFY_OK ? seed_check_conds[oc]
+					     : seed_id_conds[r];
 	json_t *o;
 
 	if (cond != SEED_OK) {
@@ -388,43 +233,13 @@ static int event_to_json(const struct event_row *ev, void *arg)
 	return json_array_append_new(arg, e);
 }
 
-/* A search by request id: found, or never seen (another key's included). */
-static const enum seed_cond search_conds[] = {
-	[VERIFY_OK] = SEED_OK,
-	[VERIFY_CONCURRENT] = SEED_INTERNAL,
-	[VERIFY_BAD_NUMBER] = SEED_INTERNAL,
-	[VERIFY_BAD_PARAM] = SEED_INTERNAL,
-	[VERIFY_NOT_FOUND] = SEED_NO_RESPONSE,
-	[VERIFY_ERROR] = SEED_INTERNAL,
-	[VERIFY_THROTTLED] = SEED_INTERNAL,
-	[VERIFY_NOT_PERMITTED] = SEED_INTERNAL,
-	[VERIFY_BLOCKED] = SEED_INTERNAL,
-	[VERIFY_UNREACHABLE] = SEED_INTERNAL,
-	[VERIFY_PENDING] = SEED_INTERNAL,
-};
-
-/* A search by number: a number never verified is an answer, not an error. */
-static const enum seed_cond number_conds[] = {
-	[VERIFY_OK] = SEED_OK,
-	[VERIFY_CONCURRENT] = SEED_INTERNAL,
-	[VERIFY_BAD_NUMBER] = SEED_BAD_VALUE,
-	[VERIFY_BAD_PARAM] = SEED_INTERNAL,
-	[VERIFY_NOT_FOUND] = SEED_OK,
-	[VERIFY_ERROR] = SEED_INTERNAL,
-	[VERIFY_THROTTLED] = SEED_INTERNAL,
-	[VERIFY_NOT_PERMITTED] = SEED_INTERNAL,
-	[VERIFY_BLOCKED] = SEED_INTERNAL,
-	[VERIFY_UNREACHABLE] = SEED_INTERNAL,
-	[VERIFY_PENDING] = SEED_INTERNAL,
-};
-
 static void seed_search_id(struct seed_ctx *ctx, const char *id)
 {
 	struct api_call *call = &ctx->base.call;
 	struct vf_record r;
 	json_t *o, *checks, *events;
 	enum seed_cond cond =
-		search_conds[verify_search(call->key_id, id, NULL, &r)];
+		seed_search_conds[verify_search(call->key_id, id, NULL, &r)];
 
 	if (cond != SEED_OK) {
 		seed_fail(ctx, cond, NULL);
@@ -460,8 +275,8 @@ static void seed_search_number(struct seed_ctx *ctx, const char *number)
 		verify_number_status(call->key_id, number, digits, &vr);
 	json_t *o;
 
-	if (number_conds[r] != SEED_OK) {
-		seed_fail(ctx, number_conds[r], "phone_no");
+	if (seed_number_conds[r] != SEED_OK) {
+		seed_fail(ctx, seed_number_conds[r], "phone_no");
 		return;
 	}
 	o = json_object();
@@ -521,13 +336,14 @@ static enum seed_cond seed_state_cond(struct seed_ctx *ctx)
 
 	if (verify_search(ctx->base.call.key_id, id, NULL, &r) != VERIFY_OK)
 		return SEED_INTERNAL;
-	return state_conds[r.v.state];
+	return seed_state_conds[r.v.state];
 }
 
 static void seed_control_reply(struct seed_ctx *ctx, enum verify_result r,
 			       enum control_outcome oc)
 {
-	enum seed_cond cond = r == VERIFY_OK ? control_conds[oc] : id_conds[r];
+	enum seed_cond cond = r == VERIFY_OK ? seed_control_conds[oc]
+					     : seed_id_conds[r];
 
 	if (cond == SEED_BY_STATE)
 		cond = seed_state_cond(ctx);

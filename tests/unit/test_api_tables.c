@@ -1,8 +1,8 @@
 /*
  * Unit tests of the API layer's pure parts: the template filler both
- * dialects' error texts go through, and the Vonage dialect's tables from
- * service results to conditions (every result answered, each condition
- * with a status, a text and the side effects its reply needs).
+ * dialects' error texts go through, and each dialect's tables from service
+ * results to conditions (every result answered, each condition with a
+ * status, a text and the side effects its reply needs).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "api.h"
+#include "api_seed.h"
 #include "api_vonage.h"
 #include "util.h"
 
@@ -171,6 +172,98 @@ static void test_condition_flags(void **state)
 	assert_false(vonage_cond_flags(VONAGE_THROTTLED) & VONAGE_F_JUNK);
 }
 
+/* ---- the seed dialect ---- */
+
+static void test_seed_every_condition_has_a_reply(void **state)
+{
+	char text[SEED_TEXT_MAX];
+
+	for (int c = 0; c < SEED_COND_COUNT; c++) {
+		int status = seed_error_text((enum seed_cond)c, "x", text,
+					     sizeof(text));
+
+		if (c == SEED_OK || c == SEED_BY_STATE) {
+			assert_int_equal(status, -1);
+			continue;
+		}
+		assert_in_range(status, 1, 101);
+		assert_true(strlen(text) > 0);
+	}
+	assert_int_equal(
+		seed_error_text(SEED_COND_COUNT, "x", text, sizeof(text)), -1);
+	assert_string_equal(text, "");
+}
+
+/* A table names real replies, success only at `ok` (SIZE_MAX: none). */
+static void assert_seed_conds(const enum seed_cond *conds, size_t n, size_t ok)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (i == ok) {
+			assert_int_equal(conds[i], SEED_OK);
+			continue;
+		}
+		assert_int_not_equal(conds[i], SEED_OK);
+		assert_in_range(conds[i], 0, SEED_COND_COUNT - 1);
+	}
+}
+
+static void test_seed_only_success_answers_ok(void **state)
+{
+	assert_seed_conds(seed_admit_conds, ARRAY_LEN(seed_admit_conds),
+			  API_READY);
+	assert_seed_conds(seed_id_conds, ARRAY_LEN(seed_id_conds), VERIFY_OK);
+	assert_seed_conds(seed_search_conds, ARRAY_LEN(seed_search_conds),
+			  VERIFY_OK);
+	assert_seed_conds(seed_check_conds, ARRAY_LEN(seed_check_conds),
+			  CHECK_OK);
+	assert_seed_conds(seed_control_conds, ARRAY_LEN(seed_control_conds),
+			  CONTROL_OK);
+	assert_seed_conds(seed_state_conds, ARRAY_LEN(seed_state_conds),
+			  SIZE_MAX);
+	/* A number never verified is answered, not refused. */
+	assert_int_equal(seed_number_conds[VERIFY_OK], SEED_OK);
+	assert_int_equal(seed_number_conds[VERIFY_NOT_FOUND], SEED_OK);
+	assert_int_equal(seed_number_conds[VERIFY_BAD_NUMBER], SEED_BAD_VALUE);
+	for (size_t i = 0; i < ARRAY_LEN(seed_request_replies); i++)
+		if (i != VERIFY_OK)
+			assert_int_not_equal(seed_request_replies[i].cond,
+					     SEED_OK);
+	/* Only a refused control command is answered by the state. */
+	assert_int_equal(seed_control_conds[CONTROL_NOT_ACTIVE], SEED_BY_STATE);
+}
+
+/* The original's status of each outcome, and what each reply carries. */
+static void test_seed_statuses_and_flags(void **state)
+{
+	static const struct {
+		enum check_outcome oc;
+		int status;
+	} checks[] = {
+		{CHECK_WRONG, 16},     {CHECK_WRONG_LAST, 16},
+		{CHECK_FAILED, 15},    {CHECK_ALREADY_VERIFIED, 18},
+		{CHECK_CANCELLED, 19}, {CHECK_EXPIRED, 6},
+	};
+	char text[SEED_TEXT_MAX];
+
+	for (size_t i = 0; i < ARRAY_LEN(checks); i++)
+		assert_int_equal(seed_error_text(seed_check_conds[checks[i].oc],
+						 NULL, text, sizeof(text)),
+				 checks[i].status);
+	assert_int_equal(
+		seed_error_text(seed_request_replies[VERIFY_BLOCKED].cond,
+				"fraud", text, sizeof(text)),
+		7);
+	assert_string_equal(text, "Number blocked: fraud");
+	assert_true(seed_cond_flags(SEED_THROTTLED) & SEED_RETRY);
+	assert_true(seed_cond_flags(SEED_RESEND_COOLDOWN) & SEED_RESEND);
+	assert_true(seed_cond_flags(SEED_CONCURRENT) & SEED_RID);
+	assert_int_equal(seed_cond_flags(SEED_RESEND_CAP), 0);
+	assert_int_equal(seed_request_replies[VERIFY_CONCURRENT].arg,
+			 SEED_ARG_RID);
+	assert_string_equal(seed_request_replies[VERIFY_BAD_NUMBER].dflt,
+			    "phone_no");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -181,6 +274,9 @@ int main(void)
 		cmocka_unit_test(test_outcomes_map_to_vonage_statuses),
 		cmocka_unit_test(test_request_replies_name_their_argument),
 		cmocka_unit_test(test_condition_flags),
+		cmocka_unit_test(test_seed_every_condition_has_a_reply),
+		cmocka_unit_test(test_seed_only_success_answers_ok),
+		cmocka_unit_test(test_seed_statuses_and_flags),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
