@@ -1,7 +1,9 @@
 /*
- * The shared front and back of every Verify call (api.h): parameter parsing
- * by content type, credentials, authentication, and reply rendering.  XML is
- * written with libxml2's xmlTextWriter, never by pasting strings.
+ * The shared front and back of every Verify call (api.h): the one lifecycle
+ * of a call (context, run, write, continuation), parameter parsing by
+ * content type, credentials, authentication, CORS preflights and reply
+ * rendering.  XML is written with libxml2's xmlTextWriter, never by pasting
+ * strings.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,8 @@
 /*
  * What every Verify endpoint does before and after its own work, in both
- * dialects: parameters from the query and the body, credentials, and replies
- * rendered as JSON (jansson) or XML (libxml2) from one jansson object.
+ * dialects: one lifecycle from the request to the reply (api_serve), the
+ * parameters from the query and the body, credentials, CORS preflights, and
+ * replies rendered as JSON (jansson) or XML (libxml2) from one jansson object.
  */
 #ifndef KV_API_H
 #define KV_API_H
