@@ -40,7 +40,8 @@ static void seed_fail(struct seed_ctx *ctx, enum seed_cond cond,
 	int status;
 	json_t *o;
 
-	if (flags & SEED_RETRY)
+	/* A throttle found by api_prepare() has set its own wait already. */
+	if ((flags & SEED_RETRY) && !ctx->base.req->retry_after[0])
 		api_retry_after(req, ctx->wait);
 	if (flags & SEED_RESEND)
 		api_retry_after(req,

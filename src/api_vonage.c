@@ -75,7 +75,8 @@ static void vonage_fail(struct vonage_ctx *ctx, enum vonage_cond cond,
 
 	if (flags & VONAGE_F_JUNK)
 		api_call_junk(&ctx->base.call);
-	if (flags & VONAGE_F_RETRY)
+	/* A throttle found by api_prepare() has set its own wait already. */
+	if ((flags & VONAGE_F_RETRY) && !ctx->base.req->retry_after[0])
 		api_retry_after(ctx->base.req, ctx->wait);
 	if (flags & VONAGE_F_RESEND)
 		api_retry_after(ctx->base.req,
