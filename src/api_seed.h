@@ -26,6 +26,7 @@ enum seed_cond {
 	SEED_BAD_INPUT,
 	SEED_TOO_BIG,
 	SEED_THROTTLED,
+	SEED_STILL_LIVE, /* control refused, still in progress: no wait known */
 	SEED_RESEND_COOLDOWN,
 	SEED_RESEND_CAP,
 	SEED_NO_CREDENTIALS,

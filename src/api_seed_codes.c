@@ -21,6 +21,7 @@ static const struct {
 	[SEED_BAD_INPUT] = {3, 0, "%s"},
 	[SEED_TOO_BIG] = {3, 0, "Request too large"},
 	[SEED_THROTTLED] = {1, SEED_RETRY, "Throttled"},
+	[SEED_STILL_LIVE] = {1, 0, "Throttled"},
 	[SEED_RESEND_COOLDOWN] = {1, SEED_RESEND,
 				  "Throttled: resent too recently"},
 	[SEED_RESEND_CAP] = {1, 0, "Throttled: no resends left"},
@@ -117,7 +118,7 @@ const enum seed_cond seed_control_conds[] = {
 
 /* Why a command was refused for a verification that is no longer live. */
 const enum seed_cond seed_state_conds[] = {
-	[VF_IN_PROGRESS] = SEED_THROTTLED, /* resend cooldown or cap */
+	[VF_IN_PROGRESS] = SEED_STILL_LIVE, /* resend cooldown or cap */
 	[VF_SUCCESS] = SEED_VERIFIED_ALREADY, [VF_FAILED] = SEED_LIMIT,
 	[VF_EXPIRED] = SEED_NOT_FOUND,        [VF_CANCELLED] = SEED_CANCELLED,
 };
