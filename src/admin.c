@@ -376,7 +376,10 @@ static int key_print(const struct key_row *k, void *arg)
 	return 0;
 }
 
-/* Prints a new key (and its secret, if any) as text or, with --json, JSON. */
+/*
+ * Prints a new key (and its secret, if any) as text or, with --json, JSON.
+ * Returns the command's exit status: 0, or 1 when out of memory.
+ */
 static int key_print_created(const struct admin_options *o, const char *key,
 			     const char *secret)
 {
@@ -466,8 +469,10 @@ static int cmd_keys_publishable(struct admin_options *o, struct db_conn *c)
 	return key_print_created(o, key, NULL);
 }
 
-static int cmd_keys_revoke(struct admin_options *o, const char *api_key)
+/* `keys revoke KEY`. */
+static int cmd_keys_revoke(struct admin_options *o)
 {
+	const char *api_key = o->args[1];
 	struct db_conn *c = admin_open(o);
 	int rc;
 
@@ -483,9 +488,9 @@ static int cmd_keys_revoke(struct admin_options *o, const char *api_key)
 }
 
 /* `keys set-owner PK KEY`: who may redeem the tokens of a publishable key. */
-static int cmd_keys_set_owner(struct admin_options *o, const char *pk,
-			      const char *owner)
+static int cmd_keys_set_owner(struct admin_options *o)
 {
+	const char *pk = o->args[1], *owner = o->args[2];
 	struct db_conn *c = admin_open(o);
 	int rc;
 
@@ -542,16 +547,6 @@ static int cmd_keys_list(struct admin_options *o)
 	rc = db_keys_foreach(c, key_print, c) == 0 ? 0 : 1;
 	db_close(c);
 	return rc;
-}
-
-static int cmd_keys_revoke_arg(struct admin_options *o)
-{
-	return cmd_keys_revoke(o, o->args[1]);
-}
-
-static int cmd_keys_set_owner_args(struct admin_options *o)
-{
-	return cmd_keys_set_owner(o, o->args[1], o->args[2]);
 }
 
 static int block_print(const struct block_row *b, void *arg)
@@ -642,12 +637,12 @@ static const struct admin_cmd cmds[] = {
 	 "                        create a key for web pages of those\n"
 	 "                        origins (no secret); only the backend\n"
 	 "                        of secret key KEY may redeem its tokens\n"},
-	{"keys", "set-owner", 3, cmd_keys_set_owner_args,
+	{"keys", "set-owner", 3, cmd_keys_set_owner,
 	 "  keys set-owner PK KEY make secret key KEY the owner of\n"
 	 "                        publishable key PK\n"},
 	{"keys", "list", 1, cmd_keys_list,
 	 "  keys list             list API keys (never secrets)\n"},
-	{"keys", "revoke", 2, cmd_keys_revoke_arg,
+	{"keys", "revoke", 2, cmd_keys_revoke,
 	 "  keys revoke KEY       revoke an API key\n"},
 	{"token-key", NULL, -1, cmd_token_key,
 	 "  token-key             print the public key (JWK Set) that\n"
