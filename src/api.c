@@ -1,8 +1,12 @@
 /*
- * The shared front and back of every Verify call (api.h): parameter parsing
- * by content type, credentials, authentication, and reply rendering.  XML is
- * written with libxml2's xmlTextWriter, never by pasting strings.
+ * The shared front and back of every Verify call (api.h): the one lifecycle
+ * of a call (context, run, write, continuation), parameter parsing by
+ * content type, credentials, authentication, CORS preflights and reply
+ * rendering.  XML is written with libxml2's xmlTextWriter, never by pasting
+ * strings.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -323,4 +327,108 @@ json_t *api_datetime(int64_t ms)
 		return json_string("");
 	format_datetime(ms / 1000, out);
 	return json_string(out);
+}
+
+/* Appends n bytes of s at *at, truncating; text stays NUL-terminated. */
+static void text_put(char *text, size_t len, size_t *at, const char *s,
+		     size_t n)
+{
+	if (*at + 1 >= len)
+		return;
+	if (n > len - 1 - *at)
+		n = len - 1 - *at;
+	memcpy(text + *at, s, n);
+	*at += n;
+	text[*at] = '\0';
+}
+
+void api_text_format(char *text, size_t len, const char *tmpl, const char *arg,
+		     int num)
+{
+	char digits[16];
+	size_t at = 0;
+
+	if (len)
+		text[0] = '\0';
+	for (const char *t = tmpl ? tmpl : ""; *t; t++) {
+		if (t[0] == '%' && t[1] == 's') {
+			text_put(text, len, &at, arg ? arg : "",
+				 arg ? strlen(arg) : 0);
+			t++;
+		} else if (t[0] == '%' && t[1] == 'd') {
+			snprintf(digits, sizeof(digits), "%d", num);
+			text_put(text, len, &at, digits, strlen(digits));
+			t++;
+		} else {
+			text_put(text, len, &at, t, 1);
+		}
+	}
+}
+
+/* ---- the lifecycle ---- */
+
+static void api_ctx_free(struct api_ctx *ctx)
+{
+	api_call_release(&ctx->call);
+	free(ctx);
+}
+
+/* http_write()'s continuation: the dialect answers, then the call ends. */
+static void api_write_then(struct http_req *req, int rc, void *arg)
+{
+	struct api_ctx *ctx = arg;
+
+	ctx->then(ctx, rc);
+	api_ctx_free(ctx);
+}
+
+void api_serve(struct http_req *req, const struct api_handler *h)
+{
+	struct api_ctx *ctx = calloc(1, h->ctx_size);
+	enum api_fail f;
+
+	if (!ctx)
+		return; /* no reply: http.c answers "Internal Error" */
+	ctx->handler = h;
+	ctx->req = req;
+	f = api_prepare(req, &ctx->call, h->single, h->flags);
+	if (h->run(ctx, f) == API_RUN_PENDING && ctx->then) {
+		/* From here the continuation owns ctx (it may be gone). */
+		http_write(req, ctx->write_fn, ctx->write_arg, api_write_then,
+			   ctx);
+		return;
+	}
+	api_ctx_free(ctx);
+}
+
+enum api_run api_ctx_write(struct api_ctx *ctx,
+			   int (*fn)(struct db_conn *c, void *arg), void *arg,
+			   void (*then)(struct api_ctx *ctx, int rc))
+{
+	ctx->write_fn = fn;
+	ctx->write_arg = arg;
+	ctx->then = then;
+	return API_RUN_PENDING;
+}
+
+/* OPTIONS on the Verify API: a browser asks before a JSON POST. */
+void api_cors_preflight(struct http_req *req)
+{
+	int known = 0;
+
+	if (req->origin) {
+		db_read_begin();
+		known = keys_origin_known(req->origin);
+		db_read_end();
+	}
+	if (known != 1) {
+		/* No CORS headers: the browser refuses the real request. */
+		http_reply_copy(req, 403, "application/json",
+				"{\"status\":\"4\",\"error_text\":\"Origin not "
+				"allowed\"}");
+		return;
+	}
+	req->cors_allow = req->origin;
+	req->preflight = 1;
+	http_reply_copy(req, 204, "text/plain", "");
 }

@@ -1,7 +1,8 @@
 /*
  * What every Verify endpoint does before and after its own work, in both
- * dialects: parameters from the query and the body, credentials, and replies
- * rendered as JSON (jansson) or XML (libxml2) from one jansson object.
+ * dialects: one lifecycle from the request to the reply (api_serve), the
+ * parameters from the query and the body, credentials, CORS preflights, and
+ * replies rendered as JSON (jansson) or XML (libxml2) from one jansson object.
  */
 #ifndef KV_API_H
 #define KV_API_H
@@ -81,5 +82,77 @@ void api_reply_xml(struct http_req *req, const char *root, json_t *obj);
 
 /* "YYYY-MM-DD HH:MM:SS" (UTC) of a millisecond time, or "" for 0. */
 json_t *api_datetime(int64_t ms);
+
+/*
+ * Fills a dialect's error template into text (size len, NUL-terminated,
+ * truncated if needed): "%s" becomes `arg` (NULL reads as ""), "%d" becomes
+ * `num`; every other byte is copied.
+ */
+void api_text_format(char *text, size_t len, const char *tmpl, const char *arg,
+		     int num);
+
+/* ---- one lifecycle for every endpoint of every dialect ---- */
+
+/* What an endpoint's run did with its call. */
+enum api_run {
+	API_RUN_DONE,    /* the reply is set: the context is freed at once */
+	API_RUN_PENDING, /* api_ctx_write() was called: its `then` answers */
+};
+
+struct api_ctx;
+
+/*
+ * An endpoint: how big its dialect's context is (a struct that begins with
+ * struct api_ctx), what api_prepare() is given, and its run, which answers
+ * a refused call (f != API_READY) itself and otherwise does its work.
+ * Dialects embed it first in their own endpoint structs and reach those
+ * from ctx->handler.
+ */
+struct api_handler {
+	size_t ctx_size;
+	const char *const *single; /* single-valued parameters */
+	unsigned int flags;        /* api_prepare() flags */
+	enum api_run (*run)(struct api_ctx *ctx, enum api_fail f);
+};
+
+/*
+ * One call from api_serve() to its reply.  It lives on the heap: a write
+ * goes through http_write(), whose continuation answers after the HTTP
+ * thread has moved on to other connections.
+ */
+struct api_ctx {
+	const struct api_handler *handler;
+	struct http_req *req;
+	struct api_call call;
+	/* Set by api_ctx_write(): the write and what answers after it. */
+	int (*write_fn)(struct db_conn *c, void *arg);
+	void *write_arg;
+	void (*then)(struct api_ctx *ctx, int rc);
+};
+
+/*
+ * Serves one request through handler `h`: allocates its context, prepares
+ * the call, runs it, and either frees the context (API_RUN_DONE) or hands
+ * the write the run asked for to http_write(), whose continuation calls
+ * ctx->then() and frees the context.  Without memory nothing is replied
+ * (http.c answers "Internal Error").
+ */
+void api_serve(struct http_req *req, const struct api_handler *h);
+
+/*
+ * Asks for fn(conn, arg) on the writer once the run has returned, then
+ * then(ctx, rc) with its result; `arg` must live as long as ctx (usually
+ * it is inside it).  Returns API_RUN_PENDING, which the run returns.
+ */
+enum api_run api_ctx_write(struct api_ctx *ctx,
+			   int (*fn)(struct db_conn *c, void *arg), void *arg,
+			   void (*then)(struct api_ctx *ctx, int rc));
+
+/*
+ * OPTIONS on a route web pages may call: a CORS preflight, allowed (204
+ * with the CORS headers) for an origin some publishable key lists, else
+ * refused (403 without them, so the browser refuses the real request).
+ */
+void api_cors_preflight(struct http_req *req);
 
 #endif

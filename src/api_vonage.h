@@ -1,25 +1,30 @@
 /*
- * The Vonage (Nexmo) Verify v1 dialect's pure helpers, shared by
- * api_vonage.c and its unit test: the one table of status codes and error
- * texts, and the validators of Vonage's request parameters.
+ * The Vonage (Nexmo) Verify v1 dialect's pure parts (api_vonage_codes.c),
+ * shared by api_vonage.c and its unit tests: the one table of status codes
+ * and error texts, the tables from service results to those conditions, and
+ * the validators of Vonage's request parameters.
  */
 #ifndef KV_API_VONAGE_H
 #define KV_API_VONAGE_H
 
 #include <stddef.h>
 
+#include "api.h"
 #include "db.h"
+#include "engine.h"
 #include "params.h"
+#include "verify.h"
 
 /* Every condition a Vonage endpoint answers with a non-zero status. */
 enum vonage_cond {
+	/* Zero: an entry a reply table leaves out answers "Internal Error". */
+	VONAGE_INTERNAL = 0,     /* 5 */
 	VONAGE_THROTTLED,        /* 1 */
 	VONAGE_MISSING,          /* 2, arg: the parameter */
 	VONAGE_BAD_VALUE,        /* 3, arg: the parameter */
 	VONAGE_BAD_INPUT,        /* 3, arg: the parser's sentence */
 	VONAGE_TOO_BIG,          /* 3 */
 	VONAGE_BAD_CREDENTIALS,  /* 4 */
-	VONAGE_INTERNAL,         /* 5 */
 	VONAGE_NOT_FOUND,        /* 6, arg: the request id */
 	VONAGE_CONCURRENT,       /* 10 */
 	VONAGE_WRONG_CODE,       /* 16 */
@@ -40,8 +45,47 @@ enum vonage_cond {
 	VONAGE_RESEND_COOLDOWN,  /* 1 */
 	VONAGE_RESEND_CAP,       /* 1 */
 	VONAGE_PK_BRAND,         /* 3, arg: the key's brand */
-	VONAGE_COND_COUNT
+	VONAGE_COND_COUNT,
+	/* Not a refusal: the endpoint's own reply (reply tables only). */
+	VONAGE_OK = VONAGE_COND_COUNT,
 };
+
+/* What a condition's reply does besides its status and text. */
+#define VONAGE_F_RETRY 1u  /* Retry-After: the service's wait */
+#define VONAGE_F_RESEND 2u /* Retry-After: the resend cooldown's wait */
+#define VONAGE_F_RID 4u    /* the argument is the reply's request_id */
+#define VONAGE_F_JUNK 8u   /* a page working as written never causes it */
+
+/* The VONAGE_F_* of `cond`; 0 for a cond out of range. */
+unsigned int vonage_cond_flags(enum vonage_cond cond);
+
+/* Where a reply's argument comes from. */
+enum vonage_arg {
+	VONAGE_ARG_ID,      /* the call's request_id */
+	VONAGE_ARG_BAD,     /* the service's bad parameter, else `dflt` */
+	VONAGE_ARG_RID,     /* the request id the service answered with */
+	VONAGE_ARG_DEFAULT, /* `dflt` */
+};
+
+/*
+ * How one service result is answered: the condition, its argument, and a
+ * sentence the argument is put in first (NULL: none).
+ */
+struct vonage_reply {
+	enum vonage_cond cond;
+	enum vonage_arg arg;
+	const char *dflt;
+	const char *wrap;
+};
+
+/* Indexed by the service's result or outcome; every entry is set. */
+extern const enum vonage_cond vonage_admit_conds[API_PUBLISHABLE + 1];
+extern const struct vonage_reply vonage_request_replies[VERIFY_PENDING + 1];
+/* Check, control and search by id: a result other than VERIFY_OK. */
+extern const enum vonage_cond vonage_id_conds[VERIFY_PENDING + 1];
+extern const enum vonage_cond vonage_search_conds[VERIFY_PENDING + 1];
+extern const enum vonage_cond vonage_check_conds[CHECK_EXPIRED + 1];
+extern const enum vonage_cond vonage_control_conds[CONTROL_RESEND_CAP + 1];
 
 /* Room for any error text: the longest template plus the longest value. */
 #define VONAGE_TEXT_MAX (PARAMS_VALUE_MAX + 256)
@@ -72,6 +116,15 @@ int vonage_brand_valid(const char *brand);
 int vonage_sender_id_valid(const char *sender_id);
 /* 1 when code is 1 to ENGINE_PIN_MAX ASCII digits, else 0. */
 int vonage_code_valid(const char *code);
+
+/*
+ * Fills `in` from a request's optional parameters (brand, sender_id,
+ * country, lg, and the numbers code_length, pin_expiry, next_event_wait,
+ * workflow_id), each checked.  Returns the name of the first invalid
+ * parameter (a static string), or NULL.  `in` points into `p`.
+ */
+const char *vonage_request_read(const struct params *p,
+				struct verify_request_in *in);
 
 /*
  * Vonage's type of a delivery event, "sms" or "tts" (by channel, else by

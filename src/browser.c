@@ -1,6 +1,6 @@
 /*
- * Browser support (browser.h): the CORS preflight, the JWK Set, token issue
- * and redemption, and the demo page's files.  The demo serves a fixed set of
+ * Browser support (browser.h): the JWK Set, token issue and redemption,
+ * and the demo page's files.  The demo serves a fixed set of
  * flat file names from two directories of the repository, nothing else.
  */
 #include <errno.h>
@@ -150,28 +150,6 @@ static void reply_json_obj(struct http_req *req, unsigned int status, json_t *o)
 	json_decref(o);
 	http_reply(req, status, "application/json", text,
 		   text ? strlen(text) : 0);
-}
-
-/* OPTIONS on the Verify API: a browser asks before a JSON POST. */
-void http_cors_preflight(struct http_req *req)
-{
-	int known = 0;
-
-	if (req->origin) {
-		db_read_begin();
-		known = keys_origin_known(req->origin);
-		db_read_end();
-	}
-	if (known != 1) {
-		/* No CORS headers: the browser refuses the real request. */
-		http_reply_copy(req, 403, "application/json",
-				"{\"status\":\"4\",\"error_text\":\"Origin not "
-				"allowed\"}");
-		return;
-	}
-	req->cors_allow = req->origin;
-	req->preflight = 1;
-	http_reply_copy(req, 204, "text/plain", "");
 }
 
 static void browser_jwks(struct http_req *req)

@@ -1,8 +1,8 @@
 /*
- * What the server does for web pages: CORS preflights of the Verify API,
- * the public key verification tokens are checked with (a JWK Set at a
- * well-known URL), issuing and redeeming those tokens, and the demo page
- * (/demo) when the `demo` setting is on.  Publishable keys themselves are in
+ * What the server does for web pages: the public key verification tokens
+ * are checked with (a JWK Set at a well-known URL), issuing and redeeming
+ * those tokens, and the demo page (/demo) when the `demo` setting is on.
+ * CORS preflights are the API layer's (api.c).  Publishable keys themselves are in
  * keys.c; which calls they may make is decided by the dialect (api_vonage.c).
  */
 #ifndef KV_BROWSER_H

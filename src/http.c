@@ -151,8 +151,8 @@ static void dispatch(struct http_req *req)
 
 	if (r)
 		r->handler(req);
-	else if (known && known->cors && req->method == HTTP_OPTIONS)
-		http_cors_preflight(req);
+	else if (known && known->preflight && req->method == HTTP_OPTIONS)
+		known->preflight(req);
 	else if (known)
 		reply_static(req, MHD_HTTP_METHOD_NOT_ALLOWED, bad_method);
 	else

@@ -52,7 +52,11 @@ struct route {
 	void (*handler)(struct http_req *req);
 	unsigned int methods; /* mask of enum http_method */
 	int prefix;           /* path is a prefix (e.g. "/ivr/") */
-	int cors; /* web pages may call it: OPTIONS answers a CORS preflight */
+	/*
+	 * Web pages may call it: OPTIONS is routed here as a CORS preflight,
+	 * which the API layer answers.  NULL for the other routes.
+	 */
+	void (*preflight)(struct http_req *req);
 };
 
 /* Route tables of each API module, ended by an entry with path NULL. */
@@ -72,12 +76,6 @@ int http_start(const struct config *cfg, int *bound_port, char *err,
 
 /* Stops accepting, lets in-flight requests finish, joins the threads. */
 void http_stop(void);
-
-/*
- * Answers OPTIONS on a route marked `cors` (browser.c decides which origins
- * may call).
- */
-void http_cors_preflight(struct http_req *req);
 
 /* Sets the reply: takes ownership of `body` (malloc'ed, may be NULL). */
 void http_reply(struct http_req *req, unsigned int status, const char *type,

@@ -1,0 +1,62 @@
+/*
+ * The command line: options (config file, environment, then flags, through
+ * a table of flags) and the admin commands (migrate, check-config, keys,
+ * blocks, token-key), dispatched through a table of commands.  `serve`, the
+ * daemon, is main.c's: admin_main() calls it back.
+ */
+#ifndef KV_ADMIN_H
+#define KV_ADMIN_H
+
+#include <stdio.h>
+
+#include "config.h"
+#include "keys.h"
+
+/* Exit statuses: 0 ok, 1 runtime failure, 2 usage or configuration error. */
+#define ADMIN_EXIT_USAGE 2
+
+struct admin_options {
+	struct config cfg;
+	const char *name;      /* keys create --name */
+	int json;              /* keys create --json */
+	int no_voice_confirm;  /* keys create --no-voice-confirm */
+	const char *countries; /* keys create --countries IN,GB */
+	int publishable;       /* keys create --publishable */
+	const char *brand;     /* keys create --publishable --brand B */
+	const char *owner;     /* keys create --publishable --owner KEY */
+	const char *origins[KEYS_ORIGINS_MAX]; /* keys create --origin */
+	int norigins;
+	const char *args[3]; /* positional: "keys set-owner PK KEY" */
+	int nargs;
+	int help; /* --help was given: nothing after it was read */
+};
+
+/*
+ * Fills `o` from the arguments after the command: the settings of the
+ * config file (--config), then the environment, then the flags, in that
+ * order, and validates the settings.  Stops at --help (o->help set, the
+ * settings not validated).  Returns 0, or KV_ECONFIG with the reason
+ * printed on stderr.  `o` must be zeroed first.
+ */
+int admin_options_parse(int argc, char **argv, struct admin_options *o);
+
+/* Every command, then every option and setting, with their defaults. */
+void admin_usage(FILE *out);
+
+/*
+ * Runs the command line: argv[1] is the command, found in the command
+ * table ("serve" calls `serve`).  Returns the exit status.
+ */
+int admin_main(int argc, char **argv, int (*serve)(struct admin_options *o));
+
+/*
+ * What `serve` shares with the admin commands: the migrations (0, or 1
+ * logged), the server secret (0 or KV_EIO, logged), and the templates
+ * directory found beside the program when the configured relative one
+ * does not exist from here.
+ */
+int admin_migrate(struct admin_options *o);
+int admin_load_secret(const struct config *cfg);
+void admin_locate_templates(struct config *cfg);
+
+#endif
