@@ -205,6 +205,14 @@ export async function verifyTokenOnline(baseUrl, options) {
   if (audiences.length === 0 || !audiences.every(isNonEmptyString))
     throw new TypeError('verifyTokenOnline: options.audience (your pk_ key) ' +
       'is required');
+  // A single-use token is spent by the request: one made for another of
+  // the owner's sites must be refused before it, not after.  Its claims are
+  // read unverified here; the server verifies them, and its reply's key is
+  // compared again below.
+  const claimed = unverifiedAudience(token);
+  if (claimed !== undefined && !audiences.includes(claimed))
+    throw new TokenError('BAD_AUDIENCE', 'The token was made for another ' +
+      'key (aud)');
   const url = String(baseUrl).replace(/\/+$/, '') + '/verify/token/json';
   const basic = Buffer.from(`${apiKey}:${apiSecret}`).toString('base64');
   let data;
@@ -277,6 +285,15 @@ function jsonObject(bytes, what) {
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     throw new TokenError('MALFORMED', `The token's ${what} is not an object`);
   return value;
+}
+
+/* The token's aud without checking anything, or undefined if unreadable. */
+function unverifiedAudience(token) {
+  try {
+    return splitToken(token).payload.aud;
+  } catch {
+    return undefined;
+  }
 }
 
 function splitToken(token) {

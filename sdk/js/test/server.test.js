@@ -292,6 +292,25 @@ describe('verifyTokenOnline()', () => {
     { code: 'BAD_AUDIENCE' });
   });
 
+  test('a token made for another key is refused before it is spent',
+    async () => {
+      const part = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      const other = `${part({ alg: 'EdDSA', kid: 'k' })}.` +
+        `${part({ aud: 'pk_ffffffffffffffff', jti: 'j' })}.c2ln`;
+      const fetch = jsonFetch({ body: { status: '0',
+        api_key: 'pk_ffffffffffffffff' } });
+      await assert.rejects(verifyTokenOnline('https://v.example', {
+        apiKey: 'k', apiSecret: 's', token: other, audience: AUD, fetch }),
+      { code: 'BAD_AUDIENCE' });
+      assert.equal(fetch.calls.length, 0);
+      // Its own key's token goes to the server as before.
+      const mine = `${part({ alg: 'EdDSA', kid: 'k' })}.` +
+        `${part({ aud: AUD, jti: 'j' })}.c2ln`;
+      await verifyTokenOnline('https://v.example', {
+        apiKey: 'k', apiSecret: 's', token: mine, audience: AUD,
+        fetch: jsonFetch({ body: { status: '0', api_key: AUD } }) });
+    });
+
   test('an audience is required, before any request', async () => {
     const fetch = jsonFetch({ body: { status: '0', api_key: AUD } });
     for (const audience of [undefined, '', [], [''], [AUD, 3]]) {
