@@ -410,16 +410,38 @@ static int url_split(const char *url, char *host, size_t hostlen,
 	return 0;
 }
 
+/* Who can reach a host: this machine, its private networks, anyone. */
+enum host_scope {
+	HOST_LOOPBACK = 0,
+	HOST_PRIVATE = 1,
+	HOST_PUBLIC = 2,
+};
+
+static enum host_scope v4_scope(uint32_t v)
+{
+	if (v >> 24 == 127 || v == 0)
+		return HOST_LOOPBACK;
+	if (v >> 24 == 10 || v >> 20 == 0xac1 || v >> 16 == 0xc0a8 ||
+	    v >> 16 == 0xa9fe || v >> 22 == 0x191)
+		return HOST_PRIVATE; /* RFC 1918, link-local, 100.64/10 */
+	return HOST_PUBLIC;
+}
+
 /*
- * A host only this machine reaches: localhost names, 127/8 in any form
- * inet_aton() reads ("127.1" too), ::1 (with or without a zone), the
- * unspecified addresses and their IPv4-mapped forms.
+ * The scope of a URL's host (lowercased, brackets removed).  Loopback:
+ * localhost names, 127/8 and 0.0.0.0 in any form inet_aton() reads
+ * ("127.1" too), ::1 and :: with or without a zone, and IPv6 forms that
+ * carry a loopback IPv4 (mapped, compatible, 6to4, NAT64).  Private:
+ * RFC 1918, 100.64/10 and link-local IPv4, fc00::/7 and fe80::/10, and the
+ * same embedded forms.  A name other than localhost is taken as public:
+ * nothing is resolved here.
  */
-static int host_is_loopback(const char *host)
+static enum host_scope host_scope(const char *host)
 {
 	static const unsigned char v6_loop[16] = {[15] = 1};
-	static const unsigned char v6_any[16] = {0};
 	static const unsigned char v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
+	static const unsigned char v4_compat[12] = {0};
+	static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b};
 	size_t n = strlen(host);
 	unsigned char a6[16];
 	struct in_addr a4;
@@ -428,25 +450,32 @@ static int host_is_loopback(const char *host)
 	if (n && host[n - 1] == '.')
 		n--; /* "localhost." and "127.0.0.1." are the same hosts */
 	if (n >= sizeof(name))
-		return 0;
+		return HOST_PUBLIC;
 	memcpy(name, host, n);
 	name[n] = '\0';
 	/* "::1%lo" (a zone, "%25" in a URL) is ::1 on one interface. */
 	name[strcspn(name, "%")] = '\0';
-	if ((n == 9 && strncmp(name, "localhost", 9) == 0) ||
-	    (n > 10 && strncmp(name + n - 10, ".localhost", 10) == 0))
-		return 1;
-	if (inet_aton(name, &a4)) {
-		uint32_t v = ntohl(a4.s_addr);
-
-		return v >> 24 == 127 || v == 0;
-	}
-	if (inet_pton(AF_INET6, name, a6) == 1)
-		return memcmp(a6, v6_loop, 16) == 0 ||
-		       memcmp(a6, v6_any, 16) == 0 ||
-		       (memcmp(a6, v4_mapped, 12) == 0 &&
-			(a6[12] == 127 || memcmp(a6 + 12, v6_any, 4) == 0));
-	return 0;
+	n = strlen(name);
+	if (strcmp(name, "localhost") == 0 || strcmp(name, "localhost6") == 0 ||
+	    (n > 10 && strcmp(name + n - 10, ".localhost") == 0))
+		return HOST_LOOPBACK;
+	if (inet_aton(name, &a4))
+		return v4_scope(ntohl(a4.s_addr));
+	if (inet_pton(AF_INET6, name, a6) != 1)
+		return HOST_PUBLIC;
+	if (memcmp(a6, v6_loop, 16) == 0)
+		return HOST_LOOPBACK;
+	if (memcmp(a6, v4_mapped, 12) == 0 || memcmp(a6, v4_compat, 12) == 0 ||
+	    memcmp(a6, nat64, 12) == 0)
+		return v4_scope((uint32_t)a6[12] << 24 |
+				(uint32_t)a6[13] << 16 | (uint32_t)a6[14] << 8 |
+				a6[15]);
+	if (a6[0] == 0x20 && a6[1] == 0x02) /* 6to4: 2002:AABB:CCDD::/48 */
+		return v4_scope((uint32_t)a6[2] << 24 | (uint32_t)a6[3] << 16 |
+				(uint32_t)a6[4] << 8 | a6[5]);
+	if ((a6[0] & 0xfe) == 0xfc || (a6[0] == 0xfe && (a6[1] & 0xc0) == 0x80))
+		return HOST_PRIVATE;
+	return HOST_PUBLIC;
 }
 
 /* A space or control character: KooKoo would get a URL cut or changed. */
@@ -462,15 +491,16 @@ static int url_has_blank(const char *url)
  * public_base_url is where KooKoo requests the IVR: jobs.c appends
  * "/ivr/kookoo?t=..." to it, so it must be an HTTP(S) URL without query or
  * fragment whose path (a prefix behind a proxy is fine) ends in at most
- * one '/' (removed there).  Beside a KooKoo that is not on this machine it
- * must not be a loopback address, which KooKoo can never reach; the
- * simulator setup (both on loopback) stays valid.
+ * one '/' (removed there), on a host KooKoo can reach from where
+ * kookoo_base_url is (host_scope); the simulator setup (both on loopback)
+ * stays valid.
  */
 static int config_check_public_url(const struct config *c, char *err,
 				   size_t errlen)
 {
 	char host[256], khost[256];
 	const char *rest, *krest;
+	enum host_scope scope, kscope;
 	size_t n;
 
 	if (!c->kookoo_base_url[0])
@@ -493,15 +523,23 @@ static int config_check_public_url(const struct config *c, char *err,
 			 c->public_base_url);
 		return KV_EINVAL;
 	}
-	/* A kookoo_base_url we cannot read is taken as the real KooKoo. */
-	if (host_is_loopback(host) &&
-	    (url_split(c->kookoo_base_url, khost, sizeof(khost), &krest) != 0 ||
-	     !host_is_loopback(khost))) {
+	/*
+	 * KooKoo must reach us from where it is: a KooKoo on the Internet
+	 * cannot call a loopback or private address, one on a private network
+	 * cannot call loopback.  A kookoo_base_url we cannot read is taken as
+	 * the real KooKoo.
+	 */
+	kscope = url_split(c->kookoo_base_url, khost, sizeof(khost), &krest)
+			 ? HOST_PUBLIC
+			 : host_scope(khost);
+	scope = host_scope(host);
+	if (scope < kscope) {
 		snprintf(err, errlen,
-			 "public_base_url: \"%s\" is a loopback address "
-			 "KooKoo (kookoo_base_url) can never reach; give this "
+			 "public_base_url: \"%s\" is a %s address KooKoo "
+			 "(kookoo_base_url) can never reach; give this "
 			 "server's public URL",
-			 c->public_base_url);
+			 c->public_base_url,
+			 scope == HOST_LOOPBACK ? "loopback" : "private");
 		return KV_EINVAL;
 	}
 	return 0;

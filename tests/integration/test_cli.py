@@ -182,6 +182,30 @@ class CliTests(unittest.TestCase):
                                  {"kookoo_base_url": self.REAL_KOOKOO,
                                   "public_base_url": url})
 
+    def test_check_config_refuses_what_kookoo_cannot_reach_from_where_it_is(self):
+        # KooKoo on the Internet reaches neither loopback nor private
+        # networks, whatever the spelling; a KooKoo stand-in on a private
+        # network reaches private addresses but still not loopback.
+        for url in ["http://10.0.0.5:8080", "http://172.16.4.1/",
+                    "http://192.168.1.2", "http://169.254.0.9/",
+                    "http://100.64.0.1/", "http://[fd00::1]/",
+                    "http://[fe80::1%25eth0]/", "http://[::ffff:10.1.2.3]/",
+                    "http://[::127.0.0.1]/", "http://[2002:7f00:1::]/",
+                    "http://[64:ff9b::127.0.0.1]/", "http://localhost6/"]:
+            with self.subTest(url=url):
+                cp = self.assert_exit(
+                    ["check-config"], 2,
+                    {"kookoo_base_url": self.REAL_KOOKOO,
+                     "public_base_url": url})
+                self.assertIn("can never reach", cp.stderr)
+        private_kookoo = "http://10.0.0.9:9000/outbound"
+        self.assert_exit(["check-config"], 0,
+                         {"kookoo_base_url": private_kookoo,
+                          "public_base_url": "http://10.0.0.5:8080"})
+        self.assert_exit(["check-config"], 2,
+                         {"kookoo_base_url": private_kookoo,
+                          "public_base_url": "http://127.0.0.1:8080"})
+
     def test_check_config_accepts_public_urls_and_the_simulator_setup(self):
         for url in ["https://verify.example.in", "https://verify.example.in/",
                     "http://203.0.113.7:8080", "https://[2001:db8::1]/",
