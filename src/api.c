@@ -10,7 +10,7 @@
 #include <sodium.h>
 
 #include "api.h"
-#include "db.h"
+#include "store.h"
 #include "err.h"
 #include "keys.h"
 #include "log.h"
@@ -154,7 +154,7 @@ enum api_fail api_prepare(struct http_req *req, struct api_call *call,
 	call->req = req;
 	params_init(&call->params);
 	/* Every read of this call (credentials, then its own) sees one snapshot. */
-	db_read_begin();
+	store_read_begin();
 	cors_allow(req);
 	f = parse_input(req, &call->params);
 	if (f != API_READY)
@@ -172,7 +172,7 @@ enum api_fail api_prepare(struct http_req *req, struct api_call *call,
 
 void api_call_release(struct api_call *call)
 {
-	db_read_end();
+	store_read_end();
 	params_release(&call->params);
 }
 

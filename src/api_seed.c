@@ -363,7 +363,7 @@ static void seed_check(struct http_req *req)
 	seed_serve(req, single, seed_check_run);
 }
 
-static int check_to_json(const struct check_row *ch, void *arg)
+static int check_to_json(const struct vf_check *ch, void *arg)
 {
 	json_t *c = json_object();
 
@@ -374,7 +374,7 @@ static int check_to_json(const struct check_row *ch, void *arg)
 	return json_array_append_new(arg, c);
 }
 
-static int event_to_json(const struct event_row *ev, void *arg)
+static int event_to_json(const struct vf_event *ev, void *arg)
 {
 	json_t *e = json_object();
 
@@ -427,7 +427,7 @@ static void seed_search_id(struct http_req *req, struct api_call *call,
 static void seed_search_number(struct http_req *req, struct api_call *call,
 			       const char *number)
 {
-	struct verified_row vr;
+	struct vf_verified vr;
 	char digits[16];
 	json_t *o;
 

@@ -176,7 +176,7 @@ int vonage_code_valid(const char *code)
 	return all_of(code, "0123456789", 1, ENGINE_PIN_MAX);
 }
 
-const char *vonage_event_type(const struct event_row *ev)
+const char *vonage_event_type(const struct vf_event *ev)
 {
 	/*
 	 * Vonage lists one event per message that went out: the accepted
@@ -367,7 +367,7 @@ static void vonage_serve(struct http_req *req, const struct vonage_endpoint *ep)
  * ctx.  vonage_write() is the usual one: the verification's pending write.
  */
 static void vonage_write_fn(struct vonage_ctx *ctx,
-			    int (*fn)(struct db_conn *c, void *arg), void *arg,
+			    int (*fn)(struct store_tx *c, void *arg), void *arg,
 			    void (*then)(struct http_req *req, int rc,
 					 void *arg))
 {
@@ -686,7 +686,7 @@ static void vonage_check_run(struct vonage_ctx *ctx)
 
 /* ---- search ---- */
 
-static int check_to_json(const struct check_row *ch, void *arg)
+static int check_to_json(const struct vf_check *ch, void *arg)
 {
 	json_t *c = json_object();
 
@@ -698,7 +698,7 @@ static int check_to_json(const struct check_row *ch, void *arg)
 	return json_array_append_new(arg, c);
 }
 
-static int event_to_json(const struct event_row *ev, void *arg)
+static int event_to_json(const struct vf_event *ev, void *arg)
 {
 	const char *type = vonage_event_type(ev);
 	json_t *e;

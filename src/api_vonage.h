@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "db.h"
+#include "model.h"
 #include "params.h"
 
 /* Every condition a Vonage endpoint answers with a non-zero status. */
@@ -78,6 +78,6 @@ int vonage_code_valid(const char *code);
  * type); NULL for an event that is not a delivery (IVR callbacks and
  * outcomes), which search leaves out.  A static string.
  */
-const char *vonage_event_type(const struct event_row *ev);
+const char *vonage_event_type(const struct vf_event *ev);
 
 #endif

@@ -260,6 +260,29 @@ int engine_expire_if_due(struct verification *v, int64_t now_ms)
 	return 1;
 }
 
+int engine_pin_live(const struct verification *v, int64_t now_ms)
+{
+	return v->state == VF_IN_PROGRESS &&
+	       now_ms < v->pin_created_ms + v->pin_expiry_ms;
+}
+
+enum control_outcome engine_confirm_by_key(struct verification *v,
+					   int64_t now_ms)
+{
+	if (!engine_pin_live(v, now_ms))
+		return CONTROL_NOT_ACTIVE;
+	vf_finalize(v, VF_SUCCESS, now_ms);
+	return CONTROL_OK;
+}
+
+enum control_outcome engine_report_fraud(struct verification *v, int64_t now_ms)
+{
+	if (!engine_pin_live(v, now_ms))
+		return CONTROL_NOT_ACTIVE;
+	vf_finalize(v, VF_CANCELLED, now_ms);
+	return CONTROL_OK;
+}
+
 /* The answer to a check against a verification that is not IN PROGRESS. */
 static enum check_outcome check_outcome_final(enum vf_state s)
 {

@@ -172,6 +172,29 @@ int engine_step_begin(struct verification *v, int step, int64_t now_ms,
 		      int *new_pin);
 
 /*
+ * Whether the current PIN of `v` may still be told or used at now_ms: `v`
+ * is IN PROGRESS and the PIN's life is not over.  Nothing changes.
+ */
+int engine_pin_live(const struct verification *v, int64_t now_ms);
+
+/*
+ * The callee of a voice call pressed the confirm key: a live PIN makes `v`
+ * SUCCESS now (CONTROL_OK); anything else changes nothing
+ * (CONTROL_NOT_ACTIVE).  Whether the key may confirm at all is the key's
+ * setting, decided by the caller.
+ */
+enum control_outcome engine_confirm_by_key(struct verification *v,
+					   int64_t now_ms);
+
+/*
+ * The callee reported the call as unwanted (fraud): a live PIN makes `v`
+ * CANCELLED now (CONTROL_OK); anything else changes nothing
+ * (CONTROL_NOT_ACTIVE).
+ */
+enum control_outcome engine_report_fraud(struct verification *v,
+					 int64_t now_ms);
+
+/*
  * "IN PROGRESS", "SUCCESS", "FAILED", "EXPIRED", "CANCELLED"; "UNKNOWN" for
  * a value outside the enum.  Static strings, never freed.
  */

@@ -14,13 +14,12 @@
 #include <jansson.h>
 #include <libxml/parser.h>
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "api_vonage.h"
 #include "browser.h"
 #include "config.h"
 #include "crypto.h"
-#include "db.h"
+#include "store.h"
 #include "err.h"
 #include "faultvfs.h"
 #include "http.h"
@@ -190,7 +189,7 @@ bad:
 	return KV_ECONFIG;
 }
 
-static int count_key(const struct key_row *k, void *arg)
+static int count_key(const struct key_info *k, void *arg)
 {
 	(*(int *)arg)++;
 	return 1; /* one is enough */
@@ -200,12 +199,12 @@ static int count_key(const struct key_row *k, void *arg)
 static int db_has_keys(const char *db)
 {
 	char err[600];
-	struct db_conn *c = db_open(db, err, sizeof(err));
+	struct store_tx *c = store_open(db, err, sizeof(err));
 	int n = 0;
 
 	if (c)
-		db_keys_foreach(c, count_key, &n);
-	db_close(c);
+		store_keys_foreach(c, count_key, &n);
+	store_close(c);
 	return n > 0;
 }
 
@@ -241,7 +240,7 @@ static int cmd_migrate(struct options *o)
 {
 	char err[600];
 
-	if (db_migrate(o->cfg.db, err, sizeof(err)) != 0) {
+	if (store_migrate(o->cfg.db, err, sizeof(err)) != 0) {
 		log_error("migrate: %s", err);
 		return 1;
 	}
@@ -295,14 +294,14 @@ static int cmd_check_config(struct options *o)
 }
 
 /* Opens the database for an admin command, migrating it first. */
-static struct db_conn *admin_open(struct options *o)
+static struct store_tx *admin_open(struct options *o)
 {
 	char err[600];
-	struct db_conn *c;
+	struct store_tx *c;
 
 	if (cmd_migrate(o) != 0 || load_secret(&o->cfg) != 0)
 		return NULL;
-	c = db_open(o->cfg.db, err, sizeof(err));
+	c = store_open(o->cfg.db, err, sizeof(err));
 	if (!c)
 		log_error("%s", err);
 	return c;
@@ -314,7 +313,7 @@ static void origin_print(const char *origin, void *arg)
 }
 
 /* One line per key; a publishable key's line ends with its origins. */
-static int key_print(const struct key_row *k, void *arg)
+static int key_print(const struct key_info *k, void *arg)
 {
 	char created[20];
 
@@ -327,7 +326,8 @@ static int key_print(const struct key_row *k, void *arg)
 			printf("\tbrand: %s", k->brand);
 		printf("\towner: %s", k->owner[0] ? k->owner : "none");
 		printf("\torigins:");
-		if (db_key_origins_foreach(arg, k->id, origin_print, NULL) != 0)
+		if (store_key_origins_foreach(arg, k->id, origin_print, NULL) !=
+		    0)
 			return -1;
 	}
 	printf("\n");
@@ -335,7 +335,7 @@ static int key_print(const struct key_row *k, void *arg)
 }
 
 /* `keys create --publishable`: the origins are checked before anything. */
-static int cmd_keys_publishable(struct options *o, struct db_conn *c)
+static int cmd_keys_publishable(struct options *o, struct store_tx *c)
 {
 	char norm[KEYS_ORIGINS_MAX][KEYS_ORIGIN_MAX];
 	const char *list[KEYS_ORIGINS_MAX];
@@ -391,13 +391,13 @@ static int cmd_keys_publishable(struct options *o, struct db_conn *c)
 
 static int cmd_keys_revoke(struct options *o, const char *api_key)
 {
-	struct db_conn *c = admin_open(o);
+	struct store_tx *c = admin_open(o);
 	int rc;
 
 	if (!c)
 		return 1;
-	rc = db_key_revoke(c, api_key, now_ms());
-	db_close(c);
+	rc = store_key_revoke(c, api_key, now_ms());
+	store_close(c);
 	if (rc == KV_ENOTFOUND) {
 		fprintf(stderr, "kookooverify: no active key %s\n", api_key);
 		return 1;
@@ -409,13 +409,13 @@ static int cmd_keys_revoke(struct options *o, const char *api_key)
 static int cmd_keys_set_owner(struct options *o, const char *pk,
 			      const char *owner)
 {
-	struct db_conn *c = admin_open(o);
+	struct store_tx *c = admin_open(o);
 	int rc;
 
 	if (!c)
 		return 1;
-	rc = db_key_set_owner(c, pk, owner);
-	db_close(c);
+	rc = store_key_set_owner(c, pk, owner);
+	store_close(c);
 	if (rc == KV_ENOTFOUND) {
 		fprintf(stderr,
 			"kookooverify: %s is not a publishable key or "
@@ -429,7 +429,7 @@ static int cmd_keys_set_owner(struct options *o, const char *pk,
 static int cmd_keys(struct options *o)
 {
 	char key[CRYPTO_API_KEY_LEN + 1], secret[CRYPTO_API_SECRET_LEN + 1];
-	struct db_conn *c;
+	struct store_tx *c;
 	const char *sub = o->args[0] ? o->args[0] : "";
 	int rc = 1;
 
@@ -468,14 +468,14 @@ static int cmd_keys(struct options *o)
 		sodium_memzero(secret, sizeof(secret));
 		rc = 0;
 	} else if (strcmp(sub, "list") == 0) {
-		rc = db_keys_foreach(c, key_print, c) == 0 ? 0 : 1;
+		rc = store_keys_foreach(c, key_print, c) == 0 ? 0 : 1;
 	}
 out:
-	db_close(c);
+	store_close(c);
 	return rc;
 }
 
-static int block_print(const struct block_row *b, void *arg)
+static int block_print(const struct fraud_block *b, void *arg)
 {
 	char until[20];
 
@@ -507,7 +507,7 @@ static int cmd_token_key(struct options *o)
 static int cmd_blocks(struct options *o)
 {
 	const char *sub = o->args[0] ? o->args[0] : "";
-	struct db_conn *c;
+	struct store_tx *c;
 	int rc;
 
 	if (!((strcmp(sub, "list") == 0 && o->nargs == 1) ||
@@ -519,14 +519,14 @@ static int cmd_blocks(struct options *o)
 	if (!c)
 		return 1;
 	if (strcmp(sub, "list") == 0) {
-		rc = db_blocks_foreach(c, now_ms(), block_print, NULL);
+		rc = store_blocks_foreach(c, now_ms(), block_print, NULL);
 	} else {
-		rc = db_block_lift(c, o->args[1], now_ms());
+		rc = store_block_lift(c, o->args[1], now_ms());
 		if (rc == KV_ENOTFOUND)
 			fprintf(stderr, "kookooverify: no block on %s\n",
 				o->args[1]);
 	}
-	db_close(c);
+	store_close(c);
 	return rc == 0 ? 0 : 1;
 }
 
@@ -570,23 +570,23 @@ static int cmd_serve(struct options *o)
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	db_readers_init(o->cfg.db);
+	store_readers_init(o->cfg.db);
 	if (verify_warm_limits() != 0)
 		log_warn("limits: could not refill the per-number limit");
-	if (db_writer_start(o->cfg.db, o->cfg.write_batch_max, err,
-			    sizeof(err)) != 0) {
+	if (store_writer_start(o->cfg.db, o->cfg.write_batch_max, err,
+			       sizeof(err)) != 0) {
 		log_error("%s", err);
 		return 1;
 	}
 	if (jobs_start(&o->cfg, err, sizeof(err)) != 0) {
 		log_error("%s", err);
-		db_writer_stop();
+		store_writer_stop();
 		return 1;
 	}
 	if (http_start(&o->cfg, &port, err, sizeof(err)) != 0) {
 		log_error("%s", err);
 		jobs_stop();
-		db_writer_stop();
+		store_writer_stop();
 		return 1;
 	}
 	log_info("serving on port %d", port);
@@ -595,8 +595,8 @@ static int cmd_serve(struct options *o)
 	log_info("signal %d: finishing in-flight requests", sig);
 	http_stop();
 	jobs_stop();
-	db_writer_stop();
-	db_readers_close();
+	store_writer_stop();
+	store_readers_close();
 	faultvfs_stop();
 	crypto_wipe();
 	ivr_xml_free();
@@ -615,11 +615,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	/*
-	 * SQLite's allocation statistics take a global mutex on every malloc;
-	 * nothing here reads them.  Must precede any other SQLite call.
-	 */
-	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	store_library_init();
 	if (sodium_init() < 0)
 		fatal("libsodium failed to initialise");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)

@@ -19,7 +19,9 @@
 #include "phone.h"
 #include "ratelimit.h"
 #include "util.h"
+#include "store.h"
 #include "verify.h"
+#include "verify_internal.h"
 
 #define TEST_NUMBERS_MAX 64
 
@@ -99,6 +101,12 @@ bad:
 	return KV_ECONFIG;
 }
 
+void verify_pin_bind(struct vf_record *r, const char *pin)
+{
+	crypto_pin_hash(r->v.request_id, pin, r->pin_hash);
+	r->pin_box_len = crypto_pin_seal(r->v.request_id, pin, r->pin_box);
+}
+
 int verify_init(const struct config *cfg, char *err, size_t errlen)
 {
 	size_t slots = (size_t)cfg->limit_table_slots;
@@ -155,7 +163,7 @@ static void warm_number(const char *number, int64_t at_ms, void *arg)
 
 int verify_warm_limits(void)
 {
-	struct db_conn *c = db_reader();
+	struct store_tx *c = store_reader();
 
 	if (!svc.per_number)
 		return 0;
@@ -163,8 +171,8 @@ int verify_warm_limits(void)
 		return KV_EDB;
 	/* Oldest first would be exact; newest first over-counts at most the
 	 * refill of one window, on the safe side. */
-	return db_recent_numbers_foreach(c, now_ms() - svc.number_window_ms,
-					 warm_number, NULL);
+	return store_recent_numbers_foreach(c, now_ms() - svc.number_window_ms,
+					    warm_number, NULL);
 }
 
 int verify_auth_wait(const char *ip)
@@ -324,7 +332,7 @@ struct check_tx {
 	const char *request_id;
 	struct handle_proof proof;
 	unsigned char code_hash[CRYPTO_HASH_LEN];
-	struct check_row row;
+	struct vf_check row;
 	enum check_outcome outcome;
 };
 
@@ -386,7 +394,7 @@ static void request_concurrent(struct request_tx *tx,
 		tx->existing[0] = '\0';
 }
 
-static int request_tx_run(struct db_conn *c, void *arg)
+static int request_tx_run(struct store_tx *c, void *arg)
 {
 	struct request_tx *tx = arg;
 	struct vf_record live;
@@ -394,16 +402,17 @@ static int request_tx_run(struct db_conn *c, void *arg)
 	int rc;
 
 	tx->concurrent = 0;
-	rc = db_verification_live(c, tx->rec.v.key_id, tx->rec.number, &live);
+	rc = store_verification_live(c, tx->rec.v.key_id, tx->rec.number,
+				     &live);
 	if (rc == 0) {
 		if (!engine_expire_if_due(&live.v, now)) {
 			request_concurrent(tx, &live);
 			return 0;
 		}
 		/* Its time is up: record that, which frees the number. */
-		rc = db_verification_update(c, &live);
+		rc = store_verification_update(c, &live);
 		if (rc == 0)
-			rc = db_jobs_cancel(c, live.v.id, now);
+			rc = store_jobs_cancel(c, live.v.id, now);
 		if (rc != 0)
 			return rc;
 	} else if (rc != KV_ENOTFOUND) {
@@ -420,23 +429,21 @@ static int request_tx_run(struct db_conn *c, void *arg)
 	 * The request id is derived from the row id, known only here; the
 	 * PIN's hash and sealed copy are bound to the request id.
 	 */
-	rc = db_verification_next_id(c, &tx->rec.v.id);
+	rc = store_verification_next_id(c, &tx->rec.v.id);
 	if (rc != 0)
 		return rc;
 	crypto_request_id_of(tx->rec.v.id, tx->rec.v.request_id);
-	crypto_pin_hash(tx->rec.v.request_id, tx->pin, tx->rec.pin_hash);
-	tx->rec.pin_box_len =
-		crypto_pin_seal(tx->rec.v.request_id, tx->pin, tx->rec.pin_box);
+	verify_pin_bind(&tx->rec, tx->pin);
 	if (tx->publishable) {
 		crypto_handle_hash(tx->rec.v.request_id, tx->handle,
 				   tx->rec.handle_hash);
 		tx->rec.has_handle = 1;
 	}
-	rc = db_verification_insert(c, &tx->rec);
+	rc = store_verification_insert(c, &tx->rec);
 	if (rc != 0 || tx->rec.test_number)
 		return rc;
 	/* The first delivery step commits with the verification itself. */
-	return db_job_insert(c, JOB_STEP, tx->rec.v.id, 0, now);
+	return store_job_insert(c, JOB_STEP, tx->rec.v.id, 0, now);
 }
 
 static void copy_field(char *dst, size_t dstlen, const char *src)
@@ -480,7 +487,7 @@ enum verify_result verify_request_start(int64_t key_id,
 	}
 	if (!test) {
 		static __thread char why[96];
-		struct block_row block;
+		struct fraud_block block;
 
 		/* browser_ip is set for publishable keys only (verify.h). */
 		rc = fraud_check_request(ph.digits, in->browser_ip ? key_id : 0,
@@ -588,7 +595,7 @@ verify_request_finish(struct verify_pending *p, int rc,
 
 /* ---- check ---- */
 
-static int check_tx_run(struct db_conn *c, void *arg)
+static int check_tx_run(struct store_tx *c, void *arg)
 {
 	struct check_tx *tx = arg;
 	struct vf_record r;
@@ -597,7 +604,7 @@ static int check_tx_run(struct db_conn *c, void *arg)
 	int begin;
 	int rc;
 
-	rc = db_verification_get(c, tx->request_id, tx->key_id, &r);
+	rc = store_verification_get(c, tx->request_id, tx->key_id, &r);
 	if (rc != 0)
 		return rc;
 	/* Another page's verification: as unknown, nothing written. */
@@ -609,26 +616,26 @@ static int check_tx_run(struct db_conn *c, void *arg)
 		tx->outcome = (enum check_outcome)begin;
 		/* Only a lazily noticed expiry changes anything here. */
 		return r.v.state != before
-			       ? db_verification_finalize(c, &r, now)
+			       ? store_verification_finalize(c, &r, now)
 			       : 0;
 	}
 	memcpy(tx->number, r.number, sizeof(tx->number));
 	tx->row.valid = crypto_hash_equal(tx->code_hash, r.pin_hash);
 	tx->outcome = engine_check_finish(&r.v, tx->row.valid, now);
-	rc = db_check_insert(c, r.v.id, &tx->row);
+	rc = store_check_insert(c, r.v.id, &tx->row);
 	if (rc != 0)
 		return rc;
 	if (tx->outcome == CHECK_OK) {
-		struct verified_row vr = {.verified_ms = now};
+		struct vf_verified vr = {.verified_ms = now};
 
 		memcpy(vr.request_id, r.v.request_id, sizeof(vr.request_id));
-		rc = db_verified_put(c, r.v.key_id, r.number, &vr);
+		rc = store_verified_put(c, r.v.key_id, r.number, &vr);
 		if (rc != 0)
 			return rc;
 	}
 	if (r.v.state != VF_IN_PROGRESS)
-		return db_verification_finalize(c, &r, now);
-	return db_verification_update(c, &r);
+		return store_verification_finalize(c, &r, now);
+	return store_verification_update(c, &r);
 }
 
 static enum verify_result result_of(int rc)
@@ -689,19 +696,19 @@ enum verify_result verify_check_finish(struct verify_pending *p, int rc,
  * job of its own instead; the engine runs each step once, so the job the
  * in-flight step schedules for it later finds it started and is dropped.
  */
-static int trigger_next(struct db_conn *c, const struct vf_record *r,
+static int trigger_next(struct store_tx *c, const struct vf_record *r,
 			int64_t now)
 {
 	int moved = 0;
-	int rc = db_job_step_now(c, r->v.id, now, &moved);
+	int rc = store_job_step_now(c, r->v.id, now, &moved);
 
 	if (rc != 0 || moved || r->v.next_step < 1 ||
 	    r->v.next_step >= r->v.nsteps)
 		return rc;
-	return db_job_insert(c, JOB_STEP, r->v.id, r->v.next_step, now);
+	return store_job_insert(c, JOB_STEP, r->v.id, r->v.next_step, now);
 }
 
-static int control_tx_run(struct db_conn *c, void *arg)
+static int control_tx_run(struct store_tx *c, void *arg)
 {
 	struct control_tx *tx = arg;
 	struct vf_record r;
@@ -709,7 +716,7 @@ static int control_tx_run(struct db_conn *c, void *arg)
 	enum vf_state before;
 	int rc;
 
-	rc = db_verification_get(c, tx->request_id, tx->key_id, &r);
+	rc = store_verification_get(c, tx->request_id, tx->key_id, &r);
 	if (rc != 0)
 		return rc;
 	if (!handle_proof_ok(&tx->proof, &r))
@@ -728,15 +735,15 @@ static int control_tx_run(struct db_conn *c, void *arg)
 		break;
 	}
 	if (r.v.state != before)
-		return db_verification_finalize(c, &r, now);
+		return store_verification_finalize(c, &r, now);
 	if (tx->outcome != CONTROL_OK)
 		return 0;
 	if (tx->cmd == CMD_TRIGGER_NEXT)
 		return trigger_next(c, &r, now);
 	if (tx->cmd == CMD_RESEND) {
-		rc = db_verification_update(c, &r);
+		rc = store_verification_update(c, &r);
 		if (rc == 0 && !r.test_number)
-			rc = db_job_insert(c, JOB_RESEND, r.v.id, 0, now);
+			rc = store_job_insert(c, JOB_RESEND, r.v.id, 0, now);
 	}
 	return rc;
 }
@@ -775,7 +782,7 @@ enum verify_result verify_control_finish(struct verify_pending *p, int rc,
 
 /* ---- a write in flight ---- */
 
-int verify_pending_run(struct db_conn *c, void *arg)
+int verify_pending_run(struct store_tx *c, void *arg)
 {
 	struct verify_pending *p = arg;
 
@@ -795,14 +802,14 @@ int verify_pending_run(struct db_conn *c, void *arg)
 enum verify_result verify_search(int64_t key_id, const char *request_id,
 				 const char *handle, struct vf_record *out)
 {
-	struct db_conn *c = db_reader();
+	struct store_tx *c = store_reader();
 	struct handle_proof hp;
 	int rc;
 
 	if (!c)
 		return VERIFY_ERROR;
 	handle_proof_init(&hp, request_id, handle);
-	rc = db_verification_get(c, request_id, key_id, out);
+	rc = store_verification_get(c, request_id, key_id, out);
 	if (rc == 0 && !handle_proof_ok(&hp, out)) {
 		memset(out, 0, sizeof(*out));
 		rc = KV_ENOTFOUND;
@@ -824,28 +831,28 @@ int verify_resend_wait(int64_t key_id, const char *request_id)
 }
 
 int verify_checks_foreach(const struct vf_record *r,
-			  int (*cb)(const struct check_row *ch, void *arg),
+			  int (*cb)(const struct vf_check *ch, void *arg),
 			  void *arg)
 {
-	struct db_conn *c = db_reader();
+	struct store_tx *c = store_reader();
 
-	return c ? db_checks_foreach(c, r->v.id, cb, arg) : KV_EDB;
+	return c ? store_checks_foreach(c, r->v.id, cb, arg) : KV_EDB;
 }
 
 int verify_events_foreach(const struct vf_record *r,
-			  int (*cb)(const struct event_row *ev, void *arg),
+			  int (*cb)(const struct vf_event *ev, void *arg),
 			  void *arg)
 {
-	struct db_conn *c = db_reader();
+	struct store_tx *c = store_reader();
 
-	return c ? db_events_foreach(c, r->v.id, cb, arg) : KV_EDB;
+	return c ? store_events_foreach(c, r->v.id, cb, arg) : KV_EDB;
 }
 
 enum verify_result verify_number_status(int64_t key_id, const char *number,
 					char e164_digits[16],
-					struct verified_row *row)
+					struct vf_verified *row)
 {
-	struct db_conn *c = db_reader();
+	struct store_tx *c = store_reader();
 	struct phone ph;
 	int rc;
 
@@ -854,7 +861,7 @@ enum verify_result verify_number_status(int64_t key_id, const char *number,
 	memcpy(e164_digits, ph.digits, 16);
 	if (!c)
 		return VERIFY_ERROR;
-	rc = db_verified_get(c, key_id, ph.digits, row);
+	rc = store_verified_get(c, key_id, ph.digits, row);
 	if (rc == 0 && now_ms() >= row->verified_ms + svc.verified_ttl_ms)
 		return VERIFY_NOT_FOUND;
 	return result_of(rc);

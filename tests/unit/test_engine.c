@@ -824,9 +824,57 @@ static void test_step_after_expiry_does_not_start(void **state)
 	assert_int_equal(v.next_step, 1);
 }
 
+/* Voice-call rules: PIN still live, confirm by key, fraud report. ----- */
+
+static void test_pin_live_until_the_pin_life_ends(void **state)
+{
+	struct verification v = vf_default();
+	int64_t end = v.pin_created_ms + v.pin_expiry_ms;
+
+	assert_true(engine_pin_live(&v, v.created_ms));
+	assert_true(engine_pin_live(&v, end - 1));
+	assert_false(engine_pin_live(&v, end));
+	v.state = VF_CANCELLED;
+	assert_false(engine_pin_live(&v, v.created_ms));
+}
+
+/* A table: what each key rule does to a live and to an ended PIN. */
+static void test_call_keys_end_a_live_pin_only(void **state)
+{
+	static const struct {
+		enum control_outcome (*rule)(struct verification *v,
+					     int64_t now_ms);
+		enum vf_state final;
+	} rules[] = {
+		{engine_confirm_by_key, VF_SUCCESS},
+		{engine_report_fraud, VF_CANCELLED},
+	};
+
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		struct verification v = vf_default();
+		int64_t now = v.created_ms + 1000;
+		int64_t end = v.pin_created_ms + v.pin_expiry_ms;
+
+		assert_int_equal(rules[i].rule(&v, now), CONTROL_OK);
+		assert_int_equal(v.state, rules[i].final);
+		assert_int_equal(v.finalized_ms, now);
+		/* Once ended, a second press changes nothing. */
+		assert_int_equal(rules[i].rule(&v, now + 1),
+				 CONTROL_NOT_ACTIVE);
+		assert_int_equal(v.finalized_ms, now);
+		/* A PIN whose life is over cannot be confirmed or reported. */
+		v = vf_default();
+		assert_int_equal(rules[i].rule(&v, end), CONTROL_NOT_ACTIVE);
+		assert_int_equal(v.state, VF_IN_PROGRESS);
+		assert_int_equal(v.finalized_ms, 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pin_live_until_the_pin_life_ends),
+		cmocka_unit_test(test_call_keys_end_a_live_pin_only),
 		cmocka_unit_test(test_workflow_lookup_covers_0_to_7_only),
 		cmocka_unit_test(test_state_names_match_search_strings),
 		cmocka_unit_test(test_plan_default_workflow_is_sms_then_call),
