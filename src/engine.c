@@ -292,11 +292,11 @@ static enum check_outcome check_outcome_final(enum vf_state s)
 	return final_check_outcomes[s];
 }
 
-int engine_check_begin(struct verification *v, int64_t now_ms)
+enum check_outcome engine_check_begin(struct verification *v, int64_t now_ms)
 {
 	engine_expire_if_due(v, now_ms);
 	if (v->state != VF_IN_PROGRESS)
-		return (int)check_outcome_final(v->state);
+		return check_outcome_final(v->state);
 	/* The workflow may still issue a new PIN: nothing is counted. */
 	if (now_ms >= v->pin_created_ms + v->pin_expiry_ms)
 		return CHECK_EXPIRED;
@@ -309,7 +309,7 @@ int engine_check_begin(struct verification *v, int64_t now_ms)
 		return CHECK_FAILED;
 	}
 	v->attempts++;
-	return -1;
+	return CHECK_COMPARE;
 }
 
 enum check_outcome engine_check_finish(struct verification *v, int matched,

@@ -1,7 +1,7 @@
 /*
  * The verification engine: the lifecycle of one verification as pure logic.
  * Nothing here does I/O or reads a clock; callers pass `now_ms` and the
- * store persists whatever the engine changed.  See DESIGN.md "lifecycle".
+ * service stores whatever the engine changed (docs/ARCHITECTURE.md).
  */
 #ifndef KV_ENGINE_H
 #define KV_ENGINE_H
@@ -112,15 +112,16 @@ enum check_outcome {
 	CHECK_ALREADY_VERIFIED, /* already SUCCESS */
 	CHECK_CANCELLED,        /* already CANCELLED */
 	CHECK_EXPIRED,          /* EXPIRED, or the PIN's time is up */
+	CHECK_COMPARE,          /* not an outcome: the caller compares now */
 };
 
 /*
  * First half of a check: expires `v` if due, refuses a final verification,
- * then counts the attempt *before* any comparison.  Returns -1 when the
- * caller may compare the code (the attempt is counted in `v`), else the
- * final outcome without any comparison.
+ * then counts the attempt *before* any comparison.  Returns CHECK_COMPARE
+ * when the caller may compare the code (the attempt is counted in `v`),
+ * else the final outcome without any comparison.
  */
-int engine_check_begin(struct verification *v, int64_t now_ms);
+enum check_outcome engine_check_begin(struct verification *v, int64_t now_ms);
 
 /* Second half: applies the result of the constant-time compare. */
 enum check_outcome engine_check_finish(struct verification *v, int matched,

@@ -135,26 +135,30 @@ static int block_tx_run(struct store_tx *c, void *arg)
 }
 
 /*
- * The block of (prefix, scope) in force, 1 with *block filled, 0 if none;
- * *last_created: when its latest block began, 0 if it never had one.
+ * Whether a block of (prefix, scope) is in force: *blocked 1 with *block
+ * filled, or 0; *last_created: when its latest block began, 0 if it never
+ * had one.  Returns 0 or KV_E*.
  */
 static int block_in_force(struct store_tx *c, const char *prefix,
 			  int64_t key_id, int64_t now,
-			  struct fraud_block *block, int64_t *last_created)
+			  struct fraud_block *block, int64_t *last_created,
+			  int *blocked)
 {
 	int rc = store_block_last(c, prefix, key_id, block);
 
 	*last_created = 0;
+	*blocked = 0;
 	if (rc == KV_ENOTFOUND)
 		return 0;
 	if (rc != 0)
 		return rc;
 	*last_created = block->created_ms;
-	return block->until_ms > now;
+	*blocked = block->until_ms > now;
+	return 0;
 }
 
 int fraud_check_request(const char *digits, int64_t pk_key_id,
-			struct fraud_block *block)
+			struct fraud_block *block, int *blocked)
 {
 	struct store_tx *c = store_reader();
 	struct prefix_stats *s;
@@ -164,15 +168,16 @@ int fraud_check_request(const char *digits, int64_t pk_key_id,
 	char prefix[16];
 	int convert_low = 0, rc;
 
+	*blocked = 0;
 	fraud_prefix(digits, prefix);
 	if (!c)
 		return KV_EDB;
 	/* A block for every key, then one earned through this key. */
-	rc = block_in_force(c, prefix, 0, now, block, &last_created);
-	if (rc == 0 && pk_key_id)
+	rc = block_in_force(c, prefix, 0, now, block, &last_created, blocked);
+	if (rc == 0 && !*blocked && pk_key_id)
 		rc = block_in_force(c, prefix, pk_key_id, now, block,
-				    &last_created);
-	if (rc != 0)
+				    &last_created, blocked);
+	if (rc != 0 || *blocked)
 		return rc;
 	if (!fr.min_volume)
 		return 0;
@@ -201,7 +206,8 @@ int fraud_check_request(const char *digits, int64_t pk_key_id,
 	log_warn("fraud: prefix %s blocked%s: %s", prefix,
 		 pk_key_id ? " for one publishable key" : "", tx.row.reason);
 	*block = tx.row;
-	return 1;
+	*blocked = 1;
+	return 0;
 }
 
 void fraud_note_success(int64_t key_id, const char *digits)

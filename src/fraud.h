@@ -24,16 +24,16 @@ void fraud_prefix(const char *digits, char out[16]);
 
 /*
  * Before a verification request for `digits`, through publishable key
- * pk_key_id (0 for a secret key): counts it and decides.  Returns 1 with
- * *block filled when the prefix is blocked for every key or for this
+ * pk_key_id (0 for a secret key): counts it and decides: *blocked is 1,
+ * with *block filled, when the prefix is blocked for every key or for this
  * publishable key (an existing block, or one this request's statistics
- * just created), 0 when the request may go on, or a negative KV_E* if the
- * store failed.  The requests of a publishable key are judged apart and
+ * just created), 0 when the request may go on.  Returns 0, or a negative
+ * KV_E* if the store failed.  The requests of a publishable key are judged apart and
  * their block holds for that key only; those of secret keys together, and
  * theirs for every key.
  */
 int fraud_check_request(const char *digits, int64_t pk_key_id,
-			struct fraud_block *block);
+			struct fraud_block *block, int *blocked);
 
 /* A verification of `digits` by key key_id succeeded: counts it. */
 void fraud_note_success(int64_t key_id, const char *digits);

@@ -177,7 +177,7 @@ int keys_authenticate_publishable(const char *api_key, const char *origin,
 {
 	struct store_tx *c = store_reader();
 	struct key_info k;
-	int rc;
+	int listed = 0, rc;
 
 	if (!c)
 		return KV_EDB;
@@ -189,10 +189,10 @@ int keys_authenticate_publishable(const char *api_key, const char *origin,
 		return rc;
 	if (!origin)
 		return KV_EPERM;
-	rc = store_key_origin_allowed(c, k.id, origin);
-	if (rc < 0)
+	rc = store_key_origin_allowed(c, k.id, origin, &listed);
+	if (rc != 0)
 		return rc;
-	if (rc == 0)
+	if (!listed)
 		return KV_EPERM;
 	out->key_id = k.id;
 	out->kind = k.kind;
@@ -204,8 +204,10 @@ int keys_authenticate_publishable(const char *api_key, const char *origin,
 int keys_origin_known(const char *origin)
 {
 	struct store_tx *c = store_reader();
+	int known = 0;
+	int rc = c ? store_origin_known(c, origin, &known) : KV_EDB;
 
-	return c ? store_origin_known(c, origin) : KV_EDB;
+	return rc ? rc : known;
 }
 
 int keys_origin_preflight(const char *origin)

@@ -166,14 +166,14 @@ int store_key_origin_add(struct store_tx *c, int64_t key_id, const char *origin)
 }
 
 int store_key_origin_allowed(struct store_tx *c, int64_t key_id,
-			     const char *origin)
+			     const char *origin, int *listed)
 {
-	return ops->key_origin_allowed(c, key_id, origin);
+	return ops->key_origin_allowed(c, key_id, origin, listed);
 }
 
-int store_origin_known(struct store_tx *c, const char *origin)
+int store_origin_known(struct store_tx *c, const char *origin, int *known)
 {
-	return ops->origin_known(c, origin);
+	return ops->origin_known(c, origin, known);
 }
 
 int store_key_origins_foreach(struct store_tx *c, int64_t key_id,
@@ -189,9 +189,9 @@ int store_token_use(struct store_tx *c, const char *jti, int64_t exp_ms,
 	return ops->token_use(c, jti, exp_ms, now_ms);
 }
 
-int store_token_used(struct store_tx *c, const char *jti)
+int store_token_used(struct store_tx *c, const char *jti, int *used)
 {
-	return ops->token_used(c, jti);
+	return ops->token_used(c, jti, used);
 }
 
 int store_verification_next_id(struct store_tx *c, int64_t *id)

@@ -120,14 +120,14 @@ int store_keys_foreach(struct store_tx *c,
 
 /*
  * Origins ("https://shop.example") a publishable key may be used from.
- * store_key_origin_allowed: 1 if listed for the key, 0 if not; store_origin_known:
- * 1 if any active key lists it (CORS preflight); both may return KV_E*.
+ * store_key_origin_allowed: *listed 1 if listed for the key, 0 if not;
+ * store_origin_known: *known 1 if any active key lists it (CORS preflight).
  */
 int store_key_origin_add(struct store_tx *c, int64_t key_id,
 			 const char *origin);
 int store_key_origin_allowed(struct store_tx *c, int64_t key_id,
-			     const char *origin);
-int store_origin_known(struct store_tx *c, const char *origin);
+			     const char *origin, int *listed);
+int store_origin_known(struct store_tx *c, const char *origin, int *known);
 int store_key_origins_foreach(struct store_tx *c, int64_t key_id,
 			      void (*cb)(const char *origin, void *arg),
 			      void *arg);
@@ -138,8 +138,8 @@ int store_key_origins_foreach(struct store_tx *c, int64_t key_id,
  */
 int store_token_use(struct store_tx *c, const char *jti, int64_t exp_ms,
 		    int64_t now_ms);
-/* Whether token `jti` was used once (single use): 1, 0, or KV_E*. */
-int store_token_used(struct store_tx *c, const char *jti);
+/* Whether token `jti` was used once (single use): *used 1 or 0. */
+int store_token_used(struct store_tx *c, const char *jti, int *used);
 
 /*
  * Verifications.  Lookups by request id are scoped to one key.  A new

@@ -44,14 +44,14 @@ struct store_ops {
 	int (*key_origin_add)(struct store_tx *c, int64_t key_id,
 			      const char *origin);
 	int (*key_origin_allowed)(struct store_tx *c, int64_t key_id,
-				  const char *origin);
-	int (*origin_known)(struct store_tx *c, const char *origin);
+				  const char *origin, int *listed);
+	int (*origin_known)(struct store_tx *c, const char *origin, int *known);
 	int (*key_origins_foreach)(struct store_tx *c, int64_t key_id,
 				   void (*cb)(const char *origin, void *arg),
 				   void *arg);
 	int (*token_use)(struct store_tx *c, const char *jti, int64_t exp_ms,
 			 int64_t now_ms);
-	int (*token_used)(struct store_tx *c, const char *jti);
+	int (*token_used)(struct store_tx *c, const char *jti, int *used);
 	int (*verification_next_id)(struct store_tx *c, int64_t *id);
 	int (*verification_insert)(struct store_tx *c, struct vf_record *r);
 	int (*verification_get)(struct store_tx *c, const char *request_id,

@@ -385,9 +385,11 @@ void sqlite_get_text(sqlite3_stmt *st, int i, char *out, size_t outlen)
 	const unsigned char *s = sqlite3_column_text(st, i);
 	size_t n = s ? (size_t)sqlite3_column_bytes(st, i) : 0;
 
+	if (outlen == 0)
+		return;
 	if (n >= outlen)
 		n = outlen - 1;
-	if (n)
+	if (s && n)
 		memcpy(out, s, n);
 	out[n] = '\0';
 }
@@ -414,12 +416,13 @@ int sqlite_row_done(struct store_tx *c, sqlite3_stmt *st, int rc,
 	return sqlite_fail(c, what);
 }
 
-/* A lookup that only asks whether a row exists: 1, 0, or an error. */
-int sqlite_exists_done(struct store_tx *c, sqlite3_stmt *st, const char *what)
+int sqlite_exists_done(struct store_tx *c, sqlite3_stmt *st, const char *what,
+		       int *found)
 {
 	int rc = sqlite_row_done(c, st, sqlite3_step(st), what);
 
-	return rc == 0 ? 1 : rc == KV_ENOTFOUND ? 0 : rc;
+	*found = rc == 0;
+	return rc == KV_ENOTFOUND ? 0 : rc;
 }
 
 /*

@@ -83,8 +83,9 @@ int sqlite_fail(struct store_tx *c, const char *what);
 /* Finishes a single-row lookup: 0 found, KV_ENOTFOUND, or an error. */
 int sqlite_row_done(struct store_tx *c, sqlite3_stmt *st, int rc,
 		    const char *what);
-/* Finishes a lookup that only asks whether a row exists: 1, 0, or an error. */
-int sqlite_exists_done(struct store_tx *c, sqlite3_stmt *st, const char *what);
+/* Finishes a lookup that only asks whether a row exists: *found 1 or 0. */
+int sqlite_exists_done(struct store_tx *c, sqlite3_stmt *st, const char *what,
+		       int *found);
 /* Binds a string that outlives the statement's step. */
 void sqlite_bind_text(sqlite3_stmt *st, int i, const char *s);
 /* Copies a text column into out, cut to outlen - 1 bytes. */
@@ -123,14 +124,14 @@ int sqlite_keys_foreach(struct store_tx *c,
 int sqlite_key_origin_add(struct store_tx *c, int64_t key_id,
 			  const char *origin);
 int sqlite_key_origin_allowed(struct store_tx *c, int64_t key_id,
-			      const char *origin);
-int sqlite_origin_known(struct store_tx *c, const char *origin);
+			      const char *origin, int *listed);
+int sqlite_origin_known(struct store_tx *c, const char *origin, int *known);
 int sqlite_key_origins_foreach(struct store_tx *c, int64_t key_id,
 			       void (*cb)(const char *origin, void *arg),
 			       void *arg);
 int sqlite_token_use(struct store_tx *c, const char *jti, int64_t exp_ms,
 		     int64_t now_ms);
-int sqlite_token_used(struct store_tx *c, const char *jti);
+int sqlite_token_used(struct store_tx *c, const char *jti, int *used);
 int sqlite_verification_next_id(struct store_tx *c, int64_t *id);
 int sqlite_verification_insert(struct store_tx *c, struct vf_record *r);
 int sqlite_verification_get(struct store_tx *c, const char *request_id,

@@ -33,12 +33,12 @@ int sqlite_token_use(struct store_tx *c, const char *jti, int64_t exp_ms,
 	return rc;
 }
 
-int sqlite_token_used(struct store_tx *c, const char *jti)
+int sqlite_token_used(struct store_tx *c, const char *jti, int *used)
 {
 	sqlite3_stmt *st = c->stmt[STMT_TOKEN_USED];
 
 	sqlite_bind_text(st, 1, jti);
-	return sqlite_exists_done(c, st, "token used");
+	return sqlite_exists_done(c, st, "token used", used);
 }
 
 int sqlite_fraud_insert(struct store_tx *c, const char *number,

@@ -62,21 +62,21 @@ int sqlite_key_origin_add(struct store_tx *c, int64_t key_id,
 }
 
 int sqlite_key_origin_allowed(struct store_tx *c, int64_t key_id,
-			      const char *origin)
+			      const char *origin, int *listed)
 {
 	sqlite3_stmt *st = c->stmt[STMT_ORIGIN_OF_KEY];
 
 	sqlite_bind_text(st, 1, origin);
 	sqlite3_bind_int64(st, 2, key_id);
-	return sqlite_exists_done(c, st, "origin of key");
+	return sqlite_exists_done(c, st, "origin of key", listed);
 }
 
-int sqlite_origin_known(struct store_tx *c, const char *origin)
+int sqlite_origin_known(struct store_tx *c, const char *origin, int *known)
 {
 	sqlite3_stmt *st = c->stmt[STMT_ORIGIN_KNOWN];
 
 	sqlite_bind_text(st, 1, origin);
-	return sqlite_exists_done(c, st, "origin known");
+	return sqlite_exists_done(c, st, "origin known", known);
 }
 
 int sqlite_key_origins_foreach(struct store_tx *c, int64_t key_id,

@@ -488,13 +488,14 @@ enum verify_result verify_request_start(int64_t key_id,
 	if (!test) {
 		static __thread char why[96];
 		struct fraud_block block;
+		int blocked = 0;
 
 		/* browser_ip is set for publishable keys only (verify.h). */
 		rc = fraud_check_request(ph.digits, in->browser_ip ? key_id : 0,
-					 &block);
-		if (rc < 0)
+					 &block, &blocked);
+		if (rc != 0)
 			return VERIFY_ERROR;
-		if (rc == 1) {
+		if (blocked) {
 			memcpy(why, block.reason, sizeof(why));
 			*bad_param =
 				why; /* this thread's, until its next call */
@@ -601,7 +602,7 @@ static int check_tx_run(struct store_tx *c, void *arg)
 	struct vf_record r;
 	int64_t now = tx->row.created_ms;
 	enum vf_state before;
-	int begin;
+	enum check_outcome begin;
 	int rc;
 
 	rc = store_verification_get(c, tx->request_id, tx->key_id, &r);
@@ -612,8 +613,8 @@ static int check_tx_run(struct store_tx *c, void *arg)
 		return KV_ENOTFOUND;
 	before = r.v.state;
 	begin = engine_check_begin(&r.v, now);
-	if (begin >= 0) {
-		tx->outcome = (enum check_outcome)begin;
+	if (begin != CHECK_COMPARE) {
+		tx->outcome = begin;
 		/* Only a lazily noticed expiry changes anything here. */
 		return r.v.state != before
 			       ? store_verification_finalize(c, &r, now)

@@ -11,16 +11,11 @@
 int verify_token_spent(const char *jti, int *used)
 {
 	struct store_tx *c = store_reader();
-	int rc;
 
 	*used = 0;
 	if (!c)
 		return KV_EDB;
-	rc = store_token_used(c, jti);
-	if (rc < 0)
-		return rc;
-	*used = rc == 1;
-	return 0;
+	return store_token_used(c, jti, used);
 }
 
 int verify_token_use_run(struct store_tx *c, void *arg)

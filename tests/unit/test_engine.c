@@ -491,7 +491,7 @@ static void test_check_right_code_first_time(void **state)
 {
 	struct verification v = vf_default();
 
-	assert_int_equal(engine_check_begin(&v, T0 + S(10)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(10)), CHECK_COMPARE);
 	assert_int_equal(v.attempts, 1);
 	assert_int_equal(engine_check_finish(&v, 1, T0 + S(10)), CHECK_OK);
 	assert_int_equal(v.state, VF_SUCCESS);
@@ -502,11 +502,11 @@ static void test_check_wrong_then_right(void **state)
 {
 	struct verification v = vf_default();
 
-	assert_int_equal(engine_check_begin(&v, T0 + S(10)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(10)), CHECK_COMPARE);
 	assert_int_equal(engine_check_finish(&v, 0, T0 + S(10)), CHECK_WRONG);
 	assert_int_equal(v.state, VF_IN_PROGRESS);
 	assert_int_equal(v.finalized_ms, 0);
-	assert_int_equal(engine_check_begin(&v, T0 + S(20)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(20)), CHECK_COMPARE);
 	assert_int_equal(v.attempts, 2);
 	assert_int_equal(engine_check_finish(&v, 1, T0 + S(20)), CHECK_OK);
 	assert_int_equal(v.state, VF_SUCCESS);
@@ -518,11 +518,12 @@ static void test_check_three_wrong_then_right_fails(void **state)
 	int i;
 
 	for (i = 1; i <= 2; i++) {
-		assert_int_equal(engine_check_begin(&v, T0 + S(i)), -1);
+		assert_int_equal(engine_check_begin(&v, T0 + S(i)),
+				 CHECK_COMPARE);
 		assert_int_equal(engine_check_finish(&v, 0, T0 + S(i)),
 				 CHECK_WRONG);
 	}
-	assert_int_equal(engine_check_begin(&v, T0 + S(3)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(3)), CHECK_COMPARE);
 	assert_int_equal(engine_check_finish(&v, 0, T0 + S(3)),
 			 CHECK_WRONG_LAST);
 	assert_int_equal(v.state, VF_FAILED);
@@ -539,11 +540,11 @@ static void test_check_counts_attempt_before_compare(void **state)
 	struct verification v = vf_default();
 
 	/* Checks that never reached the compare still spent an attempt. */
-	assert_int_equal(engine_check_begin(&v, T0 + S(1)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(1)), CHECK_COMPARE);
 	assert_int_equal(v.attempts, 1);
-	assert_int_equal(engine_check_begin(&v, T0 + S(2)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(2)), CHECK_COMPARE);
 	assert_int_equal(v.attempts, 2);
-	assert_int_equal(engine_check_begin(&v, T0 + S(3)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(3)), CHECK_COMPARE);
 	assert_int_equal(v.attempts, 3);
 	/* A 4th check cannot reach the compare, even with the right code. */
 	assert_int_equal(engine_check_begin(&v, T0 + S(4)), CHECK_FAILED);
@@ -557,7 +558,8 @@ static void test_check_at_expiry_is_expired(void **state)
 {
 	struct verification v = vf_default();
 
-	assert_int_equal(engine_check_begin(&v, v.expires_ms - 1), -1);
+	assert_int_equal(engine_check_begin(&v, v.expires_ms - 1),
+			 CHECK_COMPARE);
 	assert_int_equal(engine_check_finish(&v, 0, v.expires_ms - 1),
 			 CHECK_WRONG);
 	assert_int_equal(engine_check_begin(&v, v.expires_ms), CHECK_EXPIRED);
@@ -576,7 +578,8 @@ static void test_check_dead_pin_is_not_counted(void **state)
 	v = vf_from_plan(&p);
 	v.next_step = 2;
 	/* Workflow 1: the PIN dies at 300 s, the verification at 605 s. */
-	assert_int_equal(engine_check_begin(&v, T0 + S(300) - 1), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(300) - 1),
+			 CHECK_COMPARE);
 	assert_int_equal(engine_check_finish(&v, 0, T0 + S(300) - 1),
 			 CHECK_WRONG);
 	assert_int_equal(engine_check_begin(&v, T0 + S(300)), CHECK_EXPIRED);
@@ -596,7 +599,7 @@ static void test_check_after_cancel_and_success(void **state)
 	assert_int_equal(v.state, VF_CANCELLED);
 
 	v = vf_default();
-	assert_int_equal(engine_check_begin(&v, T0 + S(1)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(1)), CHECK_COMPARE);
 	assert_int_equal(engine_check_finish(&v, 1, T0 + S(1)), CHECK_OK);
 	assert_int_equal(engine_check_begin(&v, T0 + S(2)),
 			 CHECK_ALREADY_VERIFIED);
@@ -796,20 +799,20 @@ static void test_step_renews_dead_pin_and_budget(void **state)
 	/* 240/120: the first two events share a PIN, the third gets one. */
 	assert_int_equal(engine_step_begin(&v, 1, T0 + S(120), &new_pin), 1);
 	assert_int_equal(new_pin, 0);
-	assert_int_equal(engine_check_begin(&v, T0 + S(130)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(130)), CHECK_COMPARE);
 	assert_int_equal(engine_check_finish(&v, 0, T0 + S(130)), CHECK_WRONG);
-	assert_int_equal(engine_check_begin(&v, T0 + S(131)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(131)), CHECK_COMPARE);
 	assert_int_equal(engine_check_finish(&v, 0, T0 + S(131)), CHECK_WRONG);
 	assert_int_equal(engine_step_begin(&v, 2, T0 + S(240), &new_pin), 1);
 	assert_int_equal(new_pin, 1);
 	assert_int_equal(v.pin_created_ms, T0 + S(240));
 	assert_int_equal(v.attempts, 0);
 	/* Three more tries on the new PIN. */
-	assert_int_equal(engine_check_begin(&v, T0 + S(250)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(250)), CHECK_COMPARE);
 	assert_int_equal(engine_check_finish(&v, 0, T0 + S(250)), CHECK_WRONG);
-	assert_int_equal(engine_check_begin(&v, T0 + S(251)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(251)), CHECK_COMPARE);
 	assert_int_equal(engine_check_finish(&v, 0, T0 + S(251)), CHECK_WRONG);
-	assert_int_equal(engine_check_begin(&v, T0 + S(252)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(252)), CHECK_COMPARE);
 	assert_int_equal(engine_check_finish(&v, 1, T0 + S(252)), CHECK_OK);
 }
 

@@ -81,7 +81,7 @@ static void test_indian_mobile_through_idd_prefix(void **state)
 
 /*
  * "+6042006276" is a valid Malaysian number: a 10-digit input must still be
- * tried as Indian first, as DESIGN.md says.
+ * tried as Indian first: the service is for Indian numbers before all.
  */
 static void test_ten_digits_stay_indian_before_international(void **state)
 {
