@@ -2,8 +2,8 @@
  * Unit tests of the store through its interface (store.h) on a temporary
  * SQLite file, and of the service's delivery half (verify_job.c) on top of
  * it: migrations, the one-live-verification rule, job leases and their
- * expiry, the writer's replay of a batch after a failed closure, and a
- * claim and a report of the service.
+ * expiry, the writer's replay of a batch after a failed closure, a claim
+ * and a report of the service, and the service's handling of IVR callbacks.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 #include <semaphore.h>
+#include <sqlite3.h>
 
 #include "crypto.h"
 #include "err.h"
@@ -49,6 +50,7 @@ static int fixture_setup(void **state)
 		return -1;
 	memset(&k, 0, sizeof(k));
 	memcpy(k.api_key, "k1", 3);
+	k.voice_confirm = 1;
 	if (store_key_insert(f->c, &k, NULL) != 0)
 		return -1;
 	crypto_set_secret(secret);
@@ -121,6 +123,43 @@ static void test_open_refuses_a_file_never_migrated(void **state)
 	assert_int_equal(store_migrate(path, err, sizeof(err)), 0);
 	store_close(store_open(path, err, sizeof(err)));
 	unlink(path);
+}
+
+/*
+ * A file one version behind (the blocks table as it was before blocks had
+ * a key, with a block in it) is brought up to date, its block kept for
+ * every key.
+ */
+static void test_migrate_brings_an_older_file_up_to_date(void **state)
+{
+	struct fixture *f = *state;
+	static const char older[] =
+		"DROP TABLE blocks;"
+		"CREATE TABLE blocks (prefix TEXT PRIMARY KEY,"
+		"  reason TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+		"  until_ms INTEGER NOT NULL) WITHOUT ROWID;"
+		"INSERT INTO blocks VALUES ('9198000', 'by hand', 1000, 9000);";
+	char sql[64], err[256];
+	struct fraud_block b;
+	sqlite3 *db = NULL;
+
+	store_close(f->c);
+	f->c = NULL;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d;",
+		 store_schema_version() - 1);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, older, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	/* Not current: refused until migrated. */
+	assert_null(store_open(f->path, err, sizeof(err)));
+	assert_int_equal(store_migrate(f->path, err, sizeof(err)), 0);
+	f->c = store_open(f->path, err, sizeof(err));
+	assert_non_null(f->c);
+	assert_int_equal(store_block_last(f->c, "9198000", 0, &b), 0);
+	assert_string_equal(b.reason, "by hand");
+	assert_int_equal(b.key_id, 0);
+	assert_int_equal(b.until_ms, 9000);
 }
 
 /* ---- one live verification per number and key ---- */
@@ -298,6 +337,98 @@ static void test_claim_starts_the_step_and_report_schedules_next(void **state)
 	assert_int_equal(out.v.next_step, 1);
 }
 
+/* ---- the service's half of a voice call ---- */
+
+/* A verification whose call (step 1, KooKoo id "sid-1") is ringing. */
+static void call_setup(struct fixture *f, int64_t now, struct vf_record *r)
+{
+	char err[256];
+
+	vf_new(f->c, "919800000007", now, r);
+	r->v.next_step = 2;
+	memcpy(r->call_sid, "sid-1", 6);
+	assert_int_equal(store_verification_insert(f->c, r), 0);
+	assert_int_equal(store_job_insert(f->c, JOB_EXPIRE, r->v.id, 0,
+					  r->v.expires_ms),
+			 0);
+	assert_int_equal(store_writer_start(f->path, 64, err, sizeof(err)), 0);
+}
+
+static void call_init(struct verify_call *vc, const struct vf_record *r,
+		      const char *sid, enum verify_call_event ev, int key,
+		      int64_t now)
+{
+	memset(vc, 0, sizeof(*vc));
+	vc->vid = r->v.id;
+	vc->step = 1;
+	vc->ids[0] = sid;
+	vc->ev = ev;
+	vc->event_name = ev == CALL_EV_KEY ? "GotDTMF" : "NewCall";
+	vc->key = key;
+	vc->duration = -1;
+	vc->now = now;
+}
+
+static void test_call_keys_go_through_the_service(void **state)
+{
+	struct fixture *f = *state;
+	struct verify_call vc;
+	struct vf_record r, out;
+	struct vf_verified vr;
+	int64_t now = 20000, n = -1;
+
+	call_setup(f, now, &r);
+	/* Answered: greeted while the PIN lives. */
+	call_init(&vc, &r, "sid-1", CALL_EV_NEW, 0, now + 1000);
+	assert_int_equal(store_write(verify_call_run, &vc), 0);
+	assert_false(vc.refused);
+	assert_int_equal(vc.answer, CALL_ANSWER_GREETING);
+	/* Key 1 reads it again, with one repetition left. */
+	call_init(&vc, &r, "sid-1", CALL_EV_KEY, '1', now + 2000);
+	assert_int_equal(store_write(verify_call_run, &vc), 0);
+	assert_int_equal(vc.answer, CALL_ANSWER_REPEAT);
+	assert_int_equal(vc.repetitions_left, 1);
+	/* Key 2 verifies: SUCCESS, the verified record, no job left. */
+	call_init(&vc, &r, "sid-1", CALL_EV_KEY, '2', now + 3000);
+	assert_int_equal(store_write(verify_call_run, &vc), 0);
+	assert_int_equal(vc.answer, CALL_ANSWER_CONFIRMED);
+	assert_true(vc.confirmed);
+	store_writer_stop();
+	assert_int_equal(store_verification_by_id(f->c, r.v.id, &out), 0);
+	assert_int_equal(out.v.state, VF_SUCCESS);
+	assert_int_equal(out.v.finalized_ms, now + 3000);
+	assert_int_equal(store_verified_get(f->c, 1, r.number, &vr), 0);
+	assert_string_equal(vr.request_id, r.v.request_id);
+	assert_int_equal(store_jobs_pending(f->c, &n), 0);
+	assert_int_equal(n, 0);
+}
+
+static void test_call_of_another_verification_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct verify_call vc;
+	struct vf_record r, other, out;
+	struct vf_call call;
+	int64_t now = 30000;
+
+	call_setup(f, now, &r);
+	/* "sid-2" is the call of another verification. */
+	vf_new(f->c, "919800000008", now, &other);
+	assert_int_equal(store_verification_insert(f->c, &other), 0);
+	memset(&call, 0, sizeof(call));
+	memcpy(call.sid, "sid-2", 6);
+	call.verification_id = other.v.id;
+	call.step = 1;
+	assert_int_equal(store_call_put(f->c, &call, now), 0);
+	call_init(&vc, &r, "sid-2", CALL_EV_KEY, '2', now + 1000);
+	assert_int_equal(store_write(verify_call_run, &vc), 0);
+	assert_true(vc.refused);
+	assert_null(vc.sid);
+	store_writer_stop();
+	assert_int_equal(store_verification_by_id(f->c, r.v.id, &out), 0);
+	assert_int_equal(out.v.state, VF_IN_PROGRESS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -307,6 +438,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_open_refuses_a_file_never_migrated, fixture_setup,
 			fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_migrate_brings_an_older_file_up_to_date,
+			fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_one_live_verification_per_number_and_key,
 			fixture_setup, fixture_teardown),
@@ -321,6 +455,12 @@ int main(void)
 			fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_claim_starts_the_step_and_report_schedules_next,
+			fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_call_keys_go_through_the_service, fixture_setup,
+			fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_call_of_another_verification_is_refused,
 			fixture_setup, fixture_teardown),
 	};
 
