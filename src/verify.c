@@ -271,44 +271,11 @@ static const struct test_number *test_number_find(const char *digits)
 
 /* ---- the writes of the three calls that change a verification ---- */
 
-/*
- * What a call through a publishable key proves about the verification it
- * names: the keyed hash of the handle it sent, bound to the request id.
- */
-struct handle_proof {
-	int required; /* 0: a secret key, nothing to prove */
-	unsigned char hash[CRYPTO_HASH_LEN];
-};
-
-static void handle_proof_init(struct handle_proof *hp, const char *request_id,
-			      const char *handle)
-{
-	hp->required = handle != NULL;
-	/*
-	 * Hashed even when empty, so that a missing handle costs what a wrong
-	 * one does.
-	 */
-	if (handle)
-		crypto_handle_hash(request_id, handle, hp->hash);
-}
-
 /* 32 lower-case hex digits, as crypto_handle_new() writes. */
 static int handle_well_formed(const char *h)
 {
 	return h && strlen(h) == CRYPTO_HANDLE_LEN &&
 	       strspn(h, "0123456789abcdef") == CRYPTO_HANDLE_LEN;
-}
-
-/* Whether the call may see and change verification r. */
-static int handle_proof_ok(const struct handle_proof *hp,
-			   const struct vf_record *r)
-{
-	int equal;
-
-	if (!hp->required)
-		return 1;
-	equal = crypto_hash_equal(hp->hash, r->handle_hash);
-	return equal && r->has_handle;
 }
 
 /* The service call whose write a struct verify_pending carries. */
@@ -330,7 +297,7 @@ struct check_tx {
 	char number[16]; /* out: the verification's number */
 	int64_t key_id;
 	const char *request_id;
-	struct handle_proof proof;
+	struct verify_proof proof;
 	unsigned char code_hash[CRYPTO_HASH_LEN];
 	struct vf_check row;
 	enum check_outcome outcome;
@@ -339,7 +306,7 @@ struct check_tx {
 struct control_tx {
 	int64_t key_id;
 	const char *request_id;
-	struct handle_proof proof;
+	struct verify_proof proof;
 	enum verify_cmd cmd;
 	int vonage_rules;
 	enum control_outcome outcome;
@@ -383,14 +350,14 @@ static void verify_pending_free(struct verify_pending *p)
 static void request_concurrent(struct request_tx *tx,
 			       const struct vf_record *live)
 {
-	struct handle_proof hp;
+	struct verify_proof hp;
 
 	tx->concurrent = 1;
 	memcpy(tx->existing, live->v.request_id, sizeof(tx->existing));
 	if (!tx->publishable)
 		return;
-	handle_proof_init(&hp, live->v.request_id, tx->given ? tx->given : "");
-	if (!tx->given || !*tx->given || !handle_proof_ok(&hp, live))
+	verify_proof_init(&hp, live->v.request_id, tx->given ? tx->given : "");
+	if (!tx->given || !*tx->given || !verify_proof_ok(&hp, live))
 		tx->existing[0] = '\0';
 }
 
@@ -609,7 +576,7 @@ static int check_tx_run(struct store_tx *c, void *arg)
 	if (rc != 0)
 		return rc;
 	/* Another page's verification: as unknown, nothing written. */
-	if (!handle_proof_ok(&tx->proof, &r))
+	if (!verify_proof_ok(&tx->proof, &r))
 		return KV_ENOTFOUND;
 	before = r.v.state;
 	begin = engine_check_begin(&r.v, now);
@@ -639,13 +606,6 @@ static int check_tx_run(struct store_tx *c, void *arg)
 	return store_verification_update(c, &r);
 }
 
-static enum verify_result result_of(int rc)
-{
-	if (rc == 0)
-		return VERIFY_OK;
-	return rc == KV_ENOTFOUND ? VERIFY_NOT_FOUND : VERIFY_ERROR;
-}
-
 enum verify_result verify_check_start(int64_t key_id, const char *request_id,
 				      const char *handle, const char *code,
 				      const char *ip, int *retry_after,
@@ -664,7 +624,7 @@ enum verify_result verify_check_start(int64_t key_id, const char *request_id,
 	tx = &(*p)->u.ck;
 	tx->key_id = key_id;
 	tx->request_id = request_id;
-	handle_proof_init(&tx->proof, request_id, handle);
+	verify_proof_init(&tx->proof, request_id, handle);
 	crypto_pin_hash(request_id, code, tx->code_hash);
 	tx->row.created_ms = now_ms();
 	copy_field(tx->row.code, sizeof(tx->row.code), code);
@@ -686,7 +646,7 @@ enum verify_result verify_check_finish(struct verify_pending *p, int rc,
 		fraud_note_success(tx->key_id, tx->number);
 	/* The submitted code may be the PIN: verify_pending_free wipes it. */
 	verify_pending_free(p);
-	return result_of(rc);
+	return verify_result_of(rc);
 }
 
 /* ---- control ---- */
@@ -720,7 +680,7 @@ static int control_tx_run(struct store_tx *c, void *arg)
 	rc = store_verification_get(c, tx->request_id, tx->key_id, &r);
 	if (rc != 0)
 		return rc;
-	if (!handle_proof_ok(&tx->proof, &r))
+	if (!verify_proof_ok(&tx->proof, &r))
 		return KV_ENOTFOUND;
 	before = r.v.state;
 	switch (tx->cmd) {
@@ -762,7 +722,7 @@ enum verify_result verify_control_start(int64_t key_id, const char *request_id,
 	tx = &(*p)->u.ct;
 	tx->key_id = key_id;
 	tx->request_id = request_id;
-	handle_proof_init(&tx->proof, request_id, handle);
+	verify_proof_init(&tx->proof, request_id, handle);
 	tx->cmd = cmd;
 	tx->vonage_rules = vonage_rules;
 	return VERIFY_PENDING;
@@ -778,7 +738,7 @@ enum verify_result verify_control_finish(struct verify_pending *p, int rc,
 	if (rc == 0 && tx->outcome == CONTROL_OK && tx->cmd != CMD_CANCEL)
 		jobs_notify(now_ms());
 	verify_pending_free(p);
-	return result_of(rc);
+	return verify_result_of(rc);
 }
 
 /* ---- a write in flight ---- */
@@ -798,56 +758,7 @@ int verify_pending_run(struct store_tx *c, void *arg)
 	return KV_EINVAL;
 }
 
-/* ---- reads ---- */
-
-enum verify_result verify_search(int64_t key_id, const char *request_id,
-				 const char *handle, struct vf_record *out)
-{
-	struct store_tx *c = store_reader();
-	struct handle_proof hp;
-	int rc;
-
-	if (!c)
-		return VERIFY_ERROR;
-	handle_proof_init(&hp, request_id, handle);
-	rc = store_verification_get(c, request_id, key_id, out);
-	if (rc == 0 && !handle_proof_ok(&hp, out)) {
-		memset(out, 0, sizeof(*out));
-		rc = KV_ENOTFOUND;
-	}
-	if (rc == 0)
-		engine_expire_if_due(&out->v, now_ms());
-	return result_of(rc);
-}
-
-int verify_resend_wait(int64_t key_id, const char *request_id)
-{
-	struct vf_record rec;
-	int64_t ms;
-
-	if (verify_search(key_id, request_id, NULL, &rec) != VERIFY_OK)
-		return 1;
-	ms = engine_resend_wait_ms(&rec.v, &svc.es, now_ms());
-	return (int)((ms + 999) / 1000) > 0 ? (int)((ms + 999) / 1000) : 1;
-}
-
-int verify_checks_foreach(const struct vf_record *r,
-			  int (*cb)(const struct vf_check *ch, void *arg),
-			  void *arg)
-{
-	struct store_tx *c = store_reader();
-
-	return c ? store_checks_foreach(c, r->v.id, cb, arg) : KV_EDB;
-}
-
-int verify_events_foreach(const struct vf_record *r,
-			  int (*cb)(const struct vf_event *ev, void *arg),
-			  void *arg)
-{
-	struct store_tx *c = store_reader();
-
-	return c ? store_events_foreach(c, r->v.id, cb, arg) : KV_EDB;
-}
+/* ---- reads (the rest: verify_read.c) ---- */
 
 enum verify_result verify_number_status(int64_t key_id, const char *number,
 					char e164_digits[16],
@@ -865,5 +776,5 @@ enum verify_result verify_number_status(int64_t key_id, const char *number,
 	rc = store_verified_get(c, key_id, ph.digits, row);
 	if (rc == 0 && now_ms() >= row->verified_ms + svc.verified_ttl_ms)
 		return VERIFY_NOT_FOUND;
-	return result_of(rc);
+	return verify_result_of(rc);
 }
