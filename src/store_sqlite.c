@@ -242,7 +242,7 @@ static int64_t busy_now_us(void)
  * 1 ms sleep can last much longer, and thousands of them would stretch
  * the wait well past what the callers and the docs promise.
  */
-static int db_busy_wait(void *unused, int tries)
+static int sqlite_busy_wait(void *unused, int tries)
 {
 	static __thread int64_t start_us;
 	int64_t now = busy_now_us();
@@ -281,7 +281,7 @@ int sqlite_open_raw(const char *path, sqlite3 **out, char *err, size_t errlen)
 		goto fail;
 	}
 	sqlite3_extended_result_codes(db, 1);
-	sqlite3_busy_handler(db, db_busy_wait, NULL);
+	sqlite3_busy_handler(db, sqlite_busy_wait, NULL);
 	if (sqlite3_exec(db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
 		goto fail;
