@@ -337,6 +337,7 @@ int jobs_start(const struct config *cfg, char *err, size_t errlen)
 	run.cfg = cfg;
 	run.stop = 0;
 	run.nthreads = 0;
+	verify_job_wake_set(jobs_notify);
 	if (!cfg->kookoo_base_url[0]) {
 		log_warn("jobs: kookoo_base_url is not set: nothing will be "
 			 "sent; jobs stay stored until it is");
@@ -368,4 +369,5 @@ void jobs_stop(void)
 	for (int i = 0; i < run.nthreads; i++)
 		pthread_join(run.threads[i], NULL);
 	run.nthreads = 0;
+	verify_job_wake_set(NULL);
 }

@@ -14,7 +14,6 @@
 #include "crypto.h"
 #include "err.h"
 #include "fraud.h"
-#include "jobs.h"
 #include "log.h"
 #include "phone.h"
 #include "ratelimit.h"
@@ -99,6 +98,20 @@ bad:
 		 "valid numbers and 4-10 digit PINs, at most %d entries",
 		 TEST_NUMBERS_MAX);
 	return KV_ECONFIG;
+}
+
+/* Set and cleared while no request runs (verify.h). */
+static void (*job_wake)(int64_t due_ms);
+
+void verify_job_wake_set(void (*wake)(int64_t due_ms))
+{
+	job_wake = wake;
+}
+
+void verify_job_wake(int64_t due_ms)
+{
+	if (job_wake)
+		job_wake(due_ms);
 }
 
 void verify_pin_bind(struct vf_record *r, const char *pin)
@@ -555,7 +568,7 @@ verify_request_finish(struct verify_pending *p, int rc,
 		if (handle && tx->publishable)
 			memcpy(handle, tx->handle, sizeof(tx->handle));
 		if (!tx->rec.test_number)
-			jobs_notify(tx->rec.v.created_ms);
+			verify_job_wake(tx->rec.v.created_ms);
 	}
 	verify_pending_free(p);
 	return res;
@@ -736,7 +749,7 @@ enum verify_result verify_control_finish(struct verify_pending *p, int rc,
 	if (rc == 0)
 		*outcome = tx->outcome;
 	if (rc == 0 && tx->outcome == CONTROL_OK && tx->cmd != CMD_CANCEL)
-		jobs_notify(now_ms());
+		verify_job_wake(now_ms());
 	verify_pending_free(p);
 	return verify_result_of(rc);
 }

@@ -229,6 +229,14 @@ struct verify_call {
 };
 
 /*
+ * Whom the service wakes after it commits a job that may be due (the job
+ * runner registers jobs_notify() as it starts, before any request, and
+ * NULL once it stopped, after the last): so the service never calls up
+ * into the runner.
+ */
+void verify_job_wake_set(void (*wake)(int64_t due_ms));
+
+/*
  * Single use of verification tokens (verify_token.c).  verify_token_spent()
  * reads: *used is 1 when the token was redeemed once with single use.
  * verify_token_use_run() is the writer's closure that spends one: use->used

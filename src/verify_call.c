@@ -14,10 +14,10 @@
 #include "crypto.h"
 #include "err.h"
 #include "fraud.h"
-#include "jobs.h"
 #include "util.h"
 #include "store.h"
 #include "verify.h"
+#include "verify_internal.h"
 
 /* Times the callee may ask to hear the PIN again, or stay silent. */
 #define CALL_REPEATS_MAX 2
@@ -282,7 +282,7 @@ void verify_call_finish(struct verify_call *vc, int rc)
 		fraud_note_success(vc->rec.v.key_id, vc->rec.number);
 	/* A call that was not answered may have moved a step forward. */
 	if (vc->status)
-		jobs_notify(vc->now);
+		verify_job_wake(vc->now);
 	if ((vc->answer == CALL_ANSWER_GREETING ||
 	     vc->answer == CALL_ANSWER_REPEAT) &&
 	    crypto_pin_open(vc->rec.v.request_id, vc->rec.pin_box,

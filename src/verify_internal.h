@@ -14,6 +14,9 @@
  */
 void verify_pin_bind(struct vf_record *r, const char *pin);
 
+/* Wakes the job runner, if one registered, for a job due at due_ms. */
+void verify_job_wake(int64_t due_ms);
+
 /*
  * What a call through a publishable key proves about the verification it
  * names: the keyed hash of the handle it sent, bound to the request id.
