@@ -1,5 +1,5 @@
 # KookooVerify build.  Plain GNU make; every library through pkg-config except
-# libphonenumber, which Debian ships without a .pc file (see DESIGN.md).
+# libphonenumber, which Debian ships without a .pc file.
 #
 #   make            build bin/kookooverify
 #   make run        install missing packages, build, start server + KooKoo simulator

@@ -15,7 +15,7 @@
 #include "admin.h"
 #include "api_vonage.h"
 #include "crypto.h"
-#include "db.h"
+#include "store.h"
 #include "err.h"
 #include "ivr_xml.h"
 #include "keys.h"
@@ -235,22 +235,22 @@ bad:
 
 /* ---- the store and the secret ---- */
 
-static int count_key(const struct key_row *k, void *arg)
+static int count_key(const struct key_info *k, void *arg)
 {
 	(*(int *)arg)++;
 	return 1; /* one is enough */
 }
 
 /* True when the database already holds API keys (hashed with a secret). */
-static int db_has_keys(const char *db)
+static int store_has_keys(const char *db)
 {
 	char err[600];
-	struct db_conn *c = db_open(db, err, sizeof(err));
+	struct store_tx *c = store_open(db, err, sizeof(err));
 	int n = 0;
 
 	if (c)
-		db_keys_foreach(c, count_key, &n);
-	db_close(c);
+		store_keys_foreach(c, count_key, &n);
+	store_close(c);
 	return n > 0;
 }
 
@@ -267,7 +267,7 @@ int admin_load_secret(const struct config *cfg)
 	 * A new secret would silently invalidate every key and pending PIN
 	 * hashed with the old one: refuse, and say what is missing.
 	 */
-	if (access(path, F_OK) != 0 && db_has_keys(cfg->db)) {
+	if (access(path, F_OK) != 0 && store_has_keys(cfg->db)) {
 		log_error(
 			"secret: %s is missing but the database has API keys; "
 			"restore it from backup (a new secret would invalidate "
@@ -286,7 +286,7 @@ int admin_migrate(struct admin_options *o)
 {
 	char err[600];
 
-	if (db_migrate(o->cfg.db, err, sizeof(err)) != 0) {
+	if (store_migrate(o->cfg.db, err, sizeof(err)) != 0) {
 		log_error("migrate: %s", err);
 		return KV_EDB;
 	}
@@ -351,14 +351,14 @@ static int cmd_check_config(struct admin_options *o)
 }
 
 /* Opens the database for an admin command, migrating it first. */
-static struct db_conn *admin_open(struct admin_options *o)
+static struct store_tx *admin_open(struct admin_options *o)
 {
 	char err[600];
-	struct db_conn *c;
+	struct store_tx *c;
 
 	if (admin_migrate(o) != 0 || admin_load_secret(&o->cfg) != 0)
 		return NULL;
-	c = db_open(o->cfg.db, err, sizeof(err));
+	c = store_open(o->cfg.db, err, sizeof(err));
 	if (!c)
 		log_error("%s", err);
 	return c;
@@ -370,7 +370,7 @@ static void origin_print(const char *origin, void *arg)
 }
 
 /* One line per key; a publishable key's line ends with its origins. */
-static int key_print(const struct key_row *k, void *arg)
+static int key_print(const struct key_info *k, void *arg)
 {
 	char created[20];
 
@@ -383,7 +383,8 @@ static int key_print(const struct key_row *k, void *arg)
 			printf("\tbrand: %s", k->brand);
 		printf("\towner: %s", k->owner[0] ? k->owner : "none");
 		printf("\torigins:");
-		if (db_key_origins_foreach(arg, k->id, origin_print, NULL) != 0)
+		if (store_key_origins_foreach(arg, k->id, origin_print, NULL) !=
+		    0)
 			return -1;
 	}
 	printf("\n");
@@ -433,7 +434,7 @@ static int key_print_created(const struct admin_options *o, const char *key,
 }
 
 /* `keys create --publishable`: the origins are checked before anything. */
-static int cmd_keys_publishable(struct admin_options *o, struct db_conn *c)
+static int cmd_keys_publishable(struct admin_options *o, struct store_tx *c)
 {
 	char norm[KEYS_ORIGINS_MAX][KEYS_ORIGIN_MAX];
 	const char *list[KEYS_ORIGINS_MAX];
@@ -487,13 +488,13 @@ static int cmd_keys_publishable(struct admin_options *o, struct db_conn *c)
 static int cmd_keys_revoke(struct admin_options *o)
 {
 	const char *api_key = o->args[1];
-	struct db_conn *c = admin_open(o);
+	struct store_tx *c = admin_open(o);
 	int rc;
 
 	if (!c)
 		return 1;
-	rc = db_key_revoke(c, api_key, now_ms());
-	db_close(c);
+	rc = store_key_revoke(c, api_key, now_ms());
+	store_close(c);
 	if (rc == KV_ENOTFOUND) {
 		fprintf(stderr, "kookooverify: no active key %s\n", api_key);
 		return 1;
@@ -505,13 +506,13 @@ static int cmd_keys_revoke(struct admin_options *o)
 static int cmd_keys_set_owner(struct admin_options *o)
 {
 	const char *pk = o->args[1], *owner = o->args[2];
-	struct db_conn *c = admin_open(o);
+	struct store_tx *c = admin_open(o);
 	int rc;
 
 	if (!c)
 		return 1;
-	rc = db_key_set_owner(c, pk, owner);
-	db_close(c);
+	rc = store_key_set_owner(c, pk, owner);
+	store_close(c);
 	if (rc == KV_ENOTFOUND) {
 		fprintf(stderr,
 			"kookooverify: %s is not a publishable key or "
@@ -526,7 +527,7 @@ static int cmd_keys_set_owner(struct admin_options *o)
 static int cmd_keys_create(struct admin_options *o)
 {
 	char key[CRYPTO_API_KEY_LEN + 1], secret[CRYPTO_API_SECRET_LEN + 1];
-	struct db_conn *c = admin_open(o);
+	struct store_tx *c = admin_open(o);
 	int rc = 1;
 
 	if (!c)
@@ -547,23 +548,23 @@ static int cmd_keys_create(struct admin_options *o)
 	rc = key_print_created(o, key, secret);
 	sodium_memzero(secret, sizeof(secret));
 out:
-	db_close(c);
+	store_close(c);
 	return rc;
 }
 
 static int cmd_keys_list(struct admin_options *o)
 {
-	struct db_conn *c = admin_open(o);
+	struct store_tx *c = admin_open(o);
 	int rc;
 
 	if (!c)
 		return 1;
-	rc = db_keys_foreach(c, key_print, c) == 0 ? 0 : 1;
-	db_close(c);
+	rc = store_keys_foreach(c, key_print, c) == 0 ? 0 : 1;
+	store_close(c);
 	return rc;
 }
 
-static int block_print(const struct block_row *b, void *arg)
+static int block_print(const struct fraud_block *b, void *arg)
 {
 	char until[20];
 
@@ -594,28 +595,28 @@ static int cmd_token_key(struct admin_options *o)
 /* `blocks list`: fraud blocks of number prefixes still in force. */
 static int cmd_blocks_list(struct admin_options *o)
 {
-	struct db_conn *c = admin_open(o);
+	struct store_tx *c = admin_open(o);
 	int rc;
 
 	if (!c)
 		return 1;
-	rc = db_blocks_foreach(c, now_ms(), block_print, NULL);
-	db_close(c);
+	rc = store_blocks_foreach(c, now_ms(), block_print, NULL);
+	store_close(c);
 	return rc == 0 ? 0 : 1;
 }
 
 /* `blocks lift PREFIX`. */
 static int cmd_blocks_lift(struct admin_options *o)
 {
-	struct db_conn *c = admin_open(o);
+	struct store_tx *c = admin_open(o);
 	int rc;
 
 	if (!c)
 		return 1;
-	rc = db_block_lift(c, o->args[1], now_ms());
+	rc = store_block_lift(c, o->args[1], now_ms());
 	if (rc == KV_ENOTFOUND)
 		fprintf(stderr, "kookooverify: no block on %s\n", o->args[1]);
-	db_close(c);
+	store_close(c);
 	return rc == 0 ? 0 : 1;
 }
 

@@ -14,7 +14,7 @@
 #include <sodium.h>
 
 #include "api.h"
-#include "db.h"
+#include "store.h"
 #include "err.h"
 #include "keys.h"
 #include "log.h"
@@ -158,7 +158,7 @@ enum api_fail api_prepare(struct http_req *req, struct api_call *call,
 	call->req = req;
 	params_init(&call->params);
 	/* Every read of this call (credentials, then its own) sees one snapshot. */
-	db_read_begin();
+	store_read_begin();
 	cors_allow(req);
 	f = parse_input(req, &call->params);
 	if (f != API_READY)
@@ -176,7 +176,7 @@ enum api_fail api_prepare(struct http_req *req, struct api_call *call,
 
 void api_call_release(struct api_call *call)
 {
-	db_read_end();
+	store_read_end();
 	params_release(&call->params);
 }
 
@@ -402,7 +402,7 @@ void api_serve(struct http_req *req, const struct api_handler *h)
 }
 
 enum api_run api_ctx_write(struct api_ctx *ctx,
-			   int (*fn)(struct db_conn *c, void *arg), void *arg,
+			   int (*fn)(struct store_tx *c, void *arg), void *arg,
 			   void (*then)(struct api_ctx *ctx, int rc))
 {
 	ctx->write_fn = fn;
@@ -416,11 +416,8 @@ void api_cors_preflight(struct http_req *req)
 {
 	int known = 0;
 
-	if (req->origin) {
-		db_read_begin();
-		known = keys_origin_known(req->origin);
-		db_read_end();
-	}
+	if (req->origin)
+		known = keys_origin_preflight(req->origin);
 	if (known != 1) {
 		/* No CORS headers: the browser refuses the real request. */
 		http_reply_copy(req, 403, "application/json",

@@ -14,6 +14,8 @@
 #include "http.h"
 #include "params.h"
 
+struct store_tx; /* the store's transaction (store.h) */
+
 /* Why a call could not reach its handler's own logic. */
 enum api_fail {
 	API_READY = 0,
@@ -125,7 +127,7 @@ struct api_ctx {
 	struct http_req *req;
 	struct api_call call;
 	/* Set by api_ctx_write(): the write and what answers after it. */
-	int (*write_fn)(struct db_conn *c, void *arg);
+	int (*write_fn)(struct store_tx *c, void *arg);
 	void *write_arg;
 	void (*then)(struct api_ctx *ctx, int rc);
 };
@@ -145,7 +147,7 @@ void api_serve(struct http_req *req, const struct api_handler *h);
  * it is inside it).  Returns API_RUN_PENDING, which the run returns.
  */
 enum api_run api_ctx_write(struct api_ctx *ctx,
-			   int (*fn)(struct db_conn *c, void *arg), void *arg,
+			   int (*fn)(struct store_tx *c, void *arg), void *arg,
 			   void (*then)(struct api_ctx *ctx, int rc));
 
 /*

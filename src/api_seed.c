@@ -210,7 +210,7 @@ static enum api_run seed_check_run(struct seed_ctx *ctx)
 	return API_RUN_DONE;
 }
 
-static int check_to_json(const struct check_row *ch, void *arg)
+static int check_to_json(const struct vf_check *ch, void *arg)
 {
 	json_t *c = json_object();
 
@@ -221,7 +221,7 @@ static int check_to_json(const struct check_row *ch, void *arg)
 	return json_array_append_new(arg, c);
 }
 
-static int event_to_json(const struct event_row *ev, void *arg)
+static int event_to_json(const struct vf_event *ev, void *arg)
 {
 	json_t *e = json_object();
 
@@ -270,7 +270,7 @@ static void seed_search_id(struct seed_ctx *ctx, const char *id)
 static void seed_search_number(struct seed_ctx *ctx, const char *number)
 {
 	struct api_call *call = &ctx->base.call;
-	struct verified_row vr;
+	struct vf_verified vr;
 	char digits[16];
 	enum verify_result r =
 		verify_number_status(call->key_id, number, digits, &vr);

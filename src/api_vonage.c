@@ -373,7 +373,7 @@ static enum api_run vonage_check_run(struct vonage_ctx *ctx)
 
 /* ---- search ---- */
 
-static int check_to_json(const struct check_row *ch, void *arg)
+static int check_to_json(const struct vf_check *ch, void *arg)
 {
 	json_t *c = json_object();
 
@@ -385,7 +385,7 @@ static int check_to_json(const struct check_row *ch, void *arg)
 	return json_array_append_new(arg, c);
 }
 
-static int event_to_json(const struct event_row *ev, void *arg)
+static int event_to_json(const struct vf_event *ev, void *arg)
 {
 	const char *type = vonage_event_type(ev);
 	json_t *e;

@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 #include "api.h"
-#include "db.h"
+#include "model.h"
 #include "engine.h"
 #include "params.h"
 #include "verify.h"
@@ -131,6 +131,6 @@ const char *vonage_request_read(const struct params *p,
  * type); NULL for an event that is not a delivery (IVR callbacks and
  * outcomes), which search leaves out.  A static string.
  */
-const char *vonage_event_type(const struct event_row *ev);
+const char *vonage_event_type(const struct vf_event *ev);
 
 #endif

@@ -178,7 +178,7 @@ int vonage_code_valid(const char *code)
 	return all_of(code, "0123456789", 1, ENGINE_PIN_MAX);
 }
 
-const char *vonage_event_type(const struct event_row *ev)
+const char *vonage_event_type(const struct vf_event *ev)
 {
 	/*
 	 * Vonage lists one event per message that went out: the accepted

@@ -15,7 +15,7 @@
 
 #include "api.h"
 #include "browser.h"
-#include "db.h"
+#include "verify.h"
 #include "err.h"
 #include "http.h"
 #include "keys.h"
@@ -79,19 +79,10 @@ int browser_token_issue(const char *api_key, const char *request_id,
  */
 static int redeem_owner_ok(const struct vtoken_claims *claims, int64_t caller)
 {
-	struct db_conn *c = db_reader();
-	struct key_row k;
-	int rc;
+	int owns = 0;
+	int rc = keys_owner_check(claims->api_key, caller, &owns);
 
-	if (!c)
-		return KV_EDB;
-	rc = db_key_get(c, claims->api_key, &k);
-	if (rc == KV_ENOTFOUND)
-		return 0;
-	if (rc != 0)
-		return rc;
-	return k.kind == KEY_PUBLISHABLE && k.owner_key_id != 0 &&
-	       k.owner_key_id == caller;
+	return rc ? rc : owns;
 }
 
 enum browser_redeem browser_redeem_start(const char *token, int single_use,
@@ -117,20 +108,24 @@ enum browser_redeem browser_redeem_start(const char *token, int single_use,
 	if (single_use)
 		return REDEEM_PENDING;
 	/* Spent by a single-use redemption: spent for every later one. */
-	rc = db_reader() ? db_token_used(db_reader(), op->claims.jti) : KV_EDB;
+	rc = verify_token_spent(op->claims.jti, &op->used);
 	if (rc < 0)
 		return REDEEM_ERROR;
-	return rc == 1 ? REDEEM_USED : REDEEM_OK;
+	return op->used ? REDEEM_USED : REDEEM_OK;
 }
 
-int browser_redeem_run(struct db_conn *c, void *arg)
+int browser_redeem_run(struct store_tx *c, void *arg)
 {
 	struct browser_redeem_op *op = arg;
-	int rc = db_token_use(c, op->claims.jti, op->claims.exp * 1000,
-			      op->now_ms);
+	struct verify_token_use use = {
+		.jti = op->claims.jti,
+		.exp_ms = op->claims.exp * 1000,
+		.now_ms = op->now_ms,
+	};
+	int rc = verify_token_use_run(c, &use);
 
-	op->used = rc == KV_EDUP;
-	return op->used ? 0 : rc;
+	op->used = use.used;
+	return rc;
 }
 
 enum browser_redeem browser_redeem_finish(const struct browser_redeem_op *op,

@@ -9,7 +9,9 @@
 #define KV_BROWSER_H
 
 #include "config.h"
-#include "db.h"
+#include "model.h"
+
+struct store_tx;
 #include "vtoken.h"
 
 /* Path of the public key set (JWKS). */
@@ -49,14 +51,14 @@ struct browser_redeem_op {
  * later redemption, with single_use or without.
  * Without single_use the answer is final;
  * with it, a valid token answers REDEEM_PENDING: run browser_redeem_run()
- * through the writer (db_write() or http_write()) with `op`, then
+ * through the writer (store_write() or http_write()) with `op`, then
  * browser_redeem_finish() with what the write returned.  The use is
  * recorded durably before the answer, so a token is accepted once.
  */
 enum browser_redeem browser_redeem_start(const char *token, int single_use,
 					 int64_t caller_key_id,
 					 struct browser_redeem_op *op);
-int browser_redeem_run(struct db_conn *c, void *op);
+int browser_redeem_run(struct store_tx *c, void *op);
 enum browser_redeem browser_redeem_finish(const struct browser_redeem_op *op,
 					  int rc);
 

@@ -260,6 +260,29 @@ int engine_expire_if_due(struct verification *v, int64_t now_ms)
 	return 1;
 }
 
+int engine_pin_live(const struct verification *v, int64_t now_ms)
+{
+	return v->state == VF_IN_PROGRESS &&
+	       now_ms < v->pin_created_ms + v->pin_expiry_ms;
+}
+
+enum control_outcome engine_confirm_by_key(struct verification *v,
+					   int64_t now_ms)
+{
+	if (!engine_pin_live(v, now_ms))
+		return CONTROL_NOT_ACTIVE;
+	vf_finalize(v, VF_SUCCESS, now_ms);
+	return CONTROL_OK;
+}
+
+enum control_outcome engine_report_fraud(struct verification *v, int64_t now_ms)
+{
+	if (!engine_pin_live(v, now_ms))
+		return CONTROL_NOT_ACTIVE;
+	vf_finalize(v, VF_CANCELLED, now_ms);
+	return CONTROL_OK;
+}
+
 /* The answer to a check against a verification that is not IN PROGRESS. */
 static enum check_outcome check_outcome_final(enum vf_state s)
 {
@@ -269,11 +292,11 @@ static enum check_outcome check_outcome_final(enum vf_state s)
 	return final_check_outcomes[s];
 }
 
-int engine_check_begin(struct verification *v, int64_t now_ms)
+enum check_outcome engine_check_begin(struct verification *v, int64_t now_ms)
 {
 	engine_expire_if_due(v, now_ms);
 	if (v->state != VF_IN_PROGRESS)
-		return (int)check_outcome_final(v->state);
+		return check_outcome_final(v->state);
 	/* The workflow may still issue a new PIN: nothing is counted. */
 	if (now_ms >= v->pin_created_ms + v->pin_expiry_ms)
 		return CHECK_EXPIRED;
@@ -286,7 +309,7 @@ int engine_check_begin(struct verification *v, int64_t now_ms)
 		return CHECK_FAILED;
 	}
 	v->attempts++;
-	return -1;
+	return CHECK_COMPARE;
 }
 
 enum check_outcome engine_check_finish(struct verification *v, int matched,

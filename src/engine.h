@@ -1,7 +1,7 @@
 /*
  * The verification engine: the lifecycle of one verification as pure logic.
  * Nothing here does I/O or reads a clock; callers pass `now_ms` and the
- * store persists whatever the engine changed.  See DESIGN.md "lifecycle".
+ * service stores whatever the engine changed (docs/ARCHITECTURE.md).
  */
 #ifndef KV_ENGINE_H
 #define KV_ENGINE_H
@@ -112,15 +112,16 @@ enum check_outcome {
 	CHECK_ALREADY_VERIFIED, /* already SUCCESS */
 	CHECK_CANCELLED,        /* already CANCELLED */
 	CHECK_EXPIRED,          /* EXPIRED, or the PIN's time is up */
+	CHECK_COMPARE,          /* not an outcome: the caller compares now */
 };
 
 /*
  * First half of a check: expires `v` if due, refuses a final verification,
- * then counts the attempt *before* any comparison.  Returns -1 when the
- * caller may compare the code (the attempt is counted in `v`), else the
- * final outcome without any comparison.
+ * then counts the attempt *before* any comparison.  Returns CHECK_COMPARE
+ * when the caller may compare the code (the attempt is counted in `v`),
+ * else the final outcome without any comparison.
  */
-int engine_check_begin(struct verification *v, int64_t now_ms);
+enum check_outcome engine_check_begin(struct verification *v, int64_t now_ms);
 
 /* Second half: applies the result of the constant-time compare. */
 enum check_outcome engine_check_finish(struct verification *v, int matched,
@@ -170,6 +171,29 @@ enum control_outcome engine_resend(struct verification *v,
  */
 int engine_step_begin(struct verification *v, int step, int64_t now_ms,
 		      int *new_pin);
+
+/*
+ * Whether the current PIN of `v` may still be told or used at now_ms: `v`
+ * is IN PROGRESS and the PIN's life is not over.  Nothing changes.
+ */
+int engine_pin_live(const struct verification *v, int64_t now_ms);
+
+/*
+ * The callee of a voice call pressed the confirm key: a live PIN makes `v`
+ * SUCCESS now (CONTROL_OK); anything else changes nothing
+ * (CONTROL_NOT_ACTIVE).  Whether the key may confirm at all is the key's
+ * setting, decided by the caller.
+ */
+enum control_outcome engine_confirm_by_key(struct verification *v,
+					   int64_t now_ms);
+
+/*
+ * The callee reported the call as unwanted (fraud): a live PIN makes `v`
+ * CANCELLED now (CONTROL_OK); anything else changes nothing
+ * (CONTROL_NOT_ACTIVE).
+ */
+enum control_outcome engine_report_fraud(struct verification *v,
+					 int64_t now_ms);
 
 /*
  * "IN PROGRESS", "SUCCESS", "FAILED", "EXPIRED", "CANCELLED"; "UNKNOWN" for

@@ -14,6 +14,7 @@
 #include "err.h"
 #include "fraud.h"
 #include "log.h"
+#include "store.h"
 #include "util.h"
 
 #define STATS_SLOTS 16384 /* a multiple of STATS_PROBE */
@@ -125,37 +126,41 @@ static struct prefix_stats *stats_slot(const char *prefix, int64_t key_id,
 }
 
 struct block_tx {
-	struct block_row row;
+	struct fraud_block row;
 };
 
-static int block_tx_run(struct db_conn *c, void *arg)
+static int block_tx_run(struct store_tx *c, void *arg)
 {
-	return db_block_put(c, &((struct block_tx *)arg)->row);
+	return store_block_put(c, &((struct block_tx *)arg)->row);
 }
 
 /*
- * The block of (prefix, scope) in force, 1 with *block filled, 0 if none;
- * *last_created: when its latest block began, 0 if it never had one.
+ * Whether a block of (prefix, scope) is in force: *blocked 1 with *block
+ * filled, or 0; *last_created: when its latest block began, 0 if it never
+ * had one.  Returns 0 or KV_E*.
  */
-static int block_in_force(struct db_conn *c, const char *prefix, int64_t key_id,
-			  int64_t now, struct block_row *block,
-			  int64_t *last_created)
+static int block_in_force(struct store_tx *c, const char *prefix,
+			  int64_t key_id, int64_t now,
+			  struct fraud_block *block, int64_t *last_created,
+			  int *blocked)
 {
-	int rc = db_block_last(c, prefix, key_id, block);
+	int rc = store_block_last(c, prefix, key_id, block);
 
 	*last_created = 0;
+	*blocked = 0;
 	if (rc == KV_ENOTFOUND)
 		return 0;
 	if (rc != 0)
 		return rc;
 	*last_created = block->created_ms;
-	return block->until_ms > now;
+	*blocked = block->until_ms > now;
+	return 0;
 }
 
 int fraud_check_request(const char *digits, int64_t pk_key_id,
-			struct block_row *block)
+			struct fraud_block *block, int *blocked)
 {
-	struct db_conn *c = db_reader();
+	struct store_tx *c = store_reader();
 	struct prefix_stats *s;
 	struct block_tx tx;
 	int64_t now = now_ms();
@@ -163,15 +168,16 @@ int fraud_check_request(const char *digits, int64_t pk_key_id,
 	char prefix[16];
 	int convert_low = 0, rc;
 
+	*blocked = 0;
 	fraud_prefix(digits, prefix);
 	if (!c)
 		return KV_EDB;
 	/* A block for every key, then one earned through this key. */
-	rc = block_in_force(c, prefix, 0, now, block, &last_created);
-	if (rc == 0 && pk_key_id)
+	rc = block_in_force(c, prefix, 0, now, block, &last_created, blocked);
+	if (rc == 0 && !*blocked && pk_key_id)
 		rc = block_in_force(c, prefix, pk_key_id, now, block,
-				    &last_created);
-	if (rc != 0)
+				    &last_created, blocked);
+	if (rc != 0 || *blocked)
 		return rc;
 	if (!fr.min_volume)
 		return 0;
@@ -194,13 +200,14 @@ int fraud_check_request(const char *digits, int64_t pk_key_id,
 		 fr.min_volume);
 	tx.row.created_ms = now;
 	tx.row.until_ms = now + fr.block_ms;
-	rc = db_write(block_tx_run, &tx);
+	rc = store_write(block_tx_run, &tx);
 	if (rc != 0)
 		return rc;
 	log_warn("fraud: prefix %s blocked%s: %s", prefix,
 		 pk_key_id ? " for one publishable key" : "", tx.row.reason);
 	*block = tx.row;
-	return 1;
+	*blocked = 1;
+	return 0;
 }
 
 void fraud_note_success(int64_t key_id, const char *digits)
@@ -219,10 +226,10 @@ void fraud_note_success(int64_t key_id, const char *digits)
 	pthread_mutex_unlock(&fr.lock);
 }
 
-int fraud_note_report(struct db_conn *c, const char *number, int64_t key_id,
+int fraud_note_report(struct store_tx *c, const char *number, int64_t key_id,
 		      int64_t now)
 {
-	struct block_row b;
+	struct fraud_block b;
 	int64_t n = 0;
 	int kind = KEY_SECRET;
 	int rc;
@@ -230,7 +237,7 @@ int fraud_note_report(struct db_conn *c, const char *number, int64_t key_id,
 	if (!fr.reports_block)
 		return 0;
 	memset(&b, 0, sizeof(b));
-	rc = db_key_kind(c, key_id, &kind);
+	rc = store_key_kind(c, key_id, &kind);
 	if (rc != 0)
 		return rc;
 	/*
@@ -240,8 +247,8 @@ int fraud_note_report(struct db_conn *c, const char *number, int64_t key_id,
 	 */
 	b.key_id = kind == KEY_PUBLISHABLE ? key_id : 0;
 	fraud_prefix(number, b.prefix);
-	rc = db_fraud_recent(c, b.prefix, b.key_id, now - fr.report_window_ms,
-			     &n);
+	rc = store_fraud_recent(c, b.prefix, b.key_id,
+				now - fr.report_window_ms, &n);
 	if (rc != 0 || n < fr.reports_block)
 		return rc;
 	snprintf(b.reason, sizeof(b.reason),
@@ -250,5 +257,5 @@ int fraud_note_report(struct db_conn *c, const char *number, int64_t key_id,
 	b.until_ms = now + fr.block_ms;
 	log_warn("fraud: prefix %s blocked%s: %s", b.prefix,
 		 b.key_id ? " for one publishable key" : "", b.reason);
-	return db_block_put(c, &b);
+	return store_block_put(c, &b);
 }

@@ -12,7 +12,9 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "db.h"
+#include "model.h"
+
+struct store_tx;
 
 /* Reads the thresholds; call once before threads start.  0 or KV_ENOMEM. */
 int fraud_init(const struct config *cfg);
@@ -22,16 +24,16 @@ void fraud_prefix(const char *digits, char out[16]);
 
 /*
  * Before a verification request for `digits`, through publishable key
- * pk_key_id (0 for a secret key): counts it and decides.  Returns 1 with
- * *block filled when the prefix is blocked for every key or for this
+ * pk_key_id (0 for a secret key): counts it and decides: *blocked is 1,
+ * with *block filled, when the prefix is blocked for every key or for this
  * publishable key (an existing block, or one this request's statistics
- * just created), 0 when the request may go on, or a negative KV_E* if the
- * store failed.  The requests of a publishable key are judged apart and
+ * just created), 0 when the request may go on.  Returns 0, or a negative
+ * KV_E* if the store failed.  The requests of a publishable key are judged apart and
  * their block holds for that key only; those of secret keys together, and
  * theirs for every key.
  */
 int fraud_check_request(const char *digits, int64_t pk_key_id,
-			struct block_row *block);
+			struct fraud_block *block, int *blocked);
 
 /* A verification of `digits` by key key_id succeeded: counts it. */
 void fraud_note_success(int64_t key_id, const char *digits);
@@ -42,7 +44,7 @@ void fraud_note_success(int64_t key_id, const char *digits);
  * window reach the threshold; reports on a publishable key's verifications
  * count apart and block for that key only.
  */
-int fraud_note_report(struct db_conn *c, const char *number, int64_t key_id,
+int fraud_note_report(struct store_tx *c, const char *number, int64_t key_id,
 		      int64_t now_ms);
 
 #endif

@@ -21,7 +21,7 @@
 #include <microhttpd.h>
 #include <sodium.h>
 
-#include "db.h"
+#include "store.h"
 #include "deadline.h"
 #include "err.h"
 #include "http.h"
@@ -45,7 +45,7 @@ static atomic_int stopping;
 
 /* A write queued by http_write(), and what to do once it is durable. */
 struct http_write {
-	struct db_write_op op;
+	struct store_write_op op;
 	struct http_req *req;
 	void (*then)(struct http_req *req, int rc, void *arg);
 	void *arg;
@@ -591,7 +591,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 }
 
 /* On the writer thread: the write is durable, wake its connection. */
-static void write_done(struct db_write_op *op)
+static void write_done(struct store_write_op *op)
 {
 	struct http_write *hw = op->done_arg;
 	struct MHD_Connection *conn = hw->req->conn;
@@ -602,7 +602,7 @@ static void write_done(struct db_write_op *op)
 	atomic_fetch_sub(&writes_in_flight, 1);
 }
 
-void http_write(struct http_req *req, int (*fn)(struct db_conn *c, void *arg),
+void http_write(struct http_req *req, int (*fn)(struct store_tx *c, void *arg),
 		void *fn_arg,
 		void (*then)(struct http_req *req, int rc, void *arg),
 		void *then_arg)
@@ -611,7 +611,7 @@ void http_write(struct http_req *req, int (*fn)(struct db_conn *c, void *arg),
 
 	if (!hw || atomic_load(&stopping)) {
 		free(hw);
-		then(req, db_write(fn, fn_arg), then_arg);
+		then(req, store_write(fn, fn_arg), then_arg);
 		return;
 	}
 	hw->op.fn = fn;
@@ -629,14 +629,14 @@ void http_write(struct http_req *req, int (*fn)(struct db_conn *c, void *arg),
 	 * waiting on the writer stalls checkpoints that the writer waits
 	 * for in turn).
 	 */
-	db_read_end();
+	store_read_end();
 	/*
 	 * Suspended before the write is queued: a resume that came first
 	 * would be cancelled by the suspend and the request left hanging.
 	 */
 	MHD_suspend_connection(req->conn);
 	atomic_fetch_add(&writes_in_flight, 1);
-	if (db_write_submit(&hw->op) != 0) {
+	if (store_write_submit(&hw->op) != 0) {
 		/* The writer is not running: answer at once with its error. */
 		hw->op.rc = KV_EDB;
 		write_done(&hw->op);

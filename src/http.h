@@ -86,19 +86,19 @@ void http_reply_copy(struct http_req *req, unsigned int status,
 		     const char *type, const char *text);
 /*
  * Finishes a handler after a store write without holding an HTTP thread
- * while the writer commits.  The handler calls this instead of db_write()
+ * while the writer commits.  The handler calls this instead of store_write()
  * and returns without a reply: the connection is suspended (the thread
  * serves other connections), fn(conn, fn_arg) runs on the writer thread
- * as with db_write(), and once its transaction is durable then(req, rc,
- * then_arg) runs on an HTTP thread with what db_write() would have
+ * as with store_write(), and once its transaction is durable then(req, rc,
+ * then_arg) runs on an HTTP thread with what store_write() would have
  * returned, and sets the reply.  then() runs exactly once, also when the
  * client is gone by then (its reply is dropped), so it is where the
  * arguments are freed; both must stay valid until then.  At most one call
  * per request, as the handler's last act: then() may already have run
  * when it returns (while the server stops, the write runs synchronously).
  */
-struct db_conn;
-void http_write(struct http_req *req, int (*fn)(struct db_conn *c, void *arg),
+struct store_tx;
+void http_write(struct http_req *req, int (*fn)(struct store_tx *c, void *arg),
 		void *fn_arg,
 		void (*then)(struct http_req *req, int rc, void *arg),
 		void *then_arg);

@@ -7,10 +7,11 @@
 
 #include "err.h"
 #include "keys.h"
+#include "store.h"
 #include "util.h"
 
-static void key_row_init(struct key_row *k, const char *name, int voice_confirm,
-			 const char *countries)
+static void key_row_init(struct key_info *k, const char *name,
+			 int voice_confirm, const char *countries)
 {
 	memset(k, 0, sizeof(*k));
 	snprintf(k->name, sizeof(k->name), "%s", name ? name : "");
@@ -20,25 +21,25 @@ static void key_row_init(struct key_row *k, const char *name, int voice_confirm,
 		 countries ? countries : "IN");
 }
 
-int keys_create(struct db_conn *c, const char *name, int voice_confirm,
+int keys_create(struct store_tx *c, const char *name, int voice_confirm,
 		const char *countries, char api_key[CRYPTO_API_KEY_LEN + 1],
 		char api_secret[CRYPTO_API_SECRET_LEN + 1])
 {
-	struct key_row k;
+	struct key_info k;
 
 	key_row_init(&k, name, voice_confirm, countries);
 	crypto_api_credentials(api_key, api_secret);
 	memcpy(k.api_key, api_key, CRYPTO_API_KEY_LEN + 1);
 	crypto_secret_hash(api_secret, k.secret_hash);
 	k.kind = KEY_SECRET;
-	return db_key_insert(c, &k);
+	return store_key_insert(c, &k, NULL);
 }
 
 /* The id of `owner` if it is an active secret key, else KV_ENOTFOUND. */
-static int owner_id_of(struct db_conn *c, const char *owner, int64_t *id)
+static int owner_id_of(struct store_tx *c, const char *owner, int64_t *id)
 {
-	struct key_row o;
-	int rc = db_key_get(c, owner, &o);
+	struct key_info o;
+	int rc = store_key_get(c, owner, &o);
 
 	if (rc != 0)
 		return rc;
@@ -48,7 +49,7 @@ static int owner_id_of(struct db_conn *c, const char *owner, int64_t *id)
 	return 0;
 }
 
-int keys_create_publishable(struct db_conn *c, const char *name,
+int keys_create_publishable(struct store_tx *c, const char *name,
 			    int voice_confirm, const char *countries,
 			    const char *brand, const char *owner,
 			    const char *const *origins, size_t n,
@@ -56,8 +57,8 @@ int keys_create_publishable(struct db_conn *c, const char *name,
 {
 	const size_t plen = sizeof(KEYS_PUBLISHABLE_PREFIX) - 1;
 	unsigned char raw[(KEYS_PUBLISHABLE_LEN - 3) / 2];
-	struct key_row k;
-	int64_t id, owner_id = 0;
+	struct key_info k;
+	int64_t id = 0, owner_id = 0;
 	int rc;
 
 	if (n == 0 || n > KEYS_ORIGINS_MAX)
@@ -74,16 +75,15 @@ int keys_create_publishable(struct db_conn *c, const char *name,
 	randombytes_buf(k.secret_hash, sizeof(k.secret_hash));
 	k.kind = KEY_PUBLISHABLE;
 	snprintf(k.brand, sizeof(k.brand), "%s", brand ? brand : "");
-	rc = db_begin(c);
+	rc = store_begin(c);
 	if (rc != 0)
 		return rc;
-	rc = db_key_insert(c, &k);
-	id = db_last_insert_id(c);
+	rc = store_key_insert(c, &k, &id);
 	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = db_key_origin_add(c, id, origins[i]);
+		rc = store_key_origin_add(c, id, origins[i]);
 	if (rc == 0)
-		return db_commit(c);
-	db_rollback(c);
+		return store_commit(c);
+	store_rollback(c);
 	return rc;
 }
 
@@ -149,13 +149,13 @@ int keys_authenticate(const char *api_key, const char *api_secret,
 {
 	static const unsigned char absent[CRYPTO_HASH_LEN];
 	unsigned char given[CRYPTO_HASH_LEN];
-	struct db_conn *c = db_reader();
-	struct key_row k;
+	struct store_tx *c = store_reader();
+	struct key_info k;
 	int found, rc;
 
 	if (!c)
 		return KV_EDB;
-	rc = db_key_get(c, api_key, &k);
+	rc = store_key_get(c, api_key, &k);
 	if (rc != 0 && rc != KV_ENOTFOUND)
 		return rc;
 	found = rc == 0 && k.revoked_ms == 0 && k.kind == KEY_SECRET;
@@ -175,13 +175,13 @@ int keys_authenticate(const char *api_key, const char *api_secret,
 int keys_authenticate_publishable(const char *api_key, const char *origin,
 				  struct key_auth *out)
 {
-	struct db_conn *c = db_reader();
-	struct key_row k;
-	int rc;
+	struct store_tx *c = store_reader();
+	struct key_info k;
+	int listed = 0, rc;
 
 	if (!c)
 		return KV_EDB;
-	rc = db_key_get(c, api_key, &k);
+	rc = store_key_get(c, api_key, &k);
 	if (rc == KV_ENOTFOUND ||
 	    (rc == 0 && (k.revoked_ms != 0 || k.kind != KEY_PUBLISHABLE)))
 		return KV_EAUTH;
@@ -189,10 +189,10 @@ int keys_authenticate_publishable(const char *api_key, const char *origin,
 		return rc;
 	if (!origin)
 		return KV_EPERM;
-	rc = db_key_origin_allowed(c, k.id, origin);
-	if (rc < 0)
+	rc = store_key_origin_allowed(c, k.id, origin, &listed);
+	if (rc != 0)
 		return rc;
-	if (rc == 0)
+	if (!listed)
 		return KV_EPERM;
 	out->key_id = k.id;
 	out->kind = k.kind;
@@ -203,7 +203,38 @@ int keys_authenticate_publishable(const char *api_key, const char *origin,
 
 int keys_origin_known(const char *origin)
 {
-	struct db_conn *c = db_reader();
+	struct store_tx *c = store_reader();
+	int known = 0;
+	int rc = c ? store_origin_known(c, origin, &known) : KV_EDB;
 
-	return c ? db_origin_known(c, origin) : KV_EDB;
+	return rc ? rc : known;
+}
+
+int keys_origin_preflight(const char *origin)
+{
+	int rc;
+
+	store_read_begin();
+	rc = keys_origin_known(origin);
+	store_read_end();
+	return rc;
+}
+
+int keys_owner_check(const char *api_key, int64_t owner_key_id, int *owns)
+{
+	struct store_tx *c = store_reader();
+	struct key_info k;
+	int rc;
+
+	*owns = 0;
+	if (!c)
+		return KV_EDB;
+	rc = store_key_get(c, api_key, &k);
+	if (rc == KV_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	*owns = k.kind == KEY_PUBLISHABLE && k.owner_key_id != 0 &&
+		k.owner_key_id == owner_key_id;
+	return 0;
 }

@@ -11,7 +11,9 @@
 #include <stdint.h>
 
 #include "crypto.h"
-#include "db.h"
+#include "model.h"
+
+struct store_tx;
 
 #define KEYS_PUBLISHABLE_PREFIX "pk_"
 #define KEYS_PUBLISHABLE_LEN 27 /* "pk_" and 24 hex characters */
@@ -31,7 +33,7 @@ struct key_auth {
  * api_key and api_secret into the caller's buffers.  The secret is not
  * stored: this is the only time it exists in clear.  Returns 0 or KV_E*.
  */
-int keys_create(struct db_conn *c, const char *name, int voice_confirm,
+int keys_create(struct store_tx *c, const char *name, int voice_confirm,
 		const char *countries, char api_key[CRYPTO_API_KEY_LEN + 1],
 		char api_secret[CRYPTO_API_SECRET_LEN + 1]);
 
@@ -43,7 +45,7 @@ int keys_create(struct db_conn *c, const char *name, int voice_confirm,
  * backend alone may redeem the new key's tokens online.  Returns 0,
  * KV_ENOTFOUND when `owner` is not an active secret key, or KV_E*.
  */
-int keys_create_publishable(struct db_conn *c, const char *name,
+int keys_create_publishable(struct store_tx *c, const char *name,
 			    int voice_confirm, const char *countries,
 			    const char *brand, const char *owner,
 			    const char *const *origins, size_t n,
@@ -83,5 +85,14 @@ int keys_authenticate_publishable(const char *api_key, const char *origin,
  * Decides the CORS headers of a reply and the answer to a preflight.
  */
 int keys_origin_known(const char *origin);
+/* The same for a CORS preflight, which reads nothing else: in a read
+ * transaction of its own. */
+int keys_origin_preflight(const char *origin);
+
+/*
+ * Whether the secret key owner_key_id owns the publishable key `api_key`:
+ * *owns 1 or 0 (0 too when there is no such key).  Returns 0 or KV_E*.
+ */
+int keys_owner_check(const char *api_key, int64_t owner_key_id, int *owns);
 
 #endif

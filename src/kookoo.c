@@ -2,7 +2,8 @@
  * KooKoo provider client (see kookoo.h): builds the outbound SMS and call
  * URLs with libcurl's escaping, fetches them on a kept-alive easy handle
  * with a capped reply, and parses the XML reply with libxml2 into a result
- * whose classification follows DESIGN.md ("KooKoo").
+ * classified as accepted, refused for good, or worth a retry
+ * (docs/ARCHITECTURE.md, "Classification").
  */
 #include <limits.h>
 #include <stdint.h>

@@ -11,13 +11,12 @@
 #include <curl/curl.h>
 #include <libxml/parser.h>
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "admin.h"
 #include "browser.h"
 #include "config.h"
 #include "crypto.h"
-#include "db.h"
+#include "store.h"
 #include "faultvfs.h"
 #include "fraud.h"
 #include "http.h"
@@ -67,23 +66,23 @@ static int cmd_serve(struct admin_options *o)
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	db_readers_init(o->cfg.db);
+	store_readers_init(o->cfg.db);
 	if (verify_warm_limits() != 0)
 		log_warn("limits: could not refill the per-number limit");
-	if (db_writer_start(o->cfg.db, o->cfg.write_batch_max, err,
-			    sizeof(err)) != 0) {
+	if (store_writer_start(o->cfg.db, o->cfg.write_batch_max, err,
+			       sizeof(err)) != 0) {
 		log_error("%s", err);
 		return 1;
 	}
 	if (jobs_start(&o->cfg, err, sizeof(err)) != 0) {
 		log_error("%s", err);
-		db_writer_stop();
+		store_writer_stop();
 		return 1;
 	}
 	if (http_start(&o->cfg, &port, err, sizeof(err)) != 0) {
 		log_error("%s", err);
 		jobs_stop();
-		db_writer_stop();
+		store_writer_stop();
 		return 1;
 	}
 	log_info("serving on port %d", port);
@@ -92,8 +91,8 @@ static int cmd_serve(struct admin_options *o)
 	log_info("signal %d: finishing in-flight requests", sig);
 	http_stop();
 	jobs_stop();
-	db_writer_stop();
-	db_readers_close();
+	store_writer_stop();
+	store_readers_close();
 	faultvfs_stop();
 	crypto_wipe();
 	ivr_xml_free();
@@ -105,11 +104,8 @@ int main(int argc, char **argv)
 {
 	int rc;
 
-	/*
-	 * SQLite's allocation statistics take a global mutex on every malloc;
-	 * nothing here reads them.  Must precede any other SQLite call.
-	 */
-	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	/* The store's library set-up must precede any other use of it. */
+	store_library_init();
 	if (sodium_init() < 0)
 		fatal("libsodium failed to initialise");
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)

@@ -14,12 +14,13 @@
 #include "crypto.h"
 #include "err.h"
 #include "fraud.h"
-#include "jobs.h"
 #include "log.h"
 #include "phone.h"
 #include "ratelimit.h"
 #include "util.h"
+#include "store.h"
 #include "verify.h"
+#include "verify_internal.h"
 
 #define TEST_NUMBERS_MAX 64
 
@@ -99,6 +100,26 @@ bad:
 	return KV_ECONFIG;
 }
 
+/* Set and cleared while no request runs (verify.h). */
+static void (*job_wake)(int64_t due_ms);
+
+void verify_job_wake_set(void (*wake)(int64_t due_ms))
+{
+	job_wake = wake;
+}
+
+void verify_job_wake(int64_t due_ms)
+{
+	if (job_wake)
+		job_wake(due_ms);
+}
+
+void verify_pin_bind(struct vf_record *r, const char *pin)
+{
+	crypto_pin_hash(r->v.request_id, pin, r->pin_hash);
+	r->pin_box_len = crypto_pin_seal(r->v.request_id, pin, r->pin_box);
+}
+
 int verify_init(const struct config *cfg, char *err, size_t errlen)
 {
 	size_t slots = (size_t)cfg->limit_table_slots;
@@ -155,7 +176,7 @@ static void warm_number(const char *number, int64_t at_ms, void *arg)
 
 int verify_warm_limits(void)
 {
-	struct db_conn *c = db_reader();
+	struct store_tx *c = store_reader();
 
 	if (!svc.per_number)
 		return 0;
@@ -163,8 +184,8 @@ int verify_warm_limits(void)
 		return KV_EDB;
 	/* Oldest first would be exact; newest first over-counts at most the
 	 * refill of one window, on the safe side. */
-	return db_recent_numbers_foreach(c, now_ms() - svc.number_window_ms,
-					 warm_number, NULL);
+	return store_recent_numbers_foreach(c, now_ms() - svc.number_window_ms,
+					    warm_number, NULL);
 }
 
 int verify_auth_wait(const char *ip)
@@ -263,44 +284,11 @@ static const struct test_number *test_number_find(const char *digits)
 
 /* ---- the writes of the three calls that change a verification ---- */
 
-/*
- * What a call through a publishable key proves about the verification it
- * names: the keyed hash of the handle it sent, bound to the request id.
- */
-struct handle_proof {
-	int required; /* 0: a secret key, nothing to prove */
-	unsigned char hash[CRYPTO_HASH_LEN];
-};
-
-static void handle_proof_init(struct handle_proof *hp, const char *request_id,
-			      const char *handle)
-{
-	hp->required = handle != NULL;
-	/*
-	 * Hashed even when empty, so that a missing handle costs what a wrong
-	 * one does.
-	 */
-	if (handle)
-		crypto_handle_hash(request_id, handle, hp->hash);
-}
-
 /* 32 lower-case hex digits, as crypto_handle_new() writes. */
 static int handle_well_formed(const char *h)
 {
 	return h && strlen(h) == CRYPTO_HANDLE_LEN &&
 	       strspn(h, "0123456789abcdef") == CRYPTO_HANDLE_LEN;
-}
-
-/* Whether the call may see and change verification r. */
-static int handle_proof_ok(const struct handle_proof *hp,
-			   const struct vf_record *r)
-{
-	int equal;
-
-	if (!hp->required)
-		return 1;
-	equal = crypto_hash_equal(hp->hash, r->handle_hash);
-	return equal && r->has_handle;
 }
 
 /* The service call whose write a struct verify_pending carries. */
@@ -322,16 +310,16 @@ struct check_tx {
 	char number[16]; /* out: the verification's number */
 	int64_t key_id;
 	const char *request_id;
-	struct handle_proof proof;
+	struct verify_proof proof;
 	unsigned char code_hash[CRYPTO_HASH_LEN];
-	struct check_row row;
+	struct vf_check row;
 	enum check_outcome outcome;
 };
 
 struct control_tx {
 	int64_t key_id;
 	const char *request_id;
-	struct handle_proof proof;
+	struct verify_proof proof;
 	enum verify_cmd cmd;
 	int vonage_rules;
 	enum control_outcome outcome;
@@ -375,18 +363,18 @@ static void verify_pending_free(struct verify_pending *p)
 static void request_concurrent(struct request_tx *tx,
 			       const struct vf_record *live)
 {
-	struct handle_proof hp;
+	struct verify_proof hp;
 
 	tx->concurrent = 1;
 	memcpy(tx->existing, live->v.request_id, sizeof(tx->existing));
 	if (!tx->publishable)
 		return;
-	handle_proof_init(&hp, live->v.request_id, tx->given ? tx->given : "");
-	if (!tx->given || !*tx->given || !handle_proof_ok(&hp, live))
+	verify_proof_init(&hp, live->v.request_id, tx->given ? tx->given : "");
+	if (!tx->given || !*tx->given || !verify_proof_ok(&hp, live))
 		tx->existing[0] = '\0';
 }
 
-static int request_tx_run(struct db_conn *c, void *arg)
+static int request_tx_run(struct store_tx *c, void *arg)
 {
 	struct request_tx *tx = arg;
 	struct vf_record live;
@@ -394,16 +382,17 @@ static int request_tx_run(struct db_conn *c, void *arg)
 	int rc;
 
 	tx->concurrent = 0;
-	rc = db_verification_live(c, tx->rec.v.key_id, tx->rec.number, &live);
+	rc = store_verification_live(c, tx->rec.v.key_id, tx->rec.number,
+				     &live);
 	if (rc == 0) {
 		if (!engine_expire_if_due(&live.v, now)) {
 			request_concurrent(tx, &live);
 			return 0;
 		}
 		/* Its time is up: record that, which frees the number. */
-		rc = db_verification_update(c, &live);
+		rc = store_verification_update(c, &live);
 		if (rc == 0)
-			rc = db_jobs_cancel(c, live.v.id, now);
+			rc = store_jobs_cancel(c, live.v.id, now);
 		if (rc != 0)
 			return rc;
 	} else if (rc != KV_ENOTFOUND) {
@@ -420,23 +409,21 @@ static int request_tx_run(struct db_conn *c, void *arg)
 	 * The request id is derived from the row id, known only here; the
 	 * PIN's hash and sealed copy are bound to the request id.
 	 */
-	rc = db_verification_next_id(c, &tx->rec.v.id);
+	rc = store_verification_next_id(c, &tx->rec.v.id);
 	if (rc != 0)
 		return rc;
 	crypto_request_id_of(tx->rec.v.id, tx->rec.v.request_id);
-	crypto_pin_hash(tx->rec.v.request_id, tx->pin, tx->rec.pin_hash);
-	tx->rec.pin_box_len =
-		crypto_pin_seal(tx->rec.v.request_id, tx->pin, tx->rec.pin_box);
+	verify_pin_bind(&tx->rec, tx->pin);
 	if (tx->publishable) {
 		crypto_handle_hash(tx->rec.v.request_id, tx->handle,
 				   tx->rec.handle_hash);
 		tx->rec.has_handle = 1;
 	}
-	rc = db_verification_insert(c, &tx->rec);
+	rc = store_verification_insert(c, &tx->rec);
 	if (rc != 0 || tx->rec.test_number)
 		return rc;
 	/* The first delivery step commits with the verification itself. */
-	return db_job_insert(c, JOB_STEP, tx->rec.v.id, 0, now);
+	return store_job_insert(c, JOB_STEP, tx->rec.v.id, 0, now);
 }
 
 static void copy_field(char *dst, size_t dstlen, const char *src)
@@ -480,14 +467,15 @@ enum verify_result verify_request_start(int64_t key_id,
 	}
 	if (!test) {
 		static __thread char why[96];
-		struct block_row block;
+		struct fraud_block block;
+		int blocked = 0;
 
 		/* browser_ip is set for publishable keys only (verify.h). */
 		rc = fraud_check_request(ph.digits, in->browser_ip ? key_id : 0,
-					 &block);
-		if (rc < 0)
+					 &block, &blocked);
+		if (rc != 0)
 			return VERIFY_ERROR;
-		if (rc == 1) {
+		if (blocked) {
 			memcpy(why, block.reason, sizeof(why));
 			*bad_param =
 				why; /* this thread's, until its next call */
@@ -580,7 +568,7 @@ verify_request_finish(struct verify_pending *p, int rc,
 		if (handle && tx->publishable)
 			memcpy(handle, tx->handle, sizeof(tx->handle));
 		if (!tx->rec.test_number)
-			jobs_notify(tx->rec.v.created_ms);
+			verify_job_wake(tx->rec.v.created_ms);
 	}
 	verify_pending_free(p);
 	return res;
@@ -588,54 +576,47 @@ verify_request_finish(struct verify_pending *p, int rc,
 
 /* ---- check ---- */
 
-static int check_tx_run(struct db_conn *c, void *arg)
+static int check_tx_run(struct store_tx *c, void *arg)
 {
 	struct check_tx *tx = arg;
 	struct vf_record r;
 	int64_t now = tx->row.created_ms;
 	enum vf_state before;
-	int begin;
+	enum check_outcome begin;
 	int rc;
 
-	rc = db_verification_get(c, tx->request_id, tx->key_id, &r);
+	rc = store_verification_get(c, tx->request_id, tx->key_id, &r);
 	if (rc != 0)
 		return rc;
 	/* Another page's verification: as unknown, nothing written. */
-	if (!handle_proof_ok(&tx->proof, &r))
+	if (!verify_proof_ok(&tx->proof, &r))
 		return KV_ENOTFOUND;
 	before = r.v.state;
 	begin = engine_check_begin(&r.v, now);
-	if (begin >= 0) {
-		tx->outcome = (enum check_outcome)begin;
+	if (begin != CHECK_COMPARE) {
+		tx->outcome = begin;
 		/* Only a lazily noticed expiry changes anything here. */
 		return r.v.state != before
-			       ? db_verification_finalize(c, &r, now)
+			       ? store_verification_finalize(c, &r, now)
 			       : 0;
 	}
 	memcpy(tx->number, r.number, sizeof(tx->number));
 	tx->row.valid = crypto_hash_equal(tx->code_hash, r.pin_hash);
 	tx->outcome = engine_check_finish(&r.v, tx->row.valid, now);
-	rc = db_check_insert(c, r.v.id, &tx->row);
+	rc = store_check_insert(c, r.v.id, &tx->row);
 	if (rc != 0)
 		return rc;
 	if (tx->outcome == CHECK_OK) {
-		struct verified_row vr = {.verified_ms = now};
+		struct vf_verified vr = {.verified_ms = now};
 
 		memcpy(vr.request_id, r.v.request_id, sizeof(vr.request_id));
-		rc = db_verified_put(c, r.v.key_id, r.number, &vr);
+		rc = store_verified_put(c, r.v.key_id, r.number, &vr);
 		if (rc != 0)
 			return rc;
 	}
 	if (r.v.state != VF_IN_PROGRESS)
-		return db_verification_finalize(c, &r, now);
-	return db_verification_update(c, &r);
-}
-
-static enum verify_result result_of(int rc)
-{
-	if (rc == 0)
-		return VERIFY_OK;
-	return rc == KV_ENOTFOUND ? VERIFY_NOT_FOUND : VERIFY_ERROR;
+		return store_verification_finalize(c, &r, now);
+	return store_verification_update(c, &r);
 }
 
 enum verify_result verify_check_start(int64_t key_id, const char *request_id,
@@ -656,7 +637,7 @@ enum verify_result verify_check_start(int64_t key_id, const char *request_id,
 	tx = &(*p)->u.ck;
 	tx->key_id = key_id;
 	tx->request_id = request_id;
-	handle_proof_init(&tx->proof, request_id, handle);
+	verify_proof_init(&tx->proof, request_id, handle);
 	crypto_pin_hash(request_id, code, tx->code_hash);
 	tx->row.created_ms = now_ms();
 	copy_field(tx->row.code, sizeof(tx->row.code), code);
@@ -678,7 +659,7 @@ enum verify_result verify_check_finish(struct verify_pending *p, int rc,
 		fraud_note_success(tx->key_id, tx->number);
 	/* The submitted code may be the PIN: verify_pending_free wipes it. */
 	verify_pending_free(p);
-	return result_of(rc);
+	return verify_result_of(rc);
 }
 
 /* ---- control ---- */
@@ -689,19 +670,19 @@ enum verify_result verify_check_finish(struct verify_pending *p, int rc,
  * job of its own instead; the engine runs each step once, so the job the
  * in-flight step schedules for it later finds it started and is dropped.
  */
-static int trigger_next(struct db_conn *c, const struct vf_record *r,
+static int trigger_next(struct store_tx *c, const struct vf_record *r,
 			int64_t now)
 {
 	int moved = 0;
-	int rc = db_job_step_now(c, r->v.id, now, &moved);
+	int rc = store_job_step_now(c, r->v.id, now, &moved);
 
 	if (rc != 0 || moved || r->v.next_step < 1 ||
 	    r->v.next_step >= r->v.nsteps)
 		return rc;
-	return db_job_insert(c, JOB_STEP, r->v.id, r->v.next_step, now);
+	return store_job_insert(c, JOB_STEP, r->v.id, r->v.next_step, now);
 }
 
-static int control_tx_run(struct db_conn *c, void *arg)
+static int control_tx_run(struct store_tx *c, void *arg)
 {
 	struct control_tx *tx = arg;
 	struct vf_record r;
@@ -709,10 +690,10 @@ static int control_tx_run(struct db_conn *c, void *arg)
 	enum vf_state before;
 	int rc;
 
-	rc = db_verification_get(c, tx->request_id, tx->key_id, &r);
+	rc = store_verification_get(c, tx->request_id, tx->key_id, &r);
 	if (rc != 0)
 		return rc;
-	if (!handle_proof_ok(&tx->proof, &r))
+	if (!verify_proof_ok(&tx->proof, &r))
 		return KV_ENOTFOUND;
 	before = r.v.state;
 	switch (tx->cmd) {
@@ -728,15 +709,15 @@ static int control_tx_run(struct db_conn *c, void *arg)
 		break;
 	}
 	if (r.v.state != before)
-		return db_verification_finalize(c, &r, now);
+		return store_verification_finalize(c, &r, now);
 	if (tx->outcome != CONTROL_OK)
 		return 0;
 	if (tx->cmd == CMD_TRIGGER_NEXT)
 		return trigger_next(c, &r, now);
 	if (tx->cmd == CMD_RESEND) {
-		rc = db_verification_update(c, &r);
+		rc = store_verification_update(c, &r);
 		if (rc == 0 && !r.test_number)
-			rc = db_job_insert(c, JOB_RESEND, r.v.id, 0, now);
+			rc = store_job_insert(c, JOB_RESEND, r.v.id, 0, now);
 	}
 	return rc;
 }
@@ -754,7 +735,7 @@ enum verify_result verify_control_start(int64_t key_id, const char *request_id,
 	tx = &(*p)->u.ct;
 	tx->key_id = key_id;
 	tx->request_id = request_id;
-	handle_proof_init(&tx->proof, request_id, handle);
+	verify_proof_init(&tx->proof, request_id, handle);
 	tx->cmd = cmd;
 	tx->vonage_rules = vonage_rules;
 	return VERIFY_PENDING;
@@ -768,14 +749,14 @@ enum verify_result verify_control_finish(struct verify_pending *p, int rc,
 	if (rc == 0)
 		*outcome = tx->outcome;
 	if (rc == 0 && tx->outcome == CONTROL_OK && tx->cmd != CMD_CANCEL)
-		jobs_notify(now_ms());
+		verify_job_wake(now_ms());
 	verify_pending_free(p);
-	return result_of(rc);
+	return verify_result_of(rc);
 }
 
 /* ---- a write in flight ---- */
 
-int verify_pending_run(struct db_conn *c, void *arg)
+int verify_pending_run(struct store_tx *c, void *arg)
 {
 	struct verify_pending *p = arg;
 
@@ -790,62 +771,13 @@ int verify_pending_run(struct db_conn *c, void *arg)
 	return KV_EINVAL;
 }
 
-/* ---- reads ---- */
-
-enum verify_result verify_search(int64_t key_id, const char *request_id,
-				 const char *handle, struct vf_record *out)
-{
-	struct db_conn *c = db_reader();
-	struct handle_proof hp;
-	int rc;
-
-	if (!c)
-		return VERIFY_ERROR;
-	handle_proof_init(&hp, request_id, handle);
-	rc = db_verification_get(c, request_id, key_id, out);
-	if (rc == 0 && !handle_proof_ok(&hp, out)) {
-		memset(out, 0, sizeof(*out));
-		rc = KV_ENOTFOUND;
-	}
-	if (rc == 0)
-		engine_expire_if_due(&out->v, now_ms());
-	return result_of(rc);
-}
-
-int verify_resend_wait(int64_t key_id, const char *request_id)
-{
-	struct vf_record rec;
-	int64_t ms;
-
-	if (verify_search(key_id, request_id, NULL, &rec) != VERIFY_OK)
-		return 1;
-	ms = engine_resend_wait_ms(&rec.v, &svc.es, now_ms());
-	return (int)((ms + 999) / 1000) > 0 ? (int)((ms + 999) / 1000) : 1;
-}
-
-int verify_checks_foreach(const struct vf_record *r,
-			  int (*cb)(const struct check_row *ch, void *arg),
-			  void *arg)
-{
-	struct db_conn *c = db_reader();
-
-	return c ? db_checks_foreach(c, r->v.id, cb, arg) : KV_EDB;
-}
-
-int verify_events_foreach(const struct vf_record *r,
-			  int (*cb)(const struct event_row *ev, void *arg),
-			  void *arg)
-{
-	struct db_conn *c = db_reader();
-
-	return c ? db_events_foreach(c, r->v.id, cb, arg) : KV_EDB;
-}
+/* ---- reads (the rest: verify_read.c) ---- */
 
 enum verify_result verify_number_status(int64_t key_id, const char *number,
 					char e164_digits[16],
-					struct verified_row *row)
+					struct vf_verified *row)
 {
-	struct db_conn *c = db_reader();
+	struct store_tx *c = store_reader();
 	struct phone ph;
 	int rc;
 
@@ -854,8 +786,8 @@ enum verify_result verify_number_status(int64_t key_id, const char *number,
 	memcpy(e164_digits, ph.digits, 16);
 	if (!c)
 		return VERIFY_ERROR;
-	rc = db_verified_get(c, key_id, ph.digits, row);
+	rc = store_verified_get(c, key_id, ph.digits, row);
 	if (rc == 0 && now_ms() >= row->verified_ms + svc.verified_ttl_ms)
 		return VERIFY_NOT_FOUND;
-	return result_of(rc);
+	return verify_result_of(rc);
 }

@@ -11,7 +11,9 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "db.h"
+#include "model.h"
+
+struct store_tx;
 #include "engine.h"
 
 /*
@@ -96,8 +98,8 @@ enum verify_cmd { CMD_CANCEL, CMD_TRIGGER_NEXT, CMD_RESEND };
  * so that the caller need not wait for the writer (http_write()).  *_start
  * does everything before the write; any result but VERIFY_PENDING is final
  * and leaves *p NULL.  With VERIFY_PENDING, run the write, verify_pending_run
- * with arg p, through the writer (http_write(), db_write() or
- * db_write_submit()), then hand its result to the matching *_finish, which
+ * with arg p, through the writer (http_write(), store_write() or
+ * store_write_submit()), then hand its result to the matching *_finish, which
  * gives the call's result and frees p.  The strings given to *_start
  * (request_id, code...) must stay valid until *_finish.
  *
@@ -142,7 +144,7 @@ enum verify_result verify_control_start(int64_t key_id, const char *request_id,
 					struct verify_pending **p);
 enum verify_result verify_control_finish(struct verify_pending *p, int rc,
 					 enum control_outcome *outcome);
-int verify_pending_run(struct db_conn *c, void *p);
+int verify_pending_run(struct store_tx *c, void *p);
 
 /*
  * Reads a verification as it stands now (a verification whose time is up
@@ -159,10 +161,10 @@ int verify_resend_wait(int64_t key_id, const char *request_id);
 
 /* Lists the checks / events of a verification found by verify_search. */
 int verify_checks_foreach(const struct vf_record *r,
-			  int (*cb)(const struct check_row *ch, void *arg),
+			  int (*cb)(const struct vf_check *ch, void *arg),
 			  void *arg);
 int verify_events_foreach(const struct vf_record *r,
-			  int (*cb)(const struct event_row *ev, void *arg),
+			  int (*cb)(const struct vf_event *ev, void *arg),
 			  void *arg);
 
 /*
@@ -172,9 +174,135 @@ int verify_events_foreach(const struct vf_record *r,
  */
 enum verify_result verify_number_status(int64_t key_id, const char *number,
 					char e164_digits[16],
-					struct verified_row *row);
+					struct vf_verified *row);
 
 /* Seconds a verified number stays verified. */
 int64_t verify_verified_ttl_ms(void);
+
+/*
+ * Voice calls (verify_call.c): what KooKoo tells the IVR about a call the
+ * job runner placed.  The IVR parses a callback into a struct verify_call,
+ * hands verify_call_run() to the writer (http_write), then calls
+ * verify_call_finish() and renders the answer.  The service alone decides:
+ * which call the callback is about, the event it records, the key presses
+ * (repeat, confirm, report) and the workflow's next step after a call that
+ * was not answered.
+ */
+enum verify_call_event {
+	CALL_EV_OTHER,  /* recorded, nothing else */
+	CALL_EV_NEW,    /* the callee answered: greet and tell the PIN */
+	CALL_EV_KEY,    /* the callee pressed a key, or stayed silent */
+	CALL_EV_HANGUP, /* the call ended: keep its duration */
+};
+
+/* What the IVR should say; CALL_ANSWER_NONE: an empty answer. */
+enum verify_call_answer {
+	CALL_ANSWER_NONE,
+	CALL_ANSWER_GREETING,  /* the PIN twice, then the menu */
+	CALL_ANSWER_REPEAT,    /* the PIN again */
+	CALL_ANSWER_CONFIRMED, /* verified by key */
+	CALL_ANSWER_REPORTED,  /* reported as unwanted */
+	CALL_ANSWER_GOODBYE,   /* no key, no repetitions left; or no confirm */
+	CALL_ANSWER_ENDED,     /* the PIN or the verification ended */
+};
+
+struct verify_call {
+	/* in: from the call token */
+	int64_t vid;
+	int step;
+	/* in: from the callback */
+	const char *ids[2]; /* sid, then outbound_sid; NULL when absent */
+	enum verify_call_event ev;
+	const char *event_name; /* as KooKoo names it, for the event */
+	int key;                /* '0'..'9', or 0 for none */
+	const char *status;     /* the status POST's call status, or NULL */
+	int duration;           /* seconds, or -1 when not given */
+	int64_t now;
+	/* out */
+	const char *sid; /* the call id taken, NULL when refused */
+	int refused;     /* the ids do not belong to this call */
+	int confirmed;   /* the key verified the number */
+	enum verify_call_answer answer;
+	int repetitions_left;
+	struct vf_record rec;
+	char pin[ENGINE_PIN_MAX + 1]; /* for GREETING and REPEAT, once done */
+};
+
+/*
+ * Whom the service wakes after it commits a job that may be due (the job
+ * runner registers jobs_notify() as it starts, before any request, and
+ * NULL once it stopped, after the last): so the service never calls up
+ * into the runner.
+ */
+void verify_job_wake_set(void (*wake)(int64_t due_ms));
+
+/*
+ * Single use of verification tokens (verify_token.c).  verify_token_spent()
+ * reads: *used is 1 when the token was redeemed once with single use.
+ * verify_token_use_run() is the writer's closure that spends one: use->used
+ * is set, and nothing is written, when it was spent before.
+ */
+struct verify_token_use {
+	const char *jti;
+	int64_t exp_ms; /* the record is kept until then */
+	int64_t now_ms;
+	int used; /* out */
+};
+
+int verify_token_spent(const char *jti, int *used);
+int verify_token_use_run(struct store_tx *c, void *use);
+
+/*
+ * Delivery jobs (verify_job.c): the job runner claims a due job, sends, and
+ * reports what the send did.  The service alone starts the workflow's step
+ * (a new PIN when the old one's life is over), records the event, and
+ * schedules what follows.
+ */
+struct verify_claim {
+	/* in */
+	int64_t now;
+	int64_t lease_ms; /* how long the job is the worker's */
+	/* out */
+	int found;        /* a job was due */
+	int64_t next_due; /* when nothing was: the earliest pending job, or 0 */
+	struct vf_job job;
+	struct vf_record rec;
+	char channel; /* 's' SMS, 't' call, 0 nothing to send */
+};
+
+/* Claims the earliest due job (one writer transaction); 0 or KV_E*. */
+int verify_job_claim(struct verify_claim *cl);
+
+enum verify_send {
+	SEND_ACCEPTED, /* the provider took it */
+	SEND_REFUSED,  /* refused for good */
+	SEND_RETRY,    /* may work later */
+};
+
+/* What the runner did with a claimed job. */
+struct verify_report {
+	const struct verify_claim *cl;
+	enum verify_send result;
+	int skipped;          /* a call outside the calling window, skipped */
+	int64_t wait_until_s; /* outside the window, waiting: due again then */
+	int64_t retry_due_ms; /* SEND_RETRY: due again then; 0: no retry left */
+	char provider_id[64];
+	char reason[160];
+};
+
+/* Records the outcome and what follows (one writer transaction). */
+int verify_job_record(struct verify_report *o);
+
+/* The writer's closure for one callback (may run more than once). */
+int verify_call_run(struct store_tx *c, void *vc);
+
+/*
+ * After the write: rc is what it returned.  Notes a confirmation for the
+ * fraud limits, wakes the job runner after a status POST and opens the PIN
+ * the answer tells (an answer whose PIN cannot be opened becomes
+ * CALL_ANSWER_ENDED).  verify_call_clear() wipes the PIN afterwards.
+ */
+void verify_call_finish(struct verify_call *vc, int rc);
+void verify_call_clear(struct verify_call *vc);
 
 #endif

@@ -1,8 +1,8 @@
 #!/bin/sh
 # Source checks that the compiler does not make: banned C library calls
 # (unbounded string functions, and atoi-style parsing that hides errors; use
-# snprintf, memcpy with explicit lengths and parse_int) and the opening
-# comment every source file starts with.  Run by `make check-src`.
+# snprintf, memcpy with explicit lengths and parse_int), the opening
+# comment every source file starts with, and the include rule of the layers.  Run by `make check-src`.
 
 set -eu
 
@@ -106,6 +106,58 @@ for f in src/*.c src/*.h src/*.cc ivr/*; do
 		    "(say what the file holds)"
 		fail=1
 	fi
+done
+
+# Layers (docs/ARCHITECTURE.md, "Layers"): which files may include which
+# header.  A file of the SQLite backend's own sees SQLite; the service and
+# the few places named below see the store's interface; nothing else does.
+# Tests may include anything.
+layer_allowed() { # header file
+	# Nothing below the callers calls up: the service, the model and the
+	# store include no header of HTTP, the dialects, the IVR, the job
+	# runner or the KooKoo client.
+	case "$2" in
+	src/verify* | src/keys.[ch] | src/fraud.[ch] | src/model.h | \
+	src/engine.[ch] | src/store*)
+		case "$1" in
+		http.h | api.h | api_*.h | browser.h | jobs.h | kookoo.h | \
+		ivr.h | ivr_xml.h | messages.h) return 1 ;;
+		esac ;;
+	esac
+	case "$1" in
+	sqlite3.h | store_sqlite.h)
+		case "$2" in
+		src/store_sqlite*.c | src/store_sqlite.h | src/faultvfs.c) return 0 ;;
+		esac ;;
+	store_backend.h)
+		case "$2" in
+		src/store.c | src/store_backend.h | src/store_sqlite*.c) return 0 ;;
+		esac ;;
+	store.h)
+		case "$2" in
+		# The store and its backends; the service (verify*.c, with
+		# keys.c and fraud.c); the program's start, migrations and
+		# admin commands; http_write's queue to the writer; and the
+		# one allowed skip: the API common layer's read snapshot.
+		src/store*.c | src/store*.h | src/verify*.c | src/keys.c | \
+		src/fraud.c | src/main.c | src/admin*.c | src/http.c | \
+		src/api.c) return 0 ;;
+		esac ;;
+	*) return 0 ;;
+	esac
+	return 1
+}
+for f in src/*.c src/*.h src/*.cc ivr/*.c ivr/*.h; do
+	[ -f "$f" ] || continue
+	bad=$(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]\([^">]*\)[">].*/\1/p' "$f" |
+		while read -r h; do
+			layer_allowed "$h" "$f" || echo "$h"
+		done)
+	for h in $bad; do
+		echo "$f: includes $h across the layers" \
+		    "(docs/ARCHITECTURE.md, Layers)"
+		fail=1
+	done
 done
 
 if [ "$fail" -ne 0 ]; then

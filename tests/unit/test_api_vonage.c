@@ -241,7 +241,7 @@ static void test_event_types(void **state)
 	};
 
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
-		struct event_row ev;
+		struct vf_event ev;
 		const char *got;
 
 		memset(&ev, 0, sizeof(ev));

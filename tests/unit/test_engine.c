@@ -491,7 +491,7 @@ static void test_check_right_code_first_time(void **state)
 {
 	struct verification v = vf_default();
 
-	assert_int_equal(engine_check_begin(&v, T0 + S(10)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(10)), CHECK_COMPARE);
 	assert_int_equal(v.attempts, 1);
 	assert_int_equal(engine_check_finish(&v, 1, T0 + S(10)), CHECK_OK);
 	assert_int_equal(v.state, VF_SUCCESS);
@@ -502,11 +502,11 @@ static void test_check_wrong_then_right(void **state)
 {
 	struct verification v = vf_default();
 
-	assert_int_equal(engine_check_begin(&v, T0 + S(10)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(10)), CHECK_COMPARE);
 	assert_int_equal(engine_check_finish(&v, 0, T0 + S(10)), CHECK_WRONG);
 	assert_int_equal(v.state, VF_IN_PROGRESS);
 	assert_int_equal(v.finalized_ms, 0);
-	assert_int_equal(engine_check_begin(&v, T0 + S(20)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(20)), CHECK_COMPARE);
 	assert_int_equal(v.attempts, 2);
 	assert_int_equal(engine_check_finish(&v, 1, T0 + S(20)), CHECK_OK);
 	assert_int_equal(v.state, VF_SUCCESS);
@@ -518,11 +518,12 @@ static void test_check_three_wrong_then_right_fails(void **state)
 	int i;
 
 	for (i = 1; i <= 2; i++) {
-		assert_int_equal(engine_check_begin(&v, T0 + S(i)), -1);
+		assert_int_equal(engine_check_begin(&v, T0 + S(i)),
+				 CHECK_COMPARE);
 		assert_int_equal(engine_check_finish(&v, 0, T0 + S(i)),
 				 CHECK_WRONG);
 	}
-	assert_int_equal(engine_check_begin(&v, T0 + S(3)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(3)), CHECK_COMPARE);
 	assert_int_equal(engine_check_finish(&v, 0, T0 + S(3)),
 			 CHECK_WRONG_LAST);
 	assert_int_equal(v.state, VF_FAILED);
@@ -539,11 +540,11 @@ static void test_check_counts_attempt_before_compare(void **state)
 	struct verification v = vf_default();
 
 	/* Checks that never reached the compare still spent an attempt. */
-	assert_int_equal(engine_check_begin(&v, T0 + S(1)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(1)), CHECK_COMPARE);
 	assert_int_equal(v.attempts, 1);
-	assert_int_equal(engine_check_begin(&v, T0 + S(2)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(2)), CHECK_COMPARE);
 	assert_int_equal(v.attempts, 2);
-	assert_int_equal(engine_check_begin(&v, T0 + S(3)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(3)), CHECK_COMPARE);
 	assert_int_equal(v.attempts, 3);
 	/* A 4th check cannot reach the compare, even with the right code. */
 	assert_int_equal(engine_check_begin(&v, T0 + S(4)), CHECK_FAILED);
@@ -557,7 +558,8 @@ static void test_check_at_expiry_is_expired(void **state)
 {
 	struct verification v = vf_default();
 
-	assert_int_equal(engine_check_begin(&v, v.expires_ms - 1), -1);
+	assert_int_equal(engine_check_begin(&v, v.expires_ms - 1),
+			 CHECK_COMPARE);
 	assert_int_equal(engine_check_finish(&v, 0, v.expires_ms - 1),
 			 CHECK_WRONG);
 	assert_int_equal(engine_check_begin(&v, v.expires_ms), CHECK_EXPIRED);
@@ -576,7 +578,8 @@ static void test_check_dead_pin_is_not_counted(void **state)
 	v = vf_from_plan(&p);
 	v.next_step = 2;
 	/* Workflow 1: the PIN dies at 300 s, the verification at 605 s. */
-	assert_int_equal(engine_check_begin(&v, T0 + S(300) - 1), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(300) - 1),
+			 CHECK_COMPARE);
 	assert_int_equal(engine_check_finish(&v, 0, T0 + S(300) - 1),
 			 CHECK_WRONG);
 	assert_int_equal(engine_check_begin(&v, T0 + S(300)), CHECK_EXPIRED);
@@ -596,7 +599,7 @@ static void test_check_after_cancel_and_success(void **state)
 	assert_int_equal(v.state, VF_CANCELLED);
 
 	v = vf_default();
-	assert_int_equal(engine_check_begin(&v, T0 + S(1)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(1)), CHECK_COMPARE);
 	assert_int_equal(engine_check_finish(&v, 1, T0 + S(1)), CHECK_OK);
 	assert_int_equal(engine_check_begin(&v, T0 + S(2)),
 			 CHECK_ALREADY_VERIFIED);
@@ -796,20 +799,20 @@ static void test_step_renews_dead_pin_and_budget(void **state)
 	/* 240/120: the first two events share a PIN, the third gets one. */
 	assert_int_equal(engine_step_begin(&v, 1, T0 + S(120), &new_pin), 1);
 	assert_int_equal(new_pin, 0);
-	assert_int_equal(engine_check_begin(&v, T0 + S(130)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(130)), CHECK_COMPARE);
 	assert_int_equal(engine_check_finish(&v, 0, T0 + S(130)), CHECK_WRONG);
-	assert_int_equal(engine_check_begin(&v, T0 + S(131)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(131)), CHECK_COMPARE);
 	assert_int_equal(engine_check_finish(&v, 0, T0 + S(131)), CHECK_WRONG);
 	assert_int_equal(engine_step_begin(&v, 2, T0 + S(240), &new_pin), 1);
 	assert_int_equal(new_pin, 1);
 	assert_int_equal(v.pin_created_ms, T0 + S(240));
 	assert_int_equal(v.attempts, 0);
 	/* Three more tries on the new PIN. */
-	assert_int_equal(engine_check_begin(&v, T0 + S(250)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(250)), CHECK_COMPARE);
 	assert_int_equal(engine_check_finish(&v, 0, T0 + S(250)), CHECK_WRONG);
-	assert_int_equal(engine_check_begin(&v, T0 + S(251)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(251)), CHECK_COMPARE);
 	assert_int_equal(engine_check_finish(&v, 0, T0 + S(251)), CHECK_WRONG);
-	assert_int_equal(engine_check_begin(&v, T0 + S(252)), -1);
+	assert_int_equal(engine_check_begin(&v, T0 + S(252)), CHECK_COMPARE);
 	assert_int_equal(engine_check_finish(&v, 1, T0 + S(252)), CHECK_OK);
 }
 
@@ -824,9 +827,57 @@ static void test_step_after_expiry_does_not_start(void **state)
 	assert_int_equal(v.next_step, 1);
 }
 
+/* Voice-call rules: PIN still live, confirm by key, fraud report. ----- */
+
+static void test_pin_live_until_the_pin_life_ends(void **state)
+{
+	struct verification v = vf_default();
+	int64_t end = v.pin_created_ms + v.pin_expiry_ms;
+
+	assert_true(engine_pin_live(&v, v.created_ms));
+	assert_true(engine_pin_live(&v, end - 1));
+	assert_false(engine_pin_live(&v, end));
+	v.state = VF_CANCELLED;
+	assert_false(engine_pin_live(&v, v.created_ms));
+}
+
+/* A table: what each key rule does to a live and to an ended PIN. */
+static void test_call_keys_end_a_live_pin_only(void **state)
+{
+	static const struct {
+		enum control_outcome (*rule)(struct verification *v,
+					     int64_t now_ms);
+		enum vf_state final;
+	} rules[] = {
+		{engine_confirm_by_key, VF_SUCCESS},
+		{engine_report_fraud, VF_CANCELLED},
+	};
+
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		struct verification v = vf_default();
+		int64_t now = v.created_ms + 1000;
+		int64_t end = v.pin_created_ms + v.pin_expiry_ms;
+
+		assert_int_equal(rules[i].rule(&v, now), CONTROL_OK);
+		assert_int_equal(v.state, rules[i].final);
+		assert_int_equal(v.finalized_ms, now);
+		/* Once ended, a second press changes nothing. */
+		assert_int_equal(rules[i].rule(&v, now + 1),
+				 CONTROL_NOT_ACTIVE);
+		assert_int_equal(v.finalized_ms, now);
+		/* A PIN whose life is over cannot be confirmed or reported. */
+		v = vf_default();
+		assert_int_equal(rules[i].rule(&v, end), CONTROL_NOT_ACTIVE);
+		assert_int_equal(v.state, VF_IN_PROGRESS);
+		assert_int_equal(v.finalized_ms, 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pin_live_until_the_pin_life_ends),
+		cmocka_unit_test(test_call_keys_end_a_live_pin_only),
 		cmocka_unit_test(test_workflow_lookup_covers_0_to_7_only),
 		cmocka_unit_test(test_state_names_match_search_strings),
 		cmocka_unit_test(test_plan_default_workflow_is_sms_then_call),

@@ -18,7 +18,7 @@
 #include <sodium.h>
 
 #include "crypto.h"
-#include "db.h"
+#include "store.h"
 #include "err.h"
 
 static const unsigned char secret_a[32] = {1, 2, 3};
@@ -70,14 +70,14 @@ static void test_hash_is_bound_and_keyed(void **state)
 struct store {
 	char dir[64];
 	char path[96];
-	struct db_conn *c;
+	struct store_tx *c;
 };
 
 static int store_setup(void **state)
 {
 	struct store *s = calloc(1, sizeof(*s));
 	char err[256];
-	struct key_row k;
+	struct key_info k;
 
 	if (!s)
 		return -1;
@@ -85,14 +85,14 @@ static int store_setup(void **state)
 	if (!mkdtemp(s->dir))
 		return -1;
 	snprintf(s->path, sizeof(s->path), "%s/kv.db", s->dir);
-	if (db_migrate(s->path, err, sizeof(err)) != 0)
+	if (store_migrate(s->path, err, sizeof(err)) != 0)
 		return -1;
-	s->c = db_open(s->path, err, sizeof(err));
+	s->c = store_open(s->path, err, sizeof(err));
 	if (!s->c)
 		return -1;
 	memset(&k, 0, sizeof(k));
 	memcpy(k.api_key, "k1", 3);
-	if (db_key_insert(s->c, &k) != 0)
+	if (store_key_insert(s->c, &k, NULL) != 0)
 		return -1;
 	crypto_set_secret(secret_a);
 	*state = s;
@@ -104,7 +104,7 @@ static int store_teardown(void **state)
 	struct store *s = *state;
 	char p[128];
 
-	db_close(s->c);
+	store_close(s->c);
 	unlink(s->path);
 	snprintf(p, sizeof(p), "%s-wal", s->path);
 	unlink(p);
@@ -116,11 +116,11 @@ static int store_teardown(void **state)
 }
 
 /* Inserts a verification of key 1, with the handle's hash when given. */
-static void insert(struct db_conn *c, const char *number, const char *h,
+static void insert(struct store_tx *c, const char *number, const char *h,
 		   struct vf_record *r)
 {
 	memset(r, 0, sizeof(*r));
-	assert_int_equal(db_verification_next_id(c, &r->v.id), 0);
+	assert_int_equal(store_verification_next_id(c, &r->v.id), 0);
 	crypto_request_id_of(r->v.id, r->v.request_id);
 	r->v.key_id = 1;
 	r->v.nsteps = 1;
@@ -131,7 +131,7 @@ static void insert(struct db_conn *c, const char *number, const char *h,
 		crypto_handle_hash(r->v.request_id, h, r->handle_hash);
 		r->has_handle = 1;
 	}
-	assert_int_equal(db_verification_insert(c, r), 0);
+	assert_int_equal(store_verification_insert(c, r), 0);
 }
 
 static void test_store_keeps_the_hash_or_none(void **state)
@@ -141,19 +141,19 @@ static void test_store_keeps_the_hash_or_none(void **state)
 
 	insert(s->c, "919000000001", handle, &with);
 	insert(s->c, "919000000002", NULL, &without);
-	assert_int_equal(db_verification_get(s->c, with.v.request_id, 1, &out),
-			 0);
+	assert_int_equal(
+		store_verification_get(s->c, with.v.request_id, 1, &out), 0);
 	assert_true(out.has_handle);
 	assert_memory_equal(out.handle_hash, with.handle_hash, CRYPTO_HASH_LEN);
 	/* An update (every check and resend) leaves it as it was. */
 	out.v.attempts = 1;
-	assert_int_equal(db_verification_update(s->c, &out), 0);
-	assert_int_equal(db_verification_get(s->c, with.v.request_id, 1, &out),
-			 0);
+	assert_int_equal(store_verification_update(s->c, &out), 0);
+	assert_int_equal(
+		store_verification_get(s->c, with.v.request_id, 1, &out), 0);
 	assert_true(out.has_handle);
 	assert_memory_equal(out.handle_hash, with.handle_hash, CRYPTO_HASH_LEN);
 	assert_int_equal(
-		db_verification_get(s->c, without.v.request_id, 1, &out), 0);
+		store_verification_get(s->c, without.v.request_id, 1, &out), 0);
 	assert_false(out.has_handle);
 }
 

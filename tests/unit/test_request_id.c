@@ -20,7 +20,7 @@
 #include <sqlite3.h>
 
 #include "crypto.h"
-#include "db.h"
+#include "store.h"
 #include "err.h"
 #include "util.h"
 
@@ -163,7 +163,7 @@ static void test_known_answers(void **state)
 struct store {
 	char dir[64];
 	char path[96];
-	struct db_conn *c;
+	struct store_tx *c;
 };
 
 static int exec_sql(const char *path, const char *sql)
@@ -188,13 +188,13 @@ static int store_setup(void **state)
 	if (!mkdtemp(s->dir))
 		return -1;
 	snprintf(s->path, sizeof(s->path), "%s/kv.db", s->dir);
-	if (db_migrate(s->path, err, sizeof(err)) != 0 ||
+	if (store_migrate(s->path, err, sizeof(err)) != 0 ||
 	    exec_sql(s->path,
 		     "INSERT INTO api_keys (id, api_key, "
 		     "secret_hash, created_ms) VALUES "
 		     "(1, 'k1', x'00', 1), (2, 'k2', x'00', 1)") != SQLITE_OK)
 		return -1;
-	s->c = db_open(s->path, err, sizeof(err));
+	s->c = store_open(s->path, err, sizeof(err));
 	if (!s->c)
 		return -1;
 	crypto_set_secret(secret_a);
@@ -207,7 +207,7 @@ static int store_teardown(void **state)
 	struct store *s = *state;
 	char p[128];
 
-	db_close(s->c);
+	store_close(s->c);
 	unlink(s->path);
 	snprintf(p, sizeof(p), "%s-wal", s->path);
 	unlink(p);
@@ -219,19 +219,19 @@ static int store_teardown(void **state)
 }
 
 /* Inserts a verification of key 1 the way verify.c does. */
-static int64_t insert_derived(struct db_conn *c, const char *number)
+static int64_t insert_derived(struct store_tx *c, const char *number)
 {
 	struct vf_record r;
 
 	memset(&r, 0, sizeof(r));
-	assert_int_equal(db_verification_next_id(c, &r.v.id), 0);
+	assert_int_equal(store_verification_next_id(c, &r.v.id), 0);
 	crypto_request_id_of(r.v.id, r.v.request_id);
 	r.v.key_id = 1;
 	r.v.nsteps = 1;
 	r.v.created_ms = 1000;
 	memcpy(r.number, number, strlen(number) + 1);
 	memcpy(r.steps, "s", 2);
-	assert_int_equal(db_verification_insert(c, &r), 0);
+	assert_int_equal(store_verification_insert(c, &r), 0);
 	return r.v.id;
 }
 
@@ -245,14 +245,16 @@ static void test_store_finds_derived_ids(void **state)
 
 	assert_true(b == a + 1);
 	crypto_request_id_of(b, id);
-	assert_int_equal(db_verification_get(s->c, id, 1, &out), 0);
+	assert_int_equal(store_verification_get(s->c, id, 1, &out), 0);
 	assert_true(out.v.id == b);
 	assert_string_equal(out.number, "919000000002");
 	assert_string_equal(out.v.request_id, id);
 	/* Another key's, and an id past the last row. */
-	assert_int_equal(db_verification_get(s->c, id, 2, &out), KV_ENOTFOUND);
+	assert_int_equal(store_verification_get(s->c, id, 2, &out),
+			 KV_ENOTFOUND);
 	crypto_request_id_of(b + 1, id);
-	assert_int_equal(db_verification_get(s->c, id, 1, &out), KV_ENOTFOUND);
+	assert_int_equal(store_verification_get(s->c, id, 1, &out),
+			 KV_ENOTFOUND);
 }
 
 static void test_store_finds_legacy_ids(void **state)
@@ -274,13 +276,14 @@ static void test_store_finds_legacy_ids(void **state)
 			"'0123456789abcdef0123456789abcdef', 1, '919000000050', "
 			"1, 'B', 1, 4, x'00', 's', 0, 0, 0, 1, 1, 1, 1, 1, 1)"),
 		SQLITE_OK);
-	assert_int_equal(db_verification_get(s->c, old, 1, &out), 0);
+	assert_int_equal(store_verification_get(s->c, old, 1, &out), 0);
 	assert_true(out.v.id == 50);
 	assert_string_equal(out.v.request_id, old);
-	assert_int_equal(db_verification_get(s->c, old, 2, &out), KV_ENOTFOUND);
+	assert_int_equal(store_verification_get(s->c, old, 2, &out),
+			 KV_ENOTFOUND);
 	/* Its row id does not open it under a derived id. */
 	crypto_request_id_of(50, derived);
-	assert_int_equal(db_verification_get(s->c, derived, 1, &out),
+	assert_int_equal(store_verification_get(s->c, derived, 1, &out),
 			 KV_ENOTFOUND);
 	/* New rows never take an id at or below one handed out before. */
 	assert_true(insert_derived(s->c, "919000000003") == 51);

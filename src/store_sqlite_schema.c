@@ -7,8 +7,8 @@
 
 #include <sqlite3.h>
 
-#include "db.h"
-#include "db_internal.h"
+#include "store.h"
+#include "store_sqlite.h"
 #include "err.h"
 #include "log.h"
 #include "util.h"
@@ -218,7 +218,7 @@ static const char *const migrations[] = {
 	"ALTER TABLE blocks_new RENAME TO blocks;",
 };
 
-int db_schema_version(void)
+int sqlite_schema_version(void)
 {
 	return (int)ARRAY_LEN(migrations);
 }
@@ -240,12 +240,12 @@ static int foreign_keys_check(sqlite3 *db)
 	return rc;
 }
 
-int db_migrate(const char *path, char *err, size_t errlen)
+int sqlite_migrate(const char *path, char *err, size_t errlen)
 {
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	int version = 0;
-	int rc = db_open_raw(path, &db, err, errlen);
+	int rc = sqlite_open_raw(path, &db, err, errlen);
 
 	if (rc != 0)
 		return rc;
@@ -265,15 +265,15 @@ int db_migrate(const char *path, char *err, size_t errlen)
 	 */
 	if (sqlite3_exec(db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL))
 		goto sql_error;
-	if (version > db_schema_version()) {
+	if (version > sqlite_schema_version()) {
 		snprintf(
 			err, errlen,
 			"%s: schema version %d is newer than this program (%d)",
-			path, version, db_schema_version());
+			path, version, sqlite_schema_version());
 		rc = KV_EDB;
 		goto out;
 	}
-	for (int i = version; i < db_schema_version(); i++) {
+	for (int i = version; i < sqlite_schema_version(); i++) {
 		char bump[64];
 
 		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", i + 1);

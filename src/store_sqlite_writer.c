@@ -12,29 +12,29 @@
 #include <string.h>
 #include <time.h>
 
-#include "db.h"
-#include "db_internal.h"
+#include "store.h"
+#include "store_sqlite.h"
 #include "err.h"
 #include "log.h"
 
 /* ---- readers ---- */
 
 struct reader {
-	struct db_conn *conn;
+	struct store_tx *conn;
 	struct reader *next;
 };
 
 static char reader_path[512];
 static pthread_mutex_t readers_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct reader *readers;
-static __thread struct db_conn *thread_reader;
+static __thread struct store_tx *thread_reader;
 
-void db_readers_init(const char *path)
+void sqlite_readers_init(const char *path)
 {
 	snprintf(reader_path, sizeof(reader_path), "%s", path);
 }
 
-struct db_conn *db_reader(void)
+struct store_tx *sqlite_reader(void)
 {
 	char err[256];
 	struct reader *r;
@@ -44,7 +44,7 @@ struct db_conn *db_reader(void)
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
-	r->conn = db_open(reader_path, err, sizeof(err));
+	r->conn = sqlite_open(reader_path, err, sizeof(err));
 	if (!r->conn) {
 		log_error("db: reader: %s", err);
 		free(r);
@@ -61,31 +61,31 @@ struct db_conn *db_reader(void)
 
 static __thread int thread_in_read;
 
-void db_read_begin(void)
+void sqlite_read_begin(void)
 {
-	struct db_conn *c = db_reader();
+	struct store_tx *c = sqlite_reader();
 
-	if (c && !thread_in_read && db_exec_stmt(c, STMT_BEGIN_READ) == 0)
+	if (c && !thread_in_read && sqlite_exec_stmt(c, STMT_BEGIN_READ) == 0)
 		thread_in_read = 1;
 }
 
-void db_read_end(void)
+void sqlite_read_end(void)
 {
 	if (!thread_in_read)
 		return;
 	thread_in_read = 0;
-	if (db_exec_stmt(thread_reader, STMT_COMMIT) != 0)
-		db_exec_stmt(thread_reader, STMT_ROLLBACK);
+	if (sqlite_exec_stmt(thread_reader, STMT_COMMIT) != 0)
+		sqlite_exec_stmt(thread_reader, STMT_ROLLBACK);
 }
 
-void db_readers_close(void)
+void sqlite_readers_close(void)
 {
 	pthread_mutex_lock(&readers_lock);
 	while (readers) {
 		struct reader *r = readers;
 
 		readers = r->next;
-		db_close(r->conn);
+		sqlite_close(r->conn);
 		free(r);
 	}
 	pthread_mutex_unlock(&readers_lock);
@@ -196,10 +196,10 @@ static void *checkpoint_main(void *unused)
 static int checkpointer_start(const char *path, char *err, size_t errlen)
 {
 	/*
-	 * db_open_raw's pragmas read the database, which opens its WAL on
+	 * sqlite_open_raw's pragmas read the database, which opens its WAL on
 	 * this connection: until then SQLite's checkpoint does nothing.
 	 */
-	if (db_open_raw(path, &ck.db, err, errlen) != 0)
+	if (sqlite_open_raw(path, &ck.db, err, errlen) != 0)
 		return KV_EDB;
 	ck.stop = 0;
 	ck.due = 0;
@@ -234,11 +234,11 @@ static void checkpointer_stop(void)
 static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t work; /* the queue is not empty, or stop */
-	struct db_write_op *head, *tail;
+	struct store_write_op *head, *tail;
 	int stop;
 	int running;
 	int batch_max;
-	struct db_conn *conn;
+	struct store_tx *conn;
 	pthread_t thread;
 } w = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -250,11 +250,11 @@ static struct {
  * non-zero when an op failed (other than "not found", which writes
  * nothing) or the commit failed; then nothing of the batch is stored.
  */
-static int writer_try_batch(struct db_write_op *batch, struct db_write_op *end,
-			    int *op_failed)
+static int writer_try_batch(struct store_write_op *batch,
+			    struct store_write_op *end, int *op_failed)
 {
-	struct db_write_op *op;
-	int rc = db_exec_stmt(w.conn, STMT_BEGIN);
+	struct store_write_op *op;
+	int rc = sqlite_exec_stmt(w.conn, STMT_BEGIN);
 
 	*op_failed = 0;
 	for (op = batch; op != end && rc == 0; op = op->next) {
@@ -265,10 +265,10 @@ static int writer_try_batch(struct db_write_op *batch, struct db_write_op *end,
 		}
 	}
 	if (rc == 0)
-		rc = db_exec_stmt(w.conn, STMT_COMMIT);
+		rc = sqlite_exec_stmt(w.conn, STMT_COMMIT);
 	/* SQLite already rolled back after a failed I/O or allocation. */
 	if (rc != 0 && !sqlite3_get_autocommit(w.conn->db))
-		db_exec_stmt(w.conn, STMT_ROLLBACK);
+		sqlite_exec_stmt(w.conn, STMT_ROLLBACK);
 	return rc;
 }
 
@@ -278,9 +278,9 @@ static int writer_try_batch(struct db_write_op *batch, struct db_write_op *end,
  * a transaction of its own, so one bad op costs only itself and no caller
  * is ever told "ok" for a change that was not committed.
  */
-static void writer_commit_batch(struct db_write_op *batch)
+static void writer_commit_batch(struct store_write_op *batch)
 {
-	struct db_write_op *op;
+	struct store_write_op *op;
 	int op_failed;
 	int rc = writer_try_batch(batch, NULL, &op_failed);
 
@@ -308,7 +308,7 @@ static void *writer_main(void *unused)
 	pthread_setname_np(pthread_self(), "kv-writer");
 	pthread_mutex_lock(&w.lock);
 	for (;;) {
-		struct db_write_op *batch, *op, *last, *next;
+		struct store_write_op *batch, *op, *last, *next;
 		int n = 1;
 
 		while (!w.head && !w.stop)
@@ -342,13 +342,14 @@ static void *writer_main(void *unused)
 	return NULL;
 }
 
-int db_writer_start(const char *path, int batch_max, char *err, size_t errlen)
+int sqlite_writer_start(const char *path, int batch_max, char *err,
+			size_t errlen)
 {
-	w.conn = db_open(path, err, errlen);
+	w.conn = sqlite_open(path, err, errlen);
 	if (!w.conn)
 		return KV_EDB;
 	if (checkpointer_start(path, err, errlen) != 0) {
-		db_close(w.conn);
+		sqlite_close(w.conn);
 		w.conn = NULL;
 		return KV_EDB;
 	}
@@ -359,7 +360,7 @@ int db_writer_start(const char *path, int batch_max, char *err, size_t errlen)
 	if (pthread_create(&w.thread, NULL, writer_main, NULL) != 0) {
 		snprintf(err, errlen, "cannot start the writer thread");
 		checkpointer_stop();
-		db_close(w.conn);
+		sqlite_close(w.conn);
 		w.conn = NULL;
 		return KV_EIO;
 	}
@@ -367,7 +368,7 @@ int db_writer_start(const char *path, int batch_max, char *err, size_t errlen)
 	return 0;
 }
 
-int db_write_submit(struct db_write_op *op)
+int sqlite_write_submit(struct store_write_op *op)
 {
 	op->next = NULL;
 	pthread_mutex_lock(&w.lock);
@@ -385,18 +386,18 @@ int db_write_submit(struct db_write_op *op)
 	return 0;
 }
 
-/* A db_write() caller waiting on its own semaphore. */
+/* A sqlite_write() caller waiting on its own semaphore. */
 struct write_wait {
-	struct db_write_op op;
+	struct store_write_op op;
 	sem_t done;
 };
 
-static void write_wait_done(struct db_write_op *op)
+static void write_wait_done(struct store_write_op *op)
 {
 	sem_post(&((struct write_wait *)op->done_arg)->done);
 }
 
-int db_write(int (*fn)(struct db_conn *c, void *arg), void *arg)
+int sqlite_write(int (*fn)(struct store_tx *c, void *arg), void *arg)
 {
 	struct write_wait ww = {
 		.op = {.fn = fn, .arg = arg, .done = write_wait_done},
@@ -404,10 +405,10 @@ int db_write(int (*fn)(struct db_conn *c, void *arg), void *arg)
 	int rc;
 
 	ww.op.done_arg = &ww;
-	db_read_end();
+	sqlite_read_end();
 	if (sem_init(&ww.done, 0, 0) != 0)
 		return KV_EIO;
-	rc = db_write_submit(&ww.op);
+	rc = sqlite_write_submit(&ww.op);
 	if (rc == 0) {
 		while (sem_wait(&ww.done) != 0)
 			; /* EINTR: keep waiting, the writer will post */
@@ -417,7 +418,7 @@ int db_write(int (*fn)(struct db_conn *c, void *arg), void *arg)
 	return rc;
 }
 
-void db_writer_stop(void)
+void sqlite_writer_stop(void)
 {
 	if (!w.running)
 		return;
@@ -429,6 +430,6 @@ void db_writer_stop(void)
 	pthread_join(w.thread, NULL);
 	w.running = 0;
 	checkpointer_stop();
-	db_close(w.conn);
+	sqlite_close(w.conn);
 	w.conn = NULL;
 }

@@ -1,0 +1,130 @@
+/*
+ * The domain's records, owned by the service: a verification and what
+ * happens to it (checks, delivery events, calls, jobs), API keys and fraud
+ * blocks.  Every layer may use them; none of them says how or where they are
+ * kept (store.h does that, behind its own interface).
+ */
+#ifndef KV_MODEL_H
+#define KV_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "engine.h"
+
+/* A stored verification: the engine's mutable state plus what describes it. */
+struct vf_record {
+	struct verification v;
+	char number[16]; /* E.164 digits, no '+' */
+	int number_type;
+	char brand[80]; /* 18 code points of up to 4 bytes, or 63 bytes */
+	char sender_id[16];
+	char lg[16];
+	int workflow_id;
+	int code_length;
+	int test_number; /* fixed PIN: nothing is ever sent */
+	unsigned char pin_hash[CRYPTO_HASH_LEN];
+	int64_t wait_ms[ENGINE_MAX_STEPS];
+	char steps[ENGINE_MAX_STEPS + 1]; /* 's' SMS, 't' TTS per step */
+	int64_t first_event_ms;
+	int64_t last_event_ms;
+	unsigned char pin_box[CRYPTO_PIN_BOX_MAX]; /* crypto_pin_seal() */
+	size_t pin_box_len;
+	char call_sid[64]; /* KooKoo's id of the latest call */
+	/* Started through a publishable key: the keyed hash of its handle. */
+	unsigned char handle_hash[CRYPTO_HASH_LEN];
+	int has_handle;
+};
+
+struct key_info {
+	int64_t id;
+	char api_key[40];
+	char name[64];
+	unsigned char secret_hash[CRYPTO_HASH_LEN];
+	int64_t created_ms;
+	int64_t revoked_ms; /* 0 while active */
+	int voice_confirm;  /* the callee may verify by pressing 2 */
+	char countries[64]; /* allow-list: "IN", "IN,GB", or "*" for any */
+	int kind;           /* KEY_SECRET or KEY_PUBLISHABLE */
+	char brand[80];     /* publishable: the only brand it may use, or "" */
+	/* publishable: the secret key that may redeem its tokens (0: none) */
+	int64_t owner_key_id;
+	char owner[40]; /* that key's api_key, or "" (read only) */
+};
+
+enum key_kind {
+	KEY_SECRET = 0,      /* key + secret, for backends */
+	KEY_PUBLISHABLE = 1, /* key alone, for browsers of listed origins */
+};
+
+struct vf_check {
+	int64_t created_ms;
+	char code[16];
+	int valid;
+	char ip[48];
+};
+
+struct vf_event {
+	int64_t created_ms;
+	char type[16]; /* "sms", "tts", "resend", ... */
+	char channel[8];
+	char provider_id[64];
+	char result[32];
+	char detail[160];
+};
+
+struct vf_verified {
+	int64_t verified_ms;
+	char request_id[ENGINE_REQUEST_ID_LEN + 1];
+};
+
+/* Job kinds stored in jobs.kind. */
+#define JOB_STEP "step"     /* run workflow step jobs.step */
+#define JOB_RESEND "resend" /* send the current PIN again on the same channel */
+
+/* One call KooKoo placed for a verification, keyed by KooKoo's sid. */
+struct vf_call {
+	char sid[64];
+	int64_t verification_id;
+	int step;
+	int repeats;      /* times the PIN was read again on request */
+	char outcome[16]; /* "", "confirmed", "reported", "goodbye", "ended" */
+	char status[32];  /* KooKoo's call status: answered, ring, busy... */
+	int duration;     /* seconds */
+};
+
+/*
+ * A number prefix blocked against fraud until until_ms: for every key
+ * (key_id 0), or only for the publishable key key_id, whose requests alone
+ * earned it (fraud.h).
+ */
+struct fraud_block {
+	char prefix[16];
+	char reason[96];
+	int64_t created_ms;
+	int64_t until_ms;
+	int64_t key_id;
+	char api_key[40]; /* read only: key_id's api_key, "" for key_id 0 */
+};
+
+/* Delivery jobs. */
+#define JOB_EXPIRE "expire" /* record the verification's expiry */
+
+enum job_state {
+	JOB_PENDING = 0,
+	JOB_DONE = 1,
+	JOB_FAILED = 2,    /* retries exhausted or refused for good */
+	JOB_CANCELLED = 3, /* the verification ended first, or a stale job */
+};
+
+struct vf_job {
+	int64_t id;
+	char kind[16];
+	int64_t verification_id;
+	int step;
+	int64_t due_ms;
+	int attempts; /* including the current one after store_job_claim */
+};
+
+#endif

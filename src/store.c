@@ -1,0 +1,387 @@
+/*
+ * The store's front: picks the backend a setting names and forwards each call
+ * of store.h to its table of operations.  One indirect call per operation is
+ * the whole cost; no caller above the store sees which backend answers.
+ */
+#include <string.h>
+
+#include "store.h"
+#include "store_backend.h"
+
+/*
+ * Backends by the prefix of their setting, in order; the last, with no
+ * prefix, takes everything else (a file path).  A new backend is one row
+ * here and its own files.
+ */
+static const struct {
+	const char *prefix;
+	const struct store_ops *ops;
+} backends[] = {
+	{"", &store_sqlite_ops},
+};
+
+/* Until a setting chooses, calls go to SQLite (tests that open nothing). */
+static const struct store_ops *ops = &store_sqlite_ops;
+
+/*
+ * Chooses the backend for `setting`.  Called by the functions that take a
+ * setting, all of which run at start (or in the CLI) before any other
+ * thread uses the store, so the pointer needs no lock.
+ */
+static void store_select(const char *setting)
+{
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		size_t n = strlen(backends[i].prefix);
+
+		if (setting && strncmp(setting, backends[i].prefix, n) == 0) {
+			ops = backends[i].ops;
+			return;
+		}
+	}
+}
+
+void store_library_init(void)
+{
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (backends[i].ops->library_init)
+			backends[i].ops->library_init();
+}
+
+int store_migrate(const char *path, char *err, size_t errlen)
+{
+	store_select(path);
+	return ops->migrate(path, err, errlen);
+}
+
+int store_schema_version(void)
+{
+	return ops->schema_version();
+}
+
+struct store_tx *store_open(const char *path, char *err, size_t errlen)
+{
+	store_select(path);
+	return ops->open(path, err, errlen);
+}
+
+void store_close(struct store_tx *c)
+{
+	ops->close(c);
+}
+
+void store_readers_init(const char *path)
+{
+	store_select(path);
+	ops->readers_init(path);
+}
+
+struct store_tx *store_reader(void)
+{
+	return ops->reader();
+}
+
+void store_readers_close(void)
+{
+	ops->readers_close();
+}
+
+void store_read_begin(void)
+{
+	ops->read_begin();
+}
+
+void store_read_end(void)
+{
+	ops->read_end();
+}
+
+int store_writer_start(const char *path, int batch_max, char *err,
+		       size_t errlen)
+{
+	store_select(path);
+	return ops->writer_start(path, batch_max, err, errlen);
+}
+
+int store_write(int (*fn)(struct store_tx *c, void *arg), void *arg)
+{
+	return ops->write(fn, arg);
+}
+
+void store_writer_stop(void)
+{
+	ops->writer_stop();
+}
+
+int store_write_submit(struct store_write_op *op)
+{
+	return ops->write_submit(op);
+}
+
+int store_begin(struct store_tx *c)
+{
+	return ops->begin(c);
+}
+
+int store_commit(struct store_tx *c)
+{
+	return ops->commit(c);
+}
+
+int store_rollback(struct store_tx *c)
+{
+	return ops->rollback(c);
+}
+
+int store_key_insert(struct store_tx *c, const struct key_info *k, int64_t *id)
+{
+	return ops->key_insert(c, k, id);
+}
+
+int store_key_get(struct store_tx *c, const char *api_key, struct key_info *out)
+{
+	return ops->key_get(c, api_key, out);
+}
+
+int store_key_revoke(struct store_tx *c, const char *api_key, int64_t now_ms)
+{
+	return ops->key_revoke(c, api_key, now_ms);
+}
+
+int store_key_set_owner(struct store_tx *c, const char *api_key,
+			const char *owner)
+{
+	return ops->key_set_owner(c, api_key, owner);
+}
+
+int store_keys_foreach(struct store_tx *c,
+		       int (*cb)(const struct key_info *k, void *arg),
+		       void *arg)
+{
+	return ops->keys_foreach(c, cb, arg);
+}
+
+int store_key_origin_add(struct store_tx *c, int64_t key_id, const char *origin)
+{
+	return ops->key_origin_add(c, key_id, origin);
+}
+
+int store_key_origin_allowed(struct store_tx *c, int64_t key_id,
+			     const char *origin, int *listed)
+{
+	return ops->key_origin_allowed(c, key_id, origin, listed);
+}
+
+int store_origin_known(struct store_tx *c, const char *origin, int *known)
+{
+	return ops->origin_known(c, origin, known);
+}
+
+int store_key_origins_foreach(struct store_tx *c, int64_t key_id,
+			      void (*cb)(const char *origin, void *arg),
+			      void *arg)
+{
+	return ops->key_origins_foreach(c, key_id, cb, arg);
+}
+
+int store_token_use(struct store_tx *c, const char *jti, int64_t exp_ms,
+		    int64_t now_ms)
+{
+	return ops->token_use(c, jti, exp_ms, now_ms);
+}
+
+int store_token_used(struct store_tx *c, const char *jti, int *used)
+{
+	return ops->token_used(c, jti, used);
+}
+
+int store_verification_next_id(struct store_tx *c, int64_t *id)
+{
+	return ops->verification_next_id(c, id);
+}
+
+int store_verification_insert(struct store_tx *c, struct vf_record *r)
+{
+	return ops->verification_insert(c, r);
+}
+
+int store_verification_get(struct store_tx *c, const char *request_id,
+			   int64_t key_id, struct vf_record *out)
+{
+	return ops->verification_get(c, request_id, key_id, out);
+}
+
+int store_verification_live(struct store_tx *c, int64_t key_id,
+			    const char *number, struct vf_record *out)
+{
+	return ops->verification_live(c, key_id, number, out);
+}
+
+int store_verification_update(struct store_tx *c, const struct vf_record *r)
+{
+	return ops->verification_update(c, r);
+}
+
+int store_verification_finalize(struct store_tx *c, const struct vf_record *r,
+				int64_t now)
+{
+	return ops->verification_finalize(c, r, now);
+}
+
+int store_check_insert(struct store_tx *c, int64_t verification_id,
+		       const struct vf_check *ch)
+{
+	return ops->check_insert(c, verification_id, ch);
+}
+
+int store_checks_foreach(struct store_tx *c, int64_t verification_id,
+			 int (*cb)(const struct vf_check *ch, void *arg),
+			 void *arg)
+{
+	return ops->checks_foreach(c, verification_id, cb, arg);
+}
+
+int store_event_insert(struct store_tx *c, int64_t verification_id,
+		       const struct vf_event *ev)
+{
+	return ops->event_insert(c, verification_id, ev);
+}
+
+int store_events_foreach(struct store_tx *c, int64_t verification_id,
+			 int (*cb)(const struct vf_event *ev, void *arg),
+			 void *arg)
+{
+	return ops->events_foreach(c, verification_id, cb, arg);
+}
+
+int store_verified_put(struct store_tx *c, int64_t key_id, const char *number,
+		       const struct vf_verified *vr)
+{
+	return ops->verified_put(c, key_id, number, vr);
+}
+
+int store_verified_get(struct store_tx *c, int64_t key_id, const char *number,
+		       struct vf_verified *out)
+{
+	return ops->verified_get(c, key_id, number, out);
+}
+
+int store_call_get(struct store_tx *c, const char *sid, struct vf_call *out)
+{
+	return ops->call_get(c, sid, out);
+}
+
+int store_call_put(struct store_tx *c, const struct vf_call *cr, int64_t now)
+{
+	return ops->call_put(c, cr, now);
+}
+
+int store_fraud_insert(struct store_tx *c, const char *number,
+		       int64_t verification_id, int64_t now)
+{
+	return ops->fraud_insert(c, number, verification_id, now);
+}
+
+int store_key_voice_confirm(struct store_tx *c, int64_t key_id, int *allowed)
+{
+	return ops->key_voice_confirm(c, key_id, allowed);
+}
+
+int store_block_get(struct store_tx *c, const char *prefix, int64_t key_id,
+		    int64_t now, struct fraud_block *out)
+{
+	return ops->block_get(c, prefix, key_id, now, out);
+}
+
+int store_block_put(struct store_tx *c, const struct fraud_block *b)
+{
+	return ops->block_put(c, b);
+}
+
+int store_block_lift(struct store_tx *c, const char *prefix, int64_t now)
+{
+	return ops->block_lift(c, prefix, now);
+}
+
+int store_block_last(struct store_tx *c, const char *prefix, int64_t key_id,
+		     struct fraud_block *out)
+{
+	return ops->block_last(c, prefix, key_id, out);
+}
+
+int store_blocks_foreach(struct store_tx *c, int64_t now,
+			 int (*cb)(const struct fraud_block *b, void *arg),
+			 void *arg)
+{
+	return ops->blocks_foreach(c, now, cb, arg);
+}
+
+int store_fraud_recent(struct store_tx *c, const char *prefix, int64_t key_id,
+		       int64_t since_ms, int64_t *count)
+{
+	return ops->fraud_recent(c, prefix, key_id, since_ms, count);
+}
+
+int store_key_kind(struct store_tx *c, int64_t key_id, int *kind)
+{
+	return ops->key_kind(c, key_id, kind);
+}
+
+int store_recent_numbers_foreach(struct store_tx *c, int64_t since_ms,
+				 void (*cb)(const char *number, int64_t at_ms,
+					    void *arg),
+				 void *arg)
+{
+	return ops->recent_numbers_foreach(c, since_ms, cb, arg);
+}
+
+int store_job_claim(struct store_tx *c, int64_t now, int64_t lease_until,
+		    struct vf_job *out)
+{
+	return ops->job_claim(c, now, lease_until, out);
+}
+
+int store_job_done(struct store_tx *c, int64_t id, int state, const char *error,
+		   int64_t now)
+{
+	return ops->job_done(c, id, state, error, now);
+}
+
+int store_job_retry(struct store_tx *c, int64_t id, int64_t due_ms,
+		    const char *error)
+{
+	return ops->job_retry(c, id, due_ms, error);
+}
+
+int store_job_next_due(struct store_tx *c, int64_t *due_ms)
+{
+	return ops->job_next_due(c, due_ms);
+}
+
+int store_verification_by_id(struct store_tx *c, int64_t id,
+			     struct vf_record *out)
+{
+	return ops->verification_by_id(c, id, out);
+}
+
+int store_job_insert(struct store_tx *c, const char *kind,
+		     int64_t verification_id, int step, int64_t due_ms)
+{
+	return ops->job_insert(c, kind, verification_id, step, due_ms);
+}
+
+int store_jobs_cancel(struct store_tx *c, int64_t verification_id,
+		      int64_t now_ms)
+{
+	return ops->jobs_cancel(c, verification_id, now_ms);
+}
+
+int store_job_step_now(struct store_tx *c, int64_t verification_id,
+		       int64_t now_ms, int *moved)
+{
+	return ops->job_step_now(c, verification_id, now_ms, moved);
+}
+
+int store_jobs_pending(struct store_tx *c, int64_t *count)
+{
+	return ops->jobs_pending(c, count);
+}

@@ -1,0 +1,250 @@
+/*
+ * The store: every read and write of the domain's records (model.h), named
+ * in domain terms, behind one interface.  A backend (SQLite today, in
+ * store_sqlite*.c) fills a table of operations (store_backend.h); the setting
+ * handed to store_migrate(), store_open(), store_readers_init() and
+ * store_writer_start() chooses it at start, so a caller never knows which
+ * one runs and a new backend is new files plus one line in store.c.
+ *
+ * struct store_tx is the backend's handle of one unit of work: a thread's
+ * read connection, the writer's open transaction, or a connection of the
+ * CLI's own.  What it holds is the backend's business.
+ */
+#ifndef KV_STORE_H
+#define KV_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+struct store_tx;
+
+/*
+ * Initialises every backend's library.  Once per process, before any other
+ * thread starts and before any other store call.
+ */
+void store_library_init(void);
+
+/*
+ * Applies every pending migration to the store that `path` names (for
+ * SQLite a file, created with mode 0600).  Returns 0 or KV_EDB with a message in err.
+ */
+int store_migrate(const char *path, char *err, size_t errlen);
+
+/* Schema version the code expects; `PRAGMA user_version` after migrate. */
+int store_schema_version(void);
+
+/*
+ * Opens a connection and prepares its statements.  The schema must be
+ * current.  The caller frees it with store_close().  NULL on failure, with a
+ * message in err.
+ */
+struct store_tx *store_open(const char *path, char *err, size_t errlen);
+void store_close(struct store_tx *c);
+
+/*
+ * Readers: store_reader() returns the calling thread's read connection, opened
+ * on first use and closed by store_readers_close().  NULL if it cannot open.
+ */
+void store_readers_init(const char *path);
+struct store_tx *store_reader(void);
+void store_readers_close(void);
+
+/*
+ * Groups the calling thread's reads into one read transaction (one
+ * snapshot, one set of WAL locks instead of one per statement) until
+ * store_read_end().  store_write() ends it first, so a thread never holds an old
+ * snapshot while it waits for the writer.  Both are no-ops when nothing is
+ * open.
+ */
+void store_read_begin(void);
+void store_read_end(void);
+
+/*
+ * The writer thread.  store_write() runs fn(conn, arg) on the writer's
+ * connection inside the current group transaction, and returns once that
+ * transaction is durable (committed to the WAL): fn's return value, or an
+ * error if the commit failed.  fn may run more than once (a failed group is
+ * replayed op by op), so it must start from its inputs each time.  fn may
+ * return KV_ENOTFOUND only before it has written anything; any other
+ * non-zero return undoes everything fn wrote.
+ */
+int store_writer_start(const char *path, int batch_max, char *err,
+		       size_t errlen);
+int store_write(int (*fn)(struct store_tx *c, void *arg), void *arg);
+void store_writer_stop(void);
+
+/*
+ * store_write() without the wait.  The caller fills fn, arg, done and
+ * done_arg; store_write_submit() queues the op and returns at once.  The
+ * writer runs fn as store_write() does and, once rc holds what store_write()
+ * would have returned, calls done(op) on the writer thread: done must be
+ * quick and must not block (it hands the result on: posts a semaphore,
+ * resumes a connection).  The op and arg stay the caller's and must stay
+ * valid until done is called; the writer does not touch op after done.
+ * Returns 0, or KV_EDB when the writer is not running (done is not
+ * called).  The caller must not hold a read transaction (store_read_end()).
+ */
+struct store_write_op {
+	int (*fn)(struct store_tx *c, void *arg);
+	void *arg;
+	void (*done)(struct store_write_op *op);
+	void *done_arg;
+	int rc;
+	struct store_write_op *next; /* the writer's queue */
+};
+
+int store_write_submit(struct store_write_op *op);
+
+/* Transactions for the CLI, which writes on its own connection. */
+int store_begin(struct store_tx *c);
+int store_commit(struct store_tx *c);
+int store_rollback(struct store_tx *c);
+
+/* API keys. */
+/* Stores a new key; *id (may be NULL) receives its id. */
+int store_key_insert(struct store_tx *c, const struct key_info *k, int64_t *id);
+int store_key_get(struct store_tx *c, const char *api_key,
+		  struct key_info *out);
+int store_key_revoke(struct store_tx *c, const char *api_key, int64_t now_ms);
+/*
+ * Makes the active secret key `owner` the owner of publishable key
+ * `api_key`.  KV_ENOTFOUND when either is not such a key.
+ */
+int store_key_set_owner(struct store_tx *c, const char *api_key,
+			const char *owner);
+int store_keys_foreach(struct store_tx *c,
+		       int (*cb)(const struct key_info *k, void *arg),
+		       void *arg);
+
+/*
+ * Origins ("https://shop.example") a publishable key may be used from.
+ * store_key_origin_allowed: *listed 1 if listed for the key, 0 if not;
+ * store_origin_known: *known 1 if any active key lists it (CORS preflight).
+ */
+int store_key_origin_add(struct store_tx *c, int64_t key_id,
+			 const char *origin);
+int store_key_origin_allowed(struct store_tx *c, int64_t key_id,
+			     const char *origin, int *listed);
+int store_origin_known(struct store_tx *c, const char *origin, int *known);
+int store_key_origins_foreach(struct store_tx *c, int64_t key_id,
+			      void (*cb)(const char *origin, void *arg),
+			      void *arg);
+
+/*
+ * Records the single use of verification token `jti` (kept until exp_ms,
+ * and expired records are purged on the way).  KV_EDUP when it was used.
+ */
+int store_token_use(struct store_tx *c, const char *jti, int64_t exp_ms,
+		    int64_t now_ms);
+/* Whether token `jti` was used once (single use): *used 1 or 0. */
+int store_token_used(struct store_tx *c, const char *jti, int *used);
+
+/*
+ * Verifications.  Lookups by request id are scoped to one key.  A new
+ * verification takes the id from store_verification_next_id() (its request
+ * id is crypto_request_id_of() that id) and store_verification_insert()
+ * stores it under that id; with r->v.id 0 the store picks the id.
+ */
+int store_verification_next_id(struct store_tx *c, int64_t *id);
+int store_verification_insert(struct store_tx *c, struct vf_record *r);
+int store_verification_get(struct store_tx *c, const char *request_id,
+			   int64_t key_id, struct vf_record *out);
+int store_verification_live(struct store_tx *c, int64_t key_id,
+			    const char *number, struct vf_record *out);
+/* Writes back the engine state (state, attempts, steps, PIN, times). */
+int store_verification_update(struct store_tx *c, const struct vf_record *r);
+
+/*
+ * Records a verification's end (or any change that ends it) and cancels
+ * its pending jobs in the same transaction: no step runs after it.
+ */
+int store_verification_finalize(struct store_tx *c, const struct vf_record *r,
+				int64_t now);
+
+int store_check_insert(struct store_tx *c, int64_t verification_id,
+		       const struct vf_check *ch);
+int store_checks_foreach(struct store_tx *c, int64_t verification_id,
+			 int (*cb)(const struct vf_check *ch, void *arg),
+			 void *arg);
+int store_event_insert(struct store_tx *c, int64_t verification_id,
+		       const struct vf_event *ev);
+int store_events_foreach(struct store_tx *c, int64_t verification_id,
+			 int (*cb)(const struct vf_event *ev, void *arg),
+			 void *arg);
+
+int store_verified_put(struct store_tx *c, int64_t key_id, const char *number,
+		       const struct vf_verified *vr);
+int store_verified_get(struct store_tx *c, int64_t key_id, const char *number,
+		       struct vf_verified *out);
+
+int store_call_get(struct store_tx *c, const char *sid, struct vf_call *out);
+int store_call_put(struct store_tx *c, const struct vf_call *cr, int64_t now);
+int store_fraud_insert(struct store_tx *c, const char *number,
+		       int64_t verification_id, int64_t now);
+/* Whether the key lets a callee confirm by pressing 2 (default 1). */
+int store_key_voice_confirm(struct store_tx *c, int64_t key_id, int *allowed);
+
+/* The block in force for a prefix and scope at `now`, or KV_ENOTFOUND. */
+int store_block_get(struct store_tx *c, const char *prefix, int64_t key_id,
+		    int64_t now, struct fraud_block *out);
+int store_block_put(struct store_tx *c, const struct fraud_block *b);
+/* Ends the blocks of a prefix in force now, whatever their scope;
+ * KV_ENOTFOUND if there was none. */
+int store_block_lift(struct store_tx *c, const char *prefix, int64_t now);
+/* The latest block of a prefix and scope, in force or not; KV_ENOTFOUND
+ * if none. */
+int store_block_last(struct store_tx *c, const char *prefix, int64_t key_id,
+		     struct fraud_block *out);
+int store_blocks_foreach(struct store_tx *c, int64_t now,
+			 int (*cb)(const struct fraud_block *b, void *arg),
+			 void *arg);
+/*
+ * Numbers starting with `prefix` that reported fraud since since_ms: on
+ * verifications of secret keys (key_id 0), or of key key_id.
+ */
+int store_fraud_recent(struct store_tx *c, const char *prefix, int64_t key_id,
+		       int64_t since_ms, int64_t *count);
+/* The kind of a key (KEY_SECRET, KEY_PUBLISHABLE); KV_ENOTFOUND if none. */
+int store_key_kind(struct store_tx *c, int64_t key_id, int *kind);
+
+/* Calls cb for each verification (newest first) created after since_ms. */
+int store_recent_numbers_foreach(struct store_tx *c, int64_t since_ms,
+				 void (*cb)(const char *number, int64_t at_ms,
+					    void *arg),
+				 void *arg);
+
+/*
+ * Claims the earliest job due at `now`: leases it until lease_until (its
+ * due_ms moves there, so a worker that dies loses it only until then) and
+ * counts the attempt.  KV_ENOTFOUND when nothing is due.
+ */
+int store_job_claim(struct store_tx *c, int64_t now, int64_t lease_until,
+		    struct vf_job *out);
+/* Ends a pending job in `state` with an error text ("" for none). */
+int store_job_done(struct store_tx *c, int64_t id, int state, const char *error,
+		   int64_t now);
+/* Puts a pending job back, due again at due_ms. */
+int store_job_retry(struct store_tx *c, int64_t id, int64_t due_ms,
+		    const char *error);
+/* Due time of the earliest pending (or leased) job; KV_ENOTFOUND if none. */
+int store_job_next_due(struct store_tx *c, int64_t *due_ms);
+int store_verification_by_id(struct store_tx *c, int64_t id,
+			     struct vf_record *out);
+int store_job_insert(struct store_tx *c, const char *kind,
+		     int64_t verification_id, int step, int64_t due_ms);
+/* Cancels every pending job of a verification (success, cancel, failure). */
+int store_jobs_cancel(struct store_tx *c, int64_t verification_id,
+		      int64_t now_ms);
+/*
+ * Brings the pending step job of a verification forward to now_ms; a job
+ * in flight (leased) is left alone.  *moved (may be NULL) says whether one
+ * was moved.
+ */
+int store_job_step_now(struct store_tx *c, int64_t verification_id,
+		       int64_t now_ms, int *moved);
+/* Number of pending jobs (tests, metrics). */
+int store_jobs_pending(struct store_tx *c, int64_t *count);
+
+#endif

@@ -1,0 +1,124 @@
+/*
+ * What a store backend implements: one table of operations, one entry per
+ * function of store.h with the same contract (store.h documents each).
+ * store.c picks a backend's table from the setting at start and forwards
+ * every call to it.  Only store.c and the backends' own files include this.
+ */
+#ifndef KV_STORE_BACKEND_H
+#define KV_STORE_BACKEND_H
+
+#include "store.h"
+
+struct store_ops {
+	/* Once per process, before any thread and any other call (may be
+	 * NULL). */
+	void (*library_init)(void);
+	int (*migrate)(const char *path, char *err, size_t errlen);
+	int (*schema_version)(void);
+	struct store_tx *(*open)(const char *path, char *err, size_t errlen);
+	void (*close)(struct store_tx *c);
+	void (*readers_init)(const char *path);
+	struct store_tx *(*reader)(void);
+	void (*readers_close)(void);
+	void (*read_begin)(void);
+	void (*read_end)(void);
+	int (*writer_start)(const char *path, int batch_max, char *err,
+			    size_t errlen);
+	int (*write)(int (*fn)(struct store_tx *c, void *arg), void *arg);
+	void (*writer_stop)(void);
+	int (*write_submit)(struct store_write_op *op);
+	int (*begin)(struct store_tx *c);
+	int (*commit)(struct store_tx *c);
+	int (*rollback)(struct store_tx *c);
+	int (*key_insert)(struct store_tx *c, const struct key_info *k,
+			  int64_t *id);
+	int (*key_get)(struct store_tx *c, const char *api_key,
+		       struct key_info *out);
+	int (*key_revoke)(struct store_tx *c, const char *api_key,
+			  int64_t now_ms);
+	int (*key_set_owner)(struct store_tx *c, const char *api_key,
+			     const char *owner);
+	int (*keys_foreach)(struct store_tx *c,
+			    int (*cb)(const struct key_info *k, void *arg),
+			    void *arg);
+	int (*key_origin_add)(struct store_tx *c, int64_t key_id,
+			      const char *origin);
+	int (*key_origin_allowed)(struct store_tx *c, int64_t key_id,
+				  const char *origin, int *listed);
+	int (*origin_known)(struct store_tx *c, const char *origin, int *known);
+	int (*key_origins_foreach)(struct store_tx *c, int64_t key_id,
+				   void (*cb)(const char *origin, void *arg),
+				   void *arg);
+	int (*token_use)(struct store_tx *c, const char *jti, int64_t exp_ms,
+			 int64_t now_ms);
+	int (*token_used)(struct store_tx *c, const char *jti, int *used);
+	int (*verification_next_id)(struct store_tx *c, int64_t *id);
+	int (*verification_insert)(struct store_tx *c, struct vf_record *r);
+	int (*verification_get)(struct store_tx *c, const char *request_id,
+				int64_t key_id, struct vf_record *out);
+	int (*verification_live)(struct store_tx *c, int64_t key_id,
+				 const char *number, struct vf_record *out);
+	int (*verification_update)(struct store_tx *c,
+				   const struct vf_record *r);
+	int (*verification_finalize)(struct store_tx *c,
+				     const struct vf_record *r, int64_t now);
+	int (*check_insert)(struct store_tx *c, int64_t verification_id,
+			    const struct vf_check *ch);
+	int (*checks_foreach)(struct store_tx *c, int64_t verification_id,
+			      int (*cb)(const struct vf_check *ch, void *arg),
+			      void *arg);
+	int (*event_insert)(struct store_tx *c, int64_t verification_id,
+			    const struct vf_event *ev);
+	int (*events_foreach)(struct store_tx *c, int64_t verification_id,
+			      int (*cb)(const struct vf_event *ev, void *arg),
+			      void *arg);
+	int (*verified_put)(struct store_tx *c, int64_t key_id,
+			    const char *number, const struct vf_verified *vr);
+	int (*verified_get)(struct store_tx *c, int64_t key_id,
+			    const char *number, struct vf_verified *out);
+	int (*call_get)(struct store_tx *c, const char *sid,
+			struct vf_call *out);
+	int (*call_put)(struct store_tx *c, const struct vf_call *cr,
+			int64_t now);
+	int (*fraud_insert)(struct store_tx *c, const char *number,
+			    int64_t verification_id, int64_t now);
+	int (*key_voice_confirm)(struct store_tx *c, int64_t key_id,
+				 int *allowed);
+	int (*block_get)(struct store_tx *c, const char *prefix, int64_t key_id,
+			 int64_t now, struct fraud_block *out);
+	int (*block_put)(struct store_tx *c, const struct fraud_block *b);
+	int (*block_lift)(struct store_tx *c, const char *prefix, int64_t now);
+	int (*block_last)(struct store_tx *c, const char *prefix,
+			  int64_t key_id, struct fraud_block *out);
+	int (*blocks_foreach)(struct store_tx *c, int64_t now,
+			      int (*cb)(const struct fraud_block *b, void *arg),
+			      void *arg);
+	int (*fraud_recent)(struct store_tx *c, const char *prefix,
+			    int64_t key_id, int64_t since_ms, int64_t *count);
+	int (*key_kind)(struct store_tx *c, int64_t key_id, int *kind);
+	int (*recent_numbers_foreach)(struct store_tx *c, int64_t since_ms,
+				      void (*cb)(const char *number,
+						 int64_t at_ms, void *arg),
+				      void *arg);
+	int (*job_claim)(struct store_tx *c, int64_t now, int64_t lease_until,
+			 struct vf_job *out);
+	int (*job_done)(struct store_tx *c, int64_t id, int state,
+			const char *error, int64_t now);
+	int (*job_retry)(struct store_tx *c, int64_t id, int64_t due_ms,
+			 const char *error);
+	int (*job_next_due)(struct store_tx *c, int64_t *due_ms);
+	int (*verification_by_id)(struct store_tx *c, int64_t id,
+				  struct vf_record *out);
+	int (*job_insert)(struct store_tx *c, const char *kind,
+			  int64_t verification_id, int step, int64_t due_ms);
+	int (*jobs_cancel)(struct store_tx *c, int64_t verification_id,
+			   int64_t now_ms);
+	int (*job_step_now)(struct store_tx *c, int64_t verification_id,
+			    int64_t now_ms, int *moved);
+	int (*jobs_pending)(struct store_tx *c, int64_t *count);
+};
+
+/* The SQLite backend (store_sqlite*.c): a setting is a file path. */
+extern const struct store_ops store_sqlite_ops;
+
+#endif

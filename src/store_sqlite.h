@@ -1,0 +1,196 @@
+/*
+ * Private to the SQLite backend (store_sqlite*.c): one connection and its
+ * prepared statements, indexed by enum stmt_id, the helpers that step them,
+ * and the operations that store_sqlite.c puts in the backend's table.
+ */
+#ifndef KV_STORE_SQLITE_H
+#define KV_STORE_SQLITE_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+enum stmt_id {
+	STMT_BEGIN,
+	STMT_BEGIN_READ,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_KEY_INSERT,
+	STMT_KEY_GET,
+	STMT_KEY_REVOKE,
+	STMT_KEY_LIST,
+	STMT_VF_INSERT,
+	STMT_VF_GET_LEGACY,
+	STMT_VF_NEXT_ID,
+	STMT_VF_LIVE,
+	STMT_VF_UPDATE,
+	STMT_CHECK_INSERT,
+	STMT_CHECK_LIST,
+	STMT_EVENT_INSERT,
+	STMT_EVENT_LIST,
+	STMT_VERIFIED_PUT,
+	STMT_VERIFIED_GET,
+	STMT_JOB_INSERT,
+	STMT_JOBS_CANCEL,
+	STMT_JOB_STEP_NOW,
+	STMT_JOBS_PENDING,
+	STMT_NUMBER_RECENT,
+	STMT_BLOCK_GET,
+	STMT_BLOCK_PUT,
+	STMT_BLOCK_LIFT,
+	STMT_BLOCK_LAST,
+	STMT_BLOCK_LIST,
+	STMT_FRAUD_RECENT,
+	STMT_JOB_CLAIM,
+	STMT_JOB_LEASE,
+	STMT_JOB_DONE,
+	STMT_JOB_RETRY,
+	STMT_JOB_NEXT_DUE,
+	STMT_VF_BY_ID,
+	STMT_VF_BY_ID_KEY,
+	STMT_CALL_GET,
+	STMT_CALL_PUT,
+	STMT_FRAUD_INSERT,
+	STMT_KEY_VOICE_CONFIRM,
+	STMT_ORIGIN_ADD,
+	STMT_ORIGIN_OF_KEY,
+	STMT_ORIGIN_KNOWN,
+	STMT_ORIGIN_LIST,
+	STMT_TOKEN_USE,
+	STMT_TOKEN_PURGE,
+	STMT_TOKEN_USED,
+	STMT_KEY_SET_OWNER,
+	STMT_KEY_KIND,
+	STMT_COUNT
+};
+
+/* The backend's handle: a connection and its statements. */
+struct store_tx {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[STMT_COUNT];
+};
+
+/* Opens a connection with the project's pragmas (WAL, foreign keys...). */
+int sqlite_open_raw(const char *path, sqlite3 **out, char *err, size_t errlen);
+
+/* Steps a statement that returns no row and resets it; 0 or KV_E*. */
+int sqlite_exec_stmt(struct store_tx *c, enum stmt_id id);
+/* The same, naming the operation in the log line of a failure. */
+int sqlite_run(struct store_tx *c, enum stmt_id id, const char *what);
+/* Logs the connection's last error and maps it to KV_EBUSY, KV_EDUP or
+ * KV_EDB. */
+int sqlite_fail(struct store_tx *c, const char *what);
+/* Finishes a single-row lookup: 0 found, KV_ENOTFOUND, or an error. */
+int sqlite_row_done(struct store_tx *c, sqlite3_stmt *st, int rc,
+		    const char *what);
+/* Finishes a lookup that only asks whether a row exists: *found 1 or 0. */
+int sqlite_exists_done(struct store_tx *c, sqlite3_stmt *st, const char *what,
+		       int *found);
+/* Binds a string that outlives the statement's step. */
+void sqlite_bind_text(sqlite3_stmt *st, int i, const char *s);
+/* Copies a text column into out, cut to outlen - 1 bytes. */
+void sqlite_get_text(sqlite3_stmt *st, int i, char *out, size_t outlen);
+/* Copies a blob column of exactly len bytes, or zeroes out. */
+void sqlite_get_blob(sqlite3_stmt *st, int i, unsigned char *out, size_t len);
+
+/* The operations of struct store_ops (store.h has their contracts). */
+int sqlite_migrate(const char *path, char *err, size_t errlen);
+int sqlite_schema_version(void);
+struct store_tx *sqlite_open(const char *path, char *err, size_t errlen);
+void sqlite_close(struct store_tx *c);
+void sqlite_readers_init(const char *path);
+struct store_tx *sqlite_reader(void);
+void sqlite_readers_close(void);
+void sqlite_read_begin(void);
+void sqlite_read_end(void);
+int sqlite_writer_start(const char *path, int batch_max, char *err,
+			size_t errlen);
+int sqlite_write(int (*fn)(struct store_tx *c, void *arg), void *arg);
+void sqlite_writer_stop(void);
+int sqlite_write_submit(struct store_write_op *op);
+int sqlite_begin(struct store_tx *c);
+int sqlite_commit(struct store_tx *c);
+int sqlite_rollback(struct store_tx *c);
+int sqlite_key_insert(struct store_tx *c, const struct key_info *k,
+		      int64_t *id);
+int sqlite_key_get(struct store_tx *c, const char *api_key,
+		   struct key_info *out);
+int sqlite_key_revoke(struct store_tx *c, const char *api_key, int64_t now_ms);
+int sqlite_key_set_owner(struct store_tx *c, const char *api_key,
+			 const char *owner);
+int sqlite_keys_foreach(struct store_tx *c,
+			int (*cb)(const struct key_info *k, void *arg),
+			void *arg);
+int sqlite_key_origin_add(struct store_tx *c, int64_t key_id,
+			  const char *origin);
+int sqlite_key_origin_allowed(struct store_tx *c, int64_t key_id,
+			      const char *origin, int *listed);
+int sqlite_origin_known(struct store_tx *c, const char *origin, int *known);
+int sqlite_key_origins_foreach(struct store_tx *c, int64_t key_id,
+			       void (*cb)(const char *origin, void *arg),
+			       void *arg);
+int sqlite_token_use(struct store_tx *c, const char *jti, int64_t exp_ms,
+		     int64_t now_ms);
+int sqlite_token_used(struct store_tx *c, const char *jti, int *used);
+int sqlite_verification_next_id(struct store_tx *c, int64_t *id);
+int sqlite_verification_insert(struct store_tx *c, struct vf_record *r);
+int sqlite_verification_get(struct store_tx *c, const char *request_id,
+			    int64_t key_id, struct vf_record *out);
+int sqlite_verification_live(struct store_tx *c, int64_t key_id,
+			     const char *number, struct vf_record *out);
+int sqlite_verification_update(struct store_tx *c, const struct vf_record *r);
+int sqlite_verification_finalize(struct store_tx *c, const struct vf_record *r,
+				 int64_t now);
+int sqlite_check_insert(struct store_tx *c, int64_t verification_id,
+			const struct vf_check *ch);
+int sqlite_checks_foreach(struct store_tx *c, int64_t verification_id,
+			  int (*cb)(const struct vf_check *ch, void *arg),
+			  void *arg);
+int sqlite_event_insert(struct store_tx *c, int64_t verification_id,
+			const struct vf_event *ev);
+int sqlite_events_foreach(struct store_tx *c, int64_t verification_id,
+			  int (*cb)(const struct vf_event *ev, void *arg),
+			  void *arg);
+int sqlite_verified_put(struct store_tx *c, int64_t key_id, const char *number,
+			const struct vf_verified *vr);
+int sqlite_verified_get(struct store_tx *c, int64_t key_id, const char *number,
+			struct vf_verified *out);
+int sqlite_call_get(struct store_tx *c, const char *sid, struct vf_call *out);
+int sqlite_call_put(struct store_tx *c, const struct vf_call *cr, int64_t now);
+int sqlite_fraud_insert(struct store_tx *c, const char *number,
+			int64_t verification_id, int64_t now);
+int sqlite_key_voice_confirm(struct store_tx *c, int64_t key_id, int *allowed);
+int sqlite_block_get(struct store_tx *c, const char *prefix, int64_t key_id,
+		     int64_t now, struct fraud_block *out);
+int sqlite_block_put(struct store_tx *c, const struct fraud_block *b);
+int sqlite_block_lift(struct store_tx *c, const char *prefix, int64_t now);
+int sqlite_block_last(struct store_tx *c, const char *prefix, int64_t key_id,
+		      struct fraud_block *out);
+int sqlite_blocks_foreach(struct store_tx *c, int64_t now,
+			  int (*cb)(const struct fraud_block *b, void *arg),
+			  void *arg);
+int sqlite_fraud_recent(struct store_tx *c, const char *prefix, int64_t key_id,
+			int64_t since_ms, int64_t *count);
+int sqlite_key_kind(struct store_tx *c, int64_t key_id, int *kind);
+int sqlite_recent_numbers_foreach(struct store_tx *c, int64_t since_ms,
+				  void (*cb)(const char *number, int64_t at_ms,
+					     void *arg),
+				  void *arg);
+int sqlite_job_claim(struct store_tx *c, int64_t now, int64_t lease_until,
+		     struct vf_job *out);
+int sqlite_job_done(struct store_tx *c, int64_t id, int state,
+		    const char *error, int64_t now);
+int sqlite_job_retry(struct store_tx *c, int64_t id, int64_t due_ms,
+		     const char *error);
+int sqlite_job_next_due(struct store_tx *c, int64_t *due_ms);
+int sqlite_verification_by_id(struct store_tx *c, int64_t id,
+			      struct vf_record *out);
+int sqlite_job_insert(struct store_tx *c, const char *kind,
+		      int64_t verification_id, int step, int64_t due_ms);
+int sqlite_jobs_cancel(struct store_tx *c, int64_t verification_id,
+		       int64_t now_ms);
+int sqlite_job_step_now(struct store_tx *c, int64_t verification_id,
+			int64_t now_ms, int *moved);
+int sqlite_jobs_pending(struct store_tx *c, int64_t *count);
+
+#endif
