@@ -79,6 +79,23 @@ int addr_net_contains(const struct addr_net *net, const struct addr *a)
 	return memcmp(masked.bytes, net->addr.bytes, (size_t)a->len) == 0;
 }
 
+size_t addr_v4_format(const unsigned char bytes[4], char out[16])
+{
+	size_t n = 0;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned int v = bytes[i];
+
+		if (v >= 100)
+			out[n++] = (char)('0' + v / 100);
+		if (v >= 10)
+			out[n++] = (char)('0' + v / 10 % 10);
+		out[n++] = (char)('0' + v % 10);
+		out[n++] = i < 3 ? '.' : '\0';
+	}
+	return n - 1;
+}
+
 size_t addr_limit_key(const char *ip, int v6_prefix, char *out, size_t outlen)
 {
 	char text[INET6_ADDRSTRLEN];
@@ -90,8 +107,11 @@ size_t addr_limit_key(const char *ip, int v6_prefix, char *out, size_t outlen)
 	if (addr_parse(ip, &a) != 0) {
 		n = snprintf(out, outlen, "%s", ip);
 	} else if (a.len == 4) {
-		inet_ntop(AF_INET, a.bytes, text, sizeof(text));
-		n = snprintf(out, outlen, "%s", text);
+		n = (int)addr_v4_format(a.bytes, text);
+		if ((size_t)n < outlen)
+			memcpy(out, text, (size_t)n + 1);
+		else
+			n = snprintf(out, outlen, "%s", text);
 	} else {
 		addr_mask(&a, v6_prefix);
 		inet_ntop(AF_INET6, a.bytes, text, sizeof(text));

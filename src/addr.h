@@ -41,6 +41,13 @@ int addr_net_parse(const char *text, struct addr_net *net);
 int addr_net_contains(const struct addr_net *net, const struct addr *a);
 
 /*
+ * Writes an IPv4 address (network byte order) as a dotted quad into out,
+ * NUL-terminated, and returns its length.  The same text as inet_ntop(),
+ * without its sprintf: every request formats its client's address.
+ */
+size_t addr_v4_format(const unsigned char bytes[4], char out[16]);
+
+/*
  * Writes the key per-address limits count under into out: an IPv4 address
  * as dotted quad (also when given as ::ffff:a.b.c.d), an IPv6 address as its
  * network of v6_prefix bits ("2001:db8:1:2::/64"), and anything else as it

@@ -21,12 +21,13 @@
 #include <microhttpd.h>
 #include <sodium.h>
 
-#include "store.h"
+#include "addr.h"
 #include "deadline.h"
 #include "err.h"
 #include "http.h"
 #include "log.h"
 #include "proxy.h"
+#include "store.h"
 
 static struct MHD_Daemon *daemon_handle;
 static size_t body_max;
@@ -440,10 +441,11 @@ static void client_ip(struct http_req *req, const struct header_scan *hs)
 	if (!sa)
 		return;
 	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET,
-			  &((const struct sockaddr_in *)(const void *)sa)
-				   ->sin_addr,
-			  peer, sizeof(peer));
+		addr_v4_format(
+			(const unsigned char *)&(
+				(const struct sockaddr_in *)(const void *)sa)
+				->sin_addr,
+			peer);
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6,
 			  &((const struct sockaddr_in6 *)(const void *)sa)

@@ -219,12 +219,21 @@ static void hops_forwarded(struct hops *h, const char *line)
 	}
 }
 
+/* A bounded copy of text (no formatting: this runs on every request). */
+static void text_copy(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 void proxy_client(const char *peer, const char *const *lines, size_t nlines,
 		  enum proxy_header kind, char *client, size_t size)
 {
 	struct hops h;
 
-	snprintf(client, size, "%s", peer);
+	text_copy(client, size, peer);
 	if (!ntrusted || !trusted_has(peer))
 		return;
 	h.n = 0;
@@ -240,7 +249,7 @@ void proxy_client(const char *peer, const char *const *lines, size_t nlines,
 
 		if (!hop[0])
 			return;
-		snprintf(client, size, "%s", hop);
+		text_copy(client, size, hop);
 		if (!trusted_has(hop))
 			return;
 	}

@@ -2,6 +2,7 @@
  * Unit tests of src/addr.c: address and range parsing, IPv4-mapped IPv6 as
  * IPv4, range membership and the keys per-address limits count under.
  */
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -79,6 +80,27 @@ static void expect_key(const char *ip, int prefix, const char *want)
 	assert_int_equal(n, strlen(want));
 }
 
+/* The same text as inet_ntop() for every octet value in every position. */
+static void test_v4_format_is_inet_ntop(void **state)
+{
+	unsigned char b[4];
+	char mine[16], libc[INET_ADDRSTRLEN];
+
+	for (unsigned int v = 0; v < 256; v++) {
+		for (int pos = 0; pos < 4; pos++) {
+			memset(b, (int)((v * 7 + 3) & 0xff), sizeof(b));
+			b[pos] = (unsigned char)v;
+			assert_non_null(
+				inet_ntop(AF_INET, b, libc, sizeof(libc)));
+			assert_int_equal(addr_v4_format(b, mine), strlen(libc));
+			assert_string_equal(mine, libc);
+		}
+	}
+	memset(b, 255, sizeof(b));
+	assert_int_equal(addr_v4_format(b, mine), 15);
+	assert_string_equal(mine, "255.255.255.255");
+}
+
 static void test_limit_key(void **state)
 {
 	expect_key("203.0.113.5", 64, "203.0.113.5");
@@ -116,6 +138,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_net),
+		cmocka_unit_test(test_v4_format_is_inet_ntop),
 		cmocka_unit_test(test_limit_key),
 		cmocka_unit_test(test_limit_key_truncates),
 	};
