@@ -145,7 +145,10 @@ static enum api_fail authenticate(struct api_call *call, unsigned int flags)
 /* CORS: a page of an origin some publishable key lists may read replies. */
 static void cors_allow(struct http_req *req)
 {
-	if (req->origin && keys_origin_known(req->origin) == 1)
+	int known = 0;
+
+	/* A store error leaves the reply without CORS headers. */
+	if (req->origin && keys_origin_known(req->origin, &known) == 0 && known)
 		req->cors_allow = req->origin;
 }
 
@@ -416,9 +419,10 @@ void api_cors_preflight(struct http_req *req)
 {
 	int known = 0;
 
-	if (req->origin)
-		known = keys_origin_preflight(req->origin);
-	if (known != 1) {
+	/* A store error refuses the preflight, as an unknown origin. */
+	if (req->origin && keys_origin_preflight(req->origin, &known) != 0)
+		known = 0;
+	if (!known) {
 		/* No CORS headers: the browser refuses the real request. */
 		http_reply_copy(req, 403, "application/json",
 				"{\"status\":\"4\",\"error_text\":\"Origin not "

@@ -21,8 +21,9 @@
 struct seed_ctx {
 	struct api_ctx base;
 	struct verify_pending *pending;
-	size_t cmd; /* control: the command's index in seed_cmds */
-	int wait;   /* Retry-After of a throttled call */
+	size_t cmd;            /* control: the command's index in seed_cmds */
+	int wait;              /* Retry-After of a throttled call */
+	char block_reason[96]; /* request: why the number is blocked */
 };
 
 struct seed_endpoint {
@@ -146,6 +147,8 @@ static enum api_run seed_request_run(struct seed_ctx *ctx)
 		return API_RUN_DONE;
 	}
 	in.countries = call->countries;
+	in.block_reason = ctx->block_reason;
+	in.block_reason_len = sizeof(ctx->block_reason);
 	r = verify_request_start(call->key_id, &in, &bad, &ctx->wait,
 				 &ctx->pending);
 	if (r == VERIFY_PENDING)

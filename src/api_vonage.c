@@ -39,6 +39,7 @@ struct vonage_ctx {
 	struct browser_redeem_op redeem; /* token: the redemption */
 	const char *cmd_name;            /* control: the command given */
 	char number[16];                 /* check: the verification's number */
+	char block_reason[96]; /* request: why the number is blocked */
 };
 
 struct vonage_endpoint {
@@ -269,6 +270,8 @@ static enum api_run vonage_request_run(struct vonage_ctx *ctx)
 		return API_RUN_DONE;
 	}
 	in.countries = ctx->base.call.countries;
+	in.block_reason = ctx->block_reason;
+	in.block_reason_len = sizeof(ctx->block_reason);
 	if (ctx->base.call.publishable) {
 		in.browser_ip = ctx->base.req->client_ip;
 		in.publishable = 1;

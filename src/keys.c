@@ -201,21 +201,24 @@ int keys_authenticate_publishable(const char *api_key, const char *origin,
 	return 0;
 }
 
-int keys_origin_known(const char *origin)
+int keys_origin_known(const char *origin, int *known)
 {
 	struct store_tx *c = store_reader();
-	int known = 0;
-	int rc = c ? store_origin_known(c, origin, &known) : KV_EDB;
+	int rc;
 
-	return rc ? rc : known;
+	*known = 0;
+	rc = c ? store_origin_known(c, origin, known) : KV_EDB;
+	if (rc != 0)
+		*known = 0;
+	return rc;
 }
 
-int keys_origin_preflight(const char *origin)
+int keys_origin_preflight(const char *origin, int *known)
 {
 	int rc;
 
 	store_read_begin();
-	rc = keys_origin_known(origin);
+	rc = keys_origin_known(origin, known);
 	store_read_end();
 	return rc;
 }

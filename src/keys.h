@@ -81,13 +81,14 @@ int keys_authenticate_publishable(const char *api_key, const char *origin,
 				  struct key_auth *out);
 
 /*
- * Whether some active publishable key lists `origin`: 1, 0, or KV_EDB.
+ * Sets *known to whether some active publishable key lists `origin`, in
+ * the caller's read transaction.  Returns 0, or KV_EDB (*known then 0).
  * Decides the CORS headers of a reply and the answer to a preflight.
  */
-int keys_origin_known(const char *origin);
+int keys_origin_known(const char *origin, int *known);
 /* The same for a CORS preflight, which reads nothing else: in a read
  * transaction of its own. */
-int keys_origin_preflight(const char *origin);
+int keys_origin_preflight(const char *origin, int *known);
 
 /*
  * Whether the secret key owner_key_id owns the publishable key `api_key`:

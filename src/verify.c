@@ -466,7 +466,6 @@ enum verify_result verify_request_start(int64_t key_id,
 		return VERIFY_UNREACHABLE;
 	}
 	if (!test) {
-		static __thread char why[96];
 		struct fraud_block block;
 		int blocked = 0;
 
@@ -476,9 +475,11 @@ enum verify_result verify_request_start(int64_t key_id,
 		if (rc != 0)
 			return VERIFY_ERROR;
 		if (blocked) {
-			memcpy(why, block.reason, sizeof(why));
-			*bad_param =
-				why; /* this thread's, until its next call */
+			if (in->block_reason && in->block_reason_len) {
+				snprintf(in->block_reason, in->block_reason_len,
+					 "%s", block.reason);
+				*bad_param = in->block_reason;
+			}
 			return VERIFY_BLOCKED;
 		}
 	}

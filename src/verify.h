@@ -44,6 +44,12 @@ struct verify_request_in {
 	int publishable;
 	const char *handle;
 	struct engine_request req;
+	/*
+	 * The caller's buffer for why the number's prefix is blocked: on
+	 * VERIFY_BLOCKED *bad_param points here (NULL: no reason given).
+	 */
+	char *block_reason;
+	size_t block_reason_len;
 };
 
 enum verify_result {
@@ -55,7 +61,7 @@ enum verify_result {
 	VERIFY_ERROR,      /* the store failed: nothing was changed */
 	VERIFY_THROTTLED,  /* a rate limit: *retry_after seconds */
 	VERIFY_NOT_PERMITTED, /* the number's country is not allowed for the key */
-	VERIFY_BLOCKED, /* request: the prefix is blocked (*bad_param: why) */
+	VERIFY_BLOCKED, /* request: the prefix is blocked (in->block_reason) */
 	/* request: the number's type receives no codes (*bad_param: why) */
 	VERIFY_UNREACHABLE,
 	VERIFY_PENDING, /* *_start: the store write is still to run */

@@ -253,7 +253,9 @@ class FraudTests(KVTestCase):
         r = self.request(number(110))
         data = self.assert_json_reply(r)
         self.assertEqual(data.get("status"), 7, r.describe())
-        self.assertIn("Number blocked", data.get("error_text", ""))
+        # The seed dialect says why, from the block itself.
+        self.assertIn("Number blocked: conversion below 50% over 3 requests",
+                      data.get("error_text", ""))
         v = self.s.vonage("", {"number": number(111), "brand": "Fraud"})
         self.assert_vonage(v, "7", contains="blacklisted")
         self.assertIn("91981234", self.blocks())
