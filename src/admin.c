@@ -57,6 +57,13 @@ static int flag_publishable(struct admin_options *o, const char *flag,
 	return 0;
 }
 
+static int flag_force(struct admin_options *o, const char *flag,
+		      const char *value, char *err, size_t errlen)
+{
+	o->force = 1;
+	return 0;
+}
+
 static int flag_help(struct admin_options *o, const char *flag,
 		     const char *value, char *err, size_t errlen)
 {
@@ -160,6 +167,7 @@ static const struct {
 	{"--listen", 1, flag_setting,
 	 "  --listen ADDR:PORT    address to serve (setting listen)\n"},
 	{"--set", 1, flag_set, "  --set NAME=VALUE      any setting below\n"},
+	{"--force", 0, flag_force, NULL},
 };
 
 static size_t flag_find(const char *name, int takes_value)
@@ -671,6 +679,62 @@ static int cmd_config_doc(int argc, char **argv)
 	return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
 }
 
+/*
+ * `backup DEST [--force] [--json]`: an online copy of the database while
+ * the server runs.  The secret is not copied: it is backed up once, apart.
+ */
+static int cmd_backup(struct admin_options *o)
+{
+	struct store_backup_stats st;
+	char err[600];
+	json_t *obj;
+	int rc;
+
+	if (o->nargs != 1) {
+		fprintf(stderr, "kookooverify: backup DEST [--force]\n");
+		return EXIT_USAGE;
+	}
+	rc = store_backup(o->cfg.db, o->args[0], o->force, &st, err,
+			  sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "kookooverify: backup: %s\n", err);
+		return 1;
+	}
+	if (!o->json) {
+		printf("backup: %s: %lld pages, %lld bytes, %.2f s\n",
+		       o->args[0], (long long)st.pages, (long long)st.bytes,
+		       st.seconds);
+		return 0;
+	}
+	obj = json_pack("{s:s, s:I, s:I, s:f}", "dest", o->args[0], "pages",
+			(json_int_t)st.pages, "bytes", (json_int_t)st.bytes,
+			"seconds", st.seconds);
+	rc = obj && json_dumpf(obj, stdout, 0) == 0 ? 0 : 1;
+	printf("\n");
+	json_decref(obj);
+	return rc;
+}
+
+/*
+ * `restore SRC`, server stopped: checks SRC, keeps the current file as
+ * DB.before-restore and puts SRC in its place.
+ */
+static int cmd_restore(struct admin_options *o)
+{
+	char err[600];
+
+	if (o->nargs != 1) {
+		fprintf(stderr, "kookooverify: restore SRC\n");
+		return EXIT_USAGE;
+	}
+	if (store_restore(o->cfg.db, o->args[0], err, sizeof(err)) != 0) {
+		fprintf(stderr, "kookooverify: restore: %s\n", err);
+		return 1;
+	}
+	printf("restored %s from %s\n", o->cfg.db, o->args[0]);
+	return 0;
+}
+
 /* ---- the command table ---- */
 
 /*
@@ -717,6 +781,14 @@ static const struct admin_cmd cmds[] = {
 	 "  blocks list           number prefixes blocked for fraud\n"},
 	{"blocks", "lift", 2, cmd_blocks_lift,
 	 "  blocks lift PREFIX    lift a block\n"},
+	{"backup", NULL, -1, cmd_backup,
+	 "  backup DEST [--force] [--json]\n"
+	 "                        copy the database while the server runs\n"
+	 "                        (not the secret: back it up apart)\n"},
+	{"restore", NULL, -1, cmd_restore,
+	 "  restore SRC           server stopped: install backup SRC as\n"
+	 "                        the database (the old one is kept as\n"
+	 "                        DB.before-restore)\n"},
 };
 
 /* What a command with subcommands answers when none of them matches. */

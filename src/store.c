@@ -385,3 +385,16 @@ int store_jobs_pending(struct store_tx *c, int64_t *count)
 {
 	return ops->jobs_pending(c, count);
 }
+
+int store_backup(const char *path, const char *dest, int force,
+		 struct store_backup_stats *stats, char *err, size_t errlen)
+{
+	store_select(path);
+	return ops->backup(path, dest, force, stats, err, errlen);
+}
+
+int store_restore(const char *path, const char *src, char *err, size_t errlen)
+{
+	store_select(path);
+	return ops->restore(path, src, err, errlen);
+}

@@ -247,4 +247,25 @@ int store_job_step_now(struct store_tx *c, int64_t verification_id,
 /* Number of pending jobs (tests, metrics). */
 int store_jobs_pending(struct store_tx *c, int64_t *count);
 
+/*
+ * Backups.  store_backup() copies the live store that `path` names, while
+ * the server runs, to the file dest: a consistent snapshot written to
+ * dest.tmp, made durable, then renamed (mode 0600), so dest is never a
+ * half copy.  An existing dest is refused (KV_EDUP) unless `force`.
+ * store_restore() installs the copy src as the store of a stopped server:
+ * it checks src (a whole database of this program, at most its schema
+ * version: else KV_EINVAL or KV_ERANGE), keeps the current file as
+ * path.before-restore and renames the copy in place; KV_EBUSY while the
+ * store is open elsewhere.  Both put the reason in err.
+ */
+struct store_backup_stats {
+	int64_t pages;  /* copied */
+	int64_t bytes;  /* of dest */
+	double seconds; /* the copy, start to rename */
+};
+
+int store_backup(const char *path, const char *dest, int force,
+		 struct store_backup_stats *stats, char *err, size_t errlen);
+int store_restore(const char *path, const char *src, char *err, size_t errlen);
+
 #endif

@@ -497,4 +497,6 @@ const struct store_ops store_sqlite_ops = {
 	.jobs_cancel = sqlite_jobs_cancel,
 	.job_step_now = sqlite_job_step_now,
 	.jobs_pending = sqlite_jobs_pending,
+	.backup = sqlite_backup,
+	.restore = sqlite_restore,
 };
