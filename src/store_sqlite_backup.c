@@ -150,10 +150,43 @@ static int backup_source_open(const char *path, sqlite3 **out, char *err,
 	return 0;
 }
 
+/*
+ * Renames the finished copy to dest.  Without force, link() refuses a dest
+ * created since the check at start; a file system without hard links (a
+ * network share) falls back to that check and rename().
+ */
+static int backup_install(const char *tmp, const char *dest, int force,
+			  char *err, size_t errlen)
+{
+	struct stat sb;
+	int rc = 0;
+
+	if (!force && link(tmp, dest) == 0) {
+		unlink(tmp);
+		goto out;
+	}
+	if (!force && errno == EEXIST) {
+		snprintf(err, errlen, "%s exists (--force replaces it)", dest);
+		rc = KV_EDUP;
+		goto out;
+	}
+	if (!force && lstat(dest, &sb) == 0) {
+		snprintf(err, errlen, "%s exists (--force replaces it)", dest);
+		rc = KV_EDUP;
+		goto out;
+	}
+	if (rename(tmp, dest) != 0) {
+		snprintf(err, errlen, "%s: %s", dest, strerror(errno));
+		rc = KV_EIO;
+	}
+out:
+	return rc;
+}
+
 int sqlite_backup(const char *path, const char *dest, int force,
 		  struct store_backup_stats *stats, char *err, size_t errlen)
 {
-	char tmp[PATH_BUF];
+	char tmp[PATH_BUF], side[PATH_BUF + 8];
 	sqlite3 *src = NULL, *dst = NULL;
 	struct stat sb;
 	double start = seconds_now();
@@ -198,14 +231,9 @@ int sqlite_backup(const char *path, const char *dest, int force,
 		goto out_tmp;
 	}
 	stats->bytes = (int64_t)sb.st_size;
-	/* Without --force, link() refuses a DEST created in the meantime. */
-	if (force ? rename(tmp, dest) != 0 : link(tmp, dest) != 0) {
-		snprintf(err, errlen, "%s: %s", dest, strerror(errno));
-		rc = errno == EEXIST ? KV_EDUP : KV_EIO;
+	rc = backup_install(tmp, dest, force, err, errlen);
+	if (rc != 0)
 		goto out_tmp;
-	}
-	if (!force)
-		unlink(tmp);
 	if (sync_path(dest, 1) != 0) {
 		snprintf(err, errlen, "%s: directory sync failed", dest);
 		rc = KV_EIO;
@@ -217,6 +245,8 @@ out_tmp:
 	sqlite3_close(dst);
 	dst = NULL;
 	unlink(tmp);
+	snprintf(side, sizeof(side), "%s-journal", tmp);
+	unlink(side);
 out:
 	sqlite3_close(dst);
 	sqlite3_close(src);

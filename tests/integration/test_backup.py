@@ -185,6 +185,34 @@ class BackupTests(KVTestCase):
         self.assertIn("not a database", cp.stderr)
         self.assertEqual(os.listdir(os.path.dirname(target)), [])
 
+    def test_restore_refuses_foreign_or_newer_database(self):
+        other = os.path.join(self.tmp, "other.db")
+        db = sqlite3.connect(other)
+        db.execute("CREATE TABLE t (x)")
+        db.execute("PRAGMA user_version = 1")
+        db.commit()
+        db.close()
+        newer = os.path.join(self.tmp, "newer.db")
+        cp = self.backup(newer)
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        db = sqlite3.connect(newer)
+        db.execute("PRAGMA user_version = 9999")
+        db.commit()
+        db.close()
+        target = os.path.join(self.tmp, "fresh", "kv.db")
+        os.mkdir(os.path.dirname(target))
+        cp = self.s.cli("restore", "--db", target, other, check=False)
+        self.assertEqual(cp.returncode, 1, cp.stdout + cp.stderr)
+        self.assertIn("not a KookooVerify database", cp.stderr)
+        cp = self.s.cli("restore", "--db", target, newer, check=False)
+        self.assertEqual(cp.returncode, 1, cp.stdout + cp.stderr)
+        self.assertIn("newer than this program", cp.stderr)
+        self.assertEqual(os.listdir(os.path.dirname(target)), [])
+        # Neither command runs without its one file argument.
+        for cmd in ("backup", "restore"):
+            cp = self.s.cli(cmd, "--db", target, check=False)
+            self.assertEqual(cp.returncode, 2, cp.stdout + cp.stderr)
+
     def test_restore_refuses_running_server_then_keeps_old_file(self):
         number, rid = self.seed_request_ok()
         dest = os.path.join(self.tmp, "kv-backup.db")
