@@ -28,7 +28,8 @@ struct admin_options {
 	int norigins;
 	const char *args[3]; /* positional: "keys set-owner PK KEY" */
 	int nargs;
-	int help; /* --help was given: nothing after it was read */
+	int help;           /* --help was given: nothing after it was read */
+	const char *number; /* erase --number N */
 };
 
 /*

@@ -385,3 +385,9 @@ int store_jobs_pending(struct store_tx *c, int64_t *count)
 {
 	return ops->jobs_pending(c, count);
 }
+
+int store_number_erase(struct store_tx *c, const char *number,
+		       struct store_erase_counts *out)
+{
+	return ops->number_erase(c, number, out);
+}

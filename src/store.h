@@ -247,4 +247,19 @@ int store_job_step_now(struct store_tx *c, int64_t verification_id,
 /* Number of pending jobs (tests, metrics). */
 int store_jobs_pending(struct store_tx *c, int64_t *count);
 
+/*
+ * Erasure of a person's records: deletes, across keys, every verification
+ * of `number` (E.164 digits) with its checks, events, calls and jobs, the
+ * fraud reports naming it and its verified-number entries.  Blocks of
+ * prefixes, API keys and token uses (which name no number) stay.  The
+ * caller runs it inside a transaction; *out receives the rows deleted per
+ * table.
+ */
+struct store_erase_counts {
+	int64_t verifications, checks, events, calls, jobs, fraud_reports,
+		verified_numbers;
+};
+int store_number_erase(struct store_tx *c, const char *number,
+		       struct store_erase_counts *out);
+
 #endif

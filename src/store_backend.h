@@ -116,6 +116,8 @@ struct store_ops {
 	int (*job_step_now)(struct store_tx *c, int64_t verification_id,
 			    int64_t now_ms, int *moved);
 	int (*jobs_pending)(struct store_tx *c, int64_t *count);
+	int (*number_erase)(struct store_tx *c, const char *number,
+			    struct store_erase_counts *out);
 };
 
 /* The SQLite backend (store_sqlite*.c): a setting is a file path. */

@@ -497,4 +497,5 @@ const struct store_ops store_sqlite_ops = {
 	.jobs_cancel = sqlite_jobs_cancel,
 	.job_step_now = sqlite_job_step_now,
 	.jobs_pending = sqlite_jobs_pending,
+	.number_erase = sqlite_number_erase,
 };

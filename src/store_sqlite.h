@@ -192,5 +192,7 @@ int sqlite_jobs_cancel(struct store_tx *c, int64_t verification_id,
 int sqlite_job_step_now(struct store_tx *c, int64_t verification_id,
 			int64_t now_ms, int *moved);
 int sqlite_jobs_pending(struct store_tx *c, int64_t *count);
+int sqlite_number_erase(struct store_tx *c, const char *number,
+			struct store_erase_counts *out);
 
 #endif
