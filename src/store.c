@@ -391,3 +391,9 @@ int store_number_erase(struct store_tx *c, const char *number,
 {
 	return ops->number_erase(c, number, out);
 }
+
+int store_purge_batch(struct store_tx *c, const struct store_purge *p,
+		      struct store_purge_counts *out)
+{
+	return ops->purge_batch(c, p, out);
+}

@@ -262,4 +262,27 @@ struct store_erase_counts {
 int store_number_erase(struct store_tx *c, const char *number,
 		       struct store_erase_counts *out);
 
+/*
+ * One batch of the background purge, at most `limit` rows of each kind
+ * (times in ms; a 0 cut-off purges nothing of that kind):
+ * - verifications finished (not IN PROGRESS) before finished_before, with
+ *   their checks, events, calls, jobs and fraud reports, unless their
+ *   number is verified for their key after verified_after (a verified
+ *   number stays answerable for verified_ttl);
+ * - verified-number entries verified before verified_after (expired);
+ * - client addresses of checks made before addresses_before (blanked);
+ * - events created before events_before.
+ * *out receives what it removed; all zero means nothing is left to do.
+ */
+struct store_purge {
+	int64_t finished_before, verified_after, addresses_before,
+		events_before;
+	int limit;
+};
+struct store_purge_counts {
+	int64_t verifications, verified_numbers, addresses, events;
+};
+int store_purge_batch(struct store_tx *c, const struct store_purge *p,
+		      struct store_purge_counts *out);
+
 #endif

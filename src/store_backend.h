@@ -118,6 +118,8 @@ struct store_ops {
 	int (*jobs_pending)(struct store_tx *c, int64_t *count);
 	int (*number_erase)(struct store_tx *c, const char *number,
 			    struct store_erase_counts *out);
+	int (*purge_batch)(struct store_tx *c, const struct store_purge *p,
+			   struct store_purge_counts *out);
 };
 
 /* The SQLite backend (store_sqlite*.c): a setting is a file path. */

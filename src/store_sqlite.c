@@ -498,4 +498,5 @@ const struct store_ops store_sqlite_ops = {
 	.job_step_now = sqlite_job_step_now,
 	.jobs_pending = sqlite_jobs_pending,
 	.number_erase = sqlite_number_erase,
+	.purge_batch = sqlite_purge_batch,
 };

@@ -194,5 +194,7 @@ int sqlite_job_step_now(struct store_tx *c, int64_t verification_id,
 int sqlite_jobs_pending(struct store_tx *c, int64_t *count);
 int sqlite_number_erase(struct store_tx *c, const char *number,
 			struct store_erase_counts *out);
+int sqlite_purge_batch(struct store_tx *c, const struct store_purge *p,
+		       struct store_purge_counts *out);
 
 #endif

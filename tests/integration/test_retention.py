@@ -1,14 +1,18 @@
-"""Erasure of a person's records: `kookooverify erase --number N` while the
-server runs.  It must remove every row that names the number or belongs to
-one of its verifications, across keys, leave every other number's rows as
-they were, and say so when nothing was stored.
+"""Retention and erasure.  The background purge must remove finished
+verifications past retain_verifications (from search and from the
+database) while a live one and one whose number is still verified stay,
+and blank client addresses past retain_client_addresses.
+`kookooverify erase --number N`, while the server runs, must remove every
+row that names the number or belongs to one of its verifications, across
+keys, leave every other number's rows as they were, and say so when nothing
+was stored.
 """
 
 import json
 import sqlite3
 
 import harness
-from harness import KVTestCase, pin_of
+from harness import KVTestCase, pin_of, poll_until
 
 # The tables that hold a number, directly or through a verification.
 BY_VERIFICATION = ("checks", "events", "calls", "jobs")
@@ -111,3 +115,79 @@ class EraseTests(KVTestCase):
                       "--db", self.s.db]):
             cp = self.s.cli(*args, check=False)
             self.assertEqual(cp.returncode, 2, (args, cp.stdout, cp.stderr))
+
+
+def verification_ids(db, number):
+    con = sqlite3.connect(db, timeout=10)
+    try:
+        return [r[0] for r in con.execute(
+            "SELECT id FROM verifications WHERE number = ?", (number,))]
+    finally:
+        con.close()
+
+
+def addresses_of(db, number):
+    con = sqlite3.connect(db, timeout=10)
+    try:
+        return [r[0] for r in con.execute(
+            "SELECT ip FROM checks WHERE verification_id IN"
+            " (SELECT id FROM verifications WHERE number = ?)", (number,))]
+    finally:
+        con.close()
+
+
+class PurgeTests(KVTestCase):
+    settings = dict(harness.LIMITS_OFF,
+                    KOOKOOVERIFY_RETAIN_VERIFICATIONS="2",
+                    KOOKOOVERIFY_RETAIN_CLIENT_ADDRESSES="1",
+                    KOOKOOVERIFY_PURGE_INTERVAL="1",
+                    KOOKOOVERIFY_CANCEL_MIN_AGE="0")
+
+    def test_purge_keeps_live_and_verified_and_removes_finished(self):
+        live, live_rid = self.vonage_request_ok()
+        verified, verified_rid = self.vonage_request_ok()
+        r = self.s.vonage("/check", {"request_id": verified_rid,
+                                     "code": pin_of(verified)})
+        self.assert_vonage(r, "0")
+        self.assertTrue(any(addresses_of(self.s.db, verified)),
+                        "the check records the client's address")
+        # Finished last: once it is gone, every pass that removed it was
+        # past the others' retention too.
+        gone, gone_rid = self.vonage_request_ok()
+        r = self.s.vonage("/control", {"request_id": gone_rid,
+                                       "cmd": "cancel"})
+        self.assert_vonage(r, "0")
+
+        poll_until(lambda: not verification_ids(self.s.db, gone), 20,
+                   "the cancelled verification to be purged")
+        r = self.s.vonage("/search", {"request_id": gone_rid})
+        self.assert_vonage(r, "101")
+        self.assert_vonage_search_status(live_rid, "IN PROGRESS")
+        self.assert_vonage_search_status(verified_rid, "SUCCESS")
+        self.assertTrue(verification_ids(self.s.db, verified))
+        poll_until(lambda: not any(addresses_of(self.s.db, verified)), 20,
+                   "the client address to be blanked")
+        self.assertTrue(addresses_of(self.s.db, verified),
+                        "the check itself stays")
+        log = self.s.stderr_text()
+        self.assertIn("purge: ", log)
+        for n in (live, verified, gone):
+            self.assertNotIn(n, log, "a full number in the log")
+
+    def test_retention_settings_have_bounds(self):
+        for name, bad in (("retain_verifications", "-1"),
+                          ("retain_verifications", "315360001"),
+                          ("retain_client_addresses", "-1"),
+                          ("retain_events", "315360001"),
+                          ("purge_interval", "0"),
+                          ("purge_interval", "86401"),
+                          ("purge_batch", "0"),
+                          ("purge_batch", "10001")):
+            cp = harness.run_cli(["check-config"], settings={name: bad})
+            self.assertEqual(cp.returncode, 2, (name, bad, cp.stderr))
+            self.assertIn(name, cp.stderr)
+        for name, good in (("retain_verifications", "0"),
+                           ("purge_interval", "86400"),
+                           ("purge_batch", "10000")):
+            cp = harness.run_cli(["check-config"], settings={name: good})
+            self.assertEqual(cp.returncode, 0, (name, good, cp.stderr))
