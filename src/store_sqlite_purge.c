@@ -22,13 +22,24 @@
  * is still verified for its key, so that stays answerable.
  */
 static const char sql_select[] =
-	"SELECT id FROM verifications v WHERE v.state != 0"
+	"SELECT id FROM verifications v WHERE v.id > ?4 AND v.id <= ?5"
+	" AND v.state != 0"
 	" AND (CASE WHEN v.finalized_ms > 0 THEN v.finalized_ms"
 	" ELSE v.expires_ms END) < ?1"
 	" AND NOT EXISTS (SELECT 1 FROM verified_numbers n"
 	" WHERE n.key_id = v.key_id AND n.number = v.number"
 	" AND n.verified_ms >= ?2)"
 	" ORDER BY v.id LIMIT ?3";
+
+/*
+ * The window a batch looks at: the next ?2 verifications after id ?1, by
+ * the primary key, its last id and its earliest creation.  Ids grow with
+ * creation time, so once a window starts past the cut-off no later row can
+ * have finished before it.
+ */
+static const char sql_window[] =
+	"SELECT max(id), min(created_ms) FROM (SELECT id, created_ms"
+	" FROM verifications WHERE id > ?1 ORDER BY id LIMIT ?2)";
 
 /* A verification's rows, children first, the verification last. */
 static const char *const sql_remove[] = {
@@ -76,9 +87,9 @@ out:
 
 /* Up to p->limit finished verifications, each with its rows. */
 static int purge_verifications(struct store_tx *c, const struct store_purge *p,
-			       int64_t *removed)
+			       struct store_purge_counts *out)
 {
-	sqlite3_stmt *sel = NULL;
+	sqlite3_stmt *sel = NULL, *win = NULL;
 	sqlite3_stmt *del[sizeof(sql_remove) / sizeof(sql_remove[0])] = {0};
 	const size_t ndel = sizeof(del) / sizeof(del[0]);
 	int64_t *ids = calloc((size_t)p->limit, sizeof(*ids));
@@ -99,9 +110,28 @@ static int purge_verifications(struct store_tx *c, const struct store_purge *p,
 			rc = sqlite_fail(c, "prepare purge");
 			goto out;
 		}
+	if (sqlite3_prepare_v2(c->db, sql_window, -1, &win, NULL) !=
+	    SQLITE_OK) {
+		rc = sqlite_fail(c, "prepare purge");
+		goto out;
+	}
+	sqlite3_bind_int64(win, 1, p->after_id);
+	sqlite3_bind_int(win, 2, p->limit);
+	if (sqlite3_step(win) != SQLITE_ROW) {
+		rc = sqlite_fail(c, "purge window");
+		goto out;
+	}
+	out->last_id = p->after_id;
+	if (sqlite3_column_type(win, 0) == SQLITE_NULL ||
+	    sqlite3_column_int64(win, 1) >= p->finished_before)
+		goto out; /* nothing left before the cut-off */
+	out->last_id = sqlite3_column_int64(win, 0);
+	out->more = 1;
 	sqlite3_bind_int64(sel, 1, p->finished_before);
 	sqlite3_bind_int64(sel, 2, p->verified_after);
 	sqlite3_bind_int(sel, 3, p->limit);
+	sqlite3_bind_int64(sel, 4, p->after_id);
+	sqlite3_bind_int64(sel, 5, out->last_id);
 	while (n < p->limit && (step = sqlite3_step(sel)) == SQLITE_ROW)
 		ids[n++] = sqlite3_column_int64(sel, 0);
 	if (n < p->limit && step != SQLITE_DONE) {
@@ -118,8 +148,9 @@ static int purge_verifications(struct store_tx *c, const struct store_purge *p,
 			}
 			sqlite3_reset(del[i]);
 		}
-	*removed = n;
+	out->verifications = n;
 out:
+	sqlite3_finalize(win);
 	sqlite3_finalize(sel);
 	for (size_t i = 0; i < ndel; i++)
 		sqlite3_finalize(del[i]);
@@ -136,7 +167,7 @@ int sqlite_purge_batch(struct store_tx *c, const struct store_purge *p,
 	if (p->limit <= 0)
 		return KV_EINVAL;
 	if (p->finished_before > 0) {
-		rc = purge_verifications(c, p, &out->verifications);
+		rc = purge_verifications(c, p, out);
 		if (rc != 0)
 			return rc;
 	}

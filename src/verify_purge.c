@@ -100,8 +100,8 @@ static void purge_pass(void)
 		total.verified_numbers += pc.n.verified_numbers;
 		total.addresses += pc.n.addresses;
 		total.events += pc.n.events;
-		if (pc.n.verifications < pc.p.limit &&
-		    pc.n.verified_numbers < pc.p.limit &&
+		pc.p.after_id = pc.n.last_id;
+		if (!pc.n.more && pc.n.verified_numbers < pc.p.limit &&
 		    pc.n.addresses < pc.p.limit && pc.n.events < pc.p.limit)
 			break;
 		if (purge_sleep(pg.pause_ms))

@@ -221,6 +221,36 @@ static void test_purge_batch_stops_at_its_limit(void **state)
 	assert_foreign_keys_hold(f);
 }
 
+/*
+ * A batch looks at `limit` verifications past after_id only: a kept one
+ * first costs a batch that removes nothing but moves on, and the walk ends
+ * at the first window created after the cut-off.
+ */
+static void test_purge_walks_past_kept_rows_and_stops(void **state)
+{
+	struct fixture *f = *state;
+	struct store_purge p = purge_of(HOUR, 1);
+	struct store_purge_counts n;
+	int64_t live, old;
+
+	live = vf_add(f->c, "919800000030", VF_IN_PROGRESS, OLD);
+	old = vf_add(f->c, "919800000031", VF_FAILED, OLD);
+	vf_add(f->c, "919800000032", VF_FAILED, NOW);
+	assert_int_equal(store_purge_batch(f->c, &p, &n), 0);
+	assert_int_equal(n.verifications, 0);
+	assert_true(n.more);
+	assert_int_equal(n.last_id, live);
+	p.after_id = n.last_id;
+	assert_int_equal(store_purge_batch(f->c, &p, &n), 0);
+	assert_int_equal(n.verifications, 1);
+	assert_int_equal(n.last_id, old);
+	p.after_id = n.last_id;
+	assert_int_equal(store_purge_batch(f->c, &p, &n), 0);
+	assert_int_equal(n.verifications, 0);
+	assert_false(n.more);
+	assert_int_equal(count(f, "SELECT count(*) FROM verifications"), 2);
+}
+
 static void test_purge_blanks_old_addresses_and_events_only(void **state)
 {
 	struct fixture *f = *state;
@@ -289,6 +319,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_purge_batch_stops_at_its_limit, fixture_setup,
 			fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_purge_walks_past_kept_rows_and_stops,
+			fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_purge_blanks_old_addresses_and_events_only,
 			fixture_setup, fixture_teardown),
