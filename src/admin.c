@@ -3,6 +3,7 @@
  * through a table of commands, each with its lines of the usage text.  JSON
  * goes out through jansson; keys and blocks are listed one per line.
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "ivr_xml.h"
 #include "keys.h"
 #include "log.h"
+#include "phone.h"
 #include "util.h"
 #include "verify.h"
 #include "vtoken.h"
@@ -118,6 +120,13 @@ static int flag_origin(struct admin_options *o, const char *flag,
 	return 0;
 }
 
+static int flag_number(struct admin_options *o, const char *flag,
+		       const char *value, char *err, size_t errlen)
+{
+	o->number = value;
+	return 0;
+}
+
 /* --db and --listen: the settings of the same names. */
 static int flag_setting(struct admin_options *o, const char *flag,
 			const char *value, char *err, size_t errlen)
@@ -168,6 +177,7 @@ static const struct {
 	 "  --listen ADDR:PORT    address to serve (setting listen)\n"},
 	{"--set", 1, flag_set, "  --set NAME=VALUE      any setting below\n"},
 	{"--force", 0, flag_force, NULL},
+	{"--number", 1, flag_number, NULL},
 };
 
 static size_t flag_find(const char *name, int takes_value)
@@ -628,6 +638,112 @@ static int cmd_blocks_lift(struct admin_options *o)
 	return rc == 0 ? 0 : 1;
 }
 
+/* What erase removed, per table, in the order it prints them. */
+static const struct {
+	const char *name;
+	size_t field;
+} erase_tables[] = {
+	{"verifications", offsetof(struct store_erase_counts, verifications)},
+	{"checks", offsetof(struct store_erase_counts, checks)},
+	{"events", offsetof(struct store_erase_counts, events)},
+	{"calls", offsetof(struct store_erase_counts, calls)},
+	{"jobs", offsetof(struct store_erase_counts, jobs)},
+	{"fraud_reports", offsetof(struct store_erase_counts, fraud_reports)},
+	{"verified_numbers",
+	 offsetof(struct store_erase_counts, verified_numbers)},
+};
+
+/* What erase keeps, and why: said every time, so nobody has to guess. */
+static const char *const erase_kept[] = {
+	"blocks of number prefixes (they name a prefix, not a person)",
+	"API keys, origins and used token ids (they name no number)",
+	"aggregate counters and metrics (they hold no number)",
+	"log lines (a number is never logged in full)",
+};
+
+static int64_t erase_count(const struct store_erase_counts *n, size_t i)
+{
+	return *(const int64_t *)((const char *)n + erase_tables[i].field);
+}
+
+static void erase_print_json(const struct phone *ph,
+			     const struct store_erase_counts *n, int64_t total)
+{
+	json_t *obj = json_object();
+	json_t *removed = json_object();
+	json_t *kept = json_array();
+	char redacted[PHONE_REDACT_LEN];
+
+	phone_redact(ph->e164, redacted, sizeof(redacted));
+	for (size_t i = 0; i < ARRAY_LEN(erase_tables); i++)
+		json_object_set_new(removed, erase_tables[i].name,
+				    json_integer(erase_count(n, i)));
+	for (size_t i = 0; i < ARRAY_LEN(erase_kept); i++)
+		json_array_append_new(kept, json_string(erase_kept[i]));
+	json_object_set_new(obj, "number", json_string(redacted));
+	json_object_set_new(obj, "found", json_boolean(total > 0));
+	json_object_set_new(obj, "removed", removed);
+	json_object_set_new(obj, "kept", kept);
+	if (json_dumpf(obj, stdout, JSON_INDENT(2)) == 0)
+		printf("\n");
+	json_decref(obj);
+}
+
+/*
+ * `erase --number N [--json]`: a person's records, in one transaction on
+ * the command's own connection, so it runs beside a serving server (the
+ * server's writer waits for it as for any other writer).  The number is
+ * parsed as the API parses it, so "+91 98765 43210" and "9876543210" name
+ * the same person.
+ */
+static int cmd_erase(struct admin_options *o)
+{
+	struct store_erase_counts n;
+	struct store_tx *c = NULL;
+	struct phone ph;
+	int64_t total = 0;
+	int rc = 1;
+
+	if (!o->number || o->nargs != 0) {
+		fprintf(stderr, "kookooverify: erase --number N [--json]\n");
+		return EXIT_USAGE;
+	}
+	if (phone_parse(o->number, NULL, o->cfg.default_country, &ph) != 0) {
+		fprintf(stderr, "kookooverify: not a phone number\n");
+		return EXIT_USAGE;
+	}
+	c = admin_open(o);
+	if (!c)
+		return 1;
+	if (store_begin(c) != 0)
+		goto out;
+	if (store_number_erase(c, ph.digits, &n) != 0 || store_commit(c) != 0) {
+		store_rollback(c);
+		fprintf(stderr,
+			"kookooverify: erase failed, nothing removed\n");
+		goto out;
+	}
+	for (size_t i = 0; i < ARRAY_LEN(erase_tables); i++)
+		total += erase_count(&n, i);
+	rc = 0;
+	if (o->json) {
+		erase_print_json(&ph, &n, total);
+		goto out;
+	}
+	if (total == 0)
+		printf("nothing stored for this number\n");
+	printf("removed:\n");
+	for (size_t i = 0; i < ARRAY_LEN(erase_tables); i++)
+		printf("  %-17s %lld\n", erase_tables[i].name,
+		       (long long)erase_count(&n, i));
+	printf("kept:\n");
+	for (size_t i = 0; i < ARRAY_LEN(erase_kept); i++)
+		printf("  %s\n", erase_kept[i]);
+out:
+	store_close(c);
+	return rc;
+}
+
 /*
  * `config-doc --format=conf|man [--set NAME=VALUE]...`, not in the usage
  * text: writes the config file or the man page's SETTINGS section from the
@@ -789,6 +905,12 @@ static const struct admin_cmd cmds[] = {
 	 "  restore SRC           server stopped: install backup SRC as\n"
 	 "                        the database (the old one is kept as\n"
 	 "                        DB.before-restore)\n"},
+	{"erase", NULL, -1, cmd_erase,
+	 "  erase --number N [--json]\n"
+	 "                        remove every record of a phone number\n"
+	 "                        (its verifications, checks, events,\n"
+	 "                        calls, jobs, fraud reports, verified\n"
+	 "                        entries); say what is kept\n"},
 };
 
 /* What a command with subcommands answers when none of them matches. */

@@ -28,8 +28,9 @@ struct admin_options {
 	int norigins;
 	const char *args[3]; /* positional: "keys set-owner PK KEY" */
 	int nargs;
-	int help;  /* --help was given: nothing after it was read */
-	int force; /* backup --force */
+	int help;           /* --help was given: nothing after it was read */
+	int force;          /* backup --force */
+	const char *number; /* erase --number N */
 };
 
 /*

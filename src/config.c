@@ -163,6 +163,19 @@ static const struct directive directives[] = {
 		"(0: off)"),
 	INT_DIR(fraud_min_conversion, 0, 100, "20",
 		"percent of requests that must verify, past that volume"),
+	INT_DIR(retain_verifications, 0, 315360000, "2592000",
+		"seconds a finished verification (checks, events, calls, "
+		"jobs) is kept; 0: forever"),
+	INT_DIR(retain_client_addresses, 0, 315360000, "604800",
+		"seconds a check's client address is kept before it is "
+		"blanked; 0: as long as the check"),
+	INT_DIR(retain_events, 0, 315360000, "2592000",
+		"seconds a delivery event is kept; 0: as long as its "
+		"verification"),
+	INT_DIR(purge_interval, 1, 86400, "300",
+		"seconds between background purge passes"),
+	INT_DIR(purge_batch, 1, 10000, "500",
+		"rows per purge transaction (the writer runs others between)"),
 };
 
 static const struct directive *directive_find(const char *name)

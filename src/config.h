@@ -84,6 +84,12 @@ struct config {
 	int fraud_block_seconds;
 	int fraud_min_volume;
 	int fraud_min_conversion;
+	/* Retention (verify_purge.c); 0 keeps a kind of record forever. */
+	int retain_verifications;
+	int retain_client_addresses;
+	int retain_events;
+	int purge_interval;
+	int purge_batch;
 };
 
 /* Fills `c` with the compiled-in defaults. */

@@ -79,8 +79,15 @@ static int cmd_serve(struct admin_options *o)
 		store_writer_stop();
 		return 1;
 	}
+	if (verify_purge_start(&o->cfg, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		jobs_stop();
+		store_writer_stop();
+		return 1;
+	}
 	if (http_start(&o->cfg, &port, err, sizeof(err)) != 0) {
 		log_error("%s", err);
+		verify_purge_stop();
 		jobs_stop();
 		store_writer_stop();
 		return 1;
@@ -90,6 +97,7 @@ static int cmd_serve(struct admin_options *o)
 	sigwait(&stop_signals, &sig);
 	log_info("signal %d: finishing in-flight requests", sig);
 	http_stop();
+	verify_purge_stop();
 	jobs_stop();
 	store_writer_stop();
 	store_readers_close();

@@ -398,3 +398,15 @@ int store_restore(const char *path, const char *src, char *err, size_t errlen)
 	store_select(path);
 	return ops->restore(path, src, err, errlen);
 }
+
+int store_number_erase(struct store_tx *c, const char *number,
+		       struct store_erase_counts *out)
+{
+	return ops->number_erase(c, number, out);
+}
+
+int store_purge_batch(struct store_tx *c, const struct store_purge *p,
+		      struct store_purge_counts *out)
+{
+	return ops->purge_batch(c, p, out);
+}

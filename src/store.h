@@ -268,4 +268,48 @@ int store_backup(const char *path, const char *dest, int force,
 		 struct store_backup_stats *stats, char *err, size_t errlen);
 int store_restore(const char *path, const char *src, char *err, size_t errlen);
 
+/*
+ * Erasure of a person's records: deletes, across keys, every verification
+ * of `number` (E.164 digits) with its checks, events, calls and jobs, the
+ * fraud reports naming it and its verified-number entries.  Blocks of
+ * prefixes, API keys and token uses (which name no number) stay.  The
+ * caller runs it inside a transaction; *out receives the rows deleted per
+ * table.
+ */
+struct store_erase_counts {
+	int64_t verifications, checks, events, calls, jobs, fraud_reports,
+		verified_numbers;
+};
+int store_number_erase(struct store_tx *c, const char *number,
+		       struct store_erase_counts *out);
+
+/*
+ * One batch of the background purge, at most `limit` rows of each kind
+ * (times in ms; a 0 cut-off purges nothing of that kind):
+ * - verifications finished (not IN PROGRESS) before finished_before, with
+ *   their checks, events, calls, jobs and fraud reports, unless their
+ *   number is verified for their key after verified_after (a verified
+ *   number stays answerable for verified_ttl).  A batch looks at the next
+ *   `limit` verifications after id after_id only, so it stays short however
+ *   many are kept; out->last_id is where the next batch goes on, and
+ *   out->more says whether verifications created before the cut-off may
+ *   remain past it;
+ * - verified-number entries verified before verified_after (expired);
+ * - client addresses of checks made before addresses_before (blanked);
+ * - events created before events_before.
+ * *out receives what it removed.
+ */
+struct store_purge {
+	int64_t finished_before, verified_after, addresses_before,
+		events_before, after_id;
+	int limit;
+};
+struct store_purge_counts {
+	int64_t verifications, verified_numbers, addresses, events;
+	int64_t last_id;
+	int more;
+};
+int store_purge_batch(struct store_tx *c, const struct store_purge *p,
+		      struct store_purge_counts *out);
+
 #endif

@@ -121,6 +121,10 @@ struct store_ops {
 		      size_t errlen);
 	int (*restore)(const char *path, const char *src, char *err,
 		       size_t errlen);
+	int (*number_erase)(struct store_tx *c, const char *number,
+			    struct store_erase_counts *out);
+	int (*purge_batch)(struct store_tx *c, const struct store_purge *p,
+			   struct store_purge_counts *out);
 };
 
 /* The SQLite backend (store_sqlite*.c): a setting is a file path. */

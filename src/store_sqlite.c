@@ -499,4 +499,6 @@ const struct store_ops store_sqlite_ops = {
 	.jobs_pending = sqlite_jobs_pending,
 	.backup = sqlite_backup,
 	.restore = sqlite_restore,
+	.number_erase = sqlite_number_erase,
+	.purge_batch = sqlite_purge_batch,
 };

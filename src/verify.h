@@ -311,4 +311,13 @@ int verify_call_run(struct store_tx *c, void *vc);
 void verify_call_finish(struct verify_call *vc, int rc);
 void verify_call_clear(struct verify_call *vc);
 
+/*
+ * The background purge of what the retention settings no longer keep
+ * (retain_*, purge_interval, purge_batch): a thread that writes through
+ * store_write(), so start it after store_writer_start() and stop it
+ * before store_writer_stop().  0, or KV_EIO with a message in err.
+ */
+int verify_purge_start(const struct config *cfg, char *err, size_t errlen);
+void verify_purge_stop(void);
+
 #endif

@@ -1,0 +1,158 @@
+/*
+ * The background purge (verify.h): a thread of its own that, every
+ * purge_interval seconds, removes what the retention settings no longer
+ * keep, one batch of purge_batch rows per transaction through the writer,
+ * pausing between batches.  A thread rather than the job runner's idle
+ * time: the runner's workers pace SMS and calls and must wake on time for
+ * them, while the purge may take as long as it likes and never holds
+ * anything a request waits for longer than one batch.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "err.h"
+#include "log.h"
+#include "store.h"
+#include "util.h"
+#include "verify.h"
+
+/* Pause between two batches of one pass: the writer's queue drains. */
+#define PURGE_PAUSE_MS 50
+
+static struct {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int running, stop;
+	int64_t interval_ms, pause_ms;
+	int64_t retain_verifications_ms, retain_addresses_ms, retain_events_ms,
+		verified_ttl_ms;
+	int batch;
+} pg = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+struct purge_call {
+	struct store_purge p;
+	struct store_purge_counts n;
+};
+
+static int purge_run(struct store_tx *c, void *arg)
+{
+	struct purge_call *pc = arg;
+
+	return store_purge_batch(c, &pc->p, &pc->n);
+}
+
+/* Sleeps ms or until stopped; returns whether it was stopped. */
+static int purge_sleep(int64_t ms)
+{
+	struct timespec until;
+	int stop;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += (time_t)(ms / 1000);
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&pg.lock);
+	while (!pg.stop &&
+	       pthread_cond_timedwait(&pg.wake, &pg.lock, &until) != ETIMEDOUT)
+		;
+	stop = pg.stop;
+	pthread_mutex_unlock(&pg.lock);
+	return stop;
+}
+
+/* The cut-offs of a pass starting at `now` (0: that kind is kept). */
+static void purge_cutoffs(int64_t now, struct store_purge *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->limit = pg.batch;
+	p->verified_after = now - pg.verified_ttl_ms;
+	if (pg.retain_verifications_ms > 0)
+		p->finished_before = now - pg.retain_verifications_ms;
+	if (pg.retain_addresses_ms > 0)
+		p->addresses_before = now - pg.retain_addresses_ms;
+	if (pg.retain_events_ms > 0)
+		p->events_before = now - pg.retain_events_ms;
+}
+
+/* One pass: batches until one removes nothing; one log line of counts. */
+static void purge_pass(void)
+{
+	struct purge_call pc;
+	struct store_purge_counts total;
+	int rc = 0, batches = 0;
+
+	memset(&total, 0, sizeof(total));
+	purge_cutoffs(now_ms(), &pc.p);
+	for (;;) {
+		rc = store_write(purge_run, &pc);
+		if (rc != 0)
+			break;
+		batches++;
+		total.verifications += pc.n.verifications;
+		total.verified_numbers += pc.n.verified_numbers;
+		total.addresses += pc.n.addresses;
+		total.events += pc.n.events;
+		pc.p.after_id = pc.n.last_id;
+		if (!pc.n.more && pc.n.verified_numbers < pc.p.limit &&
+		    pc.n.addresses < pc.p.limit && pc.n.events < pc.p.limit)
+			break;
+		if (purge_sleep(pg.pause_ms))
+			break;
+	}
+	log_info("purge: %lld verifications, %lld verified numbers, %lld "
+		 "client addresses, %lld events in %d batches%s",
+		 (long long)total.verifications,
+		 (long long)total.verified_numbers, (long long)total.addresses,
+		 (long long)total.events, batches,
+		 rc != 0 ? "; stopped by a store error, next pass retries"
+			 : "");
+}
+
+static void *purge_main(void *arg)
+{
+	/* A first pass soon after the start, then one per interval. */
+	while (!purge_sleep(pg.pause_ms)) {
+		purge_pass();
+		if (purge_sleep(pg.interval_ms))
+			break;
+	}
+	return NULL;
+}
+
+int verify_purge_start(const struct config *cfg, char *err, size_t errlen)
+{
+	pg.interval_ms = (int64_t)cfg->purge_interval * 1000;
+	pg.pause_ms = PURGE_PAUSE_MS;
+	pg.batch = cfg->purge_batch;
+	pg.retain_verifications_ms = (int64_t)cfg->retain_verifications * 1000;
+	pg.retain_addresses_ms = (int64_t)cfg->retain_client_addresses * 1000;
+	pg.retain_events_ms = (int64_t)cfg->retain_events * 1000;
+	pg.verified_ttl_ms = (int64_t)cfg->verified_ttl * 1000;
+	pg.stop = 0;
+	if (pthread_create(&pg.thread, NULL, purge_main, NULL) != 0) {
+		snprintf(err, errlen, "cannot start the purge thread");
+		return KV_EIO;
+	}
+	pg.running = 1;
+	return 0;
+}
+
+void verify_purge_stop(void)
+{
+	if (!pg.running)
+		return;
+	pthread_mutex_lock(&pg.lock);
+	pg.stop = 1;
+	pthread_cond_broadcast(&pg.wake);
+	pthread_mutex_unlock(&pg.lock);
+	pthread_join(pg.thread, NULL);
+	pg.running = 0;
+}
