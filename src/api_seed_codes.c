@@ -48,7 +48,7 @@ static const struct {
 };
 
 /* Why a call could not reach its endpoint's logic. */
-const enum seed_cond seed_admit_conds[] = {
+const enum seed_cond seed_admit_conds[API_PUBLISHABLE + 1] = {
 	[API_READY] = SEED_OK,
 	[API_BAD_INPUT] = SEED_BAD_INPUT,
 	[API_TOO_BIG] = SEED_TOO_BIG,
@@ -62,7 +62,7 @@ const enum seed_cond seed_admit_conds[] = {
 	[API_PUBLISHABLE] = SEED_BAD_CREDENTIALS,
 };
 
-const struct seed_reply seed_request_replies[] = {
+const struct seed_reply seed_request_replies[VERIFY_PENDING + 1] = {
 	[VERIFY_OK] = {SEED_OK, SEED_ARG_DEFAULT, NULL, NULL},
 	[VERIFY_CONCURRENT] = {SEED_CONCURRENT, SEED_ARG_RID, NULL, NULL},
 	[VERIFY_BAD_NUMBER] = {SEED_BAD_VALUE, SEED_ARG_DEFAULT, "phone_no",
@@ -80,22 +80,20 @@ const struct seed_reply seed_request_replies[] = {
 	[VERIFY_PENDING] = {SEED_INTERNAL, SEED_ARG_DEFAULT, NULL, NULL},
 };
 
+/*
+ * Service results to conditions.  A result a table leaves out is an
+ * internal error (the conditions' zero): only the ones an endpoint can
+ * meet are listed.
+ */
+
 /* A check or a control command: every refusal names nothing. */
-const enum seed_cond seed_id_conds[] = {
+const enum seed_cond seed_id_conds[VERIFY_PENDING + 1] = {
 	[VERIFY_OK] = SEED_OK,
-	[VERIFY_CONCURRENT] = SEED_INTERNAL,
-	[VERIFY_BAD_NUMBER] = SEED_INTERNAL,
-	[VERIFY_BAD_PARAM] = SEED_INTERNAL,
 	[VERIFY_NOT_FOUND] = SEED_NOT_FOUND,
-	[VERIFY_ERROR] = SEED_INTERNAL,
 	[VERIFY_THROTTLED] = SEED_THROTTLED,
-	[VERIFY_NOT_PERMITTED] = SEED_INTERNAL,
-	[VERIFY_BLOCKED] = SEED_INTERNAL,
-	[VERIFY_UNREACHABLE] = SEED_INTERNAL,
-	[VERIFY_PENDING] = SEED_INTERNAL,
 };
 
-const enum seed_cond seed_check_conds[] = {
+const enum seed_cond seed_check_conds[CHECK_EXPIRED + 1] = {
 	[CHECK_OK] = SEED_OK,
 	[CHECK_WRONG] = SEED_WRONG_CODE,
 	[CHECK_WRONG_LAST] = SEED_WRONG_CODE,
@@ -106,7 +104,7 @@ const enum seed_cond seed_check_conds[] = {
 };
 
 /* The seed dialect cancels without Vonage's rules: only resends refuse. */
-const enum seed_cond seed_control_conds[] = {
+const enum seed_cond seed_control_conds[CONTROL_RESEND_CAP + 1] = {
 	[CONTROL_OK] = SEED_OK,
 	[CONTROL_NOT_ACTIVE] = SEED_BY_STATE,
 	[CONTROL_TOO_EARLY] = SEED_RESEND_COOLDOWN,
@@ -117,40 +115,23 @@ const enum seed_cond seed_control_conds[] = {
 };
 
 /* Why a command was refused for a verification that is no longer live. */
-const enum seed_cond seed_state_conds[] = {
+const enum seed_cond seed_state_conds[VF_CANCELLED + 1] = {
 	[VF_IN_PROGRESS] = SEED_STILL_LIVE, /* resend cooldown or cap */
 	[VF_SUCCESS] = SEED_VERIFIED_ALREADY, [VF_FAILED] = SEED_LIMIT,
 	[VF_EXPIRED] = SEED_NOT_FOUND,        [VF_CANCELLED] = SEED_CANCELLED,
 };
 
 /* A search by request id: found, or never seen (another key's included). */
-const enum seed_cond seed_search_conds[] = {
+const enum seed_cond seed_search_conds[VERIFY_PENDING + 1] = {
 	[VERIFY_OK] = SEED_OK,
-	[VERIFY_CONCURRENT] = SEED_INTERNAL,
-	[VERIFY_BAD_NUMBER] = SEED_INTERNAL,
-	[VERIFY_BAD_PARAM] = SEED_INTERNAL,
 	[VERIFY_NOT_FOUND] = SEED_NO_RESPONSE,
-	[VERIFY_ERROR] = SEED_INTERNAL,
-	[VERIFY_THROTTLED] = SEED_INTERNAL,
-	[VERIFY_NOT_PERMITTED] = SEED_INTERNAL,
-	[VERIFY_BLOCKED] = SEED_INTERNAL,
-	[VERIFY_UNREACHABLE] = SEED_INTERNAL,
-	[VERIFY_PENDING] = SEED_INTERNAL,
 };
 
 /* A search by number: a number never verified is an answer, not an error. */
-const enum seed_cond seed_number_conds[] = {
+const enum seed_cond seed_number_conds[VERIFY_PENDING + 1] = {
 	[VERIFY_OK] = SEED_OK,
-	[VERIFY_CONCURRENT] = SEED_INTERNAL,
 	[VERIFY_BAD_NUMBER] = SEED_BAD_VALUE,
-	[VERIFY_BAD_PARAM] = SEED_INTERNAL,
 	[VERIFY_NOT_FOUND] = SEED_OK,
-	[VERIFY_ERROR] = SEED_INTERNAL,
-	[VERIFY_THROTTLED] = SEED_INTERNAL,
-	[VERIFY_NOT_PERMITTED] = SEED_INTERNAL,
-	[VERIFY_BLOCKED] = SEED_INTERNAL,
-	[VERIFY_UNREACHABLE] = SEED_INTERNAL,
-	[VERIFY_PENDING] = SEED_INTERNAL,
 };
 
 int seed_error_text(enum seed_cond cond, const char *arg, char *text,

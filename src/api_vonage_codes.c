@@ -281,7 +281,12 @@ const char *vonage_request_read(const struct params *p,
 	return NULL;
 }
 
-/* ---- service results to conditions ---- */
+/*
+ * ---- service results to conditions ----
+ *
+ * A result a table leaves out is an internal error (the conditions' zero):
+ * only the ones an endpoint can meet are listed.
+ */
 
 const enum vonage_cond vonage_admit_conds[API_PUBLISHABLE + 1] = {
 	[API_READY] = VONAGE_OK,
@@ -320,31 +325,14 @@ const struct vonage_reply vonage_request_replies[VERIFY_PENDING + 1] = {
 
 const enum vonage_cond vonage_id_conds[VERIFY_PENDING + 1] = {
 	[VERIFY_OK] = VONAGE_OK,
-	[VERIFY_CONCURRENT] = VONAGE_INTERNAL,
-	[VERIFY_BAD_NUMBER] = VONAGE_INTERNAL,
-	[VERIFY_BAD_PARAM] = VONAGE_INTERNAL,
 	[VERIFY_NOT_FOUND] = VONAGE_NOT_FOUND,
-	[VERIFY_ERROR] = VONAGE_INTERNAL,
 	[VERIFY_THROTTLED] = VONAGE_THROTTLED,
-	[VERIFY_NOT_PERMITTED] = VONAGE_INTERNAL,
-	[VERIFY_BLOCKED] = VONAGE_INTERNAL,
-	[VERIFY_UNREACHABLE] = VONAGE_INTERNAL,
-	[VERIFY_PENDING] = VONAGE_INTERNAL,
 };
 
 /* Search answers an id it does not know with Vonage's 101. */
 const enum vonage_cond vonage_search_conds[VERIFY_PENDING + 1] = {
 	[VERIFY_OK] = VONAGE_OK,
-	[VERIFY_CONCURRENT] = VONAGE_INTERNAL,
-	[VERIFY_BAD_NUMBER] = VONAGE_INTERNAL,
-	[VERIFY_BAD_PARAM] = VONAGE_INTERNAL,
 	[VERIFY_NOT_FOUND] = VONAGE_NO_RESPONSE,
-	[VERIFY_ERROR] = VONAGE_INTERNAL,
-	[VERIFY_THROTTLED] = VONAGE_INTERNAL,
-	[VERIFY_NOT_PERMITTED] = VONAGE_INTERNAL,
-	[VERIFY_BLOCKED] = VONAGE_INTERNAL,
-	[VERIFY_UNREACHABLE] = VONAGE_INTERNAL,
-	[VERIFY_PENDING] = VONAGE_INTERNAL,
 };
 
 const enum vonage_cond vonage_check_conds[CHECK_EXPIRED + 1] = {
