@@ -19,6 +19,7 @@
 
 #include "crypto.h"
 #include "store.h"
+#include "store_fixture.h"
 #include "err.h"
 
 static const unsigned char secret_a[32] = {1, 2, 3};
@@ -67,53 +68,12 @@ static void test_hash_is_bound_and_keyed(void **state)
 
 /* ---- the store ---- */
 
-struct store {
-	char dir[64];
-	char path[96];
-	struct store_tx *c;
-};
-
 static int store_setup(void **state)
 {
-	struct store *s = calloc(1, sizeof(*s));
-	char err[256];
-	struct key_info k;
-
-	if (!s)
-		return -1;
-	snprintf(s->dir, sizeof(s->dir), "/tmp/kv-handle.XXXXXX");
-	if (!mkdtemp(s->dir))
-		return -1;
-	snprintf(s->path, sizeof(s->path), "%s/kv.db", s->dir);
-	if (store_migrate(s->path, err, sizeof(err)) != 0)
-		return -1;
-	s->c = store_open(s->path, err, sizeof(err));
-	if (!s->c)
-		return -1;
-	memset(&k, 0, sizeof(k));
-	memcpy(k.api_key, "k1", 3);
-	if (store_key_insert(s->c, &k, NULL) != 0)
-		return -1;
-	crypto_set_secret(secret_a);
-	*state = s;
-	return 0;
+	return store_fixture_setup_one(state, "handle", 0, secret_a);
 }
 
-static int store_teardown(void **state)
-{
-	struct store *s = *state;
-	char p[128];
-
-	store_close(s->c);
-	unlink(s->path);
-	snprintf(p, sizeof(p), "%s-wal", s->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", s->path);
-	unlink(p);
-	rmdir(s->dir);
-	free(s);
-	return 0;
-}
+#define store_teardown store_fixture_teardown
 
 /* Inserts a verification of key 1, with the handle's hash when given. */
 static void insert(struct store_tx *c, const char *number, const char *h,
@@ -136,7 +96,7 @@ static void insert(struct store_tx *c, const char *number, const char *h,
 
 static void test_store_keeps_the_hash_or_none(void **state)
 {
-	struct store *s = *state;
+	struct store_fixture *s = *state;
 	struct vf_record with, without, out;
 
 	insert(s->c, "919000000001", handle, &with);

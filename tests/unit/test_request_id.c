@@ -21,6 +21,7 @@
 
 #include "crypto.h"
 #include "store.h"
+#include "store_fixture.h"
 #include "err.h"
 #include "util.h"
 
@@ -160,12 +161,6 @@ static void test_known_answers(void **state)
 
 /* ---- the store ---- */
 
-struct store {
-	char dir[64];
-	char path[96];
-	struct store_tx *c;
-};
-
 static int exec_sql(const char *path, const char *sql)
 {
 	sqlite3 *db = NULL;
@@ -177,46 +172,14 @@ static int exec_sql(const char *path, const char *sql)
 	return rc;
 }
 
+/* Keys 1 and 2, for another key's lookups. */
 static int store_setup(void **state)
 {
-	struct store *s = calloc(1, sizeof(*s));
-	char err[256];
-
-	if (!s)
-		return -1;
-	snprintf(s->dir, sizeof(s->dir), "/tmp/kv-rid.XXXXXX");
-	if (!mkdtemp(s->dir))
-		return -1;
-	snprintf(s->path, sizeof(s->path), "%s/kv.db", s->dir);
-	if (store_migrate(s->path, err, sizeof(err)) != 0 ||
-	    exec_sql(s->path,
-		     "INSERT INTO api_keys (id, api_key, "
-		     "secret_hash, created_ms) VALUES "
-		     "(1, 'k1', x'00', 1), (2, 'k2', x'00', 1)") != SQLITE_OK)
-		return -1;
-	s->c = store_open(s->path, err, sizeof(err));
-	if (!s->c)
-		return -1;
-	crypto_set_secret(secret_a);
-	*state = s;
-	return 0;
+	*state = store_fixture_new("rid", 2, 0, secret_a);
+	return *state ? 0 : -1;
 }
 
-static int store_teardown(void **state)
-{
-	struct store *s = *state;
-	char p[128];
-
-	store_close(s->c);
-	unlink(s->path);
-	snprintf(p, sizeof(p), "%s-wal", s->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", s->path);
-	unlink(p);
-	rmdir(s->dir);
-	free(s);
-	return 0;
-}
+#define store_teardown store_fixture_teardown
 
 /* Inserts a verification of key 1 the way verify.c does. */
 static int64_t insert_derived(struct store_tx *c, const char *number)
@@ -237,7 +200,7 @@ static int64_t insert_derived(struct store_tx *c, const char *number)
 
 static void test_store_finds_derived_ids(void **state)
 {
-	struct store *s = *state;
+	struct store_fixture *s = *state;
 	struct vf_record out;
 	char id[33];
 	int64_t a = insert_derived(s->c, "919000000001");
@@ -259,7 +222,7 @@ static void test_store_finds_derived_ids(void **state)
 
 static void test_store_finds_legacy_ids(void **state)
 {
-	struct store *s = *state;
+	struct store_fixture *s = *state;
 	static const char old[] = "0123456789abcdef0123456789abcdef";
 	struct vf_record out;
 	char derived[33];

@@ -21,58 +21,17 @@
 #include "crypto.h"
 #include "err.h"
 #include "store.h"
+#include "store_fixture.h"
 #include "verify.h"
 
 static const unsigned char secret[32] = {4, 2};
 
-struct fixture {
-	char dir[64];
-	char path[96];
-	struct store_tx *c;
-};
-
 static int fixture_setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	char err[256];
-	struct key_info k;
-
-	if (!f)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kv-store.XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/kv.db", f->dir);
-	if (store_migrate(f->path, err, sizeof(err)) != 0)
-		return -1;
-	f->c = store_open(f->path, err, sizeof(err));
-	if (!f->c)
-		return -1;
-	memset(&k, 0, sizeof(k));
-	memcpy(k.api_key, "k1", 3);
-	k.voice_confirm = 1;
-	if (store_key_insert(f->c, &k, NULL) != 0)
-		return -1;
-	crypto_set_secret(secret);
-	*state = f;
-	return 0;
+	return store_fixture_setup_one(state, "store", 1, secret);
 }
 
-static int fixture_teardown(void **state)
-{
-	struct fixture *f = *state;
-	static const char *const tails[] = {"", "-wal", "-shm"};
-	char p[128];
-
-	store_close(f->c);
-	for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", f->path, tails[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
-	free(f);
-	return 0;
-}
+#define fixture_teardown store_fixture_teardown
 
 /* A live SMS-then-call verification of key 1 for `number`, not stored. */
 static void vf_new(struct store_tx *c, const char *number, int64_t now,
@@ -99,7 +58,7 @@ static void vf_new(struct store_tx *c, const char *number, int64_t now,
 
 static void test_migrate_creates_a_current_schema_once(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	char err[256];
 
 	/* Migrating a current file again changes nothing and succeeds. */
@@ -109,7 +68,7 @@ static void test_migrate_creates_a_current_schema_once(void **state)
 
 static void test_open_refuses_a_file_never_migrated(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	char path[128], err[256] = "";
 	FILE *fp;
 
@@ -132,7 +91,7 @@ static void test_open_refuses_a_file_never_migrated(void **state)
  */
 static void test_migrate_brings_an_older_file_up_to_date(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	static const char older[] =
 		"DROP TABLE blocks;"
 		"CREATE TABLE blocks (prefix TEXT PRIMARY KEY,"
@@ -166,7 +125,7 @@ static void test_migrate_brings_an_older_file_up_to_date(void **state)
 
 static void test_one_live_verification_per_number_and_key(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct vf_record a, b, live;
 
 	vf_new(f->c, "919800000001", 1000, &a);
@@ -194,7 +153,7 @@ static void test_one_live_verification_per_number_and_key(void **state)
 
 static void test_a_leased_job_returns_when_its_lease_ends(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct vf_record r;
 	struct vf_job j;
 	int64_t due = 0;
@@ -222,7 +181,7 @@ static void test_a_leased_job_returns_when_its_lease_ends(void **state)
 
 static void test_ending_a_verification_cancels_its_jobs(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct vf_record r;
 	struct vf_job j;
 	int64_t n = -1;
@@ -265,7 +224,7 @@ static void replay_done(struct store_write_op *op)
 
 static void test_a_failed_closure_is_replayed_alone(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct replay_op ops[5];
 	struct vf_record r;
 	char err[256];
@@ -302,7 +261,7 @@ static void test_a_failed_closure_is_replayed_alone(void **state)
 
 static void test_claim_starts_the_step_and_report_schedules_next(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct verify_claim cl;
 	struct verify_report o;
 	struct vf_record r, out;
@@ -340,7 +299,8 @@ static void test_claim_starts_the_step_and_report_schedules_next(void **state)
 /* ---- the service's half of a voice call ---- */
 
 /* A verification whose call (step 1, KooKoo id "sid-1") is ringing. */
-static void call_setup(struct fixture *f, int64_t now, struct vf_record *r)
+static void call_setup(struct store_fixture *f, int64_t now,
+		       struct vf_record *r)
 {
 	char err[256];
 
@@ -371,7 +331,7 @@ static void call_init(struct verify_call *vc, const struct vf_record *r,
 
 static void test_call_keys_go_through_the_service(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct verify_call vc;
 	struct vf_record r, out;
 	struct vf_verified vr;
@@ -405,7 +365,7 @@ static void test_call_keys_go_through_the_service(void **state)
 
 static void test_call_of_another_verification_is_refused(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct verify_call vc;
 	struct vf_record r, other, out;
 	struct vf_call call;

@@ -20,6 +20,7 @@
 #include "crypto.h"
 #include "err.h"
 #include "store.h"
+#include "store_fixture.h"
 
 static const unsigned char secret[32] = {7, 1};
 
@@ -28,53 +29,12 @@ static const unsigned char secret[32] = {7, 1};
 #define OLD (NOW - 86400000LL)
 #define HOUR 3600000LL
 
-struct fixture {
-	char dir[64];
-	char path[96];
-	struct store_tx *c;
-};
-
 static int fixture_setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-	char err[256];
-	struct key_info k;
-
-	if (!f)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/kv-purge.XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/kv.db", f->dir);
-	if (store_migrate(f->path, err, sizeof(err)) != 0)
-		return -1;
-	f->c = store_open(f->path, err, sizeof(err));
-	if (!f->c)
-		return -1;
-	memset(&k, 0, sizeof(k));
-	memcpy(k.api_key, "k1", 3);
-	if (store_key_insert(f->c, &k, NULL) != 0)
-		return -1;
-	crypto_set_secret(secret);
-	*state = f;
-	return 0;
+	return store_fixture_setup_one(state, "purge", 0, secret);
 }
 
-static int fixture_teardown(void **state)
-{
-	struct fixture *f = *state;
-	static const char *const tails[] = {"", "-wal", "-shm"};
-	char p[128];
-
-	store_close(f->c);
-	for (size_t i = 0; i < sizeof(tails) / sizeof(tails[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", f->path, tails[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
-	free(f);
-	return 0;
-}
+#define fixture_teardown store_fixture_teardown
 
 /*
  * Stores a verification of key 1 for `number` created at `at`, in `state`
@@ -117,7 +77,7 @@ static int64_t vf_add(struct store_tx *c, const char *number, int state,
 	return r.v.id;
 }
 
-static int64_t count(struct fixture *f, const char *sql)
+static int64_t count(struct store_fixture *f, const char *sql)
 {
 	sqlite3 *db;
 	sqlite3_stmt *st;
@@ -132,7 +92,7 @@ static int64_t count(struct fixture *f, const char *sql)
 	return n;
 }
 
-static void assert_foreign_keys_hold(struct fixture *f)
+static void assert_foreign_keys_hold(struct store_fixture *f)
 {
 	sqlite3 *db;
 	sqlite3_stmt *st;
@@ -159,7 +119,7 @@ static struct store_purge purge_of(int64_t retain_ms, int limit)
 
 static void test_purge_takes_only_finished_past_retention(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct store_purge p = purge_of(HOUR, 500);
 	struct store_purge_counts n;
 	struct vf_verified vr;
@@ -199,7 +159,7 @@ static void test_purge_takes_only_finished_past_retention(void **state)
 
 static void test_purge_batch_stops_at_its_limit(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct store_purge p = purge_of(HOUR, 2);
 	struct store_purge_counts n;
 
@@ -228,7 +188,7 @@ static void test_purge_batch_stops_at_its_limit(void **state)
  */
 static void test_purge_walks_past_kept_rows_and_stops(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct store_purge p = purge_of(HOUR, 1);
 	struct store_purge_counts n;
 	int64_t live, old;
@@ -253,7 +213,7 @@ static void test_purge_walks_past_kept_rows_and_stops(void **state)
 
 static void test_purge_blanks_old_addresses_and_events_only(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct store_purge p;
 	struct store_purge_counts n;
 
@@ -284,7 +244,7 @@ static void test_purge_blanks_old_addresses_and_events_only(void **state)
 
 static void test_erase_removes_one_number_only(void **state)
 {
-	struct fixture *f = *state;
+	struct store_fixture *f = *state;
 	struct store_erase_counts n;
 	struct vf_verified vr;
 
