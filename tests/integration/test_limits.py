@@ -243,6 +243,19 @@ class FraudTests(KVTestCase):
         cp = self.s.cli("blocks", "list", "--db", self.s.db)
         return cp.stdout
 
+    def start_with_sim(self, name, **settings):
+        """A simulator and a server wired to it, whose calls last long
+        enough to press 9 and whose reports block after two numbers of
+        one 8-digit prefix; returns the simulator."""
+        sim = harness.Sim(name)
+        sim.start()
+        self.addCleanup(sim.close)
+        port = harness.free_port()
+        self.start_server(harness.sim_settings(
+            sim, port, pin_expiry=30, fraud_reports_block=2,
+            limit_prefix_digits=8, **settings), port=port)
+        return sim
+
     def test_low_conversion_blocks_the_prefix_until_lifted(self):
         self.start_server({"fraud_min_volume": 3, "fraud_min_conversion": 50,
                            "limit_prefix_digits": 8})
@@ -269,13 +282,7 @@ class FraudTests(KVTestCase):
             self.request(number(112))).get("status"), 0)
 
     def test_repeated_reports_block_the_prefix(self):
-        sim = harness.Sim("fraud-sim")
-        sim.start()
-        self.addCleanup(sim.close)
-        port = harness.free_port()
-        self.start_server(harness.sim_settings(
-            sim, port, pin_expiry=30, fraud_reports_block=2,
-            limit_prefix_digits=8), port=port)
+        sim = self.start_with_sim("fraud-sim")
         # The server gives KooKoo the 10-digit form.
         sim.script(doc={number(300)[2:]: {"keys": ["9"]},
                         number(301)[2:]: {"keys": ["9"]}})
@@ -370,14 +377,8 @@ class FraudTests(KVTestCase):
         # Whoever holds a site's public key can have codes sent to phones
         # of their own and press 9 in the call: those reports block the
         # prefix for that key, not for every tenant.
-        sim = harness.Sim("fraud-pk-sim")
-        sim.start()
-        self.addCleanup(sim.close)
-        port = harness.free_port()
-        self.start_server(harness.sim_settings(
-            sim, port, pin_expiry=30, next_event_wait=1,
-            fraud_reports_block=2, limit_prefix_digits=8,
-            trusted_proxies="127.0.0.1"), port=port)
+        sim = self.start_with_sim("fraud-pk-sim", next_event_wait=1,
+                                  trusted_proxies="127.0.0.1")
         pk = create_pk(self.s)
         sim.script(doc={number(300)[2:]: {"keys": ["9"]},
                         number(301)[2:]: {"keys": ["9"]}})
