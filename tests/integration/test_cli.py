@@ -132,6 +132,18 @@ class CliTests(unittest.TestCase):
 
     REAL_KOOKOO = "https://www.kookoo.in/outbound"
 
+    def assert_public_url_refused(self, url, why):
+        """check-config beside the real KooKoo exits 2 saying why."""
+        cp = self.assert_exit(["check-config"], 2,
+                              {"kookoo_base_url": self.REAL_KOOKOO,
+                               "public_base_url": url})
+        self.assertIn(why, cp.stderr)
+
+    def assert_public_url_accepted(self, url):
+        self.assert_exit(["check-config"], 0,
+                         {"kookoo_base_url": self.REAL_KOOKOO,
+                          "public_base_url": url})
+
     def test_check_config_refuses_a_public_url_kookoo_cannot_reach(self):
         # KooKoo requests public_base_url from the Internet: a loopback or
         # non-HTTP(S) URL, or one it would turn into "//ivr/kookoo" or
@@ -148,11 +160,7 @@ class CliTests(unittest.TestCase):
                     "https://user@verify.example.in", "https://",
                     "https://:443/"]:
             with self.subTest(url=url):
-                cp = self.assert_exit(
-                    ["check-config"], 2,
-                    {"kookoo_base_url": self.REAL_KOOKOO,
-                     "public_base_url": url})
-                self.assertIn("public_base_url", cp.stderr)
+                self.assert_public_url_refused(url, "public_base_url")
 
     def test_check_config_refuses_bad_ports_blanks_and_hidden_loopback(self):
         # Found from outside after issue 11: a port out of range or junk
@@ -168,19 +176,13 @@ class CliTests(unittest.TestCase):
                     "http://0.0.0.0.", "http://[::1%25lo]/",
                     "http://[::ffff:0.0.0.0]"]:
             with self.subTest(url=url):
-                cp = self.assert_exit(
-                    ["check-config"], 2,
-                    {"kookoo_base_url": self.REAL_KOOKOO,
-                     "public_base_url": url})
-                self.assertIn("public_base_url", cp.stderr)
+                self.assert_public_url_refused(url, "public_base_url")
         for url in ["https://verify.example.in:443/",
                     "https://verify.example.in:/",
                     "http://verify.example.in:8080",
                     "https://[2001:db8::1]:8443/kv"]:
             with self.subTest(url=url):
-                self.assert_exit(["check-config"], 0,
-                                 {"kookoo_base_url": self.REAL_KOOKOO,
-                                  "public_base_url": url})
+                self.assert_public_url_accepted(url)
 
     def test_check_config_refuses_what_kookoo_cannot_reach_from_where_it_is(self):
         # KooKoo on the Internet reaches neither loopback nor private
@@ -193,11 +195,7 @@ class CliTests(unittest.TestCase):
                     "http://[::127.0.0.1]/", "http://[2002:7f00:1::]/",
                     "http://[64:ff9b::127.0.0.1]/", "http://localhost6/"]:
             with self.subTest(url=url):
-                cp = self.assert_exit(
-                    ["check-config"], 2,
-                    {"kookoo_base_url": self.REAL_KOOKOO,
-                     "public_base_url": url})
-                self.assertIn("can never reach", cp.stderr)
+                self.assert_public_url_refused(url, "can never reach")
         private_kookoo = "http://10.0.0.9:9000/outbound"
         self.assert_exit(["check-config"], 0,
                          {"kookoo_base_url": private_kookoo,
@@ -212,9 +210,7 @@ class CliTests(unittest.TestCase):
                     "https://verify.example.in/kv/",
                     "https://verify.example.in/kv"]:
             with self.subTest(url=url):
-                self.assert_exit(["check-config"], 0,
-                                 {"kookoo_base_url": self.REAL_KOOKOO,
-                                  "public_base_url": url})
+                self.assert_public_url_accepted(url)
         # Simulator and server on the same machine: both loopback.
         for kookoo, public in [
                 ("http://127.0.0.1:9000/outbound", "http://127.0.0.1:8080"),
