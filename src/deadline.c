@@ -98,6 +98,7 @@ void deadline_counts(unsigned long *evicted, unsigned long *timed_out)
  */
 static void *deadline_sweep(void *arg)
 {
+	pthread_setname_np(pthread_self(), "kv-deadline");
 	pthread_mutex_lock(&dl.lock);
 	while (!dl.stop) {
 		struct timespec until;

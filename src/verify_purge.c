@@ -118,6 +118,7 @@ static void purge_pass(void)
 
 static void *purge_main(void *arg)
 {
+	pthread_setname_np(pthread_self(), "kv-purge");
 	/* A first pass soon after the start, then one per interval. */
 	while (!purge_sleep(pg.pause_ms)) {
 		purge_pass();
