@@ -289,25 +289,27 @@ int store_number_erase(struct store_tx *c, const char *number,
  * - verifications finished (not IN PROGRESS) before finished_before, with
  *   their checks, events, calls, jobs and fraud reports, unless their
  *   number is verified for their key after verified_after (a verified
- *   number stays answerable for verified_ttl).  A batch looks at the next
- *   `limit` verifications after id after_id only, so it stays short however
- *   many are kept; out->last_id is where the next batch goes on, and
- *   out->more says whether verifications created before the cut-off may
- *   remain past it;
+ *   number stays answerable for verified_ttl);
  * - verified-number entries verified before verified_after (expired);
  * - client addresses of checks made before addresses_before (blanked);
  * - events created before events_before.
- * *out receives what it removed.
+ * Verifications, checks and events are walked by id, `limit` rows a batch
+ * after the id the caller gives (after_id, after_check_id, after_event_id),
+ * so a batch stays short however many rows are kept or were blanked
+ * before.  *out receives what it removed, the last id each walk looked at
+ * (where the next batch goes on) and whether rows created before that
+ * walk's cut-off may remain past it (more, more_checks, more_events).
  */
 struct store_purge {
 	int64_t finished_before, verified_after, addresses_before,
-		events_before, after_id;
+		events_before;
+	int64_t after_id, after_check_id, after_event_id;
 	int limit;
 };
 struct store_purge_counts {
 	int64_t verifications, verified_numbers, addresses, events;
-	int64_t last_id;
-	int more;
+	int64_t last_id, last_check_id, last_event_id;
+	int more, more_checks, more_events;
 };
 int store_purge_batch(struct store_tx *c, const struct store_purge *p,
 		      struct store_purge_counts *out);

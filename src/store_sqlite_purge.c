@@ -1,7 +1,9 @@
 /*
- * The background purge's batches (store_purge_batch).  Each kind of record
- * is taken `limit` rows at a time in id order, oldest first, so a batch
- * stays short and the writer runs the requests' writes between batches.
+ * The background purge's batches (store_purge_batch).  Verifications,
+ * checks and events are walked `limit` rows at a time in id order, oldest
+ * first, from where the last batch stopped, so a batch reads a bounded
+ * range however many rows before it were kept or blanked, and the writer
+ * runs the requests' writes between batches.
  * A verification's rows go before the verification, in the same
  * transaction, so the foreign keys hold at every statement.  Statements
  * are prepared per batch: a batch runs every few seconds at most, and the
@@ -32,14 +34,20 @@ static const char sql_select[] =
 	" ORDER BY v.id LIMIT ?3";
 
 /*
- * The window a batch looks at: the next ?2 verifications after id ?1, by
+ * The window a batch looks at: the next ?2 rows of a table after id ?1, by
  * the primary key, its last id and its earliest creation.  Ids grow with
  * creation time, so once a window starts past the cut-off no later row can
- * have finished before it.
+ * be older than it.
  */
-static const char sql_window[] =
+static const char sql_window_verifications[] =
 	"SELECT max(id), min(created_ms) FROM (SELECT id, created_ms"
 	" FROM verifications WHERE id > ?1 ORDER BY id LIMIT ?2)";
+static const char sql_window_checks[] =
+	"SELECT max(id), min(created_ms) FROM (SELECT id, created_ms"
+	" FROM checks WHERE id > ?1 ORDER BY id LIMIT ?2)";
+static const char sql_window_events[] =
+	"SELECT max(id), min(created_ms) FROM (SELECT id, created_ms"
+	" FROM events WHERE id > ?1 ORDER BY id LIMIT ?2)";
 
 /* A verification's rows, children first, the verification last. */
 static const char *const sql_remove[] = {
@@ -55,12 +63,78 @@ static const char sql_verified[] =
 	"DELETE FROM verified_numbers WHERE (key_id, number) IN"
 	" (SELECT key_id, number FROM verified_numbers"
 	" WHERE verified_ms < ?1 LIMIT ?2)";
+/* Within a window: ids ?2 (excluded) to ?3, made before ?1. */
 static const char sql_addresses[] =
-	"UPDATE checks SET ip = '' WHERE id IN (SELECT id FROM checks"
-	" WHERE ip != '' AND created_ms < ?1 ORDER BY id LIMIT ?2)";
+	"UPDATE checks SET ip = '' WHERE id > ?2 AND id <= ?3"
+	" AND created_ms < ?1 AND ip != ''";
 static const char sql_events[] =
-	"DELETE FROM events WHERE id IN (SELECT id FROM events"
-	" WHERE created_ms < ?1 ORDER BY id LIMIT ?2)";
+	"DELETE FROM events WHERE id > ?2 AND id <= ?3 AND created_ms < ?1";
+
+/*
+ * The window after id `after` of `limit` rows (window_sql): *last is its
+ * last id and *more 1 when it holds rows made before `cutoff`; else *last
+ * stays `after` and *more 0 (nothing older is left past it).
+ */
+static int purge_window(struct store_tx *c, const char *window_sql,
+			int64_t after, int limit, int64_t cutoff, int64_t *last,
+			int *more)
+{
+	sqlite3_stmt *win = NULL;
+	int rc = 0;
+
+	*last = after;
+	*more = 0;
+	if (sqlite3_prepare_v2(c->db, window_sql, -1, &win, NULL) !=
+	    SQLITE_OK) {
+		rc = sqlite_fail(c, "prepare purge");
+		goto out;
+	}
+	sqlite3_bind_int64(win, 1, after);
+	sqlite3_bind_int(win, 2, limit);
+	if (sqlite3_step(win) != SQLITE_ROW) {
+		rc = sqlite_fail(c, "purge window");
+		goto out;
+	}
+	if (sqlite3_column_type(win, 0) != SQLITE_NULL &&
+	    sqlite3_column_int64(win, 1) < cutoff) {
+		*last = sqlite3_column_int64(win, 0);
+		*more = 1;
+	}
+out:
+	sqlite3_finalize(win);
+	return rc;
+}
+
+/*
+ * Runs range_sql (cut-off, from, to) over the window after `after` of
+ * `limit` rows; *changed: the rows it touched.
+ */
+static int purge_range(struct store_tx *c, const char *window_sql,
+		       const char *range_sql, int64_t after, int limit,
+		       int64_t cutoff, int64_t *last, int *more,
+		       int64_t *changed)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = purge_window(c, window_sql, after, limit, cutoff, last, more);
+
+	if (rc != 0 || !*more)
+		return rc;
+	if (sqlite3_prepare_v2(c->db, range_sql, -1, &st, NULL) != SQLITE_OK) {
+		rc = sqlite_fail(c, "prepare purge");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, cutoff);
+	sqlite3_bind_int64(st, 2, after);
+	sqlite3_bind_int64(st, 3, *last);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		rc = sqlite_fail(c, "purge");
+		goto out;
+	}
+	*changed = sqlite3_changes64(c->db);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
 
 /* Runs one statement with (cutoff, limit); *changed: rows it touched. */
 static int purge_run(struct store_tx *c, const char *sql, int64_t cutoff,
@@ -89,12 +163,17 @@ out:
 static int purge_verifications(struct store_tx *c, const struct store_purge *p,
 			       struct store_purge_counts *out)
 {
-	sqlite3_stmt *sel = NULL, *win = NULL;
+	sqlite3_stmt *sel = NULL;
 	sqlite3_stmt *del[sizeof(sql_remove) / sizeof(sql_remove[0])] = {0};
 	const size_t ndel = sizeof(del) / sizeof(del[0]);
-	int64_t *ids = calloc((size_t)p->limit, sizeof(*ids));
-	int n = 0, rc = 0, step;
+	int64_t *ids = NULL;
+	int n = 0, rc, step;
 
+	rc = purge_window(c, sql_window_verifications, p->after_id, p->limit,
+			  p->finished_before, &out->last_id, &out->more);
+	if (rc != 0 || !out->more)
+		return rc; /* nothing left before the cut-off */
+	ids = calloc((size_t)p->limit, sizeof(*ids));
 	if (!ids) {
 		rc = KV_ENOMEM;
 		goto out;
@@ -110,23 +189,6 @@ static int purge_verifications(struct store_tx *c, const struct store_purge *p,
 			rc = sqlite_fail(c, "prepare purge");
 			goto out;
 		}
-	if (sqlite3_prepare_v2(c->db, sql_window, -1, &win, NULL) !=
-	    SQLITE_OK) {
-		rc = sqlite_fail(c, "prepare purge");
-		goto out;
-	}
-	sqlite3_bind_int64(win, 1, p->after_id);
-	sqlite3_bind_int(win, 2, p->limit);
-	if (sqlite3_step(win) != SQLITE_ROW) {
-		rc = sqlite_fail(c, "purge window");
-		goto out;
-	}
-	out->last_id = p->after_id;
-	if (sqlite3_column_type(win, 0) == SQLITE_NULL ||
-	    sqlite3_column_int64(win, 1) >= p->finished_before)
-		goto out; /* nothing left before the cut-off */
-	out->last_id = sqlite3_column_int64(win, 0);
-	out->more = 1;
 	sqlite3_bind_int64(sel, 1, p->finished_before);
 	sqlite3_bind_int64(sel, 2, p->verified_after);
 	sqlite3_bind_int(sel, 3, p->limit);
@@ -150,7 +212,6 @@ static int purge_verifications(struct store_tx *c, const struct store_purge *p,
 		}
 	out->verifications = n;
 out:
-	sqlite3_finalize(win);
 	sqlite3_finalize(sel);
 	for (size_t i = 0; i < ndel; i++)
 		sqlite3_finalize(del[i]);
@@ -166,6 +227,7 @@ int sqlite_purge_batch(struct store_tx *c, const struct store_purge *p,
 	memset(out, 0, sizeof(*out));
 	if (p->limit <= 0)
 		return KV_EINVAL;
+	out->last_id = p->after_id;
 	if (p->finished_before > 0) {
 		rc = purge_verifications(c, p, out);
 		if (rc != 0)
@@ -178,14 +240,20 @@ int sqlite_purge_batch(struct store_tx *c, const struct store_purge *p,
 		if (rc != 0)
 			return rc;
 	}
+	out->last_check_id = p->after_check_id;
 	if (p->addresses_before > 0) {
-		rc = purge_run(c, sql_addresses, p->addresses_before, p->limit,
-			       &out->addresses);
+		rc = purge_range(c, sql_window_checks, sql_addresses,
+				 p->after_check_id, p->limit,
+				 p->addresses_before, &out->last_check_id,
+				 &out->more_checks, &out->addresses);
 		if (rc != 0)
 			return rc;
 	}
+	out->last_event_id = p->after_event_id;
 	if (p->events_before > 0)
-		rc = purge_run(c, sql_events, p->events_before, p->limit,
-			       &out->events);
+		rc = purge_range(c, sql_window_events, sql_events,
+				 p->after_event_id, p->limit, p->events_before,
+				 &out->last_event_id, &out->more_events,
+				 &out->events);
 	return rc;
 }

@@ -216,6 +216,12 @@ static const char *const migrations[] = {
 	"SELECT prefix, 0, reason, created_ms, until_ms FROM blocks;"
 	"DROP TABLE blocks;"
 	"ALTER TABLE blocks_new RENAME TO blocks;",
+	/*
+	 * 12: the background purge deletes verified-number entries that
+	 * expired; without an index on the time it would read the whole table
+	 * inside the writer's transaction, once a batch.
+	 */
+	"CREATE INDEX verified_numbers_ms ON verified_numbers(verified_ms);",
 };
 
 int sqlite_schema_version(void)

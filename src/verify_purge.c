@@ -32,6 +32,12 @@ static struct {
 	int64_t retain_verifications_ms, retain_addresses_ms, retain_events_ms,
 		verified_ttl_ms;
 	int batch;
+	/*
+	 * Where the walks of checks and events go on at the next pass: the
+	 * rows before were blanked or deleted already (kept in memory; after a
+	 * restart the first pass walks from the start again, once).
+	 */
+	int64_t check_cursor, event_cursor;
 } pg = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
 struct purge_call {
@@ -73,6 +79,8 @@ static void purge_cutoffs(int64_t now, struct store_purge *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->limit = pg.batch;
+	p->after_check_id = pg.check_cursor;
+	p->after_event_id = pg.event_cursor;
 	p->verified_after = now - pg.verified_ttl_ms;
 	if (pg.retain_verifications_ms > 0)
 		p->finished_before = now - pg.retain_verifications_ms;
@@ -101,8 +109,10 @@ static void purge_pass(void)
 		total.addresses += pc.n.addresses;
 		total.events += pc.n.events;
 		pc.p.after_id = pc.n.last_id;
-		if (!pc.n.more && pc.n.verified_numbers < pc.p.limit &&
-		    pc.n.addresses < pc.p.limit && pc.n.events < pc.p.limit)
+		pc.p.after_check_id = pg.check_cursor = pc.n.last_check_id;
+		pc.p.after_event_id = pg.event_cursor = pc.n.last_event_id;
+		if (!pc.n.more && !pc.n.more_checks && !pc.n.more_events &&
+		    pc.n.verified_numbers < pc.p.limit)
 			break;
 		if (purge_sleep(pg.pause_ms))
 			break;

@@ -242,6 +242,56 @@ static void test_purge_blanks_old_addresses_and_events_only(void **state)
 	assert_int_equal(store_purge_batch(f->c, &p, &n), KV_EINVAL);
 }
 
+/*
+ * Checks and events are walked by id from where the last batch stopped, a
+ * window of `limit` rows at a time: a batch never reads the rows already
+ * blanked before it, and the walk stops at the first window made after the
+ * cut-off.
+ */
+static void test_purge_walks_checks_and_events_from_a_cursor(void **state)
+{
+	struct store_fixture *f = *state;
+	struct store_purge p;
+	struct store_purge_counts n;
+
+	vf_add(f->c, "919800000020", VF_IN_PROGRESS, OLD);
+	vf_add(f->c, "919800000021", VF_IN_PROGRESS, OLD + 1);
+	vf_add(f->c, "919800000022", VF_IN_PROGRESS, NOW - 60000);
+	memset(&p, 0, sizeof(p));
+	p.limit = 1;
+	p.addresses_before = NOW - HOUR;
+	p.events_before = NOW - HOUR;
+	/* One old row of each a batch, the cursors moving on by one. */
+	assert_int_equal(store_purge_batch(f->c, &p, &n), 0);
+	assert_int_equal(n.addresses, 1);
+	assert_int_equal(n.events, 1);
+	assert_true(n.more_checks && n.more_events);
+	assert_int_equal(n.last_check_id, 1);
+	assert_int_equal(n.last_event_id, 1);
+	p.after_check_id = n.last_check_id;
+	p.after_event_id = n.last_event_id;
+	assert_int_equal(store_purge_batch(f->c, &p, &n), 0);
+	assert_int_equal(n.addresses, 1);
+	assert_int_equal(n.events, 1);
+	p.after_check_id = n.last_check_id;
+	p.after_event_id = n.last_event_id;
+	/* The next window is newer than the cut-off: the walks stop there. */
+	assert_int_equal(store_purge_batch(f->c, &p, &n), 0);
+	assert_int_equal(n.addresses + n.events, 0);
+	assert_false(n.more_checks || n.more_events);
+	assert_int_equal(n.last_check_id, 2);
+	assert_int_equal(n.last_event_id, 2);
+	assert_int_equal(count(f, "SELECT count(*) FROM checks WHERE ip = ''"),
+			 2);
+	assert_int_equal(count(f, "SELECT count(*) FROM events"), 1);
+	/* From the start again, the blanked rows are walked over, once. */
+	p.after_check_id = 0;
+	assert_int_equal(store_purge_batch(f->c, &p, &n), 0);
+	assert_int_equal(n.addresses, 0);
+	assert_true(n.more_checks);
+	assert_int_equal(n.last_check_id, 1);
+}
+
 static void test_erase_removes_one_number_only(void **state)
 {
 	struct store_fixture *f = *state;
@@ -284,6 +334,9 @@ int main(void)
 			fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_purge_blanks_old_addresses_and_events_only,
+			fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_purge_walks_checks_and_events_from_a_cursor,
 			fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_erase_removes_one_number_only, fixture_setup,
