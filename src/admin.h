@@ -15,6 +15,8 @@
 /* Exit statuses: 0 ok, 1 runtime failure, 2 usage or configuration error. */
 #define ADMIN_EXIT_USAGE 2
 
+struct store_tx;
+
 struct admin_options {
 	struct config cfg;
 	const char *name;      /* keys create --name */
@@ -60,5 +62,18 @@ int admin_main(int argc, char **argv, int (*serve)(struct admin_options *o));
 int admin_migrate(struct admin_options *o);
 int admin_load_secret(const struct config *cfg);
 void admin_locate_templates(struct config *cfg);
+
+/* Opens the database for an admin command, migrating it first; NULL, logged. */
+struct store_tx *admin_open(struct admin_options *o);
+
+/*
+ * The commands of the data's lifecycle (admin_data.c), for admin.c's table:
+ * each returns the process's exit status.  config-doc reads its own
+ * arguments (after the command) and no settings.
+ */
+int admin_cmd_erase(struct admin_options *o);
+int admin_cmd_backup(struct admin_options *o);
+int admin_cmd_restore(struct admin_options *o);
+int admin_cmd_config_doc(int argc, char **argv);
 
 #endif
