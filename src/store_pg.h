@@ -1,0 +1,215 @@
+/*
+ * Private to the PostgreSQL backend (store_pg*.c): a libpq connection, the
+ * helpers that run SQL on it, and the operations that store_pg.c puts in the
+ * backend's table.  A setting that starts with postgresql:// or postgres://
+ * (or a libpq keyword string such as "host=... dbname=...") chooses it.
+ *
+ * Statements are written as static SQL strings with $1, $2... parameters and
+ * run through pg_query()/pg_run(): each connection prepares a statement the
+ * first time it runs it (the string's address names it) and reuses it
+ * afterwards, so the SQL sits next to the code that runs it, as with
+ * SQLite, and nothing is parsed twice.
+ */
+#ifndef KV_STORE_PG_H
+#define KV_STORE_PG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "store.h"
+
+/* Statements one connection prepares, at most (they are all static). */
+#define PG_STMT_MAX 160
+/* Parameters of one statement, at most. */
+#define PG_PARAMS_MAX 40
+
+/* The backend's handle: one connection and what it has prepared. */
+struct store_tx {
+	PGconn *conn;
+	/*
+	 * 1 while this is a writer's connection inside its group
+	 * transaction: reads of rows the write goes on to change lock them
+	 * (SELECT ... FOR UPDATE), so racing writes on other nodes wait
+	 * instead of deciding on a stale row (pg_locking()).
+	 */
+	int in_write;
+	/* 1 once the connection was found lost; its owner reconnects. */
+	int broken;
+	int nprepared;
+	const char *prepared[PG_STMT_MAX]; /* SQL strings, by statement no. */
+};
+
+/*
+ * A statement's parameters, built on the caller's stack: texts are
+ * referenced (they must live until the statement has run), numbers are
+ * printed into the struct, bytea goes in binary.
+ */
+struct pg_params {
+	int n;
+	const char *values[PG_PARAMS_MAX];
+	int lengths[PG_PARAMS_MAX];
+	int formats[PG_PARAMS_MAX];
+	char numbers[PG_PARAMS_MAX][24];
+};
+
+void pg_params_init(struct pg_params *p);
+void pg_param_int(struct pg_params *p, int64_t v);
+/* NULL and "" both go as ''; the schema has no NULL texts. */
+void pg_param_text(struct pg_params *p, const char *s);
+void pg_param_bytea(struct pg_params *p, const unsigned char *b, size_t len);
+
+/*
+ * Runs `sql` (a static string) with p (may be NULL) on c and returns its
+ * result (rows or none) in *res, which the caller frees with PQclear().
+ * On failure logs `what` with the server's message and returns the error
+ * pg_fail() maps, with *res NULL.
+ */
+int pg_query(struct store_tx *c, const char *sql, const struct pg_params *p,
+	     PGresult **res, const char *what);
+/* pg_query() for a statement whose rows are not wanted. */
+int pg_run(struct store_tx *c, const char *sql, const struct pg_params *p,
+	   const char *what);
+/*
+ * pg_query() of a statement that returns at most one row: 0 with *res set
+ * when it did, KV_ENOTFOUND (and *res NULL) when none.
+ */
+int pg_row(struct store_tx *c, const char *sql, const struct pg_params *p,
+	   PGresult **res, const char *what);
+/* Rows a statement changed (UPDATE/DELETE/INSERT without RETURNING). */
+int64_t pg_changed(PGresult *res);
+
+/*
+ * Maps a failed result (or a NULL one: the connection failed) to KV_E*:
+ * unique violation KV_EDUP; serialization failure, deadlock, lock or
+ * statement timeout KV_EBUSY; a lost connection KV_EDB with c->broken set;
+ * anything else KV_EDB.
+ */
+int pg_fail(struct store_tx *c, PGresult *res, const char *what);
+
+/* Column readers of a text-format result; NULL reads as 0 or "". */
+int64_t pg_get_int(PGresult *res, int row, int col);
+void pg_get_text(PGresult *res, int row, int col, char *out, size_t outlen);
+/* Copies a bytea column of exactly len bytes, or zeroes out. */
+void pg_get_bytea(PGresult *res, int row, int col, unsigned char *out,
+		  size_t len);
+/* A bytea column of at most cap bytes; returns its length, 0 if longer. */
+size_t pg_get_bytea_var(PGresult *res, int row, int col, unsigned char *out,
+			size_t cap);
+
+/*
+ * The statement to use for a read that the caller may go on to write from:
+ * `locking` (SELECT ... FOR UPDATE) on a writer's connection, `plain`
+ * elsewhere.
+ */
+const char *pg_locking(const struct store_tx *c, const char *plain,
+		       const char *locking);
+
+/* Opens a connection with the session settings the backend relies on. */
+struct store_tx *pg_connect(const char *conninfo, char *err, size_t errlen);
+
+/* The operations of struct store_ops (store.h has their contracts). */
+int pg_migrate(const char *path, char *err, size_t errlen);
+int pg_schema_version(void);
+struct store_tx *pg_open(const char *path, char *err, size_t errlen);
+void pg_close(struct store_tx *c);
+void pg_readers_init(const char *path);
+struct store_tx *pg_reader(void);
+void pg_readers_close(void);
+void pg_read_begin(void);
+void pg_read_end(void);
+int pg_writer_start(const char *path, int batch_max, char *err,
+		    size_t errlen);
+int pg_write(int (*fn)(struct store_tx *c, void *arg), void *arg);
+void pg_writer_stop(void);
+int pg_write_submit(struct store_write_op *op);
+int pg_begin(struct store_tx *c);
+int pg_commit(struct store_tx *c);
+int pg_rollback(struct store_tx *c);
+int pg_key_insert(struct store_tx *c, const struct key_info *k, int64_t *id);
+int pg_key_get(struct store_tx *c, const char *api_key, struct key_info *out);
+int pg_key_revoke(struct store_tx *c, const char *api_key, int64_t now_ms);
+int pg_key_set_owner(struct store_tx *c, const char *api_key,
+		     const char *owner);
+int pg_keys_foreach(struct store_tx *c,
+		    int (*cb)(const struct key_info *k, void *arg), void *arg);
+int pg_key_origin_add(struct store_tx *c, int64_t key_id, const char *origin);
+int pg_key_origin_allowed(struct store_tx *c, int64_t key_id,
+			  const char *origin, int *listed);
+int pg_origin_known(struct store_tx *c, const char *origin, int *known);
+int pg_key_origins_foreach(struct store_tx *c, int64_t key_id,
+			   void (*cb)(const char *origin, void *arg),
+			   void *arg);
+int pg_token_use(struct store_tx *c, const char *jti, int64_t exp_ms,
+		 int64_t now_ms);
+int pg_token_used(struct store_tx *c, const char *jti, int *used);
+int pg_verification_next_id(struct store_tx *c, int64_t *id);
+int pg_verification_insert(struct store_tx *c, struct vf_record *r);
+int pg_verification_get(struct store_tx *c, const char *request_id,
+			int64_t key_id, struct vf_record *out);
+int pg_verification_live(struct store_tx *c, int64_t key_id,
+			 const char *number, struct vf_record *out);
+int pg_verification_update(struct store_tx *c, const struct vf_record *r);
+int pg_verification_finalize(struct store_tx *c, const struct vf_record *r,
+			     int64_t now);
+int pg_check_insert(struct store_tx *c, int64_t verification_id,
+		    const struct vf_check *ch);
+int pg_checks_foreach(struct store_tx *c, int64_t verification_id,
+		      int (*cb)(const struct vf_check *ch, void *arg),
+		      void *arg);
+int pg_event_insert(struct store_tx *c, int64_t verification_id,
+		    const struct vf_event *ev);
+int pg_events_foreach(struct store_tx *c, int64_t verification_id,
+		      int (*cb)(const struct vf_event *ev, void *arg),
+		      void *arg);
+int pg_verified_put(struct store_tx *c, int64_t key_id, const char *number,
+		    const struct vf_verified *vr);
+int pg_verified_get(struct store_tx *c, int64_t key_id, const char *number,
+		    struct vf_verified *out);
+int pg_call_get(struct store_tx *c, const char *sid, struct vf_call *out);
+int pg_call_put(struct store_tx *c, const struct vf_call *cr, int64_t now);
+int pg_fraud_insert(struct store_tx *c, const char *number,
+		    int64_t verification_id, int64_t now);
+int pg_key_voice_confirm(struct store_tx *c, int64_t key_id, int *allowed);
+int pg_block_get(struct store_tx *c, const char *prefix, int64_t key_id,
+		 int64_t now, struct fraud_block *out);
+int pg_block_put(struct store_tx *c, const struct fraud_block *b);
+int pg_block_lift(struct store_tx *c, const char *prefix, int64_t now);
+int pg_block_last(struct store_tx *c, const char *prefix, int64_t key_id,
+		  struct fraud_block *out);
+int pg_blocks_foreach(struct store_tx *c, int64_t now,
+		      int (*cb)(const struct fraud_block *b, void *arg),
+		      void *arg);
+int pg_fraud_recent(struct store_tx *c, const char *prefix, int64_t key_id,
+		    int64_t since_ms, int64_t *count);
+int pg_key_kind(struct store_tx *c, int64_t key_id, int *kind);
+int pg_recent_numbers_foreach(struct store_tx *c, int64_t since_ms,
+			      void (*cb)(const char *number, int64_t at_ms,
+					 void *arg),
+			      void *arg);
+int pg_job_claim(struct store_tx *c, int64_t now, int64_t lease_until,
+		 struct vf_job *out);
+int pg_job_done(struct store_tx *c, int64_t id, int state, const char *error,
+		int64_t now);
+int pg_job_retry(struct store_tx *c, int64_t id, int64_t due_ms,
+		 const char *error);
+int pg_job_next_due(struct store_tx *c, int64_t *due_ms);
+int pg_verification_by_id(struct store_tx *c, int64_t id,
+			  struct vf_record *out);
+int pg_job_insert(struct store_tx *c, const char *kind,
+		  int64_t verification_id, int step, int64_t due_ms);
+int pg_jobs_cancel(struct store_tx *c, int64_t verification_id,
+		   int64_t now_ms);
+int pg_job_step_now(struct store_tx *c, int64_t verification_id,
+		    int64_t now_ms, int *moved);
+int pg_jobs_pending(struct store_tx *c, int64_t *count);
+int pg_backup(const char *path, const char *dest, int force,
+	      struct store_backup_stats *stats, char *err, size_t errlen);
+int pg_restore(const char *path, const char *src, char *err, size_t errlen);
+int pg_number_erase(struct store_tx *c, const char *number,
+		    struct store_erase_counts *out);
+int pg_purge_batch(struct store_tx *c, const struct store_purge *p,
+		   struct store_purge_counts *out);
+
+#endif
