@@ -264,19 +264,6 @@ __attribute__((weak)) int pg_jobs_pending(struct store_tx *c, int64_t *count)
 	return KV_EDB;
 }
 
-__attribute__((weak)) int pg_backup(const char *path, const char *dest,
-				    int force, struct store_backup_stats *stats,
-				    char *err, size_t errlen)
-{
-	return KV_EDB;
-}
-
-__attribute__((weak)) int pg_restore(const char *path, const char *src,
-				     char *err, size_t errlen)
-{
-	return KV_EDB;
-}
-
 __attribute__((weak)) int pg_number_erase(struct store_tx *c,
 					  const char *number,
 					  struct store_erase_counts *out)
