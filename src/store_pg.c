@@ -124,10 +124,13 @@ int pg_fail(struct store_tx *c, PGresult *res, const char *what)
 		return KV_EDB;
 	}
 	if (state && strcmp(state, "23505") == 0) {
+		c->raced = 1;
 		log_warn("db: %s: %s", what, msg);
 		return KV_EDUP;
 	}
 	if (state && pg_state_busy(state)) {
+		/* A timeout is not worth waiting for again. */
+		c->raced = state[0] == '4';
 		log_warn("db: %s: %s", what, msg);
 		return KV_EBUSY;
 	}

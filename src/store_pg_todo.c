@@ -8,48 +8,6 @@
 #include "store_pg.h"
 #include "err.h"
 
-__attribute__((weak)) void pg_readers_init(const char *path)
-{
-}
-
-__attribute__((weak)) struct store_tx *pg_reader(void)
-{
-	return NULL;
-}
-
-__attribute__((weak)) void pg_readers_close(void)
-{
-}
-
-__attribute__((weak)) void pg_read_begin(void)
-{
-}
-
-__attribute__((weak)) void pg_read_end(void)
-{
-}
-
-__attribute__((weak)) int pg_writer_start(const char *path, int batch_max,
-					  char *err, size_t errlen)
-{
-	return KV_EDB;
-}
-
-__attribute__((weak)) int pg_write(int (*fn)(struct store_tx *c, void *arg),
-				   void *arg)
-{
-	return KV_EDB;
-}
-
-__attribute__((weak)) void pg_writer_stop(void)
-{
-}
-
-__attribute__((weak)) int pg_write_submit(struct store_write_op *op)
-{
-	return KV_EDB;
-}
-
 __attribute__((weak)) int pg_verification_next_id(struct store_tx *c,
 						  int64_t *id)
 {
