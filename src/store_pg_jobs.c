@@ -48,12 +48,26 @@ static const char sql_claim[] =
 	"attempts = j.attempts + 1 FROM c WHERE j.id = c.id "
 	"RETURNING j.id, j.kind, j.verification_id, j.step, c.due_ms, "
 	"j.attempts";
-static const char sql_done[] = "UPDATE jobs SET state = $2, done_ms = $3, "
-			       "last_error = $4 WHERE id = $1 AND state = 0";
+/*
+ * A worker's report, only under its lease $5 (no row: the lease ran out
+ * and another node claimed the job).  The row lock the UPDATE takes makes
+ * the test hold against a claim committing meanwhile: the lease is
+ * re-read from the row's latest version.  Only a pending job changes; one
+ * that ended under the lease is rewritten as it was, so it still counts.
+ */
+static const char sql_done[] =
+	"WITH j AS (UPDATE jobs SET state = CASE WHEN state = 0 THEN $2 ELSE "
+	"state END, done_ms = CASE WHEN state = 0 THEN $3 ELSE done_ms END, "
+	"last_error = CASE WHEN state = 0 THEN $4 ELSE last_error END "
+	"WHERE id = $1 AND lease_until_ms = $5 RETURNING id) "
+	"SELECT count(*) FROM j";
 static const char sql_retry[] =
-	"WITH j AS (UPDATE jobs SET due_ms = $2, lease_until_ms = 0, "
-	"last_error = $3 WHERE id = $1 AND state = 0 RETURNING id) "
-	"SELECT pg_notify(" JOBS_CHANNEL ", '') FROM j";
+	"WITH j AS (UPDATE jobs SET due_ms = CASE WHEN state = 0 THEN $2 ELSE "
+	"due_ms END, last_error = CASE WHEN state = 0 THEN $3 ELSE last_error "
+	"END, lease_until_ms = CASE WHEN state = 0 THEN 0 ELSE lease_until_ms "
+	"END WHERE id = $1 AND lease_until_ms = $4 RETURNING state), "
+	"n AS (SELECT pg_notify(" JOBS_CHANNEL ", '') FROM j WHERE state = 0) "
+	"SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM n)";
 static const char sql_next_due[] = "SELECT due_ms FROM jobs WHERE state = 0 "
 				   "ORDER BY due_ms LIMIT 1";
 
@@ -140,8 +154,21 @@ int pg_job_claim(struct store_tx *c, int64_t now, int64_t lease_until,
 	return rc;
 }
 
-int pg_job_done(struct store_tx *c, int64_t id, int state, const char *error,
-		int64_t now)
+/* Runs a job report; KV_ENOTFOUND when the lease was not the caller's. */
+static int job_report(struct store_tx *c, const char *sql,
+		      const struct pg_params *p, const char *what)
+{
+	PGresult *res = NULL;
+	int rc = pg_row(c, sql, p, &res, what);
+
+	if (rc == 0 && pg_get_int(res, 0, 0) == 0)
+		rc = KV_ENOTFOUND;
+	PQclear(res);
+	return rc;
+}
+
+int pg_job_done(struct store_tx *c, int64_t id, int64_t lease_until, int state,
+		const char *error, int64_t now)
 {
 	struct pg_params p;
 
@@ -150,11 +177,12 @@ int pg_job_done(struct store_tx *c, int64_t id, int state, const char *error,
 	pg_param_int(&p, state);
 	pg_param_int(&p, now);
 	pg_param_text(&p, error ? error : "");
-	return pg_run(c, sql_done, &p, "finish job");
+	pg_param_int(&p, lease_until);
+	return job_report(c, sql_done, &p, "finish job");
 }
 
-int pg_job_retry(struct store_tx *c, int64_t id, int64_t due_ms,
-		 const char *error)
+int pg_job_retry(struct store_tx *c, int64_t id, int64_t lease_until,
+		 int64_t due_ms, const char *error)
 {
 	struct pg_params p;
 
@@ -162,7 +190,8 @@ int pg_job_retry(struct store_tx *c, int64_t id, int64_t due_ms,
 	pg_param_int(&p, id);
 	pg_param_int(&p, due_ms);
 	pg_param_text(&p, error ? error : "");
-	return pg_run(c, sql_retry, &p, "retry job");
+	pg_param_int(&p, lease_until);
+	return job_report(c, sql_retry, &p, "retry job");
 }
 
 int pg_job_next_due(struct store_tx *c, int64_t *due_ms)
