@@ -11,12 +11,17 @@
 /*
  * Backends by the prefix of their setting, in order; the last, with no
  * prefix, takes everything else (a file path).  A new backend is one row
- * here and its own files.
+ * here and its own files.  PostgreSQL takes a URI, or a libpq keyword
+ * string that starts with one of the keywords that name a server or a
+ * database (a file path does not start with "host=").
  */
 static const struct {
 	const char *prefix;
 	const struct store_ops *ops;
 } backends[] = {
+	{"postgresql://", &store_pg_ops}, {"postgres://", &store_pg_ops},
+	{"host=", &store_pg_ops},         {"hostaddr=", &store_pg_ops},
+	{"dbname=", &store_pg_ops},       {"service=", &store_pg_ops},
 	{"", &store_sqlite_ops},
 };
 

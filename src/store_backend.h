@@ -129,5 +129,10 @@ struct store_ops {
 
 /* The SQLite backend (store_sqlite*.c): a setting is a file path. */
 extern const struct store_ops store_sqlite_ops;
+/*
+ * The PostgreSQL backend (store_pg*.c): a setting is a postgresql:// URI or
+ * a libpq keyword string.
+ */
+extern const struct store_ops store_pg_ops;
 
 #endif
