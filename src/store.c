@@ -345,16 +345,16 @@ int store_job_claim(struct store_tx *c, int64_t now, int64_t lease_until,
 	return ops->job_claim(c, now, lease_until, out);
 }
 
-int store_job_done(struct store_tx *c, int64_t id, int state, const char *error,
-		   int64_t now)
+int store_job_done(struct store_tx *c, int64_t id, int64_t lease_until,
+		   int state, const char *error, int64_t now)
 {
-	return ops->job_done(c, id, state, error, now);
+	return ops->job_done(c, id, lease_until, state, error, now);
 }
 
-int store_job_retry(struct store_tx *c, int64_t id, int64_t due_ms,
-		    const char *error)
+int store_job_retry(struct store_tx *c, int64_t id, int64_t lease_until,
+		    int64_t due_ms, const char *error)
 {
-	return ops->job_retry(c, id, due_ms, error);
+	return ops->job_retry(c, id, lease_until, due_ms, error);
 }
 
 int store_job_next_due(struct store_tx *c, int64_t *due_ms)

@@ -174,18 +174,6 @@ __attribute__((weak)) int pg_job_claim(struct store_tx *c, int64_t now,
 	return KV_EDB;
 }
 
-__attribute__((weak)) int pg_job_done(struct store_tx *c, int64_t id, int state,
-				      const char *error, int64_t now)
-{
-	return KV_EDB;
-}
-
-__attribute__((weak)) int pg_job_retry(struct store_tx *c, int64_t id,
-				       int64_t due_ms, const char *error)
-{
-	return KV_EDB;
-}
-
 __attribute__((weak)) int pg_job_next_due(struct store_tx *c, int64_t *due_ms)
 {
 	return KV_EDB;
