@@ -103,10 +103,6 @@ test: deps
 unit: $(TESTS)
 	@sh tests/run-unit.sh $(TESTS)
 
-# The PostgreSQL backend against a throwaway server of its own (no harness).
-pg-smoke: $(BIN)
-	@KOOKOOVERIFY_BIN=$(BIN) sh tests/pg-smoke.sh
-
 integration: $(BIN) $(SIM)
 	@KOOKOOVERIFY_BIN=$(abspath $(BIN)) KOOKOO_SIM_BIN=$(abspath $(SIM)) \
 	    $(PYTHON) tests/integration/run.py
@@ -152,6 +148,10 @@ lint:
 	    -Isrc -Iivr $(LINT_DIRS)
 	$(if $(SRC_C),clang-tidy --quiet $(SRC_C) -- $(CFLAGS))
 	$(if $(SRC_CXX),clang-tidy --quiet $(SRC_CXX) -- $(CXXFLAGS))
+
+# The PostgreSQL backend against a throwaway server of its own (no harness).
+pg-smoke: $(BIN)
+	@KOOKOOVERIFY_BIN=$(BIN) sh tests/pg-smoke.sh
 
 check-src:
 	@sh tools/checksrc.sh
