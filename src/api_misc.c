@@ -8,7 +8,7 @@
 
 #include "api.h"
 #include "http.h"
-#include "store.h"
+#include "verify.h"
 
 static void misc_healthz(struct http_req *req)
 {
@@ -28,7 +28,7 @@ static void misc_readyz(struct http_req *req)
 	static const char down[] =
 		"{\"status\":\"unavailable\",\"store\":\"unreachable\"}";
 
-	if (store_ping() == 0)
+	if (verify_store_ready() == 0)
 		http_reply_copy(req, 200, "application/json", ready);
 	else
 		http_reply_copy(req, 503, "application/json", down);
