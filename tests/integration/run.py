@@ -5,8 +5,10 @@ Usage: run.py [-v|-q] [-k PATTERN]... [NAME]...
 NAME keeps the tests whose id (module.Class.method) contains it, e.g.
 `run.py test_seed` or `run.py SeedCheckTests`; -k PATTERN does the same with
 fnmatch wildcards.  The binary is $KOOKOOVERIFY_BIN (default bin/kookooverify).
-The last line is "integration: N passed, N failed[, N skipped]"; the exit
-status is 1 when anything failed or errored.
+The store backend is $KOOKOOVERIFY_TEST_BACKEND, sqlite (default) or
+postgres (one PostgreSQL started for the run, a database per server).
+The last line is "integration (BACKEND): N passed, N failed[, N skipped]";
+the exit status is 1 when anything failed or errored.
 """
 
 import argparse
@@ -78,16 +80,18 @@ def main():
                 or selected(t, args.names, args.patterns):
             tests.append(t)
     suite = unittest.TestSuite(tests)
+    head = "integration (%s)" % harness.BACKEND
     if not tests:
-        print("integration: no test matches %s"
-              % " ".join(args.names + ["-k " + p for p in args.patterns]))
+        print("%s: no test matches %s"
+              % (head, " ".join(args.names
+                                + ["-k " + p for p in args.patterns])))
 
-    print("integration: binary %s" % harness.BIN, flush=True)
+    print("%s: binary %s" % (head, harness.BIN), flush=True)
     try:
         harness.require_binary()
     except RuntimeError as e:
         print(str(e), flush=True)
-        print("integration: 0 passed, %d failed" % max(1, len(tests)))
+        print("%s: 0 passed, %d failed" % (head, max(1, len(tests))))
         return 1
 
     runner = unittest.TextTestRunner(stream=sys.stdout,
@@ -98,7 +102,7 @@ def main():
     failed = (len(result.failures) + len(result.errors)
               + len(result.unexpectedSuccesses))
     skipped = len(result.skipped)
-    line = "integration: %d passed, %d failed" % (passed, failed)
+    line = "%s: %d passed, %d failed" % (head, passed, failed)
     if skipped:
         line += ", %d skipped" % skipped
     sys.stdout.flush()
