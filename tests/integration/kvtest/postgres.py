@@ -111,6 +111,7 @@ class Postgres(Child):
 
     def prepare(self):
         self.port = PG_PORT
+        _live[self.dir] = self
         if _root():
             pw = pwd.getpwnam(PG_USER)
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
@@ -191,15 +192,23 @@ class Postgres(Child):
         self._forget()
         self.proc = None
 
+    def start_again(self):
+        """After stop() or crash(): the same cluster, dir and socket, so
+        every URI stays valid; waits until it accepts connections."""
+        self._spawn()
+        return self
+
     def restart(self, immediate=False):
-        """Stops (fast, or immediate) and starts again: same dir and
-        socket, so every URI stays valid."""
+        """Stops (fast, or immediate) and starts again."""
         if immediate:
             self.crash()
         elif self.proc is not None:
             self.stop()
-        self._spawn()
-        return self
+        return self.start_again()
+
+    def close(self):
+        _live.pop(self.dir, None)
+        super().close()
 
     # -- databases and SQL -----------------------------------------------------
 
@@ -275,6 +284,7 @@ def _rows_as_json(sql):
     return None
 
 
+_live = {}  # dir -> Postgres, for query()
 _shared = None
 _shared_lock = threading.Lock()
 
@@ -331,7 +341,8 @@ def drop_database(db):
 
 def query(db, sql, params=()):
     """Runs sql (`?` placeholders) on db, a SQLite path or a PostgreSQL URI
-    of this process' cluster; returns the rows as tuples, and commits."""
+    of a cluster this process started; returns the rows as tuples, and
+    commits."""
     if not is_postgres(db):
         con = sqlite3.connect(db, timeout=10)
         try:
@@ -341,9 +352,9 @@ def query(db, sql, params=()):
         finally:
             con.close()
     dbname, host = _parse_uri(db)
-    pg = shared()
-    if host != pg.dir:
-        raise AssertionError("%s is not on the tests' PostgreSQL" % db)
+    pg = _live.get(urllib.parse.unquote(host))
+    if pg is None:
+        raise AssertionError("%s is not on a PostgreSQL of the tests" % db)
     return pg.psql(dbname, sql, params)
 
 

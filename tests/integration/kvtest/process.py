@@ -374,9 +374,10 @@ class Server(ServerClient, Child):
     numbers: how many test numbers (fixed PINs) to configure.
     backend: "sqlite" (a file in the temp dir) or "postgres" (a fresh
     database on the tests' PostgreSQL); default $KOOKOOVERIFY_TEST_BACKEND.
-    self.db is the file or the URI either way.  db: join an existing
-    database instead (another node of a cluster): nothing is migrated or
-    created before the start; keys and secret_file come from that node.
+    self.db is the file or the URI either way.  db: use this database
+    instead (a URI; the caller made it).  keys: the keys of the node whose
+    database this one joins (a cluster): given, nothing is migrated or
+    created before the start (secret_file: that node's).
     """
 
     label = "server"
@@ -394,7 +395,8 @@ class Server(ServerClient, Child):
         self.numbers = [str(FIRST_NUMBER + i) for i in range(numbers)]
         self.backend = ("postgres" if postgres.is_postgres(db)
                         else backend or postgres.BACKEND)
-        self.joined_db = db
+        self.given_db = db
+        self.joined = keys is not None
         self.db = None
         self.secret_file = secret_file
         self.keys = list(keys or [])
@@ -406,8 +408,8 @@ class Server(ServerClient, Child):
 
     def prepare(self):
         from . import postgres
-        if self.joined_db:
-            self.db = self.joined_db
+        if self.given_db:
+            self.db = self.given_db
         elif self.backend == "postgres":
             self.db = postgres.new_database()
         else:
@@ -415,7 +417,7 @@ class Server(ServerClient, Child):
         if self.backend == "postgres" and not self.secret_file:
             # <db>.secret means nothing for a URI.
             self.secret_file = os.path.join(self.dir, "kv.secret")
-        if self.joined_db:
+        if self.joined:
             return
         self.cli("migrate", "--db", self.db)
         for i in range(self.nkeys):
@@ -436,7 +438,7 @@ class Server(ServerClient, Child):
             super().close()
         finally:
             if (self.backend == "postgres" and self.db
-                    and not self.joined_db and not self.failed
+                    and not self.given_db and not self.failed
                     and not os.environ.get("KOOKOOVERIFY_KEEP_TMP")):
                 from . import postgres
                 postgres.drop_database(self.db)
