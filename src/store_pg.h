@@ -37,6 +37,12 @@ struct store_tx {
 	int in_write;
 	/* 1 once the connection was found lost; its owner reconnects. */
 	int broken;
+	/*
+	 * 1 once a statement lost a race with another session (unique
+	 * violation, serialization failure, deadlock; not a timeout): the
+	 * writer runs that write again alone.  The writer clears it.
+	 */
+	int raced;
 	int nprepared;
 	const char *prepared[PG_STMT_MAX]; /* SQL strings, by statement no. */
 };
