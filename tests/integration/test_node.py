@@ -10,16 +10,16 @@ for fails, so a read cannot be answered, as when a database is lost.
 
 import os
 import shutil
-import sqlite3
 import subprocess
 import tempfile
 import unittest
 
-from harness import KVTestCase, run_cli
+from harness import KVTestCase, db_query, run_cli, sqlite_only
 from kvtest import config
 from kvtest.faults import FaultControl
 
 
+@sqlite_only("the fault hook fails SQLite; test_cluster stops PostgreSQL")
 class ReadinessTests(FaultControl, KVTestCase):
     per_test = True
 
@@ -82,13 +82,9 @@ class SecretClaimTests(KVTestCase):
     def test_the_same_secret_starts_and_the_store_holds_no_secret(self):
         self.server.restart()
         self.assertEqual(self.server.get("/readyz").status, 200)
-        with open(self.server.db + ".secret", "rb") as f:
+        with open(self.server.secret_path, "rb") as f:
             secret = f.read()
-        db = sqlite3.connect(self.server.db)
-        try:
-            rows = db.execute("SELECT name, value FROM meta").fetchall()
-        finally:
-            db.close()
+        rows = db_query(self.server.db, "SELECT name, value FROM meta")
         self.assertEqual([name for name, _ in rows], ["secret_fingerprint"])
         value = rows[0][1]
         self.assertRegex(value, r"^[0-9a-f]{32}$")
