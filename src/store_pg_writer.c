@@ -96,7 +96,26 @@ struct store_tx *pg_reader(void)
 		s->conn = NULL;
 	}
 	s->conn = pg_reconnect("reader", &thread_retry_at, &thread_retry_ms);
+	if (s->conn)
+		s->conn->reader = 1;
 	return s->conn;
+}
+
+int pg_reader_reopen(struct store_tx *c)
+{
+	struct store_tx *fresh =
+		pg_reconnect("reader", &thread_retry_at, &thread_retry_ms);
+
+	if (!fresh)
+		return KV_EDB;
+	/* The caller holds c: keep the struct, take the new session. */
+	PQfinish(c->conn);
+	c->conn = fresh->conn;
+	c->nprepared = 0;
+	c->broken = 0;
+	c->raced = 0;
+	free(fresh);
+	return 0;
 }
 
 /*
