@@ -5,6 +5,7 @@ config      binaries, timeouts, test numbers and their PINs, the child
 process     Child, the one class that starts, watches and stops a program
             on 127.0.0.1:0, and its two kinds: Server and Sim; run_cli
 client      Reply and the HTTP calls a test makes to a server
+openapi     replies checked against docs/openapi.yaml (client calls it)
 assertions  the checks on replies that the tests share
 waiting     poll_until and the thread helpers (run_together, run_all)
 cases       the unittest base classes: KVTestCase, WiredTestCase,
