@@ -223,7 +223,6 @@ class Page:
             p, _ = self.deref(p)
             if p.get("style") == "form" and p.get("explode") and \
                     "$ref" in p.get("schema", {}):
-                s, name = self.deref(p["schema"])
                 rows.append("<p>Query string: the members of %s.</p>"
                             % self.schema_link(p["schema"]["$ref"]))
                 continue

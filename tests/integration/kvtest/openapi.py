@@ -376,6 +376,13 @@ class _DocCheck:
     def bad(self, where, msg):
         self.problems.append("%s: %s" % (where, msg))
 
+    def deref(self, node, where):
+        """node behind its $refs; {} for a dangling one (refs() says so)."""
+        try:
+            return self.spec.resolve(node, where)[0]
+        except (KeyError, ValueError, IndexError):
+            return {}
+
     def refs(self, node, where):
         """Every $ref resolves inside the document."""
         if isinstance(node, dict):
@@ -444,7 +451,7 @@ class _DocCheck:
                 self.bad(where, "an http scheme needs scheme")
 
     def parameter(self, p, where):
-        p, _ = self.spec.resolve(p, where)
+        p = self.deref(p, where)
         if not p.get("name") or p.get("in") not in PARAM_IN:
             self.bad(where, "a parameter needs name and in (one of %s)"
                      % ", ".join(sorted(PARAM_IN)))
@@ -479,7 +486,7 @@ class _DocCheck:
             rw = "%s/responses/%s" % (where, code)
             if not STATUS_RE.match(str(code)):
                 self.bad(rw, "not an HTTP status code")
-            r, _ = self.spec.resolve(r, rw)
+            r = self.deref(r, rw)
             if not isinstance(r.get("description"), str):
                 self.bad(rw, "a response needs a description")
 
