@@ -156,7 +156,7 @@ class Page:
         if (s.get("xml") or {}).get("name"):
             limits.append("XML element <code>&lt;%s&gt;</code>"
                           % esc(s["xml"]["name"]))
-        text = " ".join(parts) or "any"
+        text = " ".join(parts) or ("text" if limits else "any")
         return text + (" (%s)" % ", ".join(limits) if limits else "")
 
     def props_table(self, s):
@@ -180,6 +180,14 @@ class Page:
         """A schema's own constraints, then its members."""
         if s.get("description"):
             self.w(md(s["description"]))
+        rules = [b for b in s.get("allOf", ()) if "if" in b]
+        if rules and len(rules) == len(s["allOf"]):
+            self.w("<table><tr><th>when</th><th>then</th></tr>%s</table>" % (
+                "".join("<tr><td>%s</td><td>%s</td></tr>" % (
+                    self.cond_text(b["if"], "is"),
+                    self.cond_text(b.get("then", {}), "is"))
+                    for b in rules)))
+            return
         head = dict(s)
         head.pop("description", None)
         if "$ref" not in s:

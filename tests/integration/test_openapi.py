@@ -184,6 +184,18 @@ class ReplyCheckTests(unittest.TestCase):
             "GET", "/kookooverify/control", 200, "application/json",
             '{"status":0,"response":"INVALID COMMAND"}'))
 
+    def test_an_error_text_of_another_status_is_refused(self):
+        # The seed dialect's text under the Vonage code, and a Vonage text
+        # under the seed code.
+        self.assert_refused(reply(
+            "GET", "/verify/check/json", 200, "application/json",
+            '{"request_id":"","status":"4","error_text":"Bad Credentials"}'),
+            "error_text")
+        self.assert_refused(reply(
+            "GET", "/kookooverify/check", 200, "application/json",
+            '{"status":4,"error_text":"Invalid credentials were provided"}'),
+            "error_text")
+
     def test_a_missing_or_extra_member_is_refused(self):
         self.assert_refused(reply(
             "GET", "/verify/check/json", 200, "application/json",
