@@ -26,6 +26,8 @@ libjansson-dev
 libcmocka-dev
 libphonenumber-dev
 python3
+python3-yaml
+python3-jsonschema
 curl
 wrk
 sqlite3

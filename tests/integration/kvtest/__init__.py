@@ -7,6 +7,7 @@ process     Child, the one class that starts, watches and stops a program
 postgres    the PostgreSQL child, the backend switch
             (KOOKOOVERIFY_TEST_BACKEND), SQL on either kind of store
 client      Reply and the HTTP calls a test makes to a server
+openapi     replies checked against docs/openapi.yaml (client calls it)
 assertions  the checks on replies that the tests share
 waiting     poll_until and the thread helpers (run_together, run_all)
 faults      FaultControl, a mixin that arms the server's fault hook
