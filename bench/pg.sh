@@ -147,12 +147,13 @@ pg_phases() {
 	echo
 	echo "bench: PostgreSQL node 1 pid $pid on $BASE"
 
-	# Twice the warm-up: its ids feed the two Check phases, one half each,
-	# so that most checks are first checks as in the SQLite phase.
+	# Twice the warm-up: its ids feed the two Check phases, a third each,
+	# so that most checks are first checks as in the SQLite phase, and the
+	# Search phases, a third no check touches (they expect IN PROGRESS).
 	warm_up $((WARMUP * 2)) "$DIR/pg.ids"
-	awk 'NR % 2' "$DIR/pg.ids" >"$DIR/pg1.check.ids"
-	awk 'NR % 2 == 0' "$DIR/pg.ids" >"$DIR/pg2.check.ids"
-	shuf -n "$NIDS" "$DIR/pg.ids" >"$DIR/pg.search.ids"
+	awk 'NR % 3 == 0' "$DIR/pg.ids" >"$DIR/pg1.check.ids"
+	awk 'NR % 3 == 1' "$DIR/pg.ids" >"$DIR/pg2.check.ids"
+	awk 'NR % 3 == 2' "$DIR/pg.ids" | shuf -n "$NIDS" >"$DIR/pg.search.ids"
 
 	BENCH_EXPECT=0
 	BENCH_NUM_OFFSET=0
