@@ -3,6 +3,7 @@
 # two wrk runs side by side against two nodes, the half-load phases, CPU
 # time of a set of processes, and the awk that reads wrk's latencies.
 # Everything it starts is recorded in $DIR/pids so the EXIT trap stops it.
+# shellcheck shell=sh disable=SC2034,SC2153,SC2154 # run.sh's variables
 
 # Converts one of wrk's latency fields ("812.00us", "1.20ms", "2.01s") to
 # milliseconds; prepended to the awk programs that read wrk's output.

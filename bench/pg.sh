@@ -5,6 +5,7 @@
 # half-load latency, then the same on two nodes side by side; pg_stop
 # stops the server.  Each says why and returns 1 when it cannot go on, and
 # run.sh then skips the rest.
+# shellcheck shell=sh disable=SC2034,SC2153,SC2154 # run.sh's variables
 
 PGDIR=
 AS_PG=
@@ -18,6 +19,7 @@ pg_sql() {
 # pg_pids: the postmaster and its children (backends, walwriter...).
 pg_pids() {
 	pm=$(head -n 1 "$PGDIR/data/postmaster.pid" 2>/dev/null)
+	# shellcheck disable=SC2046 # one pid a word
 	[ -n "$pm" ] && echo "$pm" $(ps -o pid= --ppid "$pm")
 }
 
@@ -97,6 +99,7 @@ pg_where() {
 	hz=$(getconf CLK_TCK)
 	echo "   where the time went, per request over $n requests" \
 		"(the validation run included):"
+	# shellcheck disable=SC2046 # pg_pids: one pid a word
 	awk -v n="$n" -v hz="$hz" -v a="$c0_node" -v b="$(cpu_ticks "$pid")" \
 		-v c="$c0_pg" -v d="$(cpu_ticks $(pg_pids))" 'BEGIN {
 		printf "   CPU: node %.1f us, PostgreSQL %.1f us\n",
@@ -126,6 +129,7 @@ pg_phase_begin() {
 	xact0=$(pg_sql "SELECT xact_commit FROM pg_stat_database
 		WHERE datname = 'kvbench'")
 	c0_node=$(cpu_ticks "$pid")
+	# shellcheck disable=SC2046 # pg_pids: one pid a word
 	c0_pg=$(cpu_ticks $(pg_pids))
 }
 

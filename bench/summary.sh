@@ -2,6 +2,7 @@
 # per phase from DIR/phases and the wrk outputs, then the table, the ratios
 # and the targets.  A phase that did not run (PostgreSQL absent, a ceiling
 # tool that did not build) is left out of the ratios that need it.
+# shellcheck shell=sh disable=SC2034,SC2153,SC2154 # run.sh's variables
 
 # One line per phase: name conns rss req/s p50 p99 unexpected.
 while read -r name conns rss; do
