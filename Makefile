@@ -12,7 +12,7 @@
 
 CC       ?= gcc
 CXX      ?= g++
-PKGS     := libmicrohttpd libcurl libxml-2.0 sqlite3 libsodium jansson
+PKGS     := libmicrohttpd libcurl libxml-2.0 sqlite3 libsodium jansson libpq
 BUILD    ?= build
 BIN      := bin/kookooverify
 PYTHON   ?= /usr/bin/python3
