@@ -110,13 +110,15 @@ pg_where() {
 		-v y="$xact0" -v n="$n" 'BEGIN { printf "%.2f", (x - y) / n }')" \
 		"per request"
 	pg_sql "SELECT sum(calls), round(sum(total_exec_time)::numeric, 0)
-		FROM pg_stat_statements" 2>/dev/null |
+		FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat%'" \
+		2>/dev/null |
 		awk -F'|' -v n="$n" '$1 > 0 {
 		printf "   statements: %.2f per request, %.1f us of execution" \
 			" each request\n", $1 / n, $2 * 1000 / n }'
 	pg_sql "SELECT calls, round(mean_exec_time::numeric * 1000, 1),
 		left(regexp_replace(query, '\s+', ' ', 'g'), 90)
-		FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 8" \
+		FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat%'
+		ORDER BY total_exec_time DESC LIMIT 8" \
 		2>/dev/null | awk -F'|' -v n="$n" '
 		NR == 1 { print "   busiest statements (calls per request," \
 			" mean us, text):" }
