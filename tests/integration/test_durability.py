@@ -33,7 +33,7 @@ class DurabilityTests(KVTestCase):
         """A server with `settings` that stored one verification (a write
         through the writer), stopped; returns its stderr."""
         s = self.start_server(dict(settings, log_level="info"))
-        if str(s.db).startswith("postgres"):
+        if s.backend == "postgres":
             self.skipTest("db_synchronous is SQLite's; PostgreSQL has "
                           "synchronous_commit")
         self.seed_request_ok()
