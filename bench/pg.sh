@@ -211,8 +211,12 @@ pg_phases() {
 	run_pair pg2_check "$CONNS" /verify/check/json check
 
 	echo
-	echo "bench: PostgreSQL database size" \
-		"$(pg_sql "SELECT pg_size_pretty(pg_database_size('kvbench'))")"
+	pg_sql "SELECT pg_database_size('kvbench'),
+		(SELECT count(*) FROM verifications),
+		(SELECT count(*) FROM checks), (SELECT count(*) FROM jobs)" |
+		awk -F'|' '{ printf "bench: PostgreSQL database %.1f MiB for" \
+		" %d verifications, %d checks, %d jobs: %.0f bytes a" \
+		" verification\n", $1 / 1048576, $2, $3, $4, $1 / ($2 + !$2) }'
 	server_stop "$node2" pg2
 	server_stop "$node1" pg1
 	pid=

@@ -178,6 +178,16 @@ BENCH_IDS_FILE=$DIR/check.ids
 export BENCH_EXPECT BENCH_IDS_FILE
 run_wrk check "$CONNS" /verify/check/json check
 
+# What a verification of these phases takes on disk, with its check and job
+# (the WAL checkpointed into the file first).
+sql "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+sql "SELECT page_count * page_size, (SELECT count(*) FROM verifications),
+	(SELECT count(*) FROM checks), (SELECT count(*) FROM jobs)
+	FROM pragma_page_count, pragma_page_size" |
+	awk -F'|' '{ printf "bench: SQLite database %.1f MiB for %d" \
+	" verifications, %d checks, %d jobs: %.0f bytes a verification\n",
+	$1 / 1048576, $2, $3, $4, $1 / ($2 + !$2) }'
+
 # e. Search over a big table: ROWS finished verifications of the bench key,
 # inserted while the server runs (WAL), then a mix of old and new ids.
 maxid=$(sql "SELECT coalesce(max(id), 0) FROM verifications")
