@@ -31,7 +31,8 @@ static enum MHD_Result static_answer(void *cls, struct MHD_Connection *conn,
 	/* Whatever came in a body is dropped; a GET has none. */
 	*body_size = 0;
 	if (!*state) {
-		*state = conn; /* first call: headers only, answer on the next */
+		*state =
+			conn; /* first call: headers only, answer on the next */
 		return MHD_YES;
 	}
 	return MHD_queue_response(conn, MHD_HTTP_OK, reply);
@@ -53,9 +54,8 @@ int main(void)
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	reply = MHD_create_response_from_buffer(sizeof(ok) - 1, (void *)ok,
 						MHD_RESPMEM_PERSISTENT);
-	if (!reply ||
-	    MHD_add_response_header(reply, "Content-Type",
-				    "application/json") != MHD_YES)
+	if (!reply || MHD_add_response_header(reply, "Content-Type",
+					      "application/json") != MHD_YES)
 		return 1;
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGTERM);

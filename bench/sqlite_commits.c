@@ -34,8 +34,8 @@ int main(int argc, char **argv)
 	long n = 0;
 	int full, rc = 1;
 
-	if (argc != 4 || (strcmp(argv[3], "normal") != 0 &&
-			  strcmp(argv[3], "full") != 0)) {
+	if (argc != 4 ||
+	    (strcmp(argv[3], "normal") != 0 && strcmp(argv[3], "full") != 0)) {
 		fprintf(stderr, "usage: %s DB SECONDS normal|full\n", argv[0]);
 		return 2;
 	}
