@@ -99,6 +99,26 @@ cpu_ticks() {
 	done | awk '{ t += $12 + $13 } END { print t + 0 }'
 }
 
+# phase_requests NAME: requests phase NAME sent, its validation run's too.
+phase_requests() {
+	awk '/ requests in / { s += $1 } END { print s + 0 }' "$DIR/$1.out" \
+		"$DIR/$1.check" 2>/dev/null
+}
+
+# cpu_per_request NAME LABEL TICKS_BEFORE PID...: prints the CPU the
+# processes used during phase NAME (since TICKS_BEFORE) per request.
+cpu_per_request() {
+	cn=$1
+	cl=$2
+	c0=$3
+	shift 3
+	awk -v n="$(phase_requests "$cn")" -v hz="$(getconf CLK_TCK)" \
+		-v a="$c0" -v b="$(cpu_ticks "$@")" -v l="$cl" 'BEGIN {
+		if (n > 0)
+			printf "   CPU %s: %.1f us per request\n", l,
+				(b - a) * 1e6 / hz / n }'
+}
+
 # rps FILE: Requests/sec in a wrk output.
 rps() {
 	awk '/^Requests\/sec:/ { print $2 + 0 }' "$1"

@@ -93,17 +93,13 @@ pg_stop() {
 # ones (pg_stat_statements, reset before the phase, so its 2 s validation
 # run is counted too).
 pg_where() {
-	n=$(awk '/ requests in / { s += $1 } END { print s + 0 }' \
-		"$DIR/$1.out" "$DIR/$1.check")
+	n=$(phase_requests "$1")
 	[ "$n" -gt 0 ] || return 0
-	hz=$(getconf CLK_TCK)
 	echo "   where the time went, per request over $n requests" \
 		"(the validation run included):"
+	cpu_per_request "$1" node "$c0_node" "$pid"
 	# shellcheck disable=SC2046 # pg_pids: one pid a word
-	awk -v n="$n" -v hz="$hz" -v a="$c0_node" -v b="$(cpu_ticks "$pid")" \
-		-v c="$c0_pg" -v d="$(cpu_ticks $(pg_pids))" 'BEGIN {
-		printf "   CPU: node %.1f us, PostgreSQL %.1f us\n",
-			(b - a) * 1e6 / hz / n, (d - c) * 1e6 / hz / n }'
+	cpu_per_request "$1" PostgreSQL "$c0_pg" $(pg_pids)
 	commits=$(pg_sql "SELECT xact_commit FROM pg_stat_database
 		WHERE datname = 'kvbench'")
 	echo "   transactions committed: $(awk -v x="$commits" \

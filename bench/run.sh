@@ -158,7 +158,9 @@ export BENCH_EXPECT BENCH_NUM_OFFSET
 # (ext4 block allocation for the db and the WAL); the targets are about the
 # steady state, so the measured phase starts once the WAL is being reused.
 warm_up "$WARMUP"
+c0_node=$(cpu_ticks "$pid")
 run_wrk request "$CONNS" /verify/json request
+cpu_per_request request node "$c0_node" "$pid"
 
 sql "SELECT request_id FROM verifications ORDER BY random() LIMIT $NIDS" \
 	>"$DIR/search.ids"
@@ -170,7 +172,9 @@ echo "bench: $(wc -l <"$DIR/check.ids") verifications in progress"
 BENCH_EXPECT="IN PROGRESS"
 BENCH_IDS_FILE=$DIR/search.ids
 export BENCH_EXPECT BENCH_IDS_FILE
+c0_node=$(cpu_ticks "$pid")
 run_wrk search "$CONNS" /verify/search/json search
+cpu_per_request search node "$c0_node" "$pid"
 
 # d. Verify Check with a wrong code: 16, 16, 17 per id, then 17.
 BENCH_EXPECT=16,17
