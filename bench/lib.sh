@@ -101,8 +101,8 @@ cpu_ticks() {
 
 # phase_requests NAME: requests phase NAME sent, its validation run's too.
 phase_requests() {
-	awk '/ requests in / { s += $1 } END { print s + 0 }' "$DIR/$1.out" \
-		"$DIR/$1.check" 2>/dev/null
+	cat "$DIR/$1.out" "$DIR/$1.check" 2>/dev/null |
+		awk '/ requests in / { s += $1 } END { print s + 0 }'
 }
 
 # cpu_per_request NAME LABEL TICKS_BEFORE PID...: prints the CPU the
