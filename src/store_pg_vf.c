@@ -75,6 +75,17 @@ static const char sql_live[] = "SELECT " VF_COLUMNS " FROM verifications "
 static const char sql_live_lock[] =
 	"SELECT " VF_COLUMNS " FROM verifications "
 	"WHERE key_id = $1 AND number = $2 AND state = 0 FOR UPDATE";
+/*
+ * A writer deciding whether a number may start a verification holds this
+ * lock (key, number) until its transaction ends, before it looks for the
+ * live one.  A row lock cannot cover a row another transaction is still
+ * inserting: without it, requests for one number racing on several
+ * writers would each find none, each count against the number's limit,
+ * and all but one fail on the unique index.  The two-int form keeps these
+ * locks apart from the single-key migration lock.
+ */
+static const char sql_live_gate[] =
+	"SELECT pg_advisory_xact_lock(1, hashtext($1::bigint || ':' || $2))";
 static const char sql_by_id[] = "SELECT " VF_COLUMNS
 				" FROM verifications WHERE id = $1";
 static const char sql_by_id_lock[] =
@@ -288,10 +299,17 @@ int pg_verification_live(struct store_tx *c, int64_t key_id, const char *number,
 			 struct vf_record *out)
 {
 	struct pg_params p;
+	int rc;
 
 	pg_params_init(&p);
 	pg_param_int(&p, key_id);
 	pg_param_text(&p, number);
+	/* Its own statement: the lookup's snapshot must follow the wait. */
+	if (c->in_write) {
+		rc = pg_run(c, sql_live_gate, &p, "live verification lock");
+		if (rc != 0)
+			return rc;
+	}
 	return vf_lookup(c, pg_locking(c, sql_live, sql_live_lock), &p, out,
 			 "live verification");
 }

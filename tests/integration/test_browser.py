@@ -14,7 +14,7 @@ import time
 import unittest
 
 import harness
-from harness import KVTestCase, LIMITS_OFF, pin_of, run_cli, wrong_pin
+from harness import KVTestCase, LIMITS_OFF, db_query, pin_of, run_cli, wrong_pin
 
 ORIGIN = "https://shop.example"
 OTHER = "https://other.example"   # listed by another publishable key
@@ -269,11 +269,9 @@ class PublishableKeyTests(BrowserCase):
                                         origin=OTHER, pk=pk), "0")
         d = self.assert_vonage(self.pk_call("", {
             "number": self.s.new_number()}, origin=OTHER, pk=pk), "0")
-        db = sqlite3.connect(self.s.db)
-        self.addCleanup(db.close)
-        rows = db.execute(
-            "SELECT v.brand FROM verifications v JOIN api_keys k "
-            "ON k.id = v.key_id WHERE k.api_key = ?", (pk,)).fetchall()
+        rows = db_query(
+            self.s.db, "SELECT v.brand FROM verifications v JOIN api_keys k "
+            "ON k.id = v.key_id WHERE k.api_key = ?", (pk,))
         self.assertEqual(rows, [("Shöp",), ("Shöp",)], d)
 
     def test_status_10_names_the_live_request_to_its_own_page(self):
