@@ -112,13 +112,14 @@ pg_where() {
 		printf "   statements: %.2f per request, %.1f us of execution" \
 			" each request\n", $1 / n, $2 * 1000 / n }'
 	pg_sql "SELECT calls, round(mean_exec_time::numeric * 1000, 1),
-		left(regexp_replace(query, '\s+', ' ', 'g'), 90)
+		round(max_exec_time::numeric, 1),
+		left(regexp_replace(query, '\s+', ' ', 'g'), 80)
 		FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat%'
 		ORDER BY total_exec_time DESC LIMIT 8" \
 		2>/dev/null | awk -F'|' -v n="$n" '
 		NR == 1 { print "   busiest statements (calls per request," \
-			" mean us, text):" }
-		{ printf "   %6.2f %8s  %s\n", $1 / n, $2, $3 }'
+			" mean us, max ms, text):" }
+		{ printf "   %6.2f %8s %7s  %s\n", $1 / n, $2, $3, $4 }'
 }
 
 # pg_phase_begin: counters that pg_where reads after the phase.
