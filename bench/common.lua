@@ -13,6 +13,7 @@ end
 -- Per-thread state; scripts call this from their own init().
 function bench_init()
 	counts = {}
+	seen = {}
 	math.randomseed(os.time() + tid)
 	wrk.headers["Authorization"] = "Basic " .. os.getenv("BENCH_AUTH")
 end
@@ -36,6 +37,13 @@ end
 -- Only in validation runs (BENCH_VALIDATE=1): with a response hook wrk hands
 -- every body to Lua, which costs wrk itself more than the server's reply
 -- and would make wrk, not the server, the bottleneck of a measured run.
+-- With BENCH_IDS_OUT as well, the request ids of the replies are kept and
+-- appended to that file at the end (how run.sh learns ids from a store it
+-- does not read itself).
+ids_out = os.getenv("BENCH_IDS_OUT")
+if ids_out == "" then
+	ids_out = nil
+end
 if os.getenv("BENCH_VALIDATE") == "1" then
 	function response(status, headers, body)
 		local s = body:match('"status"%s*:%s*"([^"]*)"')
@@ -43,6 +51,12 @@ if os.getenv("BENCH_VALIDATE") == "1" then
 			s = "http" .. status
 		end
 		counts[s] = (counts[s] or 0) + 1
+		if ids_out then
+			local id = body:match('"request_id"%s*:%s*"([^"]+)"')
+			if id then
+				seen[#seen + 1] = id
+			end
+		end
 	end
 end
 
@@ -88,5 +102,14 @@ function done(summary, latency, requests)
 	if os.getenv("BENCH_VALIDATE") == "1" then
 		print("statuses: " .. table.concat(parts, " "))
 		print("unexpected responses: " .. bad)
+	end
+	if ids_out then
+		local f = assert(io.open(ids_out, "a"))
+		for _, t in ipairs(threads) do
+			for _, id in ipairs(t:get("seen") or {}) do
+				f:write(id, "\n")
+			end
+		end
+		f:close()
 	end
 end

@@ -1,10 +1,13 @@
 #!/bin/sh
 # bench/run.sh BIN: throughput and latency of a real kookooverify server with
-# wrk, all in one run: healthz (the ceiling), Verify Request, Search, Check,
-# Search over a database preloaded with BENCH_ROWS verifications, and
-# Request/Search latency at about half load.  It only measures and prints;
-# see bench/README.md for the phases, the knobs and how to read the table.
-# Traffic goes to 127.0.0.1 only.
+# wrk, all in one run: the machine's ceilings (a bare libmicrohttpd reply,
+# SQLite single-row commits with synchronous NORMAL and FULL), then on
+# SQLite healthz, Verify Request, Search, Check, Search over a database
+# preloaded with BENCH_ROWS verifications, Request/Search latency at about
+# half load, Request with db_synchronous = full; then, when PostgreSQL is
+# installed, Request, Search and Check on one PostgreSQL node and on two.
+# It only measures and prints; see bench/README.md for the phases, the
+# knobs and how to read the table.  Traffic goes to 127.0.0.1 only.
 
 set -u
 
@@ -19,6 +22,9 @@ NIDS=${BENCH_IDS:-5000}        # request ids cycled by the search phases
 WARMUP=${BENCH_WARMUP:-5}      # seconds of unreported Request load first
 HALF=${BENCH_HALF:-50}         # half-load phases: percent of full-load rate
 PACE=${BENCH_PACE_MS:-2}       # half-load: mean pause per connection, ms
+COMMIT_SECS=${BENCH_COMMIT_SECONDS:-2} # per SQLite commit ceiling
+PG=${BENCH_PG:-1}              # 0: skip the PostgreSQL phases
+BENCH_PG_OPTS=${BENCH_PG_OPTS:-} # extra postgres -c options
 
 for tool in wrk sqlite3 base64; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
@@ -30,13 +36,21 @@ done
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/kvbench.XXXXXX") || exit 1
 DB=$DIR/kv.db
 pid=
+: >"$DIR/pids"
+: >"$DIR/phases"
+
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
+# shellcheck source=bench/pg.sh
+. "$HERE/pg.sh"
 
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
-	if [ -n "$pid" ]; then
-		kill "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	fi
+	while read -r p; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done <"$DIR/pids"
+	pg_stop immediate
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
@@ -62,134 +76,98 @@ export KOOKOOVERIFY_LOG_LEVEL KOOKOOVERIFY_PIN_EXPIRY \
 	KOOKOOVERIFY_LIMIT_KEY_RPS KOOKOOVERIFY_LIMIT_NUMBER_MAX \
 	KOOKOOVERIFY_LIMIT_PREFIX_PER_HOUR KOOKOOVERIFY_LIMIT_IP_CHECKS_PER_MIN \
 	KOOKOOVERIFY_FRAUD_MIN_VOLUME KOOKOOVERIFY_PER_IP_CONNECTIONS
+BENCH_LUA_DIR=$HERE
+export BENCH_LUA_DIR
 
 sql() {
 	sqlite3 -cmd '.timeout 30000' "$DB" "$@"
 }
 
-rss_kb() {
-	awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null ||
-		echo "?"
+# build_tool NAME PACKAGE: compiles bench/NAME.c into DIR/NAME against the
+# pkg-config PACKAGE; says so and returns 1 when it cannot.
+build_tool() {
+	if ! command -v cc >/dev/null 2>&1 ||
+		! pkg-config --exists "$2" 2>/dev/null; then
+		echo "bench: no cc or no $2 development files: $1 skipped"
+		return 1
+	fi
+	# shellcheck disable=SC2046 # pkg-config prints several words
+	if ! cc -std=c11 -D_GNU_SOURCE -O2 -o "$DIR/$1" "$HERE/$1.c" \
+		$(pkg-config --cflags --libs "$2") -lpthread \
+		>"$DIR/$1.build" 2>&1; then
+		echo "bench: $1 did not build: skipped"
+		sed 's/^/   /' "$DIR/$1.build" | tail -n 5
+		return 1
+	fi
 }
 
-# --- server ----------------------------------------------------------------
+echo "bench: $(nproc) cores shared by the servers, PostgreSQL and wrk;" \
+	"wrk -t$THREADS -c$CONNS -d${DUR}s; load average" \
+	"$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# --- the machine's ceilings ----------------------------------------------
+
+# A bare libmicrohttpd daemon answering /healthz's body: what HTTP costs on
+# this machine before any of the server's own code.
+if build_tool mhd_static libmicrohttpd &&
+	proc_start mhd_static "$DIR/mhd_static"; then
+	pid=$spid
+	BASE=$sbase
+	run_wrk mhd_static "$CONNS" /healthz
+	proc_stop "$pid"
+fi
+
+# Single-row transactions, one after another: what this disk gives one
+# writer without group commit (FULL: one WAL sync per commit).
+commits_normal=0
+commits_full=0
+if build_tool sqlite_commits sqlite3; then
+	echo
+	for level in normal full; do
+		"$DIR/sqlite_commits" "$DIR/commits-$level.db" "$COMMIT_SECS" \
+			"$level" >"$DIR/commits-$level.out" 2>&1
+		echo "== SQLite commit ceiling: $(cat "$DIR/commits-$level.out")"
+	done
+	commits_normal=$(awk '{ print $2 + 0; exit }' "$DIR/commits-normal.out")
+	commits_full=$(awk '{ print $2 + 0; exit }' "$DIR/commits-full.out")
+	rm -f "$DIR"/commits-*.db*
+fi
+
+# --- SQLite, db_synchronous = full ----------------------------------------
+
+# A fresh database, as the NORMAL Request phase below has: the same phase
+# with a WAL sync at every group commit.  It runs just before that one, so
+# that whatever else the machine does changes little between the two.
+if "$BIN" migrate --db "$DIR/full.db" >"$DIR/migrate-full.out" 2>&1 &&
+	make_key "$DIR/full.db" &&
+	server_start sqlite-full "$DIR/full.db" \
+		KOOKOOVERIFY_DB_SYNCHRONOUS=full; then
+	pid=$spid
+	BASE=$sbase
+	echo
+	echo "bench: server (db_synchronous = full) pid $pid on $BASE"
+	warm_up "$WARMUP"
+	BENCH_EXPECT=0
+	BENCH_NUM_OFFSET=0
+	export BENCH_EXPECT BENCH_NUM_OFFSET
+	run_wrk request_full "$CONNS" /verify/json request
+	server_stop "$pid" sqlite-full
+	pid=
+fi
+
+# --- SQLite, synchronous NORMAL (the default) -----------------------------
 
 if ! "$BIN" migrate --db "$DB" >"$DIR/migrate.out" 2>&1; then
 	echo "bench: migrate failed:" >&2
 	cat "$DIR/migrate.out" >&2
 	exit 1
 fi
-keyjson=$("$BIN" keys create --db "$DB" --name bench --json) || exit 1
-api_key=$(printf '%s\n' "$keyjson" |
-	sed -n 's/.*"api_key": *"\([^"]*\)".*/\1/p')
-api_secret=$(printf '%s\n' "$keyjson" |
-	sed -n 's/.*"api_secret": *"\([^"]*\)".*/\1/p')
-if [ -z "$api_key" ] || [ -z "$api_secret" ]; then
-	echo "bench: cannot parse keys create output: $keyjson" >&2
-	exit 1
-fi
-BENCH_AUTH=$(printf '%s:%s' "$api_key" "$api_secret" | base64 | tr -d '\n')
-BENCH_LUA_DIR=$HERE
-export BENCH_AUTH BENCH_LUA_DIR
-
-"$BIN" serve --db "$DB" --listen 127.0.0.1:0 \
-	>"$DIR/server.out" 2>"$DIR/server.err" &
-pid=$!
-
-port=
-deadline=$(($(date +%s) + 15))
-while [ -z "$port" ]; do
-	port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' \
-		"$DIR/server.out")
-	[ -n "$port" ] && break
-	if ! kill -0 "$pid" 2>/dev/null || [ "$(date +%s)" -ge "$deadline" ]
-	then
-		echo "bench: the server did not start; its stderr:" >&2
-		cat "$DIR/server.err" >&2
-		exit 1
-	fi
-	sleep 0.1
-done
-BASE=http://127.0.0.1:$port
-echo "bench: server pid $pid on $BASE, db $DB"
-echo "bench: wrk -t$THREADS -c$CONNS -d${DUR}s; $(nproc) cores shared" \
-	"by server and wrk; RSS $(rss_kb) kB"
-
-# --- phases ----------------------------------------------------------------
-
-# run_wrk NAME CONNS PATH [SCRIPT]: one wrk run, output kept in DIR/NAME.out;
-# appends "NAME CONNS RSS_KB" to DIR/phases for the summary.
-run_wrk() {
-	name=$1
-	conns=$2
-	path=$3
-	if [ -n "${4:-}" ]; then
-		set -- -s "$HERE/$4.lua"
-	else
-		set --
-	fi
-	t=$THREADS
-	[ "$t" -gt "$conns" ] && t=$conns
-	echo
-	echo "== $name: wrk -t$t -c$conns -d${DUR}s $path" \
-		"${BENCH_DELAY_MS:+(pause ${BENCH_DELAY_MS} ms per reply)}"
-	if [ $# -gt 0 ]; then
-		# A short validation run checks every reply's status first; the
-		# measured run below has no response hook (see common.lua).
-		BENCH_VALIDATE=1 \
-		BENCH_NUM_OFFSET=$((${BENCH_NUM_OFFSET:-0} + 250000000)) \
-			wrk -t"$t" -c"$conns" -d2s "$@" "$BASE$path" \
-			>"$DIR/$name.check" 2>&1
-		grep -E '^(statuses|unexpected)' "$DIR/$name.check" | sed 's/^/   /'
-	fi
-	wrk -t"$t" -c"$conns" -d"${DUR}s" --latency "$@" "$BASE$path" \
-		>"$DIR/$name.out" 2>&1
-	[ -f "$DIR/$name.check" ] && grep '^unexpected' "$DIR/$name.check" \
-		>>"$DIR/$name.out"
-	sed 's/^/   /' "$DIR/$name.out"
-	echo "$name $conns $(rss_kb)" >>"$DIR/phases"
-}
-
-# rps FILE: Requests/sec in a wrk output.
-rps() {
-	awk '/^Requests\/sec:/ { print $2 + 0 }' "$1"
-}
-
-# run_half NAME FULL PATH SCRIPT: phase NAME at about HALF percent of the
-# rate of full-load phase FULL.  Each connection pauses about PACE ms after
-# a reply, so it sends one request per PACE + latency ms.  A first guess of
-# connections (latency = FULL's p50) is corrected by two 2 s probes in turn:
-# one probe alone was thrown off by a slow start (the first writes after
-# a 10 M-row preload) and left the final run at 67 %.  The probes must not
-# reuse the numbers of the final run: they get BENCH_NUM_OFFSET + 10^8 and
-# + 2 * 10^8.
-run_half() {
-	target=$(awk -v h="$HALF" '/^Requests\/sec:/ { print $2 * h / 100 }' \
-		"$DIR/$2.out")
-	conns=$(awk -v t="$target" -v p="$PACE" '
-	/^ +50% / {
-		l = $2 + 0
-		if ($2 ~ /us$/) l /= 1000
-		else if ($2 !~ /ms$/ && $2 ~ /s$/) l *= 1000
-	}
-	END { c = int(t * (p + l) / 1000 + 0.5); print (c < 1 ? 1 : c) }' \
-		"$DIR/$2.out")
-	probes=
-	for p in 1 2; do
-		t=$THREADS
-		[ "$t" -gt "$conns" ] && t=$conns
-		BENCH_NUM_OFFSET=$((${BENCH_NUM_OFFSET:-0} + p * 100000000)) \
-			wrk -t"$t" -c"$conns" -d2s -s "$HERE/$4.lua" \
-			"$BASE$3" >"$DIR/$1.probe" 2>&1
-		r=$(rps "$DIR/$1.probe")
-		probes="$probes${probes:+, }$r req/s with $conns connections"
-		conns=$(awk -v c="$conns" -v t="$target" -v r="$r" \
-			'BEGIN { n = r > 0 ? int(c * t / r + 0.5) : c
-				print (n < 1 ? 1 : n) }')
-	done
-	run_wrk "$1" "$conns" "$3" "$4"
-	echo "   (target $target req/s; the 2 s probes gave $probes)"
-}
+make_key "$DB" || exit 1
+server_start sqlite "$DB" || exit 1
+pid=$spid
+BASE=$sbase
+echo
+echo "bench: server pid $pid on $BASE, db $DB; RSS $(rss_kb "$pid") kB"
 
 # a. The ceiling: no auth, no database.
 run_wrk healthz "$CONNS" /healthz
@@ -201,11 +179,10 @@ export BENCH_EXPECT BENCH_NUM_OFFSET
 # Warm-up, not reported: a new database first pays for growing its files
 # (ext4 block allocation for the db and the WAL); the targets are about the
 # steady state, so the measured phase starts once the WAL is being reused.
-echo
-echo "== request warm-up: ${WARMUP}s, not reported"
-BENCH_NUM_OFFSET=900000000 wrk -t"$THREADS" -c"$CONNS" -d"${WARMUP}s" \
-	-s "$HERE/request.lua" "$BASE/verify/json" >/dev/null 2>&1
+warm_up "$WARMUP"
+c0_node=$(cpu_ticks "$pid")
 run_wrk request "$CONNS" /verify/json request
+cpu_per_request request node "$c0_node" "$pid"
 
 sql "SELECT request_id FROM verifications ORDER BY random() LIMIT $NIDS" \
 	>"$DIR/search.ids"
@@ -217,13 +194,25 @@ echo "bench: $(wc -l <"$DIR/check.ids") verifications in progress"
 BENCH_EXPECT="IN PROGRESS"
 BENCH_IDS_FILE=$DIR/search.ids
 export BENCH_EXPECT BENCH_IDS_FILE
+c0_node=$(cpu_ticks "$pid")
 run_wrk search "$CONNS" /verify/search/json search
+cpu_per_request search node "$c0_node" "$pid"
 
 # d. Verify Check with a wrong code: 16, 16, 17 per id, then 17.
 BENCH_EXPECT=16,17
 BENCH_IDS_FILE=$DIR/check.ids
 export BENCH_EXPECT BENCH_IDS_FILE
 run_wrk check "$CONNS" /verify/check/json check
+
+# What a verification of these phases takes on disk, with its check and job
+# (the WAL checkpointed into the file first).
+sql "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+sql "SELECT page_count * page_size, (SELECT count(*) FROM verifications),
+	(SELECT count(*) FROM checks), (SELECT count(*) FROM jobs)
+	FROM pragma_page_count, pragma_page_size" |
+	awk -F'|' '{ printf "bench: SQLite database %.1f MiB for %d" \
+	" verifications, %d checks, %d jobs: %.0f bytes a verification\n",
+	$1 / 1048576, $2, $3, $4, $1 / ($2 + !$2) }'
 
 # e. Search over a big table: ROWS finished verifications of the bench key,
 # inserted while the server runs (WAL), then a mix of old and new ids.
@@ -254,7 +243,7 @@ EOF
 echo "bench: preload took $(($(date +%s) - t0)) s;" \
 	"$(sql 'SELECT count(*) FROM verifications') verifications;" \
 	"db $(du -k "$DB" | cut -f1) kB, wal $(du -k "$DB-wal" 2>/dev/null |
-		cut -f1) kB; server RSS $(rss_kb) kB"
+		cut -f1) kB; server RSS $(rss_kb "$pid") kB"
 
 half=$((NIDS / 2))
 sql "SELECT request_id FROM (
@@ -284,99 +273,21 @@ export BENCH_EXPECT
 run_half search_half search /verify/search/json search
 unset BENCH_DELAY_MS
 
-# --- server shutdown and summary --------------------------------------------
-
-# SIGTERM, then up to 10 s for a clean exit before SIGKILL.
-kill -TERM "$pid" 2>/dev/null
-n=0
-while kill -0 "$pid" 2>/dev/null && [ "$n" -lt 100 ]; do
-	sleep 0.1
-	n=$((n + 1))
-done
-kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
-wait "$pid"
-status=$?
+server_stop "$pid" sqlite
 pid=
 
+# --- PostgreSQL -------------------------------------------------------------
+
 echo
-echo "bench: server exit status $status (expected 0)"
-if [ -s "$DIR/server.err" ]; then
-	echo "bench: server stderr (last 20 of $(wc -l <"$DIR/server.err")" \
-		"lines):"
-	tail -n 20 "$DIR/server.err" | sed 's/^/   /'
+if [ "$PG" = 0 ]; then
+	echo "bench: BENCH_PG=0: PostgreSQL phases skipped"
+elif pg_start; then
+	pg_phases || true
 fi
+pg_stop
 
-# One line per phase: name conns rss req/s p50 p99 unexpected.
-while read -r name conns rss; do
-	awk -v name="$name" -v conns="$conns" -v rss="$rss" '
-	function ms(s, n) {
-		n = s + 0
-		if (s ~ /us$/) return n / 1000
-		if (s ~ /ms$/) return n
-		if (s ~ /m$/) return n * 60000
-		if (s ~ /h$/) return n * 3600000
-		if (s ~ /s$/) return n * 1000
-		return n
-	}
-	/^ +50% / { p50 = ms($2) }
-	/^ +99% / { p99 = ms($2) }
-	/^Requests\/sec:/ { rps = $2 }
-	/^unexpected responses:/ { bad += $3 }
-	/Non-2xx or 3xx responses:/ { bad += $NF }
-	/Socket errors:/ {
-		for (i = 3; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) err += $i
-	}
-	END {
-		printf "%s %s %s %.0f %.3f %.3f %d\n", name, conns, rss,
-			rps, p50, p99, bad + err
-	}' "$DIR/$name.out"
-done <"$DIR/phases" >"$DIR/summary"
+# --- summary ----------------------------------------------------------------
 
-echo
-awk -v rows="$ROWS" -v half="$HALF" '
-{
-	name[NR] = $1; conns[NR] = $2; rss[NR] = $3; rps[NR] = $4
-	p50[NR] = $5; p99[NR] = $6; bad[NR] = $7; row[$1] = NR
-}
-function pct(a, b) { return b > 0 ? 100 * a / b : 0 }
-function verdict(ok) { return ok ? "met" : "MISSED" }
-END {
-	h = rps[row["healthz"]]
-	printf "%-13s %5s %10s %9s %9s %8s %8s %10s\n", "phase", "conns",
-		"req/s", "p50 ms", "p99 ms", "%health", "bad", "RSS kB"
-	for (i = 1; i <= NR; i++)
-		printf "%-13s %5d %10.0f %9.3f %9.3f %7.1f%% %8d %10s\n",
-			name[i], conns[i], rps[i], p50[i], p99[i],
-			pct(rps[i], h), bad[i], rss[i]
-	print ""
-	r = pct(rps[row["request"]], h)
-	s = pct(rps[row["search"]], h)
-	b = pct(rps[row["search_big"]], h)
-	printf "%-30s %6.1f%%  target >= 25%%  %s\n", "Request/healthz", r,
-		verdict(r >= 25)
-	printf "%-30s %6.1f%%  target >= 50%%  %s\n", "Search/healthz", s,
-		verdict(s >= 50)
-	printf "%-30s %6.1f%%  target >= 50%%  %s\n",
-		"Search(+" rows " rows)/healthz", b, verdict(b >= 50)
-	for (k = 0; k < 3; k++) {
-		n = k == 0 ? "healthz" : k == 1 ? "request" : "search"
-		i = row[n "_half"]
-		f = rps[row[n]]
-		if (k == 0)
-			v = "(baseline)"
-		else
-			v = "target < 2 ms  " verdict(p99[i] < 2)
-		printf "%-7s p99 at %3.0f%% load %6.3f ms (%.0f req/s, %.0f%% " \
-			"of full)  %s\n", n, half, p99[i], rps[i],
-			pct(rps[i], f), v
-	}
-	m = rss[row["search_big"]] / 1024
-	printf "RSS after search with %d rows %.1f MiB  target < 64 MiB  %s\n",
-		rows, m, verdict(m < 64)
-	for (i = 1; i <= NR; i++)
-		if (bad[i] > 0)
-			printf "WARNING: %s had %d unexpected responses or " \
-				"socket errors (see its output above)\n",
-				name[i], bad[i]
-}' "$DIR/summary"
+# shellcheck source=bench/summary.sh
+. "$HERE/summary.sh"
 exit 0

@@ -245,6 +245,9 @@ int admin_options_parse(int argc, char **argv, struct admin_options *o)
 	if (config_validate(&o->cfg, err, sizeof(err)) != 0)
 		goto bad;
 	log_set_level((enum log_level)log_level_parse(o->cfg.log_level));
+	store_sync_set(strcmp(o->cfg.db_synchronous, "full") == 0
+			       ? STORE_SYNC_FULL
+			       : STORE_SYNC_NORMAL);
 	return 0;
 bad:
 	fprintf(stderr, "kookooverify: %s\n", err);

@@ -29,14 +29,19 @@ struct directive {
 	int min, max;
 	const char *def;
 	const char *help;
+	const char *choices; /* D_STR: the words it may be, or NULL */
 };
 
 /* clang-format off */
 #define INT_DIR(field, lo, hi, dflt, text)                                     \
-	{#field, D_INT, offsetof(struct config, field), 0, lo, hi, dflt, text}
+	{#field, D_INT, offsetof(struct config, field), 0, lo, hi, dflt, text, \
+	 NULL}
 #define STR_DIR(field, dflt, text)                                             \
 	{#field, D_STR, offsetof(struct config, field),                        \
-	 sizeof(((struct config *)0)->field), 0, 0, dflt, text}
+	 sizeof(((struct config *)0)->field), 0, 0, dflt, text, NULL}
+#define WORD_DIR(field, words, dflt, text)                                     \
+	{#field, D_STR, offsetof(struct config, field),                        \
+	 sizeof(((struct config *)0)->field), 0, 0, dflt, text, words}
 /* clang-format on */
 
 static const struct directive directives[] = {
@@ -81,6 +86,9 @@ static const struct directive directives[] = {
 		"idle connection timeout, s"),
 	INT_DIR(write_batch_max, 1, 10000, "256",
 		"most writes grouped into one transaction"),
+	WORD_DIR(db_synchronous, "normal full", "normal",
+		 "SQLite: normal (a power loss may lose the last commits) or "
+		 "full (a reply only after the WAL is on disk)"),
 	STR_DIR(fault_file, "",
 		"tests only: file naming a SQLite fault to inject; empty: off"),
 	STR_DIR(kookoo_base_url, "",
@@ -186,6 +194,22 @@ static const struct directive *directive_find(const char *name)
 	return NULL;
 }
 
+/* 1 if `value` is one of the blank-separated words of `list`. */
+static int word_listed(const char *list, const char *value)
+{
+	size_t n = strlen(value);
+
+	while (*list) {
+		size_t len = strcspn(list, " ");
+
+		if (n > 0 && len == n && strncmp(list, value, n) == 0)
+			return 1;
+		list += len;
+		list += strspn(list, " ");
+	}
+	return 0;
+}
+
 static int directive_apply(struct config *c, const struct directive *d,
 			   const char *value, char *err, size_t errlen)
 {
@@ -195,6 +219,11 @@ static int directive_apply(struct config *c, const struct directive *d,
 	if (d->type == D_STR) {
 		size_t n = strlen(value);
 
+		if (d->choices && !word_listed(d->choices, value)) {
+			snprintf(err, errlen, "%s: \"%s\" is not one of: %s",
+				 d->name, value, d->choices);
+			return KV_EINVAL;
+		}
 		if (n >= d->size) {
 			snprintf(err, errlen, "%s: value longer than %zu bytes",
 				 d->name, d->size - 1);
@@ -702,6 +731,8 @@ void config_write_conf(FILE *out, const struct config *c)
 		fprintf(out, "\n# %s", d->help);
 		if (d->type == D_INT)
 			fprintf(out, " (%d..%d)", d->min, d->max);
+		else if (d->choices)
+			fprintf(out, " (one of: %s)", d->choices);
 		/* No blank after '=' when the value is empty. */
 		if (strcmp(value, def) == 0)
 			fprintf(out, "\n#%s =%s%s\n", d->name, *def ? " " : "",
@@ -748,6 +779,8 @@ void config_write_man(FILE *out)
 		}
 		if (d->type == D_INT)
 			fprintf(out, "; from %d to %d.\n", d->min, d->max);
+		else if (d->choices)
+			fprintf(out, "; one of: %s.\n", d->choices);
 		else
 			fprintf(out, "; at most %zu bytes.\n", d->size - 1);
 	}

@@ -38,7 +38,8 @@ struct config {
 	int body_max;
 	int connection_timeout;
 	int write_batch_max;
-	char fault_file[512]; /* tests only: faultvfs.h */
+	char db_synchronous[8]; /* normal or full (SQLite) */
+	char fault_file[512];   /* tests only: faultvfs.h */
 	/* Delivery (jobs.c, kookoo.c). */
 	char kookoo_base_url[256];
 	char kookoo_api_key[128];

@@ -64,6 +64,19 @@ int store_schema_version(void)
 	return ops->schema_version();
 }
 
+/* Set once at start, before any thread, like `ops`. */
+static enum store_sync sync_level = STORE_SYNC_NORMAL;
+
+void store_sync_set(enum store_sync level)
+{
+	sync_level = level;
+}
+
+enum store_sync store_sync_get(void)
+{
+	return sync_level;
+}
+
 struct store_tx *store_open(const char *path, char *err, size_t errlen)
 {
 	store_select(path);

@@ -36,6 +36,19 @@ int store_migrate(const char *path, char *err, size_t errlen);
 int store_schema_version(void);
 
 /*
+ * When the writer may acknowledge a write, for a backend whose own process
+ * decides it (the `db_synchronous` setting).  SQLite: NORMAL commits to the
+ * WAL and syncs it at checkpoints, so a power loss (not a crash of the
+ * process) can lose the last acknowledged writes; FULL syncs the WAL at
+ * every commit and loses none.  Connections opened afterwards take it; call
+ * it once at start, before any other thread.  PostgreSQL leaves it to the
+ * server's synchronous_commit.
+ */
+enum store_sync { STORE_SYNC_NORMAL, STORE_SYNC_FULL };
+void store_sync_set(enum store_sync level);
+enum store_sync store_sync_get(void);
+
+/*
  * Opens a connection and prepares its statements.  The schema must be
  * current.  The caller frees it with store_close().  NULL on failure, with a
  * message in err.

@@ -269,6 +269,11 @@ static int sqlite_busy_wait(void *unused, int tries)
 	return 1;
 }
 
+/*
+ * Every connection opens with NORMAL, then FULL when the setting asks: only
+ * the writer's commits make it matter, but a CLI command that writes on its
+ * own connection should be as durable as the server.
+ */
 int sqlite_open_raw(const char *path, sqlite3 **out, char *err, size_t errlen)
 {
 	static const char pragmas[] = "PRAGMA journal_mode = WAL;"
@@ -293,7 +298,10 @@ int sqlite_open_raw(const char *path, sqlite3 **out, char *err, size_t errlen)
 	}
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_handler(db, sqlite_busy_wait, NULL);
-	if (sqlite3_exec(db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
+	if (sqlite3_exec(db, pragmas, NULL, NULL, NULL) != SQLITE_OK ||
+	    (store_sync_get() == STORE_SYNC_FULL &&
+	     sqlite3_exec(db, "PRAGMA synchronous = FULL;", NULL, NULL, NULL) !=
+		     SQLITE_OK)) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
 		goto fail;
 	}

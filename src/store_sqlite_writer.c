@@ -309,12 +309,32 @@ static void *writer_main(void *unused)
 	return NULL;
 }
 
+/*
+ * Logs the durability the writer's connection really has (db_synchronous),
+ * read back from SQLite rather than from the setting.
+ */
+static void writer_log_synchronous(sqlite3 *db)
+{
+	static const char *const names[] = {"OFF", "NORMAL", "FULL", "EXTRA"};
+	sqlite3_stmt *st = NULL;
+	int level = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA synchronous", -1, &st, NULL) ==
+		    SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		level = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	log_info("db: the writer commits with synchronous = %s",
+		 level >= 0 && level < 4 ? names[level] : "unknown");
+}
+
 int sqlite_writer_start(const char *path, int batch_max, char *err,
 			size_t errlen)
 {
 	w.conn = sqlite_open(path, err, errlen);
 	if (!w.conn)
 		return KV_EDB;
+	writer_log_synchronous(w.conn->db);
 	if (checkpointer_start(path, err, errlen) != 0) {
 		sqlite_close(w.conn);
 		w.conn = NULL;

@@ -30,6 +30,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.verified_ttl, 30 * 24 * 3600);
 	assert_string_equal(c.default_country, "IN");
 	assert_string_equal(c.test_numbers, "");
+	assert_string_equal(c.db_synchronous, "normal");
 	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
 }
 
@@ -77,6 +78,15 @@ static struct set_case set_cases[] = {
 	BOUNDS("limit_pk_ip_calls_per_min", "0", "10000000", "-1", "10000001"),
 	BOUNDS("limit_pk_junk_cost", "0", "1000", "-1", "1001"),
 	BOUNDS("limit_table_slots", "512", "16777216", "511", "16777217"),
+	/* A setting of words: only its words, spelt as listed. */
+	{"db_synchronous full", "db_synchronous", "full", 0, 0},
+	{"db_synchronous normal", "db_synchronous", "normal", 0, 0},
+	{"db_synchronous off", "db_synchronous", "off", KV_EINVAL, 1},
+	{"db_synchronous upper case", "db_synchronous", "FULL", KV_EINVAL, 1},
+	{"db_synchronous prefix", "db_synchronous", "ful", KV_EINVAL, 1},
+	{"db_synchronous two words", "db_synchronous", "normal full", KV_EINVAL,
+	 1},
+	{"db_synchronous empty", "db_synchronous", "", KV_EINVAL, 1},
 };
 
 static void test_set(void **state)
@@ -153,6 +163,14 @@ static void test_file(void **state)
 	assert_int_equal(config_load_file(&c, path, err, sizeof(err)),
 			 KV_ERANGE);
 	assert_non_null(strstr(err, ":1:"));
+
+	write_file(path, "db_synchronous = full\ndb_synchronous = extra\n");
+	config_init(&c);
+	assert_int_equal(config_load_file(&c, path, err, sizeof(err)),
+			 KV_EINVAL);
+	assert_non_null(strstr(err, ":2:"));
+	assert_non_null(strstr(err, "normal full"));
+	assert_string_equal(c.db_synchronous, "full");
 	unlink(path);
 	assert_int_equal(config_load_file(&c, path, err, sizeof(err)), KV_EIO);
 }

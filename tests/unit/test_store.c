@@ -22,6 +22,7 @@
 #include "err.h"
 #include "store.h"
 #include "store_fixture.h"
+#include "store_sqlite.h"
 #include "verify.h"
 
 static const unsigned char secret[32] = {4, 2};
@@ -291,6 +292,43 @@ static void test_a_failed_closure_is_replayed_alone(void **state)
 	assert_int_equal(n, 4);
 }
 
+/* ---- durability: db_synchronous reaches the writer's connection ---- */
+
+/* Runs on the writer's connection: its PRAGMA synchronous into *arg. */
+static int synchronous_read(struct store_tx *c, void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = KV_EDB;
+
+	if (sqlite3_prepare_v2(c->db, "PRAGMA synchronous", -1, &st, NULL) ==
+		    SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		*(int *)arg = sqlite3_column_int(st, 0);
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void test_the_writer_commits_with_the_chosen_synchronous(void **state)
+{
+	struct store_fixture *f = *state;
+	char err[256];
+	int level = -1;
+
+	/* SQLite's levels: 1 NORMAL, 2 FULL. */
+	assert_int_equal(store_writer_start(f->path, 64, err, sizeof(err)), 0);
+	assert_int_equal(store_write(synchronous_read, &level), 0);
+	store_writer_stop();
+	assert_int_equal(level, 1);
+	store_sync_set(STORE_SYNC_FULL);
+	assert_int_equal(store_writer_start(f->path, 64, err, sizeof(err)), 0);
+	assert_int_equal(store_write(synchronous_read, &level), 0);
+	store_writer_stop();
+	store_sync_set(STORE_SYNC_NORMAL);
+	assert_int_equal(level, 2);
+}
+
 /* ---- the service's delivery half ---- */
 
 static void test_claim_starts_the_step_and_report_schedules_next(void **state)
@@ -450,6 +488,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_a_failed_closure_is_replayed_alone, fixture_setup,
 			fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_the_writer_commits_with_the_chosen_synchronous,
+			fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_claim_starts_the_step_and_report_schedules_next,
 			fixture_setup, fixture_teardown),
