@@ -3,10 +3,12 @@
  * of store.h to its table of operations.  One indirect call per operation is
  * the whole cost; no caller above the store sees which backend answers.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "store.h"
 #include "store_backend.h"
+#include "err.h"
 
 /*
  * Backends by the prefix of their setting, in order; the last, with no
@@ -51,6 +53,18 @@ int store_migrate(const char *path, char *err, size_t errlen)
 {
 	store_select(path);
 	return ops->migrate(path, err, errlen);
+}
+
+int store_migrate_to(const char *path, int version, char *err, size_t errlen)
+{
+	store_select(path);
+	if (!ops->migrate_to) {
+		snprintf(err, errlen,
+			 "this store migrates only to its latest "
+			 "schema version");
+		return KV_EINVAL;
+	}
+	return ops->migrate_to(path, version, err, errlen);
 }
 
 int store_schema_version(void)

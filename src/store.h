@@ -32,6 +32,14 @@ void store_library_init(void);
  */
 int store_migrate(const char *path, char *err, size_t errlen);
 
+/*
+ * store_migrate() that stops at schema version `version` (for operators
+ * who upgrade in steps, and for tests that need an old schema).  KV_EINVAL
+ * when the backend cannot or the version is not one of the code's;
+ * KV_EDB when the store is already past it or a migration failed.
+ */
+int store_migrate_to(const char *path, int version, char *err, size_t errlen);
+
 /* Schema version the code expects; `PRAGMA user_version` after migrate. */
 int store_schema_version(void);
 
