@@ -33,6 +33,7 @@ struct admin_options {
 	int help;           /* --help was given: nothing after it was read */
 	int force;          /* backup --force */
 	const char *number; /* erase --number N */
+	const char *to;     /* migrate --to VERSION */
 };
 
 /*
