@@ -13,12 +13,17 @@
 /*
  * Backends by the prefix of their setting, in order; the last, with no
  * prefix, takes everything else (a file path).  A new backend is one row
- * here and its own files.
+ * here and its own files.  PostgreSQL takes a URI, or a libpq keyword
+ * string that starts with one of the keywords that name a server or a
+ * database (a file path does not start with "host=").
  */
 static const struct {
 	const char *prefix;
 	const struct store_ops *ops;
 } backends[] = {
+	{"postgresql://", &store_pg_ops}, {"postgres://", &store_pg_ops},
+	{"host=", &store_pg_ops},         {"hostaddr=", &store_pg_ops},
+	{"dbname=", &store_pg_ops},       {"service=", &store_pg_ops},
 	{"", &store_sqlite_ops},
 };
 
@@ -354,16 +359,16 @@ int store_job_claim(struct store_tx *c, int64_t now, int64_t lease_until,
 	return ops->job_claim(c, now, lease_until, out);
 }
 
-int store_job_done(struct store_tx *c, int64_t id, int state, const char *error,
-		   int64_t now)
+int store_job_done(struct store_tx *c, int64_t id, int64_t lease_until,
+		   int state, const char *error, int64_t now)
 {
-	return ops->job_done(c, id, state, error, now);
+	return ops->job_done(c, id, lease_until, state, error, now);
 }
 
-int store_job_retry(struct store_tx *c, int64_t id, int64_t due_ms,
-		    const char *error)
+int store_job_retry(struct store_tx *c, int64_t id, int64_t lease_until,
+		    int64_t due_ms, const char *error)
 {
-	return ops->job_retry(c, id, due_ms, error);
+	return ops->job_retry(c, id, lease_until, due_ms, error);
 }
 
 int store_job_next_due(struct store_tx *c, int64_t *due_ms)

@@ -230,12 +230,20 @@ int store_recent_numbers_foreach(struct store_tx *c, int64_t since_ms,
  */
 int store_job_claim(struct store_tx *c, int64_t now, int64_t lease_until,
 		    struct vf_job *out);
-/* Ends a pending job in `state` with an error text ("" for none). */
-int store_job_done(struct store_tx *c, int64_t id, int state, const char *error,
-		   int64_t now);
-/* Puts a pending job back, due again at due_ms. */
-int store_job_retry(struct store_tx *c, int64_t id, int64_t due_ms,
-		    const char *error);
+/*
+ * The worker's report on a job it claimed with lease lease_until (what it
+ * passed to store_job_claim).  store_job_done ends the job, if still
+ * pending, in `state` with an error text ("" for none); store_job_retry
+ * puts it back, if still pending, due again at due_ms.  Both return
+ * KV_ENOTFOUND, changing nothing, once the job is no longer under that
+ * lease: it ran out and another worker (on any node) claimed the job,
+ * whose report alone counts.  A job that ended under the lease (its
+ * verification ended meanwhile) is left as it is, and they return 0.
+ */
+int store_job_done(struct store_tx *c, int64_t id, int64_t lease_until,
+		   int state, const char *error, int64_t now);
+int store_job_retry(struct store_tx *c, int64_t id, int64_t lease_until,
+		    int64_t due_ms, const char *error);
 /* Due time of the earliest pending (or leased) job; KV_ENOTFOUND if none. */
 int store_job_next_due(struct store_tx *c, int64_t *due_ms);
 int store_verification_by_id(struct store_tx *c, int64_t id,

@@ -105,10 +105,10 @@ struct store_ops {
 				      void *arg);
 	int (*job_claim)(struct store_tx *c, int64_t now, int64_t lease_until,
 			 struct vf_job *out);
-	int (*job_done)(struct store_tx *c, int64_t id, int state,
-			const char *error, int64_t now);
-	int (*job_retry)(struct store_tx *c, int64_t id, int64_t due_ms,
-			 const char *error);
+	int (*job_done)(struct store_tx *c, int64_t id, int64_t lease_until,
+			int state, const char *error, int64_t now);
+	int (*job_retry)(struct store_tx *c, int64_t id, int64_t lease_until,
+			 int64_t due_ms, const char *error);
 	int (*job_next_due)(struct store_tx *c, int64_t *due_ms);
 	int (*verification_by_id)(struct store_tx *c, int64_t id,
 				  struct vf_record *out);
@@ -132,5 +132,10 @@ struct store_ops {
 
 /* The SQLite backend (store_sqlite*.c): a setting is a file path. */
 extern const struct store_ops store_sqlite_ops;
+/*
+ * The PostgreSQL backend (store_pg*.c): a setting is a postgresql:// URI or
+ * a libpq keyword string.
+ */
+extern const struct store_ops store_pg_ops;
 
 #endif

@@ -37,6 +37,12 @@ struct store_tx {
 	int in_write;
 	/* 1 once the connection was found lost; its owner reconnects. */
 	int broken;
+	/*
+	 * 1 once a statement lost a race with another session (unique
+	 * violation, serialization failure, deadlock; not a timeout): the
+	 * writer runs that write again alone.  The writer clears it.
+	 */
+	int raced;
 	int nprepared;
 	const char *prepared[PG_STMT_MAX]; /* SQL strings, by statement no. */
 };
@@ -109,6 +115,12 @@ const char *pg_locking(const struct store_tx *c, const char *plain,
 /* Opens a connection with the session settings the backend relies on. */
 struct store_tx *pg_connect(const char *conninfo, char *err, size_t errlen);
 
+/*
+ * The schema version recorded in c's database (0 when it has none yet), or
+ * KV_EDB with a message in err.
+ */
+int pg_schema_read(struct store_tx *c, char *err, size_t errlen);
+
 /* The operations of struct store_ops (store.h has their contracts). */
 int pg_migrate(const char *path, char *err, size_t errlen);
 int pg_schema_version(void);
@@ -119,8 +131,7 @@ struct store_tx *pg_reader(void);
 void pg_readers_close(void);
 void pg_read_begin(void);
 void pg_read_end(void);
-int pg_writer_start(const char *path, int batch_max, char *err,
-		    size_t errlen);
+int pg_writer_start(const char *path, int batch_max, char *err, size_t errlen);
 int pg_write(int (*fn)(struct store_tx *c, void *arg), void *arg);
 void pg_writer_stop(void);
 int pg_write_submit(struct store_write_op *op);
@@ -148,8 +159,8 @@ int pg_verification_next_id(struct store_tx *c, int64_t *id);
 int pg_verification_insert(struct store_tx *c, struct vf_record *r);
 int pg_verification_get(struct store_tx *c, const char *request_id,
 			int64_t key_id, struct vf_record *out);
-int pg_verification_live(struct store_tx *c, int64_t key_id,
-			 const char *number, struct vf_record *out);
+int pg_verification_live(struct store_tx *c, int64_t key_id, const char *number,
+			 struct vf_record *out);
 int pg_verification_update(struct store_tx *c, const struct vf_record *r);
 int pg_verification_finalize(struct store_tx *c, const struct vf_record *r,
 			     int64_t now);
@@ -190,19 +201,18 @@ int pg_recent_numbers_foreach(struct store_tx *c, int64_t since_ms,
 			      void *arg);
 int pg_job_claim(struct store_tx *c, int64_t now, int64_t lease_until,
 		 struct vf_job *out);
-int pg_job_done(struct store_tx *c, int64_t id, int state, const char *error,
-		int64_t now);
-int pg_job_retry(struct store_tx *c, int64_t id, int64_t due_ms,
-		 const char *error);
+int pg_job_done(struct store_tx *c, int64_t id, int64_t lease_until, int state,
+		const char *error, int64_t now);
+int pg_job_retry(struct store_tx *c, int64_t id, int64_t lease_until,
+		 int64_t due_ms, const char *error);
 int pg_job_next_due(struct store_tx *c, int64_t *due_ms);
 int pg_verification_by_id(struct store_tx *c, int64_t id,
 			  struct vf_record *out);
-int pg_job_insert(struct store_tx *c, const char *kind,
-		  int64_t verification_id, int step, int64_t due_ms);
-int pg_jobs_cancel(struct store_tx *c, int64_t verification_id,
-		   int64_t now_ms);
-int pg_job_step_now(struct store_tx *c, int64_t verification_id,
-		    int64_t now_ms, int *moved);
+int pg_job_insert(struct store_tx *c, const char *kind, int64_t verification_id,
+		  int step, int64_t due_ms);
+int pg_jobs_cancel(struct store_tx *c, int64_t verification_id, int64_t now_ms);
+int pg_job_step_now(struct store_tx *c, int64_t verification_id, int64_t now_ms,
+		    int *moved);
 int pg_jobs_pending(struct store_tx *c, int64_t *count);
 int pg_backup(const char *path, const char *dest, int force,
 	      struct store_backup_stats *stats, char *err, size_t errlen);

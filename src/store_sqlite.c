@@ -153,10 +153,21 @@ static const char *const stmt_sql[STMT_COUNT] = {
 		"ORDER BY due_ms LIMIT 1",
 	[STMT_JOB_LEASE] = "UPDATE jobs SET due_ms = ?2, lease_until_ms = ?2, "
 			   "attempts = attempts + 1 WHERE id = ?1",
-	[STMT_JOB_DONE] = "UPDATE jobs SET state = ?2, done_ms = ?3, "
-			  "last_error = ?4 WHERE id = ?1 AND state = 0",
-	[STMT_JOB_RETRY] = "UPDATE jobs SET due_ms = ?2, lease_until_ms = 0, "
-			   "last_error = ?3 WHERE id = ?1 AND state = 0",
+	/*
+	 * Only under the caller's lease ?5 (no row changed: another worker
+	 * took the job), and only a pending job changes (one that ended
+	 * under the lease is rewritten as it was, so it still counts).
+	 */
+	[STMT_JOB_DONE] =
+		"UPDATE jobs SET state = CASE WHEN state = 0 THEN ?2 ELSE "
+		"state END, done_ms = CASE WHEN state = 0 THEN ?3 ELSE "
+		"done_ms END, last_error = CASE WHEN state = 0 THEN ?4 ELSE "
+		"last_error END WHERE id = ?1 AND lease_until_ms = ?5",
+	[STMT_JOB_RETRY] =
+		"UPDATE jobs SET due_ms = CASE WHEN state = 0 THEN ?2 ELSE "
+		"due_ms END, last_error = CASE WHEN state = 0 THEN ?3 ELSE "
+		"last_error END, lease_until_ms = CASE WHEN state = 0 THEN 0 "
+		"ELSE lease_until_ms END WHERE id = ?1 AND lease_until_ms = ?4",
 	[STMT_JOB_NEXT_DUE] = "SELECT due_ms FROM jobs WHERE state = 0 "
 			      "ORDER BY due_ms LIMIT 1",
 	[STMT_CALL_GET] = "SELECT verification_id, step, repeats, outcome, "

@@ -179,10 +179,10 @@ int sqlite_recent_numbers_foreach(struct store_tx *c, int64_t since_ms,
 				  void *arg);
 int sqlite_job_claim(struct store_tx *c, int64_t now, int64_t lease_until,
 		     struct vf_job *out);
-int sqlite_job_done(struct store_tx *c, int64_t id, int state,
-		    const char *error, int64_t now);
-int sqlite_job_retry(struct store_tx *c, int64_t id, int64_t due_ms,
-		     const char *error);
+int sqlite_job_done(struct store_tx *c, int64_t id, int64_t lease_until,
+		    int state, const char *error, int64_t now);
+int sqlite_job_retry(struct store_tx *c, int64_t id, int64_t lease_until,
+		     int64_t due_ms, const char *error);
 int sqlite_job_next_due(struct store_tx *c, int64_t *due_ms);
 int sqlite_verification_by_id(struct store_tx *c, int64_t id,
 			      struct vf_record *out);

@@ -88,8 +88,18 @@ int sqlite_job_claim(struct store_tx *c, int64_t now, int64_t lease_until,
 	return rc;
 }
 
-int sqlite_job_done(struct store_tx *c, int64_t id, int state,
-		    const char *error, int64_t now)
+/* Runs a job report; KV_ENOTFOUND when the lease was not the caller's. */
+static int job_report(struct store_tx *c, enum stmt_id id, const char *what)
+{
+	int rc = sqlite_run(c, id, what);
+
+	if (rc == 0 && sqlite3_changes(c->db) == 0)
+		return KV_ENOTFOUND;
+	return rc;
+}
+
+int sqlite_job_done(struct store_tx *c, int64_t id, int64_t lease_until,
+		    int state, const char *error, int64_t now)
 {
 	sqlite3_stmt *st = c->stmt[STMT_JOB_DONE];
 
@@ -97,18 +107,20 @@ int sqlite_job_done(struct store_tx *c, int64_t id, int state,
 	sqlite3_bind_int(st, 2, state);
 	sqlite3_bind_int64(st, 3, now);
 	sqlite_bind_text(st, 4, error ? error : "");
-	return sqlite_run(c, STMT_JOB_DONE, "finish job");
+	sqlite3_bind_int64(st, 5, lease_until);
+	return job_report(c, STMT_JOB_DONE, "finish job");
 }
 
-int sqlite_job_retry(struct store_tx *c, int64_t id, int64_t due_ms,
-		     const char *error)
+int sqlite_job_retry(struct store_tx *c, int64_t id, int64_t lease_until,
+		     int64_t due_ms, const char *error)
 {
 	sqlite3_stmt *st = c->stmt[STMT_JOB_RETRY];
 
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, due_ms);
 	sqlite_bind_text(st, 3, error ? error : "");
-	return sqlite_run(c, STMT_JOB_RETRY, "retry job");
+	sqlite3_bind_int64(st, 4, lease_until);
+	return job_report(c, STMT_JOB_RETRY, "retry job");
 }
 
 int sqlite_job_next_due(struct store_tx *c, int64_t *due_ms)

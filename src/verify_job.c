@@ -16,6 +16,12 @@
 #include "verify.h"
 #include "verify_internal.h"
 
+/* The end of the lease the claim took (what the job's reports pass on). */
+static int64_t claim_lease(const struct verify_claim *cl)
+{
+	return cl->now + cl->lease_ms;
+}
+
 /* A step job: starts the step the first time, or ends a finished one. */
 static int claim_step(struct store_tx *c, struct verify_claim *cl)
 {
@@ -31,6 +37,7 @@ static int claim_step(struct store_tx *c, struct verify_claim *cl)
 				       ? store_verification_finalize(c, r,
 								     cl->now)
 				       : store_job_done(c, cl->job.id,
+							claim_lease(cl),
 							JOB_CANCELLED,
 							"stale step", cl->now);
 		if (new_pin) {
@@ -57,7 +64,7 @@ static int claim_run(struct store_tx *c, void *arg)
 
 	cl->found = 0;
 	cl->channel = 0;
-	rc = store_job_claim(c, cl->now, cl->now + cl->lease_ms, &cl->job);
+	rc = store_job_claim(c, cl->now, claim_lease(cl), &cl->job);
 	if (rc == KV_ENOTFOUND) {
 		cl->next_due = 0;
 		rc = store_job_next_due(c, &cl->next_due);
@@ -82,7 +89,8 @@ static int claim_run(struct store_tx *c, void *arg)
 		return 0;
 	}
 	/* An expire job whose time has not come: nothing to do yet. */
-	return store_job_retry(c, cl->job.id, r->v.expires_ms, "");
+	return store_job_retry(c, cl->job.id, claim_lease(cl), r->v.expires_ms,
+			       "");
 }
 
 int verify_job_claim(struct verify_claim *cl)
@@ -145,18 +153,30 @@ static int record_run(struct store_tx *c, void *arg)
 	struct vf_record r;
 	int retry = o->result == SEND_RETRY && !o->skipped;
 	int delivered = o->result == SEND_ACCEPTED && !o->skipped;
+	int later = o->wait_until_s || (retry && o->retry_due_ms);
 	int rc = store_verification_by_id(c, cl->rec.v.id, &r);
 
-	if (rc == 0)
-		rc = record_event(c, o, retry && !o->retry_due_ms);
 	if (rc != 0)
 		return rc;
-	if (o->wait_until_s)
-		return store_job_retry(c, cl->job.id, o->wait_until_s * 1000,
-				       o->reason);
-	if (retry && o->retry_due_ms)
-		return store_job_retry(c, cl->job.id, o->retry_due_ms,
-				       o->reason);
+	/*
+	 * The job first: a worker whose lease ran out, and whose job another
+	 * worker (maybe on another node) claimed, writes nothing
+	 * (KV_ENOTFOUND); the new owner's report alone counts.
+	 */
+	if (later)
+		rc = store_job_retry(c, cl->job.id, claim_lease(cl),
+				     o->wait_until_s ? o->wait_until_s * 1000
+						     : o->retry_due_ms,
+				     o->reason);
+	else
+		rc = store_job_done(
+			c, cl->job.id, claim_lease(cl),
+			o->result == SEND_ACCEPTED ? JOB_DONE : JOB_FAILED,
+			o->result == SEND_ACCEPTED ? "" : o->reason, cl->now);
+	if (rc == 0)
+		rc = record_event(c, o, retry && !o->retry_due_ms);
+	if (rc != 0 || later)
+		return rc;
 	if (delivered) {
 		if (!r.first_event_ms)
 			r.first_event_ms = cl->now;
@@ -167,14 +187,9 @@ static int record_run(struct store_tx *c, void *arg)
 		if (rc != 0)
 			return rc;
 	}
-	rc = store_job_done(c, cl->job.id,
-			    o->result == SEND_ACCEPTED ? JOB_DONE : JOB_FAILED,
-			    o->result == SEND_ACCEPTED ? "" : o->reason,
-			    cl->now);
 	/* A check or cancel may have ended it meanwhile: then nothing follows. */
-	if (rc != 0 || strcmp(cl->job.kind, JOB_STEP) != 0 ||
-	    r.v.state != VF_IN_PROGRESS)
-		return rc;
+	if (strcmp(cl->job.kind, JOB_STEP) != 0 || r.v.state != VF_IN_PROGRESS)
+		return 0;
 	return schedule_next(c, cl, &r, delivered);
 }
 

@@ -129,9 +129,14 @@ layer_allowed() { # header file
 		case "$2" in
 		src/store_sqlite*.c | src/store_sqlite.h | src/faultvfs.c) return 0 ;;
 		esac ;;
+	libpq-fe.h | store_pg.h)
+		case "$2" in
+		src/store_pg*.c | src/store_pg.h) return 0 ;;
+		esac ;;
 	store_backend.h)
 		case "$2" in
-		src/store.c | src/store_backend.h | src/store_sqlite*.c) return 0 ;;
+		src/store.c | src/store_backend.h | src/store_sqlite*.c | \
+		src/store_pg*.c) return 0 ;;
 		esac ;;
 	store.h)
 		case "$2" in

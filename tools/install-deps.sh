@@ -10,6 +10,8 @@ set -eu
 # sanitizer runtimes) are for the fuzzers; libphonenumber has no .pc file, so
 # the Makefile links it by name.  chromium is the browser tests/browser drives
 # (through playwright-core, which downloads no browser of its own).
+# postgresql-15 is the server the tests of the PostgreSQL backend start in
+# a temp dir of their own (libpq-dev is the client library it links).
 PACKAGES="
 build-essential
 pkg-config
@@ -17,6 +19,8 @@ libmicrohttpd-dev
 libcurl4-openssl-dev
 libxml2-dev
 libsqlite3-dev
+libpq-dev
+postgresql-15
 libsodium-dev
 libjansson-dev
 libcmocka-dev

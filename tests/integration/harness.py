@@ -5,7 +5,9 @@ process; tests talk to it over HTTP on 127.0.0.1 with the standard library
 only.  A Sim is the KooKoo simulator (bin/kookoo-sim) that delivery tests
 wire a server to (sim_settings).  Both are kinds of one Child process class.
 KVTestCase gives each TestCase class one server and the assertions the
-tests share.  Every child process is killed when the interpreter exits.
+tests share.  With KOOKOOVERIFY_TEST_BACKEND=postgres every Server gets its
+own database on one PostgreSQL that the harness starts (kvtest.postgres);
+db_query() reads or changes either kind of store.  Every child process is killed when the interpreter exits.
 
 The code lives in the kvtest package, one module per concern (see its
 __init__); this module re-exports what tests and soak.py import.
@@ -21,17 +23,22 @@ from kvtest.config import (BIN, CLI_TIMEOUT, DATETIME_RE, FIRST_NUMBER,
                            REQUEST_ID_RE, ROOT, SANITIZER_MARKS, SIM_BIN,
                            STOP_TIMEOUT, clean_env, pin_of, sanitizer_report,
                            sim_settings, wrong_pin)
+from kvtest.postgres import BACKEND, Postgres, postgres_only, sqlite_only
+from kvtest.postgres import query as db_query
+from kvtest.postgres import scalar as db_scalar
 from kvtest.process import (DEATHSIG_PREFIX, Child, Server, Sim, free_port,
                             require_binary, run_cli)
 from kvtest.waiting import poll_until, run_all, run_together
 
 __all__ = [
-    "BIN", "CLI_TIMEOUT", "Child", "DATETIME_RE", "DEATHSIG_PREFIX",
+    "BACKEND", "BIN", "CLI_TIMEOUT", "Child", "DATETIME_RE", "DEATHSIG_PREFIX",
     "DialectSteps", "FIRST_NUMBER", "HERE", "KVTestCase",
-    "LIMITS_OFF", "READY_TIMEOUT", "REQUEST_ID_RE", "ROOT", "Reply",
+    "LIMITS_OFF", "Postgres", "READY_TIMEOUT", "REQUEST_ID_RE", "ROOT",
+    "Reply",
     "ReplyAssertions", "SANITIZER_MARKS", "SIM_BIN", "STOP_TIMEOUT",
     "Server", "ServerClient", "Sim", "SimTestCase", "WiredTestCase",
-    "clean_env", "free_port", "pin_of", "poll_until", "require_binary",
-    "run_all", "run_cli", "run_together", "sanitizer_report",
-    "sim_settings", "wrong_pin",
+    "clean_env", "db_query", "db_scalar", "free_port", "pin_of",
+    "poll_until", "postgres_only", "require_binary", "run_all", "run_cli",
+    "run_together", "sanitizer_report", "sim_settings", "sqlite_only",
+    "wrong_pin",
 ]

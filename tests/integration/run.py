@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """Runs the integration tests (tests/integration/test_*.py) with unittest.
 
-Usage: run.py [-v|-q] [-k PATTERN]... [NAME]...
+Usage: run.py [-v|-q] [-k PATTERN]... [--exclude NAME]... [--summary FILE]
+              [NAME]...
 NAME keeps the tests whose id (module.Class.method) contains it, e.g.
 `run.py test_seed` or `run.py SeedCheckTests`; -k PATTERN does the same with
-fnmatch wildcards.  The binary is $KOOKOOVERIFY_BIN (default bin/kookooverify).
-The last line is "integration: N passed, N failed[, N skipped]"; the exit
-status is 1 when anything failed or errored.
+fnmatch wildcards; --exclude NAME drops the tests whose id contains it.
+--summary FILE appends the closing line to FILE as well.  The binary is $KOOKOOVERIFY_BIN (default bin/kookooverify).
+The store backend is $KOOKOOVERIFY_TEST_BACKEND, sqlite (default) or
+postgres (one PostgreSQL started for the run, a database per server).
+The last line is "integration (BACKEND): N passed, N failed[, N skipped]";
+the exit status is 1 when anything failed or errored.
 """
 
 import argparse
@@ -40,8 +44,10 @@ def flatten(suite):
             yield t
 
 
-def selected(test, names, patterns):
+def selected(test, names, patterns, excluded):
     tid = test.id()
+    if any(n in tid for n in excluded):
+        return False
     if names and not any(n in tid for n in names):
         return False
     if patterns and not any(fnmatch.fnmatchcase(tid, p if "*" in p
@@ -49,6 +55,13 @@ def selected(test, names, patterns):
                             for p in patterns):
         return False
     return True
+
+
+def closing(args, line):
+    print(line, flush=True)
+    if args.summary:
+        with open(args.summary, "a") as f:
+            f.write(line + "\n")
 
 
 def on_signal(signum, frame):
@@ -61,6 +74,10 @@ def main():
     ap.add_argument("names", nargs="*", help="substring of test ids to run")
     ap.add_argument("-k", dest="patterns", action="append", default=[],
                     help="only tests whose id matches this pattern")
+    ap.add_argument("--exclude", dest="excluded", action="append",
+                    default=[], help="drop tests whose id contains this")
+    ap.add_argument("--summary", metavar="FILE",
+                    help="append the closing line to FILE too")
     ap.add_argument("-v", dest="verbosity", action="store_const", const=2,
                     default=2)
     ap.add_argument("-q", dest="verbosity", action="store_const", const=1)
@@ -75,19 +92,21 @@ def main():
     for t in flatten(discovered):
         # A module that does not import shows up as a failing test: keep it.
         if t.__class__.__name__ in ("_FailedTest", "ModuleImportFailure") \
-                or selected(t, args.names, args.patterns):
+                or selected(t, args.names, args.patterns, args.excluded):
             tests.append(t)
     suite = unittest.TestSuite(tests)
+    head = "integration (%s)" % harness.BACKEND
     if not tests:
-        print("integration: no test matches %s"
-              % " ".join(args.names + ["-k " + p for p in args.patterns]))
+        print("%s: no test matches %s"
+              % (head, " ".join(args.names
+                                + ["-k " + p for p in args.patterns])))
 
-    print("integration: binary %s" % harness.BIN, flush=True)
+    print("%s: binary %s" % (head, harness.BIN), flush=True)
     try:
         harness.require_binary()
     except RuntimeError as e:
         print(str(e), flush=True)
-        print("integration: 0 passed, %d failed" % max(1, len(tests)))
+        closing(args, "%s: 0 passed, %d failed" % (head, max(1, len(tests))))
         return 1
 
     runner = unittest.TextTestRunner(stream=sys.stdout,
@@ -98,11 +117,11 @@ def main():
     failed = (len(result.failures) + len(result.errors)
               + len(result.unexpectedSuccesses))
     skipped = len(result.skipped)
-    line = "integration: %d passed, %d failed" % (passed, failed)
+    line = "%s: %d passed, %d failed" % (head, passed, failed)
     if skipped:
         line += ", %d skipped" % skipped
     sys.stdout.flush()
-    print(line, flush=True)
+    closing(args, line)
     return 1 if failed or not tests else 0
 
 

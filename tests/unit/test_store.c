@@ -151,6 +151,15 @@ static void test_one_live_verification_per_number_and_key(void **state)
 
 /* ---- job leases ---- */
 
+/* A verification made at 1000 with its first step due then. */
+static void vf_with_job(struct store_fixture *f, const char *number,
+			struct vf_record *r)
+{
+	vf_new(f->c, number, 1000, r);
+	assert_int_equal(store_verification_insert(f->c, r), 0);
+	assert_int_equal(store_job_insert(f->c, JOB_STEP, r->v.id, 0, 1000), 0);
+}
+
 static void test_a_leased_job_returns_when_its_lease_ends(void **state)
 {
 	struct store_fixture *f = *state;
@@ -158,9 +167,7 @@ static void test_a_leased_job_returns_when_its_lease_ends(void **state)
 	struct vf_job j;
 	int64_t due = 0;
 
-	vf_new(f->c, "919800000003", 1000, &r);
-	assert_int_equal(store_verification_insert(f->c, &r), 0);
-	assert_int_equal(store_job_insert(f->c, JOB_STEP, r.v.id, 0, 1000), 0);
+	vf_with_job(f, "919800000003", &r);
 	/* Not due yet. */
 	assert_int_equal(store_job_claim(f->c, 999, 5999, &j), KV_ENOTFOUND);
 	assert_int_equal(store_job_claim(f->c, 1000, 6000, &j), 0);
@@ -173,10 +180,38 @@ static void test_a_leased_job_returns_when_its_lease_ends(void **state)
 	/* A worker that died: the lease runs out, the next attempt counts. */
 	assert_int_equal(store_job_claim(f->c, 6000, 11000, &j), 0);
 	assert_int_equal(j.attempts, 2);
-	assert_int_equal(store_job_done(f->c, j.id, JOB_DONE, "", 6001), 0);
+	/* The first worker's late report changes nothing: not its lease. */
+	assert_int_equal(store_job_done(f->c, j.id, 6000, JOB_DONE, "", 6001),
+			 KV_ENOTFOUND);
+	assert_int_equal(store_job_retry(f->c, j.id, 6000, 7000, "late"),
+			 KV_ENOTFOUND);
+	assert_int_equal(store_job_next_due(f->c, &due), 0);
+	assert_int_equal(due, 11000);
+	assert_int_equal(store_job_done(f->c, j.id, 11000, JOB_DONE, "", 6001),
+			 0);
 	assert_int_equal(store_job_claim(f->c, 99999, 999999, &j),
 			 KV_ENOTFOUND);
 	assert_int_equal(store_job_next_due(f->c, &due), KV_ENOTFOUND);
+}
+
+static void
+test_a_job_ended_under_its_lease_still_takes_the_report(void **state)
+{
+	struct store_fixture *f = *state;
+	struct vf_record r;
+	struct vf_job j;
+	int64_t n = -1;
+
+	vf_with_job(f, "919800000005", &r);
+	assert_int_equal(store_job_claim(f->c, 1000, 6000, &j), 0);
+	/* The verification ends while the job is in flight. */
+	assert_int_equal(store_jobs_cancel(f->c, r.v.id, 2000), 0);
+	assert_int_equal(store_job_done(f->c, j.id, 6000, JOB_DONE, "", 2500),
+			 0);
+	assert_int_equal(store_job_retry(f->c, j.id, 6000, 3000, ""), 0);
+	/* Still cancelled: the reports did not bring it back. */
+	assert_int_equal(store_jobs_pending(f->c, &n), 0);
+	assert_int_equal(n, 0);
 }
 
 static void test_ending_a_verification_cancels_its_jobs(void **state)
@@ -186,9 +221,7 @@ static void test_ending_a_verification_cancels_its_jobs(void **state)
 	struct vf_job j;
 	int64_t n = -1;
 
-	vf_new(f->c, "919800000004", 1000, &r);
-	assert_int_equal(store_verification_insert(f->c, &r), 0);
-	assert_int_equal(store_job_insert(f->c, JOB_STEP, r.v.id, 0, 1000), 0);
+	vf_with_job(f, "919800000004", &r);
 	assert_int_equal(store_jobs_pending(f->c, &n), 0);
 	assert_int_equal(n, 1);
 	r.v.state = VF_SUCCESS;
@@ -406,6 +439,9 @@ int main(void)
 			fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_a_leased_job_returns_when_its_lease_ends,
+			fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_job_ended_under_its_lease_still_takes_the_report,
 			fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_ending_a_verification_cancels_its_jobs,

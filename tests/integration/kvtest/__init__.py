@@ -4,6 +4,8 @@ config      binaries, timeouts, test numbers and their PINs, the child
             environment (clean_env, LIMITS_OFF, sim_settings)
 process     Child, the one class that starts, watches and stops a program
             on 127.0.0.1:0, and its two kinds: Server and Sim; run_cli
+postgres    the PostgreSQL child, the backend switch
+            (KOOKOOVERIFY_TEST_BACKEND), SQL on either kind of store
 client      Reply and the HTTP calls a test makes to a server
 assertions  the checks on replies that the tests share
 waiting     poll_until and the thread helpers (run_together, run_all)

@@ -110,7 +110,8 @@ class Child:
 
     A subclass gives `label` (the program in messages), require() (fails
     when its binary is missing), prepare() (after the temp dir exists,
-    before the first start), command() and may override env().  Each start
+    before the first start), command() and may override env(), argv() and
+    wait_ready() (by default: "listening on 127.0.0.1:PORT" on stdout).  Each start
     is a "run": run N writes stdout.N.log and stderr.N.log in self.dir, and
     stderr_text() shows every run's stderr.
     """
@@ -163,7 +164,7 @@ class Child:
         errf = open(err_path, "wb")
         try:
             self.proc = subprocess.Popen(
-                DEATHSIG_PREFIX + self.command(), env=self.env(),
+                self.argv(), env=self.env(),
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=errf, cwd=self.dir, start_new_session=True)
         finally:
@@ -176,7 +177,16 @@ class Child:
             target=self._drain_stdout, args=(self.proc, lines, out_path),
             daemon=True)
         self._stdout_thread.start()
-        self.port = self._wait_listening(lines)
+        self.port = self.wait_ready(lines)
+
+    def argv(self):
+        """command() run so that the child gets SIGKILL when we die."""
+        return DEATHSIG_PREFIX + self.command()
+
+    def wait_ready(self, lines):
+        """Waits until the child serves; returns its port.  lines yields
+        its stdout lines (None at EOF)."""
+        return self._wait_listening(lines)
 
     def _wait_listening(self, lines):
         """The port of the "listening on" line; fails (and kills the child)
@@ -362,22 +372,34 @@ class Server(ServerClient, Child):
     KOOKOOVERIFY_* names) passed in the environment.  nkeys API keys are
     created before the start; self.keys[i] is {"api_key", "api_secret"}.
     numbers: how many test numbers (fixed PINs) to configure.
+    backend: "sqlite" (a file in the temp dir) or "postgres" (a fresh
+    database on the tests' PostgreSQL); default $KOOKOOVERIFY_TEST_BACKEND.
+    self.db is the file or the URI either way.  db: use this database
+    instead (a URI; the caller made it).  keys: the keys of the node whose
+    database this one joins (a cluster): given, nothing is migrated or
+    created before the start (secret_file: that node's).
     """
 
     label = "server"
     _seq = itertools.count(1)
 
     def __init__(self, settings=None, nkeys=1, numbers=60, name=None,
-                 port=0):
+                 port=0, backend=None, db=None, keys=None, secret_file=None):
         """port: the port to listen on, kept across restarts (0: any free
         port, a new one at each start)."""
         super().__init__(name or "kv%d" % next(self._seq))
+        from . import postgres
         self.settings = dict(settings or {})
         self.listen_port = port
         self.nkeys = nkeys
         self.numbers = [str(FIRST_NUMBER + i) for i in range(numbers)]
+        self.backend = ("postgres" if postgres.is_postgres(db)
+                        else backend or postgres.BACKEND)
+        self.given_db = db
+        self.joined = keys is not None
         self.db = None
-        self.keys = []
+        self.secret_file = secret_file
+        self.keys = list(keys or [])
         self._next_number = 0
         self._number_lock = threading.Lock()
 
@@ -385,10 +407,41 @@ class Server(ServerClient, Child):
         require_binary()
 
     def prepare(self):
-        self.db = os.path.join(self.dir, "kv.db")
+        from . import postgres
+        if self.given_db:
+            self.db = self.given_db
+        elif self.backend == "postgres":
+            self.db = postgres.new_database()
+        else:
+            self.db = os.path.join(self.dir, "kv.db")
+        if self.backend == "postgres" and not self.secret_file:
+            # <db>.secret means nothing for a URI.
+            self.secret_file = os.path.join(self.dir, "kv.secret")
+        if self.joined:
+            return
         self.cli("migrate", "--db", self.db)
         for i in range(self.nkeys):
             self.create_key("key%d" % i)
+
+    @property
+    def secret_path(self):
+        """The server secret's file, as the server finds it."""
+        for k in ("secret_file", "KOOKOOVERIFY_SECRET_FILE"):
+            if self.settings.get(k):
+                return self.settings[k]
+        return self.secret_file or self.db + ".secret"
+
+    def close(self):
+        """Child.close(), then the PostgreSQL database this server made is
+        dropped (kept, as the dir is, when something failed)."""
+        try:
+            super().close()
+        finally:
+            if (self.backend == "postgres" and self.db
+                    and not self.given_db and not self.failed
+                    and not os.environ.get("KOOKOOVERIFY_KEEP_TMP")):
+                from . import postgres
+                postgres.drop_database(self.db)
 
     def command(self):
         return [BIN, "serve", "--listen", "127.0.0.1:%d" % self.listen_port,
@@ -397,6 +450,8 @@ class Server(ServerClient, Child):
     def env(self):
         settings = {"test_numbers": ",".join(
             "%s:%s" % (n, pin_of(n)) for n in self.numbers)}
+        if self.secret_file:
+            settings["secret_file"] = self.secret_file
         settings.update(self.settings)
         return clean_env(settings)
 

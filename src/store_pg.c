@@ -1,0 +1,543 @@
+/*
+ * The PostgreSQL backend's connections and the helpers its other files run
+ * SQL with: parameters, statements prepared lazily per connection, the
+ * mapping of server errors to KV_E*, column readers, and the table of
+ * operations store.c forwards to.  The operations live by table family in
+ * store_pg_keys.c, store_pg_vf.c, store_pg_abuse.c, store_pg_jobs.c and
+ * store_pg_purge.c; threads and connections in store_pg_writer.c.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_backend.h"
+#include "store_pg.h"
+#include "err.h"
+#include "log.h"
+
+/* ---- parameters ---- */
+
+void pg_params_init(struct pg_params *p)
+{
+	p->n = 0;
+}
+
+/*
+ * The slot of the next parameter, or -1 when the statement has too many:
+ * the server then refuses the statement (its parameter count differs), so
+ * the mistake shows on the first run instead of corrupting memory.
+ */
+static int pg_param_slot(struct pg_params *p)
+{
+	if (p->n >= PG_PARAMS_MAX) {
+		log_error("db: more than %d parameters", PG_PARAMS_MAX);
+		return -1;
+	}
+	return p->n++;
+}
+
+void pg_param_int(struct pg_params *p, int64_t v)
+{
+	int i = pg_param_slot(p);
+
+	if (i < 0)
+		return;
+	snprintf(p->numbers[i], sizeof(p->numbers[i]), "%" PRId64, v);
+	p->values[i] = p->numbers[i];
+	p->lengths[i] = 0;
+	p->formats[i] = 0;
+}
+
+void pg_param_text(struct pg_params *p, const char *s)
+{
+	int i = pg_param_slot(p);
+
+	if (i < 0)
+		return;
+	p->values[i] = s ? s : "";
+	p->lengths[i] = 0;
+	p->formats[i] = 0;
+}
+
+void pg_param_bytea(struct pg_params *p, const unsigned char *b, size_t len)
+{
+	int i = pg_param_slot(p);
+
+	if (i < 0)
+		return;
+	/* Binary format: the bytes as they are, no escaping either way. */
+	p->values[i] = b && len ? (const char *)b : "";
+	p->lengths[i] = b ? (int)len : 0;
+	p->formats[i] = 1;
+}
+
+/* ---- errors ---- */
+
+/*
+ * SQLSTATEs that mean "a race with another session; the same work may
+ * succeed if run again": serialization failure, deadlock, lock not
+ * available (lock_timeout) and query cancelled (statement_timeout).
+ */
+static int pg_state_busy(const char *state)
+{
+	static const char *const busy[] = {"40001", "40P01", "55P03", "57014"};
+
+	for (size_t i = 0; i < sizeof(busy) / sizeof(busy[0]); i++)
+		if (strcmp(state, busy[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * SQLSTATEs after which the session is gone even if libpq has not noticed
+ * yet: connection exceptions (class 08) and the server shutting the
+ * session down (administrator command, crash, cannot connect now).
+ */
+static int pg_state_lost(const char *state)
+{
+	return strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0 ||
+	       strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0;
+}
+
+int pg_fail(struct store_tx *c, PGresult *res, const char *what)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+				: NULL;
+	/*
+	 * The primary message only: the DETAIL of a unique violation quotes
+	 * the key's values, which may be a phone number.
+	 */
+	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
+			      : NULL;
+
+	if (!msg)
+		msg = PQerrorMessage(c->conn);
+	/*
+	 * libpq's own errors (a lost connection) carry no SQLSTATE, so the
+	 * connection's status is looked at first.
+	 */
+	if (PQstatus(c->conn) == CONNECTION_BAD ||
+	    (state && pg_state_lost(state))) {
+		c->broken = 1;
+		log_error("db: %s: connection lost: %s", what, msg);
+		return KV_EDB;
+	}
+	if (state && strcmp(state, "23505") == 0) {
+		c->raced = 1;
+		log_warn("db: %s: %s", what, msg);
+		return KV_EDUP;
+	}
+	if (state && pg_state_busy(state)) {
+		/* A timeout is not worth waiting for again. */
+		c->raced = state[0] == '4';
+		log_warn("db: %s: %s", what, msg);
+		return KV_EBUSY;
+	}
+	log_error("db: %s: %s%s%s", what, state ? state : "", state ? " " : "",
+		  msg);
+	return KV_EDB;
+}
+
+/* ---- statements ---- */
+
+/*
+ * The number under which c prepared `sql`, preparing it on first use;
+ * -1 when the connection's table is full (the statement then runs
+ * unprepared, which still works).  Statement names are per session, so a
+ * new connection starts with none.
+ */
+static int pg_prepare(struct store_tx *c, const char *sql, const char *what,
+		      int *rc)
+{
+	char name[16];
+	PGresult *res;
+	int i;
+
+	*rc = 0;
+	for (i = 0; i < c->nprepared; i++)
+		if (c->prepared[i] == sql)
+			return i;
+	if (c->nprepared >= PG_STMT_MAX)
+		return -1;
+	snprintf(name, sizeof(name), "kv%d", i);
+	res = PQprepare(c->conn, name, sql, 0, NULL);
+	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		*rc = pg_fail(c, res, what);
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	c->prepared[i] = sql;
+	c->nprepared++;
+	return i;
+}
+
+int pg_query(struct store_tx *c, const char *sql, const struct pg_params *p,
+	     PGresult **res, const char *what)
+{
+	int n = p ? p->n : 0;
+	const char *const *values = p ? p->values : NULL;
+	const int *lengths = p ? p->lengths : NULL;
+	const int *formats = p ? p->formats : NULL;
+	int rc;
+	int i;
+	ExecStatusType st;
+
+	*res = NULL;
+	if (c->broken || PQstatus(c->conn) != CONNECTION_OK) {
+		c->broken = 1;
+		return KV_EDB;
+	}
+	i = pg_prepare(c, sql, what, &rc);
+	if (rc != 0)
+		return rc;
+	if (i >= 0) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "kv%d", i);
+		*res = PQexecPrepared(c->conn, name, n, values, lengths,
+				      formats, 0);
+	} else {
+		*res = PQexecParams(c->conn, sql, n, NULL, values, lengths,
+				    formats, 0);
+	}
+	st = *res ? PQresultStatus(*res) : PGRES_FATAL_ERROR;
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return 0;
+	rc = pg_fail(c, *res, what);
+	PQclear(*res);
+	*res = NULL;
+	return rc;
+}
+
+int pg_run(struct store_tx *c, const char *sql, const struct pg_params *p,
+	   const char *what)
+{
+	PGresult *res = NULL;
+	int rc = pg_query(c, sql, p, &res, what);
+
+	PQclear(res);
+	return rc;
+}
+
+int pg_row(struct store_tx *c, const char *sql, const struct pg_params *p,
+	   PGresult **res, const char *what)
+{
+	int rc = pg_query(c, sql, p, res, what);
+
+	if (rc != 0)
+		return rc;
+	if (PQntuples(*res) == 0) {
+		PQclear(*res);
+		*res = NULL;
+		return KV_ENOTFOUND;
+	}
+	return 0;
+}
+
+int64_t pg_changed(PGresult *res)
+{
+	const char *s = res ? PQcmdTuples(res) : "";
+
+	return *s ? strtoll(s, NULL, 10) : 0;
+}
+
+/* ---- columns ---- */
+
+int64_t pg_get_int(PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return 0;
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+void pg_get_text(PGresult *res, int row, int col, char *out, size_t outlen)
+{
+	const char *s = PQgetvalue(res, row, col);
+	size_t n = (size_t)PQgetlength(res, row, col);
+
+	if (outlen == 0)
+		return;
+	if (n >= outlen)
+		n = outlen - 1;
+	if (n)
+		memcpy(out, s, n);
+	out[n] = '\0';
+}
+
+static int pg_hex_nibble(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Decodes a bytea column in text format, which the server sends as "\x"
+ * and two hex digits a byte (bytea_output = hex, the default since 9.0).
+ * Returns the length, or -1 if it is not that form or longer than cap.
+ */
+static long pg_bytea_decode(PGresult *res, int row, int col, unsigned char *out,
+			    size_t cap)
+{
+	const char *s = PQgetvalue(res, row, col);
+	size_t len = (size_t)PQgetlength(res, row, col);
+	size_t n;
+
+	if (PQgetisnull(res, row, col))
+		return 0;
+	if (len < 2 || s[0] != '\\' || s[1] != 'x' || len % 2 != 0)
+		return -1;
+	n = (len - 2) / 2;
+	if (n > cap)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int hi = pg_hex_nibble(s[2 + 2 * i]);
+		int lo = pg_hex_nibble(s[3 + 2 * i]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return (long)n;
+}
+
+void pg_get_bytea(PGresult *res, int row, int col, unsigned char *out,
+		  size_t len)
+{
+	if (pg_bytea_decode(res, row, col, out, len) != (long)len)
+		memset(out, 0, len);
+}
+
+size_t pg_get_bytea_var(PGresult *res, int row, int col, unsigned char *out,
+			size_t cap)
+{
+	long n = pg_bytea_decode(res, row, col, out, cap);
+
+	return n < 0 ? 0 : (size_t)n;
+}
+
+const char *pg_locking(const struct store_tx *c, const char *plain,
+		       const char *locking)
+{
+	return c->in_write ? locking : plain;
+}
+
+/* ---- connections ---- */
+
+/*
+ * Session settings every connection gets.  statement_timeout bounds a
+ * statement stuck behind a lock or a sick server (the writer's callers
+ * wait on it); idle_in_transaction_session_timeout frees the row locks of
+ * a node that hangs mid-transaction; lock_timeout turns a long wait for a
+ * row another node holds into KV_EBUSY, which the writer retries.  They
+ * are SET after connecting rather than passed as `options`, so that a
+ * setting's own options do not silently drop them and a pooler in session
+ * mode, which may refuse startup options, keeps them too.
+ */
+static const char pg_session_sql[] =
+	"SET statement_timeout = '10s';"
+	"SET lock_timeout = '5s';"
+	"SET idle_in_transaction_session_timeout = '30s';"
+	"SET synchronous_commit = on";
+
+/*
+ * The server's notices ("relation ... already exists, skipping") go to the
+ * debug log instead of libpq's default, stderr.
+ */
+static void pg_notice(void *arg, const char *message)
+{
+	(void)arg;
+	log_debug("db: notice: %.*s", (int)strcspn(message, "\n"), message);
+}
+
+struct store_tx *pg_connect(const char *conninfo, char *err, size_t errlen)
+{
+	/*
+	 * Defaults first and the setting (expanded: a URI or a keyword
+	 * string) last, so that anything the setting names wins.  TCP
+	 * keepalives and a user timeout notice a dead server or a failover
+	 * in seconds instead of the kernel's two hours.
+	 */
+	static const char *const keys[] = {"application_name",
+					   "connect_timeout",
+					   "keepalives",
+					   "keepalives_idle",
+					   "keepalives_interval",
+					   "keepalives_count",
+					   "tcp_user_timeout",
+					   "dbname",
+					   NULL};
+	const char *values[] = {"kookooverify", "5",      "1", "10", "5", "3",
+				"15000",        conninfo, NULL};
+	struct store_tx *c = calloc(1, sizeof(*c));
+	PGresult *res = NULL;
+
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->conn = PQconnectdbParams(keys, values, 1);
+	if (!c->conn || PQstatus(c->conn) != CONNECTION_OK) {
+		snprintf(err, errlen, "postgresql: %s",
+			 c->conn ? PQerrorMessage(c->conn) : "out of memory");
+		goto fail;
+	}
+	PQsetNoticeProcessor(c->conn, pg_notice, NULL);
+	res = PQexec(c->conn, pg_session_sql);
+	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		snprintf(err, errlen, "postgresql: session settings: %s",
+			 PQerrorMessage(c->conn));
+		goto fail;
+	}
+	PQclear(res);
+	return c;
+fail:
+	/* libpq ends its messages with a newline. */
+	err[strcspn(err, "\n")] = '\0';
+	PQclear(res);
+	pg_close(c);
+	return NULL;
+}
+
+struct store_tx *pg_open(const char *path, char *err, size_t errlen)
+{
+	struct store_tx *c = pg_connect(path, err, errlen);
+	int version;
+
+	if (!c)
+		return NULL;
+	version = pg_schema_read(c, err, errlen);
+	if (version == pg_schema_version())
+		return c;
+	if (version >= 0)
+		snprintf(err, errlen,
+			 "postgresql: schema version %d, this program needs "
+			 "%d: run `kookooverify migrate`",
+			 version, pg_schema_version());
+	pg_close(c);
+	return NULL;
+}
+
+void pg_close(struct store_tx *c)
+{
+	if (!c)
+		return;
+	PQfinish(c->conn);
+	free(c);
+}
+
+/* ---- transactions ---- */
+
+int pg_begin(struct store_tx *c)
+{
+	return pg_run(c, "BEGIN", NULL, "begin");
+}
+
+int pg_commit(struct store_tx *c)
+{
+	PGresult *res = NULL;
+	int rc = pg_query(c, "COMMIT", NULL, &res, "commit");
+
+	/*
+	 * COMMIT of a transaction that had failed succeeds and answers
+	 * ROLLBACK: nothing was written, which the caller must hear.
+	 */
+	if (rc == 0 && strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+		log_error("db: commit: the transaction had failed and was "
+			  "rolled back");
+		rc = KV_EDB;
+	}
+	PQclear(res);
+	return rc;
+}
+
+int pg_rollback(struct store_tx *c)
+{
+	return pg_run(c, "ROLLBACK", NULL, "rollback");
+}
+
+/*
+ * The writer and the readers share connections between threads only by
+ * handing them over, never using one from two threads at once, which
+ * libpq allows when it was built thread-safe (Debian's is).
+ */
+static void pg_library_init(void)
+{
+	if (!PQisthreadsafe())
+		fatal("libpq was built without thread safety");
+}
+
+/* The table store.c forwards to when the setting names PostgreSQL. */
+const struct store_ops store_pg_ops = {
+	.library_init = pg_library_init,
+	.migrate = pg_migrate,
+	.schema_version = pg_schema_version,
+	.open = pg_open,
+	.close = pg_close,
+	.readers_init = pg_readers_init,
+	.reader = pg_reader,
+	.readers_close = pg_readers_close,
+	.read_begin = pg_read_begin,
+	.read_end = pg_read_end,
+	.writer_start = pg_writer_start,
+	.write = pg_write,
+	.writer_stop = pg_writer_stop,
+	.write_submit = pg_write_submit,
+	.begin = pg_begin,
+	.commit = pg_commit,
+	.rollback = pg_rollback,
+	.key_insert = pg_key_insert,
+	.key_get = pg_key_get,
+	.key_revoke = pg_key_revoke,
+	.key_set_owner = pg_key_set_owner,
+	.keys_foreach = pg_keys_foreach,
+	.key_origin_add = pg_key_origin_add,
+	.key_origin_allowed = pg_key_origin_allowed,
+	.origin_known = pg_origin_known,
+	.key_origins_foreach = pg_key_origins_foreach,
+	.token_use = pg_token_use,
+	.token_used = pg_token_used,
+	.verification_next_id = pg_verification_next_id,
+	.verification_insert = pg_verification_insert,
+	.verification_get = pg_verification_get,
+	.verification_live = pg_verification_live,
+	.verification_update = pg_verification_update,
+	.verification_finalize = pg_verification_finalize,
+	.check_insert = pg_check_insert,
+	.checks_foreach = pg_checks_foreach,
+	.event_insert = pg_event_insert,
+	.events_foreach = pg_events_foreach,
+	.verified_put = pg_verified_put,
+	.verified_get = pg_verified_get,
+	.call_get = pg_call_get,
+	.call_put = pg_call_put,
+	.fraud_insert = pg_fraud_insert,
+	.key_voice_confirm = pg_key_voice_confirm,
+	.block_get = pg_block_get,
+	.block_put = pg_block_put,
+	.block_lift = pg_block_lift,
+	.block_last = pg_block_last,
+	.blocks_foreach = pg_blocks_foreach,
+	.fraud_recent = pg_fraud_recent,
+	.key_kind = pg_key_kind,
+	.recent_numbers_foreach = pg_recent_numbers_foreach,
+	.job_claim = pg_job_claim,
+	.job_done = pg_job_done,
+	.job_retry = pg_job_retry,
+	.job_next_due = pg_job_next_due,
+	.verification_by_id = pg_verification_by_id,
+	.job_insert = pg_job_insert,
+	.jobs_cancel = pg_jobs_cancel,
+	.job_step_now = pg_job_step_now,
+	.jobs_pending = pg_jobs_pending,
+	.backup = pg_backup,
+	.restore = pg_restore,
+	.number_erase = pg_number_erase,
+	.purge_batch = pg_purge_batch,
+};

@@ -1,0 +1,543 @@
+/*
+ * Verifications in the PostgreSQL backend, with what hangs off them: checks,
+ * delivery events, calls, the last verified request of a number, and the
+ * two facts of a key that the service reads while it writes.  Reads that a
+ * writer goes on to decide from lock their row (pg_locking), so that nodes
+ * writing the same verification at once queue instead of deciding twice.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "err.h"
+#include "log.h"
+#include "store_pg.h"
+#include "util.h"
+
+/* Every column of a verification, in the order vf_bind() numbers them. */
+#define VF_COLUMNS                                                             \
+	"id, request_id, key_id, number, number_type, brand, sender_id, lg, "  \
+	"workflow_id, code_length, test_number, pin_hash, steps, wait1_ms, "   \
+	"wait2_ms, wait3_ms, state, attempts, next_step, resends, "            \
+	"created_ms, "                                                         \
+	"pin_created_ms, pin_expiry_ms, expires_ms, last_resend_ms, "          \
+	"finalized_ms, first_event_ms, last_event_ms, pin_box, call_sid, "     \
+	"handle_hash"
+
+#define VF_PARAMS_AFTER_ID                                                     \
+	"$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "  \
+	"$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, "    \
+	"$30, $31"
+
+/*
+ * The id is the one store_verification_next_id() drew, or a new one from
+ * the same sequence; OVERRIDING SYSTEM VALUE lets the id column take it
+ * whether it is an identity column or a serial one.
+ */
+static const char sql_insert[] =
+	"INSERT INTO verifications (" VF_COLUMNS ") OVERRIDING SYSTEM VALUE "
+	"VALUES (CASE WHEN $1::bigint > 0 THEN $1::bigint ELSE "
+	"nextval(pg_get_serial_sequence('verifications', 'id')) END, " VF_PARAMS_AFTER_ID
+	") RETURNING id";
+/* Cluster-safe: a sequence never hands a number out twice. */
+static const char sql_next_id[] =
+	"SELECT nextval(pg_get_serial_sequence('verifications', 'id'))";
+/*
+ * Every column but the id, from the same parameters as the insert (a
+ * prepared statement must use each of its parameters); the ones that
+ * never change are written back as they were read.
+ */
+static const char sql_update[] =
+	"UPDATE verifications SET (request_id, key_id, number, number_type, "
+	"brand, sender_id, lg, workflow_id, code_length, test_number, "
+	"pin_hash, steps, wait1_ms, wait2_ms, wait3_ms, state, attempts, "
+	"next_step, resends, created_ms, pin_created_ms, pin_expiry_ms, "
+	"expires_ms, last_resend_ms, finalized_ms, first_event_ms, "
+	"last_event_ms, pin_box, call_sid, handle_hash) = "
+	"(" VF_PARAMS_AFTER_ID ") WHERE id = $1";
+
+/* The key in the query: another key's row is not even read out. */
+static const char sql_by_id_key[] = "SELECT " VF_COLUMNS " FROM verifications "
+				    "WHERE id = $1 AND key_id = $2";
+static const char sql_by_id_key_lock[] =
+	"SELECT " VF_COLUMNS " FROM verifications "
+	"WHERE id = $1 AND key_id = $2 FOR UPDATE";
+/* Ids from before request ids were derived from the row id. */
+static const char sql_legacy[] = "SELECT " VF_COLUMNS " FROM verifications "
+				 "WHERE request_id = $1 AND key_id = $2 AND "
+				 "legacy = 1";
+static const char sql_legacy_lock[] =
+	"SELECT " VF_COLUMNS " FROM verifications "
+	"WHERE request_id = $1 AND key_id = $2 AND legacy = 1 FOR UPDATE";
+static const char sql_live[] = "SELECT " VF_COLUMNS " FROM verifications "
+			       "WHERE key_id = $1 AND number = $2 AND "
+			       "state = 0";
+static const char sql_live_lock[] =
+	"SELECT " VF_COLUMNS " FROM verifications "
+	"WHERE key_id = $1 AND number = $2 AND state = 0 FOR UPDATE";
+static const char sql_by_id[] = "SELECT " VF_COLUMNS
+				" FROM verifications WHERE id = $1";
+static const char sql_by_id_lock[] =
+	"SELECT " VF_COLUMNS " FROM verifications WHERE id = $1 FOR UPDATE";
+
+static const char sql_check_insert[] =
+	"INSERT INTO checks (verification_id, created_ms, code, valid, ip) "
+	"VALUES ($1, $2, $3, $4, $5)";
+static const char sql_check_list[] =
+	"SELECT created_ms, code, valid, ip FROM checks "
+	"WHERE verification_id = $1 ORDER BY id";
+static const char sql_event_insert[] =
+	"INSERT INTO events (verification_id, created_ms, type, channel, "
+	"provider_id, result, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+static const char sql_event_list[] =
+	"SELECT created_ms, type, channel, provider_id, result, detail "
+	"FROM events WHERE verification_id = $1 ORDER BY id";
+
+static const char sql_verified_put[] =
+	"INSERT INTO verified_numbers (key_id, number, verified_ms, "
+	"request_id) VALUES ($1, $2, $3, $4) ON CONFLICT (key_id, number) "
+	"DO UPDATE SET verified_ms = excluded.verified_ms, "
+	"request_id = excluded.request_id";
+static const char sql_verified_get[] =
+	"SELECT verified_ms, request_id FROM verified_numbers "
+	"WHERE key_id = $1 AND number = $2";
+
+static const char sql_call_get[] =
+	"SELECT verification_id, step, repeats, outcome, status, duration "
+	"FROM calls WHERE sid = $1";
+static const char sql_call_get_lock[] =
+	"SELECT verification_id, step, repeats, outcome, status, duration "
+	"FROM calls WHERE sid = $1 FOR UPDATE";
+static const char sql_call_put[] =
+	"INSERT INTO calls (sid, verification_id, step, repeats, outcome, "
+	"status, duration, created_ms, updated_ms) VALUES ($1, $2, $3, $4, "
+	"$5, $6, $7, $8, $8) ON CONFLICT (sid) DO UPDATE SET repeats = $4, "
+	"outcome = $5, status = $6, duration = $7, updated_ms = $8";
+
+static const char sql_voice_confirm[] =
+	"SELECT voice_confirm FROM api_keys WHERE id = $1";
+static const char sql_key_kind[] = "SELECT kind FROM api_keys WHERE id = $1";
+
+/*
+ * Newest first.  The window is in the query: a result is read whole, so
+ * the caller cannot stop early as it does with SQLite.  Test numbers are
+ * not limited.
+ */
+static const char sql_recent[] =
+	"SELECT number, created_ms FROM verifications WHERE created_ms > $1 "
+	"AND test_number = 0 ORDER BY id DESC";
+
+/* Appends every column of a verification, numbered as in VF_COLUMNS. */
+static void vf_bind(struct pg_params *p, const struct vf_record *r)
+{
+	const struct verification *v = &r->v;
+
+	pg_params_init(p);
+	pg_param_int(p, v->id);
+	pg_param_text(p, v->request_id);
+	pg_param_int(p, v->key_id);
+	pg_param_text(p, r->number);
+	pg_param_int(p, r->number_type);
+	pg_param_text(p, r->brand);
+	pg_param_text(p, r->sender_id);
+	pg_param_text(p, r->lg);
+	pg_param_int(p, r->workflow_id);
+	pg_param_int(p, r->code_length);
+	pg_param_int(p, r->test_number);
+	pg_param_bytea(p, r->pin_hash, sizeof(r->pin_hash));
+	pg_param_text(p, r->steps);
+	for (int i = 0; i < ENGINE_MAX_STEPS; i++)
+		pg_param_int(p, r->wait_ms[i]);
+	pg_param_int(p, (int64_t)v->state);
+	pg_param_int(p, v->attempts);
+	pg_param_int(p, v->next_step);
+	pg_param_int(p, v->resends);
+	pg_param_int(p, v->created_ms);
+	pg_param_int(p, v->pin_created_ms);
+	pg_param_int(p, v->pin_expiry_ms);
+	pg_param_int(p, v->expires_ms);
+	pg_param_int(p, v->last_resend_ms);
+	pg_param_int(p, v->finalized_ms);
+	pg_param_int(p, r->first_event_ms);
+	pg_param_int(p, r->last_event_ms);
+	pg_param_bytea(p, r->pin_box, r->pin_box_len);
+	pg_param_text(p, r->call_sid);
+	/* None is a zero-length value, as SQLite stores it. */
+	pg_param_bytea(p, r->handle_hash,
+		       r->has_handle ? sizeof(r->handle_hash) : 0);
+}
+
+static void vf_from_row(PGresult *res, int row, struct vf_record *r)
+{
+	struct verification *v = &r->v;
+
+	memset(r, 0, sizeof(*r));
+	v->id = pg_get_int(res, row, 0);
+	pg_get_text(res, row, 1, v->request_id, sizeof(v->request_id));
+	v->key_id = pg_get_int(res, row, 2);
+	pg_get_text(res, row, 3, r->number, sizeof(r->number));
+	r->number_type = (int)pg_get_int(res, row, 4);
+	pg_get_text(res, row, 5, r->brand, sizeof(r->brand));
+	pg_get_text(res, row, 6, r->sender_id, sizeof(r->sender_id));
+	pg_get_text(res, row, 7, r->lg, sizeof(r->lg));
+	r->workflow_id = (int)pg_get_int(res, row, 8);
+	r->code_length = (int)pg_get_int(res, row, 9);
+	r->test_number = (int)pg_get_int(res, row, 10);
+	pg_get_bytea(res, row, 11, r->pin_hash, sizeof(r->pin_hash));
+	pg_get_text(res, row, 12, r->steps, sizeof(r->steps));
+	v->nsteps = (int)strlen(r->steps);
+	for (int i = 0; i < ENGINE_MAX_STEPS; i++)
+		r->wait_ms[i] = pg_get_int(res, row, 13 + i);
+	v->state = (enum vf_state)pg_get_int(res, row, 16);
+	v->attempts = (int)pg_get_int(res, row, 17);
+	v->next_step = (int)pg_get_int(res, row, 18);
+	v->resends = (int)pg_get_int(res, row, 19);
+	v->created_ms = pg_get_int(res, row, 20);
+	v->pin_created_ms = pg_get_int(res, row, 21);
+	v->pin_expiry_ms = pg_get_int(res, row, 22);
+	v->expires_ms = pg_get_int(res, row, 23);
+	v->last_resend_ms = pg_get_int(res, row, 24);
+	v->finalized_ms = pg_get_int(res, row, 25);
+	r->first_event_ms = pg_get_int(res, row, 26);
+	r->last_event_ms = pg_get_int(res, row, 27);
+	/* Longer than ours (0): the PIN cannot be re-sent. */
+	r->pin_box_len =
+		pg_get_bytea_var(res, row, 28, r->pin_box, sizeof(r->pin_box));
+	pg_get_text(res, row, 29, r->call_sid, sizeof(r->call_sid));
+	r->has_handle = pg_get_bytea_var(res, row, 30, r->handle_hash,
+					 sizeof(r->handle_hash)) ==
+			sizeof(r->handle_hash);
+	if (!r->has_handle)
+		memset(r->handle_hash, 0, sizeof(r->handle_hash));
+}
+
+/* Runs a one-row lookup of a verification into *out. */
+static int vf_lookup(struct store_tx *c, const char *sql,
+		     const struct pg_params *p, struct vf_record *out,
+		     const char *what)
+{
+	PGresult *res = NULL;
+	int rc = pg_row(c, sql, p, &res, what);
+
+	if (rc == 0)
+		vf_from_row(res, 0, out);
+	PQclear(res);
+	return rc;
+}
+
+int pg_verification_next_id(struct store_tx *c, int64_t *id)
+{
+	PGresult *res = NULL;
+	int rc = pg_row(c, sql_next_id, NULL, &res, "next verification id");
+
+	if (rc == 0)
+		*id = pg_get_int(res, 0, 0);
+	PQclear(res);
+	return rc;
+}
+
+int pg_verification_insert(struct store_tx *c, struct vf_record *r)
+{
+	struct pg_params p;
+	PGresult *res = NULL;
+	int rc;
+
+	vf_bind(&p, r);
+	rc = pg_row(c, sql_insert, &p, &res, "insert verification");
+	if (rc == 0)
+		r->v.id = pg_get_int(res, 0, 0);
+	else if (rc == KV_ENOTFOUND)
+		rc = KV_EDB; /* an insert always returns its row */
+	PQclear(res);
+	return rc;
+}
+
+int pg_verification_get(struct store_tx *c, const char *request_id,
+			int64_t key_id, struct vf_record *out)
+{
+	struct vf_record legacy;
+	struct pg_params p;
+	int64_t id = 0;
+	int parsed = crypto_request_id_parse(request_id, &id) == 0;
+	int rc, rc_legacy, rc_other;
+
+	/*
+	 * As with SQLite: another key's request id and a made-up one cost
+	 * the same, so every id runs both lookups (the row id with the
+	 * caller's key, row 0 for an id that is not ours; and the ids from
+	 * before request ids were derived from the row id), and a parsed
+	 * id is taken from the first only, if its stored id is this one.
+	 */
+	pg_params_init(&p);
+	pg_param_int(&p, parsed ? id : 0);
+	pg_param_int(&p, key_id);
+	rc = vf_lookup(c, pg_locking(c, sql_by_id_key, sql_by_id_key_lock), &p,
+		       out, "get verification");
+	pg_params_init(&p);
+	pg_param_text(&p, request_id);
+	pg_param_int(&p, key_id);
+	rc_legacy = vf_lookup(c, pg_locking(c, sql_legacy, sql_legacy_lock), &p,
+			      &legacy, "get verification");
+	if (!parsed) {
+		rc_other = rc;
+		rc = rc_legacy;
+		if (rc == 0)
+			memcpy(out, &legacy, sizeof(*out));
+	} else {
+		rc_other = rc_legacy;
+		if (rc == 0 &&
+		    !crypto_request_id_equal(out->v.request_id, request_id))
+			rc = KV_ENOTFOUND;
+	}
+	/* A failed read in the other lookup fails this one too. */
+	if ((rc == 0 || rc == KV_ENOTFOUND) && rc_other != 0 &&
+	    rc_other != KV_ENOTFOUND)
+		rc = rc_other;
+	if (rc != 0)
+		memset(out, 0, sizeof(*out));
+	sodium_memzero(&legacy, sizeof(legacy));
+	return rc;
+}
+
+int pg_verification_live(struct store_tx *c, int64_t key_id, const char *number,
+			 struct vf_record *out)
+{
+	struct pg_params p;
+
+	pg_params_init(&p);
+	pg_param_int(&p, key_id);
+	pg_param_text(&p, number);
+	return vf_lookup(c, pg_locking(c, sql_live, sql_live_lock), &p, out,
+			 "live verification");
+}
+
+int pg_verification_by_id(struct store_tx *c, int64_t id, struct vf_record *out)
+{
+	struct pg_params p;
+
+	pg_params_init(&p);
+	pg_param_int(&p, id);
+	return vf_lookup(c, pg_locking(c, sql_by_id, sql_by_id_lock), &p, out,
+			 "verification by id");
+}
+
+int pg_verification_update(struct store_tx *c, const struct vf_record *r)
+{
+	struct pg_params p;
+
+	vf_bind(&p, r);
+	return pg_run(c, sql_update, &p, "update verification");
+}
+
+int pg_verification_finalize(struct store_tx *c, const struct vf_record *r,
+			     int64_t now)
+{
+	int rc = pg_verification_update(c, r);
+
+	if (rc == 0)
+		rc = pg_jobs_cancel(c, r->v.id, now);
+	return rc;
+}
+
+int pg_check_insert(struct store_tx *c, int64_t verification_id,
+		    const struct vf_check *ch)
+{
+	struct pg_params p;
+
+	pg_params_init(&p);
+	pg_param_int(&p, verification_id);
+	pg_param_int(&p, ch->created_ms);
+	pg_param_text(&p, ch->code);
+	pg_param_int(&p, ch->valid);
+	pg_param_text(&p, ch->ip);
+	return pg_run(c, sql_check_insert, &p, "insert check");
+}
+
+int pg_checks_foreach(struct store_tx *c, int64_t verification_id,
+		      int (*cb)(const struct vf_check *ch, void *arg),
+		      void *arg)
+{
+	struct pg_params p;
+	struct vf_check ch;
+	PGresult *res = NULL;
+	int rc;
+
+	pg_params_init(&p);
+	pg_param_int(&p, verification_id);
+	rc = pg_query(c, sql_check_list, &p, &res, "list checks");
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		memset(&ch, 0, sizeof(ch));
+		ch.created_ms = pg_get_int(res, i, 0);
+		pg_get_text(res, i, 1, ch.code, sizeof(ch.code));
+		ch.valid = (int)pg_get_int(res, i, 2);
+		pg_get_text(res, i, 3, ch.ip, sizeof(ch.ip));
+		rc = cb(&ch, arg);
+	}
+	PQclear(res);
+	return rc;
+}
+
+int pg_event_insert(struct store_tx *c, int64_t verification_id,
+		    const struct vf_event *ev)
+{
+	struct pg_params p;
+
+	pg_params_init(&p);
+	pg_param_int(&p, verification_id);
+	pg_param_int(&p, ev->created_ms);
+	pg_param_text(&p, ev->type);
+	pg_param_text(&p, ev->channel);
+	pg_param_text(&p, ev->provider_id);
+	pg_param_text(&p, ev->result);
+	pg_param_text(&p, ev->detail);
+	return pg_run(c, sql_event_insert, &p, "insert event");
+}
+
+int pg_events_foreach(struct store_tx *c, int64_t verification_id,
+		      int (*cb)(const struct vf_event *ev, void *arg),
+		      void *arg)
+{
+	struct pg_params p;
+	struct vf_event ev;
+	PGresult *res = NULL;
+	int rc;
+
+	pg_params_init(&p);
+	pg_param_int(&p, verification_id);
+	rc = pg_query(c, sql_event_list, &p, &res, "list events");
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		memset(&ev, 0, sizeof(ev));
+		ev.created_ms = pg_get_int(res, i, 0);
+		pg_get_text(res, i, 1, ev.type, sizeof(ev.type));
+		pg_get_text(res, i, 2, ev.channel, sizeof(ev.channel));
+		pg_get_text(res, i, 3, ev.provider_id, sizeof(ev.provider_id));
+		pg_get_text(res, i, 4, ev.result, sizeof(ev.result));
+		pg_get_text(res, i, 5, ev.detail, sizeof(ev.detail));
+		rc = cb(&ev, arg);
+	}
+	PQclear(res);
+	return rc;
+}
+
+int pg_verified_put(struct store_tx *c, int64_t key_id, const char *number,
+		    const struct vf_verified *vr)
+{
+	struct pg_params p;
+
+	pg_params_init(&p);
+	pg_param_int(&p, key_id);
+	pg_param_text(&p, number);
+	pg_param_int(&p, vr->verified_ms);
+	pg_param_text(&p, vr->request_id);
+	return pg_run(c, sql_verified_put, &p, "put verified number");
+}
+
+int pg_verified_get(struct store_tx *c, int64_t key_id, const char *number,
+		    struct vf_verified *out)
+{
+	struct pg_params p;
+	PGresult *res = NULL;
+	int rc;
+
+	pg_params_init(&p);
+	pg_param_int(&p, key_id);
+	pg_param_text(&p, number);
+	rc = pg_row(c, sql_verified_get, &p, &res, "get verified number");
+	if (rc == 0) {
+		out->verified_ms = pg_get_int(res, 0, 0);
+		pg_get_text(res, 0, 1, out->request_id,
+			    sizeof(out->request_id));
+	}
+	PQclear(res);
+	return rc;
+}
+
+int pg_call_get(struct store_tx *c, const char *sid, struct vf_call *out)
+{
+	struct pg_params p;
+	PGresult *res = NULL;
+	int rc;
+
+	pg_params_init(&p);
+	pg_param_text(&p, sid);
+	rc = pg_row(c, pg_locking(c, sql_call_get, sql_call_get_lock), &p, &res,
+		    "get call");
+	if (rc == 0) {
+		snprintf(out->sid, sizeof(out->sid), "%s", sid);
+		out->verification_id = pg_get_int(res, 0, 0);
+		out->step = (int)pg_get_int(res, 0, 1);
+		out->repeats = (int)pg_get_int(res, 0, 2);
+		pg_get_text(res, 0, 3, out->outcome, sizeof(out->outcome));
+		pg_get_text(res, 0, 4, out->status, sizeof(out->status));
+		out->duration = (int)pg_get_int(res, 0, 5);
+	}
+	PQclear(res);
+	return rc;
+}
+
+int pg_call_put(struct store_tx *c, const struct vf_call *cr, int64_t now)
+{
+	struct pg_params p;
+
+	pg_params_init(&p);
+	pg_param_text(&p, cr->sid);
+	pg_param_int(&p, cr->verification_id);
+	pg_param_int(&p, cr->step);
+	pg_param_int(&p, cr->repeats);
+	pg_param_text(&p, cr->outcome);
+	pg_param_text(&p, cr->status);
+	pg_param_int(&p, cr->duration);
+	pg_param_int(&p, now);
+	return pg_run(c, sql_call_put, &p, "put call");
+}
+
+/* A one-column integer of one key's row into *out. */
+static int key_column(struct store_tx *c, const char *sql, int64_t key_id,
+		      int *out, const char *what)
+{
+	struct pg_params p;
+	PGresult *res = NULL;
+	int rc;
+
+	pg_params_init(&p);
+	pg_param_int(&p, key_id);
+	rc = pg_row(c, sql, &p, &res, what);
+	if (rc == 0)
+		*out = (int)pg_get_int(res, 0, 0);
+	PQclear(res);
+	return rc;
+}
+
+int pg_key_voice_confirm(struct store_tx *c, int64_t key_id, int *allowed)
+{
+	return key_column(c, sql_voice_confirm, key_id, allowed,
+			  "key voice confirm");
+}
+
+int pg_key_kind(struct store_tx *c, int64_t key_id, int *kind)
+{
+	return key_column(c, sql_key_kind, key_id, kind, "key kind");
+}
+
+int pg_recent_numbers_foreach(struct store_tx *c, int64_t since_ms,
+			      void (*cb)(const char *number, int64_t at_ms,
+					 void *arg),
+			      void *arg)
+{
+	struct pg_params p;
+	PGresult *res = NULL;
+	char number[16];
+	int rc;
+
+	pg_params_init(&p);
+	pg_param_int(&p, since_ms);
+	rc = pg_query(c, sql_recent, &p, &res, "recent numbers");
+	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+		pg_get_text(res, i, 0, number, sizeof(number));
+		cb(number, pg_get_int(res, i, 1), arg);
+	}
+	PQclear(res);
+	return rc;
+}

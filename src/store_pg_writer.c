@@ -1,0 +1,422 @@
+/*
+ * Who talks to PostgreSQL from which thread.  Readers: one connection per
+ * thread, opened lazily and opened again after it was lost.  Writers: a
+ * small pool of threads, each with its own connection, taking groups of
+ * queued writes from one shared queue and committing each group as one
+ * transaction (group commit), as the SQLite backend's single writer does;
+ * each caller waits for the commit that makes its write durable.
+ */
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_pg.h"
+#include "err.h"
+#include "log.h"
+#include "util.h"
+
+/*
+ * How long a thread whose connection could not be opened waits before it
+ * tries again; meanwhile its reads and writes fail at once with KV_EDB
+ * instead of each waiting for a connection attempt of its own.
+ */
+#define PG_RETRY_FIRST_MS 100
+#define PG_RETRY_MAX_MS 2000
+
+/* ---- readers ---- */
+
+struct pg_reader_slot {
+	struct store_tx *conn;
+	struct pg_reader_slot *next;
+};
+
+static char pg_path[1024];
+static pthread_mutex_t readers_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pg_reader_slot *readers;
+static __thread struct pg_reader_slot *thread_slot;
+static __thread int64_t thread_retry_at;
+static __thread int thread_retry_ms;
+
+void pg_readers_init(const char *path)
+{
+	snprintf(pg_path, sizeof(pg_path), "%s", path);
+}
+
+/*
+ * Opens a connection for a thread that has none (or lost it), at most once
+ * per retry delay.  *retry_at and *retry_ms are the thread's own.
+ */
+static struct store_tx *pg_reconnect(const char *who, int64_t *retry_at,
+				     int *retry_ms)
+{
+	char err[512];
+	struct store_tx *c;
+	int64_t now = mono_ms();
+
+	if (now < *retry_at)
+		return NULL;
+	c = pg_open(pg_path, err, sizeof(err));
+	if (c) {
+		if (*retry_ms)
+			log_info("db: %s connected again", who);
+		*retry_ms = 0;
+		*retry_at = 0;
+		return c;
+	}
+	if (!*retry_ms)
+		log_error("db: %s: %s", who, err);
+	*retry_ms = *retry_ms ? *retry_ms * 2 : PG_RETRY_FIRST_MS;
+	if (*retry_ms > PG_RETRY_MAX_MS)
+		*retry_ms = PG_RETRY_MAX_MS;
+	*retry_at = now + *retry_ms;
+	return NULL;
+}
+
+struct store_tx *pg_reader(void)
+{
+	struct pg_reader_slot *s = thread_slot;
+
+	if (s && s->conn && !s->conn->broken)
+		return s->conn;
+	if (!s) {
+		s = calloc(1, sizeof(*s));
+		if (!s)
+			return NULL;
+		/* The list is only touched once per thread and at shutdown. */
+		pthread_mutex_lock(&readers_lock);
+		s->next = readers;
+		readers = s;
+		pthread_mutex_unlock(&readers_lock);
+		thread_slot = s;
+	}
+	if (s->conn) {
+		pg_close(s->conn);
+		s->conn = NULL;
+	}
+	s->conn = pg_reconnect("reader", &thread_retry_at, &thread_retry_ms);
+	return s->conn;
+}
+
+/*
+ * No read transaction: each statement reads its own snapshot.  The
+ * callers tolerate that (the SQLite backend's snapshot only saves it lock
+ * round trips), and a BEGIN and a COMMIT would cost two round trips to
+ * the server for every request.
+ */
+void pg_read_begin(void)
+{
+}
+
+void pg_read_end(void)
+{
+}
+
+void pg_readers_close(void)
+{
+	pthread_mutex_lock(&readers_lock);
+	while (readers) {
+		struct pg_reader_slot *s = readers;
+
+		readers = s->next;
+		pg_close(s->conn);
+		free(s);
+	}
+	pthread_mutex_unlock(&readers_lock);
+	thread_slot = NULL;
+}
+
+/* ---- writers ---- */
+
+/*
+ * Writer threads, each with a connection.  More than one lets a group
+ * wait for the server's commit (its WAL flush) while the next group runs,
+ * and the server flushes the commits of concurrent sessions together; a
+ * few suffice, and every node's connections count against the server's
+ * max_connections.
+ */
+#define PG_WRITERS 3
+/* A write that lost a race with another session runs again this often. */
+#define PG_RACE_TRIES 4
+
+struct pg_writer {
+	struct store_tx *conn;
+	pthread_t thread;
+	int64_t retry_at;
+	int retry_ms;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t work; /* the queue is not empty, or stop */
+	struct store_write_op *head, *tail;
+	int stop;
+	int running;
+	int batch_max;
+	int nwriters;
+	struct pg_writer writers[PG_WRITERS];
+} w = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.work = PTHREAD_COND_INITIALIZER,
+};
+
+/*
+ * Runs ops [batch, end) in one transaction on c.  Returns 0 when
+ * committed, or non-zero when an op failed (other than "not found", which
+ * writes nothing) or BEGIN or COMMIT failed; then nothing of the group is
+ * stored.  *failed is the op that failed, NULL if none did; *begun 0 when
+ * BEGIN failed (no op ran).
+ */
+static int pg_try_group(struct store_tx *c, struct store_write_op *batch,
+			struct store_write_op *end,
+			struct store_write_op **failed, int *begun)
+{
+	struct store_write_op *op;
+	int rc = pg_begin(c);
+
+	*failed = NULL;
+	*begun = rc == 0;
+	c->in_write = 1;
+	for (op = batch; op != end && rc == 0; op = op->next) {
+		c->raced = 0;
+		op->rc = op->fn(c, op->arg);
+		if (op->rc != 0 && op->rc != KV_ENOTFOUND) {
+			rc = op->rc;
+			*failed = op;
+		}
+	}
+	c->in_write = 0;
+	if (rc == 0)
+		rc = pg_commit(c);
+	if (rc != 0 && !c->broken &&
+	    PQtransactionStatus(c->conn) != PQTRANS_IDLE)
+		pg_rollback(c);
+	return rc;
+}
+
+/*
+ * One op in a transaction of its own.  An op that lost a race with
+ * another session (a unique violation, a serialization failure or a
+ * deadlock in one of its statements) runs again from its inputs: it then
+ * sees what the other session committed (the live verification another
+ * node created) and answers accordingly, instead of with an error.
+ */
+static void pg_try_alone(struct store_tx *c, struct store_write_op *op)
+{
+	struct store_write_op *failed;
+	int begun;
+
+	for (int i = 0; i < PG_RACE_TRIES; i++) {
+		int rc = pg_try_group(c, op, op->next, &failed, &begun);
+
+		if (rc == 0)
+			return;
+		op->rc = c->broken ? KV_EDB : rc;
+		if (!failed || !c->raced || c->broken)
+			return;
+		log_debug("db: a write lost a race, running it again");
+	}
+}
+
+/*
+ * The writer's connection, opened again if it was lost (at most once per
+ * retry delay), or NULL while the server cannot be reached.
+ */
+static struct store_tx *pg_writer_conn(struct pg_writer *wr)
+{
+	if (wr->conn && !wr->conn->broken)
+		return wr->conn;
+	pg_close(wr->conn);
+	wr->conn = pg_reconnect("writer", &wr->retry_at, &wr->retry_ms);
+	return wr->conn;
+}
+
+/*
+ * Group commit.  The common case is one transaction for the whole group.
+ * If an op fails, the group is rolled back and each op runs again in a
+ * transaction of its own, so one bad op costs only itself and no caller
+ * is ever told "ok" for a change that was not committed.  A connection
+ * found lost at BEGIN had run nothing of the group, so the group runs
+ * once more on a new connection: an idle connection that a failover or a
+ * server restart closed costs its next group nothing.  A connection lost
+ * later fails every op of the group with KV_EDB (a COMMIT whose answer
+ * was lost may or may not have been applied: it is not acknowledged
+ * either way).
+ */
+static void pg_writer_run(struct pg_writer *wr, struct store_write_op *batch)
+{
+	struct store_tx *c = pg_writer_conn(wr);
+	struct store_write_op *op, *failed = NULL;
+	int begun = 0;
+	int rc = KV_EDB;
+
+	if (c)
+		rc = pg_try_group(c, batch, NULL, &failed, &begun);
+	if (c && rc != 0 && !begun && c->broken) {
+		wr->retry_at = 0;
+		c = pg_writer_conn(wr);
+		if (c)
+			rc = pg_try_group(c, batch, NULL, &failed, &begun);
+	}
+	if (rc == 0)
+		return;
+	if (!c || c->broken || !failed) {
+		for (op = batch; op; op = op->next)
+			op->rc = !c || c->broken ? KV_EDB : rc;
+		return;
+	}
+	/* One op alone has had its try, unless it lost a race. */
+	if (!batch->next && !c->raced)
+		return;
+	for (op = batch; op; op = op->next)
+		pg_try_alone(c, op);
+}
+
+static void *pg_writer_main(void *arg)
+{
+	struct pg_writer *wr = arg;
+
+	pthread_setname_np(pthread_self(), "kv-pg-writer");
+	pthread_mutex_lock(&w.lock);
+	for (;;) {
+		struct store_write_op *batch, *op, *last, *next;
+		int n = 1;
+
+		while (!w.head && !w.stop)
+			pthread_cond_wait(&w.work, &w.lock);
+		batch = last = w.head;
+		if (!batch)
+			break; /* stopping and the queue is empty */
+		/* Take up to batch_max queued ops; later ones go to the next
+		 * writer free. */
+		while (last->next && n < w.batch_max) {
+			last = last->next;
+			n++;
+		}
+		w.head = last->next;
+		if (!w.head)
+			w.tail = NULL;
+		last->next = NULL;
+		/* More work queued: wake another writer to take it. */
+		if (w.head)
+			pthread_cond_signal(&w.work);
+		pthread_mutex_unlock(&w.lock);
+
+		pg_writer_run(wr, batch);
+		/*
+		 * Hand each result on (a waiting thread, a suspended
+		 * connection); an op may be freed as soon as it is done.
+		 */
+		for (op = batch; op; op = next) {
+			next = op->next;
+			op->done(op);
+		}
+		pthread_mutex_lock(&w.lock);
+	}
+	pthread_mutex_unlock(&w.lock);
+	return NULL;
+}
+
+static void pg_writers_close(void)
+{
+	for (int i = 0; i < PG_WRITERS; i++) {
+		pg_close(w.writers[i].conn);
+		w.writers[i].conn = NULL;
+	}
+}
+
+int pg_writer_start(const char *path, int batch_max, char *err, size_t errlen)
+{
+	pg_readers_init(path);
+	memset(w.writers, 0, sizeof(w.writers));
+	/* All connections now, so that a wrong setting stops the start. */
+	for (int i = 0; i < PG_WRITERS; i++) {
+		w.writers[i].conn = pg_open(path, err, errlen);
+		if (!w.writers[i].conn) {
+			pg_writers_close();
+			return KV_EDB;
+		}
+	}
+	w.batch_max = batch_max > 0 ? batch_max : 1;
+	w.stop = 0;
+	w.nwriters = 0;
+	for (int i = 0; i < PG_WRITERS; i++) {
+		if (pthread_create(&w.writers[i].thread, NULL, pg_writer_main,
+				   &w.writers[i]) != 0) {
+			snprintf(err, errlen, "cannot start a writer thread");
+			w.running = 1;
+			pg_writer_stop();
+			return KV_EIO;
+		}
+		w.nwriters++;
+	}
+	w.running = 1;
+	return 0;
+}
+
+int pg_write_submit(struct store_write_op *op)
+{
+	op->next = NULL;
+	pthread_mutex_lock(&w.lock);
+	if (!w.running || w.stop) {
+		pthread_mutex_unlock(&w.lock);
+		return KV_EDB;
+	}
+	if (w.tail)
+		w.tail->next = op;
+	else
+		w.head = op;
+	w.tail = op;
+	pthread_cond_signal(&w.work);
+	pthread_mutex_unlock(&w.lock);
+	return 0;
+}
+
+/* A pg_write() caller waiting on its own semaphore. */
+struct pg_write_wait {
+	struct store_write_op op;
+	sem_t done;
+};
+
+static void pg_write_wait_done(struct store_write_op *op)
+{
+	sem_post(&((struct pg_write_wait *)op->done_arg)->done);
+}
+
+int pg_write(int (*fn)(struct store_tx *c, void *arg), void *arg)
+{
+	struct pg_write_wait ww = {
+		.op = {.fn = fn, .arg = arg, .done = pg_write_wait_done},
+	};
+	int rc;
+
+	ww.op.done_arg = &ww;
+	if (sem_init(&ww.done, 0, 0) != 0)
+		return KV_EIO;
+	rc = pg_write_submit(&ww.op);
+	if (rc == 0) {
+		while (sem_wait(&ww.done) != 0)
+			; /* EINTR: keep waiting, the writer will post */
+		rc = ww.op.rc;
+	}
+	sem_destroy(&ww.done);
+	return rc;
+}
+
+void pg_writer_stop(void)
+{
+	if (!w.running)
+		return;
+	/* Queued writes still run: stop only ends the loops once it is
+	 * empty. */
+	pthread_mutex_lock(&w.lock);
+	w.stop = 1;
+	pthread_cond_broadcast(&w.work);
+	pthread_mutex_unlock(&w.lock);
+	for (int i = 0; i < w.nwriters; i++)
+		pthread_join(w.writers[i].thread, NULL);
+	w.nwriters = 0;
+	w.running = 0;
+	pg_writers_close();
+}

@@ -1,0 +1,364 @@
+"""A real PostgreSQL for the tests, and which store backend a Server uses.
+
+KOOKOOVERIFY_TEST_BACKEND=sqlite|postgres (default sqlite) chooses the
+backend of every Server; test_cluster.py asks for PostgreSQL whatever it
+says.  shared() starts one PostgreSQL lazily for the whole process and
+new_database() gives each Server a fresh database on it.
+
+Postgres is a Child: initdb into its temp dir, then the postgres server
+on a unix socket in that dir only (listen_addresses is empty, so no TCP
+port can clash), durability left as in production (fsync on).  initdb and
+postgres refuse to run as root, as CI does: then the dir is given to the
+`postgres` system user (Debian's postgresql-15 package creates it) and
+both run as that user through setpriv, which also arranges SIGKILL when
+the test runner dies.  Servers on PostgreSQL are stopped with SIGINT
+(fast shutdown: sessions rolled back); crash() is the immediate kind.
+
+query() runs SQL on any Server's database, SQLite file or PostgreSQL URI,
+with `?` placeholders and rows as tuples, so a test that reads or changes
+the store directly can stay backend-neutral when its SQL is portable.
+"""
+
+import atexit
+import itertools
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+import unittest
+import urllib.parse
+
+from .process import DEATHSIG_PREFIX, Child
+
+PGBIN = os.environ.get("KOOKOOVERIFY_PGBIN") or "/usr/lib/postgresql/15/bin"
+BACKEND = (os.environ.get("KOOKOOVERIFY_TEST_BACKEND") or "sqlite").lower()
+if BACKEND not in ("sqlite", "postgres"):
+    raise SystemExit("KOOKOOVERIFY_TEST_BACKEND must be sqlite or postgres, "
+                     "not %r" % BACKEND)
+
+PG_READY_TIMEOUT = 60.0  # a start after an immediate stop replays the WAL
+PG_PORT = 5432  # unix socket only: the number just names the socket file
+PG_USER = "postgres"
+PG_URI_PREFIXES = ("postgresql://", "postgres://")
+
+
+def is_postgres(db):
+    return isinstance(db, str) and db.startswith(PG_URI_PREFIXES)
+
+
+def postgres_only(reason=None):
+    return unittest.skipUnless(BACKEND == "postgres",
+                               reason or "PostgreSQL backend only")
+
+
+def sqlite_only(reason):
+    """Skips a test or class under the PostgreSQL backend; reason says
+    what SQLite-only thing it needs."""
+    return unittest.skipIf(BACKEND == "postgres",
+                           "SQLite only: %s" % reason)
+
+
+def _root():
+    return os.geteuid() == 0
+
+
+def _pg_env():
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("PG") and not k.startswith("KOOKOOVERIFY_")}
+    env["LC_ALL"] = "C"
+    return env
+
+
+def _as_pg_user(argv, deathsig=False):
+    """argv run as the postgres user when we are root."""
+    if not _root():
+        return (DEATHSIG_PREFIX if deathsig else []) + argv
+    setpriv = shutil.which("setpriv")
+    if setpriv:
+        # --pdeathsig after the user change, which would clear it.
+        return ([setpriv, "--reuid=" + PG_USER, "--regid=" + PG_USER,
+                 "--init-groups"]
+                + (["--pdeathsig", "KILL"] if deathsig else []) + argv)
+    return ["runuser", "-u", PG_USER, "--"] + argv
+
+
+class Postgres(Child):
+    """One PostgreSQL cluster in a temp dir; restart() and crash() keep
+    the dir and the socket, so clients reconnect to the same URI."""
+
+    label = "postgres"
+
+    def __init__(self, name="pg"):
+        super().__init__(name)
+        self._dbseq = itertools.count(1)
+
+    def require(self):
+        for prog in ("initdb", "postgres", "pg_isready", "psql"):
+            path = os.path.join(PGBIN, prog)
+            if not os.access(path, os.X_OK):
+                raise RuntimeError("%s not found (install postgresql-15 or "
+                                   "set KOOKOOVERIFY_PGBIN)" % path)
+
+    @property
+    def data(self):
+        return os.path.join(self.dir, "data")
+
+    def prepare(self):
+        self.port = PG_PORT
+        _live[self.dir] = self
+        if _root():
+            pw = pwd.getpwnam(PG_USER)
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+        os.chmod(self.dir, 0o700)
+        log = os.path.join(self.dir, "initdb.log")
+        with open(log, "wb") as out:
+            # -N: no sync of the fresh files; the server itself syncs.
+            rc = subprocess.call(
+                _as_pg_user([os.path.join(PGBIN, "initdb"), "-D", self.data,
+                             "-U", PG_USER, "-A", "trust", "-N",
+                             "--no-locale", "-E", "UTF8"]),
+                env=_pg_env(), stdin=subprocess.DEVNULL, stdout=out,
+                stderr=subprocess.STDOUT, cwd=self.dir, timeout=120)
+        if rc != 0:
+            with open(log, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+            raise AssertionError("initdb exited %d:\n%s" % (rc, text))
+
+    def command(self):
+        return [os.path.join(PGBIN, "postgres"), "-D", self.data,
+                "-p", str(PG_PORT), "-k", self.dir,
+                "-c", "listen_addresses=",
+                "-c", "fsync=on",
+                "-c", "shared_buffers=32MB",
+                "-c", "max_connections=300",
+                "-c", "log_min_messages=warning",
+                "-c", "log_line_prefix=%m [%p] "]
+
+    def argv(self):
+        return _as_pg_user(self.command(), deathsig=True)
+
+    def env(self):
+        return _pg_env()
+
+    def wait_ready(self, lines):
+        deadline = time.monotonic() + PG_READY_TIMEOUT
+        while True:
+            if self.proc.poll() is not None:
+                rc = self.proc.returncode
+                self._forget()
+                raise AssertionError("postgres exited with %s before "
+                                     "accepting connections.\nstderr:\n%s"
+                                     % (rc, self.stderr_text()))
+            if self.ready():
+                return PG_PORT
+            if time.monotonic() >= deadline:
+                self._kill()
+                raise AssertionError(
+                    "postgres did not accept connections within %.0f s.\n"
+                    "stderr:\n%s" % (PG_READY_TIMEOUT, self.stderr_text()))
+            time.sleep(0.05)
+
+    def ready(self):
+        """pg_isready: whether the server accepts connections now."""
+        return subprocess.call(
+            [os.path.join(PGBIN, "pg_isready"), "-q", "-h", self.dir,
+             "-p", str(PG_PORT), "-t", "2"],
+            env=_pg_env(), stdin=subprocess.DEVNULL) == 0
+
+    # -- stops ---------------------------------------------------------------
+
+    def stop(self, sig=signal.SIGINT):
+        """SIGINT is PostgreSQL's fast shutdown (SIGTERM would wait for
+        every client to leave)."""
+        super().stop(sig)
+
+    def crash(self):
+        """Immediate shutdown (SIGQUIT): no checkpoint, the next start
+        replays the WAL, as after a power loss."""
+        if self.proc is None:
+            return
+        proc = self.proc
+        try:
+            proc.send_signal(signal.SIGQUIT)
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._kill()
+        self._forget()
+        self.proc = None
+
+    def start_again(self):
+        """After stop() or crash(): the same cluster, dir and socket, so
+        every URI stays valid; waits until it accepts connections."""
+        self._spawn()
+        return self
+
+    def restart(self, immediate=False):
+        """Stops (fast, or immediate) and starts again."""
+        if immediate:
+            self.crash()
+        elif self.proc is not None:
+            self.stop()
+        return self.start_again()
+
+    def close(self):
+        _live.pop(self.dir, None)
+        super().close()
+
+    # -- databases and SQL -----------------------------------------------------
+
+    def uri(self, dbname):
+        return ("postgresql:///%s?host=%s&port=%d&user=%s"
+                % (dbname, urllib.parse.quote(self.dir, safe="/"), PG_PORT,
+                   PG_USER))
+
+    def create_database(self):
+        """A fresh, empty database; returns its URI."""
+        name = "kv_%d" % next(self._dbseq)
+        self.psql("postgres", "CREATE DATABASE %s" % name)
+        return self.uri(name)
+
+    def drop_database(self, dbname):
+        self.psql("postgres", "DROP DATABASE IF EXISTS %s WITH (FORCE)"
+                  % dbname, check=False)
+
+    def psql(self, dbname, sql, params=(), check=True):
+        """Runs one statement with psql; `?` placeholders take params (as
+        literals).  Returns the rows of a SELECT, WITH or RETURNING as
+        tuples (JSON types: numbers, strings, None), else []."""
+        argv = [os.path.join(PGBIN, "psql"), "-X", "-q", "-A", "-t",
+                "-v", "ON_ERROR_STOP=1", "-h", self.dir, "-p", str(PG_PORT),
+                "-U", PG_USER, "-d", dbname]
+        parts = sql.split("?")
+        if len(parts) - 1 != len(params):
+            raise ValueError("%d placeholders, %d params: %s"
+                             % (len(parts) - 1, len(params), sql))
+        text = parts[0]
+        for i, (value, rest) in enumerate(zip(params, parts[1:]), 1):
+            argv += ["-v", "p%d=%s" % (i, _literal(value))]
+            text += ":'p%d'%s" % (i, rest)
+        wrapped = _rows_as_json(text)
+        # On stdin: psql expands :'pN' there, not in -c.
+        cp = subprocess.run(argv, env=_pg_env(), capture_output=True,
+                            text=True, timeout=60,
+                            input=(wrapped or text) + ";\n")
+        if cp.returncode != 0:
+            if not check:
+                return []
+            raise AssertionError("psql on %s failed (%d): %s\n%s"
+                                 % (dbname, cp.returncode, text, cp.stderr))
+        if not wrapped:
+            return []
+        rows = json.loads(cp.stdout.strip() or "[]",
+                          object_pairs_hook=lambda pairs: pairs)
+        return [tuple(v for _, v in row) for row in rows]
+
+
+def _literal(value):
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, bytes):
+        return "\\x" + value.hex()
+    return str(value)
+
+
+_SELECT_RE = re.compile(r"^\s*(select|with|values)\b", re.I)
+_RETURNING_RE = re.compile(r"\breturning\b", re.I)
+
+
+def _rows_as_json(sql):
+    """sql wrapped so that psql prints its rows as one JSON array (types
+    and column order kept), or None for a statement without rows."""
+    sql = sql.strip().rstrip(";")
+    if _SELECT_RE.match(sql):
+        return ("SELECT coalesce(json_agg(kvtest_row), '[]') "
+                "FROM (%s) AS kvtest_row" % sql)
+    if _RETURNING_RE.search(sql):
+        return ("WITH kvtest_row AS (%s) SELECT coalesce(json_agg("
+                "kvtest_row), '[]') FROM kvtest_row" % sql)
+    return None
+
+
+_live = {}  # dir -> Postgres, for query()
+_shared = None
+_shared_lock = threading.Lock()
+
+
+def shared():
+    """The PostgreSQL of this process, started at the first call."""
+    global _shared
+    with _shared_lock:
+        if _shared is None or not _shared.alive():
+            if _shared is not None:
+                _shared.close()
+            pg = Postgres()
+            try:
+                pg.start()
+            except BaseException:
+                pg.close()
+                raise
+            _shared = pg
+        return _shared
+
+
+def _close_shared():
+    # Registered after process.py's kill of every child, so it runs first:
+    # a clean stop of the cluster, then its dir removed.
+    global _shared
+    pg, _shared = _shared, None
+    if pg is not None:
+        try:
+            pg.close()
+        except BaseException:
+            pg.crash()
+
+
+atexit.register(_close_shared)
+
+
+def new_database():
+    return shared().create_database()
+
+
+def _parse_uri(db):
+    u = urllib.parse.urlsplit(db)
+    q = urllib.parse.parse_qs(u.query)
+    return u.path.lstrip("/"), q.get("host", [""])[0]
+
+
+def drop_database(db):
+    """Drops a database that new_database() made (if still there)."""
+    if _shared is not None and is_postgres(db):
+        dbname, host = _parse_uri(db)
+        if host == _shared.dir:
+            _shared.drop_database(dbname)
+
+
+def query(db, sql, params=()):
+    """Runs sql (`?` placeholders) on db, a SQLite path or a PostgreSQL URI
+    of a cluster this process started; returns the rows as tuples, and
+    commits."""
+    if not is_postgres(db):
+        con = sqlite3.connect(db, timeout=10)
+        try:
+            rows = con.execute(sql, tuple(params)).fetchall()
+            con.commit()
+            return rows
+        finally:
+            con.close()
+    dbname, host = _parse_uri(db)
+    pg = _live.get(urllib.parse.unquote(host))
+    if pg is None:
+        raise AssertionError("%s is not on a PostgreSQL of the tests" % db)
+    return pg.psql(dbname, sql, params)
+
+
+def scalar(db, sql, params=()):
+    """The first column of the first row (None without rows)."""
+    rows = query(db, sql, params)
+    return rows[0][0] if rows else None
