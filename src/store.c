@@ -37,14 +37,21 @@ static const struct store_ops *ops = &store_sqlite_ops;
  */
 static void store_select(const char *setting)
 {
+	const struct store_ops *o = store_backend_of(setting);
+
+	if (o)
+		ops = o;
+}
+
+const struct store_ops *store_backend_of(const char *setting)
+{
 	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
 		size_t n = strlen(backends[i].prefix);
 
-		if (setting && strncmp(setting, backends[i].prefix, n) == 0) {
-			ops = backends[i].ops;
-			return;
-		}
+		if (setting && strncmp(setting, backends[i].prefix, n) == 0)
+			return backends[i].ops;
 	}
+	return NULL;
 }
 
 void store_library_init(void)

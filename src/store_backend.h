@@ -138,4 +138,7 @@ extern const struct store_ops store_sqlite_ops;
  */
 extern const struct store_ops store_pg_ops;
 
+/* The backend a setting chooses (store.c's table), without choosing it. */
+const struct store_ops *store_backend_of(const char *setting);
+
 #endif
