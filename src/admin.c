@@ -127,10 +127,11 @@ static int flag_number(struct admin_options *o, const char *flag,
 	return 0;
 }
 
-static int flag_to(struct admin_options *o, const char *flag, const char *value,
-		   char *err, size_t errlen)
+/* migrate --to VERSION; copy-store --from FILE --to DB. */
+static int flag_from_to(struct admin_options *o, const char *flag,
+			const char *value, char *err, size_t errlen)
 {
-	o->to = value;
+	*(strcmp(flag, "--from") == 0 ? &o->from : &o->to) = value;
 	return 0;
 }
 
@@ -185,7 +186,8 @@ static const struct {
 	{"--set", 1, flag_set, "  --set NAME=VALUE      any setting below\n"},
 	{"--force", 0, flag_force, NULL},
 	{"--number", 1, flag_number, NULL},
-	{"--to", 1, flag_to, NULL},
+	{"--to", 1, flag_from_to, NULL},
+	{"--from", 1, flag_from_to, NULL},
 };
 
 static size_t flag_find(const char *name, int takes_value)
@@ -721,6 +723,10 @@ static const struct admin_cmd cmds[] = {
 	 "                        (its verifications, checks, events,\n"
 	 "                        calls, jobs, fraud reports, verified\n"
 	 "                        entries); say what is kept\n"},
+	{"copy-store", NULL, -1, admin_cmd_copy_store,
+	 "  copy-store --from FILE --to postgresql://... [--json]\n"
+	 "                        copy a stopped SQLite store into an\n"
+	 "                        empty PostgreSQL database\n"},
 };
 
 /* What a command with subcommands answers when none of them matches. */
