@@ -215,6 +215,19 @@ static const char *const migrations[] = {
 	"  requests INTEGER NOT NULL,  successes INTEGER NOT NULL,"
 	"  PRIMARY KEY (scope, prefix)) WITHOUT ROWID;"
 	"CREATE INDEX prefix_stats_window ON prefix_stats(window_ms);",
+	/*
+	 * 14: removing a verification (the purge, erase) must not read whole
+	 * tables: with foreign keys on, SQLite looks for rows that still
+	 * refer to it in every child table, and the purge deletes them by
+	 * verification too.  jobs had only an index of pending jobs, calls
+	 * and fraud_reports none: at a million jobs a batch of the purge held
+	 * the writer for seconds.
+	 */
+	"DROP INDEX jobs_verification;"
+	"CREATE INDEX jobs_verification ON jobs(verification_id);"
+	"CREATE INDEX calls_verification ON calls(verification_id);"
+	"CREATE INDEX fraud_reports_verification ON "
+	"fraud_reports(verification_id);",
 };
 
 /*
