@@ -89,6 +89,8 @@ keyid=$(sql "SELECT id FROM api_keys WHERE api_key = '$api_key'")
 
 # Old rows: finished 40 to 70 days ago (retention keeps 30 by default);
 # recent rows: finished an hour ago.  Numbers 917... are not the load's.
+# legacy = 0 as the server writes rows since migration 9 (their request
+# ids are derived from the row id, so no index of request ids).
 now=$(($(date +%s) * 1000))
 day=86400000
 echo "retention: filling $ROWS old and $KEEP recent verifications..."
@@ -104,7 +106,7 @@ INSERT INTO verifications (request_id, key_id, number, number_type, brand,
 	finalized_ms, legacy)
 SELECT lower(hex(randomblob(16))), $keyid, '91' || (7000000000 + x), 1,
 	'Retention', 0, 4, randomblob(32), 'st', 120000, 180000, 0,
-	1 + x % 4, t, t, 300000, t + 300000, t + 30000, 1
+	1 + x % 4, t, t, 300000, t + 300000, t + 30000, 0
 FROM (SELECT x, CASE WHEN x <= $ROWS
 	THEN $now - 70 * $day + x * (30 * $day / $ROWS)
 	ELSE $now - 3600000 END AS t FROM c);
