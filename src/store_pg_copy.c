@@ -26,7 +26,7 @@
 /* Rows per COPY statement, and a progress line after each. */
 #define COPY_BATCH 50000
 /* COPY data is sent in chunks of about this size. */
-#define COPY_CHUNK (256 * 1024)
+#define COPY_CHUNK ((size_t)256 * 1024)
 
 /*
  * Every table, parents before children (the foreign keys hold after each
@@ -93,6 +93,23 @@ static int buf_put(struct copy_buf *b, const char *s, size_t n)
 	return 0;
 }
 
+/* The letter after the backslash that stands for c in COPY text, or 0. */
+static char text_escape(unsigned char c)
+{
+	switch (c) {
+	case '\\':
+		return '\\';
+	case '\t':
+		return 't';
+	case '\n':
+		return 'n';
+	case '\r':
+		return 'r';
+	default:
+		return 0;
+	}
+}
+
 /*
  * A text value in COPY's text format: backslash, tab, newline and carriage
  * return escaped, everything else as it is.
@@ -102,11 +119,7 @@ static int buf_put_text(struct copy_buf *b, const unsigned char *s, size_t n)
 	if (buf_reserve(b, 2 * n) != 0)
 		return KV_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		char esc = s[i] == '\\'   ? '\\'
-			   : s[i] == '\t' ? 't'
-			   : s[i] == '\n' ? 'n'
-			   : s[i] == '\r' ? 'r'
-					  : 0;
+		char esc = text_escape(s[i]);
 
 		if (esc) {
 			b->data[b->len++] = '\\';
@@ -438,7 +451,8 @@ static int source_check(sqlite3 *db, const char *from, char *err, size_t errlen)
 		const char *name = (const char *)sqlite3_column_text(st, 0);
 		size_t i = 0;
 
-		while (i < ARRAY_LEN(tables) && strcmp(tables[i].name, name))
+		while (i < ARRAY_LEN(tables) &&
+		       strcmp(tables[i].name, name) != 0)
 			i++;
 		if (i == ARRAY_LEN(tables)) {
 			snprintf(err, errlen,

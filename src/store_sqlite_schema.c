@@ -434,7 +434,7 @@ static int foreign_keys_check(sqlite3 *db, char *msg, size_t msglen)
 				 table ? table : "?",
 				 (long long)sqlite3_column_int64(st, 1),
 				 parent ? parent : "?");
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		while (sqlite3_step(st) == SQLITE_ROW)
 			more++;
 		if (more > 0) {
 			size_t len = strlen(msg);
