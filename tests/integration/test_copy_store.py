@@ -103,6 +103,10 @@ class CopyStoreTests(SimTestCase):
                    "--origin", ORIGIN, "--owner", s.keys[0]["api_key"],
                    "--json")
         pk = json.loads(cp.stdout.strip().splitlines()[-1])["api_key"]
+        # A name COPY's text format must escape, and one it must not.
+        s.cli("keys", "create", "--db", s.db, "--name", "tab\there\\ and"
+              " a\nnew line")
+        s.cli("keys", "create", "--db", s.db, "--name", "ಕನ್ನಡ ✓")
         return rids, pk
 
     def searches(self, rids):
@@ -152,9 +156,14 @@ class CopyStoreTests(SimTestCase):
         for key in (0, 1):
             _, rid = self.seed_request_ok(number=real_number(), key=key)
             self.assertNotIn(rid, before)
-        # The copied live verification still holds its number.
+        # The copied live verification still holds its number, and its
+        # PIN (a hash copied as bytea) still checks.
         r = pg.seed("", {"phone_no": s.numbers[0], "brand": "TestApp"}, 0)
         self.assert_seed(r, 10)
+        live = rids[1][0]
+        self.assert_seed(pg.seed("/check", {"request_id": live,
+                                            "code": pin_of(s.numbers[0])}),
+                         0)
         self.assertGreater(postgres.scalar(
             uri, "SELECT min(id) FROM verifications WHERE id > ?",
             (max_id,)), max_id)
