@@ -625,8 +625,11 @@ int store_copy(const char *from, const char *to, struct store_copy_counts *out,
 	if (rc == 0)
 		rc = pg_exec_value(pg->conn, "BEGIN", NULL, NULL, NULL, err,
 				   errlen);
-	if (rc == 0 && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+	if (rc == 0 &&
+	    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", from, sqlite3_errmsg(db));
 		rc = KV_EDB;
+	}
 	if (rc == 0)
 		rc = target_check_empty(pg->conn, err, errlen);
 	for (size_t i = 0; rc == 0 && i < ARRAY_LEN(tables); i++)
