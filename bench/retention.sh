@@ -19,6 +19,11 @@ KEEP=${RET_KEEP:-1000}         # recent finished verifications, all kept
 DUR=${BENCH_SECONDS:-8}        # seconds per wrk run
 THREADS=${BENCH_THREADS:-1}
 CONNS=${BENCH_CONNS:-32}
+# The paced runs: PACED_CONNS connections pausing about BENCH_PACE_MS after
+# each reply (common.lua), a load well under full, where p99 shows stalls
+# rather than queueing.
+PACED_CONNS=${RET_PACED_CONNS:-8}
+PACE=${BENCH_PACE_MS:-2}
 PURGE_TIMEOUT=${RET_TIMEOUT:-900} # seconds the whole purge may take
 
 for tool in wrk sqlite3 base64; do
@@ -162,10 +167,12 @@ stop_server() {
 	[ "$status" -eq 0 ] || fail "the server exited with $status"
 }
 
-# request_load NAME OFFSET: BENCH_SECONDS of Request at full load, numbers
-# from OFFSET; prints "req/s p99_ms bad".
+# request_load NAME OFFSET [CONNS]: BENCH_SECONDS of Request at full load
+# (or CONNS connections, paced if BENCH_DELAY_MS is set), numbers from
+# OFFSET; prints "req/s p99_ms bad".
 request_load() {
-	BENCH_NUM_OFFSET=$2 wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency \
+	BENCH_NUM_OFFSET=$2 wrk -t"$THREADS" -c"${3:-$CONNS}" -d"${DUR}s" \
+		--latency \
 		-s "$HERE/request.lua" "$BASE/verify/json" >"$DIR/$1.wrk" 2>&1
 	awk '
 	function ms(s, n) {
@@ -196,6 +203,9 @@ BENCH_NUM_OFFSET=900000000 wrk -t"$THREADS" -c"$CONNS" -d3s \
 	-s "$HERE/request.lua" "$BASE/verify/json" >/dev/null 2>&1
 request_load plain 0 >"$DIR/plain.sum"
 read -r plain_rps plain_p99 plain_bad <"$DIR/plain.sum"
+BENCH_DELAY_MS=$PACE request_load plain_paced 100000000 "$PACED_CONNS" \
+	>"$DIR/plain_paced.sum"
+read -r pplain_rps pplain_p99 pplain_bad <"$DIR/plain_paced.sum"
 echo "retention: Request without purge: $plain_rps req/s, p99 $plain_p99 ms"
 
 # The newest recent verification's number, and what it has.
@@ -223,6 +233,9 @@ t_start=$(now_s)
 left_start=$(old_left)
 request_load during 300000000 >"$DIR/during.sum"
 read -r purge_rps purge_p99 purge_bad <"$DIR/during.sum"
+BENCH_DELAY_MS=$PACE request_load during_paced 400000000 "$PACED_CONNS" \
+	>"$DIR/during_paced.sum"
+read -r ppurge_rps ppurge_p99 ppurge_bad <"$DIR/during_paced.sum"
 t_load=$(now_s)
 left_load=$(old_left)
 [ "$left_load" -gt 0 ] ||
@@ -266,7 +279,9 @@ awk -v rows="$ROWS" -v t0="$t_start" -v tl="$t_load" -v te="$t_end" \
 	-v l0="$left_start" -v ll="$left_load" \
 	-v prps="$plain_rps" -v pp99="$plain_p99" -v pbad="$plain_bad" \
 	-v drps="$purge_rps" -v dp99="$purge_p99" -v dbad="$purge_bad" \
-	-v erase="$erase_s" -v keep="$KEEP" '
+	-v erase="$erase_s" -v keep="$KEEP" -v pc="$PACED_CONNS" \
+	-v qprps="$pplain_rps" -v qpp99="$pplain_p99" -v qpbad="$pplain_bad" \
+	-v qdrps="$ppurge_rps" -v qdp99="$ppurge_p99" -v qdbad="$ppurge_bad" '
 BEGIN {
 	printf "\n%-32s %10s %9s %6s\n", "Request (full load)", "req/s",
 		"p99 ms", "bad"
@@ -274,6 +289,10 @@ BEGIN {
 	printf "%-32s %10.0f %9.3f %6d\n", "during purge", drps, dp99, dbad
 	printf "%-32s %9.2fx\n", "rate during / without",
 		(prps > 0 ? drps / prps : 0)
+	printf "%-32s %10s %9s %6s\n", "Request (" pc " paced conns)",
+		"req/s", "p99 ms", "bad"
+	printf "%-32s %10.0f %9.3f %6d\n", "without purge", qprps, qpp99, qpbad
+	printf "%-32s %10.0f %9.3f %6d\n", "during purge", qdrps, qdp99, qdbad
 	printf "\npurge of %d verifications: %.0f s in all, %.0f rows/s\n",
 		rows, te - t0, (te > t0 ? rows / (te - t0) : 0)
 	printf "  under Request load: %.0f rows/s (%d of %d in %.1f s)\n",
