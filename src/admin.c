@@ -127,6 +127,14 @@ static int flag_number(struct admin_options *o, const char *flag,
 	return 0;
 }
 
+/* migrate --to VERSION; copy-store --from FILE --to DB. */
+static int flag_from_to(struct admin_options *o, const char *flag,
+			const char *value, char *err, size_t errlen)
+{
+	*(strcmp(flag, "--from") == 0 ? &o->from : &o->to) = value;
+	return 0;
+}
+
 /* --db and --listen: the settings of the same names. */
 static int flag_setting(struct admin_options *o, const char *flag,
 			const char *value, char *err, size_t errlen)
@@ -178,6 +186,8 @@ static const struct {
 	{"--set", 1, flag_set, "  --set NAME=VALUE      any setting below\n"},
 	{"--force", 0, flag_force, NULL},
 	{"--number", 1, flag_number, NULL},
+	{"--to", 1, flag_from_to, NULL},
+	{"--from", 1, flag_from_to, NULL},
 };
 
 static size_t flag_find(const char *name, int takes_value)
@@ -314,9 +324,24 @@ int admin_migrate(struct admin_options *o)
 	return 0;
 }
 
+/* `migrate [--to VERSION]`: every migration, or those up to VERSION. */
 static int cmd_migrate(struct admin_options *o)
 {
-	return admin_migrate(o) == 0 ? 0 : 1;
+	char err[600];
+	int version;
+
+	if (!o->to)
+		return admin_migrate(o) == 0 ? 0 : 1;
+	if (parse_int(o->to, 1, store_schema_version(), &version) != 0) {
+		fprintf(stderr, "kookooverify: --to expects 1 to %d\n",
+			store_schema_version());
+		return EXIT_USAGE;
+	}
+	if (store_migrate_to(o->cfg.db, version, err, sizeof(err)) != 0) {
+		log_error("migrate: %s", err);
+		return 1;
+	}
+	return 0;
 }
 
 /*
@@ -659,7 +684,8 @@ struct admin_cmd {
 static const struct admin_cmd cmds[] = {
 	{"serve", NULL, -1, NULL, "  serve                 run the server\n"},
 	{"migrate", NULL, -1, cmd_migrate,
-	 "  migrate               apply migrations and exit\n"},
+	 "  migrate [--to N]      apply migrations (up to schema version\n"
+	 "                        N) and exit\n"},
 	{"check-config", NULL, -1, cmd_check_config,
 	 "  check-config          validate the settings and exit\n"},
 	{"keys", "create", 1, cmd_keys_create,
@@ -700,6 +726,10 @@ static const struct admin_cmd cmds[] = {
 	 "                        (its verifications, checks, events,\n"
 	 "                        calls, jobs, fraud reports, verified\n"
 	 "                        entries); say what is kept\n"},
+	{"copy-store", NULL, -1, admin_cmd_copy_store,
+	 "  copy-store --from FILE --to postgresql://... [--json]\n"
+	 "                        copy a stopped SQLite store into an\n"
+	 "                        empty PostgreSQL database\n"},
 };
 
 /* What a command with subcommands answers when none of them matches. */

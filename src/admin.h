@@ -33,6 +33,8 @@ struct admin_options {
 	int help;           /* --help was given: nothing after it was read */
 	int force;          /* backup --force */
 	const char *number; /* erase --number N */
+	const char *to;     /* migrate --to VERSION, copy-store --to DB */
+	const char *from;   /* copy-store --from FILE */
 };
 
 /*
@@ -75,5 +77,6 @@ int admin_cmd_erase(struct admin_options *o);
 int admin_cmd_backup(struct admin_options *o);
 int admin_cmd_restore(struct admin_options *o);
 int admin_cmd_config_doc(int argc, char **argv);
+int admin_cmd_copy_store(struct admin_options *o);
 
 #endif

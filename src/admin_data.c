@@ -1,7 +1,8 @@
 /*
  * The admin commands of the data's lifecycle (admin.h): a backup while the
  * server runs, a restore with it stopped, the erasure of one person's
- * records, and the build's config-doc, which writes the config file and
+ * records, the move of a SQLite store to PostgreSQL, and the build's
+ * config-doc, which writes the config file and
  * the man page's settings from the directive table.
  */
 #include <stddef.h>
@@ -231,5 +232,41 @@ int admin_cmd_restore(struct admin_options *o)
 		return 1;
 	}
 	printf("restored %s from %s\n", o->cfg.db, o->args[0]);
+	return 0;
+}
+
+/*
+ * `copy-store --from FILE --to postgresql://... [--json]`: the rows copied
+ * per table, one line each (or one JSON object).  The server secret is not
+ * in the store: the nodes on PostgreSQL use the same secret file.
+ */
+int admin_cmd_copy_store(struct admin_options *o)
+{
+	struct store_copy_counts n;
+	char err[600];
+	json_t *obj;
+
+	if (!o->from || !o->to || o->nargs != 0) {
+		fprintf(stderr, "kookooverify: copy-store --from FILE "
+				"--to postgresql://...\n");
+		return EXIT_USAGE;
+	}
+	if (store_copy(o->from, o->to, &n, err, sizeof(err)) != 0) {
+		log_error("copy-store: %s", err);
+		return 1;
+	}
+	if (!o->json) {
+		for (int i = 0; i < n.n; i++)
+			printf("%s\t%lld rows\n", n.tables[i].name,
+			       (long long)n.tables[i].rows);
+		return 0;
+	}
+	obj = json_object();
+	for (int i = 0; i < n.n; i++)
+		json_object_set_new(obj, n.tables[i].name,
+				    json_integer(n.tables[i].rows));
+	if (json_dumpf(obj, stdout, JSON_INDENT(2)) == 0)
+		printf("\n");
+	json_decref(obj);
 	return 0;
 }

@@ -3,11 +3,13 @@
  * of store.h to its table of operations.  One indirect call per operation is
  * the whole cost; no caller above the store sees which backend answers.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "err.h"
 #include "store.h"
 #include "store_backend.h"
+#include "err.h"
 
 /*
  * Backends by the prefix of their setting, in order; the last, with no
@@ -36,14 +38,21 @@ static const struct store_ops *ops = &store_sqlite_ops;
  */
 static void store_select(const char *setting)
 {
+	const struct store_ops *o = store_backend_of(setting);
+
+	if (o)
+		ops = o;
+}
+
+const struct store_ops *store_backend_of(const char *setting)
+{
 	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
 		size_t n = strlen(backends[i].prefix);
 
-		if (setting && strncmp(setting, backends[i].prefix, n) == 0) {
-			ops = backends[i].ops;
-			return;
-		}
+		if (setting && strncmp(setting, backends[i].prefix, n) == 0)
+			return backends[i].ops;
 	}
+	return NULL;
 }
 
 void store_library_init(void)
@@ -57,6 +66,18 @@ int store_migrate(const char *path, char *err, size_t errlen)
 {
 	store_select(path);
 	return ops->migrate(path, err, errlen);
+}
+
+int store_migrate_to(const char *path, int version, char *err, size_t errlen)
+{
+	store_select(path);
+	if (!ops->migrate_to) {
+		snprintf(err, errlen,
+			 "this store migrates only to its latest "
+			 "schema version");
+		return KV_EINVAL;
+	}
+	return ops->migrate_to(path, version, err, errlen);
 }
 
 int store_schema_version(void)

@@ -32,6 +32,36 @@ void store_library_init(void);
  */
 int store_migrate(const char *path, char *err, size_t errlen);
 
+/*
+ * store_migrate() that stops at schema version `version` (for operators
+ * who upgrade in steps, and for tests that need an old schema).  KV_EINVAL
+ * when the backend cannot or the version is not one of the code's;
+ * KV_EDB when the store is already past it or a migration failed.
+ */
+int store_migrate_to(const char *path, int version, char *err, size_t errlen);
+
+/* What store_copy() copied: each table and its rows, in copy order. */
+#define STORE_COPY_TABLES_MAX 24
+struct store_copy_counts {
+	int n;
+	struct {
+		const char *name; /* static */
+		int64_t rows;
+	} tables[STORE_COPY_TABLES_MAX];
+};
+
+/*
+ * Copies the SQLite store `from` (stopped) into the PostgreSQL database
+ * `to`, which it migrates first and which must hold no row: every table in
+ * key order, in one transaction on the target, the identity sequences set
+ * past every id the source handed out, each table's rows counted on both
+ * sides.  KV_EINVAL (nothing copied) when `from` is not a SQLite file at
+ * this program's schema version, `to` not PostgreSQL, or the target not
+ * empty; KV_EDB when a store failed.  err says why either way.
+ */
+int store_copy(const char *from, const char *to, struct store_copy_counts *out,
+	       char *err, size_t errlen);
+
 /* Schema version the code expects; `PRAGMA user_version` after migrate. */
 int store_schema_version(void);
 

@@ -14,6 +14,9 @@ struct store_ops {
 	 * NULL). */
 	void (*library_init)(void);
 	int (*migrate)(const char *path, char *err, size_t errlen);
+	/* May be NULL: the backend migrates only to its latest version. */
+	int (*migrate_to)(const char *path, int version, char *err,
+			  size_t errlen);
 	int (*schema_version)(void);
 	struct store_tx *(*open)(const char *path, char *err, size_t errlen);
 	void (*close)(struct store_tx *c);
@@ -150,5 +153,8 @@ extern const struct store_ops store_sqlite_ops;
  * a libpq keyword string.
  */
 extern const struct store_ops store_pg_ops;
+
+/* The backend a setting chooses (store.c's table), without choosing it. */
+const struct store_ops *store_backend_of(const char *setting);
 
 #endif

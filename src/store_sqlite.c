@@ -457,6 +457,7 @@ static void sqlite_library_init(void)
 const struct store_ops store_sqlite_ops = {
 	.library_init = sqlite_library_init,
 	.migrate = sqlite_migrate,
+	.migrate_to = sqlite_migrate_to,
 	.schema_version = sqlite_schema_version,
 	.open = sqlite_open,
 	.close = sqlite_close,

@@ -95,6 +95,7 @@ void sqlite_get_blob(sqlite3_stmt *st, int i, unsigned char *out, size_t len);
 
 /* The operations of struct store_ops (store.h has their contracts). */
 int sqlite_migrate(const char *path, char *err, size_t errlen);
+int sqlite_migrate_to(const char *path, int version, char *err, size_t errlen);
 int sqlite_schema_version(void);
 struct store_tx *sqlite_open(const char *path, char *err, size_t errlen);
 void sqlite_close(struct store_tx *c);

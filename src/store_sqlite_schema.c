@@ -1,9 +1,13 @@
 /*
  * The schema: migrations applied in order, counted by PRAGMA user_version,
  * each in its own transaction with its version bump.  Never edit one that
- * has shipped: add a new one at the end.
+ * has shipped: add a new one at the end.  A migration that rebuilds a table
+ * copies its rows in batches first (rebuilds[]), so that a large table
+ * neither holds one huge transaction nor starts over after an interrupt.
  */
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <sqlite3.h>
 
@@ -154,31 +158,9 @@ static const char *const migrations[] = {
 	 * keys off around this).  Rows from before keep their random ids
 	 * (legacy = 1), found through a partial index of those rows only.
 	 * AUTOINCREMENT: a row id, hence a request id, is never used twice.
+	 * The new table and the batched copy into it are rebuilds[]'s;
+	 * this is the swap that follows them.
 	 */
-	"CREATE TABLE verifications_new ("
-	"  id INTEGER PRIMARY KEY AUTOINCREMENT,  request_id TEXT NOT NULL,"
-	"  key_id INTEGER NOT NULL REFERENCES api_keys(id),"
-	"  number TEXT NOT NULL,  number_type INTEGER NOT NULL,"
-	"  brand TEXT NOT NULL,  sender_id TEXT NOT NULL DEFAULT '',"
-	"  lg TEXT NOT NULL DEFAULT '',  workflow_id INTEGER NOT NULL,"
-	"  code_length INTEGER NOT NULL,"
-	"  test_number INTEGER NOT NULL DEFAULT 0,  pin_hash BLOB NOT NULL,"
-	"  steps TEXT NOT NULL,"
-	"  wait1_ms INTEGER NOT NULL, wait2_ms INTEGER NOT NULL,"
-	"  wait3_ms INTEGER NOT NULL,  state INTEGER NOT NULL,"
-	"  attempts INTEGER NOT NULL DEFAULT 0,"
-	"  next_step INTEGER NOT NULL DEFAULT 0,"
-	"  resends INTEGER NOT NULL DEFAULT 0,  created_ms INTEGER NOT NULL,"
-	"  pin_created_ms INTEGER NOT NULL,  pin_expiry_ms INTEGER NOT NULL,"
-	"  expires_ms INTEGER NOT NULL,"
-	"  last_resend_ms INTEGER NOT NULL DEFAULT 0,"
-	"  finalized_ms INTEGER NOT NULL DEFAULT 0,"
-	"  first_event_ms INTEGER NOT NULL DEFAULT 0,"
-	"  last_event_ms INTEGER NOT NULL DEFAULT 0,"
-	"  pin_box BLOB NOT NULL DEFAULT x'',"
-	"  call_sid TEXT NOT NULL DEFAULT '',"
-	"  legacy INTEGER NOT NULL DEFAULT 0);"
-	"INSERT INTO verifications_new SELECT *, 1 FROM verifications;"
 	"DROP TABLE verifications;"
 	"ALTER TABLE verifications_new RENAME TO verifications;"
 	"CREATE UNIQUE INDEX verifications_live ON verifications(key_id, "
@@ -203,17 +185,9 @@ static const char *const migrations[] = {
 	 * 11: a fraud block earned through a publishable key blocks that key
 	 * only (key_id), so that a stranger holding a site's public key
 	 * cannot block a prefix for every tenant; key_id 0 blocks every key.
-	 * The key is part of the primary key, so the table is rebuilt.
+	 * The key is part of the primary key, so the table is rebuilt (the
+	 * new table and the copy: rebuilds[]).
 	 */
-	"CREATE TABLE blocks_new ("
-	"  prefix TEXT NOT NULL,"
-	"  key_id INTEGER NOT NULL DEFAULT 0,"
-	"  reason TEXT NOT NULL,"
-	"  created_ms INTEGER NOT NULL,"
-	"  until_ms INTEGER NOT NULL,"
-	"  PRIMARY KEY (prefix, key_id)) WITHOUT ROWID;"
-	"INSERT INTO blocks_new (prefix, key_id, reason, created_ms, until_ms) "
-	"SELECT prefix, 0, reason, created_ms, until_ms FROM blocks;"
 	"DROP TABLE blocks;"
 	"ALTER TABLE blocks_new RENAME TO blocks;",
 	/*
@@ -241,6 +215,82 @@ static const char *const migrations[] = {
 	"  requests INTEGER NOT NULL,  successes INTEGER NOT NULL,"
 	"  PRIMARY KEY (scope, prefix)) WITHOUT ROWID;"
 	"CREATE INDEX prefix_stats_window ON prefix_stats(window_ms);",
+	/*
+	 * 14: removing a verification (the purge, erase) must not read whole
+	 * tables: with foreign keys on, SQLite looks for rows that still
+	 * refer to it in every child table, and the purge deletes them by
+	 * verification too.  jobs had only an index of pending jobs, calls
+	 * and fraud_reports none: at a million jobs a batch of the purge held
+	 * the writer for seconds.
+	 */
+	"DROP INDEX jobs_verification;"
+	"CREATE INDEX jobs_verification ON jobs(verification_id);"
+	"CREATE INDEX calls_verification ON calls(verification_id);"
+	"CREATE INDEX fraud_reports_verification ON "
+	"fraud_reports(verification_id);",
+};
+
+/*
+ * A migration that rebuilds a table: before its SQL above (the swap: drop
+ * the old table, rename the new one, indexes) runs, the new table is created
+ * and filled in batches of REBUILD_BATCH rows in key order, one transaction
+ * each.  `copy` copies the next ?1 rows past the greatest key already in the
+ * new table, so an interrupted copy resumes where its last commit left it;
+ * the swap's transaction copies whatever is left (?1 = -1) so that it ends
+ * with exactly the old table's rows.
+ */
+struct rebuild {
+	int version;       /* the migration it belongs to */
+	const char *count; /* rows of the old table */
+	const char *create;
+	const char *copy;
+	const char *copied; /* rows already in the new table */
+};
+
+#define REBUILD_BATCH 50000
+
+static const struct rebuild rebuilds[] = {
+	{9, "SELECT count(*) FROM verifications",
+	 "CREATE TABLE IF NOT EXISTS verifications_new ("
+	 "  id INTEGER PRIMARY KEY AUTOINCREMENT,  request_id TEXT NOT NULL,"
+	 "  key_id INTEGER NOT NULL REFERENCES api_keys(id),"
+	 "  number TEXT NOT NULL,  number_type INTEGER NOT NULL,"
+	 "  brand TEXT NOT NULL,  sender_id TEXT NOT NULL DEFAULT '',"
+	 "  lg TEXT NOT NULL DEFAULT '',  workflow_id INTEGER NOT NULL,"
+	 "  code_length INTEGER NOT NULL,"
+	 "  test_number INTEGER NOT NULL DEFAULT 0,  pin_hash BLOB NOT NULL,"
+	 "  steps TEXT NOT NULL,"
+	 "  wait1_ms INTEGER NOT NULL, wait2_ms INTEGER NOT NULL,"
+	 "  wait3_ms INTEGER NOT NULL,  state INTEGER NOT NULL,"
+	 "  attempts INTEGER NOT NULL DEFAULT 0,"
+	 "  next_step INTEGER NOT NULL DEFAULT 0,"
+	 "  resends INTEGER NOT NULL DEFAULT 0,  created_ms INTEGER NOT NULL,"
+	 "  pin_created_ms INTEGER NOT NULL,  pin_expiry_ms INTEGER NOT NULL,"
+	 "  expires_ms INTEGER NOT NULL,"
+	 "  last_resend_ms INTEGER NOT NULL DEFAULT 0,"
+	 "  finalized_ms INTEGER NOT NULL DEFAULT 0,"
+	 "  first_event_ms INTEGER NOT NULL DEFAULT 0,"
+	 "  last_event_ms INTEGER NOT NULL DEFAULT 0,"
+	 "  pin_box BLOB NOT NULL DEFAULT x'',"
+	 "  call_sid TEXT NOT NULL DEFAULT '',"
+	 "  legacy INTEGER NOT NULL DEFAULT 0);",
+	 "INSERT INTO verifications_new SELECT *, 1 FROM verifications"
+	 " WHERE id > (SELECT coalesce(max(id), 0) FROM verifications_new)"
+	 " ORDER BY id LIMIT ?1",
+	 "SELECT count(*) FROM verifications_new"},
+	{11, "SELECT count(*) FROM blocks",
+	 "CREATE TABLE IF NOT EXISTS blocks_new ("
+	 "  prefix TEXT NOT NULL,"
+	 "  key_id INTEGER NOT NULL DEFAULT 0,"
+	 "  reason TEXT NOT NULL,"
+	 "  created_ms INTEGER NOT NULL,"
+	 "  until_ms INTEGER NOT NULL,"
+	 "  PRIMARY KEY (prefix, key_id)) WITHOUT ROWID;",
+	 "INSERT INTO blocks_new (prefix, key_id, reason, created_ms, until_ms)"
+	 " SELECT prefix, 0, reason, created_ms, until_ms FROM blocks"
+	 " WHERE prefix > (SELECT coalesce(max(prefix), '') FROM blocks_new)"
+	 " ORDER BY prefix LIMIT ?1",
+	 "SELECT count(*) FROM blocks_new"},
 };
 
 int sqlite_schema_version(void)
@@ -248,39 +298,205 @@ int sqlite_schema_version(void)
 	return (int)ARRAY_LEN(migrations);
 }
 
-/* SQLITE_OK when no row breaks a foreign key, else SQLITE_CONSTRAINT. */
-static int foreign_keys_check(sqlite3 *db)
+static const struct rebuild *rebuild_find(int version)
+{
+	for (size_t i = 0; i < ARRAY_LEN(rebuilds); i++)
+		if (rebuilds[i].version == version)
+			return &rebuilds[i];
+	return NULL;
+}
+
+/* The first column of a one-row query as an integer, or -1. */
+static int64_t query_int(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st,
-				    NULL);
+	int64_t v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Rolls back after a failure, keeping SQLite's message in msg. */
+static int tx_fail(sqlite3 *db, char *msg, size_t msglen)
+{
+	snprintf(msg, msglen, "%s", sqlite3_errmsg(db));
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+/*
+ * Begins a write transaction in which the schema is still at `version`:
+ * returns 1 so, 0 (and no transaction) when another process has moved it
+ * on meanwhile, or -1 with the reason in msg.
+ */
+static int tx_begin_at(sqlite3 *db, int version, char *msg, size_t msglen)
+{
+	int64_t v;
+
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return tx_fail(db, msg, msglen);
+	v = query_int(db, "PRAGMA user_version");
+	if (v < 0)
+		return tx_fail(db, msg, msglen);
+	if (v == version)
+		return 1;
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return 0;
+}
+
+/* Copies up to `limit` rows (-1: all that are left); *n gets how many. */
+static int rebuild_copy_batch(sqlite3 *db, const struct rebuild *r, int limit,
+			      int64_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, r->copy, -1, &st, NULL);
 
 	if (rc == SQLITE_OK) {
+		sqlite3_bind_int(st, 1, limit);
 		rc = sqlite3_step(st);
-		rc = rc == SQLITE_DONE  ? SQLITE_OK
-		     : rc == SQLITE_ROW ? SQLITE_CONSTRAINT
-					: rc;
+		rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
 	}
 	sqlite3_finalize(st);
+	*n = rc == SQLITE_OK ? sqlite3_changes64(db) : 0;
 	return rc;
 }
 
-int sqlite_migrate(const char *path, char *err, size_t errlen)
+/*
+ * The batches of migration r->version (from `version`, the one before):
+ * the new table, then REBUILD_BATCH rows a transaction, with a progress line
+ * after each.  Returns 1 when they are done, 0 when another process applied
+ * the migration meanwhile, -1 with the reason in msg.
+ */
+static int rebuild_batches(sqlite3 *db, const struct rebuild *r, int version,
+			   char *msg, size_t msglen)
+{
+	int64_t total = -1, done, n = 0;
+	int at = tx_begin_at(db, version, msg, msglen);
+
+	if (at <= 0)
+		return at;
+	if (sqlite3_exec(db, r->create, NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	done = query_int(db, r->copied);
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK ||
+	    done < 0)
+		goto fail;
+	do {
+		at = tx_begin_at(db, version, msg, msglen);
+		if (at <= 0)
+			return at;
+		if (total < 0)
+			total = query_int(db, r->count);
+		if (rebuild_copy_batch(db, r, REBUILD_BATCH, &n) != SQLITE_OK ||
+		    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+			goto fail;
+		done += n;
+		if (n > 0)
+			log_info("db: migration %d: %lld of %lld rows",
+				 r->version, (long long)done, (long long)total);
+	} while (n == REBUILD_BATCH);
+	return 1;
+fail:
+	return tx_fail(db, msg, msglen);
+}
+
+/*
+ * 0 when no row breaks a foreign key.  Otherwise KV_EDB with the first
+ * offending row in msg ("checks row 12 refers to a missing verifications
+ * row"), or SQLite's message when the check itself failed.
+ */
+static int foreign_keys_check(sqlite3 *db, char *msg, size_t msglen)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t more = 0;
+	int rc = sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &st,
+				    NULL);
+
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *table = (const char *)sqlite3_column_text(st, 0);
+		const char *parent = (const char *)sqlite3_column_text(st, 2);
+
+		/* A table WITHOUT ROWID has no row id to name. */
+		if (sqlite3_column_type(st, 1) == SQLITE_NULL)
+			snprintf(msg, msglen,
+				 "foreign_key_check: a %s row refers to a "
+				 "missing %s row",
+				 table ? table : "?", parent ? parent : "?");
+		else
+			snprintf(msg, msglen,
+				 "foreign_key_check: %s row %lld refers to a "
+				 "missing %s row",
+				 table ? table : "?",
+				 (long long)sqlite3_column_int64(st, 1),
+				 parent ? parent : "?");
+		while (sqlite3_step(st) == SQLITE_ROW)
+			more++;
+		if (more > 0) {
+			size_t len = strlen(msg);
+
+			snprintf(msg + len, msglen - len,
+				 " (and %lld more rows)", (long long)more);
+		}
+		rc = SQLITE_CONSTRAINT;
+	} else if (rc != SQLITE_DONE) {
+		snprintf(msg, msglen, "foreign_key_check: %s",
+			 sqlite3_errmsg(db));
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : KV_EDB;
+}
+
+/*
+ * Applies migration i + 1 to a database at version i: its batches if it
+ * rebuilds a table, then its SQL, the check of every foreign key and the
+ * version bump in one transaction.  0, or KV_EDB with the reason in msg.
+ */
+static int migration_apply(sqlite3 *db, int i, char *msg, size_t msglen)
+{
+	const struct rebuild *r = rebuild_find(i + 1);
+	char bump[64];
+	int64_t n = 0;
+	int at = r ? rebuild_batches(db, r, i, msg, msglen) : 1;
+
+	if (at == 1)
+		at = tx_begin_at(db, i, msg, msglen);
+	if (at == 0)
+		return 0; /* another process applied it */
+	if (at < 0)
+		return KV_EDB;
+	snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", i + 1);
+	if ((r && rebuild_copy_batch(db, r, -1, &n) != SQLITE_OK) ||
+	    sqlite3_exec(db, migrations[i], NULL, NULL, NULL) != SQLITE_OK)
+		goto sql_error;
+	if (foreign_keys_check(db, msg, msglen) != 0)
+		goto fail;
+	if (sqlite3_exec(db, bump, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto sql_error;
+	log_info("db: applied migration %d", i + 1);
+	return 0;
+sql_error:
+	tx_fail(db, msg, msglen);
+	return KV_EDB;
+fail:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return KV_EDB;
+}
+
+int sqlite_migrate_to(const char *path, int target, char *err, size_t errlen)
 {
 	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int version = 0;
+	char msg[300];
+	int64_t version;
 	int rc = sqlite_open_raw(path, &db, err, errlen);
 
 	if (rc != 0)
 		return rc;
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) !=
-		    SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW)
-		goto sql_error;
-	version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	st = NULL;
 	/*
 	 * A table is rebuilt by creating its new form, copying, dropping the
 	 * old one and renaming: with foreign keys on, the drop would fail on
@@ -288,43 +504,55 @@ int sqlite_migrate(const char *path, char *err, size_t errlen)
 	 * is keys off around the migration and foreign_key_check before its
 	 * commit; the pragma only works outside a transaction.
 	 */
-	if (sqlite3_exec(db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL))
+	if (sqlite3_exec(db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL) !=
+	    SQLITE_OK)
 		goto sql_error;
-	if (version > sqlite_schema_version()) {
-		snprintf(
-			err, errlen,
-			"%s: schema version %d is newer than this program (%d)",
-			path, version, sqlite_schema_version());
+	version = query_int(db, "PRAGMA user_version");
+	if (version < 0)
+		goto sql_error;
+	if (target < 0 || target > sqlite_schema_version()) {
+		snprintf(err, errlen,
+			 "%s: no schema version %d (this program's is %d)",
+			 path, target, sqlite_schema_version());
+		rc = KV_EINVAL;
+		goto out;
+	}
+	if (version > target) {
+		snprintf(err, errlen,
+			 "%s: schema version %lld is newer than %s (%d)", path,
+			 (long long)version,
+			 target == sqlite_schema_version() ? "this program"
+							   : "the one asked",
+			 target);
 		rc = KV_EDB;
 		goto out;
 	}
-	for (int i = version; i < sqlite_schema_version(); i++) {
-		char bump[64];
-
-		snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", i + 1);
-		/*
-		 * Each migration and its version bump commit together, and
-		 * only with every foreign key still pointing at a row.
-		 */
-		if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) ||
-		    sqlite3_exec(db, migrations[i], NULL, NULL, NULL) ||
-		    foreign_keys_check(db) != 0 ||
-		    sqlite3_exec(db, bump, NULL, NULL, NULL) ||
-		    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL)) {
-			snprintf(err, errlen, "%s: migration %d: %s", path,
-				 i + 1, sqlite3_errmsg(db));
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	/*
+	 * Another process may migrate the same file at the same time: each
+	 * transaction checks the version it starts from, and the loop reads
+	 * it again after each migration.
+	 */
+	while (version < target) {
+		if (migration_apply(db, (int)version, msg, sizeof(msg)) != 0) {
+			snprintf(err, errlen, "%s: migration %lld: %s", path,
+				 (long long)version + 1, msg);
 			rc = KV_EDB;
 			goto out;
 		}
-		log_info("db: applied migration %d", i + 1);
+		version = query_int(db, "PRAGMA user_version");
+		if (version < 0)
+			goto sql_error;
 	}
 	goto out;
 sql_error:
 	snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
 	rc = KV_EDB;
 out:
-	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return rc;
+}
+
+int sqlite_migrate(const char *path, char *err, size_t errlen)
+{
+	return sqlite_migrate_to(path, sqlite_schema_version(), err, errlen);
 }

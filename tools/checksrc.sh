@@ -128,6 +128,8 @@ layer_allowed() { # header file
 	sqlite3.h | store_sqlite.h)
 		case "$2" in
 		src/store_sqlite*.c | src/store_sqlite.h | src/faultvfs.c) return 0 ;;
+		# copy-store reads a SQLite file into PostgreSQL.
+		src/store_pg_copy.c) [ "$1" = sqlite3.h ] && return 0 ;;
 		esac ;;
 	libpq-fe.h | store_pg.h)
 		case "$2" in

@@ -100,7 +100,12 @@ static void test_migrate_brings_an_older_file_up_to_date(void **state)
 		"  until_ms INTEGER NOT NULL) WITHOUT ROWID;"
 		"INSERT INTO blocks VALUES ('9198000', 'by hand', 1000, 9000);"
 		"DROP INDEX verified_numbers_ms;"
-		"DROP TABLE meta; DROP TABLE limits; DROP TABLE prefix_stats;";
+		"DROP TABLE meta; DROP TABLE limits; DROP TABLE prefix_stats;"
+		"DROP INDEX calls_verification;"
+		"DROP INDEX fraud_reports_verification;"
+		"DROP INDEX jobs_verification;"
+		"CREATE INDEX jobs_verification ON jobs(verification_id)"
+		"  WHERE state = 0;";
 	char sql[64], err[256];
 	struct fraud_block b;
 	sqlite3 *db = NULL;
