@@ -7,12 +7,13 @@
  * each caller waits for the commit that makes its write durable.
  */
 #include <pthread.h>
-#include <semaphore.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store_pg.h"
+#include "store_queue.h"
 #include "err.h"
 #include "log.h"
 #include "util.h"
@@ -36,8 +37,22 @@ static char pg_path[1024];
 static pthread_mutex_t readers_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pg_reader_slot *readers;
 static __thread struct pg_reader_slot *thread_slot;
-static __thread int64_t thread_retry_at;
-static __thread int thread_retry_ms;
+/* When a thread that could not connect tries again. */
+struct pg_retry {
+	int64_t at;   /* mono_ms() */
+	int ms;       /* the delay that led to `at`; 0 while connected */
+	unsigned gen; /* pg_connected_gen when the attempt failed */
+};
+
+/*
+ * Counts the connections opened after a failed attempt, by any thread:
+ * once one thread reaches the server again, every other thread waiting
+ * out its retry delay tries at its next use instead, so the whole node
+ * serves again as soon as the server is back.
+ */
+static _Atomic unsigned pg_connected_gen;
+
+static __thread struct pg_retry thread_retry;
 
 void pg_readers_init(const char *path)
 {
@@ -46,31 +61,34 @@ void pg_readers_init(const char *path)
 
 /*
  * Opens a connection for a thread that has none (or lost it), at most once
- * per retry delay.  *retry_at and *retry_ms are the thread's own.
+ * per retry delay while nobody has reached the server since its last try.
  */
-static struct store_tx *pg_reconnect(const char *who, int64_t *retry_at,
-				     int *retry_ms)
+static struct store_tx *pg_reconnect(const char *who, struct pg_retry *r)
 {
 	char err[512];
 	struct store_tx *c;
 	int64_t now = mono_ms();
+	unsigned gen = atomic_load(&pg_connected_gen);
 
-	if (now < *retry_at)
+	if (now < r->at && gen == r->gen)
 		return NULL;
 	c = pg_open(pg_path, err, sizeof(err));
 	if (c) {
-		if (*retry_ms)
+		if (r->ms) {
 			log_info("db: %s connected again", who);
-		*retry_ms = 0;
-		*retry_at = 0;
+			atomic_fetch_add(&pg_connected_gen, 1);
+		}
+		r->ms = 0;
+		r->at = 0;
 		return c;
 	}
-	if (!*retry_ms)
+	if (!r->ms)
 		log_error("db: %s: %s", who, err);
-	*retry_ms = *retry_ms ? *retry_ms * 2 : PG_RETRY_FIRST_MS;
-	if (*retry_ms > PG_RETRY_MAX_MS)
-		*retry_ms = PG_RETRY_MAX_MS;
-	*retry_at = now + *retry_ms;
+	r->ms = r->ms ? r->ms * 2 : PG_RETRY_FIRST_MS;
+	if (r->ms > PG_RETRY_MAX_MS)
+		r->ms = PG_RETRY_MAX_MS;
+	r->at = now + r->ms;
+	r->gen = gen;
 	return NULL;
 }
 
@@ -95,8 +113,26 @@ struct store_tx *pg_reader(void)
 		pg_close(s->conn);
 		s->conn = NULL;
 	}
-	s->conn = pg_reconnect("reader", &thread_retry_at, &thread_retry_ms);
+	s->conn = pg_reconnect("reader", &thread_retry);
+	if (s->conn)
+		s->conn->reader = 1;
 	return s->conn;
+}
+
+int pg_reader_reopen(struct store_tx *c)
+{
+	struct store_tx *fresh = pg_reconnect("reader", &thread_retry);
+
+	if (!fresh)
+		return KV_EDB;
+	/* The caller holds c: keep the struct, take the new session. */
+	PQfinish(c->conn);
+	c->conn = fresh->conn;
+	c->nprepared = 0;
+	c->broken = 0;
+	c->raced = 0;
+	free(fresh);
+	return 0;
 }
 
 /*
@@ -143,22 +179,15 @@ void pg_readers_close(void)
 struct pg_writer {
 	struct store_tx *conn;
 	pthread_t thread;
-	int64_t retry_at;
-	int retry_ms;
+	struct pg_retry retry;
 };
 
 static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t work; /* the queue is not empty, or stop */
-	struct store_write_op *head, *tail;
-	int stop;
-	int running;
-	int batch_max;
+	struct store_queue q;
 	int nwriters;
 	struct pg_writer writers[PG_WRITERS];
 } w = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.work = PTHREAD_COND_INITIALIZER,
+	.q = STORE_QUEUE_INIT,
 };
 
 /*
@@ -228,7 +257,7 @@ static struct store_tx *pg_writer_conn(struct pg_writer *wr)
 	if (wr->conn && !wr->conn->broken)
 		return wr->conn;
 	pg_close(wr->conn);
-	wr->conn = pg_reconnect("writer", &wr->retry_at, &wr->retry_ms);
+	wr->conn = pg_reconnect("writer", &wr->retry);
 	return wr->conn;
 }
 
@@ -254,7 +283,7 @@ static void pg_writer_run(struct pg_writer *wr, struct store_write_op *batch)
 	if (c)
 		rc = pg_try_group(c, batch, NULL, &failed, &begun);
 	if (c && rc != 0 && !begun && c->broken) {
-		wr->retry_at = 0;
+		wr->retry.at = 0;
 		c = pg_writer_conn(wr);
 		if (c)
 			rc = pg_try_group(c, batch, NULL, &failed, &begun);
@@ -276,45 +305,13 @@ static void pg_writer_run(struct pg_writer *wr, struct store_write_op *batch)
 static void *pg_writer_main(void *arg)
 {
 	struct pg_writer *wr = arg;
+	struct store_write_op *group;
 
 	pthread_setname_np(pthread_self(), "kv-pg-writer");
-	pthread_mutex_lock(&w.lock);
-	for (;;) {
-		struct store_write_op *batch, *op, *last, *next;
-		int n = 1;
-
-		while (!w.head && !w.stop)
-			pthread_cond_wait(&w.work, &w.lock);
-		batch = last = w.head;
-		if (!batch)
-			break; /* stopping and the queue is empty */
-		/* Take up to batch_max queued ops; later ones go to the next
-		 * writer free. */
-		while (last->next && n < w.batch_max) {
-			last = last->next;
-			n++;
-		}
-		w.head = last->next;
-		if (!w.head)
-			w.tail = NULL;
-		last->next = NULL;
-		/* More work queued: wake another writer to take it. */
-		if (w.head)
-			pthread_cond_signal(&w.work);
-		pthread_mutex_unlock(&w.lock);
-
-		pg_writer_run(wr, batch);
-		/*
-		 * Hand each result on (a waiting thread, a suspended
-		 * connection); an op may be freed as soon as it is done.
-		 */
-		for (op = batch; op; op = next) {
-			next = op->next;
-			op->done(op);
-		}
-		pthread_mutex_lock(&w.lock);
+	while ((group = store_queue_take(&w.q)) != NULL) {
+		pg_writer_run(wr, group);
+		store_queue_finish(group);
 	}
-	pthread_mutex_unlock(&w.lock);
 	return NULL;
 }
 
@@ -338,85 +335,38 @@ int pg_writer_start(const char *path, int batch_max, char *err, size_t errlen)
 			return KV_EDB;
 		}
 	}
-	w.batch_max = batch_max > 0 ? batch_max : 1;
-	w.stop = 0;
+	store_queue_open(&w.q, batch_max);
 	w.nwriters = 0;
 	for (int i = 0; i < PG_WRITERS; i++) {
 		if (pthread_create(&w.writers[i].thread, NULL, pg_writer_main,
 				   &w.writers[i]) != 0) {
 			snprintf(err, errlen, "cannot start a writer thread");
-			w.running = 1;
 			pg_writer_stop();
 			return KV_EIO;
 		}
 		w.nwriters++;
 	}
-	w.running = 1;
 	return 0;
 }
 
 int pg_write_submit(struct store_write_op *op)
 {
-	op->next = NULL;
-	pthread_mutex_lock(&w.lock);
-	if (!w.running || w.stop) {
-		pthread_mutex_unlock(&w.lock);
-		return KV_EDB;
-	}
-	if (w.tail)
-		w.tail->next = op;
-	else
-		w.head = op;
-	w.tail = op;
-	pthread_cond_signal(&w.work);
-	pthread_mutex_unlock(&w.lock);
-	return 0;
-}
-
-/* A pg_write() caller waiting on its own semaphore. */
-struct pg_write_wait {
-	struct store_write_op op;
-	sem_t done;
-};
-
-static void pg_write_wait_done(struct store_write_op *op)
-{
-	sem_post(&((struct pg_write_wait *)op->done_arg)->done);
+	return store_queue_push(&w.q, op);
 }
 
 int pg_write(int (*fn)(struct store_tx *c, void *arg), void *arg)
 {
-	struct pg_write_wait ww = {
-		.op = {.fn = fn, .arg = arg, .done = pg_write_wait_done},
-	};
-	int rc;
-
-	ww.op.done_arg = &ww;
-	if (sem_init(&ww.done, 0, 0) != 0)
-		return KV_EIO;
-	rc = pg_write_submit(&ww.op);
-	if (rc == 0) {
-		while (sem_wait(&ww.done) != 0)
-			; /* EINTR: keep waiting, the writer will post */
-		rc = ww.op.rc;
-	}
-	sem_destroy(&ww.done);
-	return rc;
+	return store_queue_write(&w.q, fn, arg);
 }
 
 void pg_writer_stop(void)
 {
-	if (!w.running)
+	if (!w.q.running)
 		return;
-	/* Queued writes still run: stop only ends the loops once it is
-	 * empty. */
-	pthread_mutex_lock(&w.lock);
-	w.stop = 1;
-	pthread_cond_broadcast(&w.work);
-	pthread_mutex_unlock(&w.lock);
+	store_queue_close(&w.q);
 	for (int i = 0; i < w.nwriters; i++)
 		pthread_join(w.writers[i].thread, NULL);
 	w.nwriters = 0;
-	w.running = 0;
+	store_queue_closed(&w.q);
 	pg_writers_close();
 }
