@@ -27,7 +27,7 @@ from kvtest.postgres import BACKEND, Postgres, postgres_only, sqlite_only
 from kvtest.postgres import query as db_query
 from kvtest.postgres import scalar as db_scalar
 from kvtest.process import (DEATHSIG_PREFIX, Child, Server, Sim, free_port,
-                            require_binary, run_cli)
+                            require_binary, run_cli, start_together)
 from kvtest.waiting import poll_until, run_all, run_together
 
 __all__ = [
@@ -40,5 +40,5 @@ __all__ = [
     "clean_env", "db_query", "db_scalar", "free_port", "pin_of",
     "poll_until", "postgres_only", "require_binary", "run_all", "run_cli",
     "run_together", "sanitizer_report", "sim_settings", "sqlite_only",
-    "wrong_pin",
+    "start_together", "wrong_pin",
 ]

@@ -105,6 +105,30 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def start_together(children):
+    """Starts every child at (nearly) the same instant from this thread,
+    then waits until each serves; returns them.  Children must be started
+    from the main thread: their PR_SET_PDEATHSIG fires when the thread that
+    forked them ends.  On a failure every child of the list is killed."""
+    lines = []
+    try:
+        for c in children:
+            c.require()
+            c.dir = tempfile.mkdtemp(prefix="kvtest-%s-" % c.name)
+            c.prepare()
+        for c in children:
+            lines.append(c._launch())
+        for c, q in zip(children, lines):
+            c.port = c.wait_ready(q)
+    except BaseException:
+        for c in children:
+            c.failed = True
+            c._kill()
+            c.proc = None  # close() has nothing left to stop
+        raise
+    return children
+
+
 class Child:
     """One program on 127.0.0.1 with its own temp dir.
 
@@ -145,19 +169,10 @@ class Child:
     # -- lifecycle ----------------------------------------------------------
 
     def start(self):
-        self.require()
-        self.dir = tempfile.mkdtemp(prefix="kvtest-%s-" % self.name)
-        try:
-            self.prepare()
-            self._spawn()
-        except BaseException:
-            self.failed = True
-            self._kill()
-            self.proc = None  # close() has nothing left to stop
-            raise
-        return self
+        return start_together([self])[0]
 
-    def _spawn(self):
+    def _launch(self):
+        """Starts the program; returns the queue its stdout lines go to."""
         self.runs += 1
         err_path = os.path.join(self.dir, "stderr.%d.log" % self.runs)
         self.stderr_paths.append(err_path)
@@ -177,7 +192,10 @@ class Child:
             target=self._drain_stdout, args=(self.proc, lines, out_path),
             daemon=True)
         self._stdout_thread.start()
-        self.port = self.wait_ready(lines)
+        return lines
+
+    def _spawn(self):
+        self.port = self.wait_ready(self._launch())
 
     def argv(self):
         """command() run so that the child gets SIGKILL when we die."""
@@ -254,6 +272,8 @@ class Child:
 
     def exit_note(self):
         """"running" or "exited with STATUS", for failure messages."""
+        if self.proc is None:
+            return "not running"
         return ("running" if self.alive() else
                 "exited with %s" % self.proc.returncode)
 
