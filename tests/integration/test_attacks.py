@@ -13,7 +13,6 @@ import random
 import re
 import secrets
 import socket
-import sqlite3
 import statistics
 import threading
 import time
@@ -21,7 +20,7 @@ import unittest
 import urllib.parse
 
 import harness
-from harness import KVTestCase, pin_of, run_all, wrong_pin
+from harness import KVTestCase, db_scalar, pin_of, run_all, wrong_pin
 
 # Real Indian mobiles (test numbers are exempt from the number and prefix
 # limits).  Nothing is sent: these servers have no KooKoo URL.
@@ -49,12 +48,8 @@ def wrong_codes(pin, count):
 
 
 def db_count(db, sql, *args):
-    """One count(*) from the server's database, read-only."""
-    conn = sqlite3.connect("file:%s?mode=ro" % db, uri=True, timeout=5)
-    try:
-        return conn.execute(sql, args).fetchone()[0]
-    finally:
-        conn.close()
+    """One count(*) from the server's database (either backend)."""
+    return db_scalar(db, sql, args)
 
 
 # ---- brute force on one PIN ------------------------------------------------

@@ -13,14 +13,13 @@ and send forged, replayed and genuine callbacks themselves.
 import http.server
 import json
 import re
-import sqlite3
 import threading
 import time
 import unittest
 import urllib.parse
 import xml.etree.ElementTree as ET
 
-from harness import KVTestCase, Sim, WiredTestCase, poll_until
+from harness import KVTestCase, Sim, WiredTestCase, db_query, poll_until
 
 BRAND = "AcmeCo"
 CALL_TIMEOUT = 8.0  # seconds for a scripted call to be played and posted
@@ -68,11 +67,7 @@ class IvrTestCase(KVTestCase):
             detail=lambda: self.seed_search(rid)[0].describe())
 
     def db_rows(self, sql, args=()):
-        con = sqlite3.connect(self.s.db, timeout=5)
-        try:
-            return con.execute(sql, args).fetchall()
-        finally:
-            con.close()
+        return db_query(self.s.db, sql, args)
 
     def vid(self, rid):
         rows = self.db_rows("SELECT id FROM verifications WHERE "

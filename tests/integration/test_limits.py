@@ -5,11 +5,10 @@ Retry-After header, and stops at exactly its count.
 """
 
 import json
-import sqlite3
 import unittest
 
 import harness
-from harness import KVTestCase, run_cli
+from harness import KVTestCase, db_scalar, run_cli
 from kvtest import config
 
 # Real (non-test) Indian mobiles: test numbers are exempt from the number
@@ -307,12 +306,7 @@ class FraudTests(KVTestCase):
         self.assertIn("reported", self.blocks())
 
     def reports(self):
-        db = sqlite3.connect(self.s.db)
-        try:
-            return db.execute("SELECT count(*) FROM fraud_reports")\
-                .fetchone()[0]
-        finally:
-            db.close()
+        return db_scalar(self.s.db, "SELECT count(*) FROM fraud_reports")
 
     def pk_request(self, pk, num, address):
         """A page's request through publishable key pk from `address`."""
@@ -406,14 +400,9 @@ class NumberTypeTests(KVTestCase):
 
     def rows(self):
         """Verifications stored for the refused numbers: none."""
-        db = sqlite3.connect(self.s.db)
-        try:
-            return db.execute(
-                "SELECT count(*) FROM verifications WHERE number IN "
-                "('9118001234567', '911800123456', '9118601234567')")\
-                .fetchone()[0]
-        finally:
-            db.close()
+        return db_scalar(
+            self.s.db, "SELECT count(*) FROM verifications WHERE number IN "
+            "('9118001234567', '911800123456', '9118601234567')")
 
     def test_seed_refuses_with_status_3_naming_the_reason(self):
         for num, why in self.REFUSED:
@@ -456,12 +445,8 @@ class NumberTypeTests(KVTestCase):
         r = self.s.seed("", {"phone_no": "08041234567", "brand": "Types"})
         data = self.assert_json_reply(r)
         self.assertEqual(data.get("status"), 0, r.describe())
-        db = sqlite3.connect(self.s.db)
-        try:
-            steps = db.execute("SELECT steps FROM verifications WHERE "
-                               "number = '918041234567'").fetchone()[0]
-        finally:
-            db.close()
+        steps = db_scalar(self.s.db, "SELECT steps FROM verifications WHERE "
+                          "number = '918041234567'")
         self.assertTrue(steps.startswith("t"), steps)
 
 

@@ -9,10 +9,9 @@ was stored.
 """
 
 import json
-import sqlite3
 
 import harness
-from harness import KVTestCase, pin_of, poll_until
+from harness import KVTestCase, db_query, db_scalar, pin_of, poll_until
 
 # The tables that hold a number, directly or through a verification.
 BY_VERIFICATION = ("checks", "events", "calls", "jobs")
@@ -20,26 +19,19 @@ BY_VERIFICATION = ("checks", "events", "calls", "jobs")
 
 def rows_of(db, digits):
     """Rows per table that belong to the number `digits` (E.164, no '+')."""
-    con = sqlite3.connect(db, timeout=10)
-    try:
-        out = {}
-        vids = "SELECT id FROM verifications WHERE number = ?"
-        out["verifications"] = con.execute(
-            "SELECT count(*) FROM verifications WHERE number = ?",
-            (digits,)).fetchone()[0]
-        for t in BY_VERIFICATION:
-            out[t] = con.execute(
-                "SELECT count(*) FROM %s WHERE verification_id IN (%s)"
-                % (t, vids), (digits,)).fetchone()[0]
-        out["fraud_reports"] = con.execute(
-            "SELECT count(*) FROM fraud_reports WHERE number = ?",
-            (digits,)).fetchone()[0]
-        out["verified_numbers"] = con.execute(
-            "SELECT count(*) FROM verified_numbers WHERE number = ?",
-            (digits,)).fetchone()[0]
-        return out
-    finally:
-        con.close()
+    out = {}
+    vids = "SELECT id FROM verifications WHERE number = ?"
+    out["verifications"] = db_scalar(
+        db, "SELECT count(*) FROM verifications WHERE number = ?", (digits,))
+    for t in BY_VERIFICATION:
+        out[t] = db_scalar(db, "SELECT count(*) FROM %s WHERE "
+                           "verification_id IN (%s)" % (t, vids), (digits,))
+    out["fraud_reports"] = db_scalar(
+        db, "SELECT count(*) FROM fraud_reports WHERE number = ?", (digits,))
+    out["verified_numbers"] = db_scalar(
+        db, "SELECT count(*) FROM verified_numbers WHERE number = ?",
+        (digits,))
+    return out
 
 
 class EraseTests(KVTestCase):
@@ -118,22 +110,14 @@ class EraseTests(KVTestCase):
 
 
 def verification_ids(db, number):
-    con = sqlite3.connect(db, timeout=10)
-    try:
-        return [r[0] for r in con.execute(
-            "SELECT id FROM verifications WHERE number = ?", (number,))]
-    finally:
-        con.close()
+    return [r[0] for r in db_query(
+        db, "SELECT id FROM verifications WHERE number = ?", (number,))]
 
 
 def addresses_of(db, number):
-    con = sqlite3.connect(db, timeout=10)
-    try:
-        return [r[0] for r in con.execute(
-            "SELECT ip FROM checks WHERE verification_id IN"
-            " (SELECT id FROM verifications WHERE number = ?)", (number,))]
-    finally:
-        con.close()
+    return [r[0] for r in db_query(
+        db, "SELECT ip FROM checks WHERE verification_id IN"
+        " (SELECT id FROM verifications WHERE number = ?)", (number,))]
 
 
 class PurgeTests(KVTestCase):

@@ -358,6 +358,24 @@ def query(db, sql, params=()):
     return pg.psql(dbname, sql, params)
 
 
+def tables(db):
+    """The names of the store's tables."""
+    if is_postgres(db):
+        sql = ("SELECT table_name FROM information_schema.tables "
+               "WHERE table_schema = 'public'")
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    return [r[0] for r in query(db, sql)]
+
+
+def as_bytes(value):
+    """A BLOB / bytea column's value as bytes (PostgreSQL's comes as the
+    text '\\x' + hex)."""
+    if isinstance(value, str) and value.startswith("\\x"):
+        return bytes.fromhex(value[2:])
+    return bytes(value)
+
+
 def scalar(db, sql, params=()):
     """The first column of the first row (None without rows)."""
     rows = query(db, sql, params)
