@@ -110,9 +110,12 @@ int pg_fail(struct store_tx *c, PGresult *res, const char *what)
 	 */
 	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
 			      : NULL;
+	int len;
 
 	if (!msg)
 		msg = PQerrorMessage(c->conn);
+	/* libpq's own messages run over several lines: the first says it. */
+	len = (int)strcspn(msg, "\n");
 	/*
 	 * libpq's own errors (a lost connection) carry no SQLSTATE, so the
 	 * connection's status is looked at first.
@@ -120,22 +123,22 @@ int pg_fail(struct store_tx *c, PGresult *res, const char *what)
 	if (PQstatus(c->conn) == CONNECTION_BAD ||
 	    (state && pg_state_lost(state))) {
 		c->broken = 1;
-		log_error("db: %s: connection lost: %s", what, msg);
+		log_error("db: %s: connection lost: %.*s", what, len, msg);
 		return KV_EDB;
 	}
 	if (state && strcmp(state, "23505") == 0) {
 		c->raced = 1;
-		log_warn("db: %s: %s", what, msg);
+		log_warn("db: %s: %.*s", what, len, msg);
 		return KV_EDUP;
 	}
 	if (state && pg_state_busy(state)) {
 		/* A timeout is not worth waiting for again. */
 		c->raced = state[0] == '4';
-		log_warn("db: %s: %s", what, msg);
+		log_warn("db: %s: %.*s", what, len, msg);
 		return KV_EBUSY;
 	}
-	log_error("db: %s: %s%s%s", what, state ? state : "", state ? " " : "",
-		  msg);
+	log_error("db: %s: %s%s%.*s", what, state ? state : "",
+		  state ? " " : "", len, msg);
 	return KV_EDB;
 }
 

@@ -15,6 +15,7 @@
 
 #include "err.h"
 #include "store_pg.h"
+#include "store_shared.h"
 #include "util.h"
 
 /*
@@ -112,6 +113,18 @@ static int purge_exec(struct store_tx *c, const char *sql,
 		*changed = pg_changed(res);
 	PQclear(res);
 	return rc;
+}
+
+/* Expired verified-number entries; *changed: how many went. */
+static int purge_verified(struct store_tx *c, int64_t cutoff, int limit,
+			  int64_t *changed)
+{
+	struct pg_params p;
+
+	pg_params_init(&p);
+	pg_param_int(&p, cutoff);
+	pg_param_int(&p, limit);
+	return purge_exec(c, sql_verified, &p, changed, "purge");
 }
 
 /*
@@ -233,47 +246,34 @@ out:
 	return rc;
 }
 
+/* The walks of checks and events: a window, then a range statement. */
+static int purge_addresses(struct store_tx *c, int64_t after, int limit,
+			   int64_t cutoff, int64_t *last, int *more,
+			   int64_t *changed)
+{
+	return purge_range(c, sql_window_checks, sql_addresses, after, limit,
+			   cutoff, last, more, changed);
+}
+
+static int purge_events(struct store_tx *c, int64_t after, int limit,
+			int64_t cutoff, int64_t *last, int *more,
+			int64_t *changed)
+{
+	return purge_range(c, sql_window_events, sql_events, after, limit,
+			   cutoff, last, more, changed);
+}
+
+static const struct store_purge_steps purge_steps = {
+	.verifications = purge_verifications,
+	.verified = purge_verified,
+	.addresses = purge_addresses,
+	.events = purge_events,
+};
+
 int pg_purge_batch(struct store_tx *c, const struct store_purge *p,
 		   struct store_purge_counts *out)
 {
-	struct pg_params q;
-	int rc = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (p->limit <= 0)
-		return KV_EINVAL;
-	out->last_id = p->after_id;
-	if (p->finished_before > 0) {
-		rc = purge_verifications(c, p, out);
-		if (rc != 0)
-			return rc;
-	}
-	/* Expired entries answer nothing; kept only if verifications are. */
-	if (p->finished_before > 0 && p->verified_after > 0) {
-		pg_params_init(&q);
-		pg_param_int(&q, p->verified_after);
-		pg_param_int(&q, p->limit);
-		rc = purge_exec(c, sql_verified, &q, &out->verified_numbers,
-				"purge");
-		if (rc != 0)
-			return rc;
-	}
-	out->last_check_id = p->after_check_id;
-	if (p->addresses_before > 0) {
-		rc = purge_range(c, sql_window_checks, sql_addresses,
-				 p->after_check_id, p->limit,
-				 p->addresses_before, &out->last_check_id,
-				 &out->more_checks, &out->addresses);
-		if (rc != 0)
-			return rc;
-	}
-	out->last_event_id = p->after_event_id;
-	if (p->events_before > 0)
-		rc = purge_range(c, sql_window_events, sql_events,
-				 p->after_event_id, p->limit, p->events_before,
-				 &out->last_event_id, &out->more_events,
-				 &out->events);
-	return rc;
+	return store_shared_purge_batch(c, p, out, &purge_steps);
 }
 
 int pg_number_erase(struct store_tx *c, const char *number,

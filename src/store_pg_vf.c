@@ -9,11 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "err.h"
 #include "log.h"
 #include "store_pg.h"
+#include "store_shared.h"
 #include "util.h"
 
 /* Every column of a verification, in the order vf_bind() numbers them. */
@@ -58,7 +57,6 @@ static const char sql_update[] =
 	"last_event_ms, pin_box, call_sid, handle_hash) = "
 	"(" VF_PARAMS_AFTER_ID ") WHERE id = $1";
 
-/* The key in the query: another key's row is not even read out. */
 static const char sql_by_id_key[] = "SELECT " VF_COLUMNS " FROM verifications "
 				    "WHERE id = $1 AND key_id = $2";
 static const char sql_by_id_key_lock[] =
@@ -254,51 +252,36 @@ int pg_verification_insert(struct store_tx *c, struct vf_record *r)
 	return rc;
 }
 
-int pg_verification_get(struct store_tx *c, const char *request_id,
-			int64_t key_id, struct vf_record *out)
+/* The row id with the caller's key (another key's row is not read). */
+static int vf_by_id_key(struct store_tx *c, int64_t id, int64_t key_id,
+			struct vf_record *out)
 {
-	struct vf_record legacy;
 	struct pg_params p;
-	int64_t id = 0;
-	int parsed = crypto_request_id_parse(request_id, &id) == 0;
-	int rc, rc_legacy, rc_other;
 
-	/*
-	 * As with SQLite: another key's request id and a made-up one cost
-	 * the same, so every id runs both lookups (the row id with the
-	 * caller's key, row 0 for an id that is not ours; and the ids from
-	 * before request ids were derived from the row id), and a parsed
-	 * id is taken from the first only, if its stored id is this one.
-	 */
 	pg_params_init(&p);
-	pg_param_int(&p, parsed ? id : 0);
+	pg_param_int(&p, id);
 	pg_param_int(&p, key_id);
-	rc = vf_lookup(c, pg_locking(c, sql_by_id_key, sql_by_id_key_lock), &p,
-		       out, "get verification");
+	return vf_lookup(c, pg_locking(c, sql_by_id_key, sql_by_id_key_lock),
+			 &p, out, "get verification");
+}
+
+static int vf_by_legacy_id(struct store_tx *c, const char *request_id,
+			   int64_t key_id, struct vf_record *out)
+{
+	struct pg_params p;
+
 	pg_params_init(&p);
 	pg_param_text(&p, request_id);
 	pg_param_int(&p, key_id);
-	rc_legacy = vf_lookup(c, pg_locking(c, sql_legacy, sql_legacy_lock), &p,
-			      &legacy, "get verification");
-	if (!parsed) {
-		rc_other = rc;
-		rc = rc_legacy;
-		if (rc == 0)
-			memcpy(out, &legacy, sizeof(*out));
-	} else {
-		rc_other = rc_legacy;
-		if (rc == 0 &&
-		    !crypto_request_id_equal(out->v.request_id, request_id))
-			rc = KV_ENOTFOUND;
-	}
-	/* A failed read in the other lookup fails this one too. */
-	if ((rc == 0 || rc == KV_ENOTFOUND) && rc_other != 0 &&
-	    rc_other != KV_ENOTFOUND)
-		rc = rc_other;
-	if (rc != 0)
-		memset(out, 0, sizeof(*out));
-	sodium_memzero(&legacy, sizeof(legacy));
-	return rc;
+	return vf_lookup(c, pg_locking(c, sql_legacy, sql_legacy_lock), &p, out,
+			 "get verification");
+}
+
+int pg_verification_get(struct store_tx *c, const char *request_id,
+			int64_t key_id, struct vf_record *out)
+{
+	return store_shared_vf_get(c, request_id, key_id, out, vf_by_id_key,
+				   vf_by_legacy_id);
 }
 
 int pg_verification_live(struct store_tx *c, int64_t key_id, const char *number,

@@ -8,7 +8,7 @@ import json
 import unittest
 
 import harness
-from harness import KVTestCase, db_scalar, run_cli
+from harness import KVTestCase, run_cli
 from kvtest import config
 
 # Real (non-test) Indian mobiles: test numbers are exempt from the number
@@ -306,7 +306,8 @@ class FraudTests(KVTestCase):
         self.assertIn("reported", self.blocks())
 
     def reports(self):
-        return db_scalar(self.s.db, "SELECT count(*) FROM fraud_reports")
+        return harness.db_scalar(self.s.db,
+                                 "SELECT count(*) FROM fraud_reports")
 
     def pk_request(self, pk, num, address):
         """A page's request through publishable key pk from `address`."""
@@ -400,7 +401,7 @@ class NumberTypeTests(KVTestCase):
 
     def rows(self):
         """Verifications stored for the refused numbers: none."""
-        return db_scalar(
+        return harness.db_scalar(
             self.s.db, "SELECT count(*) FROM verifications WHERE number IN "
             "('9118001234567', '911800123456', '9118601234567')")
 
@@ -445,8 +446,8 @@ class NumberTypeTests(KVTestCase):
         r = self.s.seed("", {"phone_no": "08041234567", "brand": "Types"})
         data = self.assert_json_reply(r)
         self.assertEqual(data.get("status"), 0, r.describe())
-        steps = db_scalar(self.s.db, "SELECT steps FROM verifications WHERE "
-                          "number = '918041234567'")
+        steps = harness.db_scalar(self.s.db, "SELECT steps FROM verifications "
+                                  "WHERE number = '918041234567'")
         self.assertTrue(steps.startswith("t"), steps)
 
 

@@ -24,8 +24,9 @@ def rows_of(db, digits):
     out["verifications"] = db_scalar(
         db, "SELECT count(*) FROM verifications WHERE number = ?", (digits,))
     for t in BY_VERIFICATION:
-        out[t] = db_scalar(db, "SELECT count(*) FROM %s WHERE "
-                           "verification_id IN (%s)" % (t, vids), (digits,))
+        out[t] = db_scalar(
+            db, "SELECT count(*) FROM %s WHERE verification_id IN (%s)"
+            % (t, vids), (digits,))
     out["fraud_reports"] = db_scalar(
         db, "SELECT count(*) FROM fraud_reports WHERE number = ?", (digits,))
     out["verified_numbers"] = db_scalar(
