@@ -7,12 +7,12 @@
  * each caller waits for the commit that makes its write durable.
  */
 #include <pthread.h>
-#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "store_pg.h"
+#include "store_queue.h"
 #include "err.h"
 #include "log.h"
 #include "util.h"
@@ -148,17 +148,11 @@ struct pg_writer {
 };
 
 static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t work; /* the queue is not empty, or stop */
-	struct store_write_op *head, *tail;
-	int stop;
-	int running;
-	int batch_max;
+	struct store_queue q;
 	int nwriters;
 	struct pg_writer writers[PG_WRITERS];
 } w = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.work = PTHREAD_COND_INITIALIZER,
+	.q = STORE_QUEUE_INIT,
 };
 
 /*
@@ -276,45 +270,13 @@ static void pg_writer_run(struct pg_writer *wr, struct store_write_op *batch)
 static void *pg_writer_main(void *arg)
 {
 	struct pg_writer *wr = arg;
+	struct store_write_op *group;
 
 	pthread_setname_np(pthread_self(), "kv-pg-writer");
-	pthread_mutex_lock(&w.lock);
-	for (;;) {
-		struct store_write_op *batch, *op, *last, *next;
-		int n = 1;
-
-		while (!w.head && !w.stop)
-			pthread_cond_wait(&w.work, &w.lock);
-		batch = last = w.head;
-		if (!batch)
-			break; /* stopping and the queue is empty */
-		/* Take up to batch_max queued ops; later ones go to the next
-		 * writer free. */
-		while (last->next && n < w.batch_max) {
-			last = last->next;
-			n++;
-		}
-		w.head = last->next;
-		if (!w.head)
-			w.tail = NULL;
-		last->next = NULL;
-		/* More work queued: wake another writer to take it. */
-		if (w.head)
-			pthread_cond_signal(&w.work);
-		pthread_mutex_unlock(&w.lock);
-
-		pg_writer_run(wr, batch);
-		/*
-		 * Hand each result on (a waiting thread, a suspended
-		 * connection); an op may be freed as soon as it is done.
-		 */
-		for (op = batch; op; op = next) {
-			next = op->next;
-			op->done(op);
-		}
-		pthread_mutex_lock(&w.lock);
+	while ((group = store_queue_take(&w.q)) != NULL) {
+		pg_writer_run(wr, group);
+		store_queue_finish(group);
 	}
-	pthread_mutex_unlock(&w.lock);
 	return NULL;
 }
 
@@ -338,85 +300,38 @@ int pg_writer_start(const char *path, int batch_max, char *err, size_t errlen)
 			return KV_EDB;
 		}
 	}
-	w.batch_max = batch_max > 0 ? batch_max : 1;
-	w.stop = 0;
+	store_queue_open(&w.q, batch_max);
 	w.nwriters = 0;
 	for (int i = 0; i < PG_WRITERS; i++) {
 		if (pthread_create(&w.writers[i].thread, NULL, pg_writer_main,
 				   &w.writers[i]) != 0) {
 			snprintf(err, errlen, "cannot start a writer thread");
-			w.running = 1;
 			pg_writer_stop();
 			return KV_EIO;
 		}
 		w.nwriters++;
 	}
-	w.running = 1;
 	return 0;
 }
 
 int pg_write_submit(struct store_write_op *op)
 {
-	op->next = NULL;
-	pthread_mutex_lock(&w.lock);
-	if (!w.running || w.stop) {
-		pthread_mutex_unlock(&w.lock);
-		return KV_EDB;
-	}
-	if (w.tail)
-		w.tail->next = op;
-	else
-		w.head = op;
-	w.tail = op;
-	pthread_cond_signal(&w.work);
-	pthread_mutex_unlock(&w.lock);
-	return 0;
-}
-
-/* A pg_write() caller waiting on its own semaphore. */
-struct pg_write_wait {
-	struct store_write_op op;
-	sem_t done;
-};
-
-static void pg_write_wait_done(struct store_write_op *op)
-{
-	sem_post(&((struct pg_write_wait *)op->done_arg)->done);
+	return store_queue_push(&w.q, op);
 }
 
 int pg_write(int (*fn)(struct store_tx *c, void *arg), void *arg)
 {
-	struct pg_write_wait ww = {
-		.op = {.fn = fn, .arg = arg, .done = pg_write_wait_done},
-	};
-	int rc;
-
-	ww.op.done_arg = &ww;
-	if (sem_init(&ww.done, 0, 0) != 0)
-		return KV_EIO;
-	rc = pg_write_submit(&ww.op);
-	if (rc == 0) {
-		while (sem_wait(&ww.done) != 0)
-			; /* EINTR: keep waiting, the writer will post */
-		rc = ww.op.rc;
-	}
-	sem_destroy(&ww.done);
-	return rc;
+	return store_queue_write(&w.q, fn, arg);
 }
 
 void pg_writer_stop(void)
 {
-	if (!w.running)
+	if (!w.q.running)
 		return;
-	/* Queued writes still run: stop only ends the loops once it is
-	 * empty. */
-	pthread_mutex_lock(&w.lock);
-	w.stop = 1;
-	pthread_cond_broadcast(&w.work);
-	pthread_mutex_unlock(&w.lock);
+	store_queue_close(&w.q);
 	for (int i = 0; i < w.nwriters; i++)
 		pthread_join(w.writers[i].thread, NULL);
 	w.nwriters = 0;
-	w.running = 0;
+	store_queue_closed(&w.q);
 	pg_writers_close();
 }

@@ -6,7 +6,6 @@
  * commit that makes its write durable before it answers.
  */
 #include <pthread.h>
-#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 
 #include "store.h"
 #include "store_sqlite.h"
+#include "store_queue.h"
 #include "err.h"
 #include "log.h"
 
@@ -232,17 +232,11 @@ static void checkpointer_stop(void)
 /* ---- writer ---- */
 
 static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t work; /* the queue is not empty, or stop */
-	struct store_write_op *head, *tail;
-	int stop;
-	int running;
-	int batch_max;
+	struct store_queue q;
 	struct store_tx *conn;
 	pthread_t thread;
 } w = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.work = PTHREAD_COND_INITIALIZER,
+	.q = STORE_QUEUE_INIT,
 };
 
 /*
@@ -305,40 +299,13 @@ static void writer_commit_batch(struct store_write_op *batch)
 
 static void *writer_main(void *unused)
 {
+	struct store_write_op *batch;
+
 	pthread_setname_np(pthread_self(), "kv-writer");
-	pthread_mutex_lock(&w.lock);
-	for (;;) {
-		struct store_write_op *batch, *op, *last, *next;
-		int n = 1;
-
-		while (!w.head && !w.stop)
-			pthread_cond_wait(&w.work, &w.lock);
-		batch = last = w.head;
-		if (!batch)
-			break; /* stopping and the queue is empty */
-		/* Take up to batch_max queued ops; later ones wait their turn. */
-		while (last->next && n < w.batch_max) {
-			last = last->next;
-			n++;
-		}
-		w.head = last->next;
-		if (!w.head)
-			w.tail = NULL;
-		last->next = NULL;
-		pthread_mutex_unlock(&w.lock);
-
+	while ((batch = store_queue_take(&w.q)) != NULL) {
 		writer_commit_batch(batch);
-		/*
-		 * Hand each result on (a waiting thread, a suspended
-		 * connection); an op may be freed as soon as it is done.
-		 */
-		for (op = batch; op; op = next) {
-			next = op->next;
-			op->done(op);
-		}
-		pthread_mutex_lock(&w.lock);
+		store_queue_finish(batch);
 	}
-	pthread_mutex_unlock(&w.lock);
 	return NULL;
 }
 
@@ -355,80 +322,37 @@ int sqlite_writer_start(const char *path, int batch_max, char *err,
 	}
 	/* Replaces SQLite's automatic checkpoint on this connection. */
 	sqlite3_wal_hook(w.conn->db, checkpoint_hook, NULL);
-	w.batch_max = batch_max > 0 ? batch_max : 1;
-	w.stop = 0;
+	store_queue_open(&w.q, batch_max);
 	if (pthread_create(&w.thread, NULL, writer_main, NULL) != 0) {
 		snprintf(err, errlen, "cannot start the writer thread");
+		store_queue_closed(&w.q);
 		checkpointer_stop();
 		sqlite_close(w.conn);
 		w.conn = NULL;
 		return KV_EIO;
 	}
-	w.running = 1;
 	return 0;
 }
 
 int sqlite_write_submit(struct store_write_op *op)
 {
-	op->next = NULL;
-	pthread_mutex_lock(&w.lock);
-	if (!w.running || w.stop) {
-		pthread_mutex_unlock(&w.lock);
-		return KV_EDB;
-	}
-	if (w.tail)
-		w.tail->next = op;
-	else
-		w.head = op;
-	w.tail = op;
-	pthread_cond_signal(&w.work);
-	pthread_mutex_unlock(&w.lock);
-	return 0;
-}
-
-/* A sqlite_write() caller waiting on its own semaphore. */
-struct write_wait {
-	struct store_write_op op;
-	sem_t done;
-};
-
-static void write_wait_done(struct store_write_op *op)
-{
-	sem_post(&((struct write_wait *)op->done_arg)->done);
+	return store_queue_push(&w.q, op);
 }
 
 int sqlite_write(int (*fn)(struct store_tx *c, void *arg), void *arg)
 {
-	struct write_wait ww = {
-		.op = {.fn = fn, .arg = arg, .done = write_wait_done},
-	};
-	int rc;
-
-	ww.op.done_arg = &ww;
 	sqlite_read_end();
-	if (sem_init(&ww.done, 0, 0) != 0)
-		return KV_EIO;
-	rc = sqlite_write_submit(&ww.op);
-	if (rc == 0) {
-		while (sem_wait(&ww.done) != 0)
-			; /* EINTR: keep waiting, the writer will post */
-		rc = ww.op.rc;
-	}
-	sem_destroy(&ww.done);
-	return rc;
+	return store_queue_write(&w.q, fn, arg);
 }
 
 void sqlite_writer_stop(void)
 {
-	if (!w.running)
+	if (!w.q.running)
 		return;
 	/* Queued writes still run: stop only ends the loop once it is empty. */
-	pthread_mutex_lock(&w.lock);
-	w.stop = 1;
-	pthread_cond_signal(&w.work);
-	pthread_mutex_unlock(&w.lock);
+	store_queue_close(&w.q);
 	pthread_join(w.thread, NULL);
-	w.running = 0;
+	store_queue_closed(&w.q);
 	checkpointer_stop();
 	sqlite_close(w.conn);
 	w.conn = NULL;
