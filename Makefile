@@ -105,9 +105,9 @@ unit: $(TESTS)
 # The integration suite on each store backend in turn (SQLite, then a
 # PostgreSQL the tests start), each half's wall time and closing line
 # repeated at the end; fails if either half fails.  The multi-node tests
-# (test_cluster) need PostgreSQL and run in its half only.
-# INTEGRATION_BACKENDS=sqlite runs one half (then test_cluster does not
-# run); integration-sqlite / integration-postgres do the same.
+# (test_cluster*.py) always use PostgreSQL and run in its half only.
+# INTEGRATION_BACKENDS=sqlite runs one half (then they do not run);
+# integration-sqlite / integration-postgres do the same.
 INTEGRATION_BACKENDS ?= sqlite postgres
 INTEGRATION = KOOKOOVERIFY_BIN=$(abspath $(BIN)) \
     KOOKOO_SIM_BIN=$(abspath $(SIM)) $(PYTHON) tests/integration/run.py
