@@ -431,7 +431,7 @@ class Server(ServerClient, Child):
         if self.given_db:
             self.db = self.given_db
         elif self.backend == "postgres":
-            self.db = postgres.new_database()
+            self.db = postgres.new_database(migrated=not self.joined)
         else:
             self.db = os.path.join(self.dir, "kv.db")
         if self.backend == "postgres" and not self.secret_file:
@@ -439,7 +439,8 @@ class Server(ServerClient, Child):
             self.secret_file = os.path.join(self.dir, "kv.secret")
         if self.joined:
             return
-        self.cli("migrate", "--db", self.db)
+        if not postgres.is_postgres(self.db) or self.given_db:
+            self.cli("migrate", "--db", self.db)  # else a migrated copy
         for i in range(self.nkeys):
             self.create_key("key%d" % i)
 
@@ -461,7 +462,7 @@ class Server(ServerClient, Child):
                     and not self.given_db and not self.failed
                     and not os.environ.get("KOOKOOVERIFY_KEEP_TMP")):
                 from . import postgres
-                postgres.drop_database(self.db)
+                postgres.drop_database(self.db, wait=False)
 
     def command(self):
         return [BIN, "serve", "--listen", "127.0.0.1:%d" % self.listen_port,
