@@ -1,18 +1,37 @@
 /*
  * Endpoints outside the Verify dialects: /healthz (no key: answered without
- * touching the store, so it is the ceiling the benchmarks compare against)
- * and a Prometheus /metrics (any valid API key, e.g. HTTP Basic).
+ * touching the store, so it is the ceiling the benchmarks compare against),
+ * /readyz (no key: whether the store answers, for a load balancer) and a
+ * Prometheus /metrics (any valid API key, e.g. HTTP Basic).
  */
 #include <stdio.h>
 
 #include "api.h"
 #include "http.h"
+#include "verify.h"
 
 static void misc_healthz(struct http_req *req)
 {
 	static const char ok[] = "{\"status\":\"ok\"}";
 
 	http_reply_copy(req, 200, "application/json", ok);
+}
+
+/*
+ * Ready when a read on this thread's store connection answers: a node
+ * that lost its database is taken out of the balancer's rotation instead
+ * of answering status 5, while /healthz keeps saying the process lives.
+ */
+static void misc_readyz(struct http_req *req)
+{
+	static const char ready[] = "{\"status\":\"ready\",\"store\":\"ok\"}";
+	static const char down[] =
+		"{\"status\":\"unavailable\",\"store\":\"unreachable\"}";
+
+	if (verify_store_ready() == 0)
+		http_reply_copy(req, 200, "application/json", ready);
+	else
+		http_reply_copy(req, 503, "application/json", down);
 }
 
 static enum api_run misc_metrics_run(struct api_ctx *ctx, enum api_fail f)
@@ -55,6 +74,7 @@ static void misc_metrics(struct http_req *req)
 
 const struct route misc_routes[] = {
 	{"/healthz", misc_healthz, HTTP_GET | HTTP_HEAD, 0, NULL},
+	{"/readyz", misc_readyz, HTTP_GET | HTTP_HEAD, 0, NULL},
 	{"/metrics", misc_metrics, HTTP_GET, 0, NULL},
 	{NULL, NULL, 0, 0, NULL},
 };

@@ -124,7 +124,9 @@ static void seed_request_then(struct api_ctx *base, int rc)
 	enum verify_result r = verify_request_finish(
 		ctx->pending, rc, request_id, NULL, &ctx->wait);
 
-	seed_request_reply(ctx, r, request_id, NULL);
+	/* A block decided in the write (a shared store) says why there. */
+	seed_request_reply(ctx, r, request_id,
+			   r == VERIFY_BLOCKED ? ctx->block_reason : NULL);
 }
 
 static enum api_run seed_request_run(struct seed_ctx *ctx)

@@ -22,7 +22,8 @@ enum {
 	SUBKEY_TOKEN = 4,
 	SUBKEY_REQUEST_ID = 5,
 	SUBKEY_SIGN = 6,
-	SUBKEY_HANDLE = 7
+	SUBKEY_HANDLE = 7,
+	SUBKEY_TAG = 8
 };
 
 static unsigned char pin_key[crypto_generichash_KEYBYTES];
@@ -34,6 +35,7 @@ static unsigned char sign_pk[crypto_sign_PUBLICKEYBYTES];
 static unsigned char sign_sk[crypto_sign_SECRETKEYBYTES];
 static unsigned char rid_key[crypto_generichash_KEYBYTES];
 static unsigned char handle_key[crypto_generichash_KEYBYTES];
+static unsigned char tag_key[crypto_generichash_KEYBYTES];
 /*
  * BLAKE2b keyed with rid_key, its key block already absorbed: each round
  * of a request id copies it and hashes only its 9 bytes, one compression
@@ -65,6 +67,8 @@ void crypto_set_secret(const unsigned char secret[32])
 				crypto_generichash_BYTES_MIN);
 	crypto_kdf_derive_from_key(handle_key, sizeof(handle_key),
 				   SUBKEY_HANDLE, ctx, secret);
+	crypto_kdf_derive_from_key(tag_key, sizeof(tag_key), SUBKEY_TAG, ctx,
+				   secret);
 }
 
 void crypto_wipe(void)
@@ -76,6 +80,7 @@ void crypto_wipe(void)
 	sodium_memzero(sign_sk, sizeof(sign_sk));
 	sodium_memzero(rid_key, sizeof(rid_key));
 	sodium_memzero(handle_key, sizeof(handle_key));
+	sodium_memzero(tag_key, sizeof(tag_key));
 	sodium_memzero(&rid_base, sizeof(rid_base));
 }
 
@@ -312,6 +317,15 @@ void crypto_handle_hash(const char *request_id, const char *handle,
 			unsigned char out[CRYPTO_HASH_LEN])
 {
 	bound_hash(handle_key, sizeof(handle_key), request_id, handle, out);
+}
+
+void crypto_tag(const char *text, char out[CRYPTO_TAG_LEN + 1])
+{
+	unsigned char raw[CRYPTO_TAG_LEN / 2];
+
+	crypto_generichash(raw, sizeof(raw), (const unsigned char *)text,
+			   strlen(text), tag_key, sizeof(tag_key));
+	sodium_bin2hex(out, CRYPTO_TAG_LEN + 1, raw, sizeof(raw));
 }
 
 int crypto_hash_equal(const unsigned char a[CRYPTO_HASH_LEN],

@@ -119,6 +119,15 @@ void crypto_sign_detached_msg(const void *msg, size_t len,
 int crypto_sign_check(const void *msg, size_t len,
 		      const unsigned char sig[CRYPTO_SIGN_LEN]);
 
+/*
+ * A keyed hash of `text` in hex (CRYPTO_TAG_LEN characters), the same on
+ * every node that shares the server secret and unguessable without it: a
+ * name for something personal (a number's rate-limit bucket) in a shared
+ * store, and, of a fixed text, the secret's fingerprint.
+ */
+#define CRYPTO_TAG_LEN 32
+void crypto_tag(const char *text, char out[CRYPTO_TAG_LEN + 1]);
+
 /* Constant-time equality of two hashes: 1 equal, 0 not. */
 int crypto_hash_equal(const unsigned char a[CRYPTO_HASH_LEN],
 		      const unsigned char b[CRYPTO_HASH_LEN]);

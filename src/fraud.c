@@ -1,6 +1,7 @@
 /*
  * Fraud signals (fraud.h).  Conversion statistics live in memory, per
- * prefix and scope, in hour-long windows in a fixed-size table; the blocks
+ * prefix and scope, in hour-long windows in a fixed-size table (in the
+ * store instead, counted in the writes, when many nodes share it); the blocks
  * they and the IVR reports produce are rows in the store, so they survive
  * restarts and the CLI can list and lift them.  A scope is 0 for the
  * traffic of secret keys (its blocks hold for every key) or one publishable
@@ -36,6 +37,7 @@ static struct {
 	int64_t block_ms;
 	int min_volume;     /* requests before conversion is judged; 0: off */
 	int min_conversion; /* percent */
+	int shared;         /* statistics in the store (store_is_shared()) */
 	pthread_mutex_t lock;
 	struct prefix_stats stats[STATS_SLOTS];
 } fr = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -50,6 +52,7 @@ int fraud_init(const struct config *cfg)
 	fr.block_ms = (int64_t)cfg->fraud_block_seconds * 1000;
 	fr.min_volume = cfg->fraud_min_volume;
 	fr.min_conversion = cfg->fraud_min_conversion;
+	fr.shared = store_is_shared();
 	pthread_mutex_unlock(&fr.lock);
 	return 0;
 }
@@ -125,6 +128,33 @@ static struct prefix_stats *stats_slot(const char *prefix, int64_t key_id,
 	return s;
 }
 
+/* Whether a window's figures are those of pumping. */
+static int conversion_low(int64_t requests, int64_t successes)
+{
+	return requests > fr.min_volume &&
+	       successes * 100 < requests * fr.min_conversion;
+}
+
+/* The block that low conversion earns (prefix, scope) at `now`. */
+static void conversion_block(const char *prefix, int64_t key_id, int64_t now,
+			     struct fraud_block *b)
+{
+	memset(b, 0, sizeof(*b));
+	snprintf(b->prefix, sizeof(b->prefix), "%s", prefix);
+	b->key_id = key_id;
+	snprintf(b->reason, sizeof(b->reason),
+		 "conversion below %d%% over %d requests", fr.min_conversion,
+		 fr.min_volume);
+	b->created_ms = now;
+	b->until_ms = now + fr.block_ms;
+}
+
+static void conversion_block_log(const struct fraud_block *b)
+{
+	log_warn("fraud: prefix %s blocked%s: %s", b->prefix,
+		 b->key_id ? " for one publishable key" : "", b->reason);
+}
+
 struct block_tx {
 	struct fraud_block row;
 };
@@ -179,35 +209,76 @@ int fraud_check_request(const char *digits, int64_t pk_key_id,
 				    &last_created, blocked);
 	if (rc != 0 || *blocked)
 		return rc;
-	if (!fr.min_volume)
+	/* A shared store's figures are counted in the request's write. */
+	if (!fr.min_volume || fr.shared)
 		return 0;
 	pthread_mutex_lock(&fr.lock);
 	s = stats_slot(prefix, pk_key_id, now, 1);
 	s->requests++;
 	convert_low =
-		s->requests > fr.min_volume &&
-		s->successes * 100 < s->requests * fr.min_conversion &&
+		conversion_low(s->requests, s->successes) &&
 		/* Once per window: a block lifted by hand stays lifted. */
 		last_created < s->window_ms;
 	pthread_mutex_unlock(&fr.lock);
 	if (!convert_low)
 		return 0;
-	memset(&tx, 0, sizeof(tx));
-	memcpy(tx.row.prefix, prefix, sizeof(tx.row.prefix));
-	tx.row.key_id = pk_key_id;
-	snprintf(tx.row.reason, sizeof(tx.row.reason),
-		 "conversion below %d%% over %d requests", fr.min_conversion,
-		 fr.min_volume);
-	tx.row.created_ms = now;
-	tx.row.until_ms = now + fr.block_ms;
+	conversion_block(prefix, pk_key_id, now, &tx.row);
 	rc = store_write(block_tx_run, &tx);
 	if (rc != 0)
 		return rc;
-	log_warn("fraud: prefix %s blocked%s: %s", prefix,
-		 pk_key_id ? " for one publishable key" : "", tx.row.reason);
+	conversion_block_log(&tx.row);
 	*block = tx.row;
 	*blocked = 1;
 	return 0;
+}
+
+int fraud_count_request(struct store_tx *c, const char *digits,
+			int64_t pk_key_id, int64_t now,
+			struct fraud_block *block, int *blocked)
+{
+	int64_t window = now - now % WINDOW_MS;
+	int64_t requests = 0, successes = 0, last_created = 0;
+	char prefix[16];
+	int rc;
+
+	*blocked = 0;
+	if (!fr.shared || !fr.min_volume)
+		return 0;
+	fraud_prefix(digits, prefix);
+	rc = store_prefix_stats_add(c, prefix, pk_key_id, window, 1, 0,
+				    &requests, &successes);
+	if (rc != 0 || !conversion_low(requests, successes))
+		return rc;
+	/* Once per window: a block lifted by hand stays lifted. */
+	rc = block_in_force(c, prefix, pk_key_id, now, block, &last_created,
+			    blocked);
+	if (rc != 0 || *blocked || last_created >= window)
+		return rc;
+	conversion_block(prefix, pk_key_id, now, block);
+	rc = store_block_put(c, block);
+	if (rc == 0)
+		conversion_block_log(block);
+	*blocked = rc == 0;
+	return rc;
+}
+
+int fraud_count_success(struct store_tx *c, int64_t key_id, const char *digits,
+			int64_t now)
+{
+	char prefix[16];
+	int kind = KEY_SECRET;
+	int rc;
+
+	if (!fr.shared || !fr.min_volume)
+		return 0;
+	/* Only a publishable key's requests have statistics of their own. */
+	rc = store_key_kind(c, key_id, &kind);
+	if (rc != 0 && rc != KV_ENOTFOUND)
+		return rc;
+	fraud_prefix(digits, prefix);
+	return store_prefix_stats_add(c, prefix,
+				      kind == KEY_PUBLISHABLE ? key_id : 0,
+				      now - now % WINDOW_MS, 0, 1, NULL, NULL);
 }
 
 void fraud_note_success(int64_t key_id, const char *digits)
@@ -216,6 +287,8 @@ void fraud_note_success(int64_t key_id, const char *digits)
 	int64_t now = now_ms();
 	char prefix[16];
 
+	if (fr.shared)
+		return; /* fraud_count_success() counted it in the write */
 	fraud_prefix(digits, prefix);
 	pthread_mutex_lock(&fr.lock);
 	/* Only a publishable key's requests have statistics of their own. */

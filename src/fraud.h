@@ -35,8 +35,28 @@ void fraud_prefix(const char *digits, char out[16]);
 int fraud_check_request(const char *digits, int64_t pk_key_id,
 			struct fraud_block *block, int *blocked);
 
-/* A verification of `digits` by key key_id succeeded: counts it. */
+/*
+ * A verification of `digits` by key key_id succeeded: counts it (in
+ * memory; nothing when the store is shared, where fraud_count_success()
+ * counted it in the write).
+ */
 void fraud_note_success(int64_t key_id, const char *digits);
+
+/*
+ * When many nodes share the store (the figures then live there, so that
+ * every node judges on the cluster's), in the request's write: counts a
+ * request for `digits` through publishable key pk_key_id (0: a secret
+ * key) and decides as fraud_check_request() does, storing the block it
+ * earns in the same transaction (*blocked 1, *block filled).  Does
+ * nothing with a one-process store.  0 or KV_E*.
+ */
+int fraud_count_request(struct store_tx *c, const char *digits,
+			int64_t pk_key_id, int64_t now,
+			struct fraud_block *block, int *blocked);
+
+/* The same for a success, in the write that records it. */
+int fraud_count_success(struct store_tx *c, int64_t key_id, const char *digits,
+			int64_t now);
 
 /*
  * In the writer's transaction that stored a fraud report for `number`, on

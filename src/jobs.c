@@ -323,6 +323,27 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* Another node stored a job that may be due: wake a sleeper. */
+static void jobs_wake_from_store(void)
+{
+	jobs_notify(now_ms());
+}
+
+/*
+ * Wake-ups from the other nodes of a shared store (its LISTEN/NOTIFY).
+ * They only make the workers prompt: without them a worker still looks
+ * every IDLE_WAIT_MS and at the next due time, so nothing is missed.
+ */
+static void jobs_listen_start(const struct config *cfg)
+{
+	int rc = verify_job_listen(cfg->db, jobs_wake_from_store);
+
+	if (rc != 0 && rc != KV_ENOTFOUND)
+		log_warn("jobs: no wake-ups from other nodes (%s); polling "
+			 "every %d s",
+			 kv_strerror(rc), IDLE_WAIT_MS / 1000);
+}
+
 int jobs_start(const struct config *cfg, char *err, size_t errlen)
 {
 	struct kookoo_settings ks = {
@@ -356,12 +377,14 @@ int jobs_start(const struct config *cfg, char *err, size_t errlen)
 		}
 		run.nthreads++;
 	}
+	jobs_listen_start(cfg);
 	log_info("jobs: %d delivery workers", run.nthreads);
 	return 0;
 }
 
 void jobs_stop(void)
 {
+	verify_job_unlisten();
 	pthread_mutex_lock(&run.lock);
 	run.stop = 1;
 	pthread_cond_broadcast(&run.wake);

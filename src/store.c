@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "err.h"
 #include "store.h"
 #include "store_backend.h"
 
@@ -414,4 +415,56 @@ int store_purge_batch(struct store_tx *c, const struct store_purge *p,
 		      struct store_purge_counts *out)
 {
 	return ops->purge_batch(c, p, out);
+}
+
+int store_is_shared(void)
+{
+	return ops->shared;
+}
+
+int store_ping(void)
+{
+	return ops->ping();
+}
+
+int store_meta_claim(struct store_tx *c, const char *name, const char *value,
+		     char *stored, size_t storedlen)
+{
+	return ops->meta_claim(c, name, value, stored, storedlen);
+}
+
+int store_limit_take(struct store_tx *c, const char *name, const char *key,
+		     int count, int period_s, int64_t now_ms, int *wait_s)
+{
+	return ops->limit_take(c, name, key, count, period_s, now_ms, wait_s);
+}
+
+int store_prefix_stats_add(struct store_tx *c, const char *prefix,
+			   int64_t scope, int64_t window_ms, int requests,
+			   int successes, int64_t *total_requests,
+			   int64_t *total_successes)
+{
+	return ops->prefix_stats_add(c, prefix, scope, window_ms, requests,
+				     successes, total_requests,
+				     total_successes);
+}
+
+int store_cluster_sweep(struct store_tx *c, int64_t before_ms,
+			int64_t stats_before_ms, int64_t *deleted)
+{
+	return ops->cluster_sweep(c, before_ms, stats_before_ms, deleted);
+}
+
+int store_jobs_listen(const char *path, void (*wake)(void))
+{
+	store_select(path);
+	if (!ops->jobs_listen)
+		return KV_ENOTFOUND;
+	return ops->jobs_listen(path, wake);
+}
+
+void store_jobs_unlisten(void)
+{
+	if (ops->jobs_unlisten)
+		ops->jobs_unlisten();
 }

@@ -322,4 +322,70 @@ struct store_purge_counts {
 int store_purge_batch(struct store_tx *c, const struct store_purge *p,
 		      struct store_purge_counts *out);
 
+/*
+ * What must hold across many nodes.  A shared store (PostgreSQL: many
+ * `serve` nodes on one database) keeps the limits and statistics that a
+ * one-process store (SQLite) keeps in memory; store_is_shared() tells the
+ * service which it has.  1 or 0; valid once a setting chose the backend.
+ */
+int store_is_shared(void);
+
+/*
+ * Readiness: a cheap read on the calling thread's reader connection.
+ * 0 when the store answered, else KV_EDB (or KV_EBUSY, KV_ENOMEM).
+ */
+int store_ping(void);
+
+/*
+ * Claims setting `name` of the store for `value` (texts of at most 127
+ * bytes): stores it when the store has none yet, else compares.  Race-safe:
+ * of nodes claiming together, one value is stored and every other node
+ * compares with it.  0 when `value` is (now) the stored one; KV_EDUP when
+ * another is, copied into stored (may be NULL).  Runs in a write.
+ */
+int store_meta_claim(struct store_tx *c, const char *name, const char *value,
+		     char *stored, size_t storedlen);
+
+/*
+ * Takes one token from the bucket (name, key): `count` tokens per
+ * `period_s` seconds, a burst of `count`, refilled continuously, as
+ * limiter_take() does in memory.  *wait_s is 0 when the token was taken,
+ * else the whole seconds (>= 1) until one would be, and nothing is
+ * counted.  Atomic across nodes.  Runs in a write.  `key` is at most 127
+ * bytes; callers pass a keyed hash of anything personal (a number).
+ */
+int store_limit_take(struct store_tx *c, const char *name, const char *key,
+		     int count, int period_s, int64_t now_ms, int *wait_s);
+
+/*
+ * Adds `requests` and `successes` to the conversion statistics of
+ * (prefix, scope) in the window starting at window_ms (a new window
+ * starts again from zero; a write for an older one counts in the newer),
+ * and returns the window's totals in *total_requests and
+ * *total_successes (either may be NULL).  Runs in a write.
+ */
+int store_prefix_stats_add(struct store_tx *c, const char *prefix,
+			   int64_t scope, int64_t window_ms, int requests,
+			   int successes, int64_t *total_requests,
+			   int64_t *total_successes);
+
+/*
+ * Deletes the buckets untouched since before_ms (full again: they hold
+ * nothing a new one would not) and the statistics of windows that started
+ * before stats_before_ms.  *deleted (may be NULL) receives the rows gone.
+ */
+int store_cluster_sweep(struct store_tx *c, int64_t before_ms,
+			int64_t stats_before_ms, int64_t *deleted);
+
+/*
+ * Wake-ups from other nodes: calls wake() (from a thread of the store's)
+ * whenever a node of the cluster stored a job that may be due, and once
+ * after each reconnection (notifications sent while it was away are
+ * lost).  Returns 0 when started, KV_ENOTFOUND when the store has no such
+ * thing (one process: local wake-ups are all there is), or KV_EDB.
+ * store_jobs_unlisten() stops it; wake() is not called after it returns.
+ */
+int store_jobs_listen(const char *path, void (*wake)(void));
+void store_jobs_unlisten(void);
+
 #endif

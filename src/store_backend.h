@@ -125,6 +125,22 @@ struct store_ops {
 			    struct store_erase_counts *out);
 	int (*purge_batch)(struct store_tx *c, const struct store_purge *p,
 			   struct store_purge_counts *out);
+	/* 1: many nodes share the store (store_is_shared()). */
+	int shared;
+	int (*ping)(void);
+	int (*meta_claim)(struct store_tx *c, const char *name,
+			  const char *value, char *stored, size_t storedlen);
+	int (*limit_take)(struct store_tx *c, const char *name, const char *key,
+			  int count, int period_s, int64_t now_ms, int *wait_s);
+	int (*prefix_stats_add)(struct store_tx *c, const char *prefix,
+				int64_t scope, int64_t window_ms, int requests,
+				int successes, int64_t *total_requests,
+				int64_t *total_successes);
+	int (*cluster_sweep)(struct store_tx *c, int64_t before_ms,
+			     int64_t stats_before_ms, int64_t *deleted);
+	/* NULL: the backend has no wake-ups from other processes. */
+	int (*jobs_listen)(const char *path, void (*wake)(void));
+	void (*jobs_unlisten)(void);
 };
 
 /* The SQLite backend (store_sqlite*.c): a setting is a file path. */

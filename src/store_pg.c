@@ -564,4 +564,12 @@ const struct store_ops store_pg_ops = {
 	.restore = pg_restore,
 	.number_erase = pg_number_erase,
 	.purge_batch = pg_purge_batch,
+	.shared = 1,
+	.ping = pg_ping,
+	.meta_claim = pg_meta_claim,
+	.limit_take = pg_limit_take,
+	.prefix_stats_add = pg_prefix_stats_add,
+	.cluster_sweep = pg_cluster_sweep,
+	.jobs_listen = pg_jobs_listen,
+	.jobs_unlisten = pg_jobs_unlisten,
 };

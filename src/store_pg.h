@@ -232,4 +232,17 @@ int pg_number_erase(struct store_tx *c, const char *number,
 int pg_purge_batch(struct store_tx *c, const struct store_purge *p,
 		   struct store_purge_counts *out);
 
+int pg_ping(void);
+int pg_meta_claim(struct store_tx *c, const char *name, const char *value,
+		  char *stored, size_t storedlen);
+int pg_limit_take(struct store_tx *c, const char *name, const char *key,
+		  int count, int period_s, int64_t now_ms, int *wait_s);
+int pg_prefix_stats_add(struct store_tx *c, const char *prefix, int64_t scope,
+			int64_t window_ms, int requests, int successes,
+			int64_t *total_requests, int64_t *total_successes);
+int pg_cluster_sweep(struct store_tx *c, int64_t before_ms,
+		     int64_t stats_before_ms, int64_t *deleted);
+int pg_jobs_listen(const char *path, void (*wake)(void));
+void pg_jobs_unlisten(void);
+
 #endif

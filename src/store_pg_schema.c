@@ -164,6 +164,28 @@ static const char *const migrations[] = {
 	"  exp_ms bigint NOT NULL,"
 	"  used_ms bigint NOT NULL);"
 	"CREATE INDEX token_uses_exp ON token_uses(exp_ms);",
+	/*
+	 * 13: what the nodes share besides the records (as in SQLite):
+	 * settings the store is claimed for, token buckets (the time each is
+	 * full again, in µs) and the fraud rules' conversion figures.
+	 */
+	"CREATE TABLE meta ("
+	"  name text PRIMARY KEY,"
+	"  value text NOT NULL);"
+	"CREATE TABLE limits ("
+	"  name text NOT NULL,"
+	"  key text NOT NULL,"
+	"  tat_us bigint NOT NULL,"
+	"  PRIMARY KEY (name, key));"
+	"CREATE INDEX limits_tat ON limits(tat_us);"
+	"CREATE TABLE prefix_stats ("
+	"  scope bigint NOT NULL,"
+	"  prefix text NOT NULL,"
+	"  window_ms bigint NOT NULL,"
+	"  requests bigint NOT NULL,"
+	"  successes bigint NOT NULL,"
+	"  PRIMARY KEY (scope, prefix));"
+	"CREATE INDEX prefix_stats_window ON prefix_stats(window_ms);",
 };
 
 /*

@@ -512,4 +512,12 @@ const struct store_ops store_sqlite_ops = {
 	.restore = sqlite_restore,
 	.number_erase = sqlite_number_erase,
 	.purge_batch = sqlite_purge_batch,
+	.shared = 0,
+	.ping = sqlite_ping,
+	.meta_claim = sqlite_meta_claim,
+	.limit_take = sqlite_limit_take,
+	.prefix_stats_add = sqlite_prefix_stats_add,
+	.cluster_sweep = sqlite_cluster_sweep,
+	.jobs_listen = NULL,
+	.jobs_unlisten = NULL,
 };

@@ -200,4 +200,16 @@ int sqlite_number_erase(struct store_tx *c, const char *number,
 int sqlite_purge_batch(struct store_tx *c, const struct store_purge *p,
 		       struct store_purge_counts *out);
 
+int sqlite_ping(void);
+int sqlite_meta_claim(struct store_tx *c, const char *name, const char *value,
+		      char *stored, size_t storedlen);
+int sqlite_limit_take(struct store_tx *c, const char *name, const char *key,
+		      int count, int period_s, int64_t now_ms, int *wait_s);
+int sqlite_prefix_stats_add(struct store_tx *c, const char *prefix,
+			    int64_t scope, int64_t window_ms, int requests,
+			    int successes, int64_t *total_requests,
+			    int64_t *total_successes);
+int sqlite_cluster_sweep(struct store_tx *c, int64_t before_ms,
+			 int64_t stats_before_ms, int64_t *deleted);
+
 #endif

@@ -222,6 +222,25 @@ static const char *const migrations[] = {
 	 * inside the writer's transaction, once a batch.
 	 */
 	"CREATE INDEX verified_numbers_ms ON verified_numbers(verified_ms);",
+	/*
+	 * 13: what many nodes on one store must share.  meta holds settings
+	 * the store is claimed for (the server secret's fingerprint: every
+	 * node must derive the same ids and hashes); limits holds token
+	 * buckets as the time each is full again; prefix_stats the conversion
+	 * figures of the fraud rules, per hour window.  A SQLite store has
+	 * one process, which keeps the last two in memory.
+	 */
+	"CREATE TABLE meta (  name TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE limits (  name TEXT NOT NULL,  key TEXT NOT NULL,"
+	"  tat_us INTEGER NOT NULL,"
+	"  PRIMARY KEY (name, key)) WITHOUT ROWID;"
+	"CREATE INDEX limits_tat ON limits(tat_us);"
+	"CREATE TABLE prefix_stats (  scope INTEGER NOT NULL,"
+	"  prefix TEXT NOT NULL,  window_ms INTEGER NOT NULL,"
+	"  requests INTEGER NOT NULL,  successes INTEGER NOT NULL,"
+	"  PRIMARY KEY (scope, prefix)) WITHOUT ROWID;"
+	"CREATE INDEX prefix_stats_window ON prefix_stats(window_ms);",
 };
 
 int sqlite_schema_version(void)

@@ -22,19 +22,10 @@
 #include "verify.h"
 #include "verify_internal.h"
 
-#define TEST_NUMBERS_MAX 64
-
-struct test_number {
-	char digits[16];
-	char pin[ENGINE_PIN_MAX + 1];
-};
-
 static struct {
 	struct engine_settings es;
 	char default_country[3];
 	int64_t verified_ttl_ms;
-	struct test_number tests[TEST_NUMBERS_MAX];
-	size_t ntests;
 	struct limiter *per_key;    /* API calls per key per second */
 	struct limiter *per_prefix; /* requests per number prefix per hour */
 	struct limiter *per_ip;     /* checks per client address per minute */
@@ -54,50 +45,6 @@ static struct {
 static size_t ip_key(const char *ip, char key[ADDR_TEXT_MAX])
 {
 	return addr_limit_key(ip, svc.ipv6_prefix, key, ADDR_TEXT_MAX);
-}
-
-static int test_numbers_parse(const char *list, char *err, size_t errlen)
-{
-	char item[64];
-	const char *p = list;
-
-	svc.ntests = 0;
-	while (*p) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma ? (size_t)(comma - p) : strlen(p);
-		struct test_number *t = &svc.tests[svc.ntests];
-		struct phone ph;
-		char *colon;
-		size_t pinlen;
-
-		if (n == 0 || n >= sizeof(item) ||
-		    svc.ntests == TEST_NUMBERS_MAX)
-			goto bad;
-		memcpy(item, p, n);
-		item[n] = '\0';
-		colon = strchr(item, ':');
-		if (!colon)
-			goto bad;
-		*colon = '\0';
-		pinlen = strlen(colon + 1);
-		if (phone_parse(item, NULL, svc.default_country, &ph) != 0 ||
-		    pinlen < ENGINE_PIN_MIN || pinlen > ENGINE_PIN_MAX ||
-		    strspn(colon + 1, "0123456789") != pinlen)
-			goto bad;
-		memcpy(t->digits, ph.digits, sizeof(t->digits));
-		memcpy(t->pin, colon + 1, pinlen + 1);
-		svc.ntests++;
-		p += n;
-		if (*p == ',')
-			p++;
-	}
-	return 0;
-bad:
-	snprintf(err, errlen,
-		 "test_numbers: expected number:PIN[,number:PIN...] with "
-		 "valid numbers and 4-10 digit PINs, at most %d entries",
-		 TEST_NUMBERS_MAX);
-	return KV_ECONFIG;
 }
 
 /* Set and cleared while no request runs (verify.h). */
@@ -123,6 +70,7 @@ void verify_pin_bind(struct vf_record *r, const char *pin)
 int verify_init(const struct config *cfg, char *err, size_t errlen)
 {
 	size_t slots = (size_t)cfg->limit_table_slots;
+	int shared;
 
 	limiter_free(svc.per_key);
 	limiter_free(svc.per_prefix);
@@ -133,13 +81,18 @@ int verify_init(const struct config *cfg, char *err, size_t errlen)
 	limiter_free(svc.per_pk_ip);
 	limiter_free(svc.auth_fail);
 	memset(&svc, 0, sizeof(svc));
-	/* A limit of 0 gives no limiter: everything is allowed. */
+	/* A limit of 0, or a shared store (verify_limits.c), gives none. */
+	verify_limits_init(cfg);
+	shared = verify_limits_shared();
 	svc.per_key = limiter_new_sized(cfg->limit_key_rps, 1, slots);
-	svc.per_prefix =
-		limiter_new_sized(cfg->limit_prefix_per_hour, 3600, slots);
+	svc.per_prefix = shared ? NULL
+				: limiter_new_sized(cfg->limit_prefix_per_hour,
+						    3600, slots);
 	svc.per_ip = limiter_new_sized(cfg->limit_ip_checks_per_min, 60, slots);
-	svc.per_number = limiter_new_sized(cfg->limit_number_max,
-					   cfg->limit_number_window, slots);
+	svc.per_number = shared ? NULL
+				: limiter_new_sized(cfg->limit_number_max,
+						    cfg->limit_number_window,
+						    slots);
 	svc.per_pk_key = limiter_new_sized(cfg->limit_pk_rps, 1, slots);
 	svc.per_pk_addr =
 		limiter_new_sized(cfg->limit_pk_ip_calls_per_min, 60, slots);
@@ -166,7 +119,8 @@ int verify_init(const struct config *cfg, char *err, size_t errlen)
 			 svc.default_country);
 		return KV_ECONFIG;
 	}
-	return test_numbers_parse(cfg->test_numbers, err, errlen);
+	return verify_tests_parse(cfg->test_numbers, svc.default_country, err,
+				  errlen);
 }
 
 static void warm_number(const char *number, int64_t at_ms, void *arg)
@@ -274,14 +228,6 @@ int64_t verify_verified_ttl_ms(void)
 	return svc.verified_ttl_ms;
 }
 
-static const struct test_number *test_number_find(const char *digits)
-{
-	for (size_t i = 0; i < svc.ntests; i++)
-		if (strcmp(svc.tests[i].digits, digits) == 0)
-			return &svc.tests[i];
-	return NULL;
-}
-
 /* ---- the writes of the three calls that change a verification ---- */
 
 /* 32 lower-case hex digits, as crypto_handle_new() writes. */
@@ -298,7 +244,10 @@ struct request_tx {
 	struct vf_record rec;
 	char pin[ENGINE_PIN_MAX + 1]; /* hashed and sealed once the id is known */
 	int concurrent;
-	int throttled; /* the number's window is full: seconds to wait */
+	int throttled;      /* the number's window is full: seconds to wait */
+	int blocked;        /* a shared store's statistics blocked the prefix */
+	char *block_reason; /* the caller's, for the block's reason */
+	size_t block_reason_len;
 	char existing[ENGINE_REQUEST_ID_LEN + 1]; /* "": not the page's */
 	/* Publishable keys: the new handle, and the one the page sent. */
 	int publishable;
@@ -398,13 +347,21 @@ static int request_tx_run(struct store_tx *c, void *arg)
 	} else if (rc != KV_ENOTFOUND) {
 		return rc;
 	}
-	/* Counted in the writer, so no burst can slip past the limit. */
-	tx->throttled = tx->rec.test_number
-				? 0
-				: limiter_take(svc.per_number, tx->rec.number,
-					       strlen(tx->rec.number), now);
-	if (tx->throttled)
-		return 0;
+	tx->throttled = 0;
+	if (!tx->rec.test_number) {
+		/* Counted in the writer: no burst slips past the limits. */
+		rc = verify_limits_request(
+			c, tx->rec.number,
+			tx->publishable ? tx->rec.v.key_id : 0, now,
+			tx->block_reason, tx->block_reason_len, &tx->blocked,
+			&tx->throttled);
+		if (rc != 0 || tx->blocked || tx->throttled)
+			return rc;
+		tx->throttled = limiter_take(svc.per_number, tx->rec.number,
+					     strlen(tx->rec.number), now);
+		if (tx->throttled)
+			return 0;
+	}
 	/*
 	 * The request id is derived from the row id, known only here; the
 	 * PIN's hash and sealed copy are bound to the request id.
@@ -457,7 +414,7 @@ enum verify_result verify_request_start(int64_t key_id,
 	}
 	if (phone_parse(in->number, in->country, svc.default_country, &ph) != 0)
 		return VERIFY_BAD_NUMBER;
-	test = test_number_find(ph.digits);
+	test = verify_test_find(ph.digits);
 	if (!test && !country_allowed(in->countries, ph.region))
 		return VERIFY_NOT_PERMITTED;
 	/* Before any limit or statistic: nothing will be sent to it. */
@@ -512,6 +469,8 @@ enum verify_result verify_request_start(int64_t key_id,
 		crypto_pin_new(plan.code_length, tx->pin);
 	tx->publishable = in->publishable;
 	tx->given = in->handle;
+	tx->block_reason = in->block_reason;
+	tx->block_reason_len = in->block_reason_len;
 	/*
 	 * A page may propose its handle (the SDK draws one per visitor), so a
 	 * start retried after a lost reply resumes instead of being refused;
@@ -560,6 +519,8 @@ verify_request_finish(struct verify_pending *p, int rc,
 	} else if (tx->concurrent) {
 		memcpy(request_id, tx->existing, ENGINE_REQUEST_ID_LEN + 1);
 		res = VERIFY_CONCURRENT;
+	} else if (tx->blocked) {
+		res = VERIFY_BLOCKED;
 	} else if (tx->throttled) {
 		*retry_after = tx->throttled;
 		res = VERIFY_THROTTLED;
@@ -612,6 +573,8 @@ static int check_tx_run(struct store_tx *c, void *arg)
 
 		memcpy(vr.request_id, r.v.request_id, sizeof(vr.request_id));
 		rc = store_verified_put(c, r.v.key_id, r.number, &vr);
+		if (rc == 0)
+			rc = fraud_count_success(c, r.v.key_id, r.number, now);
 		if (rc != 0)
 			return rc;
 	}

@@ -159,6 +159,9 @@ int verify_pending_run(struct store_tx *c, void *p);
 enum verify_result verify_search(int64_t key_id, const char *request_id,
 				 const char *handle, struct vf_record *out);
 
+/* Readiness: 0 when the store answers a read from this thread, or KV_E*. */
+int verify_store_ready(void);
+
 /*
  * Whole seconds (>= 1) until a resend of the verification is out of its
  * cooldown, for the Retry-After of a CONTROL_COOLDOWN.
@@ -241,6 +244,16 @@ struct verify_call {
  * into the runner.
  */
 void verify_job_wake_set(void (*wake)(int64_t due_ms));
+
+/*
+ * Wake-ups from the other nodes of a shared store (`db` names it): wake()
+ * is called, from a thread of the store's, when another node stored a job
+ * that may be due, and once after each reconnection.  0 when started,
+ * KV_ENOTFOUND when the store has none (one process), else KV_E*.
+ * verify_job_unlisten() stops them; no call follows its return.
+ */
+int verify_job_listen(const char *db, void (*wake)(void));
+void verify_job_unlisten(void);
 
 /*
  * Single use of verification tokens (verify_token.c).  verify_token_spent()

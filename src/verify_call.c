@@ -67,7 +67,10 @@ static int call_on_key(struct store_tx *c, struct verify_call *vc,
 		vc->answer = CALL_ANSWER_CONFIRMED;
 		snprintf(call->outcome, sizeof(call->outcome), "confirmed");
 		vc->confirmed = 1;
-		return call_store_end(c, vc);
+		rc = call_store_end(c, vc);
+		return rc ? rc
+			  : fraud_count_success(c, vc->rec.v.key_id,
+						vc->rec.number, vc->now);
 	}
 	if (vc->key == '9' &&
 	    engine_report_fraud(&vc->rec.v, vc->now) == CONTROL_OK) {

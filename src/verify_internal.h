@@ -31,6 +31,40 @@ void verify_proof_init(struct verify_proof *hp, const char *request_id,
 /* Whether the call may see and change verification r. */
 int verify_proof_ok(const struct verify_proof *hp, const struct vf_record *r);
 
+/*
+ * A request's checks kept in the store when it is shared by many nodes
+ * (verify_limits.c).  verify_limits_init() reads the settings (once the
+ * store's backend is chosen); verify_limits_shared() says whether the
+ * store keeps them (else verify.c's in-memory limiters and fraud.c's
+ * in-memory statistics do).  verify_limits_request(), in the request's
+ * write, counts the request in its prefix's conversion statistics (*blocked
+ * 1, the reason in `reason`, when they block it) and takes a token from
+ * the prefix's and the number's buckets (*wait_s: seconds to wait, 0 when
+ * allowed).  Nothing is done (0) with a one-process store.  0 or KV_E*.
+ */
+struct config;
+struct store_tx;
+void verify_limits_init(const struct config *cfg);
+int verify_limits_shared(void);
+int verify_limits_request(struct store_tx *c, const char *number,
+			  int64_t pk_key_id, int64_t now, char *reason,
+			  size_t reason_len, int *blocked, int *wait_s);
+
+/* A test number and its fixed PIN (verify_tests.c). */
+struct test_number {
+	char digits[16];
+	char pin[ENGINE_PIN_MAX + 1];
+};
+
+/*
+ * Reads the test_numbers setting ("number:PIN,..."; numbers read in
+ * default_country).  0, or KV_ECONFIG with a sentence in err.
+ */
+int verify_tests_parse(const char *list, const char *default_country, char *err,
+		       size_t errlen);
+/* The test number with these E.164 digits, or NULL. */
+const struct test_number *verify_test_find(const char *digits);
+
 /* A store return as a service result: OK, NOT_FOUND or ERROR. */
 enum verify_result verify_result_of(int rc);
 

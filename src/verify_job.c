@@ -93,6 +93,16 @@ static int claim_run(struct store_tx *c, void *arg)
 			       "");
 }
 
+int verify_job_listen(const char *db, void (*wake)(void))
+{
+	return store_jobs_listen(db, wake);
+}
+
+void verify_job_unlisten(void)
+{
+	store_jobs_unlisten();
+}
+
 int verify_job_claim(struct verify_claim *cl)
 {
 	return store_write(claim_run, cl);

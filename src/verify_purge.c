@@ -126,12 +126,39 @@ static void purge_pass(void)
 			 : "");
 }
 
+/* The conversion figures' window (fraud.c): older ones judge nothing. */
+#define STATS_WINDOW_MS (3600 * 1000LL)
+
+static int sweep_run(struct store_tx *c, void *arg)
+{
+	int64_t now = now_ms();
+
+	return store_cluster_sweep(c, now, now - STATS_WINDOW_MS, arg);
+}
+
+/*
+ * A shared store's token buckets and conversion figures (verify_limits.c,
+ * fraud.c): buckets full again and windows over hold nothing that a new
+ * row would not, so they go.  One process's store has none.
+ */
+static void purge_sweep(void)
+{
+	int64_t n = 0;
+
+	if (!store_is_shared())
+		return;
+	if (store_write(sweep_run, &n) == 0)
+		log_info("purge: %lld spent limit buckets and statistics",
+			 (long long)n);
+}
+
 static void *purge_main(void *arg)
 {
 	pthread_setname_np(pthread_self(), "kv-purge");
 	/* A first pass soon after the start, then one per interval. */
 	while (!purge_sleep(pg.pause_ms)) {
 		purge_pass();
+		purge_sweep();
 		if (purge_sleep(pg.interval_ms))
 			break;
 	}

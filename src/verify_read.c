@@ -63,6 +63,11 @@ enum verify_result verify_search(int64_t key_id, const char *request_id,
 	return verify_result_of(rc);
 }
 
+int verify_store_ready(void)
+{
+	return store_ping();
+}
+
 int verify_resend_wait(int64_t key_id, const char *request_id)
 {
 	struct vf_record rec;

@@ -28,7 +28,8 @@ import unittest
 
 from harness import (DialectSteps, Postgres, ReplyAssertions, Server, Sim,
                      clean_env, db_query, free_port, pin_of, poll_until,
-                     run_all, run_cli, run_together, wrong_pin)
+                     run_all, run_cli, run_together, start_together,
+                     wrong_pin)
 from kvtest import postgres
 from kvtest.config import sim_settings
 
@@ -350,6 +351,7 @@ class NodeKillTests(ClusterTestCase):
             detail=lambda: {r: s for r, s in self.jobs(db).items()
                             if s[0] == 0})
         taken_over = 0
+        traps_seen = {}
         for rid, number in sorted(acked.items()):
             state, attempts = jobs[rid]
             self.assertEqual(state, 1, "SMS step of %s: %r"
@@ -366,18 +368,22 @@ class NodeKillTests(ClusterTestCase):
                 r, d = self.search_on(survivors[0], rid)
                 retried = [e for e in d.get("events", [])
                            if e.get("result") == "retrying"]
-                # Attempted twice without a failed send on record: the
-                # first attempt died with the victim, its lease ran out.
-                if attempts >= 2 and not retried:
+                # Each claim that came back records one send: a failed
+                # one ("retrying") or the last.  A claim more is one that
+                # died with the victim: its lease ran out.
+                if attempts > len(retried) + 1:
                     taken_over += 1
+                traps_seen[number] = (attempts, len(retried))
             else:
                 # Only a send whose record died with the victim is sent
                 # again (at-least-once): never more SMS than attempts.
                 self.assertLessEqual(len(texts), attempts,
                                      "SMS to %s: %r" % (number, texts))
         self.assertGreaterEqual(taken_over, 1,
-                                "no trap SMS was held by the killed node: "
-                                "the test proved nothing")
+                                "no trap SMS was held by the killed node, "
+                                "the test proved nothing: (attempts, "
+                                "failed sends) of each trap: %r"
+                                % traps_seen)
         # The survivors still verify: a trap number's PIN from its SMS.
         rid, number = next(iter(trap_rids.items()))
         pin = SMS_PIN_RE.search(sim.sms(number)[0])
@@ -474,7 +480,7 @@ class MigrationTests(ClusterTestCase):
                              name="migrate-n%d" % i) for i in range(NODES)]
         for node in self.nodes:
             self.addCleanup(node.close)
-        run_all([node.start for node in self.nodes], timeout=60)
+        start_together(self.nodes)
         self.assert_applied_once("".join(n.stderr_text()
                                          for n in self.nodes))
         for node in self.nodes:
@@ -484,7 +490,7 @@ class MigrationTests(ClusterTestCase):
         for node in self.nodes:
             node.keys = self.nodes[0].keys
             self.node = node
-            self.seed_request_ok()
+            self.seed_request_ok(number=new_number())
 
     def test_migrate_commands_started_together_migrate_once(self):
         db = self.fresh_database()
@@ -525,18 +531,21 @@ class ClusterCliTests(ClusterTestCase):
         cp = n0.cli("migrate", "--db", n0.db)
         self.assertEqual(APPLIED_RE.findall(cp.stdout + cp.stderr), [])
 
-        key = n0.create_key("cli")
+        key = n0.create_key("cli")  # key 1 of n0
         self.assertIn(key["api_key"], n0.cli("keys", "list", "--db",
                                              n0.db).stdout)
-        creds = {"api_key": key["api_key"], "api_secret": key["api_secret"]}
+        for node in nodes[1:]:
+            node.keys.append(key)
         for node in nodes:
-            r = node.seed("", dict(creds, phone_no=new_number(),
-                                   brand="Cli"))
+            r = node.seed("", {"phone_no": new_number(), "brand": "Cli"},
+                          key=1)
             self.assert_seed(r, 0)
         n0.cli("keys", "revoke", key["api_key"], "--db", n0.db)
+        self.assertRegex(n0.cli("keys", "list", "--db", n0.db).stdout,
+                         r"%s\s.*revoked" % key["api_key"])
         for node in nodes:
-            r = node.seed("", dict(creds, phone_no=new_number(),
-                                   brand="Cli"))
+            r = node.seed("", {"phone_no": new_number(), "brand": "Cli"},
+                          key=1)
             self.assert_seed(r, 4)
 
         # Three unconverted requests in one prefix, one per node: the

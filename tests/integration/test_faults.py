@@ -24,8 +24,9 @@ import time
 import unittest
 from unittest import mock
 
-from harness import SimTestCase, pin_of, poll_until, wrong_pin
+from harness import SimTestCase, pin_of, poll_until, sqlite_only, wrong_pin
 from kvtest import config
+from kvtest.faults import FaultControl
 
 # Real (non-test) numbers for delivery; the fixed-PIN ones are 9199999....
 _numbers = itertools.count(1)
@@ -40,7 +41,9 @@ def new_number():
     return "9198124%05d" % next(_numbers)
 
 
-class FaultTests(SimTestCase):
+@sqlite_only("faults are injected by the SQLite VFS of the fault_file "
+             "test hook; test_cluster stops PostgreSQL itself")
+class FaultTests(FaultControl, SimTestCase):
     sim_name = "faults-sim"
 
     def setUp(self):
@@ -57,40 +60,6 @@ class FaultTests(SimTestCase):
         settings = {"fault_file": self.control, "pin_expiry": 120}
         settings.update(overrides)
         return super().wire(**settings)
-
-    def log(self):
-        """The whole stderr of the server's current run (stderr_text keeps
-        only the tail, and a fault logs many lines)."""
-        with open(self.s.stderr_paths[-1], "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def wait_log(self, text, before=0, timeout=3.0):
-        """Polls the current run's stderr until `text` appears more than
-        `before` times."""
-        poll_until(lambda: self.log().count(text) > before, timeout,
-                   "the server to log %r" % text, interval=0.02,
-                   detail=lambda: self.log()[-3000:])
-
-    def set_fault(self, word):
-        """Writes `word` ("" = none) to the control file and waits until the
-        server armed it (the hook polls every 100 ms)."""
-        mark = "faultvfs: armed %s" % word if word else "faultvfs: disarmed"
-        before = self.log().count(mark)
-        tmp = self.control + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(word)
-        os.replace(tmp, self.control)
-        self.wait_log(mark, before)
-
-    def fault(self, word):
-        """set_fault(word), cleared at cleanup if the test fails first (so
-        the server can stop cleanly)."""
-        def clear():
-            if os.path.getsize(self.control) and self.server is not None \
-                    and self.server.alive():
-                self.set_fault("")
-        self.addCleanup(clear)
-        self.set_fault(word)
 
     def assert_internal(self, reply, vonage=False):
         if vonage:
@@ -358,7 +327,7 @@ class FaultTests(SimTestCase):
         the KDF subkey 4 of the server secret (libsodium's crypto_kdf is
         BLAKE2b keyed with the secret, the subkey id as salt, the context as
         personalisation)."""
-        with open(self.s.db + ".secret", "rb") as f:
+        with open(self.s.secret_path, "rb") as f:
             secret = f.read()
         key = hashlib.blake2b(b"", digest_size=32, key=secret,
                               salt=struct.pack("<Q", 4) + bytes(8),

@@ -102,9 +102,13 @@ class LimitTests(KVTestCase):
             data = self.assert_json_reply(self.request(number(1000 + i)))
             self.assertIn(data.get("status"), (0, 1), data)
             refused += data.get("status") == 1
-        # The table was full: newcomers were refused (with Retry-After)...
-        self.assertGreater(refused, 0)
-        self.assert_throttled(self.request(number(5000)))
+        if harness.BACKEND == "sqlite":
+            # The table was full: newcomers were refused (Retry-After)...
+            self.assertGreater(refused, 0)
+            self.assert_throttled(self.request(number(5000)))
+        else:
+            # A shared store keeps every number's bucket: none refused.
+            self.assertEqual(refused, 0)
         # ...and the throttled number is still throttled.
         self.assert_throttled(self.request(number(1)))
 

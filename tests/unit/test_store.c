@@ -98,7 +98,8 @@ static void test_migrate_brings_an_older_file_up_to_date(void **state)
 		"  reason TEXT NOT NULL, created_ms INTEGER NOT NULL,"
 		"  until_ms INTEGER NOT NULL) WITHOUT ROWID;"
 		"INSERT INTO blocks VALUES ('9198000', 'by hand', 1000, 9000);"
-		"DROP INDEX verified_numbers_ms;";
+		"DROP INDEX verified_numbers_ms;"
+		"DROP TABLE meta; DROP TABLE limits; DROP TABLE prefix_stats;";
 	char sql[64], err[256];
 	struct fraud_block b;
 	sqlite3 *db = NULL;

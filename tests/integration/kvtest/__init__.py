@@ -9,6 +9,7 @@ postgres    the PostgreSQL child, the backend switch
 client      Reply and the HTTP calls a test makes to a server
 assertions  the checks on replies that the tests share
 waiting     poll_until and the thread helpers (run_together, run_all)
+faults      FaultControl, a mixin that arms the server's fault hook
 cases       the unittest base classes: KVTestCase, WiredTestCase,
             SimTestCase
 

@@ -1,0 +1,86 @@
+/*
+ * A request's checks when many nodes share the store, inside its write:
+ * the cluster's conversion statistics (fraud.c) and the per-prefix and
+ * per-number limits as token buckets in the store, so that the cluster,
+ * not each node, allows `count` requests a period.  With a one-process
+ * store (SQLite) verify.c keeps these in memory and nothing here runs.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "crypto.h"
+#include "err.h"
+#include "fraud.h"
+#include "store.h"
+#include "verify_internal.h"
+
+static struct {
+	int shared;
+	int number_max, number_window_s; /* per number */
+	int prefix_max;                  /* per prefix, per hour */
+	int prefix_digits;
+} lim;
+
+void verify_limits_init(const struct config *cfg)
+{
+	lim.shared = store_is_shared();
+	lim.number_max = cfg->limit_number_max;
+	lim.number_window_s = cfg->limit_number_window;
+	lim.prefix_max = cfg->limit_prefix_per_hour;
+	lim.prefix_digits = cfg->limit_prefix_digits;
+}
+
+int verify_limits_shared(void)
+{
+	return lim.shared;
+}
+
+/* The prefix's bucket, then the number's: *wait_s 0 when both allow. */
+static int limits_take(struct store_tx *c, const char *number, int64_t now,
+		       int *wait_s)
+{
+	char prefix[16], tag[CRYPTO_TAG_LEN + 1];
+	size_t n = strlen(number);
+	int rc = 0;
+
+	*wait_s = 0;
+	if (!lim.shared)
+		return 0;
+	/* SMS pumping goes through ranges: count by prefix. */
+	if (lim.prefix_max) {
+		if (n > (size_t)lim.prefix_digits)
+			n = (size_t)lim.prefix_digits;
+		if (n >= sizeof(prefix))
+			n = sizeof(prefix) - 1;
+		memcpy(prefix, number, n);
+		prefix[n] = '\0';
+		rc = store_limit_take(c, "prefix", prefix, lim.prefix_max, 3600,
+				      now, wait_s);
+	}
+	if (rc != 0 || *wait_s || !lim.number_max)
+		return rc;
+	/* The store names a number's bucket by a keyed hash, not the number. */
+	crypto_tag(number, tag);
+	return store_limit_take(c, "number", tag, lim.number_max,
+				lim.number_window_s, now, wait_s);
+}
+
+int verify_limits_request(struct store_tx *c, const char *number,
+			  int64_t pk_key_id, int64_t now, char *reason,
+			  size_t reason_len, int *blocked, int *wait_s)
+{
+	struct fraud_block block;
+	int rc;
+
+	*blocked = 0;
+	*wait_s = 0;
+	if (!lim.shared)
+		return 0;
+	rc = fraud_count_request(c, number, pk_key_id, now, &block, blocked);
+	if (rc == 0 && *blocked && reason && reason_len)
+		snprintf(reason, reason_len, "%s", block.reason);
+	if (rc != 0 || *blocked)
+		return rc;
+	return limits_take(c, number, now, wait_s);
+}

@@ -1,0 +1,91 @@
+"""Limits and fraud figures that hold for the cluster, not per node (issue
+13): three nodes on one PostgreSQL database, each request through another
+node.  With limits kept in each node's memory every one of these would let
+the last request through, since no node alone saw enough.
+
+- the per-number limit counts a number's requests on every node;
+- the per-prefix limit counts a range's requests on every node;
+- the conversion rule blocks a prefix on the cluster's figures, and the
+  block holds on every node.
+
+Nothing is sent: the nodes have no KooKoo URL, and the numbers are real
+mobiles (test numbers are exempt from these limits).
+"""
+
+import unittest
+
+from test_cluster import ClusterTestCase
+
+# A range of its own: 8-digit prefix 91981261.
+BASE = 919812610000
+
+
+def number(i):
+    return str(BASE + i)
+
+
+class ClusterLimitTests(ClusterTestCase):
+
+    def request_on(self, node, num):
+        """A seed request for num through node; returns the reply."""
+        return node.seed("", {"phone_no": num, "brand": "Lim"})
+
+    def status_on(self, node, num):
+        return self.assert_json_reply(self.request_on(node, num)).get(
+            "status")
+
+    def assert_throttled(self, reply):
+        data = self.assert_json_reply(reply)
+        if data.get("status") != 1:
+            self.fail_reply(reply, "expected status 1 (throttled)")
+        self.assertGreaterEqual(int(reply.headers.get("Retry-After", "0")),
+                                1, reply.describe())
+
+    def test_a_numbers_limit_counts_its_requests_on_every_node(self):
+        nodes = self.start_nodes({"limit_number_max": 2,
+                                  "limit_number_window": 600,
+                                  "cancel_min_age": 0})
+        num = number(1)
+        for node in nodes[:2]:
+            data = self.assert_json_reply(self.request_on(node, num))
+            self.assertEqual(data.get("status"), 0, data)
+            cancel = node.seed("/control", {"request_id": data["request_id"],
+                                            "cmd": "cancel"})
+            self.assertEqual(self.assert_json_reply(cancel).get("status"), 0,
+                             cancel.describe())
+        # The third node never saw this number, and still refuses it.
+        self.assert_throttled(self.request_on(nodes[2], num))
+        # Another number is not affected.
+        self.assertEqual(self.status_on(nodes[2], number(2)), 0)
+
+    def test_a_prefixs_limit_counts_its_requests_on_every_node(self):
+        nodes = self.start_nodes({"limit_prefix_per_hour": 3,
+                                  "limit_prefix_digits": 8})
+        for i, node in enumerate(nodes):
+            self.assertEqual(self.status_on(node, number(10 + i)), 0)
+        for node in nodes:
+            self.assert_throttled(self.request_on(node, number(20)))
+        # Another range is served.
+        self.assertEqual(self.status_on(nodes[0], "919876540001"), 0)
+
+    def test_low_conversion_on_the_cluster_blocks_on_every_node(self):
+        nodes = self.start_nodes({"fraud_min_volume": 3,
+                                  "fraud_min_conversion": 50,
+                                  "limit_prefix_digits": 8})
+        for i, node in enumerate(nodes):
+            self.assertEqual(self.status_on(node, number(100 + i)), 0)
+        # The 4th unconverted request in the range is refused, and says
+        # why, wherever it arrives.
+        r = self.request_on(nodes[0], number(110))
+        data = self.assert_json_reply(r)
+        self.assertEqual(data.get("status"), 7, r.describe())
+        self.assertIn("Number blocked: conversion below 50% over 3 "
+                      "requests", data.get("error_text", ""))
+        for node in nodes[1:]:
+            self.assertEqual(self.status_on(node, number(111)), 7)
+        # Another range is served.
+        self.assertEqual(self.status_on(nodes[1], "919876540002"), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()

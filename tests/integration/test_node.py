@@ -1,0 +1,96 @@
+"""What a node checks about its store: readiness (/readyz answers whether
+the store does, /healthz stays free of it) and the server secret the store
+was claimed for (a node with another secret refuses to start, since it
+would derive other request ids, PIN hashes and callback tokens than the
+nodes beside it).
+
+The store failure is the fault hook's "nomem": every allocation SQLite asks
+for fails, so a read cannot be answered, as when a database is lost.
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+from harness import KVTestCase, db_query, run_cli, sqlite_only
+from kvtest import config
+from kvtest.faults import FaultControl
+
+
+@sqlite_only("the fault hook fails SQLite; test_cluster stops PostgreSQL")
+class ReadinessTests(FaultControl, KVTestCase):
+    per_test = True
+
+    def setUp(self):
+        self.ctl_dir = tempfile.mkdtemp(prefix="kvtest-node-")
+        self.addCleanup(shutil.rmtree, self.ctl_dir, True)
+        self.control = os.path.join(self.ctl_dir, "fault")
+        self.settings = {"fault_file": self.control}
+        super().setUp()
+
+    def assert_ready(self):
+        r = self.server.get("/readyz")
+        self.assertEqual(r.status, 200, r.describe())
+        self.assertEqual(r.data, {"status": "ready", "store": "ok"})
+
+    def test_ready_when_the_store_answers(self):
+        self.assert_ready()
+        self.assertEqual(self.server.request("HEAD", "/readyz").status, 200)
+
+    def test_unavailable_while_the_store_cannot_answer(self):
+        self.assert_ready()
+        self.fault("nomem")
+        r = self.server.get("/readyz")
+        self.assertEqual(r.status, 503, r.describe())
+        self.assertEqual(r.data, {"status": "unavailable",
+                                    "store": "unreachable"})
+        # The process lives: /healthz does not ask the store.
+        self.assertEqual(self.server.get("/healthz").status, 200)
+        self.set_fault("")
+        self.assert_ready()
+
+
+class SecretClaimTests(KVTestCase):
+    per_test = True
+
+    def other_serve(self, secret_file):
+        """`serve` on the server's database with another secret file;
+        returns the CompletedProcess (a node that does not refuse keeps
+        serving, which the timeout turns into a failure)."""
+        try:
+            return run_cli(["serve", "--listen", "127.0.0.1:0", "--db",
+                            self.server.db],
+                           settings={"secret_file": secret_file},
+                           timeout=10 + config.READY_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.fail("a node with another secret kept serving")
+
+    def test_a_node_with_another_secret_refuses_to_start(self):
+        other = os.path.join(self.server.dir, "other.secret")
+        with open(other, "wb") as f:
+            f.write(os.urandom(32))
+        os.chmod(other, 0o600)
+        cp = self.other_serve(other)
+        self.assertNotEqual(cp.returncode, 0, cp.stderr)
+        self.assertIn("the server secret differs from the one this "
+                      "database was created with", cp.stderr)
+        # The node that owns the database keeps answering.
+        self.assertEqual(self.server.get("/readyz").status, 200)
+
+    def test_the_same_secret_starts_and_the_store_holds_no_secret(self):
+        self.server.restart()
+        self.assertEqual(self.server.get("/readyz").status, 200)
+        with open(self.server.secret_path, "rb") as f:
+            secret = f.read()
+        rows = db_query(self.server.db, "SELECT name, value FROM meta")
+        self.assertEqual([name for name, _ in rows], ["secret_fingerprint"])
+        value = rows[0][1]
+        self.assertRegex(value, r"^[0-9a-f]{32}$")
+        self.assertNotIn(secret.hex(), value)
+        self.assertNotIn(value, secret.hex())
+
+
+if __name__ == "__main__":
+    unittest.main()
