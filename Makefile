@@ -5,6 +5,7 @@
 #   make run        install missing packages, build, start server + KooKoo simulator
 #   make test       install missing packages, build, run every test
 #   make SANITIZE=address,undefined test
+#   make pg-smoke   the PostgreSQL backend against a throwaway server
 #   make bench | fuzz | soak | format | format-check | lint | check-src | clean
 #   make fuzz [FUZZ_SECONDS=60]   libFuzzer harnesses (fuzz/README.md)
 #   make install | uninstall [PREFIX=/usr/local] [DESTDIR=...]  (below)
@@ -56,7 +57,7 @@ SIM_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/kookoo-sim/*.c)) \
             $(BUILD)/src/util.o $(BUILD)/src/log.o
 
 .PHONY: all deps run test unit integration bench format format-check lint \
-        check-src clean
+        check-src clean pg-smoke
 
 all: $(BIN) $(SIM)
 
@@ -168,6 +169,10 @@ lint:
 	    -Isrc -Iivr $(LINT_DIRS)
 	$(if $(SRC_C),clang-tidy --quiet $(SRC_C) -- $(CFLAGS))
 	$(if $(SRC_CXX),clang-tidy --quiet $(SRC_CXX) -- $(CXXFLAGS))
+
+# The PostgreSQL backend against a throwaway server of its own (no harness).
+pg-smoke: $(BIN)
+	@KOOKOOVERIFY_BIN=$(BIN) sh tests/pg-smoke.sh
 
 check-src:
 	@sh tools/checksrc.sh

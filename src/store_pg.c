@@ -176,8 +176,10 @@ static int pg_prepare(struct store_tx *c, const char *sql, const char *what,
 	return i;
 }
 
-int pg_query(struct store_tx *c, const char *sql, const struct pg_params *p,
-	     PGresult **res, const char *what)
+/* One run of pg_query(): 0 with *res, or the error with *res NULL. */
+static int pg_query_once(struct store_tx *c, const char *sql,
+			 const struct pg_params *p, PGresult **res,
+			 const char *what)
 {
 	int n = p ? p->n : 0;
 	const char *const *values = p ? p->values : NULL;
@@ -211,6 +213,25 @@ int pg_query(struct store_tx *c, const char *sql, const struct pg_params *p,
 	rc = pg_fail(c, *res, what);
 	PQclear(*res);
 	*res = NULL;
+	return rc;
+}
+
+int pg_query(struct store_tx *c, const char *sql, const struct pg_params *p,
+	     PGresult **res, const char *what)
+{
+	int rc = pg_query_once(c, sql, p, res, what);
+
+	/*
+	 * A reader's connection that a server restart or a failover closed
+	 * is only found out by its next statement.  A read runs in no
+	 * transaction and changes nothing, so it runs once more on a new
+	 * connection, and a restart costs no request an error.  Anything
+	 * but a SELECT might have been applied before the connection went,
+	 * so it is never run twice.
+	 */
+	if (rc == KV_EDB && c->broken && c->reader &&
+	    strncmp(sql, "SELECT", 6) == 0 && pg_reader_reopen(c) == 0)
+		rc = pg_query_once(c, sql, p, res, what);
 	return rc;
 }
 

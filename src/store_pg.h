@@ -43,6 +43,11 @@ struct store_tx {
 	 * writer runs that write again alone.  The writer clears it.
 	 */
 	int raced;
+	/*
+	 * 1 on a reader's connection (autocommit, reads only): a SELECT that
+	 * finds it lost runs again on a new one (pg_reader_reopen()).
+	 */
+	int reader;
 	int nprepared;
 	const char *prepared[PG_STMT_MAX]; /* SQL strings, by statement no. */
 };
@@ -126,6 +131,11 @@ int pg_migrate(const char *path, char *err, size_t errlen);
 int pg_schema_version(void);
 struct store_tx *pg_open(const char *path, char *err, size_t errlen);
 void pg_close(struct store_tx *c);
+/*
+ * Replaces the lost connection of reader c by a new one in place (at most
+ * once per retry delay); 0, or KV_EDB while the server cannot be reached.
+ */
+int pg_reader_reopen(struct store_tx *c);
 void pg_readers_init(const char *path);
 struct store_tx *pg_reader(void);
 void pg_readers_close(void);

@@ -7,6 +7,7 @@
  * each caller waits for the commit that makes its write durable.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +37,22 @@ static char pg_path[1024];
 static pthread_mutex_t readers_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pg_reader_slot *readers;
 static __thread struct pg_reader_slot *thread_slot;
-static __thread int64_t thread_retry_at;
-static __thread int thread_retry_ms;
+/* When a thread that could not connect tries again. */
+struct pg_retry {
+	int64_t at;   /* mono_ms() */
+	int ms;       /* the delay that led to `at`; 0 while connected */
+	unsigned gen; /* pg_connected_gen when the attempt failed */
+};
+
+/*
+ * Counts the connections opened after a failed attempt, by any thread:
+ * once one thread reaches the server again, every other thread waiting
+ * out its retry delay tries at its next use instead, so the whole node
+ * serves again as soon as the server is back.
+ */
+static _Atomic unsigned pg_connected_gen;
+
+static __thread struct pg_retry thread_retry;
 
 void pg_readers_init(const char *path)
 {
@@ -46,31 +61,34 @@ void pg_readers_init(const char *path)
 
 /*
  * Opens a connection for a thread that has none (or lost it), at most once
- * per retry delay.  *retry_at and *retry_ms are the thread's own.
+ * per retry delay while nobody has reached the server since its last try.
  */
-static struct store_tx *pg_reconnect(const char *who, int64_t *retry_at,
-				     int *retry_ms)
+static struct store_tx *pg_reconnect(const char *who, struct pg_retry *r)
 {
 	char err[512];
 	struct store_tx *c;
 	int64_t now = mono_ms();
+	unsigned gen = atomic_load(&pg_connected_gen);
 
-	if (now < *retry_at)
+	if (now < r->at && gen == r->gen)
 		return NULL;
 	c = pg_open(pg_path, err, sizeof(err));
 	if (c) {
-		if (*retry_ms)
+		if (r->ms) {
 			log_info("db: %s connected again", who);
-		*retry_ms = 0;
-		*retry_at = 0;
+			atomic_fetch_add(&pg_connected_gen, 1);
+		}
+		r->ms = 0;
+		r->at = 0;
 		return c;
 	}
-	if (!*retry_ms)
+	if (!r->ms)
 		log_error("db: %s: %s", who, err);
-	*retry_ms = *retry_ms ? *retry_ms * 2 : PG_RETRY_FIRST_MS;
-	if (*retry_ms > PG_RETRY_MAX_MS)
-		*retry_ms = PG_RETRY_MAX_MS;
-	*retry_at = now + *retry_ms;
+	r->ms = r->ms ? r->ms * 2 : PG_RETRY_FIRST_MS;
+	if (r->ms > PG_RETRY_MAX_MS)
+		r->ms = PG_RETRY_MAX_MS;
+	r->at = now + r->ms;
+	r->gen = gen;
 	return NULL;
 }
 
@@ -95,8 +113,26 @@ struct store_tx *pg_reader(void)
 		pg_close(s->conn);
 		s->conn = NULL;
 	}
-	s->conn = pg_reconnect("reader", &thread_retry_at, &thread_retry_ms);
+	s->conn = pg_reconnect("reader", &thread_retry);
+	if (s->conn)
+		s->conn->reader = 1;
 	return s->conn;
+}
+
+int pg_reader_reopen(struct store_tx *c)
+{
+	struct store_tx *fresh = pg_reconnect("reader", &thread_retry);
+
+	if (!fresh)
+		return KV_EDB;
+	/* The caller holds c: keep the struct, take the new session. */
+	PQfinish(c->conn);
+	c->conn = fresh->conn;
+	c->nprepared = 0;
+	c->broken = 0;
+	c->raced = 0;
+	free(fresh);
+	return 0;
 }
 
 /*
@@ -143,8 +179,7 @@ void pg_readers_close(void)
 struct pg_writer {
 	struct store_tx *conn;
 	pthread_t thread;
-	int64_t retry_at;
-	int retry_ms;
+	struct pg_retry retry;
 };
 
 static struct {
@@ -222,7 +257,7 @@ static struct store_tx *pg_writer_conn(struct pg_writer *wr)
 	if (wr->conn && !wr->conn->broken)
 		return wr->conn;
 	pg_close(wr->conn);
-	wr->conn = pg_reconnect("writer", &wr->retry_at, &wr->retry_ms);
+	wr->conn = pg_reconnect("writer", &wr->retry);
 	return wr->conn;
 }
 
@@ -248,7 +283,7 @@ static void pg_writer_run(struct pg_writer *wr, struct store_write_op *batch)
 	if (c)
 		rc = pg_try_group(c, batch, NULL, &failed, &begun);
 	if (c && rc != 0 && !begun && c->broken) {
-		wr->retry_at = 0;
+		wr->retry.at = 0;
 		c = pg_writer_conn(wr);
 		if (c)
 			rc = pg_try_group(c, batch, NULL, &failed, &begun);

@@ -133,6 +133,10 @@ layer_allowed() { # header file
 		case "$2" in
 		src/store_pg*.c | src/store_pg.h) return 0 ;;
 		esac ;;
+	store_queue.h)
+		case "$2" in
+		src/store_queue.[ch] | src/store_*_writer.c) return 0 ;;
+		esac ;;
 	store_backend.h)
 		case "$2" in
 		src/store.c | src/store_backend.h | src/store_sqlite*.c | \
