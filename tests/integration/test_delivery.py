@@ -455,7 +455,9 @@ class DeliveryTests(SimTestCase):
         self.assert_vonage(r, "0", command="trigger_next_event")
         self.wait_calls(number, timeout=3)
         self.assertLess(time.monotonic() - t0, 2.5)
-        ev = self.events(rid)
+        # The worker records the call once KooKoo has answered it.
+        ev = self.wait_events(rid, lambda e: len(e) >= 2, 3,
+                              "the call recorded")
         self.assertEqual(self.steps(ev),
                          [("sms", "accepted"), ("tts", "accepted")], ev)
 
