@@ -331,6 +331,7 @@ static int request_tx_run(struct store_tx *c, void *arg)
 	int rc;
 
 	tx->concurrent = 0;
+	tx->blocked = 0;
 	rc = store_verification_live(c, tx->rec.v.key_id, tx->rec.number,
 				     &live);
 	if (rc == 0) {
