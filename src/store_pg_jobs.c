@@ -40,10 +40,17 @@ static const char sql_pending[] = "SELECT count(*) FROM jobs WHERE state = 0";
  * again, by any node, only once the lease has run out.  The materialized
  * CTE locks exactly the one row the UPDATE then changes.  Returns the due
  * time it had before the lease.
+ * The job's verification is locked with it, and a job whose verification
+ * another transaction holds is passed over: the claim goes on to lock the
+ * verification anyway, and a writer that holds it (a check ending it)
+ * goes on to cancel its jobs, so waiting for it while holding the job
+ * would deadlock the two.
  */
 static const char sql_claim[] =
-	"WITH c AS MATERIALIZED (SELECT id, due_ms FROM jobs WHERE state = 0 "
-	"AND due_ms <= $1 ORDER BY due_ms LIMIT 1 FOR UPDATE SKIP LOCKED) "
+	"WITH c AS MATERIALIZED (SELECT j.id, j.due_ms FROM jobs j JOIN "
+	"verifications v ON v.id = j.verification_id WHERE j.state = 0 AND "
+	"j.due_ms <= $1 ORDER BY j.due_ms LIMIT 1 "
+	"FOR UPDATE OF j, v SKIP LOCKED) "
 	"UPDATE jobs j SET due_ms = $2, lease_until_ms = $2, "
 	"attempts = j.attempts + 1 FROM c WHERE j.id = c.id "
 	"RETURNING j.id, j.kind, j.verification_id, j.step, c.due_ms, "

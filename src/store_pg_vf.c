@@ -130,13 +130,15 @@ static const char sql_voice_confirm[] =
 static const char sql_key_kind[] = "SELECT kind FROM api_keys WHERE id = $1";
 
 /*
- * Newest first.  The window is in the query: a result is read whole, so
- * the caller cannot stop early as it does with SQLite.  Test numbers are
- * not limited.
+ * Newest first, a page of $2 (RECENT_PAGE) rows below id $1 at a time through
+ * the primary key, as SQLite walks its rowids: ids grow with time (a clock
+ * step back only blurs this), so the walk stops at the first row past the
+ * window and reads no more than the window, however large the table.
  */
+#define RECENT_PAGE 1000
 static const char sql_recent[] =
-	"SELECT number, created_ms FROM verifications WHERE created_ms > $1 "
-	"AND test_number = 0 ORDER BY id DESC";
+	"SELECT id, number, created_ms, test_number FROM verifications "
+	"WHERE id < $1 ORDER BY id DESC LIMIT $2";
 
 /* Appends every column of a verification, numbered as in VF_COLUMNS. */
 static void vf_bind(struct pg_params *p, const struct vf_record *r)
@@ -522,23 +524,53 @@ int pg_key_kind(struct store_tx *c, int64_t key_id, int *kind)
 	return key_column(c, sql_key_kind, key_id, kind, "key kind");
 }
 
+/*
+ * One page of recent numbers below id *below: calls cb for each in the
+ * window, moves *below to the page's last id, and sets *done when the
+ * window (or the table) ends in it.
+ */
+static int recent_page(struct store_tx *c, int64_t since_ms, int64_t *below,
+		       int *done,
+		       void (*cb)(const char *number, int64_t at_ms, void *arg),
+		       void *arg)
+{
+	struct pg_params p;
+	PGresult *res = NULL;
+	char number[16];
+	int n, rc;
+
+	pg_params_init(&p);
+	pg_param_int(&p, *below);
+	pg_param_int(&p, RECENT_PAGE);
+	rc = pg_query(c, sql_recent, &p, &res, "recent numbers");
+	n = rc == 0 ? PQntuples(res) : 0;
+	*done = rc != 0 || n < RECENT_PAGE;
+	for (int i = 0; i < n; i++) {
+		int64_t at = pg_get_int(res, i, 2);
+
+		*below = pg_get_int(res, i, 0);
+		if (at <= since_ms) {
+			*done = 1;
+			break;
+		}
+		if (pg_get_int(res, i, 3))
+			continue; /* test numbers are not limited */
+		pg_get_text(res, i, 1, number, sizeof(number));
+		cb(number, at, arg);
+	}
+	PQclear(res);
+	return rc;
+}
+
 int pg_recent_numbers_foreach(struct store_tx *c, int64_t since_ms,
 			      void (*cb)(const char *number, int64_t at_ms,
 					 void *arg),
 			      void *arg)
 {
-	struct pg_params p;
-	PGresult *res = NULL;
-	char number[16];
-	int rc;
+	int64_t below = INT64_MAX;
+	int done = 0, rc = 0;
 
-	pg_params_init(&p);
-	pg_param_int(&p, since_ms);
-	rc = pg_query(c, sql_recent, &p, &res, "recent numbers");
-	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
-		pg_get_text(res, i, 0, number, sizeof(number));
-		cb(number, pg_get_int(res, i, 1), arg);
-	}
-	PQclear(res);
+	while (rc == 0 && !done)
+		rc = recent_page(c, since_ms, &below, &done, cb, arg);
 	return rc;
 }

@@ -6,11 +6,12 @@ Usage: run.py [-v|-q] [-k PATTERN]... [--exclude NAME]... [--summary FILE]
 NAME keeps the tests whose id (module.Class.method) contains it, e.g.
 `run.py test_seed` or `run.py SeedCheckTests`; -k PATTERN does the same with
 fnmatch wildcards; --exclude NAME drops the tests whose id contains it.
---summary FILE appends the closing line to FILE as well.  The binary is $KOOKOOVERIFY_BIN (default bin/kookooverify).
+--summary FILE appends the closing lines to FILE as well.  The binary is $KOOKOOVERIFY_BIN (default bin/kookooverify).
 The store backend is $KOOKOOVERIFY_TEST_BACKEND, sqlite (default) or
 postgres (one PostgreSQL started for the run, a database per server).
-The last line is "integration (BACKEND): N passed, N failed[, N skipped]";
-the exit status is 1 when anything failed or errored.
+The last line is "integration (BACKEND): N passed, N failed[, N skipped]",
+after one with the wall time; the exit status is 1 when anything failed or
+errored.
 """
 
 import argparse
@@ -18,6 +19,7 @@ import fnmatch
 import os
 import signal
 import sys
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -109,6 +111,7 @@ def main():
         closing(args, "%s: 0 passed, %d failed" % (head, max(1, len(tests))))
         return 1
 
+    started = time.monotonic()
     runner = unittest.TextTestRunner(stream=sys.stdout,
                                      verbosity=args.verbosity,
                                      resultclass=CountingResult)
@@ -121,6 +124,8 @@ def main():
     if skipped:
         line += ", %d skipped" % skipped
     sys.stdout.flush()
+    closing(args, "%s: wall time %.0f s" % (head,
+                                            time.monotonic() - started))
     closing(args, line)
     return 1 if failed or not tests else 0
 

@@ -48,7 +48,7 @@ def wrong_codes(pin, count):
 
 
 def db_count(db, sql, *args):
-    """One count(*) from the server's database."""
+    """One count(*) from the server's database (either backend)."""
     return db_scalar(db, sql, args)
 
 

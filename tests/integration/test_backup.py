@@ -15,7 +15,7 @@ import threading
 import time
 import unittest
 
-from harness import KVTestCase, Server
+from harness import KVTestCase, Server, sqlite_only
 
 LOAD_THREADS = 4
 
@@ -38,6 +38,8 @@ class RestoredServer(Server):
         self.keys = list(self.restored_keys)
 
 
+@sqlite_only("backup and restore use SQLite's online backup API; "
+             "PostgreSQL's are pg_dump and pg_restore")
 class BackupTests(KVTestCase):
     per_test = True
     nkeys = 4  # 4 keys x 64 numbers: 256 verifications at most

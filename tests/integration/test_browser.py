@@ -7,14 +7,14 @@ page's file serving.
 
 import json
 import os
-import sqlite3
 import shutil
 import tempfile
 import time
 import unittest
 
 import harness
-from harness import KVTestCase, LIMITS_OFF, db_query, pin_of, run_cli, wrong_pin
+from harness import (KVTestCase, LIMITS_OFF, db_bytes, db_query, db_tables,
+                     pin_of, run_cli, wrong_pin)
 
 ORIGIN = "https://shop.example"
 OTHER = "https://other.example"   # listed by another publishable key
@@ -391,25 +391,22 @@ class VisitorBindingTests(BrowserCase):
     def test_handle_is_stored_only_as_a_keyed_hash(self):
         rid, _ = self.pk_start()
         handle = self.handles[rid]
-        db = sqlite3.connect(self.s.db)
-        self.addCleanup(db.close)
-        rows = db.execute("SELECT handle_hash FROM verifications WHERE "
-                          "request_id = ?", (rid,)).fetchall()
+        rows = db_query(self.s.db, "SELECT handle_hash FROM verifications "
+                        "WHERE request_id = ?", (rid,))
         self.assertEqual(len(rows), 1)
-        stored = bytes(rows[0][0])
+        stored = db_bytes(rows[0][0])
         self.assertEqual(len(stored), 32)
         self.assertNotIn(stored, (bytes.fromhex(handle), handle.encode()))
         # Nowhere in the database in clear.
-        for table, in db.execute("SELECT name FROM sqlite_master WHERE "
-                                 "type = 'table'").fetchall():
-            for row in db.execute("SELECT * FROM %s" % table):
+        for table in db_tables(self.s.db):
+            for row in db_query(self.s.db, "SELECT * FROM %s" % table):
                 self.assertNotIn(handle, repr(row), table)
         # A secret key's verification has none, and needs none.
         d = self.assert_vonage(self.s.vonage("", {
             "number": self.s.new_number(), "brand": "Shop"}), "0")
-        rows = db.execute("SELECT length(handle_hash) FROM verifications "
-                          "WHERE request_id = ?",
-                          (d["request_id"],)).fetchall()
+        rows = db_query(self.s.db, "SELECT length(handle_hash) FROM "
+                        "verifications WHERE request_id = ?",
+                        (d["request_id"],))
         self.assertEqual(rows, [(0,)])
         r = self.s.vonage("/search", {"request_id": d["request_id"]})
         self.assertEqual(r.data.get("status"), "IN PROGRESS", r.describe())

@@ -28,12 +28,19 @@ import unittest
 
 from harness import (DialectSteps, Postgres, ReplyAssertions, Server, Sim,
                      clean_env, db_query, free_port, pin_of, poll_until,
-                     run_all, run_cli, run_together, wrong_pin)
+                     run_all, run_cli, run_together, start_together,
+                     wrong_pin)
 from kvtest import postgres
 from kvtest.config import sim_settings
 
 NODES = 3
-LEASE_S = 3  # job_lease in the kill test: a dead node's jobs come back soon
+# The kill test: a trap SMS's first send hangs TRAP_MS at the simulator,
+# under the server's KooKoo timeout, under the lease (s), so that a
+# survivor's own sends end before their lease does; WORKERS per node.
+TRAP_MS = 4000
+KOOKOO_TIMEOUT_MS = 5000
+LEASE_S = 6
+WORKERS = 2
 SMS_PIN_RE = re.compile(r"code: (\d{4,10})\.")
 APPLIED_RE = re.compile(r"applied migration (\d+)")
 
@@ -293,7 +300,16 @@ class CrossNodeCallTests(ClusterTestCase):
 
 class NodeKillTests(ClusterTestCase):
 
-    TRAPS = 12  # SMS whose first send hangs at the simulator
+    TRAPS = NODES * WORKERS + 2  # SMS whose first send hangs
+
+    def in_flight(self, db, rids):
+        """How many of these verifications' SMS steps are under a lease
+        (claimed, being sent: a report or a retry clears the lease)."""
+        rows = db_query(db, "SELECT v.request_id FROM jobs j JOIN "
+                            "verifications v ON v.id = j.verification_id "
+                            "WHERE j.kind = 'step' AND j.state = 0 AND "
+                            "j.lease_until_ms > 0")
+        return sum(1 for (rid,) in rows if rid in rids)
 
     def jobs(self, db):
         """{request_id: (state, attempts)} of every verification's SMS
@@ -305,20 +321,19 @@ class NodeKillTests(ClusterTestCase):
 
     def test_kill9_of_a_node_under_load_loses_nothing(self):
         sim = self.start_sim()
-        # The server's KooKoo timeout under the lease: a survivor's own
-        # sends end before their lease does.
         nodes = self.start_nodes({"job_lease": LEASE_S,
-                                  "kookoo_timeout_ms": 2000,
+                                  "job_workers": WORKERS,
+                                  "kookoo_timeout_ms": KOOKOO_TIMEOUT_MS,
                                   "pin_expiry": 300}, sim=sim)
         victim, survivors = nodes[2], nodes[:2]
         db = nodes[0].db
-        # The first SMS to a trap number waits 1.5 s and is lost (504,
-        # nothing stored); the next is delivered.  Requested through the
-        # victim, whose workers are woken first, while every worker is
-        # busy with them the victim dies holding leases.
+        # The first SMS to a trap number hangs, then is lost (504, nothing
+        # stored); the next is delivered.  Once every worker of the
+        # cluster is sending one (a worker holds one job at a time), the
+        # victim dies holding WORKERS leases.
         traps = [new_number() for _ in range(self.TRAPS)]
         sim.script(doc={n: {"sms": "timeout", "sms_fail_times": 1,
-                            "timeout_ms": 1500} for n in traps})
+                            "timeout_ms": TRAP_MS} for n in traps})
         load = Load(nodes, dialect="vonage").start()
         self.addCleanup(load.stop)
         poll_until(lambda: load.count() >= 15, 20, "15 requests acknowledged",
@@ -328,9 +343,9 @@ class NodeKillTests(ClusterTestCase):
         for n in traps:
             trap_rids[self.vonage_request_ok(number=n, brand="Cluster",
                                              workflow_id="6")[1]] = n
-        poll_until(lambda: sum(1 for rid, (st, att) in self.jobs(db).items()
-                               if rid in trap_rids and st == 0 and att > 0)
-                   >= 2, 10, "trap SMS claimed")
+        poll_until(lambda: self.in_flight(db, trap_rids) >= NODES * WORKERS,
+                   15, "every worker sending a trap SMS",
+                   detail=lambda: self.jobs(db))
         victim.kill9()
         before_kill = load.count()
         poll_until(lambda: load.count() >= before_kill + 15, 20,
@@ -350,6 +365,7 @@ class NodeKillTests(ClusterTestCase):
             detail=lambda: {r: s for r, s in self.jobs(db).items()
                             if s[0] == 0})
         taken_over = 0
+        traps_seen = {}
         for rid, number in sorted(acked.items()):
             state, attempts = jobs[rid]
             self.assertEqual(state, 1, "SMS step of %s: %r"
@@ -366,18 +382,21 @@ class NodeKillTests(ClusterTestCase):
                 r, d = self.search_on(survivors[0], rid)
                 retried = [e for e in d.get("events", [])
                            if e.get("result") == "retrying"]
-                # Attempted twice without a failed send on record: the
-                # first attempt died with the victim, its lease ran out.
-                if attempts >= 2 and not retried:
+                # Each claim that came back records one send: a failed
+                # one ("retrying") or the last.  A claim more is one that
+                # died with the victim: its lease ran out.
+                if attempts > len(retried) + 1:
                     taken_over += 1
+                traps_seen[number] = (attempts, len(retried))
             else:
                 # Only a send whose record died with the victim is sent
                 # again (at-least-once): never more SMS than attempts.
                 self.assertLessEqual(len(texts), attempts,
                                      "SMS to %s: %r" % (number, texts))
-        self.assertGreaterEqual(taken_over, 1,
-                                "no trap SMS was held by the killed node: "
-                                "the test proved nothing")
+        self.assertEqual(taken_over, WORKERS,
+                         "trap SMS held by the killed node's workers and "
+                         "taken over: (attempts, failed sends) of each "
+                         "trap: %r" % traps_seen)
         # The survivors still verify: a trap number's PIN from its SMS.
         rid, number = next(iter(trap_rids.items()))
         pin = SMS_PIN_RE.search(sim.sms(number)[0])
@@ -474,7 +493,7 @@ class MigrationTests(ClusterTestCase):
                              name="migrate-n%d" % i) for i in range(NODES)]
         for node in self.nodes:
             self.addCleanup(node.close)
-        run_all([node.start for node in self.nodes], timeout=60)
+        start_together(self.nodes)
         self.assert_applied_once("".join(n.stderr_text()
                                          for n in self.nodes))
         for node in self.nodes:
@@ -484,7 +503,7 @@ class MigrationTests(ClusterTestCase):
         for node in self.nodes:
             node.keys = self.nodes[0].keys
             self.node = node
-            self.seed_request_ok()
+            self.seed_request_ok(number=new_number())
 
     def test_migrate_commands_started_together_migrate_once(self):
         db = self.fresh_database()
@@ -525,18 +544,21 @@ class ClusterCliTests(ClusterTestCase):
         cp = n0.cli("migrate", "--db", n0.db)
         self.assertEqual(APPLIED_RE.findall(cp.stdout + cp.stderr), [])
 
-        key = n0.create_key("cli")
+        key = n0.create_key("cli")  # key 1 of n0
         self.assertIn(key["api_key"], n0.cli("keys", "list", "--db",
                                              n0.db).stdout)
-        creds = {"api_key": key["api_key"], "api_secret": key["api_secret"]}
+        for node in nodes[1:]:
+            node.keys.append(key)
         for node in nodes:
-            r = node.seed("", dict(creds, phone_no=new_number(),
-                                   brand="Cli"))
+            r = node.seed("", {"phone_no": new_number(), "brand": "Cli"},
+                          key=1)
             self.assert_seed(r, 0)
         n0.cli("keys", "revoke", key["api_key"], "--db", n0.db)
+        self.assertRegex(n0.cli("keys", "list", "--db", n0.db).stdout,
+                         r"%s\s.*revoked" % key["api_key"])
         for node in nodes:
-            r = node.seed("", dict(creds, phone_no=new_number(),
-                                   brand="Cli"))
+            r = node.seed("", {"phone_no": new_number(), "brand": "Cli"},
+                          key=1)
             self.assert_seed(r, 4)
 
         # Three unconverted requests in one prefix, one per node: the

@@ -24,7 +24,7 @@ import time
 import unittest
 from unittest import mock
 
-from harness import SimTestCase, pin_of, poll_until, wrong_pin
+from harness import SimTestCase, pin_of, poll_until, sqlite_only, wrong_pin
 from kvtest import config
 from kvtest.faults import FaultControl
 
@@ -41,6 +41,8 @@ def new_number():
     return "9198124%05d" % next(_numbers)
 
 
+@sqlite_only("faults are injected by the SQLite VFS of the fault_file "
+             "test hook; test_cluster stops PostgreSQL itself")
 class FaultTests(FaultControl, SimTestCase):
     sim_name = "faults-sim"
 
@@ -325,7 +327,7 @@ class FaultTests(FaultControl, SimTestCase):
         the KDF subkey 4 of the server secret (libsodium's crypto_kdf is
         BLAKE2b keyed with the secret, the subkey id as salt, the context as
         personalisation)."""
-        with open(self.s.db + ".secret", "rb") as f:
+        with open(self.s.secret_path, "rb") as f:
             secret = f.read()
         key = hashlib.blake2b(b"", digest_size=32, key=secret,
                               salt=struct.pack("<Q", 4) + bytes(8),

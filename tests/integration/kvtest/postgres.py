@@ -24,6 +24,7 @@ import itertools
 import json
 import os
 import pwd
+import queue
 import re
 import shutil
 import signal
@@ -34,7 +35,7 @@ import time
 import unittest
 import urllib.parse
 
-from .process import DEATHSIG_PREFIX, Child
+from .process import DEATHSIG_PREFIX, Child, run_cli
 
 PGBIN = os.environ.get("KOOKOOVERIFY_PGBIN") or "/usr/lib/postgresql/15/bin"
 BACKEND = (os.environ.get("KOOKOOVERIFY_TEST_BACKEND") or "sqlite").lower()
@@ -97,6 +98,10 @@ class Postgres(Child):
     def __init__(self, name="pg"):
         super().__init__(name)
         self._dbseq = itertools.count(1)
+        self._template = None
+        self._template_lock = threading.Lock()
+        self._drops = queue.Queue()
+        self._dropper = None
 
     def require(self):
         for prog in ("initdb", "postgres", "pg_isready", "psql"):
@@ -217,15 +222,49 @@ class Postgres(Child):
                 % (dbname, urllib.parse.quote(self.dir, safe="/"), PG_PORT,
                    PG_USER))
 
-    def create_database(self):
-        """A fresh, empty database; returns its URI."""
+    def create_database(self, migrated=False):
+        """A fresh database; returns its URI.  migrated: a copy of one
+        that `kookooverify migrate` brought to the current schema once for
+        this cluster (a copy costs less than running every migration)."""
         name = "kv_%d" % next(self._dbseq)
-        self.psql("postgres", "CREATE DATABASE %s" % name)
+        template = ""
+        if migrated:
+            with self._template_lock:
+                if not self._template:
+                    self._template = self._migrated_template()
+            template = " TEMPLATE %s" % self._template
+        self.psql("postgres", "CREATE DATABASE %s%s" % (name, template))
         return self.uri(name)
 
-    def drop_database(self, dbname):
-        self.psql("postgres", "DROP DATABASE IF EXISTS %s WITH (FORCE)"
-                  % dbname, check=False)
+    def _migrated_template(self):
+        name = "kv_template"
+        self.psql("postgres", "CREATE DATABASE %s" % name)
+        cp = run_cli(["migrate", "--db", self.uri(name)])
+        if cp.returncode != 0:
+            raise AssertionError("kookooverify migrate of the template "
+                                 "database exited %d:\n%s"
+                                 % (cp.returncode, cp.stderr))
+        return name
+
+    def drop_database(self, dbname, wait=True):
+        """Drops a database (wait=False: in the background, in order, so
+        the next test need not wait for it)."""
+        if wait:
+            self.psql("postgres", "DROP DATABASE IF EXISTS %s WITH (FORCE)"
+                      % dbname, check=False)
+            return
+        with self._template_lock:
+            if self._dropper is None:
+                self._dropper = threading.Thread(target=self._drop_loop,
+                                                 daemon=True)
+                self._dropper.start()
+        self._drops.put(dbname)
+
+    def _drop_loop(self):
+        while True:
+            dbname = self._drops.get()
+            if self.alive():
+                self.drop_database(dbname)
 
     def psql(self, dbname, sql, params=(), check=True):
         """Runs one statement with psql; `?` placeholders take params (as
@@ -321,8 +360,8 @@ def _close_shared():
 atexit.register(_close_shared)
 
 
-def new_database():
-    return shared().create_database()
+def new_database(migrated=False):
+    return shared().create_database(migrated)
 
 
 def _parse_uri(db):
@@ -331,12 +370,12 @@ def _parse_uri(db):
     return u.path.lstrip("/"), q.get("host", [""])[0]
 
 
-def drop_database(db):
+def drop_database(db, wait=True):
     """Drops a database that new_database() made (if still there)."""
     if _shared is not None and is_postgres(db):
         dbname, host = _parse_uri(db)
         if host == _shared.dir:
-            _shared.drop_database(dbname)
+            _shared.drop_database(dbname, wait)
 
 
 def query(db, sql, params=()):
@@ -356,6 +395,24 @@ def query(db, sql, params=()):
     if pg is None:
         raise AssertionError("%s is not on a PostgreSQL of the tests" % db)
     return pg.psql(dbname, sql, params)
+
+
+def tables(db):
+    """The names of the store's tables."""
+    if is_postgres(db):
+        sql = ("SELECT table_name FROM information_schema.tables "
+               "WHERE table_schema = 'public'")
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    return [r[0] for r in query(db, sql)]
+
+
+def as_bytes(value):
+    """A BLOB / bytea column's value as bytes (PostgreSQL's comes as the
+    text '\\x' + hex)."""
+    if isinstance(value, str) and value.startswith("\\x"):
+        return bytes.fromhex(value[2:])
+    return bytes(value)
 
 
 def scalar(db, sql, params=()):

@@ -105,6 +105,30 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def start_together(children):
+    """Starts every child at (nearly) the same instant from this thread,
+    then waits until each serves; returns them.  Children must be started
+    from the main thread: their PR_SET_PDEATHSIG fires when the thread that
+    forked them ends.  On a failure every child of the list is killed."""
+    lines = []
+    try:
+        for c in children:
+            c.require()
+            c.dir = tempfile.mkdtemp(prefix="kvtest-%s-" % c.name)
+            c.prepare()
+        for c in children:
+            lines.append(c._launch())
+        for c, q in zip(children, lines):
+            c.port = c.wait_ready(q)
+    except BaseException:
+        for c in children:
+            c.failed = True
+            c._kill()
+            c.proc = None  # close() has nothing left to stop
+        raise
+    return children
+
+
 class Child:
     """One program on 127.0.0.1 with its own temp dir.
 
@@ -145,19 +169,10 @@ class Child:
     # -- lifecycle ----------------------------------------------------------
 
     def start(self):
-        self.require()
-        self.dir = tempfile.mkdtemp(prefix="kvtest-%s-" % self.name)
-        try:
-            self.prepare()
-            self._spawn()
-        except BaseException:
-            self.failed = True
-            self._kill()
-            self.proc = None  # close() has nothing left to stop
-            raise
-        return self
+        return start_together([self])[0]
 
-    def _spawn(self):
+    def _launch(self):
+        """Starts the program; returns the queue its stdout lines go to."""
         self.runs += 1
         err_path = os.path.join(self.dir, "stderr.%d.log" % self.runs)
         self.stderr_paths.append(err_path)
@@ -177,7 +192,10 @@ class Child:
             target=self._drain_stdout, args=(self.proc, lines, out_path),
             daemon=True)
         self._stdout_thread.start()
-        self.port = self.wait_ready(lines)
+        return lines
+
+    def _spawn(self):
+        self.port = self.wait_ready(self._launch())
 
     def argv(self):
         """command() run so that the child gets SIGKILL when we die."""
@@ -254,6 +272,8 @@ class Child:
 
     def exit_note(self):
         """"running" or "exited with STATUS", for failure messages."""
+        if self.proc is None:
+            return "not running"
         return ("running" if self.alive() else
                 "exited with %s" % self.proc.returncode)
 
@@ -411,7 +431,7 @@ class Server(ServerClient, Child):
         if self.given_db:
             self.db = self.given_db
         elif self.backend == "postgres":
-            self.db = postgres.new_database()
+            self.db = postgres.new_database(migrated=not self.joined)
         else:
             self.db = os.path.join(self.dir, "kv.db")
         if self.backend == "postgres" and not self.secret_file:
@@ -419,7 +439,8 @@ class Server(ServerClient, Child):
             self.secret_file = os.path.join(self.dir, "kv.secret")
         if self.joined:
             return
-        self.cli("migrate", "--db", self.db)
+        if not postgres.is_postgres(self.db) or self.given_db:
+            self.cli("migrate", "--db", self.db)  # else a migrated copy
         for i in range(self.nkeys):
             self.create_key("key%d" % i)
 
@@ -441,7 +462,7 @@ class Server(ServerClient, Child):
                     and not self.given_db and not self.failed
                     and not os.environ.get("KOOKOOVERIFY_KEEP_TMP")):
                 from . import postgres
-                postgres.drop_database(self.db)
+                postgres.drop_database(self.db, wait=False)
 
     def command(self):
         return [BIN, "serve", "--listen", "127.0.0.1:%d" % self.listen_port,
