@@ -100,6 +100,29 @@ static int pg_state_lost(const char *state)
 	       strcmp(state, "57P02") == 0 || strcmp(state, "57P03") == 0;
 }
 
+/*
+ * Whether the session is gone, after a statement failed with an error of
+ * libpq's own (no SQLSTATE: the server said nothing about it).  libpq sets
+ * CONNECTION_BAD when a read finds the socket closed, but a send that
+ * failed ("server closed the connection unexpectedly") is reported with the
+ * status still OK when the read that followed got bytes the server wrote
+ * before it went, such as the FATAL it sends idle sessions when it shuts
+ * down: the end of the stream is only read after them.  So what is pending
+ * is read now, never waiting: a closed socket gives its end within a read
+ * or two, a live idle one gives nothing and stays OK.  Errors the server
+ * sent always carry a SQLSTATE and never get here.
+ */
+static int pg_conn_gone(PGconn *conn)
+{
+	for (int i = 0; i < 4; i++) {
+		if (PQstatus(conn) == CONNECTION_BAD || PQsocket(conn) < 0)
+			return 1;
+		if (!PQconsumeInput(conn))
+			return 1;
+	}
+	return PQstatus(conn) == CONNECTION_BAD;
+}
+
 int pg_fail(struct store_tx *c, PGresult *res, const char *what)
 {
 	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
@@ -110,18 +133,23 @@ int pg_fail(struct store_tx *c, PGresult *res, const char *what)
 	 */
 	const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)
 			      : NULL;
+	/*
+	 * libpq's own errors (a lost connection) carry no SQLSTATE, so the
+	 * connection itself is looked at.  Before the message is: reading
+	 * may add to libpq's, and move it.
+	 */
+	int lost =
+		PQstatus(c->conn) == CONNECTION_BAD ||
+		(state && pg_state_lost(state)) ||
+		(!state && (!res || PQresultStatus(res) == PGRES_FATAL_ERROR) &&
+		 pg_conn_gone(c->conn));
 	int len;
 
 	if (!msg)
 		msg = PQerrorMessage(c->conn);
 	/* libpq's own messages run over several lines: the first says it. */
 	len = (int)strcspn(msg, "\n");
-	/*
-	 * libpq's own errors (a lost connection) carry no SQLSTATE, so the
-	 * connection's status is looked at first.
-	 */
-	if (PQstatus(c->conn) == CONNECTION_BAD ||
-	    (state && pg_state_lost(state))) {
+	if (lost) {
 		c->broken = 1;
 		log_error("db: %s: connection lost: %.*s", what, len, msg);
 		return KV_EDB;
