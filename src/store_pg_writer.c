@@ -119,10 +119,18 @@ struct store_tx *pg_reader(void)
 	return s->conn;
 }
 
+/*
+ * A session found closed now says nothing about the server, which a
+ * restart may have brought back long since: the first try to open another
+ * is made at once, whatever the retry delay of an earlier failure.  A
+ * failure still sets the delay, which pg_reader() then keeps to.
+ */
 int pg_reader_reopen(struct store_tx *c)
 {
-	struct store_tx *fresh = pg_reconnect("reader", &thread_retry);
+	struct store_tx *fresh;
 
+	thread_retry.at = 0;
+	fresh = pg_reconnect("reader", &thread_retry);
 	if (!fresh)
 		return KV_EDB;
 	/* The caller holds c: keep the struct, take the new session. */
