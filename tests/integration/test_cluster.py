@@ -462,6 +462,39 @@ class PostgresRestartTests(ClusterTestCase):
                          + [("down", 503)] * NODES
                          + [("up", 200)] * NODES, "/readyz")
 
+    def searches_everywhere(self, nodes, rid, per_node=8):
+        """per_node concurrent searches of rid on each node (each HTTP
+        thread uses its own reader session): their statuses."""
+        out = run_together([
+            (lambda n=node: (lambda r: r.data.get("status")
+                             if isinstance(r.data, dict) else r.describe())(
+                n.seed("/search", {"request_id": rid})))
+            for node in nodes for _ in range(per_node)], timeout=60)
+        for _, e in out:
+            if e is not None:
+                raise e
+        return [r for r, _ in out]
+
+    def test_sessions_closed_by_a_restart_cost_no_request(self):
+        """Every session a node holds is closed by the restart while idle;
+        once PostgreSQL is back, the first statement on each finds that out
+        and runs again on a new session, so no request after the restart
+        gets status 5, reads or writes."""
+        pg = self.start_pg()
+        nodes = self.start_nodes(pg=pg)
+        _, rid = self.seed_request_ok()
+        for immediate in (True, False):
+            self.assertEqual(self.searches_everywhere(nodes, rid),
+                             ["IN PROGRESS"] * NODES * 8, "before")
+            pg.restart(immediate=immediate)
+            self.assertEqual(self.searches_everywhere(nodes, rid),
+                             ["IN PROGRESS"] * NODES * 8,
+                             "after the restart (immediate=%s)" % immediate)
+            for node in nodes:
+                r = node.seed("", {"phone_no": new_number(),
+                                   "brand": "After"})
+                self.assert_seed(r, 0)
+
 
 class MigrationTests(ClusterTestCase):
 
