@@ -36,8 +36,7 @@ int verify_proof_ok(const struct verify_proof *hp, const struct vf_record *r);
  * (verify_limits.c).  verify_limits_init() reads the settings (once the
  * store's backend is chosen); verify_limits_shared() says whether the
  * store keeps them (else verify.c's in-memory limiters and fraud.c's
- * in-memory statistics do).  verify_limits_request(), in the request's
- * write, counts the request in its prefix's conversion statistics (*blocked
+ * in-memory statistics do).  verify_limits_request() counts the request in its prefix's conversion statistics (*blocked
  * 1, the reason in `reason`, when they block it) and takes a token from
  * the prefix's and the number's buckets (*wait_s: seconds to wait, 0 when
  * allowed).  Nothing is done (0) with a one-process store.  0 or KV_E*.
@@ -49,6 +48,16 @@ int verify_limits_shared(void);
 int verify_limits_request(struct store_tx *c, const char *number,
 			  int64_t pk_key_id, int64_t now, char *reason,
 			  size_t reason_len, int *blocked, int *wait_s);
+/*
+ * verify_limits_request() before the request's write, on this thread's
+ * reader connection (see verify_limits.c for why), unless key_id has a
+ * live verification for number: the write answers with that one and
+ * counts nothing.  *taken 1 when the limits were taken (the write must
+ * not take them again), 0 when nothing was done.  0 or KV_E*.
+ */
+int verify_limits_before(int64_t key_id, const char *number, int64_t pk_key_id,
+			 int64_t now, char *reason, size_t reason_len,
+			 int *blocked, int *wait_s, int *taken);
 
 /* A test number and its fixed PIN (verify_tests.c). */
 struct test_number {

@@ -1,6 +1,6 @@
 /*
- * A request's checks when many nodes share the store, inside its write:
- * the cluster's conversion statistics (fraud.c) and the per-prefix and
+ * A request's checks when many nodes share the store, just before its
+ * write: the cluster's conversion statistics (fraud.c) and the per-prefix and
  * per-number limits as token buckets in the store, so that the cluster,
  * not each node, allows `count` requests a period.  With a one-process
  * store (SQLite) verify.c keeps these in memory and nothing here runs.
@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "crypto.h"
+#include "engine.h"
 #include "err.h"
 #include "fraud.h"
 #include "store.h"
@@ -83,4 +84,40 @@ int verify_limits_request(struct store_tx *c, const char *number,
 	if (rc != 0 || *blocked)
 		return rc;
 	return limits_take(c, number, now, wait_s);
+}
+
+/*
+ * The limits and statistics are not part of the verification's atomic
+ * unit: a token taken for a request whose write then fails, or finds that
+ * another node just created the number's live verification, stays spent,
+ * which errs on the safe side.  So they are taken before the write, each
+ * in one autocommit statement: inside the writer's group transaction, the
+ * rows of a prefix's bucket and statistics, which every request of a
+ * range updates, stayed locked until the whole group committed, and the
+ * writers of every node queued on them.
+ */
+int verify_limits_before(int64_t key_id, const char *number, int64_t pk_key_id,
+			 int64_t now, char *reason, size_t reason_len,
+			 int *blocked, int *wait_s, int *taken)
+{
+	struct store_tx *c;
+	struct vf_record live;
+	int rc;
+
+	*blocked = 0;
+	*wait_s = 0;
+	*taken = 0;
+	if (!lim.shared)
+		return 0;
+	c = store_reader();
+	if (!c)
+		return KV_EDB;
+	rc = store_verification_live(c, key_id, number, &live);
+	if (rc == 0 && !engine_expire_if_due(&live.v, now))
+		return 0;
+	if (rc != 0 && rc != KV_ENOTFOUND)
+		return rc;
+	*taken = 1;
+	return verify_limits_request(c, number, pk_key_id, now, reason,
+				     reason_len, blocked, wait_s);
 }
