@@ -222,6 +222,20 @@ static struct {
 };
 
 /*
+ * How long an op of a group waits for a row lock once the transaction
+ * holds the rows of an op before it.  Two groups (on two writers, or two
+ * nodes) that lock the same verifications in opposite orders would wait on
+ * each other until PostgreSQL's deadlock check (deadlock_timeout, 1 s by
+ * default) cancelled one; ops arrive in any order, so no lock order can be
+ * imposed on them.  Instead a group gives up on a lock held by another
+ * session after this long, and its ops run again each alone, where an op
+ * waits freely since it holds nothing else: a cycle of waits cannot form,
+ * and a lock that was merely busy costs the group its shared commit.  The
+ * first op of a group holds nothing before it, so it waits freely too.
+ */
+static const char pg_group_lock_wait[] = "SET LOCAL lock_timeout = '50ms'";
+
+/*
  * Runs ops [batch, end) in one transaction on c.  Returns 0 when
  * committed, or non-zero when an op failed (other than "not found", which
  * writes nothing) or BEGIN or COMMIT failed; then nothing of the group is
@@ -244,6 +258,9 @@ static int pg_try_group(struct store_tx *c, struct store_write_op *batch,
 		if (op->rc != 0 && op->rc != KV_ENOTFOUND) {
 			rc = op->rc;
 			*failed = op;
+		} else if (op == batch && op->next != end) {
+			rc = pg_run(c, pg_group_lock_wait, NULL,
+				    "group lock wait");
 		}
 	}
 	c->in_write = 0;
