@@ -252,6 +252,7 @@ static int pg_try_group(struct store_tx *c, struct store_write_op *batch,
 	*failed = NULL;
 	*begun = rc == 0;
 	c->in_write = 1;
+	c->next_id = 0;
 	for (op = batch; op != end && rc == 0; op = op->next) {
 		c->raced = 0;
 		op->rc = op->fn(c, op->arg);
