@@ -350,16 +350,21 @@ static int request_tx_run(struct store_tx *c, void *arg)
 		return rc;
 	}
 	tx->throttled = 0;
-	if (!tx->rec.test_number && !tx->limits_taken) {
+	if (!tx->rec.test_number) {
 		/*
-		 * Counted here unless verify_limits_before() did: when it
-		 * saw a live verification that is now gone (rare).
+		 * Counted here, the range's figures too unless
+		 * verify_limits_before() took them: when it saw a live
+		 * verification that is now gone (rare).
 		 */
-		rc = verify_limits_request(
-			c, tx->rec.number,
-			tx->publishable ? tx->rec.v.key_id : 0, now,
-			tx->block_reason, tx->block_reason_len, &tx->blocked,
-			&tx->throttled);
+		rc = tx->limits_taken
+			     ? verify_limits_number(c, tx->rec.number, now,
+						    &tx->throttled)
+			     : verify_limits_request(
+				       c, tx->rec.number,
+				       tx->publishable ? tx->rec.v.key_id : 0,
+				       now, tx->block_reason,
+				       tx->block_reason_len, &tx->blocked,
+				       &tx->throttled);
 		if (rc != 0 || tx->blocked || tx->throttled)
 			return rc;
 		tx->throttled = limiter_take(svc.per_number, tx->rec.number,

@@ -49,15 +49,18 @@ int verify_limits_request(struct store_tx *c, const char *number,
 			  int64_t pk_key_id, int64_t now, char *reason,
 			  size_t reason_len, int *blocked, int *wait_s);
 /*
- * verify_limits_request() before the request's write, on this thread's
- * reader connection (see verify_limits.c for why), unless key_id has a
- * live verification for number: the write answers with that one and
- * counts nothing.  *taken 1 when the limits were taken (the write must
- * not take them again), 0 when nothing was done.  0 or KV_E*.
+ * Before the request's write, on this thread's reader connection (see
+ * verify_limits.c for why): the statistics and the prefix's bucket of
+ * verify_limits_request(), unless key_id has a live verification for
+ * number (the write answers with that one and counts nothing).  *taken 1
+ * when they were taken: the write then takes only the number's bucket,
+ * verify_limits_number() (*wait_s as above).  0 or KV_E*.
  */
 int verify_limits_before(int64_t key_id, const char *number, int64_t pk_key_id,
 			 int64_t now, char *reason, size_t reason_len,
 			 int *blocked, int *wait_s, int *taken);
+int verify_limits_number(struct store_tx *c, const char *number, int64_t now,
+			 int *wait_s);
 
 /* A test number and its fixed PIN (verify_tests.c). */
 struct test_number {
