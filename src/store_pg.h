@@ -48,6 +48,11 @@ struct store_tx {
 	 * finds it lost runs again on a new one (pg_reader_reopen()).
 	 */
 	int reader;
+	/*
+	 * A verification id the writer's live-verification gate drew in this
+	 * transaction (0: none), for pg_verification_next_id().
+	 */
+	int64_t next_id;
 	int nprepared;
 	const char *prepared[PG_STMT_MAX]; /* SQL strings, by statement no. */
 };

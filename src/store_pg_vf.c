@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "err.h"
 #include "log.h"
 #include "store_pg.h"
@@ -62,6 +63,17 @@ static const char sql_by_id_key[] = "SELECT " VF_COLUMNS " FROM verifications "
 static const char sql_by_id_key_lock[] =
 	"SELECT " VF_COLUMNS " FROM verifications "
 	"WHERE id = $1 AND key_id = $2 FOR UPDATE";
+/*
+ * A reader's lookup by request id: both of store_shared_vf_get()'s
+ * lookups in one round trip, each row tagged with the one that found it
+ * (1: the row id with the caller's key, 2: a legacy id).  FOR UPDATE
+ * cannot go with UNION, so a writer runs the two statements below.
+ */
+static const char sql_get_both[] =
+	"SELECT " VF_COLUMNS ", 1 FROM verifications "
+	"WHERE id = $1 AND key_id = $2 UNION ALL "
+	"SELECT " VF_COLUMNS ", 2 FROM verifications "
+	"WHERE request_id = $3 AND key_id = $2 AND legacy = 1";
 /* Ids from before request ids were derived from the row id. */
 static const char sql_legacy[] = "SELECT " VF_COLUMNS " FROM verifications "
 				 "WHERE request_id = $1 AND key_id = $2 AND "
@@ -85,7 +97,8 @@ static const char sql_live_lock[] =
  * locks apart from the single-key migration lock.
  */
 static const char sql_live_gate[] =
-	"SELECT pg_advisory_xact_lock(1, hashtext($1::bigint || ':' || $2))";
+	"SELECT pg_advisory_xact_lock(1, hashtext($1::bigint || ':' || $2)), "
+	"nextval(pg_get_serial_sequence('verifications', 'id'))";
 static const char sql_by_id[] = "SELECT " VF_COLUMNS
 				" FROM verifications WHERE id = $1";
 static const char sql_by_id_lock[] =
@@ -241,7 +254,15 @@ static int vf_lookup(struct store_tx *c, const char *sql,
 int pg_verification_next_id(struct store_tx *c, int64_t *id)
 {
 	PGresult *res = NULL;
-	int rc = pg_row(c, sql_next_id, NULL, &res, "next verification id");
+	int rc;
+
+	/* The live gate of this transaction drew one already. */
+	if (c->next_id > 0) {
+		*id = c->next_id;
+		c->next_id = 0;
+		return 0;
+	}
+	rc = pg_row(c, sql_next_id, NULL, &res, "next verification id");
 
 	if (rc == 0)
 		*id = pg_get_int(res, 0, 0);
@@ -290,9 +311,49 @@ static int vf_by_legacy_id(struct store_tx *c, const char *request_id,
 			 "get verification");
 }
 
+/*
+ * store_shared_vf_get() in one statement (sql_get_both), with its rules:
+ * a parsed id is taken from the row-id lookup only, and its stored id
+ * must still be this one; anything else from the legacy lookup only.
+ */
+static int vf_get_both(struct store_tx *c, const char *request_id,
+		       int64_t key_id, struct vf_record *out)
+{
+	struct pg_params p;
+	PGresult *res = NULL;
+	int64_t id = 0;
+	int parsed = crypto_request_id_parse(request_id, &id) == 0;
+	int rc, tag;
+
+	pg_params_init(&p);
+	pg_param_int(&p, parsed ? id : 0);
+	pg_param_int(&p, key_id);
+	pg_param_text(&p, request_id);
+	rc = pg_query(c, sql_get_both, &p, &res, "get verification");
+	if (rc == 0) {
+		rc = KV_ENOTFOUND;
+		tag = PQnfields(res) - 1;
+		for (int i = 0; i < PQntuples(res); i++) {
+			if ((pg_get_int(res, i, tag) == 1) != parsed)
+				continue;
+			vf_from_row(res, i, out);
+			rc = parsed && !crypto_request_id_equal(
+					       out->v.request_id, request_id)
+				     ? KV_ENOTFOUND
+				     : 0;
+		}
+	}
+	PQclear(res);
+	if (rc != 0)
+		memset(out, 0, sizeof(*out));
+	return rc;
+}
+
 int pg_verification_get(struct store_tx *c, const char *request_id,
 			int64_t key_id, struct vf_record *out)
 {
+	if (!c->in_write)
+		return vf_get_both(c, request_id, key_id, out);
 	return store_shared_vf_get(c, request_id, key_id, out, vf_by_id_key,
 				   vf_by_legacy_id);
 }
@@ -308,9 +369,19 @@ int pg_verification_live(struct store_tx *c, int64_t key_id, const char *number,
 	pg_param_text(&p, number);
 	/* Its own statement: the lookup's snapshot must follow the wait. */
 	if (c->in_write) {
-		rc = pg_run(c, sql_live_gate, &p, "live verification lock");
+		PGresult *res = NULL;
+
+		/*
+		 * The gate also draws the id that a new verification would
+		 * take (pg_verification_next_id()), saving that round trip;
+		 * an id drawn for nothing is a gap, as a rollback leaves.
+		 */
+		rc = pg_row(c, sql_live_gate, &p, &res,
+			    "live verification lock");
 		if (rc != 0)
-			return rc;
+			return rc == KV_ENOTFOUND ? KV_EDB : rc;
+		c->next_id = pg_get_int(res, 0, 1);
+		PQclear(res);
 	}
 	return vf_lookup(c, pg_locking(c, sql_live, sql_live_lock), &p, out,
 			 "live verification");

@@ -92,6 +92,38 @@ static struct store_tx *pg_reconnect(const char *who, struct pg_retry *r)
 	return NULL;
 }
 
+/*
+ * A reader's session commits without waiting for the WAL flush.  Readers
+ * write nothing a caller relies on being durable: only the cluster's token
+ * buckets and conversion statistics (and a block those decide), which
+ * verify_limits.c updates outside the verification's write, one statement
+ * each.  Such a statement then holds the shared row of a prefix's bucket
+ * for its own run, not for a disk flush that every other request of the
+ * range would queue behind.  A server crash may forget the last fraction
+ * of a second of counts (wal_writer_delay), never a verification.
+ */
+static struct store_tx *pg_reader_setup(struct store_tx *c)
+{
+	PGresult *res;
+	int ok;
+
+	if (!c)
+		return NULL;
+	/* Unprepared: pg_reader_reopen() moves the session to another c. */
+	res = PQexec(c->conn, "SET synchronous_commit = off");
+	ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	if (!ok) {
+		log_error("db: reader settings: %.*s",
+			  (int)strcspn(PQerrorMessage(c->conn), "\n"),
+			  PQerrorMessage(c->conn));
+		pg_close(c);
+		return NULL;
+	}
+	c->reader = 1;
+	return c;
+}
+
 struct store_tx *pg_reader(void)
 {
 	struct pg_reader_slot *s = thread_slot;
@@ -113,9 +145,7 @@ struct store_tx *pg_reader(void)
 		pg_close(s->conn);
 		s->conn = NULL;
 	}
-	s->conn = pg_reconnect("reader", &thread_retry);
-	if (s->conn)
-		s->conn->reader = 1;
+	s->conn = pg_reader_setup(pg_reconnect("reader", &thread_retry));
 	return s->conn;
 }
 
@@ -130,7 +160,7 @@ int pg_reader_reopen(struct store_tx *c)
 	struct store_tx *fresh;
 
 	thread_retry.at = 0;
-	fresh = pg_reconnect("reader", &thread_retry);
+	fresh = pg_reader_setup(pg_reconnect("reader", &thread_retry));
 	if (!fresh)
 		return KV_EDB;
 	/* The caller holds c: keep the struct, take the new session. */
@@ -199,6 +229,20 @@ static struct {
 };
 
 /*
+ * How long an op of a group waits for a row lock once the transaction
+ * holds the rows of an op before it.  Two groups (on two writers, or two
+ * nodes) that lock the same verifications in opposite orders would wait on
+ * each other until PostgreSQL's deadlock check (deadlock_timeout, 1 s by
+ * default) cancelled one; ops arrive in any order, so no lock order can be
+ * imposed on them.  Instead a group gives up on a lock held by another
+ * session after this long, and its ops run again each alone, where an op
+ * waits freely since it holds nothing else: a cycle of waits cannot form,
+ * and a lock that was merely busy costs the group its shared commit.  The
+ * first op of a group holds nothing before it, so it waits freely too.
+ */
+static const char pg_group_lock_wait[] = "SET LOCAL lock_timeout = '50ms'";
+
+/*
  * Runs ops [batch, end) in one transaction on c.  Returns 0 when
  * committed, or non-zero when an op failed (other than "not found", which
  * writes nothing) or BEGIN or COMMIT failed; then nothing of the group is
@@ -215,12 +259,16 @@ static int pg_try_group(struct store_tx *c, struct store_write_op *batch,
 	*failed = NULL;
 	*begun = rc == 0;
 	c->in_write = 1;
+	c->next_id = 0;
 	for (op = batch; op != end && rc == 0; op = op->next) {
 		c->raced = 0;
 		op->rc = op->fn(c, op->arg);
 		if (op->rc != 0 && op->rc != KV_ENOTFOUND) {
 			rc = op->rc;
 			*failed = op;
+		} else if (op == batch && op->next != end) {
+			rc = pg_run(c, pg_group_lock_wait, NULL,
+				    "group lock wait");
 		}
 	}
 	c->in_write = 0;

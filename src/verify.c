@@ -246,6 +246,7 @@ struct request_tx {
 	int concurrent;
 	int throttled;      /* the number's window is full: seconds to wait */
 	int blocked;        /* a shared store's statistics blocked the prefix */
+	int limits_taken;   /* a shared store's limits were taken before */
 	char *block_reason; /* the caller's, for the block's reason */
 	size_t block_reason_len;
 	char existing[ENGINE_REQUEST_ID_LEN + 1]; /* "": not the page's */
@@ -350,12 +351,20 @@ static int request_tx_run(struct store_tx *c, void *arg)
 	}
 	tx->throttled = 0;
 	if (!tx->rec.test_number) {
-		/* Counted in the writer: no burst slips past the limits. */
-		rc = verify_limits_request(
-			c, tx->rec.number,
-			tx->publishable ? tx->rec.v.key_id : 0, now,
-			tx->block_reason, tx->block_reason_len, &tx->blocked,
-			&tx->throttled);
+		/*
+		 * Counted here, the range's figures too unless
+		 * verify_limits_before() took them: when it saw a live
+		 * verification that is now gone (rare).
+		 */
+		rc = tx->limits_taken
+			     ? verify_limits_number(c, tx->rec.number, now,
+						    &tx->throttled)
+			     : verify_limits_request(
+				       c, tx->rec.number,
+				       tx->publishable ? tx->rec.v.key_id : 0,
+				       now, tx->block_reason,
+				       tx->block_reason_len, &tx->blocked,
+				       &tx->throttled);
 		if (rc != 0 || tx->blocked || tx->throttled)
 			return rc;
 		tx->throttled = limiter_take(svc.per_number, tx->rec.number,
@@ -400,6 +409,7 @@ enum verify_result verify_request_start(int64_t key_id,
 	struct engine_request req = in->req;
 	struct engine_plan plan;
 	struct phone ph;
+	enum verify_result res;
 	const struct test_number *test;
 	int64_t now = now_ms();
 	int rc;
@@ -501,8 +511,25 @@ enum verify_result verify_request_start(int64_t key_id,
 		r->steps[i] = plan.steps[i] == CH_SMS ? 's' : 't';
 		r->wait_ms[i] = plan.wait_ms[i];
 	}
-
-	return VERIFY_PENDING;
+	if (test)
+		return VERIFY_PENDING;
+	rc = verify_limits_before(r->v.key_id, r->number,
+				  tx->publishable ? key_id : 0, now,
+				  tx->block_reason, tx->block_reason_len,
+				  &tx->blocked, &tx->throttled,
+				  &tx->limits_taken);
+	if (rc == 0 && !tx->blocked && !tx->throttled)
+		return VERIFY_PENDING;
+	*retry_after = tx->throttled;
+	if (tx->blocked && tx->block_reason && tx->block_reason_len)
+		*bad_param = tx->block_reason;
+	res = rc != 0       ? VERIFY_ERROR
+	      : tx->blocked ? VERIFY_BLOCKED
+			    : VERIFY_THROTTLED;
+	/* tx is part of *p: read above, before it goes. */
+	verify_pending_free(*p);
+	*p = NULL;
+	return res;
 }
 
 enum verify_result

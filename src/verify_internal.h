@@ -36,8 +36,7 @@ int verify_proof_ok(const struct verify_proof *hp, const struct vf_record *r);
  * (verify_limits.c).  verify_limits_init() reads the settings (once the
  * store's backend is chosen); verify_limits_shared() says whether the
  * store keeps them (else verify.c's in-memory limiters and fraud.c's
- * in-memory statistics do).  verify_limits_request(), in the request's
- * write, counts the request in its prefix's conversion statistics (*blocked
+ * in-memory statistics do).  verify_limits_request() counts the request in its prefix's conversion statistics (*blocked
  * 1, the reason in `reason`, when they block it) and takes a token from
  * the prefix's and the number's buckets (*wait_s: seconds to wait, 0 when
  * allowed).  Nothing is done (0) with a one-process store.  0 or KV_E*.
@@ -49,6 +48,19 @@ int verify_limits_shared(void);
 int verify_limits_request(struct store_tx *c, const char *number,
 			  int64_t pk_key_id, int64_t now, char *reason,
 			  size_t reason_len, int *blocked, int *wait_s);
+/*
+ * Before the request's write, on this thread's reader connection (see
+ * verify_limits.c for why): the statistics and the prefix's bucket of
+ * verify_limits_request(), unless key_id has a live verification for
+ * number (the write answers with that one and counts nothing).  *taken 1
+ * when they were taken: the write then takes only the number's bucket,
+ * verify_limits_number() (*wait_s as above).  0 or KV_E*.
+ */
+int verify_limits_before(int64_t key_id, const char *number, int64_t pk_key_id,
+			 int64_t now, char *reason, size_t reason_len,
+			 int *blocked, int *wait_s, int *taken);
+int verify_limits_number(struct store_tx *c, const char *number, int64_t now,
+			 int *wait_s);
 
 /* A test number and its fixed PIN (verify_tests.c). */
 struct test_number {

@@ -1,6 +1,6 @@
 /*
- * A request's checks when many nodes share the store, inside its write:
- * the cluster's conversion statistics (fraud.c) and the per-prefix and
+ * A request's checks when many nodes share the store, just before its
+ * write: the cluster's conversion statistics (fraud.c) and the per-prefix and
  * per-number limits as token buckets in the store, so that the cluster,
  * not each node, allows `count` requests a period.  With a one-process
  * store (SQLite) verify.c keeps these in memory and nothing here runs.
@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "crypto.h"
+#include "engine.h"
 #include "err.h"
 #include "fraud.h"
 #include "store.h"
@@ -36,51 +37,111 @@ int verify_limits_shared(void)
 	return lim.shared;
 }
 
-/* The prefix's bucket, then the number's: *wait_s 0 when both allow. */
-static int limits_take(struct store_tx *c, const char *number, int64_t now,
-		       int *wait_s)
+/* The prefix's bucket: *wait_s 0 when it allows. */
+static int limits_take_prefix(struct store_tx *c, const char *number,
+			      int64_t now, int *wait_s)
 {
-	char prefix[16], tag[CRYPTO_TAG_LEN + 1];
+	char prefix[16];
 	size_t n = strlen(number);
-	int rc = 0;
 
 	*wait_s = 0;
-	if (!lim.shared)
+	if (!lim.prefix_max)
 		return 0;
 	/* SMS pumping goes through ranges: count by prefix. */
-	if (lim.prefix_max) {
-		if (n > (size_t)lim.prefix_digits)
-			n = (size_t)lim.prefix_digits;
-		if (n >= sizeof(prefix))
-			n = sizeof(prefix) - 1;
-		memcpy(prefix, number, n);
-		prefix[n] = '\0';
-		rc = store_limit_take(c, "prefix", prefix, lim.prefix_max, 3600,
-				      now, wait_s);
-	}
-	if (rc != 0 || *wait_s || !lim.number_max)
-		return rc;
+	if (n > (size_t)lim.prefix_digits)
+		n = (size_t)lim.prefix_digits;
+	if (n >= sizeof(prefix))
+		n = sizeof(prefix) - 1;
+	memcpy(prefix, number, n);
+	prefix[n] = '\0';
+	return store_limit_take(c, "prefix", prefix, lim.prefix_max, 3600, now,
+				wait_s);
+}
+
+int verify_limits_number(struct store_tx *c, const char *number, int64_t now,
+			 int *wait_s)
+{
+	char tag[CRYPTO_TAG_LEN + 1];
+
+	*wait_s = 0;
+	if (!lim.shared || !lim.number_max)
+		return 0;
 	/* The store names a number's bucket by a keyed hash, not the number. */
 	crypto_tag(number, tag);
 	return store_limit_take(c, "number", tag, lim.number_max,
 				lim.number_window_s, now, wait_s);
 }
 
-int verify_limits_request(struct store_tx *c, const char *number,
-			  int64_t pk_key_id, int64_t now, char *reason,
-			  size_t reason_len, int *blocked, int *wait_s)
+/* The statistics, then the prefix's bucket (verify_limits_before()). */
+static int limits_range(struct store_tx *c, const char *number,
+			int64_t pk_key_id, int64_t now, char *reason,
+			size_t reason_len, int *blocked, int *wait_s)
 {
 	struct fraud_block block;
 	int rc;
 
 	*blocked = 0;
 	*wait_s = 0;
-	if (!lim.shared)
-		return 0;
 	rc = fraud_count_request(c, number, pk_key_id, now, &block, blocked);
 	if (rc == 0 && *blocked && reason && reason_len)
 		snprintf(reason, reason_len, "%s", block.reason);
 	if (rc != 0 || *blocked)
 		return rc;
-	return limits_take(c, number, now, wait_s);
+	return limits_take_prefix(c, number, now, wait_s);
+}
+
+int verify_limits_request(struct store_tx *c, const char *number,
+			  int64_t pk_key_id, int64_t now, char *reason,
+			  size_t reason_len, int *blocked, int *wait_s)
+{
+	int rc;
+
+	*blocked = 0;
+	*wait_s = 0;
+	if (!lim.shared)
+		return 0;
+	rc = limits_range(c, number, pk_key_id, now, reason, reason_len,
+			  blocked, wait_s);
+	if (rc != 0 || *blocked || *wait_s)
+		return rc;
+	return verify_limits_number(c, number, now, wait_s);
+}
+
+/*
+ * The range's figures are not part of the verification's atomic unit: a
+ * token taken for a request whose write then fails, or finds that another
+ * node just created the number's live verification, stays spent, which
+ * errs on the safe side.  So they are taken before the write, each in one
+ * autocommit statement: inside the writer's group transaction, the rows of
+ * a prefix's bucket and statistics, which every request of a range
+ * updates, stayed locked until the whole group committed, and the writers
+ * of every node queued on them.  The number's bucket stays in the write
+ * (verify_limits_number()): only requests for that number share its row,
+ * and a burst of them must see the first one's live verification, not
+ * spend the number's tokens.
+ */
+int verify_limits_before(int64_t key_id, const char *number, int64_t pk_key_id,
+			 int64_t now, char *reason, size_t reason_len,
+			 int *blocked, int *wait_s, int *taken)
+{
+	struct store_tx *c;
+	struct vf_record live;
+	int rc;
+
+	*blocked = 0;
+	*wait_s = 0;
+	*taken = 0;
+	if (!lim.shared)
+		return 0;
+	c = store_reader();
+	if (!c)
+		return KV_EDB;
+	rc = store_verification_live(c, key_id, number, &live);
+	if (rc == 0 && !engine_expire_if_due(&live.v, now))
+		return 0;
+	if (rc != 0 && rc != KV_ENOTFOUND)
+		return rc;
+	*taken = 1;
+	return limits_range(c, number, pk_key_id, now, reason, reason_len,
+			    blocked, wait_s);
 }
