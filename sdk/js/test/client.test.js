@@ -3,6 +3,7 @@
 
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { webcrypto } from 'node:crypto';
 
 import {
   KookooVerify, KookooVerifyError, NetworkError, TimeoutError, Status,
@@ -13,6 +14,11 @@ const BASE = 'https://verify.example.com';
 const RID = '11d4a548deedbb923af356fead0afc87';
 const KEY = 'pk_0123456789abcdef';
 const HANDLE = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
+
+// Browsers and Node 19+ have globalThis.crypto, where the client draws the
+// visitor's handle; Node 18 (Debian 12's) has it only in node:crypto.  These
+// tests are of the browser client, so Node 18 gets what a browser has.
+globalThis.crypto ??= webcrypto;
 
 /**
  * A fetch that answers from `script`, one step per call. A step is a reply
