@@ -45,10 +45,14 @@ struct pg_retry {
 };
 
 /*
- * Counts the connections opened after a failed attempt, by any thread:
- * once one thread reaches the server again, every other thread waiting
- * out its retry delay tries at its next use instead, so the whole node
- * serves again as soon as the server is back.
+ * Counts the connections opened, by any thread: once one thread reaches
+ * the server again, every other thread waiting out its retry delay tries
+ * at its next use instead, so the whole node serves again as soon as the
+ * server is back.  Every open counts, not only one after a failed attempt
+ * of the same thread: after a restart, the first to reconnect is often a
+ * thread whose session had simply been closed, which never failed to
+ * connect, while another (say the one answering /readyz) failed while the
+ * server was down and would otherwise keep failing for its whole delay.
  */
 static _Atomic unsigned pg_connected_gen;
 
@@ -74,10 +78,9 @@ static struct store_tx *pg_reconnect(const char *who, struct pg_retry *r)
 		return NULL;
 	c = pg_open(pg_path, err, sizeof(err));
 	if (c) {
-		if (r->ms) {
+		if (r->ms)
 			log_info("db: %s connected again", who);
-			atomic_fetch_add(&pg_connected_gen, 1);
-		}
+		atomic_fetch_add(&pg_connected_gen, 1);
 		r->ms = 0;
 		r->at = 0;
 		return c;
