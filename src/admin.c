@@ -264,54 +264,7 @@ bad:
 	return KV_ECONFIG;
 }
 
-/* ---- the store and the secret ---- */
-
-static int count_key(const struct key_info *k, void *arg)
-{
-	(*(int *)arg)++;
-	return 1; /* one is enough */
-}
-
-/* True when the database already holds API keys (hashed with a secret). */
-static int store_has_keys(const char *db)
-{
-	char err[600];
-	struct store_tx *c = store_open(db, err, sizeof(err));
-	int n = 0;
-
-	if (c)
-		store_keys_foreach(c, count_key, &n);
-	store_close(c);
-	return n > 0;
-}
-
-int admin_load_secret(const struct config *cfg)
-{
-	char path[600];
-	char err[600];
-
-	if (cfg->secret_file[0])
-		snprintf(path, sizeof(path), "%s", cfg->secret_file);
-	else
-		snprintf(path, sizeof(path), "%s.secret", cfg->db);
-	/*
-	 * A new secret would silently invalidate every key and pending PIN
-	 * hashed with the old one: refuse, and say what is missing.
-	 */
-	if (access(path, F_OK) != 0 && store_has_keys(cfg->db)) {
-		log_error(
-			"secret: %s is missing but the database has API keys; "
-			"restore it from backup (a new secret would invalidate "
-			"every key)",
-			path);
-		return KV_EIO;
-	}
-	if (crypto_load_secret(path, err, sizeof(err)) != 0) {
-		log_error("secret: %s", err);
-		return KV_EIO;
-	}
-	return 0;
-}
+/* ---- the store ---- */
 
 int admin_migrate(struct admin_options *o)
 {

@@ -57,7 +57,9 @@ int admin_main(int argc, char **argv, int (*serve)(struct admin_options *o));
 
 /*
  * What `serve` shares with the admin commands: the migrations (0, or 1
- * logged), the server secret (0 or KV_EIO, logged), and the templates
+ * logged), the server secret (0, or KV_EIO when it cannot be loaded and
+ * KV_EDUP when the store was first used with another secret, logged;
+ * admin_secret.c), and the templates
  * directory found beside the program when the configured relative one
  * does not exist from here.
  */

@@ -35,54 +35,6 @@ static void listening_line(const char *listen, int port)
 	fflush(stdout);
 }
 
-/* Claims the store for this secret inside the CLI transaction c. */
-static int secret_claim_run(struct store_tx *c, const char *fingerprint,
-			    char *stored, size_t storedlen)
-{
-	int rc = store_begin(c);
-
-	if (rc == 0)
-		rc = store_meta_claim(c, "secret_fingerprint", fingerprint,
-				      stored, storedlen);
-	if (rc == 0)
-		return store_commit(c);
-	store_rollback(c);
-	return rc;
-}
-
-/*
- * Every node on one store must derive the same request ids, PIN hashes
- * and callback tokens, so the store remembers a fingerprint of the secret
- * it was first served with (a keyed hash of a fixed text, never the
- * secret) and a node with another secret refuses to start: it would
- * answer "wrong code" to every PIN another node sent.
- */
-static int secret_claim(const struct config *cfg)
-{
-	char fingerprint[CRYPTO_TAG_LEN + 1], stored[128] = "", err[600];
-	struct store_tx *c;
-	int rc;
-
-	crypto_tag("kookooverify secret fingerprint v1", fingerprint);
-	c = store_open(cfg->db, err, sizeof(err));
-	if (!c) {
-		log_error("%s", err);
-		return KV_EDB;
-	}
-	rc = secret_claim_run(c, fingerprint, stored, sizeof(stored));
-	store_close(c);
-	if (rc == KV_EDUP)
-		log_error("secret: the server secret differs from the one this "
-			  "database was created with (fingerprint %.8s..., "
-			  "this node's %.8s...): every node must use the same "
-			  "secret file; see docs/SCALING.md",
-			  stored, fingerprint);
-	else if (rc != 0)
-		log_error("secret: cannot compare with the database's: %s",
-			  kv_strerror(rc));
-	return rc;
-}
-
 static int cmd_serve(struct admin_options *o)
 {
 	char err[600];
@@ -95,8 +47,7 @@ static int cmd_serve(struct admin_options *o)
 		log_error("%s", err);
 		return ADMIN_EXIT_USAGE;
 	}
-	if (admin_migrate(o) != 0 || admin_load_secret(&o->cfg) != 0 ||
-	    secret_claim(&o->cfg) != 0)
+	if (admin_migrate(o) != 0 || admin_load_secret(&o->cfg) != 0)
 		return 1;
 	if (verify_init(&o->cfg, err, sizeof(err)) != 0) {
 		log_error("%s", err);

@@ -67,17 +67,40 @@ class SecretClaimTests(KVTestCase):
         except subprocess.TimeoutExpired:
             self.fail("a node with another secret kept serving")
 
-    def test_a_node_with_another_secret_refuses_to_start(self):
+    def other_secret(self):
+        """A secret file other than the server's: its path."""
         other = os.path.join(self.server.dir, "other.secret")
         with open(other, "wb") as f:
             f.write(os.urandom(32))
         os.chmod(other, 0o600)
-        cp = self.other_serve(other)
+        return other
+
+    def test_a_node_with_another_secret_refuses_to_start(self):
+        cp = self.other_serve(self.other_secret())
         self.assertNotEqual(cp.returncode, 0, cp.stderr)
         self.assertIn("the server secret differs from the one this "
                       "database was created with", cp.stderr)
         # The node that owns the database keeps answering.
         self.assertEqual(self.server.get("/readyz").status, 200)
+
+    def test_keys_commands_with_another_secret_are_refused(self):
+        """A key made with another secret would never authenticate on the
+        nodes (its secret is hashed with the server secret): the admin
+        commands check the claim as `serve` does."""
+        other = self.other_secret()
+        own = {"secret_file": self.server.secret_path}
+        before = run_cli(["keys", "list", "--db", self.server.db],
+                         settings=own).stdout
+        self.assertIn("key0", before)
+        for args in (["keys", "create", "--name", "elsewhere"],
+                     ["keys", "list"]):
+            cp = run_cli(args + ["--db", self.server.db],
+                         settings={"secret_file": other})
+            self.assertNotEqual(cp.returncode, 0, (args, cp.stdout))
+            self.assertIn("the server secret differs", cp.stderr)
+            self.assertNotIn("api_secret", cp.stdout)
+        self.assertEqual(run_cli(["keys", "list", "--db", self.server.db],
+                                 settings=own).stdout, before)
 
     def test_the_same_secret_starts_and_the_store_holds_no_secret(self):
         self.server.restart()
