@@ -53,6 +53,16 @@ struct store_tx {
 	 * transaction (0: none), for pg_verification_next_id().
 	 */
 	int64_t next_id;
+	/*
+	 * A reader's last lookup of a verification by request id, with its
+	 * checks and events as JSON (pg_verification_get()), so that a
+	 * Search's lists of them cost no statement of their own; NULL when
+	 * none.  Any other statement on the connection, and the end of the
+	 * call's reads, drop it (pg_stash_clear()).
+	 */
+	PGresult *stash;
+	int stash_row;
+	int64_t stash_id;
 	int nprepared;
 	const char *prepared[PG_STMT_MAX]; /* SQL strings, by statement no. */
 };
@@ -122,6 +132,9 @@ size_t pg_get_bytea_var(PGresult *res, int row, int col, unsigned char *out,
 const char *pg_locking(const struct store_tx *c, const char *plain,
 		       const char *locking);
 
+/* Drops c's stash (struct store_tx), if any. */
+void pg_stash_clear(struct store_tx *c);
+
 /* Opens a connection with the session settings the backend relies on. */
 struct store_tx *pg_connect(const char *conninfo, char *err, size_t errlen);
 
@@ -130,6 +143,13 @@ struct store_tx *pg_connect(const char *conninfo, char *err, size_t errlen);
  * KV_EDB with a message in err.
  */
 int pg_schema_read(struct store_tx *c, char *err, size_t errlen);
+
+/*
+ * The channel on which a key's revoke or new owner is announced; a node's
+ * listener then calls pg_key_cache_clear() (store_pg_keys.c).
+ */
+#define PG_KEYS_CHANNEL "kookooverify_keys"
+void pg_key_cache_clear(void);
 
 /* The operations of struct store_ops (store.h has their contracts). */
 int pg_migrate(const char *path, char *err, size_t errlen);

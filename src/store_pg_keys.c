@@ -4,8 +4,13 @@
  * verification tokens.  The same statements and meaning as the SQLite
  * backend's.
  */
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
 #include "store_pg.h"
 #include "err.h"
+#include "util.h"
 
 /* A key's owner: its row id (0 for none) and its api_key ("" for none). */
 #define KEY_COLUMNS                                                            \
@@ -51,6 +56,79 @@ static const char sql_token_purge[] =
 	"DELETE FROM token_uses WHERE jti IN (SELECT jti FROM token_uses "
 	"WHERE exp_ms <= $1 ORDER BY exp_ms LIMIT 64 FOR UPDATE SKIP LOCKED)";
 static const char sql_token_used[] = "SELECT 1 FROM token_uses WHERE jti = $1";
+
+/*
+ * Every API call authenticates its key: a node keeps the keys its readers
+ * found for KEY_CACHE_TTL_MS, so a busy key costs one statement a second
+ * per thread slot instead of one per call.  A revoke or a new owner
+ * reaches a running node when the entry ends, or sooner: the admin
+ * command notifies KEY_CHANNEL, and a node that listens (one whose job
+ * runner runs) drops its whole cache then.  Unknown keys are never
+ * kept, so a new key works at once.  Writers and the admin commands'
+ * connections always read the table.
+ */
+#define KEY_CACHE_SLOTS 64
+#define KEY_CACHE_TTL_MS 1000
+
+static struct {
+	pthread_mutex_t lock;
+	struct {
+		struct key_info k;
+		int64_t until; /* mono_ms(); 0: empty */
+	} slot[KEY_CACHE_SLOTS];
+} kc = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static size_t key_cache_slot(const char *api_key)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	for (; *api_key; api_key++)
+		h = (h ^ (unsigned char)*api_key) * 16777619u;
+	return h % KEY_CACHE_SLOTS;
+}
+
+/* 1 with *out when api_key's entry is still fresh. */
+static int key_cache_get(const char *api_key, struct key_info *out)
+{
+	size_t i = key_cache_slot(api_key);
+	int hit;
+
+	pthread_mutex_lock(&kc.lock);
+	hit = kc.slot[i].until > mono_ms() &&
+	      strcmp(kc.slot[i].k.api_key, api_key) == 0;
+	if (hit)
+		*out = kc.slot[i].k;
+	pthread_mutex_unlock(&kc.lock);
+	return hit;
+}
+
+static void key_cache_put(const struct key_info *k)
+{
+	size_t i = key_cache_slot(k->api_key);
+
+	pthread_mutex_lock(&kc.lock);
+	kc.slot[i].k = *k;
+	kc.slot[i].until = mono_ms() + KEY_CACHE_TTL_MS;
+	pthread_mutex_unlock(&kc.lock);
+}
+
+void pg_key_cache_clear(void)
+{
+	pthread_mutex_lock(&kc.lock);
+	for (size_t i = 0; i < KEY_CACHE_SLOTS; i++)
+		kc.slot[i].until = 0;
+	pthread_mutex_unlock(&kc.lock);
+}
+
+/* Tells every listening node to drop its cached keys (see kc). */
+static int key_changed(struct store_tx *c, int rc)
+{
+	if (rc == 0)
+		rc = pg_run(c, "SELECT pg_notify('" PG_KEYS_CHANNEL "', '')",
+			    NULL, "notify key change");
+	pg_key_cache_clear();
+	return rc;
+}
 
 static void pg_key_from_row(PGresult *res, int row, struct key_info *k)
 {
@@ -121,11 +199,16 @@ int pg_key_get(struct store_tx *c, const char *api_key, struct key_info *out)
 	PGresult *res = NULL;
 	int rc;
 
+	if (c->reader && key_cache_get(api_key, out))
+		return 0;
 	pg_params_init(&p);
 	pg_param_text(&p, api_key);
 	rc = pg_row(c, sql_key_get, &p, &res, "get key");
-	if (rc == 0)
+	if (rc == 0) {
 		pg_key_from_row(res, 0, out);
+		if (c->reader)
+			key_cache_put(out);
+	}
 	PQclear(res);
 	return rc;
 }
@@ -137,7 +220,8 @@ int pg_key_revoke(struct store_tx *c, const char *api_key, int64_t now_ms)
 	pg_params_init(&p);
 	pg_param_text(&p, api_key);
 	pg_param_int(&p, now_ms);
-	return pg_run_changed(c, sql_key_revoke, &p, "revoke key");
+	return key_changed(c,
+			   pg_run_changed(c, sql_key_revoke, &p, "revoke key"));
 }
 
 int pg_key_set_owner(struct store_tx *c, const char *api_key, const char *owner)
@@ -147,7 +231,8 @@ int pg_key_set_owner(struct store_tx *c, const char *api_key, const char *owner)
 	pg_params_init(&p);
 	pg_param_text(&p, api_key);
 	pg_param_text(&p, owner);
-	return pg_run_changed(c, sql_key_set_owner, &p, "set key owner");
+	return key_changed(c, pg_run_changed(c, sql_key_set_owner, &p,
+					     "set key owner"));
 }
 
 int pg_keys_foreach(struct store_tx *c,
