@@ -219,7 +219,7 @@ static struct store_tx *listen_connect(void)
 		return NULL;
 	}
 	if (pg_run(c, "LISTEN kookooverify_jobs", NULL, "listen") != 0 ||
-	    pg_run(c, "LISTEN " PG_KEYS_CHANNEL, NULL, "listen") != 0) {
+	    pg_run(c, "LISTEN " PG_CACHE_CHANNEL, NULL, "listen") != 0) {
 		pg_close(c);
 		return NULL;
 	}
@@ -238,8 +238,8 @@ static int listen_drain(struct store_tx *c)
 	if (!PQconsumeInput(c->conn))
 		return KV_EDB;
 	while ((n = PQnotifies(c->conn)) != NULL) {
-		if (strcmp(n->relname, PG_KEYS_CHANNEL) == 0)
-			pg_key_cache_clear();
+		if (strcmp(n->relname, PG_CACHE_CHANNEL) == 0)
+			pg_caches_clear();
 		else
 			got = 1;
 		PQfreemem(n);
@@ -257,8 +257,8 @@ static int listen_drain(struct store_tx *c)
  */
 static int listen_serve(struct store_tx *c)
 {
-	/* A key may have been revoked while nobody listened. */
-	pg_key_cache_clear();
+	/* A cached row may have changed while nobody listened. */
+	pg_caches_clear();
 	lis.wake();
 	for (;;) {
 		int w = listen_wait(PQsocket(c->conn), LISTEN_CHECK_MS);

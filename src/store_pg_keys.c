@@ -58,76 +58,23 @@ static const char sql_token_purge[] =
 static const char sql_token_used[] = "SELECT 1 FROM token_uses WHERE jti = $1";
 
 /*
- * Every API call authenticates its key: a node keeps the keys its readers
- * found for KEY_CACHE_TTL_MS, so a busy key costs one statement a second
- * per thread slot instead of one per call.  A revoke or a new owner
+ * Every API call authenticates its key: a node's readers keep the keys
+ * they found for PG_CACHE_TTL_MS (store_pg.h), so a busy key costs one
+ * statement a second instead of one a call.  A revoke or a new owner
  * reaches a running node when the entry ends, or sooner: the admin
- * command notifies KEY_CHANNEL, and a node that listens (one whose job
- * runner runs) drops its whole cache then.  Unknown keys are never
- * kept, so a new key works at once.  Writers and the admin commands'
- * connections always read the table.
+ * command announces it and every node's listener empties its caches.
+ * Unknown keys are not kept, so a new key works at once.  Writers and the
+ * admin commands' connections always read the table.
  */
 #define KEY_CACHE_SLOTS 64
-#define KEY_CACHE_TTL_MS 1000
 
-static struct {
-	pthread_mutex_t lock;
-	struct {
-		struct key_info k;
-		int64_t until; /* mono_ms(); 0: empty */
-	} slot[KEY_CACHE_SLOTS];
-} kc = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static size_t key_cache_slot(const char *api_key)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	for (; *api_key; api_key++)
-		h = (h ^ (unsigned char)*api_key) * 16777619u;
-	return h % KEY_CACHE_SLOTS;
-}
-
-/* 1 with *out when api_key's entry is still fresh. */
-static int key_cache_get(const char *api_key, struct key_info *out)
-{
-	size_t i = key_cache_slot(api_key);
-	int hit;
-
-	pthread_mutex_lock(&kc.lock);
-	hit = kc.slot[i].until > mono_ms() &&
-	      strcmp(kc.slot[i].k.api_key, api_key) == 0;
-	if (hit)
-		*out = kc.slot[i].k;
-	pthread_mutex_unlock(&kc.lock);
-	return hit;
-}
-
-static void key_cache_put(const struct key_info *k)
-{
-	size_t i = key_cache_slot(k->api_key);
-
-	pthread_mutex_lock(&kc.lock);
-	kc.slot[i].k = *k;
-	kc.slot[i].until = mono_ms() + KEY_CACHE_TTL_MS;
-	pthread_mutex_unlock(&kc.lock);
-}
+static struct pg_cache_entry key_slots[KEY_CACHE_SLOTS];
+static struct pg_cache kc = {PTHREAD_MUTEX_INITIALIZER, KEY_CACHE_SLOTS,
+			     key_slots};
 
 void pg_key_cache_clear(void)
 {
-	pthread_mutex_lock(&kc.lock);
-	for (size_t i = 0; i < KEY_CACHE_SLOTS; i++)
-		kc.slot[i].until = 0;
-	pthread_mutex_unlock(&kc.lock);
-}
-
-/* Tells every listening node to drop its cached keys (see kc). */
-static int key_changed(struct store_tx *c, int rc)
-{
-	if (rc == 0)
-		rc = pg_run(c, "SELECT pg_notify('" PG_KEYS_CHANNEL "', '')",
-			    NULL, "notify key change");
-	pg_key_cache_clear();
-	return rc;
+	pg_cache_clear(&kc);
 }
 
 static void pg_key_from_row(PGresult *res, int row, struct key_info *k)
@@ -197,17 +144,17 @@ int pg_key_get(struct store_tx *c, const char *api_key, struct key_info *out)
 {
 	struct pg_params p;
 	PGresult *res = NULL;
-	int rc;
+	int found, rc;
 
-	if (c->reader && key_cache_get(api_key, out))
-		return 0;
+	if (c->reader && pg_cache_get(&kc, api_key, out, sizeof(*out), &found))
+		return 0; /* only keys found are put there */
 	pg_params_init(&p);
 	pg_param_text(&p, api_key);
 	rc = pg_row(c, sql_key_get, &p, &res, "get key");
 	if (rc == 0) {
 		pg_key_from_row(res, 0, out);
 		if (c->reader)
-			key_cache_put(out);
+			pg_cache_put(&kc, api_key, out, sizeof(*out), 1);
 	}
 	PQclear(res);
 	return rc;
@@ -220,8 +167,8 @@ int pg_key_revoke(struct store_tx *c, const char *api_key, int64_t now_ms)
 	pg_params_init(&p);
 	pg_param_text(&p, api_key);
 	pg_param_int(&p, now_ms);
-	return key_changed(c,
-			   pg_run_changed(c, sql_key_revoke, &p, "revoke key"));
+	return pg_cache_changed(c, pg_run_changed(c, sql_key_revoke, &p,
+						  "revoke key"));
 }
 
 int pg_key_set_owner(struct store_tx *c, const char *api_key, const char *owner)
@@ -231,8 +178,8 @@ int pg_key_set_owner(struct store_tx *c, const char *api_key, const char *owner)
 	pg_params_init(&p);
 	pg_param_text(&p, api_key);
 	pg_param_text(&p, owner);
-	return key_changed(c, pg_run_changed(c, sql_key_set_owner, &p,
-					     "set key owner"));
+	return pg_cache_changed(c, pg_run_changed(c, sql_key_set_owner, &p,
+						  "set key owner"));
 }
 
 int pg_keys_foreach(struct store_tx *c,
