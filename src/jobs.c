@@ -359,6 +359,11 @@ int jobs_start(const struct config *cfg, char *err, size_t errlen)
 	run.stop = 0;
 	run.nthreads = 0;
 	verify_job_wake_set(jobs_notify);
+	/*
+	 * Even with no workers: a shared store's listener also hears that
+	 * an API key was revoked, and drops the node's cached keys then.
+	 */
+	jobs_listen_start(cfg);
 	if (!cfg->kookoo_base_url[0]) {
 		log_warn("jobs: kookoo_base_url is not set: nothing will be "
 			 "sent; jobs stay stored until it is");
@@ -377,7 +382,6 @@ int jobs_start(const struct config *cfg, char *err, size_t errlen)
 		}
 		run.nthreads++;
 	}
-	jobs_listen_start(cfg);
 	log_info("jobs: %d delivery workers", run.nthreads);
 	return 0;
 }

@@ -218,6 +218,7 @@ static int pg_query_once(struct store_tx *c, const char *sql,
 	ExecStatusType st;
 
 	*res = NULL;
+	pg_stash_clear(c);
 	if (c->broken || PQstatus(c->conn) != CONNECTION_OK) {
 		c->broken = 1;
 		return KV_EDB;
@@ -476,10 +477,17 @@ struct store_tx *pg_open(const char *path, char *err, size_t errlen)
 	return NULL;
 }
 
+void pg_stash_clear(struct store_tx *c)
+{
+	PQclear(c->stash);
+	c->stash = NULL;
+}
+
 void pg_close(struct store_tx *c)
 {
 	if (!c)
 		return;
+	pg_stash_clear(c);
 	PQfinish(c->conn);
 	free(c);
 }

@@ -13,6 +13,7 @@
 #ifndef KV_STORE_PG_H
 #define KV_STORE_PG_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +54,16 @@ struct store_tx {
 	 * transaction (0: none), for pg_verification_next_id().
 	 */
 	int64_t next_id;
+	/*
+	 * A reader's last lookup of a verification by request id, with its
+	 * checks and events as JSON (pg_verification_get()), so that a
+	 * Search's lists of them cost no statement of their own; NULL when
+	 * none.  Any other statement on the connection, and the end of the
+	 * call's reads, drop it (pg_stash_clear()).
+	 */
+	PGresult *stash;
+	int stash_row;
+	int64_t stash_id;
 	int nprepared;
 	const char *prepared[PG_STMT_MAX]; /* SQL strings, by statement no. */
 };
@@ -122,6 +133,9 @@ size_t pg_get_bytea_var(PGresult *res, int row, int col, unsigned char *out,
 const char *pg_locking(const struct store_tx *c, const char *plain,
 		       const char *locking);
 
+/* Drops c's stash (struct store_tx), if any. */
+void pg_stash_clear(struct store_tx *c);
+
 /* Opens a connection with the session settings the backend relies on. */
 struct store_tx *pg_connect(const char *conninfo, char *err, size_t errlen);
 
@@ -130,6 +144,51 @@ struct store_tx *pg_connect(const char *conninfo, char *err, size_t errlen);
  * KV_EDB with a message in err.
  */
 int pg_schema_read(struct store_tx *c, char *err, size_t errlen);
+
+/*
+ * Rows every call reads and that almost never change (API keys, blocks)
+ * are cached by each node for PG_CACHE_TTL_MS at most (store_pg_cache.c,
+ * readers only).  A change of one is announced on PG_CACHE_CHANNEL, in the
+ * transaction that makes it (pg_cache_changed()); every node's listener
+ * then empties its caches (pg_caches_clear()).
+ */
+#define PG_CACHE_CHANNEL "kookooverify_cache"
+#define PG_CACHE_TTL_MS 1000
+#define PG_CACHE_NAME_MAX 48
+#define PG_CACHE_DATA_MAX 512
+
+struct pg_cache_entry {
+	char name[PG_CACHE_NAME_MAX];
+	int64_t until; /* mono_ms(); 0: empty */
+	int found;
+	unsigned char data[PG_CACHE_DATA_MAX];
+};
+
+/* A table of nslots entries, each name in the slot its hash gives. */
+struct pg_cache {
+	pthread_mutex_t lock;
+	size_t nslots;
+	struct pg_cache_entry *slots;
+};
+
+/*
+ * 1 when name's entry is fresh: *found, and when found its len bytes in
+ * out (a row that was not there is cached too).  0: ask the database.
+ */
+int pg_cache_get(struct pg_cache *pc, const char *name, void *out, size_t len,
+		 int *found);
+void pg_cache_put(struct pg_cache *pc, const char *name, const void *data,
+		  size_t len, int found);
+void pg_cache_clear(struct pg_cache *pc);
+void pg_key_cache_clear(void);
+void pg_block_cache_clear(void);
+void pg_caches_clear(void);
+/*
+ * After a statement that changed a cached row (rc its result): announces
+ * the change on PG_CACHE_CHANNEL and empties this node's caches.  Returns
+ * rc, or the announcement's error.
+ */
+int pg_cache_changed(struct store_tx *c, int rc);
 
 /* The operations of struct store_ops (store.h has their contracts). */
 int pg_migrate(const char *path, char *err, size_t errlen);

@@ -218,7 +218,8 @@ static struct store_tx *listen_connect(void)
 		log_warn("jobs: listener: %s", err);
 		return NULL;
 	}
-	if (pg_run(c, "LISTEN kookooverify_jobs", NULL, "listen") != 0) {
+	if (pg_run(c, "LISTEN kookooverify_jobs", NULL, "listen") != 0 ||
+	    pg_run(c, "LISTEN " PG_CACHE_CHANNEL, NULL, "listen") != 0) {
 		pg_close(c);
 		return NULL;
 	}
@@ -237,7 +238,10 @@ static int listen_drain(struct store_tx *c)
 	if (!PQconsumeInput(c->conn))
 		return KV_EDB;
 	while ((n = PQnotifies(c->conn)) != NULL) {
-		got = 1;
+		if (strcmp(n->relname, PG_CACHE_CHANNEL) == 0)
+			pg_caches_clear();
+		else
+			got = 1;
 		PQfreemem(n);
 	}
 	if (got)
@@ -253,6 +257,8 @@ static int listen_drain(struct store_tx *c)
  */
 static int listen_serve(struct store_tx *c)
 {
+	/* A cached row may have changed while nobody listened. */
+	pg_caches_clear();
 	lis.wake();
 	for (;;) {
 		int w = listen_wait(PQsocket(c->conn), LISTEN_CHECK_MS);

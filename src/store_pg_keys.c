@@ -4,8 +4,13 @@
  * verification tokens.  The same statements and meaning as the SQLite
  * backend's.
  */
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
 #include "store_pg.h"
 #include "err.h"
+#include "util.h"
 
 /* A key's owner: its row id (0 for none) and its api_key ("" for none). */
 #define KEY_COLUMNS                                                            \
@@ -51,6 +56,26 @@ static const char sql_token_purge[] =
 	"DELETE FROM token_uses WHERE jti IN (SELECT jti FROM token_uses "
 	"WHERE exp_ms <= $1 ORDER BY exp_ms LIMIT 64 FOR UPDATE SKIP LOCKED)";
 static const char sql_token_used[] = "SELECT 1 FROM token_uses WHERE jti = $1";
+
+/*
+ * Every API call authenticates its key: a node's readers keep the keys
+ * they found for PG_CACHE_TTL_MS (store_pg.h), so a busy key costs one
+ * statement a second instead of one a call.  A revoke or a new owner
+ * reaches a running node when the entry ends, or sooner: the admin
+ * command announces it and every node's listener empties its caches.
+ * Unknown keys are not kept, so a new key works at once.  Writers and the
+ * admin commands' connections always read the table.
+ */
+#define KEY_CACHE_SLOTS 64
+
+static struct pg_cache_entry key_slots[KEY_CACHE_SLOTS];
+static struct pg_cache kc = {PTHREAD_MUTEX_INITIALIZER, KEY_CACHE_SLOTS,
+			     key_slots};
+
+void pg_key_cache_clear(void)
+{
+	pg_cache_clear(&kc);
+}
 
 static void pg_key_from_row(PGresult *res, int row, struct key_info *k)
 {
@@ -119,13 +144,18 @@ int pg_key_get(struct store_tx *c, const char *api_key, struct key_info *out)
 {
 	struct pg_params p;
 	PGresult *res = NULL;
-	int rc;
+	int found, rc;
 
+	if (c->reader && pg_cache_get(&kc, api_key, out, sizeof(*out), &found))
+		return 0; /* only keys found are put there */
 	pg_params_init(&p);
 	pg_param_text(&p, api_key);
 	rc = pg_row(c, sql_key_get, &p, &res, "get key");
-	if (rc == 0)
+	if (rc == 0) {
 		pg_key_from_row(res, 0, out);
+		if (c->reader)
+			pg_cache_put(&kc, api_key, out, sizeof(*out), 1);
+	}
 	PQclear(res);
 	return rc;
 }
@@ -137,7 +167,8 @@ int pg_key_revoke(struct store_tx *c, const char *api_key, int64_t now_ms)
 	pg_params_init(&p);
 	pg_param_text(&p, api_key);
 	pg_param_int(&p, now_ms);
-	return pg_run_changed(c, sql_key_revoke, &p, "revoke key");
+	return pg_cache_changed(c, pg_run_changed(c, sql_key_revoke, &p,
+						  "revoke key"));
 }
 
 int pg_key_set_owner(struct store_tx *c, const char *api_key, const char *owner)
@@ -147,7 +178,8 @@ int pg_key_set_owner(struct store_tx *c, const char *api_key, const char *owner)
 	pg_params_init(&p);
 	pg_param_text(&p, api_key);
 	pg_param_text(&p, owner);
-	return pg_run_changed(c, sql_key_set_owner, &p, "set key owner");
+	return pg_cache_changed(c, pg_run_changed(c, sql_key_set_owner, &p,
+						  "set key owner"));
 }
 
 int pg_keys_foreach(struct store_tx *c,

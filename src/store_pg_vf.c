@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "crypto.h"
 #include "err.h"
 #include "log.h"
@@ -69,10 +71,23 @@ static const char sql_by_id_key_lock[] =
  * (1: the row id with the caller's key, 2: a legacy id).  FOR UPDATE
  * cannot go with UNION, so a writer runs the two statements below.
  */
+#define VF_LISTS                                                               \
+	"(SELECT coalesce(json_agg(json_build_array(c.created_ms, c.code, "    \
+	"c.valid, c.ip) ORDER BY c.id), '[]') FROM checks c WHERE "            \
+	"c.verification_id = verifications.id), (SELECT "                      \
+	"coalesce(json_agg(json_build_array(e.created_ms, e.type, e.channel, " \
+	"e.provider_id, e.result, e.detail) ORDER BY e.id), '[]') FROM "       \
+	"events e WHERE e.verification_id = verifications.id)"
+/*
+ * Each row also carries its checks and its events (VF_LISTS, two JSON
+ * arrays in columns VF_NCOLUMNS and VF_NCOLUMNS + 1), which a Search goes
+ * on to list: one round trip for the whole of it (the reader's stash).
+ */
+#define VF_NCOLUMNS 31
 static const char sql_get_both[] =
-	"SELECT " VF_COLUMNS ", 1 FROM verifications "
+	"SELECT " VF_COLUMNS ", " VF_LISTS ", 1 FROM verifications "
 	"WHERE id = $1 AND key_id = $2 UNION ALL "
-	"SELECT " VF_COLUMNS ", 2 FROM verifications "
+	"SELECT " VF_COLUMNS ", " VF_LISTS ", 2 FROM verifications "
 	"WHERE request_id = $3 AND key_id = $2 AND legacy = 1";
 /* Ids from before request ids were derived from the row id. */
 static const char sql_legacy[] = "SELECT " VF_COLUMNS " FROM verifications "
@@ -341,7 +356,16 @@ static int vf_get_both(struct store_tx *c, const char *request_id,
 					       out->v.request_id, request_id)
 				     ? KV_ENOTFOUND
 				     : 0;
+			if (rc == 0 && c->reader) {
+				c->stash_row = i;
+				c->stash_id = out->v.id;
+			}
 		}
+	}
+	/* pg_query() dropped the last stash; this result is the next. */
+	if (rc == 0 && c->reader) {
+		c->stash = res;
+		res = NULL;
 	}
 	PQclear(res);
 	if (rc != 0)
@@ -429,27 +453,96 @@ int pg_check_insert(struct store_tx *c, int64_t verification_id,
 	return pg_run(c, sql_check_insert, &p, "insert check");
 }
 
+/*
+ * The rows of a list of checks or events: a query's result, or the JSON
+ * array the reader's stash holds for them (its elements are arrays of the
+ * same columns in the same order).
+ */
+struct vf_rows {
+	PGresult *res;
+	json_t *list;
+};
+
+static int vf_rows_count(const struct vf_rows *r)
+{
+	return r->list ? (int)json_array_size(r->list) : PQntuples(r->res);
+}
+
+static int64_t vf_rows_int(const struct vf_rows *r, int row, int col)
+{
+	if (!r->list)
+		return pg_get_int(r->res, row, col);
+	return (int64_t)json_integer_value(json_array_get(
+		json_array_get(r->list, (size_t)row), (size_t)col));
+}
+
+static void vf_rows_text(const struct vf_rows *r, int row, int col, char *out,
+			 size_t outlen)
+{
+	json_t *v;
+
+	if (!r->list) {
+		pg_get_text(r->res, row, col, out, outlen);
+		return;
+	}
+	v = json_array_get(json_array_get(r->list, (size_t)row), (size_t)col);
+	if (json_is_string(v))
+		snprintf(out, outlen, "%s", json_string_value(v));
+	else if (outlen)
+		out[0] = '\0';
+}
+
+/*
+ * The rows of column col of the stash when it holds verification vid's
+ * row, else those of `sql` run for vid.  vf_rows_free() after.
+ */
+static int vf_rows_get(struct store_tx *c, int64_t vid, int col,
+		       const char *sql, const char *what, struct vf_rows *r)
+{
+	struct pg_params p;
+
+	r->res = NULL;
+	r->list = NULL;
+	if (c->stash && c->stash_id == vid) {
+		r->list = json_loadb(PQgetvalue(c->stash, c->stash_row, col),
+				     (size_t)PQgetlength(c->stash, c->stash_row,
+							 col),
+				     0, NULL);
+		if (json_is_array(r->list))
+			return 0;
+		/* Not what VF_LISTS makes: read the table instead. */
+		json_decref(r->list);
+		r->list = NULL;
+	}
+	pg_params_init(&p);
+	pg_param_int(&p, vid);
+	return pg_query(c, sql, &p, &r->res, what);
+}
+
+static void vf_rows_free(struct vf_rows *r)
+{
+	json_decref(r->list);
+	PQclear(r->res);
+}
+
 int pg_checks_foreach(struct store_tx *c, int64_t verification_id,
 		      int (*cb)(const struct vf_check *ch, void *arg),
 		      void *arg)
 {
-	struct pg_params p;
+	struct vf_rows r;
 	struct vf_check ch;
-	PGresult *res = NULL;
-	int rc;
+	int rc = vf_rows_get(c, verification_id, VF_NCOLUMNS, sql_check_list,
+			     "list checks", &r);
 
-	pg_params_init(&p);
-	pg_param_int(&p, verification_id);
-	rc = pg_query(c, sql_check_list, &p, &res, "list checks");
-	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+	for (int i = 0; rc == 0 && i < vf_rows_count(&r); i++) {
 		memset(&ch, 0, sizeof(ch));
-		ch.created_ms = pg_get_int(res, i, 0);
-		pg_get_text(res, i, 1, ch.code, sizeof(ch.code));
-		ch.valid = (int)pg_get_int(res, i, 2);
-		pg_get_text(res, i, 3, ch.ip, sizeof(ch.ip));
+		ch.created_ms = vf_rows_int(&r, i, 0);
+		vf_rows_text(&r, i, 1, ch.code, sizeof(ch.code));
+		ch.valid = (int)vf_rows_int(&r, i, 2);
+		vf_rows_text(&r, i, 3, ch.ip, sizeof(ch.ip));
 		rc = cb(&ch, arg);
 	}
-	PQclear(res);
+	vf_rows_free(&r);
 	return rc;
 }
 
@@ -473,25 +566,22 @@ int pg_events_foreach(struct store_tx *c, int64_t verification_id,
 		      int (*cb)(const struct vf_event *ev, void *arg),
 		      void *arg)
 {
-	struct pg_params p;
+	struct vf_rows r;
 	struct vf_event ev;
-	PGresult *res = NULL;
-	int rc;
+	int rc = vf_rows_get(c, verification_id, VF_NCOLUMNS + 1,
+			     sql_event_list, "list events", &r);
 
-	pg_params_init(&p);
-	pg_param_int(&p, verification_id);
-	rc = pg_query(c, sql_event_list, &p, &res, "list events");
-	for (int i = 0; rc == 0 && i < PQntuples(res); i++) {
+	for (int i = 0; rc == 0 && i < vf_rows_count(&r); i++) {
 		memset(&ev, 0, sizeof(ev));
-		ev.created_ms = pg_get_int(res, i, 0);
-		pg_get_text(res, i, 1, ev.type, sizeof(ev.type));
-		pg_get_text(res, i, 2, ev.channel, sizeof(ev.channel));
-		pg_get_text(res, i, 3, ev.provider_id, sizeof(ev.provider_id));
-		pg_get_text(res, i, 4, ev.result, sizeof(ev.result));
-		pg_get_text(res, i, 5, ev.detail, sizeof(ev.detail));
+		ev.created_ms = vf_rows_int(&r, i, 0);
+		vf_rows_text(&r, i, 1, ev.type, sizeof(ev.type));
+		vf_rows_text(&r, i, 2, ev.channel, sizeof(ev.channel));
+		vf_rows_text(&r, i, 3, ev.provider_id, sizeof(ev.provider_id));
+		vf_rows_text(&r, i, 4, ev.result, sizeof(ev.result));
+		vf_rows_text(&r, i, 5, ev.detail, sizeof(ev.detail));
 		rc = cb(&ev, arg);
 	}
-	PQclear(res);
+	vf_rows_free(&r);
 	return rc;
 }
 

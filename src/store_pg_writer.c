@@ -167,6 +167,7 @@ int pg_reader_reopen(struct store_tx *c)
 	if (!fresh)
 		return KV_EDB;
 	/* The caller holds c: keep the struct, take the new session. */
+	pg_stash_clear(c);
 	PQfinish(c->conn);
 	c->conn = fresh->conn;
 	c->nprepared = 0;
@@ -180,14 +181,23 @@ int pg_reader_reopen(struct store_tx *c)
  * No read transaction: each statement reads its own snapshot.  The
  * callers tolerate that (the SQLite backend's snapshot only saves it lock
  * round trips), and a BEGIN and a COMMIT would cost two round trips to
- * the server for every request.
+ * the server for every request.  What a call read ahead (a Search's
+ * checks and events) is dropped at both ends, never kept for the next.
  */
+static void pg_read_forget(void)
+{
+	if (thread_slot && thread_slot->conn)
+		pg_stash_clear(thread_slot->conn);
+}
+
 void pg_read_begin(void)
 {
+	pg_read_forget();
 }
 
 void pg_read_end(void)
 {
+	pg_read_forget();
 }
 
 void pg_readers_close(void)
