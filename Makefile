@@ -342,6 +342,10 @@ install: install-files
 	    $(INSTALL) -d $(DESTDIR)$(pkgdatadir)/$$d && \
 	    $(INSTALL) -m 0644 $$d*.xml $(DESTDIR)$(pkgdatadir)/$$d || exit 1; \
 	done
+	for d in sms_templates/*/; do \
+	    $(INSTALL) -d $(DESTDIR)$(pkgdatadir)/$$d && \
+	    $(INSTALL) -m 0644 $$d*.txt $(DESTDIR)$(pkgdatadir)/$$d || exit 1; \
+	done
 	$(INSTALL) -m 0644 $(DIST)/kookooverify.8 $(DESTDIR)$(mandir)/man8/kookooverify.8
 	$(INSTALL) -m 0644 $(DIST)/kookooverify.service \
 	    $(DESTDIR)$(systemdsystemunitdir)/kookooverify.service

@@ -22,6 +22,7 @@
 #include "keys.h"
 #include "log.h"
 #include "phone.h"
+#include "sms.h"
 #include "util.h"
 #include "verify.h"
 #include "vtoken.h"
@@ -345,18 +346,18 @@ static int cmd_migrate(struct admin_options *o)
 }
 
 /*
- * A relative template directory that does not exist from here is looked for
- * beside the program (bin/../xml_templates), so the binary works from any
- * working directory of a checkout.
+ * A relative template directory (dir, dirlen bytes) that does not exist
+ * from here is looked for beside the program (bin/../xml_templates), so the
+ * binary works from any working directory of a checkout, then where `make
+ * install` puts it.
  */
-void admin_locate_templates(struct config *cfg)
+static void locate_dir(char *dir, size_t dirlen)
 {
 	char exe[512], path[1100];
 	ssize_t n;
 	char *slash;
 
-	if (cfg->xml_templates[0] == '/' ||
-	    access(cfg->xml_templates, R_OK) == 0)
+	if (dir[0] == '/' || access(dir, R_OK) == 0)
 		return;
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
@@ -364,18 +365,40 @@ void admin_locate_templates(struct config *cfg)
 		slash = strrchr(exe, '/');
 		if (slash) {
 			*slash = '\0';
-			snprintf(path, sizeof(path), "%s/../%s", exe,
-				 cfg->xml_templates);
+			snprintf(path, sizeof(path), "%s/../%s", exe, dir);
 			if (access(path, R_OK) == 0)
 				goto found;
 		}
 	}
-	snprintf(path, sizeof(path), "%s/%s", KV_DATADIR, cfg->xml_templates);
+	snprintf(path, sizeof(path), "%s/%s", KV_DATADIR, dir);
 	if (access(path, R_OK) != 0)
 		return;
 found:
-	if (strlen(path) < sizeof(cfg->xml_templates))
-		memcpy(cfg->xml_templates, path, strlen(path) + 1);
+	if (strlen(path) < dirlen)
+		memcpy(dir, path, strlen(path) + 1);
+}
+
+int admin_load_templates(struct config *cfg, char *err, size_t errlen)
+{
+	int expiry = cfg->pin_expiry > ENGINE_PIN_EXPIRY_MAX_S
+			     ? cfg->pin_expiry
+			     : ENGINE_PIN_EXPIRY_MAX_S;
+	/* The longest values the server may fill in: the DLT checks. */
+	struct sms_limits lim = {
+		.code_max = ENGINE_PIN_MAX,
+		.minutes_max = (expiry + 59) / 60,
+	};
+	int rc;
+
+	locate_dir(cfg->xml_templates, sizeof(cfg->xml_templates));
+	locate_dir(cfg->sms_templates, sizeof(cfg->sms_templates));
+	rc = ivr_xml_load(cfg->xml_templates, err, errlen);
+	if (rc == 0) {
+		rc = sms_templates_load(cfg->sms_templates, &lim, err, errlen);
+		if (rc != 0)
+			ivr_xml_free();
+	}
+	return rc;
 }
 
 static int cmd_check_config(struct admin_options *o)
@@ -386,8 +409,7 @@ static int cmd_check_config(struct admin_options *o)
 		fprintf(stderr, "kookooverify: %s\n", err);
 		return EXIT_USAGE;
 	}
-	admin_locate_templates(&o->cfg);
-	if (ivr_xml_load(o->cfg.xml_templates, err, sizeof(err)) != 0) {
+	if (admin_load_templates(&o->cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kookooverify: templates: %s\n", err);
 		return EXIT_USAGE;
 	}
@@ -478,6 +500,28 @@ static int key_print_created(const struct admin_options *o, const char *key,
 	return 0;
 }
 
+/*
+ * The --origin flags, normalised into norm and listed in list; 0, or
+ * EXIT_USAGE after saying which one is not an origin.
+ */
+static int origins_read(const struct admin_options *o,
+			char norm[KEYS_ORIGINS_MAX][KEYS_ORIGIN_MAX],
+			const char *list[KEYS_ORIGINS_MAX])
+{
+	for (int i = 0; i < o->norigins; i++) {
+		if (keys_origin_normalize(o->origins[i], norm[i]) != 0) {
+			fprintf(stderr,
+				"kookooverify: --origin \"%s\" is not an "
+				"origin: scheme http or https, a host, an "
+				"optional port, no path\n",
+				o->origins[i]);
+			return EXIT_USAGE;
+		}
+		list[i] = norm[i];
+	}
+	return 0;
+}
+
 /* `keys create --publishable`: the origins are checked before anything. */
 static int cmd_keys_publishable(struct admin_options *o, struct store_tx *c)
 {
@@ -491,17 +535,8 @@ static int cmd_keys_publishable(struct admin_options *o, struct store_tx *c)
 				"least one --origin https://site.example\n");
 		return EXIT_USAGE;
 	}
-	for (int i = 0; i < o->norigins; i++) {
-		if (keys_origin_normalize(o->origins[i], norm[i]) != 0) {
-			fprintf(stderr,
-				"kookooverify: --origin \"%s\" is not an "
-				"origin: scheme http or https, a host, an "
-				"optional port, no path\n",
-				o->origins[i]);
-			return EXIT_USAGE;
-		}
-		list[i] = norm[i];
-	}
+	if (origins_read(o, norm, list) != 0)
+		return EXIT_USAGE;
 	if (o->brand && (!vonage_brand_valid(o->brand) ||
 			 strlen(o->brand) > (size_t)4 * 18)) {
 		fprintf(stderr, "kookooverify: --brand must be 1 to 18 "
@@ -572,6 +607,8 @@ static int cmd_keys_set_owner(struct admin_options *o)
 static int cmd_keys_create(struct admin_options *o)
 {
 	char key[CRYPTO_API_KEY_LEN + 1], secret[CRYPTO_API_SECRET_LEN + 1];
+	char norm[KEYS_ORIGINS_MAX][KEYS_ORIGIN_MAX];
+	const char *list[KEYS_ORIGINS_MAX];
 	struct store_tx *c = admin_open(o);
 	int rc = 1;
 
@@ -581,14 +618,19 @@ static int cmd_keys_create(struct admin_options *o)
 		rc = cmd_keys_publishable(o, c);
 		goto out;
 	}
-	if (o->norigins || o->brand || o->owner) {
-		fprintf(stderr, "kookooverify: --origin, --brand and --owner "
-				"are for publishable keys (--publishable)\n");
+	if (o->brand || o->owner) {
+		fprintf(stderr, "kookooverify: --brand and --owner are for "
+				"publishable keys (--publishable)\n");
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	if (keys_create(c, o->name, !o->no_voice_confirm, o->countries, key,
-			secret) != 0)
+	/* A secret key's origins: what its requests may name for autofill. */
+	if (origins_read(o, norm, list) != 0) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (keys_create_origins(c, o->name, !o->no_voice_confirm, o->countries,
+				list, (size_t)o->norigins, key, secret) != 0)
 		goto out;
 	rc = key_print_created(o, key, secret);
 	sodium_memzero(secret, sizeof(secret));
@@ -691,7 +733,10 @@ static const struct admin_cmd cmds[] = {
 	{"keys", "create", 1, cmd_keys_create,
 	 "  keys create [--name N] [--json] [--no-voice-confirm]\n"
 	 "              [--countries IN,GB|*]  (default IN)\n"
-	 "                        create an API key, print its secret\n"
+	 "              [--origin https://site.example ...]\n"
+	 "                        create an API key, print its secret;\n"
+	 "                        its requests may name those origins\n"
+	 "                        for SMS autofill\n"
 	 "  keys create --publishable --origin https://site.example\n"
 	 "              --owner KEY [--origin ...] [--brand B]\n"
 	 "              [--name N] [--json]\n"

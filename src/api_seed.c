@@ -133,8 +133,10 @@ static enum api_run seed_request_run(struct seed_ctx *ctx)
 {
 	struct api_call *call = &ctx->base.call;
 	struct verify_request_in in;
+	char host[API_AUTOFILL_HOST_MAX];
 	const char *bad = NULL;
 	enum verify_result r;
+	int rc;
 
 	memset(&in, 0, sizeof(in));
 	in.number = api_param(call, "phone_no");
@@ -146,6 +148,11 @@ static enum api_run seed_request_run(struct seed_ctx *ctx)
 	}
 	if (strlen(in.brand) > 63) {
 		seed_fail(ctx, SEED_BAD_VALUE, "brand");
+		return API_RUN_DONE;
+	}
+	rc = api_autofill_read(call, &in, host, sizeof(host), &bad);
+	if (rc != 0) {
+		seed_fail(ctx, bad ? SEED_BAD_INPUT : SEED_INTERNAL, bad);
 		return API_RUN_DONE;
 	}
 	in.countries = call->countries;
@@ -397,7 +404,8 @@ static enum api_run seed_control_run(struct seed_ctx *ctx)
 
 /* ---- routes ---- */
 
-static const char *const request_single[] = {"phone_no", "brand", NULL};
+static const char *const request_single[] = {"phone_no", "brand", "origin",
+					     "app_hash", NULL};
 static const char *const check_single[] = {"request_id", "code", NULL};
 static const char *const search_single[] = {"request_id", "phone_no", NULL};
 static const char *const control_single[] = {"request_id", "cmd", NULL};

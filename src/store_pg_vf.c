@@ -24,12 +24,12 @@
 	"created_ms, "                                                         \
 	"pin_created_ms, pin_expiry_ms, expires_ms, last_resend_ms, "          \
 	"finalized_ms, first_event_ms, last_event_ms, pin_box, call_sid, "     \
-	"handle_hash"
+	"handle_hash, origin_host, app_hash"
 
 #define VF_PARAMS_AFTER_ID                                                     \
 	"$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "  \
 	"$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, "    \
-	"$30, $31"
+	"$30, $31, $32, $33"
 
 /*
  * The id is the one store_verification_next_id() drew, or a new one from
@@ -55,7 +55,8 @@ static const char sql_update[] =
 	"pin_hash, steps, wait1_ms, wait2_ms, wait3_ms, state, attempts, "
 	"next_step, resends, created_ms, pin_created_ms, pin_expiry_ms, "
 	"expires_ms, last_resend_ms, finalized_ms, first_event_ms, "
-	"last_event_ms, pin_box, call_sid, handle_hash) = "
+	"last_event_ms, pin_box, call_sid, handle_hash, origin_host, "
+	"app_hash) = "
 	"(" VF_PARAMS_AFTER_ID ") WHERE id = $1";
 
 static const char sql_by_id_key[] = "SELECT " VF_COLUMNS " FROM verifications "
@@ -112,10 +113,11 @@ static const char sql_check_list[] =
 	"WHERE verification_id = $1 ORDER BY id";
 static const char sql_event_insert[] =
 	"INSERT INTO events (verification_id, created_ms, type, channel, "
-	"provider_id, result, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+	"provider_id, result, detail, encoding, segments) VALUES ($1, $2, "
+	"$3, $4, $5, $6, $7, $8, $9)";
 static const char sql_event_list[] =
-	"SELECT created_ms, type, channel, provider_id, result, detail "
-	"FROM events WHERE verification_id = $1 ORDER BY id";
+	"SELECT created_ms, type, channel, provider_id, result, detail, "
+	"encoding, segments FROM events WHERE verification_id = $1 ORDER BY id";
 
 static const char sql_verified_put[] =
 	"INSERT INTO verified_numbers (key_id, number, verified_ms, "
@@ -191,6 +193,8 @@ static void vf_bind(struct pg_params *p, const struct vf_record *r)
 	/* None is a zero-length value, as SQLite stores it. */
 	pg_param_bytea(p, r->handle_hash,
 		       r->has_handle ? sizeof(r->handle_hash) : 0);
+	pg_param_text(p, r->origin_host);
+	pg_param_text(p, r->app_hash);
 }
 
 static void vf_from_row(PGresult *res, int row, struct vf_record *r)
@@ -235,6 +239,8 @@ static void vf_from_row(PGresult *res, int row, struct vf_record *r)
 			sizeof(r->handle_hash);
 	if (!r->has_handle)
 		memset(r->handle_hash, 0, sizeof(r->handle_hash));
+	pg_get_text(res, row, 31, r->origin_host, sizeof(r->origin_host));
+	pg_get_text(res, row, 32, r->app_hash, sizeof(r->app_hash));
 }
 
 /* Runs a one-row lookup of a verification into *out. */
@@ -466,6 +472,8 @@ int pg_event_insert(struct store_tx *c, int64_t verification_id,
 	pg_param_text(&p, ev->provider_id);
 	pg_param_text(&p, ev->result);
 	pg_param_text(&p, ev->detail);
+	pg_param_text(&p, ev->encoding);
+	pg_param_int(&p, ev->segments);
 	return pg_run(c, sql_event_insert, &p, "insert event");
 }
 
@@ -489,6 +497,8 @@ int pg_events_foreach(struct store_tx *c, int64_t verification_id,
 		pg_get_text(res, i, 3, ev.provider_id, sizeof(ev.provider_id));
 		pg_get_text(res, i, 4, ev.result, sizeof(ev.result));
 		pg_get_text(res, i, 5, ev.detail, sizeof(ev.detail));
+		pg_get_text(res, i, 6, ev.encoding, sizeof(ev.encoding));
+		ev.segments = (int)pg_get_int(res, i, 7);
 		rc = cb(&ev, arg);
 	}
 	PQclear(res);

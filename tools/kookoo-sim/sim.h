@@ -140,9 +140,12 @@ int counter_bump_locked(const char *phone, const char *api);
 json_t *inbox_find_locked(const char *phone, int create);
 void stats_number_locked(const char *phone, const char *name);
 /* unicode: the request's Unicode marker (outbound_sms.php's `unicode`
- * parameter, <sendsms unicode="...">), NULL when absent. */
+ * parameter, <sendsms unicode="...">), NULL when absent.  params: the
+ * request's other parameters (an object, taken over; NULL: none), kept as
+ * the SMS's "params". */
 void inbox_add_sms_locked(const char *phone, const char *text,
-			  const char *sender, const char *unicode);
+			  const char *sender, const char *unicode,
+			  json_t *params);
 /* 0, or KV_EINVAL/KV_ERANGE with a message in err. */
 int script_validate(json_t *root, char *err, size_t errlen);
 void script_merge_locked(json_t *root);

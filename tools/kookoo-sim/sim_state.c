@@ -335,7 +335,8 @@ static int text_has_non_ascii(const char *text)
 }
 
 void inbox_add_sms_locked(const char *phone, const char *text,
-			  const char *sender, const char *unicode)
+			  const char *sender, const char *unicode,
+			  json_t *params)
 {
 	char when[20];
 	json_t *box = inbox_find_locked(phone, 1);
@@ -343,10 +344,14 @@ void inbox_add_sms_locked(const char *phone, const char *text,
 	format_datetime(now_ms() / 1000, when);
 	if (box)
 		array_push_capped(json_object_get(box, "sms"),
-				  json_pack("{s:s, s:s?, s:s, s:s?}", "message",
-					    text, "senderid", sender, "time",
-					    when, "unicode", unicode),
+				  json_pack("{s:s, s:s?, s:s, s:s?, s:o}",
+					    "message", text, "senderid", sender,
+					    "time", when, "unicode", unicode,
+					    "params",
+					    params ? params : json_object()),
 				  SIM_SMS_PER_NUMBER);
+	else
+		json_decref(params);
 	/* KooKoo sends text not marked Unicode as plain text: a phone
 	 * would show Devanagari as garbage.  Counted, for tests to check. */
 	if (!unicode && text_has_non_ascii(text))
