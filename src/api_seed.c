@@ -242,6 +242,11 @@ static int event_to_json(const struct vf_event *ev, void *arg)
 	json_object_set_new(e, "id", json_string(ev->provider_id));
 	json_object_set_new(e, "result", json_string(ev->result));
 	json_object_set_new(e, "detail", json_string(ev->detail));
+	/* An SMS sent: how it went over the air. */
+	if (ev->encoding[0]) {
+		json_object_set_new(e, "encoding", json_string(ev->encoding));
+		json_object_set_new(e, "segments", json_integer(ev->segments));
+	}
 	json_object_set_new(e, "created_at", api_datetime(ev->created_ms));
 	return json_array_append_new(arg, e);
 }

@@ -128,6 +128,8 @@ int sim_is_stopping(void);
 int sim_sleep_ms(int64_t ms);
 double sim_random_locked(void);
 void text_clean(char *dst, size_t cap, const char *src);
+/* The same, keeping '\n': an SMS's lines (WebOTP reads the last one). */
+void text_clean_message(char *dst, size_t cap, const char *src);
 int phone_ok(const char *p);
 int empty(const char *s);
 void sim_print_locked(const char *fmt, ...)

@@ -213,7 +213,7 @@ void api_sms(struct sim_req *r)
 	const char *uni = req_param(r, "unicode");
 
 	if (outbound_begin(r, &sms_api, &s) >= 0) {
-		text_clean(text, sizeof(text), req_param(r, "message"));
+		text_clean_message(text, sizeof(text), req_param(r, "message"));
 		text_clean(sender, sizeof(sender), from);
 		text_clean(unicode, sizeof(unicode), uni);
 		pthread_mutex_lock(&sim.lock);
