@@ -308,8 +308,8 @@ $(BUILD)/paths.stamp: FORCE
 	@printf '%s\n' $(DIST_PATHS) | cmp -s - $@ || \
 	    printf '%s\n' $(DIST_PATHS) > $@
 
-$(BUILD)/src/admin.o: CFLAGS += -DKV_DATADIR='"$(pkgdatadir)"'
-$(BUILD)/src/admin.o: $(BUILD)/paths.stamp
+$(BUILD)/src/admin_templates.o: CFLAGS += -DKV_DATADIR='"$(pkgdatadir)"'
+$(BUILD)/src/admin_templates.o: $(BUILD)/paths.stamp
 
 # Each depends on the Makefile too, whose recipes name files (kv.db).
 $(DIST)/kookooverify.conf: dist/kookooverify.conf.head $(BIN) $(BUILD)/paths.stamp Makefile

@@ -22,20 +22,11 @@
 #include "keys.h"
 #include "log.h"
 #include "phone.h"
-#include "sms.h"
 #include "util.h"
 #include "verify.h"
 #include "vtoken.h"
 
 #define EXIT_USAGE ADMIN_EXIT_USAGE
-
-/*
- * Where `make install` puts the IVR templates (`make` passes datadir); the
- * last place a relative xml_templates setting is looked for.
- */
-#ifndef KV_DATADIR
-#define KV_DATADIR "/usr/local/share/kookooverify"
-#endif
 
 /* ---- flags ---- */
 
@@ -345,62 +336,6 @@ static int cmd_migrate(struct admin_options *o)
 	return 0;
 }
 
-/*
- * A relative template directory (dir, dirlen bytes) that does not exist
- * from here is looked for beside the program (bin/../xml_templates), so the
- * binary works from any working directory of a checkout, then where `make
- * install` puts it.
- */
-static void locate_dir(char *dir, size_t dirlen)
-{
-	char exe[512], path[1100];
-	ssize_t n;
-	char *slash;
-
-	if (dir[0] == '/' || access(dir, R_OK) == 0)
-		return;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = '\0';
-			snprintf(path, sizeof(path), "%s/../%s", exe, dir);
-			if (access(path, R_OK) == 0)
-				goto found;
-		}
-	}
-	snprintf(path, sizeof(path), "%s/%s", KV_DATADIR, dir);
-	if (access(path, R_OK) != 0)
-		return;
-found:
-	if (strlen(path) < dirlen)
-		memcpy(dir, path, strlen(path) + 1);
-}
-
-int admin_load_templates(struct config *cfg, char *err, size_t errlen)
-{
-	int expiry = cfg->pin_expiry > ENGINE_PIN_EXPIRY_MAX_S
-			     ? cfg->pin_expiry
-			     : ENGINE_PIN_EXPIRY_MAX_S;
-	/* The longest values the server may fill in: the DLT checks. */
-	struct sms_limits lim = {
-		.code_max = ENGINE_PIN_MAX,
-		.minutes_max = (expiry + 59) / 60,
-	};
-	int rc;
-
-	locate_dir(cfg->xml_templates, sizeof(cfg->xml_templates));
-	locate_dir(cfg->sms_templates, sizeof(cfg->sms_templates));
-	rc = ivr_xml_load(cfg->xml_templates, err, errlen);
-	if (rc == 0) {
-		rc = sms_templates_load(cfg->sms_templates, &lim, err, errlen);
-		if (rc != 0)
-			ivr_xml_free();
-	}
-	return rc;
-}
-
 static int cmd_check_config(struct admin_options *o)
 {
 	char err[600];
@@ -431,15 +366,26 @@ struct store_tx *admin_open(struct admin_options *o)
 	return c;
 }
 
+/* arg: NULL, or a flag set once "\torigins:" is printed (secret keys). */
 static void origin_print(const char *origin, void *arg)
 {
+	int *started = arg;
+
+	if (started && !*started) {
+		printf("\torigins:");
+		*started = 1;
+	}
 	printf(" %s", origin);
 }
 
-/* One line per key; a publishable key's line ends with its origins. */
+/*
+ * One line per key; a publishable key's line ends with its origins, a
+ * secret key's with those it may name for SMS autofill, if any.
+ */
 static int key_print(const struct key_info *k, void *arg)
 {
 	char created[20];
+	int started = 0;
 
 	format_datetime(k->created_ms / 1000, created);
 	printf("%s\t%s\t%s\t%s\t%s", k->api_key, created,
@@ -453,6 +399,9 @@ static int key_print(const struct key_info *k, void *arg)
 		if (store_key_origins_foreach(arg, k->id, origin_print, NULL) !=
 		    0)
 			return -1;
+	} else if (store_key_origins_foreach(arg, k->id, origin_print,
+					     &started) != 0) {
+		return -1;
 	}
 	printf("\n");
 	return 0;

@@ -7,10 +7,13 @@ that does not fit, an origin that is not the key's, a malformed app hash.
 
 import itertools
 import json
+import os
 import re
+import shutil
+import tempfile
 import unittest
 
-from harness import SimTestCase, poll_until
+from harness import ROOT, SimTestCase, poll_until, run_cli
 
 ORIGIN = "https://shop.example"
 HASH = "FA+9qCX9VSu"
@@ -206,6 +209,42 @@ class DltTests(SimTestCase):
             self.assertIn("app_hash", r.data.get("error_text", ""),
                           r.describe())
         self.assertEqual(self.sim.stats().get("sms", {}).get("sent", 0), 0)
+
+
+class TemplateCheckTests(unittest.TestCase):
+    """check-config (and serve, which loads the same way) refuses a broken
+    template set, naming the file and the line."""
+
+    def broken(self, old, new):
+        d = tempfile.mkdtemp(prefix="kv-sms-")
+        self.addCleanup(shutil.rmtree, d, True)
+        shutil.copytree(os.path.join(ROOT, "sms_templates"), d,
+                        dirs_exist_ok=True)
+        path = os.path.join(d, "en", "pin.txt")
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().split("\n")
+        line = next(i for i, t in enumerate(lines) if t.startswith(old)) + 1
+        lines[line - 1] = new
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines))
+        cp = run_cli(["check-config", "--set", "sms_templates=" + d])
+        self.assertNotEqual(cp.returncode, 0, cp.stdout)
+        self.assertIn("%s:%d: " % (path, line), cp.stderr)
+        return cp.stderr
+
+    def test_shipped_set_is_valid(self):
+        cp = run_cli(["check-config", "--set", "sms_templates="
+                      + os.path.join(ROOT, "sms_templates")])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+
+    def test_errors_name_file_and_line(self):
+        self.assertIn("6 letters", self.broken("header", "header = KV"))
+        self.assertIn("19 digits",
+                      self.broken("template_id", "template_id = 12345"))
+        self.assertIn("unknown value name",
+                      self.broken("values", "values = brand pin minutes"))
+        self.assertIn("over one SMS segment", self.broken(
+            "text", "text = " + "x" * 100 + " {#var#} {#var#} {#var#}"))
 
 
 if __name__ == "__main__":
