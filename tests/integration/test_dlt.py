@@ -197,6 +197,20 @@ class DltTests(SimTestCase):
         self.assert_vonage(r, "3", contains="Invalid value for parameter "
                            "origin")
 
+    def test_secret_key_origins_are_listed_and_open_no_cors(self):
+        self.wire()
+        key = self.secret_key_with_origin("https://autofill.example")
+        cp = self.s.cli("keys", "list", "--db", self.s.db)
+        line = next(t for t in cp.stdout.splitlines()
+                    if t.startswith(self.s.keys[key]["api_key"]))
+        self.assertTrue(line.endswith("\tsecret\t\torigins: "
+                                      "https://autofill.example"), line)
+        r = self.s.request("OPTIONS", "/verify/json", headers={
+            "Origin": "https://autofill.example",
+            "Access-Control-Request-Method": "POST"})
+        self.assertIsNone(r.headers.get("Access-Control-Allow-Origin"),
+                          r.describe())
+
     def test_malformed_app_hash_is_refused(self):
         self.wire()
         for bad in ("FA+9qCX9VS", "FA+9qCX9VSuu", "FA-9qCX9VSu"):
