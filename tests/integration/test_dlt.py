@@ -124,6 +124,22 @@ class DltTests(SimTestCase):
             "origin": "https://other.example"}, headers={"Origin": ORIGIN})
         self.assert_vonage(r, "3", contains="origin")
 
+    def test_a_resend_sends_the_same_text_from_the_stored_values(self):
+        # The origin's host and the hash are stored with the verification:
+        # a resend (any node's job runner) rebuilds the very same SMS.
+        self.wire(resend_cooldown=0, next_event_wait=30, pin_expiry=60)
+        key = self.secret_key_with_origin(ORIGIN)
+        number = new_number()
+        r = self.s.seed("", {"phone_no": number, "brand": "Brand",
+                             "origin": ORIGIN, "app_hash": HASH}, key=key)
+        rid = self.assert_seed(r, 0)["request_id"]
+        first = self.wait_sms(number)[0]
+        self.assertTrue(first.endswith(" " + HASH), first)
+        r = self.s.seed("/control", {"request_id": rid, "cmd": "resend"},
+                        key=key)
+        self.assert_seed(r, 0, response="RESENT")
+        self.assertEqual(self.wait_sms(number, 2), [first, first])
+
     def test_event_has_encoding_and_segments(self):
         self.wire()
         number, rid = self.vonage_request_ok(new_number(), brand="Brand")
