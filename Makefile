@@ -308,8 +308,8 @@ $(BUILD)/paths.stamp: FORCE
 	@printf '%s\n' $(DIST_PATHS) | cmp -s - $@ || \
 	    printf '%s\n' $(DIST_PATHS) > $@
 
-$(BUILD)/src/admin.o: CFLAGS += -DKV_DATADIR='"$(pkgdatadir)"'
-$(BUILD)/src/admin.o: $(BUILD)/paths.stamp
+$(BUILD)/src/admin_templates.o: CFLAGS += -DKV_DATADIR='"$(pkgdatadir)"'
+$(BUILD)/src/admin_templates.o: $(BUILD)/paths.stamp
 
 # Each depends on the Makefile too, whose recipes name files (kv.db).
 $(DIST)/kookooverify.conf: dist/kookooverify.conf.head $(BIN) $(BUILD)/paths.stamp Makefile
@@ -341,6 +341,10 @@ install: install-files
 	for d in xml_templates/*/; do \
 	    $(INSTALL) -d $(DESTDIR)$(pkgdatadir)/$$d && \
 	    $(INSTALL) -m 0644 $$d*.xml $(DESTDIR)$(pkgdatadir)/$$d || exit 1; \
+	done
+	for d in sms_templates/*/; do \
+	    $(INSTALL) -d $(DESTDIR)$(pkgdatadir)/$$d && \
+	    $(INSTALL) -m 0644 $$d*.txt $(DESTDIR)$(pkgdatadir)/$$d || exit 1; \
 	done
 	$(INSTALL) -m 0644 $(DIST)/kookooverify.8 $(DESTDIR)$(mandir)/man8/kookooverify.8
 	$(INSTALL) -m 0644 $(DIST)/kookooverify.service \

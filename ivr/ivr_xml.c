@@ -13,7 +13,7 @@
 
 #include "err.h"
 #include "ivr_xml.h"
-#include "messages.h"
+#include "sms.h"
 #include "util.h"
 
 #define LANG_MAX 4
@@ -24,7 +24,7 @@ static const char *const page_files[IVR_PAGE_COUNT] = {
 	[IVR_GOODBYE] = "goodbye.xml",     [IVR_ENDED] = "ended.xml",
 };
 
-/* The languages we ship; messages_language() maps `lg` onto them. */
+/* The languages we ship; sms_language() maps `lg` onto them. */
 static const char *const languages[] = {"en", "hi"};
 
 /* KooKoo's tags we use, and the attributes each may carry. */
@@ -316,7 +316,7 @@ static int fill_node(xmlNodePtr n, const struct ivr_fill *f)
 int ivr_xml_render(enum ivr_page page, const char *lg,
 		   const struct ivr_fill *fill, char **out, size_t *outlen)
 {
-	const char *lang = messages_language(lg);
+	const char *lang = sms_language(lg);
 	size_t l = 0;
 	xmlDocPtr doc;
 	xmlChar *mem = NULL;

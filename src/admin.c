@@ -28,14 +28,6 @@
 
 #define EXIT_USAGE ADMIN_EXIT_USAGE
 
-/*
- * Where `make install` puts the IVR templates (`make` passes datadir); the
- * last place a relative xml_templates setting is looked for.
- */
-#ifndef KV_DATADIR
-#define KV_DATADIR "/usr/local/share/kookooverify"
-#endif
-
 /* ---- flags ---- */
 
 static int flag_json(struct admin_options *o, const char *flag,
@@ -297,40 +289,6 @@ static int cmd_migrate(struct admin_options *o)
 	return 0;
 }
 
-/*
- * A relative template directory that does not exist from here is looked for
- * beside the program (bin/../xml_templates), so the binary works from any
- * working directory of a checkout.
- */
-void admin_locate_templates(struct config *cfg)
-{
-	char exe[512], path[1100];
-	ssize_t n;
-	char *slash;
-
-	if (cfg->xml_templates[0] == '/' ||
-	    access(cfg->xml_templates, R_OK) == 0)
-		return;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = '\0';
-			snprintf(path, sizeof(path), "%s/../%s", exe,
-				 cfg->xml_templates);
-			if (access(path, R_OK) == 0)
-				goto found;
-		}
-	}
-	snprintf(path, sizeof(path), "%s/%s", KV_DATADIR, cfg->xml_templates);
-	if (access(path, R_OK) != 0)
-		return;
-found:
-	if (strlen(path) < sizeof(cfg->xml_templates))
-		memcpy(cfg->xml_templates, path, strlen(path) + 1);
-}
-
 static int cmd_check_config(struct admin_options *o)
 {
 	char err[600];
@@ -339,8 +297,7 @@ static int cmd_check_config(struct admin_options *o)
 		fprintf(stderr, "kookooverify: %s\n", err);
 		return EXIT_USAGE;
 	}
-	admin_locate_templates(&o->cfg);
-	if (ivr_xml_load(o->cfg.xml_templates, err, sizeof(err)) != 0) {
+	if (admin_load_templates(&o->cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "kookooverify: templates: %s\n", err);
 		return EXIT_USAGE;
 	}
@@ -362,15 +319,26 @@ struct store_tx *admin_open(struct admin_options *o)
 	return c;
 }
 
+/* arg: NULL, or a flag set once "\torigins:" is printed (secret keys). */
 static void origin_print(const char *origin, void *arg)
 {
+	int *started = arg;
+
+	if (started && !*started) {
+		printf("\torigins:");
+		*started = 1;
+	}
 	printf(" %s", origin);
 }
 
-/* One line per key; a publishable key's line ends with its origins. */
+/*
+ * One line per key; a publishable key's line ends with its origins, a
+ * secret key's with those it may name for SMS autofill, if any.
+ */
 static int key_print(const struct key_info *k, void *arg)
 {
 	char created[20];
+	int started = 0;
 
 	format_datetime(k->created_ms / 1000, created);
 	printf("%s\t%s\t%s\t%s\t%s", k->api_key, created,
@@ -384,6 +352,9 @@ static int key_print(const struct key_info *k, void *arg)
 		if (store_key_origins_foreach(arg, k->id, origin_print, NULL) !=
 		    0)
 			return -1;
+	} else if (store_key_origins_foreach(arg, k->id, origin_print,
+					     &started) != 0) {
+		return -1;
 	}
 	printf("\n");
 	return 0;
@@ -431,6 +402,28 @@ static int key_print_created(const struct admin_options *o, const char *key,
 	return 0;
 }
 
+/*
+ * The --origin flags, normalised into norm and listed in list; 0, or
+ * EXIT_USAGE after saying which one is not an origin.
+ */
+static int origins_read(const struct admin_options *o,
+			char norm[KEYS_ORIGINS_MAX][KEYS_ORIGIN_MAX],
+			const char *list[KEYS_ORIGINS_MAX])
+{
+	for (int i = 0; i < o->norigins; i++) {
+		if (keys_origin_normalize(o->origins[i], norm[i]) != 0) {
+			fprintf(stderr,
+				"kookooverify: --origin \"%s\" is not an "
+				"origin: scheme http or https, a host, an "
+				"optional port, no path\n",
+				o->origins[i]);
+			return EXIT_USAGE;
+		}
+		list[i] = norm[i];
+	}
+	return 0;
+}
+
 /* `keys create --publishable`: the origins are checked before anything. */
 static int cmd_keys_publishable(struct admin_options *o, struct store_tx *c)
 {
@@ -444,17 +437,8 @@ static int cmd_keys_publishable(struct admin_options *o, struct store_tx *c)
 				"least one --origin https://site.example\n");
 		return EXIT_USAGE;
 	}
-	for (int i = 0; i < o->norigins; i++) {
-		if (keys_origin_normalize(o->origins[i], norm[i]) != 0) {
-			fprintf(stderr,
-				"kookooverify: --origin \"%s\" is not an "
-				"origin: scheme http or https, a host, an "
-				"optional port, no path\n",
-				o->origins[i]);
-			return EXIT_USAGE;
-		}
-		list[i] = norm[i];
-	}
+	if (origins_read(o, norm, list) != 0)
+		return EXIT_USAGE;
 	if (o->brand && (!vonage_brand_valid(o->brand) ||
 			 strlen(o->brand) > (size_t)4 * 18)) {
 		fprintf(stderr, "kookooverify: --brand must be 1 to 18 "
@@ -525,6 +509,8 @@ static int cmd_keys_set_owner(struct admin_options *o)
 static int cmd_keys_create(struct admin_options *o)
 {
 	char key[CRYPTO_API_KEY_LEN + 1], secret[CRYPTO_API_SECRET_LEN + 1];
+	char norm[KEYS_ORIGINS_MAX][KEYS_ORIGIN_MAX];
+	const char *list[KEYS_ORIGINS_MAX];
 	struct store_tx *c = admin_open(o);
 	int rc = 1;
 
@@ -534,14 +520,19 @@ static int cmd_keys_create(struct admin_options *o)
 		rc = cmd_keys_publishable(o, c);
 		goto out;
 	}
-	if (o->norigins || o->brand || o->owner) {
-		fprintf(stderr, "kookooverify: --origin, --brand and --owner "
-				"are for publishable keys (--publishable)\n");
+	if (o->brand || o->owner) {
+		fprintf(stderr, "kookooverify: --brand and --owner are for "
+				"publishable keys (--publishable)\n");
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	if (keys_create(c, o->name, !o->no_voice_confirm, o->countries, key,
-			secret) != 0)
+	/* A secret key's origins: what its requests may name for autofill. */
+	if (origins_read(o, norm, list) != 0) {
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (keys_create_origins(c, o->name, !o->no_voice_confirm, o->countries,
+				list, (size_t)o->norigins, key, secret) != 0)
 		goto out;
 	rc = key_print_created(o, key, secret);
 	sodium_memzero(secret, sizeof(secret));
@@ -644,7 +635,10 @@ static const struct admin_cmd cmds[] = {
 	{"keys", "create", 1, cmd_keys_create,
 	 "  keys create [--name N] [--json] [--no-voice-confirm]\n"
 	 "              [--countries IN,GB|*]  (default IN)\n"
-	 "                        create an API key, print its secret\n"
+	 "              [--origin https://site.example ...]\n"
+	 "                        create an API key, print its secret;\n"
+	 "                        its requests may name those origins\n"
+	 "                        for SMS autofill\n"
 	 "  keys create --publishable --origin https://site.example\n"
 	 "              --owner KEY [--origin ...] [--brand B]\n"
 	 "              [--name N] [--json]\n"

@@ -18,6 +18,7 @@
 #include "err.h"
 #include "keys.h"
 #include "log.h"
+#include "sms.h"
 #include "util.h"
 #include "verify.h"
 
@@ -200,6 +201,61 @@ const char *api_param(const struct api_call *call, const char *name)
 	const char *v = params_get(&call->params, name);
 
 	return v && *v ? v : NULL;
+}
+
+/* The WebOTP host of the page's origin, "" where WebOTP cannot use it. */
+static void page_host(const struct api_call *call, char *host, size_t hostlen)
+{
+	char norm[KEYS_ORIGIN_MAX];
+
+	if (!call->req->origin ||
+	    keys_origin_normalize(call->req->origin, norm) != 0 ||
+	    keys_origin_host(norm, host, hostlen) != 0)
+		host[0] = '\0';
+}
+
+int api_autofill_read(const struct api_call *call, struct verify_request_in *in,
+		      char *host, size_t hostlen, const char **why)
+{
+	const char *hash = api_param(call, "app_hash");
+	const char *origin = api_param(call, "origin");
+	char norm[KEYS_ORIGIN_MAX];
+	int listed = 0, rc;
+
+	*why = NULL;
+	host[0] = '\0';
+	if (hash && !sms_app_hash_valid(hash)) {
+		*why = "Invalid value for parameter app_hash: 11 characters "
+		       "of A-Z, a-z, 0-9, + and /";
+		return KV_EINVAL;
+	}
+	in->app_hash = hash;
+	in->origin_host = host;
+	if (call->publishable) {
+		page_host(call, host, hostlen);
+		return 0;
+	}
+	if (!origin)
+		return 0;
+	if (keys_origin_normalize(origin, norm) != 0) {
+		*why = "Invalid value for parameter origin: an origin such as "
+		       "https://shop.example";
+		return KV_EINVAL;
+	}
+	rc = keys_origin_listed(call->key_id, norm, &listed);
+	if (rc != 0)
+		return rc;
+	if (!listed) {
+		*why = "Parameter origin is not one of this key's origins";
+		return KV_EPERM;
+	}
+	if (keys_origin_host(norm, host, hostlen) != 0) {
+		*why = "Parameter origin cannot be used for SMS autofill: "
+		       "WebOTP needs a domain name of at most 30 characters "
+		       "and the scheme's default port";
+		return KV_EINVAL;
+	}
+	return 0;
 }
 
 void api_reply_json(struct http_req *req, json_t *obj)

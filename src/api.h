@@ -14,7 +14,8 @@
 #include "http.h"
 #include "params.h"
 
-struct store_tx; /* the store's transaction (store.h) */
+struct store_tx;          /* the store's transaction (store.h) */
+struct verify_request_in; /* a verification request (verify.h) */
 
 /* Why a call could not reach its handler's own logic. */
 enum api_fail {
@@ -71,6 +72,22 @@ void api_retry_after(struct http_req *req, int seconds);
 
 /* A parameter's value, or NULL when absent or empty. */
 const char *api_param(const struct api_call *call, const char *name);
+
+/* A buffer for api_autofill_read()'s host (the model's origin_host). */
+#define API_AUTOFILL_HOST_MAX 64
+
+/*
+ * The SMS autofill of a verification request, into in->app_hash and
+ * in->origin_host (pointing at host, hostlen bytes, "" for none): the
+ * `app_hash` parameter (11 of [A-Za-z0-9+/]); through a publishable key
+ * the page's own origin, where WebOTP can name it (else none, silently);
+ * through a secret key the `origin` parameter, which must be one of the
+ * key's origins and name a domain of at most 30 characters on the default
+ * port.  Returns 0; KV_EINVAL or KV_EPERM with the reply's sentence in
+ * *why; KV_EDB when the store failed.
+ */
+int api_autofill_read(const struct api_call *call, struct verify_request_in *in,
+		      char *host, size_t hostlen, const char **why);
 
 /* Sends `obj` as compact JSON and releases it. */
 void api_reply_json(struct http_req *req, json_t *obj);

@@ -133,8 +133,10 @@ static enum api_run seed_request_run(struct seed_ctx *ctx)
 {
 	struct api_call *call = &ctx->base.call;
 	struct verify_request_in in;
+	char host[API_AUTOFILL_HOST_MAX];
 	const char *bad = NULL;
 	enum verify_result r;
+	int rc;
 
 	memset(&in, 0, sizeof(in));
 	in.number = api_param(call, "phone_no");
@@ -146,6 +148,11 @@ static enum api_run seed_request_run(struct seed_ctx *ctx)
 	}
 	if (strlen(in.brand) > 63) {
 		seed_fail(ctx, SEED_BAD_VALUE, "brand");
+		return API_RUN_DONE;
+	}
+	rc = api_autofill_read(call, &in, host, sizeof(host), &bad);
+	if (rc != 0) {
+		seed_fail(ctx, bad ? SEED_BAD_INPUT : SEED_INTERNAL, bad);
 		return API_RUN_DONE;
 	}
 	in.countries = call->countries;
@@ -235,6 +242,11 @@ static int event_to_json(const struct vf_event *ev, void *arg)
 	json_object_set_new(e, "id", json_string(ev->provider_id));
 	json_object_set_new(e, "result", json_string(ev->result));
 	json_object_set_new(e, "detail", json_string(ev->detail));
+	/* An SMS sent: how it went over the air. */
+	if (ev->encoding[0]) {
+		json_object_set_new(e, "encoding", json_string(ev->encoding));
+		json_object_set_new(e, "segments", json_integer(ev->segments));
+	}
 	json_object_set_new(e, "created_at", api_datetime(ev->created_ms));
 	return json_array_append_new(arg, e);
 }
@@ -397,7 +409,8 @@ static enum api_run seed_control_run(struct seed_ctx *ctx)
 
 /* ---- routes ---- */
 
-static const char *const request_single[] = {"phone_no", "brand", NULL};
+static const char *const request_single[] = {"phone_no", "brand", "origin",
+					     "app_hash", NULL};
 static const char *const check_single[] = {"request_id", "code", NULL};
 static const char *const search_single[] = {"request_id", "phone_no", NULL};
 static const char *const control_single[] = {"request_id", "cmd", NULL};

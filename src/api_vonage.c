@@ -222,8 +222,14 @@ static void vonage_request_then(struct api_ctx *base, int rc)
 static const char *pk_refused_param(struct vonage_ctx *ctx)
 {
 	static const char *const refused[] = {
-		"pin_code",   "code_length",     "workflow_id",
-		"pin_expiry", "next_event_wait", "sender_id",
+		"pin_code",
+		"code_length",
+		"workflow_id",
+		"pin_expiry",
+		"next_event_wait",
+		"sender_id",
+		/* the page's own origin is the one its SMS names */
+		"origin",
 	};
 
 	for (size_t i = 0; i < ARRAY_LEN(refused); i++)
@@ -235,8 +241,10 @@ static const char *pk_refused_param(struct vonage_ctx *ctx)
 static enum api_run vonage_request_run(struct vonage_ctx *ctx)
 {
 	struct verify_request_in in;
+	char host[API_AUTOFILL_HOST_MAX];
 	const char *bad = NULL;
 	enum verify_result r;
+	int rc;
 
 	memset(&in, 0, sizeof(in));
 	in.number = api_param(&ctx->base.call, "number");
@@ -267,6 +275,11 @@ static enum api_run vonage_request_run(struct vonage_ctx *ctx)
 	bad = vonage_request_read(&ctx->base.call.params, &in);
 	if (bad) {
 		vonage_fail(ctx, VONAGE_BAD_VALUE, bad);
+		return API_RUN_DONE;
+	}
+	rc = api_autofill_read(&ctx->base.call, &in, host, sizeof(host), &bad);
+	if (rc != 0) {
+		vonage_fail(ctx, bad ? VONAGE_BAD_INPUT : VONAGE_INTERNAL, bad);
 		return API_RUN_DONE;
 	}
 	in.countries = ctx->base.call.countries;
@@ -654,7 +667,8 @@ static enum api_run vonage_token_run(struct vonage_ctx *ctx)
 static const char *const request_single[] = {
 	"number",      "country", "brand",      "sender_id",
 	"code_length", "lg",      "pin_expiry", "next_event_wait",
-	"workflow_id", "handle",  NULL,
+	"workflow_id", "handle",  "origin",     "app_hash",
+	NULL,
 };
 static const char *const check_single[] = {"request_id", "code", "handle",
 					   NULL};

@@ -99,10 +99,21 @@ static const struct directive directives[] = {
 	STR_DIR(kookoo_sms_unicode, "unicode=true",
 		"NAME=VALUE added to outbound_sms.php for a text that is not "
 		"ASCII (Hindi); empty: none"),
+	STR_DIR(kookoo_dlt_template_param, "",
+		"outbound_sms.php parameter named so carries the SMS's DLT "
+		"template id (ask KooKoo); empty: not sent"),
+	STR_DIR(kookoo_dlt_entity_param, "",
+		"outbound_sms.php parameter named so carries the DLT entity "
+		"id; empty: not sent"),
+	STR_DIR(kookoo_dlt_header_param, "",
+		"outbound_sms.php parameter named so carries the template's "
+		"DLT header; empty: not sent"),
 	STR_DIR(public_base_url, "http://127.0.0.1:8080",
 		"this server as KooKoo reaches it (IVR and status URLs)"),
 	STR_DIR(xml_templates, "xml_templates",
 		"directory of the IVR templates (one folder per language)"),
+	STR_DIR(sms_templates, "sms_templates",
+		"directory of the DLT SMS templates (one folder per language)"),
 	STR_DIR(call_window, "09:00-21:00",
 		"local hours when calls are placed"),
 	INT_DIR(call_window_utc_offset, -720, 840, "330",
@@ -681,6 +692,14 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 			 "kookoo_sms_unicode: \"%s\" is not NAME=VALUE "
 			 "(letters, digits, '_', '-', '.'), or empty",
 			 c->kookoo_sms_unicode);
+		return KV_EINVAL;
+	}
+	if (!kookoo_param_name_ok(c->kookoo_dlt_template_param) ||
+	    !kookoo_param_name_ok(c->kookoo_dlt_entity_param) ||
+	    !kookoo_param_name_ok(c->kookoo_dlt_header_param)) {
+		snprintf(err, errlen,
+			 "kookoo_dlt_*_param: a parameter name is letters, "
+			 "digits, '_', '-', '.' (at most 31), or empty");
 		return KV_EINVAL;
 	}
 	return config_check_public_url(c, err, errlen);

@@ -46,8 +46,12 @@ struct config {
 	char kookoo_sender_id[16];
 	char kookoo_caller_id[32];
 	char kookoo_sms_unicode[64];
+	char kookoo_dlt_template_param[32];
+	char kookoo_dlt_entity_param[32];
+	char kookoo_dlt_header_param[32];
 	char public_base_url[256];
 	char xml_templates[512];
+	char sms_templates[512];
 	char call_window[16];
 	char call_outside_window[8];
 	int call_window_utc_offset;

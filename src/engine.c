@@ -12,7 +12,6 @@
 #include "util.h"
 
 #define MS_PER_S 1000
-#define PIN_EXPIRY_MAX_S 3600
 #define NEXT_EVENT_WAIT_MAX_S 900
 
 /*
@@ -180,7 +179,7 @@ static int plan_resolve_pin(const struct engine_request *req,
 			    "code_length", &plan->code_length, bad_param);
 	if (err)
 		return err;
-	err = param_resolve(req->pin_expiry_s, lo, PIN_EXPIRY_MAX_S,
+	err = param_resolve(req->pin_expiry_s, lo, ENGINE_PIN_EXPIRY_MAX_S,
 			    set->pin_expiry_s, 1, INT_MAX, "pin_expiry", &pin_s,
 			    bad_param);
 	if (err)

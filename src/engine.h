@@ -24,6 +24,8 @@ enum vf_channel { CH_SMS = 0, CH_TTS = 1 };
 #define ENGINE_REQUEST_ID_LEN 32
 #define ENGINE_PIN_MIN 4
 #define ENGINE_PIN_MAX 10
+/* The longest pin_expiry a client may ask for, in seconds. */
+#define ENGINE_PIN_EXPIRY_MAX_S 3600
 
 /* Server settings the engine needs (a subset of struct config). */
 struct engine_settings {

@@ -19,8 +19,8 @@
 #include "jobs.h"
 #include "kookoo.h"
 #include "log.h"
-#include "messages.h"
 #include "phone.h"
+#include "sms.h"
 #include "util.h"
 #include "verify.h"
 
@@ -122,24 +122,48 @@ static void ivr_url(const char *path, const char *token, char *out,
 	snprintf(out, outlen, "%.*s%s?t=%s", (int)n, base, path, token);
 }
 
+/*
+ * The PIN SMS from the verification's DLT template, filled exactly; its
+ * encoding and segments go in the event.  A text that no longer fits one
+ * segment (the template set changed since the request) is not sent.
+ */
 static void send_sms(struct kookoo *k, const struct vf_record *r,
 		     const char *to, const char *pin, struct verify_report *o)
 {
-	char text[512];
+	char text[SMS_TEXT_MAX];
 	struct kookoo_result kr;
-	int minutes = (int)((r->v.pin_expiry_ms + 59999) / 60000);
+	struct sms_count cnt;
+	const char *bad = NULL;
+	const struct sms_template *t = sms_template_pin(r->lg);
+	struct sms_fill_in in = {
+		.code = pin,
+		.brand = r->brand,
+		.minutes = (int)((r->v.pin_expiry_ms + 59999) / 60000),
+		.host = r->origin_host,
+		.app_hash = r->app_hash,
+	};
 	const char *sender = r->sender_id[0] ? r->sender_id
 			     : run.cfg->kookoo_sender_id[0]
 				     ? run.cfg->kookoo_sender_id
 				     : NULL;
 
-	if (messages_sms(r->lg, r->brand, pin, minutes, text, sizeof(text))) {
+	if (!t || sms_fill(t, &in, text, &cnt, &bad) != 0) {
+		sodium_memzero(text, sizeof(text));
 		o->result = SEND_REFUSED;
-		snprintf(o->reason, sizeof(o->reason), "message too long");
+		snprintf(o->reason, sizeof(o->reason),
+			 "the SMS does not fit its template (%s)",
+			 bad ? bad : "no template");
 		return;
 	}
+	snprintf(o->encoding, sizeof(o->encoding), "%s",
+		 sms_encoding_name(cnt.encoding));
+	o->segments = cnt.segments;
 	pace();
-	kookoo_send_sms(k, to, text, sender, &kr);
+	kookoo_send_sms_dlt(k, to, text, sender,
+			    &(struct kookoo_dlt){.template_id = t->template_id,
+						 .entity_id = t->entity_id,
+						 .header = t->header},
+			    &kr);
 	sodium_memzero(text, sizeof(text));
 	o->result = send_results[kr.outcome];
 	snprintf(o->reason, sizeof(o->reason), "%s", kr.reason);
@@ -353,6 +377,9 @@ int jobs_start(const struct config *cfg, char *err, size_t errlen)
 		.timeout_ms = cfg->kookoo_timeout_ms,
 		.reply_max = 16384,
 		.sms_unicode = cfg->kookoo_sms_unicode,
+		.dlt_template_param = cfg->kookoo_dlt_template_param,
+		.dlt_entity_param = cfg->kookoo_dlt_entity_param,
+		.dlt_header_param = cfg->kookoo_dlt_header_param,
 	};
 
 	run.cfg = cfg;

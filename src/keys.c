@@ -21,18 +21,49 @@ static void key_row_init(struct key_info *k, const char *name,
 		 countries ? countries : "IN");
 }
 
+/* Inserts the key and its origins in one transaction. */
+static int insert_with_origins(struct store_tx *c, const struct key_info *k,
+			       const char *const *origins, size_t n)
+{
+	int64_t id = 0;
+	int rc = store_begin(c);
+
+	if (rc != 0)
+		return rc;
+	rc = store_key_insert(c, k, &id);
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = store_key_origin_add(c, id, origins[i]);
+	if (rc == 0)
+		return store_commit(c);
+	store_rollback(c);
+	return rc;
+}
+
 int keys_create(struct store_tx *c, const char *name, int voice_confirm,
 		const char *countries, char api_key[CRYPTO_API_KEY_LEN + 1],
 		char api_secret[CRYPTO_API_SECRET_LEN + 1])
 {
+	return keys_create_origins(c, name, voice_confirm, countries, NULL, 0,
+				   api_key, api_secret);
+}
+
+int keys_create_origins(struct store_tx *c, const char *name, int voice_confirm,
+			const char *countries, const char *const *origins,
+			size_t n, char api_key[CRYPTO_API_KEY_LEN + 1],
+			char api_secret[CRYPTO_API_SECRET_LEN + 1])
+{
 	struct key_info k;
 
+	if (n > KEYS_ORIGINS_MAX)
+		return KV_EINVAL;
 	key_row_init(&k, name, voice_confirm, countries);
 	crypto_api_credentials(api_key, api_secret);
 	memcpy(k.api_key, api_key, CRYPTO_API_KEY_LEN + 1);
 	crypto_secret_hash(api_secret, k.secret_hash);
 	k.kind = KEY_SECRET;
-	return store_key_insert(c, &k, NULL);
+	if (n == 0)
+		return store_key_insert(c, &k, NULL);
+	return insert_with_origins(c, &k, origins, n);
 }
 
 /* The id of `owner` if it is an active secret key, else KV_ENOTFOUND. */
@@ -58,7 +89,7 @@ int keys_create_publishable(struct store_tx *c, const char *name,
 	const size_t plen = sizeof(KEYS_PUBLISHABLE_PREFIX) - 1;
 	unsigned char raw[(KEYS_PUBLISHABLE_LEN - 3) / 2];
 	struct key_info k;
-	int64_t id = 0, owner_id = 0;
+	int64_t owner_id = 0;
 	int rc;
 
 	if (n == 0 || n > KEYS_ORIGINS_MAX)
@@ -75,16 +106,7 @@ int keys_create_publishable(struct store_tx *c, const char *name,
 	randombytes_buf(k.secret_hash, sizeof(k.secret_hash));
 	k.kind = KEY_PUBLISHABLE;
 	snprintf(k.brand, sizeof(k.brand), "%s", brand ? brand : "");
-	rc = store_begin(c);
-	if (rc != 0)
-		return rc;
-	rc = store_key_insert(c, &k, &id);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		rc = store_key_origin_add(c, id, origins[i]);
-	if (rc == 0)
-		return store_commit(c);
-	store_rollback(c);
-	return rc;
+	return insert_with_origins(c, &k, origins, n);
 }
 
 int keys_is_publishable(const char *api_key)
@@ -211,6 +233,34 @@ int keys_origin_known(const char *origin, int *known)
 	if (rc != 0)
 		*known = 0;
 	return rc;
+}
+
+int keys_origin_listed(int64_t key_id, const char *origin, int *listed)
+{
+	struct store_tx *c = store_reader();
+
+	*listed = 0;
+	return c ? store_key_origin_allowed(c, key_id, origin, listed) : KV_EDB;
+}
+
+int keys_origin_host(const char *origin, char *host, size_t hostlen)
+{
+	const char *h = strstr(origin, "://");
+	size_t n;
+
+	if (!h)
+		return KV_EINVAL;
+	h += 3;
+	n = strlen(h);
+	/* A port left after normalising is not the default one; '[' starts
+	 * an IPv6 address; digits and dots alone are an IPv4 one. */
+	if (n == 0 || strchr(h, ':') || h[0] == '[' ||
+	    strspn(h, "0123456789.") == n)
+		return KV_EINVAL;
+	if (n > KEYS_WEBOTP_HOST_MAX || n >= hostlen)
+		return KV_ERANGE;
+	memcpy(host, h, n + 1);
+	return 0;
 }
 
 int keys_origin_preflight(const char *origin, int *known)

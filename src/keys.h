@@ -19,6 +19,7 @@ struct store_tx;
 #define KEYS_PUBLISHABLE_LEN 27 /* "pk_" and 24 hex characters */
 #define KEYS_ORIGIN_MAX 256     /* an origin with its NUL */
 #define KEYS_ORIGINS_MAX 16     /* origins per publishable key */
+#define KEYS_WEBOTP_HOST_MAX 30 /* a DLT {#var#} slot */
 
 /* Who a call authenticated as. */
 struct key_auth {
@@ -36,6 +37,16 @@ struct key_auth {
 int keys_create(struct store_tx *c, const char *name, int voice_confirm,
 		const char *countries, char api_key[CRYPTO_API_KEY_LEN + 1],
 		char api_secret[CRYPTO_API_SECRET_LEN + 1]);
+
+/*
+ * keys_create() with `n` origins (normalised, 0 to KEYS_ORIGINS_MAX) the
+ * key's requests may name for SMS autofill (the `origin` parameter), in
+ * one transaction.  A secret key's origins open no CORS to browsers.
+ */
+int keys_create_origins(struct store_tx *c, const char *name, int voice_confirm,
+			const char *countries, const char *const *origins,
+			size_t n, char api_key[CRYPTO_API_KEY_LEN + 1],
+			char api_secret[CRYPTO_API_SECRET_LEN + 1]);
 
 /*
  * Creates a publishable key for `n` origins (already normalised by
@@ -58,6 +69,21 @@ int keys_create_publishable(struct store_tx *c, const char *name,
  * else (paths, queries, user info, "null", wildcards).
  */
 int keys_origin_normalize(const char *in, char out[KEYS_ORIGIN_MAX]);
+
+/*
+ * The host an SMS's WebOTP line names ("@host #code") for a normalised
+ * origin, into host (hostlen bytes).  WebOTP takes a host alone, so the
+ * origin must have the scheme's default port and a domain name, not an IP
+ * address (KV_EINVAL otherwise); the host fills a DLT slot, so at most
+ * KEYS_WEBOTP_HOST_MAX characters (KV_ERANGE).  Returns 0 or those.
+ */
+int keys_origin_host(const char *origin, char *host, size_t hostlen);
+
+/*
+ * Whether key_id (secret or publishable) lists the normalised `origin`:
+ * *listed 1 or 0, on the calling thread's reader.  0 or KV_EDB.
+ */
+int keys_origin_listed(int64_t key_id, const char *origin, int *listed);
 
 /* Whether an api_key names a publishable key (by its prefix). */
 int keys_is_publishable(const char *api_key);

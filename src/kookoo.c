@@ -39,6 +39,10 @@ struct kookoo {
 	long connects;   /* CURLINFO_NUM_CONNECTS of the last request */
 	char unicode_name[32]; /* sms_unicode, split; "" when not set */
 	char unicode_value[32];
+	/* The DLT parameters' names; "" when not sent. */
+	char dlt_template[32];
+	char dlt_entity[32];
+	char dlt_header[32];
 };
 
 /* One query parameter; a NULL value leaves the parameter out. */
@@ -349,6 +353,25 @@ static int unicode_char_ok(unsigned char c)
 	       (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
 }
 
+int kookoo_param_name_ok(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!unicode_char_ok((unsigned char)name[i]))
+			return 0;
+	return n <= 31;
+}
+
+/* Copies a DLT parameter's name setting (32 bytes); 0 or KV_EINVAL. */
+static int dlt_name_set(char out[32], const char *name)
+{
+	if (!kookoo_param_name_ok(name))
+		return KV_EINVAL;
+	snprintf(out, 32, "%s", name ? name : "");
+	return 0;
+}
+
 int kookoo_unicode_split(const char *setting, char *name, char *value)
 {
 	const char *eq;
@@ -401,7 +424,10 @@ struct kookoo *kookoo_new(const struct kookoo_settings *s)
 	if (!k)
 		return NULL;
 	if (kookoo_unicode_split(s->sms_unicode ? s->sms_unicode : "",
-				 k->unicode_name, k->unicode_value) != 0) {
+				 k->unicode_name, k->unicode_value) != 0 ||
+	    dlt_name_set(k->dlt_template, s->dlt_template_param) != 0 ||
+	    dlt_name_set(k->dlt_entity, s->dlt_entity_param) != 0 ||
+	    dlt_name_set(k->dlt_header, s->dlt_header_param) != 0) {
 		free(k);
 		return NULL;
 	}
@@ -596,6 +622,20 @@ static int kookoo_request(struct kookoo *k, const char *script,
 int kookoo_send_sms(struct kookoo *k, const char *phone_no, const char *message,
 		    const char *senderid, struct kookoo_result *out)
 {
+	return kookoo_send_sms_dlt(k, phone_no, message, senderid, NULL, out);
+}
+
+/* A DLT value under its setting's name; NULL (left out) when either is "". */
+static const char *dlt_value(const char *name, const struct kookoo_dlt *dlt,
+			     const char *value)
+{
+	return dlt && name[0] && value && value[0] ? value : NULL;
+}
+
+int kookoo_send_sms_dlt(struct kookoo *k, const char *phone_no,
+			const char *message, const char *senderid,
+			const struct kookoo_dlt *dlt, struct kookoo_result *out)
+{
 	const char *uni_name = "", *uni_value = NULL;
 
 	if (!k || !phone_no || !message || !out)
@@ -605,9 +645,17 @@ int kookoo_send_sms(struct kookoo *k, const char *phone_no, const char *message,
 		uni_value = k->unicode_value;
 	}
 	const struct kookoo_param params[] = {
-		{"api_key", k->api_key}, {"phone_no", phone_no},
-		{"message", message},    {"senderid", senderid},
+		{"api_key", k->api_key},
+		{"phone_no", phone_no},
+		{"message", message},
+		{"senderid", senderid},
 		{uni_name, uni_value},
+		{k->dlt_template, dlt_value(k->dlt_template, dlt,
+					    dlt ? dlt->template_id : NULL)},
+		{k->dlt_entity,
+		 dlt_value(k->dlt_entity, dlt, dlt ? dlt->entity_id : NULL)},
+		{k->dlt_header,
+		 dlt_value(k->dlt_header, dlt, dlt ? dlt->header : NULL)},
 	};
 
 	return kookoo_request(k, "outbound_sms.php", params, ARRAY_LEN(params),

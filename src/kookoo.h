@@ -22,7 +22,28 @@ struct kookoo_settings {
 	/* "NAME=VALUE" added to an SMS whose text is not ASCII (see
 	 * kookoo_unicode_split()); NULL or "": nothing is added. */
 	const char *sms_unicode;
+	/*
+	 * The names of the parameters that carry an SMS's DLT template id,
+	 * entity id and header (KooKoo's public docs do not name them); NULL
+	 * or "": that one is not sent.  Each valid by kookoo_param_name_ok().
+	 */
+	const char *dlt_template_param;
+	const char *dlt_entity_param;
+	const char *dlt_header_param;
 };
+
+/* What DLT registered for one SMS text (strings may be NULL or ""). */
+struct kookoo_dlt {
+	const char *template_id;
+	const char *entity_id;
+	const char *header;
+};
+
+/*
+ * 1 when name can be a parameter name of a setting: 1 to 31 letters,
+ * digits, '_', '-' and '.'; "" gives 1 too (the parameter is not sent).
+ */
+int kookoo_param_name_ok(const char *name);
 
 /*
  * Splits the sms_unicode setting "NAME=VALUE" (each 1 to 31 characters of
@@ -84,6 +105,16 @@ void kookoo_free(struct kookoo *k);
  */
 int kookoo_send_sms(struct kookoo *k, const char *phone_no, const char *message,
 		    const char *senderid, struct kookoo_result *out);
+
+/*
+ * As kookoo_send_sms(), with the DLT ids of the text (dlt may be NULL):
+ * each goes under the parameter name its setting gives, none when the
+ * setting is empty.
+ */
+int kookoo_send_sms_dlt(struct kookoo *k, const char *phone_no,
+			const char *message, const char *senderid,
+			const struct kookoo_dlt *dlt,
+			struct kookoo_result *out);
 
 /*
  * Places a call: GET base_url/outbound.php with api_key, phone_no,

@@ -54,8 +54,7 @@ static int cmd_serve(struct admin_options *o)
 		return ADMIN_EXIT_USAGE;
 	}
 	browser_init(&o->cfg);
-	admin_locate_templates(&o->cfg);
-	if (ivr_xml_load(o->cfg.xml_templates, err, sizeof(err)) != 0) {
+	if (admin_load_templates(&o->cfg, err, sizeof(err)) != 0) {
 		log_error("templates: %s", err);
 		return ADMIN_EXIT_USAGE;
 	}

@@ -35,6 +35,13 @@ struct vf_record {
 	/* Started through a publishable key: the keyed hash of its handle. */
 	unsigned char handle_hash[CRYPTO_HASH_LEN];
 	int has_handle;
+	/*
+	 * Autofill: the host of the web origin the code is for (the WebOTP
+	 * line "@host #code") and the Android app's SMS Retriever hash; ""
+	 * when none.  Stored, so that every node sends the same SMS.
+	 */
+	char origin_host[64];
+	char app_hash[12];
 };
 
 struct key_info {
@@ -72,6 +79,8 @@ struct vf_event {
 	char provider_id[64];
 	char result[32];
 	char detail[160];
+	char encoding[8]; /* an SMS: "gsm7" or "ucs2"; else "" */
+	int segments;     /* an SMS: its segments; else 0 */
 };
 
 struct vf_verified {

@@ -42,7 +42,7 @@ static const char sql_origin_of_key[] =
 	"SELECT 1 FROM key_origins WHERE origin = $1 AND key_id = $2";
 static const char sql_origin_known[] =
 	"SELECT 1 FROM key_origins o JOIN api_keys k ON k.id = o.key_id "
-	"WHERE o.origin = $1 AND k.revoked_ms = 0 LIMIT 1";
+	"WHERE o.origin = $1 AND k.revoked_ms = 0 AND k.kind = 1 LIMIT 1";
 static const char sql_origin_list[] =
 	"SELECT origin FROM key_origins WHERE key_id = $1 ORDER BY origin";
 static const char sql_token_use[] =

@@ -196,6 +196,17 @@ static const char *const migrations[] = {
 	"CREATE INDEX calls_verification ON calls(verification_id);"
 	"CREATE INDEX fraud_reports_verification ON "
 	"fraud_reports(verification_id);",
+	/*
+	 * 15 (as SQLite's): SMS autofill and DLT.  The origin's host and the
+	 * app hash the SMS ends with, so that any node sends the same text;
+	 * an SMS event's encoding and segments.
+	 */
+	"ALTER TABLE verifications ADD COLUMN origin_host text NOT NULL "
+	"DEFAULT '';"
+	"ALTER TABLE verifications ADD COLUMN app_hash text NOT NULL "
+	"DEFAULT '';"
+	"ALTER TABLE events ADD COLUMN encoding text NOT NULL DEFAULT '';"
+	"ALTER TABLE events ADD COLUMN segments integer NOT NULL DEFAULT 0;",
 };
 
 /*

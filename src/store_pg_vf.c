@@ -26,12 +26,12 @@
 	"created_ms, "                                                         \
 	"pin_created_ms, pin_expiry_ms, expires_ms, last_resend_ms, "          \
 	"finalized_ms, first_event_ms, last_event_ms, pin_box, call_sid, "     \
-	"handle_hash"
+	"handle_hash, origin_host, app_hash"
 
 #define VF_PARAMS_AFTER_ID                                                     \
 	"$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "  \
 	"$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, "    \
-	"$30, $31"
+	"$30, $31, $32, $33"
 
 /*
  * The id is the one store_verification_next_id() drew, or a new one from
@@ -57,7 +57,8 @@ static const char sql_update[] =
 	"pin_hash, steps, wait1_ms, wait2_ms, wait3_ms, state, attempts, "
 	"next_step, resends, created_ms, pin_created_ms, pin_expiry_ms, "
 	"expires_ms, last_resend_ms, finalized_ms, first_event_ms, "
-	"last_event_ms, pin_box, call_sid, handle_hash) = "
+	"last_event_ms, pin_box, call_sid, handle_hash, origin_host, "
+	"app_hash) = "
 	"(" VF_PARAMS_AFTER_ID ") WHERE id = $1";
 
 static const char sql_by_id_key[] = "SELECT " VF_COLUMNS " FROM verifications "
@@ -76,14 +77,17 @@ static const char sql_by_id_key_lock[] =
 	"c.valid, c.ip) ORDER BY c.id), '[]') FROM checks c WHERE "            \
 	"c.verification_id = verifications.id), (SELECT "                      \
 	"coalesce(json_agg(json_build_array(e.created_ms, e.type, e.channel, " \
-	"e.provider_id, e.result, e.detail) ORDER BY e.id), '[]') FROM "       \
+	"e.provider_id, e.result, e.detail, e.encoding, e.segments) ORDER BY " \
+	"e.id), '[]') FROM "                                                   \
 	"events e WHERE e.verification_id = verifications.id)"
 /*
  * Each row also carries its checks and its events (VF_LISTS, two JSON
- * arrays in columns VF_NCOLUMNS and VF_NCOLUMNS + 1), which a Search goes
- * on to list: one round trip for the whole of it (the reader's stash).
+ * arrays in the columns VF_CHECKS_FROM_END and VF_EVENTS_FROM_END counted
+ * back from the last, the tag being the last), which a Search goes on to
+ * list: one round trip for the whole of it (the reader's stash).
  */
-#define VF_NCOLUMNS 31
+#define VF_CHECKS_FROM_END 3
+#define VF_EVENTS_FROM_END 2
 static const char sql_get_both[] =
 	"SELECT " VF_COLUMNS ", " VF_LISTS ", 1 FROM verifications "
 	"WHERE id = $1 AND key_id = $2 UNION ALL "
@@ -127,10 +131,11 @@ static const char sql_check_list[] =
 	"WHERE verification_id = $1 ORDER BY id";
 static const char sql_event_insert[] =
 	"INSERT INTO events (verification_id, created_ms, type, channel, "
-	"provider_id, result, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+	"provider_id, result, detail, encoding, segments) VALUES ($1, $2, "
+	"$3, $4, $5, $6, $7, $8, $9)";
 static const char sql_event_list[] =
-	"SELECT created_ms, type, channel, provider_id, result, detail "
-	"FROM events WHERE verification_id = $1 ORDER BY id";
+	"SELECT created_ms, type, channel, provider_id, result, detail, "
+	"encoding, segments FROM events WHERE verification_id = $1 ORDER BY id";
 
 static const char sql_verified_put[] =
 	"INSERT INTO verified_numbers (key_id, number, verified_ms, "
@@ -206,6 +211,8 @@ static void vf_bind(struct pg_params *p, const struct vf_record *r)
 	/* None is a zero-length value, as SQLite stores it. */
 	pg_param_bytea(p, r->handle_hash,
 		       r->has_handle ? sizeof(r->handle_hash) : 0);
+	pg_param_text(p, r->origin_host);
+	pg_param_text(p, r->app_hash);
 }
 
 static void vf_from_row(PGresult *res, int row, struct vf_record *r)
@@ -250,6 +257,8 @@ static void vf_from_row(PGresult *res, int row, struct vf_record *r)
 			sizeof(r->handle_hash);
 	if (!r->has_handle)
 		memset(r->handle_hash, 0, sizeof(r->handle_hash));
+	pg_get_text(res, row, 31, r->origin_host, sizeof(r->origin_host));
+	pg_get_text(res, row, 32, r->app_hash, sizeof(r->app_hash));
 }
 
 /* Runs a one-row lookup of a verification into *out. */
@@ -493,10 +502,11 @@ static void vf_rows_text(const struct vf_rows *r, int row, int col, char *out,
 }
 
 /*
- * The rows of column col of the stash when it holds verification vid's
- * row, else those of `sql` run for vid.  vf_rows_free() after.
+ * The rows of the stash's column from_end back from its last when it
+ * holds verification vid's row, else those of `sql` run for vid.
+ * vf_rows_free() after.
  */
-static int vf_rows_get(struct store_tx *c, int64_t vid, int col,
+static int vf_rows_get(struct store_tx *c, int64_t vid, int from_end,
 		       const char *sql, const char *what, struct vf_rows *r)
 {
 	struct pg_params p;
@@ -504,6 +514,8 @@ static int vf_rows_get(struct store_tx *c, int64_t vid, int col,
 	r->res = NULL;
 	r->list = NULL;
 	if (c->stash && c->stash_id == vid) {
+		int col = PQnfields(c->stash) - from_end;
+
 		r->list = json_loadb(PQgetvalue(c->stash, c->stash_row, col),
 				     (size_t)PQgetlength(c->stash, c->stash_row,
 							 col),
@@ -531,7 +543,8 @@ int pg_checks_foreach(struct store_tx *c, int64_t verification_id,
 {
 	struct vf_rows r;
 	struct vf_check ch;
-	int rc = vf_rows_get(c, verification_id, VF_NCOLUMNS, sql_check_list,
+	int rc = vf_rows_get(c, verification_id, VF_CHECKS_FROM_END,
+			     sql_check_list,
 			     "list checks", &r);
 
 	for (int i = 0; rc == 0 && i < vf_rows_count(&r); i++) {
@@ -559,6 +572,8 @@ int pg_event_insert(struct store_tx *c, int64_t verification_id,
 	pg_param_text(&p, ev->provider_id);
 	pg_param_text(&p, ev->result);
 	pg_param_text(&p, ev->detail);
+	pg_param_text(&p, ev->encoding);
+	pg_param_int(&p, ev->segments);
 	return pg_run(c, sql_event_insert, &p, "insert event");
 }
 
@@ -568,7 +583,7 @@ int pg_events_foreach(struct store_tx *c, int64_t verification_id,
 {
 	struct vf_rows r;
 	struct vf_event ev;
-	int rc = vf_rows_get(c, verification_id, VF_NCOLUMNS + 1,
+	int rc = vf_rows_get(c, verification_id, VF_EVENTS_FROM_END,
 			     sql_event_list, "list events", &r);
 
 	for (int i = 0; rc == 0 && i < vf_rows_count(&r); i++) {
@@ -579,6 +594,8 @@ int pg_events_foreach(struct store_tx *c, int64_t verification_id,
 		vf_rows_text(&r, i, 3, ev.provider_id, sizeof(ev.provider_id));
 		vf_rows_text(&r, i, 4, ev.result, sizeof(ev.result));
 		vf_rows_text(&r, i, 5, ev.detail, sizeof(ev.detail));
+		vf_rows_text(&r, i, 6, ev.encoding, sizeof(ev.encoding));
+		ev.segments = (int)vf_rows_int(&r, i, 7);
 		rc = cb(&ev, arg);
 	}
 	vf_rows_free(&r);

@@ -30,7 +30,7 @@
 	"created_ms, "                                                         \
 	"pin_created_ms, pin_expiry_ms, expires_ms, last_resend_ms, "          \
 	"finalized_ms, first_event_ms, last_event_ms, pin_box, call_sid, "     \
-	"handle_hash"
+	"handle_hash, origin_host, app_hash"
 
 /* A key's owner: its row id (0 for none) and its api_key ("" for none). */
 #define KEY_OWNER_COLUMNS                                                      \
@@ -66,7 +66,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 		"INSERT INTO verifications (" VF_COLUMNS ") VALUES (?1, "
 		"?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
 		"?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, "
-		"?29, ?30, ?31)",
+		"?29, ?30, ?31, ?32, ?33)",
 	/* Ids from before request ids were derived from the row id. */
 	[STMT_VF_GET_LEGACY] = "SELECT " VF_COLUMNS " FROM verifications "
 			       "WHERE request_id = ?1 AND key_id = ?2 AND "
@@ -91,10 +91,10 @@ static const char *const stmt_sql[STMT_COUNT] = {
 			    "WHERE verification_id = ?1 ORDER BY id",
 	[STMT_EVENT_INSERT] =
 		"INSERT INTO events (verification_id, created_ms, type, "
-		"channel, provider_id, result, detail) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+		"channel, provider_id, result, detail, encoding, segments) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[STMT_EVENT_LIST] = "SELECT created_ms, type, channel, provider_id, "
-			    "result, detail FROM events "
+			    "result, detail, encoding, segments FROM events "
 			    "WHERE verification_id = ?1 ORDER BY id",
 	[STMT_VERIFIED_PUT] = "INSERT OR REPLACE INTO verified_numbers "
 			      "(key_id, number, verified_ms, request_id) "
@@ -196,7 +196,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_ORIGIN_KNOWN] =
 		"SELECT 1 FROM key_origins o JOIN api_keys k "
 		"ON k.id = o.key_id WHERE o.origin = ?1 AND k.revoked_ms = 0 "
-		"LIMIT 1",
+		"AND k.kind = 1 LIMIT 1",
 	[STMT_ORIGIN_LIST] = "SELECT origin FROM key_origins WHERE key_id = ?1 "
 			     "ORDER BY origin",
 	[STMT_TOKEN_USE] = "INSERT OR IGNORE INTO token_uses (jti, exp_ms, "

@@ -228,6 +228,18 @@ static const char *const migrations[] = {
 	"CREATE INDEX calls_verification ON calls(verification_id);"
 	"CREATE INDEX fraud_reports_verification ON "
 	"fraud_reports(verification_id);",
+	/*
+	 * 15: SMS autofill and DLT.  A verification keeps the host of the web
+	 * origin and the app hash its SMS ends with, so that a resend, or a
+	 * job run on any node, sends the same text; an SMS event keeps the
+	 * text's encoding and segments.
+	 */
+	"ALTER TABLE verifications ADD COLUMN origin_host TEXT NOT NULL "
+	"DEFAULT '';"
+	"ALTER TABLE verifications ADD COLUMN app_hash TEXT NOT NULL "
+	"DEFAULT '';"
+	"ALTER TABLE events ADD COLUMN encoding TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE events ADD COLUMN segments INTEGER NOT NULL DEFAULT 0;",
 };
 
 /*

@@ -53,6 +53,8 @@ static void vf_bind(sqlite3_stmt *st, const struct vf_record *r)
 	sqlite3_bind_blob(st, 31, r->handle_hash,
 			  r->has_handle ? (int)sizeof(r->handle_hash) : 0,
 			  SQLITE_STATIC);
+	sqlite_bind_text(st, 32, r->origin_host);
+	sqlite_bind_text(st, 33, r->app_hash);
 }
 
 static void vf_from_row(sqlite3_stmt *st, struct vf_record *r)
@@ -99,6 +101,8 @@ static void vf_from_row(sqlite3_stmt *st, struct vf_record *r)
 		       sizeof(r->handle_hash));
 		r->has_handle = 1;
 	}
+	sqlite_get_text(st, 31, r->origin_host, sizeof(r->origin_host));
+	sqlite_get_text(st, 32, r->app_hash, sizeof(r->app_hash));
 }
 
 int sqlite_verification_next_id(struct store_tx *c, int64_t *id)
@@ -223,6 +227,8 @@ int sqlite_event_insert(struct store_tx *c, int64_t verification_id,
 	sqlite_bind_text(st, 5, ev->provider_id);
 	sqlite_bind_text(st, 6, ev->result);
 	sqlite_bind_text(st, 7, ev->detail);
+	sqlite_bind_text(st, 8, ev->encoding);
+	sqlite3_bind_int(st, 9, ev->segments);
 	return sqlite_run(c, STMT_EVENT_INSERT, "insert event");
 }
 
@@ -242,6 +248,8 @@ int sqlite_events_foreach(struct store_tx *c, int64_t verification_id,
 		sqlite_get_text(st, 3, ev.provider_id, sizeof(ev.provider_id));
 		sqlite_get_text(st, 4, ev.result, sizeof(ev.result));
 		sqlite_get_text(st, 5, ev.detail, sizeof(ev.detail));
+		sqlite_get_text(st, 6, ev.encoding, sizeof(ev.encoding));
+		ev.segments = sqlite3_column_int(st, 7);
 		cbrc = cb(&ev, arg);
 	}
 	if (cbrc != 0)

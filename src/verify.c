@@ -17,6 +17,7 @@
 #include "log.h"
 #include "phone.h"
 #include "ratelimit.h"
+#include "sms.h"
 #include "util.h"
 #include "store.h"
 #include "verify.h"
@@ -393,6 +394,14 @@ static int request_tx_run(struct store_tx *c, void *arg)
 	return store_job_insert(c, JOB_STEP, tx->rec.v.id, 0, now);
 }
 
+static int plan_has_sms(const struct engine_plan *plan)
+{
+	for (int i = 0; i < plan->nsteps; i++)
+		if (plan->steps[i] == CH_SMS)
+			return 1;
+	return 0;
+}
+
 static void copy_field(char *dst, size_t dstlen, const char *src)
 {
 	snprintf(dst, dstlen, "%s", src ? src : "");
@@ -468,6 +477,12 @@ enum verify_result verify_request_start(int64_t key_id,
 	/* A test number's PIN is fixed, and so is its length. */
 	if (test)
 		plan.code_length = (int)strlen(test->pin);
+	/* The SMS fills its DLT template exactly: refused, never cut. */
+	if (plan_has_sms(&plan) &&
+	    sms_pin_fits(in->lg, in->brand, plan.code_length,
+			 (int)((plan.pin_expiry_ms + 59999) / 60000),
+			 in->origin_host, in->app_hash, bad_param) != 0)
+		return VERIFY_BAD_PARAM;
 
 	*p = pending_new(PENDING_REQUEST);
 	if (!*p)
@@ -504,6 +519,8 @@ enum verify_result verify_request_start(int64_t key_id,
 	copy_field(r->brand, sizeof(r->brand), in->brand);
 	copy_field(r->sender_id, sizeof(r->sender_id), in->sender_id);
 	copy_field(r->lg, sizeof(r->lg), in->lg);
+	copy_field(r->origin_host, sizeof(r->origin_host), in->origin_host);
+	copy_field(r->app_hash, sizeof(r->app_hash), in->app_hash);
 	r->workflow_id = plan.workflow_id;
 	r->code_length = plan.code_length;
 	r->test_number = test != NULL;

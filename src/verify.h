@@ -43,6 +43,9 @@ struct verify_request_in {
 	 */
 	int publishable;
 	const char *handle;
+	/* SMS autofill (api_autofill_read()): NULL or "" for none. */
+	const char *origin_host;
+	const char *app_hash;
 	struct engine_request req;
 	/*
 	 * The caller's buffer for why the number's prefix is blocked: on
@@ -307,6 +310,9 @@ struct verify_report {
 	int64_t retry_due_ms; /* SEND_RETRY: due again then; 0: no retry left */
 	char provider_id[64];
 	char reason[160];
+	/* An SMS sent: its encoding ("gsm7", "ucs2") and segments. */
+	char encoding[8];
+	int segments;
 };
 
 /* Records the outcome and what follows (one writer transaction). */

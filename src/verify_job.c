@@ -153,6 +153,8 @@ static int record_event(struct store_tx *c, const struct verify_report *o,
 	snprintf(ev.result, sizeof(ev.result), "%s",
 		 result_name(o, final_failure));
 	snprintf(ev.detail, sizeof(ev.detail), "%s", o->reason);
+	memcpy(ev.encoding, o->encoding, sizeof(ev.encoding));
+	ev.segments = o->segments;
 	return store_event_insert(c, cl->rec.v.id, &ev);
 }
 

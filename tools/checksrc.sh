@@ -121,7 +121,7 @@ layer_allowed() { # header file
 	src/engine.[ch] | src/store*)
 		case "$1" in
 		http.h | api.h | api_*.h | browser.h | jobs.h | kookoo.h | \
-		ivr.h | ivr_xml.h | messages.h) return 1 ;;
+		ivr.h | ivr_xml.h) return 1 ;;
 		esac ;;
 	esac
 	case "$1" in

@@ -50,7 +50,7 @@ expected_files()
 	    /usr/local/lib/sysusers.d/kookooverify.conf \
 	    /usr/local/lib/tmpfiles.d/kookooverify.conf \
 	    /usr/local/share/man/man8/kookooverify.8
-	for f in xml_templates/*/*.xml; do
+	for f in xml_templates/*/*.xml sms_templates/*/*.txt; do
 		echo "/usr/local/share/kookooverify/$f"
 	done
 }
@@ -101,7 +101,8 @@ conf_uncommented_is_valid()
 {
 	sed 's/^#\([a-z_0-9]* =\)/\1/' "$root/usr/local/etc/kookooverify/kookooverify.conf" \
 	    >"$tmp/all.conf"
-	"$bin" check-config --config "$tmp/all.conf" --set xml_templates="$PWD/xml_templates"
+	"$bin" check-config --config "$tmp/all.conf" --set xml_templates="$PWD/xml_templates" \
+	    --set sms_templates="$PWD/sms_templates"
 }
 
 conf_sets_installed_db()

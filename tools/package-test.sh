@@ -199,7 +199,9 @@ files_installed()
 	    /usr/lib/tmpfiles.d/kookooverify.conf \
 	    /usr/share/man/man8/kookooverify.8.gz \
 	    /usr/share/kookooverify/xml_templates/en/greeting.xml \
-	    /usr/share/kookooverify/xml_templates/hi/greeting.xml; do
+	    /usr/share/kookooverify/xml_templates/hi/greeting.xml \
+	    /usr/share/kookooverify/sms_templates/en/pin.txt \
+	    /usr/share/kookooverify/sms_templates/hi/pin.txt; do
 		[ -f "$f" ] || { echo "missing $f"; return 1; }
 	done
 }

@@ -1,6 +1,6 @@
 /*
  * Unit tests of the pure parts of delivery: retry backoff, the calling
- * window, SMS templates, the sealed PIN and the signed call token.
+ * window, the sealed PIN and the signed call token.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +14,6 @@
 #include "crypto.h"
 #include "err.h"
 #include "jobs.h"
-#include "messages.h"
 
 static void test_backoff_doubles_and_caps(void **state)
 {
@@ -63,66 +62,6 @@ static void test_window_across_midnight_and_always(void **state)
 	assert_int_equal(opens, DAY0 + 22 * 3600);
 	/* Equal ends: always open. */
 	assert_true(jobs_in_window(DAY0 + 12 * 3600, 0, 0, 0, &opens));
-}
-
-static void test_sms_templates(void **state)
-{
-	char out[256];
-
-	assert_int_equal(
-		messages_sms("en-us", "MyApp", "4821", 5, out, sizeof(out)), 0);
-	assert_string_equal(out, "MyApp code: 4821. Valid for 5 min.");
-	assert_int_equal(
-		messages_sms("en", "MyApp", "4821", 1, out, sizeof(out)), 0);
-	assert_string_equal(out, "MyApp code: 4821. Valid for 1 min.");
-	assert_int_equal(
-		messages_sms("hi-in", "MyApp", "4821", 5, out, sizeof(out)), 0);
-	assert_non_null(strstr(out, "4821"));
-	assert_non_null(strstr(out, "मिनट"));
-	assert_string_equal(messages_language("HI"), "hi");
-	assert_string_equal(messages_language("fr-fr"), "en");
-	assert_string_equal(messages_language(NULL), "en");
-	assert_string_equal(messages_language("hindi"), "en");
-	/* A brand that looks like a placeholder is copied, not expanded. */
-	assert_int_equal(
-		messages_sms(NULL, "{pin}%s", "1234", 2, out, sizeof(out)), 0);
-	assert_string_equal(out, "{pin}%s code: 1234. Valid for 2 min.");
-	assert_int_equal(messages_sms("en", "MyApp", "4821", 5, out, 10),
-			 KV_ETOOBIG);
-}
-
-/*
- * DLT registers one fixed text with variables: for every language, the
- * texts for 1, 2, 5, 10 and 1440 minutes differ in the number only.
- */
-static void test_sms_templates_vary_only_in_the_values(void **state)
-{
-	static const char *const langs[] = {"en", "hi"};
-	static const int minutes[] = {1, 2, 5, 10, 1440};
-	char first[256], out[256], num[16];
-
-	for (size_t l = 0; l < sizeof(langs) / sizeof(langs[0]); l++) {
-		for (size_t i = 0; i < sizeof(minutes) / sizeof(minutes[0]);
-		     i++) {
-			char *at;
-			size_t nl;
-
-			assert_int_equal(messages_sms(langs[l], "B", "4821",
-						      minutes[i], out,
-						      sizeof(out)),
-					 0);
-			/* Cut the number out: what is left is fixed text. */
-			nl = (size_t)snprintf(num, sizeof(num), " %d ",
-					      minutes[i]);
-			at = strstr(out, num);
-			assert_non_null(at);
-			memmove(at + 1, at + nl - 1, strlen(at + nl - 1) + 1);
-			if (i == 0)
-				memcpy(first, out, sizeof(first));
-			else
-				assert_string_equal(out, first);
-		}
-	}
 }
 
 static void test_pin_box_round_trip_and_binding(void **state)
@@ -179,8 +118,6 @@ int main(void)
 		cmocka_unit_test(test_backoff_doubles_and_caps),
 		cmocka_unit_test(test_window_india),
 		cmocka_unit_test(test_window_across_midnight_and_always),
-		cmocka_unit_test(test_sms_templates),
-		cmocka_unit_test(test_sms_templates_vary_only_in_the_values),
 		cmocka_unit_test(test_pin_box_round_trip_and_binding),
 		cmocka_unit_test(test_call_token),
 	};

@@ -79,12 +79,47 @@ static void test_publishable_keys_are_told_by_prefix(void **state)
 	assert_false(keys_is_publishable(""));
 }
 
+/* The host an SMS's WebOTP line names: a domain on the default port. */
+static void test_webotp_host_of_an_origin(void **state)
+{
+	char host[64];
+
+	assert_int_equal(keys_origin_host("https://shop.example", host,
+					  sizeof(host)),
+			 0);
+	assert_string_equal(host, "shop.example");
+	assert_int_equal(
+		keys_origin_host("http://localhost", host, sizeof(host)), 0);
+	assert_string_equal(host, "localhost");
+	/* Normalised origins keep only a port that is not the default. */
+	assert_int_equal(keys_origin_host("https://shop.example:8443", host,
+					  sizeof(host)),
+			 KV_EINVAL);
+	assert_int_equal(keys_origin_host("https://127.0.0.1", host,
+					  sizeof(host)),
+			 KV_EINVAL);
+	assert_int_equal(keys_origin_host("https://[::1]", host, sizeof(host)),
+			 KV_EINVAL);
+	assert_int_equal(keys_origin_host("shop.example", host, sizeof(host)),
+			 KV_EINVAL);
+	/* 30 characters fill a DLT slot; 31 do not fit. */
+	assert_int_equal(
+		keys_origin_host("https://abcdefghijklmnopqrstuvwxyz.abcd",
+				 host, sizeof(host)),
+		KV_ERANGE);
+	assert_int_equal(
+		keys_origin_host("https://abcdefghijklmnopqrstuvwxyz.abc", host,
+				 sizeof(host)),
+		0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_origins_normalised_as_browsers_send_them),
 		cmocka_unit_test(test_what_is_not_an_origin_is_refused),
 		cmocka_unit_test(test_publishable_keys_are_told_by_prefix),
+		cmocka_unit_test(test_webotp_host_of_an_origin),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

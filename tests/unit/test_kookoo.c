@@ -619,6 +619,59 @@ static void test_sms_unicode_marked_for_non_ascii_only(void **state)
 	kookoo_free(k);
 }
 
+/*
+ * The DLT ids go under the parameter names the settings give (KooKoo's
+ * docs name none); an empty name, or an empty id, sends nothing.
+ */
+static void test_sms_dlt_ids_under_configured_names(void **state)
+{
+	struct server *s = *state;
+	struct kookoo_settings ks = {
+		.base_url = s->base,
+		.api_key = API_KEY,
+		.connect_timeout_ms = 1000,
+		.timeout_ms = 2000,
+		.dlt_template_param = "dlt_template_id",
+		.dlt_entity_param = "pe_id",
+		.dlt_header_param = "",
+	};
+	const struct kookoo_dlt dlt = {.template_id = "1107161234567890123",
+				       .entity_id = "0012345",
+				       .header = "ACMEIN"};
+	const struct kookoo_dlt no_entity = {.template_id =
+						     "1107161234567890123",
+					     .entity_id = "",
+					     .header = "ACMEIN"};
+	struct kookoo *k = kookoo_new(&ks);
+	struct kookoo_result r;
+	char names[256];
+
+	assert_non_null(k);
+	s->body = "<response><status>success</status></response>";
+	assert_int_equal(kookoo_send_sms_dlt(k, PHONE, "hi", NULL, &dlt, &r),
+			 0);
+	query_names(s->uri, names, sizeof(names));
+	assert_string_equal(names,
+			    "api_key,phone_no,message,dlt_template_id,pe_id");
+	assert_param(s->uri, "dlt_template_id", "1107161234567890123");
+	assert_param(s->uri, "pe_id", "0012345");
+	assert_int_equal(
+		kookoo_send_sms_dlt(k, PHONE, "hi", NULL, &no_entity, &r), 0);
+	query_names(s->uri, names, sizeof(names));
+	assert_string_equal(names, "api_key,phone_no,message,dlt_template_id");
+	assert_int_equal(kookoo_send_sms(k, PHONE, "hi", NULL, &r), 0);
+	query_names(s->uri, names, sizeof(names));
+	assert_string_equal(names, "api_key,phone_no,message");
+	kookoo_free(k);
+	/* A name that is not a parameter name: no client. */
+	ks.dlt_header_param = "a b";
+	assert_null(kookoo_new(&ks));
+	assert_true(kookoo_param_name_ok(""));
+	assert_true(kookoo_param_name_ok("DltTemplateId"));
+	assert_false(kookoo_param_name_ok("a&b"));
+	assert_false(kookoo_param_name_ok("abcdefghijabcdefghijabcdefghijab"));
+}
+
 static void test_unicode_setting_split(void **state)
 {
 	static const char *const bad[] = {
@@ -880,6 +933,7 @@ int main(void)
 		S(test_sms_parameters_arrive_escaped),
 		S(test_sms_senderid_omitted_when_null),
 		S(test_sms_unicode_marked_for_non_ascii_only),
+		S(test_sms_dlt_ids_under_configured_names),
 		T(test_unicode_setting_split),
 		S(test_call_parameters_and_optional_caller_id),
 		S(test_trailing_slash_in_base_url),

@@ -128,6 +128,8 @@ int sim_is_stopping(void);
 int sim_sleep_ms(int64_t ms);
 double sim_random_locked(void);
 void text_clean(char *dst, size_t cap, const char *src);
+/* The same, keeping '\n': an SMS's lines (WebOTP reads the last one). */
+void text_clean_message(char *dst, size_t cap, const char *src);
 int phone_ok(const char *p);
 int empty(const char *s);
 void sim_print_locked(const char *fmt, ...)
@@ -140,9 +142,12 @@ int counter_bump_locked(const char *phone, const char *api);
 json_t *inbox_find_locked(const char *phone, int create);
 void stats_number_locked(const char *phone, const char *name);
 /* unicode: the request's Unicode marker (outbound_sms.php's `unicode`
- * parameter, <sendsms unicode="...">), NULL when absent. */
+ * parameter, <sendsms unicode="...">), NULL when absent.  params: the
+ * request's other parameters (an object, taken over; NULL: none), kept as
+ * the SMS's "params". */
 void inbox_add_sms_locked(const char *phone, const char *text,
-			  const char *sender, const char *unicode);
+			  const char *sender, const char *unicode,
+			  json_t *params);
 /* 0, or KV_EINVAL/KV_ERANGE with a message in err. */
 int script_validate(json_t *root, char *err, size_t errlen);
 void script_merge_locked(json_t *root);

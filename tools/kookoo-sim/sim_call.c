@@ -324,7 +324,7 @@ static void tag_sendsms(struct sim_call *c, xmlNodePtr n, struct ivr_step *step)
 	text_clean(clean, sizeof(clean), (const char *)text);
 	if (phone_ok(to)) {
 		pthread_mutex_lock(&sim.lock);
-		inbox_add_sms_locked(to, clean, NULL, unicode);
+		inbox_add_sms_locked(to, clean, NULL, unicode, NULL);
 		pthread_mutex_unlock(&sim.lock);
 		call_note(c, "[sms sent to %s]", to);
 	} else {

@@ -142,7 +142,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
  * control characters become spaces, invalid bytes '?'; cut at the cap on
  * a character boundary.  JSON strings and printed lines both need this.
  */
-void text_clean(char *dst, size_t cap, const char *src)
+static void clean(char *dst, size_t cap, const char *src, int keep_newline)
 {
 	const unsigned char *s = (const unsigned char *)src;
 	size_t n = src ? strlen(src) : 0;
@@ -154,7 +154,8 @@ void text_clean(char *dst, size_t cap, const char *src)
 		if (l == 0) {
 			dst[o++] = '?';
 			l = 1;
-		} else if (l == 1 && (*s < 0x20 || *s == 0x7f)) {
+		} else if (l == 1 && (*s < 0x20 || *s == 0x7f) &&
+			   !(keep_newline && *s == '\n')) {
 			dst[o++] = ' ';
 		} else if (o + l < cap) {
 			memcpy(dst + o, s, l);
@@ -166,6 +167,16 @@ void text_clean(char *dst, size_t cap, const char *src)
 		n -= l;
 	}
 	dst[o] = '\0';
+}
+
+void text_clean(char *dst, size_t cap, const char *src)
+{
+	clean(dst, cap, src, 0);
+}
+
+void text_clean_message(char *dst, size_t cap, const char *src)
+{
+	clean(dst, cap, src, 1);
 }
 
 /* A phone number as KooKoo takes it: optional '+', then 5 to 20 digits. */
@@ -335,7 +346,8 @@ static int text_has_non_ascii(const char *text)
 }
 
 void inbox_add_sms_locked(const char *phone, const char *text,
-			  const char *sender, const char *unicode)
+			  const char *sender, const char *unicode,
+			  json_t *params)
 {
 	char when[20];
 	json_t *box = inbox_find_locked(phone, 1);
@@ -343,10 +355,14 @@ void inbox_add_sms_locked(const char *phone, const char *text,
 	format_datetime(now_ms() / 1000, when);
 	if (box)
 		array_push_capped(json_object_get(box, "sms"),
-				  json_pack("{s:s, s:s?, s:s, s:s?}", "message",
-					    text, "senderid", sender, "time",
-					    when, "unicode", unicode),
+				  json_pack("{s:s, s:s?, s:s, s:s?, s:o}",
+					    "message", text, "senderid", sender,
+					    "time", when, "unicode", unicode,
+					    "params",
+					    params ? params : json_object()),
 				  SIM_SMS_PER_NUMBER);
+	else
+		json_decref(params);
 	/* KooKoo sends text not marked Unicode as plain text: a phone
 	 * would show Devanagari as garbage.  Counted, for tests to check. */
 	if (!unicode && text_has_non_ascii(text))
