@@ -24,12 +24,12 @@
 	"created_ms, "                                                         \
 	"pin_created_ms, pin_expiry_ms, expires_ms, last_resend_ms, "          \
 	"finalized_ms, first_event_ms, last_event_ms, pin_box, call_sid, "     \
-	"handle_hash"
+	"handle_hash, missed_did, missed_until_ms"
 
 #define VF_PARAMS_AFTER_ID                                                     \
 	"$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "  \
 	"$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, "    \
-	"$30, $31"
+	"$30, $31, $32, $33"
 
 /*
  * The id is the one store_verification_next_id() drew, or a new one from
@@ -55,7 +55,8 @@ static const char sql_update[] =
 	"pin_hash, steps, wait1_ms, wait2_ms, wait3_ms, state, attempts, "
 	"next_step, resends, created_ms, pin_created_ms, pin_expiry_ms, "
 	"expires_ms, last_resend_ms, finalized_ms, first_event_ms, "
-	"last_event_ms, pin_box, call_sid, handle_hash) = "
+	"last_event_ms, pin_box, call_sid, handle_hash, missed_did, "
+	"missed_until_ms) = "
 	"(" VF_PARAMS_AFTER_ID ") WHERE id = $1";
 
 static const char sql_by_id_key[] = "SELECT " VF_COLUMNS " FROM verifications "
@@ -140,6 +141,16 @@ static const char sql_call_put[] =
 
 static const char sql_voice_confirm[] =
 	"SELECT voice_confirm FROM api_keys WHERE id = $1";
+static const char sql_missed_call[] =
+	"SELECT missed_call FROM api_keys WHERE id = $1";
+/* Through the partial index verifications_missed. */
+static const char sql_missed[] = "SELECT " VF_COLUMNS " FROM verifications "
+				 "WHERE number = $1 AND missed_did = $2 AND "
+				 "missed_did <> '' ORDER BY id DESC LIMIT 1";
+static const char sql_missed_lock[] =
+	"SELECT " VF_COLUMNS " FROM verifications WHERE number = $1 AND "
+	"missed_did = $2 AND missed_did <> '' ORDER BY id DESC LIMIT 1 "
+	"FOR UPDATE";
 static const char sql_key_kind[] = "SELECT kind FROM api_keys WHERE id = $1";
 
 /*
@@ -191,6 +202,8 @@ static void vf_bind(struct pg_params *p, const struct vf_record *r)
 	/* None is a zero-length value, as SQLite stores it. */
 	pg_param_bytea(p, r->handle_hash,
 		       r->has_handle ? sizeof(r->handle_hash) : 0);
+	pg_param_text(p, r->missed_did);
+	pg_param_int(p, v->missed_until_ms);
 }
 
 static void vf_from_row(PGresult *res, int row, struct vf_record *r)
@@ -235,6 +248,8 @@ static void vf_from_row(PGresult *res, int row, struct vf_record *r)
 			sizeof(r->handle_hash);
 	if (!r->has_handle)
 		memset(r->handle_hash, 0, sizeof(r->handle_hash));
+	pg_get_text(res, row, 31, r->missed_did, sizeof(r->missed_did));
+	v->missed_until_ms = pg_get_int(res, row, 32);
 }
 
 /* Runs a one-row lookup of a verification into *out. */
@@ -395,6 +410,18 @@ int pg_verification_by_id(struct store_tx *c, int64_t id, struct vf_record *out)
 	pg_param_int(&p, id);
 	return vf_lookup(c, pg_locking(c, sql_by_id, sql_by_id_lock), &p, out,
 			 "verification by id");
+}
+
+int pg_verification_missed(struct store_tx *c, const char *number,
+			   const char *did, struct vf_record *out)
+{
+	struct pg_params p;
+
+	pg_params_init(&p);
+	pg_param_text(&p, number);
+	pg_param_text(&p, did);
+	return vf_lookup(c, pg_locking(c, sql_missed, sql_missed_lock), &p, out,
+			 "missed-call verification");
 }
 
 int pg_verification_update(struct store_tx *c, const struct vf_record *r)
@@ -588,6 +615,11 @@ int pg_key_voice_confirm(struct store_tx *c, int64_t key_id, int *allowed)
 {
 	return key_column(c, sql_voice_confirm, key_id, allowed,
 			  "key voice confirm");
+}
+
+int pg_key_missed_call(struct store_tx *c, int64_t key_id, int *on)
+{
+	return key_column(c, sql_missed_call, key_id, on, "key missed call");
 }
 
 int pg_key_kind(struct store_tx *c, int64_t key_id, int *kind)

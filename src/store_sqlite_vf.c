@@ -53,6 +53,8 @@ static void vf_bind(sqlite3_stmt *st, const struct vf_record *r)
 	sqlite3_bind_blob(st, 31, r->handle_hash,
 			  r->has_handle ? (int)sizeof(r->handle_hash) : 0,
 			  SQLITE_STATIC);
+	sqlite_bind_text(st, 32, r->missed_did);
+	sqlite3_bind_int64(st, 33, v->missed_until_ms);
 }
 
 static void vf_from_row(sqlite3_stmt *st, struct vf_record *r)
@@ -99,6 +101,8 @@ static void vf_from_row(sqlite3_stmt *st, struct vf_record *r)
 		       sizeof(r->handle_hash));
 		r->has_handle = 1;
 	}
+	sqlite_get_text(st, 31, r->missed_did, sizeof(r->missed_did));
+	v->missed_until_ms = sqlite3_column_int64(st, 32);
 }
 
 int sqlite_verification_next_id(struct store_tx *c, int64_t *id)
@@ -166,6 +170,14 @@ int sqlite_verification_live(struct store_tx *c, int64_t key_id,
 	sqlite3_bind_int64(c->stmt[STMT_VF_LIVE], 1, key_id);
 	sqlite_bind_text(c->stmt[STMT_VF_LIVE], 2, number);
 	return vf_lookup(c, STMT_VF_LIVE, out, "live verification");
+}
+
+int sqlite_verification_missed(struct store_tx *c, const char *number,
+			       const char *did, struct vf_record *out)
+{
+	sqlite_bind_text(c->stmt[STMT_VF_MISSED], 1, number);
+	sqlite_bind_text(c->stmt[STMT_VF_MISSED], 2, did);
+	return vf_lookup(c, STMT_VF_MISSED, out, "missed-call verification");
 }
 
 int sqlite_verification_update(struct store_tx *c, const struct vf_record *r)
