@@ -205,7 +205,7 @@ static void vonage_request_reply(struct vonage_ctx *ctx, enum verify_result r,
 	if (did && *did) {
 		json_object_set_new(o, "missed_call_number", json_string(did));
 		json_object_set_new(o, "missed_call_expires_in",
-				    json_integer(expires_in));
+				    status_string(expires_in));
 	}
 	vonage_send(ctx, o);
 }

@@ -186,6 +186,10 @@ const char *vonage_event_type(const struct vf_event *ev)
 	 * Retries, refusals and the IVR's own callbacks stay in the seed
 	 * dialect's fuller events[].
 	 */
+	/* This server's extension: the missed call that verified it. */
+	if (strcmp(ev->channel, "missed") == 0)
+		return strcmp(ev->result, "verified") == 0 ? "missed_call"
+							   : NULL;
 	if (strcmp(ev->result, "accepted") != 0)
 		return NULL;
 	if (strcmp(ev->channel, "sms") == 0)
