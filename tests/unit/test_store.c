@@ -105,7 +105,11 @@ static void test_migrate_brings_an_older_file_up_to_date(void **state)
 		"DROP INDEX fraud_reports_verification;"
 		"DROP INDEX jobs_verification;"
 		"CREATE INDEX jobs_verification ON jobs(verification_id)"
-		"  WHERE state = 0;";
+		"  WHERE state = 0;"
+		"DROP INDEX verifications_missed;"
+		"ALTER TABLE verifications DROP COLUMN missed_did;"
+		"ALTER TABLE verifications DROP COLUMN missed_until_ms;"
+		"ALTER TABLE api_keys DROP COLUMN missed_call;";
 	char sql[64], err[256];
 	struct fraud_block b;
 	sqlite3 *db = NULL;
