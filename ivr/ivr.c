@@ -218,8 +218,77 @@ static void ivr_status(struct http_req *req)
 	http_write(req, verify_call_run, &c->tx, ivr_status_then, c);
 }
 
+/*
+ * A call to a missed-call DID.  Inbound calls carry no token of ours: the
+ * URL's secret last segment (missed_call_path) is what proves KooKoo sent
+ * it (docs/SECURITY.md).  NewCall is answered with a hang-up at once, so
+ * the call is rejected unanswered; the other events get an empty answer.
+ */
+struct ivr_inbound {
+	struct params p;
+	struct verify_inbound in;
+};
+
+static const char hangup_xml[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+				 "<response><hangup/></response>\n";
+
+static void ivr_inbound_then(struct http_req *req, int rc, void *arg)
+{
+	struct ivr_inbound *c = arg;
+
+	verify_inbound_finish(&c->in, rc);
+	/* Hang up whatever happened: the caller must never be answered. */
+	http_reply_copy(req, 200, "text/xml", hangup_xml);
+	params_release(&c->p);
+	free(c);
+}
+
+static void ivr_inbound(struct http_req *req)
+{
+	struct ivr_inbound *c;
+	const char *event;
+	int rc;
+
+	if (!verify_missed_path_ok(req->path + strlen(IVR_PATH_INBOUND))) {
+		reply_refused(req, "inbound path not ours");
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return; /* no reply: http.c answers "Internal Error" */
+	params_init(&c->p);
+	rc = req->query_len
+		     ? params_parse_query(&c->p, req->query, req->query_len)
+		     : 0;
+	if (rc == 0 && req->body.len)
+		rc = params_parse_form(&c->p, req->body.data, req->body.len);
+	event = params_get(&c->p, "event");
+	if (rc != 0 || req->body_too_big || !event ||
+	    strcmp(event, "NewCall") != 0) {
+		http_reply_copy(
+			req, 200, "text/xml",
+			rc != 0 || req->body_too_big
+				? hangup_xml
+				: "<?xml version=\"1.0\" "
+				  "encoding=\"UTF-8\"?>\n<response/>\n");
+		params_release(&c->p);
+		free(c);
+		return;
+	}
+	c->in.cid = params_get(&c->p, "cid");
+	c->in.called = params_get(&c->p, "called_number");
+	c->in.sid = params_get(&c->p, "sid");
+	c->in.now = now_ms();
+	if (verify_inbound_start(&c->in))
+		http_write(req, verify_inbound_run, &c->in, ivr_inbound_then,
+			   c);
+	else
+		ivr_inbound_then(req, 0, c);
+}
+
 const struct route ivr_routes[] = {
 	{IVR_PATH_CALL, ivr_callback, HTTP_GET | HTTP_POST, 0, 0},
 	{IVR_PATH_STATUS, ivr_status, HTTP_GET | HTTP_POST, 0, 0},
+	{IVR_PATH_INBOUND, ivr_inbound, HTTP_GET | HTTP_POST, 1, 0},
 	{NULL, NULL, 0, 0, 0},
 };

@@ -7,5 +7,7 @@
 
 #define IVR_PATH_CALL "/ivr/kookoo"          /* each step of a call */
 #define IVR_PATH_STATUS "/ivr/kookoo/status" /* the call ended */
+/* A call to a missed-call DID; the secret missed_call_path follows. */
+#define IVR_PATH_INBOUND "/ivr/kookoo/inbound/"
 
 #endif

@@ -505,6 +505,28 @@ static int cmd_keys_set_owner(struct admin_options *o)
 	return rc == 0 ? 0 : 1;
 }
 
+/* `keys missed-call KEY on|off`: missed-call verification for a key. */
+static int cmd_keys_missed_call(struct admin_options *o)
+{
+	const char *v = o->args[2];
+	int on = strcmp(v, "on") == 0;
+	struct store_tx *c;
+	int rc;
+
+	if (!on && strcmp(v, "off") != 0) {
+		fprintf(stderr, "kookooverify: keys missed-call KEY on|off\n");
+		return EXIT_USAGE;
+	}
+	c = admin_open(o);
+	if (!c)
+		return 1;
+	rc = store_key_set_missed_call(c, o->args[1], on);
+	store_close(c);
+	if (rc == KV_ENOTFOUND)
+		fprintf(stderr, "kookooverify: no key %s\n", o->args[1]);
+	return rc == 0 ? 0 : 1;
+}
+
 /* `keys create`: a secret key, or with --publishable one for web pages. */
 static int cmd_keys_create(struct admin_options *o)
 {
@@ -648,6 +670,9 @@ static const struct admin_cmd cmds[] = {
 	{"keys", "set-owner", 3, cmd_keys_set_owner,
 	 "  keys set-owner PK KEY make secret key KEY the owner of\n"
 	 "                        publishable key PK\n"},
+	{"keys", "missed-call", 3, cmd_keys_missed_call,
+	 "  keys missed-call KEY on|off\n"
+	 "                        let key KEY verify by missed call\n"},
 	{"keys", "list", 1, cmd_keys_list,
 	 "  keys list             list API keys (never secrets)\n"},
 	{"keys", "revoke", 2, cmd_keys_revoke,
@@ -683,7 +708,8 @@ static const struct admin_cmd cmds[] = {
 static const struct {
 	const char *name, *usage;
 } groups[] = {
-	{"keys", "keys create|list|revoke KEY|set-owner PK KEY"},
+	{"keys", "keys create|list|revoke KEY|set-owner PK KEY|missed-call KEY "
+		 "on|off"},
 	{"blocks", "blocks list|lift PREFIX"},
 };
 

@@ -39,8 +39,8 @@ static enum api_run misc_metrics_run(struct api_ctx *ctx, enum api_fail f)
 	static const char denied[] =
 		"{\"status\":4,\"error_text\":\"Bad Credentials\"}";
 	struct http_req *req = ctx->req;
-	char text[1024];
-	unsigned long evicted, timed_out;
+	char text[1536];
+	unsigned long evicted, timed_out, missed[3];
 
 	/* Counters tell about traffic: only /healthz answers without a key. */
 	if (f != API_READY) {
@@ -48,6 +48,7 @@ static enum api_run misc_metrics_run(struct api_ctx *ctx, enum api_fail f)
 		return API_RUN_DONE;
 	}
 	http_slow_closes(&evicted, &timed_out);
+	verify_missed_counts(missed);
 	snprintf(
 		text, sizeof(text),
 		"# HELP kookooverify_http_requests_total HTTP "
@@ -58,8 +59,16 @@ static enum api_run misc_metrics_run(struct api_ctx *ctx, enum api_fail f)
 		"closed before their request arrived whole.\n"
 		"# TYPE kookooverify_http_slow_closes_total counter\n"
 		"kookooverify_http_slow_closes_total{reason=\"evicted\"} %lu\n"
-		"kookooverify_http_slow_closes_total{reason=\"timeout\"} %lu\n",
-		http_requests_served(), evicted, timed_out);
+		"kookooverify_http_slow_closes_total{reason=\"timeout\"} %lu\n"
+		"# HELP kookooverify_missed_calls_total Calls to a missed-call "
+		"DID, by what they did.\n"
+		"# TYPE kookooverify_missed_calls_total counter\n"
+		"kookooverify_missed_calls_total{result=\"verified\"} %lu\n"
+		"kookooverify_missed_calls_total{result=\"ignored\"} %lu\n"
+		"kookooverify_missed_calls_total{result=\"unmatched\"} %lu\n",
+		http_requests_served(), evicted, timed_out,
+		missed[INBOUND_VERIFIED], missed[INBOUND_IGNORED],
+		missed[INBOUND_UNMATCHED]);
 	http_reply_copy(req, 200, "text/plain; version=0.0.4", text);
 	return API_RUN_DONE;
 }

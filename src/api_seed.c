@@ -103,7 +103,8 @@ static int code_is_valid(const char *code)
 }
 
 static void seed_request_reply(struct seed_ctx *ctx, enum verify_result r,
-			       const char *request_id, const char *bad)
+			       const char *request_id, const char *bad,
+			       const char *did, int expires_in)
 {
 	json_t *o;
 
@@ -114,6 +115,11 @@ static void seed_request_reply(struct seed_ctx *ctx, enum verify_result r,
 	o = json_object();
 	json_object_set_new(o, "status", json_integer(0));
 	json_object_set_new(o, "request_id", json_string(request_id));
+	if (did && *did) {
+		json_object_set_new(o, "missed_call_number", json_string(did));
+		json_object_set_new(o, "missed_call_expires_in",
+				    json_integer(expires_in));
+	}
 	api_reply_json(ctx->base.req, o);
 }
 
@@ -121,12 +127,34 @@ static void seed_request_then(struct api_ctx *base, int rc)
 {
 	struct seed_ctx *ctx = (struct seed_ctx *)base;
 	char request_id[ENGINE_REQUEST_ID_LEN + 1];
-	enum verify_result r = verify_request_finish(
-		ctx->pending, rc, request_id, NULL, &ctx->wait);
+	char did[17];
+	int expires_in = 0;
+	enum verify_result r;
 
+	verify_request_missed(ctx->pending, did, &expires_in);
+	r = verify_request_finish(ctx->pending, rc, request_id, NULL,
+				  &ctx->wait);
 	/* A block decided in the write (a shared store) says why there. */
 	seed_request_reply(ctx, r, request_id,
-			   r == VERIFY_BLOCKED ? ctx->block_reason : NULL);
+			   r == VERIFY_BLOCKED ? ctx->block_reason : NULL, did,
+			   expires_in);
+}
+
+/*
+ * missed_call=1: verify by a missed call only (workflow 8); missed_call=sms:
+ * a missed call, then the SMS after the window (workflow 9).
+ */
+static int seed_missed_param(const char *v, struct engine_request *req)
+{
+	if (!v)
+		return 0;
+	if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
+		req->workflow_id = ENGINE_WF_MISSED;
+	else if (strcmp(v, "sms") == 0)
+		req->workflow_id = ENGINE_WF_MISSED_SMS;
+	else if (strcmp(v, "0") != 0 && strcmp(v, "false") != 0)
+		return -1;
+	return 0;
 }
 
 static enum api_run seed_request_run(struct seed_ctx *ctx)
@@ -155,6 +183,10 @@ static enum api_run seed_request_run(struct seed_ctx *ctx)
 		seed_fail(ctx, bad ? SEED_BAD_INPUT : SEED_INTERNAL, bad);
 		return API_RUN_DONE;
 	}
+	if (seed_missed_param(api_param(call, "missed_call"), &in.req) != 0) {
+		seed_fail(ctx, SEED_BAD_VALUE, "missed_call");
+		return API_RUN_DONE;
+	}
 	in.countries = call->countries;
 	in.block_reason = ctx->block_reason;
 	in.block_reason_len = sizeof(ctx->block_reason);
@@ -163,7 +195,7 @@ static enum api_run seed_request_run(struct seed_ctx *ctx)
 	if (r == VERIFY_PENDING)
 		return api_ctx_write(&ctx->base, verify_pending_run,
 				     ctx->pending, seed_request_then);
-	seed_request_reply(ctx, r, NULL, bad);
+	seed_request_reply(ctx, r, NULL, bad, NULL, 0);
 	return API_RUN_DONE;
 }
 
@@ -409,8 +441,8 @@ static enum api_run seed_control_run(struct seed_ctx *ctx)
 
 /* ---- routes ---- */
 
-static const char *const request_single[] = {"phone_no", "brand", "origin",
-					     "app_hash", NULL};
+static const char *const request_single[] = {
+	"phone_no", "brand", "origin", "app_hash", "missed_call", NULL};
 static const char *const check_single[] = {"request_id", "code", NULL};
 static const char *const search_single[] = {"request_id", "phone_no", NULL};
 static const char *const control_single[] = {"request_id", "cmd", NULL};

@@ -77,6 +77,10 @@ const struct seed_reply seed_request_replies[VERIFY_PENDING + 1] = {
 	[VERIFY_UNREACHABLE] = {SEED_BAD_INPUT, SEED_ARG_BAD,
 				"this number cannot receive codes",
 				"Invalid value for parameter phone_no: %s"},
+	[VERIFY_MISSED_OFF] = {SEED_BAD_INPUT, SEED_ARG_DEFAULT,
+			       "missed-call verification is not enabled for "
+			       "this key",
+			       NULL},
 	[VERIFY_PENDING] = {SEED_INTERNAL, SEED_ARG_DEFAULT, NULL, NULL},
 };
 

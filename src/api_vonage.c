@@ -185,7 +185,8 @@ static enum api_run vonage_write(struct vonage_ctx *ctx,
 
 static void vonage_request_reply(struct vonage_ctx *ctx, enum verify_result r,
 				 const char *rid, const char *handle,
-				 const char *bad)
+				 const char *bad, const char *did,
+				 int expires_in)
 {
 	json_t *o;
 
@@ -200,6 +201,12 @@ static void vonage_request_reply(struct vonage_ctx *ctx, enum verify_result r,
 	/* The page's proof that this verification is its own. */
 	if (handle && *handle)
 		json_object_set_new(o, "handle", json_string(handle));
+	/* This server's extension: the number to give a missed call to. */
+	if (did && *did) {
+		json_object_set_new(o, "missed_call_number", json_string(did));
+		json_object_set_new(o, "missed_call_expires_in",
+				    status_string(expires_in));
+	}
 	vonage_send(ctx, o);
 }
 
@@ -208,10 +215,13 @@ static void vonage_request_then(struct api_ctx *base, int rc)
 	struct vonage_ctx *ctx = (struct vonage_ctx *)base;
 	char rid[ENGINE_REQUEST_ID_LEN + 1];
 	char handle[CRYPTO_HANDLE_LEN + 1];
-	enum verify_result r = verify_request_finish(ctx->pending, rc, rid,
-						     handle, &ctx->wait);
+	char did[17];
+	int expires_in = 0;
+	enum verify_result r;
 
-	vonage_request_reply(ctx, r, rid, handle, NULL);
+	verify_request_missed(ctx->pending, did, &expires_in);
+	r = verify_request_finish(ctx->pending, rc, rid, handle, &ctx->wait);
+	vonage_request_reply(ctx, r, rid, handle, NULL, did, expires_in);
 }
 
 /*
@@ -294,7 +304,7 @@ static enum api_run vonage_request_run(struct vonage_ctx *ctx)
 				 &ctx->pending);
 	if (r == VERIFY_PENDING)
 		return vonage_write(ctx, vonage_request_then);
-	vonage_request_reply(ctx, r, NULL, NULL, bad);
+	vonage_request_reply(ctx, r, NULL, NULL, bad, NULL, 0);
 	return API_RUN_DONE;
 }
 
@@ -305,12 +315,12 @@ static enum api_run vonage_request_run(struct vonage_ctx *ctx)
  * the site's backend cannot trust: the reply carries a signed token the
  * backend can.
  */
-static int add_token(struct vonage_ctx *ctx, json_t *o, const char *id)
+static int add_token(struct vonage_ctx *ctx, json_t *o, const char *id,
+		     const char *number)
 {
 	char token[VTOKEN_MAX];
 
-	if (browser_token_issue(ctx->base.call.api_key, id, ctx->number,
-				token) != 0)
+	if (browser_token_issue(ctx->base.call.api_key, id, number, token) != 0)
 		return -1;
 	return json_object_set_new(o, "token", json_string(token));
 }
@@ -332,7 +342,8 @@ static void vonage_check_ok(struct vonage_ctx *ctx, const char *id)
 	json_object_set_new(o, "status", json_string("0"));
 	json_object_set_new(o, "price", json_string(PRICE_ZERO));
 	json_object_set_new(o, "currency", json_string(CURRENCY));
-	if (ctx->base.call.publishable && add_token(ctx, o, id) != 0) {
+	if (ctx->base.call.publishable &&
+	    add_token(ctx, o, id, ctx->number) != 0) {
 		json_decref(o);
 		vonage_fail(ctx, VONAGE_INTERNAL, NULL);
 		return;
@@ -454,6 +465,13 @@ static json_t *search_object(struct vonage_ctx *ctx, const char *id,
 	set_str(o, "status", engine_state_name(rec.v.state));
 	json_object_set_new(o, "checks", checks);
 	json_object_set_new(o, "events", events);
+	/* A page learns of a missed call (or a key press) by its search. */
+	if (ctx->base.call.publishable && rec.v.state == VF_SUCCESS &&
+	    add_token(ctx, o, rec.v.request_id, rec.number) != 0) {
+		json_decref(o);
+		*r = VERIFY_ERROR;
+		return NULL;
+	}
 	return o;
 out:
 	json_decref(checks);

@@ -186,6 +186,10 @@ const char *vonage_event_type(const struct vf_event *ev)
 	 * Retries, refusals and the IVR's own callbacks stay in the seed
 	 * dialect's fuller events[].
 	 */
+	/* This server's extension: the missed call that verified it. */
+	if (strcmp(ev->channel, "missed") == 0)
+		return strcmp(ev->result, "verified") == 0 ? "missed_call"
+							   : NULL;
 	if (strcmp(ev->result, "accepted") != 0)
 		return NULL;
 	if (strcmp(ev->channel, "sms") == 0)
@@ -213,7 +217,7 @@ static int read_int_params(const struct params *p, struct engine_request *er,
 		{"next_event_wait",
 		 offsetof(struct engine_request, next_event_wait_s), INT_MAX},
 		{"workflow_id", offsetof(struct engine_request, workflow_id),
-		 7},
+		 ENGINE_WF_MISSED_SMS},
 	};
 
 	for (size_t i = 0; i < ARRAY_LEN(ints); i++) {
@@ -320,6 +324,10 @@ const struct vonage_reply vonage_request_replies[VERIFY_PENDING + 1] = {
 	[VERIFY_UNREACHABLE] = {VONAGE_BAD_INPUT, VONAGE_ARG_BAD,
 				"this number cannot receive codes",
 				"Invalid value for parameter `number`: %s"},
+	[VERIFY_MISSED_OFF] = {VONAGE_BAD_INPUT, VONAGE_ARG_DEFAULT,
+			       "Missed-call verification (workflow_id 8 or 9) "
+			       "is not enabled for this key",
+			       NULL},
 	[VERIFY_PENDING] = REPLY(VONAGE_INTERNAL),
 };
 

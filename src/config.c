@@ -114,6 +114,12 @@ static const struct directive directives[] = {
 		"directory of the IVR templates (one folder per language)"),
 	STR_DIR(sms_templates, "sms_templates",
 		"directory of the DLT SMS templates (one folder per language)"),
+	STR_DIR(missed_call_dids, "",
+		"KooKoo DIDs a missed call verifies on (comma-separated, read "
+		"in default_country); empty: no missed-call verification"),
+	STR_DIR(missed_call_path, "",
+		"secret last segment of the inbound IVR path "
+		"/ivr/kookoo/inbound/<it> (16+ characters of [A-Za-z0-9_-])"),
 	STR_DIR(call_window, "09:00-21:00",
 		"local hours when calls are placed"),
 	INT_DIR(call_window_utc_offset, -720, 840, "330",

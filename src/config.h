@@ -53,6 +53,9 @@ struct config {
 	char xml_templates[512];
 	char sms_templates[512];
 	char call_window[16];
+	/* Missed-call verification (verify_missed.c). */
+	char missed_call_dids[256];
+	char missed_call_path[128];
 	char call_outside_window[8];
 	int call_window_utc_offset;
 	int kookoo_connect_timeout_ms;

@@ -46,6 +46,15 @@ static const struct workflow workflows[] = {
 	 .default_wait_s = {120, 180}},
 	{.id = 6, .nsteps = 1, .steps = {CH_SMS}, .default_wait_s = {0}},
 	{.id = 7, .nsteps = 1, .steps = {CH_TTS}, .default_wait_s = {0}},
+	/* This server's: a missed call, alone or then the SMS. */
+	{.id = ENGINE_WF_MISSED,
+	 .nsteps = 1,
+	 .steps = {CH_MISSED},
+	 .default_wait_s = {0}},
+	{.id = ENGINE_WF_MISSED_SMS,
+	 .nsteps = 2,
+	 .steps = {CH_MISSED, CH_SMS},
+	 .default_wait_s = {120, 0}},
 };
 
 static const char *const state_names[] = {
@@ -161,7 +170,11 @@ static void plan_vonage(struct engine_plan *plan, const struct workflow *wf,
 			wait_ms = (int64_t)wait_s * MS_PER_S;
 		else
 			wait_ms = (int64_t)wf->default_wait_s[i] * MS_PER_S;
-		plan_push(plan, wf->steps[i], wait_ms);
+		/* Only workflow 9 has an SMS after its first step. */
+		plan_push(plan,
+			  fixed_line && wf->steps[i] == CH_SMS ? CH_TTS
+							       : wf->steps[i],
+			  wait_ms);
 	}
 }
 
@@ -207,6 +220,24 @@ static int plan_resolve_wait(const struct engine_request *req,
 			     "next_event_wait", wait_s, bad_param);
 }
 
+/*
+ * The missed-call window: the first step's wait when that step is the
+ * missed call (which starts as the request is answered), else the whole
+ * life when a missed call may verify it too.
+ */
+static void plan_missed(struct engine_plan *plan, int missed_call_too)
+{
+	if (plan->nsteps > 0 && plan->steps[0] == CH_MISSED) {
+		plan->missed_ms = plan->wait_ms[0];
+		plan->first_step = 1;
+		/* No step tells a PIN: no code may verify it. */
+		if (plan->nsteps == 1)
+			plan->pin_expiry_ms = 0;
+	} else if (missed_call_too) {
+		plan->missed_ms = plan->lifetime_ms;
+	}
+}
+
 int engine_plan_request(const struct engine_request *req,
 			const struct engine_settings *set,
 			struct engine_plan *plan, const char **bad_param)
@@ -232,6 +263,7 @@ int engine_plan_request(const struct engine_request *req,
 		return err;
 	if (wf->id == 0) {
 		plan_default(plan, (int64_t)wait_s * MS_PER_S, req->fixed_line);
+		plan_missed(plan, req->missed_call_too);
 		return 0;
 	}
 	/* Vonage: both given and not a multiple: the PIN lasts one wait. */
@@ -239,6 +271,7 @@ int engine_plan_request(const struct engine_request *req,
 	    req->pin_expiry_s % req->next_event_wait_s != 0)
 		plan->pin_expiry_ms = (int64_t)wait_s * MS_PER_S;
 	plan_vonage(plan, wf, wait_s, req->fixed_line);
+	plan_missed(plan, req->missed_call_too);
 	return 0;
 }
 
@@ -279,6 +312,15 @@ enum control_outcome engine_report_fraud(struct verification *v, int64_t now_ms)
 	if (!engine_pin_live(v, now_ms))
 		return CONTROL_NOT_ACTIVE;
 	vf_finalize(v, VF_CANCELLED, now_ms);
+	return CONTROL_OK;
+}
+
+enum control_outcome engine_missed_call(struct verification *v, int64_t now_ms)
+{
+	engine_expire_if_due(v, now_ms);
+	if (v->state != VF_IN_PROGRESS || now_ms >= v->missed_until_ms)
+		return CONTROL_NOT_ACTIVE;
+	vf_finalize(v, VF_SUCCESS, now_ms);
 	return CONTROL_OK;
 }
 

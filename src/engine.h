@@ -17,7 +17,15 @@ enum vf_state {
 	VF_CANCELLED = 4,
 };
 
-enum vf_channel { CH_SMS = 0, CH_TTS = 1 };
+/*
+ * CH_MISSED: the person gives a missed call to the DID the request answered
+ * with; nothing is sent, the step is the window in which the call verifies.
+ */
+enum vf_channel { CH_SMS = 0, CH_TTS = 1, CH_MISSED = 2 };
+
+/* This server's workflows beyond Vonage's seven (docs/API.md). */
+#define ENGINE_WF_MISSED 8     /* a missed call only */
+#define ENGINE_WF_MISSED_SMS 9 /* a missed call, then the SMS */
 
 #define ENGINE_MAX_STEPS 3
 #define ENGINE_MAX_ATTEMPTS 3
@@ -40,7 +48,8 @@ struct engine_settings {
 
 /*
  * Workflow 0 is KookooVerify's default (SMS, then one call after
- * next_event_wait, expiry at pin_expiry).  1-7 are Vonage's.
+ * next_event_wait, expiry at pin_expiry).  1-7 are Vonage's; 8 and 9 are
+ * this server's missed-call workflows (ENGINE_WF_MISSED*).
  */
 struct workflow {
 	int id;
@@ -50,7 +59,7 @@ struct workflow {
 		[ENGINE_MAX_STEPS]; /* wait after each step; 0 = pin_expiry */
 };
 
-/* Returns the workflow with this id (0-7) or NULL. */
+/* Returns the workflow with this id (0-9) or NULL. */
 const struct workflow *engine_workflow(int id);
 
 /* What a client asked for; 0 means "not given, use the default". */
@@ -60,6 +69,11 @@ struct engine_request {
 	int pin_expiry_s;
 	int next_event_wait_s;
 	int fixed_line; /* the number cannot receive SMS: start with the call */
+	/*
+	 * Any workflow but 8 and 9: a missed call may also verify it for its
+	 * whole life (the browser flow of a key that enables missed calls).
+	 */
+	int missed_call_too;
 };
 
 /* The resolved schedule of a new verification. */
@@ -71,6 +85,13 @@ struct engine_plan {
 	int64_t wait_ms[ENGINE_MAX_STEPS]; /* wait after step i before the next */
 	int64_t pin_expiry_ms;
 	int64_t lifetime_ms; /* from creation to EXPIRED when nothing happens */
+	/*
+	 * From creation, how long a missed call verifies it (0: never).  A
+	 * plan whose first step is CH_MISSED starts at step 1: that step
+	 * began when the request answered with the number to call.
+	 */
+	int64_t missed_ms;
+	int first_step;
 };
 
 /*
@@ -97,7 +118,8 @@ struct verification {
 	int64_t pin_expiry_ms;
 	int64_t expires_ms; /* absolute time the verification expires */
 	int64_t last_resend_ms;
-	int64_t finalized_ms; /* 0 while IN PROGRESS */
+	int64_t finalized_ms;    /* 0 while IN PROGRESS */
+	int64_t missed_until_ms; /* a missed call verifies until then; 0: never */
 };
 
 /*
@@ -196,6 +218,14 @@ enum control_outcome engine_confirm_by_key(struct verification *v,
  */
 enum control_outcome engine_report_fraud(struct verification *v,
 					 int64_t now_ms);
+
+/*
+ * A missed call from the verification's number reached its DID: while `v`
+ * is IN PROGRESS and within its missed-call window, `v` is SUCCESS now
+ * (CONTROL_OK).  Expires `v` if due; anything else changes nothing
+ * (CONTROL_NOT_ACTIVE: final, expired, no window or the window is over).
+ */
+enum control_outcome engine_missed_call(struct verification *v, int64_t now_ms);
 
 /*
  * "IN PROGRESS", "SUCCESS", "FAILED", "EXPIRED", "CANCELLED"; "UNKNOWN" for

@@ -42,6 +42,11 @@ struct vf_record {
 	 */
 	char origin_host[64];
 	char app_hash[12];
+	/*
+	 * The DID (E.164 digits) a missed call from `number` verifies it by,
+	 * until v.missed_until_ms; "" when no missed call may.
+	 */
+	char missed_did[16];
 };
 
 struct key_info {
@@ -57,7 +62,8 @@ struct key_info {
 	char brand[80];     /* publishable: the only brand it may use, or "" */
 	/* publishable: the secret key that may redeem its tokens (0: none) */
 	int64_t owner_key_id;
-	char owner[40]; /* that key's api_key, or "" (read only) */
+	char owner[40];  /* that key's api_key, or "" (read only) */
+	int missed_call; /* missed-call verification enabled (read only) */
 };
 
 enum key_kind {

@@ -326,6 +326,22 @@ int store_key_voice_confirm(struct store_tx *c, int64_t key_id, int *allowed)
 	return ops->key_voice_confirm(c, key_id, allowed);
 }
 
+int store_key_missed_call(struct store_tx *c, int64_t key_id, int *on)
+{
+	return ops->key_missed_call(c, key_id, on);
+}
+
+int store_key_set_missed_call(struct store_tx *c, const char *api_key, int on)
+{
+	return ops->key_set_missed_call(c, api_key, on);
+}
+
+int store_verification_missed(struct store_tx *c, const char *number,
+			      const char *did, struct vf_record *out)
+{
+	return ops->verification_missed(c, number, did, out);
+}
+
 int store_block_get(struct store_tx *c, const char *prefix, int64_t key_id,
 		    int64_t now, struct fraud_block *out)
 {

@@ -228,6 +228,18 @@ int store_fraud_insert(struct store_tx *c, const char *number,
 		       int64_t verification_id, int64_t now);
 /* Whether the key lets a callee confirm by pressing 2 (default 1). */
 int store_key_voice_confirm(struct store_tx *c, int64_t key_id, int *allowed);
+/*
+ * Missed-call verification for a key: *on is 1 when enabled; the setter
+ * takes the key's api_key (KV_ENOTFOUND for an unknown one).
+ */
+int store_key_missed_call(struct store_tx *c, int64_t key_id, int *on);
+int store_key_set_missed_call(struct store_tx *c, const char *api_key, int on);
+/*
+ * The newest verification (any key, any state) whose missed call is from
+ * `number` to `did` (E.164 digits), or KV_ENOTFOUND.
+ */
+int store_verification_missed(struct store_tx *c, const char *number,
+			      const char *did, struct vf_record *out);
 
 /* The block in force for a prefix and scope at `now`, or KV_ENOTFOUND. */
 int store_block_get(struct store_tx *c, const char *prefix, int64_t key_id,

@@ -87,6 +87,11 @@ struct store_ops {
 			    int64_t verification_id, int64_t now);
 	int (*key_voice_confirm)(struct store_tx *c, int64_t key_id,
 				 int *allowed);
+	int (*key_missed_call)(struct store_tx *c, int64_t key_id, int *on);
+	int (*key_set_missed_call)(struct store_tx *c, const char *api_key,
+				   int on);
+	int (*verification_missed)(struct store_tx *c, const char *number,
+				   const char *did, struct vf_record *out);
 	int (*block_get)(struct store_tx *c, const char *prefix, int64_t key_id,
 			 int64_t now, struct fraud_block *out);
 	int (*block_put)(struct store_tx *c, const struct fraud_block *b);

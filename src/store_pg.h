@@ -257,6 +257,10 @@ int pg_call_put(struct store_tx *c, const struct vf_call *cr, int64_t now);
 int pg_fraud_insert(struct store_tx *c, const char *number,
 		    int64_t verification_id, int64_t now);
 int pg_key_voice_confirm(struct store_tx *c, int64_t key_id, int *allowed);
+int pg_key_missed_call(struct store_tx *c, int64_t key_id, int *on);
+int pg_key_set_missed_call(struct store_tx *c, const char *api_key, int on);
+int pg_verification_missed(struct store_tx *c, const char *number,
+			   const char *did, struct vf_record *out);
 int pg_block_get(struct store_tx *c, const char *prefix, int64_t key_id,
 		 int64_t now, struct fraud_block *out);
 int pg_block_put(struct store_tx *c, const struct fraud_block *b);

@@ -29,6 +29,8 @@ static const char sql_key_list[] = "SELECT " KEY_COLUMNS
 static const char sql_key_revoke[] =
 	"UPDATE api_keys SET revoked_ms = $2 WHERE api_key = $1 AND "
 	"revoked_ms = 0";
+static const char sql_key_set_missed_call[] =
+	"UPDATE api_keys SET missed_call = $2 WHERE api_key = $1";
 /* Only a publishable key gets an owner, and only an active secret key is
  * one. */
 static const char sql_key_set_owner[] =
@@ -180,6 +182,17 @@ int pg_key_set_owner(struct store_tx *c, const char *api_key, const char *owner)
 	pg_param_text(&p, owner);
 	return pg_cache_changed(c, pg_run_changed(c, sql_key_set_owner, &p,
 						  "set key owner"));
+}
+
+int pg_key_set_missed_call(struct store_tx *c, const char *api_key, int on)
+{
+	struct pg_params p;
+
+	pg_params_init(&p);
+	pg_param_text(&p, api_key);
+	pg_param_int(&p, on);
+	return pg_run_changed(c, sql_key_set_missed_call, &p,
+			      "set key missed call");
 }
 
 int pg_keys_foreach(struct store_tx *c,

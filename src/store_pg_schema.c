@@ -207,6 +207,19 @@ static const char *const migrations[] = {
 	"DEFAULT '';"
 	"ALTER TABLE events ADD COLUMN encoding text NOT NULL DEFAULT '';"
 	"ALTER TABLE events ADD COLUMN segments integer NOT NULL DEFAULT 0;",
+	/*
+	 * 16 (as SQLite's): missed-call verification.  A key enables it; a
+	 * verification a missed call may verify keeps its DID and until
+	 * when, found by the caller's number and the DID.
+	 */
+	"ALTER TABLE api_keys ADD COLUMN missed_call integer NOT NULL "
+	"DEFAULT 0;"
+	"ALTER TABLE verifications ADD COLUMN missed_did text NOT NULL "
+	"DEFAULT '';"
+	"ALTER TABLE verifications ADD COLUMN missed_until_ms bigint NOT "
+	"NULL DEFAULT 0;"
+	"CREATE INDEX verifications_missed ON verifications(number, "
+	"missed_did) WHERE missed_did <> '';",
 };
 
 /*

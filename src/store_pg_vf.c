@@ -26,12 +26,12 @@
 	"created_ms, "                                                         \
 	"pin_created_ms, pin_expiry_ms, expires_ms, last_resend_ms, "          \
 	"finalized_ms, first_event_ms, last_event_ms, pin_box, call_sid, "     \
-	"handle_hash, origin_host, app_hash"
+	"handle_hash, origin_host, app_hash, missed_did, missed_until_ms"
 
 #define VF_PARAMS_AFTER_ID                                                     \
 	"$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "  \
 	"$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, "    \
-	"$30, $31, $32, $33"
+	"$30, $31, $32, $33, $34, $35"
 
 /*
  * The id is the one store_verification_next_id() drew, or a new one from
@@ -58,7 +58,7 @@ static const char sql_update[] =
 	"next_step, resends, created_ms, pin_created_ms, pin_expiry_ms, "
 	"expires_ms, last_resend_ms, finalized_ms, first_event_ms, "
 	"last_event_ms, pin_box, call_sid, handle_hash, origin_host, "
-	"app_hash) = "
+	"app_hash, missed_did, missed_until_ms) = "
 	"(" VF_PARAMS_AFTER_ID ") WHERE id = $1";
 
 static const char sql_by_id_key[] = "SELECT " VF_COLUMNS " FROM verifications "
@@ -160,6 +160,16 @@ static const char sql_call_put[] =
 
 static const char sql_voice_confirm[] =
 	"SELECT voice_confirm FROM api_keys WHERE id = $1";
+static const char sql_missed_call[] =
+	"SELECT missed_call FROM api_keys WHERE id = $1";
+/* Through the partial index verifications_missed. */
+static const char sql_missed[] = "SELECT " VF_COLUMNS " FROM verifications "
+				 "WHERE number = $1 AND missed_did = $2 AND "
+				 "missed_did <> '' ORDER BY id DESC LIMIT 1";
+static const char sql_missed_lock[] =
+	"SELECT " VF_COLUMNS " FROM verifications WHERE number = $1 AND "
+	"missed_did = $2 AND missed_did <> '' ORDER BY id DESC LIMIT 1 "
+	"FOR UPDATE";
 static const char sql_key_kind[] = "SELECT kind FROM api_keys WHERE id = $1";
 
 /*
@@ -213,6 +223,8 @@ static void vf_bind(struct pg_params *p, const struct vf_record *r)
 		       r->has_handle ? sizeof(r->handle_hash) : 0);
 	pg_param_text(p, r->origin_host);
 	pg_param_text(p, r->app_hash);
+	pg_param_text(p, r->missed_did);
+	pg_param_int(p, v->missed_until_ms);
 }
 
 static void vf_from_row(PGresult *res, int row, struct vf_record *r)
@@ -259,6 +271,8 @@ static void vf_from_row(PGresult *res, int row, struct vf_record *r)
 		memset(r->handle_hash, 0, sizeof(r->handle_hash));
 	pg_get_text(res, row, 31, r->origin_host, sizeof(r->origin_host));
 	pg_get_text(res, row, 32, r->app_hash, sizeof(r->app_hash));
+	pg_get_text(res, row, 33, r->missed_did, sizeof(r->missed_did));
+	v->missed_until_ms = pg_get_int(res, row, 34);
 }
 
 /* Runs a one-row lookup of a verification into *out. */
@@ -430,6 +444,18 @@ int pg_verification_by_id(struct store_tx *c, int64_t id, struct vf_record *out)
 			 "verification by id");
 }
 
+int pg_verification_missed(struct store_tx *c, const char *number,
+			   const char *did, struct vf_record *out)
+{
+	struct pg_params p;
+
+	pg_params_init(&p);
+	pg_param_text(&p, number);
+	pg_param_text(&p, did);
+	return vf_lookup(c, pg_locking(c, sql_missed, sql_missed_lock), &p, out,
+			 "missed-call verification");
+}
+
 int pg_verification_update(struct store_tx *c, const struct vf_record *r)
 {
 	struct pg_params p;
@@ -544,8 +570,7 @@ int pg_checks_foreach(struct store_tx *c, int64_t verification_id,
 	struct vf_rows r;
 	struct vf_check ch;
 	int rc = vf_rows_get(c, verification_id, VF_CHECKS_FROM_END,
-			     sql_check_list,
-			     "list checks", &r);
+			     sql_check_list, "list checks", &r);
 
 	for (int i = 0; rc == 0 && i < vf_rows_count(&r); i++) {
 		memset(&ch, 0, sizeof(ch));
@@ -695,6 +720,11 @@ int pg_key_voice_confirm(struct store_tx *c, int64_t key_id, int *allowed)
 {
 	return key_column(c, sql_voice_confirm, key_id, allowed,
 			  "key voice confirm");
+}
+
+int pg_key_missed_call(struct store_tx *c, int64_t key_id, int *on)
+{
+	return key_column(c, sql_missed_call, key_id, on, "key missed call");
 }
 
 int pg_key_kind(struct store_tx *c, int64_t key_id, int *kind)

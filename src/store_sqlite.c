@@ -30,7 +30,7 @@
 	"created_ms, "                                                         \
 	"pin_created_ms, pin_expiry_ms, expires_ms, last_resend_ms, "          \
 	"finalized_ms, first_event_ms, last_event_ms, pin_box, call_sid, "     \
-	"handle_hash, origin_host, app_hash"
+	"handle_hash, origin_host, app_hash, missed_did, missed_until_ms"
 
 /* A key's owner: its row id (0 for none) and its api_key ("" for none). */
 #define KEY_OWNER_COLUMNS                                                      \
@@ -66,7 +66,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 		"INSERT INTO verifications (" VF_COLUMNS ") VALUES (?1, "
 		"?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
 		"?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, "
-		"?29, ?30, ?31, ?32, ?33)",
+		"?29, ?30, ?31, ?32, ?33, ?34, ?35)",
 	/* Ids from before request ids were derived from the row id. */
 	[STMT_VF_GET_LEGACY] = "SELECT " VF_COLUMNS " FROM verifications "
 			       "WHERE request_id = ?1 AND key_id = ?2 AND "
@@ -183,6 +183,14 @@ static const char *const stmt_sql[STMT_COUNT] = {
 		"verification_id, created_ms) VALUES (?1, ?2, ?3)",
 	[STMT_KEY_VOICE_CONFIRM] = "SELECT voice_confirm FROM api_keys "
 				   "WHERE id = ?1",
+	[STMT_KEY_MISSED_CALL] = "SELECT missed_call FROM api_keys "
+				 "WHERE id = ?1",
+	[STMT_KEY_SET_MISSED_CALL] = "UPDATE api_keys SET missed_call = ?2 "
+				     "WHERE api_key = ?1",
+	/* Through the partial index verifications_missed. */
+	[STMT_VF_MISSED] = "SELECT " VF_COLUMNS " FROM verifications "
+			   "WHERE number = ?1 AND missed_did = ?2 "
+			   "AND missed_did <> '' ORDER BY id DESC LIMIT 1",
 	[STMT_VF_BY_ID] = "SELECT " VF_COLUMNS
 			  " FROM verifications WHERE id = ?1",
 	/* The key in the query: another key's row is not even read out. */
@@ -500,6 +508,9 @@ const struct store_ops store_sqlite_ops = {
 	.call_put = sqlite_call_put,
 	.fraud_insert = sqlite_fraud_insert,
 	.key_voice_confirm = sqlite_key_voice_confirm,
+	.key_missed_call = sqlite_key_missed_call,
+	.key_set_missed_call = sqlite_key_set_missed_call,
+	.verification_missed = sqlite_verification_missed,
 	.block_get = sqlite_block_get,
 	.block_put = sqlite_block_put,
 	.block_lift = sqlite_block_lift,

@@ -52,6 +52,9 @@ enum stmt_id {
 	STMT_CALL_PUT,
 	STMT_FRAUD_INSERT,
 	STMT_KEY_VOICE_CONFIRM,
+	STMT_KEY_MISSED_CALL,
+	STMT_KEY_SET_MISSED_CALL,
+	STMT_VF_MISSED,
 	STMT_ORIGIN_ADD,
 	STMT_ORIGIN_OF_KEY,
 	STMT_ORIGIN_KNOWN,
@@ -161,6 +164,10 @@ int sqlite_call_put(struct store_tx *c, const struct vf_call *cr, int64_t now);
 int sqlite_fraud_insert(struct store_tx *c, const char *number,
 			int64_t verification_id, int64_t now);
 int sqlite_key_voice_confirm(struct store_tx *c, int64_t key_id, int *allowed);
+int sqlite_key_missed_call(struct store_tx *c, int64_t key_id, int *on);
+int sqlite_key_set_missed_call(struct store_tx *c, const char *api_key, int on);
+int sqlite_verification_missed(struct store_tx *c, const char *number,
+			       const char *did, struct vf_record *out);
 int sqlite_block_get(struct store_tx *c, const char *prefix, int64_t key_id,
 		     int64_t now, struct fraud_block *out);
 int sqlite_block_put(struct store_tx *c, const struct fraud_block *b);

@@ -153,26 +153,46 @@ int sqlite_keys_foreach(struct store_tx *c,
 		       : sqlite_fail(c, "list keys");
 }
 
-int sqlite_key_voice_confirm(struct store_tx *c, int64_t key_id, int *allowed)
+/* A one-column integer of one key's row into *out. */
+static int key_column(struct store_tx *c, enum stmt_id id, int64_t key_id,
+		      int *out, const char *what)
 {
-	sqlite3_stmt *st = c->stmt[STMT_KEY_VOICE_CONFIRM];
+	sqlite3_stmt *st = c->stmt[id];
 	int rc;
 
 	sqlite3_bind_int64(st, 1, key_id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		*allowed = sqlite3_column_int(st, 0);
-	return sqlite_row_done(c, st, rc, "key voice confirm");
+		*out = sqlite3_column_int(st, 0);
+	return sqlite_row_done(c, st, rc, what);
+}
+
+int sqlite_key_voice_confirm(struct store_tx *c, int64_t key_id, int *allowed)
+{
+	return key_column(c, STMT_KEY_VOICE_CONFIRM, key_id, allowed,
+			  "key voice confirm");
 }
 
 int sqlite_key_kind(struct store_tx *c, int64_t key_id, int *kind)
 {
-	sqlite3_stmt *st = c->stmt[STMT_KEY_KIND];
+	return key_column(c, STMT_KEY_KIND, key_id, kind, "key kind");
+}
+
+int sqlite_key_missed_call(struct store_tx *c, int64_t key_id, int *on)
+{
+	return key_column(c, STMT_KEY_MISSED_CALL, key_id, on,
+			  "key missed call");
+}
+
+int sqlite_key_set_missed_call(struct store_tx *c, const char *api_key, int on)
+{
+	sqlite3_stmt *st = c->stmt[STMT_KEY_SET_MISSED_CALL];
 	int rc;
 
-	sqlite3_bind_int64(st, 1, key_id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*kind = sqlite3_column_int(st, 0);
-	return sqlite_row_done(c, st, rc, "key kind");
+	sqlite_bind_text(st, 1, api_key);
+	sqlite3_bind_int(st, 2, on);
+	rc = sqlite_run(c, STMT_KEY_SET_MISSED_CALL, "set key missed call");
+	if (rc == 0 && sqlite3_changes(c->db) == 0)
+		return KV_ENOTFOUND;
+	return rc;
 }

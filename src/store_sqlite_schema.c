@@ -240,6 +240,20 @@ static const char *const migrations[] = {
 	"DEFAULT '';"
 	"ALTER TABLE events ADD COLUMN encoding TEXT NOT NULL DEFAULT '';"
 	"ALTER TABLE events ADD COLUMN segments INTEGER NOT NULL DEFAULT 0;",
+	/*
+	 * 16: missed-call verification.  A key enables it (missed_call); a
+	 * verification a missed call may verify keeps the DID it is to be
+	 * called on and until when, and the inbound call finds it by the
+	 * caller's number and the DID through a partial index of those rows.
+	 */
+	"ALTER TABLE api_keys ADD COLUMN missed_call INTEGER NOT NULL "
+	"DEFAULT 0;"
+	"ALTER TABLE verifications ADD COLUMN missed_did TEXT NOT NULL "
+	"DEFAULT '';"
+	"ALTER TABLE verifications ADD COLUMN missed_until_ms INTEGER NOT "
+	"NULL DEFAULT 0;"
+	"CREATE INDEX verifications_missed ON verifications(number, "
+	"missed_did) WHERE missed_did <> '';",
 };
 
 /*

@@ -55,6 +55,8 @@ static void vf_bind(sqlite3_stmt *st, const struct vf_record *r)
 			  SQLITE_STATIC);
 	sqlite_bind_text(st, 32, r->origin_host);
 	sqlite_bind_text(st, 33, r->app_hash);
+	sqlite_bind_text(st, 34, r->missed_did);
+	sqlite3_bind_int64(st, 35, v->missed_until_ms);
 }
 
 static void vf_from_row(sqlite3_stmt *st, struct vf_record *r)
@@ -103,6 +105,8 @@ static void vf_from_row(sqlite3_stmt *st, struct vf_record *r)
 	}
 	sqlite_get_text(st, 31, r->origin_host, sizeof(r->origin_host));
 	sqlite_get_text(st, 32, r->app_hash, sizeof(r->app_hash));
+	sqlite_get_text(st, 33, r->missed_did, sizeof(r->missed_did));
+	v->missed_until_ms = sqlite3_column_int64(st, 34);
 }
 
 int sqlite_verification_next_id(struct store_tx *c, int64_t *id)
@@ -170,6 +174,14 @@ int sqlite_verification_live(struct store_tx *c, int64_t key_id,
 	sqlite3_bind_int64(c->stmt[STMT_VF_LIVE], 1, key_id);
 	sqlite_bind_text(c->stmt[STMT_VF_LIVE], 2, number);
 	return vf_lookup(c, STMT_VF_LIVE, out, "live verification");
+}
+
+int sqlite_verification_missed(struct store_tx *c, const char *number,
+			       const char *did, struct vf_record *out)
+{
+	sqlite_bind_text(c->stmt[STMT_VF_MISSED], 1, number);
+	sqlite_bind_text(c->stmt[STMT_VF_MISSED], 2, did);
+	return vf_lookup(c, STMT_VF_MISSED, out, "missed-call verification");
 }
 
 int sqlite_verification_update(struct store_tx *c, const struct vf_record *r)

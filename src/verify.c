@@ -120,6 +120,8 @@ int verify_init(const struct config *cfg, char *err, size_t errlen)
 			 svc.default_country);
 		return KV_ECONFIG;
 	}
+	if (verify_missed_init(cfg, err, errlen) != 0)
+		return KV_ECONFIG;
 	return verify_tests_parse(cfg->test_numbers, svc.default_country, err,
 				  errlen);
 }
@@ -391,7 +393,7 @@ static int request_tx_run(struct store_tx *c, void *arg)
 	if (rc != 0 || tx->rec.test_number)
 		return rc;
 	/* The first delivery step commits with the verification itself. */
-	return store_job_insert(c, JOB_STEP, tx->rec.v.id, 0, now);
+	return verify_first_job(c, &tx->rec);
 }
 
 static int plan_has_sms(const struct engine_plan *plan)
@@ -471,6 +473,9 @@ enum verify_result verify_request_start(int64_t key_id,
 			return VERIFY_THROTTLED;
 	}
 	req.fixed_line = ph.type == PHONE_FIXED_LINE;
+	res = verify_missed_request(key_id, in->publishable, &req);
+	if (res != VERIFY_OK)
+		return res;
 	rc = engine_plan_request(&req, &svc.es, &plan, bad_param);
 	if (rc != 0)
 		return VERIFY_BAD_PARAM;
@@ -525,9 +530,10 @@ enum verify_result verify_request_start(int64_t key_id,
 	r->code_length = plan.code_length;
 	r->test_number = test != NULL;
 	for (int i = 0; i < plan.nsteps; i++) {
-		r->steps[i] = plan.steps[i] == CH_SMS ? 's' : 't';
+		r->steps[i] = "stm"[plan.steps[i]];
 		r->wait_ms[i] = plan.wait_ms[i];
 	}
+	verify_missed_bind(r, &plan);
 	if (test)
 		return VERIFY_PENDING;
 	rc = verify_limits_before(r->v.key_id, r->number,
@@ -547,6 +553,20 @@ enum verify_result verify_request_start(int64_t key_id,
 	verify_pending_free(*p);
 	*p = NULL;
 	return res;
+}
+
+void verify_request_missed(const struct verify_pending *p, char did[17],
+			   int *expires_in_s)
+{
+	const struct vf_record *r = &p->u.rq.rec;
+	int64_t left = r->v.missed_until_ms - now_ms();
+
+	did[0] = '\0';
+	*expires_in_s = 0;
+	if (!r->missed_did[0] || p->u.rq.concurrent)
+		return;
+	snprintf(did, 17, "+%s", r->missed_did);
+	*expires_in_s = left > 0 ? (int)((left + 999) / 1000) : 0;
 }
 
 enum verify_result
@@ -697,6 +717,7 @@ static int control_tx_run(struct store_tx *c, void *arg)
 	struct vf_record r;
 	int64_t now = now_ms();
 	enum vf_state before;
+	enum verify_cmd cmd = tx->cmd;
 	int rc;
 
 	rc = store_verification_get(c, tx->request_id, tx->key_id, &r);
@@ -705,7 +726,11 @@ static int control_tx_run(struct store_tx *c, void *arg)
 	if (!verify_proof_ok(&tx->proof, &r))
 		return KV_ENOTFOUND;
 	before = r.v.state;
-	switch (tx->cmd) {
+	/* Nothing was sent during a missed-call window: send what follows. */
+	if (cmd == CMD_RESEND && r.v.next_step > 0 &&
+	    r.steps[r.v.next_step - 1] == 'm')
+		cmd = CMD_TRIGGER_NEXT;
+	switch (cmd) {
 	case CMD_CANCEL:
 		tx->outcome =
 			engine_cancel(&r.v, tx->vonage_rules, &svc.es, now);
@@ -721,9 +746,9 @@ static int control_tx_run(struct store_tx *c, void *arg)
 		return store_verification_finalize(c, &r, now);
 	if (tx->outcome != CONTROL_OK)
 		return 0;
-	if (tx->cmd == CMD_TRIGGER_NEXT)
+	if (cmd == CMD_TRIGGER_NEXT)
 		return trigger_next(c, &r, now);
-	if (tx->cmd == CMD_RESEND) {
+	if (cmd == CMD_RESEND) {
 		rc = store_verification_update(c, &r);
 		if (rc == 0 && !r.test_number)
 			rc = store_job_insert(c, JOB_RESEND, r.v.id, 0, now);

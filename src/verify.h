@@ -67,6 +67,8 @@ enum verify_result {
 	VERIFY_BLOCKED, /* request: the prefix is blocked (in->block_reason) */
 	/* request: the number's type receives no codes (*bad_param: why) */
 	VERIFY_UNREACHABLE,
+	/* request: missed-call verification is not enabled for the key */
+	VERIFY_MISSED_OFF,
 	VERIFY_PENDING, /* *_start: the store write is still to run */
 };
 
@@ -239,6 +241,53 @@ struct verify_call {
 	struct vf_record rec;
 	char pin[ENGINE_PIN_MAX + 1]; /* for GREETING and REPEAT, once done */
 };
+
+/*
+ * Missed-call verification (verify_missed.c).  verify_missed_path_ok():
+ * whether `segment` is the secret last segment of the inbound IVR path (0
+ * when missed_call_path is empty).  verify_request_missed(): before
+ * verify_request_finish() of a VERIFY_OK, the DID the person is to call
+ * ("+" and E.164 digits; "" when no missed call verifies it) and the
+ * seconds it still may (0 then).
+ */
+int verify_missed_path_ok(const char *segment);
+void verify_request_missed(const struct verify_pending *p, char did[17],
+			   int *expires_in_s);
+/* Inbound calls answered: verified, ignored, unmatched (for /metrics). */
+void verify_missed_counts(unsigned long out[3]);
+
+/*
+ * An inbound call to a DID (KooKoo's NewCall on the inbound app URL).  The
+ * IVR fills the inputs; verify_inbound_start() normalises the caller and
+ * the DID and returns 1 when the write, verify_inbound_run() through
+ * http_write(), is to run (0: the call matches nothing, no write); then
+ * verify_inbound_finish() in both cases, which counts it and logs an
+ * unmatched call with the number masked.  A matched call is an event of
+ * its verification.
+ */
+enum verify_inbound_result {
+	INBOUND_VERIFIED,  /* the pending verification is now SUCCESS */
+	INBOUND_IGNORED,   /* its verification is not pending: unchanged */
+	INBOUND_UNMATCHED, /* no verification of that caller for that DID */
+};
+
+struct verify_inbound {
+	/* in */
+	const char *cid;    /* the caller, as KooKoo wrote it */
+	const char *called; /* the DID called */
+	const char *sid;    /* KooKoo's call id, or NULL */
+	int64_t now;
+	/* out */
+	enum verify_inbound_result result;
+	char why[48];
+	char number[16]; /* the caller's E.164 digits, "" when unparsed */
+	char did[16];
+	struct vf_record rec;
+};
+
+int verify_inbound_start(struct verify_inbound *in);
+int verify_inbound_run(struct store_tx *c, void *in);
+void verify_inbound_finish(struct verify_inbound *in, int rc);
 
 /*
  * Whom the service wakes after it commits a job that may be due (the job

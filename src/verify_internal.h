@@ -77,6 +77,23 @@ int verify_tests_parse(const char *list, const char *default_country, char *err,
 /* The test number with these E.164 digits, or NULL. */
 const struct test_number *verify_test_find(const char *digits);
 
+/*
+ * Missed calls (verify_missed.c).  verify_missed_init() reads the DIDs and
+ * the inbound path (0 or KV_ECONFIG with a sentence in err).
+ * verify_missed_request(): whether the key may ask for the missed-call
+ * workflows (VERIFY_MISSED_OFF when not, VERIFY_ERROR when the store
+ * fails), and for a publishable key whose key enables it, a missed call
+ * may verify any verification too (req->missed_call_too).
+ * verify_missed_bind(): the DID and window of the new verification r
+ * (created_ms and number set) from its plan.  verify_first_job(): the
+ * first job of a new verification, in its write.
+ */
+int verify_missed_init(const struct config *cfg, char *err, size_t errlen);
+enum verify_result verify_missed_request(int64_t key_id, int publishable,
+					 struct engine_request *req);
+void verify_missed_bind(struct vf_record *r, const struct engine_plan *plan);
+int verify_first_job(struct store_tx *c, const struct vf_record *r);
+
 /* A store return as a service result: OK, NOT_FOUND or ERROR. */
 enum verify_result verify_result_of(int rc);
 

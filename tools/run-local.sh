@@ -103,6 +103,15 @@ else
 	    "$DEMOKEYFILE"
 fi
 
+# Missed calls: the local key and the demo's may verify by one (a DID of
+# the simulator's; the inbound path is a local-only secret).
+"$BIN" keys missed-call "$KEY" on --db "$DB" >/dev/null ||
+	echo "run-local: could not enable missed calls for $KEY" >&2
+"$BIN" keys missed-call "$DEMO_KEY" on --db "$DB" >/dev/null ||
+	echo "run-local: could not enable missed calls for $DEMO_KEY" >&2
+MISSED_DID=${MISSED_DID:-08040000001}
+MISSED_PATH=${MISSED_PATH:-local-inbound-secret-0001}
+
 # Form-encodes a value for a query string.
 urlenc()
 {
@@ -124,7 +133,8 @@ export KOOKOOVERIFY_TEST_NUMBERS
 SIM=${KOOKOO_SIM_BIN:-bin/kookoo-sim}
 SIM_PORT=${SIM_PORT:-8081}
 SIM_BASE=http://127.0.0.1:$SIM_PORT
-"$SIM" --listen "127.0.0.1:$SIM_PORT" &
+"$SIM" --listen "127.0.0.1:$SIM_PORT" \
+    --inbound-url "$BASE/ivr/kookoo/inbound/$MISSED_PATH" &
 SIM_PID=$!
 SERVER_PID=
 stop_all()
@@ -149,13 +159,16 @@ KOOKOOVERIFY_KOOKOO_API_KEY=${KOOKOOVERIFY_KOOKOO_API_KEY:-simulator}
 KOOKOOVERIFY_PUBLIC_BASE_URL=${KOOKOOVERIFY_PUBLIC_BASE_URL:-$BASE}
 KOOKOOVERIFY_CALL_WINDOW=${KOOKOOVERIFY_CALL_WINDOW:-00:00-00:00}
 KOOKOOVERIFY_NEXT_EVENT_WAIT=${KOOKOOVERIFY_NEXT_EVENT_WAIT:-30}
+KOOKOOVERIFY_MISSED_CALL_DIDS=${KOOKOOVERIFY_MISSED_CALL_DIDS:-$MISSED_DID}
+KOOKOOVERIFY_MISSED_CALL_PATH=${KOOKOOVERIFY_MISSED_CALL_PATH:-$MISSED_PATH}
 KOOKOOVERIFY_DEMO=1
 KOOKOOVERIFY_DEMO_KEY=$DEMO_KEY
 KOOKOOVERIFY_DEMO_INBOX_URL=$SIM_BASE
 export KOOKOOVERIFY_KOOKOO_BASE_URL KOOKOOVERIFY_KOOKOO_API_KEY \
 	KOOKOOVERIFY_PUBLIC_BASE_URL KOOKOOVERIFY_CALL_WINDOW \
 	KOOKOOVERIFY_NEXT_EVENT_WAIT KOOKOOVERIFY_DEMO KOOKOOVERIFY_DEMO_KEY \
-	KOOKOOVERIFY_DEMO_INBOX_URL
+	KOOKOOVERIFY_DEMO_INBOX_URL KOOKOOVERIFY_MISSED_CALL_DIDS \
+	KOOKOOVERIFY_MISSED_CALL_PATH
 # ---- end of KooKoo simulator ---------------------------------------------------
 
 cat <<EOF
@@ -194,6 +207,12 @@ Vonage Verify v1 dialect:
 Verification tokens (what a page gets from a check with a publishable key):
   curl $BASE/.well-known/kookooverify/jwks.json       # the public key
   curl -u '$KEY:$SECRET' -d token=TOKEN -d single_use=true $BASE/verify/token/json
+
+Missed-call verification (workflow 8; 9 sends the SMS after the window):
+  curl -u '$KEY:$SECRET' -d number=9812345678 -d brand=MyApp -d workflow_id=8 $BASE/verify/json
+  curl -d cid=9812345678 -d called_number=$MISSED_DID $SIM_BASE/sim/inbound  # the missed call
+  curl -u '$KEY:$SECRET' -d request_id=REQUEST_ID $BASE/verify/search/json  # SUCCESS
+  (seed dialect: add &missed_call=1 or &missed_call=sms to the request)
 
 Ctrl-C stops the server and the simulator.
 

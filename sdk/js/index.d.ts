@@ -111,6 +111,11 @@ export interface StartResult {
   requestId: string;
   /** True when the server answered "10": a live verification resumed. */
   resumed: boolean;
+  /**
+   * When the key enables missed calls: the number (E.164) the visitor may
+   * give a missed call to instead, and the seconds left to do so.
+   */
+  missedCall: { number: string; expiresIn: number } | null;
 }
 
 export interface CheckResult {
@@ -150,6 +155,8 @@ export interface VerificationStatus {
   dateFinalized: string | null;
   checks: SearchCheck[];
   events: SearchEvent[];
+  /** Once verified (e.g. by a missed call), its verification token. */
+  token: string | null;
   /** The server's reply as it came. */
   raw: Record<string, unknown>;
 }

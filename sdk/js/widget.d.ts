@@ -31,6 +31,7 @@ export interface WidgetTexts {
   checking: string;
   verified: string;
   changeNumber: string;
+  missedCall: string;
   noResendsLeft: string;
   networkError: string;
   timeout: string;

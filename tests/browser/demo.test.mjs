@@ -43,7 +43,10 @@ const NUMBERS = {
   expiry: '9812300004',
   foreign: '9812300005',
   reload: '9812300006',
+  missed: '9812300007',
 };
+const MISSED_DID = '08040000001';
+const MISSED_PATH = 'browser-inbound-secret-01';
 const e164 = (n) => '91' + n;
 
 // ---- processes ----------------------------------------------------------
@@ -53,6 +56,7 @@ const state = {
   sim: null,
   kv: null, // demo server: normal timings, short resend cooldown
   kvExpiry: null, // demo server: short PIN expiry, the call after 1 s
+  kvMissed: null, // demo server whose publishable key enables missed calls
   browser: null,
   failed: false,
 };
@@ -363,6 +367,11 @@ before(async () => {
     state.kv = await startServer('kv', { resend_cooldown: '2' });
     state.kvExpiry = await startServer('kv-expiry', {
       pin_expiry: '10', next_event_wait: '1' });
+    state.kvMissed = await startServer('kv-missed', {
+      missed_call_dids: MISSED_DID, missed_call_path: MISSED_PATH });
+    runCli(['keys', 'missed-call', state.kvMissed.pk, 'on', '--db',
+      path.join(state.dir, 'kv-missed', 'kv.db')],
+    { cwd: path.join(state.dir, 'kv-missed') });
     state.browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--no-sandbox', '--disable-gpu',
@@ -698,6 +707,37 @@ async () => {
   } finally {
     await closeDemo(rec);
     await closeDemo(other);
+  }
+});
+
+test('demo: the widget offers a missed call, and the call verifies the ' +
+  'number without a code', async () => {
+  const server = state.kvMissed;
+  const number = NUMBERS.missed;
+  const rec = await openDemo(server);
+  try {
+    await startVerification(rec, number);
+    const missed = rec.page.locator('[data-kv="missed"]');
+    await missed.waitFor({ state: 'visible', timeout: WAIT_MS });
+    assert.match(await missed.textContent(),
+      /Or give a missed call to 08040000001/);
+    assert.equal(await rec.page.locator('[data-kv="missed-link"]')
+      .getAttribute('href'), 'tel:+918040000001');
+    // The person calls the DID; the simulator is KooKoo ringing our URL.
+    const call = await request('POST', `${state.sim.base}/sim/inbound`, {
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ cid: number, called_number: MISSED_DID,
+        url: `${server.origin}/ivr/kookoo/inbound/${MISSED_PATH}` })
+        .toString() });
+    assert.equal(call.data?.hangup, true, `inbound call: ${call.text}`);
+    await waitInPage(rec, 'the widget to learn of the missed call',
+      () => document.querySelector('[data-kv="status"]')?.dataset.kind ===
+        'ok');
+    assert.equal(await statusText(rec), 'Your phone number is verified.');
+    assert.equal(await missed.isHidden(), true);
+    assertNoPageErrors(rec);
+  } finally {
+    await closeDemo(rec);
   }
 });
 

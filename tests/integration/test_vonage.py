@@ -124,8 +124,9 @@ class VonageRequestTests(KVTestCase):
             with self.subTest(workflow_id=wf):
                 self.vonage_request_ok(workflow_id=str(wf))
 
-    def test_workflow_0_and_8_refused(self):
-        for wf in ("0", "8", "-1", "x"):
+    def test_workflow_0_and_10_refused(self):
+        # 8 and 9 are this server's missed-call workflows (test_missed_call).
+        for wf in ("0", "10", "-1", "x"):
             with self.subTest(workflow_id=wf):
                 self.assert_refused({"number": self.s.new_number(),
                                      "brand": "TestApp", "workflow_id": wf},

@@ -101,16 +101,16 @@ static struct verification vf_default(void)
 
 /* Tables ------------------------------------------------------------- */
 
-static void test_workflow_lookup_covers_0_to_7_only(void **state)
+static void test_workflow_lookup_covers_0_to_9_only(void **state)
 {
 	int id;
 
-	for (id = 0; id <= 7; id++) {
+	for (id = 0; id <= 9; id++) {
 		assert_non_null(engine_workflow(id));
 		assert_int_equal(engine_workflow(id)->id, id);
 	}
 	assert_null(engine_workflow(-1));
-	assert_null(engine_workflow(8));
+	assert_null(engine_workflow(10));
 }
 
 static void test_state_names_match_search_strings(void **state)
@@ -295,7 +295,7 @@ static void test_plan_range_bounds(void **state)
 		{F_WORKFLOW, 0, 0, NULL},
 		{F_WORKFLOW, 7, 0, NULL},
 		{F_WORKFLOW, -1, KV_ERANGE, "workflow_id"},
-		{F_WORKFLOW, 8, KV_ERANGE, "workflow_id"},
+		{F_WORKFLOW, 10, KV_ERANGE, "workflow_id"},
 		{F_CODE, 4, 0, NULL},
 		{F_CODE, 10, 0, NULL},
 		{F_CODE, 3, KV_ERANGE, "code_length"},
@@ -878,7 +878,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pin_live_until_the_pin_life_ends),
 		cmocka_unit_test(test_call_keys_end_a_live_pin_only),
-		cmocka_unit_test(test_workflow_lookup_covers_0_to_7_only),
+		cmocka_unit_test(test_workflow_lookup_covers_0_to_9_only),
 		cmocka_unit_test(test_state_names_match_search_strings),
 		cmocka_unit_test(test_plan_default_workflow_is_sms_then_call),
 		cmocka_unit_test(test_plan_default_workflow_follows_settings),

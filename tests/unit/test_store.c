@@ -109,7 +109,11 @@ static void test_migrate_brings_an_older_file_up_to_date(void **state)
 		"ALTER TABLE verifications DROP COLUMN origin_host;"
 		"ALTER TABLE verifications DROP COLUMN app_hash;"
 		"ALTER TABLE events DROP COLUMN encoding;"
-		"ALTER TABLE events DROP COLUMN segments;";
+		"ALTER TABLE events DROP COLUMN segments;"
+		"DROP INDEX verifications_missed;"
+		"ALTER TABLE verifications DROP COLUMN missed_did;"
+		"ALTER TABLE verifications DROP COLUMN missed_until_ms;"
+		"ALTER TABLE api_keys DROP COLUMN missed_call;";
 	char sql[64], err[256];
 	struct fraud_block b;
 	sqlite3 *db = NULL;

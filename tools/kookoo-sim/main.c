@@ -28,7 +28,7 @@
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: kookoo-sim [--listen ADDR:PORT] [--script FILE] "
-		     "[--quiet] [--allow-remote]\n"
+		     "[--quiet] [--allow-remote] [--inbound-url URL]\n"
 		     "  --listen ADDR:PORT  IPv4 address and port (default "
 		     "127.0.0.1:0, any free port)\n"
 		     "  --script FILE       per-number script (JSON), see "
@@ -36,7 +36,9 @@ static void usage(FILE *out)
 		     "  --quiet             do not print SMS texts and call "
 		     "transcripts\n"
 		     "  --allow-remote      call IVR and callback URLs on "
-		     "non-loopback hosts\n");
+		     "non-loopback hosts\n"
+		     "  --inbound-url URL   the app URL of the DIDs: POST "
+		     "/sim/inbound requests it\n");
 }
 
 static int listen_parse(const char *spec, struct sockaddr_in *sin, char *host,
@@ -86,6 +88,7 @@ int main(int argc, char **argv)
 		{"script", required_argument, NULL, 's'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"allow-remote", no_argument, NULL, 'r'},
+		{"inbound-url", required_argument, NULL, 'i'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -98,7 +101,7 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int opt, sig = 0;
 
-	while ((opt = getopt_long(argc, argv, "l:s:qrh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "l:s:qri:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'l':
 			listen_spec = optarg;
@@ -111,6 +114,10 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			sim.allow_remote = 1;
+			break;
+		case 'i':
+			snprintf(sim.inbound_url, sizeof(sim.inbound_url), "%s",
+				 optarg);
 			break;
 		case 'h':
 			usage(stdout);

@@ -72,6 +72,7 @@ struct sim_state {
 	json_t *stats;    /* group -> outcome -> count */
 	uint64_t rng;
 	uint64_t next_sid;
+	char inbound_url[SIM_URL_MAX + 1]; /* --inbound-url: the DIDs' app URL */
 };
 
 extern struct sim_state sim;
@@ -158,6 +159,9 @@ void script_resolve_locked(const char *phone, struct sim_script *s);
 void reply_copy(struct sim_req *r, unsigned int status, const char *type,
 		const char *text);
 void reply_kookoo(struct sim_req *r, const char *status, const char *message);
+/* reply_json() steals v. */
+void reply_json(struct sim_req *r, unsigned int status, json_t *v);
+void reply_json_error(struct sim_req *r, unsigned int status, const char *text);
 /* Borrowed from the request; NULL when absent. */
 const char *req_param(struct sim_req *r, const char *name);
 enum MHD_Result sim_handle(void *cls, struct MHD_Connection *conn,
@@ -175,5 +179,18 @@ void api_call(struct sim_req *r);
 /* sim_call.c: the thread takes c (calloc'd) and frees it with call_free. */
 void *call_thread(void *arg);
 void call_free(struct sim_call *c);
+/*
+ * url with pairs (name, value, ..., NULL) appended to its query; NULL with
+ * err set for a bad URL or (without --allow-remote) a host not loopback.
+ * Free with curl_free().
+ */
+char *url_with_query(const char *url, const char *const *pairs, char *err,
+		     size_t errlen);
+/* GET (post NULL) or form-POST url; the reply body into out (capped). */
+int http_fetch(CURL *h, const char *url, const char *post, struct buf *out,
+	       long *code, char *err, size_t errlen);
+
+/* sim_inbound.c: POST /sim/inbound places a call to a DID. */
+void api_inbound(struct sim_req *r);
 
 #endif /* KOOKOO_SIM_H */

@@ -55,8 +55,8 @@ static int xfer_abort(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
  * a scheme other than http(s), or (without --allow-remote) a host that is
  * not loopback.  The caller frees the result with curl_free().
  */
-static char *url_with_query(const char *url, const char *const *pairs,
-			    char *err, size_t errlen)
+char *url_with_query(const char *url, const char *const *pairs, char *err,
+		     size_t errlen)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL;
@@ -110,8 +110,8 @@ out:
 }
 
 /* GET (post NULL) or form-POST url; reply body into out (capped). */
-static int http_fetch(CURL *h, const char *url, const char *post,
-		      struct buf *out, long *code, char *err, size_t errlen)
+int http_fetch(CURL *h, const char *url, const char *post, struct buf *out,
+	       long *code, char *err, size_t errlen)
 {
 	CURLcode rc;
 

@@ -44,15 +44,14 @@ void reply_copy(struct sim_req *r, unsigned int status, const char *type,
 	reply_take(r, status, type, p);
 }
 
-static void reply_json(struct sim_req *r, unsigned int status, json_t *v)
+void reply_json(struct sim_req *r, unsigned int status, json_t *v)
 {
 	reply_take(r, status, "application/json",
 		   v ? json_dumps(v, JSON_SORT_KEYS) : NULL);
 	json_decref(v);
 }
 
-static void reply_json_error(struct sim_req *r, unsigned int status,
-			     const char *text)
+void reply_json_error(struct sim_req *r, unsigned int status, const char *text)
 {
 	char clean[256];
 
@@ -268,6 +267,7 @@ static const struct sim_route {
 	{"/sim/inbox", 0, 0, api_inbox},
 	{"/sim/stats", 0, 0, api_stats},
 	{"/sim/reset", 1, 0, api_reset},
+	{"/sim/inbound", 1, 1, api_inbound},
 };
 
 static void sim_dispatch(struct sim_req *r)

@@ -166,7 +166,13 @@ export class KookooVerify {
    * @param {string} phone any format the server accepts ("+91 98765 43210")
    * @param {{brand?: string, lg?: string, country?: string,
    *   signal?: AbortSignal}} [options]
-   * @returns {Promise<{requestId: string, resumed: boolean}>}
+   * `missedCall` is set when the key lets the visitor give a missed call
+   * instead (the server's missed-call verification): the number to call
+   * (E.164) and the seconds it may be called in; `status()` then tells
+   * when the call verified the number, with its token.
+   *
+   * @returns {Promise<{requestId: string, resumed: boolean,
+   *   missedCall: ?{number: string, expiresIn: number}}>}
    */
   async start(phone, options = {}) {
     const number = checkPhone(phone);
@@ -191,7 +197,11 @@ export class KookooVerify {
       saveHandle(this._storage, this.apiKey, this.handle);
       this.requestId = data.request_id;
       return { requestId: data.request_id,
-        resumed: status === Status.CONCURRENT };
+        resumed: status === Status.CONCURRENT,
+        missedCall: isNonEmptyString(data.missed_call_number)
+          ? { number: data.missed_call_number,
+            expiresIn: Number(data.missed_call_expires_in) || 0 }
+          : null };
     }
     throw this._serverError(reply);
   }
@@ -252,6 +262,7 @@ export class KookooVerify {
       dateFinalized: data.date_finalized || null,
       checks: Array.isArray(data.checks) ? data.checks : [],
       events: Array.isArray(data.events) ? data.events : [],
+      token: isNonEmptyString(data.token) ? data.token : null,
       raw: data,
     };
   }

@@ -30,6 +30,7 @@ export const DEFAULT_TEXTS = Object.freeze({
   checking: 'Checking the code…',
   verified: 'Your phone number is verified.',
   changeNumber: 'Enter your phone number.',
+  missedCall: 'Or give a missed call to',
   noResendsLeft: 'No more resends for this code.',
   networkError: 'Could not reach the server. Check your connection and ' +
     'try again.',
@@ -231,6 +232,7 @@ export function mountVerifyWidget(element, options = {}) {
   let busy = false;
   let verified = false; // once verified, every control stays disabled
   let phoneTyped = '';
+  let missedPoll = null; // the timeout of the next status poll
 
   const emit = (type, detail) => element.dispatchEvent(
     new CustomEvent(type, { detail, bubbles: true, composed: true }));
@@ -305,7 +307,8 @@ export function mountVerifyWidget(element, options = {}) {
     setBusy(true);
     say(texts.sending);
     try {
-      const { requestId, resumed } = await client.start(phoneTyped, {
+      const { requestId, resumed, missedCall } = await client.start(
+        phoneTyped, {
         brand: options.brand, lg: options.lg, country: options.country });
       ui.code.value = '';
       ui.code.removeAttribute('aria-invalid');
@@ -313,6 +316,7 @@ export function mountVerifyWidget(element, options = {}) {
       say(resumed ? texts.resumed : texts.sent);
       startCountdown(cooldown);
       ui.code.focus();
+      showMissedCall(missedCall);
       emit('kookoo-started', { requestId, resumed });
     } catch (err) {
       fail('start', err, ui.phone);
@@ -350,8 +354,42 @@ export function mountVerifyWidget(element, options = {}) {
     }
   }
 
+  // Missed call: "or give a missed call to 080…" (a tel: link); the page
+  // learns of the call by polling the verification until its window ends.
+  function stopMissedCall() {
+    clearTimeout(missedPoll);
+    missedPoll = null;
+    ui.missed.hidden = true;
+  }
+
+  function showMissedCall(missedCall) {
+    stopMissedCall();
+    if (!missedCall)
+      return;
+    ui.missedLink.href = `tel:${missedCall.number}`;
+    ui.missedLink.textContent = displayNumber(missedCall.number);
+    ui.missed.hidden = false;
+    const until = Date.now() + missedCall.expiresIn * 1000;
+    const poll = async () => {
+      missedPoll = null;
+      if (verified || Date.now() >= until)
+        return stopMissedCall();
+      try {
+        const s = await client.status();
+        if (s.state === 'verified' && !verified)
+          return finishVerified(s.token, s.requestId);
+        if (s.state !== 'pending')
+          return stopMissedCall();
+      } catch (e) { /* a poll that failed: the next one may not */ }
+      if (!ui.missed.hidden)
+        missedPoll = setTimeout(poll, MISSED_POLL_MS);
+    };
+    missedPoll = setTimeout(poll, MISSED_POLL_MS);
+  }
+
   function finishVerified(token, requestId) {
     let number = phoneTyped;
+    stopMissedCall();
     if (token) {
       try {
         number = decodeToken(token).sub || phoneTyped;
@@ -407,6 +445,7 @@ export function mountVerifyWidget(element, options = {}) {
       setBusy(false);
     }
     client.reset();
+    stopMissedCall();
     startCountdown(0);
     showStep('phone');
     say(texts.changeNumber);
@@ -447,6 +486,7 @@ export function mountVerifyWidget(element, options = {}) {
     /** Back to an empty phone step, forgetting the verification. */
     reset() {
       client.reset();
+      stopMissedCall();
       clearInterval(timer);
       timer = null;
       resendDeadline = 0;
@@ -463,11 +503,20 @@ export function mountVerifyWidget(element, options = {}) {
     },
     /** Removes the widget and its timers. */
     destroy() {
+      stopMissedCall();
       clearInterval(timer);
       timer = null;
       ui.root.remove();
     },
   };
+}
+
+const MISSED_POLL_MS = 3000;
+
+/** "+918040000001" -> "08040000001" (India's national form); else as is. */
+export function displayNumber(e164) {
+  return e164.startsWith('+91') && e164.length === 13
+    ? `0${e164.slice(3)}` : e164;
 }
 
 /** An option or attribute as a whole number >= 0, else `fallback`. */
@@ -535,8 +584,12 @@ function buildDom(doc, element, texts, n) {
     texts.cancel);
   const secondary = el(doc, 'div', { class: 'kv-secondary' });
   secondary.append(resend, cancel);
+  const missed = el(doc, 'p', { class: 'kv-hint', 'data-kv': 'missed',
+    hidden: '' }, `${texts.missedCall} `);
+  const missedLink = el(doc, 'a', { 'data-kv': 'missed-link' });
+  missed.append(missedLink);
   codeForm.append(el(doc, 'label', { for: id('code') }, texts.codeLabel),
-    code, check, secondary);
+    code, check, secondary, missed);
 
   // tabindex -1: focus can be moved here to announce the final result.
   const status = el(doc, 'p', { id: id('status'), role: 'status',
@@ -545,7 +598,7 @@ function buildDom(doc, element, texts, n) {
   root.append(phoneForm, codeForm, status);
   element.replaceChildren(root);
   return { root, phoneForm, phone, start, codeForm, code, check, resend,
-    cancel, status };
+    cancel, status, missed, missedLink };
 }
 
 /**

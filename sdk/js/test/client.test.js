@@ -164,7 +164,7 @@ describe('start()', () => {
       const kv = client(fetch);
       const r = await kv.start('+91 98765 43210',
         { brand: 'Shop', lg: 'HI-IN', country: 'in' });
-      assert.deepEqual(r, { requestId: RID, resumed: false });
+      assert.deepEqual(r, { requestId: RID, resumed: false, missedCall: null });
       assert.equal(kv.requestId, RID);
       const [call] = fetch.calls;
       assert.equal(call.url, `${BASE}/verify/json`);
@@ -172,6 +172,14 @@ describe('start()', () => {
       assert.deepEqual(call.body, { api_key: KEY, number: '+91 98765 43210',
         brand: 'Shop', handle: HANDLE, lg: 'hi-in', country: 'IN' });
     });
+
+  test('a missed-call number in the reply is returned', async () => {
+    const fetch = fakeFetch({ body: { request_id: RID, status: '0',
+      missed_call_number: '+918040000001', missed_call_expires_in: '300' } });
+    const r = await client(fetch).start('9876543210');
+    assert.deepEqual(r.missedCall, { number: '+918040000001',
+      expiresIn: 300 });
+  });
 
   test('uses the constructor brand and sends no absent options', async () => {
     const fetch = fakeFetch({ body: { request_id: RID, status: '0' } });
@@ -188,7 +196,7 @@ describe('start()', () => {
           'allowed.' } });
       const kv = client(fetch);
       assert.deepEqual(await kv.start('9876543210'),
-        { requestId: RID, resumed: true });
+        { requestId: RID, resumed: true, missedCall: null });
       assert.equal(kv.requestId, RID);
     });
 
@@ -352,6 +360,14 @@ describe('status()', () => {
     events: [{ type: 'sms', id: 'abc' }],
   };
 
+  test('a verified search carries its token', async () => {
+    const fetch = fakeFetch({ body: { ...search, status: 'SUCCESS',
+      token: 'a.b.c' } });
+    const s = await (await started(fetch)).status();
+    assert.equal(s.state, 'verified');
+    assert.equal(s.token, 'a.b.c');
+  });
+
   test('posts request_id to search and normalises the reply', async () => {
     const fetch = fakeFetch({ body: search });
     const s = await (await started(fetch)).status();
@@ -508,7 +524,7 @@ describe('the visitor\'s handle', () => {
         brand: 'MyApp', storage });
       assert.equal(reloaded.handle, first.handle);
       assert.deepEqual(await reloaded.start('9876543210'),
-        { requestId: RID, resumed: true });
+        { requestId: RID, resumed: true, missedCall: null });
       assert.equal(fetch.calls[1].body.handle, first.handle);
     });
 
@@ -580,7 +596,7 @@ describe('network failures, timeouts and retries', () => {
     const fetch = fakeFetch('hang', { body: { request_id: RID,
       status: '10', error_text: 'Concurrent' } });
     const r = await client(fetch, { timeoutMs: 30 }).start('9876543210');
-    assert.deepEqual(r, { requestId: RID, resumed: true });
+    assert.deepEqual(r, { requestId: RID, resumed: true, missedCall: null });
     assert.equal(fetch.calls.length, 2);
   });
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import {
   formatCountdown, secondsLeft, extractCode, sanitizeCode, describeError,
   resendWaitSeconds, DEFAULT_TEXTS, defineVerifyElement, mountVerifyWidget,
+  displayNumber,
   KookooVerify, KookooVerifyError, NetworkError, TimeoutError,
 } from '../src/widget.js';
 
@@ -134,5 +135,12 @@ describe('resendWaitSeconds()', () => {
       { status: '6' }), 30), 0);
     assert.equal(resendWaitSeconds(new NetworkError('x'), 30), 0);
     assert.equal(resendWaitSeconds(new Error('x'), 30), 0);
+  });
+});
+
+describe('displayNumber()', () => {
+  test('an Indian DID in its national form, others as given', () => {
+    assert.equal(displayNumber('+918040000001'), '08040000001');
+    assert.equal(displayNumber('+442071838750'), '+442071838750');
   });
 });
