@@ -196,6 +196,18 @@ static const char *const migrations[] = {
 	"CREATE INDEX calls_verification ON calls(verification_id);"
 	"CREATE INDEX fraud_reports_verification ON "
 	"fraud_reports(verification_id);",
+	/* 15, 16: reserved for DLT templates and missed calls (merged apart). */
+	NULL,
+	NULL,
+	/* 17 (as SQLite's): the resend backoff of a number per key. */
+	"CREATE TABLE resend_backoff ("
+	"  key_id bigint NOT NULL,"
+	"  tag text NOT NULL,"
+	"  count integer NOT NULL,"
+	"  last_ms bigint NOT NULL,"
+	"  next_ms bigint NOT NULL,"
+	"  PRIMARY KEY (key_id, tag));"
+	"CREATE INDEX resend_backoff_last ON resend_backoff(last_ms);",
 };
 
 /*
