@@ -43,6 +43,9 @@ const NUMBERS = {
   expiry: '9812300004',
   foreign: '9812300005',
   reload: '9812300006',
+  webotp: '9812300007',
+  webotpTyped: '9812300008',
+  webotpAbsent: '9812300009',
 };
 const e164 = (n) => '91' + n;
 
@@ -195,8 +198,11 @@ function pageHandle(rec) {
 // A page on the demo with everything it does recorded: the requests it
 // makes, its errors, the widget's events and every state the resend button
 // went through (a MutationObserver, so a short countdown is not missed).
-async function openDemo(server, viewport = { width: 1280, height: 900 }) {
+async function openDemo(server, viewport = { width: 1280, height: 900 },
+  initScript = null, initArg = undefined) {
   const context = await state.browser.newContext({ viewport });
+  if (initScript)
+    await context.addInitScript(initScript, initArg);
   const page = await context.newPage();
   const rec = { requests: [], errors: [], context, page, server };
   page.on('request', (r) => rec.requests.push(r.url()));
@@ -360,7 +366,10 @@ before(async () => {
   state.dir = makeTempDir('browser');
   try {
     state.sim = await startSim();
-    state.kv = await startServer('kv', { resend_cooldown: '2' });
+    // A resend's backoff (3 s x 2^n) outlasts the cooldown: the widget's
+    // countdown must follow the server's wait, not its own default.
+    state.kv = await startServer('kv', { resend_cooldown: '2',
+      resend_backoff_base: '3' });
     state.kvExpiry = await startServer('kv-expiry', {
       pin_expiry: '10', next_event_wait: '1' });
     state.browser = await chromium.launch({
@@ -574,8 +583,11 @@ test('demo: resend is held back by a visible countdown, then a second SMS ' +
       r.request().method() === 'POST', { timeout: WAIT_MS });
     await resend.click();
     const data = await (await reply).json();
-    assert.deepEqual(data, { status: '0', command: 'resend' },
-      `resend: ${JSON.stringify(data)}`);
+    assert.equal(data.status, '0', `resend: ${JSON.stringify(data)}`);
+    assert.equal(data.command, 'resend');
+    // The first resend's backoff: 6 s shortened by at most 20 %.
+    assert.ok(Number(data.resend_in) >= 5 && Number(data.resend_in) <= 6,
+      `resend_in: ${JSON.stringify(data)}`);
     await waitInPage(rec, 'the widget saying the code was sent again',
       () => /sent the code again/i.test(document.querySelector(
         '[data-kv="status"]')?.textContent || ''));
@@ -587,6 +599,21 @@ test('demo: resend is held back by a visible countdown, then a second SMS ' +
       return seen.slice(i + 1).some((s) => /\d+:\d\d/.test(s.text) &&
         s.disabled);
     });
+    // It counts down from the server's wait (not the 2 s cooldown), and the
+    // button comes back when it is over.
+    const afterResend = await rec.page.evaluate(() => {
+      const seen = window.__kv.resend;
+      const i = seen.findLastIndex((s) => s.text === 'Resend code' &&
+        !s.disabled);
+      return seen.slice(i + 1);
+    });
+    assert.match(afterResend.find((s) => /\d+:\d\d/.test(s.text)).text,
+      /in 0:0[56]$/, JSON.stringify(afterResend));
+    await waitInPage(rec, 'the resend button back after the server\'s wait',
+      () => {
+        const b = document.querySelector('[data-kv="resend"]');
+        return b && !b.disabled && b.textContent.trim() === 'Resend code';
+      }, undefined, SLOW_WAIT_MS);
 
     const second = await pinFromPanel(rec, number, 2);
     assert.equal((await simInbox(number)).sms.length, 2);
@@ -795,3 +822,111 @@ document.body.dataset.done = '1';
       await new Promise((resolve) => foreign.close(resolve));
     }
   });
+
+// ---- WebOTP -------------------------------------------------------------
+
+// Replaces the browser's WebOTP before the page runs: mode 'sms' resolves
+// with window.__otpCode once the test sets it (the SMS "arrives"), 'never'
+// waits until aborted, 'absent' removes WebOTP. window.__otp records calls
+// and whether the signal was aborted.
+function stubWebOtp(mode) {
+  window.__otp = { calls: 0, aborted: false, options: null };
+  if (mode === 'absent') {
+    delete window.OTPCredential;
+  } else if (!('OTPCredential' in window)) {
+    window.OTPCredential = function OTPCredential() {};
+  }
+  const get = (options) => new Promise((resolve, reject) => {
+    window.__otp.calls++;
+    window.__otp.options = JSON.stringify(options.otp);
+    options.signal?.addEventListener('abort', () => {
+      window.__otp.aborted = true;
+      reject(new DOMException('aborted', 'AbortError'));
+    });
+    const poll = () => {
+      if (options.signal?.aborted)
+        return;
+      if (window.__otpCode)
+        resolve({ type: 'otp', id: '', code: window.__otpCode });
+      else
+        setTimeout(poll, 100);
+    };
+    if (mode === 'sms')
+      poll();
+  });
+  if (navigator.credentials)
+    navigator.credentials.get = get;
+  else
+    Object.defineProperty(navigator, 'credentials', { value: { get } });
+}
+
+async function simPin(number) {
+  const box = await pollUntil(async () => {
+    const b = await simInbox(number);
+    return { value: b.sms?.length ? b : undefined, last: b };
+  }, WAIT_MS, `an SMS to ${number}`, POLL_MS);
+  const pin = /\b([0-9]{4,10})\b/.exec(box.sms[0].message)?.[1];
+  assert.ok(pin, `a PIN in ${JSON.stringify(box.sms[0])}`);
+  return pin;
+}
+
+test('webotp: the code the browser reads from the SMS verifies the number ' +
+  'with no typing', async () => {
+  const number = NUMBERS.webotp;
+  const rec = await openDemo(state.kv, undefined, stubWebOtp, 'sms');
+  try {
+    const input = rec.page.locator('[data-kv="code"]');
+    await startVerification(rec, number);
+    assert.equal(await input.getAttribute('autocomplete'), 'one-time-code');
+    assert.equal(await input.getAttribute('inputmode'), 'numeric');
+    const pin = await simPin(number);
+    await rec.page.evaluate((p) => { window.__otpCode = p; }, pin);
+    await waitInPage(rec, 'the verified state', () =>
+      document.querySelector('[data-kv="status"]')?.dataset.kind === 'ok');
+    const otp = await rec.page.evaluate(() => window.__otp);
+    assert.equal(otp.calls, 1);
+    assert.equal(otp.options, JSON.stringify({ transport: ['sms'] }));
+    assert.equal(await input.inputValue(), pin);
+    assertNoPageErrors(rec);
+  } finally {
+    await closeDemo(rec);
+  }
+});
+
+test('webotp: typing in the field abandons the browser\'s request',
+  async () => {
+    const number = NUMBERS.webotpTyped;
+    const rec = await openDemo(state.kv, undefined, stubWebOtp, 'never');
+    try {
+      await startVerification(rec, number);
+      await waitInPage(rec, 'the WebOTP request', () =>
+        window.__otp.calls === 1);
+      assert.equal(await rec.page.evaluate(() => window.__otp.aborted),
+        false);
+      const pin = await simPin(number);
+      await rec.page.locator('[data-kv="code"]').pressSequentially(pin[0]);
+      await waitInPage(rec, 'the WebOTP signal aborted', () =>
+        window.__otp.aborted === true);
+      const check = await enterCode(rec, pin);
+      assert.equal(check.status, '0', JSON.stringify(check));
+      assertNoPageErrors(rec);
+    } finally {
+      await closeDemo(rec);
+    }
+  });
+
+test('webotp: without it the widget works by typing', async () => {
+  const number = NUMBERS.webotpAbsent;
+  const rec = await openDemo(state.kv, undefined, stubWebOtp, 'absent');
+  try {
+    await startVerification(rec, number);
+    const check = await enterCode(rec, await simPin(number));
+    assert.equal(check.status, '0', JSON.stringify(check));
+    await waitInPage(rec, 'the verified state', () =>
+      document.querySelector('[data-kv="status"]')?.dataset.kind === 'ok');
+    assert.equal(await rec.page.evaluate(() => window.__otp.calls), 0);
+    assertNoPageErrors(rec);
+  } finally {
+    await closeDemo(rec);
+  }
+});
