@@ -1,7 +1,8 @@
 #!/bin/sh
 # The demo page end to end in a browser (`make test`, `make browser`):
-# demo.test.mjs and webotp.test.mjs (helpers in page.mjs) drive Debian's chromium (through the pinned playwright-core,
-# which downloads no browser of its own) against $KOOKOOVERIFY_BIN (default
+# demo.test.mjs and webotp.test.mjs (helpers in page.mjs) drive Debian's
+# chromium (through the pinned playwright-core, which downloads no browser
+# of its own) against $KOOKOOVERIFY_BIN (default
 # bin/kookooverify) and the KooKoo simulator.  Ends with the line
 # "browser: N passed, N failed" (tests/run-node.sh).
 
