@@ -45,10 +45,7 @@ static void seed_fail(struct seed_ctx *ctx, enum seed_cond cond,
 	if ((flags & SEED_RETRY) && !ctx->base.req->retry_after[0])
 		api_retry_after(req, ctx->wait);
 	if (flags & SEED_RESEND)
-		api_retry_after(req,
-				verify_resend_wait(ctx->base.call.key_id,
-						   api_param(&ctx->base.call,
-							     "request_id")));
+		api_retry_after(req, ctx->wait > 0 ? ctx->wait : 1);
 	status = seed_error_text(cond, flags & SEED_RID ? NULL : arg, text,
 				 sizeof(text));
 	o = json_object();
@@ -56,6 +53,10 @@ static void seed_fail(struct seed_ctx *ctx, enum seed_cond cond,
 	if (flags & SEED_RID)
 		json_object_set_new(o, "request_id", json_string(arg));
 	json_object_set_new(o, "error_text", json_string(text));
+	if (flags & SEED_RESEND)
+		json_object_set_new(o, "resend_in",
+				    json_integer(ctx->wait > 0 ? ctx->wait
+							       : 1));
 	api_reply_json(req, o);
 }
 
@@ -375,6 +376,8 @@ static void seed_control_done(struct seed_ctx *ctx, int status,
 
 	json_object_set_new(o, "status", json_integer(status));
 	json_object_set_new(o, "response", json_string(response));
+	if (status == 0 && ctx->wait > 0)
+		json_object_set_new(o, "resend_in", json_integer(ctx->wait));
 	api_reply_json(ctx->base.req, o);
 }
 
@@ -407,7 +410,8 @@ static void seed_control_then(struct api_ctx *base, int rc)
 {
 	struct seed_ctx *ctx = (struct seed_ctx *)base;
 	enum control_outcome oc = CONTROL_OK;
-	enum verify_result r = verify_control_finish(ctx->pending, rc, &oc);
+	enum verify_result r =
+		verify_control_finish(ctx->pending, rc, &oc, &ctx->wait);
 
 	seed_control_reply(ctx, r, oc);
 }

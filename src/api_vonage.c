@@ -80,8 +80,7 @@ static void vonage_fail(struct vonage_ctx *ctx, enum vonage_cond cond,
 	if ((flags & VONAGE_F_RETRY) && !ctx->base.req->retry_after[0])
 		api_retry_after(ctx->base.req, ctx->wait);
 	if (flags & VONAGE_F_RESEND)
-		api_retry_after(ctx->base.req,
-				verify_resend_wait(ctx->base.call.key_id, arg));
+		api_retry_after(ctx->base.req, ctx->wait > 0 ? ctx->wait : 1);
 	if (flags & VONAGE_F_RID) {
 		ctx->rid = arg;
 		arg = NULL;
@@ -92,6 +91,11 @@ static void vonage_fail(struct vonage_ctx *ctx, enum vonage_cond cond,
 		json_object_set_new(o, "request_id", json_string(ctx->rid));
 	json_object_set_new(o, "status", status_string(status));
 	json_object_set_new(o, "error_text", json_string(text));
+	/* Our extension: the wait in the body too, for pages and scripts. */
+	if (flags & VONAGE_F_RESEND)
+		json_object_set_new(o, "resend_in",
+				    status_string(ctx->wait > 0 ? ctx->wait
+								: 1));
 	vonage_send(ctx, o);
 }
 
@@ -566,6 +570,8 @@ static void vonage_control_reply(struct vonage_ctx *ctx, enum verify_result r,
 	o = json_object();
 	json_object_set_new(o, "status", json_string("0"));
 	json_object_set_new(o, "command", json_string(ctx->cmd_name));
+	if (ctx->wait > 0)
+		json_object_set_new(o, "resend_in", status_string(ctx->wait));
 	vonage_send(ctx, o);
 }
 
@@ -573,7 +579,8 @@ static void vonage_control_then(struct api_ctx *base, int rc)
 {
 	struct vonage_ctx *ctx = (struct vonage_ctx *)base;
 	enum control_outcome oc = CONTROL_OK;
-	enum verify_result r = verify_control_finish(ctx->pending, rc, &oc);
+	enum verify_result r =
+		verify_control_finish(ctx->pending, rc, &oc, &ctx->wait);
 
 	vonage_control_reply(ctx, r, oc);
 }

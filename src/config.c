@@ -64,6 +64,16 @@ static const struct directive directives[] = {
 		"Vonage: seconds before a verification may be cancelled"),
 	INT_DIR(resend_cooldown, 0, 86400, "30", "seconds between resends"),
 	INT_DIR(resend_max, 0, 100, "3", "most resends per verification"),
+	INT_DIR(resend_backoff_base, 0, 3600, "30",
+		"resends of one number: the wait after the n-th recent one is "
+		"this x 2^n seconds; 0 = no backoff"),
+	INT_DIR(resend_backoff_max, 1, 86400, "600",
+		"resends of one number: the longest backoff wait, seconds"),
+	INT_DIR(resend_backoff_quiet, 1, 604800, "3600",
+		"resends of one number: seconds of quiet that halve its count"),
+	INT_DIR(resend_backoff_jitter, 0, 50, "20",
+		"resends of one number: percent a backoff wait is shortened by "
+		"at random, at most"),
 	INT_DIR(verified_ttl, 1, 31536000, "2592000",
 		"seconds a verified number stays verified"),
 	INT_DIR(threads, 0, 256, "0", "HTTP worker threads; 0 = four per core"),

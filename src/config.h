@@ -27,6 +27,10 @@ struct config {
 	int cancel_min_age;
 	int resend_cooldown;
 	int resend_max;
+	int resend_backoff_base;
+	int resend_backoff_max;
+	int resend_backoff_quiet;
+	int resend_backoff_jitter;
 	int verified_ttl;
 	int threads;
 	int max_connections;

@@ -418,15 +418,73 @@ enum control_outcome engine_resend(struct verification *v,
 				   const struct engine_settings *set,
 				   int64_t now_ms)
 {
+	struct resend_backoff none = {0, 0, 0};
+	int64_t wait_ms;
+
+	return engine_resend_backoff(v, &none, set, now_ms, 0, &wait_ms);
+}
+
+int engine_backoff_count(const struct resend_backoff *b,
+			 const struct engine_settings *set, int64_t now_ms)
+{
+	int64_t quiet_ms = (int64_t)set->backoff_quiet_s * MS_PER_S;
+	int64_t periods;
+
+	if (b->count <= 0 || quiet_ms <= 0 || now_ms <= b->last_ms)
+		return b->count > 0 ? b->count : 0;
+	periods = (now_ms - b->last_ms) / quiet_ms;
+	return periods >= 31 ? 0 : b->count >> periods;
+}
+
+int64_t engine_backoff_wait_ms(int count, const struct engine_settings *set,
+			       uint32_t rnd)
+{
+	int64_t base_ms = (int64_t)set->backoff_base_s * MS_PER_S;
+	int64_t max_ms = (int64_t)set->backoff_max_s * MS_PER_S;
+	int64_t wait_ms;
+	int64_t cut;
+
+	if (base_ms <= 0 || count <= 0)
+		return 0;
+	wait_ms = base_ms << (count < ENGINE_BACKOFF_COUNT_MAX
+				      ? count
+				      : ENGINE_BACKOFF_COUNT_MAX);
+	if (wait_ms > max_ms)
+		wait_ms = max_ms;
+	/* Shortened, never lengthened: the cap stays a cap. */
+	cut = wait_ms * set->backoff_jitter_pct / 100;
+	return wait_ms - (int64_t)(((uint64_t)cut * rnd) >> 32);
+}
+
+enum control_outcome engine_resend_backoff(struct verification *v,
+					   struct resend_backoff *b,
+					   const struct engine_settings *set,
+					   int64_t now_ms, uint32_t rnd,
+					   int64_t *wait_ms)
+{
+	int64_t cooldown_ms = (int64_t)set->resend_cooldown_s * MS_PER_S;
+	int count;
+
+	*wait_ms = 0;
 	engine_expire_if_due(v, now_ms);
 	if (v->state != VF_IN_PROGRESS)
 		return CONTROL_NOT_ACTIVE;
 	if (v->resends >= set->resend_max)
 		return CONTROL_RESEND_CAP;
-	if (engine_resend_wait_ms(v, set, now_ms) > 0)
+	*wait_ms = engine_resend_wait_ms(v, set, now_ms);
+	if (b->next_ms - now_ms > *wait_ms)
+		*wait_ms = b->next_ms - now_ms;
+	if (*wait_ms > 0)
 		return CONTROL_COOLDOWN;
 	v->resends++;
 	v->last_resend_ms = now_ms;
+	count = engine_backoff_count(b, set, now_ms);
+	b->count = count < ENGINE_BACKOFF_COUNT_MAX ? count + 1
+						    : ENGINE_BACKOFF_COUNT_MAX;
+	b->last_ms = now_ms;
+	b->next_ms = now_ms + engine_backoff_wait_ms(b->count, set, rnd);
+	*wait_ms = b->next_ms - now_ms > cooldown_ms ? b->next_ms - now_ms
+						     : cooldown_ms;
 	return CONTROL_OK;
 }
 

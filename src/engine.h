@@ -44,6 +44,11 @@ struct engine_settings {
 	int cancel_min_age_s;  /* Vonage: no cancel in the first 30 s */
 	int resend_cooldown_s; /* cmd=resend: seconds between two resends */
 	int resend_max;        /* cmd=resend: most resends per verification */
+	/* A number's resend backoff (engine_resend_backoff); base 0: off. */
+	int backoff_base_s;  /* the wait after the first resend is twice it */
+	int backoff_max_s;   /* no wait longer than this */
+	int backoff_quiet_s; /* the count halves for each such quiet period */
+	int backoff_jitter_pct; /* a wait is shortened by up to this percent */
 };
 
 /*
@@ -182,6 +187,45 @@ int64_t engine_resend_wait_ms(const struct verification *v,
 enum control_outcome engine_resend(struct verification *v,
 				   const struct engine_settings *set,
 				   int64_t now_ms);
+
+/*
+ * The resend backoff of one number for one key, as stored: resends made
+ * lately (halved for each quiet period since the last) and the time before
+ * which no resend of that number is allowed, whichever verification asks.
+ */
+/* The most a count grows to: past it every wait is the maximum anyway. */
+#define ENGINE_BACKOFF_COUNT_MAX 24
+
+struct resend_backoff {
+	int count;
+	int64_t last_ms; /* the last resend; 0: none yet */
+	int64_t next_ms; /* no resend before this */
+};
+
+/* The backoff's count at now_ms: halved for each quiet period gone by. */
+int engine_backoff_count(const struct resend_backoff *b,
+			 const struct engine_settings *set, int64_t now_ms);
+
+/*
+ * The wait after a number's count-th recent resend: base x 2^count, at
+ * most the maximum, then shortened by up to the jitter's percent in
+ * proportion to rnd (uniform over uint32_t).  0 when the backoff is off.
+ */
+int64_t engine_backoff_wait_ms(int count, const struct engine_settings *set,
+			       uint32_t rnd);
+
+/*
+ * cmd=resend with the number's backoff: the verification's cooldown and
+ * cap as engine_resend(), and no resend before b->next_ms.  *wait_ms
+ * receives, on CONTROL_COOLDOWN, the milliseconds until a resend would be
+ * allowed; on CONTROL_OK, those until the next one (b counts the resend
+ * and moves next_ms on by engine_backoff_wait_ms(), jittered by rnd).
+ */
+enum control_outcome engine_resend_backoff(struct verification *v,
+					   struct resend_backoff *b,
+					   const struct engine_settings *set,
+					   int64_t now_ms, uint32_t rnd,
+					   int64_t *wait_ms);
 
 /*
  * A workflow step's job is due: may step `step` (0-based) start now?

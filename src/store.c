@@ -499,6 +499,24 @@ int store_prefix_stats_add(struct store_tx *c, const char *prefix,
 				     total_successes);
 }
 
+int store_backoff_get(struct store_tx *c, int64_t key_id, const char *tag,
+		      struct resend_backoff *b)
+{
+	return ops->backoff_get(c, key_id, tag, b);
+}
+
+int store_backoff_put(struct store_tx *c, int64_t key_id, const char *tag,
+		      const struct resend_backoff *b)
+{
+	return ops->backoff_put(c, key_id, tag, b);
+}
+
+int store_backoff_sweep(struct store_tx *c, int64_t before_ms, int64_t now_ms,
+			int64_t *deleted)
+{
+	return ops->backoff_sweep(c, before_ms, now_ms, deleted);
+}
+
 int store_cluster_sweep(struct store_tx *c, int64_t before_ms,
 			int64_t stats_before_ms, int64_t *deleted)
 {

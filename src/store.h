@@ -413,6 +413,25 @@ int store_limit_take(struct store_tx *c, const char *name, const char *key,
 		     int count, int period_s, int64_t now_ms, int *wait_s);
 
 /*
+ * The resend backoff of a number for key_id (engine.h), named by `tag`, a
+ * keyed hash of the number: get reads it (all zeros when it has none), put
+ * stores it.  Both run in the write of the resend, which holds the
+ * verification's row, so nodes resending the same number queue there.
+ */
+int store_backoff_get(struct store_tx *c, int64_t key_id, const char *tag,
+		      struct resend_backoff *b);
+int store_backoff_put(struct store_tx *c, int64_t key_id, const char *tag,
+		      const struct resend_backoff *b);
+
+/*
+ * Deletes the backoffs whose last resend is older than before_ms and whose
+ * wait is over at now_ms: their count has decayed to nothing.  *deleted
+ * (may be NULL) receives the rows gone.  Runs in a write.
+ */
+int store_backoff_sweep(struct store_tx *c, int64_t before_ms, int64_t now_ms,
+			int64_t *deleted);
+
+/*
  * Adds `requests` and `successes` to the conversion statistics of
  * (prefix, scope) in the window starting at window_ms (a new window
  * starts again from zero; a write for an older one counts in the newer),

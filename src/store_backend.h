@@ -144,6 +144,12 @@ struct store_ops {
 				int64_t scope, int64_t window_ms, int requests,
 				int successes, int64_t *total_requests,
 				int64_t *total_successes);
+	int (*backoff_get)(struct store_tx *c, int64_t key_id, const char *tag,
+			   struct resend_backoff *b);
+	int (*backoff_put)(struct store_tx *c, int64_t key_id, const char *tag,
+			   const struct resend_backoff *b);
+	int (*backoff_sweep)(struct store_tx *c, int64_t before_ms,
+			     int64_t now_ms, int64_t *deleted);
 	int (*cluster_sweep)(struct store_tx *c, int64_t before_ms,
 			     int64_t stats_before_ms, int64_t *deleted);
 	/* NULL: the backend has no wake-ups from other processes. */

@@ -308,6 +308,12 @@ int pg_limit_take(struct store_tx *c, const char *name, const char *key,
 int pg_prefix_stats_add(struct store_tx *c, const char *prefix, int64_t scope,
 			int64_t window_ms, int requests, int successes,
 			int64_t *total_requests, int64_t *total_successes);
+int pg_backoff_get(struct store_tx *c, int64_t key_id, const char *tag,
+		   struct resend_backoff *b);
+int pg_backoff_put(struct store_tx *c, int64_t key_id, const char *tag,
+		   const struct resend_backoff *b);
+int pg_backoff_sweep(struct store_tx *c, int64_t before_ms, int64_t now_ms,
+		     int64_t *deleted);
 int pg_cluster_sweep(struct store_tx *c, int64_t before_ms,
 		     int64_t stats_before_ms, int64_t *deleted);
 int pg_jobs_listen(const char *path, void (*wake)(void));

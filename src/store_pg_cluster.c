@@ -150,6 +150,71 @@ int pg_prefix_stats_add(struct store_tx *c, const char *prefix, int64_t scope,
 	return 0;
 }
 
+int pg_backoff_get(struct store_tx *c, int64_t key_id, const char *tag,
+		   struct resend_backoff *b)
+{
+	static const char get[] =
+		"SELECT count, last_ms, next_ms FROM resend_backoff "
+		"WHERE key_id = $1 AND tag = $2";
+	struct pg_params p;
+	PGresult *res = NULL;
+	int rc;
+
+	memset(b, 0, sizeof(*b));
+	pg_params_init(&p);
+	pg_param_int(&p, key_id);
+	pg_param_text(&p, tag);
+	rc = pg_row(c, get, &p, &res, "read resend backoff");
+	if (rc == KV_ENOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	b->count = (int)pg_get_int(res, 0, 0);
+	b->last_ms = pg_get_int(res, 0, 1);
+	b->next_ms = pg_get_int(res, 0, 2);
+	PQclear(res);
+	return 0;
+}
+
+int pg_backoff_put(struct store_tx *c, int64_t key_id, const char *tag,
+		   const struct resend_backoff *b)
+{
+	static const char put[] =
+		"INSERT INTO resend_backoff (key_id, tag, count, last_ms, "
+		"next_ms) VALUES ($1, $2, $3, $4, $5) "
+		"ON CONFLICT (key_id, tag) DO UPDATE SET "
+		"count = excluded.count, last_ms = excluded.last_ms, "
+		"next_ms = excluded.next_ms";
+	struct pg_params p;
+
+	pg_params_init(&p);
+	pg_param_int(&p, key_id);
+	pg_param_text(&p, tag);
+	pg_param_int(&p, b->count);
+	pg_param_int(&p, b->last_ms);
+	pg_param_int(&p, b->next_ms);
+	return pg_run(c, put, &p, "store resend backoff");
+}
+
+int pg_backoff_sweep(struct store_tx *c, int64_t before_ms, int64_t now_ms,
+		     int64_t *deleted)
+{
+	static const char sweep[] = "DELETE FROM resend_backoff "
+				    "WHERE last_ms < $1 AND next_ms < $2";
+	struct pg_params p;
+	PGresult *res = NULL;
+	int rc;
+
+	pg_params_init(&p);
+	pg_param_int(&p, before_ms);
+	pg_param_int(&p, now_ms);
+	rc = pg_query(c, sweep, &p, &res, "sweep resend backoffs");
+	if (deleted)
+		*deleted = pg_changed(res);
+	PQclear(res);
+	return rc;
+}
+
 int pg_cluster_sweep(struct store_tx *c, int64_t before_ms,
 		     int64_t stats_before_ms, int64_t *deleted)
 {

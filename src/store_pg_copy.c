@@ -59,6 +59,8 @@ static const struct copy_table {
 	{"limits", "SELECT * FROM limits ORDER BY name, key", 0},
 	{"prefix_stats", "SELECT * FROM prefix_stats ORDER BY scope, prefix",
 	 0},
+	{"resend_backoff", "SELECT * FROM resend_backoff ORDER BY key_id, tag",
+	 0},
 };
 
 /* A growable buffer of COPY text, flushed to the server in chunks. */

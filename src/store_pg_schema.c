@@ -220,6 +220,15 @@ static const char *const migrations[] = {
 	"NULL DEFAULT 0;"
 	"CREATE INDEX verifications_missed ON verifications(number, "
 	"missed_did) WHERE missed_did <> '';",
+	/* 17 (as SQLite's): the resend backoff of a number per key. */
+	"CREATE TABLE resend_backoff ("
+	"  key_id bigint NOT NULL,"
+	"  tag text NOT NULL,"
+	"  count integer NOT NULL,"
+	"  last_ms bigint NOT NULL,"
+	"  next_ms bigint NOT NULL,"
+	"  PRIMARY KEY (key_id, tag));"
+	"CREATE INDEX resend_backoff_last ON resend_backoff(last_ms);",
 };
 
 /*

@@ -217,6 +217,12 @@ int sqlite_prefix_stats_add(struct store_tx *c, const char *prefix,
 			    int64_t scope, int64_t window_ms, int requests,
 			    int successes, int64_t *total_requests,
 			    int64_t *total_successes);
+int sqlite_backoff_get(struct store_tx *c, int64_t key_id, const char *tag,
+		       struct resend_backoff *b);
+int sqlite_backoff_put(struct store_tx *c, int64_t key_id, const char *tag,
+		       const struct resend_backoff *b);
+int sqlite_backoff_sweep(struct store_tx *c, int64_t before_ms, int64_t now_ms,
+			 int64_t *deleted);
 int sqlite_cluster_sweep(struct store_tx *c, int64_t before_ms,
 			 int64_t stats_before_ms, int64_t *deleted);
 

@@ -183,6 +183,75 @@ int sqlite_prefix_stats_add(struct store_tx *c, const char *prefix,
 	return rc;
 }
 
+int sqlite_backoff_get(struct store_tx *c, int64_t key_id, const char *tag,
+		       struct resend_backoff *b)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = cluster_prepare(c,
+				 "SELECT count, last_ms, next_ms FROM "
+				 "resend_backoff WHERE key_id = ? AND tag = ?",
+				 &st, "read resend backoff");
+
+	memset(b, 0, sizeof(*b));
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, key_id);
+	sqlite_bind_text(st, 2, tag);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		b->count = sqlite3_column_int(st, 0);
+		b->last_ms = sqlite3_column_int64(st, 1);
+		b->next_ms = sqlite3_column_int64(st, 2);
+	}
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE
+		     ? 0
+		     : sqlite_fail(c, "read resend backoff");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int sqlite_backoff_put(struct store_tx *c, int64_t key_id, const char *tag,
+		       const struct resend_backoff *b)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = cluster_prepare(
+		c,
+		"INSERT INTO resend_backoff (key_id, tag, count, last_ms, "
+		"next_ms) VALUES (?, ?, ?, ?, ?) "
+		"ON CONFLICT (key_id, tag) DO UPDATE SET "
+		"count = excluded.count, last_ms = excluded.last_ms, "
+		"next_ms = excluded.next_ms",
+		&st, "store resend backoff");
+
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, key_id);
+	sqlite_bind_text(st, 2, tag);
+	sqlite3_bind_int(st, 3, b->count);
+	sqlite3_bind_int64(st, 4, b->last_ms);
+	sqlite3_bind_int64(st, 5, b->next_ms);
+	return cluster_finish(c, st, "store resend backoff");
+}
+
+int sqlite_backoff_sweep(struct store_tx *c, int64_t before_ms, int64_t now_ms,
+			 int64_t *deleted)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = cluster_prepare(c,
+				 "DELETE FROM resend_backoff WHERE "
+				 "last_ms < ? AND next_ms < ?",
+				 &st, "sweep resend backoffs");
+
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(st, 1, before_ms);
+	sqlite3_bind_int64(st, 2, now_ms);
+	rc = cluster_finish(c, st, "sweep resend backoffs");
+	if (deleted)
+		*deleted = sqlite3_changes(c->db);
+	return rc;
+}
+
 int sqlite_cluster_sweep(struct store_tx *c, int64_t before_ms,
 			 int64_t stats_before_ms, int64_t *deleted)
 {

@@ -254,6 +254,18 @@ static const char *const migrations[] = {
 	"NULL DEFAULT 0;"
 	"CREATE INDEX verifications_missed ON verifications(number, "
 	"missed_did) WHERE missed_did <> '';",
+	/*
+	 * 17: the resend backoff of a number per key (engine.h), named by a
+	 * keyed hash of the number; last_ms lets the purge drop decayed rows.
+	 */
+	"CREATE TABLE resend_backoff ("
+	"  key_id INTEGER NOT NULL,"
+	"  tag TEXT NOT NULL,"
+	"  count INTEGER NOT NULL,"
+	"  last_ms INTEGER NOT NULL,"
+	"  next_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY (key_id, tag)) WITHOUT ROWID;"
+	"CREATE INDEX resend_backoff_last ON resend_backoff(last_ms);",
 };
 
 /*

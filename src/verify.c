@@ -112,6 +112,10 @@ int verify_init(const struct config *cfg, char *err, size_t errlen)
 	svc.es.cancel_min_age_s = cfg->cancel_min_age;
 	svc.es.resend_cooldown_s = cfg->resend_cooldown;
 	svc.es.resend_max = cfg->resend_max;
+	svc.es.backoff_base_s = cfg->resend_backoff_base;
+	svc.es.backoff_max_s = cfg->resend_backoff_max;
+	svc.es.backoff_quiet_s = cfg->resend_backoff_quiet;
+	svc.es.backoff_jitter_pct = cfg->resend_backoff_jitter;
 	svc.verified_ttl_ms = (int64_t)cfg->verified_ttl * 1000;
 	memcpy(svc.default_country, cfg->default_country,
 	       sizeof(svc.default_country));
@@ -275,7 +279,9 @@ struct control_tx {
 	struct verify_proof proof;
 	enum verify_cmd cmd;
 	int vonage_rules;
+	uint32_t rnd; /* the jitter of a resend's backoff */
 	enum control_outcome outcome;
+	int64_t wait_ms; /* resend: until one is allowed (engine.h) */
 };
 
 /* A service call waiting for its write: one of the three above. */
@@ -711,6 +717,28 @@ static int trigger_next(struct store_tx *c, const struct vf_record *r,
 	return store_job_insert(c, JOB_STEP, r->v.id, r->v.next_step, now);
 }
 
+/*
+ * cmd=resend: the verification's cooldown and cap, and the backoff of its
+ * number for this key, which a resend moves on (stored only then).
+ */
+static int resend_backoff_take(struct store_tx *c, struct control_tx *tx,
+			       struct vf_record *r, int64_t now)
+{
+	struct resend_backoff b;
+	char tag[CRYPTO_TAG_LEN + 1];
+	int rc;
+
+	crypto_tag(r->number, tag);
+	rc = store_backoff_get(c, r->v.key_id, tag, &b);
+	if (rc != 0)
+		return rc;
+	tx->outcome = engine_resend_backoff(&r->v, &b, &svc.es, now, tx->rnd,
+					    &tx->wait_ms);
+	if (tx->outcome == CONTROL_OK)
+		rc = store_backoff_put(c, r->v.key_id, tag, &b);
+	return rc;
+}
+
 static int control_tx_run(struct store_tx *c, void *arg)
 {
 	struct control_tx *tx = arg;
@@ -739,7 +767,9 @@ static int control_tx_run(struct store_tx *c, void *arg)
 		tx->outcome = engine_trigger_next(&r.v, now);
 		break;
 	case CMD_RESEND:
-		tx->outcome = engine_resend(&r.v, &svc.es, now);
+		rc = resend_backoff_take(c, tx, &r, now);
+		if (rc != 0)
+			return rc;
 		break;
 	}
 	if (r.v.state != before)
@@ -772,16 +802,21 @@ enum verify_result verify_control_start(int64_t key_id, const char *request_id,
 	verify_proof_init(&tx->proof, request_id, handle);
 	tx->cmd = cmd;
 	tx->vonage_rules = vonage_rules;
+	tx->rnd = randombytes_random();
 	return VERIFY_PENDING;
 }
 
 enum verify_result verify_control_finish(struct verify_pending *p, int rc,
-					 enum control_outcome *outcome)
+					 enum control_outcome *outcome,
+					 int *wait_s)
 {
 	struct control_tx *tx = &p->u.ct;
 
+	*wait_s = 0;
 	if (rc == 0)
 		*outcome = tx->outcome;
+	if (rc == 0 && tx->cmd == CMD_RESEND && tx->wait_ms > 0)
+		*wait_s = (int)((tx->wait_ms + 999) / 1000);
 	if (rc == 0 && tx->outcome == CONTROL_OK && tx->cmd != CMD_CANCEL)
 		verify_job_wake(now_ms());
 	verify_pending_free(p);

@@ -153,8 +153,14 @@ enum verify_result verify_control_start(int64_t key_id, const char *request_id,
 					const char *handle, enum verify_cmd cmd,
 					int vonage_rules,
 					struct verify_pending **p);
+/*
+ * *wait_s receives, for cmd=resend, the whole seconds until a resend is
+ * allowed (CONTROL_COOLDOWN) or until the next one is (CONTROL_OK): the
+ * verification's cooldown or its number's backoff, whichever is longer.
+ */
 enum verify_result verify_control_finish(struct verify_pending *p, int rc,
-					 enum control_outcome *outcome);
+					 enum control_outcome *outcome,
+					 int *wait_s);
 int verify_pending_run(struct store_tx *c, void *p);
 
 /*
@@ -166,12 +172,6 @@ enum verify_result verify_search(int64_t key_id, const char *request_id,
 
 /* Readiness: 0 when the store answers a read from this thread, or KV_E*. */
 int verify_store_ready(void);
-
-/*
- * Whole seconds (>= 1) until a resend of the verification is out of its
- * cooldown, for the Retry-After of a CONTROL_COOLDOWN.
- */
-int verify_resend_wait(int64_t key_id, const char *request_id);
 
 /* Lists the checks / events of a verification found by verify_search. */
 int verify_checks_foreach(const struct vf_record *r,

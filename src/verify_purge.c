@@ -31,6 +31,7 @@ static struct {
 	int64_t interval_ms, pause_ms;
 	int64_t retain_verifications_ms, retain_addresses_ms, retain_events_ms,
 		verified_ttl_ms;
+	int64_t backoff_keep_ms; /* a number's backoff decays to 0 in this */
 	int batch;
 	/*
 	 * Where the walks of checks and events go on at the next pass: the
@@ -136,15 +137,27 @@ static int sweep_run(struct store_tx *c, void *arg)
 	return store_cluster_sweep(c, now, now - STATS_WINDOW_MS, arg);
 }
 
+static int backoff_sweep_run(struct store_tx *c, void *arg)
+{
+	int64_t now = now_ms();
+
+	return store_backoff_sweep(c, now - pg.backoff_keep_ms, now, arg);
+}
+
 /*
- * A shared store's token buckets and conversion figures (verify_limits.c,
- * fraud.c): buckets full again and windows over hold nothing that a new
- * row would not, so they go.  One process's store has none.
+ * Resend backoffs whose count has decayed to nothing and whose wait is
+ * over (every store); a shared store's token buckets and conversion
+ * figures (verify_limits.c, fraud.c): buckets full again and windows over
+ * hold nothing that a new row would not, so they go.  One process's store
+ * has none of the last two.
  */
 static void purge_sweep(void)
 {
 	int64_t n = 0;
 
+	if (store_write(backoff_sweep_run, &n) == 0 && n > 0)
+		log_info("purge: %lld decayed resend backoffs", (long long)n);
+	n = 0;
 	if (!store_is_shared())
 		return;
 	if (store_write(sweep_run, &n) == 0)
@@ -170,6 +183,8 @@ int verify_purge_start(const struct config *cfg, char *err, size_t errlen)
 	pg.interval_ms = (int64_t)cfg->purge_interval * 1000;
 	pg.pause_ms = PURGE_PAUSE_MS;
 	pg.batch = cfg->purge_batch;
+	/* ENGINE_BACKOFF_COUNT_MAX, halved each quiet period: 0 after 5. */
+	pg.backoff_keep_ms = (int64_t)cfg->resend_backoff_quiet * 1000 * 8;
 	pg.retain_verifications_ms = (int64_t)cfg->retain_verifications * 1000;
 	pg.retain_addresses_ms = (int64_t)cfg->retain_client_addresses * 1000;
 	pg.retain_events_ms = (int64_t)cfg->retain_events * 1000;

@@ -68,17 +68,6 @@ int verify_store_ready(void)
 	return store_ping();
 }
 
-int verify_resend_wait(int64_t key_id, const char *request_id)
-{
-	struct vf_record rec;
-	int64_t ms;
-
-	if (verify_search(key_id, request_id, NULL, &rec) != VERIFY_OK)
-		return 1;
-	ms = engine_resend_wait_ms(&rec.v, verify_settings(), now_ms());
-	return (int)((ms + 999) / 1000) > 0 ? (int)((ms + 999) / 1000) : 1;
-}
-
 int verify_checks_foreach(const struct vf_record *r,
 			  int (*cb)(const struct vf_check *ch, void *arg),
 			  void *arg)

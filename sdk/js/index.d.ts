@@ -183,7 +183,8 @@ export declare class KookooVerify {
   check(code: string, options?: CallOptions): Promise<CheckResult>;
   status(options?: CallOptions): Promise<VerificationStatus>;
   cancel(options?: CallOptions): Promise<{ command: 'cancel' }>;
-  resend(options?: CallOptions): Promise<{ command: 'resend' }>;
+  /** resendIn: the server's wait in seconds before the next resend. */
+  resend(options?: CallOptions): Promise<{ command: 'resend'; resendIn: number | null }>;
   /** Forgets the current verification (no request). */
   reset(): void;
 }

@@ -125,6 +125,14 @@ export declare function describeError(
   err: unknown,
   texts?: WidgetTexts,
 ): string;
+/**
+ * Asks the browser for the SMS's code (WebOTP) where it has it; the
+ * returned controller abandons the request; null without WebOTP.
+ */
+export declare function startWebOtp(
+  win: Window | undefined,
+  onCode: (code: string) => void,
+): AbortController | null;
 export declare function resendWaitSeconds(
   err: unknown,
   cooldown: number,

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The demo page end to end in a browser (`make test`, `make browser`):
-# demo.test.mjs drives Debian's chromium (through the pinned playwright-core,
-# which downloads no browser of its own) against $KOOKOOVERIFY_BIN (default
+# demo.test.mjs and webotp.test.mjs (helpers in page.mjs) drive Debian's
+# chromium (through the pinned playwright-core, which downloads no browser
+# of its own) against $KOOKOOVERIFY_BIN (default
 # bin/kookooverify) and the KooKoo simulator.  Ends with the line
 # "browser: N passed, N failed" (tests/run-node.sh).
 
@@ -19,4 +20,4 @@ if [ ! -x "$CHROMIUM_BIN" ]; then
 	exit 1
 fi
 
-exec sh "$root/tests/run-node.sh" browser "$here" demo.test.mjs
+exec sh "$root/tests/run-node.sh" browser "$here" demo.test.mjs webotp.test.mjs

@@ -101,6 +101,7 @@ static void test_migrate_brings_an_older_file_up_to_date(void **state)
 		"INSERT INTO blocks VALUES ('9198000', 'by hand', 1000, 9000);"
 		"DROP INDEX verified_numbers_ms;"
 		"DROP TABLE meta; DROP TABLE limits; DROP TABLE prefix_stats;"
+		"DROP TABLE resend_backoff;"
 		"DROP INDEX calls_verification;"
 		"DROP INDEX fraud_reports_verification;"
 		"DROP INDEX jobs_verification;"

@@ -2,7 +2,8 @@
  * Unit tests of the store's cluster operations (store.h) on a temporary
  * SQLite file: the claimed settings (the secret's fingerprint), token
  * buckets with the in-memory limiter's semantics, conversion statistics
- * per window, and the sweep of what is spent.  PostgreSQL runs the same
+ * per window, resend backoffs per number and key, and the sweep of what
+ * is spent.  PostgreSQL runs the same
  * operations in the multi-node integration tests.
  */
 #include <setjmp.h>
@@ -139,6 +140,38 @@ static void test_the_sweep_deletes_what_is_spent(void **state)
 	count(f->c, "92", 0, 3600000, 1, 0, 2, 0);
 }
 
+static void test_a_backoff_is_kept_per_key_and_swept_once_decayed(void **state)
+{
+	struct store_fixture *f = *state;
+	struct resend_backoff b = {2, 1000, 9000};
+	struct resend_backoff got = {7, 7, 7};
+	int64_t n = -1;
+
+	/* None yet: all zeros. */
+	assert_int_equal(store_backoff_get(f->c, 1, "tag", &got), 0);
+	assert_int_equal(got.count, 0);
+	assert_int_equal(got.next_ms, 0);
+	assert_int_equal(store_backoff_put(f->c, 1, "tag", &b), 0);
+	b.count = 3;
+	b.last_ms = 2000;
+	b.next_ms = 20000;
+	assert_int_equal(store_backoff_put(f->c, 1, "tag", &b), 0);
+	assert_int_equal(store_backoff_get(f->c, 1, "tag", &got), 0);
+	assert_int_equal(got.count, 3);
+	assert_int_equal(got.last_ms, 2000);
+	assert_int_equal(got.next_ms, 20000);
+	/* Another key's backoff of the same number is its own. */
+	assert_int_equal(store_backoff_get(f->c, 2, "tag", &got), 0);
+	assert_int_equal(got.count, 0);
+	/* Decayed but its wait not over: kept; both over: gone. */
+	assert_int_equal(store_backoff_sweep(f->c, 5000, 10000, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_backoff_sweep(f->c, 5000, 30000, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_backoff_get(f->c, 1, "tag", &got), 0);
+	assert_int_equal(got.count, 0);
+}
+
 static void test_sqlite_is_not_shared_and_answers_a_ping(void **state)
 {
 	struct store_fixture *f = *state;
@@ -167,6 +200,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_the_sweep_deletes_what_is_spent, fixture_setup,
 			fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_backoff_is_kept_per_key_and_swept_once_decayed,
+			fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_sqlite_is_not_shared_and_answers_a_ping,
 			fixture_setup, fixture_teardown),

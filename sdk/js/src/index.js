@@ -281,10 +281,12 @@ export class KookooVerify {
   /**
    * Sends the current PIN again. Inside the cooldown the server answers
    * status "1" (`Throttled: resent too recently`) with `retryAfter` when the
-   * server exposes it; past the cap, `Throttled: no resends left`.
+   * server exposes it; past the cap, `Throttled: no resends left`. Resends
+   * of one number back off: `resendIn` is the server's wait in seconds
+   * before the next resend may be asked for (null when it sent none).
    *
    * @param {{signal?: AbortSignal}} [options]
-   * @returns {Promise<{command: 'resend'}>}
+   * @returns {Promise<{command: 'resend', resendIn: number|null}>}
    */
   resend(options = {}) {
     return this._control('resend', options.signal);
@@ -299,8 +301,12 @@ export class KookooVerify {
     const requestId = this._needRequestId();
     const reply = await this._post('control',
       this._bound({ request_id: requestId, cmd }), signal, true);
-    if (statusOf(reply.data) === Status.OK)
-      return { command: reply.data.command || cmd };
+    if (statusOf(reply.data) === Status.OK) {
+      const result = { command: reply.data.command || cmd };
+      if (cmd === 'resend')
+        result.resendIn = wholeSeconds(reply.data.resend_in);
+      return result;
+    }
     throw this._serverError(reply);
   }
 
@@ -428,14 +434,13 @@ export class KookooVerify {
     const status = statusOf(data);
     // The seed dialect puts some texts in `response`; accept it too.
     const errorText = data.error_text ?? data.response ?? null;
-    const bodyRetry = Number(data.retry_after);
+    const bodyRetry = wholeSeconds(data.resend_in ?? data.retry_after);
     return new KookooVerifyError(errorText || `Server status ${status}`, {
       code: status === Status.OK ? 'BAD_RESPONSE' : 'SERVER',
       status,
       errorText,
       httpStatus,
-      retryAfter: retryAfter ??
-        (Number.isFinite(bodyRetry) && bodyRetry >= 0 ? bodyRetry : null),
+      retryAfter: retryAfter ?? bodyRetry,
       requestId: isNonEmptyString(data.request_id) ? data.request_id
         : this.requestId,
     });
@@ -481,6 +486,14 @@ export function decodeToken(token) {
     throw new KookooVerifyError('Not a verification token',
       { code: 'BAD_TOKEN', cause: err });
   }
+}
+
+/** A body's seconds ("42" in Vonage's strings, 42 in the seed's), or null. */
+function wholeSeconds(value) {
+  if (value === undefined || value === null || value === '')
+    return null;
+  const n = Number(value);
+  return Number.isFinite(n) && n >= 0 ? n : null;
 }
 
 /**

@@ -145,6 +145,37 @@ export function resendWaitSeconds(err, cooldown) {
   return err.retryAfter ?? cooldown;
 }
 
+/**
+ * Asks the browser for the code of the SMS as it arrives (WebOTP:
+ * `navigator.credentials.get({otp: {transport: ['sms']}})`) where it has
+ * it, and calls `onCode(code)` with what it returns. Returns the
+ * AbortController that abandons the request, or null where the browser has
+ * no WebOTP (then nothing happens; never throws).
+ *
+ * @param {Window|undefined} win the page's window
+ * @param {(code: string) => void} onCode
+ * @returns {AbortController|null}
+ */
+export function startWebOtp(win, onCode) {
+  let controller;
+  try {
+    const get = win?.navigator?.credentials?.get;
+    if (!win || !('OTPCredential' in win) || typeof get !== 'function' ||
+        typeof win.AbortController !== 'function')
+      return null;
+    controller = new win.AbortController();
+    const pending = win.navigator.credentials.get({
+      otp: { transport: ['sms'] }, signal: controller.signal });
+    Promise.resolve(pending).then((credential) => {
+      if (!controller.signal.aborted && typeof credential?.code === 'string')
+        onCode(credential.code);
+    }, () => { /* aborted, refused or unsupported: typing still works */ });
+  } catch (err) {
+    return null;
+  }
+  return controller;
+}
+
 // ---- DOM ---------------------------------------------------------------
 
 const STYLE_ID = 'kookoo-verify-style';
@@ -226,7 +257,8 @@ export function mountVerifyWidget(element, options = {}) {
   if (options.styles !== false)
     injectStyles(doc);
 
-  const ui = buildDom(doc, element, texts, ++widgetCount);
+  const ui = buildDom(doc, element, texts, ++widgetCount, codeLength);
+  let otp = null; // the WebOTP request while the code step waits
   let resendDeadline = 0;
   let timer = null;
   let busy = false;
@@ -287,6 +319,26 @@ export function mountVerifyWidget(element, options = {}) {
     updateResend();
   }
 
+  // WebOTP is abandoned once the person types, the widget closes or the
+  // verification ends; listenForCode starts it for a code step.
+  function stopOtp() {
+    if (otp !== null) {
+      otp.abort();
+      otp = null;
+    }
+  }
+
+  function listenForCode() {
+    stopOtp();
+    otp = startWebOtp(doc.defaultView, (code) => {
+      otp = null;
+      ui.code.value = sanitizeCode(code, codeLength || 10);
+      ui.code.removeAttribute('aria-invalid');
+      if (!busy && !verified && !ui.codeForm.hidden)
+        ui.check.click();
+    });
+  }
+
   function fail(action, err, field) {
     say(describeError(err, texts), 'error');
     if (field) {
@@ -317,6 +369,7 @@ export function mountVerifyWidget(element, options = {}) {
       startCountdown(cooldown);
       ui.code.focus();
       showMissedCall(missedCall);
+      listenForCode();
       emit('kookoo-started', { requestId, resumed });
     } catch (err) {
       fail('start', err, ui.phone);
@@ -341,6 +394,7 @@ export function mountVerifyWidget(element, options = {}) {
       // longer work, so go back to the phone step with the number kept.
       if (err?.status === Status.TOO_MANY_ATTEMPTS ||
           err?.status === Status.NOT_FOUND) {
+        stopOtp();
         startCountdown(0);
         showStep('phone');
         ui.phone.value = phoneTyped;
@@ -395,6 +449,7 @@ export function mountVerifyWidget(element, options = {}) {
         number = decodeToken(token).sub || phoneTyped;
       } catch (e) { /* display only: keep what was typed */ }
     }
+    stopOtp();
     clearInterval(timer);
     timer = null;
     verified = true;
@@ -411,9 +466,10 @@ export function mountVerifyWidget(element, options = {}) {
       return;
     setBusy(true);
     try {
-      await client.resend();
+      // The server's wait before the next resend: it grows each time.
+      const { resendIn } = await client.resend();
       say(texts.resent);
-      startCountdown(cooldown);
+      startCountdown(resendIn ?? cooldown);
     } catch (err) {
       const wait = resendWaitSeconds(err, cooldown);
       if (wait === Infinity)
@@ -444,6 +500,7 @@ export function mountVerifyWidget(element, options = {}) {
     } finally {
       setBusy(false);
     }
+    stopOtp();
     client.reset();
     stopMissedCall();
     startCountdown(0);
@@ -453,6 +510,7 @@ export function mountVerifyWidget(element, options = {}) {
   }
 
   function onCodeInput() {
+    stopOtp(); // the person types: the browser's offer is not wanted
     const clean = sanitizeCode(ui.code.value);
     if (clean !== ui.code.value)
       ui.code.value = clean;
@@ -468,6 +526,7 @@ export function mountVerifyWidget(element, options = {}) {
     if (!text)
       return;
     event.preventDefault();
+    stopOtp();
     ui.code.value = sanitizeCode(text);
     onCodeInput();
   }
@@ -485,6 +544,7 @@ export function mountVerifyWidget(element, options = {}) {
     client,
     /** Back to an empty phone step, forgetting the verification. */
     reset() {
+      stopOtp();
       client.reset();
       stopMissedCall();
       clearInterval(timer);
@@ -504,6 +564,7 @@ export function mountVerifyWidget(element, options = {}) {
     /** Removes the widget and its timers. */
     destroy() {
       stopMissedCall();
+      stopOtp();
       clearInterval(timer);
       timer = null;
       ui.root.remove();
@@ -552,7 +613,7 @@ function el(doc, tag, attrs = {}, text) {
   return node;
 }
 
-function buildDom(doc, element, texts, n) {
+function buildDom(doc, element, texts, n, codeLength) {
   const id = (name) => `kv${n}-${name}`;
   const root = el(doc, 'div', { class: 'kv-widget', 'data-kv': 'root' });
 
@@ -572,7 +633,9 @@ function buildDom(doc, element, texts, n) {
   const codeForm = el(doc, 'form', { novalidate: '', hidden: '' });
   const code = el(doc, 'input', {
     id: id('code'), name: 'code', type: 'text', inputmode: 'numeric',
-    autocomplete: 'one-time-code', pattern: '[0-9]*', maxlength: '10',
+    autocomplete: 'one-time-code',
+    pattern: codeLength ? `[0-9]{${codeLength}}` : '[0-9]{4,10}',
+    maxlength: String(codeLength || 10),
     required: '', spellcheck: 'false', 'data-kv': 'code',
     'aria-describedby': id('status'),
   });

@@ -407,7 +407,7 @@ describe('cancel() and resend()', () => {
     const fetch = fakeFetch({ body: { status: '0', command: 'resend' } },
       { body: { status: '0', command: 'cancel' } });
     const kv = await started(fetch);
-    assert.deepEqual(await kv.resend(), { command: 'resend' });
+    assert.deepEqual(await kv.resend(), { command: 'resend', resendIn: null });
     assert.deepEqual(await kv.cancel(), { command: 'cancel' });
     for (const call of fetch.calls) {
       assert.equal(call.url, `${BASE}/verify/control/json`);
@@ -431,6 +431,21 @@ describe('cancel() and resend()', () => {
       const fetch = fakeFetch({ body: { status: '1', retry_after: '7',
         error_text: 'Throttled: resent too recently' } });
       await rejectsWith((await started(fetch)).resend(), { retryAfter: 7 });
+    });
+
+  test('the server\'s resend_in: the refusal\'s wait and the next one\'s',
+    async () => {
+      const refused = fakeFetch({ body: { status: '1', resend_in: '42',
+        error_text: 'Throttled: resent too recently' } });
+      await rejectsWith((await started(refused)).resend(),
+        { retryAfter: 42 });
+      const ok = fakeFetch({ body: { status: '0', command: 'resend',
+        resend_in: '120' } });
+      assert.deepEqual(await (await started(ok)).resend(),
+        { command: 'resend', resendIn: 120 });
+      const none = fakeFetch({ body: { status: '0', command: 'resend' } });
+      assert.deepEqual(await (await started(none)).resend(),
+        { command: 'resend', resendIn: null });
     });
 
   test('cancel too early: status "19"', async () => {

@@ -1,5 +1,6 @@
 // Tests of the widget's DOM-free helpers (src/widget.js): countdown text,
-// PIN extraction from pasted SMS, error sentences, resend waits. The DOM
+// PIN extraction from pasted SMS, error sentences, resend waits, WebOTP's
+// start and abort. The DOM
 // part is driven by the browser test. Importing must not need a DOM.
 
 import { test, describe } from 'node:test';
@@ -7,8 +8,8 @@ import assert from 'node:assert/strict';
 
 import {
   formatCountdown, secondsLeft, extractCode, sanitizeCode, describeError,
-  resendWaitSeconds, DEFAULT_TEXTS, defineVerifyElement, mountVerifyWidget,
-  displayNumber,
+  resendWaitSeconds, startWebOtp, DEFAULT_TEXTS, defineVerifyElement,
+  mountVerifyWidget, displayNumber,
   KookooVerify, KookooVerifyError, NetworkError, TimeoutError,
 } from '../src/widget.js';
 
@@ -142,5 +143,67 @@ describe('displayNumber()', () => {
   test('an Indian DID in its national form, others as given', () => {
     assert.equal(displayNumber('+918040000001'), '08040000001');
     assert.equal(displayNumber('+442071838750'), '+442071838750');
+  });
+});
+
+// A window with WebOTP whose credentials.get() is `get`; records its calls.
+function otpWindow(get) {
+  const calls = [];
+  return {
+    calls,
+    OTPCredential: function OTPCredential() {},
+    AbortController,
+    navigator: { credentials: { get(options) {
+      calls.push(options);
+      return get(options);
+    } } },
+  };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('startWebOtp()', () => {
+  test('asks for an SMS code with an abort signal and hands it on', async () => {
+    const win = otpWindow(async () => ({ code: '4821', type: 'otp' }));
+    const codes = [];
+    const controller = startWebOtp(win, (code) => codes.push(code));
+    assert.ok(controller instanceof AbortController);
+    assert.deepEqual(win.calls[0].otp, { transport: ['sms'] });
+    assert.equal(win.calls[0].signal, controller.signal);
+    await tick();
+    assert.deepEqual(codes, ['4821']);
+  });
+
+  test('abort() aborts the signal and drops a late code', async () => {
+    let resolve;
+    const win = otpWindow(() => new Promise((r) => { resolve = r; }));
+    const codes = [];
+    const controller = startWebOtp(win, (code) => codes.push(code));
+    controller.abort();
+    assert.equal(win.calls[0].signal.aborted, true);
+    resolve({ code: '1234' });
+    await tick();
+    assert.deepEqual(codes, []);
+  });
+
+  test('a refusal or a credential without a code does nothing', async () => {
+    const codes = [];
+    startWebOtp(otpWindow(async () => { throw new Error('AbortError'); }),
+      (code) => codes.push(code));
+    startWebOtp(otpWindow(async () => null), (code) => codes.push(code));
+    await tick();
+    assert.deepEqual(codes, []);
+  });
+
+  test('absent or broken WebOTP: null, never a throw', () => {
+    const onCode = () => assert.fail('no code expected');
+    assert.equal(startWebOtp(undefined, onCode), null);
+    assert.equal(startWebOtp({ navigator: {} }, onCode), null);
+    const noOtp = otpWindow(async () => ({ code: '1' }));
+    delete noOtp.OTPCredential;
+    assert.equal(startWebOtp(noOtp, onCode), null);
+    assert.equal(noOtp.calls.length, 0);
+    const throwing = otpWindow(() => { throw new TypeError('no'); });
+    assert.equal(startWebOtp(throwing, onCode), null);
   });
 });
