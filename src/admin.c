@@ -680,6 +680,9 @@ static const struct admin_cmd cmds[] = {
 	{"token-key", NULL, -1, cmd_token_key,
 	 "  token-key             print the public key (JWK Set) that\n"
 	 "                        verification tokens are signed with\n"},
+	{"operator-token", NULL, -1, admin_cmd_operator_token,
+	 "  operator-token        print the bearer token of /metrics and\n"
+	 "                        the operator console\n"},
 	{"blocks", "list", 1, cmd_blocks_list,
 	 "  blocks list           number prefixes blocked for fraud\n"},
 	{"blocks", "lift", 2, cmd_blocks_lift,

@@ -81,5 +81,7 @@ int admin_cmd_backup(struct admin_options *o);
 int admin_cmd_restore(struct admin_options *o);
 int admin_cmd_config_doc(int argc, char **argv);
 int admin_cmd_copy_store(struct admin_options *o);
+/* The operator's bearer token (admin_secret.c). */
+int admin_cmd_operator_token(struct admin_options *o);
 
 #endif

@@ -114,3 +114,19 @@ int admin_load_secret(const struct config *cfg)
 
 	return rc != 0 ? rc : secret_claim(cfg);
 }
+
+/*
+ * `operator-token`: the credential of /metrics and the operator console,
+ * derived from the secret and `operator_token_epoch`, so every node of a
+ * deployment accepts it without a file of its own.
+ */
+int admin_cmd_operator_token(struct admin_options *o)
+{
+	char token[CRYPTO_OPERATOR_TOKEN_LEN + 1];
+
+	if (admin_migrate(o) != 0 || admin_load_secret(&o->cfg) != 0)
+		return 1;
+	crypto_operator_token(o->cfg.operator_token_epoch, token);
+	printf("%s\n", token);
+	return 0;
+}

@@ -49,6 +49,9 @@ static const struct directive directives[] = {
 		"address:port to serve; port 0 picks one"),
 	STR_DIR(db, "kookooverify.db", "SQLite database file"),
 	STR_DIR(secret_file, "", "server secret file; empty: <db>.secret"),
+	INT_DIR(operator_token_epoch, 1, 1000000, "1",
+		"generation of the operator token (kookooverify operator-token); "
+		"raise it to retire the token in use"),
 	STR_DIR(default_country, "IN",
 		"region of numbers given without country code"),
 	STR_DIR(test_numbers, "",

@@ -17,6 +17,7 @@ struct config {
 	char listen[64];
 	char db[512];
 	char secret_file[512];
+	int operator_token_epoch;
 	char default_country[3];
 	char test_numbers[2048];
 	char log_level[8];

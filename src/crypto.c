@@ -23,7 +23,8 @@ enum {
 	SUBKEY_REQUEST_ID = 5,
 	SUBKEY_SIGN = 6,
 	SUBKEY_HANDLE = 7,
-	SUBKEY_TAG = 8
+	SUBKEY_TAG = 8,
+	SUBKEY_OPERATOR = 9
 };
 
 static unsigned char pin_key[crypto_generichash_KEYBYTES];
@@ -36,6 +37,7 @@ static unsigned char sign_sk[crypto_sign_SECRETKEYBYTES];
 static unsigned char rid_key[crypto_generichash_KEYBYTES];
 static unsigned char handle_key[crypto_generichash_KEYBYTES];
 static unsigned char tag_key[crypto_generichash_KEYBYTES];
+static unsigned char operator_key[crypto_generichash_KEYBYTES];
 /*
  * BLAKE2b keyed with rid_key, its key block already absorbed: each round
  * of a request id copies it and hashes only its 9 bytes, one compression
@@ -69,6 +71,8 @@ void crypto_set_secret(const unsigned char secret[32])
 				   SUBKEY_HANDLE, ctx, secret);
 	crypto_kdf_derive_from_key(tag_key, sizeof(tag_key), SUBKEY_TAG, ctx,
 				   secret);
+	crypto_kdf_derive_from_key(operator_key, sizeof(operator_key),
+				   SUBKEY_OPERATOR, ctx, secret);
 }
 
 void crypto_wipe(void)
@@ -81,6 +85,7 @@ void crypto_wipe(void)
 	sodium_memzero(rid_key, sizeof(rid_key));
 	sodium_memzero(handle_key, sizeof(handle_key));
 	sodium_memzero(tag_key, sizeof(tag_key));
+	sodium_memzero(operator_key, sizeof(operator_key));
 	sodium_memzero(&rid_base, sizeof(rid_base));
 }
 
@@ -326,6 +331,32 @@ void crypto_tag(const char *text, char out[CRYPTO_TAG_LEN + 1])
 	crypto_generichash(raw, sizeof(raw), (const unsigned char *)text,
 			   strlen(text), tag_key, sizeof(tag_key));
 	sodium_bin2hex(out, CRYPTO_TAG_LEN + 1, raw, sizeof(raw));
+}
+
+void crypto_operator_token(long epoch, char out[CRYPTO_OPERATOR_TOKEN_LEN + 1])
+{
+	unsigned char raw[32];
+	char msg[32];
+	int n = snprintf(msg, sizeof(msg), "operator:%ld", epoch);
+
+	crypto_generichash(raw, sizeof(raw), (const unsigned char *)msg,
+			   (size_t)n, operator_key, sizeof(operator_key));
+	memcpy(out, "kvop_", 5);
+	sodium_bin2hex(out + 5, CRYPTO_OPERATOR_TOKEN_LEN - 5 + 1, raw,
+		       sizeof(raw));
+}
+
+int crypto_operator_token_check(const char *given, long epoch)
+{
+	char want[CRYPTO_OPERATOR_TOKEN_LEN + 1];
+	int ok;
+
+	if (!given || strlen(given) != CRYPTO_OPERATOR_TOKEN_LEN)
+		return 0;
+	crypto_operator_token(epoch, want);
+	ok = sodium_memcmp(want, given, CRYPTO_OPERATOR_TOKEN_LEN) == 0;
+	sodium_memzero(want, sizeof(want));
+	return ok;
 }
 
 int crypto_hash_equal(const unsigned char a[CRYPTO_HASH_LEN],

@@ -71,6 +71,17 @@ void crypto_handle_new(char out[CRYPTO_HANDLE_LEN + 1]);
 void crypto_handle_hash(const char *request_id, const char *handle,
 			unsigned char out[CRYPTO_HASH_LEN]);
 
+/*
+ * The operator credential (metrics, console): "kvop_" and 64 hex
+ * characters, a keyed hash of `epoch` under a server subkey, so every node
+ * with the same secret and epoch accepts the same token and a new epoch
+ * retires the old one.  _check compares in constant time: 1 when `given`
+ * is the token of `epoch`, else 0.
+ */
+#define CRYPTO_OPERATOR_TOKEN_LEN 69
+void crypto_operator_token(long epoch, char out[CRYPTO_OPERATOR_TOKEN_LEN + 1]);
+int crypto_operator_token_check(const char *given, long epoch);
+
 /* Keyed hash of an API secret. */
 void crypto_secret_hash(const char *api_secret,
 			unsigned char out[CRYPTO_HASH_LEN]);

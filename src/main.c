@@ -14,6 +14,7 @@
 
 #include "admin.h"
 #include "browser.h"
+#include "operator.h"
 #include "config.h"
 #include "crypto.h"
 #include "err.h"
@@ -54,6 +55,7 @@ static int cmd_serve(struct admin_options *o)
 		return ADMIN_EXIT_USAGE;
 	}
 	browser_init(&o->cfg);
+	operator_init(&o->cfg);
 	if (admin_load_templates(&o->cfg, err, sizeof(err)) != 0) {
 		log_error("templates: %s", err);
 		return ADMIN_EXIT_USAGE;

@@ -93,14 +93,32 @@ class SecretClaimTests(KVTestCase):
                          settings=own).stdout
         self.assertIn("key0", before)
         for args in (["keys", "create", "--name", "elsewhere"],
-                     ["keys", "list"]):
+                     ["keys", "list"], ["operator-token"]):
             cp = run_cli(args + ["--db", self.server.db],
                          settings={"secret_file": other})
             self.assertNotEqual(cp.returncode, 0, (args, cp.stdout))
             self.assertIn("the server secret differs", cp.stderr)
             self.assertNotIn("api_secret", cp.stdout)
+            self.assertNotIn("kvop_", cp.stdout)
         self.assertEqual(run_cli(["keys", "list", "--db", self.server.db],
                                  settings=own).stdout, before)
+
+    def test_operator_token_follows_the_secret_and_its_epoch(self):
+        """Every node with the secret prints the same token; a new epoch
+        gives another."""
+        own = {"secret_file": self.server.secret_path}
+        args = ["operator-token", "--db", self.server.db]
+        first = run_cli(args, settings=own)
+        self.assertEqual(first.returncode, 0, first.stderr)
+        token = first.stdout.strip()
+        self.assertRegex(token, r"^kvop_[0-9a-f]{64}$")
+        self.assertEqual(run_cli(args, settings=own).stdout.strip(), token)
+        with open(self.server.secret_path, "rb") as f:
+            self.assertNotIn(f.read().hex(), token)
+        later = run_cli(args, settings=dict(own, operator_token_epoch="2"))
+        self.assertEqual(later.returncode, 0, later.stderr)
+        self.assertRegex(later.stdout.strip(), r"^kvop_[0-9a-f]{64}$")
+        self.assertNotEqual(later.stdout.strip(), token)
 
     def test_the_same_secret_starts_and_the_store_holds_no_secret(self):
         self.server.restart()
