@@ -203,10 +203,11 @@ FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_OBJ_params       := src/params.o
 FUZZ_OBJ_phone        := src/phone.o
 FUZZ_OBJ_kookoo       := src/kookoo.o src/util.o
-FUZZ_OBJ_ivr          := ivr/ivr_xml.o src/messages.o src/util.o
+FUZZ_OBJ_ivr          := ivr/ivr_xml.o src/sms.o src/sms_count.o src/util.o
 FUZZ_OBJ_ivr_validate := $(FUZZ_OBJ_ivr)
 FUZZ_OBJ_ivr_callback := src/crypto.o src/params.o src/util.o
 FUZZ_OBJ_vtoken       := src/vtoken.o src/crypto.o src/util.o
+FUZZ_OBJ_sms_template := src/sms.o src/sms_count.o src/util.o
 FORMAT_FILES += $(wildcard fuzz/*.c fuzz/*.h)
 
 .PHONY: fuzz fuzz-ci fuzz-build
