@@ -14,6 +14,7 @@
 
 #include "admin.h"
 #include "config.h"
+#include "crypto.h"
 #include "err.h"
 #include "log.h"
 #include "phone.h"
@@ -35,6 +36,8 @@ static const struct {
 	{"fraud_reports", offsetof(struct store_erase_counts, fraud_reports)},
 	{"verified_numbers",
 	 offsetof(struct store_erase_counts, verified_numbers)},
+	{"resend_backoff",
+	 offsetof(struct store_erase_counts, resend_backoffs)},
 };
 
 /* What erase keeps, and why: said every time, so nobody has to guess. */
@@ -83,6 +86,7 @@ static void erase_print_json(const struct phone *ph,
 int admin_cmd_erase(struct admin_options *o)
 {
 	struct store_erase_counts n;
+	char tag[CRYPTO_TAG_LEN + 1];
 	struct store_tx *c = NULL;
 	struct phone ph;
 	int64_t total = 0;
@@ -101,7 +105,10 @@ int admin_cmd_erase(struct admin_options *o)
 		return 1;
 	if (store_begin(c) != 0)
 		goto out;
-	if (store_number_erase(c, ph.digits, &n) != 0 || store_commit(c) != 0) {
+	/* The resend backoff names the number by this tag (verify.c). */
+	crypto_tag(ph.digits, tag);
+	if (store_number_erase(c, ph.digits, tag, &n) != 0 ||
+	    store_commit(c) != 0) {
 		store_rollback(c);
 		fprintf(stderr,
 			"kookooverify: erase failed, nothing removed\n");

@@ -455,10 +455,10 @@ int store_restore(const char *path, const char *src, char *err, size_t errlen)
 	return ops->restore(path, src, err, errlen);
 }
 
-int store_number_erase(struct store_tx *c, const char *number,
+int store_number_erase(struct store_tx *c, const char *number, const char *tag,
 		       struct store_erase_counts *out)
 {
-	return ops->number_erase(c, number, out);
+	return ops->number_erase(c, number, tag, out);
 }
 
 int store_purge_batch(struct store_tx *c, const struct store_purge *p,

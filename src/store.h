@@ -334,16 +334,17 @@ int store_restore(const char *path, const char *src, char *err, size_t errlen);
 /*
  * Erasure of a person's records: deletes, across keys, every verification
  * of `number` (E.164 digits) with its checks, events, calls and jobs, the
- * fraud reports naming it and its verified-number entries.  Blocks of
- * prefixes, API keys and token uses (which name no number) stay.  The
- * caller runs it inside a transaction; *out receives the rows deleted per
- * table.
+ * fraud reports naming it, its verified-number entries, and its resend
+ * backoff under every key (the rows named by `tag`, crypto_tag() of the
+ * number, as the resend stores them).  Blocks of prefixes, API keys and
+ * token uses (which name no number) stay.  The caller runs it inside a
+ * transaction; *out receives the rows deleted per table.
  */
 struct store_erase_counts {
 	int64_t verifications, checks, events, calls, jobs, fraud_reports,
-		verified_numbers;
+		verified_numbers, resend_backoffs;
 };
-int store_number_erase(struct store_tx *c, const char *number,
+int store_number_erase(struct store_tx *c, const char *number, const char *tag,
 		       struct store_erase_counts *out);
 
 /*

@@ -130,7 +130,7 @@ struct store_ops {
 	int (*restore)(const char *path, const char *src, char *err,
 		       size_t errlen);
 	int (*number_erase)(struct store_tx *c, const char *number,
-			    struct store_erase_counts *out);
+			    const char *tag, struct store_erase_counts *out);
 	int (*purge_batch)(struct store_tx *c, const struct store_purge *p,
 			   struct store_purge_counts *out);
 	/* 1: many nodes share the store (store_is_shared()). */

@@ -295,7 +295,7 @@ int pg_jobs_pending(struct store_tx *c, int64_t *count);
 int pg_backup(const char *path, const char *dest, int force,
 	      struct store_backup_stats *stats, char *err, size_t errlen);
 int pg_restore(const char *path, const char *src, char *err, size_t errlen);
-int pg_number_erase(struct store_tx *c, const char *number,
+int pg_number_erase(struct store_tx *c, const char *number, const char *tag,
 		    struct store_erase_counts *out);
 int pg_purge_batch(struct store_tx *c, const struct store_purge *p,
 		   struct store_purge_counts *out);

@@ -276,10 +276,12 @@ int pg_purge_batch(struct store_tx *c, const struct store_purge *p,
 	return store_shared_purge_batch(c, p, out, &purge_steps);
 }
 
-int pg_number_erase(struct store_tx *c, const char *number,
+int pg_number_erase(struct store_tx *c, const char *number, const char *tag,
 		    struct store_erase_counts *out)
 {
-	struct pg_params p;
+	static const char sql_erase_backoff[] =
+		"DELETE FROM resend_backoff WHERE tag = $1";
+	struct pg_params p, pt;
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -289,5 +291,10 @@ int pg_number_erase(struct store_tx *c, const char *number,
 		rc = purge_exec(c, erase_steps[i].sql, &p,
 				(int64_t *)((char *)out + erase_steps[i].field),
 				"erase number");
+	pg_params_init(&pt);
+	pg_param_text(&pt, tag);
+	if (rc == 0)
+		rc = purge_exec(c, sql_erase_backoff, &pt,
+				&out->resend_backoffs, "erase number");
 	return rc;
 }

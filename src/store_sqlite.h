@@ -203,7 +203,7 @@ int sqlite_jobs_pending(struct store_tx *c, int64_t *count);
 int sqlite_backup(const char *path, const char *dest, int force,
 		  struct store_backup_stats *stats, char *err, size_t errlen);
 int sqlite_restore(const char *path, const char *src, char *err, size_t errlen);
-int sqlite_number_erase(struct store_tx *c, const char *number,
+int sqlite_number_erase(struct store_tx *c, const char *number, const char *tag,
 			struct store_erase_counts *out);
 int sqlite_purge_batch(struct store_tx *c, const struct store_purge *p,
 		       struct store_purge_counts *out);

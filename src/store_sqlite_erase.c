@@ -44,7 +44,11 @@ static const struct {
 	 offsetof(struct store_erase_counts, verified_numbers)},
 };
 
-int sqlite_number_erase(struct store_tx *c, const char *number,
+/* Its resend backoff, named by the number's tag under every key. */
+static const char sql_erase_backoff[] =
+	"DELETE FROM resend_backoff WHERE tag = ?1";
+
+int sqlite_number_erase(struct store_tx *c, const char *number, const char *tag,
 			struct store_erase_counts *out)
 {
 	sqlite3_stmt *st = NULL;
@@ -70,6 +74,17 @@ int sqlite_number_erase(struct store_tx *c, const char *number,
 		sqlite3_finalize(st);
 		st = NULL;
 	}
+	if (sqlite3_prepare_v2(c->db, sql_erase_backoff, -1, &st, NULL) !=
+	    SQLITE_OK) {
+		rc = sqlite_fail(c, "prepare erase");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		rc = sqlite_fail(c, "erase number");
+		goto out;
+	}
+	out->resend_backoffs = sqlite3_changes64(c->db);
 out:
 	sqlite3_finalize(st);
 	return rc;

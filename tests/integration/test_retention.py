@@ -37,11 +37,16 @@ def rows_of(db, digits):
 
 class EraseTests(KVTestCase):
     nkeys = 2
-    settings = harness.LIMITS_OFF
+    # Resends at once, so that a resend leaves a backoff row to erase.
+    settings = dict(harness.LIMITS_OFF, resend_cooldown=0)
 
     def erase(self, number, *extra):
         return self.s.cli("erase", "--number", number, "--db", self.s.db,
                           *extra, check=False)
+
+    def resend(self, rid, key):
+        self.assert_seed(self.s.seed("/control", {"request_id": rid,
+                                                  "cmd": "resend"}, key), 0)
 
     def verified(self, key):
         """A number verified through key `key`: request, a wrong code, the
@@ -62,7 +67,14 @@ class EraseTests(KVTestCase):
         _, rid2 = self.seed_request_ok(number=number, key=1)
         other, other_rid = self.verified(0)
         live, live_rid = self.seed_request_ok(key=1)
+        # A resend keeps the number's backoff, named by a keyed hash of it:
+        # one row for this number (key 1), one for another number.
+        self.resend(rid2, 1)
+        self.resend(live_rid, 1)
+        backoffs = "SELECT count(*) FROM resend_backoff"
+        self.assertEqual(db_scalar(self.s.db, backoffs), 2)
         before = rows_of(self.s.db, number)
+        before["resend_backoff"] = 1
         self.assertGreaterEqual(before["verifications"], 2, before)
         self.assertGreaterEqual(before["checks"], 2, before)
         self.assertEqual(before["verified_numbers"], 1, before)
@@ -79,6 +91,8 @@ class EraseTests(KVTestCase):
 
         after = rows_of(self.s.db, number)
         self.assertEqual(set(after.values()), {0}, after)
+        self.assertEqual(db_scalar(self.s.db, backoffs), 1,
+                         "only the other number's backoff is left")
         self.assertEqual((rows_of(self.s.db, other), rows_of(self.s.db, live)),
                          kept_before)
         # Gone from the API too; the other numbers still answer.

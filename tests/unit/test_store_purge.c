@@ -297,6 +297,7 @@ static void test_erase_removes_one_number_only(void **state)
 	struct store_fixture *f = *state;
 	struct store_erase_counts n;
 	struct vf_verified vr;
+	struct resend_backoff b = {2, OLD, OLD + 4000};
 
 	vf_add(f->c, "919800000020", VF_SUCCESS, OLD);
 	vf_add(f->c, "919800000020", VF_IN_PROGRESS, NOW);
@@ -305,19 +306,30 @@ static void test_erase_removes_one_number_only(void **state)
 	vr.verified_ms = OLD;
 	assert_int_equal(store_verified_put(f->c, 1, "919800000020", &vr), 0);
 	assert_int_equal(store_verified_put(f->c, 1, "919800000021", &vr), 0);
+	/* Its backoff under two keys, and another number's. */
+	assert_int_equal(store_backoff_put(f->c, 1, "tag-of-20", &b), 0);
+	assert_int_equal(store_backoff_put(f->c, 2, "tag-of-20", &b), 0);
+	assert_int_equal(store_backoff_put(f->c, 1, "tag-of-21", &b), 0);
 	assert_int_equal(store_begin(f->c), 0);
-	assert_int_equal(store_number_erase(f->c, "919800000020", &n), 0);
+	assert_int_equal(
+		store_number_erase(f->c, "919800000020", "tag-of-20", &n), 0);
 	assert_int_equal(store_commit(f->c), 0);
 	assert_int_equal(n.verifications, 2);
 	assert_int_equal(n.checks, 2);
 	assert_int_equal(n.events, 2);
 	assert_int_equal(n.jobs, 2);
 	assert_int_equal(n.verified_numbers, 1);
+	assert_int_equal(n.resend_backoffs, 2);
 	assert_int_equal(count(f, "SELECT count(*) FROM verifications"), 1);
 	assert_int_equal(count(f, "SELECT count(*) FROM verified_numbers"), 1);
+	assert_int_equal(count(f, "SELECT count(*) FROM resend_backoff WHERE "
+				  "tag = 'tag-of-21'"),
+			 1);
 	assert_foreign_keys_hold(f);
-	assert_int_equal(store_number_erase(f->c, "919800000020", &n), 0);
-	assert_int_equal(n.verifications + n.verified_numbers, 0);
+	assert_int_equal(
+		store_number_erase(f->c, "919800000020", "tag-of-20", &n), 0);
+	assert_int_equal(
+		n.verifications + n.verified_numbers + n.resend_backoffs, 0);
 }
 
 int main(void)
