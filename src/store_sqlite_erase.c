@@ -13,6 +13,7 @@
 
 #include "err.h"
 #include "store_sqlite.h"
+#include "util.h"
 
 /*
  * The deletions, in order, and where each count goes.  The rows of a
@@ -48,44 +49,35 @@ static const struct {
 static const char sql_erase_backoff[] =
 	"DELETE FROM resend_backoff WHERE tag = ?1";
 
-int sqlite_number_erase(struct store_tx *c, const char *number, const char *tag,
-			struct store_erase_counts *out)
+/* Runs one deletion with `value` as ?1; *count: the rows it deleted. */
+static int erase_run(struct store_tx *c, const char *sql, const char *value,
+		     int64_t *count)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = 0;
 
-	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i < sizeof(erase_steps) / sizeof(erase_steps[0]);
-	     i++) {
-		int64_t *count =
-			(int64_t *)((char *)out + erase_steps[i].field);
-
-		if (sqlite3_prepare_v2(c->db, erase_steps[i].sql, -1, &st,
-				       NULL) != SQLITE_OK) {
-			rc = sqlite_fail(c, "prepare erase");
-			goto out;
-		}
-		sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			rc = sqlite_fail(c, "erase number");
-			goto out;
-		}
+	if (sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return sqlite_fail(c, "prepare erase");
+	sqlite3_bind_text(st, 1, value, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_DONE)
 		*count = sqlite3_changes64(c->db);
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	if (sqlite3_prepare_v2(c->db, sql_erase_backoff, -1, &st, NULL) !=
-	    SQLITE_OK) {
-		rc = sqlite_fail(c, "prepare erase");
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, tag, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
+	else
 		rc = sqlite_fail(c, "erase number");
-		goto out;
-	}
-	out->resend_backoffs = sqlite3_changes64(c->db);
-out:
 	sqlite3_finalize(st);
+	return rc;
+}
+
+int sqlite_number_erase(struct store_tx *c, const char *number, const char *tag,
+			struct store_erase_counts *out)
+{
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; rc == 0 && i < ARRAY_LEN(erase_steps); i++)
+		rc = erase_run(c, erase_steps[i].sql, number,
+			       (int64_t *)((char *)out + erase_steps[i].field));
+	if (rc == 0)
+		rc = erase_run(c, sql_erase_backoff, tag,
+			       &out->resend_backoffs);
 	return rc;
 }
