@@ -26,6 +26,13 @@
 
 #define WORKERS_MAX 64
 #define IDLE_WAIT_MS 5000
+/*
+ * A job already due that the claim passed over is held by another
+ * transaction (PostgreSQL's SKIP LOCKED: another node's claim, or a write
+ * on its verification).  It is free again within a transaction's time, so
+ * the worker looks again after this rather than at once, which would spin.
+ */
+#define HELD_WAIT_MS 20
 #define TOKEN_LIFE_S 3600
 
 static struct {
@@ -324,6 +331,8 @@ static void *worker_main(void *arg)
 
 			if (cl.next_due && cl.next_due < until)
 				until = cl.next_due;
+			if (until <= cl.now)
+				until = cl.now + HELD_WAIT_MS;
 			worker_sleep(until, seen);
 			continue;
 		}
