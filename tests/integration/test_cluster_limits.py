@@ -6,7 +6,9 @@ the last request through, since no node alone saw enough.
 - the per-number limit counts a number's requests on every node;
 - the per-prefix limit counts a range's requests on every node;
 - the conversion rule blocks a prefix on the cluster's figures, and the
-  block holds on every node.
+  block holds on every node;
+- a number's resend backoff grows with its resends on every node, and
+  outlives its verification there too.
 
 Nothing is sent: the nodes have no KooKoo URL, and the numbers are real
 mobiles (test numbers are exempt from these limits).
@@ -85,6 +87,44 @@ class ClusterLimitTests(ClusterTestCase):
             self.assertEqual(self.status_on(node, number(111)), 7)
         # Another range is served.
         self.assertEqual(self.status_on(nodes[1], "919876540002"), 0)
+
+    def resend_on(self, node, rid):
+        """A seed resend through node: (status, its wait in seconds)."""
+        r = node.seed("/control", {"request_id": rid, "cmd": "resend"})
+        data = self.assert_json_reply(r)
+        if data.get("status") == 0:
+            return 0, int(data.get("resend_in", 0))
+        self.assertEqual(data.get("status"), 1, r.describe())
+        self.assertEqual(data.get("error_text"),
+                         "Throttled: resent too recently", r.describe())
+        return 1, int(r.headers.get("Retry-After", "0"))
+
+    def test_a_numbers_resend_backoff_holds_on_every_node(self):
+        nodes = self.start_nodes({"resend_cooldown": 0, "resend_max": 10,
+                                  "resend_backoff_base": 30,
+                                  "resend_backoff_jitter": 0,
+                                  "cancel_min_age": 0})
+        num = number(200)
+        data = self.assert_json_reply(self.request_on(nodes[0], num))
+        self.assertEqual(data.get("status"), 0, data)
+        rid = data["request_id"]
+        status, wait = self.resend_on(nodes[0], rid)
+        self.assertEqual(status, 0)
+        self.assertEqual(wait, 60)  # 30 s x 2 after the first resend
+        # The next node never saw a resend of it, and still makes it wait.
+        status, retry = self.resend_on(nodes[1], rid)
+        self.assertEqual(status, 1)
+        self.assertIn(retry, range(wait - 5, wait + 1))
+        # A new verification of the number on the third node waits too.
+        cancel = nodes[2].seed("/control", {"request_id": rid,
+                                            "cmd": "cancel"})
+        self.assertEqual(self.assert_json_reply(cancel).get("status"), 0,
+                         cancel.describe())
+        data = self.assert_json_reply(self.request_on(nodes[2], num))
+        self.assertEqual(data.get("status"), 0, data)
+        status, retry = self.resend_on(nodes[2], data["request_id"])
+        self.assertEqual(status, 1)
+        self.assertIn(retry, range(wait - 5, wait + 1))
 
 
 if __name__ == "__main__":
