@@ -681,8 +681,7 @@ static const struct admin_cmd cmds[] = {
 	 "  token-key             print the public key (JWK Set) that\n"
 	 "                        verification tokens are signed with\n"},
 	{"operator-token", NULL, -1, admin_cmd_operator_token,
-	 "  operator-token        print the bearer token of /metrics and\n"
-	 "                        the operator console\n"},
+	 "  operator-token        print the operator's bearer token\n"},
 	{"blocks", "list", 1, cmd_blocks_list,
 	 "  blocks list           number prefixes blocked for fraud\n"},
 	{"blocks", "lift", 2, cmd_blocks_lift,
