@@ -42,7 +42,7 @@ KOOKOO_TIMEOUT_MS = 5000
 LEASE_S = 6
 WORKERS = 2
 SMS_PIN_RE = re.compile(r"code: (\d{4,10})\.")
-APPLIED_RE = re.compile(r"applied migration (\d+)")
+APPLIED_RE = re.compile(r"store\.migrated migration=(\d+)")
 
 _numbers = iter(range(1, 100000))
 _numbers_lock = threading.Lock()

@@ -41,11 +41,11 @@ class DurabilityTests(KVTestCase):
         return s.stderr_text()
 
     def test_full_reaches_the_writers_connection(self):
-        self.assertIn("the writer commits with synchronous = FULL",
+        self.assertIn("store.writer_started synchronous=FULL",
                       self.writer_log({"db_synchronous": "full"}))
 
     def test_normal_is_the_default(self):
-        self.assertIn("the writer commits with synchronous = NORMAL",
+        self.assertIn("store.writer_started synchronous=NORMAL",
                       self.writer_log({}))
 
 

@@ -26,7 +26,8 @@ ROWS = int(os.environ.get("KOOKOOVERIFY_MIGRATE_ROWS", "1000000"))
 BATCH = 50000  # the runner's batch, for what the progress lines must say
 # Generous: a million rows migrate in about 10 s on a busy 2-core machine.
 MIGRATE_TIMEOUT = 180.0
-PROGRESS_RE = re.compile(r"db: migration 9: (\d+) of (\d+) rows")
+PROGRESS_RE = re.compile(
+    r"store\.migration_progress migration=9 rows_done=(\d+) rows_total=(\d+)")
 # Columns of the version-8 table, all kept by migration 9.
 V8_COLUMNS = ("id, request_id, key_id, number, number_type, brand,"
               " sender_id, lg, workflow_id, code_length, test_number,"
@@ -181,7 +182,7 @@ class MigrateTests(unittest.TestCase):
         expected = [(min(k * BATCH, ROWS), ROWS)
                     for k in range(1, (ROWS + BATCH - 1) // BATCH + 1)]
         self.assertEqual(progress, expected, "\n".join(lines))
-        self.assertIn("applied migration 9", "\n".join(lines))
+        self.assertIn("store.migrated migration=9", "\n".join(lines))
         self.assert_migrated_intact()
 
     def test_kill_9_mid_migration_then_rerun_ends_with_the_same_rows(self):
@@ -264,8 +265,8 @@ class ForeignKeyTests(unittest.TestCase):
         cp = run_cli(["migrate", "--to", "5", "--db", self.db])
         self.assertEqual(cp.returncode, 0, cp.stderr)
         self.assertEqual(version_of(self.db), 5)
-        self.assertIn("applied migration 5", cp.stderr)
-        self.assertNotIn("applied migration 6", cp.stderr)
+        self.assertIn("store.migrated migration=5\n", cp.stderr)
+        self.assertNotIn("store.migrated migration=6", cp.stderr)
         cp = run_cli(["migrate", "--to", "3", "--db", self.db])
         self.assertEqual(cp.returncode, 1, cp.stderr)
         self.assertIn("schema version 5 is newer", cp.stderr)

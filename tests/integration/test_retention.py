@@ -155,7 +155,7 @@ class PurgeTests(KVTestCase):
         self.assertTrue(addresses_of(self.s.db, verified),
                         "the check itself stays")
         log = self.s.stderr_text()
-        self.assertIn("purge: ", log)
+        self.assertIn("purge.done ", log)
         for n in (live, verified, gone):
             self.assertNotIn(n, log, "a full number in the log")
 

@@ -25,7 +25,8 @@ class FaultControl:
     def set_fault(self, word):
         """Writes `word` ("" = none) to the control file and waits until the
         server armed it (the hook polls every 100 ms)."""
-        mark = "faultvfs: armed %s" % word if word else "faultvfs: disarmed"
+        mark = ("faultvfs.armed fault=%s" % word if word
+                else "faultvfs.disarmed")
         before = self.log().count(mark)
         tmp = self.control + ".tmp"
         with open(tmp, "w") as f:
