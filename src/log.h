@@ -88,7 +88,7 @@ void log_fatal(const char *event, const struct log_field *fields, size_t n)
 	(sizeof(LOG_FIELDS_(__VA_ARGS__)) / sizeof(struct log_field))
 
 /*
- * log_info("store.reconnect", LOG_STR("who", who), LOG_INT("n", 3)): the
+ * log_info("store.reconnected", LOG_STR("who", who), LOG_INT("n", 3)): the
  * event name, then any number of LOG_* fields.
  */
 #define log_event(level, event, ...)                                           \

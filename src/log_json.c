@@ -24,8 +24,11 @@ static json_t *value_string(const char *s, size_t n)
 	v = json_stringn(s, n);
 	if (v)
 		return v;
-	for (size_t i = 0; i < n; i++)
-		copy[i] = (unsigned char)s[i] < 0x80 ? s[i] : '?';
+	for (size_t i = 0; i < n; i++) {
+		copy[i] = s[i];
+		if ((unsigned char)s[i] >= 0x80)
+			copy[i] = '?';
+	}
 	return json_stringn(copy, n);
 }
 
