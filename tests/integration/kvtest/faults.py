@@ -27,7 +27,7 @@ class FaultControl:
         """Polls the current run's stderr until `text` appears more than
         `before` times."""
         poll_until(lambda: self.count_log(text) > before, timeout,
-                   "the server to log %r" % text, interval=0.02,
+                   "the server to log %r" % (text,), interval=0.02,
                    detail=lambda: self.log()[-3000:])
 
     def set_fault(self, word):
