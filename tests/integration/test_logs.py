@@ -105,7 +105,7 @@ class StructuredLogTests(SimTestCase):
         self.assertNotIn("nowhere", log, "the raw path of a 404")
 
     def test_text_lines_and_access_log_off(self):
-        number, rid, made, log = self.flow()
+        number, rid, made, log = self.flow(log_format="text")
         for line in log.splitlines():
             self.assertRegex(line, TEXT_LINE_RE)
         self.assertEqual(self.access(log), [], "access_log is off by default")
@@ -115,7 +115,7 @@ class StructuredLogTests(SimTestCase):
         self.assertTrue(log_events(log, "server.started"), log)
 
     def test_text_access_log_says_the_same(self):
-        _, rid, made, log = self.flow(access_log="on")
+        _, rid, made, log = self.flow(log_format="text", access_log="on")
         self.assertEqual(self.access(log), made, log)
         self.assertIn(" route=/kookooverify/check status=200 ", log)
         self.assertIn(" request_id=%s " % rid, log)
