@@ -467,7 +467,7 @@ static void api_write_then(struct http_req *req, int rc, void *arg)
 {
 	struct api_ctx *ctx = arg;
 
-	log_context_call(&ctx->call);
+	log_context_restore(&ctx->log);
 	ctx->then(ctx, rc);
 	api_ctx_free(ctx);
 }
@@ -483,6 +483,7 @@ void api_serve(struct http_req *req, const struct api_handler *h)
 	ctx->req = req;
 	f = api_prepare(req, &ctx->call, h->single, h->flags);
 	if (h->run(ctx, f) == API_RUN_PENDING && ctx->then) {
+		log_context_save(&ctx->log);
 		/* From here the continuation owns ctx (it may be gone). */
 		http_write(req, ctx->write_fn, ctx->write_arg, api_write_then,
 			   ctx);

@@ -22,12 +22,6 @@ static FILE *out_stream; /* NULL: stderr */
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 static const char *const format_names[] = {"text", "json"};
 
-struct log_context {
-	char request_id[64];
-	char key[64];
-	char number[LOG_MASKED_LEN];
-};
-
 static _Thread_local struct log_context ctx;
 
 _Static_assert(LOG_MASKED_LEN >= PHONE_REDACT_LEN, "masked number room");
@@ -95,6 +89,16 @@ void log_context_number(const char *e164)
 		phone_redact(e164, ctx.number, sizeof(ctx.number));
 	else
 		ctx.number[0] = '\0';
+}
+
+void log_context_save(struct log_context *out)
+{
+	*out = ctx;
+}
+
+void log_context_restore(const struct log_context *in)
+{
+	ctx = *in;
 }
 
 void log_context_clear(void)

@@ -114,6 +114,19 @@ void log_context_key(const char *key);
 /* Masked here: the context never holds a full number. */
 void log_context_number(const char *e164);
 void log_context_clear(void);
+
+/* Room for a masked number (phone.h's PHONE_REDACT_LEN). */
+#define LOG_MASKED_LEN 17
+
+/* A copy of a thread's context, to carry it across a write's wait. */
+struct log_context {
+	char request_id[64];
+	char key[64];
+	char number[LOG_MASKED_LEN]; /* masked */
+};
+
+void log_context_save(struct log_context *out);
+void log_context_restore(const struct log_context *in);
 /* The context's request id, "" for none (the access log's). */
 const char *log_context_get_request_id(void);
 

@@ -13,8 +13,6 @@
 #define LOG_LINE_MAX 2048
 /* Longest value kept of one field or context entry, in bytes. */
 #define LOG_VALUE_MAX 512
-/* Room for a masked number (phone.h's PHONE_REDACT_LEN). */
-#define LOG_MASKED_LEN 17
 
 struct log_line {
 	char time[48]; /* RFC 3339 UTC with milliseconds */

@@ -96,6 +96,9 @@ class StructuredLogTests(SimTestCase):
         self.assertEqual({e.get("request_id") for e in ours}, {rid}, log)
         self.assertEqual(len({e.get("key") for e in ours}), 1, log)
         self.assertEqual(ours[0]["key"], self.s.keys[0]["api_key"], log)
+        # The request's line, answered after its write, keeps the number.
+        self.assertEqual(ours[0].get("number"), "+91********" + number[-2:],
+                         log)
         # The delivery worker's line carries its verification's context.
         sent = log_events(log, "sms.sent")
         self.assertEqual(len(sent), 1, log)
