@@ -2,8 +2,8 @@
 
 What a test sends a server (phone numbers, codes, API secrets, HTTP Basic
 passwords) is noted by the client (client.ServerClient.request), the PINs
-the simulator delivered by Sim.inbox(), and each server's API secrets and
-server secret by the server itself.  Every server's stderr is scanned
+the simulator delivered (SMS texts, the IVR's readings) by Sim.inbox(),
+and each server's API secrets and server secret by the server itself.  Every server's stderr is scanned
 against all of them when it is checked (process.Server.check_stderr: at
 its stop and at each test's tearDown), in the text and the JSON format
 alike, and the test fails naming the line.  The line's own time is left
@@ -20,6 +20,7 @@ NUMBER_PARAMS = ("number", "phone_no")
 PIN_PARAMS = ("code", "pin")
 SECRET_PARAMS = ("api_secret",)
 SMS_PIN_RE = re.compile(r"(?<![0-9A-Za-z])(\d{4,10})(?![0-9A-Za-z])")
+SPOKEN_PIN_RE = re.compile(r"^\d( \d){3,9}$")  # the IVR reads "1 2 3 4"
 TIME_RE = re.compile(r'^(\{"time":"[^"]*"|\d{4}-\d\d-\d\dT[0-9:.]+Z)')
 
 
@@ -63,6 +64,13 @@ class LogScan:
         for text in texts:
             for m in SMS_PIN_RE.finditer(text or ""):
                 self.note_pin(m.group(1))
+
+    def note_calls(self, calls):
+        """The PINs the IVR read in the simulator's calls."""
+        for call in calls:
+            for line in call.get("transcript") or []:
+                if isinstance(line, str) and SPOKEN_PIN_RE.match(line):
+                    self.note_pin(line.replace(" ", ""))
 
     def note_request(self, url, body, headers):
         """Everything sensitive in one request a test sends."""
@@ -132,6 +140,7 @@ note_pin = SCAN.note_pin
 note_number = SCAN.note_number
 note_secret = SCAN.note_secret
 note_sms = SCAN.note_sms
+note_calls = SCAN.note_calls
 note_request = SCAN.note_request
 find_leak = SCAN.find_leak
 

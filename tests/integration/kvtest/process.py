@@ -607,6 +607,7 @@ class Sim(Child):
         box = self.request("GET", "/sim/inbox", {"phone_no": number})
         # A PIN the server sent must not be in any server's log.
         logscan.note_sms(m.get("message") for m in box.get("sms", []))
+        logscan.note_calls(box.get("calls", []))
         return box
 
     def sms(self, number):
