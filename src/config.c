@@ -57,9 +57,8 @@ static const struct directive directives[] = {
 	WORD_DIR(log_format, "text json", "text",
 		 "log lines: text for people, or one JSON object per line"),
 	WORD_DIR(access_log, "off on", "off",
-		 "one log line per HTTP request answered (http.access, at "
-		 "info level): method, route, status, duration, bytes, "
-		 "client"),
+		 "one http.access log line per request: route, status, "
+		 "duration, bytes, client"),
 	INT_DIR(pin_expiry, 1, 86400, "300", "seconds a PIN stays valid"),
 	INT_DIR(next_event_wait, 1, 86400, "120",
 		"default workflow: seconds from the SMS to the call"),
