@@ -54,7 +54,8 @@ LIB_OBJ  := $(filter-out $(BUILD)/src/main.o,$(OBJ))
 TESTS    := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 SIM      := bin/kookoo-sim$(if $(SANITIZE),-san)
 SIM_OBJ  := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/kookoo-sim/*.c)) \
-            $(BUILD)/src/util.o $(BUILD)/src/log.o
+            $(BUILD)/src/util.o $(BUILD)/src/log.o $(BUILD)/src/log_json.o \
+            $(BUILD)/src/phone.o
 
 .PHONY: all deps run test unit integration bench format format-check lint \
         check-src clean pg-smoke
@@ -71,7 +72,7 @@ $(BIN): $(OBJ)
 # The KooKoo simulator (tools/README.md): a separate program for run and test.
 $(SIM): $(SIM_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lphonenumber -lstdc++ -lpthread -lm
 
 # CPPFLAGS: a packager's preprocessor flags (Debian's -D_FORTIFY_SOURCE).
 $(BUILD)/%.o: %.c

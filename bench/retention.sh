@@ -249,7 +249,7 @@ done
 t_end=$(now_s)
 # The pass's own line comes once its last batch finds nothing more.
 deadline=$(($(date +%s) + 60))
-while ! grep -q 'purge: [1-9]' "$DIR/purge.err"; do
+while ! grep -q 'purge.done verifications=[1-9]' "$DIR/purge.err"; do
 	[ "$(date +%s)" -lt "$deadline" ] || break
 	sleep 0.5
 done
@@ -303,5 +303,5 @@ BEGIN {
 		erase
 	printf "store after the purge: only what retention keeps  ok\n"
 }'
-grep 'purge: [1-9]' "$DIR/purge.err" | sed 's/^/   /'
+grep 'purge.done verifications=[1-9]' "$DIR/purge.err" | sed 's/^/   /'
 exit 0

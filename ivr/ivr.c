@@ -49,7 +49,8 @@ static int key_pressed(const char *data)
 
 static void reply_refused(struct http_req *req, const char *why)
 {
-	log_warn("ivr: refused callback from %s: %s", req->client_ip, why);
+	log_warn("ivr.refused", LOG_STR("client", req->client_ip),
+		 LOG_STR("why", why));
 	http_reply_copy(req, 403, "text/xml",
 			"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 			"<response><hangup/></response>\n");

@@ -247,6 +247,7 @@ int admin_options_parse(int argc, char **argv, struct admin_options *o)
 	if (config_validate(&o->cfg, err, sizeof(err)) != 0)
 		goto bad;
 	log_set_level((enum log_level)log_level_parse(o->cfg.log_level));
+	log_set_format((enum log_format)log_format_parse(o->cfg.log_format));
 	store_sync_set(strcmp(o->cfg.db_synchronous, "full") == 0
 			       ? STORE_SYNC_FULL
 			       : STORE_SYNC_NORMAL);
@@ -263,7 +264,7 @@ int admin_migrate(struct admin_options *o)
 	char err[600];
 
 	if (store_migrate(o->cfg.db, err, sizeof(err)) != 0) {
-		log_error("migrate: %s", err);
+		log_error("store.migrate_failed", LOG_STR("error", err));
 		return KV_EDB;
 	}
 	return 0;
@@ -283,7 +284,7 @@ static int cmd_migrate(struct admin_options *o)
 		return EXIT_USAGE;
 	}
 	if (store_migrate_to(o->cfg.db, version, err, sizeof(err)) != 0) {
-		log_error("migrate: %s", err);
+		log_error("store.migrate_failed", LOG_STR("error", err));
 		return 1;
 	}
 	return 0;
@@ -315,7 +316,7 @@ struct store_tx *admin_open(struct admin_options *o)
 		return NULL;
 	c = store_open(o->cfg.db, err, sizeof(err));
 	if (!c)
-		log_error("%s", err);
+		log_error("store.open_failed", LOG_STR("error", err));
 	return c;
 }
 

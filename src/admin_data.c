@@ -259,7 +259,7 @@ int admin_cmd_copy_store(struct admin_options *o)
 		return EXIT_USAGE;
 	}
 	if (store_copy(o->from, o->to, &n, err, sizeof(err)) != 0) {
-		log_error("copy-store: %s", err);
+		log_error("copy.failed", LOG_STR("error", err));
 		return 1;
 	}
 	if (!o->json) {

@@ -46,15 +46,15 @@ static int secret_load(const struct config *cfg)
 	 * hashed with the old one: refuse, and say what is missing.
 	 */
 	if (access(path, F_OK) != 0 && store_has_keys(cfg->db)) {
-		log_error(
-			"secret: %s is missing but the database has API keys; "
-			"restore it from backup (a new secret would invalidate "
-			"every key)",
-			path);
+		log_error("secret.missing", LOG_STR("path", path),
+			  LOG_STR("error",
+				  "the database has API keys: restore the "
+				  "secret from backup (a new secret would "
+				  "invalidate every key)"));
 		return KV_EIO;
 	}
 	if (crypto_load_secret(path, err, sizeof(err)) != 0) {
-		log_error("secret: %s", err);
+		log_error("secret.unusable", LOG_STR("error", err));
 		return KV_EIO;
 	}
 	return 0;
@@ -91,20 +91,22 @@ static int secret_claim(const struct config *cfg)
 	crypto_tag("kookooverify secret fingerprint v1", fingerprint);
 	c = store_open(cfg->db, err, sizeof(err));
 	if (!c) {
-		log_error("%s", err);
+		log_error("store.open_failed", LOG_STR("error", err));
 		return KV_EDB;
 	}
 	rc = secret_claim_run(c, fingerprint, stored, sizeof(stored));
 	store_close(c);
 	if (rc == KV_EDUP)
-		log_error("secret: the server secret differs from the one this "
-			  "database was created with (fingerprint %.8s..., "
-			  "this node's %.8s...): every node must use the same "
-			  "secret file; see docs/SCALING.md",
-			  stored, fingerprint);
+		log_error("secret.mismatch", LOG_STRN("stored", stored, 8),
+			  LOG_STRN("ours", fingerprint, 8),
+			  LOG_STR("error",
+				  "the server secret differs from the one "
+				  "this database was created with: every node "
+				  "must use the same secret file; see "
+				  "docs/SCALING.md"));
 	else if (rc != 0)
-		log_error("secret: cannot compare with the database's: %s",
-			  kv_strerror(rc));
+		log_error("secret.compare_failed",
+			  LOG_STR("error", kv_strerror(rc)));
 	return rc;
 }
 

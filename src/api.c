@@ -79,6 +79,21 @@ static enum api_fail authenticate_publishable(struct api_call *call,
 	return API_READY;
 }
 
+/*
+ * The log context of an authenticated call: its key's public id, and the
+ * request id it names (only the form we issue: a client's other text
+ * stays out of the logs).
+ */
+static void log_context_call(const struct api_call *call)
+{
+	const char *id = params_get(&call->params, "request_id");
+
+	if (call->key_id)
+		log_context_key(call->api_key);
+	if (id && strlen(id) == 32 && is_hex(id, 32))
+		log_context_request_id(id);
+}
+
 static enum api_fail authenticate(struct api_call *call, unsigned int flags)
 {
 	char *user = NULL, *pass = NULL;
@@ -122,6 +137,7 @@ static enum api_fail authenticate(struct api_call *call, unsigned int flags)
 	}
 	if (result == API_BAD_CREDENTIALS)
 		verify_auth_failed(call->req->client_ip);
+	log_context_call(call);
 	if (result == API_READY &&
 	    (rc = verify_rate_key(call->key_id, call->publishable,
 				  call->req->client_ip)) > 0) {
@@ -258,10 +274,23 @@ int api_autofill_read(const struct api_call *call, struct verify_request_in *in,
 	return 0;
 }
 
+/*
+ * The reply's request id (one verification's) goes into the thread's log
+ * context, so the access log and later lines carry it.
+ */
+static void log_request_id_of(const json_t *obj)
+{
+	const char *id = json_string_value(json_object_get(obj, "request_id"));
+
+	if (id)
+		log_context_request_id(id);
+}
+
 void api_reply_json(struct http_req *req, json_t *obj)
 {
 	char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
 
+	log_request_id_of(obj);
 	json_decref(obj);
 	/* json_dumps allocates with malloc, which http.c frees. */
 	http_reply(req, req->status, "application/json", text,
@@ -354,10 +383,11 @@ void api_reply_xml(struct http_req *req, const char *root, json_t *obj)
 	char *text = NULL;
 	size_t len = 0;
 
+	log_request_id_of(obj);
 	if (!w || xmlTextWriterStartDocument(w, NULL, "UTF-8", NULL) < 0 ||
 	    xmlTextWriterStartElement(w, (const xmlChar *)root) < 0 ||
 	    xml_write_object(w, obj) < 0 || xmlTextWriterEndDocument(w) < 0) {
-		log_error("api: cannot render XML reply");
+		log_error("api.xml_failed");
 		goto out;
 	}
 	xmlFreeTextWriter(w); /* flushes into xb */
@@ -437,6 +467,7 @@ static void api_write_then(struct http_req *req, int rc, void *arg)
 {
 	struct api_ctx *ctx = arg;
 
+	log_context_restore(&ctx->log);
 	ctx->then(ctx, rc);
 	api_ctx_free(ctx);
 }
@@ -452,6 +483,7 @@ void api_serve(struct http_req *req, const struct api_handler *h)
 	ctx->req = req;
 	f = api_prepare(req, &ctx->call, h->single, h->flags);
 	if (h->run(ctx, f) == API_RUN_PENDING && ctx->then) {
+		log_context_save(&ctx->log);
 		/* From here the continuation owns ctx (it may be gone). */
 		http_write(req, ctx->write_fn, ctx->write_arg, api_write_then,
 			   ctx);

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "http.h"
+#include "log.h"
 #include "params.h"
 
 struct store_tx;          /* the store's transaction (store.h) */
@@ -147,6 +148,8 @@ struct api_ctx {
 	int (*write_fn)(struct store_tx *c, void *arg);
 	void *write_arg;
 	void (*then)(struct api_ctx *ctx, int rc);
+	/* The thread's log context when the write was asked for. */
+	struct log_context log;
 };
 
 /*

@@ -52,9 +52,10 @@ void browser_init(const struct config *cfg)
 	snprintf(bs.inbox_url, sizeof(bs.inbox_url), "%s", cfg->demo_inbox_url);
 	bs.resend_cooldown = cfg->resend_cooldown;
 	if (bs.demo && access_demo_page() != 0)
-		log_warn("demo: %s/demo/index.html is missing: /demo/ will "
-			 "answer 404 (set demo_root to the repository)",
-			 bs.root);
+		log_warn("demo.missing", LOG_STR("root", bs.root),
+			 LOG_STR("error", "demo/index.html is missing: /demo/ "
+					  "will answer 404 (set demo_root to "
+					  "the repository)"));
 }
 
 int browser_token_issue(const char *api_key, const char *request_id,

@@ -57,6 +57,11 @@ static const struct directive directives[] = {
 	STR_DIR(test_numbers, "",
 		"number:PIN,... with fixed PINs; nothing is sent"),
 	STR_DIR(log_level, "info", "debug, info, warn or error"),
+	WORD_DIR(log_format, "text json", "text",
+		 "log lines: text for people, or one JSON object per line"),
+	WORD_DIR(access_log, "off on", "off",
+		 "one http.access log line per request: route, status, "
+		 "duration, bytes, client"),
 	INT_DIR(pin_expiry, 1, 86400, "300", "seconds a PIN stays valid"),
 	INT_DIR(next_event_wait, 1, 86400, "120",
 		"default workflow: seconds from the SMS to the call"),
@@ -281,7 +286,7 @@ void config_init(struct config *c)
 	for (size_t i = 0; i < ARRAY_LEN(directives); i++)
 		if (directive_apply(c, &directives[i], directives[i].def, err,
 				    sizeof(err)) != 0)
-			fatal("built-in default: %s", err);
+			fatal("config.bad_default", LOG_STR("error", err));
 }
 
 int config_set(struct config *c, const char *name, const char *value, char *err,

@@ -21,6 +21,8 @@ struct config {
 	char default_country[3];
 	char test_numbers[2048];
 	char log_level[8];
+	char log_format[8];
+	char access_log[4];
 	int pin_expiry;
 	int next_event_wait;
 	int code_length;

@@ -88,13 +88,13 @@ static void control_poll(int *last)
 		return;
 	*last = f;
 	if (f < 0) {
-		log_warn("faultvfs: unknown fault \"%s\" in %s: none armed",
-			 text, fv.path);
+		log_warn("faultvfs.unknown", LOG_STR("fault", text),
+			 LOG_STR("path", fv.path));
 		f = FAULT_NONE;
 	} else if (f == FAULT_NONE) {
-		log_warn("faultvfs: disarmed");
+		log_warn("faultvfs.disarmed");
 	} else {
-		log_warn("faultvfs: armed %s", fault_names[f]);
+		log_warn("faultvfs.armed", LOG_STR("fault", fault_names[f]));
 	}
 	atomic_store(&armed, f);
 }
@@ -468,7 +468,7 @@ int faultvfs_start(const char *control_path, char *err, size_t errlen)
 		return KV_EIO;
 	}
 	fv.running = 1;
-	log_warn("faultvfs: test hook on, faults armed by %s", fv.path);
+	log_warn("faultvfs.started", LOG_STR("path", fv.path));
 	return 0;
 }
 

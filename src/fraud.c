@@ -151,8 +151,9 @@ static void conversion_block(const char *prefix, int64_t key_id, int64_t now,
 
 static void conversion_block_log(const struct fraud_block *b)
 {
-	log_warn("fraud: prefix %s blocked%s: %s", b->prefix,
-		 b->key_id ? " for one publishable key" : "", b->reason);
+	log_warn("fraud.blocked", LOG_STR("prefix", b->prefix),
+		 LOG_STR("scope", b->key_id ? "key" : "all"),
+		 LOG_STR("reason", b->reason));
 }
 
 struct block_tx {
@@ -328,7 +329,8 @@ int fraud_note_report(struct store_tx *c, const char *number, int64_t key_id,
 		 "%lld numbers reported unrequested codes", (long long)n);
 	b.created_ms = now;
 	b.until_ms = now + fr.block_ms;
-	log_warn("fraud: prefix %s blocked%s: %s", b.prefix,
-		 b.key_id ? " for one publishable key" : "", b.reason);
+	log_warn("fraud.blocked", LOG_STR("prefix", b.prefix),
+		 LOG_STR("scope", b.key_id ? "key" : "all"),
+		 LOG_STR("reason", b.reason));
 	return store_block_put(c, &b);
 }

@@ -35,6 +35,7 @@ static size_t body_max;
 static enum proxy_header fwd_kind;
 static const char *fwd_name = "X-Forwarded-For";
 static atomic_ulong served;
+static int access_log; /* setting access_log = on */
 /*
  * Writes queued by http_write() whose connection is not resumed yet: the
  * daemon may only stop once there are none (libmicrohttpd must not stop
@@ -150,6 +151,8 @@ static void dispatch(struct http_req *req)
 	const struct route *known;
 	const struct route *r = route_find(req->path, req->method, &known);
 
+	req->route = r ? r->path : known ? known->path : NULL;
+	log_context_clear();
 	if (r)
 		r->handler(req);
 	else if (known && known->preflight && req->method == HTTP_OPTIONS)
@@ -202,7 +205,9 @@ static void request_free(struct http_req *req)
 	if (req->write && atomic_load(&req->write->done))
 		write_finish(req);
 	else if (req->write)
-		log_error("http: request freed while its write is in flight");
+		log_error("http.write_in_flight",
+			  LOG_STR("error", "request freed while its write is "
+					   "in flight"));
 	/* Query and body may carry api_secret: leave no copy in freed memory. */
 	if (req->query)
 		sodium_memzero(req->query, req->query_len);
@@ -478,6 +483,26 @@ static void cors_headers(const struct http_req *req, struct MHD_Response *resp)
 	MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
 }
 
+/*
+ * The access log's line (access_log = on): the route, never the raw URL,
+ * whose query may carry api_secret or a code.  The request id is the
+ * thread's log context's, which the API layer set from the reply.
+ */
+static void access_line(const struct http_req *req)
+{
+	struct timespec now;
+	double ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (double)(now.tv_sec - req->started.tv_sec) * 1e3 +
+	     (double)(now.tv_nsec - req->started.tv_nsec) / 1e6;
+	log_info("http.access", LOG_STR("method", req->method_name),
+		 LOG_STR("route", req->route), LOG_INT("status", req->status),
+		 LOG_DOUBLE("duration_ms", ms),
+		 LOG_INT("bytes", req->reply_len),
+		 LOG_STR("client", req->client_ip));
+}
+
 static enum MHD_Result queue_reply(struct http_req *req)
 {
 	struct conn_state *cs;
@@ -519,6 +544,9 @@ static enum MHD_Result queue_reply(struct http_req *req)
 	ret = MHD_queue_response(req->conn, req->status, resp);
 	MHD_destroy_response(resp);
 	atomic_fetch_add(&served, 1);
+	if (access_log)
+		access_line(req);
+	log_context_clear();
 	return ret;
 }
 
@@ -547,6 +575,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 		return MHD_NO; /* out of memory in request_begin */
 	if (req->write) {
 		/* Resumed: the write is durable, the handler can answer. */
+		log_context_clear();
 		write_finish(req);
 		return queue_reply(req);
 	}
@@ -562,6 +591,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 					  header_scan_one, &hs);
 		req->path = url;
 		req->method = method_of(method);
+		req->method_name = method;
+		if (access_log)
+			clock_gettime(CLOCK_MONOTONIC, &req->started);
 		req->content_type = MHD_lookup_connection_value(
 			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
 		req->authorization = MHD_lookup_connection_value(
@@ -651,7 +683,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
-	log_warn("http: %s", msg);
+	log_warn("http.server_message", LOG_STR("message", msg));
 }
 
 static int listen_addr(const char *listen, struct sockaddr_storage *ss,
@@ -706,10 +738,10 @@ static void fd_limit_check(rlim_t connections)
 			      ? want
 			      : rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
-		log_warn("http: open files limit %llu is below max_connections "
-			 "%llu + 256: raise it (ulimit -n, LimitNOFILE=)",
-			 (unsigned long long)rl.rlim_cur,
-			 (unsigned long long)connections);
+		log_warn("http.fd_limit_low", LOG_INT("limit", rl.rlim_cur),
+			 LOG_INT("needed", connections + 256),
+			 LOG_STR("advice",
+				 "raise it (ulimit -n, LimitNOFILE=)"));
 }
 
 int http_start(const struct config *cfg, int *bound_port, char *err,
@@ -741,6 +773,7 @@ int http_start(const struct config *cfg, int *bound_port, char *err,
 		threads = 4 * (n > 0 ? (unsigned int)n : 1);
 	}
 	body_max = (size_t)cfg->body_max;
+	access_log = strcmp(cfg->access_log, "on") == 0;
 	if (proxy_set_trusted(cfg->trusted_proxies) != 0 ||
 	    proxy_header_parse(cfg->forwarded_header, &fwd_kind) != 0) {
 		snprintf(err, errlen,
@@ -797,8 +830,9 @@ void http_stop(void)
 
 		nanosleep(&ms, NULL);
 		if (++waited_ms % 5000 == 0)
-			log_warn("http: stopping: %d writes still in flight",
-				 atomic_load(&writes_in_flight));
+			log_warn("http.stop_waiting",
+				 LOG_INT("writes_in_flight",
+					 atomic_load(&writes_in_flight)));
 	}
 	MHD_stop_daemon(daemon_handle);
 	daemon_handle = NULL;

@@ -7,6 +7,7 @@
 #define KV_HTTP_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "config.h"
 #include "util.h"
@@ -45,6 +46,10 @@ struct http_req {
 	const char *location; /* Location header of a redirect, or NULL */
 
 	struct http_write *write; /* private to http.c: see http_write() */
+	/* Private to http.c: what the access log says of the request. */
+	const char *method_name;
+	const char *route; /* the route table's path, NULL for none */
+	struct timespec started;
 };
 
 struct route {

@@ -307,6 +307,29 @@ static int stopping(void)
 	return s;
 }
 
+/* A send's outcome: sms.sent / call.placed, or sms.failed / call.failed. */
+static void log_send(const struct verify_claim *cl,
+		     const struct verify_report *o)
+{
+	int sms = cl->channel == 's';
+
+	if (o->result == SEND_ACCEPTED)
+		log_info(sms ? "sms.sent" : "call.placed",
+			 LOG_INT("job", cl->job.id),
+			 LOG_INT("step", cl->job.step),
+			 LOG_INT("attempt", cl->job.attempts),
+			 LOG_STR("provider_id", o->provider_id));
+	else
+		log_info(sms ? "sms.failed" : "call.failed",
+			 LOG_INT("job", cl->job.id),
+			 LOG_STR("kind", cl->job.kind),
+			 LOG_INT("step", cl->job.step),
+			 LOG_INT("attempt", cl->job.attempts),
+			 LOG_STR("result",
+				 o->result == SEND_RETRY ? "retry" : "refused"),
+			 LOG_STR("reason", o->reason));
+}
+
 static void *worker_main(void *arg)
 {
 	struct kookoo *k = arg;
@@ -342,14 +365,14 @@ static void *worker_main(void *arg)
 		o.cl = &cl;
 		send_claimed(k, &cl, &o);
 		o.retry_due_ms = retry_due(&cl, &o);
-		if (o.result != SEND_ACCEPTED)
-			log_info("jobs: job %lld (%s, step %d, attempt %d): %s",
-				 (long long)cl.job.id, cl.job.kind, cl.job.step,
-				 cl.job.attempts, o.reason);
+		log_context_request_id(cl.rec.v.request_id);
+		log_context_number(cl.rec.number);
+		log_send(&cl, &o);
 		/* If this fails the lease runs out and the job runs again. */
 		if (verify_job_record(&o) != 0)
-			log_error("jobs: cannot record job %lld",
-				  (long long)cl.job.id);
+			log_error("job.record_failed",
+				  LOG_INT("job", cl.job.id));
+		log_context_clear();
 		sodium_memzero(cl.rec.pin_box, sizeof(cl.rec.pin_box));
 	}
 	kookoo_free(k);
@@ -372,9 +395,8 @@ static void jobs_listen_start(const struct config *cfg)
 	int rc = verify_job_listen(cfg->db, jobs_wake_from_store);
 
 	if (rc != 0 && rc != KV_ENOTFOUND)
-		log_warn("jobs: no wake-ups from other nodes (%s); polling "
-			 "every %d s",
-			 kv_strerror(rc), IDLE_WAIT_MS / 1000);
+		log_warn("jobs.no_wakeups", LOG_STR("error", kv_strerror(rc)),
+			 LOG_INT("poll_seconds", IDLE_WAIT_MS / 1000));
 }
 
 int jobs_start(const struct config *cfg, char *err, size_t errlen)
@@ -401,8 +423,10 @@ int jobs_start(const struct config *cfg, char *err, size_t errlen)
 	 */
 	jobs_listen_start(cfg);
 	if (!cfg->kookoo_base_url[0]) {
-		log_warn("jobs: kookoo_base_url is not set: nothing will be "
-			 "sent; jobs stay stored until it is");
+		log_warn("jobs.no_provider",
+			 LOG_STR("error", "kookoo_base_url is not set: nothing "
+					  "will be sent; jobs stay stored "
+					  "until it is"));
 		return 0;
 	}
 	window_parse(cfg->call_window, &run.window_start, &run.window_end);
@@ -418,7 +442,7 @@ int jobs_start(const struct config *cfg, char *err, size_t errlen)
 		}
 		run.nthreads++;
 	}
-	log_info("jobs: %d delivery workers", run.nthreads);
+	log_info("jobs.started", LOG_INT("workers", run.nthreads));
 	return 0;
 }
 

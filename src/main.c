@@ -45,19 +45,19 @@ static int cmd_serve(struct admin_options *o)
 	/* A test hook: must come before the first SQLite connection. */
 	if (o->cfg.fault_file[0] &&
 	    faultvfs_start(o->cfg.fault_file, err, sizeof(err)) != 0) {
-		log_error("%s", err);
+		log_error("server.start_failed", LOG_STR("error", err));
 		return ADMIN_EXIT_USAGE;
 	}
 	if (admin_migrate(o) != 0 || admin_load_secret(&o->cfg) != 0)
 		return 1;
 	if (verify_init(&o->cfg, err, sizeof(err)) != 0) {
-		log_error("%s", err);
+		log_error("server.start_failed", LOG_STR("error", err));
 		return ADMIN_EXIT_USAGE;
 	}
 	browser_init(&o->cfg);
 	operator_init(&o->cfg);
 	if (admin_load_templates(&o->cfg, err, sizeof(err)) != 0) {
-		log_error("templates: %s", err);
+		log_error("templates.invalid", LOG_STR("error", err));
 		return ADMIN_EXIT_USAGE;
 	}
 	fraud_init(&o->cfg);
@@ -70,34 +70,34 @@ static int cmd_serve(struct admin_options *o)
 
 	store_readers_init(o->cfg.db);
 	if (verify_warm_limits() != 0)
-		log_warn("limits: could not refill the per-number limit");
+		log_warn("limits.warm_failed");
 	if (store_writer_start(o->cfg.db, o->cfg.write_batch_max, err,
 			       sizeof(err)) != 0) {
-		log_error("%s", err);
+		log_error("server.start_failed", LOG_STR("error", err));
 		return 1;
 	}
 	if (jobs_start(&o->cfg, err, sizeof(err)) != 0) {
-		log_error("%s", err);
+		log_error("server.start_failed", LOG_STR("error", err));
 		store_writer_stop();
 		return 1;
 	}
 	if (verify_purge_start(&o->cfg, err, sizeof(err)) != 0) {
-		log_error("%s", err);
+		log_error("server.start_failed", LOG_STR("error", err));
 		jobs_stop();
 		store_writer_stop();
 		return 1;
 	}
 	if (http_start(&o->cfg, &port, err, sizeof(err)) != 0) {
-		log_error("%s", err);
+		log_error("server.start_failed", LOG_STR("error", err));
 		verify_purge_stop();
 		jobs_stop();
 		store_writer_stop();
 		return 1;
 	}
-	log_info("serving on port %d", port);
+	log_info("server.started", LOG_INT("port", port));
 	listening_line(o->cfg.listen, port);
 	sigwait(&stop_signals, &sig);
-	log_info("signal %d: finishing in-flight requests", sig);
+	log_info("server.stopping", LOG_INT("signal", sig));
 	http_stop();
 	verify_purge_stop();
 	jobs_stop();
@@ -106,7 +106,7 @@ static int cmd_serve(struct admin_options *o)
 	faultvfs_stop();
 	crypto_wipe();
 	ivr_xml_free();
-	log_info("stopped");
+	log_info("server.stopped");
 	return 0;
 }
 
@@ -117,9 +117,9 @@ int main(int argc, char **argv)
 	/* The store's library set-up must precede any other use of it. */
 	store_library_init();
 	if (sodium_init() < 0)
-		fatal("libsodium failed to initialise");
+		fatal("server.init_failed", LOG_STR("library", "libsodium"));
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		fatal("libcurl failed to initialise");
+		fatal("server.init_failed", LOG_STR("library", "libcurl"));
 	xmlInitParser();
 	phone_init();
 

@@ -31,7 +31,8 @@ void pg_params_init(struct pg_params *p)
 static int pg_param_slot(struct pg_params *p)
 {
 	if (p->n >= PG_PARAMS_MAX) {
-		log_error("db: more than %d parameters", PG_PARAMS_MAX);
+		log_error("store.too_many_params",
+			  LOG_INT("max", PG_PARAMS_MAX));
 		return -1;
 	}
 	return p->n++;
@@ -151,22 +152,25 @@ int pg_fail(struct store_tx *c, PGresult *res, const char *what)
 	len = (int)strcspn(msg, "\n");
 	if (lost) {
 		c->broken = 1;
-		log_error("db: %s: connection lost: %.*s", what, len, msg);
+		log_error("store.connection_lost", LOG_STR("op", what),
+			  LOG_STRN("error", msg, len));
 		return KV_EDB;
 	}
 	if (state && strcmp(state, "23505") == 0) {
 		c->raced = 1;
-		log_warn("db: %s: %.*s", what, len, msg);
+		log_warn("store.duplicate", LOG_STR("op", what),
+			 LOG_STRN("error", msg, len));
 		return KV_EDUP;
 	}
 	if (state && pg_state_busy(state)) {
 		/* A timeout is not worth waiting for again. */
 		c->raced = state[0] == '4';
-		log_warn("db: %s: %.*s", what, len, msg);
+		log_warn("store.busy", LOG_STR("op", what),
+			 LOG_STR("state", state), LOG_STRN("error", msg, len));
 		return KV_EBUSY;
 	}
-	log_error("db: %s: %s%s%.*s", what, state ? state : "",
-		  state ? " " : "", len, msg);
+	log_error("store.error", LOG_STR("op", what), LOG_STR("state", state),
+		  LOG_STRN("error", msg, len));
 	return KV_EDB;
 }
 
@@ -406,7 +410,8 @@ static const char pg_session_sql[] =
 static void pg_notice(void *arg, const char *message)
 {
 	(void)arg;
-	log_debug("db: notice: %.*s", (int)strcspn(message, "\n"), message);
+	log_debug("store.notice",
+		  LOG_STRN("message", message, strcspn(message, "\n")));
 }
 
 struct store_tx *pg_connect(const char *conninfo, char *err, size_t errlen)
@@ -509,8 +514,9 @@ int pg_commit(struct store_tx *c)
 	 * ROLLBACK: nothing was written, which the caller must hear.
 	 */
 	if (rc == 0 && strcmp(PQcmdStatus(res), "COMMIT") != 0) {
-		log_error("db: commit: the transaction had failed and was "
-			  "rolled back");
+		log_error("store.commit_failed",
+			  LOG_STR("error", "the transaction had failed and "
+					   "was rolled back"));
 		rc = KV_EDB;
 	}
 	PQclear(res);
@@ -530,7 +536,9 @@ int pg_rollback(struct store_tx *c)
 static void pg_library_init(void)
 {
 	if (!PQisthreadsafe())
-		fatal("libpq was built without thread safety");
+		fatal("store.unsafe_libpq",
+		      LOG_STR("error",
+			      "libpq was built without thread safety"));
 }
 
 /* The table store.c forwards to when the setting names PostgreSQL. */

@@ -280,7 +280,7 @@ static struct store_tx *listen_connect(void)
 	struct store_tx *c = pg_connect(lis.conninfo, err, sizeof(err));
 
 	if (!c) {
-		log_warn("jobs: listener: %s", err);
+		log_warn("jobs.listener_failed", LOG_STR("error", err));
 		return NULL;
 	}
 	if (pg_run(c, "LISTEN kookooverify_jobs", NULL, "listen") != 0 ||
@@ -349,14 +349,13 @@ static void *listen_main(void *arg)
 		int stop;
 
 		if (c) {
-			log_info("jobs: listening for other nodes' jobs");
+			log_info("jobs.listening");
 			backoff = LISTEN_BACKOFF_MIN_MS;
 			stop = listen_serve(c);
 			pg_close(c);
 			if (stop)
 				break;
-			log_warn("jobs: listener lost its connection; "
-				 "reconnecting");
+			log_warn("jobs.listener_lost");
 		}
 		/* Jittered, so that nodes do not reconnect in step. */
 		if (listen_wait(-1, backoff / 2 + (int)randombytes_uniform(
@@ -399,7 +398,7 @@ void pg_jobs_unlisten(void)
 	if (!lis.running)
 		return;
 	if (write(lis.stop_pipe[1], "x", 1) != 1)
-		log_warn("jobs: cannot stop the listener cleanly");
+		log_warn("jobs.listener_stop_failed");
 	pthread_join(lis.thread, NULL);
 	close(lis.stop_pipe[0]);
 	close(lis.stop_pipe[1]);

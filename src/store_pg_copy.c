@@ -346,8 +346,9 @@ static int copy_rows(PGconn *conn, const char *table, sqlite3_stmt *st,
 			if (rc == 0) {
 				in_copy = 0;
 				rc = copy_end(conn, table, err, errlen);
-				log_info("copy: %s: %" PRId64 " rows", table,
-					 *rows);
+				log_info("copy.table_copied",
+					 LOG_STR("table", table),
+					 LOG_INT("rows", *rows));
 			}
 		}
 	}
@@ -586,8 +587,8 @@ static int copy_table(sqlite3 *db, PGconn *conn, const struct copy_table *t,
 		out->tables[out->n].rows = rows;
 		out->n++;
 	}
-	log_info("copy: %s: %" PRId64 " rows copied and counted", t->name,
-		 rows);
+	log_info("copy.table_counted", LOG_STR("table", t->name),
+		 LOG_INT("rows", rows));
 	return 0;
 }
 

@@ -353,7 +353,7 @@ static int pg_migrate_one(struct store_tx *c, int i, char *err, size_t errlen)
 		return KV_EDB;
 	}
 	if (migrations[i])
-		log_info("db: applied migration %d", i + 1);
+		log_info("store.migrated", LOG_INT("migration", i + 1));
 	return 0;
 }
 

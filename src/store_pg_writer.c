@@ -79,14 +79,15 @@ static struct store_tx *pg_reconnect(const char *who, struct pg_retry *r)
 	c = pg_open(pg_path, err, sizeof(err));
 	if (c) {
 		if (r->ms)
-			log_info("db: %s connected again", who);
+			log_info("store.reconnected", LOG_STR("who", who));
 		atomic_fetch_add(&pg_connected_gen, 1);
 		r->ms = 0;
 		r->at = 0;
 		return c;
 	}
 	if (!r->ms)
-		log_error("db: %s: %s", who, err);
+		log_error("store.connect_failed", LOG_STR("who", who),
+			  LOG_STR("error", err));
 	r->ms = r->ms ? r->ms * 2 : PG_RETRY_FIRST_MS;
 	if (r->ms > PG_RETRY_MAX_MS)
 		r->ms = PG_RETRY_MAX_MS;
@@ -117,9 +118,9 @@ static struct store_tx *pg_reader_setup(struct store_tx *c)
 	ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
 	PQclear(res);
 	if (!ok) {
-		log_error("db: reader settings: %.*s",
-			  (int)strcspn(PQerrorMessage(c->conn), "\n"),
-			  PQerrorMessage(c->conn));
+		log_error("store.reader_settings_failed",
+			  LOG_STRN("error", PQerrorMessage(c->conn),
+				   strcspn(PQerrorMessage(c->conn), "\n")));
 		pg_close(c);
 		return NULL;
 	}
@@ -313,7 +314,7 @@ static void pg_try_alone(struct store_tx *c, struct store_write_op *op)
 		op->rc = c->broken ? KV_EDB : rc;
 		if (!failed || !c->raced || c->broken)
 			return;
-		log_debug("db: a write lost a race, running it again");
+		log_debug("store.write_retried");
 	}
 }
 

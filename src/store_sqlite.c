@@ -228,7 +228,8 @@ int sqlite_fail(struct store_tx *c, const char *what)
 {
 	int code = sqlite3_extended_errcode(c->db);
 
-	log_error("db: %s: %s", what, sqlite3_errmsg(c->db));
+	log_error("store.error", LOG_STR("op", what),
+		  LOG_STR("error", sqlite3_errmsg(c->db)));
 	if ((code & 0xff) == SQLITE_BUSY || (code & 0xff) == SQLITE_LOCKED)
 		return KV_EBUSY;
 	if ((code & 0xff) == SQLITE_CONSTRAINT)

@@ -433,8 +433,10 @@ static int rebuild_batches(sqlite3 *db, const struct rebuild *r, int version,
 			goto fail;
 		done += n;
 		if (n > 0)
-			log_info("db: migration %d: %lld of %lld rows",
-				 r->version, (long long)done, (long long)total);
+			log_info("store.migration_progress",
+				 LOG_INT("migration", r->version),
+				 LOG_INT("rows_done", done),
+				 LOG_INT("rows_total", total));
 	} while (n == REBUILD_BATCH);
 	return 1;
 fail:
@@ -516,7 +518,7 @@ static int migration_apply(sqlite3 *db, int i, char *msg, size_t msglen)
 	if (sqlite3_exec(db, bump, NULL, NULL, NULL) != SQLITE_OK ||
 	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		goto sql_error;
-	log_info("db: applied migration %d", i + 1);
+	log_info("store.migrated", LOG_INT("migration", i + 1));
 	return 0;
 sql_error:
 	tx_fail(db, msg, msglen);

@@ -46,7 +46,7 @@ struct store_tx *sqlite_reader(void)
 		return NULL;
 	r->conn = sqlite_open(reader_path, err, sizeof(err));
 	if (!r->conn) {
-		log_error("db: reader: %s", err);
+		log_error("store.reader_failed", LOG_STR("error", err));
 		free(r);
 		return NULL;
 	}
@@ -186,7 +186,8 @@ static void *checkpoint_main(void *unused)
 				ck.db, NULL, SQLITE_CHECKPOINT_RESTART, NULL,
 				NULL);
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-			log_warn("db: checkpoint: %s", sqlite3_errmsg(ck.db));
+			log_warn("store.checkpoint_failed",
+				 LOG_STR("error", sqlite3_errmsg(ck.db)));
 		pthread_mutex_lock(&ck.lock);
 	}
 	pthread_mutex_unlock(&ck.lock);
@@ -324,8 +325,9 @@ static void writer_log_synchronous(sqlite3 *db)
 	    sqlite3_step(st) == SQLITE_ROW)
 		level = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
-	log_info("db: the writer commits with synchronous = %s",
-		 level >= 0 && level < 4 ? names[level] : "unknown");
+	log_info("store.writer_started",
+		 LOG_STR("synchronous",
+			 level >= 0 && level < 4 ? names[level] : "unknown"));
 }
 
 int sqlite_writer_start(const char *path, int batch_max, char *err,

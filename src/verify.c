@@ -442,6 +442,7 @@ enum verify_result verify_request_start(int64_t key_id,
 	}
 	if (phone_parse(in->number, in->country, svc.default_country, &ph) != 0)
 		return VERIFY_BAD_NUMBER;
+	log_context_number(ph.digits);
 	test = verify_test_find(ph.digits);
 	if (!test && !country_allowed(in->countries, ph.region))
 		return VERIFY_NOT_PERMITTED;
@@ -852,6 +853,7 @@ enum verify_result verify_number_status(int64_t key_id, const char *number,
 
 	if (phone_parse(number, NULL, svc.default_country, &ph) != 0)
 		return VERIFY_BAD_NUMBER;
+	log_context_number(ph.digits);
 	memcpy(e164_digits, ph.digits, 16);
 	if (!c)
 		return VERIFY_ERROR;

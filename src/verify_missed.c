@@ -248,8 +248,6 @@ int verify_inbound_run(struct store_tx *c, void *arg)
 
 void verify_inbound_finish(struct verify_inbound *in, int rc)
 {
-	char who[PHONE_REDACT_LEN];
-
 	if (rc != 0)
 		return;
 	atomic_fetch_add(&counts[in->result], 1);
@@ -258,7 +256,6 @@ void verify_inbound_finish(struct verify_inbound *in, int rc)
 	if (in->result != INBOUND_UNMATCHED)
 		return;
 	/* Recorded nowhere else: the operator's trace, number masked. */
-	phone_redact(in->number[0] ? in->number : "", who, sizeof(who));
-	log_info("missed call: from %s, %s (sid %.40s)", who, in->why,
-		 in->sid ? in->sid : "-");
+	log_info("missed_call.unmatched", LOG_NUMBER("from", in->number),
+		 LOG_STR("why", in->why), LOG_STRN("sid", in->sid, 40));
 }

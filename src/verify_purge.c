@@ -118,13 +118,11 @@ static void purge_pass(void)
 		if (purge_sleep(pg.pause_ms))
 			break;
 	}
-	log_info("purge: %lld verifications, %lld verified numbers, %lld "
-		 "client addresses, %lld events in %d batches%s",
-		 (long long)total.verifications,
-		 (long long)total.verified_numbers, (long long)total.addresses,
-		 (long long)total.events, batches,
-		 rc != 0 ? "; stopped by a store error, next pass retries"
-			 : "");
+	log_info("purge.done", LOG_INT("verifications", total.verifications),
+		 LOG_INT("verified_numbers", total.verified_numbers),
+		 LOG_INT("addresses", total.addresses),
+		 LOG_INT("events", total.events), LOG_INT("batches", batches),
+		 LOG_INT("store_error", rc != 0));
 }
 
 /* The conversion figures' window (fraud.c): older ones judge nothing. */
@@ -156,13 +154,12 @@ static void purge_sweep(void)
 	int64_t n = 0;
 
 	if (store_write(backoff_sweep_run, &n) == 0 && n > 0)
-		log_info("purge: %lld decayed resend backoffs", (long long)n);
+		log_info("purge.backoffs", LOG_INT("decayed", n));
 	n = 0;
 	if (!store_is_shared())
 		return;
 	if (store_write(sweep_run, &n) == 0)
-		log_info("purge: %lld spent limit buckets and statistics",
-			 (long long)n);
+		log_info("purge.buckets", LOG_INT("spent", n));
 }
 
 static void *purge_main(void *arg)

@@ -393,7 +393,7 @@ stop_server()
 	rc=$?
 	server_pid=""
 	[ "$rc" -eq 0 ] || { echo "exit status $rc"; cat "$tmp/server.err"; return 1; }
-	grep -q ' info stopped$' "$tmp/server.err"
+	grep -q ' info server.stopped$' "$tmp/server.err"
 }
 check "SIGTERM stops it cleanly" stop_server
 

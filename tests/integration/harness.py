@@ -17,6 +17,7 @@ each request, so that is where a test patches it.
 
 from kvtest.assertions import DialectSteps, ReplyAssertions
 from kvtest.cases import KVTestCase, SimTestCase, WiredTestCase
+from kvtest.logscan import events as log_events
 from kvtest.client import Reply, ServerClient
 from kvtest.config import (BIN, CLI_TIMEOUT, DATETIME_RE, FIRST_NUMBER,
                            HERE, LIMITS_OFF, READY_TIMEOUT,
@@ -40,7 +41,7 @@ __all__ = [
     "ReplyAssertions", "SANITIZER_MARKS", "SIM_BIN", "STOP_TIMEOUT",
     "Server", "ServerClient", "Sim", "SimTestCase", "WiredTestCase",
     "clean_env", "db_bytes", "db_query", "db_scalar", "db_tables",
-    "free_port", "pin_of",
+    "free_port", "log_events", "pin_of",
     "poll_until", "postgres_only", "require_binary", "run_all", "run_cli",
     "run_together", "sanitizer_report", "sim_settings", "sqlite_only",
     "start_together", "wrong_pin",

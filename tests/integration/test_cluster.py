@@ -27,9 +27,9 @@ import threading
 import unittest
 
 from harness import (DialectSteps, Postgres, ReplyAssertions, Server, Sim,
-                     clean_env, db_query, free_port, pin_of, poll_until,
-                     run_all, run_cli, run_together, start_together,
-                     wrong_pin)
+                     clean_env, db_query, free_port, log_events, pin_of,
+                     poll_until, run_all, run_cli, run_together,
+                     start_together, wrong_pin)
 from kvtest import postgres
 from kvtest.config import sim_settings
 
@@ -42,7 +42,11 @@ KOOKOO_TIMEOUT_MS = 5000
 LEASE_S = 6
 WORKERS = 2
 SMS_PIN_RE = re.compile(r"code: (\d{4,10})\.")
-APPLIED_RE = re.compile(r"applied migration (\d+)")
+
+def applied_migrations(logs):
+    """The migrations the log says were applied, as strings."""
+    return [str(e["migration"]) for e in log_events(logs, "store.migrated")]
+
 
 _numbers = iter(range(1, 100000))
 _numbers_lock = threading.Lock()
@@ -513,7 +517,7 @@ class MigrationTests(ClusterTestCase):
         return db
 
     def assert_applied_once(self, logs):
-        applied = APPLIED_RE.findall(logs)
+        applied = applied_migrations(logs)
         self.assertTrue(applied, "no migration applied:\n%s" % logs)
         self.assertEqual(sorted(applied, key=int),
                          sorted(set(applied), key=int),
@@ -548,7 +552,7 @@ class MigrationTests(ClusterTestCase):
         self.assert_applied_once(logs)
         again = run_cli(["migrate", "--db", db], env=env)
         self.assertEqual(again.returncode, 0, again.stderr)
-        self.assertEqual(APPLIED_RE.findall(again.stdout + again.stderr),
+        self.assertEqual(applied_migrations(again.stdout + again.stderr),
                          [], "migrated twice")
 
     def test_a_node_with_another_secret_is_refused(self):
@@ -575,7 +579,7 @@ class ClusterCliTests(ClusterTestCase):
         cp = n0.cli("check-config", "--db", n0.db)
         self.assertEqual(cp.returncode, 0, cp.stderr)
         cp = n0.cli("migrate", "--db", n0.db)
-        self.assertEqual(APPLIED_RE.findall(cp.stdout + cp.stderr), [])
+        self.assertEqual(applied_migrations(cp.stdout + cp.stderr), [])
 
         key = n0.create_key("cli")  # key 1 of n0
         self.assertIn(key["api_key"], n0.cli("keys", "list", "--db",

@@ -8,7 +8,7 @@ import shutil
 import tempfile
 import unittest
 
-from harness import KVTestCase, run_cli
+from harness import KVTestCase, log_events, run_cli
 
 
 class DurabilityTests(KVTestCase):
@@ -29,6 +29,11 @@ class DurabilityTests(KVTestCase):
         for part in ("kv.conf:2:", "db_synchronous", "normal full"):
             self.assertIn(part, cp.stderr)
 
+    def synchronous(self, settings):
+        """What the writer said it commits with, under `settings`."""
+        return [str(e["synchronous"]) for e in
+                log_events(self.writer_log(settings), "store.writer_started")]
+
     def writer_log(self, settings):
         """A server with `settings` that stored one verification (a write
         through the writer), stopped; returns its stderr."""
@@ -41,12 +46,11 @@ class DurabilityTests(KVTestCase):
         return s.stderr_text()
 
     def test_full_reaches_the_writers_connection(self):
-        self.assertIn("the writer commits with synchronous = FULL",
-                      self.writer_log({"db_synchronous": "full"}))
+        self.assertEqual(self.synchronous({"db_synchronous": "full"}),
+                         ["FULL"])
 
     def test_normal_is_the_default(self):
-        self.assertIn("the writer commits with synchronous = NORMAL",
-                      self.writer_log({}))
+        self.assertEqual(self.synchronous({}), ["NORMAL"])
 
 
 if __name__ == "__main__":

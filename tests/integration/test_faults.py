@@ -429,7 +429,7 @@ class FaultTests(FaultControl, SimTestCase):
                    3, "the SMS request in flight", interval=0.02,
                    detail=self.sim.stats)
         self.fault("full")
-        self.wait_log("jobs: cannot record job", timeout=4)
+        self.wait_log("job.record_failed", timeout=4)
         self.set_fault("")
         texts = self.wait_sms(number, 1, timeout=6)
         pin = self.sms_pin(texts[0])

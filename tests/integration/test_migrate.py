@@ -8,7 +8,6 @@ error.  `migrate --to N` stops at version N.
 
 import os
 import queue
-import re
 import shutil
 import signal
 import sqlite3
@@ -19,14 +18,13 @@ import time
 import unittest
 
 import harness
-from harness import clean_env, run_cli
+from harness import clean_env, log_events, run_cli
 from kvtest import bigstore
 
 ROWS = int(os.environ.get("KOOKOOVERIFY_MIGRATE_ROWS", "1000000"))
 BATCH = 50000  # the runner's batch, for what the progress lines must say
 # Generous: a million rows migrate in about 10 s on a busy 2-core machine.
 MIGRATE_TIMEOUT = 180.0
-PROGRESS_RE = re.compile(r"db: migration 9: (\d+) of (\d+) rows")
 # Columns of the version-8 table, all kept by migration 9.
 V8_COLUMNS = ("id, request_id, key_id, number, number_type, brand,"
               " sender_id, lg, workflow_id, code_length, test_number,"
@@ -61,6 +59,14 @@ def fingerprint(db):
         con.close()
 
 
+def progress_of(line):
+    """(rows done, rows total) of a progress line of migration 9, or
+    None."""
+    for e in log_events(line, "store.migration_progress", migration=9):
+        return int(e["rows_done"]), int(e["rows_total"])
+    return None
+
+
 class Migrating:
     """`kookooverify migrate` running, its stderr read line by line."""
 
@@ -92,11 +98,11 @@ class Migrating:
             if line is None:
                 break
             self.seen.append(line)
-            m = PROGRESS_RE.search(line)
-            if m:
+            progress = progress_of(line)
+            if progress:
                 nth -= 1
                 if nth == 0:
-                    return int(m.group(1)), int(m.group(2))
+                    return progress
         raise AssertionError("no progress line came; stderr so far:\n%s"
                              % "\n".join(self.seen))
 
@@ -176,12 +182,12 @@ class MigrateTests(unittest.TestCase):
         m = Migrating(self.db)
         status, lines = m.finish()
         self.assertEqual(status, 0, "\n".join(lines))
-        progress = [tuple(map(int, PROGRESS_RE.search(x).groups()))
-                    for x in lines if PROGRESS_RE.search(x)]
+        progress = [p for p in map(progress_of, lines) if p]
         expected = [(min(k * BATCH, ROWS), ROWS)
                     for k in range(1, (ROWS + BATCH - 1) // BATCH + 1)]
         self.assertEqual(progress, expected, "\n".join(lines))
-        self.assertIn("applied migration 9", "\n".join(lines))
+        self.assertTrue(log_events("\n".join(lines), "store.migrated",
+                                   migration=9), "\n".join(lines))
         self.assert_migrated_intact()
 
     def test_kill_9_mid_migration_then_rerun_ends_with_the_same_rows(self):
@@ -264,8 +270,11 @@ class ForeignKeyTests(unittest.TestCase):
         cp = run_cli(["migrate", "--to", "5", "--db", self.db])
         self.assertEqual(cp.returncode, 0, cp.stderr)
         self.assertEqual(version_of(self.db), 5)
-        self.assertIn("applied migration 5", cp.stderr)
-        self.assertNotIn("applied migration 6", cp.stderr)
+        self.assertEqual([str(e["migration"]) for e in
+                          log_events(cp.stderr, "store.migrated")][-1:],
+                         ["5"], cp.stderr)
+        self.assertFalse(log_events(cp.stderr, "store.migrated",
+                                    migration=6), cp.stderr)
         cp = run_cli(["migrate", "--to", "3", "--db", self.db])
         self.assertEqual(cp.returncode, 1, cp.stderr)
         self.assertIn("schema version 5 is newer", cp.stderr)

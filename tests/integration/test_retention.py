@@ -11,7 +11,8 @@ was stored.
 import json
 
 import harness
-from harness import KVTestCase, db_query, db_scalar, pin_of, poll_until
+from harness import (KVTestCase, db_query, db_scalar, log_events, pin_of,
+                     poll_until)
 
 # The tables that hold a number, directly or through a verification.
 BY_VERIFICATION = ("checks", "events", "calls", "jobs")
@@ -169,7 +170,7 @@ class PurgeTests(KVTestCase):
         self.assertTrue(addresses_of(self.s.db, verified),
                         "the check itself stays")
         log = self.s.stderr_text()
-        self.assertIn("purge: ", log)
+        self.assertTrue(log_events(log, "purge.done"), log)
         for n in (live, verified, gone):
             self.assertNotIn(n, log, "a full number in the log")
 

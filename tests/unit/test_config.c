@@ -31,6 +31,8 @@ static void test_defaults(void **state)
 	assert_string_equal(c.default_country, "IN");
 	assert_string_equal(c.test_numbers, "");
 	assert_string_equal(c.db_synchronous, "normal");
+	assert_string_equal(c.log_format, "text");
+	assert_string_equal(c.access_log, "off");
 	assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
 }
 
@@ -87,6 +89,10 @@ static struct set_case set_cases[] = {
 	{"db_synchronous two words", "db_synchronous", "normal full", KV_EINVAL,
 	 1},
 	{"db_synchronous empty", "db_synchronous", "", KV_EINVAL, 1},
+	{"log_format json", "log_format", "json", 0, 0},
+	{"log_format xml", "log_format", "xml", KV_EINVAL, 1},
+	{"access_log on", "access_log", "on", 0, 0},
+	{"access_log yes", "access_log", "yes", KV_EINVAL, 1},
 };
 
 static void test_set(void **state)

@@ -76,8 +76,8 @@ static void sim_stop(struct MHD_Daemon *d)
 	       pthread_cond_timedwait(&sim.cond, &sim.lock, &ts) != ETIMEDOUT)
 		;
 	if (sim.active_calls > 0)
-		log_warn("kookoo-sim: %d calls still running at exit",
-			 sim.active_calls);
+		log_warn("sim.calls_running",
+			 LOG_INT("calls", sim.active_calls));
 	pthread_mutex_unlock(&sim.lock);
 }
 
@@ -132,8 +132,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (listen_parse(listen_spec, &sin, host, sizeof(host)) != 0)
-		fatal("kookoo-sim: --listen \"%s\" is not IPv4ADDR:PORT",
-		      listen_spec);
+		fatal("sim.bad_listen", LOG_STR("listen", listen_spec),
+		      LOG_STR("error", "not IPv4ADDR:PORT"));
 
 	/* Every thread inherits this mask; only main waits for the signals. */
 	sigemptyset(&sigs);
@@ -142,7 +142,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		fatal("kookoo-sim: curl_global_init failed");
+		fatal("sim.init_failed", LOG_STR("library", "libcurl"));
 	xmlInitParser();
 	sim_init();
 	if (script)
@@ -158,7 +158,7 @@ int main(int argc, char **argv)
 		MHD_OPTION_NOTIFY_COMPLETED, sim_completed, NULL,
 		MHD_OPTION_END);
 	if (!d)
-		fatal("kookoo-sim: cannot listen on %s", listen_spec);
+		fatal("sim.listen_failed", LOG_STR("listen", listen_spec));
 	info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	printf("listening on %s:%u\n", host, info ? info->port : 0);
 	fflush(stdout);

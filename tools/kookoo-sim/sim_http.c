@@ -371,5 +371,5 @@ void mhd_log(void *cls, const char *fmt, va_list ap)
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	msg[strcspn(msg, "\n")] = '\0';
-	log_warn("kookoo-sim: http: %s", msg);
+	log_warn("sim.http_message", LOG_STR("message", msg));
 }

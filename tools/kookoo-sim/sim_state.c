@@ -556,9 +556,11 @@ void script_load_file(const char *path)
 	json_t *root = json_load_file(path, 0, &jerr);
 
 	if (!root)
-		fatal("kookoo-sim: %s:%d: %s", path, jerr.line, jerr.text);
+		fatal("sim.bad_script", LOG_STR("path", path),
+		      LOG_INT("line", jerr.line), LOG_STR("error", jerr.text));
 	if (script_validate(root, err, sizeof(err)) != 0)
-		fatal("kookoo-sim: %s: %s", path, err);
+		fatal("sim.bad_script", LOG_STR("path", path),
+		      LOG_STR("error", err));
 	script_merge_locked(root);
 	json_decref(root);
 }
@@ -576,7 +578,7 @@ void sim_init(void)
 	sim.counters = json_object();
 	sim.stats = json_object();
 	if (!sim.scripts || !sim.inboxes || !sim.counters || !sim.stats)
-		fatal("kookoo-sim: out of memory");
+		fatal("sim.out_of_memory");
 	sim.rng = (uint64_t)now_ms() ^ ((uint64_t)getpid() << 32) ^
 		  0x9e3779b97f4a7c15ULL;
 	/* 17-digit call ids like KooKoo's; unique within this process. */

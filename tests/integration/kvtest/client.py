@@ -10,6 +10,7 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 
 from . import config
+from . import logscan
 from . import openapi
 
 
@@ -108,6 +109,7 @@ class ServerClient:
             hdrs["Authorization"] = "Basic " + tok
         if isinstance(body, str):
             body = body.encode("utf-8")
+        logscan.note_request(url, body, hdrs)
         try:
             resp, raw = send(self.port, method, url, body, hdrs)
         except (OSError, http.client.HTTPException) as e:

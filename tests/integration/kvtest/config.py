@@ -61,6 +61,10 @@ LIMITS_OFF = {
 }
 
 
+# KOOKOOVERIFY_TEST_LOG_FORMAT=json: every server and command logs JSON.
+LOG_FORMAT = os.environ.get("KOOKOOVERIFY_TEST_LOG_FORMAT", "")
+
+
 def clean_env(settings=None):
     """os.environ without inherited KOOKOOVERIFY_* plus `settings`.
 
@@ -68,6 +72,9 @@ def clean_env(settings=None):
     """
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("KOOKOOVERIFY_")}
+    # The whole suite can run with JSON logs (the log scan reads both).
+    if LOG_FORMAT:
+        env["KOOKOOVERIFY_LOG_FORMAT"] = LOG_FORMAT
     # The abuse limits have their own tests (test_limits.py); every other
     # test sends far more per key, number and address than they allow.
     env.update(LIMITS_OFF)

@@ -4,6 +4,7 @@ it did.  The test sets self.control to the control file's path."""
 
 import os
 
+from .logscan import events
 from .waiting import poll_until
 
 
@@ -15,18 +16,26 @@ class FaultControl:
         with open(self.server.stderr_paths[-1], "rb") as f:
             return f.read().decode("utf-8", "replace")
 
+    def count_log(self, mark):
+        """How often the current run logged `mark`: a text, or an (event,
+        fields) pair in either log format."""
+        if isinstance(mark, tuple):
+            return len(events(self.log(), mark[0], **mark[1]))
+        return self.log().count(mark)
+
     def wait_log(self, text, before=0, timeout=3.0):
         """Polls the current run's stderr until `text` appears more than
         `before` times."""
-        poll_until(lambda: self.log().count(text) > before, timeout,
-                   "the server to log %r" % text, interval=0.02,
+        poll_until(lambda: self.count_log(text) > before, timeout,
+                   "the server to log %r" % (text,), interval=0.02,
                    detail=lambda: self.log()[-3000:])
 
     def set_fault(self, word):
         """Writes `word` ("" = none) to the control file and waits until the
         server armed it (the hook polls every 100 ms)."""
-        mark = "faultvfs: armed %s" % word if word else "faultvfs: disarmed"
-        before = self.log().count(mark)
+        mark = (("faultvfs.armed", {"fault": word}) if word
+                else ("faultvfs.disarmed", {}))
+        before = self.count_log(mark)
         tmp = self.control + ".tmp"
         with open(tmp, "w") as f:
             f.write(word)

@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 
+from . import logscan
 from .client import ServerClient, send, with_query
 from .config import (BIN, CLI_TIMEOUT, FIRST_NUMBER, READY_TIMEOUT,
                      SIM_BIN, STOP_TIMEOUT, clean_env, pin_of,
@@ -452,6 +453,31 @@ class Server(ServerClient, Child):
                 return self.settings[k]
         return self.secret_file or self.db + ".secret"
 
+    def check_stderr(self):
+        """Child.check_stderr(), then the log scan (kvtest/logscan.py):
+        no PIN, full phone number, API secret or the server secret's hex
+        in any line this server wrote, in either log format."""
+        super().check_stderr()
+        for k in self.keys:
+            logscan.note_secret(k.get("api_secret"))
+        try:
+            with open(self.secret_path, "rb") as f:
+                logscan.note_secret(f.read().hex())
+        except (OSError, TypeError):
+            pass  # not made yet, or the test removed it
+        text = ""
+        for p in self.stderr_paths:
+            try:
+                with open(p, "rb") as f:
+                    text += f.read().decode("utf-8", "replace")
+            except OSError:
+                continue
+        leak = logscan.find_leak(text)
+        if leak:
+            self.failed = True
+            raise AssertionError("%s in the %s's log (%s), line:\n%s"
+                                 % (leak[0], self.label, leak[1], leak[2]))
+
     def close(self):
         """Child.close(), then the PostgreSQL database this server made is
         dropped (kept, as the dir is, when something failed)."""
@@ -578,7 +604,11 @@ class Sim(Child):
     def inbox(self, number):
         """{"phone_no", "sms": [{message, senderid, time}], "calls": [...]}
         for a number in any form the simulator matches (last 10 digits)."""
-        return self.request("GET", "/sim/inbox", {"phone_no": number})
+        box = self.request("GET", "/sim/inbox", {"phone_no": number})
+        # A PIN the server sent must not be in any server's log.
+        logscan.note_sms(m.get("message") for m in box.get("sms", []))
+        logscan.note_calls(box.get("calls", []))
+        return box
 
     def sms(self, number):
         """The texts of the SMS the number got, oldest first."""
