@@ -7,6 +7,7 @@
 #define KV_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "util.h"
@@ -43,6 +44,11 @@ struct http_req {
 	const char *cors_allow;
 	int preflight;        /* the reply answers a CORS preflight */
 	const char *location; /* Location header of a redirect, or NULL */
+	/* WWW-Authenticate header of a 401 (the scheme wanted), or NULL. */
+	const char *www_authenticate;
+	/* For /metrics: the route's label, its dialect, when it began. */
+	unsigned metric_route, metric_dialect;
+	uint64_t metric_start_ns;
 
 	struct http_write *write; /* private to http.c: see http_write() */
 };
