@@ -19,6 +19,9 @@ typedef atomic_uint_least64_t metric_cell;
 
 enum metric_type { MT_COUNTER, MT_GAUGE, MT_HISTOGRAM };
 
+/* Most labels a family has. */
+#define METRIC_LABELS_MAX 3
+
 /* A label and its closed list of values (n of them; the key label: NULL). */
 struct metric_label {
 	const char *name;
@@ -32,16 +35,16 @@ struct metric_label {
  * (not cumulative; the last is +Inf) and then its sum.
  */
 struct metric_family {
-	enum metric_id id;
 	const char *name;
 	const char *help;
-	enum metric_type type;
-	const struct metric_label *labels[3];
-	unsigned nlabels;
 	const double *bounds;
-	unsigned nbounds;
 	metric_cell *cells;
 	size_t ncells;
+	const struct metric_label *labels[METRIC_LABELS_MAX];
+	enum metric_id id;
+	enum metric_type type;
+	unsigned nlabels;
+	unsigned nbounds;
 	int sparse; /* leave out combinations that counted nothing */
 };
 

@@ -15,6 +15,8 @@ int metrics_escape_label(struct buf *out, const char *v)
 {
 	int rc = 0;
 
+	if (!v)
+		return 0;
 	for (const char *p = v; *p && rc == 0; p++) {
 		if (*p == '\\')
 			rc = buf_append(out, "\\\\", 2);
@@ -52,7 +54,10 @@ static int appendf(struct buf *out, const char *fmt, ...)
 static int combo_values(const struct metric_family *f, size_t at,
 			const char *vals[3], char tmp[24])
 {
-	for (unsigned i = f->nlabels; i-- > 0;) {
+	unsigned n = f->nlabels < METRIC_LABELS_MAX ? f->nlabels
+						    : METRIC_LABELS_MAX;
+
+	for (unsigned i = n; i-- > 0;) {
 		const struct metric_label *l = f->labels[i];
 		unsigned v = (unsigned)(at % l->n);
 
@@ -74,7 +79,8 @@ static int labels_put(struct buf *out, const struct metric_family *f,
 	if (f->nlabels == 0 && !extra)
 		return 0;
 	rc = buf_append(out, "{", 1);
-	for (unsigned i = 0; i < f->nlabels && rc == 0; i++) {
+	for (unsigned i = 0; i < f->nlabels && i < METRIC_LABELS_MAX && rc == 0;
+	     i++) {
 		rc = appendf(out, "%s%s=\"", i ? "," : "", f->labels[i]->name);
 		if (rc == 0)
 			rc = metrics_escape_label(out, vals[i]);
