@@ -34,8 +34,8 @@ static const char *const limits[MLIM_N] = {
 static const char *const backends[MB_N] = {"sqlite", "postgres"};
 static const char *const slow_closes[MSLOW_N] = {"evicted", "timeout"};
 static const char *const missed[MMISS_N] = {"verified", "ignored", "unmatched"};
-static const char *const workflows[METRICS_WORKFLOWS + 1] = {
-	"1", "2", "3", "4", "5", "6", "7", "8", "9", "other"};
+static const char *const workflows[METRICS_WORKFLOWS + 2] = {
+	"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "other"};
 /* Filled by metrics_routes_set(); the last one is "other". */
 static const char *routes[METRICS_ROUTES + 1];
 
@@ -89,7 +89,7 @@ static const double batch_bounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
 #define HIST_CELLS(n, bounds) ((n) * (ARRAY_LEN(bounds) + 2))
 #define N_ROUTES ((size_t)METRICS_ROUTES + 1)
 #define N_KEYS ((size_t)METRICS_KEYS + 1)
-#define N_WF ((size_t)METRICS_WORKFLOWS + 1)
+#define N_WF ((size_t)METRICS_WORKFLOWS + 2)
 
 static metric_cell c_http[N_ROUTES * MD_N * ARRAY_LEN(statuses)];
 static metric_cell c_http_dur[HIST_CELLS(N_ROUTES * MD_N, http_bounds)];
@@ -481,8 +481,8 @@ void metrics_routes_set(const char *const *names, unsigned n)
 
 unsigned metrics_workflow(int w)
 {
-	return w >= 1 && w <= METRICS_WORKFLOWS ? (unsigned)(w - 1)
-						: METRICS_WORKFLOWS;
+	return w >= 0 && w <= METRICS_WORKFLOWS ? (unsigned)w
+						: METRICS_WORKFLOWS + 1;
 }
 
 unsigned metrics_status(unsigned code)

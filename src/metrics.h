@@ -97,7 +97,10 @@ enum metric_backend { MB_SQLITE, MB_POSTGRES, MB_N };
 enum metric_slow_close { MSLOW_EVICTED, MSLOW_TIMEOUT, MSLOW_N };
 enum metric_missed { MMISS_VERIFIED, MMISS_IGNORED, MMISS_UNMATCHED, MMISS_N };
 
-/* Workflows 1 to this have a label of their own; others are "other". */
+/*
+ * Workflows 0 (the default one) to this have a label of their own; others
+ * are "other".
+ */
 #define METRICS_WORKFLOWS 9
 /* API keys with a label of their own; later ones are key="other". */
 #define METRICS_KEYS 1024
@@ -114,7 +117,7 @@ void metrics_routes_set(const char *const *names, unsigned n);
 /* The `status` label's index of an HTTP status code. */
 unsigned metrics_status(unsigned code);
 
-/* The label index of workflow id `w` (1..METRICS_WORKFLOWS, else other). */
+/* The label index of workflow id `w` (0..METRICS_WORKFLOWS, else other). */
 unsigned metrics_workflow(int w);
 
 /*

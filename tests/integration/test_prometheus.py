@@ -313,3 +313,38 @@ class MetricsDocTests(KVTestCase):
                          "in OPERATIONS.md but not on /metrics")
         self.assertEqual(sorted(shown - listed), [],
                          "on /metrics but not in OPERATIONS.md")
+
+
+class RefusalCountTests(KVTestCase):
+    """Refusals count by the limit that refused them, and a cancel or a
+    failure by how the verification ended (read from /metrics itself)."""
+
+    settings = {"limit_ip_checks_per_min": 2, "cancel_min_age": 0}
+
+    def figure(self, text, series):
+        m = re.search(r"^%s (\d+)$" % re.escape(series), text, re.M)
+        return int(m.group(1)) if m else 0
+
+    def test_refusals_and_ends_are_counted(self):
+        key = self.s.keys[0]["api_key"]
+        _, rid = self.vonage_request_ok()
+        for _ in range(2):
+            self.assert_vonage(self.s.vonage(
+                "/check", {"request_id": rid, "code": "0000"}), "16")
+        self.assert_vonage(self.s.vonage(
+            "/check", {"request_id": rid, "code": "0000"}), "1")
+        _, other = self.vonage_request_ok()
+        self.assert_vonage(self.s.vonage(
+            "/control", {"request_id": other, "cmd": "cancel"}), "0")
+        text = self.s.metrics().text
+        self.assertEqual(self.figure(
+            text, 'kookooverify_rate_limited_total{limit="check_ip"}'), 1)
+        self.assertEqual(self.figure(
+            text, 'kookooverify_verifications_ended_total{key="%s",'
+            'workflow="0",result="cancelled"}' % key), 1)
+        self.assertEqual(self.figure(
+            text, 'kookooverify_verifications_started_total{key="%s",'
+            'workflow="0"}' % key), 2)
+        self.assertEqual(self.figure(
+            text, 'kookooverify_http_requests_total{route='
+            '"/verify/check/json",dialect="vonage",status="429"}'), 0)

@@ -162,7 +162,7 @@ static void test_key_table_is_bounded(void **state)
 	assert_int_equal(other, 100);
 	t = render();
 	assert_true(has_line(t, "kookooverify_verifications_started_total{key="
-				"\"other\",workflow=\"1\"} 100"));
+				"\"other\",workflow=\"0\"} 100"));
 	free(t);
 }
 
