@@ -35,7 +35,6 @@ static size_t body_max;
 /* The header trusted proxies name the client in (forwarded_header). */
 static enum proxy_header fwd_kind;
 static const char *fwd_name = "X-Forwarded-For";
-static atomic_ulong served;
 /*
  * Writes queued by http_write() whose connection is not resumed yet: the
  * daemon may only stop once there are none (libmicrohttpd must not stop
@@ -104,11 +103,6 @@ static void route_metric(struct http_req *req, const struct route *r)
 		req->metric_dialect = route_dialects[t];
 		return;
 	}
-}
-
-unsigned long http_requests_served(void)
-{
-	return atomic_load(&served);
 }
 
 void http_slow_closes(unsigned long *evicted, unsigned long *timed_out)
@@ -565,7 +559,6 @@ static enum MHD_Result queue_reply(struct http_req *req)
 					"close");
 	ret = MHD_queue_response(req->conn, req->status, resp);
 	MHD_destroy_response(resp);
-	atomic_fetch_add(&served, 1);
 	metrics_inc(M_HTTP_REQUESTS, req->metric_route, req->metric_dialect,
 		    metrics_status(req->status));
 	metrics_observe(M_HTTP_DURATION, req->metric_route, req->metric_dialect,

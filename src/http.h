@@ -109,9 +109,6 @@ void http_write(struct http_req *req, int (*fn)(struct store_tx *c, void *arg),
 		void (*then)(struct http_req *req, int rc, void *arg),
 		void *then_arg);
 
-/* Number of requests served since start (for /metrics). */
-unsigned long http_requests_served(void);
-
 /*
  * Connections closed before their request arrived whole since start (for
  * /metrics): to make room under max_pending_requests, and past
