@@ -348,3 +348,57 @@ class RefusalCountTests(KVTestCase):
         self.assertEqual(self.figure(
             text, 'kookooverify_http_requests_total{route='
             '"/verify/check/json",dialect="vonage",status="429"}'), 0)
+
+
+class DeliveryCountTests(WiredTestCase):
+    """KooKoo's refusals, failures and call outcomes, by reason and class
+    (read from /metrics itself)."""
+
+    wired_settings = {"pin_expiry": 120, "next_event_wait": 60}
+
+    @classmethod
+    def make_provider(cls):
+        sim = Sim("count-sim")
+        try:
+            sim.start()
+        except BaseException:
+            sim.close()
+            raise
+        return sim
+
+    def figures(self):
+        return {m.group(1): int(m.group(2)) for m in re.finditer(
+            r"^(kookooverify_[^ ]+) (\d+)$", self.s.metrics().text, re.M)}
+
+    def test_refusals_retries_and_call_outcomes(self):
+        dnd, flaky, busy = "919812600001", "919812600002", "919812600003"
+        self.provider.script(dnd, sms="dnd")
+        self.provider.script(flaky, sms="http500", sms_fail_times=1)
+        self.provider.script(busy, call="busy")
+        self.vonage_request_ok(number=dnd, workflow_id="6")
+        self.vonage_request_ok(number=flaky, workflow_id="6")
+        self.vonage_request_ok(number=busy, workflow_id="7")
+        want = {
+            'kookooverify_deliveries_total{channel="sms",result="refused"}':
+                1,
+            'kookooverify_delivery_refusals_total{channel="sms",'
+            'reason="dnd"}': 1,
+            'kookooverify_kookoo_errors_total{api="sms",'
+            'class="refused_dnd"}': 1,
+            'kookooverify_deliveries_total{channel="sms",result="retried"}':
+                1,
+            'kookooverify_kookoo_errors_total{api="sms",class="http_5xx"}':
+                1,
+            'kookooverify_deliveries_total{channel="sms",result="sent"}': 1,
+            'kookooverify_deliveries_total{channel="call",result="sent"}': 1,
+            'kookooverify_call_outcomes_total{outcome="busy"}': 1,
+            'kookooverify_kookoo_request_duration_seconds_count{api="sms"}':
+                3,
+        }
+
+        def settled():
+            f = self.figures()
+            return all(f.get(k, 0) >= v for k, v in want.items()) and f
+        got = poll_until(settled, FLOW_TIMEOUT, "the deliveries counted",
+                         interval=0.1, detail=self.figures)
+        self.assertEqual({k: got.get(k, 0) for k in want}, want)
