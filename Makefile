@@ -203,7 +203,7 @@ FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 # The project objects each harness needs.
 FUZZ_OBJ_params       := src/params.o
 FUZZ_OBJ_phone        := src/phone.o
-FUZZ_OBJ_kookoo       := src/kookoo.o src/util.o
+FUZZ_OBJ_kookoo       := src/kookoo.o src/metrics.o src/util.o
 FUZZ_OBJ_ivr          := ivr/ivr_xml.o src/sms.o src/sms_count.o src/util.o
 FUZZ_OBJ_ivr_validate := $(FUZZ_OBJ_ivr)
 FUZZ_OBJ_ivr_callback := src/crypto.o src/params.o src/util.o

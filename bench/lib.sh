@@ -255,6 +255,21 @@ warm_up() {
 	fi
 }
 
+# scrape_loop BASE TOKEN: reads BASE/metrics with the operator token once a
+# second, as Prometheus would, until killed; counts the scrapes into
+# DIR/scrapes and the last one's size into DIR/scrape_bytes.
+scrape_loop() {
+	n=0
+	while :; do
+		b=$(curl -s -o /dev/null -w '%{size_download}' \
+			-H "Authorization: Bearer $2" "$1/metrics") || b=0
+		n=$((n + 1))
+		echo "$n" >"$DIR/scrapes"
+		echo "$b" >"$DIR/scrape_bytes"
+		sleep 1
+	done
+}
+
 # make_key DB [VAR=VALUE...]: an API key in DB; exports BENCH_AUTH.
 make_key() {
 	kd=$1

@@ -64,6 +64,12 @@ END {
 		"target >= 50%  " verdict(s >= 50))
 	line("Search(+" rows " rows)/healthz", sprintf("%6.1f%%", b),
 		"target >= 50%  " verdict(b >= 50))
+	if (r("request_scraped") > 0 && r("request_after") > 0) {
+		sc = x(r("request_scraped"),
+			(r("request") + r("request_after")) / 2)
+		line("Request scraped each 1 s/Request", sprintf("%6.2fx", sc),
+			"target >= 0.95x  " verdict(sc >= 0.95))
+	}
 	if (r("mhd_static") > 0)
 		line("Request/static libmicrohttpd", sprintf("%6.1f%%",
 			pct(r("request"), r("mhd_static"))), "")

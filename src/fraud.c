@@ -15,6 +15,7 @@
 #include "err.h"
 #include "fraud.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "util.h"
 
@@ -162,7 +163,11 @@ struct block_tx {
 
 static int block_tx_run(struct store_tx *c, void *arg)
 {
-	return store_block_put(c, &((struct block_tx *)arg)->row);
+	int rc = store_block_put(c, &((struct block_tx *)arg)->row);
+
+	if (rc == 0)
+		metrics_inc(M_FRAUD_BLOCKS, 0, 0, 0);
+	return rc;
 }
 
 /*
@@ -258,6 +263,8 @@ int fraud_count_request(struct store_tx *c, const char *digits,
 	conversion_block(prefix, pk_key_id, now, block);
 	rc = store_block_put(c, block);
 	if (rc == 0)
+		metrics_inc(M_FRAUD_BLOCKS, 0, 0, 0);
+	if (rc == 0)
 		conversion_block_log(block);
 	*blocked = rc == 0;
 	return rc;
@@ -332,5 +339,8 @@ int fraud_note_report(struct store_tx *c, const char *number, int64_t key_id,
 	log_warn("fraud.blocked", LOG_STR("prefix", b.prefix),
 		 LOG_STR("scope", b.key_id ? "key" : "all"),
 		 LOG_STR("reason", b.reason));
-	return store_block_put(c, &b);
+	rc = store_block_put(c, &b);
+	if (rc == 0)
+		metrics_inc(M_FRAUD_BLOCKS, 0, 0, 0);
+	return rc;
 }

@@ -26,6 +26,7 @@
 #include "err.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "proxy.h"
 #include "store.h"
 
@@ -34,7 +35,6 @@ static size_t body_max;
 /* The header trusted proxies name the client in (forwarded_header). */
 static enum proxy_header fwd_kind;
 static const char *fwd_name = "X-Forwarded-For";
-static atomic_ulong served;
 static int access_log; /* setting access_log = on */
 /*
  * Writes queued by http_write() whose connection is not resumed yet: the
@@ -66,10 +66,44 @@ static char no_memory[] = "{\"status\":5,\"error_text\":\"Internal Error\"}";
 static const struct route *const route_tables[] = {
 	misc_routes, seed_routes, vonage_routes, ivr_routes, browser_routes,
 };
+/* The `dialect` label of each route table, and its first route's label. */
+static const unsigned route_dialects[ARRAY_LEN(route_tables)] = {
+	MD_MISC, MD_SEED, MD_VONAGE, MD_IVR, MD_BROWSER,
+};
+static unsigned route_label_base[ARRAY_LEN(route_tables)];
 
-unsigned long http_requests_served(void)
+/* Names every route for the metrics' `route` label, in table order. */
+static void routes_label(void)
 {
-	return atomic_load(&served);
+	const char *names[METRICS_ROUTES];
+	unsigned n = 0;
+
+	for (size_t t = 0; t < ARRAY_LEN(route_tables); t++) {
+		route_label_base[t] = n;
+		for (const struct route *r = route_tables[t]; r->path; r++)
+			if (n < METRICS_ROUTES)
+				names[n++] = r->path;
+	}
+	metrics_routes_set(names, n);
+}
+
+/* The request's route and dialect labels, once its route is known. */
+static void route_metric(struct http_req *req, const struct route *r)
+{
+	for (size_t t = 0; r && t < ARRAY_LEN(route_tables); t++) {
+		const struct route *first = route_tables[t];
+		const struct route *end = first;
+
+		while (end->path)
+			end++;
+		if (r < first || r >= end)
+			continue;
+		req->metric_route = route_label_base[t] + (unsigned)(r - first);
+		if (req->metric_route > METRICS_ROUTES)
+			req->metric_route = METRICS_ROUTES;
+		req->metric_dialect = route_dialects[t];
+		return;
+	}
 }
 
 void http_slow_closes(unsigned long *evicted, unsigned long *timed_out)
@@ -152,6 +186,7 @@ static void dispatch(struct http_req *req)
 	const struct route *r = route_find(req->path, req->method, &known);
 
 	req->route = r ? r->path : known ? known->path : NULL;
+	route_metric(req, r ? r : known);
 	log_context_clear();
 	if (r)
 		r->handler(req);
@@ -270,6 +305,9 @@ static void *request_begin(void *cls, const char *uri,
 		return NULL;
 	req->conn = conn;
 	req->status = MHD_HTTP_OK;
+	req->metric_route = METRICS_ROUTES; /* "other" until routed */
+	req->metric_dialect = MD_MISC;
+	req->metric_start_ns = metrics_now_ns();
 	buf_init(&req->body, body_max);
 	q = uri ? strchr(uri, '?') : NULL;
 	if (q) {
@@ -537,13 +575,19 @@ static enum MHD_Result queue_reply(struct http_req *req)
 	if (req->location)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION,
 					req->location);
+	if (req->www_authenticate)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					req->www_authenticate);
 	cs = conn_state_of(req->conn);
 	if (cs && cs->must_close)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
 					"close");
 	ret = MHD_queue_response(req->conn, req->status, resp);
 	MHD_destroy_response(resp);
-	atomic_fetch_add(&served, 1);
+	metrics_inc(M_HTTP_REQUESTS, req->metric_route, req->metric_dialect,
+		    metrics_status(req->status));
+	metrics_observe(M_HTTP_DURATION, req->metric_route, req->metric_dialect,
+			metrics_since(req->metric_start_ns));
 	if (access_log)
 		access_line(req);
 	log_context_clear();
@@ -783,6 +827,7 @@ int http_start(const struct config *cfg, int *bound_port, char *err,
 	fwd_name = fwd_kind == PROXY_FORWARDED ? "Forwarded"
 					       : "X-Forwarded-For";
 	fd_limit_check((rlim_t)cfg->max_connections);
+	routes_label();
 	if (deadline_start((unsigned int)cfg->max_pending_requests,
 			   cfg->request_timeout) != 0) {
 		snprintf(err, errlen, "cannot start the request sweeper");

@@ -7,6 +7,7 @@
 #define KV_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "config.h"
@@ -44,6 +45,11 @@ struct http_req {
 	const char *cors_allow;
 	int preflight;        /* the reply answers a CORS preflight */
 	const char *location; /* Location header of a redirect, or NULL */
+	/* WWW-Authenticate header of a 401 (the scheme wanted), or NULL. */
+	const char *www_authenticate;
+	/* For /metrics: the route's label, its dialect, when it began. */
+	unsigned metric_route, metric_dialect;
+	uint64_t metric_start_ns;
 
 	struct http_write *write; /* private to http.c: see http_write() */
 	/* Private to http.c: what the access log says of the request. */
@@ -107,9 +113,6 @@ void http_write(struct http_req *req, int (*fn)(struct store_tx *c, void *arg),
 		void *fn_arg,
 		void (*then)(struct http_req *req, int rc, void *arg),
 		void *then_arg);
-
-/* Number of requests served since start (for /metrics). */
-unsigned long http_requests_served(void);
 
 /*
  * Connections closed before their request arrived whole since start (for

@@ -19,6 +19,7 @@
 #include "jobs.h"
 #include "kookoo.h"
 #include "log.h"
+#include "metrics.h"
 #include "phone.h"
 #include "sms.h"
 #include "util.h"
@@ -249,6 +250,36 @@ static int64_t retry_due(const struct verify_claim *cl,
 			       0.5 + randombytes_uniform(501) / 1000.0);
 }
 
+/*
+ * Counts a send for /metrics: sent, refused for good (by KooKoo's reason,
+ * or a call skipped outside the calling window), retried or failed (no
+ * attempt left).  A call waiting for the window to open is not a send.
+ */
+static void count_delivery(const struct verify_claim *cl,
+			   const struct verify_report *o)
+{
+	unsigned ch = cl->channel == 's' ? MSEND_SMS : MSEND_CALL;
+	unsigned why = MREF_OTHER;
+
+	if (o->wait_until_s)
+		return;
+	if (o->result == SEND_ACCEPTED && !o->skipped) {
+		metrics_inc(M_DELIVERIES, ch, MRES_SENT, 0);
+		return;
+	}
+	if (o->result == SEND_RETRY && !o->skipped) {
+		metrics_inc(M_DELIVERIES, ch,
+			    o->retry_due_ms ? MRES_RETRIED : MRES_FAILED, 0);
+		return;
+	}
+	if (o->skipped || strcmp(o->reason, "outside calling hours") == 0)
+		why = MREF_WINDOW;
+	else if (strcmp(o->reason, "DND") == 0)
+		why = MREF_DND;
+	metrics_inc(M_DELIVERIES, ch, MRES_REFUSED, 0);
+	metrics_inc(M_DELIVERY_REFUSALS, ch, why, 0);
+}
+
 /* ---- workers ---- */
 
 /* The notification count, read before a claim that may find nothing. */
@@ -367,6 +398,7 @@ static void *worker_main(void *arg)
 		o.retry_due_ms = retry_due(&cl, &o);
 		log_context_request_id(cl.rec.v.request_id);
 		log_context_number(cl.rec.number);
+		count_delivery(&cl, &o);
 		log_send(&cl, &o);
 		/* If this fails the lease runs out and the job runs again. */
 		if (verify_job_record(&o) != 0)

@@ -7,6 +7,7 @@
 
 #include "err.h"
 #include "keys.h"
+#include "metrics.h"
 #include "store.h"
 #include "util.h"
 
@@ -187,6 +188,7 @@ int keys_authenticate(const char *api_key, const char *api_secret,
 	sodium_memzero(given, sizeof(given));
 	if (!found || !rc)
 		return KV_EAUTH;
+	metrics_key_name(k.id, k.api_key);
 	out->key_id = k.id;
 	out->kind = k.kind;
 	memcpy(out->countries, k.countries, sizeof(k.countries));
@@ -216,6 +218,7 @@ int keys_authenticate_publishable(const char *api_key, const char *origin,
 		return rc;
 	if (!listed)
 		return KV_EPERM;
+	metrics_key_name(k.id, k.api_key);
 	out->key_id = k.id;
 	out->kind = k.kind;
 	memcpy(out->countries, k.countries, sizeof(k.countries));

@@ -19,6 +19,7 @@
 
 #include "err.h"
 #include "kookoo.h"
+#include "metrics.h"
 #include "util.h"
 
 #define KOOKOO_CONNECT_TIMEOUT_MS 3000L
@@ -569,6 +570,48 @@ static int fill_failure(struct kookoo_result *out, int err, const char *why)
 	return err;
 }
 
+/* The `class` label of a request that did not deliver (metrics.h). */
+static unsigned error_class(CURLcode rc, int too_big,
+			    const struct kookoo_result *out)
+{
+	static const struct {
+		const char *reason;
+		unsigned cls;
+	} reasons[] = {
+		{"DND", MERR_REFUSED_DND},
+		{"outside calling hours", MERR_REFUSED_WINDOW},
+		{"authentication error", MERR_AUTH},
+		{"malformed reply", MERR_MALFORMED},
+	};
+
+	if (rc == CURLE_OPERATION_TIMEDOUT)
+		return MERR_TIMEOUT;
+	if (too_big || rc == CURLE_FILESIZE_EXCEEDED)
+		return MERR_MALFORMED;
+	if (rc != CURLE_OK)
+		return MERR_NETWORK;
+	if (out->http_status >= 500)
+		return MERR_HTTP_5XX;
+	if (out->http_status < 200 || out->http_status > 299)
+		return MERR_HTTP_4XX;
+	for (size_t i = 0; i < ARRAY_LEN(reasons); i++)
+		if (strcmp(out->reason, reasons[i].reason) == 0)
+			return reasons[i].cls;
+	return MERR_OTHER;
+}
+
+/* Counts a finished request: its duration, and its class unless accepted. */
+static void count_request(int is_call, uint64_t t0, CURLcode rc, int too_big,
+			  const struct kookoo_result *out)
+{
+	unsigned api = is_call ? MSEND_CALL : MSEND_SMS;
+
+	metrics_observe(M_KOOKOO_DURATION, api, 0, metrics_since(t0));
+	if (out->outcome != KOOKOO_ACCEPTED)
+		metrics_inc(M_KOOKOO_ERRORS, api, error_class(rc, too_big, out),
+			    0);
+}
+
 /* Runs one GET and classifies its outcome into *out. */
 static int kookoo_request(struct kookoo *k, const char *script,
 			  const struct kookoo_param *params, size_t n,
@@ -578,6 +621,7 @@ static int kookoo_request(struct kookoo *k, const char *script,
 	char tmp[sizeof(out->reason)];
 	long http = 0, connects = -1;
 	CURLcode rc;
+	uint64_t t0 = metrics_now_ns();
 	int ret;
 
 	ret = url_build(k, script, params, n, &url);
@@ -603,6 +647,7 @@ static int kookoo_request(struct kookoo *k, const char *script,
 	if (rc == CURLE_OK) {
 		kookoo_classify(http, k->body.len ? k->body.data : "",
 				k->body.len, is_call, out);
+		count_request(is_call, t0, rc, 0, out);
 		return 0;
 	}
 	memset(out, 0, sizeof(*out));
@@ -616,6 +661,7 @@ static int kookoo_request(struct kookoo *k, const char *script,
 			 curl_easy_strerror(rc));
 		set_result(out, KOOKOO_RETRY, tmp);
 	}
+	count_request(is_call, t0, rc, k->too_big, out);
 	return 0;
 }
 

@@ -442,6 +442,11 @@ int store_jobs_pending(struct store_tx *c, int64_t *count)
 	return ops->jobs_pending(c, count);
 }
 
+int store_stats(struct store_tx *c, int64_t now, struct store_stats *out)
+{
+	return ops->stats(c, now, out);
+}
+
 int store_backup(const char *path, const char *dest, int force,
 		 struct store_backup_stats *stats, char *err, size_t errlen)
 {

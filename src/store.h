@@ -311,6 +311,22 @@ int store_job_step_now(struct store_tx *c, int64_t verification_id,
 int store_jobs_pending(struct store_tx *c, int64_t *count);
 
 /*
+ * The store-wide figures /metrics reads at scrape time, from cheap
+ * queries on a reader: pending jobs due at `now` and leased, the due_ms of
+ * the oldest due one (0: none), prefix blocks in force, and the database's
+ * and its write-ahead log's sizes in bytes (-1: not known to this role).
+ */
+struct store_stats {
+	int64_t jobs_due;
+	int64_t jobs_leased;
+	int64_t oldest_due_ms;
+	int64_t blocks_active;
+	int64_t db_bytes;
+	int64_t wal_bytes;
+};
+int store_stats(struct store_tx *c, int64_t now, struct store_stats *out);
+
+/*
  * Backups.  store_backup() copies the live store that `path` names, while
  * the server runs, to the file dest: a consistent snapshot written to
  * dest.tmp, made durable, then renamed (mode 0600), so dest is never a

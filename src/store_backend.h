@@ -124,6 +124,7 @@ struct store_ops {
 	int (*job_step_now)(struct store_tx *c, int64_t verification_id,
 			    int64_t now_ms, int *moved);
 	int (*jobs_pending)(struct store_tx *c, int64_t *count);
+	int (*stats)(struct store_tx *c, int64_t now, struct store_stats *out);
 	int (*backup)(const char *path, const char *dest, int force,
 		      struct store_backup_stats *stats, char *err,
 		      size_t errlen);

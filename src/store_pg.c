@@ -607,6 +607,7 @@ const struct store_ops store_pg_ops = {
 	.jobs_cancel = pg_jobs_cancel,
 	.job_step_now = pg_job_step_now,
 	.jobs_pending = pg_jobs_pending,
+	.stats = pg_stats,
 	.backup = pg_backup,
 	.restore = pg_restore,
 	.number_erase = pg_number_erase,

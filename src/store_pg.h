@@ -292,6 +292,7 @@ int pg_jobs_cancel(struct store_tx *c, int64_t verification_id, int64_t now_ms);
 int pg_job_step_now(struct store_tx *c, int64_t verification_id, int64_t now_ms,
 		    int *moved);
 int pg_jobs_pending(struct store_tx *c, int64_t *count);
+int pg_stats(struct store_tx *c, int64_t now, struct store_stats *out);
 int pg_backup(const char *path, const char *dest, int force,
 	      struct store_backup_stats *stats, char *err, size_t errlen);
 int pg_restore(const char *path, const char *src, char *err, size_t errlen);

@@ -16,6 +16,7 @@
 #include "store_queue.h"
 #include "err.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 /*
@@ -269,14 +270,19 @@ static int pg_try_group(struct store_tx *c, struct store_write_op *batch,
 {
 	struct store_write_op *op;
 	int rc = pg_begin(c);
+	unsigned nops = 0;
+	uint64_t t0;
 
 	*failed = NULL;
 	*begun = rc == 0;
 	c->in_write = 1;
 	c->next_id = 0;
+	/* The closures' metrics count only once their commit is done. */
+	metrics_tx_begin();
 	for (op = batch; op != end && rc == 0; op = op->next) {
 		c->raced = 0;
 		op->rc = op->fn(c, op->arg);
+		nops++;
 		if (op->rc != 0 && op->rc != KV_ENOTFOUND) {
 			rc = op->rc;
 			*failed = op;
@@ -286,8 +292,15 @@ static int pg_try_group(struct store_tx *c, struct store_write_op *batch,
 		}
 	}
 	c->in_write = 0;
+	t0 = metrics_now_ns();
 	if (rc == 0)
 		rc = pg_commit(c);
+	metrics_tx_end(rc == 0);
+	if (rc == 0) {
+		metrics_observe(M_STORE_BATCH, MB_POSTGRES, 0, nops);
+		metrics_observe(M_STORE_COMMIT, MB_POSTGRES, 0,
+				metrics_since(t0));
+	}
 	if (rc != 0 && !c->broken &&
 	    PQtransactionStatus(c->conn) != PQTRANS_IDLE)
 		pg_rollback(c);

@@ -529,6 +529,7 @@ const struct store_ops store_sqlite_ops = {
 	.jobs_cancel = sqlite_jobs_cancel,
 	.job_step_now = sqlite_job_step_now,
 	.jobs_pending = sqlite_jobs_pending,
+	.stats = sqlite_stats,
 	.backup = sqlite_backup,
 	.restore = sqlite_restore,
 	.number_erase = sqlite_number_erase,

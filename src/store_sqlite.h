@@ -200,6 +200,7 @@ int sqlite_jobs_cancel(struct store_tx *c, int64_t verification_id,
 int sqlite_job_step_now(struct store_tx *c, int64_t verification_id,
 			int64_t now_ms, int *moved);
 int sqlite_jobs_pending(struct store_tx *c, int64_t *count);
+int sqlite_stats(struct store_tx *c, int64_t now, struct store_stats *out);
 int sqlite_backup(const char *path, const char *dest, int force,
 		  struct store_backup_stats *stats, char *err, size_t errlen);
 int sqlite_restore(const char *path, const char *src, char *err, size_t errlen);

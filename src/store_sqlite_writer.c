@@ -16,6 +16,7 @@
 #include "store_queue.h"
 #include "err.h"
 #include "log.h"
+#include "metrics.h"
 
 /* ---- readers ---- */
 
@@ -250,17 +251,29 @@ static int writer_try_batch(struct store_write_op *batch,
 {
 	struct store_write_op *op;
 	int rc = sqlite_exec_stmt(w.conn, STMT_BEGIN);
+	unsigned nops = 0;
+	uint64_t t0;
 
 	*op_failed = 0;
+	/* The closures' metrics count only once their commit is done. */
+	metrics_tx_begin();
 	for (op = batch; op != end && rc == 0; op = op->next) {
 		op->rc = op->fn(w.conn, op->arg);
+		nops++;
 		if (op->rc != 0 && op->rc != KV_ENOTFOUND) {
 			rc = op->rc;
 			*op_failed = 1;
 		}
 	}
+	t0 = metrics_now_ns();
 	if (rc == 0)
 		rc = sqlite_exec_stmt(w.conn, STMT_COMMIT);
+	metrics_tx_end(rc == 0);
+	if (rc == 0) {
+		metrics_observe(M_STORE_BATCH, MB_SQLITE, 0, nops);
+		metrics_observe(M_STORE_COMMIT, MB_SQLITE, 0,
+				metrics_since(t0));
+	}
 	/* SQLite already rolled back after a failed I/O or allocation. */
 	if (rc != 0 && !sqlite3_get_autocommit(w.conn->db))
 		sqlite_exec_stmt(w.conn, STMT_ROLLBACK);

@@ -149,11 +149,21 @@ int verify_warm_limits(void)
 					    warm_number, NULL);
 }
 
+/* Counts a refusal by limit `limit` for /metrics when wait says one. */
+static int limited(enum metric_limit limit, int wait)
+{
+	if (wait)
+		metrics_inc(M_RATE_LIMITED, limit, 0, 0);
+	return wait;
+}
+
 int verify_auth_wait(const char *ip)
 {
 	char key[ADDR_TEXT_MAX];
 
-	return limiter_peek(svc.auth_fail, key, ip_key(ip, key), now_ms());
+	return limited(MLIM_AUTH_FAILURES,
+		       limiter_peek(svc.auth_fail, key, ip_key(ip, key),
+				    now_ms()));
 }
 
 void verify_auth_failed(const char *ip)
@@ -186,7 +196,8 @@ int verify_rate_key(int64_t key_id, int publishable, const char *ip)
 	int wait;
 
 	if (!publishable)
-		return limiter_take(svc.per_key, &key_id, sizeof(key_id), now);
+		return limited(MLIM_KEY, limiter_take(svc.per_key, &key_id,
+						      sizeof(key_id), now));
 	/*
 	 * A site's budget is shared by all its visitors: each address spends
 	 * its own share first, so one sender cannot spend the whole of it.
@@ -194,8 +205,10 @@ int verify_rate_key(int64_t key_id, int publishable, const char *ip)
 	wait = limiter_take(svc.per_pk_addr, k, pk_addr_key(key_id, ip, k),
 			    now);
 	if (wait)
-		return wait;
-	return limiter_take(svc.per_pk_key, &key_id, sizeof(key_id), now);
+		return limited(MLIM_PUBLISHABLE_IP, wait);
+	return limited(MLIM_PUBLISHABLE_KEY,
+		       limiter_take(svc.per_pk_key, &key_id, sizeof(key_id),
+				    now));
 }
 
 void verify_rate_junk(int64_t key_id, const char *ip)
@@ -355,6 +368,7 @@ static int request_tx_run(struct store_tx *c, void *arg)
 			rc = store_jobs_cancel(c, live.v.id, now);
 		if (rc != 0)
 			return rc;
+		verify_metrics_final(&live, now, MCH_SMS_CODE);
 	} else if (rc != KV_ENOTFOUND) {
 		return rc;
 	}
@@ -396,6 +410,9 @@ static int request_tx_run(struct store_tx *c, void *arg)
 		tx->rec.has_handle = 1;
 	}
 	rc = store_verification_insert(c, &tx->rec);
+	if (rc == 0)
+		metrics_inc(M_VF_STARTED, metrics_key(tx->rec.v.key_id),
+			    metrics_workflow(tx->rec.workflow_id), 0);
 	if (rc != 0 || tx->rec.test_number)
 		return rc;
 	/* The first delivery step commits with the verification itself. */
@@ -435,8 +452,10 @@ enum verify_result verify_request_start(int64_t key_id,
 	if (in->browser_ip) {
 		char key[ADDR_TEXT_MAX];
 
-		*retry_after = limiter_take(svc.per_pk_ip, key,
-					    ip_key(in->browser_ip, key), now);
+		*retry_after =
+			limited(MLIM_PUBLISHABLE_IP,
+				limiter_take(svc.per_pk_ip, key,
+					     ip_key(in->browser_ip, key), now));
 		if (*retry_after)
 			return VERIFY_THROTTLED;
 	}
@@ -466,6 +485,7 @@ enum verify_result verify_request_start(int64_t key_id,
 					 "%s", block.reason);
 				*bad_param = in->block_reason;
 			}
+			metrics_inc(M_RATE_LIMITED, MLIM_BLOCKED_PREFIX, 0, 0);
 			return VERIFY_BLOCKED;
 		}
 	}
@@ -475,7 +495,9 @@ enum verify_result verify_request_start(int64_t key_id,
 
 		if (n > (size_t)svc.prefix_digits)
 			n = (size_t)svc.prefix_digits;
-		*retry_after = limiter_take(svc.per_prefix, ph.digits, n, now);
+		*retry_after =
+			limited(MLIM_PREFIX, limiter_take(svc.per_prefix,
+							  ph.digits, n, now));
 		if (*retry_after)
 			return VERIFY_THROTTLED;
 	}
@@ -551,6 +573,10 @@ enum verify_result verify_request_start(int64_t key_id,
 	if (rc == 0 && !tx->blocked && !tx->throttled)
 		return VERIFY_PENDING;
 	*retry_after = tx->throttled;
+	if (rc == 0)
+		metrics_inc(M_RATE_LIMITED,
+			    tx->blocked ? MLIM_BLOCKED_PREFIX : MLIM_PREFIX, 0,
+			    0);
 	if (tx->blocked && tx->block_reason && tx->block_reason_len)
 		*bad_param = tx->block_reason;
 	res = rc != 0       ? VERIFY_ERROR
@@ -592,8 +618,10 @@ verify_request_finish(struct verify_pending *p, int rc,
 		memcpy(request_id, tx->existing, ENGINE_REQUEST_ID_LEN + 1);
 		res = VERIFY_CONCURRENT;
 	} else if (tx->blocked) {
+		metrics_inc(M_RATE_LIMITED, MLIM_BLOCKED_PREFIX, 0, 0);
 		res = VERIFY_BLOCKED;
 	} else if (tx->throttled) {
+		metrics_inc(M_RATE_LIMITED, MLIM_NUMBER, 0, 0);
 		*retry_after = tx->throttled;
 		res = VERIFY_THROTTLED;
 	} else {
@@ -631,7 +659,7 @@ static int check_tx_run(struct store_tx *c, void *arg)
 		tx->outcome = begin;
 		/* Only a lazily noticed expiry changes anything here. */
 		return r.v.state != before
-			       ? store_verification_finalize(c, &r, now)
+			       ? verify_finalize(c, &r, now, MCH_SMS_CODE)
 			       : 0;
 	}
 	memcpy(tx->number, r.number, sizeof(tx->number));
@@ -651,7 +679,8 @@ static int check_tx_run(struct store_tx *c, void *arg)
 			return rc;
 	}
 	if (r.v.state != VF_IN_PROGRESS)
-		return store_verification_finalize(c, &r, now);
+		return verify_finalize(
+			c, &r, now, r.has_handle ? MCH_BROWSER : MCH_SMS_CODE);
 	return store_verification_update(c, &r);
 }
 
@@ -664,7 +693,9 @@ enum verify_result verify_check_start(int64_t key_id, const char *request_id,
 	char key[ADDR_TEXT_MAX];
 
 	*p = NULL;
-	*retry_after = limiter_take(svc.per_ip, key, ip_key(ip, key), now_ms());
+	*retry_after =
+		limited(MLIM_CHECK_IP, limiter_take(svc.per_ip, key,
+						    ip_key(ip, key), now_ms()));
 	if (*retry_after)
 		return VERIFY_THROTTLED;
 	*p = pending_new(PENDING_CHECK);
@@ -774,7 +805,7 @@ static int control_tx_run(struct store_tx *c, void *arg)
 		break;
 	}
 	if (r.v.state != before)
-		return store_verification_finalize(c, &r, now);
+		return verify_finalize(c, &r, now, MCH_SMS_CODE);
 	if (tx->outcome != CONTROL_OK)
 		return 0;
 	if (cmd == CMD_TRIGGER_NEXT)
@@ -818,6 +849,9 @@ enum verify_result verify_control_finish(struct verify_pending *p, int rc,
 		*outcome = tx->outcome;
 	if (rc == 0 && tx->cmd == CMD_RESEND && tx->wait_ms > 0)
 		*wait_s = (int)((tx->wait_ms + 999) / 1000);
+	if (rc == 0 && tx->cmd == CMD_RESEND && tx->outcome != CONTROL_OK &&
+	    tx->wait_ms > 0)
+		metrics_inc(M_RATE_LIMITED, MLIM_RESEND, 0, 0);
 	if (rc == 0 && tx->outcome == CONTROL_OK && tx->cmd != CMD_CANCEL)
 		verify_job_wake(now_ms());
 	verify_pending_free(p);

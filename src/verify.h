@@ -253,6 +253,12 @@ struct verify_call {
 int verify_missed_path_ok(const char *segment);
 void verify_request_missed(const struct verify_pending *p, char did[17],
 			   int *expires_in_s);
+/*
+ * Sets the store-wide gauges of /metrics (jobs, blocks, sizes) from this
+ * thread's reader, and names the API keys its labels show.  0 or KV_E*.
+ */
+int verify_metrics_scrape(void);
+
 /* Inbound calls answered: verified, ignored, unmatched (for /metrics). */
 void verify_missed_counts(unsigned long out[3]);
 

@@ -40,10 +40,21 @@ static int call_store_end(struct store_tx *c, struct verify_call *vc)
 	} else {
 		rc = store_fraud_insert(c, r->number, r->v.id, vc->now);
 		if (rc == 0)
+			metrics_inc(M_FRAUD_REPORTS, 0, 0, 0);
+		if (rc == 0)
 			rc = fraud_note_report(c, r->number, r->v.key_id,
 					       vc->now);
 	}
-	return rc ? rc : store_verification_finalize(c, r, vc->now);
+	return rc ? rc : verify_finalize(c, r, vc->now, MCH_KEYPAD);
+}
+
+/* The `pressed` label of a key. */
+static unsigned call_key_label(char key)
+{
+	return key == '1'   ? MKEY_1
+	       : key == '2' ? MKEY_2
+	       : key == '9' ? MKEY_9
+			    : MKEY_OTHER;
 }
 
 /* Which answer a key press (or silence) gets, and what it changes. */
@@ -53,6 +64,8 @@ static int call_on_key(struct store_tx *c, struct verify_call *vc,
 	int allowed = 1;
 	int rc;
 
+	if (vc->key)
+		metrics_inc(M_CALL_KEYS, call_key_label(vc->key), 0, 0);
 	if (vc->key == '2') {
 		rc = store_key_voice_confirm(c, vc->rec.v.key_id, &allowed);
 		if (rc != 0)
@@ -211,12 +224,36 @@ static int call_find(struct store_tx *c, struct verify_call *vc,
 	return rc;
 }
 
+/*
+ * The `outcome` label of KooKoo's status: "ring" is its not answered
+ * (as "not_answered" in a Dial); anything else did not connect.
+ */
+static unsigned call_outcome_label(const char *status)
+{
+	static const struct {
+		const char *status;
+		unsigned outcome;
+	} outcomes[] = {
+		{"answered", MCALL_ANSWERED},
+		{"busy", MCALL_BUSY},
+		{"ring", MCALL_NO_ANSWER},
+		{"not_answered", MCALL_NO_ANSWER},
+		{"no_answer", MCALL_NO_ANSWER},
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(outcomes); i++)
+		if (strcmp(status, outcomes[i].status) == 0)
+			return outcomes[i].outcome;
+	return MCALL_FAILED;
+}
+
 /* The status POST: KooKoo's verdict on the whole call. */
 static int call_on_status(struct store_tx *c, struct verify_call *vc,
 			  struct vf_call *call)
 {
 	const struct vf_record *r = &vc->rec;
 
+	metrics_inc(M_CALL_OUTCOMES, call_outcome_label(vc->status), 0, 0);
 	snprintf(call->status, sizeof(call->status), "%.31s", vc->status);
 	call->duration = vc->duration > 0 ? vc->duration : 0;
 	/* Not answered: the workflow goes on to its next step now. */
@@ -254,7 +291,7 @@ int verify_call_run(struct store_tx *c, void *arg)
 	if (rc != 0)
 		return rc;
 	if (engine_expire_if_due(&r->v, vc->now)) {
-		rc = store_verification_finalize(c, r, vc->now);
+		rc = verify_finalize(c, r, vc->now, MCH_KEYPAD);
 		if (rc != 0)
 			return rc;
 	}

@@ -5,6 +5,7 @@
 #ifndef KV_VERIFY_INTERNAL_H
 #define KV_VERIFY_INTERNAL_H
 
+#include "metrics.h"
 #include "model.h"
 #include "verify.h"
 
@@ -13,6 +14,18 @@
  * delivery), both bound to r's request id, which must be set.
  */
 void verify_pin_bind(struct vf_record *r, const char *pin);
+
+/*
+ * Counts r's end (verify_metrics.c) when this transaction ended it (its
+ * finalized_ms is `now`); `ch` is the channel a success came through.
+ * Inside a writer's closure the count waits for the commit.
+ */
+struct store_tx;
+void verify_metrics_final(const struct vf_record *r, int64_t now,
+			  enum metric_channel ch);
+/* store_verification_finalize() and then verify_metrics_final(). */
+int verify_finalize(struct store_tx *c, const struct vf_record *r, int64_t now,
+		    enum metric_channel ch);
 
 /* Wakes the job runner, if one registered, for a job due at due_ms. */
 void verify_job_wake(int64_t due_ms);

@@ -242,7 +242,7 @@ int verify_inbound_run(struct store_tx *c, void *arg)
 	if (rc == 0)
 		rc = inbound_event(c, in);
 	if (rc == 0 && r->v.state != before)
-		rc = store_verification_finalize(c, r, in->now);
+		rc = verify_finalize(c, r, in->now, MCH_MISSED_CALL);
 	return rc;
 }
 

@@ -12,6 +12,9 @@ set -eu
 # (through playwright-core, which downloads no browser of its own).
 # postgresql-15 is the server the tests of the PostgreSQL backend start in
 # a temp dir of their own (libpq-dev is the client library it links).
+# prometheus gives the `prometheus` and `promtool` binaries the metrics
+# tests start themselves (tests/integration/test_prometheus.py); its
+# packaged service is never used.
 PACKAGES="
 build-essential
 pkg-config
@@ -37,6 +40,7 @@ clang-tidy
 clang
 libclang-rt-14-dev
 chromium
+prometheus
 "
 
 # Node.js, for the Node test stages (tests/run-node.sh): Debian's nodejs

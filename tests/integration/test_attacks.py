@@ -861,7 +861,7 @@ class SlowClientSpreadTests(KVTestCase):
             self.assertEqual(r.status, 200, r.describe())
         self.seed_request_ok()
         # The slots were freed by closing the oldest pending connections.
-        m = self.s.get("/metrics", auth=self.s.basic())
+        m = self.s.metrics()
         evicted = re.search(rb'slow_closes_total\{reason="evicted"\} (\d+)',
                             m.raw)
         self.assertTrue(evicted and int(evicted.group(1)) > 0, m.raw)

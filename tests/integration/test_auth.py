@@ -39,13 +39,30 @@ class CredentialTests(KVTestCase):
         else:
             self.assert_vonage(r, status, text, contains=contains)
 
-    def test_metrics_needs_a_key(self):
-        r = self.s.get("/metrics")
-        self.assertEqual(r.status, 401, r.describe())
-        r = self.s.get("/metrics", auth=self.s.basic(0))
+    def test_metrics_needs_the_operator_token(self):
+        """Every tenant's figures are in /metrics: no API key opens it,
+        in any form, only the operator's bearer token."""
+        key = self.s.keys[0]
+        refused = {
+            "nothing": ({}, {}, None),
+            "Basic": ({}, {}, self.s.basic(0)),
+            "parameters": (dict(key), {}, None),
+            "secret as bearer": ({}, {"Authorization":
+                                      "Bearer " + key["api_secret"]}, None),
+            "wrong token": ({}, {"Authorization": "Bearer kvop_" + "0" * 64},
+                            None),
+        }
+        for name, (params, headers, auth) in refused.items():
+            with self.subTest(name):
+                r = self.s.get("/metrics", params, auth=auth, headers=headers)
+                self.assertEqual(r.status, 401, r.describe())
+                self.assertTrue((r.headers.get("WWW-Authenticate") or "")
+                                .startswith("Bearer"), r.describe())
+                self.assertNotIn(b"kookooverify_", r.raw)
+        r = self.s.metrics()
         self.assertEqual(r.status, 200, r.describe())
-        self.assertIn(b"kookooverify_http_requests_total", r.raw,
-                      r.describe())
+        self.assertIn(b"# TYPE kookooverify_http_requests_total counter",
+                      r.raw, r.describe())
 
     def test_missing_credentials_is_2(self):
         key = self.s.keys[0]

@@ -126,12 +126,12 @@ class MissedCallTests(WiredTestCase):
     def test_unknown_caller_changes_nothing(self):
         number = new_number()
         rid, did = self.vonage_missed(number)
-        before = self.s.get("/metrics", auth=self.s.basic()).text
+        before = self.s.metrics().text
         self.assert_hung_up(self.ring(new_number(), did))
         self.assert_hung_up(self.ring("anonymous", did))
         self.assertEqual(self.seed_status(rid), "IN PROGRESS")
         self.assertEqual(self.missed_events(rid), [])
-        after = self.s.get("/metrics", auth=self.s.basic()).text
+        after = self.s.metrics().text
         self.assertNotEqual(before, after)
         self.assertIn('kookooverify_missed_calls_total{result="unmatched"}',
                       after)

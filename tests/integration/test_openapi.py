@@ -284,6 +284,7 @@ class LiveRepliesTests(KVTestCase):
         self.check(s.request("HEAD", "/healthz"))
         self.check(s.get("/metrics"))
         self.check(s.get("/metrics", auth=s.basic()))
+        self.check(s.metrics())
         self.check(s.get("/.well-known/kookooverify/jwks.json"))
         self.check(s.get("/nope"))
         self.check(s.request("PUT", "/verify/json"))

@@ -519,6 +519,20 @@ class Server(ServerClient, Child):
                                                   cp.stderr))
         return cp
 
+    def operator_token(self):
+        """The bearer token of /metrics (`kookooverify operator-token`
+        with this server's settings)."""
+        token = getattr(self, "_operator_token", None)
+        if not token:
+            token = self.cli("operator-token", "--db", self.db).stdout.strip()
+            self._operator_token = token
+        return token
+
+    def metrics(self):
+        """GET /metrics with the operator token; returns the Reply."""
+        return self.get("/metrics", headers={
+            "Authorization": "Bearer " + self.operator_token()})
+
     def create_key(self, name=None):
         args = ["keys", "create", "--db", self.db, "--json"]
         if name:
