@@ -200,8 +200,7 @@ static int demo_name_ok(const char *name)
 			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == n;
 }
 
-/* Serves <root>/<dir>/<name> whole, or 404. */
-static void demo_file(struct http_req *req, const char *dir, const char *name)
+void browser_file(struct http_req *req, const char *dir, const char *name)
 {
 	const char *type = demo_type(name);
 	char path[1024];
@@ -265,13 +264,13 @@ static void browser_demo(struct http_req *req)
 	}
 	rest = req->path + strlen("/demo/");
 	if (*rest == '\0')
-		demo_file(req, "demo", "index.html");
+		browser_file(req, "demo", "index.html");
 	else if (strcmp(rest, "config.json") == 0)
 		demo_config(req);
 	else if (strncmp(rest, "sdk/", 4) == 0)
-		demo_file(req, "sdk/js/src", rest + 4);
+		browser_file(req, "sdk/js/src", rest + 4);
 	else
-		demo_file(req, "demo", rest);
+		browser_file(req, "demo", rest);
 }
 
 const struct route browser_routes[] = {

@@ -15,6 +15,7 @@
 #include "admin.h"
 #include "browser.h"
 #include "operator.h"
+#include "verify_console.h"
 #include "config.h"
 #include "crypto.h"
 #include "err.h"
@@ -56,6 +57,7 @@ static int cmd_serve(struct admin_options *o)
 	}
 	browser_init(&o->cfg);
 	operator_init(&o->cfg);
+	verify_console_init(&o->cfg);
 	if (admin_load_templates(&o->cfg, err, sizeof(err)) != 0) {
 		log_error("templates: %s", err);
 		return ADMIN_EXIT_USAGE;
