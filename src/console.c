@@ -348,6 +348,10 @@ const struct route console_routes[] = {
 	{"/operator/api/verifications", api_recent, HTTP_GET, 0, NULL},
 	{"/operator/api/verifications/", api_timeline, HTTP_GET, 1, NULL},
 	{"/operator", console_page, HTTP_GET | HTTP_HEAD, 0, NULL},
-	{"/operator/", console_page, HTTP_GET | HTTP_HEAD, 1, NULL},
+	/* The page's files, each by name: nothing else under /operator/. */
+	{"/operator/", console_page, HTTP_GET | HTTP_HEAD, 0, NULL},
+	{"/operator/console.js", console_page, HTTP_GET | HTTP_HEAD, 0, NULL},
+	{"/operator/charts.js", console_page, HTTP_GET | HTTP_HEAD, 0, NULL},
+	{"/operator/console.css", console_page, HTTP_GET | HTTP_HEAD, 0, NULL},
 	{NULL, NULL, 0, 0, NULL},
 };
