@@ -341,7 +341,7 @@ void crypto_operator_token(long epoch, char out[CRYPTO_OPERATOR_TOKEN_LEN + 1])
 
 	crypto_generichash(raw, sizeof(raw), (const unsigned char *)msg,
 			   (size_t)n, operator_key, sizeof(operator_key));
-	memcpy(out, "kvop_", 5);
+	snprintf(out, 6, "%s", "kvop_");
 	sodium_bin2hex(out + 5, CRYPTO_OPERATOR_TOKEN_LEN - 5 + 1, raw,
 		       sizeof(raw));
 }

@@ -97,11 +97,12 @@ static json_t *minutes_rows(int minutes, int64_t first_ms)
 	json_t *rows = json_array();
 
 	for (int i = 0; rows && i < minutes; i++) {
-		json_t *row = json_pack(
-			"{s:I, s:i, s:i, s:i, s:i, s:i, s:i}", "minute_ms",
-			(json_int_t)(first_ms + (int64_t)i * MINUTE_MS),
-			"started", 0, "in_progress", 0, "verified", 0, "failed",
-			0, "expired", 0, "cancelled", 0);
+		int64_t at = first_ms + (int64_t)i * MINUTE_MS;
+		json_t *row = json_pack("{s:I, s:i, s:i, s:i, s:i, s:i, s:i}",
+					"minute_ms", (json_int_t)at, "started",
+					0, "in_progress", 0, "verified", 0,
+					"failed", 0, "expired", 0, "cancelled",
+					0);
 
 		if (!row || json_array_append_new(rows, row) != 0) {
 			json_decref(rows);
