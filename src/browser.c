@@ -203,15 +203,15 @@ static int demo_name_ok(const char *name)
 void browser_file(struct http_req *req, const char *dir, const char *name)
 {
 	const char *type = demo_type(name);
-	char path[1024];
+	char path[1100];
 	struct stat st;
 	char *body = NULL;
 	ssize_t got = 0;
 	int fd = -1;
 
 	if (!demo_name_ok(name) || !type ||
-	    (size_t)snprintf(path, sizeof(path), "%s/%s/%s", bs.root, dir,
-			     name) >= sizeof(path))
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+		    sizeof(path))
 		goto missing;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
@@ -240,6 +240,19 @@ missing:
 	demo_not_found(req);
 }
 
+/* Serves <demo_root>/<sub>/<name>. */
+static void demo_file(struct http_req *req, const char *sub, const char *name)
+{
+	char dir[1024];
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", bs.root, sub) >=
+	    sizeof(dir)) {
+		demo_not_found(req);
+		return;
+	}
+	browser_file(req, dir, name);
+}
+
 static void demo_config(struct http_req *req)
 {
 	reply_json_obj(req, 200,
@@ -264,13 +277,13 @@ static void browser_demo(struct http_req *req)
 	}
 	rest = req->path + strlen("/demo/");
 	if (*rest == '\0')
-		browser_file(req, "demo", "index.html");
+		demo_file(req, "demo", "index.html");
 	else if (strcmp(rest, "config.json") == 0)
 		demo_config(req);
 	else if (strncmp(rest, "sdk/", 4) == 0)
-		browser_file(req, "sdk/js/src", rest + 4);
+		demo_file(req, "sdk/js/src", rest + 4);
 	else
-		browser_file(req, "demo", rest);
+		demo_file(req, "demo", rest);
 }
 
 const struct route browser_routes[] = {

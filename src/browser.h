@@ -63,7 +63,7 @@ enum browser_redeem browser_redeem_finish(const struct browser_redeem_op *op,
 					  int rc);
 
 /*
- * Serves <demo_root>/<dir>/<name> whole (a flat name with a known type:
+ * Serves <dir>/<name> whole (a flat name with a known type:
  * .html, .js, .mjs, .css, .svg, .json; at most 1 MiB), or a JSON 404.
  */
 struct http_req;

@@ -1,17 +1,19 @@
 /*
  * The operator console over HTTP: its page (/operator/, static files from
- * <demo_root>/console/ under a strict Content-Security-Policy) and its JSON
+ * the console_dir setting's directory under a strict Content-Security-Policy) and its JSON
  * endpoints (/operator/api/...), every one behind the operator token
  * (operator.h); no API key opens them.  The figures are verify_console.c's.
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sodium.h>
 
 #include "api.h"
 #include "browser.h"
+#include "console.h"
 #include "err.h"
 #include "http.h"
 #include "log.h"
@@ -322,6 +324,21 @@ CONSOLE_ENDPOINT(api_revoke, run_revoke)
 CONSOLE_ENDPOINT(api_recent, run_recent)
 CONSOLE_ENDPOINT(api_timeline, run_timeline)
 
+/* The page's directory (console_dir, found at start). */
+static char page_dir[512] = "console";
+
+void console_init(const struct config *cfg)
+{
+	char index[600];
+
+	snprintf(page_dir, sizeof(page_dir), "%s", cfg->console_dir);
+	snprintf(index, sizeof(index), "%s/index.html", page_dir);
+	if (access(index, R_OK) != 0)
+		log_warn("console: %s is missing: /operator/ will answer 404 "
+			 "(set console_dir)",
+			 index);
+}
+
 static void console_page(struct http_req *req)
 {
 	const char *rest = req->path + strlen("/operator");
@@ -334,7 +351,7 @@ static void console_page(struct http_req *req)
 		return;
 	}
 	rest++;
-	browser_file(req, "console", *rest ? rest : "index.html");
+	browser_file(req, page_dir, *rest ? rest : "index.html");
 }
 
 const struct route console_routes[] = {

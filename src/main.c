@@ -14,6 +14,7 @@
 
 #include "admin.h"
 #include "browser.h"
+#include "console.h"
 #include "operator.h"
 #include "verify_console.h"
 #include "config.h"
@@ -62,6 +63,7 @@ static int cmd_serve(struct admin_options *o)
 		log_error("templates: %s", err);
 		return ADMIN_EXIT_USAGE;
 	}
+	console_init(&o->cfg);
 	fraud_init(&o->cfg);
 	/* Every thread started below inherits the blocked signals. */
 	sigemptyset(&stop_signals);

@@ -110,6 +110,27 @@ class ConsoleTests(WiredTestCase):
                         .startswith("Bearer "), r.describe())
         self.assertIn("operator token", json.loads(r.text)["error"])
 
+    # -- the page ----------------------------------------------------------
+
+    def test_the_page_is_served_under_a_strict_policy(self):
+        r = self.s.get("/operator")
+        self.assertEqual((r.status, r.headers.get("Location")),
+                         (301, "/operator/"), r.describe())
+        for path, ctype in (("/operator/", "text/html"),
+                            ("/operator/console.js", "text/javascript"),
+                            ("/operator/charts.js", "text/javascript"),
+                            ("/operator/console.css", "text/css")):
+            with self.subTest(path=path):
+                r = self.s.get(path)
+                self.assertEqual(r.status, 200, r.describe())
+                self.assertTrue(r.headers["Content-Type"].startswith(ctype))
+                csp = r.headers.get("Content-Security-Policy", "")
+                self.assertIn("script-src 'self'", csp)
+                self.assertNotIn("unsafe", csp)
+                self.assertEqual(r.headers.get("X-Frame-Options"), "DENY")
+        # Nothing else under /operator/ is a file.
+        self.assertEqual(self.s.get("/operator/index.html").status, 404)
+
     # -- who may call ------------------------------------------------------
 
     def test_every_endpoint_refuses_anything_but_the_operator_token(self):
