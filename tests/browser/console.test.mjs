@@ -194,6 +194,16 @@ test('the console draws the verifications the test made, opens a ' +
     const ttv = await drawn(rec, 'chart-ttv');
     assert.equal(Object.values(ttv).reduce((a, b) => a + b, 0), 2,
       `time to verify: ${JSON.stringify(ttv)}`);
+    // KooKoo's panel: drawn from /metrics once it takes the operator token
+    // and has the families, else it says "no data".
+    const kookoo = await rec.page.evaluate(() => ({
+      empty: document.getElementById('chart-latency').dataset.empty,
+      apis: [...document.querySelectorAll('#chart-latency rect')]
+        .map((r) => r.dataset.series) }));
+    if (kookoo.empty)
+      assert.match(kookoo.empty, /^no data/);
+    else
+      assert.deepEqual(kookoo.apis.sort(), ['call', 'sms']);
     const prefixes = await rec.page.locator('#prefixes tbody td:first-child')
       .allTextContents();
     assert.ok(prefixes.includes(FRAUD_PREFIX), prefixes.join());
