@@ -1,8 +1,9 @@
 /*
  * The operator console over HTTP: its page (/operator/, static files from
- * the console_dir setting's directory under a strict Content-Security-Policy) and its JSON
- * endpoints (/operator/api/...), every one behind the operator token
- * (operator.h); no API key opens them.  The figures are verify_console.c's.
+ * the console_dir directory, under a strict Content-Security-Policy) and
+ * its JSON endpoints (/operator/api/...), every one behind the operator
+ * token (operator.h); no API key opens them.  The figures are
+ * verify_console.c's.
  */
 #include <stdio.h>
 #include <string.h>
@@ -221,14 +222,31 @@ static void create_then(struct api_ctx *ctx, int rc)
 	sodium_memzero(cc->op.api_secret, sizeof(cc->op.api_secret));
 }
 
+/* 1 when `s` is UTF-8 without control characters (a key's name). */
+static int text_printable(const char *s)
+{
+	json_t *t = json_string(s);
+
+	json_decref(t);
+	if (!t)
+		return 0;
+	for (; *s; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	}
+	return 1;
+}
+
 static enum api_run run_create(struct console_ctx *cc)
 {
 	const char *countries = api_param(&cc->base.call, "countries");
 	const char *name = api_param(&cc->base.call, "name");
 
-	if (!name || strlen(name) >= sizeof(cc->op.name)) {
+	if (!name || strlen(name) >= sizeof(cc->op.name) ||
+	    !text_printable(name)) {
 		reply_error(cc->base.req, 400,
-			    "name is missing or longer than 63 bytes");
+			    "name is missing, longer than 63 bytes, not UTF-8 "
+			    "or holds a control character");
 		return API_RUN_DONE;
 	}
 	if (countries && !verify_console_countries_ok(countries)) {
@@ -290,11 +308,14 @@ static enum api_run console_run(struct api_ctx *ctx, enum api_fail f)
 			    "operator-token prints it)");
 		return API_RUN_DONE;
 	}
-	if (f == API_BAD_INPUT || f == API_TOO_BIG || ctx->call.duplicate) {
+	if (f == API_BAD_INPUT && ctx->call.params.error[0]) {
+		reply_error(req, 400, ctx->call.params.error);
+		return API_RUN_DONE;
+	}
+	if (f == API_BAD_INPUT || f == API_TOO_BIG) {
 		reply_error(req, 400,
 			    f == API_TOO_BIG ? "the request is too large"
-					     : "the parameters are malformed "
-					       "or repeated");
+					     : "the parameters are malformed");
 		return API_RUN_DONE;
 	}
 	if (f == API_INTERNAL) {

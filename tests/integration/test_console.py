@@ -21,6 +21,14 @@ MASKED = re.compile(r"^\+91\*+[0-9]{2}$")
 PIN_RE = re.compile(r"\b(\d{4,10})\b")
 FLOW_TIMEOUT = 10.0
 
+
+def assert_absent(test, secret, text, where=""):
+    """`secret` (a number or a PIN) is not in `text` as a token of its own
+    (inside a longer run of digits or hex, a time or an id, it says
+    nothing)."""
+    pat = r"(?<![0-9A-Za-z])%s(?![0-9A-Za-z])" % re.escape(secret)
+    test.assertIsNone(re.search(pat, text), "%s in %s" % (secret, where))
+
 GETS = ("summary", "prefixes", "blocks", "keys", "verifications",
         "verifications/" + "0" * 32)
 POSTS = ("blocks/lift", "keys/create", "keys/revoke")
@@ -179,6 +187,8 @@ class ConsoleTests(WiredTestCase):
             ("POST", "blocks/lift", {"prefix": "91x"}, 400, "prefix"),
             ("POST", "blocks/lift", {"prefix": "9199"}, 404, "no block"),
             ("POST", "keys/create", {}, 400, "name"),
+            ("POST", "keys/create", {"name": "a\x01b"}, 400, "name"),
+            ("POST", "keys/create", {"name": "x" * 64}, 400, "name"),
             ("POST", "keys/create", {"name": "x", "countries": "india"}, 400,
              "countries"),
             ("POST", "keys/revoke", {}, 400, "api_key"),
@@ -251,7 +261,7 @@ class ConsoleTests(WiredTestCase):
         r = self.s.get(API + "verifications/" + rid_sms,
                        headers=self.bearer())
         t = json.loads(r.text)
-        self.assertNotIn(pin, r.text)
+        assert_absent(self, pin, r.text, "the timeline")
         self.assertNotIn(n_sms, r.text)
         self.assertRegex(t["number"], MASKED)
         self.assertEqual([c["valid"] for c in t["checks"]], [False, True])
@@ -280,7 +290,7 @@ class ConsoleTests(WiredTestCase):
                      "verifications"):
             text = self.s.get(API + name, headers=self.bearer()).text
             for secret in (n_sms, n_key, n_fraud, pin):
-                self.assertNotIn(secret, text, name)
+                assert_absent(self, secret, text, name)
 
     # -- keys --------------------------------------------------------------
 
