@@ -255,7 +255,7 @@ async function lift(prefix) {
 
 async function revoke(apiKey) {
   try {
-    await call(`${API}keys/revoke`, { api_key: apiKey });
+    await call(`${API}keys/revoke`, { key: apiKey });
     say('ok', `Key ${apiKey} revoked.`);
     await refresh();
   } catch (e) {

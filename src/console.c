@@ -276,7 +276,8 @@ static void revoke_then(struct api_ctx *ctx, int rc)
 
 static enum api_run run_revoke(struct console_ctx *cc)
 {
-	if (text_param(cc, "api_key", "abcdefghijklmnopqrstuvwxyz0123456789_",
+	/* Not `api_key`: that one is a credential (api_prepare). */
+	if (text_param(cc, "key", "abcdefghijklmnopqrstuvwxyz0123456789_",
 		       cc->op.api_key, sizeof(cc->op.api_key)))
 		return API_RUN_DONE;
 	cc->op.now = now_ms();

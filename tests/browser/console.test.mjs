@@ -3,7 +3,8 @@
 // SMS code, a key pressed in a call, a callee who presses 9 and so blocks
 // the prefix), then checks that the page loads without an error, that its
 // charts drew those figures, that the recent list shows masked numbers and
-// opens a timeline, that a block is lifted from the page, and that without
+// opens a timeline, that a block is lifted and a key made and revoked from
+// the page, and that without
 // the operator token (or with a tenant's key) the data calls are refused
 // and the page says so.  With UPDATE_SCREENSHOTS=1 the screenshot of the
 // loaded console goes to docs/console.png, else into the test's temp dir.
@@ -185,7 +186,7 @@ function drawn(rec, id) {
 }
 
 test('the console draws the verifications the test made, opens a ' +
-  'timeline and lifts a block', async () => {
+  'timeline, lifts a block, makes and revokes a key', async () => {
   const ids = await makeVerifications();
   const rec = await openConsole(cs.token);
   try {
@@ -261,6 +262,21 @@ test('the console draws the verifications the test made, opens a ' +
     await lift.waitFor({ state: 'detached', timeout: WAIT_MS });
     const listed = runCli(['blocks', 'list', '--db', cs.db], { cwd: cs.cwd });
     assert.ok(!listed.includes(FRAUD_PREFIX), listed);
+
+    // A key made on the page: its secret shown once, then revoked.
+    await rec.page.locator('#key-create input[name=name]').fill('from-page');
+    await rec.page.locator('#key-create button').click();
+    await rec.page.locator('#key-new').waitFor({ state: 'visible',
+      timeout: WAIT_MS });
+    const made = (await rec.page.locator('#key-new-id').textContent()).trim();
+    assert.match(made, /^[0-9a-f]{16}$/);
+    assert.match(await rec.page.locator('#key-new-secret').textContent(),
+      /^[0-9a-f]{32}$/);
+    await rec.page.locator(`button[data-revoke="${made}"]`).click();
+    await rec.page.locator(`button[data-revoke="${made}"]`)
+      .waitFor({ state: 'detached', timeout: WAIT_MS });
+    const keys = runCli(['keys', 'list', '--db', cs.db], { cwd: cs.cwd });
+    assert.match(keys, new RegExp(`${made}\\s.*revoked`), keys);
 
     assert.ok(rec.calls.length > 0 && rec.calls.every((c) =>
       c.status === 200), JSON.stringify(rec.calls));

@@ -174,7 +174,7 @@ class ConsoleTests(WiredTestCase):
         self.assertNotEqual(self.old_token, self.token)
         # And the right token opens them (no block, no such key: 404).
         self.get("blocks")
-        self.post("keys/revoke", {"api_key": "0" * 16}, status=404)
+        self.post("keys/revoke", {"key": "0" * 16}, status=404)
 
     def test_bad_input_gets_a_clear_error(self):
         cases = [
@@ -191,7 +191,7 @@ class ConsoleTests(WiredTestCase):
             ("POST", "keys/create", {"name": "x" * 64}, 400, "name"),
             ("POST", "keys/create", {"name": "x", "countries": "india"}, 400,
              "countries"),
-            ("POST", "keys/revoke", {}, 400, "api_key"),
+            ("POST", "keys/revoke", {}, 400, "key"),
             ("GET", "verifications/" + "f" * 32, None, 404, "no verification"),
             ("GET", "verifications/nothex", None, 404, "no verification"),
         ]
@@ -316,13 +316,13 @@ class ConsoleTests(WiredTestCase):
         self.assertTrue(mine[0]["active"])
         self.assertNotIn(d["api_secret"], json.dumps(keys))
 
-        self.assertEqual(self.post("keys/revoke", {"api_key": d["api_key"]}),
+        self.assertEqual(self.post("keys/revoke", {"key": d["api_key"]}),
                          {"api_key": d["api_key"], "revoked": True})
         # On PostgreSQL the node's key cache may serve the row for at most
         # 1 s more (docs/SCALING.md).
         poll_until(lambda: lookup().get("status") == 4, 3.0,
                    "the revoked key refused", detail=lambda: lookup())
-        self.post("keys/revoke", {"api_key": d["api_key"]}, status=404)
+        self.post("keys/revoke", {"key": d["api_key"]}, status=404)
         mine = [k for k in self.get("keys")["keys"]
                 if k["api_key"] == d["api_key"]]
         self.assertFalse(mine[0]["active"])
