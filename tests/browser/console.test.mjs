@@ -4,9 +4,8 @@
 // the prefix), then checks that the page loads without an error, that its
 // charts drew those figures, that the recent list shows masked numbers and
 // opens a timeline, that a block is lifted and a key made and revoked from
-// the page, and that without
-// the operator token (or with a tenant's key) the data calls are refused
-// and the page says so.  With UPDATE_SCREENSHOTS=1 the screenshot of the
+// the page, and that without the operator token (or with a tenant's key)
+// the data calls are refused and the page says so.  With UPDATE_SCREENSHOTS=1 the screenshot of the
 // loaded console goes to docs/console.png, else into the test's temp dir.
 
 import { after, before, test } from 'node:test';
