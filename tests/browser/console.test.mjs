@@ -1,12 +1,8 @@
-// The operator console (/operator/) in headless Chromium against a real
-// server wired to the KooKoo simulator: the test makes verifications (an
-// SMS code, a key pressed in a call, a callee who presses 9 and so blocks
-// the prefix), then checks that the page loads without an error, that its
-// charts drew those figures, that the recent list shows masked numbers and
-// opens a timeline, that a block is lifted and a key made and revoked from
-// the page, and that without the operator token (or with a tenant's key)
-// the data calls are refused and the page says so.  With UPDATE_SCREENSHOTS=1 the screenshot of the
-// loaded console goes to docs/console.png, else into the test's temp dir.
+// The operator console (/operator/) in headless Chromium against a server
+// wired to the KooKoo simulator: its charts draw the verifications the test
+// made, a timeline opens, a block is lifted and a key made and revoked from
+// the page, and without the operator token the page says it was refused.
+// UPDATE_SCREENSHOTS=1 writes docs/console.png (else the test's temp dir).
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';

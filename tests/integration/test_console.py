@@ -1,13 +1,7 @@
-"""The operator console's JSON endpoints (/operator/api/...).
-
-One server wired to kookoo-sim, at operator token epoch 2.  Every endpoint
-refuses what is not this deployment's operator token (none, API keys in
-Basic or parameters, a publishable key, a wrong token, the token of the
-earlier epoch); after flows through the simulator (verified by an SMS code,
-by a key pressed in a call, cancelled by a callee who pressed 9, which
-blocks the prefix) the figures move by what the flows did; the block is
-lifted through the endpoint; keys made through it work on the Verify API
-until revoked through it; numbers are masked and no PIN is in any body.
+"""The operator console's JSON endpoints (/operator/api/...), on one server
+wired to kookoo-sim: every endpoint refuses all but the operator token; after
+flows through the simulator the figures move by what they did; a block is
+lifted and a key made and revoked through it; no full number or PIN shows.
 """
 
 import json
