@@ -348,6 +348,9 @@ install: install-files
 	    $(INSTALL) -d $(DESTDIR)$(pkgdatadir)/$$d && \
 	    $(INSTALL) -m 0644 $$d*.txt $(DESTDIR)$(pkgdatadir)/$$d || exit 1; \
 	done
+	$(INSTALL) -d $(DESTDIR)$(pkgdatadir)/console
+	$(INSTALL) -m 0644 console/index.html console/*.js console/*.css \
+	    $(DESTDIR)$(pkgdatadir)/console
 	$(INSTALL) -m 0644 $(DIST)/kookooverify.8 $(DESTDIR)$(mandir)/man8/kookooverify.8
 	$(INSTALL) -m 0644 $(DIST)/kookooverify.service \
 	    $(DESTDIR)$(systemdsystemunitdir)/kookooverify.service

@@ -1,7 +1,8 @@
 /*
  * The templates `serve` and `check-config` load at start: the IVR's XML and
  * the DLT SMS texts, each directory found beside the program or where
- * `make install` puts it when the configured relative one is not here.
+ * `make install` puts it when the configured relative one is not here (and
+ * the operator console's page directory, found the same way).
  */
 #include <stdio.h>
 #include <string.h>
@@ -67,6 +68,8 @@ int admin_load_templates(struct config *cfg, char *err, size_t errlen)
 
 	locate_dir(cfg->xml_templates, sizeof(cfg->xml_templates));
 	locate_dir(cfg->sms_templates, sizeof(cfg->sms_templates));
+	/* Not a template, but found the same way (make install puts it). */
+	locate_dir(cfg->console_dir, sizeof(cfg->console_dir));
 	rc = ivr_xml_load(cfg->xml_templates, err, errlen);
 	if (rc == 0) {
 		rc = sms_templates_load(cfg->sms_templates, &lim, err, errlen);

@@ -201,19 +201,18 @@ static int demo_name_ok(const char *name)
 			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") == n;
 }
 
-/* Serves <root>/<dir>/<name> whole, or 404. */
-static void demo_file(struct http_req *req, const char *dir, const char *name)
+void browser_file(struct http_req *req, const char *dir, const char *name)
 {
 	const char *type = demo_type(name);
-	char path[1024];
+	char path[1100];
 	struct stat st;
 	char *body = NULL;
 	ssize_t got = 0;
 	int fd = -1;
 
 	if (!demo_name_ok(name) || !type ||
-	    (size_t)snprintf(path, sizeof(path), "%s/%s/%s", bs.root, dir,
-			     name) >= sizeof(path))
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+		    sizeof(path))
 		goto missing;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
@@ -240,6 +239,19 @@ missing:
 		close(fd);
 	free(body);
 	demo_not_found(req);
+}
+
+/* Serves <demo_root>/<sub>/<name>. */
+static void demo_file(struct http_req *req, const char *sub, const char *name)
+{
+	char dir[1024];
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", bs.root, sub) >=
+	    sizeof(dir)) {
+		demo_not_found(req);
+		return;
+	}
+	browser_file(req, dir, name);
 }
 
 static void demo_config(struct http_req *req)

@@ -62,4 +62,11 @@ int browser_redeem_run(struct store_tx *c, void *op);
 enum browser_redeem browser_redeem_finish(const struct browser_redeem_op *op,
 					  int rc);
 
+/*
+ * Serves <dir>/<name> whole (a flat name with a known type:
+ * .html, .js, .mjs, .css, .svg, .json; at most 1 MiB), or a JSON 404.
+ */
+struct http_req;
+void browser_file(struct http_req *req, const char *dir, const char *name);
+
 #endif

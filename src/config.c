@@ -132,6 +132,8 @@ static const struct directive directives[] = {
 		"directory of the IVR templates (one folder per language)"),
 	STR_DIR(sms_templates, "sms_templates",
 		"directory of the DLT SMS templates (one folder per language)"),
+	STR_DIR(console_dir, "console",
+		"directory of the operator console's page (/operator/)"),
 	STR_DIR(missed_call_dids, "",
 		"KooKoo DIDs a missed call verifies on (comma-separated, read "
 		"in default_country); empty: no missed-call verification"),

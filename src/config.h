@@ -59,6 +59,7 @@ struct config {
 	char public_base_url[256];
 	char xml_templates[512];
 	char sms_templates[512];
+	char console_dir[512];
 	char call_window[16];
 	/* Missed-call verification (verify_missed.c). */
 	char missed_call_dids[256];

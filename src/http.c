@@ -64,11 +64,12 @@ static const char bad_method[] = "{\"status\":405,\"error_text\":\"Method not "
 static char no_memory[] = "{\"status\":5,\"error_text\":\"Internal Error\"}";
 
 static const struct route *const route_tables[] = {
-	misc_routes, seed_routes, vonage_routes, ivr_routes, browser_routes,
+	misc_routes, seed_routes,    vonage_routes,
+	ivr_routes,  browser_routes, console_routes,
 };
 /* The `dialect` label of each route table, and its first route's label. */
 static const unsigned route_dialects[ARRAY_LEN(route_tables)] = {
-	MD_MISC, MD_SEED, MD_VONAGE, MD_IVR, MD_BROWSER,
+	MD_MISC, MD_SEED, MD_VONAGE, MD_IVR, MD_BROWSER, MD_OPERATOR,
 };
 static unsigned route_label_base[ARRAY_LEN(route_tables)];
 
@@ -501,6 +502,16 @@ static void client_ip(struct http_req *req, const struct header_scan *hs)
 		     sizeof(req->client_ip));
 }
 
+/* A page's reply: its policy, no type sniffing, no framing, no referrer. */
+static void page_headers(const struct http_req *req, struct MHD_Response *resp)
+{
+	MHD_add_response_header(resp, "Content-Security-Policy",
+				req->security_policy);
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+}
+
 /* A browser may read this reply (the handler decided which origin). */
 static void cors_headers(const struct http_req *req, struct MHD_Response *resp)
 {
@@ -578,6 +589,8 @@ static enum MHD_Result queue_reply(struct http_req *req)
 	if (req->www_authenticate)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					req->www_authenticate);
+	if (req->security_policy)
+		page_headers(req, resp);
 	cs = conn_state_of(req->conn);
 	if (cs && cs->must_close)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,

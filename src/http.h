@@ -45,8 +45,13 @@ struct http_req {
 	const char *cors_allow;
 	int preflight;        /* the reply answers a CORS preflight */
 	const char *location; /* Location header of a redirect, or NULL */
-	/* WWW-Authenticate header of a 401 (the scheme wanted), or NULL. */
+	/* WWW-Authenticate of a refused credential (401), or NULL. */
 	const char *www_authenticate;
+	/*
+	 * Content-Security-Policy of a page and its files, or NULL; with it
+	 * go nosniff, no framing and no referrer.
+	 */
+	const char *security_policy;
 	/* For /metrics: the route's label, its dialect, when it began. */
 	unsigned metric_route, metric_dialect;
 	uint64_t metric_start_ns;
@@ -76,6 +81,7 @@ extern const struct route vonage_routes[];
 extern const struct route misc_routes[];
 extern const struct route ivr_routes[];
 extern const struct route browser_routes[];
+extern const struct route console_routes[];
 
 /*
  * Starts the daemon on cfg->listen with the thread pool and limits of cfg.

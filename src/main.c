@@ -14,7 +14,9 @@
 
 #include "admin.h"
 #include "browser.h"
+#include "console.h"
 #include "operator.h"
+#include "verify_console.h"
 #include "config.h"
 #include "crypto.h"
 #include "err.h"
@@ -56,10 +58,12 @@ static int cmd_serve(struct admin_options *o)
 	}
 	browser_init(&o->cfg);
 	operator_init(&o->cfg);
+	verify_console_init(&o->cfg);
 	if (admin_load_templates(&o->cfg, err, sizeof(err)) != 0) {
 		log_error("templates.invalid", LOG_STR("error", err));
 		return ADMIN_EXIT_USAGE;
 	}
+	console_init(&o->cfg);
 	fraud_init(&o->cfg);
 	/* Every thread started below inherits the blocked signals. */
 	sigemptyset(&stop_signals);

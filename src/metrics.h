@@ -43,7 +43,15 @@ enum metric_id {
 };
 
 /* Label values: each enum is the closed list of one label. */
-enum metric_dialect { MD_SEED, MD_VONAGE, MD_BROWSER, MD_IVR, MD_MISC, MD_N };
+enum metric_dialect {
+	MD_SEED,
+	MD_VONAGE,
+	MD_BROWSER,
+	MD_IVR,
+	MD_MISC,
+	MD_OPERATOR,
+	MD_N
+};
 enum metric_channel {
 	MCH_SMS_CODE,
 	MCH_KEYPAD,

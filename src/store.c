@@ -382,6 +382,44 @@ int store_key_kind(struct store_tx *c, int64_t key_id, int *kind)
 	return ops->key_kind(c, key_id, kind);
 }
 
+int store_console_funnel(struct store_tx *c, int64_t since_ms,
+			 struct store_funnel *out)
+{
+	return ops->console_funnel(c, since_ms, out);
+}
+
+int store_console_minutes(struct store_tx *c, int64_t since_ms,
+			  void (*cb)(int64_t minute_ms, int state,
+				     int64_t count, void *arg),
+			  void *arg)
+{
+	return ops->console_minutes(c, since_ms, cb, arg);
+}
+
+int store_console_prefixes(struct store_tx *c, int64_t since_ms, int digits,
+			   int limit,
+			   void (*cb)(const char *prefix, int64_t requests,
+				      int64_t verified, void *arg),
+			   void *arg)
+{
+	return ops->console_prefixes(c, since_ms, digits, limit, cb, arg);
+}
+
+int store_console_recent(struct store_tx *c, int limit,
+			 void (*cb)(const struct store_recent *r, void *arg),
+			 void *arg)
+{
+	return ops->console_recent(c, limit, cb, arg);
+}
+
+int store_calls_foreach(struct store_tx *c, int64_t verification_id,
+			void (*cb)(const struct vf_call *cl, int64_t created_ms,
+				   void *arg),
+			void *arg)
+{
+	return ops->calls_foreach(c, verification_id, cb, arg);
+}
+
 int store_recent_numbers_foreach(struct store_tx *c, int64_t since_ms,
 				 void (*cb)(const char *number, int64_t at_ms,
 					    void *arg),

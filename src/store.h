@@ -271,6 +271,55 @@ int store_recent_numbers_foreach(struct store_tx *c, int64_t since_ms,
 				 void *arg);
 
 /*
+ * The operator console's figures (verify_console.c), over the
+ * verifications created since since_ms (indexed by created_ms, so a
+ * window reads its own rows only).  store_console_funnel: how far they
+ * went (an SMS or a call KooKoo accepted, an answered call, a PIN pressed
+ * or typed) and, of the verified ones, how long they took.
+ */
+#define STORE_TTV_BUCKETS 6 /* <= 10, 30, 60, 120, 300 s, and later */
+struct store_funnel {
+	int64_t requested, sms_sent, verified_by_sms, call_placed, answered,
+		confirmed_by_key;
+	int64_t ttv[STORE_TTV_BUCKETS];
+};
+int store_console_funnel(struct store_tx *c, int64_t since_ms,
+			 struct store_funnel *out);
+/* cb(minute start in ms, state, count) for each minute and state. */
+int store_console_minutes(struct store_tx *c, int64_t since_ms,
+			  void (*cb)(int64_t minute_ms, int state,
+				     int64_t count, void *arg),
+			  void *arg);
+/*
+ * The `limit` busiest prefixes (the first `digits` digits of the numbers),
+ * busiest first: requests and successes of each.
+ */
+int store_console_prefixes(struct store_tx *c, int64_t since_ms, int digits,
+			   int limit,
+			   void (*cb)(const char *prefix, int64_t requests,
+				      int64_t verified, void *arg),
+			   void *arg);
+/* One line of the console's list of recent verifications. */
+struct store_recent {
+	int64_t id;
+	char request_id[ENGINE_REQUEST_ID_LEN + 1];
+	char number[16];
+	int state;
+	int workflow_id;
+	int64_t created_ms, finalized_ms;
+	char api_key[40];
+};
+/* The `limit` newest verifications of every key, newest first. */
+int store_console_recent(struct store_tx *c, int limit,
+			 void (*cb)(const struct store_recent *r, void *arg),
+			 void *arg);
+/* The calls KooKoo placed for a verification, oldest first. */
+int store_calls_foreach(struct store_tx *c, int64_t verification_id,
+			void (*cb)(const struct vf_call *cl, int64_t created_ms,
+				   void *arg),
+			void *arg);
+
+/*
  * Claims the earliest job due at `now`: leases it until lease_until (its
  * due_ms moves there, so a worker that dies loses it only until then) and
  * counts the attempt.  KV_ENOTFOUND when nothing is due.

@@ -104,6 +104,25 @@ struct store_ops {
 	int (*fraud_recent)(struct store_tx *c, const char *prefix,
 			    int64_t key_id, int64_t since_ms, int64_t *count);
 	int (*key_kind)(struct store_tx *c, int64_t key_id, int *kind);
+	int (*console_funnel)(struct store_tx *c, int64_t since_ms,
+			      struct store_funnel *out);
+	int (*console_minutes)(struct store_tx *c, int64_t since_ms,
+			       void (*cb)(int64_t minute_ms, int state,
+					  int64_t count, void *arg),
+			       void *arg);
+	int (*console_prefixes)(struct store_tx *c, int64_t since_ms,
+				int digits, int limit,
+				void (*cb)(const char *prefix, int64_t requests,
+					   int64_t verified, void *arg),
+				void *arg);
+	int (*console_recent)(struct store_tx *c, int limit,
+			      void (*cb)(const struct store_recent *r,
+					 void *arg),
+			      void *arg);
+	int (*calls_foreach)(struct store_tx *c, int64_t verification_id,
+			     void (*cb)(const struct vf_call *cl,
+					int64_t created_ms, void *arg),
+			     void *arg);
 	int (*recent_numbers_foreach)(struct store_tx *c, int64_t since_ms,
 				      void (*cb)(const char *number,
 						 int64_t at_ms, void *arg),

@@ -273,6 +273,24 @@ int pg_blocks_foreach(struct store_tx *c, int64_t now,
 int pg_fraud_recent(struct store_tx *c, const char *prefix, int64_t key_id,
 		    int64_t since_ms, int64_t *count);
 int pg_key_kind(struct store_tx *c, int64_t key_id, int *kind);
+int pg_console_funnel(struct store_tx *c, int64_t since_ms,
+		      struct store_funnel *out);
+int pg_console_minutes(struct store_tx *c, int64_t since_ms,
+		       void (*cb)(int64_t minute_ms, int state, int64_t count,
+				  void *arg),
+		       void *arg);
+int pg_console_prefixes(struct store_tx *c, int64_t since_ms, int digits,
+			int limit,
+			void (*cb)(const char *prefix, int64_t requests,
+				   int64_t verified, void *arg),
+			void *arg);
+int pg_console_recent(struct store_tx *c, int limit,
+		      void (*cb)(const struct store_recent *r, void *arg),
+		      void *arg);
+int pg_calls_foreach(struct store_tx *c, int64_t verification_id,
+		     void (*cb)(const struct vf_call *cl, int64_t created_ms,
+				void *arg),
+		     void *arg);
 int pg_recent_numbers_foreach(struct store_tx *c, int64_t since_ms,
 			      void (*cb)(const char *number, int64_t at_ms,
 					 void *arg),

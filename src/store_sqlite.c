@@ -17,6 +17,7 @@
 #include <sqlite3.h>
 
 #include "store_backend.h"
+#include "store_console_sql.h"
 #include "store_sqlite.h"
 #include "err.h"
 #include "log.h"
@@ -143,6 +144,12 @@ static const char *const stmt_sql[STMT_COUNT] = {
 		"AND f.created_ms > ?3 AND CASE WHEN ?4 = 0 THEN k.kind = 0 "
 		"ELSE v.key_id = ?4 END",
 	[STMT_KEY_KIND] = "SELECT kind FROM api_keys WHERE id = ?1",
+	/* The console (store_sqlite_console.c): windows by created_ms. */
+	[STMT_CONSOLE_FUNNEL] = CONSOLE_FUNNEL_SQL("?1"),
+	[STMT_CONSOLE_MINUTES] = CONSOLE_MINUTES_SQL("?1"),
+	[STMT_CONSOLE_PREFIXES] = CONSOLE_PREFIXES_SQL("?1", "?2", "?3"),
+	[STMT_CONSOLE_RECENT] = CONSOLE_RECENT_SQL("?1"),
+	[STMT_CALL_LIST] = CONSOLE_CALLS_SQL("?1"),
 	/* Newest first, by rowid: the caller stops past its window. */
 	[STMT_NUMBER_RECENT] = "SELECT number, created_ms, test_number FROM "
 			       "verifications ORDER BY id DESC",
@@ -520,6 +527,11 @@ const struct store_ops store_sqlite_ops = {
 	.fraud_recent = sqlite_fraud_recent,
 	.key_kind = sqlite_key_kind,
 	.recent_numbers_foreach = sqlite_recent_numbers_foreach,
+	.console_funnel = sqlite_console_funnel,
+	.console_minutes = sqlite_console_minutes,
+	.console_prefixes = sqlite_console_prefixes,
+	.console_recent = sqlite_console_recent,
+	.calls_foreach = sqlite_calls_foreach,
 	.job_claim = sqlite_job_claim,
 	.job_done = sqlite_job_done,
 	.job_retry = sqlite_job_retry,

@@ -64,6 +64,11 @@ enum stmt_id {
 	STMT_TOKEN_USED,
 	STMT_KEY_SET_OWNER,
 	STMT_KEY_KIND,
+	STMT_CONSOLE_FUNNEL,
+	STMT_CONSOLE_MINUTES,
+	STMT_CONSOLE_PREFIXES,
+	STMT_CONSOLE_RECENT,
+	STMT_CALL_LIST,
 	STMT_COUNT
 };
 
@@ -184,6 +189,24 @@ int sqlite_recent_numbers_foreach(struct store_tx *c, int64_t since_ms,
 				  void (*cb)(const char *number, int64_t at_ms,
 					     void *arg),
 				  void *arg);
+int sqlite_console_funnel(struct store_tx *c, int64_t since_ms,
+			  struct store_funnel *out);
+int sqlite_console_minutes(struct store_tx *c, int64_t since_ms,
+			   void (*cb)(int64_t minute_ms, int state,
+				      int64_t count, void *arg),
+			   void *arg);
+int sqlite_console_prefixes(struct store_tx *c, int64_t since_ms, int digits,
+			    int limit,
+			    void (*cb)(const char *prefix, int64_t requests,
+				       int64_t verified, void *arg),
+			    void *arg);
+int sqlite_console_recent(struct store_tx *c, int limit,
+			  void (*cb)(const struct store_recent *r, void *arg),
+			  void *arg);
+int sqlite_calls_foreach(struct store_tx *c, int64_t verification_id,
+			 void (*cb)(const struct vf_call *cl,
+				    int64_t created_ms, void *arg),
+			 void *arg);
 int sqlite_job_claim(struct store_tx *c, int64_t now, int64_t lease_until,
 		     struct vf_job *out);
 int sqlite_job_done(struct store_tx *c, int64_t id, int64_t lease_until,

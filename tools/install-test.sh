@@ -50,7 +50,8 @@ expected_files()
 	    /usr/local/lib/sysusers.d/kookooverify.conf \
 	    /usr/local/lib/tmpfiles.d/kookooverify.conf \
 	    /usr/local/share/man/man8/kookooverify.8
-	for f in xml_templates/*/*.xml sms_templates/*/*.txt; do
+	for f in xml_templates/*/*.xml sms_templates/*/*.txt console/index.html \
+	    console/*.js console/*.css; do
 		echo "/usr/local/share/kookooverify/$f"
 	done
 }

@@ -1,4 +1,5 @@
-// What the browser tests share (demo.test.mjs, webotp.test.mjs): the
+// What the browser tests share (demo.test.mjs, webotp.test.mjs, and the
+// process helpers console.test.mjs uses): the
 // KooKoo simulator and kookooverify servers with the demo on, Chromium
 // (Debian's, driven by playwright-core), and a recorded page on the demo
 // with the steps a person takes in the SDK's widget.
@@ -400,7 +401,10 @@ export async function tearDownBrowser() {
   await teardown(state.dir, 'browser', { failures, keep: state.failed });
 }
 
-export { BIN, CODE_MISMATCH, DATETIME_RE, REQUEST_ID_RE, pollUntil };
+export { BIN, CHROMIUM, CODE_MISMATCH, DATETIME_RE, REQUEST_ID_RE, SIM_BIN,
+  pollUntil };
+// For console.test.mjs, which starts a server of its own.
+export { startServer, startSim };
 export { BRAND, MISSED_DID, MISSED_PATH, NUMBERS, POLL_MS, SLOW_WAIT_MS,
   WAIT_MS, e164, state };
 export { assertNoPageErrors, assertOnlyLocal, assertShowsError, closeDemo,

@@ -1,6 +1,7 @@
 #!/bin/sh
-# The demo page end to end in a browser (`make test`, `make browser`):
-# demo.test.mjs and webotp.test.mjs (helpers in page.mjs) drive Debian's
+# The demo page and the operator console end to end in a browser (`make
+# test`, `make browser`): demo.test.mjs, webotp.test.mjs and
+# console.test.mjs (helpers in page.mjs) drive Debian's
 # chromium (through the pinned playwright-core, which downloads no browser
 # of its own) against $KOOKOOVERIFY_BIN (default
 # bin/kookooverify) and the KooKoo simulator.  Ends with the line
@@ -20,4 +21,5 @@ if [ ! -x "$CHROMIUM_BIN" ]; then
 	exit 1
 fi
 
-exec sh "$root/tests/run-node.sh" browser "$here" demo.test.mjs webotp.test.mjs
+exec sh "$root/tests/run-node.sh" browser "$here" demo.test.mjs webotp.test.mjs \
+	console.test.mjs
