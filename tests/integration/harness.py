@@ -22,15 +22,16 @@ from kvtest.client import Reply, ServerClient
 from kvtest.config import (BIN, CLI_TIMEOUT, DATETIME_RE, FIRST_NUMBER,
                            HERE, LIMITS_OFF, READY_TIMEOUT,
                            REQUEST_ID_RE, ROOT, SANITIZER_MARKS, SIM_BIN,
-                           STOP_TIMEOUT, clean_env, pin_of, sanitizer_report,
-                           sim_settings, wrong_pin)
+                           STOP_TIMEOUT, clean_env, new_mobile, pin_of,
+                           sanitizer_report, sim_settings, wrong_pin)
 from kvtest.postgres import BACKEND, Postgres, postgres_only, sqlite_only
 from kvtest.postgres import as_bytes as db_bytes
 from kvtest.postgres import query as db_query
 from kvtest.postgres import scalar as db_scalar
 from kvtest.postgres import tables as db_tables
 from kvtest.process import (DEATHSIG_PREFIX, Child, Server, Sim, free_port,
-                            require_binary, run_cli, start_together)
+                            require_binary, run_cli, start_together,
+                            started_sim)
 from kvtest.waiting import poll_until, run_all, run_together
 
 __all__ = [
@@ -41,8 +42,8 @@ __all__ = [
     "ReplyAssertions", "SANITIZER_MARKS", "SIM_BIN", "STOP_TIMEOUT",
     "Server", "ServerClient", "Sim", "SimTestCase", "WiredTestCase",
     "clean_env", "db_bytes", "db_query", "db_scalar", "db_tables",
-    "free_port", "log_events", "pin_of",
+    "free_port", "log_events", "new_mobile", "pin_of",
     "poll_until", "postgres_only", "require_binary", "run_all", "run_cli",
     "run_together", "sanitizer_report", "sim_settings", "sqlite_only",
-    "start_together", "wrong_pin",
+    "start_together", "started_sim", "wrong_pin",
 ]

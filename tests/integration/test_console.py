@@ -6,9 +6,9 @@ lifted and a key made and revoked through it; no full number or PIN shows.
 
 import json
 import re
-import threading
 
-from harness import LIMITS_OFF, Sim, WiredTestCase, poll_until, run_cli
+from harness import (LIMITS_OFF, WiredTestCase, new_mobile, poll_until,
+                     run_cli)
 
 API = "/operator/api/"
 MASKED = re.compile(r"^\+91\*+[0-9]{2}$")
@@ -27,31 +27,17 @@ GETS = ("summary", "prefixes", "blocks", "keys", "verifications",
         "verifications/" + "0" * 32)
 POSTS = ("blocks/lift", "keys/create", "keys/revoke")
 
-_next = [0]
-_lock = threading.Lock()
-
 
 def new_number(prefix="9198133"):
     """A number the simulator delivers to (not a fixed-PIN test number)."""
-    with _lock:
-        _next[0] += 1
-        return "%s%05d" % (prefix, _next[0])
+    return new_mobile(prefix)
 
 
 class ConsoleTests(WiredTestCase):
+    sim_name = "console-sim"
     wired_settings = dict(
         LIMITS_OFF, pin_expiry=30, next_event_wait=1, cancel_min_age=0,
         operator_token_epoch=2, fraud_reports_block=1)
-
-    @classmethod
-    def make_provider(cls):
-        sim = Sim("console-sim")
-        try:
-            sim.start()
-        except BaseException:
-            sim.close()
-            raise
-        return sim
 
     @classmethod
     def after_start(cls):

@@ -12,9 +12,9 @@ delivers after the fault what fell due during it.
 """
 
 import concurrent.futures
+import functools
 import hashlib
 import hmac
-import itertools
 import os
 import re
 import shutil
@@ -24,12 +24,12 @@ import time
 import unittest
 from unittest import mock
 
-from harness import SimTestCase, pin_of, poll_until, sqlite_only, wrong_pin
+from harness import (SimTestCase, new_mobile, pin_of, poll_until,
+                     sqlite_only, wrong_pin)
 from kvtest import config
 from kvtest.faults import FaultControl
 
 # Real (non-test) numbers for delivery; the fixed-PIN ones are 9199999....
-_numbers = itertools.count(1)
 
 SMS_PIN_RE = re.compile(r"^\S+ code: (\d{4,10})\.")
 
@@ -37,8 +37,8 @@ SMS_PIN_RE = re.compile(r"^\S+ code: (\d{4,10})\.")
 BUSY_TIMEOUT = 5.0
 
 
-def new_number():
-    return "9198124%05d" % next(_numbers)
+# The simulator delivers to these (they are no fixed-PIN test numbers).
+new_number = functools.partial(new_mobile, "9198124")
 
 
 @sqlite_only("faults are injected by the SQLite VFS of the fault_file "

@@ -10,6 +10,7 @@ only records the URLs it is given, so the tests hold the real token and sid
 and send forged, replayed and genuine callbacks themselves.
 """
 
+import functools
 import http.server
 import json
 import re
@@ -19,7 +20,8 @@ import unittest
 import urllib.parse
 import xml.etree.ElementTree as ET
 
-from harness import KVTestCase, Sim, WiredTestCase, db_query, poll_until
+from harness import (KVTestCase, WiredTestCase, db_query, new_mobile,
+                     poll_until)
 
 BRAND = "AcmeCo"
 CALL_TIMEOUT = 8.0  # seconds for a scripted call to be played and posted
@@ -27,15 +29,8 @@ PIN_RE = re.compile(r"\b(\d{4,10})\b")
 SPACED_PIN_RE = re.compile(r"^\d( \d){3,9}$")
 XML_DECL = b'<?xml version="1.0" encoding="UTF-8"?>'
 
-# Non-test numbers (the harness's fixed-PIN test numbers are never sent).
-_next_number = [0]
-_number_lock = threading.Lock()
-
-
-def new_number():
-    with _number_lock:
-        _next_number[0] += 1
-        return "9198124%05d" % _next_number[0]
+# The simulator delivers to these (they are no fixed-PIN test numbers).
+new_number = functools.partial(new_mobile, "9198124")
 
 
 def spaced(pin):
@@ -115,17 +110,8 @@ class IvrCallTests(IvrTestCase, WiredTestCase):
     """Calls played by kookoo-sim against one server (PIN 30 s, the call
     1 s after the SMS in the seed dialect's workflow)."""
 
+    sim_name = "ivr-sim"
     wired_settings = {"pin_expiry": 30, "next_event_wait": 1}
-
-    @classmethod
-    def make_provider(cls):
-        sim = Sim("ivr-sim")
-        try:
-            sim.start()
-        except BaseException:
-            sim.close()
-            raise
-        return sim
 
     @classmethod
     def after_start(cls):

@@ -6,10 +6,10 @@ dialects, the SMS fallback (workflow 9), the caller-id forms KooKoo sends,
 the calls that must change nothing, and the browser flow's search token.
 """
 
+import functools
 import json
-import threading
 
-from harness import Sim, WiredTestCase, db_query, poll_until
+from harness import WiredTestCase, db_query, new_mobile, poll_until
 
 DIDS = ("08040000001", "08040000002")
 DID_E164 = {"+918040000001": DIDS[0], "+918040000002": DIDS[1]}
@@ -17,31 +17,16 @@ PATH = "inbound-secret-0123456789"
 HANGUP = '<response><hangup/></response>'
 ORIGIN = "https://shop.example"
 
-_next = [0]
-_lock = threading.Lock()
 
-
-def new_number():
-    """A mobile number no other test uses (not a fixed-PIN test number)."""
-    with _lock:
-        _next[0] += 1
-        return "9198126%05d" % _next[0]
+# The simulator delivers to these (they are no fixed-PIN test numbers).
+new_number = functools.partial(new_mobile, "9198126")
 
 
 class MissedCallTests(WiredTestCase):
+    sim_name = "missed-sim"
     wired_settings = {"missed_call_dids": ",".join(DIDS),
                       "missed_call_path": PATH, "pin_expiry": 60,
                       "cancel_min_age": 0}
-
-    @classmethod
-    def make_provider(cls):
-        sim = Sim("missed-sim")
-        try:
-            sim.start()
-        except BaseException:
-            sim.close()
-            raise
-        return sim
 
     @classmethod
     def after_start(cls):

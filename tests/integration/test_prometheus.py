@@ -21,7 +21,7 @@ import unittest
 import urllib.parse
 import urllib.request
 
-from harness import (KVTestCase, Child, Sim, WiredTestCase, free_port,
+from harness import (KVTestCase, Child, WiredTestCase, free_port,
                      poll_until)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -121,19 +121,10 @@ class Prometheus(Child):
 class PrometheusFlowTests(WiredTestCase):
     """One server, one simulator and one Prometheus for the class."""
 
+    sim_name = "prom-sim"
     wired_settings = {"pin_expiry": 120, "next_event_wait": 60}
     prometheus = None
     N_SMS = 3
-
-    @classmethod
-    def make_provider(cls):
-        sim = Sim("prom-sim")
-        try:
-            sim.start()
-        except BaseException:
-            sim.close()
-            raise
-        return sim
 
     @classmethod
     def after_start(cls):
@@ -354,17 +345,8 @@ class DeliveryCountTests(WiredTestCase):
     """KooKoo's refusals, failures and call outcomes, by reason and class
     (read from /metrics itself)."""
 
+    sim_name = "count-sim"
     wired_settings = {"pin_expiry": 120, "next_event_wait": 60}
-
-    @classmethod
-    def make_provider(cls):
-        sim = Sim("count-sim")
-        try:
-            sim.start()
-        except BaseException:
-            sim.close()
-            raise
-        return sim
 
     def figures(self):
         return {m.group(1): int(m.group(2)) for m in re.finditer(

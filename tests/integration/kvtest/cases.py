@@ -5,7 +5,7 @@ import unittest
 
 from .assertions import DialectSteps, ReplyAssertions
 from .config import sim_settings
-from .process import Server, Sim, free_port
+from .process import Server, Sim, free_port, started_sim
 from .waiting import poll_until
 
 
@@ -82,17 +82,19 @@ class KVTestCase(ReplyAssertions, DialectSteps, unittest.TestCase):
 class WiredTestCase(KVTestCase):
     """One KooKoo provider and one server wired to it for the whole class.
 
-    Subclasses give make_provider() (a started Sim, or a fake with the same
-    base_url and close()), the server's settings in `wired_settings`, and
-    may add to the running server in after_start().  Both are closed at the
-    end, also when the set-up fails half way."""
+    The provider is a simulator named `sim_name`, or what a subclass's
+    make_provider() gives (a fake with the same base_url and close()).
+    The server's settings are in `wired_settings`; a subclass may add to
+    the running server in after_start().  Both are closed at the end, also
+    when the set-up fails half way."""
 
     provider = None
     wired_settings = {}
+    sim_name = "sim"
 
     @classmethod
     def make_provider(cls):
-        raise NotImplementedError
+        return started_sim(cls.sim_name)
 
     @classmethod
     def after_start(cls):

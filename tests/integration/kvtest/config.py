@@ -2,8 +2,10 @@
 long to wait, which numbers are test numbers and what a child's environment
 holds."""
 
+import itertools
 import os
 import re
+import threading
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -109,3 +111,16 @@ def sim_settings(sim, port, **overrides):
     }
     settings.update(overrides)
     return {k: v for k, v in settings.items() if v is not None}
+
+
+_mobiles = itertools.count(1)
+_mobiles_lock = threading.Lock()
+
+
+def new_mobile(prefix="9198124"):
+    """An Indian mobile number under `prefix` that no other test of this
+    run was given: not one of the fixed-PIN test numbers, so the simulator
+    delivers its SMS and calls."""
+    with _mobiles_lock:
+        n = next(_mobiles)
+    return "%s%0*d" % (prefix, 12 - len(prefix), n)

@@ -636,3 +636,14 @@ class Sim(Child):
 
     def reset(self):
         return self.request("POST", "/sim/reset")
+
+
+def started_sim(name):
+    """A started simulator named `name`, closed again if it fails to start."""
+    sim = Sim(name)
+    try:
+        sim.start()
+    except BaseException:
+        sim.close()
+        raise
+    return sim
