@@ -333,7 +333,8 @@ int fraud_note_report(struct store_tx *c, const char *number, int64_t key_id,
 	if (rc != 0 || n < fr.reports_block)
 		return rc;
 	snprintf(b.reason, sizeof(b.reason),
-		 "%lld numbers reported unrequested codes", (long long)n);
+		 "%lld %s reported unrequested codes", (long long)n,
+		 n == 1 ? "number" : "numbers");
 	b.created_ms = now;
 	b.until_ms = now + fr.block_ms;
 	log_warn("fraud.blocked", LOG_STR("prefix", b.prefix),
