@@ -188,7 +188,8 @@ async function showTimeline(id) {
   }
 }
 
-// KooKoo's figures from /metrics (Prometheus text), when it has them.
+// KooKoo's figures from /metrics (Prometheus text), when it has them:
+// mean latency per API and the error classes that occurred.
 function parseMetrics(text) {
   const lat = {};
   const errors = [];
@@ -204,7 +205,7 @@ function parseMetrics(text) {
       (lat[labels.api] ??= {}).sum = v;
     else if (name === 'kookooverify_kookoo_request_duration_seconds_count')
       (lat[labels.api] ??= {}).count = v;
-    else if (name === 'kookooverify_kookoo_errors_total')
+    else if (name === 'kookooverify_kookoo_errors_total' && v > 0)
       errors.push({ key: `${labels.api}-${labels.class}`,
         label: `${labels.api} ${labels.class}`, value: v });
   }
