@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { ROOT, makeTempDir, requireExecutable, runCli, teardown }
+import { ROOT, makeTempDir, notePin, requireExecutable, runCli, teardown }
   from '../node/harness.mjs';
 import { BIN, CHROMIUM, POLL_MS, SIM_BIN, WAIT_MS, pollUntil, request,
   simInbox, startServer, startSim, state } from './page.mjs';
@@ -107,6 +107,7 @@ async function makeVerifications() {
     return { value: b.sms?.length ? b : undefined, last: b };
   }, WAIT_MS, 'the SMS', POLL_MS);
   const pin = /\b([0-9]{4,10})\b/.exec(box.sms[0].message)[1];
+  notePin(pin);
   await vonage('/check', { request_id: sms, code: pin === '0000' ? '1111' :
     '0000' });
   await vonage('/check', { request_id: sms, code: pin });

@@ -15,7 +15,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { BIN, CODE_MISMATCH, Child, DATETIME_RE, HTTP_TIMEOUT_MS,
-  REQUEST_ID_RE, ROOT, freePort, jsonLine, makeTempDir, pollUntil,
+  REQUEST_ID_RE, ROOT, freePort, jsonLine, makeTempDir, notePin, pollUntil,
   requireExecutable, runCli, teardown } from '../node/harness.mjs';
 
 // The simulator next to the server binary (-san beside a -san server),
@@ -311,6 +311,7 @@ async function pinFromPanel(rec, number, nth = 1) {
   const text = (await item.locator('.msg-text').textContent()).trim();
   const pin = await item.locator('mark[data-pin]').textContent();
   assert.match(pin, /^[0-9]{4,10}$/, `PIN shown: ${pin} in "${text}"`);
+  notePin(pin);
   assert.ok(text.includes(BRAND) && text.includes(pin),
     `the SMS as the panel shows it: "${text}"`);
   const box = await simInbox(number);

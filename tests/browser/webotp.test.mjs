@@ -5,6 +5,7 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { notePin } from '../node/harness.mjs';
 import { POLL_MS, WAIT_MS, NUMBERS, assertNoPageErrors, closeDemo, enterCode,
   openDemo, pollUntil, setUpBrowser, simInbox, startVerification, state,
   tearDownBrowser, waitInPage } from './page.mjs';
@@ -56,6 +57,7 @@ async function simPin(number) {
   }, WAIT_MS, `an SMS to ${number}`, POLL_MS);
   const pin = /\b([0-9]{4,10})\b/.exec(box.sms[0].message)?.[1];
   assert.ok(pin, `a PIN in ${JSON.stringify(box.sms[0])}`);
+  notePin(pin);
   return pin;
 }
 

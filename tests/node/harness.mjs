@@ -2,8 +2,9 @@
 // tests/browser), as tests/integration/kvtest does it for Python: the
 // child environment with the abuse limits off, the CLI, one Child class for
 // every program started on 127.0.0.1 (server and simulator alike: stopped
-// with a check of its stderr, killed when this process exits), temp dirs,
-// and the constants and polling tests share.
+// with a check of its stderr, a server's also scanned for PINs, numbers
+// and secrets; killed when this process exits), temp dirs, and the
+// constants and polling tests share.
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -62,6 +63,55 @@ export const CODE_MISMATCH =
 // Every Child started and not stopped yet.
 const children = new Set();
 
+// The log scan, as tests/integration/kvtest/logscan.py does it for Python:
+// what tests note (PINs, secrets) and any full Indian mobile number must
+// not be in a server's log; the scan runs when the server is stopped.
+const notedPins = new Set();
+const notedSecrets = new Set();
+const FULL_NUMBER_RE = /(?<![0-9A-Za-z])(?:\+?91)?[6-9][0-9]{9}(?![0-9A-Za-z])/;
+// A line's own time is left out (its digits are not a PIN).
+const LINE_TIME_RE = /^(\{"time":"[^"]*"|\d{4}-\d\d-\d\dT[0-9:.]+Z)/;
+
+/**
+ * A PIN a test read or sent: no server log line may hold it as a token.
+ * @param {string} pin 4 to 10 digits (anything else is ignored)
+ */
+export function notePin(pin) {
+  if (typeof pin === 'string' && /^[0-9]{4,10}$/.test(pin))
+    notedPins.add(pin);
+}
+
+/**
+ * A secret (API secret, operator token): no server log line may hold it.
+ * @param {string} secret at least 8 characters (shorter ones are ignored)
+ */
+export function noteSecret(secret) {
+  if (typeof secret === 'string' && secret.length >= 8)
+    notedSecrets.add(secret);
+}
+
+/**
+ * The first line of a server's log that holds a full number, a noted
+ * PIN or a noted secret, and what it holds; null when there is none.
+ * @param {string} log the server's stderr
+ * @returns {string|null}
+ */
+export function logLeak(log) {
+  for (const raw of log.split('\n')) {
+    const line = raw.replace(LINE_TIME_RE, '');
+    if (FULL_NUMBER_RE.test(line))
+      return `a full phone number: ${raw}`;
+    for (const s of notedSecrets)
+      if (line.includes(s))
+        return `a secret: ${raw}`;
+    for (const tok of line.match(/(?<![0-9A-Za-z])[0-9]{4,10}(?![0-9A-Za-z])/g)
+      ?? [])
+      if (notedPins.has(tok))
+        return `a PIN (${tok}): ${raw}`;
+  }
+  return null;
+}
+
 // No child outlives this process, whatever happens to the tests.
 process.on('exit', () => {
   for (const c of children)
@@ -110,10 +160,13 @@ export function requireExecutable(what, p, hint) {
  */
 export function runCli(args, { cwd, env = cleanEnv() } = {}) {
   try {
-    return execFileSync(BIN, args, {
+    const out = execFileSync(BIN, args, {
       env, cwd, encoding: 'utf8', timeout: CLI_TIMEOUT_MS,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    for (const t of out.match(/kvop_[0-9a-f]{64}/g) ?? [])
+      noteSecret(t);
+    return out;
   } catch (e) {
     assert.fail(`kookooverify ${args.join(' ')} failed (${e.status ?? e}):` +
       `\nstdout:\n${e.stdout ?? ''}\nstderr:\n${e.stderr ?? ''}`);
@@ -129,7 +182,9 @@ export function runCli(args, { cwd, env = cleanEnv() } = {}) {
 export function jsonLine(out, what) {
   const line = out.split('\n').find((l) => l.trim().startsWith('{'));
   assert.ok(line, `${what} printed no JSON line:\n${out}`);
-  return JSON.parse(line);
+  const obj = JSON.parse(line);
+  noteSecret(obj.api_secret);
+  return obj;
 }
 
 /**
@@ -260,6 +315,9 @@ export class Child {
     }
     if (!failure && SANITIZER_MARKS.some((m) => this.stderr.includes(m)))
       failure = `sanitizer report in ${this.name}'s stderr`;
+    const leak = !failure && this.bin === BIN ? logLeak(this.stderr) : null;
+    if (leak)
+      failure = `${this.name} logged ${leak}`;
     children.delete(this);
     return failure ? `${failure}\nstderr:\n${this.stderr}` : null;
   }

@@ -21,7 +21,7 @@ import {
   VerifyWorkflows,
 } from '@vonage/verify';
 import { BIN, CODE_MISMATCH, Child, DATETIME_RE, HTTP_TIMEOUT_MS,
-  REQUEST_ID_RE, cleanEnv, jsonLine, makeTempDir, pollUntil,
+  REQUEST_ID_RE, cleanEnv, jsonLine, makeTempDir, notePin, pollUntil,
   requireExecutable, runCli, teardown } from '../node/harness.mjs';
 
 // Test numbers and their fixed PINs; each test takes its own number.
@@ -36,6 +36,8 @@ const PINS = {
   '919999900008': '8901',
   '919999900009': '9012',
 };
+for (const pin of Object.values(PINS))
+  notePin(pin);
 
 const BAD_CREDENTIALS = 'Invalid credentials were provided';
 const NOT_FOUND = (rid) => 'The Vonage platform was unable to process ' +
