@@ -221,8 +221,9 @@ static void ivr_status(struct http_req *req)
 
 /*
  * A call to a missed-call DID.  Inbound calls carry no token of ours: the
- * URL's secret last segment (missed_call_path) is what proves KooKoo sent
- * it (docs/SECURITY.md).  NewCall is answered with a hang-up at once, so
+ * URL's secret last segment (missed_call_path), and the client's address
+ * when missed_call_sources lists KooKoo's, are what prove KooKoo sent it
+ * (docs/SECURITY.md).  NewCall is answered with a hang-up at once, so
  * the call is rejected unanswered; the other events get an empty answer.
  */
 struct ivr_inbound {
@@ -252,6 +253,10 @@ static void ivr_inbound(struct http_req *req)
 
 	if (!verify_missed_path_ok(req->path + strlen(IVR_PATH_INBOUND))) {
 		reply_refused(req, "inbound path not ours");
+		return;
+	}
+	if (!verify_missed_source_ok(req->client_ip)) {
+		reply_refused(req, "inbound source not allowed");
 		return;
 	}
 	c = calloc(1, sizeof(*c));

@@ -79,6 +79,44 @@ int addr_net_contains(const struct addr_net *net, const struct addr *a)
 	return memcmp(masked.bytes, net->addr.bytes, (size_t)a->len) == 0;
 }
 
+int addr_net_list_parse(const char *list, struct addr_net *nets, size_t max,
+			size_t *n, char *bad, size_t badlen)
+{
+	char item[ADDR_TEXT_MAX];
+
+	*n = 0;
+	if (badlen)
+		bad[0] = '\0';
+	while (*list) {
+		size_t len = strcspn(list, ",");
+
+		if (len >= sizeof(item) || *n == max)
+			return KV_EINVAL;
+		memcpy(item, list, len);
+		item[len] = '\0';
+		if (addr_net_parse(item, &nets[*n]) != 0) {
+			snprintf(bad, badlen, "%s", item);
+			return KV_EINVAL;
+		}
+		(*n)++;
+		list += len;
+		list += *list == ',';
+	}
+	return 0;
+}
+
+int addr_net_list_has(const struct addr_net *nets, size_t n, const char *text)
+{
+	struct addr a;
+
+	if (addr_parse(text, &a) != 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (addr_net_contains(&nets[i], &a))
+			return 1;
+	return 0;
+}
+
 size_t addr_v4_format(const unsigned char bytes[4], char out[16])
 {
 	size_t n = 0;

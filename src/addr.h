@@ -41,6 +41,18 @@ int addr_net_parse(const char *text, struct addr_net *net);
 int addr_net_contains(const struct addr_net *net, const struct addr *a);
 
 /*
+ * Parses a setting's list "RANGE,RANGE,..." (each as addr_net_parse) into
+ * nets (at most max) and sets *n.  Returns 0, or KV_EINVAL with the entry
+ * at fault in bad (badlen bytes; "" when the list is too long or an entry
+ * is longer than any address).
+ */
+int addr_net_list_parse(const char *list, struct addr_net *nets, size_t max,
+			size_t *n, char *bad, size_t badlen);
+
+/* True when the address text is inside one of the n ranges of nets. */
+int addr_net_list_has(const struct addr_net *nets, size_t n, const char *text);
+
+/*
  * Writes an IPv4 address (network byte order) as a dotted quad into out,
  * NUL-terminated, and returns its length.  The same text as inet_ntop(),
  * without its sprintf: every request formats its client's address.

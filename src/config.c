@@ -140,6 +140,10 @@ static const struct directive directives[] = {
 	STR_DIR(missed_call_path, "",
 		"secret last segment of the inbound IVR path "
 		"/ivr/kookoo/inbound/<it> (16+ characters of [A-Za-z0-9_-])"),
+	STR_DIR(missed_call_sources, "",
+		"addresses inbound calls may come from (ADDR or ADDR/BITS, "
+		"comma-separated, behind trusted_proxies their client's); "
+		"empty: any"),
 	STR_DIR(call_window, "09:00-21:00",
 		"local hours when calls are placed"),
 	INT_DIR(call_window_utc_offset, -720, 840, "330",
@@ -624,37 +628,27 @@ static int config_check_public_url(const struct config *c, char *err,
 	return 0;
 }
 
-/* Each comma-separated entry of trusted_proxies is ADDR or ADDR/BITS. */
-static int proxies_validate(const char *list, char *err, size_t errlen)
+/* Each comma-separated entry of an address list is ADDR or ADDR/BITS. */
+static int nets_validate(const char *name, const char *list, size_t max,
+			 char *err, size_t errlen)
 {
-	char item[ADDR_TEXT_MAX];
-	struct addr_net net;
-	int count = 0;
+	struct addr_net nets[TRUSTED_PROXIES_MAX > MISSED_CALL_SOURCES_MAX
+				     ? TRUSTED_PROXIES_MAX
+				     : MISSED_CALL_SOURCES_MAX];
+	char bad[ADDR_TEXT_MAX];
+	size_t n;
 
-	while (*list) {
-		size_t n = strcspn(list, ",");
-
-		if (n >= sizeof(item) || ++count > TRUSTED_PROXIES_MAX) {
-			snprintf(
-				err, errlen,
-				"trusted_proxies: more than %d entries, or one "
-				"too long",
-				TRUSTED_PROXIES_MAX);
-			return KV_EINVAL;
-		}
-		memcpy(item, list, n);
-		item[n] = '\0';
-		if (addr_net_parse(item, &net) != 0) {
-			snprintf(err, errlen,
-				 "trusted_proxies: \"%s\" is not an address or "
-				 "ADDR/BITS range",
-				 item);
-			return KV_EINVAL;
-		}
-		list += n;
-		list += *list == ',';
-	}
-	return 0;
+	if (addr_net_list_parse(list, nets, max, &n, bad, sizeof(bad)) == 0)
+		return 0;
+	if (bad[0])
+		snprintf(err, errlen,
+			 "%s: \"%s\" is not an address or ADDR/BITS range",
+			 name, bad);
+	else
+		snprintf(err, errlen,
+			 "%s: more than %zu entries, or one too long", name,
+			 max);
+	return KV_EINVAL;
 }
 
 int config_validate(const struct config *c, char *err, size_t errlen)
@@ -696,7 +690,10 @@ int config_validate(const struct config *c, char *err, size_t errlen)
 			 c->call_outside_window);
 		return KV_EINVAL;
 	}
-	if (proxies_validate(c->trusted_proxies, err, errlen) != 0)
+	if (nets_validate("trusted_proxies", c->trusted_proxies,
+			  TRUSTED_PROXIES_MAX, err, errlen) != 0 ||
+	    nets_validate("missed_call_sources", c->missed_call_sources,
+			  MISSED_CALL_SOURCES_MAX, err, errlen) != 0)
 		return KV_EINVAL;
 	if (strcasecmp(c->forwarded_header, "X-Forwarded-For") != 0 &&
 	    strcasecmp(c->forwarded_header, "Forwarded") != 0) {

@@ -10,8 +10,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Most entries in trusted_proxies. */
+/* Most entries in trusted_proxies, and in missed_call_sources. */
 #define TRUSTED_PROXIES_MAX 32
+#define MISSED_CALL_SOURCES_MAX 32
 
 struct config {
 	char listen[64];
@@ -64,6 +65,7 @@ struct config {
 	/* Missed-call verification (verify_missed.c). */
 	char missed_call_dids[256];
 	char missed_call_path[128];
+	char missed_call_sources[256];
 	char call_outside_window[8];
 	int call_window_utc_offset;
 	int kookoo_connect_timeout_ms;

@@ -26,25 +26,14 @@ struct hops {
 
 int proxy_set_trusted(const char *list)
 {
-	ntrusted = 0;
-	while (*list) {
-		char item[ADDR_TEXT_MAX];
-		size_t n = strcspn(list, ",");
+	char bad[ADDR_TEXT_MAX];
 
-		if (n >= sizeof(item) || ntrusted == TRUSTED_PROXIES_MAX)
-			goto fail;
-		memcpy(item, list, n);
-		item[n] = '\0';
-		if (addr_net_parse(item, &trusted[ntrusted]) != 0)
-			goto fail;
-		ntrusted++;
-		list += n;
-		list += *list == ',';
+	if (addr_net_list_parse(list, trusted, TRUSTED_PROXIES_MAX, &ntrusted,
+				bad, sizeof(bad)) != 0) {
+		ntrusted = 0;
+		return KV_EINVAL;
 	}
 	return 0;
-fail:
-	ntrusted = 0;
-	return KV_EINVAL;
 }
 
 int proxy_header_parse(const char *text, enum proxy_header *out)
@@ -60,14 +49,7 @@ int proxy_header_parse(const char *text, enum proxy_header *out)
 
 static int trusted_has(const char *text)
 {
-	struct addr a;
-
-	if (addr_parse(text, &a) != 0)
-		return 0;
-	for (size_t i = 0; i < ntrusted; i++)
-		if (addr_net_contains(&trusted[i], &a))
-			return 1;
-	return 0;
+	return addr_net_list_has(trusted, ntrusted, text);
 }
 
 /* Appends s[0..n) as a hop if it is an address, else an empty hop. */

@@ -245,12 +245,15 @@ struct verify_call {
 /*
  * Missed-call verification (verify_missed.c).  verify_missed_path_ok():
  * whether `segment` is the secret last segment of the inbound IVR path (0
- * when missed_call_path is empty).  verify_request_missed(): before
+ * when missed_call_path is empty).  verify_missed_source_ok(): whether an
+ * inbound call may come from client_ip (missed_call_sources; 1 when it is
+ * empty).  verify_request_missed(): before
  * verify_request_finish() of a VERIFY_OK, the DID the person is to call
  * ("+" and E.164 digits; "" when no missed call verifies it) and the
  * seconds it still may (0 then).
  */
 int verify_missed_path_ok(const char *segment);
+int verify_missed_source_ok(const char *client_ip);
 void verify_request_missed(const struct verify_pending *p, char did[17],
 			   int *expires_in_s);
 /*

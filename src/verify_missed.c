@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "addr.h"
 #include "err.h"
 #include "fraud.h"
 #include "log.h"
@@ -28,6 +29,8 @@ static struct {
 	size_t ndids;
 	char path[128];
 	char default_country[3];
+	struct addr_net sources[MISSED_CALL_SOURCES_MAX]; /* none: any */
+	size_t nsources;
 } ms;
 
 /* Calls answered: verified, ignored (matched, changed nothing), unmatched. */
@@ -68,6 +71,7 @@ static int parse_dids(const char *list, char *err, size_t errlen)
 int verify_missed_init(const struct config *cfg, char *err, size_t errlen)
 {
 	size_t n = strlen(cfg->missed_call_path);
+	char bad[ADDR_TEXT_MAX];
 
 	memset(&ms, 0, sizeof(ms));
 	memcpy(ms.default_country, cfg->default_country,
@@ -79,6 +83,11 @@ int verify_missed_init(const struct config *cfg, char *err, size_t errlen)
 		return missed_fail(err, errlen, "missed_call_path",
 				   "16 or more characters of [A-Za-z0-9_-]");
 	snprintf(ms.path, sizeof(ms.path), "%s", cfg->missed_call_path);
+	if (addr_net_list_parse(cfg->missed_call_sources, ms.sources,
+				MISSED_CALL_SOURCES_MAX, &ms.nsources, bad,
+				sizeof(bad)) != 0)
+		return missed_fail(err, errlen, "missed_call_sources",
+				   "a list of at most 32 ADDR or ADDR/BITS");
 	return parse_dids(cfg->missed_call_dids, err, errlen);
 }
 
@@ -90,6 +99,12 @@ int verify_missed_path_ok(const char *segment)
 	if (!n || strlen(segment) != n)
 		return 0;
 	return sodium_memcmp(segment, ms.path, n) == 0;
+}
+
+int verify_missed_source_ok(const char *client_ip)
+{
+	return ms.nsources == 0 ||
+	       addr_net_list_has(ms.sources, ms.nsources, client_ip);
 }
 
 void verify_missed_counts(unsigned long out[3])

@@ -24,9 +24,11 @@ new_number = functools.partial(new_mobile, "9198126")
 
 class MissedCallTests(WiredTestCase):
     sim_name = "missed-sim"
+    # The simulator calls from loopback: the allow-list lets it in.
     wired_settings = {"missed_call_dids": ",".join(DIDS),
                       "missed_call_path": PATH, "pin_expiry": 60,
-                      "cancel_min_age": 0}
+                      "cancel_min_age": 0,
+                      "missed_call_sources": "127.0.0.0/8,::1"}
 
     @classmethod
     def after_start(cls):
@@ -278,3 +280,57 @@ class MissedCallTests(WiredTestCase):
     def wait_sms_sent(self, number):
         poll_until(lambda: self.provider.sms(number), 8.0,
                    "SMS to %s" % number, interval=0.05)
+
+
+class MissedCallSourceTests(WiredTestCase):
+    """missed_call_sources: an inbound call from any other address is
+    refused even on the secret path; behind a trusted proxy the address
+    is the client's it names."""
+
+    sim_name = "missed-src-sim"
+    wired_settings = {"missed_call_dids": ",".join(DIDS),
+                      "missed_call_path": PATH, "pin_expiry": 60,
+                      "missed_call_sources": "192.0.2.0/24,2001:db8::/32",
+                      "trusted_proxies": "127.0.0.1"}
+
+    @classmethod
+    def after_start(cls):
+        s = cls.server
+        s.cli("keys", "missed-call", "--db", s.db, s.keys[0]["api_key"],
+              "on")
+
+    def requested(self):
+        number = new_number()
+        r = self.s.vonage("", {"number": number, "brand": "Shop",
+                               "workflow_id": "8"})
+        d = self.assert_vonage(r, "0")
+        return number, d["request_id"], DID_E164[d["missed_call_number"]]
+
+    def new_call(self, number, did, client):
+        return self.s.post_form(
+            "/ivr/kookoo/inbound/" + PATH,
+            {"event": "NewCall", "sid": "src-" + number, "cid": number,
+             "called_number": did},
+            headers={"X-Forwarded-For": client})
+
+    def status(self, rid):
+        return self.seed_search(rid)[1].get("status")
+
+    def test_a_call_from_elsewhere_is_refused(self):
+        number, rid, did = self.requested()
+        rec = self.provider.request("POST", "/sim/inbound", {
+            "cid": number, "called_number": did,
+            "url": "http://127.0.0.1:%d/ivr/kookoo/inbound/%s"
+                   % (self.s.port, PATH)})
+        self.assertEqual(rec["http_status"], 403, rec)
+        r = self.new_call(number, did, "198.51.100.7")
+        self.assertEqual(r.status, 403, r.describe())
+        self.assertEqual(self.status(rid), "IN PROGRESS")
+
+    def test_a_listed_client_behind_a_trusted_proxy_verifies(self):
+        for client in ("192.0.2.44", "2001:db8::7"):
+            number, rid, did = self.requested()
+            r = self.new_call(number, did, client)
+            self.assertEqual(r.status, 200, r.describe())
+            self.assertIn(HANGUP, r.text)
+            self.assertEqual(self.status(rid), "SUCCESS", client)

@@ -71,6 +71,41 @@ static void test_net(void **state)
 		assert_int_equal(addr_net_parse(*p, &net), KV_EINVAL);
 }
 
+static void test_net_list(void **state)
+{
+	struct addr_net nets[3];
+	char bad[ADDR_TEXT_MAX];
+	size_t n = 99;
+
+	assert_int_equal(addr_net_list_parse("", nets, 3, &n, bad, sizeof(bad)),
+			 0);
+	assert_int_equal(n, 0);
+	assert_false(addr_net_list_has(nets, n, "192.0.2.1"));
+	assert_int_equal(addr_net_list_parse("192.0.2.0/24,2001:db8::/32", nets,
+					     3, &n, bad, sizeof(bad)),
+			 0);
+	assert_int_equal(n, 2);
+	assert_true(addr_net_list_has(nets, n, "192.0.2.200"));
+	assert_true(addr_net_list_has(nets, n, "::ffff:192.0.2.9"));
+	assert_true(addr_net_list_has(nets, n, "2001:db8:1::5"));
+	assert_false(addr_net_list_has(nets, n, "192.0.3.1"));
+	assert_false(addr_net_list_has(nets, n, "not an address"));
+	assert_false(addr_net_list_has(nets, n, ""));
+
+	/* The entry at fault is named; a list too long names none. */
+	assert_int_equal(addr_net_list_parse("192.0.2.0/24,10.0.0.1/8", nets, 3,
+					     &n, bad, sizeof(bad)),
+			 KV_EINVAL);
+	assert_string_equal(bad, "10.0.0.1/8");
+	assert_int_equal(addr_net_list_parse("1.1.1.1,2.2.2.2,3.3.3.3,4.4.4.4",
+					     nets, 3, &n, bad, sizeof(bad)),
+			 KV_EINVAL);
+	assert_string_equal(bad, "");
+	assert_int_equal(addr_net_list_parse("1.1.1.1,,2.2.2.2", nets, 3, &n,
+					     bad, sizeof(bad)),
+			 KV_EINVAL);
+}
+
 static void expect_key(const char *ip, int prefix, const char *want)
 {
 	char key[ADDR_TEXT_MAX];
@@ -138,6 +173,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_net),
+		cmocka_unit_test(test_net_list),
 		cmocka_unit_test(test_v4_format_is_inet_ntop),
 		cmocka_unit_test(test_limit_key),
 		cmocka_unit_test(test_limit_key_truncates),

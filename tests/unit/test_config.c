@@ -225,6 +225,33 @@ static void test_validate(void **state)
 	assert_int_equal(config_validate(&c, err, sizeof(err)), KV_EINVAL);
 }
 
+/* The address lists name the setting and the entry at fault. */
+static void test_validate_address_lists(void **state)
+{
+	static const char *const names[] = {"trusted_proxies",
+					    "missed_call_sources"};
+	struct config c;
+	char err[256];
+
+	for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+		config_init(&c);
+		assert_int_equal(config_set(&c, names[i],
+					    "192.0.2.0/24,2001:db8::/32", err,
+					    sizeof(err)),
+				 0);
+		assert_int_equal(config_validate(&c, err, sizeof(err)), 0);
+		config_set(&c, names[i], "192.0.2.0/24,kookoo.in", err,
+			   sizeof(err));
+		assert_int_equal(config_validate(&c, err, sizeof(err)),
+				 KV_EINVAL);
+		assert_non_null(strstr(err, names[i]));
+		assert_non_null(strstr(err, "\"kookoo.in\""));
+		config_set(&c, names[i], "10.0.0.1/8", err, sizeof(err));
+		assert_int_equal(config_validate(&c, err, sizeof(err)),
+				 KV_EINVAL);
+	}
+}
+
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
@@ -235,6 +262,7 @@ int main(void)
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_env),
 		cmocka_unit_test(test_validate),
+		cmocka_unit_test(test_validate_address_lists),
 	};
 	static struct table_tests all;
 
