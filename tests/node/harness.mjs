@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, readdirSync,
+  rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -72,6 +73,26 @@ const FULL_NUMBER_RE = /(?<![0-9A-Za-z])(?:\+?91)?[6-9][0-9]{9}(?![0-9A-Za-z])/;
 // A line's own time is left out (its digits are not a PIN).
 const LINE_TIME_RE = /^(\{"time":"[^"]*"|\d{4}-\d\d-\d\dT[0-9:.]+Z)/;
 
+// The numeric fields the server logs (LOG_INT, LOG_DOUBLE in its source):
+// counters, ids and sizes, so a job numbered 1234 is not the PIN 1234.
+function counterValueRe() {
+  const names = new Set();
+  for (const dir of ['src', 'ivr']) {
+    for (const f of readdirSync(path.join(ROOT, dir))) {
+      if (!f.endsWith('.c'))
+        continue;
+      const text = readFileSync(path.join(ROOT, dir, f), 'utf8');
+      for (const m of text.matchAll(/LOG_(?:INT|DOUBLE)\(\s*"([a-z_]+)"/g))
+        if (!/pin|code|otp/.test(m[1]))
+          names.add(m[1]);
+    }
+  }
+  const alt = [...names].sort().join('|') || '(?!)';
+  return new RegExp(`(?<= )((?:${alt})=)-?[0-9.]+(?= |$)|` +
+    `("(?:${alt})":)-?[0-9.]+(?=[,}])`, 'g');
+}
+let counterValues = null;
+
 /**
  * A PIN a test read or sent: no server log line may hold it as a token.
  * @param {string} pin 4 to 10 digits (anything else is ignored)
@@ -104,8 +125,10 @@ export function logLeak(log) {
     for (const s of notedSecrets)
       if (line.includes(s))
         return `a secret: ${raw}`;
-    for (const tok of line.match(/(?<![0-9A-Za-z])[0-9]{4,10}(?![0-9A-Za-z])/g)
-      ?? [])
+    counterValues ??= counterValueRe();
+    const scanned = line.replace(counterValues, '$1$2#');
+    for (const tok of scanned.match(
+      /(?<![0-9A-Za-z])[0-9]{4,10}(?![0-9A-Za-z])/g) ?? [])
       if (notedPins.has(tok))
         return `a PIN (${tok}): ${raw}`;
   }

@@ -11,10 +11,14 @@ out of the scan (its digits are not a PIN).
 """
 
 import base64
+import glob
 import json
+import os
 import re
 import threading
 import urllib.parse
+
+from .config import ROOT
 
 NUMBER_PARAMS = ("number", "phone_no")
 PIN_PARAMS = ("code", "pin")
@@ -22,6 +26,27 @@ SECRET_PARAMS = ("api_secret",)
 SMS_PIN_RE = re.compile(r"(?<![0-9A-Za-z])(\d{4,10})(?![0-9A-Za-z])")
 SPOKEN_PIN_RE = re.compile(r"^\d( \d){3,9}$")  # the IVR reads "1 2 3 4"
 TIME_RE = re.compile(r'^(\{"time":"[^"]*"|\d{4}-\d\d-\d\dT[0-9:.]+Z)')
+
+
+def _counter_fields():
+    """The names of the numeric fields the server logs (LOG_INT and
+    LOG_DOUBLE in its source): their values are counters, ids and sizes,
+    so a job numbered 1000 is not the PIN 1000.  A name that could hold a
+    code is never one of them."""
+    names = set()
+    for path in glob.glob(os.path.join(ROOT, "src", "*.c")) + \
+            glob.glob(os.path.join(ROOT, "ivr", "*.c")):
+        with open(path, encoding="utf-8") as f:
+            names.update(re.findall(r'LOG_(?:INT|DOUBLE)\("([a-z_]+)"',
+                                    f.read()))
+    return {n for n in names if not re.search(r"pin|code|otp", n)}
+
+
+_COUNTERS = "|".join(sorted(_counter_fields())) or "(?!)"
+# A counter field's whole value, in the text and the JSON format.
+COUNTER_VALUE_RE = re.compile(
+    r'(?<= )((?:%s)=)-?[0-9.]+(?= |$)|("(?:%s)":)-?[0-9.]+(?=[,}])'
+    % (_COUNTERS, _COUNTERS))
 
 
 class LogScan:
@@ -99,7 +124,8 @@ class LogScan:
             for n in numbers:
                 if n in body:
                     return ("a full phone number", n, line)
-            m = pin_re.search(body) if pin_re else None
+            m = (pin_re.search(COUNTER_VALUE_RE.sub(r"\1\2#", body))
+                 if pin_re else None)
             if m:
                 return ("a PIN", m.group(1), line)
         return None
