@@ -201,7 +201,11 @@ files_installed()
 	    /usr/share/kookooverify/xml_templates/en/greeting.xml \
 	    /usr/share/kookooverify/xml_templates/hi/greeting.xml \
 	    /usr/share/kookooverify/sms_templates/en/pin.txt \
-	    /usr/share/kookooverify/sms_templates/hi/pin.txt; do
+	    /usr/share/kookooverify/sms_templates/hi/pin.txt \
+	    /usr/share/kookooverify/console/index.html \
+	    /usr/share/kookooverify/console/console.js \
+	    /usr/share/kookooverify/console/charts.js \
+	    /usr/share/kookooverify/console/console.css; do
 		[ -f "$f" ] || { echo "missing $f"; return 1; }
 	done
 }
@@ -385,6 +389,43 @@ print("verified with the PIN from the SMS")
 PY
 }
 check "a verification through the simulator" verify_once
+
+# The operator console from the installed files: its page and /metrics
+# with the operator token, 401 without it.
+console_served()
+{
+	token=$(as_service /usr/bin/kookooverify operator-token \
+	    --config /etc/kookooverify/kookooverify.conf) || return 1
+	python3 - "$port" "$token" <<'PY'
+import sys, urllib.error, urllib.request
+
+port, token = sys.argv[1:3]
+
+def get(path, bearer=None):
+    req = urllib.request.Request("http://127.0.0.1:%s%s" % (port, path))
+    if bearer:
+        req.add_header("Authorization", "Bearer " + bearer)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, ""
+
+status, page = get("/operator/")
+if status != 200 or "console.js" not in page:
+    sys.exit("/operator/: %d, %r" % (status, page[:200]))
+status, text = get("/metrics", token)
+if status != 200 or "kookooverify_http_requests_total" not in text:
+    sys.exit("/metrics with the operator token: %d" % status)
+for path in ("/metrics", "/operator/api/summary"):
+    status, _ = get(path)
+    if status != 401:
+        sys.exit("%s without the token: %d, expected 401" % (path, status))
+print("console and metrics served, both refused without the token")
+PY
+}
+check "the console's page, and /metrics behind the operator token" \
+    console_served
 
 stop_server()
 {
