@@ -30,7 +30,8 @@ static int content_type_is(const char *ct, const char *want)
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-static enum api_fail parse_input(struct http_req *req, struct params *p)
+static enum api_fail parse_input(struct http_req *req, struct params *p,
+				 unsigned int flags)
 {
 	int rc = 0;
 
@@ -38,7 +39,7 @@ static enum api_fail parse_input(struct http_req *req, struct params *p)
 		return API_TOO_BIG;
 	if (req->query_len)
 		rc = params_parse_query(p, req->query, req->query_len);
-	if (rc == 0 && req->body.len) {
+	if (rc == 0 && req->body.len && !(flags & API_RAW_BODY)) {
 		if (content_type_is(req->content_type, "application/json"))
 			rc = params_parse_json(p, req->body.data,
 					       req->body.len);
@@ -180,7 +181,7 @@ enum api_fail api_prepare(struct http_req *req, struct api_call *call,
 	/* Every read of this call (credentials, then its own) sees one snapshot. */
 	store_read_begin();
 	cors_allow(req);
-	f = parse_input(req, &call->params);
+	f = parse_input(req, &call->params, flags);
 	if (f != API_READY)
 		return f;
 	for (; single && *single; single++)
@@ -458,6 +459,8 @@ void api_text_format(char *text, size_t len, const char *tmpl, const char *arg,
 
 static void api_ctx_free(struct api_ctx *ctx)
 {
+	if (ctx->handler->release)
+		ctx->handler->release(ctx);
 	api_call_release(&ctx->call);
 	free(ctx);
 }

@@ -34,6 +34,8 @@ enum api_fail {
 
 /* api_prepare() flags. */
 #define API_PUBLISHABLE_OK 1u /* the endpoint accepts publishable keys */
+/* The body is the dialect's to parse (nested JSON): only the query is read. */
+#define API_RAW_BODY 2u
 
 struct api_call {
 	struct http_req *req;
@@ -133,6 +135,8 @@ struct api_handler {
 	const char *const *single; /* single-valued parameters */
 	unsigned int flags;        /* api_prepare() flags */
 	enum api_run (*run)(struct api_ctx *ctx, enum api_fail f);
+	/* Frees what the run kept in its context (NULL: nothing). */
+	void (*release)(struct api_ctx *ctx);
 };
 
 /*

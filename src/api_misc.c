@@ -76,7 +76,7 @@ static enum api_run misc_metrics_run(struct api_ctx *ctx, enum api_fail f)
 static void misc_metrics(struct http_req *req)
 {
 	static const struct api_handler metrics = {sizeof(struct api_ctx), NULL,
-						   0, misc_metrics_run};
+						   0, misc_metrics_run, NULL};
 
 	api_serve(req, &metrics);
 }

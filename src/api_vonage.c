@@ -704,7 +704,8 @@ static const char *const token_single[] = {"token", "single_use", NULL};
 
 #define VONAGE_ENDPOINT(root_, single_, run_, echo_, flags_)                   \
 	{                                                                      \
-		{sizeof(struct vonage_ctx), single_, flags_, vonage_run},      \
+		{sizeof(struct vonage_ctx), single_, flags_, vonage_run,       \
+		 NULL},                                                        \
 			root_, echo_, run_                                     \
 	}
 

@@ -64,7 +64,8 @@ static const char bad_method[] = "{\"status\":405,\"error_text\":\"Method not "
 static char no_memory[] = "{\"status\":5,\"error_text\":\"Internal Error\"}";
 
 static const struct route *const route_tables[] = {
-	misc_routes, seed_routes, vonage_routes, ivr_routes, browser_routes,
+	misc_routes, seed_routes,    vonage_routes,
+	ivr_routes,  browser_routes, v2_routes,
 };
 
 unsigned long http_requests_served(void)
@@ -110,10 +111,9 @@ static enum http_method method_of(const char *m)
 		const char *name;
 		enum http_method method;
 	} methods[] = {
-		{"GET", HTTP_GET},
-		{"POST", HTTP_POST},
-		{"HEAD", HTTP_HEAD},
-		{"OPTIONS", HTTP_OPTIONS},
+		{"GET", HTTP_GET},       {"POST", HTTP_POST},
+		{"HEAD", HTTP_HEAD},     {"OPTIONS", HTTP_OPTIONS},
+		{"DELETE", HTTP_DELETE},
 	};
 
 	for (size_t i = 0; i < ARRAY_LEN(methods); i++)
@@ -600,6 +600,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 		req->origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							  "Origin");
+		req->idempotency_key = MHD_lookup_connection_value(
+			conn, MHD_HEADER_KIND, "Idempotency-Key");
 		client_ip(req, &hs);
 		refusal = framing_refusal(&hs);
 		if (refusal)

@@ -486,9 +486,11 @@ enum verify_result verify_request_start(int64_t key_id,
 	rc = engine_plan_request(&req, &svc.es, &plan, bad_param);
 	if (rc != 0)
 		return VERIFY_BAD_PARAM;
-	/* A test number's PIN is fixed, and so is its length. */
+	/* A test number's PIN is fixed, and so is its length; a caller's too. */
 	if (test)
 		plan.code_length = (int)strlen(test->pin);
+	else if (in->pin)
+		plan.code_length = (int)strlen(in->pin);
 	/* The SMS fills its DLT template exactly: refused, never cut. */
 	if (plan_has_sms(&plan) &&
 	    sms_pin_fits(in->lg, in->brand, plan.code_length,
@@ -503,6 +505,8 @@ enum verify_result verify_request_start(int64_t key_id,
 	r = &tx->rec;
 	if (test)
 		memcpy(tx->pin, test->pin, sizeof(tx->pin));
+	else if (in->pin)
+		copy_field(tx->pin, sizeof(tx->pin), in->pin);
 	else
 		crypto_pin_new(plan.code_length, tx->pin);
 	tx->publishable = in->publishable;

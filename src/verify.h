@@ -31,6 +31,8 @@ struct verify_request_in {
 	const char *brand;
 	const char *sender_id; /* NULL: none */
 	const char *lg;        /* NULL: none */
+	/* The caller's own code (digits, ENGINE_PIN_MIN..MAX), or NULL. */
+	const char *pin;
 	const char *countries; /* the key's allow-list ("IN,GB", "*"); NULL: IN */
 	/* Publishable keys: the client address, for the per-address limit. */
 	const char *browser_ip;
