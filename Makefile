@@ -13,7 +13,8 @@
 
 CC       ?= gcc
 CXX      ?= g++
-PKGS     := libmicrohttpd libcurl libxml-2.0 sqlite3 libsodium jansson libpq
+PKGS     := libmicrohttpd libcurl libxml-2.0 sqlite3 libsodium jansson libpq \
+            libcrypto
 BUILD    ?= build
 BIN      := bin/kookooverify
 PYTHON   ?= /usr/bin/python3

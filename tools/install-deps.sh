@@ -23,6 +23,7 @@ libpq-dev
 postgresql-15
 libsodium-dev
 libjansson-dev
+libssl-dev
 libcmocka-dev
 libphonenumber-dev
 python3
