@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "api.h"
+#include "apps.h"
 #include "store.h"
 #include "err.h"
 #include "keys.h"
@@ -93,6 +94,49 @@ static void log_context_call(const struct api_call *call)
 		log_context_key(call->api_key);
 	if (id && strlen(id) == 32 && is_hex(id, 32))
 		log_context_request_id(id);
+}
+
+static int is_bearer(const char *authorization)
+{
+	return authorization && strncasecmp(authorization, "Bearer ", 7) == 0;
+}
+
+/*
+ * An application's JWT (API_JWT_OK endpoints): the call gets the rights of
+ * the key the application is bound to.  Refusals count as failed
+ * authentications of the address, as a wrong secret does.
+ */
+static enum api_fail authenticate_jwt(struct api_call *call)
+{
+	char app_id[APP_ID_LEN + 1];
+	const char *why = NULL;
+	struct key_auth auth;
+	int rc = verify_auth_wait(call->req->client_ip);
+
+	if (rc > 0) {
+		api_retry_after(call->req, rc);
+		return API_THROTTLED;
+	}
+	if (call->req->origin)
+		return API_BROWSER_SECRET;
+	rc = apps_authenticate(call->req->authorization + 7, &auth, app_id,
+			       call->api_key, sizeof(call->api_key), &why);
+	if (rc == KV_EAUTH) {
+		log_info("api.jwt_refused", LOG_STR("reason", why));
+		verify_auth_failed(call->req->client_ip);
+		return API_BAD_CREDENTIALS;
+	}
+	if (rc != 0)
+		return API_INTERNAL;
+	call->key_id = auth.key_id;
+	memcpy(call->countries, auth.countries, sizeof(call->countries));
+	log_context_call(call);
+	rc = verify_rate_key(call->key_id, 0, call->req->client_ip);
+	if (rc > 0) {
+		api_retry_after(call->req, rc);
+		return API_THROTTLED;
+	}
+	return API_READY;
 }
 
 static enum api_fail authenticate(struct api_call *call, unsigned int flags)
@@ -189,7 +233,10 @@ enum api_fail api_prepare(struct http_req *req, struct api_call *call,
 			call->duplicate = *single;
 			break;
 		}
-	f = authenticate(call, flags);
+	if ((flags & API_JWT_OK) && is_bearer(req->authorization))
+		f = authenticate_jwt(call);
+	else
+		f = authenticate(call, flags);
 	if (f == API_ORIGIN || f == API_BROWSER_SECRET)
 		req->status = 403;
 	return f;

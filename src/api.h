@@ -36,6 +36,8 @@ enum api_fail {
 #define API_PUBLISHABLE_OK 1u /* the endpoint accepts publishable keys */
 /* The body is the dialect's to parse (nested JSON): only the query is read. */
 #define API_RAW_BODY 2u
+/* "Authorization: Bearer" takes an application's JWT (apps.h): Verify v2. */
+#define API_JWT_OK 4u
 
 struct api_call {
 	struct http_req *req;

@@ -649,8 +649,8 @@ static enum api_run v2_next_run(struct v2_ctx *ctx)
 
 #define V2_ENDPOINT(run_)                                                      \
 	{                                                                      \
-		{sizeof(struct v2_ctx), NULL, API_RAW_BODY, v2_run,            \
-		 v2_release},                                                  \
+		{sizeof(struct v2_ctx), NULL, API_RAW_BODY | API_JWT_OK,       \
+		 v2_run, v2_release},                                          \
 			run_                                                   \
 	}
 
