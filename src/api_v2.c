@@ -38,6 +38,8 @@ struct v2_ctx {
 	struct verify_pending *pending;
 	char number[16];
 	char block_reason[96];
+	/* A start with an Idempotency-Key: its write records it. */
+	struct verify_idem_op idem;
 };
 
 struct v2_endpoint {
@@ -473,6 +475,49 @@ static void v2_start_reply(struct v2_ctx *ctx, enum verify_result r,
 	}
 }
 
+/*
+ * A start's Idempotency-Key (1 to IDEM_KEY_MAX printable ASCII
+ * characters): the record of an earlier start answers, or ctx->idem is
+ * set for this one's write.  Returns 1 when the call is answered.
+ */
+static int v2_idem_begin(struct v2_ctx *ctx)
+{
+	const char *key = ctx->base.req->idempotency_key;
+	const struct buf *b = &ctx->base.req->body;
+	char rid[ENGINE_REQUEST_ID_LEN + 1];
+	size_t n = key ? strlen(key) : 0;
+
+	if (!key)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (key[i] < 0x20 || key[i] > 0x7e)
+			n = 0;
+	if (n == 0 || n > IDEM_KEY_MAX) {
+		v2_fail_param(ctx, "Idempotency-Key",
+			      "1 to 255 printable ASCII characters.");
+		return 1;
+	}
+	/* The request is its body: the same body is the same request. */
+	crypto_generichash(ctx->idem.hash, sizeof(ctx->idem.hash),
+			   (const unsigned char *)b->data, b->len, NULL, 0);
+	switch (verify_idem_find(ctx->base.call.key_id, key, ctx->idem.hash,
+				 rid)) {
+	case IDEM_NEW:
+		ctx->idem.key_id = ctx->base.call.key_id;
+		ctx->idem.idem_key = key;
+		return 0;
+	case IDEM_REPLAY:
+		v2_start_reply(ctx, VERIFY_OK, rid, NULL);
+		return 1;
+	case IDEM_MISMATCH:
+		v2_fail(ctx, V2_IDEMPOTENCY);
+		return 1;
+	default:
+		v2_fail(ctx, V2_INTERNAL);
+		return 1;
+	}
+}
+
 static void v2_start_then(struct api_ctx *base, int rc)
 {
 	struct v2_ctx *ctx = (struct v2_ctx *)base;
@@ -480,6 +525,15 @@ static void v2_start_then(struct api_ctx *base, int rc)
 	enum verify_result r =
 		verify_request_finish(ctx->pending, rc, rid, NULL, &ctx->wait);
 
+	/*
+	 * A retry that raced its first request to the writer finds the
+	 * number's live verification: the first one's, which the record
+	 * committed with it names.
+	 */
+	if (r == VERIFY_CONCURRENT && ctx->idem.idem_key &&
+	    verify_idem_find(ctx->idem.key_id, ctx->idem.idem_key,
+			     ctx->idem.hash, rid) == IDEM_REPLAY)
+		r = VERIFY_OK;
 	v2_start_reply(ctx, r, rid, NULL);
 }
 
@@ -490,6 +544,8 @@ static enum api_run v2_start_run(struct v2_ctx *ctx)
 	enum verify_result r;
 	enum v2_cond cond;
 
+	if (v2_idem_begin(ctx))
+		return API_RUN_DONE;
 	memset(&st, 0, sizeof(st));
 	st.invalid = json_array();
 	cond = start_read(&st, ctx->body);
@@ -507,6 +563,11 @@ static enum api_run v2_start_run(struct v2_ctx *ctx)
 	st.in.block_reason_len = sizeof(ctx->block_reason);
 	r = verify_request_start(ctx->base.call.key_id, &st.in, &bad,
 				 &ctx->wait, &ctx->pending);
+	if (r == VERIFY_PENDING && ctx->idem.idem_key) {
+		ctx->idem.p = ctx->pending;
+		return api_ctx_write(&ctx->base, verify_idem_run, &ctx->idem,
+				     v2_start_then);
+	}
 	if (r == VERIFY_PENDING)
 		return v2_write(ctx, v2_start_then);
 	v2_start_reply(ctx, r, NULL, bad);

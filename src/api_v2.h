@@ -27,12 +27,11 @@ enum v2_cond {
 	V2_NO_MORE_EVENTS,   /* 409: next_workflow after the last step */
 	V2_CANCEL_TOO_EARLY, /* 409, num: the cancel_min_age setting */
 	V2_CANCEL_TOO_LATE,  /* 409 */
-	V2_IDEMPOTENCY, /* 422: an Idempotency-Key reused for another body */
-	V2_IDEMPOTENCY_BUSY, /* 409: the first request of that key still runs */
-	V2_TOO_MANY_WRONG,   /* 410 */
-	V2_EXPIRED,          /* 410 */
-	V2_INVALID_PARAMS,   /* 422, with invalid_parameters */
-	V2_THROTTLED,        /* 429, with Retry-After */
+	V2_IDEMPOTENCY,    /* 422: an Idempotency-Key reused for another body */
+	V2_TOO_MANY_WRONG, /* 410 */
+	V2_EXPIRED,        /* 410 */
+	V2_INVALID_PARAMS, /* 422, with invalid_parameters */
+	V2_THROTTLED,      /* 429, with Retry-After */
 	V2_COND_COUNT,
 };
 

@@ -51,9 +51,6 @@ static const struct v2_problem problems[V2_COND_COUNT] = {
 	[V2_IDEMPOTENCY] = {422, NEXMO "#invalid-param", "Invalid params",
 			    "This Idempotency-Key was used with another "
 			    "request."},
-	[V2_IDEMPOTENCY_BUSY] = {409, NEXMO "#conflict", "Conflict",
-				 "A request with this Idempotency-Key is "
-				 "still in progress."},
 	[V2_TOO_MANY_WRONG] = {410, NEXMO "#gone", "Invalid Code",
 			       "An incorrect code has been provided too many "
 			       "times. Workflow terminated."},

@@ -830,6 +830,18 @@ enum verify_result verify_control_finish(struct verify_pending *p, int rc,
 
 /* ---- a write in flight ---- */
 
+int verify_request_made(const struct verify_pending *p,
+			char request_id[ENGINE_REQUEST_ID_LEN + 1])
+{
+	const struct request_tx *tx = &p->u.rq;
+
+	if (p->kind != PENDING_REQUEST || tx->concurrent || tx->blocked ||
+	    tx->throttled || !tx->rec.v.request_id[0])
+		return 0;
+	memcpy(request_id, tx->rec.v.request_id, ENGINE_REQUEST_ID_LEN + 1);
+	return 1;
+}
+
 int verify_pending_run(struct store_tx *c, void *arg)
 {
 	struct verify_pending *p = arg;
