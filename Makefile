@@ -99,8 +99,8 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(SIM) $(TESTS)
-	@$(MAKE) --no-print-directory unit integration sdk-compat sdk-js \
-	    browser
+	@$(MAKE) --no-print-directory unit integration sdk-compat \
+	    sdk-compat-v2 sdk-js browser
 
 unit: $(TESTS)
 	@sh tests/run-unit.sh $(TESTS)
@@ -135,6 +135,12 @@ integration-postgres: $(BIN) $(SIM)
 .PHONY: sdk-compat
 sdk-compat: $(BIN)
 	@KOOKOOVERIFY_BIN=$(abspath $(BIN)) sh tests/vonage-sdk/run.sh
+
+# Vonage's own Node.js Verify v2 client (tests/vonage-sdk-v2/), with Basic
+# auth and with an application's JWT.
+.PHONY: sdk-compat-v2
+sdk-compat-v2: $(BIN)
+	@KOOKOOVERIFY_BIN=$(abspath $(BIN)) sh tests/vonage-sdk-v2/run.sh
 
 # The JavaScript SDK's own tests (sdk/js/test/, no dependencies).
 .PHONY: sdk-js

@@ -48,7 +48,7 @@ static void app_print_added(const struct admin_options *o, const char *id,
 		return;
 	}
 	j = json_pack("{s:s,s:s}", "application_id", id, "api_key", key);
-	json_dumpf(j, stdout, JSON_INDENT(2));
+	json_dumpf(j, stdout, JSON_COMPACT);
 	printf("\n");
 	json_decref(j);
 }
