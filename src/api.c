@@ -502,6 +502,73 @@ void api_text_format(char *text, size_t len, const char *tmpl, const char *arg,
 	}
 }
 
+/* ---- idempotent starts ---- */
+
+static int idem_key_valid(const char *key)
+{
+	size_t n = strlen(key);
+
+	if (n == 0 || n > IDEM_KEY_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (key[i] < 0x20 || key[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+enum api_idem api_idem_begin(const struct api_call *call,
+			     const unsigned char hash[32],
+			     struct verify_idem_op *op, char *request_id)
+{
+	const char *key = call->req->idempotency_key;
+
+	if (!key)
+		return API_IDEM_NONE;
+	if (!idem_key_valid(key))
+		return API_IDEM_BAD_KEY;
+	switch (verify_idem_find(call->key_id, key, hash, request_id)) {
+	case IDEM_NEW:
+		memset(op, 0, sizeof(*op));
+		op->key_id = call->key_id;
+		op->idem_key = key;
+		memcpy(op->hash, hash, sizeof(op->hash));
+		return API_IDEM_NEW;
+	case IDEM_REPLAY:
+		return API_IDEM_REPLAY;
+	case IDEM_MISMATCH:
+		return API_IDEM_MISMATCH;
+	default:
+		return API_IDEM_ERROR;
+	}
+}
+
+int api_idem_raced(const struct verify_idem_op *op, char *request_id)
+{
+	return op->idem_key &&
+	       verify_idem_find(op->key_id, op->idem_key, op->hash,
+				request_id) == IDEM_REPLAY;
+}
+
+void api_params_hash(const struct api_call *call, unsigned char out[32])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, 32);
+	for (size_t i = 0; i < call->params.count; i++) {
+		const struct param *p = &call->params.items[i];
+
+		/* The key is the call's, by parameter or by Basic alike. */
+		if (strcmp(p->name, "api_key") == 0)
+			continue;
+		/* Each string with its NUL: no two tables hash alike. */
+		crypto_generichash_update(&st, (const unsigned char *)p->name,
+					  strlen(p->name) + 1);
+		crypto_generichash_update(&st, (const unsigned char *)p->value,
+					  strlen(p->value) + 1);
+	}
+	crypto_generichash_final(&st, out, 32);
+}
+
 /* ---- the lifecycle ---- */
 
 static void api_ctx_free(struct api_ctx *ctx)

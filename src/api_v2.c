@@ -476,40 +476,30 @@ static void v2_start_reply(struct v2_ctx *ctx, enum verify_result r,
 }
 
 /*
- * A start's Idempotency-Key (1 to IDEM_KEY_MAX printable ASCII
- * characters): the record of an earlier start answers, or ctx->idem is
- * set for this one's write.  Returns 1 when the call is answered.
+ * A start's Idempotency-Key: the record of an earlier start answers, or
+ * ctx->idem is set for this one's write.  The request is its body.
+ * Returns 1 when the call is answered.
  */
 static int v2_idem_begin(struct v2_ctx *ctx)
 {
-	const char *key = ctx->base.req->idempotency_key;
 	const struct buf *b = &ctx->base.req->body;
 	char rid[ENGINE_REQUEST_ID_LEN + 1];
-	size_t n = key ? strlen(key) : 0;
+	unsigned char hash[32];
 
-	if (!key)
+	crypto_generichash(hash, sizeof(hash), (const unsigned char *)b->data,
+			   b->len, NULL, 0);
+	switch (api_idem_begin(&ctx->base.call, hash, &ctx->idem, rid)) {
+	case API_IDEM_NONE:
+	case API_IDEM_NEW:
 		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (key[i] < 0x20 || key[i] > 0x7e)
-			n = 0;
-	if (n == 0 || n > IDEM_KEY_MAX) {
+	case API_IDEM_REPLAY:
+		v2_start_reply(ctx, VERIFY_OK, rid, NULL);
+		return 1;
+	case API_IDEM_BAD_KEY:
 		v2_fail_param(ctx, "Idempotency-Key",
 			      "1 to 255 printable ASCII characters.");
 		return 1;
-	}
-	/* The request is its body: the same body is the same request. */
-	crypto_generichash(ctx->idem.hash, sizeof(ctx->idem.hash),
-			   (const unsigned char *)b->data, b->len, NULL, 0);
-	switch (verify_idem_find(ctx->base.call.key_id, key, ctx->idem.hash,
-				 rid)) {
-	case IDEM_NEW:
-		ctx->idem.key_id = ctx->base.call.key_id;
-		ctx->idem.idem_key = key;
-		return 0;
-	case IDEM_REPLAY:
-		v2_start_reply(ctx, VERIFY_OK, rid, NULL);
-		return 1;
-	case IDEM_MISMATCH:
+	case API_IDEM_MISMATCH:
 		v2_fail(ctx, V2_IDEMPOTENCY);
 		return 1;
 	default:
@@ -530,9 +520,7 @@ static void v2_start_then(struct api_ctx *base, int rc)
 	 * number's live verification: the first one's, which the record
 	 * committed with it names.
 	 */
-	if (r == VERIFY_CONCURRENT && ctx->idem.idem_key &&
-	    verify_idem_find(ctx->idem.key_id, ctx->idem.idem_key,
-			     ctx->idem.hash, rid) == IDEM_REPLAY)
+	if (r == VERIFY_CONCURRENT && api_idem_raced(&ctx->idem, rid))
 		r = VERIFY_OK;
 	v2_start_reply(ctx, r, rid, NULL);
 }

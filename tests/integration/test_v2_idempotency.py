@@ -88,3 +88,40 @@ class V2IdempotencyTests(V2Steps, SimTestCase):
             r = self.start_keyed(real_number(), key)
             d = self.assert_invalid(r, "Idempotency-Key")
             self.assertEqual(len(d["invalid_parameters"]), 1)
+
+
+class V1IdempotencyTests(SimTestCase):
+    """The same header on Vonage v1's request (/verify/json)."""
+
+    sim_name = "idem-v1-sim"
+
+    def request(self, number, key, brand="TestApp", basic=False):
+        params = {"number": number, "brand": brand}
+        auth = None
+        if basic:
+            auth = self.s.basic(0)
+        else:
+            params.update(self.s.creds(0))
+        return self.s.post_form("/verify/json", params, auth=auth,
+                                headers={"Idempotency-Key": key})
+
+    def test_retry_gets_the_first_answer_and_no_second_sms(self):
+        self.wire()
+        number = real_number()
+        first = self.request(number, "v1-order")
+        self.assertEqual(first.data["status"], "0", first.describe())
+        self.wait_sms(number)
+        # Credentials as Basic this time: the same request all the same.
+        again = self.request(number, "v1-order", basic=True)
+        self.assertEqual(again.raw, first.raw)
+        self.assertEqual(len(self.sim.sms(number)), 1)
+
+    def test_same_key_other_request_is_refused(self):
+        self.wire()
+        number = real_number()
+        self.assertEqual(self.request(number, "v1-k").data["status"], "0")
+        r = self.request(number, "v1-k", brand="Other")
+        self.assertEqual(r.data["status"], "3", r.describe())
+        self.assertIn("Idempotency-Key", r.data["error_text"])
+        r = self.request(real_number(), "x" * 256)
+        self.assertEqual(r.data["status"], "3", r.describe())
