@@ -69,13 +69,9 @@ static void v2_send_empty(struct http_req *req, unsigned int status)
 static void v2_instance(char out[V2_UUID_LEN + 1])
 {
 	unsigned char b[16];
-	char hex[ENGINE_REQUEST_ID_LEN + 1];
 
 	randombytes_buf(b, sizeof(b));
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	sodium_bin2hex(hex, sizeof(hex), b, sizeof(b));
-	v2_uuid_from_id(hex, out);
+	uuid_v4(b, out);
 }
 
 /*
@@ -712,37 +708,50 @@ static const struct v2_endpoint endpoints[] = {
 	[EP_NEXT] = V2_ENDPOINT(v2_next_run),
 };
 
+/* What a path under /v2/verify names. */
+enum v2_shape { SHAPE_NONE, SHAPE_ROOT, SHAPE_ID, SHAPE_NEXT };
+
+static enum v2_shape v2_path_shape(const char *rest)
+{
+	const char *slash;
+
+	if (rest[0] == '\0' || strcmp(rest, "/") == 0)
+		return SHAPE_ROOT;
+	if (rest[0] != '/' || rest[1] == '/')
+		return SHAPE_NONE;
+	slash = strchr(rest + 1, '/');
+	if (!slash)
+		return SHAPE_ID;
+	return strcmp(slash, V2_NEXT) == 0 ? SHAPE_NEXT : SHAPE_NONE;
+}
+
+static const struct {
+	enum v2_shape shape;
+	enum http_method method;
+	int ep;
+} v2_dispatch[] = {
+	{SHAPE_ROOT, HTTP_POST, EP_START},
+	{SHAPE_ID, HTTP_POST, EP_CHECK},
+	{SHAPE_ID, HTTP_DELETE, EP_CANCEL},
+	{SHAPE_NEXT, HTTP_POST, EP_NEXT},
+};
+
 /*
  * Every path under /v2/verify: the endpoint its shape and method name, or
  * a 404 or 405 problem (before any authentication, as for unknown paths).
  */
 static void v2_entry(struct http_req *req)
 {
-	const char *rest = req->path + strlen(V2_PREFIX);
-	const char *slash;
-	int ep = -1, known = 1;
+	enum v2_shape shape = v2_path_shape(req->path + strlen(V2_PREFIX));
 
-	if (strcmp(rest, "") == 0 || strcmp(rest, "/") == 0) {
-		if (req->method == HTTP_POST)
-			ep = EP_START;
-	} else if (rest[0] != '/' || rest[1] == '/') {
-		known = 0;
-	} else if ((slash = strchr(rest + 1, '/')) == NULL) {
-		if (req->method == HTTP_POST)
-			ep = EP_CHECK;
-		else if (req->method == HTTP_DELETE)
-			ep = EP_CANCEL;
-	} else if (strcmp(slash, V2_NEXT) == 0) {
-		if (req->method == HTTP_POST)
-			ep = EP_NEXT;
-	} else {
-		known = 0;
-	}
-	if (ep >= 0)
-		api_serve(req, &endpoints[ep].h);
-	else
-		v2_problem(req, known ? V2_METHOD : V2_NO_ROUTE, NULL, 0, NULL,
-			   NULL);
+	for (size_t i = 0; i < ARRAY_LEN(v2_dispatch); i++)
+		if (v2_dispatch[i].shape == shape &&
+		    v2_dispatch[i].method == req->method) {
+			api_serve(req, &endpoints[v2_dispatch[i].ep].h);
+			return;
+		}
+	v2_problem(req, shape != SHAPE_NONE ? V2_METHOD : V2_NO_ROUTE, NULL, 0,
+		   NULL, NULL);
 }
 
 /* GET has no v2 endpoint: http.c answers it 405 as for any other path. */

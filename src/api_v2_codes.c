@@ -117,19 +117,9 @@ int v2_workflow_id(const enum v2_channel *channels, size_t n)
 	return -1;
 }
 
-/* Where the dashes of a UUID go. */
-static int uuid_dash(size_t i)
-{
-	return i == 8 || i == 13 || i == 18 || i == 23;
-}
-
 void v2_uuid_from_id(const char *id, char *out)
 {
-	size_t j = 0;
-
-	for (size_t i = 0; i < V2_UUID_LEN; i++)
-		out[i] = uuid_dash(i) ? '-' : id[j++];
-	out[V2_UUID_LEN] = '\0';
+	uuid_from_hex(id, out);
 }
 
 int v2_id_from_uuid(const char *s, char *out)
@@ -142,13 +132,13 @@ int v2_id_from_uuid(const char *s, char *out)
 	for (size_t i = 0; i < V2_UUID_LEN; i++) {
 		char c = s[i];
 
-		if (uuid_dash(i)) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
 			if (c != '-')
 				goto bad;
 			continue;
 		}
 		if (c >= 'A' && c <= 'F')
-			c = (char)(c - 'A' + 'a');
+			c = (char)(c + ('a' - 'A'));
 		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
 			goto bad;
 		out[j++] = c;

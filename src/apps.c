@@ -38,17 +38,9 @@ int apps_id_valid(const char *s)
 static void app_id_new(char out[APP_ID_LEN + 1])
 {
 	unsigned char b[16];
-	char hex[33];
-	size_t j = 0;
 
 	randombytes_buf(b, sizeof(b));
-	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	sodium_bin2hex(hex, sizeof(hex), b, sizeof(b));
-	for (size_t i = 0; i < APP_ID_LEN; i++)
-		out[i] = (i == 8 || i == 13 || i == 18 || i == 23) ? '-'
-								   : hex[j++];
-	out[APP_ID_LEN] = '\0';
+	uuid_v4(b, out);
 }
 
 int apps_add(struct store_tx *c, const char *api_key, const char *pem,
