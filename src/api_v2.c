@@ -80,8 +80,8 @@ static void v2_instance(char out[V2_UUID_LEN + 1])
  * verification of a conflict), `invalid` (may be NULL, taken) the
  * invalid_parameters array of a 422.
  */
-static void v2_problem(struct http_req *req, enum v2_cond cond, const char *arg,
-		       int num, const char *rid, json_t *invalid)
+void v2_problem(struct http_req *req, enum v2_cond cond, const char *arg,
+		int num, const char *rid, json_t *invalid)
 {
 	const struct v2_problem *pb = v2_problem_of(cond);
 	char detail[PARAMS_VALUE_MAX + 256];
@@ -134,6 +134,11 @@ static const enum v2_cond admit_conds[] = {
 	[API_BROWSER_SECRET] = V2_FORBIDDEN,
 	[API_PUBLISHABLE] = V2_FORBIDDEN,
 };
+
+void v2_refuse(struct http_req *req, enum api_fail f)
+{
+	v2_problem(req, admit_conds[f], NULL, 0, NULL, NULL);
+}
 
 /*
  * The path's request id (the segment after /v2/verify/), in both forms;
@@ -223,6 +228,7 @@ struct v2_start {
 	enum v2_channel channels[ENGINE_MAX_STEPS];
 	size_t nsteps;
 	int channel_timeout;
+	const char *dlt_ids[2]; /* the first sms step's entity_id, content_id */
 };
 
 static void invalid_add(struct v2_start *st, const char *name,
@@ -291,7 +297,7 @@ static void sms_step_read(struct v2_start *st, json_t *step, int first)
 	if (hash && !sms_app_hash_valid(hash))
 		invalid_add(st, "app_hash",
 			    "11 characters of A-Z, a-z, 0-9, + and /.");
-	/* DLT ids: this server sends the ones of its own template set. */
+	/* DLT ids: their form here, the template set's in dlt_ids_check(). */
 	for (size_t i = 0; i < ARRAY_LEN(ids); i++) {
 		const char *id = str_member(st, step, ids[i], ids[i]);
 
@@ -301,6 +307,8 @@ static void sms_step_read(struct v2_start *st, json_t *step, int first)
 	if (first) {
 		st->in.sender_id = from;
 		st->in.app_hash = hash;
+		st->dlt_ids[0] = str_member(st, step, ids[0], ids[0]);
+		st->dlt_ids[1] = str_member(st, step, ids[1], ids[1]);
 	}
 }
 
@@ -356,6 +364,26 @@ static void workflow_read(struct v2_start *st, json_t *body)
 			    "voice+voice, sms+sms+voice or sms+voice+voice.");
 }
 
+/*
+ * DLT: the SMS goes out as the template set's registered text, so an
+ * entity_id or content_id given must be the set's, for the locale.
+ */
+static void dlt_ids_check(struct v2_start *st)
+{
+	const struct sms_template *t = sms_template_pin(st->in.lg);
+
+	if (!t)
+		return;
+	if (st->dlt_ids[0] && strcmp(st->dlt_ids[0], t->entity_id) != 0)
+		invalid_add(
+			st, "entity_id",
+			"Not this server's DLT entity (see its templates).");
+	if (st->dlt_ids[1] && strcmp(st->dlt_ids[1], t->template_id) != 0)
+		invalid_add(st, "content_id",
+			    "Not the DLT template this server sends for the "
+			    "locale (see its templates).");
+}
+
 static enum v2_cond start_read(struct v2_start *st, json_t *body)
 {
 	json_t *fraud = json_object_get(body, "fraud_check");
@@ -371,6 +399,7 @@ static enum v2_cond start_read(struct v2_start *st, json_t *body)
 	workflow_read(st, body);
 	if (locale && !(st->in.lg = vonage_lg_find(locale)))
 		invalid_add(st, "locale", "Not one of Vonage's locales.");
+	dlt_ids_check(st);
 	st->channel_timeout = int_member(st, body, "channel_timeout",
 					 CHANNEL_TIMEOUT_MIN,
 					 CHANNEL_TIMEOUT_MAX);
@@ -754,9 +783,15 @@ static void v2_entry(struct http_req *req)
 		   NULL, NULL);
 }
 
-/* GET has no v2 endpoint: http.c answers it 405 as for any other path. */
+/*
+ * GET is for the templates only: elsewhere http.c answers it 405 as for
+ * any other path.  The templates' route comes first, so it takes their
+ * writes too (refused there).
+ */
 const struct route v2_routes[] = {
 	{V2_PREFIX, v2_entry, HTTP_POST, 0, NULL},
+	{V2_TEMPLATES, v2_templates, HTTP_GET | HTTP_POST | HTTP_DELETE, 1,
+	 NULL},
 	{V2_PREFIX "/", v2_entry, HTTP_POST | HTTP_DELETE, 1, NULL},
 	{NULL, NULL, 0, 0, NULL},
 };

@@ -2,13 +2,15 @@
  * The Vonage Verify v2 dialect's pure parts (api_v2_codes.c), shared by
  * api_v2.c and its unit tests: the table of RFC 7807 problems (status,
  * type URL, title, detail), the map from a v2 workflow (a list of
- * channels) to the engine's workflow, and request ids in UUID form.
+ * channels) to the engine's workflow, and request ids in UUID form; and
+ * the replies api_v2.c shares with api_v2_templates.c.
  */
 #ifndef KV_API_V2_H
 #define KV_API_V2_H
 
 #include <stddef.h>
 
+#include "api.h"
 #include "engine.h"
 
 /* Every problem a v2 endpoint answers with. */
@@ -75,5 +77,21 @@ void v2_uuid_from_id(const char *id, char *out);
  * s is not a UUID (out is then "").
  */
 int v2_id_from_uuid(const char *s, char *out);
+
+/* ---- api_v2.c's replies, for api_v2_templates.c ---- */
+
+/*
+ * Answers `cond` as application/problem+json: `arg` and `num` fill its
+ * detail; `rid` (may be NULL) is the request_id member; `invalid` (may be
+ * NULL, taken) the invalid_parameters array.
+ */
+void v2_problem(struct http_req *req, enum v2_cond cond, const char *arg,
+		int num, const char *rid, json_t *invalid);
+/* Answers a call api_prepare() refused (f != API_READY). */
+void v2_refuse(struct http_req *req, enum api_fail f);
+
+/* The templates' paths (api_v2_templates.c): GET /v2/verify/templates... */
+#define V2_TEMPLATES "/v2/verify/templates"
+void v2_templates(struct http_req *req);
 
 #endif

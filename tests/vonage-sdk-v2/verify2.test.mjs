@@ -163,6 +163,28 @@ for (const [auth, make] of Object.entries(clients)) {
         assert.equal(await v.nextWorkflow(one.requestId), false);
       });
 
+    test('templates: the DLT set, read through the SDK; writes 403',
+      async () => {
+        const v = make();
+        const templates = [];
+        for await (const t of v.listAllTemplates())
+          templates.push(t);
+        assert.equal(templates.length, 1, JSON.stringify(templates));
+        const [t] = templates;
+        assert.equal(t.isDefault, true);
+        assert.equal((await v.getTemplate(t.templateId)).name, t.name);
+        const page = await v.getTemplateFragmentPage({
+          templateId: t.templateId });
+        const en = page.fragments.find((f) => f.locale === 'en-us');
+        assert.equal(en.channel, 'sms');
+        assert.match(en.text, /\$\{code\}/);
+        const one = await v.getTemplateFragment(t.templateId,
+          en.templateFragmentId);
+        assert.equal(one.text, en.text);
+        const p = await problemOf(v.createTemplate({ name: 'mine' }));
+        assert.equal(p.status, 403);
+      });
+
     test('a channel this server lacks: 422 naming it', async () => {
       const v = make();
       const p = await problemOf(v.newRequest({ brand: 'MyApp',
