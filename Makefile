@@ -216,6 +216,7 @@ FUZZ_OBJ_ivr_validate := $(FUZZ_OBJ_ivr)
 FUZZ_OBJ_ivr_callback := src/crypto.o src/params.o src/util.o
 FUZZ_OBJ_vtoken       := src/vtoken.o src/crypto.o src/util.o
 FUZZ_OBJ_sms_template := src/sms.o src/sms_count.o src/util.o
+FUZZ_OBJ_jwt          := src/jwt.o
 FORMAT_FILES += $(wildcard fuzz/*.c fuzz/*.h)
 
 .PHONY: fuzz fuzz-ci fuzz-build
