@@ -15,6 +15,7 @@
 
 #include "api.h"
 #include "apps.h"
+#include "crypto.h"
 #include "store.h"
 #include "err.h"
 #include "keys.h"
@@ -517,15 +518,21 @@ static int idem_key_valid(const char *key)
 }
 
 enum api_idem api_idem_begin(const struct api_call *call,
-			     const unsigned char hash[32],
+			     const unsigned char request_hash[32],
 			     struct verify_idem_op *op, char *request_id)
 {
 	const char *key = call->req->idempotency_key;
+	unsigned char hash[32];
 
 	if (!key)
 		return API_IDEM_NONE;
 	if (!idem_key_valid(key))
 		return API_IDEM_BAD_KEY;
+	/*
+	 * Stored keyed: the request holds the phone number, which a plain
+	 * hash would give away to a guess.
+	 */
+	crypto_tag_raw(request_hash, 32, hash);
 	switch (verify_idem_find(call->key_id, key, hash, request_id)) {
 	case IDEM_NEW:
 		memset(op, 0, sizeof(*op));

@@ -100,8 +100,8 @@ int api_autofill_read(const struct api_call *call, struct verify_request_in *in,
  * dialect: API_IDEM_NONE without the header; API_IDEM_BAD_KEY unless it is
  * 1 to IDEM_KEY_MAX printable ASCII characters; API_IDEM_REPLAY with
  * request_id (33 bytes) the verification a start with the same key and
- * request hash (BLAKE2b-256 of what the dialect calls the request) made in
- * the last 24 h; API_IDEM_MISMATCH when the key was used with another
+ * request hash (BLAKE2b-256 of what the dialect calls the request, stored
+ * keyed with a subkey of the server secret) made in the last 24 h; API_IDEM_MISMATCH when the key was used with another
  * request; API_IDEM_NEW with *op ready for verify_idem_run (its p still to
  * set); API_IDEM_ERROR when the store failed.
  */
