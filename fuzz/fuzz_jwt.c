@@ -48,7 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	FUZZ_CHECK(token);
 	if (jwt_parse(token, &j) == 0) {
-		FUZZ_CHECK(json_is_object(j.header) && json_is_object(j.claims));
+		FUZZ_CHECK(json_is_object(j.header) &&
+			   json_is_object(j.claims));
 		FUZZ_CHECK(j.sig_len <= sizeof(j.sig));
 		FUZZ_CHECK(j.signed_len < strlen(token));
 		FUZZ_CHECK(token[j.signed_len] == '.');
