@@ -13,7 +13,8 @@
 
 CC       ?= gcc
 CXX      ?= g++
-PKGS     := libmicrohttpd libcurl libxml-2.0 sqlite3 libsodium jansson libpq
+PKGS     := libmicrohttpd libcurl libxml-2.0 sqlite3 libsodium jansson libpq \
+            libcrypto
 BUILD    ?= build
 BIN      := bin/kookooverify
 PYTHON   ?= /usr/bin/python3
@@ -98,8 +99,8 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(SIM) $(TESTS)
-	@$(MAKE) --no-print-directory unit integration sdk-compat sdk-js \
-	    browser
+	@$(MAKE) --no-print-directory unit integration sdk-compat \
+	    sdk-compat-v2 sdk-js browser
 
 unit: $(TESTS)
 	@sh tests/run-unit.sh $(TESTS)
@@ -134,6 +135,12 @@ integration-postgres: $(BIN) $(SIM)
 .PHONY: sdk-compat
 sdk-compat: $(BIN)
 	@KOOKOOVERIFY_BIN=$(abspath $(BIN)) sh tests/vonage-sdk/run.sh
+
+# Vonage's own Node.js Verify v2 client (tests/vonage-sdk-v2/), with Basic
+# auth and with an application's JWT.
+.PHONY: sdk-compat-v2
+sdk-compat-v2: $(BIN)
+	@KOOKOOVERIFY_BIN=$(abspath $(BIN)) sh tests/vonage-sdk-v2/run.sh
 
 # The JavaScript SDK's own tests (sdk/js/test/, no dependencies).
 .PHONY: sdk-js
@@ -209,6 +216,7 @@ FUZZ_OBJ_ivr_validate := $(FUZZ_OBJ_ivr)
 FUZZ_OBJ_ivr_callback := src/crypto.o src/params.o src/util.o
 FUZZ_OBJ_vtoken       := src/vtoken.o src/crypto.o src/util.o
 FUZZ_OBJ_sms_template := src/sms.o src/sms_count.o src/util.o
+FUZZ_OBJ_jwt          := src/jwt.o
 FORMAT_FILES += $(wildcard fuzz/*.c fuzz/*.h)
 
 .PHONY: fuzz fuzz-ci fuzz-build

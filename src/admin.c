@@ -678,6 +678,14 @@ static const struct admin_cmd cmds[] = {
 	 "  keys list             list API keys (never secrets)\n"},
 	{"keys", "revoke", 2, cmd_keys_revoke,
 	 "  keys revoke KEY       revoke an API key\n"},
+	{"applications", "add", 3, admin_cmd_apps_add,
+	 "  applications add KEY PEMFILE [--json]\n"
+	 "                        register an application's RSA public\n"
+	 "                        key for Verify v2 JWTs, bound to KEY\n"},
+	{"applications", "list", 1, admin_cmd_apps_list,
+	 "  applications list [--json]\n"},
+	{"applications", "remove", 2, admin_cmd_apps_remove,
+	 "  applications remove ID\n"},
 	{"token-key", NULL, -1, cmd_token_key,
 	 "  token-key             print the public key (JWK Set) that\n"
 	 "                        verification tokens are signed with\n"},
@@ -714,6 +722,7 @@ static const struct {
 	{"keys", "keys create|list|revoke KEY|set-owner PK KEY|missed-call KEY "
 		 "on|off"},
 	{"blocks", "blocks list|lift PREFIX"},
+	{"applications", "applications add KEY PEMFILE|list|remove ID"},
 };
 
 void admin_usage(FILE *out)

@@ -83,5 +83,9 @@ int admin_cmd_config_doc(int argc, char **argv);
 int admin_cmd_copy_store(struct admin_options *o);
 /* The operator's bearer token (admin_secret.c). */
 int admin_cmd_operator_token(struct admin_options *o);
+/* admin_apps.c: `applications add KEY PEMFILE`, `list`, `remove ID`. */
+int admin_cmd_apps_add(struct admin_options *o);
+int admin_cmd_apps_list(struct admin_options *o);
+int admin_cmd_apps_remove(struct admin_options *o);
 
 #endif

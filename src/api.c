@@ -14,6 +14,8 @@
 #include <sodium.h>
 
 #include "api.h"
+#include "apps.h"
+#include "crypto.h"
 #include "store.h"
 #include "err.h"
 #include "keys.h"
@@ -30,7 +32,8 @@ static int content_type_is(const char *ct, const char *want)
 	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-static enum api_fail parse_input(struct http_req *req, struct params *p)
+static enum api_fail parse_input(struct http_req *req, struct params *p,
+				 unsigned int flags)
 {
 	int rc = 0;
 
@@ -38,7 +41,7 @@ static enum api_fail parse_input(struct http_req *req, struct params *p)
 		return API_TOO_BIG;
 	if (req->query_len)
 		rc = params_parse_query(p, req->query, req->query_len);
-	if (rc == 0 && req->body.len) {
+	if (rc == 0 && req->body.len && !(flags & API_RAW_BODY)) {
 		if (content_type_is(req->content_type, "application/json"))
 			rc = params_parse_json(p, req->body.data,
 					       req->body.len);
@@ -92,6 +95,49 @@ static void log_context_call(const struct api_call *call)
 		log_context_key(call->api_key);
 	if (id && strlen(id) == 32 && is_hex(id, 32))
 		log_context_request_id(id);
+}
+
+static int is_bearer(const char *authorization)
+{
+	return authorization && strncasecmp(authorization, "Bearer ", 7) == 0;
+}
+
+/*
+ * An application's JWT (API_JWT_OK endpoints): the call gets the rights of
+ * the key the application is bound to.  Refusals count as failed
+ * authentications of the address, as a wrong secret does.
+ */
+static enum api_fail authenticate_jwt(struct api_call *call)
+{
+	char app_id[APP_ID_LEN + 1];
+	const char *why = NULL;
+	struct key_auth auth;
+	int rc = verify_auth_wait(call->req->client_ip);
+
+	if (rc > 0) {
+		api_retry_after(call->req, rc);
+		return API_THROTTLED;
+	}
+	if (call->req->origin)
+		return API_BROWSER_SECRET;
+	rc = apps_authenticate(call->req->authorization + 7, &auth, app_id,
+			       call->api_key, sizeof(call->api_key), &why);
+	if (rc == KV_EAUTH) {
+		log_info("api.jwt_refused", LOG_STR("reason", why));
+		verify_auth_failed(call->req->client_ip);
+		return API_BAD_CREDENTIALS;
+	}
+	if (rc != 0)
+		return API_INTERNAL;
+	call->key_id = auth.key_id;
+	memcpy(call->countries, auth.countries, sizeof(call->countries));
+	log_context_call(call);
+	rc = verify_rate_key(call->key_id, 0, call->req->client_ip);
+	if (rc > 0) {
+		api_retry_after(call->req, rc);
+		return API_THROTTLED;
+	}
+	return API_READY;
 }
 
 static enum api_fail authenticate(struct api_call *call, unsigned int flags)
@@ -180,7 +226,7 @@ enum api_fail api_prepare(struct http_req *req, struct api_call *call,
 	/* Every read of this call (credentials, then its own) sees one snapshot. */
 	store_read_begin();
 	cors_allow(req);
-	f = parse_input(req, &call->params);
+	f = parse_input(req, &call->params, flags);
 	if (f != API_READY)
 		return f;
 	for (; single && *single; single++)
@@ -188,7 +234,10 @@ enum api_fail api_prepare(struct http_req *req, struct api_call *call,
 			call->duplicate = *single;
 			break;
 		}
-	f = authenticate(call, flags);
+	if ((flags & API_JWT_OK) && is_bearer(req->authorization))
+		f = authenticate_jwt(call);
+	else
+		f = authenticate(call, flags);
 	if (f == API_ORIGIN || f == API_BROWSER_SECRET)
 		req->status = 403;
 	return f;
@@ -454,10 +503,85 @@ void api_text_format(char *text, size_t len, const char *tmpl, const char *arg,
 	}
 }
 
+/* ---- idempotent starts ---- */
+
+static int idem_key_valid(const char *key)
+{
+	size_t n = strlen(key);
+
+	if (n == 0 || n > IDEM_KEY_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (key[i] < 0x20 || key[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+enum api_idem api_idem_begin(const struct api_call *call,
+			     const unsigned char request_hash[32],
+			     struct verify_idem_op *op, char *request_id)
+{
+	const char *key = call->req->idempotency_key;
+	unsigned char hash[32];
+
+	if (!key)
+		return API_IDEM_NONE;
+	if (!idem_key_valid(key))
+		return API_IDEM_BAD_KEY;
+	/*
+	 * Stored keyed: the request holds the phone number, which a plain
+	 * hash would give away to a guess.
+	 */
+	crypto_tag_raw(request_hash, 32, hash);
+	switch (verify_idem_find(call->key_id, key, hash, request_id)) {
+	case IDEM_NEW:
+		memset(op, 0, sizeof(*op));
+		op->key_id = call->key_id;
+		op->idem_key = key;
+		memcpy(op->hash, hash, sizeof(op->hash));
+		return API_IDEM_NEW;
+	case IDEM_REPLAY:
+		return API_IDEM_REPLAY;
+	case IDEM_MISMATCH:
+		return API_IDEM_MISMATCH;
+	default:
+		return API_IDEM_ERROR;
+	}
+}
+
+int api_idem_raced(const struct verify_idem_op *op, char *request_id)
+{
+	return op->idem_key &&
+	       verify_idem_find(op->key_id, op->idem_key, op->hash,
+				request_id) == IDEM_REPLAY;
+}
+
+void api_params_hash(const struct api_call *call, unsigned char out[32])
+{
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, 32);
+	for (size_t i = 0; i < call->params.count; i++) {
+		const struct param *p = &call->params.items[i];
+
+		/* The key is the call's, by parameter or by Basic alike. */
+		if (strcmp(p->name, "api_key") == 0)
+			continue;
+		/* Each string with its NUL: no two tables hash alike. */
+		crypto_generichash_update(&st, (const unsigned char *)p->name,
+					  strlen(p->name) + 1);
+		crypto_generichash_update(&st, (const unsigned char *)p->value,
+					  strlen(p->value) + 1);
+	}
+	crypto_generichash_final(&st, out, 32);
+}
+
 /* ---- the lifecycle ---- */
 
 static void api_ctx_free(struct api_ctx *ctx)
 {
+	if (ctx->handler->release)
+		ctx->handler->release(ctx);
 	api_call_release(&ctx->call);
 	free(ctx);
 }

@@ -16,6 +16,7 @@
 #include "params.h"
 
 struct store_tx;          /* the store's transaction (store.h) */
+struct verify_idem_op;    /* an idempotent start's write (verify.h) */
 struct verify_request_in; /* a verification request (verify.h) */
 
 /* Why a call could not reach its handler's own logic. */
@@ -34,6 +35,10 @@ enum api_fail {
 
 /* api_prepare() flags. */
 #define API_PUBLISHABLE_OK 1u /* the endpoint accepts publishable keys */
+/* The body is the dialect's to parse (nested JSON): only the query is read. */
+#define API_RAW_BODY 2u
+/* "Authorization: Bearer" takes an application's JWT (apps.h): Verify v2. */
+#define API_JWT_OK 4u
 
 struct api_call {
 	struct http_req *req;
@@ -90,6 +95,42 @@ const char *api_param(const struct api_call *call, const char *name);
 int api_autofill_read(const struct api_call *call, struct verify_request_in *in,
 		      char *host, size_t hostlen, const char **why);
 
+/*
+ * A start's Idempotency-Key header (docs/API.md), for either Vonage
+ * dialect: API_IDEM_NONE without the header; API_IDEM_BAD_KEY unless it is
+ * 1 to IDEM_KEY_MAX printable ASCII characters; API_IDEM_REPLAY with
+ * request_id (33 bytes) the verification a start with the same key and
+ * request hash (BLAKE2b-256 of what the dialect calls the request, stored
+ * keyed with a subkey of the server secret) made in the last 24 h; API_IDEM_MISMATCH when the key was used with another
+ * request; API_IDEM_NEW with *op ready for verify_idem_run (its p still to
+ * set); API_IDEM_ERROR when the store failed.
+ */
+enum api_idem {
+	API_IDEM_NONE,
+	API_IDEM_NEW,
+	API_IDEM_REPLAY,
+	API_IDEM_MISMATCH,
+	API_IDEM_BAD_KEY,
+	API_IDEM_ERROR,
+};
+enum api_idem api_idem_begin(const struct api_call *call,
+			     const unsigned char hash[32],
+			     struct verify_idem_op *op, char *request_id);
+
+/*
+ * After the write of a start with a key (op->idem_key set): a start that
+ * found the number's live verification answers with it when the record of
+ * the same key and hash names it (two copies raced to the writer).
+ * Returns 1 with request_id set when it does.
+ */
+int api_idem_raced(const struct verify_idem_op *op, char *request_id);
+
+/*
+ * The request's parameters, but for the credentials, as one BLAKE2b-256
+ * hash.
+ */
+void api_params_hash(const struct api_call *call, unsigned char out[32]);
+
 /* Sends `obj` as compact JSON and releases it. */
 void api_reply_json(struct http_req *req, json_t *obj);
 
@@ -133,6 +174,8 @@ struct api_handler {
 	const char *const *single; /* single-valued parameters */
 	unsigned int flags;        /* api_prepare() flags */
 	enum api_run (*run)(struct api_ctx *ctx, enum api_fail f);
+	/* Frees what the run kept in its context (NULL: nothing). */
+	void (*release)(struct api_ctx *ctx);
 };
 
 /*

@@ -453,7 +453,7 @@ static const char *const control_single[] = {"request_id", "cmd", NULL};
 
 #define SEED_ENDPOINT(single_, run_)                                           \
 	{                                                                      \
-		{sizeof(struct seed_ctx), single_, 0, seed_run}, run_          \
+		{sizeof(struct seed_ctx), single_, 0, seed_run, NULL}, run_    \
 	}
 
 enum { EP_REQUEST, EP_CHECK, EP_SEARCH, EP_CONTROL };

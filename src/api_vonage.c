@@ -39,7 +39,8 @@ struct vonage_ctx {
 	struct browser_redeem_op redeem; /* token: the redemption */
 	const char *cmd_name;            /* control: the command given */
 	char number[16];                 /* check: the verification's number */
-	char block_reason[96]; /* request: why the number is blocked */
+	char block_reason[96];      /* request: why the number is blocked */
+	struct verify_idem_op idem; /* request: its Idempotency-Key's write */
 };
 
 struct vonage_endpoint {
@@ -225,7 +226,39 @@ static void vonage_request_then(struct api_ctx *base, int rc)
 
 	verify_request_missed(ctx->pending, did, &expires_in);
 	r = verify_request_finish(ctx->pending, rc, rid, handle, &ctx->wait);
+	/* Two copies of one keyed request raced: both answer with the first. */
+	if (r == VERIFY_CONCURRENT && api_idem_raced(&ctx->idem, rid))
+		r = VERIFY_OK;
 	vonage_request_reply(ctx, r, rid, handle, NULL, did, expires_in);
+}
+
+/*
+ * A secret key's request with an Idempotency-Key: the record of an
+ * earlier one answers (its request_id, status 0), or ctx->idem is set for
+ * this one's write.  The request is its parameters.  Returns 1 when the
+ * call is answered.
+ */
+static int vonage_idem_begin(struct vonage_ctx *ctx)
+{
+	char rid[ENGINE_REQUEST_ID_LEN + 1];
+	unsigned char hash[32];
+
+	api_params_hash(&ctx->base.call, hash);
+	switch (api_idem_begin(&ctx->base.call, hash, &ctx->idem, rid)) {
+	case API_IDEM_NONE:
+	case API_IDEM_NEW:
+		return 0;
+	case API_IDEM_REPLAY:
+		vonage_request_reply(ctx, VERIFY_OK, rid, NULL, NULL, NULL, 0);
+		return 1;
+	case API_IDEM_BAD_KEY:
+	case API_IDEM_MISMATCH:
+		vonage_fail(ctx, VONAGE_BAD_VALUE, "Idempotency-Key");
+		return 1;
+	default:
+		vonage_fail(ctx, VONAGE_INTERNAL, NULL);
+		return 1;
+	}
 }
 
 /*
@@ -296,6 +329,9 @@ static enum api_run vonage_request_run(struct vonage_ctx *ctx)
 		vonage_fail(ctx, bad ? VONAGE_BAD_INPUT : VONAGE_INTERNAL, bad);
 		return API_RUN_DONE;
 	}
+	/* A page retries by its handle instead. */
+	if (!ctx->base.call.publishable && vonage_idem_begin(ctx))
+		return API_RUN_DONE;
 	in.countries = ctx->base.call.countries;
 	in.block_reason = ctx->block_reason;
 	in.block_reason_len = sizeof(ctx->block_reason);
@@ -306,6 +342,11 @@ static enum api_run vonage_request_run(struct vonage_ctx *ctx)
 	}
 	r = verify_request_start(ctx->base.call.key_id, &in, &bad, &ctx->wait,
 				 &ctx->pending);
+	if (r == VERIFY_PENDING && ctx->idem.idem_key) {
+		ctx->idem.p = ctx->pending;
+		return api_ctx_write(&ctx->base, verify_idem_run, &ctx->idem,
+				     vonage_request_then);
+	}
 	if (r == VERIFY_PENDING)
 		return vonage_write(ctx, vonage_request_then);
 	vonage_request_reply(ctx, r, NULL, NULL, bad, NULL, 0);
@@ -704,7 +745,8 @@ static const char *const token_single[] = {"token", "single_use", NULL};
 
 #define VONAGE_ENDPOINT(root_, single_, run_, echo_, flags_)                   \
 	{                                                                      \
-		{sizeof(struct vonage_ctx), single_, flags_, vonage_run},      \
+		{sizeof(struct vonage_ctx), single_, flags_, vonage_run,       \
+		 NULL},                                                        \
 			root_, echo_, run_                                     \
 	}
 

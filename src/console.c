@@ -334,7 +334,8 @@ static enum api_run console_run(struct api_ctx *ctx, enum api_fail f)
 	static void fn(struct http_req *req)                                   \
 	{                                                                      \
 		static const struct console_endpoint ep = {                    \
-			{sizeof(struct console_ctx), NULL, 0, console_run},    \
+			{sizeof(struct console_ctx), NULL, 0, console_run,     \
+			 NULL},                                                \
 			run_fn};                                               \
 		api_serve(req, &ep.base);                                      \
 	}

@@ -333,6 +333,11 @@ void crypto_tag(const char *text, char out[CRYPTO_TAG_LEN + 1])
 	sodium_bin2hex(out, CRYPTO_TAG_LEN + 1, raw, sizeof(raw));
 }
 
+void crypto_tag_raw(const void *data, size_t len, unsigned char out[32])
+{
+	crypto_generichash(out, 32, data, len, tag_key, sizeof(tag_key));
+}
+
 void crypto_operator_token(long epoch, char out[CRYPTO_OPERATOR_TOKEN_LEN + 1])
 {
 	unsigned char raw[32];

@@ -138,6 +138,8 @@ int crypto_sign_check(const void *msg, size_t len,
  */
 #define CRYPTO_TAG_LEN 32
 void crypto_tag(const char *text, char out[CRYPTO_TAG_LEN + 1]);
+/* The same keyed hash of len bytes, as 32 raw bytes. */
+void crypto_tag_raw(const void *data, size_t len, unsigned char out[32]);
 
 /* Constant-time equality of two hashes: 1 equal, 0 not. */
 int crypto_hash_equal(const unsigned char a[CRYPTO_HASH_LEN],

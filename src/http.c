@@ -62,12 +62,12 @@ static const char bad_method[] = "{\"status\":405,\"error_text\":\"Method not "
 static char no_memory[] = "{\"status\":5,\"error_text\":\"Internal Error\"}";
 
 static const struct route *const route_tables[] = {
-	misc_routes, seed_routes,    vonage_routes,
-	ivr_routes,  browser_routes, console_routes,
+	misc_routes,    seed_routes,    vonage_routes, ivr_routes,
+	browser_routes, console_routes, v2_routes,
 };
 /* The `dialect` label of each route table, and its first route's label. */
 static const unsigned route_dialects[ARRAY_LEN(route_tables)] = {
-	MD_MISC, MD_SEED, MD_VONAGE, MD_IVR, MD_BROWSER, MD_OPERATOR,
+	MD_MISC, MD_SEED, MD_VONAGE, MD_IVR, MD_BROWSER, MD_OPERATOR, MD_V2,
 };
 static unsigned route_label_base[ARRAY_LEN(route_tables)];
 
@@ -143,10 +143,9 @@ static enum http_method method_of(const char *m)
 		const char *name;
 		enum http_method method;
 	} methods[] = {
-		{"GET", HTTP_GET},
-		{"POST", HTTP_POST},
-		{"HEAD", HTTP_HEAD},
-		{"OPTIONS", HTTP_OPTIONS},
+		{"GET", HTTP_GET},       {"POST", HTTP_POST},
+		{"HEAD", HTTP_HEAD},     {"OPTIONS", HTTP_OPTIONS},
+		{"DELETE", HTTP_DELETE},
 	};
 
 	for (size_t i = 0; i < ARRAY_LEN(methods); i++)
@@ -504,6 +503,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn,
 			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 		req->origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							  "Origin");
+		req->idempotency_key = MHD_lookup_connection_value(
+			conn, MHD_HEADER_KIND, "Idempotency-Key");
 		refusal = http_headers_check(req, version);
 		if (refusal)
 			return refuse_framing(req, refusal);

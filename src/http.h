@@ -19,6 +19,7 @@ enum http_method {
 	HTTP_HEAD = 4,
 	HTTP_OPTIONS = 8,
 	HTTP_OTHER = 16,
+	HTTP_DELETE = 32,
 };
 
 /* One request, from the first byte to the response. Owned by http.c. */
@@ -27,11 +28,12 @@ struct http_req {
 	const char *path; /* without the query string */
 	char *query;      /* raw query string ("" if none) */
 	size_t query_len;
-	struct buf body;           /* capped at body_max */
-	int body_too_big;          /* the body went past body_max */
-	const char *content_type;  /* request Content-Type or NULL */
-	const char *authorization; /* Authorization header or NULL */
-	const char *origin;        /* Origin header (browsers) or NULL */
+	struct buf body;             /* capped at body_max */
+	int body_too_big;            /* the body went past body_max */
+	const char *content_type;    /* request Content-Type or NULL */
+	const char *authorization;   /* Authorization header or NULL */
+	const char *origin;          /* Origin header (browsers) or NULL */
+	const char *idempotency_key; /* Idempotency-Key header or NULL */
 	char client_ip[48];
 	struct MHD_Connection *conn;
 
@@ -82,6 +84,7 @@ extern const struct route misc_routes[];
 extern const struct route ivr_routes[];
 extern const struct route browser_routes[];
 extern const struct route console_routes[];
+extern const struct route v2_routes[];
 
 /*
  * Starts the daemon on cfg->listen with the thread pool and limits of cfg.

@@ -12,8 +12,8 @@
 #include "metrics.h"
 #include "metrics_family.h"
 
-static const char *const dialects[MD_N] = {"seed", "vonage", "browser",
-					   "ivr",  "misc",   "operator"};
+static const char *const dialects[MD_N] = {"seed", "vonage",   "browser", "ivr",
+					   "misc", "operator", "v2"};
 static const char *const channels[MCH_N] = {"sms_code", "keypad", "missed_call",
 					    "browser"};
 static const char *const ends[MEND_N] = {"failed", "expired", "cancelled"};

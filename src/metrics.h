@@ -50,6 +50,7 @@ enum metric_dialect {
 	MD_IVR,
 	MD_MISC,
 	MD_OPERATOR,
+	MD_V2,
 	MD_N
 };
 enum metric_channel {

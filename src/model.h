@@ -71,6 +71,41 @@ enum key_kind {
 	KEY_PUBLISHABLE = 1, /* key alone, for browsers of listed origins */
 };
 
+/* The longest PEM public key an application may register (bytes). */
+#define APP_PEM_MAX 2048
+#define APP_ID_LEN 36 /* a UUID, lower case */
+
+/*
+ * A Vonage-style application: the public key its JWTs are signed with,
+ * bound to one API key, whose rights its calls get.
+ */
+struct app_info {
+	char app_id[APP_ID_LEN + 1];
+	int64_t key_id;
+	char public_key[APP_PEM_MAX];
+	int64_t created_ms;
+	/* read only: the bound key's */
+	char api_key[40];
+	int64_t key_revoked_ms;
+	int key_kind;
+	char countries[64];
+};
+
+/* The longest Idempotency-Key header value. */
+#define IDEM_KEY_MAX 255
+
+/*
+ * A start answered once: a retry with the same Idempotency-Key and the
+ * same request (its hash) gets the same verification's answer again.
+ */
+struct idem_record {
+	int64_t key_id;
+	char idem_key[IDEM_KEY_MAX + 1];
+	unsigned char body_hash[32];
+	char request_id[33];
+	int64_t created_ms;
+};
+
 struct vf_check {
 	int64_t created_ms;
 	char code[16];

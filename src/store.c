@@ -234,6 +234,40 @@ int store_token_used(struct store_tx *c, const char *jti, int *used)
 	return ops->token_used(c, jti, used);
 }
 
+int store_app_insert(struct store_tx *c, const struct app_info *a)
+{
+	return ops->app_insert(c, a);
+}
+
+int store_app_get(struct store_tx *c, const char *app_id, struct app_info *out)
+{
+	return ops->app_get(c, app_id, out);
+}
+
+int store_app_delete(struct store_tx *c, const char *app_id)
+{
+	return ops->app_delete(c, app_id);
+}
+
+int store_apps_foreach(struct store_tx *c,
+		       int (*cb)(const struct app_info *a, void *arg),
+		       void *arg)
+{
+	return ops->apps_foreach(c, cb, arg);
+}
+
+int store_idem_get(struct store_tx *c, int64_t key_id, const char *idem_key,
+		   int64_t since_ms, struct idem_record *out)
+{
+	return ops->idem_get(c, key_id, idem_key, since_ms, out);
+}
+
+int store_idem_put(struct store_tx *c, const struct idem_record *r,
+		   int64_t since_ms)
+{
+	return ops->idem_put(c, r, since_ms);
+}
+
 int store_verification_next_id(struct store_tx *c, int64_t *id)
 {
 	return ops->verification_next_id(c, id);

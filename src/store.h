@@ -185,6 +185,28 @@ int store_token_use(struct store_tx *c, const char *jti, int64_t exp_ms,
 int store_token_used(struct store_tx *c, const char *jti, int *used);
 
 /*
+ * Applications (Verify v2 JWTs).  insert: KV_EDUP when the id exists;
+ * get: the application joined with its key (KV_ENOTFOUND); delete:
+ * KV_ENOTFOUND when none.
+ */
+int store_app_insert(struct store_tx *c, const struct app_info *a);
+int store_app_get(struct store_tx *c, const char *app_id, struct app_info *out);
+int store_app_delete(struct store_tx *c, const char *app_id);
+int store_apps_foreach(struct store_tx *c,
+		       int (*cb)(const struct app_info *a, void *arg),
+		       void *arg);
+/*
+ * Idempotency records.  get: the record of (key_id, idem_key) made at or
+ * after since_ms (KV_ENOTFOUND); put: stores r (KV_EDUP when the pair has
+ * a record) after deleting a bounded batch of records made before
+ * since_ms.
+ */
+int store_idem_get(struct store_tx *c, int64_t key_id, const char *idem_key,
+		   int64_t since_ms, struct idem_record *out);
+int store_idem_put(struct store_tx *c, const struct idem_record *r,
+		   int64_t since_ms);
+
+/*
  * Verifications.  Lookups by request id are scoped to one key.  A new
  * verification takes the id from store_verification_next_id() (its request
  * id is crypto_request_id_of() that id) and store_verification_insert()

@@ -55,6 +55,18 @@ struct store_ops {
 	int (*token_use)(struct store_tx *c, const char *jti, int64_t exp_ms,
 			 int64_t now_ms);
 	int (*token_used)(struct store_tx *c, const char *jti, int *used);
+	int (*app_insert)(struct store_tx *c, const struct app_info *a);
+	int (*app_get)(struct store_tx *c, const char *app_id,
+		       struct app_info *out);
+	int (*app_delete)(struct store_tx *c, const char *app_id);
+	int (*apps_foreach)(struct store_tx *c,
+			    int (*cb)(const struct app_info *a, void *arg),
+			    void *arg);
+	int (*idem_get)(struct store_tx *c, int64_t key_id,
+			const char *idem_key, int64_t since_ms,
+			struct idem_record *out);
+	int (*idem_put)(struct store_tx *c, const struct idem_record *r,
+			int64_t since_ms);
 	int (*verification_next_id)(struct store_tx *c, int64_t *id);
 	int (*verification_insert)(struct store_tx *c, struct vf_record *r);
 	int (*verification_get)(struct store_tx *c, const char *request_id,

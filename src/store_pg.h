@@ -229,6 +229,15 @@ int pg_key_origins_foreach(struct store_tx *c, int64_t key_id,
 int pg_token_use(struct store_tx *c, const char *jti, int64_t exp_ms,
 		 int64_t now_ms);
 int pg_token_used(struct store_tx *c, const char *jti, int *used);
+int pg_app_insert(struct store_tx *c, const struct app_info *a);
+int pg_app_get(struct store_tx *c, const char *app_id, struct app_info *out);
+int pg_app_delete(struct store_tx *c, const char *app_id);
+int pg_apps_foreach(struct store_tx *c,
+		    int (*cb)(const struct app_info *a, void *arg), void *arg);
+int pg_idem_get(struct store_tx *c, int64_t key_id, const char *idem_key,
+		int64_t since_ms, struct idem_record *out);
+int pg_idem_put(struct store_tx *c, const struct idem_record *r,
+		int64_t since_ms);
 int pg_verification_next_id(struct store_tx *c, int64_t *id);
 int pg_verification_insert(struct store_tx *c, struct vf_record *r);
 int pg_verification_get(struct store_tx *c, const char *request_id,

@@ -234,6 +234,23 @@ static const char *const migrations[] = {
 	 * (per minute, the funnel, prefixes) by the time they started.
 	 */
 	"CREATE INDEX verifications_created ON verifications(created_ms);",
+	/* 19: the callbacks' (as SQLite's), a no-op until merged. */
+	"SELECT 1;",
+	/* 20 (as SQLite's): applications and idempotency records. */
+	"CREATE TABLE applications ("
+	"  app_id text PRIMARY KEY,"
+	"  key_id bigint NOT NULL REFERENCES api_keys(id),"
+	"  public_key text NOT NULL,"
+	"  created_ms bigint NOT NULL);"
+	"CREATE INDEX applications_key ON applications(key_id);"
+	"CREATE TABLE idempotency ("
+	"  key_id bigint NOT NULL,"
+	"  idem_key text NOT NULL,"
+	"  body_hash bytea NOT NULL,"
+	"  request_id text NOT NULL,"
+	"  created_ms bigint NOT NULL,"
+	"  PRIMARY KEY (key_id, idem_key));"
+	"CREATE INDEX idempotency_created ON idempotency(created_ms);",
 };
 
 /*

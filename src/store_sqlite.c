@@ -150,6 +150,27 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_CONSOLE_PREFIXES] = CONSOLE_PREFIXES_SQL("?1", "?2", "?3"),
 	[STMT_CONSOLE_RECENT] = CONSOLE_RECENT_SQL("?1"),
 	[STMT_CALL_LIST] = CONSOLE_CALLS_SQL("?1"),
+	[STMT_APP_INSERT] = "INSERT INTO applications (app_id, key_id, "
+			    "public_key, created_ms) VALUES (?1, ?2, ?3, ?4)",
+	[STMT_APP_GET] = "SELECT a.app_id, a.key_id, a.public_key, "
+			 "a.created_ms, k.api_key, k.revoked_ms, k.kind, "
+			 "k.countries FROM applications a JOIN api_keys k ON "
+			 "k.id = a.key_id WHERE a.app_id = ?1",
+	[STMT_APP_DELETE] = "DELETE FROM applications WHERE app_id = ?1",
+	[STMT_APP_LIST] = "SELECT a.app_id, a.key_id, a.public_key, "
+			  "a.created_ms, k.api_key, k.revoked_ms, k.kind, "
+			  "k.countries FROM applications a JOIN api_keys k ON "
+			  "k.id = a.key_id ORDER BY a.created_ms, a.app_id",
+	[STMT_IDEM_GET] = "SELECT body_hash, request_id, created_ms FROM "
+			  "idempotency WHERE key_id = ?1 AND idem_key = ?2 "
+			  "AND created_ms >= ?3",
+	[STMT_IDEM_PUT] = "INSERT INTO idempotency (key_id, idem_key, "
+			  "body_hash, request_id, created_ms) VALUES (?1, ?2, "
+			  "?3, ?4, ?5)",
+	/* Bounded, as the token uses' purge. */
+	[STMT_IDEM_PURGE] = "DELETE FROM idempotency WHERE rowid IN (SELECT "
+			    "rowid FROM idempotency WHERE created_ms < ?1 "
+			    "LIMIT 64)",
 	/* Newest first, by rowid: the caller stops past its window. */
 	[STMT_NUMBER_RECENT] = "SELECT number, created_ms, test_number FROM "
 			       "verifications ORDER BY id DESC",
@@ -500,6 +521,12 @@ const struct store_ops store_sqlite_ops = {
 	.key_origins_foreach = sqlite_key_origins_foreach,
 	.token_use = sqlite_token_use,
 	.token_used = sqlite_token_used,
+	.app_insert = sqlite_app_insert,
+	.app_get = sqlite_app_get,
+	.app_delete = sqlite_app_delete,
+	.apps_foreach = sqlite_apps_foreach,
+	.idem_get = sqlite_idem_get,
+	.idem_put = sqlite_idem_put,
 	.verification_next_id = sqlite_verification_next_id,
 	.verification_insert = sqlite_verification_insert,
 	.verification_get = sqlite_verification_get,

@@ -69,6 +69,13 @@ enum stmt_id {
 	STMT_CONSOLE_PREFIXES,
 	STMT_CONSOLE_RECENT,
 	STMT_CALL_LIST,
+	STMT_APP_INSERT,
+	STMT_APP_GET,
+	STMT_APP_DELETE,
+	STMT_APP_LIST,
+	STMT_IDEM_GET,
+	STMT_IDEM_PUT,
+	STMT_IDEM_PURGE,
 	STMT_COUNT
 };
 
@@ -141,6 +148,17 @@ int sqlite_key_origins_foreach(struct store_tx *c, int64_t key_id,
 int sqlite_token_use(struct store_tx *c, const char *jti, int64_t exp_ms,
 		     int64_t now_ms);
 int sqlite_token_used(struct store_tx *c, const char *jti, int *used);
+int sqlite_app_insert(struct store_tx *c, const struct app_info *a);
+int sqlite_app_get(struct store_tx *c, const char *app_id,
+		   struct app_info *out);
+int sqlite_app_delete(struct store_tx *c, const char *app_id);
+int sqlite_apps_foreach(struct store_tx *c,
+			int (*cb)(const struct app_info *a, void *arg),
+			void *arg);
+int sqlite_idem_get(struct store_tx *c, int64_t key_id, const char *idem_key,
+		    int64_t since_ms, struct idem_record *out);
+int sqlite_idem_put(struct store_tx *c, const struct idem_record *r,
+		    int64_t since_ms);
 int sqlite_verification_next_id(struct store_tx *c, int64_t *id);
 int sqlite_verification_insert(struct store_tx *c, struct vf_record *r);
 int sqlite_verification_get(struct store_tx *c, const char *request_id,

@@ -271,6 +271,28 @@ static const char *const migrations[] = {
 	 * (per minute, the funnel, prefixes) by the time they started.
 	 */
 	"CREATE INDEX verifications_created ON verifications(created_ms);",
+	/* 19: the callbacks', a no-op until they merge. */
+	"SELECT 1;",
+	/*
+	 * 20: Verify v2.  Applications (the public key of a Vonage-style
+	 * application's JWTs, bound to an API key) and idempotency records
+	 * (a start's Idempotency-Key, the hash of its request, the
+	 * verification it made), purged after their lifetime.
+	 */
+	"CREATE TABLE applications ("
+	"  app_id TEXT PRIMARY KEY,"
+	"  key_id INTEGER NOT NULL REFERENCES api_keys(id),"
+	"  public_key TEXT NOT NULL,"
+	"  created_ms INTEGER NOT NULL);"
+	"CREATE INDEX applications_key ON applications(key_id);"
+	"CREATE TABLE idempotency ("
+	"  key_id INTEGER NOT NULL,"
+	"  idem_key TEXT NOT NULL,"
+	"  body_hash BLOB NOT NULL,"
+	"  request_id TEXT NOT NULL,"
+	"  created_ms INTEGER NOT NULL,"
+	"  PRIMARY KEY (key_id, idem_key));"
+	"CREATE INDEX idempotency_created ON idempotency(created_ms);",
 };
 
 /*

@@ -157,3 +157,33 @@ void format_datetime(int64_t unix_s, char out[20])
 	gmtime_r(&t, &tm);
 	strftime(out, 20, "%Y-%m-%d %H:%M:%S", &tm);
 }
+
+static int uuid_dash(size_t i)
+{
+	return i == 8 || i == 13 || i == 18 || i == 23;
+}
+
+void uuid_from_hex(const char *hex, char *out)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < UUID_LEN; i++) {
+		if (uuid_dash(i))
+			out[i] = '-';
+		else
+			out[i] = hex[j++];
+	}
+	out[UUID_LEN] = '\0';
+}
+
+void uuid_v4(const unsigned char rnd[16], char *out)
+{
+	unsigned char b[16];
+	char hex[33];
+
+	memcpy(b, rnd, sizeof(b));
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	hex_encode(b, sizeof(b), hex);
+	uuid_from_hex(hex, out);
+}

@@ -38,6 +38,13 @@ void hex_encode(const unsigned char *in, size_t n, char *out);
 int is_hex(const char *s, size_t len);
 
 /* Current time: wall clock in milliseconds and monotonic in milliseconds. */
+/* A UUID's length in its 8-4-4-4-12 form. */
+#define UUID_LEN 36
+/* The UUID form of 32 hex digits (out: UUID_LEN + 1 bytes). */
+void uuid_from_hex(const char *hex, char *out);
+/* A version 4 UUID, lower case, made of 16 random bytes the caller drew. */
+void uuid_v4(const unsigned char rnd[16], char *out);
+
 int64_t now_ms(void);
 int64_t mono_ms(void);
 

@@ -508,9 +508,11 @@ enum verify_result verify_request_start(int64_t key_id,
 	rc = engine_plan_request(&req, &svc.es, &plan, bad_param);
 	if (rc != 0)
 		return VERIFY_BAD_PARAM;
-	/* A test number's PIN is fixed, and so is its length. */
+	/* A test number's PIN is fixed, and so is its length; a caller's too. */
 	if (test)
 		plan.code_length = (int)strlen(test->pin);
+	else if (in->pin)
+		plan.code_length = (int)strlen(in->pin);
 	/* The SMS fills its DLT template exactly: refused, never cut. */
 	if (plan_has_sms(&plan) &&
 	    sms_pin_fits(in->lg, in->brand, plan.code_length,
@@ -525,6 +527,8 @@ enum verify_result verify_request_start(int64_t key_id,
 	r = &tx->rec;
 	if (test)
 		memcpy(tx->pin, test->pin, sizeof(tx->pin));
+	else if (in->pin)
+		copy_field(tx->pin, sizeof(tx->pin), in->pin);
 	else
 		crypto_pin_new(plan.code_length, tx->pin);
 	tx->publishable = in->publishable;
@@ -859,6 +863,18 @@ enum verify_result verify_control_finish(struct verify_pending *p, int rc,
 }
 
 /* ---- a write in flight ---- */
+
+int verify_request_made(const struct verify_pending *p,
+			char request_id[ENGINE_REQUEST_ID_LEN + 1])
+{
+	const struct request_tx *tx = &p->u.rq;
+
+	if (p->kind != PENDING_REQUEST || tx->concurrent || tx->blocked ||
+	    tx->throttled || !tx->rec.v.request_id[0])
+		return 0;
+	memcpy(request_id, tx->rec.v.request_id, ENGINE_REQUEST_ID_LEN + 1);
+	return 1;
+}
 
 int verify_pending_run(struct store_tx *c, void *arg)
 {

@@ -31,6 +31,8 @@ struct verify_request_in {
 	const char *brand;
 	const char *sender_id; /* NULL: none */
 	const char *lg;        /* NULL: none */
+	/* The caller's own code (digits, ENGINE_PIN_MIN..MAX), or NULL. */
+	const char *pin;
 	const char *countries; /* the key's allow-list ("IN,GB", "*"); NULL: IN */
 	/* Publishable keys: the client address, for the per-address limit. */
 	const char *browser_ip;
@@ -162,6 +164,49 @@ enum verify_result verify_control_finish(struct verify_pending *p, int rc,
 					 enum control_outcome *outcome,
 					 int *wait_s);
 int verify_pending_run(struct store_tx *c, void *p);
+
+/*
+ * After a request's verify_pending_run() (on the writer, before its
+ * commit): 1 with request_id set when the run stored a new verification,
+ * else 0 (a live one, a limit or a block answered instead).
+ */
+int verify_request_made(const struct verify_pending *p,
+			char request_id[ENGINE_REQUEST_ID_LEN + 1]);
+
+/*
+ * Idempotent starts (verify_idem.c): a start that carries an
+ * Idempotency-Key is recorded, in the transaction that stores its
+ * verification, with a hash of the request; a retry within
+ * VERIFY_IDEM_TTL_MS with the same key and hash is answered with that
+ * verification again, and nothing is sent twice.
+ */
+#define VERIFY_IDEM_TTL_MS (24LL * 3600 * 1000)
+
+enum verify_idem {
+	IDEM_NEW,      /* no record: start */
+	IDEM_REPLAY,   /* request_id is the first answer's verification */
+	IDEM_MISMATCH, /* the key was used with another request */
+	IDEM_ERROR,    /* the store failed */
+};
+
+/* The record of (key_id, idem_key) in the caller's read snapshot. */
+enum verify_idem verify_idem_find(int64_t key_id, const char *idem_key,
+				  const unsigned char hash[32],
+				  char request_id[ENGINE_REQUEST_ID_LEN + 1]);
+
+/*
+ * A start's write with its record: verify_pending_run(p), then, when it
+ * stored a verification, the record (key_id, idem_key, hash).  Hand it to
+ * the writer (http_write) with arg a struct verify_idem_op that lives
+ * until the write's continuation, then verify_request_finish(p) as usual.
+ */
+struct verify_idem_op {
+	struct verify_pending *p;
+	int64_t key_id;
+	const char *idem_key;
+	unsigned char hash[32];
+};
+int verify_idem_run(struct store_tx *c, void *arg);
 
 /*
  * Reads a verification as it stands now (a verification whose time is up

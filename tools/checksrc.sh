@@ -117,8 +117,8 @@ layer_allowed() { # header file
 	# store include no header of HTTP, the dialects, the IVR, the job
 	# runner or the KooKoo client.
 	case "$2" in
-	src/verify* | src/keys.[ch] | src/fraud.[ch] | src/model.h | \
-	src/engine.[ch] | src/store*)
+	src/verify* | src/keys.[ch] | src/fraud.[ch] | src/apps.[ch] | \
+	src/model.h | src/engine.[ch] | src/store*)
 		case "$1" in
 		http.h | api.h | api_*.h | browser.h | jobs.h | kookoo.h | \
 		ivr.h | ivr_xml.h) return 1 ;;
@@ -147,11 +147,11 @@ layer_allowed() { # header file
 	store.h)
 		case "$2" in
 		# The store and its backends; the service (verify*.c, with
-		# keys.c and fraud.c); the program's start, migrations and
+		# keys.c, apps.c and fraud.c); the program's start, migrations and
 		# admin commands; http_write's queue to the writer; and the
 		# one allowed skip: the API common layer's read snapshot.
 		src/store*.c | src/store*.h | src/verify*.c | src/keys.c | \
-		src/fraud.c | src/main.c | src/admin*.c | src/http.c | \
+		src/apps.c | src/fraud.c | src/main.c | src/admin*.c | src/http.c | \
 		src/api.c) return 0 ;;
 		esac ;;
 	*) return 0 ;;

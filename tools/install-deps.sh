@@ -26,6 +26,7 @@ libpq-dev
 postgresql-15
 libsodium-dev
 libjansson-dev
+libssl-dev
 libcmocka-dev
 libphonenumber-dev
 python3

@@ -1,0 +1,214 @@
+// Vonage's own Node.js client for Verify v2 (@vonage/verify2) pointed at a
+// real kookooverify server: every request below is made by the SDK, once
+// with HTTP Basic (api key and secret) and once with the JWT the SDK makes
+// by default from an application id and its private key (RS256), the
+// public half registered with `kookooverify applications add`.  Errors are
+// asserted as the SDK surfaces them: a rejected promise whose response is
+// the server's problem+json, or false from cancel() and nextWorkflow().
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Channels, Verify2 } from '@vonage/verify2';
+import { BIN, Child, HTTP_TIMEOUT_MS, cleanEnv, jsonLine, makeTempDir,
+  requireExecutable, runCli, teardown } from '../node/harness.mjs';
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const NEXMO = 'https://developer.nexmo.com/api-errors';
+
+// Test numbers and their fixed PINs, handed out one per test.
+const FIRST = 919999900001;
+const NUMBERS = 24;
+const pinOf = (n) => String(1000 + ((n - FIRST) * 7919 + 1234) % 9000);
+let nextNumber = FIRST;
+const newNumber = () => {
+  assert.ok(nextNumber < FIRST + NUMBERS, 'out of test numbers');
+  return String(nextNumber++);
+};
+
+const server = { dir: null, port: 0, key: null, appId: null,
+  privateKey: null };
+
+before(async () => {
+  requireExecutable('kookooverify binary', BIN,
+    'build it with make or set KOOKOOVERIFY_BIN');
+  server.dir = makeTempDir('vonage-sdk-v2');
+  const numbers = [];
+  for (let n = FIRST; n < FIRST + NUMBERS; n++)
+    numbers.push(n + ':' + pinOf(n));
+  const opts = { cwd: server.dir, env: cleanEnv({
+    KOOKOOVERIFY_TEST_NUMBERS: numbers.join(','),
+    KOOKOOVERIFY_CANCEL_MIN_AGE: '0',
+  }) };
+  const db = path.join(server.dir, 'kv.db');
+  runCli(['migrate', '--db', db], opts);
+  server.key = jsonLine(runCli(['keys', 'create', '--name', 'sdk-v2',
+    '--db', db, '--json'], opts), 'keys create --json');
+  // The application: a key pair made here, its public half registered.
+  const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const pub = path.join(server.dir, 'app.pub.pem');
+  writeFileSync(pub, pair.publicKey.export({ type: 'spki', format: 'pem' }));
+  server.privateKey = pair.privateKey.export({ type: 'pkcs8',
+    format: 'pem' });
+  server.appId = jsonLine(runCli(['applications', 'add', '--db', db,
+    '--json', server.key.api_key, pub], opts),
+  'applications add --json').application_id;
+  server.port = await new Child('server', BIN,
+    ['serve', '--listen', '127.0.0.1:0', '--db', db], opts).start();
+});
+
+after(() => teardown(server.dir, 'vonage-sdk-v2'));
+
+// The SDK's Verify2 always signs a JWT; with key and secret only, an
+// application sets the client's authentication type to Basic.
+class BasicVerify2 extends Verify2 {
+  authType = 'basic';
+}
+
+const config = () => ({ apiHost: `http://127.0.0.1:${server.port}`,
+  timeout: HTTP_TIMEOUT_MS });
+
+const clients = {
+  basic: (secret) => new BasicVerify2({ apiKey: server.key.api_key,
+    apiSecret: secret ?? server.key.api_secret }, config()),
+  jwt: () => new Verify2({ applicationId: server.appId,
+    privateKey: server.privateKey }, config()),
+};
+
+// What a rejected SDK call carries: the HTTP status and the problem.
+async function problemOf(promise) {
+  const err = await promise.then(() => null, (e) => e);
+  assert.ok(err, 'the call was expected to fail');
+  assert.ok(err.response, `no response on ${err}`);
+  assert.equal(err.response.headers.get('content-type'),
+    'application/problem+json');
+  return { status: err.response.status, body: await err.response.json() };
+}
+
+const sms = (to) => ({ channel: Channels.SMS, to });
+const voice = (to) => ({ channel: Channels.VOICE, to });
+
+for (const [auth, make] of Object.entries(clients)) {
+  describe(`Verify v2 through the SDK, ${auth} auth`, () => {
+    test('newRequest, then checkCode with the right code: completed',
+      async () => {
+        const number = newNumber();
+        const v = make();
+        const res = await v.newRequest({ brand: 'MyApp',
+          workflow: [sms(number), voice(number)], channelTimeout: 60,
+          clientRef: 'order-42', codeLength: 4, locale: 'en-us' });
+        assert.match(res.requestId, UUID_RE);
+        assert.equal(res.checkUrl, undefined);
+        assert.equal(await v.checkCode(res.requestId, pinOf(+number)),
+          'completed');
+        // Verified: the id is no longer one to check.
+        const p = await problemOf(v.checkCode(res.requestId,
+          pinOf(+number)));
+        assert.equal(p.status, 404);
+        assert.equal(p.body.type, NEXMO + '#not-found');
+      });
+
+    test('checkCode with wrong codes: 400, then 410 on the third',
+      async () => {
+        const number = newNumber();
+        const v = make();
+        const { requestId } = await v.newRequest({ brand: 'MyApp',
+          workflow: [sms(number)] });
+        for (let i = 0; i < 2; i++) {
+          const p = await problemOf(v.checkCode(requestId, '0000'));
+          assert.equal(p.status, 400);
+          assert.equal(p.body.title, 'Invalid Code');
+        }
+        const p = await problemOf(v.checkCode(requestId, '0000'));
+        assert.equal(p.status, 410);
+        assert.equal(p.body.type, NEXMO + '#gone');
+      });
+
+    test('a second request to a live number: 409 naming the live one',
+      async () => {
+        const number = newNumber();
+        const v = make();
+        const { requestId } = await v.newRequest({ brand: 'MyApp',
+          workflow: [sms(number)] });
+        const p = await problemOf(v.newRequest({ brand: 'MyApp',
+          workflow: [sms(number)] }));
+        assert.equal(p.status, 409);
+        assert.equal(p.body.title, 'Conflict');
+        assert.equal(p.body.request_id, requestId);
+      });
+
+    test('cancel: true, then false; the code no longer checks', async () => {
+      const number = newNumber();
+      const v = make();
+      const { requestId } = await v.newRequest({ brand: 'MyApp',
+        workflow: [sms(number)] });
+      assert.equal(await v.cancel(requestId), true);
+      assert.equal(await v.cancel(requestId), false);
+      const p = await problemOf(v.checkCode(requestId, pinOf(+number)));
+      assert.equal(p.status, 404);
+    });
+
+    test('nextWorkflow: true with a step left, false after the last',
+      async () => {
+        const a = newNumber();
+        const b = newNumber();
+        const v = make();
+        const two = await v.newRequest({ brand: 'MyApp',
+          workflow: [sms(a), voice(a)] });
+        assert.equal(await v.nextWorkflow(two.requestId), true);
+        const one = await v.newRequest({ brand: 'MyApp',
+          workflow: [sms(b)] });
+        assert.equal(await v.nextWorkflow(one.requestId), false);
+      });
+
+    test('templates: the DLT set, read through the SDK; writes 403',
+      async () => {
+        const v = make();
+        const templates = [];
+        for await (const t of v.listAllTemplates())
+          templates.push(t);
+        assert.equal(templates.length, 1, JSON.stringify(templates));
+        const [t] = templates;
+        assert.equal(t.isDefault, true);
+        assert.equal((await v.getTemplate(t.templateId)).name, t.name);
+        const page = await v.getTemplateFragmentPage({
+          templateId: t.templateId });
+        const en = page.fragments.find((f) => f.locale === 'en-us');
+        assert.equal(en.channel, 'sms');
+        assert.match(en.text, /\$\{code\}/);
+        const one = await v.getTemplateFragment(t.templateId,
+          en.templateFragmentId);
+        assert.equal(one.text, en.text);
+        const p = await problemOf(v.createTemplate({ name: 'mine' }));
+        assert.equal(p.status, 403);
+      });
+
+    test('a channel this server lacks: 422 naming it', async () => {
+      const v = make();
+      const p = await problemOf(v.newRequest({ brand: 'MyApp',
+        workflow: [{ channel: Channels.EMAIL, to: 'a@example.com' }] }));
+      assert.equal(p.status, 422);
+      assert.deepEqual(p.body.invalid_parameters.map((x) => x.name),
+        ['channel']);
+    });
+  });
+}
+
+test('Basic auth with a wrong secret: 401', async () => {
+  const p = await problemOf(clients.basic('0'.repeat(32)).newRequest({
+    brand: 'MyApp', workflow: [sms(newNumber())] }));
+  assert.equal(p.status, 401);
+  assert.equal(p.body.type, NEXMO + '#unauthorized');
+});
+
+test('a JWT signed with another private key: 401', async () => {
+  const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const v = new Verify2({ applicationId: server.appId,
+    privateKey: other.privateKey.export({ type: 'pkcs8', format: 'pem' }) },
+  config());
+  const p = await problemOf(v.newRequest({ brand: 'MyApp',
+    workflow: [sms(newNumber())] }));
+  assert.equal(p.status, 401);
+});
