@@ -21,6 +21,7 @@
 #include "util.h"
 #include "store.h"
 #include "verify.h"
+#include "verify_callback.h"
 #include "verify_internal.h"
 
 static struct {
@@ -631,13 +632,15 @@ static int check_tx_run(struct store_tx *c, void *arg)
 		tx->outcome = begin;
 		/* Only a lazily noticed expiry changes anything here. */
 		return r.v.state != before
-			       ? store_verification_finalize(c, &r, now)
+			       ? verify_callback_finalize(c, &r, now)
 			       : 0;
 	}
 	memcpy(tx->number, r.number, sizeof(tx->number));
 	tx->row.valid = crypto_hash_equal(tx->code_hash, r.pin_hash);
 	tx->outcome = engine_check_finish(&r.v, tx->row.valid, now);
 	rc = store_check_insert(c, r.v.id, &tx->row);
+	if (rc == 0)
+		rc = verify_callback_check(c, &r, tx->row.valid, now);
 	if (rc != 0)
 		return rc;
 	if (tx->outcome == CHECK_OK) {
@@ -651,7 +654,7 @@ static int check_tx_run(struct store_tx *c, void *arg)
 			return rc;
 	}
 	if (r.v.state != VF_IN_PROGRESS)
-		return store_verification_finalize(c, &r, now);
+		return verify_callback_finalize(c, &r, now);
 	return store_verification_update(c, &r);
 }
 
@@ -774,7 +777,7 @@ static int control_tx_run(struct store_tx *c, void *arg)
 		break;
 	}
 	if (r.v.state != before)
-		return store_verification_finalize(c, &r, now);
+		return verify_callback_finalize(c, &r, now);
 	if (tx->outcome != CONTROL_OK)
 		return 0;
 	if (cmd == CMD_TRIGGER_NEXT)

@@ -17,6 +17,7 @@
 #include "util.h"
 #include "store.h"
 #include "verify.h"
+#include "verify_callback.h"
 #include "verify_internal.h"
 
 /* Times the callee may ask to hear the PIN again, or stay silent. */
@@ -40,10 +41,12 @@ static int call_store_end(struct store_tx *c, struct verify_call *vc)
 	} else {
 		rc = store_fraud_insert(c, r->number, r->v.id, vc->now);
 		if (rc == 0)
+			rc = verify_callback_fraud(c, r, vc->now);
+		if (rc == 0)
 			rc = fraud_note_report(c, r->number, r->v.key_id,
 					       vc->now);
 	}
-	return rc ? rc : store_verification_finalize(c, r, vc->now);
+	return rc ? rc : verify_callback_finalize(c, r, vc->now);
 }
 
 /* Which answer a key press (or silence) gets, and what it changes. */
@@ -111,7 +114,7 @@ static int call_record_event(struct store_tx *c, const struct verify_call *vc)
 	else if (vc->duration >= 0)
 		snprintf(ev.detail, sizeof(ev.detail), "duration %d s",
 			 vc->duration);
-	return store_event_insert(c, vc->rec.v.id, &ev);
+	return verify_callback_event(c, &vc->rec, &ev);
 }
 
 /* How one id a callback carries relates to the token's call. */
@@ -254,7 +257,7 @@ int verify_call_run(struct store_tx *c, void *arg)
 	if (rc != 0)
 		return rc;
 	if (engine_expire_if_due(&r->v, vc->now)) {
-		rc = store_verification_finalize(c, r, vc->now);
+		rc = verify_callback_finalize(c, r, vc->now);
 		if (rc != 0)
 			return rc;
 	}

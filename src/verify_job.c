@@ -14,6 +14,7 @@
 #include "err.h"
 #include "store.h"
 #include "verify.h"
+#include "verify_callback.h"
 #include "verify_internal.h"
 
 /* The end of the lease the claim took (what the job's reports pass on). */
@@ -34,8 +35,7 @@ static int claim_step(struct store_tx *c, struct verify_claim *cl)
 		/* First attempt: the step starts now (maybe with a new PIN). */
 		if (!engine_step_begin(&r->v, cl->job.step, cl->now, &new_pin))
 			return r->v.state != VF_IN_PROGRESS
-				       ? store_verification_finalize(c, r,
-								     cl->now)
+				       ? verify_callback_finalize(c, r, cl->now)
 				       : store_job_done(c, cl->job.id,
 							claim_lease(cl),
 							JOB_CANCELLED,
@@ -50,7 +50,7 @@ static int claim_step(struct store_tx *c, struct verify_claim *cl)
 			return rc;
 	} else if (engine_expire_if_due(&r->v, cl->now) ||
 		   r->v.state != VF_IN_PROGRESS) {
-		return store_verification_finalize(c, r, cl->now);
+		return verify_callback_finalize(c, r, cl->now);
 	}
 	cl->channel = r->steps[cl->job.step];
 	return 0;
@@ -80,7 +80,7 @@ static int claim_run(struct store_tx *c, void *arg)
 		return claim_step(c, cl);
 	if (engine_expire_if_due(&r->v, cl->now) ||
 	    r->v.state != VF_IN_PROGRESS)
-		return store_verification_finalize(c, r, cl->now);
+		return verify_callback_finalize(c, r, cl->now);
 	if (strcmp(cl->job.kind, JOB_RESEND) == 0) {
 		/* Same PIN, same channel as the step that ran last. */
 		int last = r->v.next_step > 0 ? r->v.next_step - 1 : 0;
@@ -155,7 +155,7 @@ static int record_event(struct store_tx *c, const struct verify_report *o,
 	snprintf(ev.detail, sizeof(ev.detail), "%s", o->reason);
 	memcpy(ev.encoding, o->encoding, sizeof(ev.encoding));
 	ev.segments = o->segments;
-	return store_event_insert(c, cl->rec.v.id, &ev);
+	return verify_callback_event(c, &cl->rec, &ev);
 }
 
 static int record_run(struct store_tx *c, void *arg)

@@ -18,6 +18,7 @@
 #include "store.h"
 #include "util.h"
 #include "verify.h"
+#include "verify_callback.h"
 #include "verify_internal.h"
 
 #define DIDS_MAX 16
@@ -197,7 +198,7 @@ static int inbound_event(struct store_tx *c, const struct verify_inbound *in)
 	snprintf(ev.result, sizeof(ev.result), "%s",
 		 in->result == INBOUND_VERIFIED ? "verified" : "ignored");
 	snprintf(ev.detail, sizeof(ev.detail), "%s", in->why);
-	return store_event_insert(c, in->rec.v.id, &ev);
+	return verify_callback_event(c, &in->rec, &ev);
 }
 
 /* Verified: what a right code records, and the end of the workflow. */
@@ -242,7 +243,7 @@ int verify_inbound_run(struct store_tx *c, void *arg)
 	if (rc == 0)
 		rc = inbound_event(c, in);
 	if (rc == 0 && r->v.state != before)
-		rc = store_verification_finalize(c, r, in->now);
+		rc = verify_callback_finalize(c, r, in->now);
 	return rc;
 }
 
