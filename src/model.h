@@ -165,6 +165,7 @@ struct vf_callback {
 	int64_t created_ms;
 	int attempts;           /* including the current one after the claim */
 	struct key_callback to; /* the key's, read by the claim */
+	char api_key[40];       /* the key's, read by the claim */
 };
 
 #endif

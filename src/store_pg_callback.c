@@ -37,7 +37,7 @@ static const char sql_claim[] =
 	"attempts = b.attempts + 1 FROM c, api_keys k WHERE b.id = c.id "
 	"AND k.id = b.key_id RETURNING b.id, b.verification_id, b.key_id, "
 	"b.jti, b.body, b.created_ms, b.attempts, k.callback_url, "
-	"k.callback_secret";
+	"k.callback_secret, k.api_key";
 static const char sql_done[] =
 	"UPDATE callbacks SET state = $2, done_ms = $3, last_error = $4 "
 	"WHERE id = $1 AND lease_until_ms = $5 AND state = 0";
@@ -129,6 +129,7 @@ int pg_callback_claim(struct store_tx *c, int64_t now, int64_t lease_until,
 		out->attempts = (int)pg_get_int(res, 0, 6);
 		pg_get_text(res, 0, 7, out->to.url, sizeof(out->to.url));
 		pg_get_text(res, 0, 8, out->to.secret, sizeof(out->to.secret));
+		pg_get_text(res, 0, 9, out->api_key, sizeof(out->api_key));
 	}
 	PQclear(res);
 	return rc;

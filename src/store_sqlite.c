@@ -160,7 +160,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 		"AND state = 0) THEN " CALLBACK_PARKED " ELSE ?5 END)",
 	[STMT_CB_CLAIM] =
 		"SELECT c.id, c.verification_id, c.key_id, c.jti, c.body, "
-		"c.created_ms, c.attempts, k.callback_url, k.callback_secret "
+		"c.created_ms, c.attempts, k.callback_url, k.callback_secret, "
+		"k.api_key "
 		"FROM callbacks c JOIN api_keys k ON k.id = c.key_id WHERE "
 		"c.state = 0 AND c.due_ms <= ?1 ORDER BY c.due_ms LIMIT 1",
 	[STMT_CB_LEASE] = "UPDATE callbacks SET due_ms = ?2, "

@@ -72,6 +72,7 @@ int sqlite_callback_claim(struct store_tx *c, int64_t now, int64_t lease_until,
 		out->attempts = sqlite3_column_int(st, 6);
 		sqlite_get_text(st, 7, out->to.url, sizeof(out->to.url));
 		sqlite_get_text(st, 8, out->to.secret, sizeof(out->to.secret));
+		sqlite_get_text(st, 9, out->api_key, sizeof(out->api_key));
 	}
 	rc = sqlite_row_done(c, st, rc, "claim callback");
 	if (rc != 0)
