@@ -162,6 +162,9 @@ int verify_callback_event(struct store_tx *c, const struct vf_record *r,
 {
 	int rc = store_event_insert(c, r->v.id, ev);
 
+	/* After the summary nothing more: a call's status POST, say. */
+	if (r->v.state != VF_IN_PROGRESS && r->v.finalized_ms != ev->created_ms)
+		return rc;
 	for (size_t i = 0; rc == 0 && i < ARRAY_LEN(event_rules); i++) {
 		const struct event_rule *e = &event_rules[i];
 
