@@ -20,9 +20,9 @@ static const char sql_key_set[] =
 	"UPDATE api_keys SET callback_url = $2, callback_secret = $3 "
 	"WHERE api_key = $1";
 /*
- * Parked behind a pending callback of the same verification.  Two writes
- * of one verification both hold its row (the service loads it for
- * update), so they cannot both see none pending.
+ * Parked behind a pending callback of the same verification.  The write
+ * holds the verification's row (the service loads it for update), and so
+ * does a callback's end (sql_lock_verification).
  */
 static const char sql_insert[] =
 	"INSERT INTO callbacks (verification_id, key_id, jti, body, "
@@ -38,6 +38,14 @@ static const char sql_claim[] =
 	"AND k.id = b.key_id RETURNING b.id, b.verification_id, b.key_id, "
 	"b.jti, b.body, b.created_ms, b.attempts, k.callback_url, "
 	"k.callback_secret, k.api_key";
+/*
+ * A callback's end takes its verification's row lock first, as every
+ * write that queues one holds it: else an insert that saw this callback
+ * pending (and parked itself behind it) could commit after the unpark
+ * below looked, and stay parked for good.
+ */
+static const char sql_lock_verification[] =
+	"SELECT 1 FROM verifications WHERE id = $1 FOR UPDATE";
 static const char sql_done[] =
 	"UPDATE callbacks SET state = $2, done_ms = $3, last_error = $4 "
 	"WHERE id = $1 AND lease_until_ms = $5 AND state = 0";
@@ -142,6 +150,12 @@ int pg_callback_done(struct store_tx *c, const struct vf_callback *cb,
 	struct pg_params p;
 	int rc;
 
+	pg_params_init(&p);
+	pg_param_int(&p, cb->verification_id);
+	rc = pg_run(c, sql_lock_verification, &p,
+		    "lock callback's verification");
+	if (rc != 0)
+		return rc;
 	pg_params_init(&p);
 	pg_param_int(&p, cb->id);
 	pg_param_int(&p, state);
