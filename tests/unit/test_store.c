@@ -114,7 +114,10 @@ static void test_migrate_brings_an_older_file_up_to_date(void **state)
 		"DROP INDEX verifications_missed;"
 		"ALTER TABLE verifications DROP COLUMN missed_did;"
 		"ALTER TABLE verifications DROP COLUMN missed_until_ms;"
-		"ALTER TABLE api_keys DROP COLUMN missed_call;";
+		"ALTER TABLE api_keys DROP COLUMN missed_call;"
+		"DROP TABLE callbacks;"
+		"ALTER TABLE api_keys DROP COLUMN callback_url;"
+		"ALTER TABLE api_keys DROP COLUMN callback_secret;";
 	char sql[64], err[256];
 	struct fraud_block b;
 	sqlite3 *db = NULL;
