@@ -98,8 +98,8 @@ run: deps
 
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(SIM) $(TESTS)
-	@$(MAKE) --no-print-directory unit integration sdk-compat sdk-js \
-	    browser
+	@$(MAKE) --no-print-directory unit integration sdk-compat callbacks \
+	    sdk-js browser
 
 unit: $(TESTS)
 	@sh tests/run-unit.sh $(TESTS)
@@ -134,6 +134,12 @@ integration-postgres: $(BIN) $(SIM)
 .PHONY: sdk-compat
 sdk-compat: $(BIN)
 	@KOOKOOVERIFY_BIN=$(abspath $(BIN)) sh tests/vonage-sdk/run.sh
+
+# Status callbacks checked by Vonage's own JWT verification (@vonage/jwt,
+# tests/callbacks/); needs node and npm, and fails saying so without them.
+.PHONY: callbacks
+callbacks: $(BIN)
+	@KOOKOOVERIFY_BIN=$(abspath $(BIN)) sh tests/callbacks/run.sh
 
 # The JavaScript SDK's own tests (sdk/js/test/, no dependencies).
 .PHONY: sdk-js
