@@ -705,8 +705,8 @@ static const struct admin_cmd cmds[] = {
 	 "  erase --number N [--json]\n"
 	 "                        remove every record of a phone number\n"
 	 "                        (its verifications, checks, events,\n"
-	 "                        calls, jobs, fraud reports, verified\n"
-	 "                        entries); say what is kept\n"},
+	 "                        calls, jobs, callbacks, fraud reports,\n"
+	 "                        verified entries); say what is kept\n"},
 	{"copy-store", NULL, -1, admin_cmd_copy_store,
 	 "  copy-store --from FILE --to postgresql://... [--json]\n"
 	 "                        copy a stopped SQLite store into an\n"
