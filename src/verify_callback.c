@@ -214,15 +214,25 @@ struct steps_seen {
 };
 
 /* Each step's send ends in one record of these results (verify_job.c). */
+static const char *const step_results[] = {"accepted", "refused", "failed",
+					   "skipped"};
+static const char *const step_channels[] = {"sms", "tts"};
+
+static int one_of(const char *s, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(s, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static int step_event(const struct vf_event *ev, void *arg)
 {
 	struct steps_seen *s = arg;
 
 	if (s->n >= ENGINE_MAX_STEPS || strcmp(ev->type, "resend") == 0 ||
-	    (strcmp(ev->channel, "sms") != 0 && strcmp(ev->channel, "tts")))
-		return 0;
-	if (strcmp(ev->result, "accepted") && strcmp(ev->result, "refused") &&
-	    strcmp(ev->result, "failed") && strcmp(ev->result, "skipped"))
+	    !one_of(ev->channel, step_channels, ARRAY_LEN(step_channels)) ||
+	    !one_of(ev->result, step_results, ARRAY_LEN(step_results)))
 		return 0;
 	s->failed[s->n] = strcmp(ev->result, "accepted") != 0;
 	s->at[s->n++] = ev->created_ms;
