@@ -7,6 +7,7 @@
  * callback_give_up.  Nothing here runs on a job worker or an HTTP thread.
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -40,6 +41,11 @@ static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	pthread_t threads[WORKERS_MAX];
+	CURL *handles[WORKERS_MAX];
+	/* The key each sender is sending for (0: none), and how many of
+	 * them one key may hold: a dead receiver holds at most that many. */
+	int64_t busy[WORKERS_MAX];
+	int key_share;
 	int nthreads;
 	int stop;
 	uint64_t wakes;
@@ -268,9 +274,39 @@ static void report(const struct verify_callback_claim *cl,
 		log_warn("callback.record_failed", LOG_INT("callback", cb->id));
 }
 
+/* Fills skip with the keys that hold key_share senders already. */
+static void busy_keys(int64_t skip[CALLBACK_SKIP_KEYS])
+{
+	int n = 0;
+
+	memset(skip, 0, sizeof(int64_t) * CALLBACK_SKIP_KEYS);
+	pthread_mutex_lock(&run.lock);
+	for (int i = 0; i < run.nthreads && n < CALLBACK_SKIP_KEYS; i++) {
+		int count = 0, listed = 0;
+
+		if (!run.busy[i])
+			continue;
+		for (int j = 0; j < run.nthreads; j++)
+			count += run.busy[j] == run.busy[i];
+		for (int k = 0; k < n; k++)
+			listed |= skip[k] == run.busy[i];
+		if (count >= run.key_share && !listed)
+			skip[n++] = run.busy[i];
+	}
+	pthread_mutex_unlock(&run.lock);
+}
+
+static void busy_set(int worker, int64_t key_id)
+{
+	pthread_mutex_lock(&run.lock);
+	run.busy[worker] = key_id;
+	pthread_mutex_unlock(&run.lock);
+}
+
 static void *worker_main(void *arg)
 {
-	CURL *h = arg;
+	int me = (int)(intptr_t)arg;
+	CURL *h = run.handles[me];
 	struct verify_callback_claim cl;
 
 	pthread_setname_np(pthread_self(), "kv-callbacks");
@@ -282,6 +318,7 @@ static void *worker_main(void *arg)
 		cl.now = now_ms();
 		/* Covers the POST with room to record it. */
 		cl.lease_ms = (int64_t)run.cfg->callback_timeout_ms * 2 + 5000;
+		busy_keys(cl.skip);
 		if (verify_callback_claim(&cl) != 0) {
 			runner_sleep(now_ms() + 1000, seen);
 			continue;
@@ -295,11 +332,12 @@ static void *worker_main(void *arg)
 			continue;
 		}
 		memset(&s, 0, sizeof(s));
+		busy_set(me, cl.cb.key_id);
 		post(h, &cl.cb, &s);
 		report(&cl, &s);
+		busy_set(me, 0);
 		sodium_memzero(cl.cb.to.secret, sizeof(cl.cb.to.secret));
 	}
-	curl_easy_cleanup(h);
 	return NULL;
 }
 
@@ -314,18 +352,24 @@ int callback_start(const struct config *cfg, char *err, size_t errlen)
 			 LOG_STR("error", "callback_allow_private is on: "
 					  "callbacks may reach this host's "
 					  "network (development only)"));
+	run.key_share =
+		cfg->callback_workers / 2 > 1 ? cfg->callback_workers / 2 : 1;
+	memset(run.busy, 0, sizeof(run.busy));
 	verify_callback_wake_set(callback_notify);
 	for (int i = 0; i < cfg->callback_workers && i < WORKERS_MAX; i++) {
-		CURL *h = curl_easy_init();
-
-		if (!h || pthread_create(&run.threads[i], NULL, worker_main,
-					 h) != 0) {
-			curl_easy_cleanup(h);
+		run.handles[i] = curl_easy_init();
+		if (!run.handles[i] ||
+		    pthread_create(&run.threads[i], NULL, worker_main,
+				   (void *)(intptr_t)i) != 0) {
+			curl_easy_cleanup(run.handles[i]);
+			run.handles[i] = NULL;
 			snprintf(err, errlen, "cannot start callback sender");
 			callback_stop();
 			return KV_EIO;
 		}
+		pthread_mutex_lock(&run.lock);
 		run.nthreads++;
+		pthread_mutex_unlock(&run.lock);
 	}
 	return 0;
 }
@@ -336,8 +380,11 @@ void callback_stop(void)
 	run.stop = 1;
 	pthread_cond_broadcast(&run.wake);
 	pthread_mutex_unlock(&run.lock);
-	for (int i = 0; i < run.nthreads; i++)
+	for (int i = 0; i < run.nthreads; i++) {
 		pthread_join(run.threads[i], NULL);
+		curl_easy_cleanup(run.handles[i]);
+		run.handles[i] = NULL;
+	}
 	run.nthreads = 0;
 	verify_callback_wake_set(NULL);
 }

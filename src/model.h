@@ -156,6 +156,8 @@ struct key_callback {
 /* One callback to deliver: its signed body's parts and its delivery state. */
 #define CALLBACK_BODY_MAX 2048
 #define CALLBACK_JTI_LEN 32
+/* Keys a claim may pass over (their receivers hold enough senders). */
+#define CALLBACK_SKIP_KEYS 4
 struct vf_callback {
 	int64_t id;
 	int64_t verification_id;

@@ -556,9 +556,12 @@ int store_callback_insert(struct store_tx *c, const struct vf_callback *cb,
 }
 
 int store_callback_claim(struct store_tx *c, int64_t now, int64_t lease_until,
-			 struct vf_callback *out)
+			 const int64_t *skip, struct vf_callback *out)
 {
-	return ops->callback_claim(c, now, lease_until, out);
+	static const int64_t none[CALLBACK_SKIP_KEYS];
+
+	return ops->callback_claim(c, now, lease_until, skip ? skip : none,
+				   out);
 }
 
 int store_callback_done(struct store_tx *c, const struct vf_callback *cb,

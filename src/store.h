@@ -473,7 +473,9 @@ void store_jobs_unlisten(void);
  * store_callback_done (any final state) brings forward, so a
  * verification's callbacks go out in order.  Claim, done, retry and
  * next_due are as the jobs' (lease fencing included); the claim also
- * reads the key's URL and secret into out->to.
+ * reads the key's URL and secret into out->to, and passes over the
+ * callbacks of the keys in skip (CALLBACK_SKIP_KEYS ids, 0 for none; the
+ * array may be NULL).
  */
 int store_key_callback_get(struct store_tx *c, int64_t key_id,
 			   struct key_callback *out);
@@ -482,7 +484,7 @@ int store_key_callback_set(struct store_tx *c, const char *api_key,
 int store_callback_insert(struct store_tx *c, const struct vf_callback *cb,
 			  int64_t now);
 int store_callback_claim(struct store_tx *c, int64_t now, int64_t lease_until,
-			 struct vf_callback *out);
+			 const int64_t *skip, struct vf_callback *out);
 int store_callback_done(struct store_tx *c, const struct vf_callback *cb,
 			int64_t lease_until, int state, const char *error,
 			int64_t now);

@@ -163,7 +163,8 @@ struct store_ops {
 	int (*callback_insert)(struct store_tx *c, const struct vf_callback *cb,
 			       int64_t now);
 	int (*callback_claim)(struct store_tx *c, int64_t now,
-			      int64_t lease_until, struct vf_callback *out);
+			      int64_t lease_until, const int64_t *skip,
+			      struct vf_callback *out);
 	int (*callback_done)(struct store_tx *c, const struct vf_callback *cb,
 			     int64_t lease_until, int state, const char *error,
 			     int64_t now);

@@ -32,7 +32,8 @@ static const char sql_insert[] =
 /* A leased callback is pending with due_ms moved to its lease's end. */
 static const char sql_claim[] =
 	"WITH c AS MATERIALIZED (SELECT id FROM callbacks WHERE state = 0 "
-	"AND due_ms <= $1 ORDER BY due_ms LIMIT 1 FOR UPDATE SKIP LOCKED) "
+	"AND due_ms <= $1 AND key_id NOT IN ($3, $4, $5, $6) ORDER BY due_ms "
+	"LIMIT 1 FOR UPDATE SKIP LOCKED) "
 	"UPDATE callbacks b SET due_ms = $2, lease_until_ms = $2, "
 	"attempts = b.attempts + 1 FROM c, api_keys k WHERE b.id = c.id "
 	"AND k.id = b.key_id RETURNING b.id, b.verification_id, b.key_id, "
@@ -116,7 +117,7 @@ int pg_callback_insert(struct store_tx *c, const struct vf_callback *cb,
 }
 
 int pg_callback_claim(struct store_tx *c, int64_t now, int64_t lease_until,
-		      struct vf_callback *out)
+		      const int64_t *skip, struct vf_callback *out)
 {
 	struct pg_params p;
 	PGresult *res = NULL;
@@ -125,6 +126,8 @@ int pg_callback_claim(struct store_tx *c, int64_t now, int64_t lease_until,
 	pg_params_init(&p);
 	pg_param_int(&p, now);
 	pg_param_int(&p, lease_until);
+	for (int i = 0; i < CALLBACK_SKIP_KEYS; i++)
+		pg_param_int(&p, skip[i]);
 	rc = pg_row(c, sql_claim, &p, &res, "claim callback");
 	if (rc == 0) {
 		memset(out, 0, sizeof(*out));

@@ -163,7 +163,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 		"c.created_ms, c.attempts, k.callback_url, k.callback_secret, "
 		"k.api_key "
 		"FROM callbacks c JOIN api_keys k ON k.id = c.key_id WHERE "
-		"c.state = 0 AND c.due_ms <= ?1 ORDER BY c.due_ms LIMIT 1",
+		"c.state = 0 AND c.due_ms <= ?1 AND c.key_id NOT IN (?2, ?3, ?4, "
+		"?5) ORDER BY c.due_ms LIMIT 1",
 	[STMT_CB_LEASE] = "UPDATE callbacks SET due_ms = ?2, "
 			  "lease_until_ms = ?2, attempts = attempts + 1 "
 			  "WHERE id = ?1",

@@ -246,7 +246,7 @@ int sqlite_key_callback_set(struct store_tx *c, const char *api_key,
 int sqlite_callback_insert(struct store_tx *c, const struct vf_callback *cb,
 			   int64_t now);
 int sqlite_callback_claim(struct store_tx *c, int64_t now, int64_t lease_until,
-			  struct vf_callback *out);
+			  const int64_t *skip, struct vf_callback *out);
 int sqlite_callback_done(struct store_tx *c, const struct vf_callback *cb,
 			 int64_t lease_until, int state, const char *error,
 			 int64_t now);

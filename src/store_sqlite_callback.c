@@ -55,12 +55,14 @@ int sqlite_callback_insert(struct store_tx *c, const struct vf_callback *cb,
 }
 
 int sqlite_callback_claim(struct store_tx *c, int64_t now, int64_t lease_until,
-			  struct vf_callback *out)
+			  const int64_t *skip, struct vf_callback *out)
 {
 	sqlite3_stmt *st = c->stmt[STMT_CB_CLAIM];
 	int rc;
 
 	sqlite3_bind_int64(st, 1, now);
+	for (int i = 0; i < CALLBACK_SKIP_KEYS; i++)
+		sqlite3_bind_int64(st, 2 + i, skip[i]);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		out->id = sqlite3_column_int64(st, 0);

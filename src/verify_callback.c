@@ -323,7 +323,8 @@ static int claim_run(struct store_tx *c, void *arg)
 	int rc;
 
 	cl->found = 0;
-	rc = store_callback_claim(c, cl->now, cl->now + cl->lease_ms, &cl->cb);
+	rc = store_callback_claim(c, cl->now, cl->now + cl->lease_ms, cl->skip,
+				  &cl->cb);
 	if (rc == KV_ENOTFOUND) {
 		cl->next_due = 0;
 		rc = store_callback_next_due(c, &cl->next_due);

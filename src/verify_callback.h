@@ -49,6 +49,7 @@ struct verify_callback_claim {
 	int64_t lease_ms;
 	int found;
 	int64_t next_due; /* none found: the earliest due time, 0 if none */
+	int64_t skip[CALLBACK_SKIP_KEYS]; /* keys passed over (0: none) */
 	struct vf_callback cb;
 };
 

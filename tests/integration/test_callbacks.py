@@ -47,6 +47,7 @@ def shape(arrivals):
 
 class CallbackTests(SimTestCase):
     sim_name = "callback-sim"
+    nkeys = 2
 
     def start(self, receiver_ok=True, **settings):
         """A server wired to the simulator and a receiver registered as
@@ -279,6 +280,25 @@ class CallbackTests(SimTestCase):
             poll_until(lambda: shape(rx.accepted(rid))[-1:] == [
                 ("summary", None, "cancelled")], 30,
                 "the summary of %s" % rid, detail=lambda: rx.of(rid))
+
+    def test_a_held_receiver_holds_at_most_its_share_of_senders(self):
+        rx = self.start(callback_workers=2)
+        hold = threading.Event()
+        rx.hold = hold
+        other = Receiver()
+        self.addCleanup(other.close)
+        other.secret = self.set_callback(other.url, key=1)
+        for _ in range(3):
+            self.request(new_number(), 6)
+        poll_until(lambda: rx.in_flight, 10, "key 0's receiver holding one")
+        number = new_number()
+        rid = self.vonage_request_ok(number=number, key=1, brand="AcmeCo",
+                                     workflow_id="6")[1]
+        got = other.wait_accepted(rid, 1)
+        self.assertEqual(shape(got), [("event", "sms", "sent")])
+        self.assertEqual(rx.in_flight, 1, "one sender of two for key 0")
+        hold.set()
+        rx.hold = None
 
     def s_log_events(self):
         return [e["event"] for e in log_events(self.s.stderr_text())]
