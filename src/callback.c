@@ -7,7 +7,6 @@
  * callback_give_up.  Nothing here runs on a job worker or an HTTP thread.
  */
 #include <pthread.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -42,6 +41,7 @@ static struct {
 	pthread_cond_t wake;
 	pthread_t threads[WORKERS_MAX];
 	CURL *handles[WORKERS_MAX];
+	int ids[WORKERS_MAX]; /* each sender's index, its thread's argument */
 	/* The key each sender is sending for (0: none), and how many of
 	 * them one key may hold: a dead receiver holds at most that many. */
 	int64_t busy[WORKERS_MAX];
@@ -305,7 +305,7 @@ static void busy_set(int worker, int64_t key_id)
 
 static void *worker_main(void *arg)
 {
-	int me = (int)(intptr_t)arg;
+	int me = *(const int *)arg;
 	CURL *h = run.handles[me];
 	struct verify_callback_claim cl;
 
@@ -358,9 +358,10 @@ int callback_start(const struct config *cfg, char *err, size_t errlen)
 	verify_callback_wake_set(callback_notify);
 	for (int i = 0; i < cfg->callback_workers && i < WORKERS_MAX; i++) {
 		run.handles[i] = curl_easy_init();
+		run.ids[i] = i;
 		if (!run.handles[i] ||
 		    pthread_create(&run.threads[i], NULL, worker_main,
-				   (void *)(intptr_t)i) != 0) {
+				   &run.ids[i]) != 0) {
 			curl_easy_cleanup(run.handles[i]);
 			run.handles[i] = NULL;
 			snprintf(err, errlen, "cannot start callback sender");
