@@ -100,7 +100,11 @@ static int queue(struct store_tx *c, const struct vf_record *r,
 	hex_encode(id, sizeof(id), cb.jti);
 	snprintf(cb.body, sizeof(cb.body), "%s", body);
 	rc = store_callback_insert(c, &cb, now);
-	/* Early, before the commit: the runner's claim waits for it. */
+	/*
+	 * Before the commit: on SQLite the runner's claim queues behind this
+	 * write; elsewhere the runner claims again for a while after a wake
+	 * (callback.c, WAKE_WINDOW_MS).
+	 */
 	if (rc == 0 && wake_fn)
 		wake_fn();
 	/* metrics: callbacks queued, once src/metrics.h is on main. */
