@@ -100,7 +100,7 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory $(BIN) $(SIM) $(TESTS)
 	@$(MAKE) --no-print-directory unit integration sdk-compat \
-	    sdk-compat-v2 sdk-js browser
+	    sdk-compat-v2 callbacks sdk-js browser
 
 unit: $(TESTS)
 	@sh tests/run-unit.sh $(TESTS)
@@ -141,6 +141,12 @@ sdk-compat: $(BIN)
 .PHONY: sdk-compat-v2
 sdk-compat-v2: $(BIN)
 	@KOOKOOVERIFY_BIN=$(abspath $(BIN)) sh tests/vonage-sdk-v2/run.sh
+
+# Status callbacks checked by Vonage's own JWT verification (@vonage/jwt,
+# tests/callbacks/); needs node and npm, and fails saying so without them.
+.PHONY: callbacks
+callbacks: $(BIN)
+	@KOOKOOVERIFY_BIN=$(abspath $(BIN)) sh tests/callbacks/run.sh
 
 # The JavaScript SDK's own tests (sdk/js/test/, no dependencies).
 .PHONY: sdk-js

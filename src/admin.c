@@ -357,6 +357,7 @@ static int key_print(const struct key_info *k, void *arg)
 					     &started) != 0) {
 		return -1;
 	}
+	admin_key_callback_print(arg, k->id);
 	printf("\n");
 	return 0;
 }
@@ -674,6 +675,11 @@ static const struct admin_cmd cmds[] = {
 	{"keys", "missed-call", 3, cmd_keys_missed_call,
 	 "  keys missed-call KEY on|off\n"
 	 "                        let key KEY verify by missed call\n"},
+	{"keys", "callback", 3, admin_cmd_keys_callback,
+	 "  keys callback KEY URL|off [--json]\n"
+	 "                        POST key KEY's status callbacks to URL\n"
+	 "                        (https://), signed with a new secret,\n"
+	 "                        printed once\n"},
 	{"keys", "list", 1, cmd_keys_list,
 	 "  keys list             list API keys (never secrets)\n"},
 	{"keys", "revoke", 2, cmd_keys_revoke,
@@ -707,8 +713,8 @@ static const struct admin_cmd cmds[] = {
 	 "  erase --number N [--json]\n"
 	 "                        remove every record of a phone number\n"
 	 "                        (its verifications, checks, events,\n"
-	 "                        calls, jobs, fraud reports, verified\n"
-	 "                        entries); say what is kept\n"},
+	 "                        calls, jobs, callbacks, fraud reports,\n"
+	 "                        verified entries); say what is kept\n"},
 	{"copy-store", NULL, -1, admin_cmd_copy_store,
 	 "  copy-store --from FILE --to postgresql://... [--json]\n"
 	 "                        copy a stopped SQLite store into an\n"
@@ -720,7 +726,7 @@ static const struct {
 	const char *name, *usage;
 } groups[] = {
 	{"keys", "keys create|list|revoke KEY|set-owner PK KEY|missed-call KEY "
-		 "on|off"},
+		 "on|off|callback KEY URL|off"},
 	{"blocks", "blocks list|lift PREFIX"},
 	{"applications", "applications add KEY PEMFILE|list|remove ID"},
 };

@@ -81,6 +81,12 @@ int admin_cmd_backup(struct admin_options *o);
 int admin_cmd_restore(struct admin_options *o);
 int admin_cmd_config_doc(int argc, char **argv);
 int admin_cmd_copy_store(struct admin_options *o);
+/*
+ * Status callbacks (admin_callback.c): `keys callback KEY URL|off`, and a
+ * key's callback on its `keys list` line (the secret masked).
+ */
+int admin_cmd_keys_callback(struct admin_options *o);
+void admin_key_callback_print(struct store_tx *c, int64_t key_id);
 /* The operator's bearer token (admin_secret.c). */
 int admin_cmd_operator_token(struct admin_options *o);
 /* admin_apps.c: `applications add KEY PEMFILE`, `list`, `remove ID`. */

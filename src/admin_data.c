@@ -38,6 +38,7 @@ static const struct {
 	 offsetof(struct store_erase_counts, verified_numbers)},
 	{"resend_backoff",
 	 offsetof(struct store_erase_counts, resend_backoffs)},
+	{"callbacks", offsetof(struct store_erase_counts, callbacks)},
 };
 
 /* What erase keeps, and why: said every time, so nobody has to guess. */

@@ -76,6 +76,13 @@ struct config {
 	int retry_base_ms;
 	int retry_max_ms;
 	int retry_max_attempts;
+	/* Status callbacks (callback.c). */
+	int callback_workers;
+	int callback_timeout_ms;
+	int callback_retry_base_ms;
+	int callback_retry_max_ms;
+	int callback_give_up;
+	char callback_allow_private[4];
 	/* Abuse limits (0 turns one off). */
 	int limit_key_rps;
 	int limit_number_max;

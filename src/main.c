@@ -14,6 +14,7 @@
 
 #include "admin.h"
 #include "browser.h"
+#include "callback.h"
 #include "console.h"
 #include "operator.h"
 #include "verify_console.h"
@@ -85,8 +86,15 @@ static int cmd_serve(struct admin_options *o)
 		store_writer_stop();
 		return 1;
 	}
+	if (callback_start(&o->cfg, err, sizeof(err)) != 0) {
+		log_error("server.start_failed", LOG_STR("error", err));
+		jobs_stop();
+		store_writer_stop();
+		return 1;
+	}
 	if (verify_purge_start(&o->cfg, err, sizeof(err)) != 0) {
 		log_error("server.start_failed", LOG_STR("error", err));
+		callback_stop();
 		jobs_stop();
 		store_writer_stop();
 		return 1;
@@ -94,6 +102,7 @@ static int cmd_serve(struct admin_options *o)
 	if (http_start(&o->cfg, &port, err, sizeof(err)) != 0) {
 		log_error("server.start_failed", LOG_STR("error", err));
 		verify_purge_stop();
+		callback_stop();
 		jobs_stop();
 		store_writer_stop();
 		return 1;
@@ -104,6 +113,7 @@ static int cmd_serve(struct admin_options *o)
 	log_info("server.stopping", LOG_INT("signal", sig));
 	http_stop();
 	verify_purge_stop();
+	callback_stop();
 	jobs_stop();
 	store_writer_stop();
 	store_readers_close();

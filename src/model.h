@@ -177,4 +177,32 @@ struct vf_job {
 	int attempts; /* including the current one after store_job_claim */
 };
 
+/*
+ * Status callbacks (callback.h).  A key's callback: the URL its
+ * verifications' events are POSTed to and the secret that signs them.
+ */
+#define CALLBACK_URL_MAX 512
+#define CALLBACK_SECRET_MAX 128
+struct key_callback {
+	char url[CALLBACK_URL_MAX];
+	char secret[CALLBACK_SECRET_MAX];
+};
+
+/* One callback to deliver: its signed body's parts and its delivery state. */
+#define CALLBACK_BODY_MAX 2048
+#define CALLBACK_JTI_LEN 32
+/* Keys a claim may pass over (their receivers hold enough senders). */
+#define CALLBACK_SKIP_KEYS 4
+struct vf_callback {
+	int64_t id;
+	int64_t verification_id;
+	int64_t key_id;
+	char jti[CALLBACK_JTI_LEN + 1]; /* the same on every attempt */
+	char body[CALLBACK_BODY_MAX];   /* JSON, as signed and sent */
+	int64_t created_ms;
+	int attempts;           /* including the current one after the claim */
+	struct key_callback to; /* the key's, read by the claim */
+	char api_key[40];       /* the key's, read by the claim */
+};
+
 #endif

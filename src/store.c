@@ -613,3 +613,48 @@ void store_jobs_unlisten(void)
 	if (ops->jobs_unlisten)
 		ops->jobs_unlisten();
 }
+
+int store_key_callback_get(struct store_tx *c, int64_t key_id,
+			   struct key_callback *out)
+{
+	return ops->key_callback_get(c, key_id, out);
+}
+
+int store_key_callback_set(struct store_tx *c, const char *api_key,
+			   const struct key_callback *cb)
+{
+	return ops->key_callback_set(c, api_key, cb);
+}
+
+int store_callback_insert(struct store_tx *c, const struct vf_callback *cb,
+			  int64_t now)
+{
+	return ops->callback_insert(c, cb, now);
+}
+
+int store_callback_claim(struct store_tx *c, int64_t now, int64_t lease_until,
+			 const int64_t *skip, struct vf_callback *out)
+{
+	static const int64_t none[CALLBACK_SKIP_KEYS];
+
+	return ops->callback_claim(c, now, lease_until, skip ? skip : none,
+				   out);
+}
+
+int store_callback_done(struct store_tx *c, const struct vf_callback *cb,
+			int64_t lease_until, int state, const char *error,
+			int64_t now)
+{
+	return ops->callback_done(c, cb, lease_until, state, error, now);
+}
+
+int store_callback_retry(struct store_tx *c, int64_t id, int64_t lease_until,
+			 int64_t due_ms, const char *error)
+{
+	return ops->callback_retry(c, id, lease_until, due_ms, error);
+}
+
+int store_callback_next_due(struct store_tx *c, int64_t *due_ms)
+{
+	return ops->callback_next_due(c, due_ms);
+}

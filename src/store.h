@@ -429,7 +429,7 @@ int store_restore(const char *path, const char *src, char *err, size_t errlen);
  */
 struct store_erase_counts {
 	int64_t verifications, checks, events, calls, jobs, fraud_reports,
-		verified_numbers, resend_backoffs;
+		verified_numbers, resend_backoffs, callbacks;
 };
 int store_number_erase(struct store_tx *c, const char *number, const char *tag,
 		       struct store_erase_counts *out);
@@ -549,5 +549,34 @@ int store_cluster_sweep(struct store_tx *c, int64_t before_ms,
  */
 int store_jobs_listen(const char *path, void (*wake)(void));
 void store_jobs_unlisten(void);
+
+/*
+ * Status callbacks (callback.h), a queue of their own beside the jobs.
+ * store_key_callback_get: the key's URL and secret, KV_ENOTFOUND when it
+ * has no URL.  store_key_callback_set: sets them ("" for none) on key
+ * `api_key`, KV_ENOTFOUND for an unknown key.  store_callback_insert
+ * queues one in the write that records its event: due at once, or parked
+ * behind an earlier pending callback of the same verification, which
+ * store_callback_done (any final state) brings forward, so a
+ * verification's callbacks go out in order.  Claim, done, retry and
+ * next_due are as the jobs' (lease fencing included); the claim also
+ * reads the key's URL and secret into out->to, and passes over the
+ * callbacks of the keys in skip (CALLBACK_SKIP_KEYS ids, 0 for none; the
+ * array may be NULL).
+ */
+int store_key_callback_get(struct store_tx *c, int64_t key_id,
+			   struct key_callback *out);
+int store_key_callback_set(struct store_tx *c, const char *api_key,
+			   const struct key_callback *cb);
+int store_callback_insert(struct store_tx *c, const struct vf_callback *cb,
+			  int64_t now);
+int store_callback_claim(struct store_tx *c, int64_t now, int64_t lease_until,
+			 const int64_t *skip, struct vf_callback *out);
+int store_callback_done(struct store_tx *c, const struct vf_callback *cb,
+			int64_t lease_until, int state, const char *error,
+			int64_t now);
+int store_callback_retry(struct store_tx *c, int64_t id, int64_t lease_until,
+			 int64_t due_ms, const char *error);
+int store_callback_next_due(struct store_tx *c, int64_t *due_ms);
 
 #endif

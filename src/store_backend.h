@@ -187,6 +187,23 @@ struct store_ops {
 	/* NULL: the backend has no wake-ups from other processes. */
 	int (*jobs_listen)(const char *path, void (*wake)(void));
 	void (*jobs_unlisten)(void);
+	/* Status callbacks (store.h). */
+	int (*key_callback_get)(struct store_tx *c, int64_t key_id,
+				struct key_callback *out);
+	int (*key_callback_set)(struct store_tx *c, const char *api_key,
+				const struct key_callback *cb);
+	int (*callback_insert)(struct store_tx *c, const struct vf_callback *cb,
+			       int64_t now);
+	int (*callback_claim)(struct store_tx *c, int64_t now,
+			      int64_t lease_until, const int64_t *skip,
+			      struct vf_callback *out);
+	int (*callback_done)(struct store_tx *c, const struct vf_callback *cb,
+			     int64_t lease_until, int state, const char *error,
+			     int64_t now);
+	int (*callback_retry)(struct store_tx *c, int64_t id,
+			      int64_t lease_until, int64_t due_ms,
+			      const char *error);
+	int (*callback_next_due)(struct store_tx *c, int64_t *due_ms);
 };
 
 /* The SQLite backend (store_sqlite*.c): a setting is a file path. */

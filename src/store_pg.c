@@ -634,4 +634,11 @@ const struct store_ops store_pg_ops = {
 	.cluster_sweep = pg_cluster_sweep,
 	.jobs_listen = pg_jobs_listen,
 	.jobs_unlisten = pg_jobs_unlisten,
+	.key_callback_get = pg_key_callback_get,
+	.key_callback_set = pg_key_callback_set,
+	.callback_insert = pg_callback_insert,
+	.callback_claim = pg_callback_claim,
+	.callback_done = pg_callback_done,
+	.callback_retry = pg_callback_retry,
+	.callback_next_due = pg_callback_next_due,
 };

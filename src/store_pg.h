@@ -347,4 +347,20 @@ int pg_cluster_sweep(struct store_tx *c, int64_t before_ms,
 int pg_jobs_listen(const char *path, void (*wake)(void));
 void pg_jobs_unlisten(void);
 
+/* Status callbacks (store_pg_callback.c). */
+int pg_key_callback_get(struct store_tx *c, int64_t key_id,
+			struct key_callback *out);
+int pg_key_callback_set(struct store_tx *c, const char *api_key,
+			const struct key_callback *cb);
+int pg_callback_insert(struct store_tx *c, const struct vf_callback *cb,
+		       int64_t now);
+int pg_callback_claim(struct store_tx *c, int64_t now, int64_t lease_until,
+		      const int64_t *skip, struct vf_callback *out);
+int pg_callback_done(struct store_tx *c, const struct vf_callback *cb,
+		     int64_t lease_until, int state, const char *error,
+		     int64_t now);
+int pg_callback_retry(struct store_tx *c, int64_t id, int64_t lease_until,
+		      int64_t due_ms, const char *error);
+int pg_callback_next_due(struct store_tx *c, int64_t *due_ms);
+
 #endif

@@ -64,6 +64,7 @@ static const struct copy_table {
 	 0},
 	{"resend_backoff", "SELECT * FROM resend_backoff ORDER BY key_id, tag",
 	 0},
+	{"callbacks", "SELECT * FROM callbacks ORDER BY id", 1},
 };
 
 /* A growable buffer of COPY text, flushed to the server in chunks. */

@@ -55,6 +55,7 @@ static const char *const sql_remove[] = {
 	"DELETE FROM events WHERE verification_id = ANY ($1::bigint[])",
 	"DELETE FROM calls WHERE verification_id = ANY ($1::bigint[])",
 	"DELETE FROM jobs WHERE verification_id = ANY ($1::bigint[])",
+	"DELETE FROM callbacks WHERE verification_id = ANY ($1::bigint[])",
 	"DELETE FROM fraud_reports WHERE verification_id = ANY ($1::bigint[])",
 	"DELETE FROM verifications WHERE id = ANY ($1::bigint[])",
 };
@@ -92,6 +93,9 @@ static const struct {
 	{"DELETE FROM jobs WHERE verification_id IN "
 	 "(SELECT id FROM verifications WHERE number = $1)",
 	 offsetof(struct store_erase_counts, jobs)},
+	{"DELETE FROM callbacks WHERE verification_id IN "
+	 "(SELECT id FROM verifications WHERE number = $1)",
+	 offsetof(struct store_erase_counts, callbacks)},
 	{"DELETE FROM fraud_reports WHERE number = $1 OR verification_id IN "
 	 "(SELECT id FROM verifications WHERE number = $1)",
 	 offsetof(struct store_erase_counts, fraud_reports)},

@@ -171,6 +171,43 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_IDEM_PURGE] = "DELETE FROM idempotency WHERE rowid IN (SELECT "
 			    "rowid FROM idempotency WHERE created_ms < ?1 "
 			    "LIMIT 64)",
+	/*
+	 * Status callbacks (store_sqlite_callback.c).  A callback queued
+	 * behind a pending one of its verification is parked (due at the
+	 * largest time) until that one ends.
+	 */
+	[STMT_KEY_CALLBACK_GET] = "SELECT callback_url, callback_secret FROM "
+				  "api_keys WHERE id = ?1 AND "
+				  "callback_url <> ''",
+	[STMT_KEY_CALLBACK_SET] = "UPDATE api_keys SET callback_url = ?2, "
+				  "callback_secret = ?3 WHERE api_key = ?1",
+	[STMT_CB_INSERT] =
+		"INSERT INTO callbacks (verification_id, key_id, jti, body, "
+		"created_ms, due_ms) VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN "
+		"EXISTS (SELECT 1 FROM callbacks WHERE verification_id = ?1 "
+		"AND state = 0) THEN " CALLBACK_PARKED " ELSE ?5 END)",
+	[STMT_CB_CLAIM] =
+		"SELECT c.id, c.verification_id, c.key_id, c.jti, c.body, "
+		"c.created_ms, c.attempts, k.callback_url, k.callback_secret, "
+		"k.api_key "
+		"FROM callbacks c JOIN api_keys k ON k.id = c.key_id WHERE "
+		"c.state = 0 AND c.due_ms <= ?1 AND c.key_id NOT IN (?2, ?3, ?4, "
+		"?5) ORDER BY c.due_ms LIMIT 1",
+	[STMT_CB_LEASE] = "UPDATE callbacks SET due_ms = ?2, "
+			  "lease_until_ms = ?2, attempts = attempts + 1 "
+			  "WHERE id = ?1",
+	[STMT_CB_DONE] = "UPDATE callbacks SET state = ?2, done_ms = ?3, "
+			 "last_error = ?4 WHERE id = ?1 AND "
+			 "lease_until_ms = ?5 AND state = 0",
+	[STMT_CB_UNPARK] = "UPDATE callbacks SET due_ms = ?2 WHERE id = "
+			   "(SELECT min(id) FROM callbacks WHERE "
+			   "verification_id = ?1 AND state = 0) AND "
+			   "due_ms = " CALLBACK_PARKED,
+	[STMT_CB_RETRY] = "UPDATE callbacks SET due_ms = ?2, last_error = ?3, "
+			  "lease_until_ms = 0 WHERE id = ?1 AND "
+			  "lease_until_ms = ?4 AND state = 0",
+	[STMT_CB_NEXT_DUE] = "SELECT due_ms FROM callbacks WHERE state = 0 "
+			     "ORDER BY due_ms LIMIT 1",
 	/* Newest first, by rowid: the caller stops past its window. */
 	[STMT_NUMBER_RECENT] = "SELECT number, created_ms, test_number FROM "
 			       "verifications ORDER BY id DESC",
@@ -583,5 +620,12 @@ const struct store_ops store_sqlite_ops = {
 	.prefix_stats_add = sqlite_prefix_stats_add,
 	.cluster_sweep = sqlite_cluster_sweep,
 	.jobs_listen = NULL,
+	.key_callback_get = sqlite_key_callback_get,
+	.key_callback_set = sqlite_key_callback_set,
+	.callback_insert = sqlite_callback_insert,
+	.callback_claim = sqlite_callback_claim,
+	.callback_done = sqlite_callback_done,
+	.callback_retry = sqlite_callback_retry,
+	.callback_next_due = sqlite_callback_next_due,
 	.jobs_unlisten = NULL,
 };

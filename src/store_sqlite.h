@@ -76,8 +76,20 @@ enum stmt_id {
 	STMT_IDEM_GET,
 	STMT_IDEM_PUT,
 	STMT_IDEM_PURGE,
+	STMT_KEY_CALLBACK_GET,
+	STMT_KEY_CALLBACK_SET,
+	STMT_CB_INSERT,
+	STMT_CB_CLAIM,
+	STMT_CB_LEASE,
+	STMT_CB_DONE,
+	STMT_CB_UNPARK,
+	STMT_CB_RETRY,
+	STMT_CB_NEXT_DUE,
 	STMT_COUNT
 };
+
+/* The due time of a parked callback (store.h), as SQL: INT64_MAX. */
+#define CALLBACK_PARKED "9223372036854775807"
 
 /* The backend's handle: a connection and its statements. */
 struct store_tx {
@@ -267,5 +279,21 @@ int sqlite_backoff_sweep(struct store_tx *c, int64_t before_ms, int64_t now_ms,
 			 int64_t *deleted);
 int sqlite_cluster_sweep(struct store_tx *c, int64_t before_ms,
 			 int64_t stats_before_ms, int64_t *deleted);
+
+/* Status callbacks (store_sqlite_callback.c). */
+int sqlite_key_callback_get(struct store_tx *c, int64_t key_id,
+			    struct key_callback *out);
+int sqlite_key_callback_set(struct store_tx *c, const char *api_key,
+			    const struct key_callback *cb);
+int sqlite_callback_insert(struct store_tx *c, const struct vf_callback *cb,
+			   int64_t now);
+int sqlite_callback_claim(struct store_tx *c, int64_t now, int64_t lease_until,
+			  const int64_t *skip, struct vf_callback *out);
+int sqlite_callback_done(struct store_tx *c, const struct vf_callback *cb,
+			 int64_t lease_until, int state, const char *error,
+			 int64_t now);
+int sqlite_callback_retry(struct store_tx *c, int64_t id, int64_t lease_until,
+			  int64_t due_ms, const char *error);
+int sqlite_callback_next_due(struct store_tx *c, int64_t *due_ms);
 
 #endif

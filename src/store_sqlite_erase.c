@@ -36,6 +36,9 @@ static const struct {
 	{"DELETE FROM jobs WHERE verification_id IN "
 	 "(SELECT id FROM verifications WHERE number = ?1)",
 	 offsetof(struct store_erase_counts, jobs)},
+	{"DELETE FROM callbacks WHERE verification_id IN "
+	 "(SELECT id FROM verifications WHERE number = ?1)",
+	 offsetof(struct store_erase_counts, callbacks)},
 	{"DELETE FROM fraud_reports WHERE number = ?1 OR verification_id IN "
 	 "(SELECT id FROM verifications WHERE number = ?1)",
 	 offsetof(struct store_erase_counts, fraud_reports)},

@@ -56,6 +56,7 @@ static const char *const sql_remove[] = {
 	"DELETE FROM events WHERE verification_id = ?1",
 	"DELETE FROM calls WHERE verification_id = ?1",
 	"DELETE FROM jobs WHERE verification_id = ?1",
+	"DELETE FROM callbacks WHERE verification_id = ?1",
 	"DELETE FROM fraud_reports WHERE verification_id = ?1",
 	"DELETE FROM verifications WHERE id = ?1",
 };

@@ -271,8 +271,34 @@ static const char *const migrations[] = {
 	 * (per minute, the funnel, prefixes) by the time they started.
 	 */
 	"CREATE INDEX verifications_created ON verifications(created_ms);",
-	/* 19: the callbacks', a no-op until they merge. */
-	"SELECT 1;",
+	/*
+	 * 19: status callbacks.  A key's callback URL and the secret that
+	 * signs its callbacks; the queue of callbacks to deliver, each with
+	 * its signed body's parts (jti stays the same on every attempt).
+	 * callbacks_pending is what the claim reads, callbacks_verification
+	 * finds a verification's earlier callbacks (order) and its rows (the
+	 * purge, erase).
+	 */
+	"ALTER TABLE api_keys ADD COLUMN callback_url TEXT NOT NULL "
+	"DEFAULT '';"
+	"ALTER TABLE api_keys ADD COLUMN callback_secret TEXT NOT NULL "
+	"DEFAULT '';"
+	"CREATE TABLE callbacks ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  verification_id INTEGER NOT NULL REFERENCES verifications(id),"
+	"  key_id INTEGER NOT NULL,"
+	"  jti TEXT NOT NULL,"
+	"  body TEXT NOT NULL,"
+	"  state INTEGER NOT NULL DEFAULT 0,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  created_ms INTEGER NOT NULL,"
+	"  due_ms INTEGER NOT NULL,"
+	"  lease_until_ms INTEGER NOT NULL DEFAULT 0,"
+	"  done_ms INTEGER NOT NULL DEFAULT 0,"
+	"  last_error TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX callbacks_pending ON callbacks(due_ms) WHERE state = 0;"
+	"CREATE INDEX callbacks_verification ON callbacks(verification_id, "
+	"id);",
 	/*
 	 * 20: Verify v2.  Applications (the public key of a Vonage-style
 	 * application's JWTs, bound to an API key) and idempotency records

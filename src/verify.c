@@ -21,6 +21,7 @@
 #include "util.h"
 #include "store.h"
 #include "verify.h"
+#include "verify_callback.h"
 #include "verify_internal.h"
 
 static struct {
@@ -670,6 +671,8 @@ static int check_tx_run(struct store_tx *c, void *arg)
 	tx->row.valid = crypto_hash_equal(tx->code_hash, r.pin_hash);
 	tx->outcome = engine_check_finish(&r.v, tx->row.valid, now);
 	rc = store_check_insert(c, r.v.id, &tx->row);
+	if (rc == 0)
+		rc = verify_callback_check(c, &r, tx->row.valid, now);
 	if (rc != 0)
 		return rc;
 	if (tx->outcome == CHECK_OK) {

@@ -17,6 +17,7 @@
 #include "util.h"
 #include "store.h"
 #include "verify.h"
+#include "verify_callback.h"
 #include "verify_internal.h"
 
 /* Times the callee may ask to hear the PIN again, or stay silent. */
@@ -41,6 +42,8 @@ static int call_store_end(struct store_tx *c, struct verify_call *vc)
 		rc = store_fraud_insert(c, r->number, r->v.id, vc->now);
 		if (rc == 0)
 			metrics_inc(M_FRAUD_REPORTS, 0, 0, 0);
+		if (rc == 0)
+			rc = verify_callback_fraud(c, r, vc->now);
 		if (rc == 0)
 			rc = fraud_note_report(c, r->number, r->v.key_id,
 					       vc->now);
@@ -124,7 +127,7 @@ static int call_record_event(struct store_tx *c, const struct verify_call *vc)
 	else if (vc->duration >= 0)
 		snprintf(ev.detail, sizeof(ev.detail), "duration %d s",
 			 vc->duration);
-	return store_event_insert(c, vc->rec.v.id, &ev);
+	return verify_callback_event(c, &vc->rec, &ev);
 }
 
 /* How one id a callback carries relates to the token's call. */

@@ -14,6 +14,7 @@
 #include "err.h"
 #include "store.h"
 #include "verify.h"
+#include "verify_callback.h"
 #include "verify_internal.h"
 
 /* The end of the lease the claim took (what the job's reports pass on). */
@@ -135,8 +136,9 @@ static int schedule_next(struct store_tx *c, const struct verify_claim *cl,
 	return store_job_insert(c, JOB_EXPIRE, r->v.id, 0, r->v.expires_ms);
 }
 
-static int record_event(struct store_tx *c, const struct verify_report *o,
-			int final_failure)
+/* r: the verification as this write loaded it (its callback's state). */
+static int record_event(struct store_tx *c, const struct vf_record *r,
+			const struct verify_report *o, int final_failure)
 {
 	const struct verify_claim *cl = o->cl;
 	struct vf_event ev;
@@ -155,7 +157,7 @@ static int record_event(struct store_tx *c, const struct verify_report *o,
 	snprintf(ev.detail, sizeof(ev.detail), "%s", o->reason);
 	memcpy(ev.encoding, o->encoding, sizeof(ev.encoding));
 	ev.segments = o->segments;
-	return store_event_insert(c, cl->rec.v.id, &ev);
+	return verify_callback_event(c, r, &ev);
 }
 
 static int record_run(struct store_tx *c, void *arg)
@@ -186,7 +188,7 @@ static int record_run(struct store_tx *c, void *arg)
 			o->result == SEND_ACCEPTED ? JOB_DONE : JOB_FAILED,
 			o->result == SEND_ACCEPTED ? "" : o->reason, cl->now);
 	if (rc == 0)
-		rc = record_event(c, o, retry && !o->retry_due_ms);
+		rc = record_event(c, &r, o, retry && !o->retry_due_ms);
 	if (rc != 0 || later)
 		return rc;
 	if (delivered) {

@@ -6,6 +6,7 @@
  */
 #include "err.h"
 #include "store.h"
+#include "verify_callback.h"
 #include "verify_internal.h"
 
 void verify_metrics_final(const struct vf_record *r, int64_t now,
@@ -41,7 +42,8 @@ void verify_metrics_final(const struct vf_record *r, int64_t now,
 int verify_finalize(struct store_tx *c, const struct vf_record *r, int64_t now,
 		    enum metric_channel ch)
 {
-	int rc = store_verification_finalize(c, r, now);
+	/* The store's end of it, with its callbacks queued in the write. */
+	int rc = verify_callback_finalize(c, r, now);
 
 	if (rc == 0)
 		verify_metrics_final(r, now, ch);

@@ -19,6 +19,7 @@
 #include "store.h"
 #include "util.h"
 #include "verify.h"
+#include "verify_callback.h"
 #include "verify_internal.h"
 
 #define DIDS_MAX 16
@@ -212,7 +213,7 @@ static int inbound_event(struct store_tx *c, const struct verify_inbound *in)
 	snprintf(ev.result, sizeof(ev.result), "%s",
 		 in->result == INBOUND_VERIFIED ? "verified" : "ignored");
 	snprintf(ev.detail, sizeof(ev.detail), "%s", in->why);
-	return store_event_insert(c, in->rec.v.id, &ev);
+	return verify_callback_event(c, &in->rec, &ev);
 }
 
 /* Verified: what a right code records, and the end of the workflow. */

@@ -15,7 +15,7 @@ from harness import (KVTestCase, db_query, db_scalar, log_events, pin_of,
                      poll_until)
 
 # The tables that hold a number, directly or through a verification.
-BY_VERIFICATION = ("checks", "events", "calls", "jobs")
+BY_VERIFICATION = ("checks", "events", "calls", "jobs", "callbacks")
 
 
 def rows_of(db, digits):
@@ -63,6 +63,9 @@ class EraseTests(KVTestCase):
         return number, rid
 
     def test_erase_removes_every_row_of_the_number_and_no_other(self):
+        # Key 0's status callbacks queue rows (callbacks) to erase too.
+        self.s.cli("keys", "callback", self.s.keys[0]["api_key"],
+                   "https://hooks.invalid/kv", "--db", self.s.db)
         number, rid = self.verified(0)
         # The same number through the other key: erasure is across keys.
         _, rid2 = self.seed_request_ok(number=number, key=1)
@@ -79,6 +82,7 @@ class EraseTests(KVTestCase):
         self.assertGreaterEqual(before["verifications"], 2, before)
         self.assertGreaterEqual(before["checks"], 2, before)
         self.assertEqual(before["verified_numbers"], 1, before)
+        self.assertGreaterEqual(before["callbacks"], 3, before)
         kept_before = (rows_of(self.s.db, other), rows_of(self.s.db, live))
 
         cp = self.erase("+" + number, "--json")

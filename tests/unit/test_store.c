@@ -116,7 +116,10 @@ static void test_migrate_brings_an_older_file_up_to_date(void **state)
 		"ALTER TABLE verifications DROP COLUMN missed_did;"
 		"ALTER TABLE verifications DROP COLUMN missed_until_ms;"
 		"ALTER TABLE api_keys DROP COLUMN missed_call;"
-		"DROP INDEX verifications_created;";
+		"DROP INDEX verifications_created;"
+		"DROP TABLE callbacks;"
+		"ALTER TABLE api_keys DROP COLUMN callback_url;"
+		"ALTER TABLE api_keys DROP COLUMN callback_secret;";
 	char sql[64], err[256];
 	struct fraud_block b;
 	sqlite3 *db = NULL;
@@ -230,6 +233,81 @@ test_a_job_ended_under_its_lease_still_takes_the_report(void **state)
 	/* Still cancelled: the reports did not bring it back. */
 	assert_int_equal(store_jobs_pending(f->c, &n), 0);
 	assert_int_equal(n, 0);
+}
+
+/* ---- status callbacks: in order per verification, leased ---- */
+
+static void callback_queue(struct store_fixture *f, const struct vf_record *r,
+			   const char *body, int64_t now)
+{
+	struct vf_callback cb;
+
+	memset(&cb, 0, sizeof(cb));
+	cb.verification_id = r->v.id;
+	cb.key_id = r->v.key_id;
+	snprintf(cb.jti, sizeof(cb.jti), "%032lld", (long long)now);
+	snprintf(cb.body, sizeof(cb.body), "%s", body);
+	assert_int_equal(store_callback_insert(f->c, &cb, now), 0);
+}
+
+static void test_callbacks_go_in_order_and_leased(void **state)
+{
+	struct store_fixture *f = *state;
+	struct key_callback kc = {.url = "https://hooks.example/kv",
+				  .secret = "s3cret"};
+	struct vf_record r, other;
+	struct vf_callback a, b;
+	int64_t due = 0;
+
+	assert_int_equal(store_key_callback_get(f->c, 1, &kc), KV_ENOTFOUND);
+	assert_int_equal(store_key_callback_set(f->c, "nokey", &kc),
+			 KV_ENOTFOUND);
+	assert_int_equal(store_key_callback_set(f->c, "k1", &kc), 0);
+	vf_new(f->c, "919800000031", 1000, &r);
+	assert_int_equal(store_verification_insert(f->c, &r), 0);
+	vf_new(f->c, "919800000032", 1000, &other);
+	assert_int_equal(store_verification_insert(f->c, &other), 0);
+	callback_queue(f, &r, "first", 1000);
+	callback_queue(f, &r, "second", 1001);
+	callback_queue(f, &other, "other", 1002);
+	/* A key whose receiver holds its share of the senders waits. */
+	int64_t skip[CALLBACK_SKIP_KEYS] = {r.v.key_id};
+
+	assert_int_equal(store_callback_claim(f->c, 1500, 6500, skip, &a),
+			 KV_ENOTFOUND);
+
+	assert_int_equal(store_callback_claim(f->c, 1500, 6500, NULL, &a), 0);
+	assert_string_equal(a.body, "first");
+	assert_string_equal(a.to.url, "https://hooks.example/kv");
+	assert_string_equal(a.to.secret, "s3cret");
+	assert_string_equal(a.api_key, "k1");
+	assert_int_equal(a.attempts, 1);
+	/* "second" waits behind "first"; another verification's does not. */
+	assert_int_equal(store_callback_claim(f->c, 1500, 6500, NULL, &b), 0);
+	assert_string_equal(b.body, "other");
+	assert_int_equal(
+		store_callback_done(f->c, &b, 6500, JOB_DONE, "", 1600), 0);
+	assert_int_equal(store_callback_claim(f->c, 6000, 11000, NULL, &b),
+			 KV_ENOTFOUND);
+	assert_int_equal(store_callback_next_due(f->c, &due), 0);
+	assert_int_equal(due, 6500);
+	/* A retry keeps it first; its lease fences a late report. */
+	assert_int_equal(
+		store_callback_retry(f->c, a.id, 6500, 7000, "HTTP 500"), 0);
+	assert_int_equal(store_callback_retry(f->c, a.id, 6500, 7000, "late"),
+			 KV_ENOTFOUND);
+	assert_int_equal(store_callback_claim(f->c, 7000, 12000, NULL, &a), 0);
+	assert_string_equal(a.body, "first");
+	assert_int_equal(a.attempts, 2);
+	assert_int_equal(store_callback_done(f->c, &a, 6500, JOB_DONE, "",
+					     7100),
+			 KV_ENOTFOUND);
+	assert_int_equal(
+		store_callback_done(f->c, &a, 12000, JOB_DONE, "", 7100), 0);
+	/* Its end brings the next one forward, with the same jti. */
+	assert_int_equal(store_callback_claim(f->c, 7100, 12100, NULL, &b), 0);
+	assert_string_equal(b.body, "second");
+	assert_string_equal(b.jti, "00000000000000000000000000001001");
 }
 
 static void test_ending_a_verification_cancels_its_jobs(void **state)
@@ -498,6 +576,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_a_job_ended_under_its_lease_still_takes_the_report,
 			fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_callbacks_go_in_order_and_leased, fixture_setup,
+			fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_ending_a_verification_cancels_its_jobs,
 			fixture_setup, fixture_teardown),

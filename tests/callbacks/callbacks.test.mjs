@@ -1,0 +1,131 @@
+// A key's backend receiving status callbacks from a real kookooverify
+// server: every callback's Authorization JWT is checked with Vonage's own
+// verifySignature (@vonage/jwt, pinned in package.json), its payload_hash
+// against the body, and the events and summary of each verification must
+// arrive in order.  The server runs as tests/node/harness.mjs runs it; the
+// receiver is on loopback, so callback_allow_private is on.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import http from 'node:http';
+import path from 'node:path';
+import { verifySignature } from '@vonage/jwt';
+import { BIN, Child, HTTP_TIMEOUT_MS, REQUEST_ID_RE, cleanEnv, jsonLine,
+  makeTempDir, pollUntil, requireExecutable, runCli, teardown }
+  from '../node/harness.mjs';
+
+const PINS = { '919999900011': '1234', '919999900012': '2345',
+  '919999900013': '3456' };
+const server = { dir: null, port: 0, key: null, secret: null };
+const arrivals = [];
+let receiver = null;
+
+// Records each callback and whether Vonage's verification accepts it.
+function receive(req, res) {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    const raw = Buffer.concat(chunks);
+    const auth = req.headers.authorization ?? '';
+    const token = auth.startsWith('Bearer ') ? auth.slice(7) : '';
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '',
+      'base64url').toString() || '{}');
+    arrivals.push({
+      body: JSON.parse(raw.toString()),
+      claims,
+      signed: token !== '' && verifySignature(token, server.secret),
+      forged: token !== '' && verifySignature(token, server.secret + 'x'),
+      hashOk: claims.payload_hash ===
+        crypto.createHash('sha256').update(raw).digest('hex'),
+    });
+    res.writeHead(200).end();
+  });
+}
+
+async function api(pathname, params) {
+  const q = new URLSearchParams({ api_key: server.key.api_key,
+    api_secret: server.key.api_secret, ...params });
+  const res = await fetch(`http://127.0.0.1:${server.port}${pathname}?${q}`,
+    { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+  return res.json();
+}
+
+before(async () => {
+  requireExecutable('kookooverify binary', BIN,
+    'build it with make or set KOOKOOVERIFY_BIN');
+  receiver = http.createServer(receive);
+  await new Promise((res) => receiver.listen(0, '127.0.0.1', res));
+  server.dir = makeTempDir('callbacks');
+  const opts = { cwd: server.dir, env: cleanEnv({
+    KOOKOOVERIFY_TEST_NUMBERS: Object.entries(PINS)
+      .map(([n, p]) => n + ':' + p).join(','),
+    KOOKOOVERIFY_CANCEL_MIN_AGE: '0',
+    KOOKOOVERIFY_CALLBACK_ALLOW_PRIVATE: 'on',
+  }) };
+  const db = path.join(server.dir, 'kv.db');
+  runCli(['migrate', '--db', db], opts);
+  server.key = jsonLine(runCli(['keys', 'create', '--db', db, '--json'],
+    opts), 'keys create --json');
+  const url = `http://127.0.0.1:${receiver.address().port}/vonage`;
+  const cb = jsonLine(runCli(['keys', 'callback', server.key.api_key, url,
+    '--db', db, '--json'], opts), 'keys callback --json');
+  server.secret = cb.signature_secret;
+  server.port = await new Child('server', BIN,
+    ['serve', '--listen', '127.0.0.1:0', '--db', db], opts).start();
+});
+
+after(async () => {
+  receiver?.close();
+  await teardown(server.dir, 'callbacks');
+});
+
+// The callbacks of one verification once `count` have come.
+async function callbacksOf(rid, count) {
+  return pollUntil(async () => {
+    const got = arrivals.filter((a) => a.body.request_id === rid);
+    return { value: got.length >= count ? got : undefined, last: got };
+  }, 15000, `${count} callbacks of ${rid}`, 50);
+}
+
+function assertSigned(got) {
+  for (const a of got) {
+    assert.ok(a.signed, `@vonage/jwt rejects ${JSON.stringify(a)}`);
+    assert.ok(!a.forged, 'a wrong secret must not verify');
+    assert.ok(a.hashOk, `payload_hash of ${JSON.stringify(a.body)}`);
+    assert.match(a.claims.jti, /^[0-9a-f]{32}$/);
+  }
+  assert.equal(new Set(got.map((a) => a.claims.jti)).size, got.length);
+}
+
+test('a wrong code, then the right one: events and summary, signed',
+  async () => {
+    const start = await api('/verify/json', { number: '919999900011',
+      brand: 'MyApp' });
+    assert.match(start.request_id, REQUEST_ID_RE);
+    const rid = start.request_id;
+    assert.equal((await api('/verify/check/json', { request_id: rid,
+      code: '0000' })).status, '16');
+    assert.equal((await api('/verify/check/json', { request_id: rid,
+      code: PINS['919999900011'] })).status, '0');
+    const got = await callbacksOf(rid, 3);
+    assertSigned(got);
+    assert.deepEqual(got.map((a) => [a.body.type, a.body.status]),
+      [['event', 'code_wrong'], ['event', 'completed'],
+        ['summary', 'completed']]);
+    assert.ok(got[1].body.finalized_at);
+    assert.deepEqual(got[2].body.workflow.map((w) => w.channel),
+      ['sms', 'voice']);
+  });
+
+test('cancelled: the final event and the summary, signed', async () => {
+  const start = await api('/verify/json', { number: '919999900012',
+    brand: 'MyApp' });
+  const rid = start.request_id;
+  assert.equal((await api('/verify/control/json', { request_id: rid,
+    cmd: 'cancel' })).status, '0');
+  const got = await callbacksOf(rid, 2);
+  assertSigned(got);
+  assert.deepEqual(got.map((a) => [a.body.type, a.body.status]),
+    [['event', 'cancelled'], ['summary', 'cancelled']]);
+});

@@ -1,0 +1,308 @@
+"""Status callbacks: every step of a verification reaches the key's URL,
+signed, in order, at least once, and a slow or dead receiver costs the API
+nothing.
+
+One simulator serves the class; each test starts its own server wired to
+it and a receiver (kvtest/receiver.py) that checks each JWT and
+payload_hash itself.  Tests run with callback_allow_private on (the
+receiver is on loopback) but the one that checks it is refused when off.
+"""
+
+import json
+import re
+import threading
+import unittest
+
+from harness import SimTestCase, log_events, poll_until, wrong_pin
+from kvtest.receiver import Receiver
+
+PIN_RE = re.compile(r"\b(\d{4,10})\b")
+CALLBACK_SETTINGS = {
+    "callback_allow_private": "on",
+    "callback_retry_base_ms": 100,
+    "callback_retry_max_ms": 300,
+    "callback_timeout_ms": 1000,
+    "cancel_min_age": 0,
+    "pin_expiry": 60,
+    "next_event_wait": 30,
+}
+
+_next = [0]
+_lock = threading.Lock()
+
+
+def new_number():
+    """A number that is really sent to (not one of the fixed-PIN ones)."""
+    with _lock:
+        _next[0] += 1
+        return "9198125%05d" % _next[0]
+
+
+def shape(arrivals):
+    """(type, channel, status) of each callback; the summary's is
+    ("summary", None, status)."""
+    return [(a.body["type"], a.body.get("channel"), a.body["status"])
+            for a in arrivals]
+
+
+class CallbackTests(SimTestCase):
+    sim_name = "callback-sim"
+    nkeys = 2
+
+    def start(self, receiver_ok=True, **settings):
+        """A server wired to the simulator and a receiver registered as
+        key 0's callback URL (closed at cleanup)."""
+        s = dict(CALLBACK_SETTINGS)
+        s.update(settings)
+        self.wire(**s)
+        self.rx = Receiver()
+        self.addCleanup(self.rx.close)
+        self.rx.secret = self.set_callback(self.rx.url)
+        return self.rx
+
+    def set_callback(self, url, key=0):
+        cp = self.s.cli("keys", "callback", self.s.keys[key]["api_key"], url,
+                        "--db", self.s.db, "--json")
+        d = json.loads(cp.stdout.strip().splitlines()[-1])
+        self.assertEqual(d["callback_url"], url, cp.stdout)
+        self.assertRegex(d["signature_secret"], r"^[A-Za-z0-9_-]{43}$")
+        return d["signature_secret"]
+
+    def request(self, number, workflow_id, **params):
+        p = {"workflow_id": str(workflow_id)}
+        p.update(params)
+        return self.vonage_request_ok(number=number, brand="AcmeCo", **p)[1]
+
+    def sms_pin(self, number):
+        return PIN_RE.search(self.wait_sms(number)[0]).group(1)
+
+    def check(self, rid, code, status):
+        self.assert_vonage(self.s.vonage("/check", {"request_id": rid,
+                                                    "code": code}), status)
+
+    def assert_signed(self, arrivals):
+        for a in arrivals:
+            self.assertIsNone(a.error, a)
+            self.assertRegex(a.claims["jti"], r"^[0-9a-f]{32}$")
+            self.assertEqual(a.claims["api_key"], self.s.keys[0]["api_key"])
+            self.assertIsInstance(a.claims["iat"], int)
+
+    def assert_summary(self, a, status, workflow):
+        self.assertEqual(a.body["type"], "summary", a)
+        self.assertEqual(a.body["status"], status, a)
+        self.assertEqual([(w["channel"], w["status"])
+                          for w in a.body["workflow"]], workflow, a)
+        for k in ("submitted_at", "finalized_at"):
+            self.assertRegex(a.body[k],
+                             r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+    # -- every step, in order ---------------------------------------------
+
+    def test_sms_wrong_code_then_right(self):
+        rx = self.start()
+        number = new_number()
+        rid = self.request(number, 6)
+        pin = self.sms_pin(number)
+        rx.wait_accepted(rid, 1)
+        self.check(rid, wrong_pin(pin), "16")
+        self.check(rid, pin, "0")
+        got = rx.wait_accepted(rid, 4)
+        self.assert_signed(got)
+        self.assertEqual(shape(got), [
+            ("event", "sms", "sent"), ("event", "sms", "code_wrong"),
+            ("event", "sms", "completed"), ("summary", None, "completed")])
+        self.assertNotIn("finalized_at", got[0].body)
+        self.assertIn("finalized_at", got[2].body)
+        self.assert_summary(got[3], "completed", [("sms", "completed")])
+        self.assertEqual(len({a.claims["jti"] for a in got}), 4)
+
+    def test_three_wrong_codes_fail(self):
+        rx = self.start()
+        number = new_number()
+        rid = self.request(number, 6)
+        bad = wrong_pin(self.sms_pin(number))
+        for status in ("16", "16", "17"):
+            self.check(rid, bad, status)
+        got = rx.wait_accepted(rid, 6)
+        self.assertEqual(shape(got), [("event", "sms", "sent")] +
+                         [("event", "sms", "code_wrong")] * 3 +
+                         [("event", "sms", "failed"),
+                          ("summary", None, "failed")])
+
+    def test_cancel(self):
+        rx = self.start()
+        number = new_number()
+        rid = self.request(number, 6)
+        rx.wait_accepted(rid, 1)
+        r = self.s.vonage("/control", {"request_id": rid, "cmd": "cancel"})
+        self.assert_vonage(r, "0")
+        got = rx.wait_accepted(rid, 3)
+        self.assertEqual(shape(got)[1:], [("event", "sms", "cancelled"),
+                                          ("summary", None, "cancelled")])
+
+    def test_refused_sms_and_expiry(self):
+        rx = self.start()
+        number = new_number()
+        self.sim.script(number[-10:], sms="dnd")
+        rid = self.request(number, 6, pin_expiry="2")
+        got = rx.wait_accepted(rid, 3)
+        self.assertEqual(shape(got), [("event", "sms", "rejected"),
+                                      ("event", "sms", "expired"),
+                                      ("summary", None, "expired")])
+        self.assert_summary(got[2], "expired", [("sms", "expired")])
+
+    def test_call_answered_key_2_verifies(self):
+        rx = self.start()
+        number = new_number()
+        self.sim.script(number[-10:], keys=["2"])
+        rid = self.request(number, 7)
+        got = rx.wait_accepted(rid, 5)
+        # The call's status POST comes after the end: nothing follows the
+        # summary.
+        self.assertEqual(shape(got), [
+            ("event", "voice", "sent"), ("event", "voice", "answered"),
+            ("event", "voice", "key_pressed"),
+            ("event", "voice", "completed"), ("summary", None, "completed")])
+        self.assert_summary(got[4], "completed", [("voice", "completed")])
+
+    def test_call_key_9_reports_fraud(self):
+        rx = self.start()
+        number = new_number()
+        self.sim.script(number[-10:], keys=["9"])
+        rid = self.request(number, 7)
+        got = rx.wait_accepted(rid, 6)
+        self.assertEqual(shape(got)[:6], [
+            ("event", "voice", "sent"), ("event", "voice", "answered"),
+            ("event", "voice", "key_pressed"),
+            ("event", "voice", "user_rejected"),
+            ("event", "voice", "cancelled"), ("summary", None, "cancelled")])
+
+    # -- at least once, retries, giving up --------------------------------
+
+    def test_5xx_then_timeout_are_retried_with_the_same_jti(self):
+        rx = self.start()
+        rx.statuses = [500, 503]
+        number = new_number()
+        rid = self.request(number, 6)
+        first = rx.wait_accepted(rid, 1)[0]
+        tries = rx.of(rid)
+        self.assertEqual([a.status for a in tries], [500, 503, 200])
+        self.assertEqual({a.claims["jti"] for a in tries},
+                         {first.claims["jti"]}, "one jti on every attempt")
+        # Now a receiver slower than callback_timeout_ms (1 s), once.
+        rx.delay_next = 2.5
+        self.check(rid, wrong_pin(self.sms_pin(number)), "16")
+        got = poll_until(lambda: [a for a in rx.of(rid)[3:]
+                                  if a.body["status"] == "code_wrong"
+                                  and len(rx.of(rid)) >= 5],
+                         15, "the slow callback sent again")
+        self.assertEqual(len({a.claims["jti"] for a in got}), 1, got)
+        self.assertIn("callback.retry", self.s_log_events())
+
+    def test_given_up_after_the_setting_and_visible(self):
+        rx = self.start(callback_give_up=1)
+        rx.statuses = [500] * 1000
+        number = new_number()
+        rid = self.request(number, 6)
+
+        def failed_event():
+            r, d = self.seed_search(rid)
+            return [e for e in d.get("events") or []
+                    if e.get("type") == "callback"]
+        ev = poll_until(failed_event, 15, "the callback given up")[0]
+        self.assertEqual(ev["result"], "failed", ev)
+        self.assertEqual(ev["detail"], "HTTP 500", ev)
+        self.assertGreaterEqual(len(rx.of(rid)), 2, "retried first")
+        self.assertIn("callback.given_up", self.s_log_events())
+
+    def test_loopback_refused_when_not_allowed(self):
+        rx = self.start(callback_allow_private="off")
+        number = new_number()
+        rid = self.request(number, 6)
+
+        def failed_event():
+            r, d = self.seed_search(rid)
+            return [e for e in d.get("events") or []
+                    if e.get("type") == "callback"]
+        ev = poll_until(failed_event, 15, "the callback refused")[0]
+        self.assertIn("public address", ev["detail"], ev)
+        self.assertEqual(rx.of(rid), [], "nothing reached the receiver")
+
+    def test_https_only_but_localhost(self):
+        self.wire(**CALLBACK_SETTINGS)
+        for url in ("http://example.com/cb", "ftp://127.0.0.1/x",
+                    "https://user@example.com/", "not a url"):
+            cp = self.s.cli("keys", "callback", self.s.keys[0]["api_key"],
+                            url, "--db", self.s.db, check=False)
+            self.assertEqual(cp.returncode, 2, (url, cp.stdout, cp.stderr))
+            self.assertIn("callback URL", cp.stderr)
+        self.set_callback("https://hooks.example/kv")
+        cp = self.s.cli("keys", "list", "--db", self.s.db)
+        self.assertIn("callback: https://hooks.example/kv", cp.stdout)
+        self.assertRegex(cp.stdout, r"signature_secret: [A-Za-z0-9_-]{4}\*")
+
+    # -- durability and isolation -----------------------------------------
+
+    def test_kill9_between_event_and_callback_loses_nothing(self):
+        rx = self.start()
+        hold = threading.Event()
+        rx.hold = hold  # the receiver answers nothing until released
+        number = new_number()
+        rid = self.request(number, 6)
+        pin = self.sms_pin(number)
+        self.check(rid, pin, "0")
+        poll_until(lambda: rx.in_flight, 10, "the first callback in flight")
+        self.s.kill9()
+        rx.hold = None
+        hold.set()
+        self.s.restart()
+        got = rx.wait_accepted(rid, 3, timeout=30)
+        statuses = [a.body["status"] for a in got]
+        for want in ("sent", "completed", "completed"):
+            self.assertIn(want, statuses)
+        self.assertEqual(shape(got)[-1], ("summary", None, "completed"))
+
+    def test_slow_receiver_does_not_delay_requests(self):
+        rx = self.start(callback_workers=2)
+        hold = threading.Event()
+        rx.hold = hold
+        # Every sender waits on the receiver; the API must not.
+        rids = [self.request(new_number(), 6) for _ in range(6)]
+        poll_until(lambda: rx.in_flight >= 2, 10, "both senders held")
+        for rid in rids:
+            r = self.s.vonage("/control", {"request_id": rid,
+                                           "cmd": "cancel"})
+            self.assert_vonage(r, "0")
+        self.assertEqual(rx.arrivals, [], "no callback answered yet")
+        hold.set()
+        rx.hold = None
+        for rid in rids:
+            poll_until(lambda: shape(rx.accepted(rid))[-1:] == [
+                ("summary", None, "cancelled")], 30,
+                "the summary of %s" % rid, detail=lambda: rx.of(rid))
+
+    def test_a_held_receiver_holds_at_most_its_share_of_senders(self):
+        rx = self.start(callback_workers=2)
+        hold = threading.Event()
+        rx.hold = hold
+        other = Receiver()
+        self.addCleanup(other.close)
+        other.secret = self.set_callback(other.url, key=1)
+        for _ in range(3):
+            self.request(new_number(), 6)
+        poll_until(lambda: rx.in_flight, 10, "key 0's receiver holding one")
+        number = new_number()
+        rid = self.vonage_request_ok(number=number, key=1, brand="AcmeCo",
+                                     workflow_id="6")[1]
+        got = other.wait_accepted(rid, 1)
+        self.assertEqual(shape(got), [("event", "sms", "sent")])
+        self.assertEqual(rx.in_flight, 1, "one sender of two for key 0")
+        hold.set()
+        rx.hold = None
+
+    def s_log_events(self):
+        return [e["event"] for e in log_events(self.s.stderr_text())]
+
+
+if __name__ == "__main__":
+    unittest.main()
