@@ -18,6 +18,7 @@
 #include "err.h"
 #include "jobs.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 #include "verify_callback.h"
 
@@ -255,11 +256,15 @@ static void report(const struct verify_callback_claim *cl,
 				      run.cfg->callback_retry_base_ms,
 				      run.cfg->callback_retry_max_ms,
 				      0.5 + randombytes_uniform(501) / 1000.0);
+	metrics_inc(M_CALLBACKS,
+		    o.delivered ? MCB_DELIVERED
+		    : o.give_up ? MCB_GIVEN_UP
+				: MCB_RETRIED,
+		    0, 0);
 	if (o.delivered)
 		log_info("callback.sent", LOG_INT("callback", cb->id),
 			 LOG_INT("attempt", cb->attempts));
 	else if (o.give_up)
-		/* metrics: callbacks given up, once src/metrics.h is on main. */
 		log_warn("callback.given_up", LOG_INT("callback", cb->id),
 			 LOG_INT("verification", cb->verification_id),
 			 LOG_INT("attempts", cb->attempts),

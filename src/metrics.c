@@ -34,6 +34,8 @@ static const char *const limits[MLIM_N] = {
 static const char *const backends[MB_N] = {"sqlite", "postgres"};
 static const char *const slow_closes[MSLOW_N] = {"evicted", "timeout"};
 static const char *const missed[MMISS_N] = {"verified", "ignored", "unmatched"};
+static const char *const callbacks[MCB_N] = {"queued", "delivered", "retried",
+					     "given_up"};
 static const char *const workflows[METRICS_WORKFLOWS + 2] = {
 	"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "other"};
 /* Filled by metrics_routes_set(); the last one is "other". */
@@ -67,6 +69,7 @@ static const struct metric_label l_limit = LABEL("limit", limits);
 static const struct metric_label l_backend = LABEL("backend", backends);
 static const struct metric_label l_slow = LABEL("reason", slow_closes);
 static const struct metric_label l_missed = LABEL("result", missed);
+static const struct metric_label l_callback = LABEL("result", callbacks);
 static const struct metric_label l_workflow = LABEL("workflow", workflows);
 static const struct metric_label l_status = LABEL("status", statuses);
 static const struct metric_label l_route = {"route", routes,
@@ -101,6 +104,7 @@ static metric_cell c_ttv[HIST_CELLS(MCH_N, verify_bounds)];
 static metric_cell c_deliv[MSEND_N * MRES_N];
 static metric_cell c_refused[MSEND_N * MREF_N];
 static metric_cell c_calls[MCALL_N];
+static metric_cell c_callbacks[MCB_N];
 static metric_cell c_keys[MKEY_N];
 static metric_cell c_missed[MMISS_N];
 static metric_cell c_kk_dur[HIST_CELLS(MSEND_N, kookoo_bounds)];
@@ -279,6 +283,18 @@ const struct metric_family metric_families[M_COUNT] = {
 	 .nbounds = 0,
 	 .cells = c_limited,
 	 .ncells = ARRAY_LEN(c_limited),
+	 .sparse = 0},
+	{.id = M_CALLBACKS,
+	 .name = "kookooverify_callbacks_total",
+	 .help = "Status callbacks queued, and their attempts: delivered (2xx), "
+		 "retried, given up.",
+	 .type = MT_COUNTER,
+	 .labels = {&l_callback, NULL, NULL},
+	 .nlabels = 1,
+	 .bounds = NULL,
+	 .nbounds = 0,
+	 .cells = c_callbacks,
+	 .ncells = ARRAY_LEN(c_callbacks),
 	 .sparse = 0},
 	{.id = M_FRAUD_REPORTS,
 	 .name = "kookooverify_fraud_reports_total",

@@ -29,6 +29,7 @@ enum metric_id {
 	M_KOOKOO_DURATION,     /* api (histogram) */
 	M_KOOKOO_ERRORS,       /* api, class */
 	M_RATE_LIMITED,        /* limit */
+	M_CALLBACKS,           /* result */
 	M_FRAUD_REPORTS,       /* (none) */
 	M_FRAUD_BLOCKS,        /* (none): blocks created */
 	M_FRAUD_BLOCKS_ACTIVE, /* gauge, at scrape time */
@@ -105,6 +106,13 @@ enum metric_limit {
 enum metric_backend { MB_SQLITE, MB_POSTGRES, MB_N };
 enum metric_slow_close { MSLOW_EVICTED, MSLOW_TIMEOUT, MSLOW_N };
 enum metric_missed { MMISS_VERIFIED, MMISS_IGNORED, MMISS_UNMATCHED, MMISS_N };
+enum metric_callback {
+	MCB_QUEUED,
+	MCB_DELIVERED,
+	MCB_RETRIED,
+	MCB_GIVEN_UP,
+	MCB_N
+};
 
 /*
  * Workflows 0 (the default one) to this have a label of their own; others

@@ -127,7 +127,8 @@ static int call_record_event(struct store_tx *c, const struct verify_call *vc)
 	else if (vc->duration >= 0)
 		snprintf(ev.detail, sizeof(ev.detail), "duration %d s",
 			 vc->duration);
-	return verify_callback_event(c, &vc->rec, &ev);
+	/* Recorded before this write changes anything: the state as loaded. */
+	return verify_callback_event(c, &vc->rec, vc->rec.v.state, &ev);
 }
 
 /* How one id a callback carries relates to the token's call. */

@@ -14,6 +14,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "util.h"
 #include "verify_callback.h"
@@ -107,7 +108,8 @@ static int queue(struct store_tx *c, const struct vf_record *r,
 	 */
 	if (rc == 0 && wake_fn)
 		wake_fn();
-	/* metrics: callbacks queued, once src/metrics.h is on main. */
+	if (rc == 0)
+		metrics_inc(M_CALLBACKS, MCB_QUEUED, 0, 0);
 	return rc;
 }
 
@@ -162,12 +164,16 @@ static int rule_match(const char *pattern, const char *s)
 }
 
 int verify_callback_event(struct store_tx *c, const struct vf_record *r,
-			  const struct vf_event *ev)
+			  enum vf_state loaded, const struct vf_event *ev)
 {
 	int rc = store_event_insert(c, r->v.id, ev);
 
-	/* After the summary nothing more: a call's status POST, say. */
-	if (r->v.state != VF_IN_PROGRESS && r->v.finalized_ms != ev->created_ms)
+	/*
+	 * Ended by an earlier write (a call's status POST after the key that
+	 * verified it, even in the same millisecond): its summary is queued
+	 * already, and nothing follows a summary.
+	 */
+	if (loaded != VF_IN_PROGRESS)
 		return rc;
 	for (size_t i = 0; rc == 0 && i < ARRAY_LEN(event_rules); i++) {
 		const struct event_rule *e = &event_rules[i];

@@ -16,10 +16,12 @@ struct store_tx;
 
 /*
  * In a write: stores the delivery event ev of r (store_event_insert) and
- * queues its event callback when r's key has a callback URL.  0 or KV_E*.
+ * queues its event callback when r's key has a callback URL and r was in
+ * progress when this write loaded it (loaded: its state then; after the
+ * summary nothing more is sent, however close in time).  0 or KV_E*.
  */
 int verify_callback_event(struct store_tx *c, const struct vf_record *r,
-			  const struct vf_event *ev);
+			  enum vf_state loaded, const struct vf_event *ev);
 /* In a check's write: the event callback of a wrong code (a right one
  * ends the verification: verify_callback_finalize). */
 int verify_callback_check(struct store_tx *c, const struct vf_record *r,

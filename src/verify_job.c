@@ -157,7 +157,7 @@ static int record_event(struct store_tx *c, const struct vf_record *r,
 	snprintf(ev.detail, sizeof(ev.detail), "%s", o->reason);
 	memcpy(ev.encoding, o->encoding, sizeof(ev.encoding));
 	ev.segments = o->segments;
-	return verify_callback_event(c, r, &ev);
+	return verify_callback_event(c, r, r->v.state, &ev);
 }
 
 static int record_run(struct store_tx *c, void *arg)

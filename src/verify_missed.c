@@ -200,7 +200,8 @@ int verify_inbound_start(struct verify_inbound *in)
 	return 1;
 }
 
-static int inbound_event(struct store_tx *c, const struct verify_inbound *in)
+static int inbound_event(struct store_tx *c, const struct verify_inbound *in,
+			 enum vf_state loaded)
 {
 	struct vf_event ev;
 
@@ -213,7 +214,7 @@ static int inbound_event(struct store_tx *c, const struct verify_inbound *in)
 	snprintf(ev.result, sizeof(ev.result), "%s",
 		 in->result == INBOUND_VERIFIED ? "verified" : "ignored");
 	snprintf(ev.detail, sizeof(ev.detail), "%s", in->why);
-	return verify_callback_event(c, &in->rec, &ev);
+	return verify_callback_event(c, &in->rec, loaded, &ev);
 }
 
 /* Verified: what a right code records, and the end of the workflow. */
@@ -256,7 +257,7 @@ int verify_inbound_run(struct store_tx *c, void *arg)
 				 : "missed-call window over");
 	}
 	if (rc == 0)
-		rc = inbound_event(c, in);
+		rc = inbound_event(c, in, before);
 	if (rc == 0 && r->v.state != before)
 		rc = verify_finalize(c, r, in->now, MCH_MISSED_CALL);
 	return rc;

@@ -179,6 +179,13 @@ class CallbackTests(SimTestCase):
 
     # -- at least once, retries, giving up --------------------------------
 
+    def callback_counts(self):
+        """kookooverify_callbacks_total by result, from /metrics."""
+        text = self.s.metrics().text
+        return {m.group(1): int(float(m.group(2))) for m in re.finditer(
+            r'^kookooverify_callbacks_total\{result="(\w+)"\} (\S+)$',
+            text, re.M)}
+
     def test_5xx_then_timeout_are_retried_with_the_same_jti(self):
         rx = self.start()
         rx.statuses = [500, 503]
@@ -198,6 +205,11 @@ class CallbackTests(SimTestCase):
                          15, "the slow callback sent again")
         self.assertEqual(len({a.claims["jti"] for a in got}), 1, got)
         self.assertIn("callback.retry", self.s_log_events())
+        n = self.callback_counts()
+        self.assertGreaterEqual(n["retried"], 3, n)  # 500, 503, the slow one
+        self.assertGreaterEqual(n["delivered"], 2, n)
+        self.assertEqual(n["given_up"], 0, n)
+        self.assertGreaterEqual(n["queued"], n["delivered"], n)
 
     def test_given_up_after_the_setting_and_visible(self):
         rx = self.start(callback_give_up=1)
@@ -214,6 +226,10 @@ class CallbackTests(SimTestCase):
         self.assertEqual(ev["detail"], "HTTP 500", ev)
         self.assertGreaterEqual(len(rx.of(rid)), 2, "retried first")
         self.assertIn("callback.given_up", self.s_log_events())
+        n = self.callback_counts()
+        self.assertGreaterEqual(n["given_up"], 1, n)
+        self.assertGreaterEqual(n["retried"], 1, n)
+        self.assertEqual(n["delivered"], 0, n)
 
     def test_loopback_refused_when_not_allowed(self):
         rx = self.start(callback_allow_private="off")
