@@ -646,9 +646,7 @@ static int config_check_public_url(const struct config *c, char *err,
 static int nets_validate(const char *name, const char *list, size_t max,
 			 char *err, size_t errlen)
 {
-	struct addr_net nets[TRUSTED_PROXIES_MAX > MISSED_CALL_SOURCES_MAX
-				     ? TRUSTED_PROXIES_MAX
-				     : MISSED_CALL_SOURCES_MAX];
+	struct addr_net nets[ADDR_LIST_MAX];
 	char bad[ADDR_TEXT_MAX];
 	size_t n;
 

@@ -10,9 +10,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Most entries in trusted_proxies, and in missed_call_sources. */
-#define TRUSTED_PROXIES_MAX 32
-#define MISSED_CALL_SOURCES_MAX 32
+/* Most entries in an address list: trusted_proxies, missed_call_sources. */
+#define ADDR_LIST_MAX 32
+#define TRUSTED_PROXIES_MAX ADDR_LIST_MAX
+#define MISSED_CALL_SOURCES_MAX ADDR_LIST_MAX
 
 struct config {
 	char listen[64];
