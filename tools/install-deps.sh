@@ -14,7 +14,9 @@ set -eu
 # a temp dir of their own (libpq-dev is the client library it links).
 # prometheus gives the `prometheus` and `promtool` binaries the metrics
 # tests start themselves (tests/integration/test_prometheus.py); its
-# packaged service is never used.
+# packaged service is never used.  python3-jwt (PyJWT) runs the Python
+# example of docs/API.md that checks a callback's signature
+# (tests/integration/test_callback_snippets.py).
 PACKAGES="
 build-essential
 pkg-config
@@ -32,6 +34,7 @@ libphonenumber-dev
 python3
 python3-yaml
 python3-jsonschema
+python3-jwt
 curl
 wrk
 sqlite3
@@ -61,6 +64,14 @@ elif ! command -v npm >/dev/null 2>&1; then
 	fi
 fi
 
+# PHP, for the PHP example of docs/API.md (the same test runs it with php):
+# only its command-line interpreter, and only when there is no php at all.
+# The example uses nothing outside PHP 8's core, so a php already here,
+# from Debian or elsewhere, is kept.
+if ! command -v php >/dev/null 2>&1; then
+	PACKAGES="$PACKAGES php-cli"
+fi
+
 missing=""
 for pkg in $PACKAGES; do
 	status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
@@ -70,22 +81,33 @@ for pkg in $PACKAGES; do
 done
 missing=${missing# }
 
-# The Node test stages need Node.js 18 or later (tests/run-node.sh), which
-# Debian 12's own nodejs is; a node kept from elsewhere may be older, so say
-# so rather than let them fail later unexplained.
-node_check()
+# The Node test stages need Node.js 18 or later (tests/run-node.sh), and
+# the PHP example PHP 8, which Debian 12's own nodejs and php-cli are; a node
+# or php kept from elsewhere may be older, so say so rather than let the
+# tests fail later unexplained.
+version_check()
 {
-	command -v node >/dev/null 2>&1 || return 0
-	major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null) ||
-	    major=0
-	if [ "$major" -lt 18 ]; then
-		echo "deps: warning: node $(node --version) is older than the" \
-		    "Node.js 18 that the Node test stages need" >&2
+	if command -v node >/dev/null 2>&1; then
+		major=$(node -p 'process.versions.node.split(".")[0]' \
+		    2>/dev/null) || major=0
+		if [ "$major" -lt 18 ]; then
+			echo "deps: warning: node $(node --version) is older" \
+			    "than the Node.js 18 that the Node test stages" \
+			    "need" >&2
+		fi
+	fi
+	if command -v php >/dev/null 2>&1; then
+		version=$(php -r 'echo PHP_VERSION;' 2>/dev/null) ||
+		    version=0
+		if [ "${version%%.*}" -lt 8 ]; then
+			echo "deps: warning: php $version is older than the" \
+			    "PHP 8 that docs/API.md's PHP example needs" >&2
+		fi
 	fi
 }
 
 if [ -z "$missing" ]; then
-	node_check
+	version_check
 	echo "deps: all present"
 	exit 0
 fi
@@ -120,5 +142,5 @@ if [ -n "$still" ]; then
 	echo "deps: still missing after install:$still" >&2
 	exit 1
 fi
-node_check
+version_check
 echo "deps: installed"

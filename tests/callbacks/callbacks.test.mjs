@@ -2,17 +2,20 @@
 // server: every callback's Authorization JWT is checked with Vonage's own
 // verifySignature (@vonage/jwt, pinned in package.json), its payload_hash
 // against the body, and the events and summary of each verification must
-// arrive in order.  The server runs as tests/node/harness.mjs runs it; the
+// arrive in order.  docs/API.md's Node.js example of that check is run too,
+// as printed there.  The server runs as tests/node/harness.mjs runs it; the
 // receiver is on loopback, so callback_allow_private is on.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { verifySignature } from '@vonage/jwt';
-import { BIN, Child, HTTP_TIMEOUT_MS, REQUEST_ID_RE, cleanEnv, jsonLine,
-  makeTempDir, pollUntil, requireExecutable, runCli, teardown }
+import { BIN, Child, HTTP_TIMEOUT_MS, REQUEST_ID_RE, ROOT, cleanEnv,
+  jsonLine, makeTempDir, pollUntil, requireExecutable, runCli, teardown }
   from '../node/harness.mjs';
 
 const PINS = { '919999900011': '1234', '919999900012': '2345',
@@ -20,6 +23,45 @@ const PINS = { '919999900011': '1234', '919999900012': '2345',
 const server = { dir: null, port: 0, key: null, secret: null };
 const arrivals = [];
 let receiver = null;
+let callbackOk = null; // docs/API.md's example (docExample)
+
+// The js block under "### Signature" in docs/API.md, as printed, imported
+// from a file beside this one (so it finds @vonage/jwt) that exports its
+// callbackOk; the file is removed at once.
+async function docExample() {
+  const lines = readFileSync(path.join(ROOT, 'docs', 'API.md'), 'utf8')
+    .split('\n');
+  const from = lines.indexOf('### Signature');
+  assert.ok(from >= 0, 'no "### Signature" heading in docs/API.md');
+  let code = null;
+  for (const line of lines.slice(from + 1)) {
+    if (code === null && /^#{1,3} /.test(line))
+      break;
+    if (code === null && line === '```js')
+      code = [];
+    else if (code !== null && line === '```')
+      break;
+    else if (code !== null)
+      code.push(line);
+  }
+  assert.ok(code, 'no js block under "### Signature" in docs/API.md');
+  const file = path.join(path.dirname(fileURLToPath(import.meta.url)),
+    `.api-example-${process.pid}.mjs`);
+  writeFileSync(file, code.join('\n') + '\nexport { callbackOk };\n');
+  try {
+    return (await import(pathToFileURL(file).href)).callbackOk;
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+// The same token with header {"alg":"none"} and no signature.
+function algNone(authorization) {
+  const payload = authorization.replace(/^Bearer /, '').split('.')[1];
+  const header = Buffer.from('{"alg":"none","typ":"JWT"}')
+    .toString('base64url');
+  return `Bearer ${header}.${payload}.`;
+}
 
 // Records each callback and whether Vonage's verification accepts it.
 function receive(req, res) {
@@ -33,6 +75,8 @@ function receive(req, res) {
       'base64url').toString() || '{}');
     arrivals.push({
       body: JSON.parse(raw.toString()),
+      raw,
+      auth,
       claims,
       signed: token !== '' && verifySignature(token, server.secret),
       forged: token !== '' && verifySignature(token, server.secret + 'x'),
@@ -54,6 +98,7 @@ async function api(pathname, params) {
 before(async () => {
   requireExecutable('kookooverify binary', BIN,
     'build it with make or set KOOKOOVERIFY_BIN');
+  callbackOk = await docExample();
   receiver = http.createServer(receive);
   await new Promise((res) => receiver.listen(0, '127.0.0.1', res));
   server.dir = makeTempDir('callbacks');
@@ -88,12 +133,30 @@ async function callbacksOf(rid, count) {
   }, 15000, `${count} callbacks of ${rid}`, 50);
 }
 
+// docs/API.md's example accepts the callback as it came, and refuses it
+// with a changed body, under a wrong secret and with alg none.
+function assertDocExample(a) {
+  const what = `${a.body.type} ${a.body.status}`;
+  assert.equal(callbackOk(a.auth, a.raw, server.secret), true,
+    `the example refuses the genuine ${what}`);
+  const changed = Buffer.from(a.raw.toString().replace(a.body.request_id,
+    a.body.request_id.replace(/.$/, (c) => (c === '0' ? '1' : '0'))));
+  assert.notDeepEqual(changed, a.raw);
+  assert.equal(callbackOk(a.auth, changed, server.secret), false,
+    `the example accepts ${what} with a changed body`);
+  assert.equal(callbackOk(a.auth, a.raw, server.secret + 'x'), false,
+    `the example accepts ${what} under a wrong secret`);
+  assert.equal(callbackOk(algNone(a.auth), a.raw, server.secret), false,
+    `the example accepts ${what} with alg none`);
+}
+
 function assertSigned(got) {
   for (const a of got) {
     assert.ok(a.signed, `@vonage/jwt rejects ${JSON.stringify(a)}`);
     assert.ok(!a.forged, 'a wrong secret must not verify');
     assert.ok(a.hashOk, `payload_hash of ${JSON.stringify(a.body)}`);
     assert.match(a.claims.jti, /^[0-9a-f]{32}$/);
+    assertDocExample(a);
   }
   assert.equal(new Set(got.map((a) => a.claims.jti)).size, got.length);
 }

@@ -39,10 +39,13 @@ def jwt_check(token, secret):
 
 
 class Arrival:
-    """One POST: its body (parsed), claims and the status it was given."""
+    """One POST: its body (parsed), claims and the status it was given;
+    raw and authorization are the body and header as they came."""
 
-    def __init__(self, body, claims, error):
+    def __init__(self, body, claims, error, raw=b"", authorization=""):
         self.body = body
+        self.raw = raw
+        self.authorization = authorization
         self.claims = claims
         self.error = error
         self.status = None
@@ -100,7 +103,7 @@ class Receiver:
                 raise ValueError("payload_hash does not match the body")
         except ValueError as e:
             error = str(e)
-        arrival = Arrival(body, claims, error)
+        arrival = Arrival(body, claims, error, raw, auth)
         with self.lock:
             status = self.statuses.pop(0) if self.statuses else 200
             delay, self.delay_next = self.delay_next, 0.0
