@@ -25,7 +25,6 @@
 #define CHANNEL_TIMEOUT_DEFAULT 180
 #define CHANNEL_TIMEOUT_MIN 15
 #define CHANNEL_TIMEOUT_MAX 900
-#define CLIENT_REF_MAX 40
 #define DLT_ID_MAX 30
 
 /* A call of a v2 endpoint; the parsed body lives as long as the call. */
@@ -405,8 +404,9 @@ static enum v2_cond start_read(struct v2_start *st, json_t *body)
 					 CHANNEL_TIMEOUT_MAX);
 	st->in.req.code_length = int_member(st, body, "code_length",
 					    ENGINE_PIN_MIN, ENGINE_PIN_MAX);
-	if (ref && (strlen(ref) < 1 || strlen(ref) > CLIENT_REF_MAX))
+	if (ref && (strlen(ref) < 1 || strlen(ref) > VF_CLIENT_REF_MAX))
 		invalid_add(st, "client_ref", "1 to 40 characters.");
+	st->in.client_ref = ref;
 	if (code && !all_digits(code, ENGINE_PIN_MIN, ENGINE_PIN_MAX))
 		invalid_add(st, "code", "4 to 10 digits on this server.");
 	else if (code && st->in.req.code_length &&

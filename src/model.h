@@ -13,6 +13,9 @@
 #include "crypto.h"
 #include "engine.h"
 
+/* The longest client_ref a verification may carry (bytes). */
+#define VF_CLIENT_REF_MAX 40
+
 /* A stored verification: the engine's mutable state plus what describes it. */
 struct vf_record {
 	struct verification v;
@@ -47,6 +50,11 @@ struct vf_record {
 	 * until v.missed_until_ms; "" when no missed call may.
 	 */
 	char missed_did[16];
+	/*
+	 * The client's reference for the verification (Vonage v2's
+	 * client_ref), echoed in its status callbacks; "" when none.
+	 */
+	char client_ref[VF_CLIENT_REF_MAX + 1];
 };
 
 struct key_info {

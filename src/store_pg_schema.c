@@ -270,6 +270,9 @@ static const char *const migrations[] = {
 	"  created_ms bigint NOT NULL,"
 	"  PRIMARY KEY (key_id, idem_key));"
 	"CREATE INDEX idempotency_created ON idempotency(created_ms);",
+	/* 21 (as SQLite's): a verification's client_ref, for its callbacks. */
+	"ALTER TABLE verifications ADD COLUMN client_ref text NOT NULL "
+	"DEFAULT '';",
 };
 
 /*

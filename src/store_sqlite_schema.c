@@ -319,6 +319,12 @@ static const char *const migrations[] = {
 	"  created_ms INTEGER NOT NULL,"
 	"  PRIMARY KEY (key_id, idem_key));"
 	"CREATE INDEX idempotency_created ON idempotency(created_ms);",
+	/*
+	 * 21: a verification's client_ref (Verify v2's start), which its
+	 * status callbacks carry back; '' when the client gave none.
+	 */
+	"ALTER TABLE verifications ADD COLUMN client_ref TEXT NOT NULL "
+	"DEFAULT '';",
 };
 
 /*

@@ -57,6 +57,7 @@ static void vf_bind(sqlite3_stmt *st, const struct vf_record *r)
 	sqlite_bind_text(st, 33, r->app_hash);
 	sqlite_bind_text(st, 34, r->missed_did);
 	sqlite3_bind_int64(st, 35, v->missed_until_ms);
+	sqlite_bind_text(st, 36, r->client_ref);
 }
 
 static void vf_from_row(sqlite3_stmt *st, struct vf_record *r)
@@ -107,6 +108,7 @@ static void vf_from_row(sqlite3_stmt *st, struct vf_record *r)
 	sqlite_get_text(st, 32, r->app_hash, sizeof(r->app_hash));
 	sqlite_get_text(st, 33, r->missed_did, sizeof(r->missed_did));
 	v->missed_until_ms = sqlite3_column_int64(st, 34);
+	sqlite_get_text(st, 35, r->client_ref, sizeof(r->client_ref));
 }
 
 int sqlite_verification_next_id(struct store_tx *c, int64_t *id)

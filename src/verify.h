@@ -48,6 +48,11 @@ struct verify_request_in {
 	/* SMS autofill (api_autofill_read()): NULL or "" for none. */
 	const char *origin_host;
 	const char *app_hash;
+	/*
+	 * The client's reference (Vonage v2's client_ref, at most
+	 * VF_CLIENT_REF_MAX bytes), echoed in status callbacks; NULL: none.
+	 */
+	const char *client_ref;
 	struct engine_request req;
 	/*
 	 * The caller's buffer for why the number's prefix is blocked: on

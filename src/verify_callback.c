@@ -54,6 +54,17 @@ static const char *current_channel(const struct vf_record *r)
 	return step_channel(r->steps[i]);
 }
 
+/*
+ * The client's reference, as Vonage v2 gives it back in every callback of
+ * the verification: absent when the start gave none.
+ */
+static void client_ref_set(json_t *o, const struct vf_record *r)
+{
+	if (r->client_ref[0])
+		json_object_set_new(o, "client_ref",
+				    json_string(r->client_ref));
+}
+
 /* Serialises obj (stolen) into out; KV_ERANGE when it does not fit. */
 static int body_dump(json_t *obj, char *out, size_t outlen)
 {
@@ -82,7 +93,7 @@ int verify_callback_event_body(const struct vf_record *r, const char *channel,
 	json_object_set_new(o, "status", json_string(status));
 	if (final)
 		json_object_set_new(o, "finalized_at", json_time(now));
-	/* client_ref: when the record carries one (Vonage v2's dialect). */
+	client_ref_set(o, r);
 	return body_dump(o, out, outlen);
 }
 
@@ -305,6 +316,7 @@ static int summary_body(struct store_tx *c, const struct vf_record *r,
 	json_object_set_new(o, "channel_timeout",
 			    json_integer(r->wait_ms[0] / 1000));
 	json_object_set_new(o, "workflow", summary_workflow(r, &seen));
+	client_ref_set(o, r);
 	return body_dump(o, out, outlen);
 }
 

@@ -2,9 +2,10 @@
 // server: every callback's Authorization JWT is checked with Vonage's own
 // verifySignature (@vonage/jwt, pinned in package.json), its payload_hash
 // against the body, and the events and summary of each verification must
-// arrive in order.  docs/API.md's Node.js example of that check is run too,
-// as printed there.  The server runs as tests/node/harness.mjs runs it; the
-// receiver is on loopback, so callback_allow_private is on.
+// arrive in order, a Verify v2 start's client_ref in every one of them.
+// docs/API.md's Node.js example of that check is run too, as printed
+// there.  The server runs as tests/node/harness.mjs runs it; the receiver
+// is on loopback, so callback_allow_private is on.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -95,6 +96,19 @@ async function api(pathname, params) {
   return res.json();
 }
 
+// A Verify v2 call with the key's credentials (HTTP Basic).
+async function v2(method, pathname, body) {
+  const basic = Buffer.from(`${server.key.api_key}:${server.key.api_secret}`)
+    .toString('base64');
+  const url = `http://127.0.0.1:${server.port}/v2/verify${pathname}`;
+  const res = await fetch(url,
+    { method, headers: { authorization: `Basic ${basic}`,
+      'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+  return { status: res.status, body: await res.text() };
+}
+
 before(async () => {
   requireExecutable('kookooverify binary', BIN,
     'build it with make or set KOOKOOVERIFY_BIN');
@@ -179,6 +193,28 @@ test('a wrong code, then the right one: events and summary, signed',
     assert.ok(got[1].body.finalized_at);
     assert.deepEqual(got[2].body.workflow.map((w) => w.channel),
       ['sms', 'voice']);
+    for (const a of got)
+      assert.ok(!('client_ref' in a.body), 'v1 has no client_ref');
+  });
+
+test('Verify v2: client_ref comes back in the events and the summary',
+  async () => {
+    const start = await v2('POST', '', { brand: 'MyApp',
+      client_ref: 'basket-1138',
+      workflow: [{ channel: 'sms', to: '919999900013' }] });
+    assert.equal(start.status, 202, start.body);
+    const uuid = JSON.parse(start.body).request_id;
+    const rid = uuid.replaceAll('-', '');
+    assert.equal((await v2('POST', `/${uuid}`, { code: '0000' })).status, 400);
+    const ok = await v2('POST', `/${uuid}`, { code: PINS['919999900013'] });
+    assert.equal(ok.status, 200, ok.body);
+    const got = await callbacksOf(rid, 3);
+    assertSigned(got);
+    assert.deepEqual(got.map((a) => [a.body.type, a.body.status,
+      a.body.client_ref]),
+    [['event', 'code_wrong', 'basket-1138'],
+      ['event', 'completed', 'basket-1138'],
+      ['summary', 'completed', 'basket-1138']]);
   });
 
 test('cancelled: the final event and the summary, signed', async () => {

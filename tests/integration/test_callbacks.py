@@ -6,6 +6,8 @@ One simulator serves the class; each test starts its own server wired to
 it and a receiver (kvtest/receiver.py) that checks each JWT and
 payload_hash itself.  Tests run with callback_allow_private on (the
 receiver is on loopback) but the one that checks it is refused when off.
+A Verify v2 start's client_ref comes back in every callback of its
+verification, also on a store upgraded from before it was kept.
 """
 
 import json
@@ -13,10 +15,15 @@ import re
 import threading
 import unittest
 
-from harness import SimTestCase, log_events, poll_until, wrong_pin
+from harness import (BACKEND, SimTestCase, db_query, log_events, poll_until,
+                     wrong_pin)
+from kvtest import openapi
 from kvtest.receiver import Receiver
 
 PIN_RE = re.compile(r"\b(\d{4,10})\b")
+# Where docs/openapi.yaml describes a callback's body.
+CALLBACK_SCHEMA = ("/webhooks/statusCallback/post/requestBody/content/"
+                   "application~1json/schema")
 CALLBACK_SETTINGS = {
     "callback_allow_private": "on",
     "callback_retry_base_ms": 100,
@@ -86,6 +93,14 @@ class CallbackTests(SimTestCase):
             self.assertRegex(a.claims["jti"], r"^[0-9a-f]{32}$")
             self.assertEqual(a.claims["api_key"], self.s.keys[0]["api_key"])
             self.assertIsInstance(a.claims["iat"], int)
+        self.assert_documented(arrivals)
+
+    def assert_documented(self, arrivals):
+        """Each body is one docs/openapi.yaml describes."""
+        v = openapi.spec().validator(CALLBACK_SCHEMA)
+        for a in arrivals:
+            self.assertEqual([e.message for e in v.iter_errors(a.body)], [],
+                             a)
 
     def assert_summary(self, a, status, workflow):
         self.assertEqual(a.body["type"], "summary", a)
@@ -115,6 +130,7 @@ class CallbackTests(SimTestCase):
         self.assertIn("finalized_at", got[2].body)
         self.assert_summary(got[3], "completed", [("sms", "completed")])
         self.assertEqual(len({a.claims["jti"] for a in got}), 4)
+        self.assert_client_ref(got, None)  # v1 has no client_ref
 
     def test_three_wrong_codes_fail(self):
         rx = self.start()
@@ -176,6 +192,107 @@ class CallbackTests(SimTestCase):
             ("event", "voice", "key_pressed"),
             ("event", "voice", "user_rejected"),
             ("event", "voice", "cancelled"), ("summary", None, "cancelled")])
+
+    # -- client_ref (Verify v2) --------------------------------------------
+
+    def v2(self, method, path, body=None, headers=None):
+        """A Verify v2 call with key 0's credentials (HTTP Basic)."""
+        hdrs = {"Content-Type": "application/json"}
+        hdrs.update(headers or {})
+        return self.s.request(method, "/v2/verify" + path,
+                              body=None if body is None else json.dumps(body),
+                              headers=hdrs, auth=self.s.basic(0))
+
+    def v2_start(self, number, headers=None, **extra):
+        """A v2 SMS verification of number: (its v2 id, the request_id its
+        callbacks carry)."""
+        body = {"brand": "AcmeCo",
+                "workflow": [{"channel": "sms", "to": number}]}
+        body.update(extra)
+        r = self.v2("POST", "", body, headers)
+        self.assertEqual(r.status, 202, r.describe())
+        uuid = r.data["request_id"]
+        return uuid, uuid.replace("-", "")
+
+    def assert_client_ref(self, arrivals, ref):
+        """Each callback carries client_ref `ref`, or none when ref is
+        None."""
+        self.assert_documented(arrivals)
+        for a in arrivals:
+            if ref is None:
+                self.assertNotIn("client_ref", a.body, a)
+            else:
+                self.assertEqual(a.body.get("client_ref"), ref, a)
+
+    def test_v2_client_ref_comes_back_in_every_callback(self):
+        rx = self.start()
+        number = new_number()
+        key = {"Idempotency-Key": "order-7731"}
+        uuid, rid = self.v2_start(number, key, client_ref="order-7731")
+        # A replay answers the same id and makes nothing new.
+        self.assertEqual(self.v2_start(number, key,
+                                       client_ref="order-7731")[0], uuid)
+        pin = self.sms_pin(number)
+        r = self.v2("POST", "/" + uuid, {"code": wrong_pin(pin)})
+        self.assertEqual(r.status, 400, r.describe())
+        r = self.v2("POST", "/" + uuid, {"code": pin})
+        self.assertEqual(r.status, 200, r.describe())
+        got = rx.wait_accepted(rid, 4)
+        self.assert_signed(got)
+        self.assertEqual(shape(got), [
+            ("event", "sms", "sent"), ("event", "sms", "code_wrong"),
+            ("event", "sms", "completed"), ("summary", None, "completed")])
+        self.assert_client_ref(got, "order-7731")
+        self.assertEqual(db_query(self.s.db, "SELECT client_ref FROM "
+                                  "verifications WHERE number = ?",
+                                  (number,)), [("order-7731",)])
+
+    def v2_cancelled(self, rx, ref):
+        """A v2 verification (client_ref `ref`, or none) cancelled after
+        its SMS went: its three callbacks carry ref, or none."""
+        extra = {} if ref is None else {"client_ref": ref}
+        uuid, rid = self.v2_start(new_number(), **extra)
+        rx.wait_accepted(rid, 1)
+        r = self.v2("DELETE", "/" + uuid)
+        self.assertEqual(r.status, 204, r.describe())
+        got = rx.wait_accepted(rid, 3)
+        self.assertEqual(shape(got), [("event", "sms", "sent"),
+                                      ("event", "sms", "cancelled"),
+                                      ("summary", None, "cancelled")])
+        self.assert_client_ref(got, ref)
+
+    def test_v2_without_client_ref_carries_none(self):
+        self.v2_cancelled(self.start(), None)
+
+    def downgrade_to_20(self):
+        """The stopped server's store as migration 20 left it: no
+        client_ref column."""
+        db = self.s.db
+        db_query(db, "ALTER TABLE verifications DROP COLUMN client_ref")
+        db_query(db, "UPDATE schema_version SET version = 20"
+                 if BACKEND == "postgres" else "PRAGMA user_version = 20")
+
+    def test_a_store_from_before_client_ref_is_upgraded(self):
+        rx = self.start()
+        number = new_number()
+        old = self.request(number, 6)
+        pin = self.sms_pin(number)
+        rx.wait_accepted(old, 1)
+        self.s.stop()
+        self.downgrade_to_20()
+        cp = self.s.cli("migrate", "--db", self.s.db)
+        self.assertEqual([str(e["migration"]) for e in
+                          log_events(cp.stderr, "store.migrated")], ["21"],
+                         cp.stderr)
+        self.s.restart()
+        # The verification from before goes on, with no client_ref.
+        self.check(old, pin, "0")
+        got = rx.wait_accepted(old, 3)
+        self.assertEqual(shape(got)[1:], [("event", "sms", "completed"),
+                                          ("summary", None, "completed")])
+        self.assert_client_ref(got, None)
+        # A new one keeps its client_ref.
+        self.v2_cancelled(rx, "after-21")
 
     # -- at least once, retries, giving up --------------------------------
 
@@ -272,7 +389,16 @@ class CallbackTests(SimTestCase):
         rx.hold = None
         hold.set()
         self.s.restart()
-        got = rx.wait_accepted(rid, 3, timeout=30)
+
+        # The held one counts as accepted when released (its sender is
+        # gone): the restarted server sends it again, so wait for the
+        # summary rather than for a number of callbacks.
+        def through_summary():
+            got = rx.accepted(rid)
+            done = ("summary", None, "completed") in shape(got)
+            return got if done else None
+        got = poll_until(through_summary, 30, "the summary of %s" % rid,
+                         detail=lambda: rx.of(rid))
         statuses = [a.body["status"] for a in got]
         for want in ("sent", "completed", "completed"):
             self.assertIn(want, statuses)

@@ -1,10 +1,11 @@
 """`kookooverify copy-store`: a SQLite deployment moved to PostgreSQL.  A
 SQLite server goes through verified, in-progress and cancelled
-verifications (with checks and events), keys (one publishable, with an
-origin and an owner) and a block; stopped, it is copied into a new
-PostgreSQL database, and a server on that database must answer every
-request id's search exactly as the SQLite one did, accept the same keys,
-list the same keys and blocks, and hand out request ids never seen
+verifications (with checks and events; one started through Verify v2 with
+a client_ref), keys (one publishable, with an origin and an owner) and a
+block; stopped, it is copied into a new PostgreSQL database, and a server
+on that database must answer every request id's search exactly as the
+SQLite one did, accept the same keys, list the same keys and blocks, keep
+every verification's client_ref, and hand out request ids never seen
 before.  A non-empty target and a source of another schema version are
 refused.  Runs under either test backend (it starts PostgreSQL itself).
 """
@@ -93,6 +94,12 @@ class CopyStoreTests(SimTestCase):
         # In progress, through each key.
         for key in (0, 1):
             rids.append((self.seed_request_ok(key=key)[1], key))
+        # Through Verify v2, with a client_ref its callbacks would carry.
+        r = s.request("POST", "/v2/verify", body=json.dumps(
+            {"brand": "TestApp", "client_ref": "copied-ref-1",
+             "workflow": [{"channel": "sms", "to": real_number()}]}),
+            headers={"Content-Type": "application/json"}, auth=s.basic(0))
+        self.assertEqual(r.status, 202, r.describe())
         # Cancelled.
         _, rid = self.seed_request_ok()
         self.assert_seed(s.seed("/control", {"request_id": rid,
@@ -133,6 +140,9 @@ class CopyStoreTests(SimTestCase):
                   for a in (("keys", "list"), ("blocks", "list"))]
         max_id = max(r[0] for r in postgres.query(
             s.db, "SELECT max(id) FROM verifications"))
+        refs_sql = "SELECT id, client_ref FROM verifications ORDER BY id"
+        refs = postgres.query(s.db, refs_sql)
+        self.assertIn("copied-ref-1", [ref for _, ref in refs])
 
         uri = postgres.new_database()
         self.addCleanup(postgres.drop_database, uri)
@@ -141,6 +151,7 @@ class CopyStoreTests(SimTestCase):
         copied = json.loads(cp.stdout)
         self.assertEqual({t: copied.get(t) for t in TABLES}, source)
         self.assertEqual(pg_counts(uri), source)
+        self.assertEqual(postgres.query(uri, refs_sql), refs)
         self.assertNotIn(pin_of(s.numbers[0]), cp.stdout + cp.stderr)
 
         # The same answers from a server on PostgreSQL, same secret.

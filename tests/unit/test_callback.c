@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -165,20 +166,31 @@ static void test_jwt_known_answer(void **state)
 			 KV_ERANGE);
 }
 
-static void test_event_body(void **state)
+/* An event body of r at 1700000000123 ms, parsed (the caller frees it). */
+static json_t *event_json(const struct vf_record *r, const char *channel,
+			  const char *status, int final)
 {
-	struct vf_record r;
 	char out[512];
 	json_t *o;
 
-	memset(&r, 0, sizeof(r));
-	memcpy(r.v.request_id, "0123456789abcdef0123456789abcdef", 33);
-	assert_int_equal(verify_callback_event_body(&r, "sms", "completed", 1,
+	assert_int_equal(verify_callback_event_body(r, channel, status, final,
 						    1700000000123LL, out,
 						    sizeof(out)),
 			 0);
 	o = json_loads(out, 0, NULL);
 	assert_non_null(o);
+	return o;
+}
+
+static void test_event_body(void **state)
+{
+	struct vf_record r;
+	char out[64];
+	json_t *o;
+
+	memset(&r, 0, sizeof(r));
+	memcpy(r.v.request_id, "0123456789abcdef0123456789abcdef", 33);
+	o = event_json(&r, "sms", "completed", 1);
 	assert_string_equal(json_string_value(json_object_get(o, "type")),
 			    "event");
 	assert_string_equal(
@@ -189,6 +201,15 @@ static void test_event_body(void **state)
 		"2023-11-14T22:13:20.123Z");
 	assert_string_equal(json_string_value(json_object_get(o, "status")),
 			    "completed");
+	/* No client_ref given at the start: none in the body. */
+	assert_null(json_object_get(o, "client_ref"));
+	json_decref(o);
+	/* One given: the body carries it back, as given. */
+	snprintf(r.client_ref, sizeof(r.client_ref), "order-42 \"x\"");
+	o = event_json(&r, "voice", "sent", 0);
+	assert_string_equal(json_string_value(json_object_get(o, "client_ref")),
+			    "order-42 \"x\"");
+	assert_null(json_object_get(o, "finalized_at"));
 	json_decref(o);
 	assert_int_equal(verify_callback_event_body(&r, "sms", "sent", 0, 0,
 						    out, 40),
