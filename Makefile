@@ -111,9 +111,13 @@ unit: $(TESTS)
 # (test_cluster*.py) always use PostgreSQL and run in its half only.
 # INTEGRATION_BACKENDS=sqlite runs one half (then they do not run);
 # integration-sqlite / integration-postgres do the same.
+# TEST_JOBS workers run each half's test classes side by side (run.py -j):
+# the tests mostly wait on timers, so more workers than cores pay.
 INTEGRATION_BACKENDS ?= sqlite postgres
+TEST_JOBS ?= 4
 INTEGRATION = KOOKOOVERIFY_BIN=$(abspath $(BIN)) \
-    KOOKOO_SIM_BIN=$(abspath $(SIM)) $(PYTHON) tests/integration/run.py
+    KOOKOO_SIM_BIN=$(abspath $(SIM)) $(PYTHON) tests/integration/run.py \
+    -j $(TEST_JOBS)
 
 .PHONY: integration-sqlite integration-postgres
 integration: $(BIN) $(SIM)

@@ -3,6 +3,8 @@
 # `make fuzz`) for SECONDS on a copy of its committed corpus, so that the
 # committed seeds are never rewritten, and prints executions, coverage and any
 # crash.  Usage: fuzz/run.sh SECONDS NAME...   Exits 1 if any harness failed.
+# FUZZ_JOBS harnesses (default: the number of cores) run at a time, each on
+# one core; `--one SECONDS NAME` is one harness's run.
 
 set -u
 
@@ -10,13 +12,15 @@ if [ $# -lt 2 ]; then
 	echo "usage: $0 SECONDS NAME..." >&2
 	exit 2
 fi
-seconds=$1
-shift
 
 cd "$(dirname "$0")/.." || exit 2
 
-failed=""
-for name in "$@"; do
+# One harness, NAME for SECONDS: prints what it did; returns 1 when it
+# failed.
+one()
+{
+	seconds=$1
+	name=$2
 	bin=build-fuzz/fuzz_$name
 	seeds=fuzz/corpus/$name
 	out=fuzz/corpus-out/$name
@@ -56,7 +60,6 @@ for name in "$@"; do
 	    "$name" "${runs:-?}" "${secs:-<$seconds}" "${cov:-?}" "${ft:-?}" \
 	    "${corp:-?}"
 	if [ "$rc" -ne 0 ]; then
-		failed="$failed $name"
 		printf 'fuzz: %s: FAILED (exit %s); log %s\n' "$name" "$rc" \
 		    "$log"
 		# The sanitizer's report or the broken invariant, and the
@@ -65,7 +68,28 @@ for name in "$@"; do
 		    "$log" || tail -n 5 "$log"
 		grep -E -m 1 'Test unit written to' "$log"
 	fi
-done
+	return $((rc != 0))
+}
+
+# Its lines printed together when it ends, so that the harnesses running
+# beside it do not interleave with them.
+if [ "$1" = --one ]; then
+	res=$(one "$2" "$3")
+	rc=$?
+	printf '%s\n' "$res"
+	exit "$rc"
+fi
+
+seconds=$1
+shift
+jobs=${FUZZ_JOBS:-$(nproc)}
+lines=$(mktemp)
+trap 'rm -f "$lines"' EXIT
+# xargs runs up to $jobs at a time; the harnesses that failed are the ones
+# whose lines said so.
+printf '%s\n' "$@" | xargs -P "$jobs" -I NAME sh "$0" --one "$seconds" NAME \
+    2>&1 | tee "$lines"
+failed=$(sed -n 's/^fuzz: \([a-z_]*\): FAILED .*/ \1/p' "$lines" | tr -d '\n')
 
 # $failed is a list of words on purpose.
 # shellcheck disable=SC2086

@@ -18,7 +18,7 @@ import time
 import unittest
 
 import harness
-from harness import clean_env, log_events, run_cli
+from harness import clean_env, log_events, run_cli, sqlite_only
 from kvtest import bigstore
 
 ROWS = int(os.environ.get("KOOKOOVERIFY_MIGRATE_ROWS", "1000000"))
@@ -121,6 +121,8 @@ class Migrating:
         return self.proc.returncode, self.seen
 
 
+@sqlite_only("it migrates SQLite files of the old schemas; PostgreSQL's "
+             "migrations are test_cluster's")
 class MigrateTests(unittest.TestCase):
     maxDiff = None
 
