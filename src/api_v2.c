@@ -407,6 +407,7 @@ static enum v2_cond start_read(struct v2_start *st, json_t *body)
 	if (ref && (strlen(ref) < 1 || strlen(ref) > VF_CLIENT_REF_MAX))
 		invalid_add(st, "client_ref", "1 to 40 characters.");
 	st->in.client_ref = ref;
+	st->in.v2 = 1;
 	if (code && !all_digits(code, ENGINE_PIN_MIN, ENGINE_PIN_MAX))
 		invalid_add(st, "code", "4 to 10 digits on this server.");
 	else if (code && st->in.req.code_length &&

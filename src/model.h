@@ -55,6 +55,11 @@ struct vf_record {
 	 * client_ref), echoed in its status callbacks; "" when none.
 	 */
 	char client_ref[VF_CLIENT_REF_MAX + 1];
+	/*
+	 * 1 when Verify v2 started it: its callbacks name it by the UUID form
+	 * of request_id, the one that start answered.
+	 */
+	int v2;
 };
 
 struct key_info {

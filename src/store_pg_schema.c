@@ -270,9 +270,13 @@ static const char *const migrations[] = {
 	"  created_ms bigint NOT NULL,"
 	"  PRIMARY KEY (key_id, idem_key));"
 	"CREATE INDEX idempotency_created ON idempotency(created_ms);",
-	/* 21 (as SQLite's): a verification's client_ref, for its callbacks. */
+	/*
+	 * 21 (as SQLite's): a verification's client_ref and whether Verify v2
+	 * started it, for its callbacks.
+	 */
 	"ALTER TABLE verifications ADD COLUMN client_ref text NOT NULL "
-	"DEFAULT '';",
+	"DEFAULT '';"
+	"ALTER TABLE verifications ADD COLUMN v2 integer NOT NULL DEFAULT 0;",
 };
 
 /*

@@ -27,12 +27,12 @@
 	"pin_created_ms, pin_expiry_ms, expires_ms, last_resend_ms, "          \
 	"finalized_ms, first_event_ms, last_event_ms, pin_box, call_sid, "     \
 	"handle_hash, origin_host, app_hash, missed_did, missed_until_ms, "    \
-	"client_ref"
+	"client_ref, v2"
 
 #define VF_PARAMS_AFTER_ID                                                     \
 	"$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "  \
 	"$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, "    \
-	"$30, $31, $32, $33, $34, $35, $36"
+	"$30, $31, $32, $33, $34, $35, $36, $37"
 
 /*
  * The id is the one store_verification_next_id() drew, or a new one from
@@ -59,7 +59,7 @@ static const char sql_update[] =
 	"next_step, resends, created_ms, pin_created_ms, pin_expiry_ms, "
 	"expires_ms, last_resend_ms, finalized_ms, first_event_ms, "
 	"last_event_ms, pin_box, call_sid, handle_hash, origin_host, "
-	"app_hash, missed_did, missed_until_ms, client_ref) = "
+	"app_hash, missed_did, missed_until_ms, client_ref, v2) = "
 	"(" VF_PARAMS_AFTER_ID ") WHERE id = $1";
 
 static const char sql_by_id_key[] = "SELECT " VF_COLUMNS " FROM verifications "
@@ -227,6 +227,7 @@ static void vf_bind(struct pg_params *p, const struct vf_record *r)
 	pg_param_text(p, r->missed_did);
 	pg_param_int(p, v->missed_until_ms);
 	pg_param_text(p, r->client_ref);
+	pg_param_int(p, r->v2);
 }
 
 static void vf_from_row(PGresult *res, int row, struct vf_record *r)
@@ -276,6 +277,7 @@ static void vf_from_row(PGresult *res, int row, struct vf_record *r)
 	pg_get_text(res, row, 33, r->missed_did, sizeof(r->missed_did));
 	v->missed_until_ms = pg_get_int(res, row, 34);
 	pg_get_text(res, row, 35, r->client_ref, sizeof(r->client_ref));
+	r->v2 = pg_get_int(res, row, 36) != 0;
 }
 
 /* Runs a one-row lookup of a verification into *out. */

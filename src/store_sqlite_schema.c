@@ -321,10 +321,13 @@ static const char *const migrations[] = {
 	"CREATE INDEX idempotency_created ON idempotency(created_ms);",
 	/*
 	 * 21: a verification's client_ref (Verify v2's start), which its
-	 * status callbacks carry back; '' when the client gave none.
+	 * status callbacks carry back ('' when the client gave none), and
+	 * whether Verify v2 started it (its callbacks then name it by the
+	 * UUID its start answered).
 	 */
 	"ALTER TABLE verifications ADD COLUMN client_ref TEXT NOT NULL "
-	"DEFAULT '';",
+	"DEFAULT '';"
+	"ALTER TABLE verifications ADD COLUMN v2 INTEGER NOT NULL DEFAULT 0;",
 };
 
 /*

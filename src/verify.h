@@ -53,6 +53,8 @@ struct verify_request_in {
 	 * VF_CLIENT_REF_MAX bytes), echoed in status callbacks; NULL: none.
 	 */
 	const char *client_ref;
+	/* 1: Verify v2's start (its callbacks name it by the UUID form). */
+	int v2;
 	struct engine_request req;
 	/*
 	 * The caller's buffer for why the number's prefix is blocked: on

@@ -55,6 +55,20 @@ static const char *current_channel(const struct vf_record *r)
 }
 
 /*
+ * The verification's id as the start that made it answered: the UUID form
+ * for Verify v2's, the 32 hex digits for the other dialects'.
+ */
+static void request_id_set(json_t *o, const struct vf_record *r)
+{
+	char uuid[UUID_LEN + 1];
+
+	if (r->v2)
+		uuid_from_hex(r->v.request_id, uuid);
+	json_object_set_new(o, "request_id",
+			    json_string(r->v2 ? uuid : r->v.request_id));
+}
+
+/*
  * The client's reference, as Vonage v2 gives it back in every callback of
  * the verification: absent when the start gave none.
  */
@@ -87,7 +101,7 @@ int verify_callback_event_body(const struct vf_record *r, const char *channel,
 	json_t *o = json_object();
 
 	json_object_set_new(o, "type", json_string("event"));
-	json_object_set_new(o, "request_id", json_string(r->v.request_id));
+	request_id_set(o, r);
 	json_object_set_new(o, "triggered_at", json_time(now));
 	json_object_set_new(o, "channel", json_string(channel));
 	json_object_set_new(o, "status", json_string(status));
@@ -307,7 +321,7 @@ static int summary_body(struct store_tx *c, const struct vf_record *r,
 		return rc;
 	o = json_object();
 	json_object_set_new(o, "type", json_string("summary"));
-	json_object_set_new(o, "request_id", json_string(r->v.request_id));
+	request_id_set(o, r);
 	json_object_set_new(o, "submitted_at", json_time(r->v.created_ms));
 	json_object_set_new(o, "finalized_at",
 			    json_time(r->v.finalized_ms ? r->v.finalized_ms

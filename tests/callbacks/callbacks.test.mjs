@@ -197,18 +197,18 @@ test('a wrong code, then the right one: events and summary, signed',
       assert.ok(!('client_ref' in a.body), 'v1 has no client_ref');
   });
 
-test('Verify v2: client_ref comes back in the events and the summary',
+test('Verify v2: its request_id (a UUID) and client_ref come back in the '
+  + 'events and the summary',
   async () => {
     const start = await v2('POST', '', { brand: 'MyApp',
       client_ref: 'basket-1138',
       workflow: [{ channel: 'sms', to: '919999900013' }] });
     assert.equal(start.status, 202, start.body);
     const uuid = JSON.parse(start.body).request_id;
-    const rid = uuid.replaceAll('-', '');
     assert.equal((await v2('POST', `/${uuid}`, { code: '0000' })).status, 400);
     const ok = await v2('POST', `/${uuid}`, { code: PINS['919999900013'] });
     assert.equal(ok.status, 200, ok.body);
-    const got = await callbacksOf(rid, 3);
+    const got = await callbacksOf(uuid, 3);
     assertSigned(got);
     assert.deepEqual(got.map((a) => [a.body.type, a.body.status,
       a.body.client_ref]),

@@ -204,15 +204,14 @@ class CallbackTests(SimTestCase):
                               headers=hdrs, auth=self.s.basic(0))
 
     def v2_start(self, number, headers=None, **extra):
-        """A v2 SMS verification of number: (its v2 id, the request_id its
-        callbacks carry)."""
+        """A v2 SMS verification of number: its id, a UUID, which its
+        callbacks carry as their request_id too."""
         body = {"brand": "AcmeCo",
                 "workflow": [{"channel": "sms", "to": number}]}
         body.update(extra)
         r = self.v2("POST", "", body, headers)
         self.assertEqual(r.status, 202, r.describe())
-        uuid = r.data["request_id"]
-        return uuid, uuid.replace("-", "")
+        return r.data["request_id"]
 
     def assert_client_ref(self, arrivals, ref):
         """Each callback carries client_ref `ref`, or none when ref is
@@ -228,16 +227,16 @@ class CallbackTests(SimTestCase):
         rx = self.start()
         number = new_number()
         key = {"Idempotency-Key": "order-7731"}
-        uuid, rid = self.v2_start(number, key, client_ref="order-7731")
+        uuid = self.v2_start(number, key, client_ref="order-7731")
         # A replay answers the same id and makes nothing new.
         self.assertEqual(self.v2_start(number, key,
-                                       client_ref="order-7731")[0], uuid)
+                                       client_ref="order-7731"), uuid)
         pin = self.sms_pin(number)
         r = self.v2("POST", "/" + uuid, {"code": wrong_pin(pin)})
         self.assertEqual(r.status, 400, r.describe())
         r = self.v2("POST", "/" + uuid, {"code": pin})
         self.assertEqual(r.status, 200, r.describe())
-        got = rx.wait_accepted(rid, 4)
+        got = rx.wait_accepted(uuid, 4)
         self.assert_signed(got)
         self.assertEqual(shape(got), [
             ("event", "sms", "sent"), ("event", "sms", "code_wrong"),
@@ -251,11 +250,11 @@ class CallbackTests(SimTestCase):
         """A v2 verification (client_ref `ref`, or none) cancelled after
         its SMS went: its three callbacks carry ref, or none."""
         extra = {} if ref is None else {"client_ref": ref}
-        uuid, rid = self.v2_start(new_number(), **extra)
-        rx.wait_accepted(rid, 1)
+        uuid = self.v2_start(new_number(), **extra)
+        rx.wait_accepted(uuid, 1)
         r = self.v2("DELETE", "/" + uuid)
         self.assertEqual(r.status, 204, r.describe())
-        got = rx.wait_accepted(rid, 3)
+        got = rx.wait_accepted(uuid, 3)
         self.assertEqual(shape(got), [("event", "sms", "sent"),
                                       ("event", "sms", "cancelled"),
                                       ("summary", None, "cancelled")])
@@ -266,9 +265,10 @@ class CallbackTests(SimTestCase):
 
     def downgrade_to_20(self):
         """The stopped server's store as migration 20 left it: no
-        client_ref column."""
+        client_ref or v2 column."""
         db = self.s.db
         db_query(db, "ALTER TABLE verifications DROP COLUMN client_ref")
+        db_query(db, "ALTER TABLE verifications DROP COLUMN v2")
         db_query(db, "UPDATE schema_version SET version = 20"
                  if BACKEND == "postgres" else "PRAGMA user_version = 20")
 
@@ -405,12 +405,16 @@ class CallbackTests(SimTestCase):
         self.assertEqual(shape(got)[-1], ("summary", None, "completed"))
 
     def test_slow_receiver_does_not_delay_requests(self):
-        rx = self.start(callback_workers=2)
+        # Held POSTs must not time out meanwhile (a loaded machine can take
+        # seconds here).
+        rx = self.start(callback_workers=2, callback_timeout_ms=60000)
         hold = threading.Event()
+        self.addCleanup(hold.set)
         rx.hold = hold
-        # Every sender waits on the receiver; the API must not.
+        # The key's senders (its share: one of two) wait on the receiver;
+        # the API must not.
         rids = [self.request(new_number(), 6) for _ in range(6)]
-        poll_until(lambda: rx.in_flight >= 2, 10, "both senders held")
+        poll_until(lambda: rx.in_flight >= 1, 10, "a sender held")
         for rid in rids:
             r = self.s.vonage("/control", {"request_id": rid,
                                            "cmd": "cancel"})
@@ -424,8 +428,11 @@ class CallbackTests(SimTestCase):
                 "the summary of %s" % rid, detail=lambda: rx.of(rid))
 
     def test_a_held_receiver_holds_at_most_its_share_of_senders(self):
-        rx = self.start(callback_workers=2)
+        # A held POST must not time out meanwhile (a loaded machine can
+        # take seconds here): its retry would be a second one in flight.
+        rx = self.start(callback_workers=2, callback_timeout_ms=60000)
         hold = threading.Event()
+        self.addCleanup(hold.set)
         rx.hold = hold
         other = Receiver()
         self.addCleanup(other.close)
