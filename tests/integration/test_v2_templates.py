@@ -7,9 +7,12 @@ the SMS it sends; and a start's sms entity_id / content_id held to the
 set's registration."""
 
 import functools
+import os
 import re
+import shutil
+import tempfile
 
-from harness import KVTestCase, SimTestCase, new_mobile
+from harness import ROOT, KVTestCase, SimTestCase, new_mobile
 from test_v2 import NEXMO, V2Steps
 
 # sms_templates/*/pin.txt, as shipped
@@ -342,6 +345,37 @@ class V2CustomTemplateTests(V2TemplateSteps, KVTestCase):
         _, r = self.start(template_id=tid)
         self.assert_status(r, 202)
         _, r = self.start(locale="hi-in")
+        self.assert_status(r, 202)
+
+    def test_a_registration_changed_on_disk_is_held_at_start(self):
+        d = tempfile.mkdtemp(prefix="kv-sms-")
+        self.addCleanup(shutil.rmtree, d, True)
+        shutil.copytree(os.path.join(ROOT, "sms_templates"), d,
+                        dirs_exist_ok=True)
+        self.s.restart(dict(self.s.settings, sms_templates=d))
+        tid = self.new_template("t")["template_id"]
+        literal = self.new_fragment(tid, "en-us", EN["text"])
+        self.new_fragment(tid, "en-gb", EN_UNIT)
+        # The operator registers "minutes" where the text said "min".
+        path = os.path.join(d, "en", "pin.txt")
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text.replace("{#var#} min.", "{#var#} minutes."))
+        self.s.restart()
+        _, items = self.listed("/%s/template_fragments" % BUILTIN)
+        self.assertIn("${time-limit} minutes.", items[0]["text"])
+        # The literal "min" is no registered text now: refused at start.
+        _, r = self.start(template_id=tid)
+        self.assert_invalid(r, "template_id")
+        # ${time-limit-unit} follows the registration's word.
+        _, r = self.start(template_id=tid, locale="en-gb")
+        self.assert_status(r, 202)
+        r = self.tpl("PATCH", "/%s/template_fragments/%s"
+                     % (tid, literal["template_fragment_id"]),
+                     {"text": EN["text"].replace("min.", "minutes.")})
+        self.assert_status(r, 200)
+        _, r = self.start(template_id=tid)
         self.assert_status(r, 202)
 
 
