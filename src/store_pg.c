@@ -300,6 +300,18 @@ int64_t pg_changed(PGresult *res)
 	return *s ? strtoll(s, NULL, 10) : 0;
 }
 
+int pg_run_found(struct store_tx *c, const char *sql, const struct pg_params *p,
+		 const char *what)
+{
+	PGresult *res = NULL;
+	int rc = pg_query(c, sql, p, &res, what);
+
+	if (rc == 0 && pg_changed(res) == 0)
+		rc = KV_ENOTFOUND;
+	PQclear(res);
+	return rc;
+}
+
 /* ---- columns ---- */
 
 int64_t pg_get_int(PGresult *res, int row, int col)

@@ -106,6 +106,10 @@ int pg_row(struct store_tx *c, const char *sql, const struct pg_params *p,
 	   PGresult **res, const char *what);
 /* Rows a statement changed (UPDATE/DELETE/INSERT without RETURNING). */
 int64_t pg_changed(PGresult *res);
+/* pg_run() of a statement that must change a row: KV_ENOTFOUND when it
+ * changed none. */
+int pg_run_found(struct store_tx *c, const char *sql, const struct pg_params *p,
+		 const char *what);
 
 /*
  * Maps a failed result (or a NULL one: the connection failed) to KV_E*:

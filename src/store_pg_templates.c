@@ -71,19 +71,6 @@ static void fragment_from_row(PGresult *res, int row, struct vf_fragment *f)
 	f->updated_ms = pg_get_int(res, row, 9);
 }
 
-/* Runs sql; KV_ENOTFOUND when it changed no row. */
-static int changed(struct store_tx *c, const char *sql,
-		   const struct pg_params *p, const char *what)
-{
-	PGresult *res = NULL;
-	int rc = pg_query(c, sql, p, &res, what);
-
-	if (rc == 0 && pg_changed(res) == 0)
-		rc = KV_ENOTFOUND;
-	PQclear(res);
-	return rc;
-}
-
 int pg_template_put(struct store_tx *c, const struct vf_template *t, int insert)
 {
 	struct pg_params p;
@@ -97,8 +84,8 @@ int pg_template_put(struct store_tx *c, const struct vf_template *t, int insert)
 	if (insert)
 		pg_param_int(&p, t->created_ms);
 	pg_param_int(&p, t->updated_ms);
-	rc = changed(c, insert ? sql_tpl_insert : sql_tpl_update, &p,
-		     insert ? "insert template" : "update template");
+	rc = pg_run_found(c, insert ? sql_tpl_insert : sql_tpl_update, &p,
+			  insert ? "insert template" : "update template");
 	if (rc != 0 || !t->is_default)
 		return rc;
 	pg_params_init(&p);
@@ -139,7 +126,7 @@ int pg_template_delete(struct store_tx *c, int64_t key_id, const char *id)
 	struct pg_params p;
 
 	scope(&p, key_id, id, NULL);
-	return changed(c, sql_tpl_delete, &p, "delete template");
+	return pg_run_found(c, sql_tpl_delete, &p, "delete template");
 }
 
 int pg_templates_foreach(struct store_tx *c, int64_t key_id,
@@ -180,8 +167,8 @@ int pg_fragment_put(struct store_tx *c, const struct vf_fragment *f, int insert)
 	if (insert)
 		pg_param_int(&p, f->created_ms);
 	pg_param_int(&p, f->updated_ms);
-	return changed(c, insert ? sql_frag_insert : sql_frag_update, &p,
-		       insert ? "insert fragment" : "update fragment");
+	return pg_run_found(c, insert ? sql_frag_insert : sql_frag_update, &p,
+			    insert ? "insert fragment" : "update fragment");
 }
 
 int pg_fragment_get(struct store_tx *c, int64_t key_id, const char *template_id,
@@ -205,7 +192,7 @@ int pg_fragment_delete(struct store_tx *c, int64_t key_id,
 	struct pg_params p;
 
 	scope(&p, key_id, template_id, id);
-	return changed(c, sql_frag_delete, &p, "delete fragment");
+	return pg_run_found(c, sql_frag_delete, &p, "delete fragment");
 }
 
 int pg_fragments_foreach(struct store_tx *c, int64_t key_id,
