@@ -12,6 +12,7 @@
 
 #include "api.h"
 #include "engine.h"
+#include "model.h"
 
 /* Every problem a v2 endpoint answers with. */
 enum v2_cond {
@@ -103,6 +104,13 @@ json_t *v2_body_object(struct http_req *req);
 /* The templates' paths (api_v2_templates.c): /v2/verify/templates... */
 #define V2_TEMPLATES "/v2/verify/templates"
 void v2_templates(struct http_req *req);
+
+/*
+ * A template or fragment id of len bytes at s, lower-cased into out
+ * (NUL-terminated).  Returns 0, or -1 when it is longer than an id.
+ */
+int v2_template_id_read(const char *s, size_t len,
+			char out[TEMPLATE_ID_LEN + 1]);
 
 /* A template as Vonage renders it (with its links), or NULL. */
 json_t *v2_template_json(const char *id, const char *name, int is_default);

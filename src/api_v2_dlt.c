@@ -237,14 +237,7 @@ enum v2_cond v2_template_for_start(int64_t key_id, const char *template_id,
 	if (!locale)
 		locale = "en-us";
 	if (template_id) {
-		size_t n = strlen(template_id);
-
-		for (size_t i = 0; i <= n && n < sizeof(id); i++)
-			id[i] = (char)(template_id[i] >= 'A' &&
-						       template_id[i] <= 'Z'
-					       ? template_id[i] + 32
-					       : template_id[i]);
-		if (n >= sizeof(id)) {
+		if (v2_template_id_read(template_id, strlen(template_id), id)) {
 			*reason = "No template of this key has this id.";
 			return V2_INVALID_PARAMS;
 		}

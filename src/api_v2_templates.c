@@ -301,7 +301,7 @@ static void template_read(struct tpl_ctx *ctx, json_t *inv, int create)
 		invalid_add(inv, "name", "1 to 64 bytes.");
 	else if (name)
 		memcpy(op->t.name, name, strlen(name) + 1);
-	else if (create)
+	else if (create && !json_object_get(ctx->body, "name"))
 		invalid_add(inv, "name", "A name is required.");
 	if (dflt && !json_is_boolean(dflt))
 		invalid_add(inv, "is_default", "Must be a boolean.");
@@ -484,6 +484,17 @@ static enum api_run answer_write(struct tpl_ctx *ctx, enum tpl_write what)
 
 /* ---- routing ---- */
 
+int v2_template_id_read(const char *s, size_t len,
+			char out[TEMPLATE_ID_LEN + 1])
+{
+	if (len > TEMPLATE_ID_LEN)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		out[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]);
+	out[len] = '\0';
+	return 0;
+}
+
 /*
  * The path after /v2/verify/templates into ctx->seg: "" the list, "/ID"
  * a template, "/ID/template_fragments" its fragments, one more segment a
@@ -498,14 +509,8 @@ static int split_path(struct tpl_ctx *ctx)
 	while (*rest == '/' && n < 3) {
 		size_t len = strcspn(rest + 1, "/");
 
-		if (len == 0 || len >= sizeof(ctx->seg[0]))
+		if (len == 0 || v2_template_id_read(rest + 1, len, ctx->seg[n]))
 			return -1;
-		for (size_t i = 0; i < len; i++)
-			ctx->seg[n][i] =
-				(char)(rest[1 + i] >= 'A' && rest[1 + i] <= 'Z'
-					       ? rest[1 + i] + 32
-					       : rest[1 + i]);
-		ctx->seg[n][len] = '\0';
 		n++;
 		rest += len + 1;
 	}

@@ -319,6 +319,8 @@ class V2CustomTemplateTests(V2TemplateSteps, KVTestCase):
                            ({"name": "x", "is_default": "yes"},
                             "is_default")):
             self.assert_invalid(self.tpl("POST", "", body), name)
+        d = self.assert_invalid(self.tpl("POST", "", {"name": 5}), "name")
+        self.assertEqual(len(d["invalid_parameters"]), 1, d)
         self.assert_invalid(self.tpl("PATCH", "/" + tid,
                                      {"is_default": 1}), "is_default")
         self.assert_invalid(self.tpl("POST", "/%s/template_fragments" % tid,
