@@ -564,30 +564,6 @@ static void v2_start_then(struct api_ctx *base, int rc)
 	v2_start_reply(ctx, r, rid, NULL);
 }
 
-/*
- * The start's template (template_id or the key's default): V2_COND_COUNT
- * when the start goes on, else the problem answered (st->invalid taken).
- */
-static enum v2_cond v2_start_template(struct v2_ctx *ctx, struct v2_start *st)
-{
-	const char *reason = NULL;
-	int has_sms = 0;
-	enum v2_cond cond;
-
-	for (size_t i = 0; i < st->nsteps; i++)
-		has_sms |= st->channels[i] == V2_CH_SMS;
-	cond = v2_template_for_start(ctx->base.call.key_id, st->template_id,
-				     st->in.lg, has_sms, &reason);
-	if (reason)
-		invalid_add(st, "template_id", reason);
-	if (cond != V2_COND_COUNT)
-		v2_problem(ctx->base.req, cond, NULL, 0, NULL,
-			   cond == V2_INVALID_PARAMS ? st->invalid : NULL);
-	if (cond != V2_INVALID_PARAMS)
-		json_decref(st->invalid);
-	return cond;
-}
-
 static enum api_run v2_start_run(struct v2_ctx *ctx)
 {
 	struct v2_start st;
@@ -607,8 +583,9 @@ static enum api_run v2_start_run(struct v2_ctx *ctx)
 			json_decref(st.invalid);
 		return API_RUN_DONE;
 	}
-	cond = v2_start_template(ctx, &st);
-	if (cond != V2_COND_COUNT)
+	json_decref(st.invalid);
+	if (v2_start_template(ctx->base.req, ctx->base.call.key_id,
+			      st.template_id, st.in.lg, st.channels, st.nsteps))
 		return API_RUN_DONE;
 	start_timing(&st);
 	st.in.countries = ctx->base.call.countries;

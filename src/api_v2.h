@@ -156,12 +156,13 @@ const struct sms_template *v2_dlt_match(const char *locale, const char *text);
 /*
  * A start's template (docs/API.md): `template_id` of the key (NULL: the
  * key's default, else the built-in set), for a start in `locale` (NULL:
- * en-us) with or without an sms step.  Returns V2_COND_COUNT when the
- * start may go on; V2_INVALID_PARAMS with *reason for template_id; or
- * V2_INTERNAL when the store failed.
+ * en-us) whose steps are channels[0..n).  Returns 0 when the start may go
+ * on, else -1 with the problem answered: 422 naming template_id (an
+ * unknown id, or an sms fragment for the locale that is no longer a
+ * registered DLT text), or 500 when the store failed.
  */
-enum v2_cond v2_template_for_start(int64_t key_id, const char *template_id,
-				   const char *locale, int has_sms,
-				   const char **reason);
+int v2_start_template(struct http_req *req, int64_t key_id,
+		      const char *template_id, const char *locale,
+		      const enum v2_channel *channels, size_t n);
 
 #endif

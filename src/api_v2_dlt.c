@@ -223,9 +223,10 @@ const struct sms_template *v2_dlt_match(const char *locale, const char *text)
 
 /* ---- a start's template ---- */
 
-enum v2_cond v2_template_for_start(int64_t key_id, const char *template_id,
-				   const char *locale, int has_sms,
-				   const char **reason)
+/* Why the start's template will not do (NULL: it will), or -1 in *err
+ * when the store failed. */
+static const char *start_refusal(int64_t key_id, const char *template_id,
+				 const char *locale, int has_sms, int *err)
 {
 	struct vf_template t;
 	struct vf_fragment f;
@@ -233,33 +234,44 @@ enum v2_cond v2_template_for_start(int64_t key_id, const char *template_id,
 	char id[TEMPLATE_ID_LEN + 1];
 	int rc;
 
-	*reason = NULL;
-	if (!locale)
-		locale = "en-us";
+	*err = 0;
 	if (template_id) {
-		if (v2_template_id_read(template_id, strlen(template_id), id)) {
-			*reason = "No template of this key has this id.";
-			return V2_INVALID_PARAMS;
-		}
+		if (v2_template_id_read(template_id, strlen(template_id), id))
+			return "No template of this key has this id.";
 		if (v2_builtin_is(id))
-			return V2_COND_COUNT;
+			return NULL;
 	}
 	rc = verify_template_pick(key_id, template_id ? id : NULL, "sms",
 				  locale, &t, &f);
-	if (rc == KV_ENOTFOUND) {
-		*reason = "No template of this key has this id.";
-		return V2_INVALID_PARAMS;
-	}
-	if (rc != 0)
-		return V2_INTERNAL;
-	if (!has_sms || !f.id[0])
-		return V2_COND_COUNT;
+	if (rc == KV_ENOTFOUND)
+		return "No template of this key has this id.";
+	*err = rc != 0;
+	if (rc != 0 || !has_sms || !f.id[0])
+		return NULL;
 	/* The set on disk may have changed since the fragment was made. */
 	reg = v2_dlt_match(locale, f.text);
-	if (!reg || strcmp(reg->template_id, f.dlt_template_id) != 0) {
-		*reason = "The template's sms fragment for this locale is no "
-			  "longer one of this server's registered DLT texts.";
-		return V2_INVALID_PARAMS;
-	}
-	return V2_COND_COUNT;
+	if (!reg || strcmp(reg->template_id, f.dlt_template_id) != 0)
+		return "The template's sms fragment for this locale is no "
+		       "longer one of this server's registered DLT texts.";
+	return NULL;
+}
+
+int v2_start_template(struct http_req *req, int64_t key_id,
+		      const char *template_id, const char *locale,
+		      const enum v2_channel *channels, size_t n)
+{
+	int has_sms = 0, err;
+	const char *why;
+
+	for (size_t i = 0; i < n; i++)
+		has_sms |= channels[i] == V2_CH_SMS;
+	why = start_refusal(key_id, template_id, locale ? locale : "en-us",
+			    has_sms, &err);
+	if (err)
+		v2_problem(req, V2_INTERNAL, NULL, 0, NULL, NULL);
+	else if (why)
+		v2_problem(req, V2_INVALID_PARAMS, NULL, 0, NULL,
+			   json_pack("[{s:s,s:s}]", "name", "template_id",
+				     "reason", why));
+	return err || why ? -1 : 0;
 }
