@@ -58,8 +58,17 @@ static void v2_send(struct http_req *req, unsigned int status, const char *type,
 	http_reply(req, status, type, text, text ? strlen(text) : 0);
 }
 
+void v2_reply(struct http_req *req, unsigned int status, json_t *o)
+{
+	if (!o) {
+		v2_problem(req, V2_INTERNAL, NULL, 0, NULL, NULL);
+		return;
+	}
+	v2_send(req, status, "application/json", o);
+}
+
 /* A reply without a body (204, and next_workflow's 200). */
-static void v2_send_empty(struct http_req *req, unsigned int status)
+void v2_send_empty(struct http_req *req, unsigned int status)
 {
 	http_reply_copy(req, status, "text/plain", "");
 }
@@ -161,25 +170,31 @@ static void v2_path_id(struct v2_ctx *ctx)
 	log_context_request_id(ctx->id);
 }
 
+json_t *v2_body_object(struct http_req *req)
+{
+	const struct buf *b = &req->body;
+	json_error_t err;
+	json_t *o;
+
+	if (b->len == 0)
+		return json_object();
+	o = json_loadb(b->data, b->len, JSON_REJECT_DUPLICATES, &err);
+	if (!o || !json_is_object(o)) {
+		v2_problem(req, V2_INVALID_JSON,
+			   o ? "The request body must be a JSON object."
+			     : "The request body is not valid JSON.",
+			   0, NULL, NULL);
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* The body as a JSON object ({} when empty), or a 400 answered. */
 static int v2_body(struct v2_ctx *ctx)
 {
-	const struct buf *b = &ctx->base.req->body;
-	json_error_t err;
-
-	if (b->len == 0) {
-		ctx->body = json_object();
-		return 0;
-	}
-	ctx->body = json_loadb(b->data, b->len, JSON_REJECT_DUPLICATES, &err);
-	if (!ctx->body || !json_is_object(ctx->body)) {
-		v2_problem(ctx->base.req, V2_INVALID_JSON,
-			   ctx->body ? "The request body must be a JSON object."
-				     : "The request body is not valid JSON.",
-			   0, NULL, NULL);
-		return -1;
-	}
-	return 0;
+	ctx->body = v2_body_object(ctx->base.req);
+	return ctx->body ? 0 : -1;
 }
 
 static enum api_run v2_run(struct api_ctx *base, enum api_fail f)
@@ -228,6 +243,7 @@ struct v2_start {
 	size_t nsteps;
 	int channel_timeout;
 	const char *dlt_ids[2]; /* the first sms step's entity_id, content_id */
+	const char *template_id; /* NULL: the key's default */
 };
 
 static void invalid_add(struct v2_start *st, const char *name,
@@ -414,9 +430,7 @@ static enum v2_cond start_read(struct v2_start *st, json_t *body)
 		 (size_t)st->in.req.code_length != strlen(code))
 		invalid_add(st, "code_length", "Must be the code's length.");
 	st->in.pin = code;
-	if (json_object_get(body, "template_id"))
-		invalid_add(st, "template_id",
-			    "This server sends its own DLT templates.");
+	st->template_id = str_member(st, body, "template_id", "template_id");
 	if (fraud && !json_is_boolean(fraud))
 		invalid_add(st, "fraud_check", "Must be a boolean.");
 	if (json_array_size(st->invalid))
@@ -571,6 +585,9 @@ static enum api_run v2_start_run(struct v2_ctx *ctx)
 		return API_RUN_DONE;
 	}
 	json_decref(st.invalid);
+	if (v2_start_template(ctx->base.req, ctx->base.call.key_id,
+			      st.template_id, st.in.lg, st.channels, st.nsteps))
+		return API_RUN_DONE;
 	start_timing(&st);
 	st.in.countries = ctx->base.call.countries;
 	st.in.block_reason = ctx->block_reason;
@@ -785,14 +802,14 @@ static void v2_entry(struct http_req *req)
 }
 
 /*
- * GET is for the templates only: elsewhere http.c answers it 405 as for
- * any other path.  The templates' route comes first, so it takes their
- * writes too (refused there).
+ * GET and PATCH are for the templates only: elsewhere http.c answers them
+ * 405 as for any other method a path does not serve.  The templates'
+ * route comes first, so it takes every method under its prefix.
  */
 const struct route v2_routes[] = {
 	{V2_PREFIX, v2_entry, HTTP_POST, 0, NULL},
-	{V2_TEMPLATES, v2_templates, HTTP_GET | HTTP_POST | HTTP_DELETE, 1,
-	 NULL},
+	{V2_TEMPLATES, v2_templates,
+	 HTTP_GET | HTTP_POST | HTTP_PATCH | HTTP_DELETE, 1, NULL},
 	{V2_PREFIX "/", v2_entry, HTTP_POST | HTTP_DELETE, 1, NULL},
 	{NULL, NULL, 0, 0, NULL},
 };

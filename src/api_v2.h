@@ -12,6 +12,7 @@
 
 #include "api.h"
 #include "engine.h"
+#include "model.h"
 
 /* Every problem a v2 endpoint answers with. */
 enum v2_cond {
@@ -34,6 +35,7 @@ enum v2_cond {
 	V2_EXPIRED,        /* 410 */
 	V2_INVALID_PARAMS, /* 422, with invalid_parameters */
 	V2_THROTTLED,      /* 429, with Retry-After */
+	V2_CONFLICT,       /* 409, arg: why (the templates) */
 	V2_COND_COUNT,
 };
 
@@ -89,9 +91,78 @@ void v2_problem(struct http_req *req, enum v2_cond cond, const char *arg,
 		int num, const char *rid, json_t *invalid);
 /* Answers a call api_prepare() refused (f != API_READY). */
 void v2_refuse(struct http_req *req, enum api_fail f);
+/* Answers `o` (taken) as JSON with `status`; a NULL o answers 500. */
+void v2_reply(struct http_req *req, unsigned int status, json_t *o);
+/* Answers `status` without a body (204). */
+void v2_send_empty(struct http_req *req, unsigned int status);
+/*
+ * The request's body as a JSON object ({} when empty), or NULL with a 400
+ * problem answered.  The caller frees it.
+ */
+json_t *v2_body_object(struct http_req *req);
 
-/* The templates' paths (api_v2_templates.c): GET /v2/verify/templates... */
+/* The templates' paths (api_v2_templates.c): /v2/verify/templates... */
 #define V2_TEMPLATES "/v2/verify/templates"
 void v2_templates(struct http_req *req);
+
+/*
+ * A template or fragment id of len bytes at s, lower-cased into out
+ * (NUL-terminated).  Returns 0, or -1 when it is longer than an id.
+ */
+int v2_template_id_read(const char *s, size_t len,
+			char out[TEMPLATE_ID_LEN + 1]);
+
+/* A template as Vonage renders it (with its links), or NULL. */
+json_t *v2_template_json(const char *id, const char *name, int is_default);
+
+/* ---- the DLT set as a read-only template (api_v2_dlt.c) ---- */
+
+#define V2_BUILTIN_ID "6b1f4ad2-0c4e-4d63-9a51-2f7d3c8e9b10"
+#define V2_BUILTIN_NAME "dlt"
+
+/* Why a voice fragment is refused (docs/API.md, "Templates"). */
+#define V2_VOICE_FRAGMENT_REASON                                               \
+	"This server's calls speak its own IVR prompts, with the code read "   \
+	"digit by digit: voice fragments are not supported."
+
+struct sms_template;
+
+/* 1 when id (lower case) is the built-in template's. */
+int v2_builtin_is(const char *id);
+/* The built-in template; is_default when the key has no default of its
+ * own.  The caller frees it. */
+json_t *v2_builtin_json(int is_default);
+/* Its fragments, one per locale with a set (a new array), and the one of
+ * id `fid` (NULL when none).  The caller frees them. */
+json_t *v2_builtin_fragments(void);
+json_t *v2_builtin_fragment(const char *fid);
+
+/*
+ * Why a fragment's text is refused whatever its channel (a static
+ * sentence), or NULL: it must hold ${code}, use no variable but ${code},
+ * ${brand}, ${time-limit} and ${time-limit-unit}, and fit
+ * FRAGMENT_TEXT_MAX.
+ */
+const char *v2_fragment_text_check(const char *text);
+
+/*
+ * The registered DLT template an sms fragment's text is for `locale`
+ * (Vonage's): the locale's registered text with ${code}, ${brand} and
+ * ${time-limit} in its slots and ${time-limit-unit} standing for the word
+ * after the time-limit slot.  NULL when it is none.
+ */
+const struct sms_template *v2_dlt_match(const char *locale, const char *text);
+
+/*
+ * A start's template (docs/API.md): `template_id` of the key (NULL: the
+ * key's default, else the built-in set), for a start in `locale` (NULL:
+ * en-us) whose steps are channels[0..n).  Returns 0 when the start may go
+ * on, else -1 with the problem answered: 422 naming template_id (an
+ * unknown id, or an sms fragment for the locale that is no longer a
+ * registered DLT text), or 500 when the store failed.
+ */
+int v2_start_template(struct http_req *req, int64_t key_id,
+		      const char *template_id, const char *locale,
+		      const enum v2_channel *channels, size_t n);
 
 #endif

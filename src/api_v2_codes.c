@@ -61,6 +61,7 @@ static const struct v2_problem problems[V2_COND_COUNT] = {
 			       "invalid."},
 	[V2_THROTTLED] = {429, VONAGE "#throttled", "Rate Limit Hit",
 			  "Please wait, then retry your request"},
+	[V2_CONFLICT] = {409, NEXMO "#conflict", "Conflict", "%s"},
 };
 
 const struct v2_problem *v2_problem_of(enum v2_cond cond)

@@ -145,7 +145,7 @@ static enum http_method method_of(const char *m)
 	} methods[] = {
 		{"GET", HTTP_GET},       {"POST", HTTP_POST},
 		{"HEAD", HTTP_HEAD},     {"OPTIONS", HTTP_OPTIONS},
-		{"DELETE", HTTP_DELETE},
+		{"DELETE", HTTP_DELETE}, {"PATCH", HTTP_PATCH},
 	};
 
 	for (size_t i = 0; i < ARRAY_LEN(methods); i++)

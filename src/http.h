@@ -20,6 +20,7 @@ enum http_method {
 	HTTP_OPTIONS = 8,
 	HTTP_OTHER = 16,
 	HTTP_DELETE = 32,
+	HTTP_PATCH = 64,
 };
 
 /* One request, from the first byte to the response. Owned by http.c. */

@@ -218,4 +218,34 @@ struct vf_callback {
 	char api_key[40];       /* the key's, read by the claim */
 };
 
+/*
+ * Verify v2 templates of one API key (docs/API.md, "Templates"): a named
+ * set of fragments, one per channel and locale.  Ids are UUIDs.
+ */
+#define TEMPLATE_ID_LEN 36
+#define TEMPLATE_NAME_MAX 64   /* bytes of a template's name */
+#define FRAGMENT_TEXT_MAX 1024 /* bytes of a fragment's text with its NUL */
+
+struct vf_template {
+	char id[TEMPLATE_ID_LEN + 1];
+	int64_t key_id;
+	char name[TEMPLATE_NAME_MAX + 1];
+	int is_default; /* the key's one default (at most one per key) */
+	int64_t created_ms, updated_ms;
+};
+
+/* One text of a template, for a channel ("sms", "voice") and a locale. */
+struct vf_fragment {
+	char id[TEMPLATE_ID_LEN + 1];
+	char template_id[TEMPLATE_ID_LEN + 1];
+	int64_t key_id;
+	char channel[8];
+	char locale[8]; /* Vonage's, lower case ("en-us") */
+	char text[FRAGMENT_TEXT_MAX];
+	/* The DLT registration an sms text is ("" for none). */
+	char dlt_template_id[20];
+	char dlt_entity_id[32];
+	int64_t created_ms, updated_ms;
+};
+
 #endif

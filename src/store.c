@@ -268,6 +268,57 @@ int store_idem_put(struct store_tx *c, const struct idem_record *r,
 	return ops->idem_put(c, r, since_ms);
 }
 
+int store_template_put(struct store_tx *c, const struct vf_template *t,
+		       int insert)
+{
+	return ops->template_put(c, t, insert);
+}
+
+int store_template_get(struct store_tx *c, int64_t key_id, const char *id,
+		       struct vf_template *out)
+{
+	return ops->template_get(c, key_id, id, out);
+}
+
+int store_template_delete(struct store_tx *c, int64_t key_id, const char *id)
+{
+	return ops->template_delete(c, key_id, id);
+}
+
+int store_templates_foreach(struct store_tx *c, int64_t key_id,
+			    int (*cb)(const struct vf_template *t, void *arg),
+			    void *arg)
+{
+	return ops->templates_foreach(c, key_id, cb, arg);
+}
+
+int store_fragment_put(struct store_tx *c, const struct vf_fragment *f,
+		       int insert)
+{
+	return ops->fragment_put(c, f, insert);
+}
+
+int store_fragment_get(struct store_tx *c, int64_t key_id,
+		       const char *template_id, const char *id,
+		       struct vf_fragment *out)
+{
+	return ops->fragment_get(c, key_id, template_id, id, out);
+}
+
+int store_fragment_delete(struct store_tx *c, int64_t key_id,
+			  const char *template_id, const char *id)
+{
+	return ops->fragment_delete(c, key_id, template_id, id);
+}
+
+int store_fragments_foreach(struct store_tx *c, int64_t key_id,
+			    const char *template_id,
+			    int (*cb)(const struct vf_fragment *f, void *arg),
+			    void *arg)
+{
+	return ops->fragments_foreach(c, key_id, template_id, cb, arg);
+}
+
 int store_verification_next_id(struct store_tx *c, int64_t *id)
 {
 	return ops->verification_next_id(c, id);

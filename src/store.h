@@ -205,6 +205,34 @@ int store_idem_get(struct store_tx *c, int64_t key_id, const char *idem_key,
 		   int64_t since_ms, struct idem_record *out);
 int store_idem_put(struct store_tx *c, const struct idem_record *r,
 		   int64_t since_ms);
+/*
+ * Verify v2 templates and their fragments, scoped to one key: a lookup of
+ * another key's id finds nothing.  put: inserts (`insert` 1) or updates the
+ * name and is_default (0), KV_EDUP for a name the key has; is_default 1
+ * clears the key's other templates' default in the same write.
+ * fragment_put: inserts or updates the text and DLT ids, KV_EDUP for a
+ * channel and locale the template has.  get and delete: KV_ENOTFOUND when
+ * none.  The lists go by creation time; cb returns non-zero to stop.
+ */
+int store_template_put(struct store_tx *c, const struct vf_template *t,
+		       int insert);
+int store_template_get(struct store_tx *c, int64_t key_id, const char *id,
+		       struct vf_template *out);
+int store_template_delete(struct store_tx *c, int64_t key_id, const char *id);
+int store_templates_foreach(struct store_tx *c, int64_t key_id,
+			    int (*cb)(const struct vf_template *t, void *arg),
+			    void *arg);
+int store_fragment_put(struct store_tx *c, const struct vf_fragment *f,
+		       int insert);
+int store_fragment_get(struct store_tx *c, int64_t key_id,
+		       const char *template_id, const char *id,
+		       struct vf_fragment *out);
+int store_fragment_delete(struct store_tx *c, int64_t key_id,
+			  const char *template_id, const char *id);
+int store_fragments_foreach(struct store_tx *c, int64_t key_id,
+			    const char *template_id,
+			    int (*cb)(const struct vf_fragment *f, void *arg),
+			    void *arg);
 
 /*
  * Verifications.  Lookups by request id are scoped to one key.  A new

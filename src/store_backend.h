@@ -67,6 +67,26 @@ struct store_ops {
 			struct idem_record *out);
 	int (*idem_put)(struct store_tx *c, const struct idem_record *r,
 			int64_t since_ms);
+	int (*template_put)(struct store_tx *c, const struct vf_template *t,
+			    int insert);
+	int (*template_get)(struct store_tx *c, int64_t key_id, const char *id,
+			    struct vf_template *out);
+	int (*template_delete)(struct store_tx *c, int64_t key_id,
+			       const char *id);
+	int (*templates_foreach)(struct store_tx *c, int64_t key_id,
+				 int (*cb)(const struct vf_template *t,
+					   void *arg),
+				 void *arg);
+	int (*fragment_put)(struct store_tx *c, const struct vf_fragment *f,
+			    int insert);
+	int (*fragment_get)(struct store_tx *c, int64_t key_id,
+			    const char *template_id, const char *id,
+			    struct vf_fragment *out);
+	int (*fragment_delete)(struct store_tx *c, int64_t key_id,
+			       const char *template_id, const char *id);
+	int (*fragments_foreach)(
+		struct store_tx *c, int64_t key_id, const char *template_id,
+		int (*cb)(const struct vf_fragment *f, void *arg), void *arg);
 	int (*verification_next_id)(struct store_tx *c, int64_t *id);
 	int (*verification_insert)(struct store_tx *c, struct vf_record *r);
 	int (*verification_get)(struct store_tx *c, const char *request_id,

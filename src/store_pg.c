@@ -300,6 +300,18 @@ int64_t pg_changed(PGresult *res)
 	return *s ? strtoll(s, NULL, 10) : 0;
 }
 
+int pg_run_found(struct store_tx *c, const char *sql, const struct pg_params *p,
+		 const char *what)
+{
+	PGresult *res = NULL;
+	int rc = pg_query(c, sql, p, &res, what);
+
+	if (rc == 0 && pg_changed(res) == 0)
+		rc = KV_ENOTFOUND;
+	PQclear(res);
+	return rc;
+}
+
 /* ---- columns ---- */
 
 int64_t pg_get_int(PGresult *res, int row, int col)
@@ -577,6 +589,14 @@ const struct store_ops store_pg_ops = {
 	.apps_foreach = pg_apps_foreach,
 	.idem_get = pg_idem_get,
 	.idem_put = pg_idem_put,
+	.template_put = pg_template_put,
+	.template_get = pg_template_get,
+	.template_delete = pg_template_delete,
+	.templates_foreach = pg_templates_foreach,
+	.fragment_put = pg_fragment_put,
+	.fragment_get = pg_fragment_get,
+	.fragment_delete = pg_fragment_delete,
+	.fragments_foreach = pg_fragments_foreach,
 	.verification_next_id = pg_verification_next_id,
 	.verification_insert = pg_verification_insert,
 	.verification_get = pg_verification_get,

@@ -106,6 +106,10 @@ int pg_row(struct store_tx *c, const char *sql, const struct pg_params *p,
 	   PGresult **res, const char *what);
 /* Rows a statement changed (UPDATE/DELETE/INSERT without RETURNING). */
 int64_t pg_changed(PGresult *res);
+/* pg_run() of a statement that must change a row: KV_ENOTFOUND when it
+ * changed none. */
+int pg_run_found(struct store_tx *c, const char *sql, const struct pg_params *p,
+		 const char *what);
 
 /*
  * Maps a failed result (or a NULL one: the connection failed) to KV_E*:
@@ -238,6 +242,24 @@ int pg_idem_get(struct store_tx *c, int64_t key_id, const char *idem_key,
 		int64_t since_ms, struct idem_record *out);
 int pg_idem_put(struct store_tx *c, const struct idem_record *r,
 		int64_t since_ms);
+int pg_template_put(struct store_tx *c, const struct vf_template *t,
+		    int insert);
+int pg_template_get(struct store_tx *c, int64_t key_id, const char *id,
+		    struct vf_template *out);
+int pg_template_delete(struct store_tx *c, int64_t key_id, const char *id);
+int pg_templates_foreach(struct store_tx *c, int64_t key_id,
+			 int (*cb)(const struct vf_template *t, void *arg),
+			 void *arg);
+int pg_fragment_put(struct store_tx *c, const struct vf_fragment *f,
+		    int insert);
+int pg_fragment_get(struct store_tx *c, int64_t key_id, const char *template_id,
+		    const char *id, struct vf_fragment *out);
+int pg_fragment_delete(struct store_tx *c, int64_t key_id,
+		       const char *template_id, const char *id);
+int pg_fragments_foreach(struct store_tx *c, int64_t key_id,
+			 const char *template_id,
+			 int (*cb)(const struct vf_fragment *f, void *arg),
+			 void *arg);
 int pg_verification_next_id(struct store_tx *c, int64_t *id);
 int pg_verification_insert(struct store_tx *c, struct vf_record *r);
 int pg_verification_get(struct store_tx *c, const char *request_id,

@@ -77,19 +77,6 @@ int pg_key_callback_get(struct store_tx *c, int64_t key_id,
 	return rc;
 }
 
-/* Runs a statement that must change one row: KV_ENOTFOUND when none. */
-static int change_one(struct store_tx *c, const char *sql,
-		      const struct pg_params *p, const char *what)
-{
-	PGresult *res = NULL;
-	int rc = pg_query(c, sql, p, &res, what);
-
-	if (rc == 0 && pg_changed(res) == 0)
-		rc = KV_ENOTFOUND;
-	PQclear(res);
-	return rc;
-}
-
 int pg_key_callback_set(struct store_tx *c, const char *api_key,
 			const struct key_callback *cb)
 {
@@ -99,7 +86,7 @@ int pg_key_callback_set(struct store_tx *c, const char *api_key,
 	pg_param_text(&p, api_key);
 	pg_param_text(&p, cb->url);
 	pg_param_text(&p, cb->secret);
-	return change_one(c, sql_key_set, &p, "set key callback");
+	return pg_run_found(c, sql_key_set, &p, "set key callback");
 }
 
 int pg_callback_insert(struct store_tx *c, const struct vf_callback *cb,
@@ -165,7 +152,7 @@ int pg_callback_done(struct store_tx *c, const struct vf_callback *cb,
 	pg_param_int(&p, now);
 	pg_param_text(&p, error ? error : "");
 	pg_param_int(&p, lease_until);
-	rc = change_one(c, sql_done, &p, "finish callback");
+	rc = pg_run_found(c, sql_done, &p, "finish callback");
 	if (rc != 0)
 		return rc;
 	pg_params_init(&p);
@@ -184,7 +171,7 @@ int pg_callback_retry(struct store_tx *c, int64_t id, int64_t lease_until,
 	pg_param_int(&p, due_ms);
 	pg_param_text(&p, error ? error : "");
 	pg_param_int(&p, lease_until);
-	return change_one(c, sql_retry, &p, "retry callback");
+	return pg_run_found(c, sql_retry, &p, "retry callback");
 }
 
 int pg_callback_next_due(struct store_tx *c, int64_t *due_ms)

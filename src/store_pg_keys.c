@@ -94,19 +94,6 @@ static void pg_key_from_row(PGresult *res, int row, struct key_info *k)
 	pg_get_text(res, row, 10, k->owner, sizeof(k->owner));
 }
 
-/* Runs an UPDATE; KV_ENOTFOUND when it changed no row. */
-static int pg_run_changed(struct store_tx *c, const char *sql,
-			  const struct pg_params *p, const char *what)
-{
-	PGresult *res = NULL;
-	int rc = pg_query(c, sql, p, &res, what);
-
-	if (rc == 0 && pg_changed(res) == 0)
-		rc = KV_ENOTFOUND;
-	PQclear(res);
-	return rc;
-}
-
 /* Whether `sql` returns a row: *found 1 or 0. */
 static int pg_exists(struct store_tx *c, const char *sql,
 		     const struct pg_params *p, const char *what, int *found)
@@ -169,8 +156,8 @@ int pg_key_revoke(struct store_tx *c, const char *api_key, int64_t now_ms)
 	pg_params_init(&p);
 	pg_param_text(&p, api_key);
 	pg_param_int(&p, now_ms);
-	return pg_cache_changed(c, pg_run_changed(c, sql_key_revoke, &p,
-						  "revoke key"));
+	return pg_cache_changed(c, pg_run_found(c, sql_key_revoke, &p,
+						"revoke key"));
 }
 
 int pg_key_set_owner(struct store_tx *c, const char *api_key, const char *owner)
@@ -180,8 +167,8 @@ int pg_key_set_owner(struct store_tx *c, const char *api_key, const char *owner)
 	pg_params_init(&p);
 	pg_param_text(&p, api_key);
 	pg_param_text(&p, owner);
-	return pg_cache_changed(c, pg_run_changed(c, sql_key_set_owner, &p,
-						  "set key owner"));
+	return pg_cache_changed(c, pg_run_found(c, sql_key_set_owner, &p,
+						"set key owner"));
 }
 
 int pg_key_set_missed_call(struct store_tx *c, const char *api_key, int on)
@@ -191,8 +178,8 @@ int pg_key_set_missed_call(struct store_tx *c, const char *api_key, int on)
 	pg_params_init(&p);
 	pg_param_text(&p, api_key);
 	pg_param_int(&p, on);
-	return pg_run_changed(c, sql_key_set_missed_call, &p,
-			      "set key missed call");
+	return pg_run_found(c, sql_key_set_missed_call, &p,
+			    "set key missed call");
 }
 
 int pg_keys_foreach(struct store_tx *c,

@@ -277,6 +277,27 @@ static const char *const migrations[] = {
 	"ALTER TABLE verifications ADD COLUMN client_ref text NOT NULL "
 	"DEFAULT '';"
 	"ALTER TABLE verifications ADD COLUMN v2 integer NOT NULL DEFAULT 0;",
+	/* 22 (as SQLite's): v2 templates and their fragments. */
+	"CREATE TABLE templates ("
+	"  id text PRIMARY KEY,"
+	"  key_id bigint NOT NULL REFERENCES api_keys(id),"
+	"  name text NOT NULL,"
+	"  is_default integer NOT NULL DEFAULT 0,"
+	"  created_ms bigint NOT NULL,"
+	"  updated_ms bigint NOT NULL,"
+	"  UNIQUE (key_id, name));"
+	"CREATE TABLE template_fragments ("
+	"  id text PRIMARY KEY,"
+	"  template_id text NOT NULL REFERENCES templates(id),"
+	"  key_id bigint NOT NULL,"
+	"  channel text NOT NULL,"
+	"  locale text NOT NULL,"
+	"  text text NOT NULL,"
+	"  dlt_template_id text NOT NULL DEFAULT '',"
+	"  dlt_entity_id text NOT NULL DEFAULT '',"
+	"  created_ms bigint NOT NULL,"
+	"  updated_ms bigint NOT NULL,"
+	"  UNIQUE (template_id, channel, locale));",
 };
 
 /*

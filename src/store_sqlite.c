@@ -209,6 +209,35 @@ static const char *const stmt_sql[STMT_COUNT] = {
 			  "lease_until_ms = ?4 AND state = 0",
 	[STMT_CB_NEXT_DUE] = "SELECT due_ms FROM callbacks WHERE state = 0 "
 			     "ORDER BY due_ms LIMIT 1",
+	[STMT_TPL_INSERT] = "INSERT INTO templates (id, key_id, name, "
+			    "is_default, created_ms, updated_ms) VALUES (?1, "
+			    "?2, ?3, ?4, ?5, ?6)",
+	[STMT_TPL_UPDATE] = "UPDATE templates SET name = ?3, is_default = ?4, "
+			    "updated_ms = ?6 WHERE id = ?1 AND key_id = ?2",
+	[STMT_TPL_UNDEFAULT] = "UPDATE templates SET is_default = 0 WHERE "
+			       "key_id = ?1 AND id <> ?2 AND is_default = 1",
+	[STMT_TPL_GET] = "SELECT " SQLITE_TPL_COLUMNS
+			 " WHERE key_id = ?1 AND id = ?2",
+	[STMT_TPL_DELETE] = "DELETE FROM templates WHERE key_id = ?1 AND "
+			    "id = ?2",
+	[STMT_TPL_LIST] = "SELECT " SQLITE_TPL_COLUMNS
+			  " WHERE key_id = ?1 ORDER BY created_ms, id",
+	[STMT_FRAG_INSERT] = "INSERT INTO template_fragments (id, "
+			     "template_id, key_id, channel, locale, text, "
+			     "dlt_template_id, dlt_entity_id, created_ms, "
+			     "updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+			     "?8, ?9, ?10)",
+	[STMT_FRAG_UPDATE] = "UPDATE template_fragments SET text = ?6, "
+			     "dlt_template_id = ?7, dlt_entity_id = ?8, "
+			     "updated_ms = ?10 WHERE id = ?1 AND "
+			     "template_id = ?2 AND key_id = ?3",
+	[STMT_FRAG_GET] = "SELECT " SQLITE_FRAG_COLUMNS
+			  " WHERE key_id = ?1 AND template_id = ?2 AND id = ?3",
+	[STMT_FRAG_DELETE] = "DELETE FROM template_fragments WHERE key_id = "
+			     "?1 AND template_id = ?2 AND id = ?3",
+	[STMT_FRAG_LIST] = "SELECT " SQLITE_FRAG_COLUMNS
+			   " WHERE key_id = ?1 AND template_id = ?2 ORDER BY "
+			   "created_ms, id",
 	/* Newest first, by rowid: the caller stops past its window. */
 	[STMT_NUMBER_RECENT] = "SELECT number, created_ms, test_number FROM "
 			       "verifications ORDER BY id DESC",
@@ -565,6 +594,14 @@ const struct store_ops store_sqlite_ops = {
 	.apps_foreach = sqlite_apps_foreach,
 	.idem_get = sqlite_idem_get,
 	.idem_put = sqlite_idem_put,
+	.template_put = sqlite_template_put,
+	.template_get = sqlite_template_get,
+	.template_delete = sqlite_template_delete,
+	.templates_foreach = sqlite_templates_foreach,
+	.fragment_put = sqlite_fragment_put,
+	.fragment_get = sqlite_fragment_get,
+	.fragment_delete = sqlite_fragment_delete,
+	.fragments_foreach = sqlite_fragments_foreach,
 	.verification_next_id = sqlite_verification_next_id,
 	.verification_insert = sqlite_verification_insert,
 	.verification_get = sqlite_verification_get,

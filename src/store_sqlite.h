@@ -85,8 +85,26 @@ enum stmt_id {
 	STMT_CB_UNPARK,
 	STMT_CB_RETRY,
 	STMT_CB_NEXT_DUE,
+	STMT_TPL_INSERT,
+	STMT_TPL_UPDATE,
+	STMT_TPL_UNDEFAULT,
+	STMT_TPL_GET,
+	STMT_TPL_DELETE,
+	STMT_TPL_LIST,
+	STMT_FRAG_INSERT,
+	STMT_FRAG_UPDATE,
+	STMT_FRAG_GET,
+	STMT_FRAG_DELETE,
+	STMT_FRAG_LIST,
 	STMT_COUNT
 };
+
+/* The columns the templates' rows are read with (store_sqlite_templates.c). */
+#define SQLITE_TPL_COLUMNS                                                     \
+	"id, key_id, name, is_default, created_ms, updated_ms FROM templates"
+#define SQLITE_FRAG_COLUMNS                                                    \
+	"id, template_id, key_id, channel, locale, text, dlt_template_id, "    \
+	"dlt_entity_id, created_ms, updated_ms FROM template_fragments"
 
 /* The due time of a parked callback (store.h), as SQL: INT64_MAX. */
 #define CALLBACK_PARKED "9223372036854775807"
@@ -171,6 +189,25 @@ int sqlite_idem_get(struct store_tx *c, int64_t key_id, const char *idem_key,
 		    int64_t since_ms, struct idem_record *out);
 int sqlite_idem_put(struct store_tx *c, const struct idem_record *r,
 		    int64_t since_ms);
+int sqlite_template_put(struct store_tx *c, const struct vf_template *t,
+			int insert);
+int sqlite_template_get(struct store_tx *c, int64_t key_id, const char *id,
+			struct vf_template *out);
+int sqlite_template_delete(struct store_tx *c, int64_t key_id, const char *id);
+int sqlite_templates_foreach(struct store_tx *c, int64_t key_id,
+			     int (*cb)(const struct vf_template *t, void *arg),
+			     void *arg);
+int sqlite_fragment_put(struct store_tx *c, const struct vf_fragment *f,
+			int insert);
+int sqlite_fragment_get(struct store_tx *c, int64_t key_id,
+			const char *template_id, const char *id,
+			struct vf_fragment *out);
+int sqlite_fragment_delete(struct store_tx *c, int64_t key_id,
+			   const char *template_id, const char *id);
+int sqlite_fragments_foreach(struct store_tx *c, int64_t key_id,
+			     const char *template_id,
+			     int (*cb)(const struct vf_fragment *f, void *arg),
+			     void *arg);
 int sqlite_verification_next_id(struct store_tx *c, int64_t *id);
 int sqlite_verification_insert(struct store_tx *c, struct vf_record *r);
 int sqlite_verification_get(struct store_tx *c, const char *request_id,

@@ -328,6 +328,31 @@ static const char *const migrations[] = {
 	"ALTER TABLE verifications ADD COLUMN client_ref TEXT NOT NULL "
 	"DEFAULT '';"
 	"ALTER TABLE verifications ADD COLUMN v2 INTEGER NOT NULL DEFAULT 0;",
+	/*
+	 * 22: Verify v2 templates of each key and their fragments (one text
+	 * per channel and locale; an sms text with the DLT registration it
+	 * is).  A key's names are unique, and a template's channel+locale.
+	 */
+	"CREATE TABLE templates ("
+	"  id TEXT PRIMARY KEY,"
+	"  key_id INTEGER NOT NULL REFERENCES api_keys(id),"
+	"  name TEXT NOT NULL,"
+	"  is_default INTEGER NOT NULL DEFAULT 0,"
+	"  created_ms INTEGER NOT NULL,"
+	"  updated_ms INTEGER NOT NULL,"
+	"  UNIQUE (key_id, name));"
+	"CREATE TABLE template_fragments ("
+	"  id TEXT PRIMARY KEY,"
+	"  template_id TEXT NOT NULL REFERENCES templates(id),"
+	"  key_id INTEGER NOT NULL,"
+	"  channel TEXT NOT NULL,"
+	"  locale TEXT NOT NULL,"
+	"  text TEXT NOT NULL,"
+	"  dlt_template_id TEXT NOT NULL DEFAULT '',"
+	"  dlt_entity_id TEXT NOT NULL DEFAULT '',"
+	"  created_ms INTEGER NOT NULL,"
+	"  updated_ms INTEGER NOT NULL,"
+	"  UNIQUE (template_id, channel, locale));",
 };
 
 /*

@@ -265,10 +265,12 @@ class CallbackTests(SimTestCase):
 
     def downgrade_to_20(self):
         """The stopped server's store as migration 20 left it: no
-        client_ref or v2 column."""
+        client_ref or v2 column (21), no templates (22)."""
         db = self.s.db
         db_query(db, "ALTER TABLE verifications DROP COLUMN client_ref")
         db_query(db, "ALTER TABLE verifications DROP COLUMN v2")
+        db_query(db, "DROP TABLE template_fragments")
+        db_query(db, "DROP TABLE templates")
         db_query(db, "UPDATE schema_version SET version = 20"
                  if BACKEND == "postgres" else "PRAGMA user_version = 20")
 
@@ -282,7 +284,8 @@ class CallbackTests(SimTestCase):
         self.downgrade_to_20()
         cp = self.s.cli("migrate", "--db", self.s.db)
         self.assertEqual([str(e["migration"]) for e in
-                          log_events(cp.stderr, "store.migrated")], ["21"],
+                          log_events(cp.stderr, "store.migrated")],
+                         ["21", "22"],
                          cp.stderr)
         self.s.restart()
         # The verification from before goes on, with no client_ref.

@@ -1,11 +1,12 @@
 """`kookooverify copy-store`: a SQLite deployment moved to PostgreSQL.  A
 SQLite server goes through verified, in-progress and cancelled
 verifications (with checks and events; one started through Verify v2 with
-a client_ref), keys (one publishable, with an origin and an owner) and a
-block; stopped, it is copied into a new PostgreSQL database, and a server
-on that database must answer every request id's search exactly as the
-SQLite one did, accept the same keys, list the same keys and blocks, keep
-every verification's client_ref, and hand out request ids never seen
+a client_ref), keys (one publishable, with an origin and an owner), a
+block and a v2 template with a fragment; stopped, it is copied into a new
+PostgreSQL database, and a server on that database must answer every
+request id's search exactly as the SQLite one did, accept the same keys,
+list the same keys, blocks and templates, keep every verification's
+client_ref, and hand out request ids never seen
 before.  A non-empty target and a source of another schema version are
 refused.  Runs under either test backend (it starts PostgreSQL itself).
 """
@@ -30,7 +31,7 @@ TIMINGS = dict(cancel_min_age=0, resend_cooldown=0, pin_expiry=300,
                next_event_wait=300)
 TABLES = ("api_keys", "key_origins", "verifications", "checks", "events",
           "jobs", "calls", "fraud_reports", "verified_numbers", "blocks",
-          "token_uses")
+          "token_uses", "templates", "template_fragments")
 ORIGIN = "https://shop.example"
 PIN_RE = re.compile(r"\b(\d{4,10})\b")
 _numbers = itertools.count(1)
@@ -114,7 +115,33 @@ class CopyStoreTests(SimTestCase):
         s.cli("keys", "create", "--db", s.db, "--name", "tab\there\\ and"
               " a\nnew line")
         s.cli("keys", "create", "--db", s.db, "--name", "ಕನ್ನಡ ✓")
+        # A v2 template of key 1 with a Hindi sms fragment.
+        tid = self.v2_post(s, "/templates", {"name": "ಕನ್ನಡ ✓"})[
+            "template_id"]
+        self.v2_post(s, "/templates/%s/template_fragments" % tid,
+                     {"channel": "sms", "locale": "hi-in",
+                      "text": "कोड ${code}"})
         return rids, pk
+
+    @staticmethod
+    def v2_post(srv, path, body):
+        r = srv.request("POST", "/v2/verify" + path, body=json.dumps(body),
+                        headers={"Content-Type": "application/json"},
+                        auth=srv.basic(1))
+        assert r.status == 201, r.describe()
+        return r.data
+
+    @staticmethod
+    def templates_of(srv):
+        """Key 1's templates and each one's fragments, as v2 lists them."""
+        def get(path):
+            return srv.request("GET", "/v2/verify/templates" + path,
+                               auth=srv.basic(1)).data
+        out = []
+        for t in get("")["_embedded"]["templates"]:
+            out.append((t, get("/%s/template_fragments"
+                                % t["template_id"])))
+        return out
 
     def searches(self, rids):
         return {rid: self.seed_search(rid, key)[1] for rid, key in rids}
@@ -123,6 +150,7 @@ class CopyStoreTests(SimTestCase):
         s = self.s
         rids, pk = self.flows()
         before = self.searches(rids)
+        templates = self.templates_of(s)
         s.stop()
         # A block, as the fraud rules write them (the server is stopped).
         con = sqlite3.connect(s.db)
@@ -134,7 +162,8 @@ class CopyStoreTests(SimTestCase):
         con.close()
         source = sqlite_counts(s.db)
         for t in ("api_keys", "key_origins", "verifications", "checks",
-                  "events", "jobs", "blocks", "verified_numbers"):
+                  "events", "jobs", "blocks", "verified_numbers",
+                  "templates", "template_fragments"):
             self.assertGreater(source[t], 0, "no %s rows to copy" % t)
         listed = [s.cli(*a, "--db", s.db).stdout
                   for a in (("keys", "list"), ("blocks", "list"))]
@@ -158,6 +187,7 @@ class CopyStoreTests(SimTestCase):
         pg = self.start(backend="postgres", db=uri, keys=s.keys,
                         secret_file=s.db + ".secret")
         self.assertEqual(self.searches(rids), before)
+        self.assertEqual(self.templates_of(pg), templates)
         self.assertEqual([pg.cli(*a, "--db", uri).stdout
                           for a in (("keys", "list"), ("blocks", "list"))],
                          listed)

@@ -103,6 +103,7 @@ static void test_migrate_brings_an_older_file_up_to_date(void **state)
 		"DROP TABLE meta; DROP TABLE limits; DROP TABLE prefix_stats;"
 		"DROP TABLE resend_backoff;"
 		"DROP TABLE applications; DROP TABLE idempotency;"
+		"DROP TABLE template_fragments; DROP TABLE templates;"
 		"DROP INDEX calls_verification;"
 		"DROP INDEX fraud_reports_verification;"
 		"DROP INDEX jobs_verification;"

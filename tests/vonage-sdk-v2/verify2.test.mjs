@@ -17,6 +17,11 @@ import { BIN, Child, HTTP_TIMEOUT_MS, cleanEnv, jsonLine, makeTempDir,
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const NEXMO = 'https://developer.nexmo.com/api-errors';
+// sms_templates/en/pin.txt, as shipped, with Vonage's variables.
+const EN_TEXT = '${brand} code: ${code}. Valid for ${time-limit} min.';
+const EN_UNIT = '${brand} code: ${code}. Valid for ${time-limit} '
+  + '${time-limit-unit}.';
+const EN_DLT_ID = '1107000000000000001';
 
 // Test numbers and their fixed PINs, handed out one per test.
 const FIRST = 919999900001;
@@ -163,26 +168,79 @@ for (const [auth, make] of Object.entries(clients)) {
         assert.equal(await v.nextWorkflow(one.requestId), false);
       });
 
-    test('templates: the DLT set, read through the SDK; writes 403',
-      async () => {
+    test('templates: the DLT set read only; the key\'s own through every '
+      + 'method, an sms fragment held to a registered DLT text', async () => {
         const v = make();
-        const templates = [];
-        for await (const t of v.listAllTemplates())
-          templates.push(t);
-        assert.equal(templates.length, 1, JSON.stringify(templates));
-        const [t] = templates;
-        assert.equal(t.isDefault, true);
-        assert.equal((await v.getTemplate(t.templateId)).name, t.name);
+        const all = async () => {
+          const list = [];
+          for await (const t of v.listAllTemplates({ pageSize: 1 }))
+            list.push(t);
+          return list;
+        };
+        const dlt = (await all()).find((t) => t.name === 'dlt');
+        assert.ok(dlt, 'the built-in template is listed');
+        assert.equal((await v.getTemplate(dlt.templateId)).name, 'dlt');
         const page = await v.getTemplateFragmentPage({
-          templateId: t.templateId });
+          templateId: dlt.templateId });
         const en = page.fragments.find((f) => f.locale === 'en-us');
         assert.equal(en.channel, 'sms');
-        assert.match(en.text, /\$\{code\}/);
-        const one = await v.getTemplateFragment(t.templateId,
+        assert.equal(en.text, EN_TEXT);
+        const one = await v.getTemplateFragment(dlt.templateId,
           en.templateFragmentId);
         assert.equal(one.text, en.text);
-        const p = await problemOf(v.createTemplate({ name: 'mine' }));
+        let p = await problemOf(v.updateTemplate({
+          templateId: dlt.templateId, name: 'mine' }));
         assert.equal(p.status, 403);
+
+        // The key's own: create, rename and make default, list.
+        const made = await v.createTemplate({ name: `mine-${auth}` });
+        assert.match(made.templateId, UUID_RE);
+        assert.equal((await v.getTemplate(made.templateId)).name,
+          `mine-${auth}`);
+        const upd = await v.updateTemplate({ templateId: made.templateId,
+          name: `sdk-${auth}`, isDefault: true });
+        assert.deepEqual([upd.name, upd.isDefault], [`sdk-${auth}`, true]);
+        const listed = await all();
+        assert.equal(listed.find((t) => t.name === 'dlt').isDefault, false);
+        assert.ok(listed.some((t) => t.templateId === made.templateId));
+
+        // Fragments: a registered text (the unit as a variable) gets its
+        // DLT ids; any other text is refused naming `text`.
+        const frag = await v.createTemplateFragment(made.templateId, {
+          channel: 'sms', locale: 'en-us', text: EN_UNIT });
+        assert.equal(frag.dltTemplateId, EN_DLT_ID);
+        p = await problemOf(v.createTemplateFragment(made.templateId, {
+          channel: 'sms', locale: 'en-gb', text: 'Code ${code}' }));
+        assert.equal(p.status, 422);
+        assert.deepEqual(p.body.invalid_parameters.map((x) => x.name),
+          ['text']);
+        const frags = [];
+        for await (const f of v.listAllTemplateFragments({
+          templateId: made.templateId }))
+          frags.push(f);
+        assert.deepEqual(frags.map((f) => f.templateFragmentId),
+          [frag.templateFragmentId]);
+        assert.equal((await v.getTemplateFragment(made.templateId,
+          frag.templateFragmentId)).text, EN_UNIT);
+        const changed = await v.updateTemplateFragment(made.templateId, {
+          templateFragmentId: frag.templateFragmentId, text: EN_TEXT });
+        assert.equal(changed.text, EN_TEXT);
+
+        // A start names it (and with none, it is the key's default).
+        const number = newNumber();
+        const { requestId } = await v.newRequest({ brand: 'MyApp',
+          workflow: [sms(number)], templateId: made.templateId });
+        assert.equal(await v.checkCode(requestId, pinOf(+number)),
+          'completed');
+
+        // A template with fragments stays; without, it goes.
+        p = await problemOf(v.deleteTemplate(made.templateId));
+        assert.equal(p.status, 409);
+        assert.equal(await v.deleteTemplateFragment(made.templateId,
+          frag.templateFragmentId), true);
+        assert.equal(await v.deleteTemplate(made.templateId), true);
+        p = await problemOf(v.getTemplate(made.templateId));
+        assert.equal(p.status, 404);
       });
 
     test('a channel this server lacks: 422 naming it', async () => {
