@@ -278,6 +278,20 @@ int store_verification_insert(struct store_tx *c, struct vf_record *r)
 	return ops->verification_insert(c, r);
 }
 
+int store_verification_start(struct store_tx *c, struct vf_record *r,
+			     const struct store_job_new *job)
+{
+	int rc;
+
+	if (ops->verification_start)
+		return ops->verification_start(c, r, job);
+	rc = ops->verification_insert(c, r);
+	if (rc == 0 && job)
+		rc = ops->job_insert(c, job->kind, r->v.id, job->step,
+				     job->due_ms);
+	return rc;
+}
+
 int store_verification_get(struct store_tx *c, const char *request_id,
 			   int64_t key_id, struct vf_record *out)
 {

@@ -214,6 +214,19 @@ int store_idem_put(struct store_tx *c, const struct idem_record *r,
  */
 int store_verification_next_id(struct store_tx *c, int64_t *id);
 int store_verification_insert(struct store_tx *c, struct vf_record *r);
+/* A job to queue (store_job_insert()'s arguments but the verification). */
+struct store_job_new {
+	const char *kind;
+	int step;
+	int64_t due_ms;
+};
+/*
+ * store_verification_insert() of r, then, when job is not NULL,
+ * store_job_insert() of job for it, as one step of the caller's write (a
+ * backend may send both as one statement).  0 or the first one's KV_E*.
+ */
+int store_verification_start(struct store_tx *c, struct vf_record *r,
+			     const struct store_job_new *job);
 int store_verification_get(struct store_tx *c, const char *request_id,
 			   int64_t key_id, struct vf_record *out);
 int store_verification_live(struct store_tx *c, int64_t key_id,

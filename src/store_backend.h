@@ -69,6 +69,9 @@ struct store_ops {
 			int64_t since_ms);
 	int (*verification_next_id)(struct store_tx *c, int64_t *id);
 	int (*verification_insert)(struct store_tx *c, struct vf_record *r);
+	/* May be NULL: store.c runs verification_insert, then job_insert. */
+	int (*verification_start)(struct store_tx *c, struct vf_record *r,
+				  const struct store_job_new *job);
 	int (*verification_get)(struct store_tx *c, const char *request_id,
 				int64_t key_id, struct vf_record *out);
 	int (*verification_live)(struct store_tx *c, int64_t key_id,

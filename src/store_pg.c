@@ -579,6 +579,7 @@ const struct store_ops store_pg_ops = {
 	.idem_put = pg_idem_put,
 	.verification_next_id = pg_verification_next_id,
 	.verification_insert = pg_verification_insert,
+	.verification_start = pg_verification_start,
 	.verification_get = pg_verification_get,
 	.verification_live = pg_verification_live,
 	.verification_update = pg_verification_update,

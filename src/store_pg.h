@@ -21,6 +21,13 @@
 
 #include "store.h"
 
+/*
+ * The channel the job runners LISTEN on, as an SQL literal.  A transaction
+ * that notifies it several times sends one notification (identical
+ * payloads collapse).
+ */
+#define PG_JOBS_CHANNEL "'kookooverify_jobs'"
+
 /* Statements one connection prepares, at most (they are all static). */
 #define PG_STMT_MAX 160
 /* Parameters of one statement, at most. */
@@ -240,6 +247,8 @@ int pg_idem_put(struct store_tx *c, const struct idem_record *r,
 		int64_t since_ms);
 int pg_verification_next_id(struct store_tx *c, int64_t *id);
 int pg_verification_insert(struct store_tx *c, struct vf_record *r);
+int pg_verification_start(struct store_tx *c, struct vf_record *r,
+			  const struct store_job_new *job);
 int pg_verification_get(struct store_tx *c, const char *request_id,
 			int64_t key_id, struct vf_record *out);
 int pg_verification_live(struct store_tx *c, int64_t key_id, const char *number,

@@ -38,11 +38,22 @@
  * the same sequence; OVERRIDING SYSTEM VALUE lets the id column take it
  * whether it is an identity column or a serial one.
  */
-static const char sql_insert[] =
-	"INSERT INTO verifications (" VF_COLUMNS ") OVERRIDING SYSTEM VALUE "
-	"VALUES (CASE WHEN $1::bigint > 0 THEN $1::bigint ELSE "
-	"nextval(pg_get_serial_sequence('verifications', 'id')) END, " VF_PARAMS_AFTER_ID
-	") RETURNING id";
+#define VF_INSERT                                                                         \
+	"INSERT INTO verifications (" VF_COLUMNS ") OVERRIDING SYSTEM VALUE "             \
+	"VALUES (CASE WHEN $1::bigint > 0 THEN $1::bigint ELSE "                          \
+	"nextval(pg_get_serial_sequence('verifications', 'id')) END, " VF_PARAMS_AFTER_ID \
+	") RETURNING id"
+static const char sql_insert[] = VF_INSERT;
+/*
+ * The same with its first job (pg_job_insert()'s row and notification),
+ * one round trip for both: the job's foreign key is checked at the end
+ * of the statement, when the verification's row is there.
+ */
+static const char sql_insert_job[] =
+	"WITH v AS (" VF_INSERT "), j AS (INSERT INTO jobs (kind, "
+	"verification_id, step, due_ms, created_ms) SELECT $36::text, id, "
+	"$37::bigint, $38::bigint, $39::bigint FROM v) "
+	"SELECT id, pg_notify(" PG_JOBS_CHANNEL ", '') FROM v";
 /* Cluster-safe: a sequence never hands a number out twice. */
 static const char sql_next_id[] =
 	"SELECT nextval(pg_get_serial_sequence('verifications', 'id'))";
@@ -310,12 +321,25 @@ int pg_verification_next_id(struct store_tx *c, int64_t *id)
 
 int pg_verification_insert(struct store_tx *c, struct vf_record *r)
 {
+	return pg_verification_start(c, r, NULL);
+}
+
+int pg_verification_start(struct store_tx *c, struct vf_record *r,
+			  const struct store_job_new *job)
+{
 	struct pg_params p;
 	PGresult *res = NULL;
 	int rc;
 
 	vf_bind(&p, r);
-	rc = pg_row(c, sql_insert, &p, &res, "insert verification");
+	if (job) {
+		pg_param_text(&p, job->kind);
+		pg_param_int(&p, job->step);
+		pg_param_int(&p, job->due_ms);
+		pg_param_int(&p, now_ms());
+	}
+	rc = pg_row(c, job ? sql_insert_job : sql_insert, &p, &res,
+		    "insert verification");
 	if (rc == 0)
 		r->v.id = pg_get_int(res, 0, 0);
 	else if (rc == KV_ENOTFOUND)

@@ -351,6 +351,7 @@ static int request_tx_run(struct store_tx *c, void *arg)
 {
 	struct request_tx *tx = arg;
 	struct vf_record live;
+	struct store_job_new job;
 	int64_t now = tx->rec.v.created_ms;
 	int rc;
 
@@ -410,14 +411,15 @@ static int request_tx_run(struct store_tx *c, void *arg)
 				   tx->rec.handle_hash);
 		tx->rec.has_handle = 1;
 	}
-	rc = store_verification_insert(c, &tx->rec);
+	/* The first delivery step commits with the verification itself. */
+	if (!tx->rec.test_number)
+		verify_first_job(&tx->rec, &job);
+	rc = store_verification_start(c, &tx->rec,
+				      tx->rec.test_number ? NULL : &job);
 	if (rc == 0)
 		metrics_inc(M_VF_STARTED, metrics_key(tx->rec.v.key_id),
 			    metrics_workflow(tx->rec.workflow_id), 0);
-	if (rc != 0 || tx->rec.test_number)
-		return rc;
-	/* The first delivery step commits with the verification itself. */
-	return verify_first_job(c, &tx->rec);
+	return rc;
 }
 
 static int plan_has_sms(const struct engine_plan *plan)

@@ -176,9 +176,10 @@ static void test_one_live_verification_per_number_and_key(void **state)
 static void vf_with_job(struct store_fixture *f, const char *number,
 			struct vf_record *r)
 {
+	const struct store_job_new job = {JOB_STEP, 0, 1000};
+
 	vf_new(f->c, number, 1000, r);
-	assert_int_equal(store_verification_insert(f->c, r), 0);
-	assert_int_equal(store_job_insert(f->c, JOB_STEP, r->v.id, 0, 1000), 0);
+	assert_int_equal(store_verification_start(f->c, r, &job), 0);
 }
 
 static void test_a_leased_job_returns_when_its_lease_ends(void **state)
