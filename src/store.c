@@ -580,6 +580,25 @@ int store_limit_take(struct store_tx *c, const char *name, const char *key,
 	return ops->limit_take(c, name, key, count, period_s, now_ms, wait_s);
 }
 
+int store_verification_live_take(struct store_tx *c, int64_t key_id,
+				 const char *number,
+				 const struct store_bucket *b, int64_t now_ms,
+				 struct vf_record *out, int *wait_s)
+{
+	int rc;
+
+	*wait_s = 0;
+	if (ops->verification_live_take)
+		return ops->verification_live_take(c, key_id, number, b, now_ms,
+						   out, wait_s);
+	rc = ops->verification_live(c, key_id, number, out);
+	if (rc != KV_ENOTFOUND)
+		return rc;
+	rc = ops->limit_take(c, b->name, b->key, b->count, b->period_s, now_ms,
+			     wait_s);
+	return rc != 0 ? rc : KV_ENOTFOUND;
+}
+
 int store_prefix_stats_add(struct store_tx *c, const char *prefix,
 			   int64_t scope, int64_t window_ms, int requests,
 			   int successes, int64_t *total_requests,

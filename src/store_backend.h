@@ -175,6 +175,12 @@ struct store_ops {
 			  const char *value, char *stored, size_t storedlen);
 	int (*limit_take)(struct store_tx *c, const char *name, const char *key,
 			  int count, int period_s, int64_t now_ms, int *wait_s);
+	/* May be NULL: store.c runs verification_live, then limit_take. */
+	int (*verification_live_take)(struct store_tx *c, int64_t key_id,
+				      const char *number,
+				      const struct store_bucket *b,
+				      int64_t now_ms, struct vf_record *out,
+				      int *wait_s);
 	int (*prefix_stats_add)(struct store_tx *c, const char *prefix,
 				int64_t scope, int64_t window_ms, int requests,
 				int successes, int64_t *total_requests,

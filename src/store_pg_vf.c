@@ -129,6 +129,20 @@ static const char sql_live_lock[] =
 static const char sql_live_gate[] =
 	"SELECT pg_advisory_xact_lock(1, hashtext($1::bigint || ':' || $2)), "
 	"nextval(pg_get_serial_sequence('verifications', 'id'))";
+/*
+ * The live lookup and, when it finds none, a token from a bucket
+ * (PG_BUCKET_TAKE, $1-$5; the lookup's key and number $6, $7), in one
+ * round trip.  Its one row holds the live verification's columns (NULL
+ * without one), then 1 when the token was taken.
+ */
+#define VF_LIVE_TAKE(lock)                                                                                                      \
+	"WITH live AS (SELECT " VF_COLUMNS " FROM verifications WHERE key_id "                                                  \
+	"= $6 AND number = $7 AND state = 0" lock "), t AS (" PG_BUCKET_TAKE(                                                   \
+		"WHERE NOT EXISTS (SELECT 1 FROM live)") ") SELECT live.*, "                                                    \
+							 "(SELECT count(*) FROM t) FROM (VALUES (1)) AS one LEFT JOIN live ON " \
+							 "true"
+static const char sql_live_take[] = VF_LIVE_TAKE("");
+static const char sql_live_take_lock[] = VF_LIVE_TAKE(" FOR UPDATE");
 static const char sql_by_id[] = "SELECT " VF_COLUMNS
 				" FROM verifications WHERE id = $1";
 static const char sql_by_id_lock[] =
@@ -429,33 +443,79 @@ int pg_verification_get(struct store_tx *c, const char *request_id,
 				   vf_by_legacy_id);
 }
 
+/*
+ * A writer's gate (sql_live_gate) before its live lookup, in a statement
+ * of its own: the lookup's snapshot must follow the wait.  It also draws
+ * the id that a new verification would take (pg_verification_next_id()),
+ * saving that round trip; an id drawn for nothing is a gap, as a rollback
+ * leaves.
+ */
+static int vf_live_gate(struct store_tx *c, int64_t key_id, const char *number)
+{
+	struct pg_params p;
+	PGresult *res = NULL;
+	int rc;
+
+	if (!c->in_write)
+		return 0;
+	pg_params_init(&p);
+	pg_param_int(&p, key_id);
+	pg_param_text(&p, number);
+	rc = pg_row(c, sql_live_gate, &p, &res, "live verification lock");
+	if (rc != 0)
+		return rc == KV_ENOTFOUND ? KV_EDB : rc;
+	c->next_id = pg_get_int(res, 0, 1);
+	PQclear(res);
+	return 0;
+}
+
 int pg_verification_live(struct store_tx *c, int64_t key_id, const char *number,
 			 struct vf_record *out)
 {
 	struct pg_params p;
-	int rc;
+	int rc = vf_live_gate(c, key_id, number);
 
+	if (rc != 0)
+		return rc;
 	pg_params_init(&p);
 	pg_param_int(&p, key_id);
 	pg_param_text(&p, number);
-	/* Its own statement: the lookup's snapshot must follow the wait. */
-	if (c->in_write) {
-		PGresult *res = NULL;
-
-		/*
-		 * The gate also draws the id that a new verification would
-		 * take (pg_verification_next_id()), saving that round trip;
-		 * an id drawn for nothing is a gap, as a rollback leaves.
-		 */
-		rc = pg_row(c, sql_live_gate, &p, &res,
-			    "live verification lock");
-		if (rc != 0)
-			return rc == KV_ENOTFOUND ? KV_EDB : rc;
-		c->next_id = pg_get_int(res, 0, 1);
-		PQclear(res);
-	}
 	return vf_lookup(c, pg_locking(c, sql_live, sql_live_lock), &p, out,
 			 "live verification");
+}
+
+int pg_verification_live_take(struct store_tx *c, int64_t key_id,
+			      const char *number, const struct store_bucket *b,
+			      int64_t now_ms, struct vf_record *out,
+			      int *wait_s)
+{
+	struct pg_params p;
+	PGresult *res = NULL;
+	int rc = vf_live_gate(c, key_id, number);
+
+	*wait_s = 0;
+	if (rc != 0)
+		return rc;
+	pg_params_init(&p);
+	pg_bucket_bind(&p, b, now_ms);
+	pg_param_int(&p, key_id);
+	pg_param_text(&p, number);
+	rc = pg_row(c, pg_locking(c, sql_live_take, sql_live_take_lock), &p,
+		    &res, "live verification");
+	if (rc != 0)
+		return rc == KV_ENOTFOUND ? KV_EDB : rc;
+	if (!PQgetisnull(res, 0, 0)) {
+		vf_from_row(res, 0, out);
+	} else {
+		memset(out, 0, sizeof(*out));
+		/* Refused, the bucket untouched: how long until a token. */
+		if (pg_get_int(res, 0, PQnfields(res) - 1) == 0)
+			rc = pg_bucket_wait(c, b, now_ms, wait_s);
+		if (rc == 0)
+			rc = KV_ENOTFOUND;
+	}
+	PQclear(res);
+	return rc;
 }
 
 int pg_verification_by_id(struct store_tx *c, int64_t id, struct vf_record *out)
