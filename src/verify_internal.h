@@ -75,6 +75,16 @@ int verify_limits_before(int64_t key_id, const char *number, int64_t pk_key_id,
 			 int *blocked, int *wait_s, int *taken);
 int verify_limits_number(struct store_tx *c, const char *number, int64_t now,
 			 int *wait_s);
+/*
+ * In the write: store_verification_live() of key_id's verification of
+ * number into *live, and with `count` set and none live, the number's
+ * bucket of verify_limits_number() in the same step (*counted 1, *wait_s
+ * as there).  Returns as store_verification_live().
+ */
+struct vf_record;
+int verify_limits_live(struct store_tx *c, int64_t key_id, const char *number,
+		       int64_t now, int count, struct vf_record *live,
+		       int *wait_s, int *counted);
 
 /* A test number and its fixed PIN (verify_tests.c). */
 struct test_number {

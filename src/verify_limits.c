@@ -82,6 +82,26 @@ int verify_limits_number(struct store_tx *c, const char *number, int64_t now,
 				lim.number_window_s, now, wait_s);
 }
 
+int verify_limits_live(struct store_tx *c, int64_t key_id, const char *number,
+		       int64_t now, int count, struct vf_record *live,
+		       int *wait_s, int *counted)
+{
+	char tag[CRYPTO_TAG_LEN + 1];
+	struct store_bucket b = {"number", tag, lim.number_max,
+				 lim.number_window_s};
+	int rc;
+
+	*wait_s = 0;
+	*counted = 0;
+	if (!count || !lim.shared || !lim.number_max)
+		return store_verification_live(c, key_id, number, live);
+	crypto_tag(number, tag);
+	rc = store_verification_live_take(c, key_id, number, &b, now, live,
+					  wait_s);
+	*counted = rc == KV_ENOTFOUND;
+	return rc;
+}
+
 /* The statistics, then the prefix's bucket (verify_limits_before()). */
 static int limits_range(struct store_tx *c, const char *number,
 			int64_t pk_key_id, int64_t now, char *reason,
