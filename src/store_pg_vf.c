@@ -28,6 +28,7 @@
 	"handle_hash, origin_host, app_hash, missed_did, missed_until_ms, "    \
 	"client_ref, v2"
 
+/* $2 to $37: a column added here moves sql_insert_job's job parameters. */
 #define VF_PARAMS_AFTER_ID                                                     \
 	"$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "  \
 	"$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, "    \
@@ -51,8 +52,8 @@ static const char sql_insert[] = VF_INSERT;
  */
 static const char sql_insert_job[] =
 	"WITH v AS (" VF_INSERT "), j AS (INSERT INTO jobs (kind, "
-	"verification_id, step, due_ms, created_ms) SELECT $36::text, id, "
-	"$37::bigint, $38::bigint, $39::bigint FROM v) "
+	"verification_id, step, due_ms, created_ms) SELECT $38::text, id, "
+	"$39::bigint, $40::bigint, $41::bigint FROM v) "
 	"SELECT id, pg_notify(" PG_JOBS_CHANNEL ", '') FROM v";
 /* Cluster-safe: a sequence never hands a number out twice. */
 static const char sql_next_id[] =
