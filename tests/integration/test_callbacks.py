@@ -137,6 +137,7 @@ class CallbackTests(SimTestCase):
         number = new_number()
         rid = self.request(number, 6)
         bad = wrong_pin(self.sms_pin(number))
+        rx.wait_accepted(rid, 1)  # "sent" queued before the checks
         for status in ("16", "16", "17"):
             self.check(rid, bad, status)
         got = rx.wait_accepted(rid, 6)
@@ -232,6 +233,9 @@ class CallbackTests(SimTestCase):
         self.assertEqual(self.v2_start(number, key,
                                        client_ref="order-7731"), uuid)
         pin = self.sms_pin(number)
+        # The SMS can reach the simulator before the server has KooKoo's
+        # answer and queued "sent": a check now could be queued first.
+        rx.wait_accepted(uuid, 1)
         r = self.v2("POST", "/" + uuid, {"code": wrong_pin(pin)})
         self.assertEqual(r.status, 400, r.describe())
         r = self.v2("POST", "/" + uuid, {"code": pin})
