@@ -46,7 +46,7 @@
 /* Statements one connection prepares, at most (they are all static). */
 #define PG_STMT_MAX 160
 /* Parameters of one statement, at most. */
-#define PG_PARAMS_MAX 40
+#define PG_PARAMS_MAX 48
 
 /* The backend's handle: one connection and what it has prepared. */
 struct store_tx {
