@@ -63,6 +63,9 @@ static void reply_page(struct http_req *req, struct verify_call *vc)
 		.repetitions_left = vc->repetitions_left,
 		.sid = vc->sid,
 		.pin = vc->pin,
+		.voice = vc->voice,
+		/* As the SMS says it: whole minutes, rounded up. */
+		.minutes = (int)((vc->rec.v.pin_expiry_ms + 59999) / 60000),
 	};
 	char *xml = NULL;
 	size_t len = 0;

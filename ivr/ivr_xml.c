@@ -313,6 +313,148 @@ static int fill_node(xmlNodePtr n, const struct ivr_fill *f)
 	return 0;
 }
 
+/* ---- a voice fragment ---- */
+
+/* The words gathered so far go out as one piece, without the blanks
+ * around them (the code is read apart anyway), unless they are blank. */
+static int words_flush(struct buf *b,
+		       int (*piece)(int is_code, const char *s, void *arg),
+		       void *arg)
+{
+	const char *start = b->len ? b->data + strspn(b->data, " ") : "";
+	int rc = 0;
+
+	if (*start) {
+		while (b->len && b->data[b->len - 1] == ' ')
+			b->data[--b->len] = '\0';
+		rc = piece(0, start, arg);
+	}
+	b->len = 0;
+	if (b->data)
+		b->data[0] = '\0';
+	return rc;
+}
+
+int ivr_voice_split(const char *text, const struct ivr_fill *fill,
+		    int (*piece)(int is_code, const char *s, void *arg),
+		    void *arg)
+{
+	static const char code[] = "${code}", brand[] = "${brand}",
+			  minutes[] = "${time-limit}",
+			  unit[] = "${time-limit-unit}";
+	char mins[16];
+	struct buf b;
+	int rc = 0;
+
+	snprintf(mins, sizeof(mins), "%d", fill->minutes);
+	buf_init(&b, 65536);
+	while (*text && rc == 0) {
+		const char *v = NULL;
+		size_t skip = 1;
+
+		if (strncmp(text, code, sizeof(code) - 1) == 0) {
+			rc = words_flush(&b, piece, arg);
+			if (rc == 0)
+				rc = piece(1, fill->pin, arg);
+			text += sizeof(code) - 1;
+			continue;
+		}
+		if (strncmp(text, brand, sizeof(brand) - 1) == 0)
+			v = fill->brand, skip = sizeof(brand) - 1;
+		else if (strncmp(text, unit, sizeof(unit) - 1) == 0)
+			v = "minutes", skip = sizeof(unit) - 1;
+		else if (strncmp(text, minutes, sizeof(minutes) - 1) == 0)
+			v = mins, skip = sizeof(minutes) - 1;
+		rc = v ? buf_append_str(&b, v) : buf_append(&b, text, 1);
+		if (rc != 0)
+			rc = KV_ENOMEM;
+		text += skip;
+	}
+	if (rc == 0)
+		rc = words_flush(&b, piece, arg);
+	buf_release(&b);
+	return rc;
+}
+
+/*
+ * Where a fragment's pieces go: before the page's menu, as copies of the
+ * page's own first <playtext> (words) and <say-as> (the code), so that
+ * they keep the language and the digit-by-digit reading the page has.
+ */
+struct voice_out {
+	xmlDocPtr doc;
+	xmlNodePtr root, menu;
+	xmlNodePtr words, code; /* the prototypes */
+};
+
+static int voice_piece(int is_code, const char *s, void *arg)
+{
+	struct voice_out *v = arg;
+	xmlNodePtr proto = is_code ? v->code : v->words;
+	xmlNodePtr n =
+		proto ? xmlDocCopyNode(proto, v->doc, 2)
+		      : xmlNewDocNode(v->doc, NULL,
+				      (const xmlChar *)(is_code ? "say-as"
+								: "playtext"),
+				      NULL);
+	/* A text node: stored as it is, escaped when written. */
+	xmlNodePtr t = n ? xmlNewDocText(v->doc, (const xmlChar *)s) : NULL;
+
+	if (!t) {
+		xmlFreeNode(n);
+		return KV_ENOMEM;
+	}
+	xmlAddChild(n, t);
+	if (!proto && is_code)
+		xmlSetProp(n, (const xmlChar *)"format",
+			   (const xmlChar *)"501");
+	if (v->menu)
+		xmlAddPrevSibling(v->menu, n);
+	else
+		xmlAddChild(v->root, n);
+	return 0;
+}
+
+static int is_element(xmlNodePtr n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE &&
+	       xmlStrEqual(n->name, (const xmlChar *)name);
+}
+
+/*
+ * Replaces what the page says before its menu (<collectdtmf>) with the
+ * fragment's pieces; the menu, the keys' own instructions, stays.
+ */
+static int voice_place(xmlDocPtr doc, const struct ivr_fill *fill)
+{
+	struct voice_out v = {doc, xmlDocGetRootElement(doc), NULL, NULL, NULL};
+	xmlNodePtr hold =
+		xmlNewDocNode(doc, NULL, (const xmlChar *)"hold", NULL);
+	xmlNodePtr n = v.root ? v.root->children : NULL;
+	int rc;
+
+	if (!hold || !v.root) {
+		xmlFreeNode(hold);
+		return KV_ENOMEM;
+	}
+	while (n && !is_element(n, "collectdtmf")) {
+		xmlNodePtr next = n->next;
+
+		if (!v.words && is_element(n, "playtext"))
+			v.words = n;
+		if (!v.code && is_element(n, "say-as"))
+			v.code = n;
+		xmlUnlinkNode(n);
+		if (!xmlAddChild(hold, n))
+			xmlFreeNode(n);
+		n = next;
+	}
+	v.menu = n;
+	rc = ivr_voice_split(fill->voice, fill, voice_piece, &v);
+	xmlFreeNode(hold);
+	return rc;
+}
+
 int ivr_xml_render(enum ivr_page page, const char *lg,
 		   const struct ivr_fill *fill, char **out, size_t *outlen)
 {
@@ -329,7 +471,9 @@ int ivr_xml_render(enum ivr_page page, const char *lg,
 	if (l == ARRAY_LEN(languages) || !pages[l][page])
 		l = 0;
 	doc = xmlCopyDoc(pages[l][page], 1);
-	if (!doc || fill_node(xmlDocGetRootElement(doc), fill) != 0) {
+	if (!doc || fill_node(xmlDocGetRootElement(doc), fill) != 0 ||
+	    ((page == IVR_GREETING || page == IVR_REPEAT) && fill->voice &&
+	     *fill->voice && voice_place(doc, fill) != 0)) {
 		xmlFreeDoc(doc);
 		return KV_ENOMEM;
 	}

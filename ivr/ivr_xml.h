@@ -25,6 +25,14 @@ struct ivr_fill {
 	const char *pin; /* digits */
 	int repetitions_left;
 	const char *sid; /* echoed as <response sid="..."> */
+	/*
+	 * A Verify v2 template's voice fragment for the call, or NULL: on the
+	 * pages that tell the code, it is read in place of the page's own
+	 * words before the menu (ivr_voice_split), ${time-limit} being
+	 * `minutes`.
+	 */
+	const char *voice;
+	int minutes;
 };
 
 /*
@@ -48,5 +56,17 @@ int ivr_xml_validate_file(const char *path, char *err, size_t errlen);
  */
 int ivr_xml_render(enum ivr_page page, const char *lg,
 		   const struct ivr_fill *fill, char **out, size_t *outlen);
+
+/*
+ * A voice fragment's text as the call reads it, in order: calls
+ * piece(0, words, arg) for the words between codes (${brand} the brand,
+ * ${time-limit} the minutes, ${time-limit-unit} "minutes"; blank runs
+ * skipped) and piece(1, pin, arg) for each ${code}, which the page reads
+ * digit by digit as it reads its own.  Returns 0, KV_ENOMEM, or what a
+ * piece returned (non-zero stops the split).
+ */
+int ivr_voice_split(const char *text, const struct ivr_fill *fill,
+		    int (*piece)(int is_code, const char *s, void *arg),
+		    void *arg);
 
 #endif

@@ -243,7 +243,8 @@ struct v2_start {
 	size_t nsteps;
 	int channel_timeout;
 	const char *dlt_ids[2]; /* the first sms step's entity_id, content_id */
-	const char *template_id; /* NULL: the key's default */
+	const char *template_id;                   /* NULL: the key's default */
+	char template_chosen[TEMPLATE_ID_LEN + 1]; /* "" for none */
 };
 
 static void invalid_add(struct v2_start *st, const char *name,
@@ -586,8 +587,10 @@ static enum api_run v2_start_run(struct v2_ctx *ctx)
 	}
 	json_decref(st.invalid);
 	if (v2_start_template(ctx->base.req, ctx->base.call.key_id,
-			      st.template_id, st.in.lg, st.channels, st.nsteps))
+			      st.template_id, st.in.lg, st.channels, st.nsteps,
+			      st.template_chosen))
 		return API_RUN_DONE;
+	st.in.template_id = st.template_chosen;
 	start_timing(&st);
 	st.in.countries = ctx->base.call.countries;
 	st.in.block_reason = ctx->block_reason;

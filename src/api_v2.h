@@ -120,11 +120,6 @@ json_t *v2_template_json(const char *id, const char *name, int is_default);
 #define V2_BUILTIN_ID "6b1f4ad2-0c4e-4d63-9a51-2f7d3c8e9b10"
 #define V2_BUILTIN_NAME "dlt"
 
-/* Why a voice fragment is refused (docs/API.md, "Templates"). */
-#define V2_VOICE_FRAGMENT_REASON                                               \
-	"This server's calls speak its own IVR prompts, with the code read "   \
-	"digit by digit: voice fragments are not supported."
-
 struct sms_template;
 
 /* 1 when id (lower case) is the built-in template's. */
@@ -146,6 +141,13 @@ json_t *v2_builtin_fragment(const char *fid);
 const char *v2_fragment_text_check(const char *text);
 
 /*
+ * Why a voice fragment's text is refused (a static sentence), or NULL:
+ * the call reads it as KooKoo XML text, so it holds no control character
+ * and no character XML 1.0 cannot carry (U+FFFE, U+FFFF).
+ */
+const char *v2_voice_text_check(const char *text);
+
+/*
  * The registered DLT template an sms fragment's text is for `locale`
  * (Vonage's): the locale's registered text with ${code}, ${brand} and
  * ${time-limit} in its slots and ${time-limit-unit} standing for the word
@@ -159,10 +161,13 @@ const struct sms_template *v2_dlt_match(const char *locale, const char *text);
  * en-us) whose steps are channels[0..n).  Returns 0 when the start may go
  * on, else -1 with the problem answered: 422 naming template_id (an
  * unknown id, or an sms fragment for the locale that is no longer a
- * registered DLT text), or 500 when the store failed.
+ * registered DLT text), or 500 when the store failed.  The template it
+ * chose (the key's own, the one its calls read a voice fragment of) goes
+ * to chosen, "" for the built-in set.
  */
 int v2_start_template(struct http_req *req, int64_t key_id,
 		      const char *template_id, const char *locale,
-		      const enum v2_channel *channels, size_t n);
+		      const enum v2_channel *channels, size_t n,
+		      char chosen[TEMPLATE_ID_LEN + 1]);
 
 #endif

@@ -161,6 +161,20 @@ const char *v2_fragment_text_check(const char *text)
 	return NULL;
 }
 
+const char *v2_voice_text_check(const char *text)
+{
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return "A voice text is plain text: no control "
+			       "characters (tabs and line breaks included).";
+		/* U+FFFE and U+FFFF are EF BF BE and EF BF BF in UTF-8. */
+		if (p[0] == 0xef && p[1] == 0xbf &&
+		    (p[2] == 0xbe || p[2] == 0xbf))
+			return "A voice text cannot hold U+FFFE or U+FFFF.";
+	}
+	return NULL;
+}
+
 /*
  * The unit word of a registered text (with Vonage's variables): the word
  * right after "${time-limit} ", up to a blank or punctuation.  The time
@@ -224,9 +238,11 @@ const struct sms_template *v2_dlt_match(const char *locale, const char *text)
 /* ---- a start's template ---- */
 
 /* Why the start's template will not do (NULL: it will), or -1 in *err
- * when the store failed. */
+ * when the store failed.  The template it chose goes to chosen ("" for
+ * none: the built-in set). */
 static const char *start_refusal(int64_t key_id, const char *template_id,
-				 const char *locale, int has_sms, int *err)
+				 const char *locale, int has_sms, int *err,
+				 char chosen[TEMPLATE_ID_LEN + 1])
 {
 	struct vf_template t;
 	struct vf_fragment f;
@@ -235,6 +251,7 @@ static const char *start_refusal(int64_t key_id, const char *template_id,
 	int rc;
 
 	*err = 0;
+	chosen[0] = '\0';
 	if (template_id) {
 		if (v2_template_id_read(template_id, strlen(template_id), id))
 			return "No template of this key has this id.";
@@ -246,6 +263,8 @@ static const char *start_refusal(int64_t key_id, const char *template_id,
 	if (rc == KV_ENOTFOUND)
 		return "No template of this key has this id.";
 	*err = rc != 0;
+	if (rc == 0)
+		memcpy(chosen, t.id, sizeof(t.id));
 	if (rc != 0 || !has_sms || !f.id[0])
 		return NULL;
 	/* The set on disk may have changed since the fragment was made. */
@@ -258,7 +277,8 @@ static const char *start_refusal(int64_t key_id, const char *template_id,
 
 int v2_start_template(struct http_req *req, int64_t key_id,
 		      const char *template_id, const char *locale,
-		      const enum v2_channel *channels, size_t n)
+		      const enum v2_channel *channels, size_t n,
+		      char chosen[TEMPLATE_ID_LEN + 1])
 {
 	int has_sms = 0, err;
 	const char *why;
@@ -266,7 +286,7 @@ int v2_start_template(struct http_req *req, int64_t key_id,
 	for (size_t i = 0; i < n; i++)
 		has_sms |= channels[i] == V2_CH_SMS;
 	why = start_refusal(key_id, template_id, locale ? locale : "en-us",
-			    has_sms, &err);
+			    has_sms, &err, chosen);
 	if (err)
 		v2_problem(req, V2_INTERNAL, NULL, 0, NULL, NULL);
 	else if (why)

@@ -316,6 +316,7 @@ static void text_read(struct tpl_ctx *ctx, json_t *inv, const char *channel,
 {
 	const char *text = str_member(ctx->body, "text", inv);
 	const char *why = text ? v2_fragment_text_check(text) : NULL;
+	int voice = channel && strcmp(channel, "voice") == 0;
 	struct vf_fragment *f = &ctx->op.f;
 	const struct sms_template *t;
 
@@ -324,6 +325,8 @@ static void text_read(struct tpl_ctx *ctx, json_t *inv, const char *channel,
 			invalid_add(inv, "text", "A text is required.");
 		return;
 	}
+	if (!why && voice)
+		why = v2_voice_text_check(text);
 	if (why) {
 		invalid_add(inv, "text", why);
 		return;
@@ -357,9 +360,7 @@ static void fragment_read(struct tpl_ctx *ctx, json_t *inv)
 
 	if (!channel)
 		invalid_add(inv, "channel", "A channel is required.");
-	else if (strcmp(channel, "voice") == 0)
-		invalid_add(inv, "channel", V2_VOICE_FRAGMENT_REASON);
-	else if (strcmp(channel, "sms") != 0)
+	else if (strcmp(channel, "sms") != 0 && strcmp(channel, "voice") != 0)
 		invalid_add(inv, "channel", "Must be sms or voice.");
 	if (!lg)
 		invalid_add(inv, "locale", "One of Vonage's locales.");

@@ -16,6 +16,9 @@
 /* The longest client_ref a verification may carry (bytes). */
 #define VF_CLIENT_REF_MAX 40
 
+/* A Verify v2 template's id (a UUID's 36 characters). */
+#define TEMPLATE_ID_LEN 36
+
 /* A stored verification: the engine's mutable state plus what describes it. */
 struct vf_record {
 	struct verification v;
@@ -60,6 +63,12 @@ struct vf_record {
 	 * of request_id, the one that start answered.
 	 */
 	int v2;
+	/*
+	 * The Verify v2 template its start chose (the one named, else the
+	 * key's default then), whose voice fragment its calls read; "" when
+	 * none.
+	 */
+	char template_id[TEMPLATE_ID_LEN + 1];
 };
 
 struct key_info {
@@ -222,7 +231,6 @@ struct vf_callback {
  * Verify v2 templates of one API key (docs/API.md, "Templates"): a named
  * set of fragments, one per channel and locale.  Ids are UUIDs.
  */
-#define TEMPLATE_ID_LEN 36
 #define TEMPLATE_NAME_MAX 64   /* bytes of a template's name */
 #define FRAGMENT_TEXT_MAX 1024 /* bytes of a fragment's text with its NUL */
 

@@ -277,7 +277,10 @@ static const char *const migrations[] = {
 	"ALTER TABLE verifications ADD COLUMN client_ref text NOT NULL "
 	"DEFAULT '';"
 	"ALTER TABLE verifications ADD COLUMN v2 integer NOT NULL DEFAULT 0;",
-	/* 22 (as SQLite's): v2 templates and their fragments. */
+	/*
+	 * 22 (as SQLite's): v2 templates and their fragments, and the
+	 * template a verification's start chose.
+	 */
 	"CREATE TABLE templates ("
 	"  id text PRIMARY KEY,"
 	"  key_id bigint NOT NULL REFERENCES api_keys(id),"
@@ -297,7 +300,9 @@ static const char *const migrations[] = {
 	"  dlt_entity_id text NOT NULL DEFAULT '',"
 	"  created_ms bigint NOT NULL,"
 	"  updated_ms bigint NOT NULL,"
-	"  UNIQUE (template_id, channel, locale));",
+	"  UNIQUE (template_id, channel, locale));"
+	"ALTER TABLE verifications ADD COLUMN template_id text NOT NULL "
+	"DEFAULT '';",
 };
 
 /*

@@ -26,13 +26,13 @@
 	"pin_created_ms, pin_expiry_ms, expires_ms, last_resend_ms, "          \
 	"finalized_ms, first_event_ms, last_event_ms, pin_box, call_sid, "     \
 	"handle_hash, origin_host, app_hash, missed_did, missed_until_ms, "    \
-	"client_ref, v2"
+	"client_ref, v2, template_id"
 
-/* $2 to $37: a column added here moves sql_insert_job's job parameters. */
+/* $2 to $38: a column added here moves sql_insert_job's job parameters. */
 #define VF_PARAMS_AFTER_ID                                                     \
 	"$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "  \
 	"$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, "    \
-	"$30, $31, $32, $33, $34, $35, $36, $37"
+	"$30, $31, $32, $33, $34, $35, $36, $37, $38"
 
 /*
  * The id is the one store_verification_next_id() drew, or a new one from
@@ -48,12 +48,14 @@ static const char sql_insert[] = VF_INSERT;
 /*
  * The same with its first job (pg_job_insert()'s row and notification),
  * one round trip for both: the job's foreign key is checked at the end
- * of the statement, when the verification's row is there.
+ * of the statement, when the verification's row is there.  The job's
+ * parameters follow the last of VF_PARAMS_AFTER_ID: a column added there
+ * moves them.
  */
 static const char sql_insert_job[] =
 	"WITH v AS (" VF_INSERT "), j AS (INSERT INTO jobs (kind, "
-	"verification_id, step, due_ms, created_ms) SELECT $38::text, id, "
-	"$39::bigint, $40::bigint, $41::bigint FROM v) "
+	"verification_id, step, due_ms, created_ms) SELECT $39::text, id, "
+	"$40::bigint, $41::bigint, $42::bigint FROM v) "
 	"SELECT id, pg_notify(" PG_JOBS_CHANNEL ", '') FROM v";
 /* Cluster-safe: a sequence never hands a number out twice. */
 static const char sql_next_id[] =
@@ -70,7 +72,7 @@ static const char sql_update[] =
 	"next_step, resends, created_ms, pin_created_ms, pin_expiry_ms, "
 	"expires_ms, last_resend_ms, finalized_ms, first_event_ms, "
 	"last_event_ms, pin_box, call_sid, handle_hash, origin_host, "
-	"app_hash, missed_did, missed_until_ms, client_ref, v2) = "
+	"app_hash, missed_did, missed_until_ms, client_ref, v2, template_id) = "
 	"(" VF_PARAMS_AFTER_ID ") WHERE id = $1";
 
 static const char sql_by_id_key[] = "SELECT " VF_COLUMNS " FROM verifications "
@@ -215,6 +217,7 @@ static void vf_bind(struct pg_params *p, const struct vf_record *r)
 	pg_param_int(p, v->missed_until_ms);
 	pg_param_text(p, r->client_ref);
 	pg_param_int(p, r->v2);
+	pg_param_text(p, r->template_id);
 }
 
 static void vf_from_row(PGresult *res, int row, struct vf_record *r)
@@ -265,6 +268,7 @@ static void vf_from_row(PGresult *res, int row, struct vf_record *r)
 	v->missed_until_ms = pg_get_int(res, row, 34);
 	pg_get_text(res, row, 35, r->client_ref, sizeof(r->client_ref));
 	r->v2 = pg_get_int(res, row, 36) != 0;
+	pg_get_text(res, row, 37, r->template_id, sizeof(r->template_id));
 }
 
 /* Runs a one-row lookup of a verification into *out. */

@@ -32,7 +32,7 @@
 	"pin_created_ms, pin_expiry_ms, expires_ms, last_resend_ms, "          \
 	"finalized_ms, first_event_ms, last_event_ms, pin_box, call_sid, "     \
 	"handle_hash, origin_host, app_hash, missed_did, missed_until_ms, "    \
-	"client_ref, v2"
+	"client_ref, v2, template_id"
 
 /* A key's owner: its row id (0 for none) and its api_key ("" for none). */
 #define KEY_OWNER_COLUMNS                                                      \
@@ -68,7 +68,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 		"INSERT INTO verifications (" VF_COLUMNS ") VALUES (?1, "
 		"?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
 		"?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, "
-		"?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37)",
+		"?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38)",
 	/* Ids from before request ids were derived from the row id. */
 	[STMT_VF_GET_LEGACY] = "SELECT " VF_COLUMNS " FROM verifications "
 			       "WHERE request_id = ?1 AND key_id = ?2 AND "

@@ -332,6 +332,8 @@ static const char *const migrations[] = {
 	 * 22: Verify v2 templates of each key and their fragments (one text
 	 * per channel and locale; an sms text with the DLT registration it
 	 * is).  A key's names are unique, and a template's channel+locale.
+	 * A verification keeps the template its start chose ('' for none),
+	 * whose voice fragment its calls read.
 	 */
 	"CREATE TABLE templates ("
 	"  id TEXT PRIMARY KEY,"
@@ -352,7 +354,9 @@ static const char *const migrations[] = {
 	"  dlt_entity_id TEXT NOT NULL DEFAULT '',"
 	"  created_ms INTEGER NOT NULL,"
 	"  updated_ms INTEGER NOT NULL,"
-	"  UNIQUE (template_id, channel, locale));",
+	"  UNIQUE (template_id, channel, locale));"
+	"ALTER TABLE verifications ADD COLUMN template_id TEXT NOT NULL "
+	"DEFAULT '';",
 };
 
 /*

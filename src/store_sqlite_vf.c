@@ -59,6 +59,7 @@ static void vf_bind(sqlite3_stmt *st, const struct vf_record *r)
 	sqlite3_bind_int64(st, 35, v->missed_until_ms);
 	sqlite_bind_text(st, 36, r->client_ref);
 	sqlite3_bind_int(st, 37, r->v2);
+	sqlite_bind_text(st, 38, r->template_id);
 }
 
 static void vf_from_row(sqlite3_stmt *st, struct vf_record *r)
@@ -111,6 +112,7 @@ static void vf_from_row(sqlite3_stmt *st, struct vf_record *r)
 	v->missed_until_ms = sqlite3_column_int64(st, 34);
 	sqlite_get_text(st, 35, r->client_ref, sizeof(r->client_ref));
 	r->v2 = sqlite3_column_int(st, 36) != 0;
+	sqlite_get_text(st, 37, r->template_id, sizeof(r->template_id));
 }
 
 int sqlite_verification_next_id(struct store_tx *c, int64_t *id)

@@ -568,6 +568,7 @@ enum verify_result verify_request_start(int64_t key_id,
 	copy_field(r->origin_host, sizeof(r->origin_host), in->origin_host);
 	copy_field(r->app_hash, sizeof(r->app_hash), in->app_hash);
 	copy_field(r->client_ref, sizeof(r->client_ref), in->client_ref);
+	copy_field(r->template_id, sizeof(r->template_id), in->template_id);
 	r->v2 = in->v2;
 	r->workflow_id = plan.workflow_id;
 	r->code_length = plan.code_length;

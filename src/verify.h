@@ -55,6 +55,8 @@ struct verify_request_in {
 	const char *client_ref;
 	/* 1: Verify v2's start (its callbacks name it by the UUID form). */
 	int v2;
+	/* Verify v2: the key's template the start chose; NULL or "": none. */
+	const char *template_id;
 	struct engine_request req;
 	/*
 	 * The caller's buffer for why the number's prefix is blocked: on
@@ -292,6 +294,11 @@ struct verify_call {
 	int repetitions_left;
 	struct vf_record rec;
 	char pin[ENGINE_PIN_MAX + 1]; /* for GREETING and REPEAT, once done */
+	/*
+	 * For GREETING and REPEAT, once done: the voice fragment of the
+	 * verification's template for its locale, "" for the IVR's own words.
+	 */
+	char voice[FRAGMENT_TEXT_MAX];
 };
 
 /*
@@ -435,7 +442,8 @@ int verify_call_run(struct store_tx *c, void *vc);
  * After the write: rc is what it returned.  Notes a confirmation for the
  * fraud limits, wakes the job runner after a status POST and opens the PIN
  * the answer tells (an answer whose PIN cannot be opened becomes
- * CALL_ANSWER_ENDED).  verify_call_clear() wipes the PIN afterwards.
+ * CALL_ANSWER_ENDED) and the voice fragment it reads (vc->voice, from
+ * this thread's reader).  verify_call_clear() wipes the PIN afterwards.
  */
 void verify_call_finish(struct verify_call *vc, int rc);
 void verify_call_clear(struct verify_call *vc);

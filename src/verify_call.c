@@ -14,11 +14,13 @@
 #include "crypto.h"
 #include "err.h"
 #include "fraud.h"
+#include "log.h"
 #include "util.h"
 #include "store.h"
 #include "verify.h"
 #include "verify_callback.h"
 #include "verify_internal.h"
+#include "verify_templates.h"
 
 /* Times the callee may ask to hear the PIN again, or stay silent. */
 #define CALL_REPEATS_MAX 2
@@ -318,6 +320,30 @@ int verify_call_run(struct store_tx *c, void *arg)
 	return rc ? rc : store_call_put(c, &call, vc->now);
 }
 
+/*
+ * The voice fragment of the template the verification's start chose, for
+ * its locale, as it is now (changed or deleted since the start: what there
+ * is at call time).  None, or a failed read, leaves the IVR's own words.
+ */
+static void voice_fragment(struct verify_call *vc)
+{
+	struct vf_template t;
+	struct vf_fragment f;
+	int rc;
+
+	vc->voice[0] = '\0';
+	if (!vc->rec.template_id[0])
+		return;
+	rc = verify_template_pick(vc->rec.v.key_id, vc->rec.template_id,
+				  "voice", vc->rec.lg[0] ? vc->rec.lg : "en-us",
+				  &t, &f);
+	if (rc != 0 && rc != KV_ENOTFOUND)
+		log_warn("ivr.voice_fragment", LOG_STR("why", "store failed"),
+			 LOG_INT("vid", vc->rec.v.id));
+	if (rc == 0 && f.id[0])
+		memcpy(vc->voice, f.text, sizeof(vc->voice));
+}
+
 void verify_call_finish(struct verify_call *vc, int rc)
 {
 	if (rc != 0 || vc->refused)
@@ -332,6 +358,9 @@ void verify_call_finish(struct verify_call *vc, int rc)
 	    crypto_pin_open(vc->rec.v.request_id, vc->rec.pin_box,
 			    vc->rec.pin_box_len, vc->pin) != 0)
 		vc->answer = CALL_ANSWER_ENDED;
+	if (vc->answer == CALL_ANSWER_GREETING ||
+	    vc->answer == CALL_ANSWER_REPEAT)
+		voice_fragment(vc);
 }
 
 void verify_call_clear(struct verify_call *vc)

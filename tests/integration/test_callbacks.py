@@ -269,10 +269,12 @@ class CallbackTests(SimTestCase):
 
     def downgrade_to_20(self):
         """The stopped server's store as migration 20 left it: no
-        client_ref or v2 column (21), no templates (22)."""
+        client_ref or v2 column (21), no templates and no template_id
+        column (22)."""
         db = self.s.db
         db_query(db, "ALTER TABLE verifications DROP COLUMN client_ref")
         db_query(db, "ALTER TABLE verifications DROP COLUMN v2")
+        db_query(db, "ALTER TABLE verifications DROP COLUMN template_id")
         db_query(db, "DROP TABLE template_fragments")
         db_query(db, "DROP TABLE templates")
         db_query(db, "UPDATE schema_version SET version = 20"

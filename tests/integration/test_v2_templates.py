@@ -12,7 +12,7 @@ import re
 import shutil
 import tempfile
 
-from harness import ROOT, KVTestCase, SimTestCase, new_mobile
+from harness import ROOT, KVTestCase, SimTestCase, new_mobile, poll_until
 from test_v2 import NEXMO, V2Steps
 
 # sms_templates/*/pin.txt, as shipped
@@ -247,7 +247,10 @@ class V2CustomTemplateTests(V2TemplateSteps, KVTestCase):
                 ({"text": "${brand} code: 1234. Valid for ${time-limit} "
                   "min."}, "text", "Must contain ${code}"),
                 ({"text": "${code} ${nope}"}, "text", "The variables are"),
-                ({"channel": "voice"}, "channel", "IVR"),
+                ({"channel": "voice", "text": "Code\t${code}"}, "text",
+                 "control characters"),
+                ({"channel": "voice", "text": "Call ${brand}"}, "text",
+                 "Must contain ${code}"),
                 ({"channel": "email"}, "channel", "sms or voice"),
                 ({"locale": "xx-yy"}, "locale", "locales"),
                 ({"text": 7}, "text", "string")):
@@ -423,3 +426,76 @@ class V2TemplateSmsTests(V2TemplateSteps, SimTestCase):
         self.assertRegex(sms["message"],
                          r"^Shop code: \d{4,10}\. Valid for \d+ min\.$")
         self.assertEqual(sms["params"]["dlt_template_id"], EN["template"])
+
+
+class V2TemplateVoiceTests(V2TemplateSteps, SimTestCase):
+    """A voice fragment read by the call, heard at the simulator: the
+    fragment's words around the code, the code digit by digit as the IVR
+    reads its own, then the IVR's own menu."""
+
+    CODE = "482913"
+    VOICE = ("Hello from ${brand}. Your code is ${code}. It expires in "
+             "${time-limit} ${time-limit-unit}, & that is <all>.")
+
+    def call(self, keys, **start):
+        """A v2 voice verification (code CODE, brand Shop) whose callee
+        presses `keys`: its id and the call's transcript."""
+        number = new_number()
+        self.sim.script(number, keys=keys)
+        _, r = self.start(number=number, code=self.CODE, brand="Shop",
+                          workflow=[{"channel": "voice", "to": number}],
+                          **start)
+        self.assert_status(r, 202)
+        calls = poll_until(
+            lambda: [c for c in self.sim.calls(number) if c["done"]],
+            10, "the call to %s" % number,
+            detail=lambda: self.sim.inbox(number))
+        return r.data["request_id"], calls[0]["transcript"]
+
+    def voice_fragment(self, tid, locale="en-us", text=None):
+        return self.created(self.tpl(
+            "POST", "/%s/template_fragments" % tid,
+            {"channel": "voice", "locale": locale,
+             "text": text or self.VOICE}))
+
+    def test_the_call_reads_the_templates_voice_fragment(self):
+        self.wire()
+        spoken = " ".join(self.CODE)
+        # No template yet: the IVR's own words, the code twice.
+        _, tr = self.call(["2"])
+        self.assertIn("Hello. This is a call from Shop. Your verification "
+                      "code is", tr)
+        self.assertEqual(tr.count(spoken), 2, tr)
+        tid = self.new_template("calls")["template_id"]
+        frag = self.voice_fragment(tid)
+        self.assertEqual((frag["channel"], frag["text"]),
+                         ("voice", self.VOICE))
+        self.assertNotIn("dlt_template_id", frag)
+        # template_id names it: its words around the code, then the menu;
+        # key 1 reads them again.
+        _, tr = self.call(["1", "2"], template_id=tid)
+        at = tr.index("Hello from Shop. Your code is")
+        self.assertEqual(tr[at + 1], spoken, tr)
+        # ${time-limit}: the code's minutes, as its SMS would say them.
+        self.assertRegex(tr[at + 2], r"^\. It expires in \d+ minutes, & "
+                         r"that is <all>\.$")
+        said = tr[at + 2]
+        self.assertTrue(tr[at + 3].startswith("Press 1 to hear the code "
+                                              "again"), tr)
+        self.assertEqual(tr.count(said), 2, tr)
+        self.assertEqual(tr.count(spoken), 2, tr)
+        self.assertNotIn("Your verification code is", "\n".join(tr))
+        self.assertIn("Thank you. Your number is now verified with Shop. "
+                      "Goodbye.", tr)
+        # Without template_id: the key's default, this one.
+        _, tr = self.call(["2"])
+        self.assertIn(said, tr)
+        # A locale it has no voice fragment for: the IVR's own Hindi.
+        _, tr = self.call(["2"], template_id=tid, locale="hi-in")
+        self.assertNotIn(said, tr)
+        self.assertIn("नमस्ते। यह Shop की ओर से कॉल है। आपका सत्यापन कोड है",
+                      tr)
+        # And one it has: read with the page's Hindi voice.
+        self.voice_fragment(tid, "hi-in", "${brand} कोड ${code}")
+        _, tr = self.call(["2"], template_id=tid, locale="hi-in")
+        self.assertEqual(tr[tr.index("Shop कोड") + 1], spoken, tr)

@@ -852,6 +852,173 @@ static void test_missing_page_fails_the_load(void **state)
 	assert_int_equal(err[strlen(path)], ':');
 }
 
+/* ---- a voice fragment ---- */
+
+/* The pieces of a split as "w[words]" and "c[code]", in order. */
+static int collect_piece(int is_code, const char *s, void *arg)
+{
+	struct buf *b = arg;
+
+	assert_int_equal(buf_append_str(b, is_code ? "c[" : "w["), 0);
+	assert_int_equal(buf_append_str(b, s), 0);
+	assert_int_equal(buf_append_str(b, "]"), 0);
+	return 0;
+}
+
+static void assert_split(const char *text, const char *want)
+{
+	struct ivr_fill f = golden_fill;
+	struct buf b;
+
+	f.minutes = 5;
+	buf_init(&b, 4096);
+	assert_int_equal(ivr_voice_split(text, &f, collect_piece, &b), 0);
+	assert_string_equal(b.data ? b.data : "", want);
+	buf_release(&b);
+}
+
+static void test_voice_split_reads_the_code_apart(void **state)
+{
+	(void)state;
+	assert_split("Hi ${brand}: ${code}, valid ${time-limit} "
+		     "${time-limit-unit}.",
+		     "w[Hi " BRAND ":]c[" PIN "]w[, valid 5 minutes.]");
+	/* Words lose the blanks around them; blank runs between codes are
+	 * no pieces; a code may open the text. */
+	assert_split("${code} ${code}", "c[" PIN "]c[" PIN "]");
+	assert_split("${code}${code} again", "c[" PIN "]c[" PIN "]w[again]");
+	/* A value is never expanded again; other braces stay as they are. */
+	assert_split("{pin} $ {brand} ${cod ${code}",
+		     "w[{pin} $ {brand} ${cod]c[" PIN "]");
+}
+
+static int stop_at_code(int is_code, const char *s, void *arg)
+{
+	(void)s;
+	(*(int *)arg)++;
+	return is_code ? KV_EINVAL : 0;
+}
+
+static void test_voice_split_stops_when_a_piece_fails(void **state)
+{
+	struct ivr_fill f = golden_fill;
+	int calls = 0;
+
+	(void)state;
+	assert_int_equal(ivr_voice_split("a ${code} b ${code}", &f,
+					 stop_at_code, &calls),
+			 KV_EINVAL);
+	assert_int_equal(calls, 2);
+}
+
+/* The text of element n, in a string the caller frees with xmlFree. */
+static char *elem_text(xmlNodePtr n, const char *name)
+{
+	if (!n || n->type != XML_ELEMENT_NODE)
+		fail_msg("expected <%s>, got no element", name);
+	else
+		assert_string_equal((const char *)n->name, name);
+	return n ? (char *)xmlNodeGetContent(n) : NULL;
+}
+
+static xmlNodePtr next_element(xmlNodePtr n)
+{
+	while (n && n->type != XML_ELEMENT_NODE)
+		n = n->next;
+	return n;
+}
+
+/*
+ * The element after `prev` (the first of `first` when prev is NULL): it
+ * must be <name> with `text` and lang="lang" (text NULL: any).
+ */
+static xmlNodePtr assert_next(xmlNodePtr first, xmlNodePtr prev,
+			      const char *name, const char *text,
+			      const char *lang)
+{
+	xmlNodePtr n = next_element(prev ? prev->next : first);
+	char *t = elem_text(n, name);
+	xmlChar *l = n ? xmlGetProp(n, (const xmlChar *)"lang") : NULL;
+
+	if (text)
+		assert_string_equal(t, text);
+	if (lang) {
+		assert_non_null(l);
+		assert_string_equal((const char *)l, lang);
+	}
+	xmlFree(l);
+	xmlFree(t);
+	return n;
+}
+
+static void test_voice_fragment_is_read_before_the_menu(void **state)
+{
+	struct ivr_fill f = golden_fill;
+	static const struct {
+		enum ivr_page page;
+		const char *lg, *lang;
+	} cases[] = {{IVR_GREETING, "en-us", "EN"},
+		     {IVR_REPEAT, "en-gb", "EN"},
+		     {IVR_GREETING, "hi-in", "HI"}};
+	size_t len = 0;
+
+	(void)state;
+	f.voice = "Your ${brand} code: ${code}. Valid ${time-limit} "
+		  "${time-limit-unit} & no more <really>.";
+	f.minutes = 10;
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		char *xml = render(cases[i].page, cases[i].lg, &f, &len);
+		xmlDocPtr doc = parse_back(xml, len);
+		xmlNodePtr root = xmlDocGetRootElement(doc);
+		xmlNodePtr n = assert_next(
+			root ? root->children : NULL, NULL, "playtext",
+			"Your " BRAND " code:", cases[i].lang);
+		xmlChar *fmt;
+
+		n = assert_next(NULL, n, "say-as", PIN, cases[i].lang);
+		fmt = n ? xmlGetProp(n, (const xmlChar *)"format") : NULL;
+		assert_non_null(fmt);
+		assert_string_equal((const char *)fmt, "501");
+		xmlFree(fmt);
+		n = assert_next(NULL, n, "playtext",
+				". Valid 10 minutes & no more <really>.",
+				cases[i].lang);
+		/* The menu, the keys' own words, follows as the page has it. */
+		n = assert_next(NULL, n, "collectdtmf", NULL, NULL);
+		assert_null(n ? next_element(n->next) : NULL);
+		assert_non_null(
+			strstr(xml, cases[i].page == IVR_GREETING &&
+						    cases[i].lang[0] == 'H'
+					    ? "9 दबाएँ"
+					    : "9 if you did not ask"));
+		xmlFreeDoc(doc);
+		free(xml);
+	}
+}
+
+static void test_voice_fragment_leaves_other_pages_alone(void **state)
+{
+	struct ivr_fill f = golden_fill;
+	size_t len = 0, len2 = 0;
+	char *with, *without;
+
+	(void)state;
+	f.voice = "Code ${code}";
+	with = render(IVR_GOODBYE, "en", &f, &len);
+	f.voice = "";
+	without = render(IVR_GOODBYE, "en", &f, &len2);
+	assert_string_equal(with, without);
+	free(with);
+	free(without);
+	/* An empty fragment is none: the page's own words. */
+	with = render(IVR_GREETING, "en", &f, &len);
+	f.voice = NULL;
+	without = render(IVR_GREETING, "en", &f, &len2);
+	assert_string_equal(with, without);
+	free(with);
+	free(without);
+}
+
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
@@ -869,6 +1036,10 @@ int main(void)
 		RENDER_TEST(test_no_sid_means_no_attribute),
 		RENDER_TEST(test_render_leaves_the_template_untouched),
 		RENDER_TEST(test_render_without_templates_fails_cleanly),
+		cmocka_unit_test(test_voice_split_reads_the_code_apart),
+		cmocka_unit_test(test_voice_split_stops_when_a_piece_fails),
+		RENDER_TEST(test_voice_fragment_is_read_before_the_menu),
+		RENDER_TEST(test_voice_fragment_leaves_other_pages_alone),
 		TMP_TEST(test_shipped_templates_validate_and_load),
 		TMP_TEST(test_load_reads_the_given_directory),
 		TMP_TEST(test_dtd_with_entity_is_refused),

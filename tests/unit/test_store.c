@@ -122,7 +122,8 @@ static void test_migrate_brings_an_older_file_up_to_date(void **state)
 		"ALTER TABLE api_keys DROP COLUMN callback_url;"
 		"ALTER TABLE api_keys DROP COLUMN callback_secret;"
 		"ALTER TABLE verifications DROP COLUMN client_ref;"
-		"ALTER TABLE verifications DROP COLUMN v2;";
+		"ALTER TABLE verifications DROP COLUMN v2;"
+		"ALTER TABLE verifications DROP COLUMN template_id;";
 	char sql[64], err[256];
 	struct fraud_block b;
 	sqlite3 *db = NULL;
