@@ -370,7 +370,6 @@ static int key_print_created(const struct admin_options *o, const char *key,
 			     const char *secret)
 {
 	json_t *obj;
-	char *text;
 
 	if (!o->json) {
 		printf("api_key: %s\n", key);
@@ -382,19 +381,21 @@ static int key_print_created(const struct admin_options *o, const char *key,
 	json_object_set_new(obj, "api_key", json_string(key));
 	if (secret)
 		json_object_set_new(obj, "api_secret", json_string(secret));
-	text = json_dumps(obj, 0);
-	if (secret) {
-		/*
-		 * jansson's copy of the secret is ours (the object is freed
-		 * next) and it offers no writable pointer: wipe it anyway.
-		 */
-		const char *copy =
-			json_string_value(json_object_get(obj, "api_secret"));
+	return admin_print_secret_json(obj, "api_secret");
+}
 
-		if (copy)
-			// NOLINTNEXTLINE(performance-no-int-to-ptr)
-			sodium_memzero((void *)(uintptr_t)copy, strlen(copy));
-	}
+int admin_print_secret_json(json_t *obj, const char *member)
+{
+	char *text = json_dumps(obj, 0);
+	/*
+	 * jansson's copy of the secret is ours (the object is freed next)
+	 * and it offers no writable pointer: wipe it anyway.
+	 */
+	const char *copy = json_string_value(json_object_get(obj, member));
+
+	if (copy)
+		// NOLINTNEXTLINE(performance-no-int-to-ptr)
+		sodium_memzero((void *)(uintptr_t)copy, strlen(copy));
 	json_decref(obj);
 	if (!text)
 		return 1;

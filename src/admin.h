@@ -9,6 +9,8 @@
 
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "config.h"
 #include "keys.h"
 
@@ -86,6 +88,12 @@ int admin_cmd_copy_store(struct admin_options *o);
  * key's callback on its `keys list` line (the secret masked).
  */
 int admin_cmd_keys_callback(struct admin_options *o);
+
+/*
+ * Prints obj as one line of JSON and frees it, wiping the text and
+ * jansson's copy of its `member` (a secret); 0, or 1 when out of memory.
+ */
+int admin_print_secret_json(json_t *obj, const char *member);
 void admin_key_callback_print(struct store_tx *c, int64_t key_id);
 /* The operator's bearer token (admin_secret.c). */
 int admin_cmd_operator_token(struct admin_options *o);

@@ -23,7 +23,6 @@ static int callback_print_set(const struct admin_options *o,
 			      const struct key_callback *kc)
 {
 	json_t *obj;
-	char *text;
 
 	if (!o->json) {
 		printf("callback_url: %s\n", kc->url[0] ? kc->url : "off");
@@ -37,14 +36,7 @@ static int callback_print_set(const struct admin_options *o,
 	if (kc->secret[0])
 		json_object_set_new(obj, "signature_secret",
 				    json_string(kc->secret));
-	text = json_dumps(obj, 0);
-	json_decref(obj);
-	if (!text)
-		return 1;
-	printf("%s\n", text);
-	sodium_memzero(text, strlen(text));
-	free(text);
-	return 0;
+	return admin_print_secret_json(obj, "signature_secret");
 }
 
 int admin_cmd_keys_callback(struct admin_options *o)
