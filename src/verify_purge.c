@@ -165,10 +165,14 @@ static void purge_sweep(void)
 static void *purge_main(void *arg)
 {
 	pthread_setname_np(pthread_self(), "kv-purge");
-	/* A first pass soon after the start, then one per interval. */
+	/*
+	 * A first pass soon after the start, then one per interval; the
+	 * sweep goes first, so that purge.done is logged after the pass's
+	 * last write.
+	 */
 	while (!purge_sleep(pg.pause_ms)) {
-		purge_pass();
 		purge_sweep();
+		purge_pass();
 		if (purge_sleep(pg.interval_ms))
 			break;
 	}
