@@ -238,6 +238,11 @@ int fraud_check_request(const char *digits, int64_t pk_key_id,
 	return 0;
 }
 
+int fraud_counts_requests(void)
+{
+	return fr.shared && fr.min_volume;
+}
+
 int fraud_count_request(struct store_tx *c, const char *digits,
 			int64_t pk_key_id, int64_t now,
 			struct fraud_block *block, int *blocked)
@@ -248,7 +253,7 @@ int fraud_count_request(struct store_tx *c, const char *digits,
 	int rc;
 
 	*blocked = 0;
-	if (!fr.shared || !fr.min_volume)
+	if (!fraud_counts_requests())
 		return 0;
 	fraud_prefix(digits, prefix);
 	rc = store_prefix_stats_add(c, prefix, pk_key_id, window, 1, 0,

@@ -54,6 +54,9 @@ int fraud_count_request(struct store_tx *c, const char *digits,
 			int64_t pk_key_id, int64_t now,
 			struct fraud_block *block, int *blocked);
 
+/* 1 when fraud_count_request() counts anything (a shared store, rules on). */
+int fraud_counts_requests(void);
+
 /* The same for a success, in the write that records it. */
 int fraud_count_success(struct store_tx *c, int64_t key_id, const char *digits,
 			int64_t now);

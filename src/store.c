@@ -329,6 +329,20 @@ int store_verification_insert(struct store_tx *c, struct vf_record *r)
 	return ops->verification_insert(c, r);
 }
 
+int store_verification_start(struct store_tx *c, struct vf_record *r,
+			     const struct store_job_new *job)
+{
+	int rc;
+
+	if (ops->verification_start)
+		return ops->verification_start(c, r, job);
+	rc = ops->verification_insert(c, r);
+	if (rc == 0 && job)
+		rc = ops->job_insert(c, job->kind, r->v.id, job->step,
+				     job->due_ms);
+	return rc;
+}
+
 int store_verification_get(struct store_tx *c, const char *request_id,
 			   int64_t key_id, struct vf_record *out)
 {
@@ -615,6 +629,25 @@ int store_limit_take(struct store_tx *c, const char *name, const char *key,
 		     int count, int period_s, int64_t now_ms, int *wait_s)
 {
 	return ops->limit_take(c, name, key, count, period_s, now_ms, wait_s);
+}
+
+int store_verification_live_take(struct store_tx *c, int64_t key_id,
+				 const char *number,
+				 const struct store_bucket *b, int64_t now_ms,
+				 struct vf_record *out, int *wait_s)
+{
+	int rc;
+
+	*wait_s = 0;
+	if (ops->verification_live_take)
+		return ops->verification_live_take(c, key_id, number, b, now_ms,
+						   out, wait_s);
+	rc = ops->verification_live(c, key_id, number, out);
+	if (rc != KV_ENOTFOUND)
+		return rc;
+	rc = ops->limit_take(c, b->name, b->key, b->count, b->period_s, now_ms,
+			     wait_s);
+	return rc != 0 ? rc : KV_ENOTFOUND;
 }
 
 int store_prefix_stats_add(struct store_tx *c, const char *prefix,

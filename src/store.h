@@ -242,6 +242,19 @@ int store_fragments_foreach(struct store_tx *c, int64_t key_id,
  */
 int store_verification_next_id(struct store_tx *c, int64_t *id);
 int store_verification_insert(struct store_tx *c, struct vf_record *r);
+/* A job to queue (store_job_insert()'s arguments but the verification). */
+struct store_job_new {
+	const char *kind;
+	int step;
+	int64_t due_ms;
+};
+/*
+ * store_verification_insert() of r, then, when job is not NULL,
+ * store_job_insert() of job for it, as one step of the caller's write (a
+ * backend may send both as one statement).  0 or the first one's KV_E*.
+ */
+int store_verification_start(struct store_tx *c, struct vf_record *r,
+			     const struct store_job_new *job);
 int store_verification_get(struct store_tx *c, const char *request_id,
 			   int64_t key_id, struct vf_record *out);
 int store_verification_live(struct store_tx *c, int64_t key_id,
@@ -527,6 +540,22 @@ int store_meta_claim(struct store_tx *c, const char *name, const char *value,
  */
 int store_limit_take(struct store_tx *c, const char *name, const char *key,
 		     int count, int period_s, int64_t now_ms, int *wait_s);
+/* A bucket of store_limit_take(): (name, key), count per period_s. */
+struct store_bucket {
+	const char *name, *key;
+	int count, period_s;
+};
+/*
+ * store_verification_live(), and when it finds none (KV_ENOTFOUND),
+ * store_limit_take() of a token from b at now_ms in the same step (a
+ * backend may send both as one statement): *wait_s as there, 0 whenever
+ * a live verification was found, since then nothing is taken.  Returns
+ * what store_verification_live() returned, or the take's KV_E*.
+ */
+int store_verification_live_take(struct store_tx *c, int64_t key_id,
+				 const char *number,
+				 const struct store_bucket *b, int64_t now_ms,
+				 struct vf_record *out, int *wait_s);
 
 /*
  * The resend backoff of a number for key_id (engine.h), named by `tag`, a

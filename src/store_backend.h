@@ -89,6 +89,9 @@ struct store_ops {
 		int (*cb)(const struct vf_fragment *f, void *arg), void *arg);
 	int (*verification_next_id)(struct store_tx *c, int64_t *id);
 	int (*verification_insert)(struct store_tx *c, struct vf_record *r);
+	/* May be NULL: store.c runs verification_insert, then job_insert. */
+	int (*verification_start)(struct store_tx *c, struct vf_record *r,
+				  const struct store_job_new *job);
 	int (*verification_get)(struct store_tx *c, const char *request_id,
 				int64_t key_id, struct vf_record *out);
 	int (*verification_live)(struct store_tx *c, int64_t key_id,
@@ -192,6 +195,12 @@ struct store_ops {
 			  const char *value, char *stored, size_t storedlen);
 	int (*limit_take)(struct store_tx *c, const char *name, const char *key,
 			  int count, int period_s, int64_t now_ms, int *wait_s);
+	/* May be NULL: store.c runs verification_live, then limit_take. */
+	int (*verification_live_take)(struct store_tx *c, int64_t key_id,
+				      const char *number,
+				      const struct store_bucket *b,
+				      int64_t now_ms, struct vf_record *out,
+				      int *wait_s);
 	int (*prefix_stats_add)(struct store_tx *c, const char *prefix,
 				int64_t scope, int64_t window_ms, int requests,
 				int successes, int64_t *total_requests,

@@ -21,6 +21,28 @@
 
 #include "store.h"
 
+/*
+ * The channel the job runners LISTEN on, as an SQL literal.  A transaction
+ * that notifies it several times sends one notification (identical
+ * payloads collapse).
+ */
+#define PG_JOBS_CHANNEL "'kookooverify_jobs'"
+
+/*
+ * A token bucket's upsert (store_limit_take()), as SQL with the parameters
+ * $1-$5 that pg_bucket_bind() binds, `cond` a WHERE clause on whether to
+ * try at all.  It returns a row when it took the token; when it did not,
+ * pg_bucket_wait() says how long until one.  The conflict's WHERE still
+ * locks the row, so a node racing on the same bucket waits and then
+ * judges on the new tat (the time the bucket is full again).
+ */
+#define PG_BUCKET_TAKE(cond)                                                   \
+	"INSERT INTO limits AS l (name, key, tat_us) SELECT $1::text, "        \
+	"$2::text, $3::bigint + $4::bigint " cond " ON CONFLICT (name, key) "  \
+	"DO UPDATE SET tat_us = greatest(l.tat_us, $3::bigint) + $4::bigint "  \
+	"WHERE greatest(l.tat_us, $3::bigint) - $3::bigint <= $5::bigint "     \
+	"RETURNING l.tat_us"
+
 /* Statements one connection prepares, at most (they are all static). */
 #define PG_STMT_MAX 160
 /* Parameters of one statement, at most. */
@@ -262,6 +284,17 @@ int pg_fragments_foreach(struct store_tx *c, int64_t key_id,
 			 void *arg);
 int pg_verification_next_id(struct store_tx *c, int64_t *id);
 int pg_verification_insert(struct store_tx *c, struct vf_record *r);
+int pg_verification_start(struct store_tx *c, struct vf_record *r,
+			  const struct store_job_new *job);
+int pg_verification_live_take(struct store_tx *c, int64_t key_id,
+			      const char *number, const struct store_bucket *b,
+			      int64_t now_ms, struct vf_record *out,
+			      int *wait_s);
+/* pg_verification_live_take()'s bucket: see PG_BUCKET_TAKE. */
+void pg_bucket_bind(struct pg_params *p, const struct store_bucket *b,
+		    int64_t now_ms);
+int pg_bucket_wait(struct store_tx *c, const struct store_bucket *b,
+		   int64_t now_ms, int *wait_s);
 int pg_verification_get(struct store_tx *c, const char *request_id,
 			int64_t key_id, struct vf_record *out);
 int pg_verification_live(struct store_tx *c, int64_t key_id, const char *number,

@@ -63,52 +63,68 @@ int pg_meta_claim(struct store_tx *c, const char *name, const char *value,
 	return strcmp(cur, value) == 0 ? 0 : KV_EDUP;
 }
 
-/*
- * GCRA, as in the SQLite backend: tat_us is when the bucket is full
- * again.  The conflict's WHERE still locks the row, so a node racing on
- * the same bucket waits and then judges on the new tat.
- */
+/* GCRA, as in the SQLite backend: a token is period_s / count long. */
+static int64_t bucket_step_us(const struct store_bucket *b)
+{
+	return (int64_t)b->period_s * 1000000 / b->count;
+}
+
+static int64_t bucket_tolerance_us(const struct store_bucket *b)
+{
+	return (int64_t)b->period_s * 1000000 - bucket_step_us(b);
+}
+
+void pg_bucket_bind(struct pg_params *p, const struct store_bucket *b,
+		    int64_t now_ms)
+{
+	pg_param_text(p, b->name);
+	pg_param_text(p, b->key);
+	pg_param_int(p, now_ms * 1000);
+	pg_param_int(p, bucket_step_us(b));
+	pg_param_int(p, bucket_tolerance_us(b));
+}
+
+int pg_bucket_wait(struct store_tx *c, const struct store_bucket *b,
+		   int64_t now_ms, int *wait_s)
+{
+	static const char read[] =
+		"SELECT tat_us FROM limits WHERE name = $1 AND key = $2";
+	struct pg_params p;
+	PGresult *res = NULL;
+	int rc;
+
+	pg_params_init(&p);
+	pg_param_text(&p, b->name);
+	pg_param_text(&p, b->key);
+	rc = pg_row(c, read, &p, &res, "read bucket");
+	if (rc == KV_ENOTFOUND)
+		rc = KV_EDB;
+	if (rc != 0)
+		return rc;
+	*wait_s = (int)((pg_get_int(res, 0, 0) - now_ms * 1000 -
+			 bucket_tolerance_us(b)) /
+			1000000) +
+		  1;
+	PQclear(res);
+	return 0;
+}
+
 int pg_limit_take(struct store_tx *c, const char *name, const char *key,
 		  int count, int period_s, int64_t now_ms, int *wait_s)
 {
-	static const char take[] =
-		"INSERT INTO limits AS l (name, key, tat_us) "
-		"VALUES ($1, $2, $3::bigint + $4::bigint) "
-		"ON CONFLICT (name, key) DO UPDATE SET "
-		"tat_us = greatest(l.tat_us, $3::bigint) + $4::bigint "
-		"WHERE greatest(l.tat_us, $3::bigint) - $3::bigint <= "
-		"$5::bigint RETURNING l.tat_us";
-	static const char read[] =
-		"SELECT tat_us FROM limits WHERE name = $1 AND key = $2";
-	int64_t now_us = now_ms * 1000;
-	int64_t step_us = (int64_t)period_s * 1000000 / count;
-	int64_t tol_us = (int64_t)period_s * 1000000 - step_us;
+	static const char take[] = PG_BUCKET_TAKE("");
+	const struct store_bucket b = {name, key, count, period_s};
 	struct pg_params p;
 	PGresult *res = NULL;
 	int rc;
 
 	*wait_s = 0;
 	pg_params_init(&p);
-	pg_param_text(&p, name);
-	pg_param_text(&p, key);
-	pg_param_int(&p, now_us);
-	pg_param_int(&p, step_us);
-	pg_param_int(&p, tol_us);
+	pg_bucket_bind(&p, &b, now_ms);
 	rc = pg_row(c, take, &p, &res, "take from bucket");
 	PQclear(res);
-	if (rc != KV_ENOTFOUND)
-		return rc;
 	/* Refused, the bucket untouched: how long until a token. */
-	p.n = 2;
-	rc = pg_row(c, read, &p, &res, "read bucket");
-	if (rc == KV_ENOTFOUND)
-		rc = KV_EDB;
-	if (rc != 0)
-		return rc;
-	*wait_s =
-		(int)((pg_get_int(res, 0, 0) - now_us - tol_us) / 1000000) + 1;
-	PQclear(res);
-	return 0;
+	return rc == KV_ENOTFOUND ? pg_bucket_wait(c, &b, now_ms, wait_s) : rc;
 }
 
 int pg_prefix_stats_add(struct store_tx *c, const char *prefix, int64_t scope,

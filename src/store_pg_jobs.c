@@ -14,16 +14,10 @@
 #include "store_pg.h"
 #include "util.h"
 
-/*
- * The channel the job runners LISTEN on.  A transaction that notifies it
- * several times sends one notification (identical payloads collapse).
- */
-#define JOBS_CHANNEL "'kookooverify_jobs'"
-
 static const char sql_insert[] =
 	"WITH j AS (INSERT INTO jobs (kind, verification_id, step, due_ms, "
 	"created_ms) VALUES ($1, $2, $3, $4, $5) RETURNING id) "
-	"SELECT pg_notify(" JOBS_CHANNEL ", '') FROM j";
+	"SELECT pg_notify(" PG_JOBS_CHANNEL ", '') FROM j";
 static const char sql_cancel[] = "UPDATE jobs SET state = 3, done_ms = $2 "
 				 "WHERE verification_id = $1 AND state = 0";
 /* A leased job (lease_until_ms set) is in flight: left alone. */
@@ -31,7 +25,7 @@ static const char sql_step_now[] =
 	"WITH j AS (UPDATE jobs SET due_ms = $2 WHERE verification_id = $1 "
 	"AND state = 0 AND kind = 'step' AND due_ms > $2 AND "
 	"lease_until_ms = 0 RETURNING id), "
-	"n AS (SELECT pg_notify(" JOBS_CHANNEL ", '') FROM j LIMIT 1) "
+	"n AS (SELECT pg_notify(" PG_JOBS_CHANNEL ", '') FROM j LIMIT 1) "
 	"SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM n)";
 static const char sql_pending[] = "SELECT count(*) FROM jobs WHERE state = 0";
 /*
@@ -73,7 +67,8 @@ static const char sql_retry[] =
 	"due_ms END, last_error = CASE WHEN state = 0 THEN $3 ELSE last_error "
 	"END, lease_until_ms = CASE WHEN state = 0 THEN 0 ELSE lease_until_ms "
 	"END WHERE id = $1 AND lease_until_ms = $4 RETURNING state), "
-	"n AS (SELECT pg_notify(" JOBS_CHANNEL ", '') FROM j WHERE state = 0) "
+	"n AS (SELECT pg_notify(" PG_JOBS_CHANNEL
+	", '') FROM j WHERE state = 0) "
 	"SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM n)";
 static const char sql_next_due[] = "SELECT due_ms FROM jobs WHERE state = 0 "
 				   "ORDER BY due_ms LIMIT 1";

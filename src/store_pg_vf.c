@@ -1,7 +1,6 @@
 /*
- * Verifications in the PostgreSQL backend, with what hangs off them: checks,
- * delivery events, calls, the last verified request of a number, and the
- * two facts of a key that the service reads while it writes.  Reads that a
+ * Verifications in the PostgreSQL backend, with their checks and delivery
+ * events (store_pg_calls.c has the rest of what hangs off them).  Reads that a
  * writer goes on to decide from lock their row (pg_locking), so that nodes
  * writing the same verification at once queue instead of deciding twice.
  */
@@ -29,6 +28,7 @@
 	"handle_hash, origin_host, app_hash, missed_did, missed_until_ms, "    \
 	"client_ref, v2, template_id"
 
+/* $2 to $38: a column added here moves sql_insert_job's job parameters. */
 #define VF_PARAMS_AFTER_ID                                                     \
 	"$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "  \
 	"$17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, "    \
@@ -39,11 +39,24 @@
  * the same sequence; OVERRIDING SYSTEM VALUE lets the id column take it
  * whether it is an identity column or a serial one.
  */
-static const char sql_insert[] =
-	"INSERT INTO verifications (" VF_COLUMNS ") OVERRIDING SYSTEM VALUE "
-	"VALUES (CASE WHEN $1::bigint > 0 THEN $1::bigint ELSE "
-	"nextval(pg_get_serial_sequence('verifications', 'id')) END, " VF_PARAMS_AFTER_ID
-	") RETURNING id";
+#define VF_INSERT                                                                         \
+	"INSERT INTO verifications (" VF_COLUMNS ") OVERRIDING SYSTEM VALUE "             \
+	"VALUES (CASE WHEN $1::bigint > 0 THEN $1::bigint ELSE "                          \
+	"nextval(pg_get_serial_sequence('verifications', 'id')) END, " VF_PARAMS_AFTER_ID \
+	") RETURNING id"
+static const char sql_insert[] = VF_INSERT;
+/*
+ * The same with its first job (pg_job_insert()'s row and notification),
+ * one round trip for both: the job's foreign key is checked at the end
+ * of the statement, when the verification's row is there.  The job's
+ * parameters follow the last of VF_PARAMS_AFTER_ID: a column added there
+ * moves them.
+ */
+static const char sql_insert_job[] =
+	"WITH v AS (" VF_INSERT "), j AS (INSERT INTO jobs (kind, "
+	"verification_id, step, due_ms, created_ms) SELECT $39::text, id, "
+	"$40::bigint, $41::bigint, $42::bigint FROM v) "
+	"SELECT id, pg_notify(" PG_JOBS_CHANNEL ", '') FROM v";
 /* Cluster-safe: a sequence never hands a number out twice. */
 static const char sql_next_id[] =
 	"SELECT nextval(pg_get_serial_sequence('verifications', 'id'))";
@@ -119,6 +132,20 @@ static const char sql_live_lock[] =
 static const char sql_live_gate[] =
 	"SELECT pg_advisory_xact_lock(1, hashtext($1::bigint || ':' || $2)), "
 	"nextval(pg_get_serial_sequence('verifications', 'id'))";
+/*
+ * The live lookup and, when it finds none, a token from a bucket
+ * (PG_BUCKET_TAKE, $1-$5; the lookup's key and number $6, $7), in one
+ * round trip.  Its one row holds the live verification's columns (NULL
+ * without one), then 1 when the token was taken.
+ */
+#define VF_LIVE_TAKE(lock)                                                                                                      \
+	"WITH live AS (SELECT " VF_COLUMNS " FROM verifications WHERE key_id "                                                  \
+	"= $6 AND number = $7 AND state = 0" lock "), t AS (" PG_BUCKET_TAKE(                                                   \
+		"WHERE NOT EXISTS (SELECT 1 FROM live)") ") SELECT live.*, "                                                    \
+							 "(SELECT count(*) FROM t) FROM (VALUES (1)) AS one LEFT JOIN live ON " \
+							 "true"
+static const char sql_live_take[] = VF_LIVE_TAKE("");
+static const char sql_live_take_lock[] = VF_LIVE_TAKE(" FOR UPDATE");
 static const char sql_by_id[] = "SELECT " VF_COLUMNS
 				" FROM verifications WHERE id = $1";
 static const char sql_by_id_lock[] =
@@ -138,31 +165,6 @@ static const char sql_event_list[] =
 	"SELECT created_ms, type, channel, provider_id, result, detail, "
 	"encoding, segments FROM events WHERE verification_id = $1 ORDER BY id";
 
-static const char sql_verified_put[] =
-	"INSERT INTO verified_numbers (key_id, number, verified_ms, "
-	"request_id) VALUES ($1, $2, $3, $4) ON CONFLICT (key_id, number) "
-	"DO UPDATE SET verified_ms = excluded.verified_ms, "
-	"request_id = excluded.request_id";
-static const char sql_verified_get[] =
-	"SELECT verified_ms, request_id FROM verified_numbers "
-	"WHERE key_id = $1 AND number = $2";
-
-static const char sql_call_get[] =
-	"SELECT verification_id, step, repeats, outcome, status, duration "
-	"FROM calls WHERE sid = $1";
-static const char sql_call_get_lock[] =
-	"SELECT verification_id, step, repeats, outcome, status, duration "
-	"FROM calls WHERE sid = $1 FOR UPDATE";
-static const char sql_call_put[] =
-	"INSERT INTO calls (sid, verification_id, step, repeats, outcome, "
-	"status, duration, created_ms, updated_ms) VALUES ($1, $2, $3, $4, "
-	"$5, $6, $7, $8, $8) ON CONFLICT (sid) DO UPDATE SET repeats = $4, "
-	"outcome = $5, status = $6, duration = $7, updated_ms = $8";
-
-static const char sql_voice_confirm[] =
-	"SELECT voice_confirm FROM api_keys WHERE id = $1";
-static const char sql_missed_call[] =
-	"SELECT missed_call FROM api_keys WHERE id = $1";
 /* Through the partial index verifications_missed. */
 static const char sql_missed[] = "SELECT " VF_COLUMNS " FROM verifications "
 				 "WHERE number = $1 AND missed_did = $2 AND "
@@ -171,19 +173,6 @@ static const char sql_missed_lock[] =
 	"SELECT " VF_COLUMNS " FROM verifications WHERE number = $1 AND "
 	"missed_did = $2 AND missed_did <> '' ORDER BY id DESC LIMIT 1 "
 	"FOR UPDATE";
-static const char sql_key_kind[] = "SELECT kind FROM api_keys WHERE id = $1";
-
-/*
- * Newest first, a page of $2 (RECENT_PAGE) rows below id $1 at a time through
- * the primary key, as SQLite walks its rowids: ids grow with time (a clock
- * step back only blurs this), so the walk stops at the first row past the
- * window and reads no more than the window, however large the table.
- */
-#define RECENT_PAGE 1000
-static const char sql_recent[] =
-	"SELECT id, number, created_ms, test_number FROM verifications "
-	"WHERE id < $1 ORDER BY id DESC LIMIT $2";
-
 /* Appends every column of a verification, numbered as in VF_COLUMNS. */
 static void vf_bind(struct pg_params *p, const struct vf_record *r)
 {
@@ -317,12 +306,25 @@ int pg_verification_next_id(struct store_tx *c, int64_t *id)
 
 int pg_verification_insert(struct store_tx *c, struct vf_record *r)
 {
+	return pg_verification_start(c, r, NULL);
+}
+
+int pg_verification_start(struct store_tx *c, struct vf_record *r,
+			  const struct store_job_new *job)
+{
 	struct pg_params p;
 	PGresult *res = NULL;
 	int rc;
 
 	vf_bind(&p, r);
-	rc = pg_row(c, sql_insert, &p, &res, "insert verification");
+	if (job) {
+		pg_param_text(&p, job->kind);
+		pg_param_int(&p, job->step);
+		pg_param_int(&p, job->due_ms);
+		pg_param_int(&p, now_ms());
+	}
+	rc = pg_row(c, job ? sql_insert_job : sql_insert, &p, &res,
+		    "insert verification");
 	if (rc == 0)
 		r->v.id = pg_get_int(res, 0, 0);
 	else if (rc == KV_ENOTFOUND)
@@ -412,33 +414,79 @@ int pg_verification_get(struct store_tx *c, const char *request_id,
 				   vf_by_legacy_id);
 }
 
+/*
+ * A writer's gate (sql_live_gate) before its live lookup, in a statement
+ * of its own: the lookup's snapshot must follow the wait.  It also draws
+ * the id that a new verification would take (pg_verification_next_id()),
+ * saving that round trip; an id drawn for nothing is a gap, as a rollback
+ * leaves.
+ */
+static int vf_live_gate(struct store_tx *c, int64_t key_id, const char *number)
+{
+	struct pg_params p;
+	PGresult *res = NULL;
+	int rc;
+
+	if (!c->in_write)
+		return 0;
+	pg_params_init(&p);
+	pg_param_int(&p, key_id);
+	pg_param_text(&p, number);
+	rc = pg_row(c, sql_live_gate, &p, &res, "live verification lock");
+	if (rc != 0)
+		return rc == KV_ENOTFOUND ? KV_EDB : rc;
+	c->next_id = pg_get_int(res, 0, 1);
+	PQclear(res);
+	return 0;
+}
+
 int pg_verification_live(struct store_tx *c, int64_t key_id, const char *number,
 			 struct vf_record *out)
 {
 	struct pg_params p;
-	int rc;
+	int rc = vf_live_gate(c, key_id, number);
 
+	if (rc != 0)
+		return rc;
 	pg_params_init(&p);
 	pg_param_int(&p, key_id);
 	pg_param_text(&p, number);
-	/* Its own statement: the lookup's snapshot must follow the wait. */
-	if (c->in_write) {
-		PGresult *res = NULL;
-
-		/*
-		 * The gate also draws the id that a new verification would
-		 * take (pg_verification_next_id()), saving that round trip;
-		 * an id drawn for nothing is a gap, as a rollback leaves.
-		 */
-		rc = pg_row(c, sql_live_gate, &p, &res,
-			    "live verification lock");
-		if (rc != 0)
-			return rc == KV_ENOTFOUND ? KV_EDB : rc;
-		c->next_id = pg_get_int(res, 0, 1);
-		PQclear(res);
-	}
 	return vf_lookup(c, pg_locking(c, sql_live, sql_live_lock), &p, out,
 			 "live verification");
+}
+
+int pg_verification_live_take(struct store_tx *c, int64_t key_id,
+			      const char *number, const struct store_bucket *b,
+			      int64_t now_ms, struct vf_record *out,
+			      int *wait_s)
+{
+	struct pg_params p;
+	PGresult *res = NULL;
+	int rc = vf_live_gate(c, key_id, number);
+
+	*wait_s = 0;
+	if (rc != 0)
+		return rc;
+	pg_params_init(&p);
+	pg_bucket_bind(&p, b, now_ms);
+	pg_param_int(&p, key_id);
+	pg_param_text(&p, number);
+	rc = pg_row(c, pg_locking(c, sql_live_take, sql_live_take_lock), &p,
+		    &res, "live verification");
+	if (rc != 0)
+		return rc == KV_ENOTFOUND ? KV_EDB : rc;
+	if (!PQgetisnull(res, 0, 0)) {
+		vf_from_row(res, 0, out);
+	} else {
+		memset(out, 0, sizeof(*out));
+		/* Refused, the bucket untouched: how long until a token. */
+		if (pg_get_int(res, 0, PQnfields(res) - 1) == 0)
+			rc = pg_bucket_wait(c, b, now_ms, wait_s);
+		if (rc == 0)
+			rc = KV_ENOTFOUND;
+	}
+	PQclear(res);
+	return rc;
 }
 
 int pg_verification_by_id(struct store_tx *c, int64_t id, struct vf_record *out)
@@ -631,161 +679,5 @@ int pg_events_foreach(struct store_tx *c, int64_t verification_id,
 		rc = cb(&ev, arg);
 	}
 	vf_rows_free(&r);
-	return rc;
-}
-
-int pg_verified_put(struct store_tx *c, int64_t key_id, const char *number,
-		    const struct vf_verified *vr)
-{
-	struct pg_params p;
-
-	pg_params_init(&p);
-	pg_param_int(&p, key_id);
-	pg_param_text(&p, number);
-	pg_param_int(&p, vr->verified_ms);
-	pg_param_text(&p, vr->request_id);
-	return pg_run(c, sql_verified_put, &p, "put verified number");
-}
-
-int pg_verified_get(struct store_tx *c, int64_t key_id, const char *number,
-		    struct vf_verified *out)
-{
-	struct pg_params p;
-	PGresult *res = NULL;
-	int rc;
-
-	pg_params_init(&p);
-	pg_param_int(&p, key_id);
-	pg_param_text(&p, number);
-	rc = pg_row(c, sql_verified_get, &p, &res, "get verified number");
-	if (rc == 0) {
-		out->verified_ms = pg_get_int(res, 0, 0);
-		pg_get_text(res, 0, 1, out->request_id,
-			    sizeof(out->request_id));
-	}
-	PQclear(res);
-	return rc;
-}
-
-int pg_call_get(struct store_tx *c, const char *sid, struct vf_call *out)
-{
-	struct pg_params p;
-	PGresult *res = NULL;
-	int rc;
-
-	pg_params_init(&p);
-	pg_param_text(&p, sid);
-	rc = pg_row(c, pg_locking(c, sql_call_get, sql_call_get_lock), &p, &res,
-		    "get call");
-	if (rc == 0) {
-		snprintf(out->sid, sizeof(out->sid), "%s", sid);
-		out->verification_id = pg_get_int(res, 0, 0);
-		out->step = (int)pg_get_int(res, 0, 1);
-		out->repeats = (int)pg_get_int(res, 0, 2);
-		pg_get_text(res, 0, 3, out->outcome, sizeof(out->outcome));
-		pg_get_text(res, 0, 4, out->status, sizeof(out->status));
-		out->duration = (int)pg_get_int(res, 0, 5);
-	}
-	PQclear(res);
-	return rc;
-}
-
-int pg_call_put(struct store_tx *c, const struct vf_call *cr, int64_t now)
-{
-	struct pg_params p;
-
-	pg_params_init(&p);
-	pg_param_text(&p, cr->sid);
-	pg_param_int(&p, cr->verification_id);
-	pg_param_int(&p, cr->step);
-	pg_param_int(&p, cr->repeats);
-	pg_param_text(&p, cr->outcome);
-	pg_param_text(&p, cr->status);
-	pg_param_int(&p, cr->duration);
-	pg_param_int(&p, now);
-	return pg_run(c, sql_call_put, &p, "put call");
-}
-
-/* A one-column integer of one key's row into *out. */
-static int key_column(struct store_tx *c, const char *sql, int64_t key_id,
-		      int *out, const char *what)
-{
-	struct pg_params p;
-	PGresult *res = NULL;
-	int rc;
-
-	pg_params_init(&p);
-	pg_param_int(&p, key_id);
-	rc = pg_row(c, sql, &p, &res, what);
-	if (rc == 0)
-		*out = (int)pg_get_int(res, 0, 0);
-	PQclear(res);
-	return rc;
-}
-
-int pg_key_voice_confirm(struct store_tx *c, int64_t key_id, int *allowed)
-{
-	return key_column(c, sql_voice_confirm, key_id, allowed,
-			  "key voice confirm");
-}
-
-int pg_key_missed_call(struct store_tx *c, int64_t key_id, int *on)
-{
-	return key_column(c, sql_missed_call, key_id, on, "key missed call");
-}
-
-int pg_key_kind(struct store_tx *c, int64_t key_id, int *kind)
-{
-	return key_column(c, sql_key_kind, key_id, kind, "key kind");
-}
-
-/*
- * One page of recent numbers below id *below: calls cb for each in the
- * window, moves *below to the page's last id, and sets *done when the
- * window (or the table) ends in it.
- */
-static int recent_page(struct store_tx *c, int64_t since_ms, int64_t *below,
-		       int *done,
-		       void (*cb)(const char *number, int64_t at_ms, void *arg),
-		       void *arg)
-{
-	struct pg_params p;
-	PGresult *res = NULL;
-	char number[16];
-	int n, rc;
-
-	pg_params_init(&p);
-	pg_param_int(&p, *below);
-	pg_param_int(&p, RECENT_PAGE);
-	rc = pg_query(c, sql_recent, &p, &res, "recent numbers");
-	n = rc == 0 ? PQntuples(res) : 0;
-	*done = rc != 0 || n < RECENT_PAGE;
-	for (int i = 0; i < n; i++) {
-		int64_t at = pg_get_int(res, i, 2);
-
-		*below = pg_get_int(res, i, 0);
-		if (at <= since_ms) {
-			*done = 1;
-			break;
-		}
-		if (pg_get_int(res, i, 3))
-			continue; /* test numbers are not limited */
-		pg_get_text(res, i, 1, number, sizeof(number));
-		cb(number, at, arg);
-	}
-	PQclear(res);
-	return rc;
-}
-
-int pg_recent_numbers_foreach(struct store_tx *c, int64_t since_ms,
-			      void (*cb)(const char *number, int64_t at_ms,
-					 void *arg),
-			      void *arg)
-{
-	int64_t below = INT64_MAX;
-	int done = 0, rc = 0;
-
-	while (rc == 0 && !done)
-		rc = recent_page(c, since_ms, &below, &done, cb, arg);
 	return rc;
 }

@@ -360,7 +360,7 @@ static void pg_writer_run(struct pg_writer *wr, struct store_write_op *batch)
 {
 	struct store_tx *c = pg_writer_conn(wr);
 	struct store_write_op *op, *failed = NULL;
-	int begun = 0;
+	int begun = 0, commit_busy;
 	int rc = KV_EDB;
 
 	if (c)
@@ -373,13 +373,21 @@ static void pg_writer_run(struct pg_writer *wr, struct store_write_op *batch)
 	}
 	if (rc == 0)
 		return;
-	if (!c || c->broken || !failed) {
+	/*
+	 * Every op ran, and the COMMIT was refused on a lock: the lock that
+	 * serializes the commits of transactions that notify (the jobs'
+	 * pg_notify), which the group's short lock wait also bounds.  The
+	 * server rolled the group back, so each op runs again alone, where
+	 * it waits freely, instead of failing every request of the group.
+	 */
+	commit_busy = c && !c->broken && begun && !failed && rc == KV_EBUSY;
+	if (!c || c->broken || (!failed && !commit_busy)) {
 		for (op = batch; op; op = op->next)
 			op->rc = !c || c->broken ? KV_EDB : rc;
 		return;
 	}
 	/* One op alone has had its try, unless it lost a race. */
-	if (!batch->next && !c->raced)
+	if (!commit_busy && !batch->next && !c->raced)
 		return;
 	for (op = batch; op; op = op->next)
 		pg_try_alone(c, op);

@@ -351,13 +351,19 @@ static int request_tx_run(struct store_tx *c, void *arg)
 {
 	struct request_tx *tx = arg;
 	struct vf_record live;
+	struct store_job_new job;
 	int64_t now = tx->rec.v.created_ms;
-	int rc;
+	int counted, rc;
 
 	tx->concurrent = 0;
 	tx->blocked = 0;
-	rc = store_verification_live(c, tx->rec.v.key_id, tx->rec.number,
-				     &live);
+	/*
+	 * With the range's figures taken before the write, the number's
+	 * bucket goes with the lookup of its live verification.
+	 */
+	rc = verify_limits_live(c, tx->rec.v.key_id, tx->rec.number, now,
+				tx->limits_taken && !tx->rec.test_number, &live,
+				&tx->throttled, &counted);
 	if (rc == 0) {
 		if (!engine_expire_if_due(&live.v, now)) {
 			request_concurrent(tx, &live);
@@ -373,14 +379,14 @@ static int request_tx_run(struct store_tx *c, void *arg)
 	} else if (rc != KV_ENOTFOUND) {
 		return rc;
 	}
-	tx->throttled = 0;
 	if (!tx->rec.test_number) {
 		/*
-		 * Counted here, the range's figures too unless
-		 * verify_limits_before() took them: when it saw a live
-		 * verification that is now gone (rare).
+		 * Counted here unless the lookup did, the range's figures
+		 * too unless verify_limits_before() took them: when it saw
+		 * a live verification that is now gone (rare).
 		 */
-		rc = tx->limits_taken
+		rc = counted ? 0
+		     : tx->limits_taken
 			     ? verify_limits_number(c, tx->rec.number, now,
 						    &tx->throttled)
 			     : verify_limits_request(
@@ -410,14 +416,15 @@ static int request_tx_run(struct store_tx *c, void *arg)
 				   tx->rec.handle_hash);
 		tx->rec.has_handle = 1;
 	}
-	rc = store_verification_insert(c, &tx->rec);
+	/* The first delivery step commits with the verification itself. */
+	if (!tx->rec.test_number)
+		verify_first_job(&tx->rec, &job);
+	rc = store_verification_start(c, &tx->rec,
+				      tx->rec.test_number ? NULL : &job);
 	if (rc == 0)
 		metrics_inc(M_VF_STARTED, metrics_key(tx->rec.v.key_id),
 			    metrics_workflow(tx->rec.workflow_id), 0);
-	if (rc != 0 || tx->rec.test_number)
-		return rc;
-	/* The first delivery step commits with the verification itself. */
-	return verify_first_job(c, &tx->rec);
+	return rc;
 }
 
 static int plan_has_sms(const struct engine_plan *plan)

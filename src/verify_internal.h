@@ -21,6 +21,7 @@ void verify_pin_bind(struct vf_record *r, const char *pin);
  * Inside a writer's closure the count waits for the commit.
  */
 struct store_tx;
+struct store_job_new;
 void verify_metrics_final(const struct vf_record *r, int64_t now,
 			  enum metric_channel ch);
 /* store_verification_finalize() and then verify_metrics_final(). */
@@ -74,6 +75,16 @@ int verify_limits_before(int64_t key_id, const char *number, int64_t pk_key_id,
 			 int *blocked, int *wait_s, int *taken);
 int verify_limits_number(struct store_tx *c, const char *number, int64_t now,
 			 int *wait_s);
+/*
+ * In the write: store_verification_live() of key_id's verification of
+ * number into *live, and with `count` set and none live, the number's
+ * bucket of verify_limits_number() in the same step (*counted 1, *wait_s
+ * as there).  Returns as store_verification_live().
+ */
+struct vf_record;
+int verify_limits_live(struct store_tx *c, int64_t key_id, const char *number,
+		       int64_t now, int count, struct vf_record *live,
+		       int *wait_s, int *counted);
 
 /* A test number and its fixed PIN (verify_tests.c). */
 struct test_number {
@@ -99,13 +110,13 @@ const struct test_number *verify_test_find(const char *digits);
  * may verify any verification too (req->missed_call_too).
  * verify_missed_bind(): the DID and window of the new verification r
  * (created_ms and number set) from its plan.  verify_first_job(): the
- * first job of a new verification, in its write.
+ * first job of a new verification, inserted with it (into *job).
  */
 int verify_missed_init(const struct config *cfg, char *err, size_t errlen);
 enum verify_result verify_missed_request(int64_t key_id, int publishable,
 					 struct engine_request *req);
 void verify_missed_bind(struct vf_record *r, const struct engine_plan *plan);
-int verify_first_job(struct store_tx *c, const struct vf_record *r);
+void verify_first_job(const struct vf_record *r, struct store_job_new *job);
 
 /* A store return as a service result: OK, NOT_FOUND or ERROR. */
 enum verify_result verify_result_of(int rc);

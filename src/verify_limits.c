@@ -37,24 +37,34 @@ int verify_limits_shared(void)
 	return lim.shared;
 }
 
+/* The prefix's bucket, its key written into prefix. */
+static struct store_bucket limits_prefix(const char *number, char prefix[16])
+{
+	struct store_bucket b = {"prefix", prefix, lim.prefix_max, 3600};
+	size_t n = strlen(number);
+
+	/* SMS pumping goes through ranges: count by prefix. */
+	if (n > (size_t)lim.prefix_digits)
+		n = (size_t)lim.prefix_digits;
+	if (n >= 16)
+		n = 15;
+	memcpy(prefix, number, n);
+	prefix[n] = '\0';
+	return b;
+}
+
 /* The prefix's bucket: *wait_s 0 when it allows. */
 static int limits_take_prefix(struct store_tx *c, const char *number,
 			      int64_t now, int *wait_s)
 {
 	char prefix[16];
-	size_t n = strlen(number);
+	struct store_bucket b;
 
 	*wait_s = 0;
 	if (!lim.prefix_max)
 		return 0;
-	/* SMS pumping goes through ranges: count by prefix. */
-	if (n > (size_t)lim.prefix_digits)
-		n = (size_t)lim.prefix_digits;
-	if (n >= sizeof(prefix))
-		n = sizeof(prefix) - 1;
-	memcpy(prefix, number, n);
-	prefix[n] = '\0';
-	return store_limit_take(c, "prefix", prefix, lim.prefix_max, 3600, now,
+	b = limits_prefix(number, prefix);
+	return store_limit_take(c, b.name, b.key, b.count, b.period_s, now,
 				wait_s);
 }
 
@@ -70,6 +80,26 @@ int verify_limits_number(struct store_tx *c, const char *number, int64_t now,
 	crypto_tag(number, tag);
 	return store_limit_take(c, "number", tag, lim.number_max,
 				lim.number_window_s, now, wait_s);
+}
+
+int verify_limits_live(struct store_tx *c, int64_t key_id, const char *number,
+		       int64_t now, int count, struct vf_record *live,
+		       int *wait_s, int *counted)
+{
+	char tag[CRYPTO_TAG_LEN + 1];
+	struct store_bucket b = {"number", tag, lim.number_max,
+				 lim.number_window_s};
+	int rc;
+
+	*wait_s = 0;
+	*counted = 0;
+	if (!count || !lim.shared || !lim.number_max)
+		return store_verification_live(c, key_id, number, live);
+	crypto_tag(number, tag);
+	rc = store_verification_live_take(c, key_id, number, &b, now, live,
+					  wait_s);
+	*counted = rc == KV_ENOTFOUND;
+	return rc;
 }
 
 /* The statistics, then the prefix's bucket (verify_limits_before()). */
@@ -136,7 +166,20 @@ int verify_limits_before(int64_t key_id, const char *number, int64_t pk_key_id,
 	c = store_reader();
 	if (!c)
 		return KV_EDB;
-	rc = store_verification_live(c, key_id, number, &live);
+	if (lim.prefix_max && !fraud_counts_requests()) {
+		char prefix[16];
+		struct store_bucket b = limits_prefix(number, prefix);
+
+		/* The usual case, no live one: the token in the same trip. */
+		rc = store_verification_live_take(c, key_id, number, &b, now,
+						  &live, wait_s);
+		*taken = rc == KV_ENOTFOUND;
+		if (*taken)
+			return 0;
+	} else {
+		/* The statistics go first: a blocked request takes none. */
+		rc = store_verification_live(c, key_id, number, &live);
+	}
 	if (rc == 0 && !engine_expire_if_due(&live.v, now))
 		return 0;
 	if (rc != 0 && rc != KV_ENOTFOUND)

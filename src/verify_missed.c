@@ -163,18 +163,21 @@ void verify_missed_bind(struct vf_record *r, const struct engine_plan *plan)
 	r->v.next_step = plan->first_step;
 }
 
-int verify_first_job(struct store_tx *c, const struct vf_record *r)
+void verify_first_job(const struct vf_record *r, struct store_job_new *job)
 {
 	int first = r->v.next_step;
 
-	if (first == 0)
-		return store_job_insert(c, JOB_STEP, r->v.id, 0,
-					r->v.created_ms);
+	job->kind = JOB_STEP;
+	job->step = first;
+	job->due_ms = r->v.created_ms;
 	/* The missed call began with the reply: what follows its window. */
-	if (first < r->v.nsteps)
-		return store_job_insert(c, JOB_STEP, r->v.id, first,
-					r->v.created_ms + r->wait_ms[0]);
-	return store_job_insert(c, JOB_EXPIRE, r->v.id, 0, r->v.expires_ms);
+	if (first != 0 && first < r->v.nsteps) {
+		job->due_ms = r->v.created_ms + r->wait_ms[0];
+	} else if (first != 0) {
+		job->kind = JOB_EXPIRE;
+		job->step = 0;
+		job->due_ms = r->v.expires_ms;
+	}
 }
 
 /* ---- the inbound call ---- */

@@ -4,7 +4,8 @@ node.  With limits kept in each node's memory every one of these would let
 the last request through, since no node alone saw enough.
 
 - the per-number limit counts a number's requests on every node;
-- the per-prefix limit counts a range's requests on every node;
+- the per-prefix limit counts a range's requests on every node, and not
+  those that find the number's verification live;
 - the conversion rule blocks a prefix on the cluster's figures, and the
   block holds on every node;
 - a number's resend backoff grows with its resends on every node, and
@@ -69,6 +70,22 @@ class ClusterLimitTests(ClusterTestCase):
             self.assert_throttled(self.request_on(node, number(20)))
         # Another range is served.
         self.assertEqual(self.status_on(nodes[0], "919876540001"), 0)
+
+    def test_a_prefixs_limit_spares_requests_for_a_live_number(self):
+        # Without the conversion rule a request's prefix token is taken
+        # in the statement that looks for the number's live verification:
+        # a request that finds one takes none, on whichever node.
+        nodes = self.start_nodes({"limit_prefix_per_hour": 2,
+                                  "limit_prefix_digits": 8,
+                                  "fraud_min_volume": 0})
+        self.assertEqual(self.status_on(nodes[0], number(30)), 0)
+        for node in nodes:
+            self.assertEqual(self.status_on(node, number(30)), 10)
+        self.assertEqual(self.status_on(nodes[1], number(31)), 0)
+        for node in nodes:
+            self.assert_throttled(self.request_on(node, number(32)))
+        # The live numbers still get their answer, not a throttle.
+        self.assertEqual(self.status_on(nodes[2], number(31)), 10)
 
     def test_low_conversion_on_the_cluster_blocks_on_every_node(self):
         nodes = self.start_nodes({"fraud_min_volume": 3,

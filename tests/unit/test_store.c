@@ -174,15 +174,54 @@ static void test_one_live_verification_per_number_and_key(void **state)
 	assert_int_equal(store_verification_insert(f->c, &b), 0);
 }
 
+/*
+ * The live lookup that also takes a token (a Request's on a shared store):
+ * only when it finds no live verification, and the bucket's answer as
+ * store_limit_take() gives it.
+ */
+static void test_a_live_lookup_takes_a_token_only_when_none_is(void **state)
+{
+	struct store_fixture *f = *state;
+	const struct store_bucket b = {"prefix", "9198", 1, 60};
+	const int64_t t = 1000000;
+	struct vf_record a, live;
+	int wait = -1;
+
+	assert_int_equal(store_verification_live_take(f->c, 1, "919800000009",
+						      &b, t, &live, &wait),
+			 KV_ENOTFOUND);
+	assert_int_equal(wait, 0);
+	/* The one token is gone: another number of the range waits. */
+	assert_int_equal(store_verification_live_take(f->c, 1, "919800000010",
+						      &b, t, &live, &wait),
+			 KV_ENOTFOUND);
+	assert_int_equal(wait, 61);
+	/* A live verification is found and nothing is taken or waited. */
+	vf_new(f->c, "919800000009", 2000, &a);
+	assert_int_equal(store_verification_insert(f->c, &a), 0);
+	assert_int_equal(store_verification_live_take(f->c, 1, "919800000009",
+						      &b, t, &live, &wait),
+			 0);
+	assert_int_equal(wait, 0);
+	assert_string_equal(live.v.request_id, a.v.request_id);
+	/* Without a live one, the bucket still refuses (nothing was taken). */
+	assert_int_equal(store_verification_live_take(f->c, 1, "919800000010",
+						      &b, t + 30000, &live,
+						      &wait),
+			 KV_ENOTFOUND);
+	assert_int_equal(wait, 31);
+}
+
 /* ---- job leases ---- */
 
 /* A verification made at 1000 with its first step due then. */
 static void vf_with_job(struct store_fixture *f, const char *number,
 			struct vf_record *r)
 {
+	const struct store_job_new job = {JOB_STEP, 0, 1000};
+
 	vf_new(f->c, number, 1000, r);
-	assert_int_equal(store_verification_insert(f->c, r), 0);
-	assert_int_equal(store_job_insert(f->c, JOB_STEP, r->v.id, 0, 1000), 0);
+	assert_int_equal(store_verification_start(f->c, r, &job), 0);
 }
 
 static void test_a_leased_job_returns_when_its_lease_ends(void **state)
@@ -573,6 +612,9 @@ int main(void)
 			fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_one_live_verification_per_number_and_key,
+			fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_live_lookup_takes_a_token_only_when_none_is,
 			fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_a_leased_job_returns_when_its_lease_ends,
