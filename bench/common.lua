@@ -18,13 +18,21 @@ function bench_init()
 	wrk.headers["Authorization"] = "Basic " .. os.getenv("BENCH_AUTH")
 end
 
--- Reads one request id per line from BENCH_IDS_FILE into a table.
+-- Reads one request id per line from BENCH_IDS_FILE into a table.  With
+-- BENCH_IDS_SIDE 0 or 1 (run_pair's two wrk processes), only every other
+-- line, from the first or the second: two nodes' clients then never work
+-- on the same verification at once, as two nodes' users would not.
 function bench_read_ids()
 	local ids = {}
+	local side = tonumber(os.getenv("BENCH_IDS_SIDE") or "")
+	local n = 0
 	local f = assert(io.open(os.getenv("BENCH_IDS_FILE"), "r"))
 	for line in f:lines() do
 		if #line > 0 then
-			ids[#ids + 1] = line
+			n = n + 1
+			if side == nil or n % 2 == side then
+				ids[#ids + 1] = line
+			end
 		end
 	end
 	f:close()

@@ -172,14 +172,16 @@ run_wrk() {
 # at once, CONNS connections each, from two wrk processes.  DIR/NAME.out
 # then holds the sum of their rates and the larger of their p50 and p99 (a
 # percentile of the union lies between the two, so this errs high).  Side
-# b numbers its verifications 5 * 10^7 above side a.
+# b numbers its verifications 5 * 10^7 above side a; of BENCH_IDS_FILE each
+# side takes every other id (common.lua).
 run_pair() {
 	echo
 	echo "== $1: two wrk -c$2 -d${DUR}s in parallel, one per node," \
 		"$BASE$3 and $BASE2$3"
-	wrk_once "$1.a" "$2" "$BASE" "$3" "$4" &
+	BENCH_IDS_SIDE=0 wrk_once "$1.a" "$2" "$BASE" "$3" "$4" &
 	wa=$!
-	BENCH_NUM_OFFSET=$((${BENCH_NUM_OFFSET:-0} + 50000000)) \
+	BENCH_IDS_SIDE=1 \
+		BENCH_NUM_OFFSET=$((${BENCH_NUM_OFFSET:-0} + 50000000)) \
 		wrk_once "$1.b" "$2" "$BASE2" "$3" "$4" &
 	wb_=$!
 	wait "$wa" "$wb_"

@@ -175,7 +175,9 @@ pg_phases() {
 	BENCH_EXPECT=16,17
 	BENCH_IDS_FILE=$DIR/pg1.check.ids
 	export BENCH_EXPECT BENCH_IDS_FILE
+	pg_phase_begin
 	run_wrk pg_check "$CONNS" /verify/check/json check
+	pg_where pg_check
 
 	BENCH_DELAY_MS=$PACE
 	BENCH_EXPECT=0
