@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "util.h"
 #include "verify_callback.h"
+#include "wakeup.h"
 
 #define WORKERS_MAX 64
 /* Longest sleep with nothing due: a callback another node queued. */
@@ -38,8 +39,8 @@
 #define JWT_MAX 1024
 
 static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
+	struct wakeup wake;
+	pthread_mutex_t lock; /* busy, nthreads */
 	pthread_t threads[WORKERS_MAX];
 	CURL *handles[WORKERS_MAX];
 	int ids[WORKERS_MAX]; /* each sender's index, its thread's argument */
@@ -48,30 +49,13 @@ static struct {
 	int64_t busy[WORKERS_MAX];
 	int key_share;
 	int nthreads;
-	int stop;
-	uint64_t wakes;
-	int64_t last_wake_ms; /* mono_ms() of the latest wake */
 	const struct config *cfg;
 	int allow_private;
-} run = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+} run = {.wake = WAKEUP_INIT, .lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void callback_notify(void)
 {
-	pthread_mutex_lock(&run.lock);
-	run.wakes++;
-	run.last_wake_ms = mono_ms();
-	pthread_cond_signal(&run.wake);
-	pthread_mutex_unlock(&run.lock);
-}
-
-static int stopping(void)
-{
-	int s;
-
-	pthread_mutex_lock(&run.lock);
-	s = run.stop;
-	pthread_mutex_unlock(&run.lock);
-	return s;
+	wakeup_post(&run.wake, 1);
 }
 
 /*
@@ -80,28 +64,10 @@ static int stopping(void)
  */
 static void runner_sleep(int64_t until, uint64_t seen)
 {
-	struct timespec ts;
-
-	pthread_mutex_lock(&run.lock);
-	if (mono_ms() - run.last_wake_ms < WAKE_WINDOW_MS &&
+	if (wakeup_since_post(&run.wake) < WAKE_WINDOW_MS &&
 	    until > now_ms() + RECHECK_MS)
 		until = now_ms() + RECHECK_MS;
-	if (!run.stop && run.wakes == seen) {
-		ts.tv_sec = (time_t)(until / 1000);
-		ts.tv_nsec = (long)(until % 1000) * 1000000L;
-		pthread_cond_timedwait(&run.wake, &run.lock, &ts);
-	}
-	pthread_mutex_unlock(&run.lock);
-}
-
-static uint64_t wakes_now(void)
-{
-	uint64_t w;
-
-	pthread_mutex_lock(&run.lock);
-	w = run.wakes;
-	pthread_mutex_unlock(&run.lock);
-	return w;
+	wakeup_sleep(&run.wake, until, seen);
 }
 
 /* Keeps at most REPLY_MAX bytes of the reply: past them, the read stops. */
@@ -315,9 +281,9 @@ static void *worker_main(void *arg)
 	struct verify_callback_claim cl;
 
 	pthread_setname_np(pthread_self(), "kv-callbacks");
-	while (!stopping()) {
+	while (!wakeup_stopping(&run.wake)) {
 		struct send_result s;
-		uint64_t seen = wakes_now();
+		uint64_t seen = wakeup_posts(&run.wake);
 
 		memset(&cl, 0, sizeof(cl));
 		cl.now = now_ms();
@@ -349,7 +315,7 @@ static void *worker_main(void *arg)
 int callback_start(const struct config *cfg, char *err, size_t errlen)
 {
 	run.cfg = cfg;
-	run.stop = 0;
+	wakeup_restart(&run.wake);
 	run.nthreads = 0;
 	run.allow_private = strcmp(cfg->callback_allow_private, "on") == 0;
 	if (run.allow_private)
@@ -382,10 +348,7 @@ int callback_start(const struct config *cfg, char *err, size_t errlen)
 
 void callback_stop(void)
 {
-	pthread_mutex_lock(&run.lock);
-	run.stop = 1;
-	pthread_cond_broadcast(&run.wake);
-	pthread_mutex_unlock(&run.lock);
+	wakeup_stop(&run.wake);
 	for (int i = 0; i < run.nthreads; i++) {
 		pthread_join(run.threads[i], NULL);
 		curl_easy_cleanup(run.handles[i]);

@@ -24,6 +24,7 @@
 #include "sms.h"
 #include "util.h"
 #include "verify.h"
+#include "wakeup.h"
 
 #define WORKERS_MAX 64
 #define IDLE_WAIT_MS 5000
@@ -41,15 +42,12 @@ static struct {
 	int window_start, window_end;
 	pthread_t threads[WORKERS_MAX];
 	int nthreads;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	int stop;
-	int sleepers;         /* workers waiting for a job to become due */
-	uint64_t wakes;       /* jobs_notify() calls so far */
+	struct wakeup wake;   /* jobs_notify() */
+	pthread_mutex_t lock; /* next_send_ms */
 	int64_t next_send_ms; /* pacing: when the next send may start */
 } run = {
+	.wake = WAKEUP_INIT,
 	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.wake = PTHREAD_COND_INITIALIZER,
 };
 
 int64_t jobs_backoff_ms(int attempt, int64_t base_ms, int64_t max_ms,
@@ -282,36 +280,6 @@ static void count_delivery(const struct verify_claim *cl,
 
 /* ---- workers ---- */
 
-/* The notification count, read before a claim that may find nothing. */
-static uint64_t wakes_now(void)
-{
-	uint64_t w;
-
-	pthread_mutex_lock(&run.lock);
-	w = run.wakes;
-	pthread_mutex_unlock(&run.lock);
-	return w;
-}
-
-/*
- * Sleeps until `until` unless a job was announced since `seen` (a job the
- * claim could not see yet: without this check its wake-up would be lost).
- */
-static void worker_sleep(int64_t until, uint64_t seen)
-{
-	struct timespec ts;
-
-	pthread_mutex_lock(&run.lock);
-	if (!run.stop && run.wakes == seen) {
-		run.sleepers++;
-		ts.tv_sec = (time_t)(until / 1000);
-		ts.tv_nsec = (long)(until % 1000) * 1000000L;
-		pthread_cond_timedwait(&run.wake, &run.lock, &ts);
-		run.sleepers--;
-	}
-	pthread_mutex_unlock(&run.lock);
-}
-
 void jobs_notify(int64_t due_ms)
 {
 	if (!run.nthreads)
@@ -321,21 +289,7 @@ void jobs_notify(int64_t due_ms)
 	 * A job due later is found by the sleepers' own timed wait, which
 	 * ends at the earliest pending due time.
 	 */
-	pthread_mutex_lock(&run.lock);
-	run.wakes++;
-	if (run.sleepers && due_ms <= now_ms())
-		pthread_cond_signal(&run.wake);
-	pthread_mutex_unlock(&run.lock);
-}
-
-static int stopping(void)
-{
-	int s;
-
-	pthread_mutex_lock(&run.lock);
-	s = run.stop;
-	pthread_mutex_unlock(&run.lock);
-	return s;
+	wakeup_post(&run.wake, due_ms <= now_ms());
 }
 
 /* A send's outcome: sms.sent / call.placed, or sms.failed / call.failed. */
@@ -368,16 +322,18 @@ static void *worker_main(void *arg)
 
 	pthread_setname_np(pthread_self(), "kv-jobs");
 
-	while (!stopping()) {
+	while (!wakeup_stopping(&run.wake)) {
 		struct verify_report o;
-		uint64_t seen = wakes_now();
+		/* Read before a claim that may find nothing: a job announced
+		 * while it looks is not slept through. */
+		uint64_t seen = wakeup_posts(&run.wake);
 
 		memset(&cl, 0, sizeof(cl));
 		cl.now = now_ms();
 		cl.lease_ms = (int64_t)run.cfg->job_lease * 1000;
 		/* The claim's now must be the wall clock the rows use. */
 		if (verify_job_claim(&cl) != 0) {
-			worker_sleep(now_ms() + 1000, seen);
+			wakeup_sleep(&run.wake, now_ms() + 1000, seen);
 			continue;
 		}
 		if (!cl.found) {
@@ -387,7 +343,7 @@ static void *worker_main(void *arg)
 				until = cl.next_due;
 			if (until <= cl.now)
 				until = cl.now + HELD_WAIT_MS;
-			worker_sleep(until, seen);
+			wakeup_sleep(&run.wake, until, seen);
 			continue;
 		}
 		if (!cl.channel)
@@ -446,7 +402,7 @@ int jobs_start(const struct config *cfg, char *err, size_t errlen)
 	};
 
 	run.cfg = cfg;
-	run.stop = 0;
+	wakeup_restart(&run.wake);
 	run.nthreads = 0;
 	verify_job_wake_set(jobs_notify);
 	/*
@@ -481,10 +437,7 @@ int jobs_start(const struct config *cfg, char *err, size_t errlen)
 void jobs_stop(void)
 {
 	verify_job_unlisten();
-	pthread_mutex_lock(&run.lock);
-	run.stop = 1;
-	pthread_cond_broadcast(&run.wake);
-	pthread_mutex_unlock(&run.lock);
+	wakeup_stop(&run.wake);
 	for (int i = 0; i < run.nthreads; i++)
 		pthread_join(run.threads[i], NULL);
 	run.nthreads = 0;

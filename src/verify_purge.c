@@ -7,11 +7,9 @@
  * them, while the purge may take as long as it likes and never holds
  * anything a request waits for longer than one batch.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
 #include "config.h"
 #include "err.h"
@@ -19,15 +17,15 @@
 #include "store.h"
 #include "util.h"
 #include "verify.h"
+#include "wakeup.h"
 
 /* Pause between two batches of one pass: the writer's queue drains. */
 #define PURGE_PAUSE_MS 50
 
 static struct {
 	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	int running, stop;
+	struct wakeup stop; /* never posted: only stopped */
+	int running;
 	int64_t interval_ms, pause_ms;
 	int64_t retain_verifications_ms, retain_addresses_ms, retain_events_ms,
 		verified_ttl_ms;
@@ -39,7 +37,7 @@ static struct {
 	 * restart the first pass walks from the start again, once).
 	 */
 	int64_t check_cursor, event_cursor;
-} pg = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+} pg = {.stop = WAKEUP_INIT};
 
 struct purge_call {
 	struct store_purge p;
@@ -56,23 +54,7 @@ static int purge_run(struct store_tx *c, void *arg)
 /* Sleeps ms or until stopped; returns whether it was stopped. */
 static int purge_sleep(int64_t ms)
 {
-	struct timespec until;
-	int stop;
-
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += (time_t)(ms / 1000);
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&pg.lock);
-	while (!pg.stop &&
-	       pthread_cond_timedwait(&pg.wake, &pg.lock, &until) != ETIMEDOUT)
-		;
-	stop = pg.stop;
-	pthread_mutex_unlock(&pg.lock);
-	return stop;
+	return wakeup_sleep(&pg.stop, now_ms() + ms, 0);
 }
 
 /* The cut-offs of a pass starting at `now` (0: that kind is kept). */
@@ -190,7 +172,7 @@ int verify_purge_start(const struct config *cfg, char *err, size_t errlen)
 	pg.retain_addresses_ms = (int64_t)cfg->retain_client_addresses * 1000;
 	pg.retain_events_ms = (int64_t)cfg->retain_events * 1000;
 	pg.verified_ttl_ms = (int64_t)cfg->verified_ttl * 1000;
-	pg.stop = 0;
+	wakeup_restart(&pg.stop);
 	if (pthread_create(&pg.thread, NULL, purge_main, NULL) != 0) {
 		snprintf(err, errlen, "cannot start the purge thread");
 		return KV_EIO;
@@ -203,10 +185,7 @@ void verify_purge_stop(void)
 {
 	if (!pg.running)
 		return;
-	pthread_mutex_lock(&pg.lock);
-	pg.stop = 1;
-	pthread_cond_broadcast(&pg.wake);
-	pthread_mutex_unlock(&pg.lock);
+	wakeup_stop(&pg.stop);
 	pthread_join(pg.thread, NULL);
 	pg.running = 0;
 }
