@@ -293,6 +293,18 @@ int pg_row(struct store_tx *c, const char *sql, const struct pg_params *p,
 	return 0;
 }
 
+int pg_int_row(struct store_tx *c, const char *sql, const struct pg_params *p,
+	       int64_t *out, const char *what)
+{
+	PGresult *res = NULL;
+	int rc = pg_row(c, sql, p, &res, what);
+
+	if (rc == 0)
+		*out = pg_get_int(res, 0, 0);
+	PQclear(res);
+	return rc;
+}
+
 int64_t pg_changed(PGresult *res)
 {
 	const char *s = res ? PQcmdTuples(res) : "";

@@ -126,6 +126,9 @@ int pg_run(struct store_tx *c, const char *sql, const struct pg_params *p,
  */
 int pg_row(struct store_tx *c, const char *sql, const struct pg_params *p,
 	   PGresult **res, const char *what);
+/* pg_row() of a statement whose row is one integer, into *out. */
+int pg_int_row(struct store_tx *c, const char *sql, const struct pg_params *p,
+	       int64_t *out, const char *what);
 /* Rows a statement changed (UPDATE/DELETE/INSERT without RETURNING). */
 int64_t pg_changed(PGresult *res);
 /* pg_run() of a statement that must change a row: KV_ENOTFOUND when it

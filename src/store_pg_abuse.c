@@ -217,9 +217,7 @@ int pg_fraud_recent(struct store_tx *c, const char *prefix, int64_t key_id,
 		    int64_t since_ms, int64_t *count)
 {
 	struct pg_params p;
-	PGresult *res = NULL;
 	char end[24];
-	int rc;
 
 	if (strlen(prefix) + 1 > sizeof(end) ||
 	    strspn(prefix, "0123456789") != strlen(prefix))
@@ -230,9 +228,6 @@ int pg_fraud_recent(struct store_tx *c, const char *prefix, int64_t key_id,
 	pg_param_text(&p, end);
 	pg_param_int(&p, since_ms);
 	pg_param_int(&p, key_id);
-	rc = pg_row(c, sql_fraud_recent, &p, &res, "recent fraud reports");
-	if (rc == 0)
-		*count = pg_get_int(res, 0, 0);
-	PQclear(res);
-	return rc;
+	return pg_int_row(c, sql_fraud_recent, &p, count,
+			  "recent fraud reports");
 }

@@ -176,11 +176,5 @@ int pg_callback_retry(struct store_tx *c, int64_t id, int64_t lease_until,
 
 int pg_callback_next_due(struct store_tx *c, int64_t *due_ms)
 {
-	PGresult *res = NULL;
-	int rc = pg_row(c, sql_next_due, NULL, &res, "next callback");
-
-	if (rc == 0)
-		*due_ms = pg_get_int(res, 0, 0);
-	PQclear(res);
-	return rc;
+	return pg_int_row(c, sql_next_due, NULL, due_ms, "next callback");
 }

@@ -114,22 +114,9 @@ int pg_job_step_now(struct store_tx *c, int64_t verification_id, int64_t now,
 	return rc;
 }
 
-/* The one integer a one-row statement returns, into *out. */
-static int int_row(struct store_tx *c, const char *sql, int64_t *out,
-		   const char *what)
-{
-	PGresult *res = NULL;
-	int rc = pg_row(c, sql, NULL, &res, what);
-
-	if (rc == 0)
-		*out = pg_get_int(res, 0, 0);
-	PQclear(res);
-	return rc;
-}
-
 int pg_jobs_pending(struct store_tx *c, int64_t *count)
 {
-	return int_row(c, sql_pending, count, "count jobs");
+	return pg_int_row(c, sql_pending, NULL, count, "count jobs");
 }
 
 int pg_job_claim(struct store_tx *c, int64_t now, int64_t lease_until,
@@ -198,5 +185,5 @@ int pg_job_retry(struct store_tx *c, int64_t id, int64_t lease_until,
 
 int pg_job_next_due(struct store_tx *c, int64_t *due_ms)
 {
-	return int_row(c, sql_next_due, due_ms, "next job");
+	return pg_int_row(c, sql_next_due, NULL, due_ms, "next job");
 }

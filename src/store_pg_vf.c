@@ -287,21 +287,13 @@ static int vf_lookup(struct store_tx *c, const char *sql,
 
 int pg_verification_next_id(struct store_tx *c, int64_t *id)
 {
-	PGresult *res = NULL;
-	int rc;
-
 	/* The live gate of this transaction drew one already. */
 	if (c->next_id > 0) {
 		*id = c->next_id;
 		c->next_id = 0;
 		return 0;
 	}
-	rc = pg_row(c, sql_next_id, NULL, &res, "next verification id");
-
-	if (rc == 0)
-		*id = pg_get_int(res, 0, 0);
-	PQclear(res);
-	return rc;
+	return pg_int_row(c, sql_next_id, NULL, id, "next verification id");
 }
 
 int pg_verification_insert(struct store_tx *c, struct vf_record *r)
