@@ -137,7 +137,10 @@ class DeliveryTests(SimTestCase):
 
         self.wait_calls(number, timeout=5)
         t_call = time.monotonic()
-        self.assertGreaterEqual(t_call - t_sms, 1.5,
+        # Due 2 s after the SMS's claim, which precedes the moment this
+        # test saw the SMS by a send and a poll (half a second, seen under
+        # load); a call sent with the SMS would come within milliseconds.
+        self.assertGreaterEqual(t_call - t_sms, 1.0,
                                 "call came before next_event_wait (2 s)")
         calls = self.wait_calls(number, done=True)
         self.assertEqual(calls[0]["phone_no"], kookoo_form(number),

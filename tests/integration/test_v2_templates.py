@@ -440,12 +440,22 @@ class V2TemplateVoiceTests(V2TemplateSteps, SimTestCase):
     def call(self, keys, **start):
         """A v2 voice verification (code CODE, brand Shop) whose callee
         presses `keys`: its id and the call's transcript."""
+        return self.answer(self.place(keys, **start))
+
+    def place(self, keys, ring_ms=100, **start):
+        """Starts the verification of call() with the simulator ringing
+        ring_ms before it answers; returns (number, reply)."""
         number = new_number()
-        self.sim.script(number, keys=keys)
+        self.sim.script(number, keys=keys, ring_ms=ring_ms)
         _, r = self.start(number=number, code=self.CODE, brand="Shop",
                           workflow=[{"channel": "voice", "to": number}],
                           **start)
         self.assert_status(r, 202)
+        return number, r
+
+    def answer(self, placed):
+        """call()'s id and transcript of a verification place() started."""
+        number, r = placed
         calls = poll_until(
             lambda: [c for c in self.sim.calls(number) if c["done"]],
             10, "the call to %s" % number,
@@ -499,3 +509,26 @@ class V2TemplateVoiceTests(V2TemplateSteps, SimTestCase):
         self.voice_fragment(tid, "hi-in", "${brand} कोड ${code}")
         _, tr = self.call(["2"], template_id=tid, locale="hi-in")
         self.assertEqual(tr[tr.index("Shop कोड") + 1], spoken, tr)
+
+    def test_the_call_reads_the_fragment_as_it_is_when_answered(self):
+        # The call fetches its words when the callee answers: a fragment
+        # changed, or deleted, while the phone rings is read as it is then.
+        self.wire()
+        tid = self.new_template("ringing")["template_id"]
+        frag = self.voice_fragment(tid)
+        path = "/%s/template_fragments/%s" % (tid,
+                                              frag["template_fragment_id"])
+        placed = self.place(["2"], ring_ms=3000, template_id=tid)
+        r = self.tpl("PATCH", path, {"text": "Changed for ${brand}: "
+                                             "${code}."})
+        self.assert_status(r, 200)
+        _, tr = self.answer(placed)
+        self.assertEqual(tr[tr.index("Changed for Shop:") + 1],
+                         " ".join(self.CODE), tr)
+        self.assertNotIn("Hello from Shop. Your code is", tr)
+        placed = self.place(["2"], ring_ms=3000, template_id=tid)
+        self.assert_status(self.tpl("DELETE", path), 204)
+        _, tr = self.answer(placed)
+        self.assertNotIn("Changed for Shop:", tr)
+        self.assertIn("Hello. This is a call from Shop. Your verification "
+                      "code is", tr)
