@@ -43,9 +43,21 @@ import harness  # noqa: E402  (after the sys.path change)
 
 
 class CountingResult(unittest.TextTestResult):
+    """Counts the passes and keeps each test's wall time (setUpClass
+    and the like not included) as [seconds, id]."""
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.passed = 0
+        self.durations = []
+
+    def startTest(self, test):
+        self._started = time.monotonic()
+        super().startTest(test)
+
+    def stopTest(self, test):
+        super().stopTest(test)
+        self.durations.append([time.monotonic() - self._started, test.id()])
 
     def addSuccess(self, test):
         super().addSuccess(test)
@@ -125,15 +137,28 @@ def schedule(groups):
     return sorted(groups, key=key)
 
 
-def run_suite(tests, verbosity, stream):
-    """Runs tests; returns (passed, failed, skipped)."""
+def run_suite(tests, verbosity, stream, durations):
+    """Runs tests, appending each one's [seconds, id] to durations;
+    returns (passed, failed, skipped)."""
     runner = unittest.TextTestRunner(stream=stream, verbosity=verbosity,
                                      resultclass=CountingResult)
     result = runner.run(unittest.TestSuite(tests))
+    durations.extend(result.durations)
     return (result.passed + len(result.expectedFailures),
             len(result.failures) + len(result.errors)
             + len(result.unexpectedSuccesses),
             len(result.skipped))
+
+
+# The slowest tests are listed before the closing lines, so that a test
+# that grows slow shows in every run's log.
+SLOWEST_SHOWN = 10
+
+
+def print_slowest(durations):
+    print("slowest tests:")
+    for seconds, tid in sorted(durations, reverse=True)[:SLOWEST_SHOWN]:
+        print("  %6.1f s  %s" % (seconds, tid))
 
 
 def closing(args, line):
@@ -144,8 +169,11 @@ def closing(args, line):
 
 
 def on_signal(signum, frame):
-    # atexit (harness) kills the servers on the way out.
-    sys.exit(128 + signum)
+    # KeyboardInterrupt, not SystemExit: unittest records any other
+    # exception raised in a test as that test's error and goes on with
+    # the next, so the run would outlive its SIGTERM.  atexit (harness)
+    # kills the servers on the way out.
+    raise KeyboardInterrupt("signal %d" % signum)
 
 
 def worker(args, groups):
@@ -157,12 +185,15 @@ def worker(args, groups):
             name = line.strip()
             buf = io.StringIO()
             started = time.monotonic()
+            durations = []
             with contextlib.redirect_stdout(buf), \
                     contextlib.redirect_stderr(buf):
-                counts = run_suite(groups[name], args.verbosity, buf)
+                counts = run_suite(groups[name], args.verbosity, buf,
+                                   durations)
             out.write(json.dumps({
                 "group": name, "counts": counts, "output": buf.getvalue(),
-                "seconds": time.monotonic() - started}) + "\n")
+                "seconds": time.monotonic() - started,
+                "durations": durations}) + "\n")
             out.flush()
     return 0
 
@@ -228,8 +259,9 @@ class Workers:
             proc.wait()
 
 
-def run_parallel(args, groups, jobs):
-    """Runs the groups in jobs workers; returns (passed, failed, skipped)."""
+def run_parallel(args, groups, jobs, durations):
+    """Runs the groups in jobs workers, gathering their tests' [seconds,
+    id] into durations; returns (passed, failed, skipped)."""
     todo = schedule(groups)
     total = [0, 0, 0]
     workers = Workers(args, min(jobs, len(todo)))
@@ -252,6 +284,7 @@ def run_parallel(args, groups, jobs):
                   flush=True)
             for i, c in enumerate(ans["counts"]):
                 total[i] += c
+            durations.extend(ans["durations"])
             workers.give(proc, todo.pop(0) if todo else None)
     finally:
         workers.stop()
@@ -306,12 +339,14 @@ def main():
         return 1
 
     started = time.monotonic()
+    durations = []
     if args.jobs > 1 and tests:
         passed, failed, skipped = run_parallel(args, groups_of(tests),
-                                               args.jobs)
+                                               args.jobs, durations)
     else:
         passed, failed, skipped = run_suite(tests, args.verbosity,
-                                            sys.stdout)
+                                            sys.stdout, durations)
+    print_slowest(durations)
     line = "%s: %d passed, %d failed" % (head, passed, failed)
     if skipped:
         line += ", %d skipped" % skipped
