@@ -97,8 +97,12 @@ run: deps
 	@$(MAKE) --no-print-directory $(BIN) $(SIM)
 	@sh tools/run-local.sh
 
+# Builds run BUILD_JOBS compilers side by side (the cores); the tests
+# themselves keep their own parallelism (TEST_JOBS below).
+BUILD_JOBS ?= $(shell nproc)
+
 test: deps
-	@$(MAKE) --no-print-directory $(BIN) $(SIM) $(TESTS)
+	@$(MAKE) --no-print-directory -j $(BUILD_JOBS) $(BIN) $(SIM) $(TESTS)
 	@$(MAKE) --no-print-directory unit integration sdk-compat \
 	    sdk-compat-v2 callbacks sdk-js browser
 
@@ -239,7 +243,7 @@ FORMAT_FILES += $(wildcard fuzz/*.c fuzz/*.h)
 fuzz-build: $(FUZZ_BINS)
 
 fuzz: deps
-	@$(MAKE) --no-print-directory fuzz-build
+	@$(MAKE) --no-print-directory -j $(BUILD_JOBS) fuzz-build
 	@sh fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
 
 fuzz-ci:
