@@ -111,15 +111,21 @@ pg_where() {
 		awk -F'|' -v n="$n" '$1 > 0 {
 		printf "   statements: %.2f per request, %.1f us of execution" \
 			" each request\n", $1 / n, $2 * 1000 / n }'
+	# Plans are counted only with pg_stat_statements.track_planning on
+	# (BENCH_PG_OPTS): a statement planned on most calls shows a plan
+	# time next to its execution time.
 	pg_sql "SELECT calls, round(mean_exec_time::numeric * 1000, 1),
-		round(max_exec_time::numeric, 1),
-		left(regexp_replace(query, '\s+', ' ', 'g'), 80)
+		round(max_exec_time::numeric, 1), plans,
+		round(mean_plan_time::numeric * 1000, 1),
+		left(regexp_replace(query, '\s+', ' ', 'g'), 70)
 		FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat%'
-		ORDER BY total_exec_time DESC LIMIT 8" \
+		ORDER BY total_exec_time + total_plan_time DESC LIMIT 8" \
 		2>/dev/null | awk -F'|' -v n="$n" '
 		NR == 1 { print "   busiest statements (calls per request," \
-			" mean us, max ms, text):" }
-		{ printf "   %6.2f %8s %7s  %s\n", $1 / n, $2, $3, $4 }'
+			" mean us, max ms, [plans per call, mean plan us,] text):" }
+		$4 > 0 { printf "   %6.2f %8s %7s %5.2f %7s  %s\n", $1 / n, $2,
+			$3, $4 / $1, $5, $6; next }
+		{ printf "   %6.2f %8s %7s  %s\n", $1 / n, $2, $3, $6 }'
 }
 
 # pg_phase_begin: counters that pg_where reads after the phase.
