@@ -9,7 +9,6 @@
 #include "err.h"
 #include "store.h"
 #include "store_backend.h"
-#include "err.h"
 
 /*
  * Backends by the prefix of their setting, in order; the last, with no
@@ -377,6 +376,21 @@ int store_checks_foreach(struct store_tx *c, int64_t verification_id,
 			 void *arg)
 {
 	return ops->checks_foreach(c, verification_id, cb, arg);
+}
+
+void vf_event_set(struct vf_event *ev, int64_t created_ms, const char *type,
+		  const char *channel, const char *provider_id,
+		  const char *result, const char *detail)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->created_ms = created_ms;
+	snprintf(ev->type, sizeof(ev->type), "%s", type ? type : "");
+	snprintf(ev->channel, sizeof(ev->channel), "%s",
+		 channel ? channel : "");
+	snprintf(ev->provider_id, sizeof(ev->provider_id), "%s",
+		 provider_id ? provider_id : "");
+	snprintf(ev->result, sizeof(ev->result), "%s", result ? result : "");
+	snprintf(ev->detail, sizeof(ev->detail), "%s", detail ? detail : "");
 }
 
 int store_event_insert(struct store_tx *c, int64_t verification_id,

@@ -274,6 +274,14 @@ int store_check_insert(struct store_tx *c, int64_t verification_id,
 int store_checks_foreach(struct store_tx *c, int64_t verification_id,
 			 int (*cb)(const struct vf_check *ch, void *arg),
 			 void *arg);
+/*
+ * Fills ev with one step of a verification's history, each text cut to its
+ * field (NULL: empty); encoding and segments are left 0 for an SMS's
+ * caller to set.
+ */
+void vf_event_set(struct vf_event *ev, int64_t created_ms, const char *type,
+		  const char *channel, const char *provider_id,
+		  const char *result, const char *detail);
 int store_event_insert(struct store_tx *c, int64_t verification_id,
 		       const struct vf_event *ev);
 int store_events_foreach(struct store_tx *c, int64_t verification_id,

@@ -114,21 +114,15 @@ static int call_on_key(struct store_tx *c, struct verify_call *vc,
 static int call_record_event(struct store_tx *c, const struct verify_call *vc)
 {
 	struct vf_event ev;
+	char detail[sizeof(ev.detail)] = "";
 
-	memset(&ev, 0, sizeof(ev));
-	ev.created_ms = vc->now;
-	snprintf(ev.type, sizeof(ev.type), "tts");
-	snprintf(ev.channel, sizeof(ev.channel), "%s",
-		 vc->status ? "call" : "ivr");
-	snprintf(ev.provider_id, sizeof(ev.provider_id), "%s", vc->sid);
-	snprintf(ev.result, sizeof(ev.result), "%.31s",
-		 vc->status ? vc->status : vc->event_name);
 	if (vc->ev == CALL_EV_KEY)
-		snprintf(ev.detail, sizeof(ev.detail), "key %c",
+		snprintf(detail, sizeof(detail), "key %c",
 			 vc->key ? vc->key : '-');
 	else if (vc->duration >= 0)
-		snprintf(ev.detail, sizeof(ev.detail), "duration %d s",
-			 vc->duration);
+		snprintf(detail, sizeof(detail), "duration %d s", vc->duration);
+	vf_event_set(&ev, vc->now, "tts", vc->status ? "call" : "ivr", vc->sid,
+		     vc->status ? vc->status : vc->event_name, detail);
 	/* Recorded before this write changes anything: the state as loaded. */
 	return verify_callback_event(c, &vc->rec, vc->rec.v.state, &ev);
 }

@@ -393,12 +393,7 @@ static int record_run(struct store_tx *c, void *arg)
 	if (rc != 0 || o->delivered)
 		return rc;
 	/* Given up: visible where the verification's events are. */
-	memset(&ev, 0, sizeof(ev));
-	ev.created_ms = now;
-	snprintf(ev.type, sizeof(ev.type), "callback");
-	snprintf(ev.channel, sizeof(ev.channel), "http");
-	snprintf(ev.result, sizeof(ev.result), "failed");
-	snprintf(ev.detail, sizeof(ev.detail), "%s", o->reason);
+	vf_event_set(&ev, now, "callback", "http", NULL, "failed", o->reason);
 	return store_event_insert(c, cl->cb.verification_id, &ev);
 }
 

@@ -141,20 +141,13 @@ static int record_event(struct store_tx *c, const struct vf_record *r,
 			const struct verify_report *o, int final_failure)
 {
 	const struct verify_claim *cl = o->cl;
+	const char *channel = cl->channel == 's' ? "sms" : "tts";
 	struct vf_event ev;
 
-	memset(&ev, 0, sizeof(ev));
-	ev.created_ms = cl->now;
-	snprintf(ev.type, sizeof(ev.type), "%s",
-		 strcmp(cl->job.kind, JOB_RESEND) == 0 ? "resend"
-		 : cl->channel == 's'                  ? "sms"
-						       : "tts");
-	snprintf(ev.channel, sizeof(ev.channel), "%s",
-		 cl->channel == 's' ? "sms" : "tts");
-	snprintf(ev.provider_id, sizeof(ev.provider_id), "%s", o->provider_id);
-	snprintf(ev.result, sizeof(ev.result), "%s",
-		 result_name(o, final_failure));
-	snprintf(ev.detail, sizeof(ev.detail), "%s", o->reason);
+	vf_event_set(&ev, cl->now,
+		     strcmp(cl->job.kind, JOB_RESEND) == 0 ? "resend" : channel,
+		     channel, o->provider_id, result_name(o, final_failure),
+		     o->reason);
 	memcpy(ev.encoding, o->encoding, sizeof(ev.encoding));
 	ev.segments = o->segments;
 	return verify_callback_event(c, r, r->v.state, &ev);

@@ -208,15 +208,9 @@ static int inbound_event(struct store_tx *c, const struct verify_inbound *in,
 {
 	struct vf_event ev;
 
-	memset(&ev, 0, sizeof(ev));
-	ev.created_ms = in->now;
-	snprintf(ev.type, sizeof(ev.type), "missed_call");
-	snprintf(ev.channel, sizeof(ev.channel), "missed");
-	snprintf(ev.provider_id, sizeof(ev.provider_id), "%s",
-		 in->sid ? in->sid : "");
-	snprintf(ev.result, sizeof(ev.result), "%s",
-		 in->result == INBOUND_VERIFIED ? "verified" : "ignored");
-	snprintf(ev.detail, sizeof(ev.detail), "%s", in->why);
+	vf_event_set(&ev, in->now, "missed_call", "missed", in->sid,
+		     in->result == INBOUND_VERIFIED ? "verified" : "ignored",
+		     in->why);
 	return verify_callback_event(c, &in->rec, loaded, &ev);
 }
 

@@ -598,9 +598,32 @@ static void test_call_of_another_verification_is_refused(void **state)
 	assert_int_equal(out.v.state, VF_IN_PROGRESS);
 }
 
+/* Each text is cut to its field, a NULL one is empty, nothing else set. */
+static void test_an_event_is_filled_within_its_fields(void **state)
+{
+	char longer[300];
+	struct vf_event ev;
+
+	(void)state;
+	memset(longer, 'x', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	memset(&ev, 0x55, sizeof(ev));
+	vf_event_set(&ev, 1234, "missed_call", NULL, longer, "verified",
+		     longer);
+	assert_int_equal(ev.created_ms, 1234);
+	assert_string_equal(ev.type, "missed_call");
+	assert_string_equal(ev.channel, "");
+	assert_int_equal(strlen(ev.provider_id), sizeof(ev.provider_id) - 1);
+	assert_string_equal(ev.result, "verified");
+	assert_int_equal(strlen(ev.detail), sizeof(ev.detail) - 1);
+	assert_string_equal(ev.encoding, "");
+	assert_int_equal(ev.segments, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_an_event_is_filled_within_its_fields),
 		cmocka_unit_test_setup_teardown(
 			test_migrate_creates_a_current_schema_once,
 			fixture_setup, fixture_teardown),
