@@ -10,13 +10,14 @@ A Verify v2 start's client_ref comes back in every callback of its
 verification, also on a store upgraded from before it was kept.
 """
 
+import functools
 import json
 import re
 import threading
 import unittest
 
-from harness import (BACKEND, SimTestCase, db_query, log_events, poll_until,
-                     wrong_pin)
+from harness import (BACKEND, SimTestCase, db_query, log_events, new_mobile,
+                     poll_until, wrong_pin)
 from kvtest import openapi
 from kvtest.receiver import Receiver
 
@@ -34,15 +35,8 @@ CALLBACK_SETTINGS = {
     "next_event_wait": 30,
 }
 
-_next = [0]
-_lock = threading.Lock()
-
-
-def new_number():
-    """A number that is really sent to (not one of the fixed-PIN ones)."""
-    with _lock:
-        _next[0] += 1
-        return "9198125%05d" % _next[0]
+# A number that is really sent to (not one of the fixed-PIN ones).
+new_number = functools.partial(new_mobile, "9198125")
 
 
 def shape(arrivals):

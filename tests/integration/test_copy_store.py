@@ -11,7 +11,6 @@ before.  A non-empty target and a source of another schema version are
 refused.  Runs under either test backend (it starts PostgreSQL itself).
 """
 
-import itertools
 import json
 import os
 import re
@@ -22,7 +21,8 @@ import time
 import unittest
 
 import harness
-from harness import SimTestCase, free_port, pin_of, run_cli, sim_settings
+from harness import (SimTestCase, free_port, new_mobile, pin_of, run_cli,
+                     sim_settings)
 from kvtest import postgres
 
 # Delivered through the simulator (events), with waits long enough that
@@ -34,12 +34,6 @@ TABLES = ("api_keys", "key_origins", "verifications", "checks", "events",
           "token_uses", "templates", "template_fragments")
 ORIGIN = "https://shop.example"
 PIN_RE = re.compile(r"\b(\d{4,10})\b")
-_numbers = itertools.count(1)
-
-
-def real_number():
-    """A number that is not a test number: its PIN goes out by SMS."""
-    return "9198124%05d" % next(_numbers)
 
 
 def sqlite_counts(db):
@@ -85,7 +79,7 @@ class CopyStoreTests(SimTestCase):
         s = self.s
         rids = []
         # Verified by the PIN its SMS brought, after a wrong guess.
-        number, rid = self.seed_request_ok(number=real_number())
+        number, rid = self.seed_request_ok(number=new_mobile())
         pin = PIN_RE.search(self.wait_sms(number)[0]).group(1)
         self.assert_json_reply(s.seed("/check", {
             "request_id": rid, "code": harness.wrong_pin(pin)}))
@@ -98,7 +92,7 @@ class CopyStoreTests(SimTestCase):
         # Through Verify v2, with a client_ref its callbacks would carry.
         r = s.request("POST", "/v2/verify", body=json.dumps(
             {"brand": "TestApp", "client_ref": "copied-ref-1",
-             "workflow": [{"channel": "sms", "to": real_number()}]}),
+             "workflow": [{"channel": "sms", "to": new_mobile()}]}),
             headers={"Content-Type": "application/json"}, auth=s.basic(0))
         self.assertEqual(r.status, 202, r.describe())
         # Cancelled.
@@ -195,7 +189,7 @@ class CopyStoreTests(SimTestCase):
         self.assertIn(ORIGIN, listed[0])
         # Both keys work, and new ids come after every copied one.
         for key in (0, 1):
-            _, rid = self.seed_request_ok(number=real_number(), key=key)
+            _, rid = self.seed_request_ok(number=new_mobile(), key=key)
             self.assertNotIn(rid, before)
         # The copied live verification still holds its number, and its
         # PIN (a hash copied as bytea) still checks.
