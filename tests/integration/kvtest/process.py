@@ -14,6 +14,7 @@ import itertools
 import json
 import os
 import queue
+import random
 import re
 import shutil
 import signal
@@ -98,9 +99,37 @@ def run_cli(args, env=None, timeout=CLI_TIMEOUT, settings=None, cwd=None):
     return cp
 
 
+def _ephemeral_low():
+    """The first port of the kernel's ephemeral range (Linux's default
+    32768 when it cannot be read)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+# free_port() draws from below the ephemeral range, down to this port.
+FREE_PORT_FLOOR = 20000
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that was free a moment ago, for a server that
-    must know its own URL before it starts (public_base_url)."""
+    must know its own URL before it starts (public_base_url).  It is drawn
+    from below the kernel's ephemeral range: a port from inside it (what
+    binding port 0 gives) can be handed to the next server that listens on
+    port 0, or to any client connection, before this one binds it, which
+    happened under parallel runs."""
+    low = _ephemeral_low()
+    if low - FREE_PORT_FLOOR >= 1000:
+        for _ in range(100):
+            port = random.randrange(FREE_PORT_FLOOR, low)
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
