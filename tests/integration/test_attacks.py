@@ -351,12 +351,21 @@ class EnumerationTests(KVTestCase):
                 out.append(time.perf_counter() - t0)
         return statistics.median(ta), statistics.median(tb)
 
-    def assert_close_in_time(self, what, a, b):
-        spread = abs(a - b) / min(a, b)
-        if spread >= 0.30:
-            self.fail("%s: medians %.3f ms and %.3f ms differ by %.0f%% "
-                      "(at most 30%% allowed)"
-                      % (what, a * 1e3, b * 1e3, spread * 100))
+    def assert_close_in_time(self, what, measure, tries=3):
+        """measure() gives two medians (median_times); they must be within
+        30 % of each other in one of `tries` measurements.  A difference
+        in the code paths shows in every measurement; a burst of load on a
+        shared machine (seen under the sanitizers, 45 % once) in one."""
+        seen = []
+        for _ in range(tries):
+            a, b = measure()
+            spread = abs(a - b) / min(a, b)
+            if spread < 0.30:
+                return
+            seen.append("%.3f ms and %.3f ms (%.0f%%)"
+                        % (a * 1e3, b * 1e3, spread * 100))
+        self.fail("%s: medians differ by more than 30%% in every one of "
+                  "%d measurements: %s" % (what, tries, "; ".join(seen)))
 
     def test_check_time_does_not_tell_ids_apart(self):
         _, rid = self.seed_request_ok(key=0)
@@ -367,10 +376,11 @@ class EnumerationTests(KVTestCase):
             r = self.s.vonage("/check", {"request_id": x, "code": "1234"},
                               key=1)
             seen.add(r.raw.replace(x.encode(), b""))
-        a, b = self.median_times(lambda: check(unknown), lambda: check(rid))
+        self.assert_close_in_time(
+            "checks of an unknown id vs another key's id",
+            lambda: self.median_times(lambda: check(unknown),
+                                      lambda: check(rid)))
         self.assertEqual(len(seen), 1, seen)
-        self.assert_close_in_time("checks of an unknown id vs another "
-                                  "key's id", a, b)
 
     def test_auth_time_does_not_tell_keys_apart(self):
         key = self.s.keys[0]["api_key"]
@@ -379,8 +389,10 @@ class EnumerationTests(KVTestCase):
         def search(k):
             self.s.seed("/search", {"request_id": "0" * 32, "api_key": k,
                                     "api_secret": "0" * 32})
-        a, b = self.median_times(lambda: search(other), lambda: search(key))
-        self.assert_close_in_time("an unknown key vs a wrong secret", a, b)
+        self.assert_close_in_time(
+            "an unknown key vs a wrong secret",
+            lambda: self.median_times(lambda: search(other),
+                                      lambda: search(key)))
 
 
 # ---- hostile input ---------------------------------------------------------
