@@ -72,7 +72,7 @@ struct store_tx {
 	 */
 	int reader;
 	/*
-	 * A verification id the writer's live-verification gate drew in this
+	 * A verification id the writer's live-verification lookup drew in this
 	 * transaction (0: none), for pg_verification_next_id().
 	 */
 	int64_t next_id;

@@ -117,35 +117,46 @@ static const char sql_legacy_lock[] =
 static const char sql_live[] = "SELECT " VF_COLUMNS " FROM verifications "
 			       "WHERE key_id = $1 AND number = $2 AND "
 			       "state = 0";
-static const char sql_live_lock[] =
-	"SELECT " VF_COLUMNS " FROM verifications "
-	"WHERE key_id = $1 AND number = $2 AND state = 0 FOR UPDATE";
 /*
- * A writer deciding whether a number may start a verification holds this
- * lock (key, number) until its transaction ends, before it looks for the
- * live one.  A row lock cannot cover a row another transaction is still
- * inserting: without it, requests for one number racing on several
- * writers would each find none, each count against the number's limit,
- * and all but one fail on the unique index.  The two-int form keeps these
- * locks apart from the single-key migration lock.
+ * A writer's lookups of the live verification lock it and also draw the
+ * id a new verification would take (pg_verification_next_id()), saving
+ * that round trip; an id drawn for nothing is a gap, as a rollback leaves.
+ * Their one row holds the live verification's columns (NULL without one),
+ * then, for the bucket's form, 1 when its token was taken, and last the
+ * id.
+ *
+ * Requests for one number racing on several writers each find no live
+ * verification, since a lookup cannot see (or lock) a row another
+ * transaction is still inserting.  The unique index on the live
+ * verifications settles the race: the loser's INSERT waits for the
+ * winner's commit and fails, and the writer runs the loser again alone
+ * (pg_try_alone()), where it finds the winner's row and answers with it.
+ * The failed try is rolled back whole, the number's token with it, so a
+ * lost race counts against no limit.  A loser may also find the number's
+ * bucket empty, the winner's token in it: pg_verification_live_take()
+ * then looks for the winner's row again before it answers with a throttle.
  */
-static const char sql_live_gate[] =
-	"SELECT pg_advisory_xact_lock(1, hashtext($1::bigint || ':' || $2)), "
-	"nextval(pg_get_serial_sequence('verifications', 'id'))";
+#define VF_NEXT_ID "nextval(pg_get_serial_sequence('verifications', 'id'))"
+static const char sql_live_lock[] =
+	"WITH live AS (SELECT " VF_COLUMNS " FROM verifications "
+	"WHERE key_id = $1 AND number = $2 AND state = 0 FOR UPDATE) "
+	"SELECT live.*, " VF_NEXT_ID " FROM (VALUES (1)) AS one "
+	"LEFT JOIN live ON true";
 /*
  * The live lookup and, when it finds none, a token from a bucket
  * (PG_BUCKET_TAKE, $1-$5; the lookup's key and number $6, $7), in one
- * round trip.  Its one row holds the live verification's columns (NULL
- * without one), then 1 when the token was taken.
+ * round trip.
  */
-#define VF_LIVE_TAKE(lock)                                                                                                      \
-	"WITH live AS (SELECT " VF_COLUMNS " FROM verifications WHERE key_id "                                                  \
-	"= $6 AND number = $7 AND state = 0" lock "), t AS (" PG_BUCKET_TAKE(                                                   \
-		"WHERE NOT EXISTS (SELECT 1 FROM live)") ") SELECT live.*, "                                                    \
-							 "(SELECT count(*) FROM t) FROM (VALUES (1)) AS one LEFT JOIN live ON " \
+#define VF_LIVE_TAKE(lock, next)                                                                        \
+	"WITH live AS (SELECT " VF_COLUMNS " FROM verifications WHERE key_id "                          \
+	"= $6 AND number = $7 AND state = 0" lock "), t AS (" PG_BUCKET_TAKE(                           \
+		"WHERE NOT EXISTS (SELECT 1 FROM live)") ") SELECT live.*, "                            \
+							 "(SELECT count(*) FROM t)" next                \
+							 " FROM (VALUES (1)) AS one LEFT JOIN live ON " \
 							 "true"
-static const char sql_live_take[] = VF_LIVE_TAKE("");
-static const char sql_live_take_lock[] = VF_LIVE_TAKE(" FOR UPDATE");
+static const char sql_live_take[] = VF_LIVE_TAKE("", "");
+static const char sql_live_take_lock[] =
+	VF_LIVE_TAKE(" FOR UPDATE", ", " VF_NEXT_ID);
 static const char sql_by_id[] = "SELECT " VF_COLUMNS
 				" FROM verifications WHERE id = $1";
 static const char sql_by_id_lock[] =
@@ -287,7 +298,7 @@ static int vf_lookup(struct store_tx *c, const char *sql,
 
 int pg_verification_next_id(struct store_tx *c, int64_t *id)
 {
-	/* The live gate of this transaction drew one already. */
+	/* The live lookup of this transaction drew one already. */
 	if (c->next_id > 0) {
 		*id = c->next_id;
 		c->next_id = 0;
@@ -407,44 +418,40 @@ int pg_verification_get(struct store_tx *c, const char *request_id,
 }
 
 /*
- * A writer's gate (sql_live_gate) before its live lookup, in a statement
- * of its own: the lookup's snapshot must follow the wait.  It also draws
- * the id that a new verification would take (pg_verification_next_id()),
- * saving that round trip; an id drawn for nothing is a gap, as a rollback
- * leaves.
+ * A writer's lookup (sql_live_lock, sql_live_take_lock) drew the id of the
+ * verification it may go on to insert: keep it for
+ * pg_verification_next_id().
  */
-static int vf_live_gate(struct store_tx *c, int64_t key_id, const char *number)
+static void vf_keep_next_id(struct store_tx *c, PGresult *res)
 {
-	struct pg_params p;
-	PGresult *res = NULL;
-	int rc;
-
-	if (!c->in_write)
-		return 0;
-	pg_params_init(&p);
-	pg_param_int(&p, key_id);
-	pg_param_text(&p, number);
-	rc = pg_row(c, sql_live_gate, &p, &res, "live verification lock");
-	if (rc != 0)
-		return rc == KV_ENOTFOUND ? KV_EDB : rc;
-	c->next_id = pg_get_int(res, 0, 1);
-	PQclear(res);
-	return 0;
+	if (c->in_write)
+		c->next_id = pg_get_int(res, 0, PQnfields(res) - 1);
 }
 
 int pg_verification_live(struct store_tx *c, int64_t key_id, const char *number,
 			 struct vf_record *out)
 {
 	struct pg_params p;
-	int rc = vf_live_gate(c, key_id, number);
+	PGresult *res = NULL;
+	int rc;
 
-	if (rc != 0)
-		return rc;
 	pg_params_init(&p);
 	pg_param_int(&p, key_id);
 	pg_param_text(&p, number);
-	return vf_lookup(c, pg_locking(c, sql_live, sql_live_lock), &p, out,
-			 "live verification");
+	if (!c->in_write)
+		return vf_lookup(c, sql_live, &p, out, "live verification");
+	rc = pg_row(c, sql_live_lock, &p, &res, "live verification");
+	if (rc != 0)
+		return rc == KV_ENOTFOUND ? KV_EDB : rc;
+	vf_keep_next_id(c, res);
+	if (PQgetisnull(res, 0, 0)) {
+		memset(out, 0, sizeof(*out));
+		rc = KV_ENOTFOUND;
+	} else {
+		vf_from_row(res, 0, out);
+	}
+	PQclear(res);
+	return rc;
 }
 
 int pg_verification_live_take(struct store_tx *c, int64_t key_id,
@@ -454,11 +461,10 @@ int pg_verification_live_take(struct store_tx *c, int64_t key_id,
 {
 	struct pg_params p;
 	PGresult *res = NULL;
-	int rc = vf_live_gate(c, key_id, number);
+	int64_t taken;
+	int rc;
 
 	*wait_s = 0;
-	if (rc != 0)
-		return rc;
 	pg_params_init(&p);
 	pg_bucket_bind(&p, b, now_ms);
 	pg_param_int(&p, key_id);
@@ -467,18 +473,31 @@ int pg_verification_live_take(struct store_tx *c, int64_t key_id,
 		    &res, "live verification");
 	if (rc != 0)
 		return rc == KV_ENOTFOUND ? KV_EDB : rc;
+	vf_keep_next_id(c, res);
 	if (!PQgetisnull(res, 0, 0)) {
 		vf_from_row(res, 0, out);
-	} else {
-		memset(out, 0, sizeof(*out));
-		/* Refused, the bucket untouched: how long until a token. */
-		if (pg_get_int(res, 0, PQnfields(res) - 1) == 0)
-			rc = pg_bucket_wait(c, b, now_ms, wait_s);
-		if (rc == 0)
-			rc = KV_ENOTFOUND;
+		PQclear(res);
+		return 0;
 	}
+	memset(out, 0, sizeof(*out));
+	taken = pg_get_int(res, 0, PQfnumber(res, "count"));
 	PQclear(res);
-	return rc;
+	if (taken)
+		return KV_ENOTFOUND;
+	/*
+	 * Refused.  The bucket's row may hold the token of a racing request
+	 * for the number that committed after this statement's snapshot was
+	 * taken: its verification is live, and the answer is that one, not
+	 * a throttle.  A look in a new snapshot tells.
+	 */
+	if (c->in_write) {
+		rc = pg_verification_live(c, key_id, number, out);
+		if (rc != KV_ENOTFOUND)
+			return rc;
+	}
+	/* The bucket untouched: how long until a token. */
+	rc = pg_bucket_wait(c, b, now_ms, wait_s);
+	return rc == 0 ? KV_ENOTFOUND : rc;
 }
 
 int pg_verification_by_id(struct store_tx *c, int64_t id, struct vf_record *out)

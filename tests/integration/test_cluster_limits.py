@@ -3,7 +3,9 @@
 node.  With limits kept in each node's memory every one of these would let
 the last request through, since no node alone saw enough.
 
-- the per-number limit counts a number's requests on every node;
+- the per-number limit counts a number's requests on every node, and a
+  burst for one number across the nodes counts once (the requests that lose
+  the race to the live verification count against nothing);
 - the per-prefix limit counts a range's requests on every node, and not
   those that find the number's verification live;
 - the conversion rule blocks a prefix on the cluster's figures, and the
@@ -17,6 +19,7 @@ mobiles (test numbers are exempt from these limits).
 
 import unittest
 
+from harness import run_all
 from test_cluster import ClusterTestCase
 
 # A range of its own: 8-digit prefix 91981261.
@@ -60,6 +63,31 @@ class ClusterLimitTests(ClusterTestCase):
         self.assert_throttled(self.request_on(nodes[2], num))
         # Another number is not affected.
         self.assertEqual(self.status_on(nodes[2], number(2)), 0)
+
+    def test_a_burst_for_one_number_on_every_node_counts_once(self):
+        nodes = self.start_nodes({"limit_number_max": 2,
+                                  "limit_number_window": 600,
+                                  "cancel_min_age": 0})
+        num = number(5)
+        replies = run_all([lambda n=n: self.request_on(n, num)
+                           for n in nodes * 10])
+        statuses = sorted(self.assert_json_reply(r).get("status")
+                          for r in replies)
+        ids = {r.data.get("request_id") for r in replies}
+        self.assertEqual((statuses, len(ids)), ([0] + [10] * 29, 1),
+                         "one verification, the other 29 answered with it")
+        # The burst took one of the number's two tokens: one more request
+        # is served, on any node, and the one after is refused.
+        for node in nodes[:2]:
+            cancel = node.seed("/control", {"request_id": ids.pop(),
+                                            "cmd": "cancel"})
+            self.assertEqual(self.assert_json_reply(cancel).get("status"), 0,
+                             cancel.describe())
+            if node is nodes[0]:
+                data = self.assert_json_reply(self.request_on(nodes[1], num))
+                self.assertEqual(data.get("status"), 0, data)
+                ids.add(data["request_id"])
+        self.assert_throttled(self.request_on(nodes[2], num))
 
     def test_a_prefixs_limit_counts_its_requests_on_every_node(self):
         nodes = self.start_nodes({"limit_prefix_per_hour": 3,
