@@ -664,6 +664,27 @@ int store_verification_live_take(struct store_tx *c, int64_t key_id,
 	return rc != 0 ? rc : KV_ENOTFOUND;
 }
 
+int store_verification_start_if_free(struct store_tx *c, struct vf_record *r,
+				     const struct store_job_new *job,
+				     const struct store_bucket *b,
+				     int64_t now_ms, struct vf_record *live,
+				     int *wait_s)
+{
+	int rc;
+
+	*wait_s = 0;
+	if (ops->verification_start_if_free)
+		return ops->verification_start_if_free(c, r, job, b, now_ms,
+						       live, wait_s);
+	rc = b ? store_verification_live_take(c, r->v.key_id, r->number, b,
+					      now_ms, live, wait_s)
+	       : ops->verification_live(c, r->v.key_id, r->number, live);
+	if (rc != KV_ENOTFOUND || *wait_s)
+		return rc;
+	rc = store_verification_start(c, r, job);
+	return rc != 0 ? rc : KV_ENOTFOUND;
+}
+
 int store_prefix_stats_add(struct store_tx *c, const char *prefix,
 			   int64_t scope, int64_t window_ms, int requests,
 			   int successes, int64_t *total_requests,

@@ -238,7 +238,10 @@ int store_fragments_foreach(struct store_tx *c, int64_t key_id,
  * Verifications.  Lookups by request id are scoped to one key.  A new
  * verification takes the id from store_verification_next_id() (its request
  * id is crypto_request_id_of() that id) and store_verification_insert()
- * stores it under that id; with r->v.id 0 the store picks the id.
+ * stores it under that id; with r->v.id 0 the store picks the id.  A
+ * backend may draw the id with a live lookup (store_verification_live(),
+ * store_verification_live_take()): store_verification_next_id() on the same
+ * connection then returns that one without going to the store.
  */
 int store_verification_next_id(struct store_tx *c, int64_t *id);
 int store_verification_insert(struct store_tx *c, struct vf_record *r);
@@ -564,6 +567,20 @@ int store_verification_live_take(struct store_tx *c, int64_t key_id,
 				 const char *number,
 				 const struct store_bucket *b, int64_t now_ms,
 				 struct vf_record *out, int *wait_s);
+/*
+ * store_verification_start() of r and job, in one step with what allows
+ * it: the number has no live verification for r's key, and, b not NULL, a
+ * token from b is taken for it (store_verification_live_take(); a backend
+ * may send all of it as one statement).  r->v.id is drawn already.
+ * Returns 0 with *live set when the number has a live verification
+ * (nothing stored or taken); KV_ENOTFOUND when it has none, and then r is
+ * stored unless *wait_s (>= 1) says b refused; or a KV_E*.
+ */
+int store_verification_start_if_free(struct store_tx *c, struct vf_record *r,
+				     const struct store_job_new *job,
+				     const struct store_bucket *b,
+				     int64_t now_ms, struct vf_record *live,
+				     int *wait_s);
 
 /*
  * The resend backoff of a number for key_id (engine.h), named by `tag`, a

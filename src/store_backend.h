@@ -201,6 +201,16 @@ struct store_ops {
 				      const struct store_bucket *b,
 				      int64_t now_ms, struct vf_record *out,
 				      int *wait_s);
+	/*
+	 * May be NULL: store.c runs verification_live (or
+	 * verification_live_take), then verification_start.
+	 */
+	int (*verification_start_if_free)(struct store_tx *c,
+					  struct vf_record *r,
+					  const struct store_job_new *job,
+					  const struct store_bucket *b,
+					  int64_t now_ms,
+					  struct vf_record *live, int *wait_s);
 	int (*prefix_stats_add)(struct store_tx *c, const char *prefix,
 				int64_t scope, int64_t window_ms, int requests,
 				int successes, int64_t *total_requests,

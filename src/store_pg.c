@@ -661,6 +661,7 @@ const struct store_ops store_pg_ops = {
 	.meta_claim = pg_meta_claim,
 	.limit_take = pg_limit_take,
 	.verification_live_take = pg_verification_live_take,
+	.verification_start_if_free = pg_verification_start_if_free,
 	.backoff_get = pg_backoff_get,
 	.backoff_put = pg_backoff_put,
 	.backoff_sweep = pg_backoff_sweep,

@@ -35,13 +35,17 @@
  * pg_bucket_wait() says how long until one.  The conflict's WHERE still
  * locks the row, so a node racing on the same bucket waits and then
  * judges on the new tat (the time the bucket is full again).
+ * PG_BUCKET_TAKE_AT is the same with the five parameters elsewhere.
  */
-#define PG_BUCKET_TAKE(cond)                                                   \
-	"INSERT INTO limits AS l (name, key, tat_us) SELECT $1::text, "        \
-	"$2::text, $3::bigint + $4::bigint " cond " ON CONFLICT (name, key) "  \
-	"DO UPDATE SET tat_us = greatest(l.tat_us, $3::bigint) + $4::bigint "  \
-	"WHERE greatest(l.tat_us, $3::bigint) - $3::bigint <= $5::bigint "     \
+#define PG_BUCKET_TAKE_AT(name, key, now, step, tolerance, cond)                  \
+	"INSERT INTO limits AS l (name, key, tat_us) SELECT " name                \
+	"::text, " key "::text, " now "::bigint + " step "::bigint " cond         \
+	" ON CONFLICT (name, key) DO UPDATE SET tat_us = greatest(l.tat_us, " now \
+	"::bigint) + " step "::bigint WHERE greatest(l.tat_us, " now              \
+	"::bigint) - " now "::bigint <= " tolerance "::bigint "                   \
 	"RETURNING l.tat_us"
+#define PG_BUCKET_TAKE(cond)                                                   \
+	PG_BUCKET_TAKE_AT("$1", "$2", "$3", "$4", "$5", cond)
 
 /* Statements one connection prepares, at most (they are all static). */
 #define PG_STMT_MAX 160
@@ -72,8 +76,8 @@ struct store_tx {
 	 */
 	int reader;
 	/*
-	 * A verification id the writer's live-verification lookup drew in this
-	 * transaction (0: none), for pg_verification_next_id().
+	 * A verification id the last live-verification lookup on this
+	 * connection drew (0: none), for pg_verification_next_id().
 	 */
 	int64_t next_id;
 	/*
@@ -302,6 +306,10 @@ int pg_verification_get(struct store_tx *c, const char *request_id,
 			int64_t key_id, struct vf_record *out);
 int pg_verification_live(struct store_tx *c, int64_t key_id, const char *number,
 			 struct vf_record *out);
+int pg_verification_start_if_free(struct store_tx *c, struct vf_record *r,
+				  const struct store_job_new *job,
+				  const struct store_bucket *b, int64_t at_ms,
+				  struct vf_record *live, int *wait_s);
 int pg_verification_update(struct store_tx *c, const struct vf_record *r);
 int pg_verification_finalize(struct store_tx *c, const struct vf_record *r,
 			     int64_t now);

@@ -114,16 +114,13 @@ static const char sql_legacy[] = "SELECT " VF_COLUMNS " FROM verifications "
 static const char sql_legacy_lock[] =
 	"SELECT " VF_COLUMNS " FROM verifications "
 	"WHERE request_id = $1 AND key_id = $2 AND legacy = 1 FOR UPDATE";
-static const char sql_live[] = "SELECT " VF_COLUMNS " FROM verifications "
-			       "WHERE key_id = $1 AND number = $2 AND "
-			       "state = 0";
 /*
- * A writer's lookups of the live verification lock it and also draw the
- * id a new verification would take (pg_verification_next_id()), saving
- * that round trip; an id drawn for nothing is a gap, as a rollback leaves.
- * Their one row holds the live verification's columns (NULL without one),
- * then, for the bucket's form, 1 when its token was taken, and last the
- * id.
+ * The lookups of a number's live verification also draw the id a new
+ * verification would take (pg_verification_next_id()), saving that round
+ * trip; an id drawn for nothing is a gap, as a rollback leaves.  Their one
+ * row holds the live verification's columns (NULL without one), then, for
+ * the bucket's form, `count` (1 when its token was taken), and last the id.
+ * A writer's forms lock the live verification.
  *
  * Requests for one number racing on several writers each find no live
  * verification, since a lookup cannot see (or lock) a row another
@@ -133,30 +130,58 @@ static const char sql_live[] = "SELECT " VF_COLUMNS " FROM verifications "
  * (pg_try_alone()), where it finds the winner's row and answers with it.
  * The failed try is rolled back whole, the number's token with it, so a
  * lost race counts against no limit.  A loser may also find the number's
- * bucket empty, the winner's token in it: pg_verification_live_take()
- * then looks for the winner's row again before it answers with a throttle.
+ * bucket empty, the winner's token in it: vf_refused() then looks for the
+ * winner's row again before it answers with a throttle.
  */
 #define VF_NEXT_ID "nextval(pg_get_serial_sequence('verifications', 'id'))"
-static const char sql_live_lock[] =
-	"WITH live AS (SELECT " VF_COLUMNS " FROM verifications "
-	"WHERE key_id = $1 AND number = $2 AND state = 0 FOR UPDATE) "
-	"SELECT live.*, " VF_NEXT_ID " FROM (VALUES (1)) AS one "
-	"LEFT JOIN live ON true";
+#define VF_LIVE(lock)                                                          \
+	"WITH live AS (SELECT " VF_COLUMNS " FROM verifications "              \
+	"WHERE key_id = $1 AND number = $2 AND state = 0" lock ") "            \
+	"SELECT live.*, " VF_NEXT_ID " FROM (VALUES (1)) AS one "              \
+	"LEFT JOIN live ON true"
+static const char sql_live[] = VF_LIVE("");
+static const char sql_live_lock[] = VF_LIVE(" FOR UPDATE");
 /*
  * The live lookup and, when it finds none, a token from a bucket
  * (PG_BUCKET_TAKE, $1-$5; the lookup's key and number $6, $7), in one
  * round trip.
  */
-#define VF_LIVE_TAKE(lock, next)                                                                        \
-	"WITH live AS (SELECT " VF_COLUMNS " FROM verifications WHERE key_id "                          \
-	"= $6 AND number = $7 AND state = 0" lock "), t AS (" PG_BUCKET_TAKE(                           \
-		"WHERE NOT EXISTS (SELECT 1 FROM live)") ") SELECT live.*, "                            \
-							 "(SELECT count(*) FROM t)" next                \
-							 " FROM (VALUES (1)) AS one LEFT JOIN live ON " \
-							 "true"
-static const char sql_live_take[] = VF_LIVE_TAKE("", "");
-static const char sql_live_take_lock[] =
-	VF_LIVE_TAKE(" FOR UPDATE", ", " VF_NEXT_ID);
+#define VF_LIVE_BUCKET PG_BUCKET_TAKE("WHERE NOT EXISTS (SELECT 1 FROM live)")
+#define VF_LIVE_TAKE(lock)                                                     \
+	"WITH live AS (SELECT " VF_COLUMNS " FROM verifications WHERE key_id " \
+	"= $6 AND number = $7 AND state = 0" lock "), t AS (" VF_LIVE_BUCKET   \
+	") SELECT live.*, (SELECT count(*) FROM t), " VF_NEXT_ID               \
+	" FROM (VALUES (1)) AS one LEFT JOIN live ON true"
+static const char sql_live_take[] = VF_LIVE_TAKE("");
+static const char sql_live_take_lock[] = VF_LIVE_TAKE(" FOR UPDATE");
+/*
+ * pg_verification_start_if_free(): the writer's live lookup, the
+ * number's token and the INSERT of the verification with its first job
+ * (sql_insert_job) in one round trip, each only if the one before allows
+ * it.  The verification's parameters are $1-$38 (vf_bind(), its key and
+ * number $3 and $4), the job's $39-$42 (kind '': none), the bucket's
+ * $43-$47 (name '': none).  Its one row holds the live verification's
+ * columns (NULL without one), `count` and `started`.
+ */
+#define VF_START_BUCKET                                                        \
+	PG_BUCKET_TAKE_AT("$43", "$44", "$45", "$46", "$47",                   \
+			  "WHERE $43::text <> '' AND NOT EXISTS "              \
+			  "(SELECT 1 FROM live)")
+static const char sql_start_if_free[] =
+	"WITH live AS (SELECT " VF_COLUMNS " FROM verifications WHERE "
+	"key_id = $3 AND number = $4 AND state = 0 FOR UPDATE), "
+	"t AS (" VF_START_BUCKET "), "
+	"v AS (INSERT INTO verifications (" VF_COLUMNS ") OVERRIDING SYSTEM "
+	"VALUE SELECT $1, " VF_PARAMS_AFTER_ID " WHERE NOT EXISTS (SELECT 1 "
+	"FROM live) AND ($43::text = '' OR EXISTS (SELECT 1 FROM t)) "
+	"RETURNING id), "
+	"j AS (INSERT INTO jobs (kind, verification_id, step, due_ms, "
+	"created_ms) SELECT $39::text, id, $40::bigint, $41::bigint, "
+	"$42::bigint FROM v WHERE $39::text <> '' RETURNING id) "
+	"SELECT live.*, (SELECT count(*) FROM t), (SELECT count(*) FROM v) AS "
+	"started, CASE WHEN EXISTS (SELECT 1 FROM j) THEN (SELECT 1 FROM "
+	"pg_notify(" PG_JOBS_CHANNEL ", '')) END "
+	"FROM (VALUES (1)) AS one LEFT JOIN live ON true";
 static const char sql_by_id[] = "SELECT " VF_COLUMNS
 				" FROM verifications WHERE id = $1";
 static const char sql_by_id_lock[] =
@@ -298,7 +323,7 @@ static int vf_lookup(struct store_tx *c, const char *sql,
 
 int pg_verification_next_id(struct store_tx *c, int64_t *id)
 {
-	/* The live lookup of this transaction drew one already. */
+	/* The last live lookup on this connection drew one already. */
 	if (c->next_id > 0) {
 		*id = c->next_id;
 		c->next_id = 0;
@@ -418,14 +443,19 @@ int pg_verification_get(struct store_tx *c, const char *request_id,
 }
 
 /*
- * A writer's lookup (sql_live_lock, sql_live_take_lock) drew the id of the
- * verification it may go on to insert: keep it for
- * pg_verification_next_id().
+ * A live lookup's row (VF_LIVE, VF_LIVE_TAKE): the id it drew kept for
+ * pg_verification_next_id(), the live verification into out.  Returns 0
+ * when there is one, else KV_ENOTFOUND.
  */
-static void vf_keep_next_id(struct store_tx *c, PGresult *res)
+static int vf_live_row(struct store_tx *c, PGresult *res, struct vf_record *out)
 {
-	if (c->in_write)
-		c->next_id = pg_get_int(res, 0, PQnfields(res) - 1);
+	c->next_id = pg_get_int(res, 0, PQnfields(res) - 1);
+	if (PQgetisnull(res, 0, 0)) {
+		memset(out, 0, sizeof(*out));
+		return KV_ENOTFOUND;
+	}
+	vf_from_row(res, 0, out);
+	return 0;
 }
 
 int pg_verification_live(struct store_tx *c, int64_t key_id, const char *number,
@@ -438,20 +468,36 @@ int pg_verification_live(struct store_tx *c, int64_t key_id, const char *number,
 	pg_params_init(&p);
 	pg_param_int(&p, key_id);
 	pg_param_text(&p, number);
-	if (!c->in_write)
-		return vf_lookup(c, sql_live, &p, out, "live verification");
-	rc = pg_row(c, sql_live_lock, &p, &res, "live verification");
-	if (rc != 0)
-		return rc == KV_ENOTFOUND ? KV_EDB : rc;
-	vf_keep_next_id(c, res);
-	if (PQgetisnull(res, 0, 0)) {
-		memset(out, 0, sizeof(*out));
-		rc = KV_ENOTFOUND;
-	} else {
-		vf_from_row(res, 0, out);
-	}
+	rc = pg_row(c, pg_locking(c, sql_live, sql_live_lock), &p, &res,
+		    "live verification");
+	if (rc == 0)
+		rc = vf_live_row(c, res, out);
+	else if (rc == KV_ENOTFOUND)
+		rc = KV_EDB; /* the statement always returns its row */
 	PQclear(res);
 	return rc;
+}
+
+/*
+ * A write's statement found no live verification and b refused its
+ * token.  The bucket's row may hold the token of a racing request for the
+ * number that committed after the statement's snapshot was taken: its
+ * verification is live, and the answer is that one, not a throttle.  A
+ * look in a new snapshot tells; else *wait_s says how long until a token.
+ */
+static int vf_refused(struct store_tx *c, int64_t key_id, const char *number,
+		      const struct store_bucket *b, int64_t at_ms,
+		      struct vf_record *out, int *wait_s)
+{
+	int rc;
+
+	if (c->in_write) {
+		rc = pg_verification_live(c, key_id, number, out);
+		if (rc != KV_ENOTFOUND)
+			return rc;
+	}
+	rc = pg_bucket_wait(c, b, at_ms, wait_s);
+	return rc == 0 ? KV_ENOTFOUND : rc;
 }
 
 int pg_verification_live_take(struct store_tx *c, int64_t key_id,
@@ -461,7 +507,7 @@ int pg_verification_live_take(struct store_tx *c, int64_t key_id,
 {
 	struct pg_params p;
 	PGresult *res = NULL;
-	int64_t taken;
+	int64_t taken = 0;
 	int rc;
 
 	*wait_s = 0;
@@ -471,33 +517,61 @@ int pg_verification_live_take(struct store_tx *c, int64_t key_id,
 	pg_param_text(&p, number);
 	rc = pg_row(c, pg_locking(c, sql_live_take, sql_live_take_lock), &p,
 		    &res, "live verification");
-	if (rc != 0)
-		return rc == KV_ENOTFOUND ? KV_EDB : rc;
-	vf_keep_next_id(c, res);
-	if (!PQgetisnull(res, 0, 0)) {
-		vf_from_row(res, 0, out);
-		PQclear(res);
-		return 0;
+	if (rc == 0) {
+		rc = vf_live_row(c, res, out);
+		taken = pg_get_int(res, 0, PQfnumber(res, "count"));
+	} else if (rc == KV_ENOTFOUND) {
+		rc = KV_EDB;
 	}
-	memset(out, 0, sizeof(*out));
-	taken = pg_get_int(res, 0, PQfnumber(res, "count"));
 	PQclear(res);
-	if (taken)
-		return KV_ENOTFOUND;
-	/*
-	 * Refused.  The bucket's row may hold the token of a racing request
-	 * for the number that committed after this statement's snapshot was
-	 * taken: its verification is live, and the answer is that one, not
-	 * a throttle.  A look in a new snapshot tells.
-	 */
-	if (c->in_write) {
-		rc = pg_verification_live(c, key_id, number, out);
-		if (rc != KV_ENOTFOUND)
-			return rc;
+	if (rc != KV_ENOTFOUND || taken)
+		return rc;
+	return vf_refused(c, key_id, number, b, now_ms, out, wait_s);
+}
+
+int pg_verification_start_if_free(struct store_tx *c, struct vf_record *r,
+				  const struct store_job_new *job,
+				  const struct store_bucket *b, int64_t at_ms,
+				  struct vf_record *live, int *wait_s)
+{
+	struct pg_params p;
+	PGresult *res = NULL;
+	int64_t started = 0;
+	int rc;
+
+	*wait_s = 0;
+	vf_bind(&p, r);
+	pg_param_text(&p, job ? job->kind : "");
+	pg_param_int(&p, job ? job->step : 0);
+	pg_param_int(&p, job ? job->due_ms : 0);
+	pg_param_int(&p, now_ms());
+	if (b) {
+		pg_bucket_bind(&p, b, at_ms);
+	} else {
+		pg_param_text(&p, "");
+		pg_param_text(&p, "");
+		for (int i = 0; i < 3; i++)
+			pg_param_int(&p, 0);
 	}
-	/* The bucket untouched: how long until a token. */
-	rc = pg_bucket_wait(c, b, now_ms, wait_s);
-	return rc == 0 ? KV_ENOTFOUND : rc;
+	rc = pg_row(c, sql_start_if_free, &p, &res, "start verification");
+	if (rc == 0) {
+		if (PQgetisnull(res, 0, 0)) {
+			memset(live, 0, sizeof(*live));
+			rc = KV_ENOTFOUND;
+			started = pg_get_int(res, 0, PQfnumber(res, "started"));
+		} else {
+			vf_from_row(res, 0, live);
+		}
+	} else if (rc == KV_ENOTFOUND) {
+		rc = KV_EDB;
+	}
+	PQclear(res);
+	if (rc != KV_ENOTFOUND || started)
+		return rc;
+	/* No live one, nothing stored: only the bucket says no. */
+	if (!b)
+		return KV_EDB;
+	return vf_refused(c, r->v.key_id, r->number, b, at_ms, live, wait_s);
 }
 
 int pg_verification_by_id(struct store_tx *c, int64_t id, struct vf_record *out)

@@ -265,9 +265,11 @@ struct request_tx {
 	struct vf_record rec;
 	char pin[ENGINE_PIN_MAX + 1]; /* hashed and sealed once the id is known */
 	int concurrent;
-	int throttled;      /* the number's window is full: seconds to wait */
-	int blocked;        /* a shared store's statistics blocked the prefix */
-	int limits_taken;   /* a shared store's limits were taken before */
+	int throttled;    /* the number's window is full: seconds to wait */
+	int blocked;      /* a shared store's statistics blocked the prefix */
+	int limits_taken; /* a shared store's limits were taken before */
+	/* rec's id was drawn before the write, its request id bound to it */
+	int id_early;
 	char *block_reason; /* the caller's, for the block's reason */
 	size_t block_reason_len;
 	char existing[ENGINE_REQUEST_ID_LEN + 1]; /* "": not the page's */
@@ -347,23 +349,58 @@ static void request_concurrent(struct request_tx *tx,
 		tx->existing[0] = '\0';
 }
 
+/*
+ * The request id is derived from the row id; the PIN's hash and sealed
+ * copy, and a page's handle, are bound to the request id.
+ */
+static void request_bind_id(struct request_tx *tx)
+{
+	crypto_request_id_of(tx->rec.v.id, tx->rec.v.request_id);
+	verify_pin_bind(&tx->rec, tx->pin);
+	if (tx->publishable) {
+		crypto_handle_hash(tx->rec.v.request_id, tx->handle,
+				   tx->rec.handle_hash);
+		tx->rec.has_handle = 1;
+	}
+}
+
+static void request_started(const struct request_tx *tx)
+{
+	metrics_inc(M_VF_STARTED, metrics_key(tx->rec.v.key_id),
+		    metrics_workflow(tx->rec.workflow_id), 0);
+}
+
 static int request_tx_run(struct store_tx *c, void *arg)
 {
 	struct request_tx *tx = arg;
 	struct vf_record live;
 	struct store_job_new job;
 	int64_t now = tx->rec.v.created_ms;
-	int counted, rc;
+	int counted = 0, rc;
 
 	tx->concurrent = 0;
 	tx->blocked = 0;
+	if (!tx->rec.test_number)
+		verify_first_job(&tx->rec, &job);
 	/*
 	 * With the range's figures taken before the write, the number's
-	 * bucket goes with the lookup of its live verification.
+	 * bucket goes with the lookup of its live verification, and with
+	 * the id drawn before, the verification too: the usual request is
+	 * one statement of the write.
 	 */
-	rc = verify_limits_live(c, tx->rec.v.key_id, tx->rec.number, now,
-				tx->limits_taken && !tx->rec.test_number, &live,
-				&tx->throttled, &counted);
+	if (tx->id_early) {
+		rc = verify_limits_start(c, &tx->rec, &job, now, 1, &live,
+					 &tx->throttled);
+		if (rc == KV_ENOTFOUND && !tx->throttled)
+			request_started(tx);
+		if (rc == KV_ENOTFOUND)
+			return 0;
+	} else {
+		rc = verify_limits_live(
+			c, tx->rec.v.key_id, tx->rec.number, now,
+			tx->limits_taken && !tx->rec.test_number, &live,
+			&tx->throttled, &counted);
+	}
 	if (rc == 0) {
 		if (!engine_expire_if_due(&live.v, now)) {
 			request_concurrent(tx, &live);
@@ -402,28 +439,17 @@ static int request_tx_run(struct store_tx *c, void *arg)
 		if (tx->throttled)
 			return 0;
 	}
-	/*
-	 * The request id is derived from the row id, known only here; the
-	 * PIN's hash and sealed copy are bound to the request id.
-	 */
-	rc = store_verification_next_id(c, &tx->rec.v.id);
-	if (rc != 0)
-		return rc;
-	crypto_request_id_of(tx->rec.v.id, tx->rec.v.request_id);
-	verify_pin_bind(&tx->rec, tx->pin);
-	if (tx->publishable) {
-		crypto_handle_hash(tx->rec.v.request_id, tx->handle,
-				   tx->rec.handle_hash);
-		tx->rec.has_handle = 1;
+	if (!tx->id_early) {
+		rc = store_verification_next_id(c, &tx->rec.v.id);
+		if (rc != 0)
+			return rc;
+		request_bind_id(tx);
 	}
 	/* The first delivery step commits with the verification itself. */
-	if (!tx->rec.test_number)
-		verify_first_job(&tx->rec, &job);
 	rc = store_verification_start(c, &tx->rec,
 				      tx->rec.test_number ? NULL : &job);
 	if (rc == 0)
-		metrics_inc(M_VF_STARTED, metrics_key(tx->rec.v.key_id),
-			    metrics_workflow(tx->rec.workflow_id), 0);
+		request_started(tx);
 	return rc;
 }
 
@@ -584,9 +610,13 @@ enum verify_result verify_request_start(int64_t key_id,
 				  tx->publishable ? key_id : 0, now,
 				  tx->block_reason, tx->block_reason_len,
 				  &tx->blocked, &tx->throttled,
-				  &tx->limits_taken);
-	if (rc == 0 && !tx->blocked && !tx->throttled)
+				  &tx->limits_taken, &r->v.id);
+	if (rc == 0 && !tx->blocked && !tx->throttled) {
+		tx->id_early = r->v.id > 0;
+		if (tx->id_early)
+			request_bind_id(tx);
 		return VERIFY_PENDING;
+	}
 	*retry_after = tx->throttled;
 	if (rc == 0)
 		metrics_inc(M_RATE_LIMITED,

@@ -68,11 +68,13 @@ int verify_limits_request(struct store_tx *c, const char *number,
  * verify_limits_request(), unless key_id has a live verification for
  * number (the write answers with that one and counts nothing).  *taken 1
  * when they were taken: the write then takes only the number's bucket,
- * verify_limits_number() (*wait_s as above).  0 or KV_E*.
+ * verify_limits_number() (*wait_s as above).  With *taken 1 and the
+ * request allowed, *id is the id drawn for its verification
+ * (store_verification_next_id(); 0: none).  0 or KV_E*.
  */
 int verify_limits_before(int64_t key_id, const char *number, int64_t pk_key_id,
 			 int64_t now, char *reason, size_t reason_len,
-			 int *blocked, int *wait_s, int *taken);
+			 int *blocked, int *wait_s, int *taken, int64_t *id);
 int verify_limits_number(struct store_tx *c, const char *number, int64_t now,
 			 int *wait_s);
 /*
@@ -85,6 +87,15 @@ struct vf_record;
 int verify_limits_live(struct store_tx *c, int64_t key_id, const char *number,
 		       int64_t now, int count, struct vf_record *live,
 		       int *wait_s, int *counted);
+/*
+ * In the write, for r whose id verify_limits_before() drew:
+ * store_verification_start_if_free() of r and job, with the number's
+ * bucket of verify_limits_number() when `count` is set.  Returns as there.
+ */
+struct store_job_new;
+int verify_limits_start(struct store_tx *c, struct vf_record *r,
+			const struct store_job_new *job, int64_t now, int count,
+			struct vf_record *live, int *wait_s);
 
 /* A test number and its fixed PIN (verify_tests.c). */
 struct test_number {

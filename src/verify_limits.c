@@ -102,6 +102,21 @@ int verify_limits_live(struct store_tx *c, int64_t key_id, const char *number,
 	return rc;
 }
 
+int verify_limits_start(struct store_tx *c, struct vf_record *r,
+			const struct store_job_new *job, int64_t now, int count,
+			struct vf_record *live, int *wait_s)
+{
+	char tag[CRYPTO_TAG_LEN + 1];
+	struct store_bucket b = {"number", tag, lim.number_max,
+				 lim.number_window_s};
+	int bucket = count && lim.shared && lim.number_max;
+
+	if (bucket)
+		crypto_tag(r->number, tag);
+	return store_verification_start_if_free(c, r, job, bucket ? &b : NULL,
+						now, live, wait_s);
+}
+
 /* The statistics, then the prefix's bucket (verify_limits_before()). */
 static int limits_range(struct store_tx *c, const char *number,
 			int64_t pk_key_id, int64_t now, char *reason,
@@ -152,7 +167,7 @@ int verify_limits_request(struct store_tx *c, const char *number,
  */
 int verify_limits_before(int64_t key_id, const char *number, int64_t pk_key_id,
 			 int64_t now, char *reason, size_t reason_len,
-			 int *blocked, int *wait_s, int *taken)
+			 int *blocked, int *wait_s, int *taken, int64_t *id)
 {
 	struct store_tx *c;
 	struct vf_record live;
@@ -161,6 +176,7 @@ int verify_limits_before(int64_t key_id, const char *number, int64_t pk_key_id,
 	*blocked = 0;
 	*wait_s = 0;
 	*taken = 0;
+	*id = 0;
 	if (!lim.shared)
 		return 0;
 	c = store_reader();
@@ -175,16 +191,25 @@ int verify_limits_before(int64_t key_id, const char *number, int64_t pk_key_id,
 						  &live, wait_s);
 		*taken = rc == KV_ENOTFOUND;
 		if (*taken)
-			return 0;
+			rc = 0;
 	} else {
 		/* The statistics go first: a blocked request takes none. */
 		rc = store_verification_live(c, key_id, number, &live);
 	}
-	if (rc == 0 && !engine_expire_if_due(&live.v, now))
-		return 0;
-	if (rc != 0 && rc != KV_ENOTFOUND)
-		return rc;
-	*taken = 1;
-	return limits_range(c, number, pk_key_id, now, reason, reason_len,
-			    blocked, wait_s);
+	if (!*taken) {
+		if (rc == 0 && !engine_expire_if_due(&live.v, now))
+			return 0;
+		if (rc != 0 && rc != KV_ENOTFOUND)
+			return rc;
+		*taken = 1;
+		rc = limits_range(c, number, pk_key_id, now, reason, reason_len,
+				  blocked, wait_s);
+	}
+	/*
+	 * The verification's id, drawn by the lookup above (else a trip of
+	 * its own): the write can then store it in the lookup's statement.
+	 */
+	if (rc == 0 && !*blocked && !*wait_s)
+		rc = store_verification_next_id(c, id);
+	return rc;
 }

@@ -212,6 +212,60 @@ static void test_a_live_lookup_takes_a_token_only_when_none_is(void **state)
 	assert_int_equal(wait, 31);
 }
 
+/*
+ * A verification started only when nothing stops it (a Request's write
+ * with its id drawn before): stored with its job when the number has no
+ * live verification and the bucket gives a token; else nothing is stored
+ * or taken, and the answer says which.
+ */
+static void test_a_start_if_free_stores_only_when_allowed(void **state)
+{
+	struct store_fixture *f = *state;
+	const struct store_bucket b = {"number", "tag", 1, 60};
+	const struct store_job_new job = {JOB_STEP, 0, 1000};
+	const int64_t t = 1000000;
+	struct vf_record a, other, live;
+	int64_t jobs = 0;
+	int wait = -1;
+
+	vf_new(f->c, "919800000021", 1000, &a);
+	assert_int_equal(store_verification_start_if_free(f->c, &a, &job, &b, t,
+							  &live, &wait),
+			 KV_ENOTFOUND);
+	assert_int_equal(wait, 0);
+	assert_int_equal(
+		store_verification_live(f->c, 1, "919800000021", &live), 0);
+	assert_string_equal(live.v.request_id, a.v.request_id);
+	assert_int_equal(store_jobs_pending(f->c, &jobs), 0);
+	assert_int_equal(jobs, 1);
+	/* The number is live: that one is the answer, nothing is taken. */
+	vf_new(f->c, "919800000021", 2000, &other);
+	memset(&live, 0, sizeof(live));
+	assert_int_equal(store_verification_start_if_free(f->c, &other, &job,
+							  &b, t, &live, &wait),
+			 0);
+	assert_int_equal(wait, 0);
+	assert_string_equal(live.v.request_id, a.v.request_id);
+	/* Another number finds the bucket empty: stored nowhere. */
+	vf_new(f->c, "919800000022", 2000, &other);
+	assert_int_equal(store_verification_start_if_free(f->c, &other, &job,
+							  &b, t, &live, &wait),
+			 KV_ENOTFOUND);
+	assert_int_equal(wait, 61);
+	assert_int_equal(store_verification_live(f->c, 1, "919800000022",
+						 &live),
+			 KV_ENOTFOUND);
+	/* Without a bucket (a test number, no limit) it is stored. */
+	assert_int_equal(store_verification_start_if_free(
+				 f->c, &other, NULL, NULL, t, &live, &wait),
+			 KV_ENOTFOUND);
+	assert_int_equal(wait, 0);
+	assert_int_equal(
+		store_verification_live(f->c, 1, "919800000022", &live), 0);
+	assert_int_equal(store_jobs_pending(f->c, &jobs), 0);
+	assert_int_equal(jobs, 1);
+}
+
 /* ---- job leases ---- */
 
 /* A verification made at 1000 with its first step due then. */
@@ -635,6 +689,9 @@ int main(void)
 			fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_one_live_verification_per_number_and_key,
+			fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_start_if_free_stores_only_when_allowed,
 			fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_a_live_lookup_takes_a_token_only_when_none_is,
