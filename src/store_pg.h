@@ -87,8 +87,7 @@ struct store_tx {
 	 * none.  Any other statement on the connection, and the end of the
 	 * call's reads, drop it (pg_stash_clear()).
 	 */
-	PGresult *stash;
-	int stash_row;
+	PGresult *stash; /* its one row */
 	int64_t stash_id;
 	int nprepared;
 	const char *prepared[PG_STMT_MAX]; /* SQL strings, by statement no. */

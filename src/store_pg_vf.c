@@ -81,10 +81,13 @@ static const char sql_by_id_key_lock[] =
 	"SELECT " VF_COLUMNS " FROM verifications "
 	"WHERE id = $1 AND key_id = $2 FOR UPDATE";
 /*
- * A reader's lookup by request id: both of store_shared_vf_get()'s
- * lookups in one round trip, each row tagged with the one that found it
- * (1: the row id with the caller's key, 2: a legacy id).  FOR UPDATE
- * cannot go with UNION, so a writer runs the two statements below.
+ * A reader's lookup by request id, with the verification's checks and
+ * events (VF_LISTS, two JSON arrays in the columns VF_CHECKS_FROM_END and
+ * VF_EVENTS_FROM_END counted back from the last), which a Search goes on
+ * to list: one round trip for the whole of it (the reader's stash).  Of
+ * store_shared_vf_get()'s two lookups only one can answer (a request id
+ * that parses is looked up by its row id, any other as a legacy id), so
+ * the reader sends only that one.
  */
 #define VF_LISTS                                                               \
 	"(SELECT coalesce(json_agg(json_build_array(c.created_ms, c.code, "    \
@@ -94,19 +97,14 @@ static const char sql_by_id_key_lock[] =
 	"e.provider_id, e.result, e.detail, e.encoding, e.segments) ORDER BY " \
 	"e.id), '[]') FROM "                                                   \
 	"events e WHERE e.verification_id = verifications.id)"
-/*
- * Each row also carries its checks and its events (VF_LISTS, two JSON
- * arrays in the columns VF_CHECKS_FROM_END and VF_EVENTS_FROM_END counted
- * back from the last, the tag being the last), which a Search goes on to
- * list: one round trip for the whole of it (the reader's stash).
- */
-#define VF_CHECKS_FROM_END 3
-#define VF_EVENTS_FROM_END 2
-static const char sql_get_both[] =
-	"SELECT " VF_COLUMNS ", " VF_LISTS ", 1 FROM verifications "
-	"WHERE id = $1 AND key_id = $2 UNION ALL "
-	"SELECT " VF_COLUMNS ", " VF_LISTS ", 2 FROM verifications "
-	"WHERE request_id = $3 AND key_id = $2 AND legacy = 1";
+#define VF_CHECKS_FROM_END 2
+#define VF_EVENTS_FROM_END 1
+static const char sql_get_id_lists[] = "SELECT " VF_COLUMNS ", " VF_LISTS
+				       " FROM verifications "
+				       "WHERE id = $1 AND key_id = $2";
+static const char sql_get_legacy_lists[] =
+	"SELECT " VF_COLUMNS ", " VF_LISTS " FROM verifications "
+	"WHERE request_id = $1 AND key_id = $2 AND legacy = 1";
 /* Ids from before request ids were derived from the row id. */
 static const char sql_legacy[] = "SELECT " VF_COLUMNS " FROM verifications "
 				 "WHERE request_id = $1 AND key_id = $2 AND "
@@ -387,44 +385,37 @@ static int vf_by_legacy_id(struct store_tx *c, const char *request_id,
 }
 
 /*
- * store_shared_vf_get() in one statement (sql_get_both), with its rules:
- * a parsed id is taken from the row-id lookup only, and its stored id
- * must still be this one; anything else from the legacy lookup only.
+ * store_shared_vf_get() in one statement, with its rules: a parsed id is
+ * taken from the row-id lookup only, and its stored id must still be this
+ * one; anything else from the legacy lookup only.
  */
-static int vf_get_both(struct store_tx *c, const char *request_id,
-		       int64_t key_id, struct vf_record *out)
+static int vf_get_lists(struct store_tx *c, const char *request_id,
+			int64_t key_id, struct vf_record *out)
 {
 	struct pg_params p;
 	PGresult *res = NULL;
 	int64_t id = 0;
 	int parsed = crypto_request_id_parse(request_id, &id) == 0;
-	int rc, tag;
+	int rc;
 
 	pg_params_init(&p);
-	pg_param_int(&p, parsed ? id : 0);
+	if (parsed)
+		pg_param_int(&p, id);
+	else
+		pg_param_text(&p, request_id);
 	pg_param_int(&p, key_id);
-	pg_param_text(&p, request_id);
-	rc = pg_query(c, sql_get_both, &p, &res, "get verification");
+	rc = pg_row(c, parsed ? sql_get_id_lists : sql_get_legacy_lists, &p,
+		    &res, "get verification");
 	if (rc == 0) {
-		rc = KV_ENOTFOUND;
-		tag = PQnfields(res) - 1;
-		for (int i = 0; i < PQntuples(res); i++) {
-			if ((pg_get_int(res, i, tag) == 1) != parsed)
-				continue;
-			vf_from_row(res, i, out);
-			rc = parsed && !crypto_request_id_equal(
-					       out->v.request_id, request_id)
-				     ? KV_ENOTFOUND
-				     : 0;
-			if (rc == 0 && c->reader) {
-				c->stash_row = i;
-				c->stash_id = out->v.id;
-			}
-		}
+		vf_from_row(res, 0, out);
+		if (parsed &&
+		    !crypto_request_id_equal(out->v.request_id, request_id))
+			rc = KV_ENOTFOUND;
 	}
 	/* pg_query() dropped the last stash; this result is the next. */
 	if (rc == 0 && c->reader) {
 		c->stash = res;
+		c->stash_id = out->v.id;
 		res = NULL;
 	}
 	PQclear(res);
@@ -437,7 +428,7 @@ int pg_verification_get(struct store_tx *c, const char *request_id,
 			int64_t key_id, struct vf_record *out)
 {
 	if (!c->in_write)
-		return vf_get_both(c, request_id, key_id, out);
+		return vf_get_lists(c, request_id, key_id, out);
 	return store_shared_vf_get(c, request_id, key_id, out, vf_by_id_key,
 				   vf_by_legacy_id);
 }
@@ -682,10 +673,9 @@ static int vf_rows_get(struct store_tx *c, int64_t vid, int from_end,
 	if (c->stash && c->stash_id == vid) {
 		int col = PQnfields(c->stash) - from_end;
 
-		r->list = json_loadb(PQgetvalue(c->stash, c->stash_row, col),
-				     (size_t)PQgetlength(c->stash, c->stash_row,
-							 col),
-				     0, NULL);
+		r->list = json_loadb(PQgetvalue(c->stash, 0, col),
+				     (size_t)PQgetlength(c->stash, 0, col), 0,
+				     NULL);
 		if (json_is_array(r->list))
 			return 0;
 		/* Not what VF_LISTS makes: read the table instead. */

@@ -8,7 +8,7 @@ without cancel_min_age, trigger_next_event.
 import secrets
 import unittest
 
-from harness import KVTestCase, poll_until, pin_of, wrong_pin
+from harness import KVTestCase, db_query, poll_until, pin_of, wrong_pin
 
 CONCURRENT = "Concurrent verifications to the same number are not allowed."
 WRONG_CODE = "The code provided does not match the expected value"
@@ -332,6 +332,23 @@ class VonageSearchTests(KVTestCase):
             self.assert_vonage(self.check(rid, bad), want)
         r, d = self.assert_vonage_search_status(rid, "FAILED")
         self.assert_checks(r, d, [(bad, "INVALID")] * 3)
+
+    def test_a_legacy_request_id_is_found_with_its_checks(self):
+        # A verification from before request ids were derived from the
+        # row id keeps its random id, marked legacy: a search of that id
+        # finds it with its checks, and the id its row id would give now
+        # finds nothing.
+        number, rid = self.vonage_request_ok()
+        bad = wrong_pin(pin_of(number))
+        self.assert_vonage(self.check(rid, bad), "16")
+        legacy = secrets.token_hex(16)
+        db_query(self.s.db, "UPDATE verifications SET request_id = ?,"
+                 " legacy = 1 WHERE request_id = ?", (legacy, rid))
+        r, d = self.assert_vonage_search_status(legacy, "IN PROGRESS")
+        self.assert_checks(r, d, [(bad, "INVALID")])
+        self.assert_fields(r, d, {"request_id": legacy, "number": number})
+        r = self.s.vonage("/search", {"request_id": rid})
+        self.assert_vonage(r, "101", "No response found")
 
     def test_unknown_is_101(self):
         r = self.s.vonage("/search", {"request_id": unknown_id()})
