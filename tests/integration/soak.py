@@ -96,6 +96,7 @@ class Verification:
         self.created = time.monotonic()
         self.wrong_sent = False    # a wrong check was sent (at most one)
         self.right_sent = False    # the right code was sent
+        self.busy = False          # a client thread is checking it
         self.checks_acked = 0      # checks answered as counted
         self.success_acked = False
 
@@ -166,15 +167,25 @@ class Soak:
             self.fail("request answered %r" % (st,),
                       "%s %s" % (number, d))
 
-    def pick(self, rng, pred):
+    def pick(self, rng, pred, claim=False):
+        """A random acknowledged verification that pred accepts, or None.
+        claim: one no other thread is checking, marked busy until
+        release(), so that two checks of one verification never overlap
+        (two threads sending the right code, or a wrong one racing it,
+        would see "verified already" for a reason of the client's own)."""
         with self.lock:
             if not self.acked:
                 return None
             for _ in range(8):
                 v = self.acked[rng.randrange(len(self.acked))]
-                if pred(v):
+                if pred(v) and not (claim and v.busy):
+                    v.busy = v.busy or claim
                     return v
         return None
+
+    def release(self, v):
+        with self.lock:
+            v.busy = False
 
     @staticmethod
     def excused(v, d):
@@ -187,9 +198,16 @@ class Soak:
                                   > LIFETIME - 10)
 
     def op_wrong_check(self, rng):
-        v = self.pick(rng, lambda v: not v.wrong_sent and not v.right_sent)
+        v = self.pick(rng, lambda v: not v.wrong_sent and not v.right_sent,
+                      claim=True)
         if v is None:
             return
+        try:
+            self.wrong_check(v)
+        finally:
+            self.release(v)
+
+    def wrong_check(self, v):
         v.wrong_sent = True  # even if unanswered: one wrong code at most
         d = call(self.port, "/kookooverify/check",
                  dict(self.creds(), request_id=v.rid, code="0000000000"))
@@ -204,9 +222,15 @@ class Soak:
                       "%s %s" % (v.rid, d))
 
     def op_right_check(self, rng):
-        v = self.pick(rng, lambda v: not v.right_sent)
+        v = self.pick(rng, lambda v: not v.right_sent, claim=True)
         if v is None:
             return
+        try:
+            self.right_check(v)
+        finally:
+            self.release(v)
+
+    def right_check(self, v):
         try:
             box = self.sim.inbox(v.number)
         except Exception as e:  # the simulator never restarts: a failure
