@@ -547,7 +547,18 @@ void http_write(struct http_req *req, int (*fn)(struct store_tx *c, void *arg),
 {
 	struct http_write *hw = calloc(1, sizeof(*hw));
 
+	/*
+	 * Counted before stopping is read, as http_stop() sets stopping
+	 * before it reads the count: either it waits for this write, or
+	 * this write sees stopping and runs synchronously.  Counted after,
+	 * a write could suspend its connection while the daemon stops
+	 * (which libmicrohttpd aborts on).
+	 */
+	if (hw)
+		atomic_fetch_add(&writes_in_flight, 1);
 	if (!hw || atomic_load(&stopping)) {
+		if (hw)
+			atomic_fetch_sub(&writes_in_flight, 1);
 		free(hw);
 		then(req, store_write(fn, fn_arg), then_arg);
 		return;
@@ -573,7 +584,6 @@ void http_write(struct http_req *req, int (*fn)(struct store_tx *c, void *arg),
 	 * would be cancelled by the suspend and the request left hanging.
 	 */
 	MHD_suspend_connection(req->conn);
-	atomic_fetch_add(&writes_in_flight, 1);
 	if (store_write_submit(&hw->op) != 0) {
 		/* The writer is not running: answer at once with its error. */
 		hw->op.rc = KV_EDB;
