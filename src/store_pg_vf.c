@@ -52,10 +52,11 @@ static const char sql_insert[] = VF_INSERT;
  * parameters follow the last of VF_PARAMS_AFTER_ID: a column added there
  * moves them.
  */
+#define VF_JOB_INSERT                                                          \
+	"INSERT INTO jobs (kind, verification_id, step, due_ms, created_ms) "  \
+	"SELECT $39::text, id, $40::bigint, $41::bigint, $42::bigint FROM v"
 static const char sql_insert_job[] =
-	"WITH v AS (" VF_INSERT "), j AS (INSERT INTO jobs (kind, "
-	"verification_id, step, due_ms, created_ms) SELECT $39::text, id, "
-	"$40::bigint, $41::bigint, $42::bigint FROM v) "
+	"WITH v AS (" VF_INSERT "), j AS (" VF_JOB_INSERT ") "
 	"SELECT id, pg_notify(" PG_JOBS_CHANNEL ", '') FROM v";
 /* Cluster-safe: a sequence never hands a number out twice. */
 static const char sql_next_id[] =
@@ -173,9 +174,7 @@ static const char sql_start_if_free[] =
 	"VALUE SELECT $1, " VF_PARAMS_AFTER_ID " WHERE NOT EXISTS (SELECT 1 "
 	"FROM live) AND ($43::text = '' OR EXISTS (SELECT 1 FROM t)) "
 	"RETURNING id), "
-	"j AS (INSERT INTO jobs (kind, verification_id, step, due_ms, "
-	"created_ms) SELECT $39::text, id, $40::bigint, $41::bigint, "
-	"$42::bigint FROM v WHERE $39::text <> '' RETURNING id) "
+	"j AS (" VF_JOB_INSERT " WHERE $39::text <> '' RETURNING id) "
 	"SELECT live.*, (SELECT count(*) FROM t), (SELECT count(*) FROM v) AS "
 	"started, CASE WHEN EXISTS (SELECT 1 FROM j) THEN (SELECT 1 FROM "
 	"pg_notify(" PG_JOBS_CHANNEL ", '')) END "
@@ -330,6 +329,15 @@ int pg_verification_next_id(struct store_tx *c, int64_t *id)
 	return pg_int_row(c, sql_next_id, NULL, id, "next verification id");
 }
 
+/* VF_JOB_INSERT's $39-$42 after vf_bind(): job, or kind '' for none. */
+static void vf_bind_job(struct pg_params *p, const struct store_job_new *job)
+{
+	pg_param_text(p, job ? job->kind : "");
+	pg_param_int(p, job ? job->step : 0);
+	pg_param_int(p, job ? job->due_ms : 0);
+	pg_param_int(p, now_ms());
+}
+
 int pg_verification_insert(struct store_tx *c, struct vf_record *r)
 {
 	return pg_verification_start(c, r, NULL);
@@ -343,12 +351,8 @@ int pg_verification_start(struct store_tx *c, struct vf_record *r,
 	int rc;
 
 	vf_bind(&p, r);
-	if (job) {
-		pg_param_text(&p, job->kind);
-		pg_param_int(&p, job->step);
-		pg_param_int(&p, job->due_ms);
-		pg_param_int(&p, now_ms());
-	}
+	if (job)
+		vf_bind_job(&p, job);
 	rc = pg_row(c, job ? sql_insert_job : sql_insert, &p, &res,
 		    "insert verification");
 	if (rc == 0)
@@ -532,10 +536,7 @@ int pg_verification_start_if_free(struct store_tx *c, struct vf_record *r,
 
 	*wait_s = 0;
 	vf_bind(&p, r);
-	pg_param_text(&p, job ? job->kind : "");
-	pg_param_int(&p, job ? job->step : 0);
-	pg_param_int(&p, job ? job->due_ms : 0);
-	pg_param_int(&p, now_ms());
+	vf_bind_job(&p, job);
 	if (b) {
 		pg_bucket_bind(&p, b, at_ms);
 	} else {

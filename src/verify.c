@@ -389,7 +389,7 @@ static int request_tx_run(struct store_tx *c, void *arg)
 	 * one statement of the write.
 	 */
 	if (tx->id_early) {
-		rc = verify_limits_start(c, &tx->rec, &job, now, 1, &live,
+		rc = verify_limits_start(c, &tx->rec, &job, now, &live,
 					 &tx->throttled);
 		if (rc == KV_ENOTFOUND && !tx->throttled)
 			request_started(tx);

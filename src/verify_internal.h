@@ -90,11 +90,11 @@ int verify_limits_live(struct store_tx *c, int64_t key_id, const char *number,
 /*
  * In the write, for r whose id verify_limits_before() drew:
  * store_verification_start_if_free() of r and job, with the number's
- * bucket of verify_limits_number() when `count` is set.  Returns as there.
+ * bucket of verify_limits_number().  Returns as there.
  */
 struct store_job_new;
 int verify_limits_start(struct store_tx *c, struct vf_record *r,
-			const struct store_job_new *job, int64_t now, int count,
+			const struct store_job_new *job, int64_t now,
 			struct vf_record *live, int *wait_s);
 
 /* A test number and its fixed PIN (verify_tests.c). */

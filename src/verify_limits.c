@@ -103,13 +103,13 @@ int verify_limits_live(struct store_tx *c, int64_t key_id, const char *number,
 }
 
 int verify_limits_start(struct store_tx *c, struct vf_record *r,
-			const struct store_job_new *job, int64_t now, int count,
+			const struct store_job_new *job, int64_t now,
 			struct vf_record *live, int *wait_s)
 {
 	char tag[CRYPTO_TAG_LEN + 1];
 	struct store_bucket b = {"number", tag, lim.number_max,
 				 lim.number_window_s};
-	int bucket = count && lim.shared && lim.number_max;
+	int bucket = lim.shared && lim.number_max;
 
 	if (bucket)
 		crypto_tag(r->number, tag);
