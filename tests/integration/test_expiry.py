@@ -68,9 +68,12 @@ class ExpiryTests(KVTestCase):
         self.assertEqual(self.assert_json_reply(r),
                          {"phone_no": number, "status": "NOT VERIFIED"},
                          r.describe())
-        # The number is free: a new request is a new verification.
+        # The number is free: a new request is a new verification, found
+        # under the request id its reply gave.
         _, rid2 = self.seed_request_ok(number=number)
         self.assertNotEqual(rid, rid2)
+        self.assert_seed_search_status(rid2, "IN PROGRESS")
+        self.assert_seed_search_status(rid, "EXPIRED")
 
     def test_vonage_expired(self):
         rid, number = self.vonage_rid, self.vonage_number
@@ -87,6 +90,10 @@ class ExpiryTests(KVTestCase):
             self.fail_reply(r, "expected date_finalized once EXPIRED")
         _, rid2 = self.vonage_request_ok(number=number)
         self.assertNotEqual(rid, rid2)
+        r, d = self.assert_vonage_search_status(rid2, "IN PROGRESS")
+        if d.get("number") != number:
+            self.fail_reply(r, "expected the new verification's number")
+        self.assert_vonage_search_status(rid, "EXPIRED")
 
     def test_vonage_waits_follow_param_min_wait(self):
         # param_min_wait is 1 here: 1 s is accepted, 0 is not.
