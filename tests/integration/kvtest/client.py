@@ -167,6 +167,54 @@ class ServerClient:
             return self.post_json(path, params, auth=auth)
         raise ValueError("unknown via %r" % via)
 
+    def burst(self, path, params_seq, key=0):
+        """GETs path once for each params dict in params_seq, with key
+        `key`'s credentials, one after another on one kept-alive
+        connection; yields each reply's (HTTP status, parsed JSON body).
+
+        For floods of thousands of requests whose replies are not the
+        subject of the test: no fresh connection per request and no spec
+        check of each reply (request() does both), so the flood costs
+        the machine its requests and little else.  The server may close
+        the connection between replies; the next request opens another.
+        """
+        conn = None
+        try:
+            for params in params_seq:
+                url = with_query(path, dict(params, **self.creds(key)))
+                logscan.note_request(url, None, {})
+                for attempt in (0, 1):
+                    if conn is None:
+                        conn = http.client.HTTPConnection(
+                            "127.0.0.1", self.port,
+                            timeout=config.HTTP_TIMEOUT)
+                    try:
+                        conn.request("GET", url)
+                        resp = conn.getresponse()
+                        raw = resp.read()
+                        break
+                    except (OSError, http.client.HTTPException) as e:
+                        conn.close()
+                        conn = None
+                        if attempt or not self.alive():
+                            raise AssertionError(
+                                "GET %s failed: %s: %s (server %s)"
+                                "\nstderr:\n%s"
+                                % (url[:300], type(e).__name__, e,
+                                   self.exit_note(),
+                                   self.stderr_text())) from None
+                if resp.will_close:
+                    conn.close()
+                    conn = None
+                try:
+                    data = json.loads(raw)
+                except ValueError:
+                    data = None
+                yield resp.status, data
+        finally:
+            if conn is not None:
+                conn.close()
+
     # Dialect shortcuts.
     def seed(self, endpoint, params, key=0, via="get"):
         """endpoint: "" (request), "/", "/check", "/search", "/control"."""
