@@ -3,7 +3,10 @@
 number) it must copy in batches with a progress line each, survive a
 `kill -9` at any point (the rerun resumes and ends with exactly the rows it
 started from), and a foreign key that does not hold must be named in the
-error.  `migrate --to N` stops at version N.
+error.  `migrate --to N` stops at version N.  The kill -9 tests use a store
+of KILL_ROWS (four batches): killing after the first or second batch, or in
+the swap after the last, takes the same paths at any size, and the million
+rows are the progress test's.
 """
 
 import os
@@ -23,6 +26,7 @@ from kvtest import bigstore
 
 ROWS = int(os.environ.get("KOOKOOVERIFY_MIGRATE_ROWS", "1000000"))
 BATCH = 50000  # the runner's batch, for what the progress lines must say
+KILL_ROWS = min(ROWS, 4 * BATCH)
 # Generous: a million rows migrate in about 10 s on a busy 2-core machine.
 MIGRATE_TIMEOUT = 180.0
 # Columns of the version-8 table, all kept by migration 9.
@@ -128,8 +132,8 @@ class MigrateTests(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        """One version-8 store of ROWS verifications, copied by each test
-        that needs it (filling it is the slow part)."""
+        """Version-8 stores of ROWS and of KILL_ROWS verifications, copied
+        by each test that needs one (filling them is the slow part)."""
         harness.require_binary()
         cls.dir = tempfile.mkdtemp(prefix="kvtest-migrate-")
         cls.template = os.path.join(cls.dir, "v8.db")
@@ -143,10 +147,14 @@ class MigrateTests(unittest.TestCase):
                 shutil.rmtree(cls.dir, True)
                 raise AssertionError("%s failed:\n%s" % (args, cp.stderr))
         cls.secret = other + ".secret"
-        # Every hundredth in progress: the live index is rebuilt too.
-        bigstore.fill(cls.template, ROWS, t0_ms=1700000000000,
-                      live_every=100)
-        cls.before = fingerprint(cls.template)
+        # Each store's path and fingerprint by its number of rows.
+        cls.templates = {}
+        for rows in {ROWS, KILL_ROWS}:
+            path = os.path.join(cls.dir, "v8-%d.db" % rows)
+            shutil.copyfile(cls.template, path)
+            # Every hundredth in progress: the live index is rebuilt too.
+            bigstore.fill(path, rows, t0_ms=1700000000000, live_every=100)
+            cls.templates[rows] = (path, fingerprint(path))
 
     @classmethod
     def tearDownClass(cls):
@@ -159,8 +167,11 @@ class MigrateTests(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.tmp, True)
 
-    def copy_template(self):
-        shutil.copyfile(self.template, self.db)
+    def copy_template(self, rows=ROWS):
+        """The store of `rows` verifications, as self.db."""
+        path, self.before = self.templates[rows]
+        self.rows = rows
+        shutil.copyfile(path, self.db)
         shutil.copyfile(self.secret, self.db + ".secret")
         self.assertEqual(version_of(self.db), 8)
 
@@ -169,7 +180,7 @@ class MigrateTests(unittest.TestCase):
         self.assertEqual(fingerprint(self.db), self.before)
         self.assertEqual(
             bigstore.scalar(self.db, "SELECT count(*) FROM verifications"
-                            " WHERE legacy = 1"), ROWS)
+                            " WHERE legacy = 1"), self.rows)
         self.assertEqual(
             bigstore.scalar(self.db, "SELECT count(*) FROM sqlite_master"
                             " WHERE name = 'verifications_new'"), 0)
@@ -193,13 +204,13 @@ class MigrateTests(unittest.TestCase):
         self.assert_migrated_intact()
 
     def test_kill_9_mid_migration_then_rerun_ends_with_the_same_rows(self):
-        if ROWS < 3 * BATCH:
+        if KILL_ROWS < 3 * BATCH:
             self.skipTest("needs at least three batches")
-        self.copy_template()
+        self.copy_template(KILL_ROWS)
         # Killed after its first batch: still version 8, the copy kept.
         m = Migrating(self.db)
         done, total = m.wait_progress(1)
-        self.assertEqual((done, total), (BATCH, ROWS))
+        self.assertEqual((done, total), (BATCH, KILL_ROWS))
         m.kill9()
         self.assertEqual(version_of(self.db), 8)
         copied = bigstore.scalar(self.db,
@@ -218,9 +229,9 @@ class MigrateTests(unittest.TestCase):
 
     def test_kill_9_during_the_swap_leaves_version_8_and_a_rerun_completes(
             self):
-        self.copy_template()
+        self.copy_template(KILL_ROWS)
         m = Migrating(self.db)
-        batches = (ROWS + BATCH - 1) // BATCH
+        batches = (KILL_ROWS + BATCH - 1) // BATCH
         m.wait_progress(batches)  # the last batch: the swap follows
         m.kill9()
         # Killed during the swap or after it: either way, never half.
