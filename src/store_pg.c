@@ -7,6 +7,7 @@
  * store_pg_purge.c; threads and connections in store_pg_writer.c.
  */
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,10 +250,37 @@ static int pg_query_once(struct store_tx *c, const char *sql,
 	return rc;
 }
 
+/*
+ * Whether an idle session is already gone: a server that restarted or
+ * failed over closed it, and its goodbye (a FATAL, the end of the stream)
+ * waits on the socket.  One poll() when nothing is pending, the usual case.
+ */
+static int pg_idle_gone(struct store_tx *c)
+{
+	struct pollfd pfd = {.fd = PQsocket(c->conn), .events = POLLIN};
+
+	if (c->broken || pfd.fd < 0)
+		return 1;
+	if (poll(&pfd, 1, 0) <= 0)
+		return 0;
+	return pg_conn_gone(c->conn);
+}
+
 int pg_query(struct store_tx *c, const char *sql, const struct pg_params *p,
 	     PGresult **res, const char *what)
 {
-	int rc = pg_query_once(c, sql, p, res, what);
+	int rc;
+
+	/*
+	 * A reader's statement that writes (a bucket's token, a count) is
+	 * never run twice (below), so a session that was closed while idle
+	 * is found out before such a statement is sent, and it goes on a
+	 * new one; else the first Request on each HTTP thread after a
+	 * restart would fail.
+	 */
+	if (c->reader && strncmp(sql, "SELECT", 6) != 0 && pg_idle_gone(c))
+		pg_reader_reopen(c);
+	rc = pg_query_once(c, sql, p, res, what);
 
 	/*
 	 * A reader's connection that a server restart or a failover closed
