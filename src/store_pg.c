@@ -209,6 +209,107 @@ static int pg_prepare(struct store_tx *c, const char *sql, const char *what,
 	return i;
 }
 
+/*
+ * The next result of a pipeline, past the NULL that ends each statement's
+ * results; NULL when the connection failed and none will come.
+ */
+static PGresult *pg_pipeline_next(PGconn *conn)
+{
+	for (int nulls = 0; nulls < 2; nulls++) {
+		PGresult *r = PQgetResult(conn);
+
+		if (r || PQstatus(conn) == CONNECTION_BAD)
+			return r;
+	}
+	return NULL;
+}
+
+/*
+ * pg_query_once() with the deferred statements ahead of the statement
+ * (prepared as number i, or unprepared when i < 0), all in one pipeline:
+ * one round trip, each run in turn by the server, which skips the rest
+ * of the pipeline once one fails.  Returns as pg_query_once().
+ */
+static int pg_query_deferred(struct store_tx *c, const char *sql, int i,
+			     const struct pg_params *p, PGresult **res,
+			     const char *what)
+{
+	int n = p ? p->n : 0;
+	const char *const *values = p ? p->values : NULL;
+	const int *lengths = p ? p->lengths : NULL;
+	const int *formats = p ? p->formats : NULL;
+	int ndeferred = c->ndeferred;
+	int sent = PQenterPipelineMode(c->conn) == 1;
+	int rc = 0;
+	PGresult *r;
+
+	c->ndeferred = 0;
+	for (int d = 0; sent && d < ndeferred; d++)
+		sent = PQsendQueryParams(c->conn, c->deferred[d], 0, NULL, NULL,
+					 NULL, NULL, 0) == 1;
+	if (sent && i >= 0) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "kv%d", i);
+		sent = PQsendQueryPrepared(c->conn, name, n, values, lengths,
+					   formats, 0) == 1;
+	} else if (sent) {
+		sent = PQsendQueryParams(c->conn, sql, n, NULL, values, lengths,
+					 formats, 0) == 1;
+	}
+	/*
+	 * A pipeline that could not be sent, or whose results stopped short,
+	 * leaves the session in a state nobody knows: it is not used again
+	 * (its owner reconnects).  Nothing of it was committed.
+	 */
+	if (!sent || PQpipelineSync(c->conn) != 1) {
+		c->defer_failed = 1;
+		rc = pg_fail(c, NULL, what);
+		c->broken = 1;
+		return rc;
+	}
+	for (int d = 0; d <= ndeferred; d++) {
+		r = pg_pipeline_next(c->conn);
+		if (!r) {
+			c->defer_failed |= d < ndeferred;
+			rc = pg_fail(c, NULL, what);
+			c->broken = 1;
+			return rc;
+		}
+		if (d < ndeferred && PQresultStatus(r) != PGRES_COMMAND_OK) {
+			c->defer_failed = 1;
+			if (rc == 0)
+				rc = pg_fail(c, r, what);
+			PQclear(r);
+		} else if (d < ndeferred) {
+			PQclear(r);
+		} else if (rc == 0 && (PQresultStatus(r) == PGRES_COMMAND_OK ||
+				       PQresultStatus(r) == PGRES_TUPLES_OK)) {
+			*res = r;
+		} else {
+			/* Its own error, or skipped after a deferred one's. */
+			if (rc == 0)
+				rc = pg_fail(c, r, what);
+			PQclear(r);
+		}
+	}
+	r = pg_pipeline_next(c->conn);
+	if (!r || PQresultStatus(r) != PGRES_PIPELINE_SYNC ||
+	    PQexitPipelineMode(c->conn) != 1) {
+		PQclear(r);
+		PQclear(*res);
+		*res = NULL;
+		c->broken = 1;
+		return KV_EDB;
+	}
+	PQclear(r);
+	if (rc != 0) {
+		PQclear(*res);
+		*res = NULL;
+	}
+	return rc;
+}
+
 /* One run of pg_query(): 0 with *res, or the error with *res NULL. */
 static int pg_query_once(struct store_tx *c, const char *sql,
 			 const struct pg_params *p, PGresult **res,
@@ -224,13 +325,19 @@ static int pg_query_once(struct store_tx *c, const char *sql,
 
 	*res = NULL;
 	pg_stash_clear(c);
+	/* A failure before the pipeline is sent leaves the deferred unsent. */
 	if (c->broken || PQstatus(c->conn) != CONNECTION_OK) {
 		c->broken = 1;
+		c->defer_failed |= c->ndeferred > 0;
 		return KV_EDB;
 	}
 	i = pg_prepare(c, sql, what, &rc);
-	if (rc != 0)
+	if (rc != 0) {
+		c->defer_failed |= c->ndeferred > 0;
 		return rc;
+	}
+	if (c->ndeferred)
+		return pg_query_deferred(c, sql, i, p, res, what);
 	if (i >= 0) {
 		char name[16];
 
@@ -556,10 +663,35 @@ int pg_begin(struct store_tx *c)
 	return pg_run(c, "BEGIN", NULL, "begin");
 }
 
+/*
+ * sql (no parameters, no rows) goes ahead of the next statement on c, in
+ * its round trip: a writer's BEGIN costs no trip of its own.  A COMMIT or
+ * ROLLBACK with nothing sent since drops it.
+ */
+void pg_defer(struct store_tx *c, const char *sql)
+{
+	if (c->ndeferred < PG_DEFER_MAX)
+		c->deferred[c->ndeferred++] = sql;
+}
+
+/*
+ * Drops what was deferred: 1 when no transaction was opened (a BEGIN
+ * still deferred), so there is nothing to end.
+ */
+static int pg_drop_deferred(struct store_tx *c)
+{
+	c->ndeferred = 0;
+	return PQtransactionStatus(c->conn) == PQTRANS_IDLE;
+}
+
 int pg_commit(struct store_tx *c)
 {
 	PGresult *res = NULL;
-	int rc = pg_query(c, "COMMIT", NULL, &res, "commit");
+	int rc;
+
+	if (pg_drop_deferred(c))
+		return 0;
+	rc = pg_query(c, "COMMIT", NULL, &res, "commit");
 
 	/*
 	 * COMMIT of a transaction that had failed succeeds and answers
@@ -577,6 +709,8 @@ int pg_commit(struct store_tx *c)
 
 int pg_rollback(struct store_tx *c)
 {
+	if (pg_drop_deferred(c))
+		return 0;
 	return pg_run(c, "ROLLBACK", NULL, "rollback");
 }
 

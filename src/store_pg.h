@@ -51,6 +51,8 @@
 #define PG_STMT_MAX 160
 /* Parameters of one statement, at most. */
 #define PG_PARAMS_MAX 48
+/* Statements deferred to the next one (pg_defer()), at most. */
+#define PG_DEFER_MAX 2
 
 /* The backend's handle: one connection and what it has prepared. */
 struct store_tx {
@@ -89,6 +91,16 @@ struct store_tx {
 	 */
 	PGresult *stash; /* its one row */
 	int64_t stash_id;
+	/*
+	 * Statements without parameters or rows (a writer's BEGIN, its
+	 * SET LOCAL) that the next statement on the connection sends ahead
+	 * of itself, in one round trip (pg_defer()).  defer_failed: one of
+	 * them did not succeed (the connection was lost before it ran), so
+	 * nothing after it ran either.
+	 */
+	const char *deferred[PG_DEFER_MAX];
+	int ndeferred;
+	int defer_failed;
 	int nprepared;
 	const char *prepared[PG_STMT_MAX]; /* SQL strings, by statement no. */
 };
@@ -242,6 +254,7 @@ int pg_write(int (*fn)(struct store_tx *c, void *arg), void *arg);
 void pg_writer_stop(void);
 int pg_write_submit(struct store_write_op *op);
 int pg_begin(struct store_tx *c);
+void pg_defer(struct store_tx *c, const char *sql);
 int pg_commit(struct store_tx *c);
 int pg_rollback(struct store_tx *c);
 int pg_key_insert(struct store_tx *c, const struct key_info *k, int64_t *id);

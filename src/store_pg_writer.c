@@ -274,12 +274,15 @@ static int pg_try_group(struct store_tx *c, struct store_write_op *batch,
 			struct store_write_op **failed, int *begun)
 {
 	struct store_write_op *op;
-	int rc = pg_begin(c);
 	unsigned nops = 0;
 	uint64_t t0;
+	int rc = 0;
 
 	*failed = NULL;
-	*begun = rc == 0;
+	/* BEGIN goes with the group's first statement, in its round trip. */
+	c->ndeferred = 0;
+	c->defer_failed = 0;
+	pg_defer(c, "BEGIN");
 	c->in_write = 1;
 	c->next_id = 0;
 	/* The closures' metrics count only once their commit is done. */
@@ -292,11 +295,11 @@ static int pg_try_group(struct store_tx *c, struct store_write_op *batch,
 			rc = op->rc;
 			*failed = op;
 		} else if (op == batch && op->next != end) {
-			rc = pg_run(c, pg_group_lock_wait, NULL,
-				    "group lock wait");
+			pg_defer(c, pg_group_lock_wait);
 		}
 	}
 	c->in_write = 0;
+	*begun = !c->defer_failed;
 	t0 = metrics_now_ns();
 	if (rc == 0)
 		rc = pg_commit(c);
@@ -309,6 +312,7 @@ static int pg_try_group(struct store_tx *c, struct store_write_op *batch,
 	if (rc != 0 && !c->broken &&
 	    PQtransactionStatus(c->conn) != PQTRANS_IDLE)
 		pg_rollback(c);
+	c->ndeferred = 0;
 	return rc;
 }
 
@@ -354,7 +358,8 @@ static struct store_tx *pg_writer_conn(struct pg_writer *wr)
  * If an op fails, the group is rolled back and each op runs again in a
  * transaction of its own, so one bad op costs only itself and no caller
  * is ever told "ok" for a change that was not committed.  A connection
- * found lost at BEGIN had run nothing of the group, so the group runs
+ * found lost at BEGIN (sent with the group's first statement, which the
+ * server then never ran) had run nothing of the group, so the group runs
  * once more on a new connection: an idle connection that a failover or a
  * server restart closed costs its next group nothing.  A connection lost
  * later fails every op of the group with KV_EDB (a COMMIT whose answer
