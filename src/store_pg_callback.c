@@ -27,7 +27,7 @@ static const char sql_key_set[] =
 static const char sql_insert[] =
 	"INSERT INTO callbacks (verification_id, key_id, jti, body, "
 	"created_ms, due_ms) VALUES ($1, $2, $3, $4, $5, CASE WHEN EXISTS "
-	"(SELECT 1 FROM callbacks WHERE verification_id = $1 AND state = 0) "
+	"(SELECT 1 FROM callbacks WHERE " PG_PENDING_OF ") "
 	"THEN " CALLBACK_PARKED " ELSE $5 END)";
 /* A leased callback is pending with due_ms moved to its lease's end. */
 static const char sql_claim[] =
@@ -49,13 +49,13 @@ static const char sql_lock_verification[] =
 	"SELECT 1 FROM verifications WHERE id = $1 FOR UPDATE";
 static const char sql_done[] =
 	"UPDATE callbacks SET state = $2, done_ms = $3, last_error = $4 "
-	"WHERE id = $1 AND lease_until_ms = $5 AND state = 0";
+	"WHERE id = $1 AND lease_until_ms = $5 AND " PG_PENDING;
 static const char sql_unpark[] =
 	"UPDATE callbacks SET due_ms = $2 WHERE id = (SELECT min(id) FROM "
-	"callbacks WHERE verification_id = $1 AND state = 0) AND due_ms = " CALLBACK_PARKED;
+	"callbacks WHERE " PG_PENDING_OF ") AND due_ms = " CALLBACK_PARKED;
 static const char sql_retry[] =
 	"UPDATE callbacks SET due_ms = $2, last_error = $3, lease_until_ms = 0 "
-	"WHERE id = $1 AND lease_until_ms = $4 AND state = 0";
+	"WHERE id = $1 AND lease_until_ms = $4 AND " PG_PENDING;
 static const char sql_next_due[] = "SELECT due_ms FROM callbacks WHERE "
 				   "state = 0 ORDER BY due_ms LIMIT 1";
 

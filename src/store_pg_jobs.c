@@ -18,20 +18,11 @@ static const char sql_insert[] =
 	"WITH j AS (INSERT INTO jobs (kind, verification_id, step, due_ms, "
 	"created_ms) VALUES ($1, $2, $3, $4, $5) RETURNING id) "
 	"SELECT pg_notify(" PG_JOBS_CHANNEL ", '') FROM j";
-/*
- * A verification's pending jobs ($1), found through jobs_verification
- * alone.  `state + 0` keeps the planner off jobs_pending, which holds
- * every pending job of the store: with statistics from when the table
- * was small, it ANDed that whole index with jobs_verification's entry or
- * two: at 19,000 pending jobs its scan read them all in 1.7 ms, where
- * jobs_verification's alone takes 0.1 ms.
- */
-#define PG_JOBS_PENDING_OF "verification_id = $1 AND state + 0 = 0"
 static const char sql_cancel[] = "UPDATE jobs SET state = 3, done_ms = $2 "
-				 "WHERE " PG_JOBS_PENDING_OF;
+				 "WHERE " PG_PENDING_OF;
 /* A leased job (lease_until_ms set) is in flight: left alone. */
 static const char sql_step_now[] =
-	"WITH j AS (UPDATE jobs SET due_ms = $2 WHERE " PG_JOBS_PENDING_OF
+	"WITH j AS (UPDATE jobs SET due_ms = $2 WHERE " PG_PENDING_OF
 	" AND kind = 'step' AND due_ms > $2 AND "
 	"lease_until_ms = 0 RETURNING id), "
 	"n AS (SELECT pg_notify(" PG_JOBS_CHANNEL ", '') FROM j LIMIT 1) "
