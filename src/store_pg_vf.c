@@ -143,13 +143,16 @@ static const char sql_live_lock[] = VF_LIVE(" FOR UPDATE");
 /*
  * The live lookup and, when it finds none, a token from a bucket
  * (PG_BUCKET_TAKE, $1-$5; the lookup's key and number $6, $7), in one
- * round trip.
+ * round trip.  It returns the live verification's id only (NULL without
+ * one), which vf_live_by_id() then reads whole: a live one is the rare
+ * case, and the 38 columns cost every statement that finds none a part
+ * of its executor's start.
  */
 #define VF_LIVE_BUCKET PG_BUCKET_TAKE("WHERE NOT EXISTS (SELECT 1 FROM live)")
 #define VF_LIVE_TAKE(lock)                                                     \
-	"WITH live AS (SELECT " VF_COLUMNS " FROM verifications WHERE key_id " \
-	"= $6 AND number = $7 AND state = 0" lock "), t AS (" VF_LIVE_BUCKET   \
-	") SELECT live.*, (SELECT count(*) FROM t), " VF_NEXT_ID               \
+	"WITH live AS (SELECT id FROM verifications WHERE key_id = $6 AND "    \
+	"number = $7 AND state = 0" lock "), t AS (" VF_LIVE_BUCKET            \
+	") SELECT live.id, (SELECT count(*) FROM t), " VF_NEXT_ID              \
 	" FROM (VALUES (1)) AS one LEFT JOIN live ON true"
 static const char sql_live_take[] = VF_LIVE_TAKE("");
 static const char sql_live_take_lock[] = VF_LIVE_TAKE(" FOR UPDATE");
@@ -160,14 +163,14 @@ static const char sql_live_take_lock[] = VF_LIVE_TAKE(" FOR UPDATE");
  * it.  The verification's parameters are $1-$38 (vf_bind(), its key and
  * number $3 and $4), the job's $39-$42 (kind '': none), the bucket's
  * $43-$47 (name '': none).  Its one row holds the live verification's
- * columns (NULL without one), `count` and `started`.
+ * id (NULL without one: see VF_LIVE_TAKE), `count` and `started`.
  */
 #define VF_START_BUCKET                                                        \
 	PG_BUCKET_TAKE_AT("$43", "$44", "$45", "$46", "$47",                   \
 			  "WHERE $43::text <> '' AND NOT EXISTS "              \
 			  "(SELECT 1 FROM live)")
 static const char sql_start_if_free[] =
-	"WITH live AS (SELECT " VF_COLUMNS " FROM verifications WHERE "
+	"WITH live AS (SELECT id FROM verifications WHERE "
 	"key_id = $3 AND number = $4 AND state = 0 FOR UPDATE), "
 	"t AS (" VF_START_BUCKET "), "
 	"v AS (INSERT INTO verifications (" VF_COLUMNS ") OVERRIDING SYSTEM "
@@ -175,7 +178,7 @@ static const char sql_start_if_free[] =
 	"FROM live) AND ($43::text = '' OR EXISTS (SELECT 1 FROM t)) "
 	"RETURNING id), "
 	"j AS (" VF_JOB_INSERT " WHERE $39::text <> '' RETURNING id) "
-	"SELECT live.*, (SELECT count(*) FROM t), (SELECT count(*) FROM v) AS "
+	"SELECT live.id, (SELECT count(*) FROM t), (SELECT count(*) FROM v) AS "
 	"started, CASE WHEN EXISTS (SELECT 1 FROM j) THEN (SELECT 1 FROM "
 	"pg_notify(" PG_JOBS_CHANNEL ", '')) END "
 	"FROM (VALUES (1)) AS one LEFT JOIN live ON true";
@@ -453,6 +456,24 @@ static int vf_live_row(struct store_tx *c, PGresult *res, struct vf_record *out)
 	return 0;
 }
 
+/*
+ * The live verification whose id the first column of res holds, read
+ * whole into out; KV_ENOTFOUND with out zeroed when the column is NULL.
+ */
+static int vf_live_by_id(struct store_tx *c, PGresult *res,
+			 struct vf_record *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (PQgetisnull(res, 0, 0))
+		return KV_ENOTFOUND;
+	/*
+	 * A write's lookup locked the row, so it is still there.  A reader's
+	 * may find it erased meanwhile: KV_ENOTFOUND then, as if the lookup
+	 * had, and the write decides under its own lock.
+	 */
+	return pg_verification_by_id(c, pg_get_int(res, 0, 0), out);
+}
+
 int pg_verification_live(struct store_tx *c, int64_t key_id, const char *number,
 			 struct vf_record *out)
 {
@@ -513,8 +534,9 @@ int pg_verification_live_take(struct store_tx *c, int64_t key_id,
 	rc = pg_row(c, pg_locking(c, sql_live_take, sql_live_take_lock), &p,
 		    &res, "live verification");
 	if (rc == 0) {
-		rc = vf_live_row(c, res, out);
+		c->next_id = pg_get_int(res, 0, PQnfields(res) - 1);
 		taken = pg_get_int(res, 0, PQfnumber(res, "count"));
+		rc = vf_live_by_id(c, res, out);
 	} else if (rc == KV_ENOTFOUND) {
 		rc = KV_EDB;
 	}
@@ -547,13 +569,8 @@ int pg_verification_start_if_free(struct store_tx *c, struct vf_record *r,
 	}
 	rc = pg_row(c, sql_start_if_free, &p, &res, "start verification");
 	if (rc == 0) {
-		if (PQgetisnull(res, 0, 0)) {
-			memset(live, 0, sizeof(*live));
-			rc = KV_ENOTFOUND;
-			started = pg_get_int(res, 0, PQfnumber(res, "started"));
-		} else {
-			vf_from_row(res, 0, live);
-		}
+		started = pg_get_int(res, 0, PQfnumber(res, "started"));
+		rc = vf_live_by_id(c, res, live);
 	} else if (rc == KV_ENOTFOUND) {
 		rc = KV_EDB;
 	}
