@@ -552,14 +552,16 @@ const char *pg_locking(const struct store_tx *c, const char *plain,
  * trim threshold is free, and that starts at 128 KiB: a statement's executor
  * memory, freed at its end, then left and came back every statement, with
  * the page faults and TLB flushes that go with it.  Freeing a block that
- * glibc mmap()ed (4 MiB here, above its threshold) raises that threshold
+ * glibc mmap()ed (256 KiB here, above its threshold) raises that threshold
  * to the block's size and the trim threshold to twice it, for the life of
  * the backend.  Measured on the bench's Search, which no other statement
  * of the session had warmed: 2.3 brk calls a Search and 195 us of
- * PostgreSQL CPU, 72 us after.  Nothing changes on a server whose malloc
- * is not glibc's or was tuned by MALLOC_* variables (docs/SCALING.md).
+ * PostgreSQL CPU, 72 us after (4 MiB did no better, and cost a new
+ * connection 40 ms of page faults on the test machine, 256 KiB 3 ms).
+ * Nothing changes on a server whose malloc is not glibc's or was tuned by
+ * MALLOC_* variables (docs/SCALING.md).
  */
-#define PG_MALLOC_SQL "SELECT length(repeat('x', 4194304))"
+#define PG_MALLOC_SQL "SELECT length(repeat('x', 262144))"
 
 /*
  * Session settings every connection gets.  statement_timeout bounds a
