@@ -117,8 +117,9 @@ static const char sql_legacy_lock[] =
  * The lookups of a number's live verification also draw the id a new
  * verification would take (pg_verification_next_id()), saving that round
  * trip; an id drawn for nothing is a gap, as a rollback leaves.  Their one
- * row holds the live verification's columns (NULL without one), then, for
- * the bucket's form, `count` (1 when its token was taken), and last the id.
+ * row holds the live verification (NULL without one: VF_LIVE its columns,
+ * the bucket's form only its id), then, for the bucket's form, `count` (1
+ * when its token was taken), and last the id drawn.
  * A writer's forms lock the live verification.
  *
  * Requests for one number racing on several writers each find no live
@@ -441,7 +442,7 @@ int pg_verification_get(struct store_tx *c, const char *request_id,
 }
 
 /*
- * A live lookup's row (VF_LIVE, VF_LIVE_TAKE): the id it drew kept for
+ * A plain live lookup's row (VF_LIVE): the id it drew kept for
  * pg_verification_next_id(), the live verification into out.  Returns 0
  * when there is one, else KV_ENOTFOUND.
  */

@@ -540,7 +540,7 @@ class CallbackTests(SimTestCase):
     # ones.  A verification's own are looked up on each of its events, when
     # its callback is done and when a check ends it.  With statistics from
     # when no row was pending, PostgreSQL served those lookups with a scan
-    # of that whole index (20,000 entries read a lookup here); the
+    # of that whole index (every backlog entry read a lookup here); the
     # verification's own index must serve them.  Which lookup went wrong
     # depended on the statistics: a new store's (the jobs' cancel) or one
     # with rows, none pending (the callbacks' lookups).
