@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bucket_lease.h"
 #include "config.h"
 #include "crypto.h"
 #include "engine.h"
@@ -30,6 +31,7 @@ void verify_limits_init(const struct config *cfg)
 	lim.number_window_s = cfg->limit_number_window;
 	lim.prefix_max = cfg->limit_prefix_per_hour;
 	lim.prefix_digits = cfg->limit_prefix_digits;
+	bucket_lease_init(lim.prefix_max);
 }
 
 int verify_limits_shared(void)
@@ -53,19 +55,98 @@ static struct store_bucket limits_prefix(const char *number, char prefix[16])
 	return b;
 }
 
-/* The prefix's bucket: *wait_s 0 when it allows. */
+/*
+ * k tokens at once from b: GCRA gives them when the last one fits, that is
+ * when one token of period/(count/k) fits (its step k steps long, its
+ * tolerance, the period less a step, that much shorter).  So the store's
+ * one-token take of the bucket of count/k takes k; the rounding down of
+ * count/k only charges a little more.  k is at most count/1000.
+ */
+static struct store_bucket limits_batch(const struct store_bucket *b, int k)
+{
+	struct store_bucket batch = *b;
+
+	batch.count = b->count / k;
+	return batch;
+}
+
+/*
+ * After k tokens were asked at once from the prefix's bucket b (rc and
+ * *wait_s the store's answer, rc nonzero when nothing was taken): the
+ * lease keeps those beyond the request's own, or, refused (fewer are
+ * left), one token is asked again.
+ */
+static int limits_batch_done(struct store_tx *c, const char *prefix,
+			     const struct store_bucket *b, int k, int rc,
+			     int64_t now, int *wait_s)
+{
+	if (k == 1)
+		return rc;
+	if (rc != 0 || !*wait_s) {
+		bucket_lease_keep(prefix, rc == 0 ? k - 1 : 0, now);
+		return rc;
+	}
+	bucket_lease_refused(prefix, now);
+	return store_limit_take(c, b->name, b->key, b->count, b->period_s, now,
+				wait_s);
+}
+
+/*
+ * The prefix's token for a request: from the node's lease (bucket_lease.h),
+ * else from the store, as many at once as the lease wants.  *wait_s 0 when
+ * it allows.
+ */
 static int limits_take_prefix(struct store_tx *c, const char *number,
 			      int64_t now, int *wait_s)
 {
 	char prefix[16];
-	struct store_bucket b;
+	struct store_bucket b, batch;
+	int k, rc;
 
 	*wait_s = 0;
 	if (!lim.prefix_max)
 		return 0;
 	b = limits_prefix(number, prefix);
-	return store_limit_take(c, b.name, b.key, b.count, b.period_s, now,
-				wait_s);
+	if (bucket_lease_spend(prefix, now))
+		return 0;
+	k = bucket_lease_want(prefix, now);
+	batch = limits_batch(&b, k);
+	rc = store_limit_take(c, b.name, b.key, batch.count, b.period_s, now,
+			      wait_s);
+	return limits_batch_done(c, prefix, &b, k, rc, now, wait_s);
+}
+
+/*
+ * store_verification_live_take() with the prefix's token as
+ * limits_take_prefix() takes it: KV_ENOTFOUND when the number has no live
+ * verification, and then *wait_s 0 when the token was had.
+ */
+static int limits_live_prefix(struct store_tx *c, int64_t key_id,
+			      const char *number, int64_t now,
+			      struct vf_record *live, int *wait_s)
+{
+	char prefix[16];
+	struct store_bucket b = limits_prefix(number, prefix), batch;
+	int k, rc;
+
+	*wait_s = 0;
+	if (bucket_lease_spend(prefix, now)) {
+		rc = store_verification_live(c, key_id, number, live);
+		if (rc != KV_ENOTFOUND)
+			bucket_lease_unspend(prefix, now);
+		return rc;
+	}
+	k = bucket_lease_want(prefix, now);
+	batch = limits_batch(&b, k);
+	rc = store_verification_live_take(c, key_id, number, &batch, now, live,
+					  wait_s);
+	if (rc != KV_ENOTFOUND) {
+		/* A live verification (0) or an error: nothing taken. */
+		limits_batch_done(c, prefix, &b, k, KV_ENOTFOUND, now, wait_s);
+		return rc;
+	}
+	rc = limits_batch_done(c, prefix, &b, k, 0, now, wait_s);
+	return rc != 0 ? rc : KV_ENOTFOUND;
 }
 
 int verify_limits_number(struct store_tx *c, const char *number, int64_t now,
@@ -183,12 +264,8 @@ int verify_limits_before(int64_t key_id, const char *number, int64_t pk_key_id,
 	if (!c)
 		return KV_EDB;
 	if (lim.prefix_max && !fraud_counts_requests()) {
-		char prefix[16];
-		struct store_bucket b = limits_prefix(number, prefix);
-
 		/* The usual case, no live one: the token in the same trip. */
-		rc = store_verification_live_take(c, key_id, number, &b, now,
-						  &live, wait_s);
+		rc = limits_live_prefix(c, key_id, number, now, &live, wait_s);
 		*taken = rc == KV_ENOTFOUND;
 		if (*taken)
 			rc = 0;

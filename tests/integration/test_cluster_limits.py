@@ -7,7 +7,8 @@ the last request through, since no node alone saw enough.
   burst for one number across the nodes counts once (the requests that lose
   the race to the live verification count against nothing);
 - the per-prefix limit counts a range's requests on every node, and not
-  those that find the number's verification live;
+  those that find the number's verification live; a busy range's tokens
+  are taken in batches that still cover every request served;
 - the conversion rule blocks a prefix on the cluster's figures, and the
   block holds on every node;
 - a number's resend backoff grows with its resends on every node, and
@@ -17,9 +18,10 @@ Nothing is sent: the nodes have no KooKoo URL, and the numbers are real
 mobiles (test numbers are exempt from these limits).
 """
 
+import time
 import unittest
 
-from harness import run_all
+from harness import db_query, run_all
 from test_cluster import ClusterTestCase
 
 # A range of its own: 8-digit prefix 91981261.
@@ -114,6 +116,48 @@ class ClusterLimitTests(ClusterTestCase):
             self.assert_throttled(self.request_on(node, number(32)))
         # The live numbers still get their answer, not a throttle.
         self.assertEqual(self.status_on(nodes[2], number(31)), 10)
+
+    def test_a_busy_range_takes_its_tokens_in_batches(self):
+        # 20,000 an hour: a node's batch up to 20 tokens (a thousandth),
+        # one token every 180 ms, so the 300 requests below keep the
+        # bucket's time ahead of the clock and each token taken shows in
+        # it, and a first reply comes less than a token after its take.
+        nodes = self.start_nodes({"limit_prefix_per_hour": 20000,
+                                  "limit_prefix_digits": 8,
+                                  "fraud_min_volume": 0})
+        step_us, workers, each = 180000, 6, 50
+        started_us = time.time() * 1e6
+        replied_us = []
+
+        def worker(w):
+            statuses = []
+            for i in range(each):
+                num = str(919812620000 + w * each + i)
+                data = self.assert_json_reply(
+                    self.request_on(nodes[i % 2], num))
+                replied_us.append(time.time() * 1e6)
+                statuses.append(data.get("status"))
+            return statuses
+        statuses = sum(run_all([lambda w=w: worker(w)
+                                for w in range(workers)], timeout=120), [])
+        self.assertEqual(statuses, [0] * workers * each)
+        served = len(statuses)
+        # A node's backends report their counters when they exit.
+        for node in nodes:
+            node.stop()
+        (tat_us,), = db_query(self.node.db, "SELECT tat_us FROM limits "
+                              "WHERE name = 'prefix' AND key = '91981262'")
+        (updates,), = db_query(self.node.db, "SELECT n_tup_upd FROM "
+                               "pg_stat_user_tables WHERE relname = "
+                               "'limits'")
+        # Every request served spent a token the bucket gave.
+        self.assertGreaterEqual((int(tat_us) - min(replied_us)) / step_us,
+                                served - 1)
+        # What the two nodes took beyond that is what they still held, or
+        # dropped unspent after two windows: a small part of it.
+        self.assertLess((int(tat_us) - started_us) / step_us, served * 4 / 3)
+        # Without the batches the range's row is updated once a request.
+        self.assertLess(int(updates), served // 2)
 
     def test_low_conversion_on_the_cluster_blocks_on_every_node(self):
         nodes = self.start_nodes({"fraud_min_volume": 3,
