@@ -117,22 +117,30 @@ class ClusterLimitTests(ClusterTestCase):
         # The live numbers still get their answer, not a throttle.
         self.assertEqual(self.status_on(nodes[2], number(31)), 10)
 
-    def test_a_busy_range_takes_its_tokens_in_batches(self):
-        # 20,000 an hour: a node's batch up to 20 tokens (a thousandth),
-        # one token every 180 ms, so the 300 requests below keep the
-        # bucket's time ahead of the clock and each token taken shows in
-        # it, and a first reply comes less than a token after its take.
-        nodes = self.start_nodes({"limit_prefix_per_hour": 20000,
-                                  "limit_prefix_digits": 8,
-                                  "fraud_min_volume": 0})
-        step_us, workers, each = 180000, 6, 50
+    def assert_busy_range_takes_batches(self, settings, base):
+        """300 requests of the range of `base` (its 8 digits) on two nodes:
+        every one served paid a token of the range's bucket, the nodes took
+        few more, and the range's row was updated far less than once a
+        request."""
+        # 10,000 an hour: a node's batch up to 10 tokens (a thousandth),
+        # one token every 360 ms, so these requests keep the bucket's
+        # time ahead of the clock and each token taken shows in it, and a
+        # first reply comes less than a token after its take: the nodes'
+        # connections are opened first, by requests of another range.
+        nodes = self.start_nodes(dict({"limit_prefix_per_hour": 10000,
+                                       "limit_prefix_digits": 8},
+                                      **settings))
+        step_us, workers, each = 360000, 6, 50
+        run_all([lambda i=i: self.request_on(nodes[i % 2],
+                                             str(919812640000 + i))
+                 for i in range(16)])
         started_us = time.time() * 1e6
         replied_us = []
 
         def worker(w):
             statuses = []
             for i in range(each):
-                num = str(919812620000 + w * each + i)
+                num = str(base + w * each + i)
                 data = self.assert_json_reply(
                     self.request_on(nodes[i % 2], num))
                 replied_us.append(time.time() * 1e6)
@@ -146,7 +154,8 @@ class ClusterLimitTests(ClusterTestCase):
         for node in nodes:
             node.stop()
         (tat_us,), = db_query(self.node.db, "SELECT tat_us FROM limits "
-                              "WHERE name = 'prefix' AND key = '91981262'")
+                              "WHERE name = 'prefix' AND key = ?",
+                              (str(base)[:8],))
         (updates,), = db_query(self.node.db, "SELECT n_tup_upd FROM "
                                "pg_stat_user_tables WHERE relname = "
                                "'limits'")
@@ -158,6 +167,18 @@ class ClusterLimitTests(ClusterTestCase):
         self.assertLess((int(tat_us) - started_us) / step_us, served * 4 / 3)
         # Without the batches the range's row is updated once a request.
         self.assertLess(int(updates), served // 2)
+
+    def test_a_busy_range_takes_its_tokens_in_batches(self):
+        # The token in the statement that looks for the live verification.
+        self.assert_busy_range_takes_batches({"fraud_min_volume": 0},
+                                             919812620000)
+
+    def test_a_busy_range_takes_batches_with_the_fraud_rules_on(self):
+        # The token in a statement of its own, after the range's figures
+        # (counted, and never low enough to block at 0 %).
+        self.assert_busy_range_takes_batches({"fraud_min_volume": 1,
+                                              "fraud_min_conversion": 0},
+                                             919812630000)
 
     def test_low_conversion_on_the_cluster_blocks_on_every_node(self):
         nodes = self.start_nodes({"fraud_min_volume": 3,
