@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "err.h"
@@ -234,6 +235,43 @@ static void test_parse_is_stable_through_the_store(void **state)
 	assert_int_equal(phone_parse(" 5 2114155552671", NULL, "IN", &a), 0);
 	assert_int_equal(phone_parse_digits(a.digits, &b), 0);
 	assert_string_equal(a.e164, b.e164);
+}
+
+/*
+ * "+91" and ten digits is read without libphonenumber's Parse() (a shortcut
+ * in src/phone.cc); "0091" and the same digits dialled from India, and the
+ * stored digits, must read the same: the first through Parse(), whatever
+ * the first digit and for a spread of the rest, valid or not.
+ */
+static void test_indian_numbers_read_alike_every_way(void **state)
+{
+	uint32_t seed = 12345;
+
+	for (int first = 0; first <= 9; first++) {
+		for (int i = 0; i < 400; i++) {
+			char rest[16], plus[24], idd[24], digits[24];
+			struct phone a, b, c;
+			int ra, rb, rc;
+
+			seed = seed * 1103515245u + 12345u;
+			snprintf(rest, sizeof(rest), "%d%09u", first,
+				 i == 0   ? 0u
+				 : i == 1 ? 999999999u
+					  : (unsigned)((seed >> 1) %
+						       1000000000u));
+			snprintf(plus, sizeof(plus), "+91%s", rest);
+			snprintf(idd, sizeof(idd), "0091%s", rest);
+			snprintf(digits, sizeof(digits), "91%s", rest);
+			ra = phone_parse(plus, NULL, NULL, &a);
+			rb = phone_parse(idd, NULL, "IN", &b);
+			rc = phone_parse_digits(digits, &c);
+			if (ra != rb || ra != rc)
+				fail_msg("+91%s: %d, from India %d, stored %d",
+					 rest, ra, rb, rc);
+			assert_memory_equal(&a, &b, sizeof(a));
+			assert_memory_equal(&a, &c, sizeof(a));
+		}
+	}
 }
 
 static void test_type_names(void **state)
@@ -487,6 +525,7 @@ int main(void)
 		cmocka_unit_test(test_parse_needs_a_result),
 		cmocka_unit_test(test_parse_digits_round_trip),
 		cmocka_unit_test(test_parse_is_stable_through_the_store),
+		cmocka_unit_test(test_indian_numbers_read_alike_every_way),
 		cmocka_unit_test(test_type_names),
 		cmocka_unit_test(test_types_refused_outside_the_numbers),
 		cmocka_unit_test(test_redact_into_a_small_buffer),
