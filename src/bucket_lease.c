@@ -33,7 +33,10 @@ void bucket_lease_init(int count)
 	pthread_mutex_unlock(&L.mu);
 }
 
-/* FNV-1a: the keys are a range's digits, not chosen to collide. */
+/*
+ * FNV-1a.  Keys that share a slot lose only their batches, never a limit,
+ * so the hash need not stand up to keys chosen to collide.
+ */
 static struct lease *slot_for(const char *key)
 {
 	uint32_t h = 2166136261u;
