@@ -71,24 +71,30 @@ static struct store_bucket limits_batch(const struct store_bucket *b, int k)
 }
 
 /*
- * After k tokens were asked at once from the prefix's bucket b (rc and
- * *wait_s the store's answer, rc nonzero when nothing was taken): the
- * lease keeps those beyond the request's own, or, refused (fewer are
- * left), one token is asked again.
+ * After k tokens were asked at once from the prefix's bucket b and the
+ * store answered (*wait_s 0: given): the lease keeps those beyond the
+ * request's own, or, refused (fewer are left), one token is asked again.
  */
 static int limits_batch_done(struct store_tx *c, const char *prefix,
-			     const struct store_bucket *b, int k, int rc,
-			     int64_t now, int *wait_s)
+			     const struct store_bucket *b, int k, int64_t now,
+			     int *wait_s)
 {
 	if (k == 1)
-		return rc;
-	if (rc != 0 || !*wait_s) {
-		bucket_lease_keep(prefix, rc == 0 ? k - 1 : 0, now);
-		return rc;
+		return 0;
+	if (!*wait_s) {
+		bucket_lease_keep(prefix, k - 1, now);
+		return 0;
 	}
 	bucket_lease_refused(prefix, now);
 	return store_limit_take(c, b->name, b->key, b->count, b->period_s, now,
 				wait_s);
+}
+
+/* A batch the lease asked for took nothing (an error, a live one). */
+static void limits_batch_none(const char *prefix, int k, int64_t now)
+{
+	if (k > 1)
+		bucket_lease_keep(prefix, 0, now);
 }
 
 /*
@@ -113,7 +119,11 @@ static int limits_take_prefix(struct store_tx *c, const char *number,
 	batch = limits_batch(&b, k);
 	rc = store_limit_take(c, b.name, b.key, batch.count, b.period_s, now,
 			      wait_s);
-	return limits_batch_done(c, prefix, &b, k, rc, now, wait_s);
+	if (rc != 0) {
+		limits_batch_none(prefix, k, now);
+		return rc;
+	}
+	return limits_batch_done(c, prefix, &b, k, now, wait_s);
 }
 
 /*
@@ -141,11 +151,10 @@ static int limits_live_prefix(struct store_tx *c, int64_t key_id,
 	rc = store_verification_live_take(c, key_id, number, &batch, now, live,
 					  wait_s);
 	if (rc != KV_ENOTFOUND) {
-		/* A live verification (0) or an error: nothing taken. */
-		limits_batch_done(c, prefix, &b, k, KV_ENOTFOUND, now, wait_s);
+		limits_batch_none(prefix, k, now);
 		return rc;
 	}
-	rc = limits_batch_done(c, prefix, &b, k, 0, now, wait_s);
+	rc = limits_batch_done(c, prefix, &b, k, now, wait_s);
 	return rc != 0 ? rc : KV_ENOTFOUND;
 }
 
