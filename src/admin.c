@@ -310,13 +310,16 @@ static int cmd_check_config(struct admin_options *o)
 struct store_tx *admin_open(struct admin_options *o)
 {
 	char err[600];
-	struct store_tx *c;
+	struct store_tx *c = store_open_migrated(o->cfg.db, err, sizeof(err));
 
-	if (admin_migrate(o) != 0 || admin_load_secret(&o->cfg) != 0)
+	if (!c) {
+		log_error("store.migrate_failed", LOG_STR("error", err));
 		return NULL;
-	c = store_open(o->cfg.db, err, sizeof(err));
-	if (!c)
-		log_error("store.open_failed", LOG_STR("error", err));
+	}
+	if (admin_load_secret(&o->cfg, c) != 0) {
+		store_close(c);
+		return NULL;
+	}
 	return c;
 }
 
@@ -592,11 +595,13 @@ static int block_print(const struct fraud_block *b, void *arg)
 /* `token-key`: the JWK Set of the token signing key, as the server serves. */
 static int cmd_token_key(struct admin_options *o)
 {
+	struct store_tx *c = admin_open(o);
 	json_t *jwks;
 	int rc = 1;
 
-	if (admin_migrate(o) != 0 || admin_load_secret(&o->cfg) != 0)
+	if (!c)
 		return 1;
+	store_close(c);
 	jwks = vtoken_jwks();
 	if (jwks && json_dumpf(jwks, stdout, JSON_INDENT(2)) == 0) {
 		printf("\n");

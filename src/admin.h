@@ -59,18 +59,22 @@ int admin_main(int argc, char **argv, int (*serve)(struct admin_options *o));
 
 /*
  * What `serve` shares with the admin commands: the migrations (0, or 1
- * logged), the server secret (0, or KV_EIO when it cannot be loaded and
- * KV_EDUP when the store was first used with another secret, logged;
- * admin_secret.c), and the IVR and SMS templates (each directory found
+ * logged), the server secret, checked on c, a connection to the store
+ * (0, or KV_EIO when it cannot be loaded and KV_EDUP when the store was
+ * first used with another secret, logged; admin_secret.c), and the IVR and SMS templates (each directory found
  * beside the program when the configured relative one does not exist from
  * here), loaded and validated: 0, or a KV_E* code with the reason, naming
  * file and line, in err.
  */
 int admin_migrate(struct admin_options *o);
-int admin_load_secret(const struct config *cfg);
+int admin_load_secret(const struct config *cfg, struct store_tx *c);
 int admin_load_templates(struct config *cfg, char *err, size_t errlen);
 
-/* Opens the database for an admin command, migrating it first; NULL, logged. */
+/*
+ * Opens the database for an admin command, migrating it first, and loads
+ * the server secret and checks it against the store, all on the one
+ * connection it returns; NULL, logged.
+ */
 struct store_tx *admin_open(struct admin_options *o);
 
 /*

@@ -20,19 +20,15 @@ static int count_key(const struct key_info *k, void *arg)
 }
 
 /* True when the database already holds API keys (hashed with a secret). */
-static int store_has_keys(const char *db)
+static int store_has_keys(struct store_tx *c)
 {
-	char err[600];
-	struct store_tx *c = store_open(db, err, sizeof(err));
 	int n = 0;
 
-	if (c)
-		store_keys_foreach(c, count_key, &n);
-	store_close(c);
+	store_keys_foreach(c, count_key, &n);
 	return n > 0;
 }
 
-static int secret_load(const struct config *cfg)
+static int secret_load(const struct config *cfg, struct store_tx *c)
 {
 	char path[600];
 	char err[600];
@@ -45,7 +41,7 @@ static int secret_load(const struct config *cfg)
 	 * A new secret would silently invalidate every key and pending PIN
 	 * hashed with the old one: refuse, and say what is missing.
 	 */
-	if (access(path, F_OK) != 0 && store_has_keys(cfg->db)) {
+	if (access(path, F_OK) != 0 && store_has_keys(c)) {
 		log_error("secret.missing", LOG_STR("path", path),
 			  LOG_STR("error",
 				  "the database has API keys: restore the "
@@ -82,20 +78,13 @@ static int secret_claim_run(struct store_tx *c, const char *fingerprint,
  * secret) and a node with another secret refuses to start: it would
  * answer "wrong code" to every PIN another node sent.
  */
-static int secret_claim(const struct config *cfg)
+static int secret_claim(struct store_tx *c)
 {
-	char fingerprint[CRYPTO_TAG_LEN + 1], stored[128] = "", err[600];
-	struct store_tx *c;
+	char fingerprint[CRYPTO_TAG_LEN + 1], stored[128] = "";
 	int rc;
 
 	crypto_tag("kookooverify secret fingerprint v1", fingerprint);
-	c = store_open(cfg->db, err, sizeof(err));
-	if (!c) {
-		log_error("store.open_failed", LOG_STR("error", err));
-		return KV_EDB;
-	}
 	rc = secret_claim_run(c, fingerprint, stored, sizeof(stored));
-	store_close(c);
 	if (rc == KV_EDUP)
 		log_error("secret.mismatch", LOG_STRN("stored", stored, 8),
 			  LOG_STRN("ours", fingerprint, 8),
@@ -110,11 +99,11 @@ static int secret_claim(const struct config *cfg)
 	return rc;
 }
 
-int admin_load_secret(const struct config *cfg)
+int admin_load_secret(const struct config *cfg, struct store_tx *c)
 {
-	int rc = secret_load(cfg);
+	int rc = secret_load(cfg, c);
 
-	return rc != 0 ? rc : secret_claim(cfg);
+	return rc != 0 ? rc : secret_claim(c);
 }
 
 /*
@@ -125,9 +114,11 @@ int admin_load_secret(const struct config *cfg)
 int admin_cmd_operator_token(struct admin_options *o)
 {
 	char token[CRYPTO_OPERATOR_TOKEN_LEN + 1];
+	struct store_tx *c = admin_open(o);
 
-	if (admin_migrate(o) != 0 || admin_load_secret(&o->cfg) != 0)
+	if (!c)
 		return 1;
+	store_close(c);
 	crypto_operator_token(o->cfg.operator_token_epoch, token);
 	printf("%s\n", token);
 	return 0;

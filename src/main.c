@@ -43,6 +43,7 @@ static int cmd_serve(struct admin_options *o)
 {
 	char err[600];
 	sigset_t stop_signals;
+	struct store_tx *c;
 	int port = 0, sig = 0;
 
 	/* A test hook: must come before the first SQLite connection. */
@@ -51,8 +52,11 @@ static int cmd_serve(struct admin_options *o)
 		log_error("server.start_failed", LOG_STR("error", err));
 		return ADMIN_EXIT_USAGE;
 	}
-	if (admin_migrate(o) != 0 || admin_load_secret(&o->cfg) != 0)
+	/* The migrations and the secret's check, on one session. */
+	c = admin_open(o);
+	if (!c)
 		return 1;
+	store_close(c);
 	if (verify_init(&o->cfg, err, sizeof(err)) != 0) {
 		log_error("server.start_failed", LOG_STR("error", err));
 		return ADMIN_EXIT_USAGE;

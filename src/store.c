@@ -103,6 +103,16 @@ struct store_tx *store_open(const char *path, char *err, size_t errlen)
 	return ops->open(path, err, errlen);
 }
 
+struct store_tx *store_open_migrated(const char *path, char *err, size_t errlen)
+{
+	store_select(path);
+	if (ops->open_migrated)
+		return ops->open_migrated(path, err, errlen);
+	if (ops->migrate(path, err, errlen) != 0)
+		return NULL;
+	return ops->open(path, err, errlen);
+}
+
 void store_close(struct store_tx *c)
 {
 	ops->close(c);

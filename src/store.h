@@ -87,6 +87,15 @@ struct store_tx *store_open(const char *path, char *err, size_t errlen);
 void store_close(struct store_tx *c);
 
 /*
+ * store_migrate(), then store_open(): a connection to a store at the
+ * current schema.  PostgreSQL does both on one session, since each costs
+ * the database server a process; the admin commands and `serve` start
+ * with it.
+ */
+struct store_tx *store_open_migrated(const char *path, char *err,
+				     size_t errlen);
+
+/*
  * Readers: store_reader() returns the calling thread's read connection, opened
  * on first use and closed by store_readers_close().  NULL if it cannot open.
  */

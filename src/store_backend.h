@@ -18,6 +18,9 @@ struct store_ops {
 	int (*migrate_to)(const char *path, int version, char *err,
 			  size_t errlen);
 	int (*schema_version)(void);
+	/* May be NULL: store.c then runs migrate and open in turn. */
+	struct store_tx *(*open_migrated)(const char *path, char *err,
+					  size_t errlen);
 	struct store_tx *(*open)(const char *path, char *err, size_t errlen);
 	void (*close)(struct store_tx *c);
 	void (*readers_init)(const char *path);

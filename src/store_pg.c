@@ -574,7 +574,7 @@ const char *pg_locking(const struct store_tx *c, const char *plain,
  * mode, which may refuse startup options, keeps them too.
  */
 static const char pg_session_sql[] =
-	"SET statement_timeout = '10s';"
+	"SET statement_timeout = " PG_STATEMENT_TIMEOUT ";"
 	"SET lock_timeout = '5s';"
 	"SET idle_in_transaction_session_timeout = '30s';"
 	"SET synchronous_commit = on;" PG_MALLOC_SQL;
@@ -749,6 +749,7 @@ static void pg_library_init(void)
 const struct store_ops store_pg_ops = {
 	.library_init = pg_library_init,
 	.migrate = pg_migrate,
+	.open_migrated = pg_open_migrated,
 	.schema_version = pg_schema_version,
 	.open = pg_open,
 	.close = pg_close,

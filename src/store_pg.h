@@ -195,6 +195,12 @@ const char *pg_locking(const struct store_tx *c, const char *plain,
 /* Drops c's stash (struct store_tx), if any. */
 void pg_stash_clear(struct store_tx *c);
 
+/*
+ * A statement's time limit in every session (the session settings of
+ * pg_connect(), and again after a migration lifted it).
+ */
+#define PG_STATEMENT_TIMEOUT "'10s'"
+
 /* Opens a connection with the session settings the backend relies on. */
 struct store_tx *pg_connect(const char *conninfo, char *err, size_t errlen);
 
@@ -251,6 +257,7 @@ int pg_cache_changed(struct store_tx *c, int rc);
 
 /* The operations of struct store_ops (store.h has their contracts). */
 int pg_migrate(const char *path, char *err, size_t errlen);
+struct store_tx *pg_open_migrated(const char *path, char *err, size_t errlen);
 int pg_schema_version(void);
 struct store_tx *pg_open(const char *path, char *err, size_t errlen);
 void pg_close(struct store_tx *c);

@@ -431,21 +431,23 @@ static int pg_migrate_one(struct store_tx *c, int i, char *err, size_t errlen)
 	return 0;
 }
 
-int pg_migrate(const char *path, char *err, size_t errlen)
+/*
+ * Every pending migration, on c (a session of pg_connect()), under the
+ * migration lock.  The session's statement_timeout is lifted meanwhile
+ * (a migration may take longer than a request's statement) and set back
+ * after, so that c can go on serving its command.
+ */
+static int pg_migrate_on(struct store_tx *c, char *err, size_t errlen)
 {
-	struct store_tx *c = pg_connect(path, err, errlen);
 	char ignored[8];
 	int version;
 	int rc;
 
-	if (!c)
-		return KV_EDB;
-	/* A migration may take longer than a request's statement. */
 	rc = pg_exec(c, "SET statement_timeout = 0", err, errlen);
 	if (rc == 0)
 		rc = pg_migrate_lock(c, err, errlen);
 	if (rc != 0)
-		goto out;
+		return rc;
 	/*
 	 * Under the lock, so that two first starts do not race to create
 	 * the table.  The single row's key is always true.
@@ -478,7 +480,42 @@ unlock:
 	/* Closing the session would release the lock too; say it anyway. */
 	pg_exec(c, "SELECT pg_advisory_unlock(" PG_MIGRATE_LOCK ")", ignored,
 		sizeof(ignored));
-out:
+	if (rc == 0)
+		rc = pg_exec(c, "SET statement_timeout = " PG_STATEMENT_TIMEOUT,
+			     err, errlen);
+	return rc;
+}
+
+int pg_migrate(const char *path, char *err, size_t errlen)
+{
+	struct store_tx *c = pg_connect(path, err, errlen);
+	int rc;
+
+	if (!c)
+		return KV_EDB;
+	rc = pg_migrate_on(c, err, errlen);
 	pg_close(c);
 	return rc;
+}
+
+/*
+ * pg_migrate(), then pg_open(), on one session: a session costs the
+ * server a process, and an admin command would otherwise open two before
+ * its own.  A schema found current (every node's start but the first)
+ * takes neither the migration lock nor any DDL: the version reaches the
+ * code's only with the last migration's commit.
+ */
+struct store_tx *pg_open_migrated(const char *path, char *err, size_t errlen)
+{
+	struct store_tx *c = pg_connect(path, err, errlen);
+	int version;
+
+	if (!c)
+		return NULL;
+	version = pg_schema_read(c, err, errlen);
+	if (version == pg_schema_version() ||
+	    (version >= 0 && pg_migrate_on(c, err, errlen) == 0))
+		return c;
+	pg_close(c);
+	return NULL;
 }

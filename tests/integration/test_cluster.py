@@ -25,6 +25,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 import unittest
 
 from harness import (DialectSteps, Postgres, ReplyAssertions, Server, Sim,
@@ -613,6 +614,45 @@ class ClusterCliTests(ClusterTestCase):
                                              n0.db).stdout)
         r = nodes[2].seed("", {"phone_no": "919812340020", "brand": "Cli"})
         self.assert_seed(r, 0)
+
+    def test_an_admin_command_opens_one_session(self):
+        # Each session costs PostgreSQL a process: a command migrates,
+        # checks the secret and does its work on one (docs/SCALING.md).
+        # A new, empty database: the first command also migrates it and
+        # finds no secret file, the two steps that once had sessions of
+        # their own.
+        pg = postgres.shared()
+        db = postgres.new_database()
+        name = db.split("?")[0].rsplit("/", 1)[1]
+        self.addCleanup(postgres.drop_database, db)
+        secret = os.path.join(tempfile.mkdtemp(prefix="kvtest-cli-"), "s")
+        self.addCleanup(shutil.rmtree, os.path.dirname(secret), True)
+
+        def sessions():
+            # Read from another database, so the reading is not counted.
+            return pg.psql("postgres", "SELECT sessions FROM "
+                           "pg_stat_database WHERE datname = ?",
+                           (name,))[0][0] or 0
+
+        def settled_sessions(at_least):
+            # A backend reports its session when it exits, just after the
+            # command does.
+            poll_until(lambda: sessions() >= at_least, 5,
+                       "%d sessions reported" % at_least)
+            time.sleep(0.3)
+            return sessions()
+
+        before = settled_sessions(0)
+        commands = (["keys", "create", "--name", "first"],
+                    ["keys", "create"], ["keys", "list"], ["blocks", "list"],
+                    ["operator-token"], ["token-key"], ["applications",
+                                                        "list"])
+        for i, args in enumerate(commands, 1):
+            cp = run_cli(args + ["--db", db],
+                         settings={"secret_file": secret})
+            self.assertEqual(cp.returncode, 0, cp.stderr)
+            self.assertEqual(settled_sessions(before + i), before + i,
+                             "kookooverify %s" % " ".join(args))
 
 
 if __name__ == "__main__":
