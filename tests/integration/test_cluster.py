@@ -630,7 +630,7 @@ class ClusterCliTests(ClusterTestCase):
 
         def sessions():
             # Read from another database, so the reading is not counted.
-            return pg.psql("postgres", "SELECT sessions FROM "
+            return pg.sql("postgres", "SELECT sessions FROM "
                            "pg_stat_database WHERE datname = ?",
                            (name,))[0][0] or 0
 

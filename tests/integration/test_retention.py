@@ -20,7 +20,7 @@ BY_VERIFICATION = ("checks", "events", "calls", "jobs", "callbacks")
 
 def rows_of(db, digits):
     """Rows per table that belong to the number `digits` (E.164, no '+'),
-    counted in one query (on PostgreSQL each query is a psql run)."""
+    counted in one query."""
     vids = "SELECT id FROM verifications WHERE number = ?"
     counts = [("verifications", "verifications WHERE number = ?")]
     counts += [(t, "%s WHERE verification_id IN (%s)" % (t, vids))

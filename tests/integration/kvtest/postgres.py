@@ -35,6 +35,7 @@ import time
 import unittest
 import urllib.parse
 
+from . import pgwire
 from .process import DEATHSIG_PREFIX, Child, run_cli
 
 PGBIN = os.environ.get("KOOKOOVERIFY_PGBIN") or "/usr/lib/postgresql/15/bin"
@@ -102,9 +103,10 @@ class Postgres(Child):
         self._template_lock = threading.Lock()
         self._drops = queue.Queue()
         self._dropper = None
+        self._pool = None
 
     def require(self):
-        for prog in ("initdb", "postgres", "pg_isready", "psql"):
+        for prog in ("initdb", "postgres", "pg_isready"):
             path = os.path.join(PGBIN, prog)
             if not os.access(path, os.X_OK):
                 raise RuntimeError("%s not found (install postgresql-15 or "
@@ -116,6 +118,7 @@ class Postgres(Child):
 
     def prepare(self):
         self.port = PG_PORT
+        self._pool = pgwire.Pool(self.dir, PG_PORT, PG_USER)
         _live[self.dir] = self
         if _root():
             pw = pwd.getpwnam(PG_USER)
@@ -213,6 +216,8 @@ class Postgres(Child):
 
     def close(self):
         _live.pop(self.dir, None)
+        if self._pool is not None:
+            self._pool.forget()
         super().close()
 
     # -- databases and SQL -----------------------------------------------------
@@ -233,12 +238,12 @@ class Postgres(Child):
                 if not self._template:
                     self._template = self._migrated_template()
             template = " TEMPLATE %s" % self._template
-        self.psql("postgres", "CREATE DATABASE %s%s" % (name, template))
+        self.sql("postgres", "CREATE DATABASE %s%s" % (name, template))
         return self.uri(name)
 
     def _migrated_template(self):
         name = "kv_template"
-        self.psql("postgres", "CREATE DATABASE %s" % name)
+        self.sql("postgres", "CREATE DATABASE %s" % name)
         cp = run_cli(["migrate", "--db", self.uri(name)])
         if cp.returncode != 0:
             raise AssertionError("kookooverify migrate of the template "
@@ -250,8 +255,9 @@ class Postgres(Child):
         """Drops a database (wait=False: in the background, in order, so
         the next test need not wait for it)."""
         if wait:
-            self.psql("postgres", "DROP DATABASE IF EXISTS %s WITH (FORCE)"
-                      % dbname, check=False)
+            self._pool.forget(dbname)
+            self.sql("postgres", "DROP DATABASE IF EXISTS %s WITH (FORCE)"
+                     % dbname, check=False)
             return
         with self._template_lock:
             if self._dropper is None:
@@ -266,44 +272,43 @@ class Postgres(Child):
             if self.alive():
                 self.drop_database(dbname)
 
-    def psql(self, dbname, sql, params=(), check=True):
-        """Runs one statement with psql; `?` placeholders take params (as
-        literals).  Returns the rows of a SELECT, WITH or RETURNING as
-        tuples (JSON types: numbers, strings, None), else []."""
-        argv = [os.path.join(PGBIN, "psql"), "-X", "-q", "-A", "-t",
-                "-v", "ON_ERROR_STOP=1", "-h", self.dir, "-p", str(PG_PORT),
-                "-U", PG_USER, "-d", dbname]
+    def sql(self, dbname, sql, params=(), check=True):
+        """Runs sql on dbname, on a session kept for the next query
+        (kvtest/pgwire.py); `?` placeholders take params (as literals).
+        Returns the rows of a SELECT, WITH or RETURNING as tuples (JSON
+        types: numbers, strings, None), else []."""
         parts = sql.split("?")
         if len(parts) - 1 != len(params):
             raise ValueError("%d placeholders, %d params: %s"
                              % (len(parts) - 1, len(params), sql))
         text = parts[0]
-        for i, (value, rest) in enumerate(zip(params, parts[1:]), 1):
-            argv += ["-v", "p%d=%s" % (i, _literal(value))]
-            text += ":'p%d'%s" % (i, rest)
+        for value, rest in zip(params, parts[1:]):
+            text += _literal(value) + rest
         wrapped = _rows_as_json(text)
-        # On stdin: psql expands :'pN' there, not in -c.
-        cp = subprocess.run(argv, env=_pg_env(), capture_output=True,
-                            text=True, timeout=60,
-                            input=(wrapped or text) + ";\n")
-        if cp.returncode != 0:
+        try:
+            rows = self._pool.query(dbname, wrapped or text)
+        except (pgwire.PgError, pgwire.Stale, OSError) as e:
             if not check:
                 return []
-            raise AssertionError("psql on %s failed (%d): %s\n%s"
-                                 % (dbname, cp.returncode, text, cp.stderr))
+            raise AssertionError("SQL on %s failed: %s\n%s"
+                                 % (dbname, text, e))
         if not wrapped:
             return []
-        rows = json.loads(cp.stdout.strip() or "[]",
-                          object_pairs_hook=lambda pairs: pairs)
-        return [tuple(v for _, v in row) for row in rows]
+        return [tuple(v for _, v in row) for row in
+                json.loads(rows[0][0] if rows else "[]",
+                           object_pairs_hook=lambda pairs: pairs)]
 
 
 def _literal(value):
+    """value as a quoted SQL literal of unknown type, which PostgreSQL
+    reads as the type its place needs (bytes in bytea's hex form)."""
     if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, bytes):
-        return "\\x" + value.hex()
-    return str(value)
+        text = "1" if value else "0"
+    elif isinstance(value, bytes):
+        text = "\\x" + value.hex()
+    else:
+        text = str(value)
+    return "'" + text.replace("'", "''") + "'"
 
 
 _SELECT_RE = re.compile(r"^\s*(select|with|values)\b", re.I)
@@ -311,7 +316,7 @@ _RETURNING_RE = re.compile(r"\breturning\b", re.I)
 
 
 def _rows_as_json(sql):
-    """sql wrapped so that psql prints its rows as one JSON array (types
+    """sql wrapped so that its rows come back as one JSON array (types
     and column order kept), or None for a statement without rows."""
     sql = sql.strip().rstrip(";")
     if _SELECT_RE.match(sql):
@@ -394,7 +399,7 @@ def query(db, sql, params=()):
     pg = _live.get(urllib.parse.unquote(host))
     if pg is None:
         raise AssertionError("%s is not on a PostgreSQL of the tests" % db)
-    return pg.psql(dbname, sql, params)
+    return pg.sql(dbname, sql, params)
 
 
 def tables(db):
