@@ -78,7 +78,7 @@ static int cmd_serve(struct admin_options *o)
 	signal(SIGPIPE, SIG_IGN);
 
 	store_readers_init(o->cfg.db);
-	if (verify_warm_limits() != 0)
+	if (verify_warm_limits(o->cfg.db) != 0)
 		log_warn("limits.warm_failed");
 	if (store_writer_start(o->cfg.db, o->cfg.write_batch_max, err,
 			       sizeof(err)) != 0) {

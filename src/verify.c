@@ -136,18 +136,23 @@ static void warm_number(const char *number, int64_t at_ms, void *arg)
 	limiter_take(svc.per_number, number, strlen(number), at_ms);
 }
 
-int verify_warm_limits(void)
+int verify_warm_limits(const char *db)
 {
-	struct store_tx *c = store_reader();
+	char err[600];
+	struct store_tx *c;
+	int rc;
 
 	if (!svc.per_number)
 		return 0;
+	c = store_open(db, err, sizeof(err));
 	if (!c)
 		return KV_EDB;
 	/* Oldest first would be exact; newest first over-counts at most the
 	 * refill of one window, on the safe side. */
-	return store_recent_numbers_foreach(c, now_ms() - svc.number_window_ms,
-					    warm_number, NULL);
+	rc = store_recent_numbers_foreach(c, now_ms() - svc.number_window_ms,
+					  warm_number, NULL);
+	store_close(c);
+	return rc;
 }
 
 /* Counts a refusal by limit `limit` for /metrics when wait says one. */

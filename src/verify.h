@@ -108,10 +108,12 @@ int verify_rate_key(int64_t key_id, int publishable, const char *ip);
 void verify_rate_junk(int64_t key_id, const char *ip);
 
 /*
- * Refills the per-number request limit from the store after a restart
- * (requests within the last window count again).  0 or KV_EDB.
+ * Refills the per-number request limit from the store `db` after a
+ * restart (requests within the last window count again), on a connection
+ * of its own, opened only when that limit is the node's own (not one the
+ * cluster shares in the store).  0 or KV_EDB.
  */
-int verify_warm_limits(void);
+int verify_warm_limits(const char *db);
 
 enum verify_cmd { CMD_CANCEL, CMD_TRIGGER_NEXT, CMD_RESEND };
 

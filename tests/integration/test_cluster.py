@@ -615,6 +615,26 @@ class ClusterCliTests(ClusterTestCase):
         r = nodes[2].seed("", {"phone_no": "919812340020", "brand": "Cli"})
         self.assert_seed(r, 0)
 
+    def test_a_started_node_keeps_no_session_it_does_not_use(self):
+        # A reader's session is opened for a statement and its setup is
+        # its first: one left with nothing after the setup was opened for
+        # nothing and would hold a PostgreSQL backend for the node's life.
+        s = Server(name=self._testMethodName, backend="postgres")
+        self.addCleanup(s.close)
+        s.start()
+        self.assertEqual(s.get("/readyz").status, 200)
+
+        def unused():
+            return db_query(s.db, "SELECT count(*) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND pid <> "
+                            "pg_backend_pid() AND query = "
+                            "'SET synchronous_commit = off'")[0][0]
+
+        poll_until(lambda: unused() == 0, 5,
+                   "no session left at its setup statement")
+        time.sleep(1)
+        self.assertEqual(unused(), 0)
+
     def test_an_admin_command_opens_one_session(self):
         # Each session costs PostgreSQL a process: a command migrates,
         # checks the secret and does its work on one (docs/SCALING.md).
