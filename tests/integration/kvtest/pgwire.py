@@ -35,7 +35,7 @@ class PgError(Exception):
                                                               "PANIC")
 
 
-class Gone(Exception):
+class Gone(ConnectionError):
     """The server closed the session."""
 
 
@@ -111,7 +111,7 @@ class Session:
             kind, body = self._message()
         except socket.timeout:
             raise
-        except (Gone, OSError) as e:
+        except OSError as e:  # Gone too
             raise Stale(str(e))
         if kind == b"E" and PgError(_error_fields(body)).fatal:
             raise Stale(PgError(_error_fields(body)))
