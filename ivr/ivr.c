@@ -191,7 +191,7 @@ static void ivr_callback(struct http_req *req)
 	c->tx.key = key_pressed(params_get(&c->p, "data"));
 	c->tx.duration =
 		parse_duration(params_get(&c->p, "total_call_duration"));
-	http_write(req, verify_call_run, &c->tx, ivr_callback_then, c);
+	http_write(req, verify_call_run, NULL, &c->tx, ivr_callback_then, c);
 }
 
 static void ivr_status_then(struct http_req *req, int rc, void *arg)
@@ -219,7 +219,7 @@ static void ivr_status(struct http_req *req)
 	c->tx.ev = CALL_EV_OTHER;
 	c->tx.status = status && *status ? status : "unknown";
 	c->tx.duration = parse_duration(params_get(&c->p, "duration"));
-	http_write(req, verify_call_run, &c->tx, ivr_status_then, c);
+	http_write(req, verify_call_run, NULL, &c->tx, ivr_status_then, c);
 }
 
 /*
@@ -289,8 +289,8 @@ static void ivr_inbound(struct http_req *req)
 	c->in.sid = params_get(&c->p, "sid");
 	c->in.now = now_ms();
 	if (verify_inbound_start(&c->in))
-		http_write(req, verify_inbound_run, &c->in, ivr_inbound_then,
-			   c);
+		http_write(req, verify_inbound_run, NULL, &c->in,
+			   ivr_inbound_then, c);
 	else
 		ivr_inbound_then(req, 0, c);
 }

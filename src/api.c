@@ -609,8 +609,8 @@ void api_serve(struct http_req *req, const struct api_handler *h)
 	if (h->run(ctx, f) == API_RUN_PENDING && ctx->then) {
 		log_context_save(&ctx->log);
 		/* From here the continuation owns ctx (it may be gone). */
-		http_write(req, ctx->write_fn, ctx->write_arg, api_write_then,
-			   ctx);
+		http_write(req, ctx->write_fn, verify_write_lead(ctx->write_fn),
+			   ctx->write_arg, api_write_then, ctx);
 		return;
 	}
 	api_ctx_free(ctx);

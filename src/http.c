@@ -541,7 +541,7 @@ static void write_done(struct store_write_op *op)
 }
 
 void http_write(struct http_req *req, int (*fn)(struct store_tx *c, void *arg),
-		void *fn_arg,
+		int (*lead)(struct store_tx *c, void *arg), void *fn_arg,
 		void (*then)(struct http_req *req, int rc, void *arg),
 		void *then_arg)
 {
@@ -564,6 +564,7 @@ void http_write(struct http_req *req, int (*fn)(struct store_tx *c, void *arg),
 		return;
 	}
 	hw->op.fn = fn;
+	hw->op.lead = lead;
 	hw->op.arg = fn_arg;
 	hw->op.done = write_done;
 	hw->op.done_arg = hw;

@@ -117,10 +117,11 @@ void http_reply_copy(struct http_req *req, unsigned int status,
  * arguments are freed; both must stay valid until then.  At most one call
  * per request, as the handler's last act: then() may already have run
  * when it returns (while the server stops, the write runs synchronously).
+ * lead (may be NULL) is fn's lead (store_write_op.lead).
  */
 struct store_tx;
 void http_write(struct http_req *req, int (*fn)(struct store_tx *c, void *arg),
-		void *fn_arg,
+		int (*lead)(struct store_tx *c, void *arg), void *fn_arg,
 		void (*then)(struct http_req *req, int rc, void *arg),
 		void *then_arg);
 

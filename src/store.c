@@ -695,6 +695,17 @@ int store_verification_start_if_free(struct store_tx *c, struct vf_record *r,
 	return rc != 0 ? rc : KV_ENOTFOUND;
 }
 
+int store_verification_start_if_free_lead(struct store_tx *c,
+					  const struct vf_record *r,
+					  const struct store_job_new *job,
+					  const struct store_bucket *b,
+					  int64_t now_ms)
+{
+	if (!ops->verification_start_if_free_lead)
+		return KV_ENOTFOUND;
+	return ops->verification_start_if_free_lead(c, r, job, b, now_ms);
+}
+
 int store_prefix_stats_add(struct store_tx *c, const char *prefix,
 			   int64_t scope, int64_t window_ms, int requests,
 			   int successes, int64_t *total_requests,

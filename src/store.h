@@ -140,6 +140,13 @@ void store_writer_stop(void);
  */
 struct store_write_op {
 	int (*fn)(struct store_tx *c, void *arg);
+	/*
+	 * May be NULL.  Sends fn's first statement ahead, so that a writer
+	 * can send those of a whole group in one round trip (PostgreSQL):
+	 * 0 when sent, KV_ENOTFOUND when there is none to send.  fn then
+	 * runs as usual and its first statement takes the result.
+	 */
+	int (*lead)(struct store_tx *c, void *arg);
 	void *arg;
 	void (*done)(struct store_write_op *op);
 	void *done_arg;
@@ -590,6 +597,19 @@ int store_verification_start_if_free(struct store_tx *c, struct vf_record *r,
 				     const struct store_bucket *b,
 				     int64_t now_ms, struct vf_record *live,
 				     int *wait_s);
+
+/*
+ * The lead (store_write_op.lead) of a write whose first statement is
+ * store_verification_start_if_free() with the same arguments: sends that
+ * statement ahead.  0 when sent; KV_ENOTFOUND when the backend sends
+ * nothing ahead (the write then runs it itself); another KV_E* when it
+ * could not be sent.
+ */
+int store_verification_start_if_free_lead(struct store_tx *c,
+					  const struct vf_record *r,
+					  const struct store_job_new *job,
+					  const struct store_bucket *b,
+					  int64_t now_ms);
 
 /*
  * The resend backoff of a number for key_id (engine.h), named by `tag`, a

@@ -214,6 +214,12 @@ struct store_ops {
 					  const struct store_bucket *b,
 					  int64_t now_ms,
 					  struct vf_record *live, int *wait_s);
+	/* May be NULL: the backend sends nothing ahead. */
+	int (*verification_start_if_free_lead)(struct store_tx *c,
+					       const struct vf_record *r,
+					       const struct store_job_new *job,
+					       const struct store_bucket *b,
+					       int64_t now_ms);
 	int (*prefix_stats_add)(struct store_tx *c, const char *prefix,
 				int64_t scope, int64_t window_ms, int requests,
 				int successes, int64_t *total_requests,

@@ -213,7 +213,7 @@ static int pg_prepare(struct store_tx *c, const char *sql, const char *what,
  * The next result of a pipeline, past the NULL that ends each statement's
  * results; NULL when the connection failed and none will come.
  */
-static PGresult *pg_pipeline_next(PGconn *conn)
+PGresult *pg_pipeline_next(PGconn *conn)
 {
 	for (int nulls = 0; nulls < 2; nulls++) {
 		PGresult *r = PQgetResult(conn);
@@ -310,6 +310,43 @@ static int pg_query_deferred(struct store_tx *c, const char *sql, int i,
 	return rc;
 }
 
+int pg_lead(struct store_tx *c, const char *sql, const struct pg_params *p)
+{
+	int n = p ? p->n : 0;
+	const char *const *values = p ? p->values : NULL;
+	const int *lengths = p ? p->lengths : NULL;
+	const int *formats = p ? p->formats : NULL;
+	int i;
+
+	if (!c->leading || c->nleads >= PG_LEADS_MAX)
+		return KV_EDB;
+	/* Only one prepared already: PQprepare would wait for its answer. */
+	for (i = 0; i < c->nprepared && c->prepared[i] != sql; i++)
+		;
+	if (i < c->nprepared) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "kv%d", i);
+		if (PQsendQueryPrepared(c->conn, name, n, values, lengths,
+					formats, 0) != 1)
+			return KV_EDB;
+	} else if (PQsendQueryParams(c->conn, sql, n, NULL, values, lengths,
+				     formats, 0) != 1) {
+		return KV_EDB;
+	}
+	c->lead_sql[c->nleads++] = sql;
+	return 0;
+}
+
+void pg_leads_clear(struct store_tx *c)
+{
+	for (int i = c->lead_next; i < c->nleads; i++)
+		PQclear(c->lead_res[i]);
+	c->nleads = 0;
+	c->lead_next = 0;
+	c->lead_open = 0;
+}
+
 /* One run of pg_query(): 0 with *res, or the error with *res NULL. */
 static int pg_query_once(struct store_tx *c, const char *sql,
 			 const struct pg_params *p, PGresult **res,
@@ -325,6 +362,14 @@ static int pg_query_once(struct store_tx *c, const char *sql,
 
 	*res = NULL;
 	pg_stash_clear(c);
+	/* The writer sent this statement ahead: its result is here. */
+	if (c->lead_open && c->lead_next < c->nleads &&
+	    c->lead_sql[c->lead_next] == sql) {
+		c->lead_open = 0;
+		*res = c->lead_res[c->lead_next];
+		c->lead_res[c->lead_next++] = NULL;
+		return *res ? 0 : KV_EDB;
+	}
 	/* A failure before the pipeline is sent leaves the deferred unsent. */
 	if (c->broken || PQstatus(c->conn) != CONNECTION_OK) {
 		c->broken = 1;
@@ -670,6 +715,7 @@ void pg_close(struct store_tx *c)
 	if (!c)
 		return;
 	pg_stash_clear(c);
+	pg_leads_clear(c);
 	PQfinish(c->conn);
 	free(c);
 }
@@ -843,6 +889,7 @@ const struct store_ops store_pg_ops = {
 	.limit_take = pg_limit_take,
 	.verification_live_take = pg_verification_live_take,
 	.verification_start_if_free = pg_verification_start_if_free,
+	.verification_start_if_free_lead = pg_verification_start_if_free_lead,
 	.backoff_get = pg_backoff_get,
 	.backoff_put = pg_backoff_put,
 	.backoff_sweep = pg_backoff_sweep,

@@ -68,6 +68,8 @@
 #define PG_PARAMS_MAX 48
 /* Statements deferred to the next one (pg_defer()), at most. */
 #define PG_DEFER_MAX 2
+/* The most ops of a writer's group whose first statements go ahead. */
+#define PG_LEADS_MAX 64
 
 /* The backend's handle: one connection and what it has prepared. */
 struct store_tx {
@@ -116,6 +118,19 @@ struct store_tx {
 	const char *deferred[PG_DEFER_MAX];
 	int ndeferred;
 	int defer_failed;
+	/*
+	 * The writer's group sends the first statement of each op that has
+	 * one (its lead) ahead, all in one pipeline with the BEGIN, and
+	 * keeps their results here, in order: the op's own run of that
+	 * statement then takes its result instead of a round trip
+	 * (pg_lead(), store_pg_writer.c).  leading: 1 while leads are sent.
+	 */
+	int leading;
+	/* 1 while the op whose lead is next runs, until it takes it. */
+	int lead_open;
+	int nleads, lead_next;
+	const char *lead_sql[PG_LEADS_MAX];
+	PGresult *lead_res[PG_LEADS_MAX];
 	int nprepared;
 	const char *prepared[PG_STMT_MAX]; /* SQL strings, by statement no. */
 };
@@ -194,6 +209,22 @@ const char *pg_locking(const struct store_tx *c, const char *plain,
 
 /* Drops c's stash (struct store_tx), if any. */
 void pg_stash_clear(struct store_tx *c);
+
+/*
+ * While the writer sends its group's leads (c->leading): sends sql with
+ * p in the pipeline, its result to be taken by the next run of sql on c.
+ * 0, or KV_EDB when it could not be sent.
+ */
+int pg_lead(struct store_tx *c, const char *sql, const struct pg_params *p);
+
+/* Drops the leads' results not taken. */
+void pg_leads_clear(struct store_tx *c);
+
+/*
+ * The next result of a pipeline, past the NULL that ends each statement's
+ * results; NULL when the connection failed and none will come.
+ */
+PGresult *pg_pipeline_next(PGconn *conn);
 
 /*
  * A statement's time limit in every session (the session settings of
@@ -344,6 +375,11 @@ int pg_verification_start_if_free(struct store_tx *c, struct vf_record *r,
 				  const struct store_job_new *job,
 				  const struct store_bucket *b, int64_t at_ms,
 				  struct vf_record *live, int *wait_s);
+int pg_verification_start_if_free_lead(struct store_tx *c,
+				       const struct vf_record *r,
+				       const struct store_job_new *job,
+				       const struct store_bucket *b,
+				       int64_t at_ms);
 int pg_verification_update(struct store_tx *c, const struct vf_record *r);
 int pg_verification_finalize(struct store_tx *c, const struct vf_record *r,
 			     int64_t now);

@@ -547,6 +547,35 @@ int pg_verification_live_take(struct store_tx *c, int64_t key_id,
 	return vf_refused(c, key_id, number, b, now_ms, out, wait_s);
 }
 
+/* sql_start_if_free's parameters. */
+static void vf_start_bind(struct pg_params *p, const struct vf_record *r,
+			  const struct store_job_new *job,
+			  const struct store_bucket *b, int64_t at_ms)
+{
+	vf_bind(p, r);
+	vf_bind_job(p, job);
+	if (b) {
+		pg_bucket_bind(p, b, at_ms);
+	} else {
+		pg_param_text(p, "");
+		pg_param_text(p, "");
+		for (int i = 0; i < 3; i++)
+			pg_param_int(p, 0);
+	}
+}
+
+int pg_verification_start_if_free_lead(struct store_tx *c,
+				       const struct vf_record *r,
+				       const struct store_job_new *job,
+				       const struct store_bucket *b,
+				       int64_t at_ms)
+{
+	struct pg_params p;
+
+	vf_start_bind(&p, r, job, b, at_ms);
+	return pg_lead(c, sql_start_if_free, &p);
+}
+
 int pg_verification_start_if_free(struct store_tx *c, struct vf_record *r,
 				  const struct store_job_new *job,
 				  const struct store_bucket *b, int64_t at_ms,
@@ -558,16 +587,7 @@ int pg_verification_start_if_free(struct store_tx *c, struct vf_record *r,
 	int rc;
 
 	*wait_s = 0;
-	vf_bind(&p, r);
-	vf_bind_job(&p, job);
-	if (b) {
-		pg_bucket_bind(&p, b, at_ms);
-	} else {
-		pg_param_text(&p, "");
-		pg_param_text(&p, "");
-		for (int i = 0; i < 3; i++)
-			pg_param_int(&p, 0);
-	}
+	vf_start_bind(&p, r, job, b, at_ms);
 	rc = pg_row(c, sql_start_if_free, &p, &res, "start verification");
 	if (rc == 0) {
 		started = pg_get_int(res, 0, PQfnumber(res, "started"));

@@ -263,6 +263,108 @@ static struct {
 static const char pg_group_lock_wait[] = "SET LOCAL lock_timeout = '50ms'";
 
 /*
+ * A group's leads (store_write_op.lead): BEGIN, the first op's lead, the
+ * group's lock wait, then every other op's lead, sent in one pipeline;
+ * their results stay on c for the ops' runs, which take them in order
+ * instead of a round trip each (pg_lead()).  The server runs them all
+ * before any op's further statements: ops of one group are concurrent
+ * requests, so any order of theirs is one they could have come in, and
+ * the one live verification a number may have is an index that holds
+ * whatever the order.  Returns 0, or the error: *begun 0 when BEGIN did
+ * not run, *failed the op whose lead failed (the server skipped the
+ * rest), and the transaction is then to be rolled back.
+ */
+static int pg_group_leads(struct store_tx *c, struct store_write_op *batch,
+			  struct store_write_op *end,
+			  struct store_write_op **lead_ops,
+			  struct store_write_op **failed, int *begun)
+{
+	struct store_write_op *op;
+	int sent = PQenterPipelineMode(c->conn) == 1 &&
+		   PQsendQueryParams(c->conn, "BEGIN", 0, NULL, NULL, NULL,
+				     NULL, 0) == 1;
+	int nresults, rc = 0;
+	PGresult *r;
+
+	c->leading = 1;
+	for (op = batch; sent && op != end; op = op->next) {
+		int n = c->nleads, lrc;
+
+		if (!op->lead || n >= PG_LEADS_MAX)
+			continue;
+		lrc = op->lead(c, op->arg);
+		if (lrc != 0 && lrc != KV_ENOTFOUND)
+			sent = 0;
+		else if (c->nleads > n)
+			lead_ops[n] = op;
+		if (sent && n == 0 && c->nleads == 1)
+			sent = PQsendQueryParams(c->conn, pg_group_lock_wait, 0,
+						 NULL, NULL, NULL, NULL,
+						 0) == 1;
+	}
+	c->leading = 0;
+	*begun = 0;
+	if (!sent || PQpipelineSync(c->conn) != 1) {
+		rc = pg_fail(c, NULL, "group leads");
+		c->broken = 1;
+		return rc;
+	}
+	/* BEGIN, lead 0, the lock wait, leads 1 and after. */
+	nresults = 1 + c->nleads + (c->nleads > 0);
+	for (int i = 0; i < c->nleads; i++)
+		c->lead_res[i] = NULL;
+	for (int i = 0, lead = 0; i < nresults; i++) {
+		int is_lead = i == 1 || i > 2;
+		ExecStatusType st;
+
+		r = pg_pipeline_next(c->conn);
+		if (!r) {
+			rc = pg_fail(c, NULL, "group leads");
+			c->broken = 1;
+			break;
+		}
+		st = PQresultStatus(r);
+		if (i == 0)
+			*begun = st == PGRES_COMMAND_OK;
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+			if (rc == 0) {
+				rc = pg_fail(c, r, "group lead");
+				*failed = is_lead ? lead_ops[lead] : NULL;
+			}
+			PQclear(r);
+		} else if (is_lead) {
+			c->lead_res[lead] = r;
+		} else {
+			PQclear(r);
+		}
+		lead += is_lead;
+	}
+	if (c->broken)
+		return rc;
+	r = pg_pipeline_next(c->conn);
+	if (!r || PQresultStatus(r) != PGRES_PIPELINE_SYNC ||
+	    PQexitPipelineMode(c->conn) != 1) {
+		PQclear(r);
+		c->broken = 1;
+		return rc ? rc : KV_EDB;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* The ops of [batch, end) that have a lead: 2 or more make it pay. */
+static int pg_group_has_leads(struct store_write_op *batch,
+			      struct store_write_op *end)
+{
+	int n = 0;
+
+	for (struct store_write_op *op = batch; op != end && n < 2;
+	     op = op->next)
+		n += op->lead != NULL;
+	return n >= 2;
+}
+
+/*
  * Runs ops [batch, end) in one transaction on c.  Returns 0 when
  * committed, or non-zero when an op failed (other than "not found", which
  * writes nothing) or BEGIN or COMMIT failed; then nothing of the group is
@@ -274,32 +376,50 @@ static int pg_try_group(struct store_tx *c, struct store_write_op *batch,
 			struct store_write_op **failed, int *begun)
 {
 	struct store_write_op *op;
+	struct store_write_op *lead_ops[PG_LEADS_MAX] = {0};
 	unsigned nops = 0;
 	uint64_t t0;
-	int rc = 0;
+	int rc = 0, leads = 0, lead = 0;
 
 	*failed = NULL;
-	/* BEGIN goes with the group's first statement, in its round trip. */
 	c->ndeferred = 0;
 	c->defer_failed = 0;
-	pg_defer(c, "BEGIN");
 	c->in_write = 1;
 	c->next_id = 0;
+	c->raced = 0;
+	if (pg_group_has_leads(batch, end)) {
+		rc = pg_group_leads(c, batch, end, lead_ops, failed, begun);
+		leads = c->nleads;
+	} else {
+		/* BEGIN goes with the first statement, in its round trip. */
+		pg_defer(c, "BEGIN");
+	}
 	/* The closures' metrics count only once their commit is done. */
 	metrics_tx_begin();
 	for (op = batch; op != end && rc == 0; op = op->next) {
+		int has_lead = lead < leads && lead_ops[lead] == op;
+
 		c->raced = 0;
+		c->lead_open = has_lead;
 		op->rc = op->fn(c, op->arg);
+		c->lead_open = 0;
 		nops++;
+		if (has_lead && c->lead_next != ++lead) {
+			/* Its lead ran but the op never read what it did. */
+			log_error("store.lead_unread");
+			op->rc = KV_EDB;
+		}
 		if (op->rc != 0 && op->rc != KV_ENOTFOUND) {
 			rc = op->rc;
 			*failed = op;
-		} else if (op == batch && op->next != end) {
+		} else if (op == batch && op->next != end && !leads) {
 			pg_defer(c, pg_group_lock_wait);
 		}
 	}
 	c->in_write = 0;
-	*begun = !c->defer_failed;
+	pg_leads_clear(c);
+	if (!leads)
+		*begun = !c->defer_failed;
 	t0 = metrics_now_ns();
 	if (rc == 0)
 		rc = pg_commit(c);

@@ -458,6 +458,24 @@ static int request_tx_run(struct store_tx *c, void *arg)
 	return rc;
 }
 
+/*
+ * request_tx_run()'s first statement, sent ahead: the usual request's,
+ * whose id was drawn before the write (KV_ENOTFOUND otherwise: the run
+ * then starts with another statement).
+ */
+static int request_tx_lead(struct store_tx *c, void *arg)
+{
+	struct request_tx *tx = arg;
+	struct store_job_new job;
+
+	if (!tx->id_early)
+		return KV_ENOTFOUND;
+	if (!tx->rec.test_number)
+		verify_first_job(&tx->rec, &job);
+	return verify_limits_start_lead(c, &tx->rec, &job,
+					tx->rec.v.created_ms);
+}
+
 static int plan_has_sms(const struct engine_plan *plan)
 {
 	for (int i = 0; i < plan->nsteps; i++)
@@ -922,6 +940,14 @@ int verify_request_made(const struct verify_pending *p,
 		return 0;
 	memcpy(request_id, tx->rec.v.request_id, ENGINE_REQUEST_ID_LEN + 1);
 	return 1;
+}
+
+int verify_pending_lead(struct store_tx *c, void *arg)
+{
+	struct verify_pending *p = arg;
+
+	return p->kind == PENDING_REQUEST ? request_tx_lead(c, &p->u.rq)
+					  : KV_ENOTFOUND;
 }
 
 int verify_pending_run(struct store_tx *c, void *arg)

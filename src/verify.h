@@ -175,6 +175,8 @@ enum verify_result verify_control_finish(struct verify_pending *p, int rc,
 					 enum control_outcome *outcome,
 					 int *wait_s);
 int verify_pending_run(struct store_tx *c, void *p);
+/* Its lead (store_write_op.lead): a request's first statement. */
+int verify_pending_lead(struct store_tx *c, void *p);
 
 /*
  * After a request's verify_pending_run() (on the writer, before its
@@ -218,6 +220,11 @@ struct verify_idem_op {
 	unsigned char hash[32];
 };
 int verify_idem_run(struct store_tx *c, void *arg);
+int verify_idem_lead(struct store_tx *c, void *arg);
+
+/* The lead (store_write_op.lead) of write fn, NULL when it has none. */
+int (*verify_write_lead(int (*fn)(struct store_tx *c,
+				  void *arg)))(struct store_tx *c, void *arg);
 
 /*
  * Reads a verification as it stands now (a verification whose time is up

@@ -37,6 +37,24 @@ enum verify_idem verify_idem_find(int64_t key_id, const char *idem_key,
 	return IDEM_REPLAY;
 }
 
+/* verify_idem_run() starts with verify_pending_run(). */
+int verify_idem_lead(struct store_tx *c, void *arg)
+{
+	struct verify_idem_op *op = arg;
+
+	return verify_pending_lead(c, op->p);
+}
+
+int (*verify_write_lead(int (*fn)(struct store_tx *c,
+				  void *arg)))(struct store_tx *c, void *arg)
+{
+	if (fn == verify_pending_run)
+		return verify_pending_lead;
+	if (fn == verify_idem_run)
+		return verify_idem_lead;
+	return NULL;
+}
+
 int verify_idem_run(struct store_tx *c, void *arg)
 {
 	struct verify_idem_op *op = arg;

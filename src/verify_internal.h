@@ -96,6 +96,9 @@ struct store_job_new;
 int verify_limits_start(struct store_tx *c, struct vf_record *r,
 			const struct store_job_new *job, int64_t now,
 			struct vf_record *live, int *wait_s);
+/* verify_limits_start()'s statement sent ahead (store_write_op.lead). */
+int verify_limits_start_lead(struct store_tx *c, const struct vf_record *r,
+			     const struct store_job_new *job, int64_t now);
 
 /* A test number and its fixed PIN (verify_tests.c). */
 struct test_number {

@@ -192,19 +192,42 @@ int verify_limits_live(struct store_tx *c, int64_t key_id, const char *number,
 	return rc;
 }
 
+/*
+ * The number's bucket of verify_limits_start() in *b (tag its name's
+ * buffer), or NULL when the cluster keeps none.
+ */
+static const struct store_bucket *
+limits_number_bucket(const char *number, struct store_bucket *b,
+		     char tag[CRYPTO_TAG_LEN + 1])
+{
+	if (!lim.shared || !lim.number_max)
+		return NULL;
+	crypto_tag(number, tag);
+	*b = (struct store_bucket){"number", tag, lim.number_max,
+				   lim.number_window_s};
+	return b;
+}
+
 int verify_limits_start(struct store_tx *c, struct vf_record *r,
 			const struct store_job_new *job, int64_t now,
 			struct vf_record *live, int *wait_s)
 {
 	char tag[CRYPTO_TAG_LEN + 1];
-	struct store_bucket b = {"number", tag, lim.number_max,
-				 lim.number_window_s};
-	int bucket = lim.shared && lim.number_max;
+	struct store_bucket b;
 
-	if (bucket)
-		crypto_tag(r->number, tag);
-	return store_verification_start_if_free(c, r, job, bucket ? &b : NULL,
-						now, live, wait_s);
+	return store_verification_start_if_free(
+		c, r, job, limits_number_bucket(r->number, &b, tag), now, live,
+		wait_s);
+}
+
+int verify_limits_start_lead(struct store_tx *c, const struct vf_record *r,
+			     const struct store_job_new *job, int64_t now)
+{
+	char tag[CRYPTO_TAG_LEN + 1];
+	struct store_bucket b;
+
+	return store_verification_start_if_free_lead(
+		c, r, job, limits_number_bucket(r->number, &b, tag), now);
 }
 
 /* The statistics, then the prefix's bucket (verify_limits_before()). */
