@@ -316,24 +316,25 @@ int pg_lead(struct store_tx *c, const char *sql, const struct pg_params *p)
 	const char *const *values = p ? p->values : NULL;
 	const int *lengths = p ? p->lengths : NULL;
 	const int *formats = p ? p->formats : NULL;
+	char name[16];
 	int i;
 
 	if (!c->leading || c->nleads >= PG_LEADS_MAX)
 		return KV_EDB;
-	/* Only one prepared already: PQprepare would wait for its answer. */
+	/*
+	 * Only a statement the session has prepared: PQprepare would wait
+	 * for its answer in the middle of the pipeline, and an unprepared
+	 * one is planned again each time.  The op runs it itself then, and
+	 * prepares it for the next group.
+	 */
 	for (i = 0; i < c->nprepared && c->prepared[i] != sql; i++)
 		;
-	if (i < c->nprepared) {
-		char name[16];
-
-		snprintf(name, sizeof(name), "kv%d", i);
-		if (PQsendQueryPrepared(c->conn, name, n, values, lengths,
-					formats, 0) != 1)
-			return KV_EDB;
-	} else if (PQsendQueryParams(c->conn, sql, n, NULL, values, lengths,
-				     formats, 0) != 1) {
+	if (i == c->nprepared)
+		return KV_ENOTFOUND;
+	snprintf(name, sizeof(name), "kv%d", i);
+	if (PQsendQueryPrepared(c->conn, name, n, values, lengths, formats,
+				0) != 1)
 		return KV_EDB;
-	}
 	c->lead_sql[c->nleads++] = sql;
 	return 0;
 }

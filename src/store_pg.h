@@ -213,7 +213,8 @@ void pg_stash_clear(struct store_tx *c);
 /*
  * While the writer sends its group's leads (c->leading): sends sql with
  * p in the pipeline, its result to be taken by the next run of sql on c.
- * 0, or KV_EDB when it could not be sent.
+ * 0; KV_ENOTFOUND when c has not prepared sql yet (nothing sent: the op
+ * runs it itself); KV_EDB when it could not be sent.
  */
 int pg_lead(struct store_tx *c, const char *sql, const struct pg_params *p);
 
