@@ -331,6 +331,12 @@ int pg_lead(struct store_tx *c, const char *sql, const struct pg_params *p)
 		;
 	if (i == c->nprepared)
 		return KV_ENOTFOUND;
+	for (int d = 0; d < c->ndeferred; d++)
+		if (PQsendQueryParams(c->conn, c->deferred[d], 0, NULL, NULL,
+				      NULL, NULL, 0) != 1)
+			return KV_EDB;
+	c->lead_deferred[c->nleads] = c->ndeferred;
+	c->ndeferred = 0;
 	snprintf(name, sizeof(name), "kv%d", i);
 	if (PQsendQueryPrepared(c->conn, name, n, values, lengths, formats,
 				0) != 1)

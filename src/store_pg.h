@@ -131,6 +131,8 @@ struct store_tx {
 	int nleads, lead_next;
 	const char *lead_sql[PG_LEADS_MAX];
 	PGresult *lead_res[PG_LEADS_MAX];
+	/* The deferred statements each lead sent ahead of itself. */
+	int lead_deferred[PG_LEADS_MAX];
 	int nprepared;
 	const char *prepared[PG_STMT_MAX]; /* SQL strings, by statement no. */
 };
@@ -211,10 +213,11 @@ const char *pg_locking(const struct store_tx *c, const char *plain,
 void pg_stash_clear(struct store_tx *c);
 
 /*
- * While the writer sends its group's leads (c->leading): sends sql with
- * p in the pipeline, its result to be taken by the next run of sql on c.
- * 0; KV_ENOTFOUND when c has not prepared sql yet (nothing sent: the op
- * runs it itself); KV_EDB when it could not be sent.
+ * While the writer sends its group's leads (c->leading): sends what is
+ * deferred (pg_defer()), then sql with p, in the pipeline; the result is
+ * taken by the next run of sql on c.  0; KV_ENOTFOUND when c has not
+ * prepared sql yet (nothing sent: the op runs it itself); KV_EDB when it
+ * could not be sent.
  */
 int pg_lead(struct store_tx *c, const char *sql, const struct pg_params *p);
 

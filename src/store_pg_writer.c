@@ -263,27 +263,26 @@ static struct {
 static const char pg_group_lock_wait[] = "SET LOCAL lock_timeout = '50ms'";
 
 /*
- * A group's leads (store_write_op.lead): BEGIN, the first op's lead, the
- * group's lock wait, then every other op's lead, sent in one pipeline;
- * their results stay on c for the ops' runs, which take them in order
- * instead of a round trip each (pg_lead()).  The server runs them all
- * before any op's further statements: ops of one group are concurrent
- * requests, so any order of theirs is one they could have come in, and
- * the one live verification a number may have is an index that holds
- * whatever the order.  Returns 0, or the error: *begun 0 when BEGIN did
- * not run, *failed the op whose lead failed (the server skipped the
- * rest), and the transaction is then to be rolled back.
+ * A group's leads (store_write_op.lead), sent in one pipeline: each goes
+ * after what is deferred (the group's BEGIN before the first, its lock
+ * wait after it), and their results stay on c for the ops' runs, which
+ * take them in order instead of a round trip each (pg_lead()).  The
+ * server runs them all before any op's further statements: ops of one
+ * group are concurrent requests, so any order of theirs is one they could
+ * have come in, and the one live verification a number may have is an
+ * index that holds whatever the order.  When no lead goes, nothing is
+ * sent and the BEGIN stays deferred.  Returns 0, or the error: *failed
+ * the op whose lead failed (the server skipped the rest), and the
+ * transaction is then to be rolled back.
  */
 static int pg_group_leads(struct store_tx *c, struct store_write_op *batch,
 			  struct store_write_op *end,
 			  struct store_write_op **lead_ops,
-			  struct store_write_op **failed, int *begun)
+			  struct store_write_op **failed)
 {
 	struct store_write_op *op;
-	int sent = PQenterPipelineMode(c->conn) == 1 &&
-		   PQsendQueryParams(c->conn, "BEGIN", 0, NULL, NULL, NULL,
-				     NULL, 0) == 1;
-	int nresults, rc = 0;
+	int sent = PQenterPipelineMode(c->conn) == 1;
+	int rc = 0;
 	PGresult *r;
 
 	c->leading = 1;
@@ -293,51 +292,50 @@ static int pg_group_leads(struct store_tx *c, struct store_write_op *batch,
 		if (!op->lead || n >= PG_LEADS_MAX)
 			continue;
 		lrc = op->lead(c, op->arg);
-		if (lrc != 0 && lrc != KV_ENOTFOUND)
-			sent = 0;
-		else if (c->nleads > n)
+		sent = lrc == 0 || lrc == KV_ENOTFOUND;
+		if (c->nleads > n)
 			lead_ops[n] = op;
 		if (sent && n == 0 && c->nleads == 1)
-			sent = PQsendQueryParams(c->conn, pg_group_lock_wait, 0,
-						 NULL, NULL, NULL, NULL,
-						 0) == 1;
+			pg_defer(c, pg_group_lock_wait);
 	}
 	c->leading = 0;
-	*begun = 0;
+	if (sent && !c->nleads)
+		return PQexitPipelineMode(c->conn) == 1 ? 0 : KV_EDB;
 	if (!sent || PQpipelineSync(c->conn) != 1) {
+		c->defer_failed = 1;
 		rc = pg_fail(c, NULL, "group leads");
 		c->broken = 1;
 		return rc;
 	}
-	/* BEGIN, lead 0, the lock wait, leads 1 and after. */
-	nresults = 1 + c->nleads + (c->nleads > 0);
-	for (int i = 0; i < c->nleads; i++)
-		c->lead_res[i] = NULL;
-	for (int i = 0, lead = 0; i < nresults; i++) {
-		int is_lead = i == 1 || i > 2;
-		ExecStatusType st;
+	for (int k = 0; k < c->nleads; k++)
+		c->lead_res[k] = NULL;
+	for (int k = 0; k < c->nleads && !c->broken; k++) {
+		for (int d = 0; d <= c->lead_deferred[k]; d++) {
+			ExecStatusType st;
 
-		r = pg_pipeline_next(c->conn);
-		if (!r) {
-			rc = pg_fail(c, NULL, "group leads");
-			c->broken = 1;
-			break;
-		}
-		st = PQresultStatus(r);
-		if (i == 0)
-			*begun = st == PGRES_COMMAND_OK;
-		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-			if (rc == 0) {
-				rc = pg_fail(c, r, "group lead");
-				*failed = is_lead ? lead_ops[lead] : NULL;
+			r = pg_pipeline_next(c->conn);
+			if (!r) {
+				c->defer_failed |= d < c->lead_deferred[k];
+				rc = pg_fail(c, NULL, "group leads");
+				c->broken = 1;
+				break;
 			}
-			PQclear(r);
-		} else if (is_lead) {
-			c->lead_res[lead] = r;
-		} else {
-			PQclear(r);
+			st = PQresultStatus(r);
+			if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+				c->defer_failed |= d < c->lead_deferred[k];
+				if (rc == 0) {
+					rc = pg_fail(c, r, "group lead");
+					*failed = d == c->lead_deferred[k]
+							  ? lead_ops[k]
+							  : NULL;
+				}
+				PQclear(r);
+			} else if (d == c->lead_deferred[k]) {
+				c->lead_res[k] = r;
+			} else {
+				PQclear(r);
+			}
 		}
-		lead += is_lead;
 	}
 	if (c->broken)
 		return rc;
@@ -387,12 +385,11 @@ static int pg_try_group(struct store_tx *c, struct store_write_op *batch,
 	c->in_write = 1;
 	c->next_id = 0;
 	c->raced = 0;
+	/* BEGIN goes with the first statement, in its round trip. */
+	pg_defer(c, "BEGIN");
 	if (pg_group_has_leads(batch, end)) {
-		rc = pg_group_leads(c, batch, end, lead_ops, failed, begun);
+		rc = pg_group_leads(c, batch, end, lead_ops, failed);
 		leads = c->nleads;
-	} else {
-		/* BEGIN goes with the first statement, in its round trip. */
-		pg_defer(c, "BEGIN");
 	}
 	/* The closures' metrics count only once their commit is done. */
 	metrics_tx_begin();
@@ -418,8 +415,7 @@ static int pg_try_group(struct store_tx *c, struct store_write_op *batch,
 	}
 	c->in_write = 0;
 	pg_leads_clear(c);
-	if (!leads)
-		*begun = !c->defer_failed;
+	*begun = !c->defer_failed;
 	t0 = metrics_now_ns();
 	if (rc == 0)
 		rc = pg_commit(c);
