@@ -61,10 +61,11 @@ int admin_main(int argc, char **argv, int (*serve)(struct admin_options *o));
  * What `serve` shares with the admin commands: the migrations (0, or 1
  * logged), the server secret, checked on c, a connection to the store
  * (0, or KV_EIO when it cannot be loaded and KV_EDUP when the store was
- * first used with another secret, logged; admin_secret.c), and the IVR and SMS templates (each directory found
- * beside the program when the configured relative one does not exist from
- * here), loaded and validated: 0, or a KV_E* code with the reason, naming
- * file and line, in err.
+ * first used with another secret, logged; admin_secret.c), and the IVR
+ * and SMS templates (each directory found beside the program when the
+ * configured relative one does not exist from here), loaded and
+ * validated: 0, or a KV_E* code with the reason, naming file and line,
+ * in err.
  */
 int admin_migrate(struct admin_options *o);
 int admin_load_secret(const struct config *cfg, struct store_tx *c);

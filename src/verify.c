@@ -950,6 +950,16 @@ int verify_pending_lead(struct store_tx *c, void *arg)
 					  : KV_ENOTFOUND;
 }
 
+int (*verify_write_lead(int (*fn)(struct store_tx *c,
+				  void *arg)))(struct store_tx *c, void *arg)
+{
+	if (fn == verify_pending_run)
+		return verify_pending_lead;
+	if (fn == verify_idem_run)
+		return verify_idem_lead;
+	return NULL;
+}
+
 int verify_pending_run(struct store_tx *c, void *arg)
 {
 	struct verify_pending *p = arg;

@@ -45,16 +45,6 @@ int verify_idem_lead(struct store_tx *c, void *arg)
 	return verify_pending_lead(c, op->p);
 }
 
-int (*verify_write_lead(int (*fn)(struct store_tx *c,
-				  void *arg)))(struct store_tx *c, void *arg)
-{
-	if (fn == verify_pending_run)
-		return verify_pending_lead;
-	if (fn == verify_idem_run)
-		return verify_idem_lead;
-	return NULL;
-}
-
 int verify_idem_run(struct store_tx *c, void *arg)
 {
 	struct verify_idem_op *op = arg;
