@@ -149,6 +149,9 @@ wrk_once() {
 		set --
 		rm -f "$DIR/$wn.check"
 	fi
+	# run_half's snapshot of the server's metrics, after the validation
+	# run, so that metrics_tail counts the measured run alone.
+	[ -n "${HALF_M0:-}" ] && metrics_get "$HALF_M0"
 	wrk -t"$wt" -c"$wc_" -d"${DUR}s" --latency "$@" "$wb$wp" >"$wo" 2>&1
 	[ -f "$DIR/$wn.check" ] && grep '^unexpected' "$DIR/$wn.check" >>"$wo"
 	return 0
@@ -234,8 +237,56 @@ run_half() {
 			'BEGIN { n = r > 0 ? int(c * t / r + 0.5) : c
 				print (n < 1 ? 1 : n) }')
 	done
+	HALF_M0=${HALF_TOKEN:+$DIR/$1.m0}
 	run_wrk "$1" "$conns" "$3" "$4"
+	HALF_M0=
 	echo "   (target $target req/s; the 2 s probes gave $probes)"
+	if [ -n "${HALF_TOKEN:-}" ] && [ -s "$DIR/$1.m0" ] &&
+		metrics_get "$DIR/$1.m1"; then
+		metrics_tail "$DIR/$1.m0" "$DIR/$1.m1" "$3"
+	fi
+}
+
+# metrics_get FILE: $BASE/metrics, read with the operator token HALF_TOKEN.
+metrics_get() {
+	curl -sf -o "$1" -H "Authorization: Bearer $HALF_TOKEN" \
+		"$BASE/metrics"
+}
+
+# metrics_tail BEFORE AFTER PATH: what the server saw of one phase, from
+# two /metrics snapshots around it: how many of PATH's requests it answered
+# within 2.5, 5 and 10 ms (its own clock, from the first byte to the reply
+# queued), and how many of the writer's COMMITs took over 10 ms.  A tail
+# that wrk sees and these do not lies outside the server; a tail of slow
+# COMMITs is the database's own (for PostgreSQL, its WAL flush: the disk).
+metrics_tail() {
+	awk -v path="$3" '
+	function le(line) {
+		sub(/.*le="/, "", line)
+		sub(/".*/, "", line)
+		return line
+	}
+	FNR == 1 { f++ }
+	/^kookooverify_http_request_duration_seconds_bucket/ &&
+	    index($0, "route=\"" path "\"") {
+		h[le($0)] += (f == 1 ? -$NF : $NF)
+	}
+	/^kookooverify_store_commit_duration_seconds_bucket/ {
+		c[le($0)] += (f == 1 ? -$NF : $NF)
+	}
+	END {
+		n = h["+Inf"]
+		if (n > 0)
+			printf "   in the server: %d requests, %.2f%% within" \
+			    " 2.5 ms, %.2f%% within 5 ms, %.2f%% within 10 ms\n",
+			    n, 100 * h["0.0025"] / n, 100 * h["0.005"] / n,
+			    100 * h["0.01"] / n
+		m = c["+Inf"]
+		if (m > 0)
+			printf "   COMMITs: %d, %d over 10 ms, %d over 25 ms," \
+			    " %d over 50 ms\n", m, m - c["0.01"],
+			    m - c["0.025"], m - c["0.05"]
+	}' "$1" "$2"
 }
 
 # warm_up SECONDS [IDS_OUT]: unreported Request load on $BASE (a new

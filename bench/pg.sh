@@ -32,7 +32,8 @@ pg_start() {
 			"PostgreSQL phases skipped"
 		return 1
 	fi
-	PGDIR=$(mktemp -d "${TMPDIR:-/tmp}/kvbench-pg.XXXXXX") || return 1
+	PGDIR=$(mktemp -d "${BENCH_PG_TMPDIR:-${TMPDIR:-/tmp}}/kvbench-pg.XXXXXX") ||
+		return 1
 	# initdb refuses root: the server runs as the postgres user then.
 	if [ "$(id -u)" -eq 0 ]; then
 		if ! id postgres >/dev/null 2>&1 ||
@@ -153,6 +154,8 @@ pg_phases() {
 	pid=$spid
 	BASE=$sbase
 	node1=$spid
+	HALF_TOKEN=$(env "$pgenv" "$BIN" operator-token --db "$KV_PG" \
+		2>/dev/null)
 	echo
 	echo "bench: PostgreSQL node 1 pid $pid on $BASE"
 
@@ -195,6 +198,7 @@ pg_phases() {
 	export BENCH_EXPECT BENCH_IDS_FILE
 	run_half pg_search_half pg_search /verify/search/json search
 	unset BENCH_DELAY_MS
+	HALF_TOKEN=
 
 	# Two nodes on the one database, each loaded as the single node was.
 	server_start pg2 "$KV_PG" "$pgenv" || return 1

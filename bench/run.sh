@@ -285,7 +285,9 @@ export BENCH_EXPECT BENCH_IDS_FILE
 run_wrk search_big "$CONNS" /verify/search/json search
 
 # f. About half load, paced (see run_half).  healthz_half is the baseline:
-# what wrk and the shared cores add to the p99 at that rate.
+# what wrk and the shared cores add to the p99 at that rate.  With the
+# operator token, each also prints what the server saw (metrics_tail).
+HALF_TOKEN=${op_token:-}
 BENCH_DELAY_MS=$PACE
 BENCH_EXPECT=http200
 export BENCH_DELAY_MS BENCH_EXPECT
@@ -298,6 +300,7 @@ BENCH_EXPECT="IN PROGRESS,SUCCESS,FAILED,EXPIRED,CANCELLED"
 export BENCH_EXPECT
 run_half search_half search /verify/search/json search
 unset BENCH_DELAY_MS
+HALF_TOKEN=
 
 server_stop "$pid" sqlite
 pid=
