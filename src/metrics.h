@@ -35,6 +35,7 @@ enum metric_id {
 	M_FRAUD_BLOCKS_ACTIVE, /* gauge, at scrape time */
 	M_STORE_BATCH,         /* backend (histogram, ops per commit) */
 	M_STORE_COMMIT,        /* backend (histogram) */
+	M_STORE_READ,          /* backend (histogram) */
 	M_JOBS_DUE,            /* gauge, at scrape time */
 	M_JOBS_LEASED,         /* gauge, at scrape time */
 	M_JOBS_OLDEST_DUE,     /* gauge, at scrape time */

@@ -16,6 +16,7 @@
 #include "store_pg.h"
 #include "err.h"
 #include "log.h"
+#include "metrics.h"
 
 /* ---- parameters ---- */
 
@@ -428,6 +429,7 @@ static int pg_idle_gone(struct store_tx *c)
 int pg_query(struct store_tx *c, const char *sql, const struct pg_params *p,
 	     PGresult **res, const char *what)
 {
+	uint64_t t0 = c->reader ? metrics_now_ns() : 0;
 	int rc;
 
 	/*
@@ -452,6 +454,10 @@ int pg_query(struct store_tx *c, const char *sql, const struct pg_params *p,
 	if (rc == KV_EDB && c->broken && c->reader &&
 	    strncmp(sql, "SELECT", 6) == 0 && pg_reader_reopen(c) == 0)
 		rc = pg_query_once(c, sql, p, res, what);
+	/* What the thread waited, the reconnection included. */
+	if (c->reader)
+		metrics_observe(M_STORE_READ, MB_POSTGRES, 0,
+				metrics_since(t0));
 	return rc;
 }
 

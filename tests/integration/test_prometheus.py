@@ -21,7 +21,7 @@ import unittest
 import urllib.parse
 import urllib.request
 
-from harness import (KVTestCase, Child, WiredTestCase, free_port,
+from harness import (BACKEND, KVTestCase, Child, WiredTestCase, free_port,
                      poll_until)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -304,6 +304,39 @@ class MetricsDocTests(KVTestCase):
                          "in OPERATIONS.md but not on /metrics")
         self.assertEqual(sorted(shown - listed), [],
                          "on /metrics but not in OPERATIONS.md")
+
+
+class StoreReadTests(KVTestCase):
+    """A node's own statements on PostgreSQL, outside the writer, are timed
+    (kookooverify_store_read_duration_seconds): a Search is one of them.
+    SQLite's reads are not timed and the family shows no series."""
+
+    SERIES = ('kookooverify_store_read_duration_seconds_%s'
+              '{backend="postgres"}')
+
+    def figures(self):
+        text = self.s.metrics().text
+        got = {}
+        for part in ("count", "sum"):
+            m = re.search(r"^%s (\S+)$" % re.escape(self.SERIES % part),
+                          text, re.M)
+            got[part] = float(m.group(1)) if m else None
+        return got
+
+    def test_each_search_is_timed(self):
+        _, rid = self.vonage_request_ok()
+        before = self.figures()
+        for _ in range(20):
+            self.vonage_search(rid)
+        after = self.figures()
+        if BACKEND != "postgres":
+            self.assertEqual(after, {"count": None, "sum": None})
+            return
+        self.assertIsNotNone(before["count"], "no series of the reads")
+        # Each Search reads once (the node's background threads and the
+        # scrape add their own statements).
+        self.assertGreaterEqual(after["count"] - before["count"], 20)
+        self.assertGreater(after["sum"], before["sum"])
 
 
 class RefusalCountTests(KVTestCase):
