@@ -256,7 +256,9 @@ metrics_get() {
 # metrics_tail BEFORE AFTER PATH: what the server saw of one phase, from
 # two /metrics snapshots around it: how many of PATH's requests it answered
 # within 2.5, 5 and 10 ms (its own clock, from the first byte to the reply
-# queued), and how many of the writer's COMMITs took over 10 ms.  A tail
+# queued), how many of the writer's COMMITs took over 10, 25 and 50 ms,
+# and (PostgreSQL) how many of the statements the node ran outside the
+# writer did (an HTTP thread in one reads no request meanwhile).  A tail
 # that wrk sees and these do not lies outside the server; a tail of slow
 # COMMITs is the database's own (for PostgreSQL, its WAL flush: the disk).
 metrics_tail() {
@@ -274,6 +276,9 @@ metrics_tail() {
 	/^kookooverify_store_commit_duration_seconds_bucket/ {
 		c[le($0)] += (f == 1 ? -$NF : $NF)
 	}
+	/^kookooverify_store_read_duration_seconds_bucket/ {
+		r[le($0)] += (f == 1 ? -$NF : $NF)
+	}
 	END {
 		n = h["+Inf"]
 		if (n > 0)
@@ -286,6 +291,11 @@ metrics_tail() {
 			printf "   COMMITs: %d, %d over 10 ms, %d over 25 ms," \
 			    " %d over 50 ms\n", m, m - c["0.01"],
 			    m - c["0.025"], m - c["0.05"]
+		k = r["+Inf"]
+		if (k > 0)
+			printf "   statements outside the writer: %d, %d over" \
+			    " 10 ms, %d over 25 ms, %d over 50 ms\n", k,
+			    k - r["0.01"], k - r["0.025"], k - r["0.05"]
 	}' "$1" "$2"
 }
 
