@@ -258,9 +258,11 @@ metrics_get() {
 # within 2.5, 5 and 10 ms (its own clock, from the first byte to the reply
 # queued), how many of the writer's COMMITs took over 10, 25 and 50 ms,
 # and (PostgreSQL) how many of the statements the node ran outside the
-# writer did (an HTTP thread in one reads no request meanwhile).  A tail
-# that wrk sees and these do not lies outside the server; a tail of slow
-# COMMITs is the database's own (for PostgreSQL, its WAL flush: the disk).
+# writer did (an HTTP thread in one reads no request meanwhile).  These
+# count each request once; wrk's percentiles also count the requests a
+# steady client would have sent during a stall (its coordinated-omission
+# correction), so a few long stalls weigh more there.  Slow COMMITs are
+# the database's own (for PostgreSQL, its WAL flush: the disk).
 metrics_tail() {
 	awk -v path="$3" '
 	function le(line) {
