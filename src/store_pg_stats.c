@@ -6,12 +6,17 @@
 #include "err.h"
 #include "store_pg.h"
 
-/* Pending jobs through the jobs_pending partial index: a short scan. */
+/*
+ * Pending jobs through the jobs_pending partial index.  A job leased now is
+ * due at its lease's end (a claim sets both; a retry clears the lease), so
+ * the leased count reads the index past now only, not every pending row.
+ */
 static const char sql_jobs[] =
-	"SELECT count(*) FILTER (WHERE due_ms <= $1),"
-	" count(*) FILTER (WHERE lease_until_ms > $1),"
-	" COALESCE(min(due_ms) FILTER (WHERE due_ms <= $1), 0)"
-	" FROM jobs WHERE state = 0";
+	"SELECT (SELECT count(*) FROM jobs WHERE state = 0 AND due_ms <= $1),"
+	" (SELECT count(*) FROM jobs WHERE state = 0 AND due_ms > $1"
+	"   AND lease_until_ms > $1),"
+	" COALESCE((SELECT min(due_ms) FROM jobs WHERE state = 0"
+	"   AND due_ms <= $1), 0)";
 /*
  * pg_ls_waldir() (the size of pg_wal, the whole cluster's WAL) needs the
  * pg_monitor role or a superuser: asked first, so a role without it

@@ -12,10 +12,15 @@
 /*
  * Prepared per scrape rather than in every connection's statement table:
  * one scrape a second or so does not pay for every reader preparing them.
+ * A claim sets a job's due_ms to its lease's end with lease_until_ms, and
+ * nothing moves a leased job's due_ms before a retry clears the lease, so
+ * a job leased now is due later: the leased count reads the jobs_pending
+ * index past now only, not every pending row (a backlog of due jobs
+ * while KooKoo is down, say).
  */
 static const char sql_stats[] =
 	"SELECT (SELECT count(*) FROM jobs WHERE state = 0 AND due_ms <= ?1),"
-	" (SELECT count(*) FROM jobs WHERE state = 0"
+	" (SELECT count(*) FROM jobs WHERE state = 0 AND due_ms > ?1"
 	"   AND lease_until_ms > ?1),"
 	" (SELECT COALESCE(min(due_ms), 0) FROM jobs"
 	"   WHERE state = 0 AND due_ms <= ?1),"

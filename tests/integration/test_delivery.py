@@ -494,6 +494,32 @@ class DeliveryTests(SimTestCase):
         self.assertLess(time.monotonic() - t0, 5.0)
         self.assertEqual(len(self.sim.sms(number)), 1)
 
+    def test_a_job_in_flight_is_counted_leased_not_due(self):
+        # The SMS attempt hangs 2 s in the simulator: meanwhile its job is
+        # leased, and /metrics' store-wide gauges say so (docs/OPERATIONS.md).
+        self.wire(kookoo_timeout_ms=5000, job_lease=10)
+        number = new_number()
+        self.sim.script(kookoo_form(number), sms="timeout", sms_fail_times=1,
+                        timeout_ms=2000)
+        self.vonage_request_ok(number=number, workflow_id="5",
+                               next_event_wait="60", pin_expiry="120")
+        poll_until(lambda: self.sms_stats().get("timeout") == 1, 3,
+                   "the SMS request in flight", interval=0.02,
+                   detail=self.sim.stats)
+        text = self.s.metrics().text
+        gauges = {name: re.search(r"^kookooverify_%s (\S+)$" % name, text,
+                                  re.M)
+                  for name in ("jobs_leased", "jobs_due")}
+        self.assertEqual({n: m and m.group(1) for n, m in gauges.items()},
+                         {"jobs_leased": "1", "jobs_due": "0"}, text)
+        # Once the attempt has failed and been retried, nothing is leased.
+        self.wait_sms(number, timeout=5)
+
+        def settled():
+            t = self.s.metrics().text
+            return re.search(r"^kookooverify_jobs_leased 0$", t, re.M)
+        poll_until(settled, 5, "no job leased after the retry")
+
     def test_resend_sends_the_same_pin(self):
         self.wire(resend_cooldown=0, next_event_wait=30, pin_expiry=60)
         number = new_number()
