@@ -18,6 +18,7 @@
 #include "crypto.h"
 #include "store.h"
 #include "err.h"
+#include "jdump.h"
 #include "keys.h"
 #include "log.h"
 #include "sms.h"
@@ -337,13 +338,13 @@ static void log_request_id_of(const json_t *obj)
 
 void api_reply_json(struct http_req *req, json_t *obj)
 {
-	char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+	size_t len = 0;
+	char *text = jdump_compact(obj, &len);
 
 	log_request_id_of(obj);
 	json_decref(obj);
-	/* json_dumps allocates with malloc, which http.c frees. */
-	http_reply(req, req->status, "application/json", text,
-		   text ? strlen(text) : 0);
+	/* jdump_compact allocates with malloc, which http.c frees. */
+	http_reply(req, req->status, "application/json", text, len);
 }
 
 /* Element name for each member of an array (Vonage's XML forms). */

@@ -14,6 +14,7 @@
 #include "api_v2.h"
 #include "api_vonage.h"
 #include "engine.h"
+#include "jdump.h"
 #include "log.h"
 #include "sms.h"
 #include "util.h"
@@ -51,11 +52,12 @@ struct v2_endpoint {
 static void v2_send(struct http_req *req, unsigned int status, const char *type,
 		    json_t *o)
 {
-	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	size_t len = 0;
+	char *text = jdump_compact(o, &len);
 
 	json_decref(o);
-	/* json_dumps allocates with malloc, which http.c frees. */
-	http_reply(req, status, type, text, text ? strlen(text) : 0);
+	/* jdump_compact allocates with malloc, which http.c frees. */
+	http_reply(req, status, type, text, len);
 }
 
 void v2_reply(struct http_req *req, unsigned int status, json_t *o)

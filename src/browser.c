@@ -18,6 +18,7 @@
 #include "verify.h"
 #include "err.h"
 #include "http.h"
+#include "jdump.h"
 #include "keys.h"
 #include "log.h"
 #include "util.h"
@@ -149,11 +150,11 @@ enum browser_redeem browser_redeem_finish(const struct browser_redeem_op *op,
 
 static void reply_json_obj(struct http_req *req, unsigned int status, json_t *o)
 {
-	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	size_t len = 0;
+	char *text = jdump_compact(o, &len);
 
 	json_decref(o);
-	http_reply(req, status, "application/json", text,
-		   text ? strlen(text) : 0);
+	http_reply(req, status, "application/json", text, len);
 }
 
 static void browser_jwks(struct http_req *req)

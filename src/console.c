@@ -17,6 +17,7 @@
 #include "console.h"
 #include "err.h"
 #include "http.h"
+#include "jdump.h"
 #include "log.h"
 #include "operator.h"
 #include "util.h"
@@ -40,23 +41,24 @@ static void reply_error(struct http_req *req, unsigned int status,
 			const char *text)
 {
 	json_t *o = json_pack("{s:s}", "error", text);
-	char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	size_t len = 0;
+	char *body = jdump_compact(o, &len);
 
 	json_decref(o);
-	http_reply(req, status, "application/json", body,
-		   body ? strlen(body) : 0);
+	http_reply(req, status, "application/json", body, len);
 }
 
 static void reply_obj(struct http_req *req, unsigned int status, json_t *o)
 {
-	char *body = json_dumps(o, JSON_COMPACT);
+	size_t len = 0;
+	char *body = jdump_compact(o, &len);
 
 	json_decref(o);
 	if (!body) {
 		reply_error(req, 500, "out of memory");
 		return;
 	}
-	http_reply(req, status, "application/json", body, strlen(body));
+	http_reply(req, status, "application/json", body, len);
 }
 
 /* A read's answer: the object, or the error its code means. */
