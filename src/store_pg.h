@@ -20,6 +20,7 @@
 #include <libpq-fe.h>
 
 #include "store.h"
+#include "store_cache.h"
 
 /*
  * The channel the job runners LISTEN on, as an SQL literal.  A transaction
@@ -247,39 +248,13 @@ int pg_schema_read(struct store_tx *c, char *err, size_t errlen);
 
 /*
  * Rows every call reads and that almost never change (API keys, blocks)
- * are cached by each node for PG_CACHE_TTL_MS at most (store_pg_cache.c,
- * readers only).  A change of one is announced on PG_CACHE_CHANNEL, in the
- * transaction that makes it (pg_cache_changed()); every node's listener
- * then empties its caches (pg_caches_clear()).
+ * are cached by each node's readers (store_cache.h).  A change of one is
+ * announced on PG_CACHE_CHANNEL, in the transaction that makes it
+ * (pg_cache_changed()); every node's listener then empties its caches
+ * (pg_caches_clear()).
  */
 #define PG_CACHE_CHANNEL "kookooverify_cache"
-#define PG_CACHE_TTL_MS 1000
-#define PG_CACHE_NAME_MAX 48
-#define PG_CACHE_DATA_MAX 512
 
-struct pg_cache_entry {
-	char name[PG_CACHE_NAME_MAX];
-	int64_t until; /* mono_ms(); 0: empty */
-	int found;
-	unsigned char data[PG_CACHE_DATA_MAX];
-};
-
-/* A table of nslots entries, each name in the slot its hash gives. */
-struct pg_cache {
-	pthread_mutex_t lock;
-	size_t nslots;
-	struct pg_cache_entry *slots;
-};
-
-/*
- * 1 when name's entry is fresh: *found, and when found its len bytes in
- * out (a row that was not there is cached too).  0: ask the database.
- */
-int pg_cache_get(struct pg_cache *pc, const char *name, void *out, size_t len,
-		 int *found);
-void pg_cache_put(struct pg_cache *pc, const char *name, const void *data,
-		  size_t len, int found);
-void pg_cache_clear(struct pg_cache *pc);
 void pg_key_cache_clear(void);
 void pg_block_cache_clear(void);
 void pg_caches_clear(void);

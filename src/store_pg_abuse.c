@@ -123,38 +123,37 @@ int pg_block_put(struct store_tx *c, const struct fraud_block *b)
 /*
  * Every Verify Request looks up its prefix's last block (fraud.c), and
  * almost always finds none: a node's readers keep what they found, a
- * block or none, for PG_CACHE_TTL_MS (store_pg.h).  A block put or lifted
+ * block or none, for STORE_CACHE_TTL_MS (store_cache.h).  A block put or lifted
  * is announced in its transaction and every node's listener empties its
  * caches, so another node sees it at once in practice and within 1 s at
  * worst; the node that put it, at once.
  */
 #define BLOCK_CACHE_SLOTS 1024
 
-static struct pg_cache_entry block_slots[BLOCK_CACHE_SLOTS];
-static struct pg_cache bc = {PTHREAD_MUTEX_INITIALIZER, BLOCK_CACHE_SLOTS,
-			     block_slots};
+static struct store_cache_entry block_slots[BLOCK_CACHE_SLOTS];
+static struct store_cache bc = STORE_CACHE_INIT(block_slots);
 
 void pg_block_cache_clear(void)
 {
-	pg_cache_clear(&bc);
+	store_cache_clear(&bc);
 }
 
 int pg_block_last(struct store_tx *c, const char *prefix, int64_t key_id,
 		  struct fraud_block *out)
 {
 	struct pg_params p;
-	char name[PG_CACHE_NAME_MAX];
+	char name[STORE_CACHE_NAME_MAX];
 	int found, rc;
 
 	snprintf(name, sizeof(name), "%s:%" PRId64, prefix, key_id);
-	if (c->reader && pg_cache_get(&bc, name, out, sizeof(*out), &found))
+	if (c->reader && store_cache_get(&bc, name, out, sizeof(*out), &found))
 		return found ? 0 : KV_ENOTFOUND;
 	pg_params_init(&p);
 	pg_param_text(&p, prefix);
 	pg_param_int(&p, key_id);
 	rc = block_lookup(c, sql_block_last, &p, out, "last block");
 	if (c->reader && (rc == 0 || rc == KV_ENOTFOUND))
-		pg_cache_put(&bc, name, out, sizeof(*out), rc == 0);
+		store_cache_put(&bc, name, out, sizeof(*out), rc == 0);
 	return rc;
 }
 

@@ -289,6 +289,22 @@ static int listen_wait(int fd, int ms)
 	return n > 0 ? 0 : -1;
 }
 
+/* The caches of store_pg_keys.c and store_pg_abuse.c. */
+void pg_caches_clear(void)
+{
+	pg_key_cache_clear();
+	pg_block_cache_clear();
+}
+
+int pg_cache_changed(struct store_tx *c, int rc)
+{
+	if (rc == 0)
+		rc = pg_run(c, "SELECT pg_notify('" PG_CACHE_CHANNEL "', '')",
+			    NULL, "notify cached rows changed");
+	pg_caches_clear();
+	return rc;
+}
+
 /* LISTEN on a new connection; NULL when the server cannot be reached. */
 static struct store_tx *listen_connect(void)
 {

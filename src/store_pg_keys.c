@@ -61,7 +61,7 @@ static const char sql_token_used[] = "SELECT 1 FROM token_uses WHERE jti = $1";
 
 /*
  * Every API call authenticates its key: a node's readers keep the keys
- * they found for PG_CACHE_TTL_MS (store_pg.h), so a busy key costs one
+ * they found for STORE_CACHE_TTL_MS (store_cache.h), so a busy key costs one
  * statement a second instead of one a call.  A revoke or a new owner
  * reaches a running node when the entry ends, or sooner: the admin
  * command announces it and every node's listener empties its caches.
@@ -70,13 +70,12 @@ static const char sql_token_used[] = "SELECT 1 FROM token_uses WHERE jti = $1";
  */
 #define KEY_CACHE_SLOTS 64
 
-static struct pg_cache_entry key_slots[KEY_CACHE_SLOTS];
-static struct pg_cache kc = {PTHREAD_MUTEX_INITIALIZER, KEY_CACHE_SLOTS,
-			     key_slots};
+static struct store_cache_entry key_slots[KEY_CACHE_SLOTS];
+static struct store_cache kc = STORE_CACHE_INIT(key_slots);
 
 void pg_key_cache_clear(void)
 {
-	pg_cache_clear(&kc);
+	store_cache_clear(&kc);
 }
 
 static void pg_key_from_row(PGresult *res, int row, struct key_info *k)
@@ -135,7 +134,8 @@ int pg_key_get(struct store_tx *c, const char *api_key, struct key_info *out)
 	PGresult *res = NULL;
 	int found, rc;
 
-	if (c->reader && pg_cache_get(&kc, api_key, out, sizeof(*out), &found))
+	if (c->reader &&
+	    store_cache_get(&kc, api_key, out, sizeof(*out), &found))
 		return 0; /* only keys found are put there */
 	pg_params_init(&p);
 	pg_param_text(&p, api_key);
@@ -143,7 +143,7 @@ int pg_key_get(struct store_tx *c, const char *api_key, struct key_info *out)
 	if (rc == 0) {
 		pg_key_from_row(res, 0, out);
 		if (c->reader)
-			pg_cache_put(&kc, api_key, out, sizeof(*out), 1);
+			store_cache_put(&kc, api_key, out, sizeof(*out), 1);
 	}
 	PQclear(res);
 	return rc;

@@ -113,6 +113,7 @@ enum stmt_id {
 struct store_tx {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[STMT_COUNT];
+	int reader; /* 1 on an HTTP thread's reading connection */
 };
 
 /* Opens a connection with the project's pragmas (WAL, foreign keys...). */
@@ -144,6 +145,9 @@ int sqlite_migrate_to(const char *path, int version, char *err, size_t errlen);
 int sqlite_schema_version(void);
 struct store_tx *sqlite_open(const char *path, char *err, size_t errlen);
 void sqlite_close(struct store_tx *c);
+/* After each of the writer's commits: empties the readers' key cache if a
+ * key changed in it (store_sqlite_keys.c). */
+void sqlite_key_cache_committed(void);
 void sqlite_readers_init(const char *path);
 struct store_tx *sqlite_reader(void);
 void sqlite_readers_close(void);

@@ -2,6 +2,7 @@
  * API keys of the SQLite backend: secret and publishable keys, the origins
  * a publishable key may be used from, and a key's options.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,37 @@
 
 #include "err.h"
 #include "log.h"
+#include "store_cache.h"
 #include "store_sqlite.h"
 #include "util.h"
+
+/*
+ * Every API call authenticates its key: the readers keep the keys they
+ * found for STORE_CACHE_TTL_MS (store_cache.h), which spares a call the
+ * row's read, and on Request the read transaction's snapshot too.  A
+ * revoke or a new owner made by this process empties the cache when its
+ * statement runs and again once its transaction is committed (a reader may
+ * have kept the old row in between); one made by another process (the
+ * `keys` command) is seen when the entry ends.  Unknown keys are not kept,
+ * so a new key works at once.  The writer and the admin commands always
+ * read the table.
+ */
+static struct store_cache_entry key_slots[64];
+static struct store_cache kc = STORE_CACHE_INIT(key_slots);
+static atomic_int keys_changed;
+
+static void key_cache_changed(void)
+{
+	store_cache_clear(&kc);
+	atomic_store(&keys_changed, 1);
+}
+
+void sqlite_key_cache_committed(void)
+{
+	if (atomic_load_explicit(&keys_changed, memory_order_relaxed) &&
+	    atomic_exchange(&keys_changed, 0))
+		store_cache_clear(&kc);
+}
 
 static void key_from_row(sqlite3_stmt *st, struct key_info *k)
 {
@@ -103,6 +133,7 @@ int sqlite_key_set_owner(struct store_tx *c, const char *api_key,
 	sqlite_bind_text(st, 1, api_key);
 	sqlite_bind_text(st, 2, owner);
 	rc = sqlite_run(c, STMT_KEY_SET_OWNER, "set key owner");
+	key_cache_changed();
 	if (rc == 0 && sqlite3_changes(c->db) == 0)
 		return KV_ENOTFOUND;
 	return rc;
@@ -112,13 +143,19 @@ int sqlite_key_get(struct store_tx *c, const char *api_key,
 		   struct key_info *out)
 {
 	sqlite3_stmt *st = c->stmt[STMT_KEY_GET];
-	int rc;
+	int found, rc;
 
+	if (c->reader &&
+	    store_cache_get(&kc, api_key, out, sizeof(*out), &found))
+		return 0; /* only keys found are put there */
 	sqlite_bind_text(st, 1, api_key);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		key_from_row(st, out);
-	return sqlite_row_done(c, st, rc, "get key");
+	rc = sqlite_row_done(c, st, rc, "get key");
+	if (rc == 0 && c->reader)
+		store_cache_put(&kc, api_key, out, sizeof(*out), 1);
+	return rc;
 }
 
 int sqlite_key_revoke(struct store_tx *c, const char *api_key, int64_t now_ms)
@@ -129,6 +166,7 @@ int sqlite_key_revoke(struct store_tx *c, const char *api_key, int64_t now_ms)
 	sqlite_bind_text(st, 1, api_key);
 	sqlite3_bind_int64(st, 2, now_ms);
 	rc = sqlite_run(c, STMT_KEY_REVOKE, "revoke key");
+	key_cache_changed();
 	if (rc == 0 && sqlite3_changes(c->db) == 0)
 		return KV_ENOTFOUND;
 	return rc;

@@ -56,6 +56,7 @@ struct store_tx *sqlite_reader(void)
 	r->next = readers;
 	readers = r;
 	pthread_mutex_unlock(&readers_lock);
+	r->conn->reader = 1;
 	thread_reader = r->conn;
 	return thread_reader;
 }
@@ -270,6 +271,7 @@ static int writer_try_batch(struct store_write_op *batch,
 		rc = sqlite_exec_stmt(w.conn, STMT_COMMIT);
 	metrics_tx_end(rc == 0);
 	if (rc == 0) {
+		sqlite_key_cache_committed();
 		metrics_observe(M_STORE_BATCH, MB_SQLITE, 0, nops);
 		metrics_observe(M_STORE_COMMIT, MB_SQLITE, 0,
 				metrics_since(t0));
