@@ -22,14 +22,14 @@ int store_cache_get(struct store_cache *sc, const char *name, void *out,
 	struct store_cache_entry *e = &sc->slots[store_cache_slot(sc, name)];
 	int hit;
 
-	pthread_mutex_lock(&sc->lock);
+	pthread_rwlock_rdlock(&sc->lock);
 	hit = e->until > mono_ms() && strcmp(e->name, name) == 0;
 	if (hit) {
 		*found = e->found;
 		if (e->found)
 			memcpy(out, e->data, len);
 	}
-	pthread_mutex_unlock(&sc->lock);
+	pthread_rwlock_unlock(&sc->lock);
 	return hit;
 }
 
@@ -40,19 +40,19 @@ void store_cache_put(struct store_cache *sc, const char *name, const void *data,
 
 	if (len > sizeof(e->data) || strlen(name) >= sizeof(e->name))
 		return;
-	pthread_mutex_lock(&sc->lock);
+	pthread_rwlock_wrlock(&sc->lock);
 	snprintf(e->name, sizeof(e->name), "%s", name);
 	e->found = found;
 	if (found)
 		memcpy(e->data, data, len);
 	e->until = mono_ms() + STORE_CACHE_TTL_MS;
-	pthread_mutex_unlock(&sc->lock);
+	pthread_rwlock_unlock(&sc->lock);
 }
 
 void store_cache_clear(struct store_cache *sc)
 {
-	pthread_mutex_lock(&sc->lock);
+	pthread_rwlock_wrlock(&sc->lock);
 	for (size_t i = 0; i < sc->nslots; i++)
 		sc->slots[i].until = 0;
-	pthread_mutex_unlock(&sc->lock);
+	pthread_rwlock_unlock(&sc->lock);
 }

@@ -23,9 +23,14 @@ struct store_cache_entry {
 	unsigned char data[STORE_CACHE_DATA_MAX];
 };
 
-/* A table of nslots entries, each name in the slot its hash gives. */
+/*
+ * A table of nslots entries, each name in the slot its hash gives.  Every
+ * call of every HTTP thread reads it, so reads share the lock: a mutex
+ * here queued the threads behind each other (a Search ran on one core of
+ * two).  Writes (a put once an entry ends, a clear) are rare and go first.
+ */
 struct store_cache {
-	pthread_mutex_t lock;
+	pthread_rwlock_t lock;
 	size_t nslots;
 	struct store_cache_entry *slots;
 };
@@ -33,8 +38,8 @@ struct store_cache {
 /* The initializer of a cache over a static array of entries. */
 #define STORE_CACHE_INIT(slots)                                                \
 	{                                                                      \
-		PTHREAD_MUTEX_INITIALIZER, sizeof(slots) / sizeof((slots)[0]), \
-			(slots)                                                \
+		PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP,             \
+			sizeof(slots) / sizeof((slots)[0]), (slots)            \
 	}
 
 /*
