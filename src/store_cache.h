@@ -25,9 +25,9 @@ struct store_cache_entry {
 
 /*
  * A table of nslots entries, each name in the slot its hash gives.  Every
- * call of every HTTP thread reads it, so reads share the lock: a mutex
- * here queued the threads behind each other (a Search ran on one core of
- * two).  Writes (a put once an entry ends, a clear) are rare and go first.
+ * call of every HTTP thread reads it, so reads share the lock: with a
+ * mutex, a holder preempted inside it would hold up every other thread.
+ * Writes (a put once an entry ends, a clear) are rare and go first.
  */
 struct store_cache {
 	pthread_rwlock_t lock;
