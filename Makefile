@@ -183,6 +183,13 @@ bench: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	@sh bench/run.sh $(abspath $(BIN))
 
+# The server's user-space instructions per request under callgrind
+# (bench/README.md): steadier than rates on a shared machine.
+.PHONY: bench-instructions
+bench-instructions: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	@sh bench/instructions.sh $(abspath $(BIN))
+
 # Retention at a million rows under Request load (bench/README.md); fails
 # when the store does not end with exactly what retention keeps.
 .PHONY: bench-retention

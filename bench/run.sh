@@ -58,26 +58,7 @@ trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Settings that keep the server out of the way; any KOOKOOVERIFY_* already in
-# the environment wins.  The PIN must outlive the whole run for the checks.
-: "${KOOKOOVERIFY_LOG_LEVEL:=warn}"
-: "${KOOKOOVERIFY_PIN_EXPIRY:=3600}"
-# The abuse limits stay on (their cost is part of what is measured) but are
-# raised far above what one wrk client sends.
-: "${KOOKOOVERIFY_LIMIT_KEY_RPS:=1000000}"
-: "${KOOKOOVERIFY_LIMIT_NUMBER_MAX:=1000000}"
-: "${KOOKOOVERIFY_LIMIT_PREFIX_PER_HOUR:=10000000}"
-: "${KOOKOOVERIFY_LIMIT_IP_CHECKS_PER_MIN:=10000000}"
-# Bench requests are never checked: conversion would block their prefix.
-: "${KOOKOOVERIFY_FRAUD_MIN_VOLUME:=0}"
-# wrk opens up to a few hundred connections from one address.
-: "${KOOKOOVERIFY_PER_IP_CONNECTIONS:=0}"
-export KOOKOOVERIFY_LOG_LEVEL KOOKOOVERIFY_PIN_EXPIRY \
-	KOOKOOVERIFY_LIMIT_KEY_RPS KOOKOOVERIFY_LIMIT_NUMBER_MAX \
-	KOOKOOVERIFY_LIMIT_PREFIX_PER_HOUR KOOKOOVERIFY_LIMIT_IP_CHECKS_PER_MIN \
-	KOOKOOVERIFY_FRAUD_MIN_VOLUME KOOKOOVERIFY_PER_IP_CONNECTIONS
-BENCH_LUA_DIR=$HERE
-export BENCH_LUA_DIR
+bench_env
 
 sql() {
 	sqlite3 -cmd '.timeout 30000' "$DB" "$@"

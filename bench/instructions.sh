@@ -1,0 +1,100 @@
+#!/bin/sh
+# bench/instructions.sh BIN: the server's user-space instructions per
+# request on healthz, Request and Search, counted by valgrind's callgrind.
+# On a shared machine wrk's rates move by a fifth from run to run; these
+# counts move by a percent or two, so they show what a change did to the
+# server's own work (the kernel's share, sockets and disk, is not counted).
+# Each phase: a server under callgrind on a fresh SQLite database, its
+# counters zeroed after a warm-up, wrk with BENCH_CONNS connections for
+# BENCH_SECONDS, the counters dumped, total / requests printed.  Traffic
+# goes to 127.0.0.1 only.
+
+set -u
+
+BIN=${1:?usage: bench/instructions.sh PATH/TO/kookooverify}
+HERE=$(cd "$(dirname "$0")" && pwd)
+DUR=${BENCH_SECONDS:-4}
+CONNS=${BENCH_CONNS:-1}
+
+for tool in wrk valgrind callgrind_control base64; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "bench: $tool is not installed" >&2
+		exit 1
+	fi
+done
+
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/kvinstr.XXXXXX") || exit 1
+: >"$DIR/pids"
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
+
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+	while read -r p; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done <"$DIR/pids"
+	rm -rf "$DIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+bench_env
+
+# phase NAME PATH [SCRIPT]: one server under callgrind, one measured run.
+phase() {
+	db=$DIR/$1.db
+	"$BIN" migrate --db "$db" >/dev/null 2>&1 && make_key "$db" || return 1
+	valgrind --tool=callgrind --callgrind-out-file="$DIR/$1.cg" \
+		"$BIN" serve --db "$db" --listen 127.0.0.1:0 \
+		>"$DIR/$1.out" 2>"$DIR/$1.err" &
+	vpid=$!
+	echo "$vpid" >>"$DIR/pids"
+	# Under valgrind the server takes seconds to start: up to 60 s.
+	port=
+	n=0
+	while [ -z "$port" ] && [ "$n" -lt 600 ]; do
+		port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' \
+			"$DIR/$1.out")
+		n=$((n + 1))
+		[ -z "$port" ] && sleep 0.1
+	done
+	if [ -z "$port" ]; then
+		echo "bench: the server under callgrind did not start" >&2
+		return 1
+	fi
+	base=http://127.0.0.1:$port
+	# Warm-up, and the ids the Search phase reads.
+	BENCH_VALIDATE=1 BENCH_IDS_OUT=$DIR/$1.ids BENCH_NUM_OFFSET=50000000 \
+		wrk -t1 -c"$CONNS" -d2s -s "$HERE/request.lua" \
+		"$base/verify/json" >/dev/null 2>&1
+	BENCH_IDS_FILE=$DIR/$1.ids
+	BENCH_NUM_OFFSET=0
+	export BENCH_IDS_FILE BENCH_NUM_OFFSET
+	callgrind_control -z "$vpid" >/dev/null 2>&1
+	if [ -n "${3:-}" ]; then
+		wrk -t1 -c"$CONNS" -d"${DUR}s" -s "$HERE/$3.lua" "$base$2" \
+			>"$DIR/$1.wrk" 2>&1
+	else
+		wrk -t1 -c"$CONNS" -d"${DUR}s" "$base$2" >"$DIR/$1.wrk" 2>&1
+	fi
+	callgrind_control -d "$vpid" >/dev/null 2>&1
+	reqs=$(awk '/requests in/ { print $1 }' "$DIR/$1.wrk")
+	instr=$(cat "$DIR/$1.cg".* 2>/dev/null |
+		awk '/^totals:/ { s += $2 } END { print s + 0 }')
+	kill "$vpid" 2>/dev/null
+	wait "$vpid" 2>/dev/null
+	if [ -z "$reqs" ] || [ "$reqs" -eq 0 ] || [ "$instr" -eq 0 ]; then
+		echo "bench: $1: no requests or no counts" >&2
+		return 1
+	fi
+	printf '%-10s %8d requests %10d instructions per request\n' \
+		"$1" "$reqs" "$((instr / reqs))"
+}
+
+echo "bench: user-space instructions per request under callgrind," \
+	"wrk -t1 -c$CONNS -d${DUR}s"
+phase healthz /healthz
+phase request /verify/json request
+phase search /verify/search/json search
