@@ -330,7 +330,8 @@ class FraudTests(KVTestCase):
 
         def accepted():
             replies.append(send(len(replies)))
-            return str(self.assert_json_reply(replies[-1]).get("status")) == "0"
+            status = self.assert_json_reply(replies[-1]).get("status")
+            return str(status) == "0"
         harness.poll_until(accepted, 3.0, "the lifted prefix accepted",
                            detail=lambda: replies[-1].describe())
 
