@@ -224,7 +224,10 @@ enum api_fail api_prepare(struct http_req *req, struct api_call *call,
 	memset(call, 0, sizeof(*call));
 	call->req = req;
 	params_init(&call->params);
-	/* Every read of this call (credentials, then its own) sees one snapshot. */
+	/*
+	 * Every read of this call sees one snapshot; its credentials may come
+	 * from the readers' key cache instead (store_cache.h), at most 1 s old.
+	 */
 	store_read_begin();
 	cors_allow(req);
 	f = parse_input(req, &call->params, flags);
