@@ -25,6 +25,7 @@
 #include "deadline.h"
 #include "err.h"
 #include "http.h"
+#include "http_accept.h"
 #include "http_headers.h"
 #include "log.h"
 #include "metrics.h"
@@ -664,10 +665,11 @@ int http_start(const struct config *cfg, int *bound_port, char *err,
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	const union MHD_DaemonInfo *info;
 	unsigned int threads = (unsigned int)cfg->threads;
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+			     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME |
+			     MHD_USE_NO_LISTEN_SOCKET;
+	int port = 0;
 
 	if (listen_addr(cfg->listen, &ss, &sslen) != 0) {
 		snprintf(err, errlen, "listen: \"%s\" is not ADDR:PORT",
@@ -701,28 +703,43 @@ int http_start(const struct config *cfg, int *bound_port, char *err,
 		snprintf(err, errlen, "cannot start the request sweeper");
 		return KV_EIO;
 	}
+	/* Our own socket and accepting thread spread the connections over
+	 * the workers (http_accept.h). */
+	if (http_accept_listen((struct sockaddr *)&ss, sslen, &port, err,
+			       errlen) != 0) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen,
+			 why);
+		deadline_stop();
+		return KV_EIO;
+	}
 	daemon_handle = MHD_start_daemon(
 		flags, 0, NULL, NULL, handle, NULL, MHD_OPTION_EXTERNAL_LOGGER,
-		mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_THREAD_POOL_SIZE, threads,
+		mhd_log, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg->max_connections,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		(unsigned int)cfg->per_ip_connections,
 		MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned int)cfg->connection_timeout,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
-		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024U,
 		MHD_OPTION_URI_LOG_CALLBACK, request_begin, NULL,
 		MHD_OPTION_NOTIFY_COMPLETED, request_end, NULL,
 		MHD_OPTION_NOTIFY_CONNECTION, connection_notify, NULL,
 		MHD_OPTION_END);
-	if (!daemon_handle) {
-		snprintf(err, errlen, "cannot listen on %s", cfg->listen);
+	if (!daemon_handle ||
+	    http_accept_start(daemon_handle, err, errlen) != 0) {
+		if (!daemon_handle)
+			snprintf(err, errlen, "cannot start the HTTP daemon");
+		http_accept_stop();
+		if (daemon_handle)
+			MHD_stop_daemon(daemon_handle);
+		daemon_handle = NULL;
 		deadline_stop();
 		return KV_EIO;
 	}
-	info = MHD_get_daemon_info(daemon_handle, MHD_DAEMON_INFO_BIND_PORT);
-	*bound_port = info ? info->port : 0;
+	*bound_port = port;
 	return 0;
 }
 
@@ -738,6 +755,8 @@ void http_stop(void)
 	 * outlives the HTTP threads, so every queued write ends).
 	 */
 	atomic_store(&stopping, 1);
+	/* No new connection from here on. */
+	http_accept_stop();
 	while (atomic_load(&writes_in_flight) > 0) {
 		struct timespec ms = {.tv_nsec = 1000000};
 

@@ -1,8 +1,12 @@
 """Concurrency: 20 clients requesting the same new number at the same moment
 get one verification (one status 0, nineteen status 10 with its id); many
-clients with different numbers all succeed.
+clients with different numbers all succeed.  Connections opened together
+are served by every HTTP thread, not by the one that woke first.
 """
 
+import glob
+import http.client
+import os
 import unittest
 
 from harness import KVTestCase, pin_of, run_together
@@ -92,6 +96,58 @@ class ConcurrencyTests(KVTestCase):
             self.fail("expected three 16 and seven 15, got %r\n%s"
                       % (statuses, self.summary(replies)))
         self.assert_seed_search_status(rid, "FAILED")
+
+
+class SpreadTests(KVTestCase):
+    """libmicrohttpd's workers used to share the listening socket, and the
+    first to wake accepted a burst of connections: a pool of keep-alive
+    connections then sat on one or two threads of eight, and the server ran
+    on one core (src/http_accept.h)."""
+    settings = {"threads": 4}
+    CONNECTIONS = 16
+    ROUNDS = 150
+
+    def worker_runtimes(self):
+        """Nanoseconds on a CPU of each of the server's HTTP threads."""
+        times = {}
+        for task in glob.glob("/proc/%d/task/*" % self.s.proc.pid):
+            try:
+                with open(os.path.join(task, "comm")) as f:
+                    if f.read().strip() != "MHD-worker":
+                        continue
+                with open(os.path.join(task, "schedstat")) as f:
+                    times[task] = int(f.read().split()[0])
+            except OSError:
+                continue
+        return times
+
+    def test_connections_opened_together_use_every_thread(self):
+        conns = [http.client.HTTPConnection("127.0.0.1", self.s.port,
+                                            timeout=10)
+                 for _ in range(self.CONNECTIONS)]
+        try:
+            for c in conns:  # a burst, as a client pool opens them
+                c.connect()
+            before = self.worker_runtimes()
+            self.assertEqual(len(before), 4, before)
+            for _ in range(self.ROUNDS):
+                for c in conns:
+                    c.request("GET", "/healthz")
+                    r = c.getresponse()
+                    r.read()
+                    self.assertEqual(r.status, 200)
+            after = self.worker_runtimes()
+        finally:
+            for c in conns:
+                c.close()
+        used = {t: after[t] - before[t] for t in before}
+        total = sum(used.values())
+        # Each thread holds 4 of the 16 connections: a quarter of the work.
+        # A thread that holds none only wakes now and then.
+        for task, ns in used.items():
+            self.assertGreater(ns, total * 0.10,
+                               "a thread did %.1f %% of the work: %r"
+                               % (100.0 * ns / total, used))
 
 
 if __name__ == "__main__":
