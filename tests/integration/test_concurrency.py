@@ -9,7 +9,7 @@ import http.client
 import os
 import unittest
 
-from harness import KVTestCase, pin_of, run_together
+from harness import KVTestCase, pin_of, poll_until, run_together
 
 THREADS = 20
 
@@ -128,8 +128,12 @@ class SpreadTests(KVTestCase):
         try:
             for c in conns:  # a burst, as a client pool opens them
                 c.connect()
+            # A worker takes its name once it runs, which a slow start
+            # (sanitizers) may not have reached yet.
+            poll_until(lambda: len(self.worker_runtimes()) == 4, 10,
+                       "four named HTTP threads",
+                       detail=lambda: self.worker_runtimes())
             before = self.worker_runtimes()
-            self.assertEqual(len(before), 4, before)
             for _ in range(self.ROUNDS):
                 for c in conns:
                     c.request("GET", "/healthz")
