@@ -30,10 +30,7 @@ DIR=$(mktemp -d "${TMPDIR:-/tmp}/kvinstr.XXXXXX") || exit 1
 
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
-	while read -r p; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done <"$DIR/pids"
+	stop_started
 	rm -rf "$DIR"
 }
 trap cleanup EXIT

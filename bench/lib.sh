@@ -42,6 +42,14 @@ bench_env() {
 	export BENCH_LUA_DIR
 }
 
+# stop_started: stops everything recorded in DIR/pids (the EXIT traps).
+stop_started() {
+	while read -r p; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done <"$DIR/pids"
+}
+
 # proc_start NAME CMD...: starts CMD in the background with its stdout and
 # stderr in DIR/NAME.out and DIR/NAME.err and waits up to 15 s for its
 # "listening on 127.0.0.1:PORT" line.  Sets spid and sbase; returns 1 (its

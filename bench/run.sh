@@ -46,10 +46,7 @@ pid=
 
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
-	while read -r p; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done <"$DIR/pids"
+	stop_started
 	pg_stop immediate
 	rm -rf "$DIR"
 }
