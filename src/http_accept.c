@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,6 +17,7 @@
 #include "err.h"
 #include "http_accept.h"
 #include "log.h"
+#include "util.h"
 
 #define ACCEPT_BACKLOG 1024
 
@@ -68,12 +70,20 @@ fail:
 	return KV_EIO;
 }
 
-/* Out of descriptors or memory: the backlog keeps the connection meanwhile. */
+/*
+ * Out of descriptors or memory: the backlog keeps the connection meanwhile.
+ * Retried every 10 ms, said once a second at most.
+ */
 static void accept_backoff(int e)
 {
+	static int64_t said_ms;
 	struct timespec pause = {.tv_nsec = 10 * 1000000L};
+	int64_t now = mono_ms();
 
-	log_warn("http.accept_failed", LOG_STR("error", strerror(e)));
+	if (now - said_ms >= 1000) {
+		said_ms = now;
+		log_warn("http.accept_failed", LOG_STR("error", strerror(e)));
+	}
 	nanosleep(&pause, NULL);
 }
 
