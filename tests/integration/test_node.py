@@ -8,8 +8,11 @@ The store failure is the fault hook's "nomem": every allocation SQLite asks
 for fails, so a read cannot be answered, as when a database is lost.
 """
 
+import http.client
 import os
+import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import unittest
@@ -131,6 +134,53 @@ class SecretClaimTests(KVTestCase):
         self.assertRegex(value, r"^[0-9a-f]{32}$")
         self.assertNotIn(secret.hex(), value)
         self.assertNotIn(value, secret.hex())
+
+
+def ipv6_loopback():
+    """Whether this machine can listen on ::1."""
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+            sock.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@sqlite_only("a node's listening socket does not depend on its store")
+class ListenAddressTests(unittest.TestCase):
+    """The server binds and accepts on its own socket (src/http_accept.c):
+    an IPv6 address listens, reports the port the kernel chose, and
+    serves."""
+
+    @unittest.skipUnless(ipv6_loopback(), "no IPv6 loopback here")
+    def test_an_ipv6_address_is_served(self):
+        tmp = tempfile.mkdtemp(prefix="kvtest-listen-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        db = os.path.join(tmp, "kv.db")
+        cp = run_cli(["migrate", "--db", db])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        err = open(os.path.join(tmp, "stderr"), "w+")
+        self.addCleanup(err.close)
+        proc = subprocess.Popen([config.BIN, "serve", "--db", db,
+                                 "--listen", "[::1]:0"],
+                                env=config.clean_env(),
+                                stdout=subprocess.PIPE, stderr=err, text=True)
+        try:
+            line = proc.stdout.readline().strip()
+            m = re.fullmatch(r"listening on \[::1\]:(\d+)", line)
+            self.assertIsNotNone(m, repr(line))
+            conn = http.client.HTTPConnection("::1", int(m.group(1)),
+                                              timeout=5)
+            conn.request("GET", "/healthz")
+            r = conn.getresponse()
+            self.assertEqual((r.status, r.read()), (200, b'{"status":"ok"}'))
+            conn.close()
+        finally:
+            proc.terminate()
+            self.assertEqual(proc.wait(timeout=10), 0)
+            proc.stdout.close()
+            err.seek(0)
+            self.assertNotIn("Sanitizer", err.read())
 
 
 if __name__ == "__main__":
