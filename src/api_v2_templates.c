@@ -8,7 +8,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 
@@ -39,14 +38,9 @@ struct tpl_ctx {
 /* "2026-12-06T02:56:11.123Z", as Vonage's dates. */
 static json_t *iso_time(int64_t ms)
 {
-	time_t s = (time_t)(ms / 1000);
-	struct tm tm;
-	char out[64];
+	char out[25];
 
-	gmtime_r(&s, &tm);
-	snprintf(out, sizeof(out), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	format_iso_ms(ms, out);
 	return json_string(out);
 }
 

@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "log.h"
 #include "log_line.h"
 #include "phone.h"
+#include "util.h"
 
 /* Fields past this many in one call are dropped. */
 #define LOG_FIELDS_MAX 16
@@ -246,18 +246,6 @@ static size_t render_text(const struct log_line *l, char *buf, size_t cap)
 
 /* ---- writing ---- */
 
-static void line_time(char *buf, size_t size)
-{
-	struct timespec now;
-	struct tm tm;
-	char s[24];
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, size, "%s.%03ldZ", s, now.tv_nsec / 1000000L);
-}
-
 static void emit(enum log_level level, const char *event,
 		 const struct log_field *fields, size_t n)
 {
@@ -275,7 +263,7 @@ static void emit(enum log_level level, const char *event,
 	};
 	size_t len = 0;
 
-	line_time(l.time, sizeof(l.time));
+	format_iso_ms(now_ms(), l.time);
 	for (size_t i = 0; i < l.nfields; i++)
 		if (fields[i].type == LOG_FIELD_NUMBER)
 			phone_redact(fields[i].str ? fields[i].str : "",

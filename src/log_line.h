@@ -15,7 +15,7 @@
 #define LOG_VALUE_MAX 512
 
 struct log_line {
-	char time[48]; /* RFC 3339 UTC with milliseconds */
+	char time[25]; /* RFC 3339 UTC with milliseconds (format_iso_ms) */
 	const char *level;
 	const char *event;
 	const char *request_id; /* "" for none, as key and number */

@@ -149,13 +149,86 @@ int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * Unix seconds as a UTC calendar date, by arithmetic alone: gmtime_r()
+ * takes the C library's process-wide time zone lock, which every HTTP
+ * thread formatting a reply's dates (or a log line's) then queues on.
+ * Days are counted in 400-year eras of 146,097 days from 0000-03-01, so
+ * that February, with its leap day, is the last month of a year.  Clamped
+ * to the years 0000-9999 that four digits can show.
+ */
+static void utc_fields(int64_t unix_s, int f[6])
+{
+	const int64_t lo = -62167219200; /* 0000-01-01 00:00:00 */
+	const int64_t hi = 253402300799; /* 9999-12-31 23:59:59 */
+	int64_t s = unix_s < lo ? lo : unix_s > hi ? hi : unix_s;
+	int64_t days = s >= 0 ? s / 86400 : (s - 86399) / 86400;
+	int64_t sod = s - days * 86400;
+	/* Days since 0000-03-01; the day of its era, its year, its day. */
+	int64_t z = days + 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153; /* months from March */
+	int64_t month = mp < 10 ? mp + 3 : mp - 9;
+
+	f[0] = (int)(yoe + era * 400 + (month <= 2));
+	f[1] = (int)month;
+	f[2] = (int)(doy - (153 * mp + 2) / 5 + 1);
+	f[3] = (int)(sod / 3600);
+	f[4] = (int)(sod / 60 % 60);
+	f[5] = (int)(sod % 60);
+}
+
+static char *put_digits(char *p, int v, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + width;
+}
+
+/* "YYYY-MM-DD" SEP "HH:MM:SS", no NUL; returns the end. */
+static char *put_datetime(char *p, int64_t unix_s, char sep)
+{
+	int f[6];
+
+	utc_fields(unix_s, f);
+	p = put_digits(p, f[0], 4);
+	*p++ = '-';
+	p = put_digits(p, f[1], 2);
+	*p++ = '-';
+	p = put_digits(p, f[2], 2);
+	*p++ = sep;
+	p = put_digits(p, f[3], 2);
+	*p++ = ':';
+	p = put_digits(p, f[4], 2);
+	*p++ = ':';
+	return put_digits(p, f[5], 2);
+}
+
 void format_datetime(int64_t unix_s, char out[20])
 {
-	time_t t = (time_t)unix_s;
-	struct tm tm;
+	*put_datetime(out, unix_s, ' ') = '\0';
+}
 
-	gmtime_r(&t, &tm);
-	strftime(out, 20, "%Y-%m-%d %H:%M:%S", &tm);
+void format_iso_ms(int64_t unix_ms, char out[25])
+{
+	int64_t ms = unix_ms % 1000;
+	int64_t s = unix_ms / 1000;
+	char *p;
+
+	if (ms < 0) {
+		ms += 1000;
+		s--;
+	}
+	p = put_datetime(out, s, 'T');
+	*p++ = '.';
+	p = put_digits(p, (int)ms, 3);
+	*p++ = 'Z';
+	*p = '\0';
 }
 
 static int uuid_dash(size_t i)

@@ -48,7 +48,13 @@ void uuid_v4(const unsigned char rnd[16], char *out);
 int64_t now_ms(void);
 int64_t mono_ms(void);
 
-/* "YYYY-MM-DD HH:MM:SS" in UTC for Unix seconds; out must hold 20 bytes. */
+/*
+ * UTC dates without the C library's time zone state (and its lock), for
+ * the years 0000-9999 (times outside are clamped to them):
+ * "YYYY-MM-DD HH:MM:SS" for Unix seconds, 20 bytes with the NUL, and
+ * "YYYY-MM-DDTHH:MM:SS.mmmZ" for Unix milliseconds, 25 bytes.
+ */
 void format_datetime(int64_t unix_s, char out[20]);
+void format_iso_ms(int64_t unix_ms, char out[25]);
 
 #endif

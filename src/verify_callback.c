@@ -7,7 +7,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -29,14 +28,9 @@ void verify_callback_wake_set(void (*wake)(void))
 /* ISO 8601 UTC with milliseconds, as Vonage writes its times. */
 static json_t *json_time(int64_t ms)
 {
-	char day[24] = "";
-	char s[40];
-	struct tm tm;
-	time_t t = (time_t)(ms / 1000);
+	char s[25];
 
-	gmtime_r(&t, &tm);
-	strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(s, sizeof(s), "%s.%03dZ", day, (int)(ms % 1000));
+	format_iso_ms(ms, s);
 	return json_string(s);
 }
 
