@@ -107,7 +107,8 @@ struct store_tx {
 	 * none.  Any other statement on the connection, and the end of the
 	 * call's reads, drop it (pg_stash_clear()).
 	 */
-	PGresult *stash; /* its one row */
+	PGresult *stash; /* its row stash_row */
+	int stash_row;
 	int64_t stash_id;
 	/*
 	 * Statements without parameters or rows (a writer's BEGIN, its

@@ -14,7 +14,6 @@
 #include "err.h"
 #include "log.h"
 #include "store_pg.h"
-#include "store_shared.h"
 #include "util.h"
 
 /* Every column of a verification, in the order vf_bind() numbers them. */
@@ -76,19 +75,12 @@ static const char sql_update[] =
 	"app_hash, missed_did, missed_until_ms, client_ref, v2, template_id) = "
 	"(" VF_PARAMS_AFTER_ID ") WHERE id = $1";
 
-static const char sql_by_id_key[] = "SELECT " VF_COLUMNS " FROM verifications "
-				    "WHERE id = $1 AND key_id = $2";
-static const char sql_by_id_key_lock[] =
-	"SELECT " VF_COLUMNS " FROM verifications "
-	"WHERE id = $1 AND key_id = $2 FOR UPDATE";
 /*
- * A reader's lookup by request id, with the verification's checks and
- * events (VF_LISTS, two JSON arrays in the columns VF_CHECKS_FROM_END and
- * VF_EVENTS_FROM_END counted back from the last), which a Search goes on
- * to list: one round trip for the whole of it (the reader's stash).  Of
- * store_shared_vf_get()'s two lookups only one can answer (a request id
- * that parses is looked up by its row id, any other as a legacy id), so
- * the reader sends only that one.
+ * A reader's lookup by request id (sql_get_lists) brings the
+ * verification's checks and events along (VF_LISTS, two JSON arrays in the
+ * columns VF_CHECKS_FROM_END and VF_EVENTS_FROM_END counted back from the
+ * last), which a Search goes on to list: one round trip for the whole of
+ * it (the reader's stash).
  */
 #define VF_LISTS                                                               \
 	"(SELECT coalesce(json_agg(json_build_array(c.created_ms, c.code, "    \
@@ -100,19 +92,32 @@ static const char sql_by_id_key_lock[] =
 	"events e WHERE e.verification_id = verifications.id)"
 #define VF_CHECKS_FROM_END 2
 #define VF_EVENTS_FROM_END 1
-static const char sql_get_id_lists[] = "SELECT " VF_COLUMNS ", " VF_LISTS
-				       " FROM verifications "
-				       "WHERE id = $1 AND key_id = $2";
+/*
+ * A verification by request id with the caller's key: by the row id a
+ * request id decodes to, or by the ids from before request ids were
+ * derived from the row id (legacy = 1).  A writer's lookup runs both
+ * probes, one index scan each, in one round trip: the row id ($1, 0 when
+ * the id does not decode) and the legacy id ($3), so that another key's
+ * request id and a made-up one cost the same (docs/SECURITY.md, side
+ * channels); it locks the row it finds.  A reader's (Search) runs only
+ * the one that can answer and brings the lists along (VF_LISTS): the
+ * second probe cost a Search a tenth of its rate.
+ */
+#define VF_BY_ID " FROM verifications WHERE id = $1 AND key_id = $2"
+static const char sql_get[] = "SELECT " VF_COLUMNS VF_BY_ID
+			      " UNION ALL SELECT " VF_COLUMNS
+			      " FROM verifications WHERE request_id = $3 AND "
+			      "key_id = $2 AND legacy = 1";
+static const char sql_get_lock[] =
+	"SELECT * FROM (SELECT " VF_COLUMNS VF_BY_ID " FOR UPDATE) i "
+	"UNION ALL SELECT * FROM (SELECT " VF_COLUMNS
+	" FROM verifications WHERE request_id = $3 AND key_id = $2 AND "
+	"legacy = 1 FOR UPDATE) l";
+static const char sql_get_id_lists[] = "SELECT " VF_COLUMNS
+				       ", " VF_LISTS VF_BY_ID;
 static const char sql_get_legacy_lists[] =
 	"SELECT " VF_COLUMNS ", " VF_LISTS " FROM verifications "
 	"WHERE request_id = $1 AND key_id = $2 AND legacy = 1";
-/* Ids from before request ids were derived from the row id. */
-static const char sql_legacy[] = "SELECT " VF_COLUMNS " FROM verifications "
-				 "WHERE request_id = $1 AND key_id = $2 AND "
-				 "legacy = 1";
-static const char sql_legacy_lock[] =
-	"SELECT " VF_COLUMNS " FROM verifications "
-	"WHERE request_id = $1 AND key_id = $2 AND legacy = 1 FOR UPDATE";
 /*
  * The lookups of a number's live verification also draw the id a new
  * verification would take (pg_verification_next_id()), saving that round
@@ -367,55 +372,46 @@ int pg_verification_start(struct store_tx *c, struct vf_record *r,
 	return rc;
 }
 
-/* The row id with the caller's key (another key's row is not read). */
-static int vf_by_id_key(struct store_tx *c, int64_t id, int64_t key_id,
-			struct vf_record *out)
-{
-	struct pg_params p;
-
-	pg_params_init(&p);
-	pg_param_int(&p, id);
-	pg_param_int(&p, key_id);
-	return vf_lookup(c, pg_locking(c, sql_by_id_key, sql_by_id_key_lock),
-			 &p, out, "get verification");
-}
-
-static int vf_by_legacy_id(struct store_tx *c, const char *request_id,
-			   int64_t key_id, struct vf_record *out)
-{
-	struct pg_params p;
-
-	pg_params_init(&p);
-	pg_param_text(&p, request_id);
-	pg_param_int(&p, key_id);
-	return vf_lookup(c, pg_locking(c, sql_legacy, sql_legacy_lock), &p, out,
-			 "get verification");
-}
-
 /*
- * store_shared_vf_get() in one statement, with its rules: a parsed id is
- * taken from the row-id lookup only, and its stored id must still be this
- * one; anything else from the legacy lookup only.
+ * The rules of store_verification_get(): a request id that decodes names
+ * the row of that id, whose stored id must still be this one; any other
+ * names a legacy row.
  */
-static int vf_get_lists(struct store_tx *c, const char *request_id,
+int pg_verification_get(struct store_tx *c, const char *request_id,
 			int64_t key_id, struct vf_record *out)
 {
 	struct pg_params p;
 	PGresult *res = NULL;
 	int64_t id = 0;
 	int parsed = crypto_request_id_parse(request_id, &id) == 0;
-	int rc;
+	const char *sql;
+	int rc, row = 0;
 
 	pg_params_init(&p);
-	if (parsed)
-		pg_param_int(&p, id);
-	else
+	if (c->in_write) {
+		pg_param_int(&p, parsed ? id : 0);
+		pg_param_int(&p, key_id);
 		pg_param_text(&p, request_id);
-	pg_param_int(&p, key_id);
-	rc = pg_row(c, parsed ? sql_get_id_lists : sql_get_legacy_lists, &p,
-		    &res, "get verification");
+		sql = pg_locking(c, sql_get, sql_get_lock);
+	} else {
+		if (parsed)
+			pg_param_int(&p, id);
+		else
+			pg_param_text(&p, request_id);
+		pg_param_int(&p, key_id);
+		sql = parsed ? sql_get_id_lists : sql_get_legacy_lists;
+	}
+	rc = pg_query(c, sql, &p, &res, "get verification");
 	if (rc == 0) {
-		vf_from_row(res, 0, out);
+		/* A decoded id's row is that id's; else the legacy probe's. */
+		for (row = 0; row < PQntuples(res); row++)
+			if (!parsed || pg_get_int(res, row, 0) == id)
+				break;
+		if (row == PQntuples(res))
+			rc = KV_ENOTFOUND;
+	}
+	if (rc == 0) {
+		vf_from_row(res, row, out);
 		if (parsed &&
 		    !crypto_request_id_equal(out->v.request_id, request_id))
 			rc = KV_ENOTFOUND;
@@ -424,21 +420,13 @@ static int vf_get_lists(struct store_tx *c, const char *request_id,
 	if (rc == 0 && c->reader) {
 		c->stash = res;
 		c->stash_id = out->v.id;
+		c->stash_row = row;
 		res = NULL;
 	}
 	PQclear(res);
 	if (rc != 0)
 		memset(out, 0, sizeof(*out));
 	return rc;
-}
-
-int pg_verification_get(struct store_tx *c, const char *request_id,
-			int64_t key_id, struct vf_record *out)
-{
-	if (!c->in_write)
-		return vf_get_lists(c, request_id, key_id, out);
-	return store_shared_vf_get(c, request_id, key_id, out, vf_by_id_key,
-				   vf_by_legacy_id);
 }
 
 /*
@@ -712,9 +700,10 @@ static int vf_rows_get(struct store_tx *c, int64_t vid, int from_end,
 	if (c->stash && c->stash_id == vid) {
 		int col = PQnfields(c->stash) - from_end;
 
-		r->list = json_loadb(PQgetvalue(c->stash, 0, col),
-				     (size_t)PQgetlength(c->stash, 0, col), 0,
-				     NULL);
+		r->list = json_loadb(PQgetvalue(c->stash, c->stash_row, col),
+				     (size_t)PQgetlength(c->stash, c->stash_row,
+							 col),
+				     0, NULL);
 		if (json_is_array(r->list))
 			return 0;
 		/* Not what VF_LISTS makes: read the table instead. */

@@ -12,20 +12,6 @@
 #include "store.h"
 
 /*
- * store_verification_get() over a backend's two lookups: by row id with the
- * key (by_id), and by the request ids from before they were derived from
- * the row id (legacy).  Each returns 0 with *out filled, KV_ENOTFOUND or
- * another error.  Returns what store_verification_get() returns.
- */
-int store_shared_vf_get(struct store_tx *c, const char *request_id,
-			int64_t key_id, struct vf_record *out,
-			int (*by_id)(struct store_tx *c, int64_t id,
-				     int64_t key_id, struct vf_record *out),
-			int (*legacy)(struct store_tx *c,
-				      const char *request_id, int64_t key_id,
-				      struct vf_record *out));
-
-/*
  * The steps of one purge batch (store_purge_batch), in a backend's SQL.
  * A walk step (addresses, events) works on the window of `limit` rows
  * after id `after`: *last gets its last id and *more 1 when it holds rows

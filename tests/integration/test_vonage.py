@@ -336,8 +336,8 @@ class VonageSearchTests(KVTestCase):
     def test_a_legacy_request_id_is_found_with_its_checks(self):
         # A verification from before request ids were derived from the
         # row id keeps its random id, marked legacy: a search of that id
-        # finds it with its checks, and the id its row id would give now
-        # finds nothing.
+        # finds it with its checks, a check of that id is a check of it,
+        # and the id its row id would give now finds nothing.
         number, rid = self.vonage_request_ok()
         bad = wrong_pin(pin_of(number))
         self.assert_vonage(self.check(rid, bad), "16")
@@ -349,6 +349,12 @@ class VonageSearchTests(KVTestCase):
         self.assert_fields(r, d, {"request_id": legacy, "number": number})
         r = self.s.vonage("/search", {"request_id": rid})
         self.assert_vonage(r, "101", "No response found")
+        self.assert_vonage(self.check(legacy, bad), "16")
+        r, d = self.assert_vonage_search_status(legacy, "IN PROGRESS")
+        self.assert_checks(r, d, [(bad, "INVALID")] * 2)
+        self.assert_vonage(self.check(rid, bad), "6")
+        self.assert_vonage(self.check(legacy, bad), "17")
+        self.assert_vonage_search_status(legacy, "FAILED")
 
     def test_unknown_is_101(self):
         r = self.s.vonage("/search", {"request_id": unknown_id()})
