@@ -104,10 +104,6 @@ static const char sql_update[] =
  * second probe cost a Search a tenth of its rate.
  */
 #define VF_BY_ID " FROM verifications WHERE id = $1 AND key_id = $2"
-static const char sql_get[] = "SELECT " VF_COLUMNS VF_BY_ID
-			      " UNION ALL SELECT " VF_COLUMNS
-			      " FROM verifications WHERE request_id = $3 AND "
-			      "key_id = $2 AND legacy = 1";
 static const char sql_get_lock[] =
 	"SELECT * FROM (SELECT " VF_COLUMNS VF_BY_ID " FOR UPDATE) i "
 	"UNION ALL SELECT * FROM (SELECT " VF_COLUMNS
@@ -392,7 +388,7 @@ int pg_verification_get(struct store_tx *c, const char *request_id,
 		pg_param_int(&p, parsed ? id : 0);
 		pg_param_int(&p, key_id);
 		pg_param_text(&p, request_id);
-		sql = pg_locking(c, sql_get, sql_get_lock);
+		sql = sql_get_lock;
 	} else {
 		if (parsed)
 			pg_param_int(&p, id);
