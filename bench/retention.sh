@@ -86,7 +86,9 @@ api_key=$(printf '%s\n' "$keyjson" |
 	sed -n 's/.*"api_key": *"\([^"]*\)".*/\1/p')
 api_secret=$(printf '%s\n' "$keyjson" |
 	sed -n 's/.*"api_secret": *"\([^"]*\)".*/\1/p')
-[ -n "$api_key" ] && [ -n "$api_secret" ] || fail "keys create: $keyjson"
+if [ -z "$api_key" ] || [ -z "$api_secret" ]; then
+	fail "keys create: $keyjson"
+fi
 BENCH_AUTH=$(printf '%s:%s' "$api_key" "$api_secret" | base64 | tr -d '\n')
 BENCH_LUA_DIR=$HERE
 export BENCH_AUTH BENCH_LUA_DIR
