@@ -11,10 +11,12 @@ for fails, so a read cannot be answered, as when a database is lost.
 import http.client
 import os
 import re
+import resource
 import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import unittest
 
 from harness import KVTestCase, db_query, run_cli, sqlite_only
@@ -176,6 +178,91 @@ class ListenAddressTests(unittest.TestCase):
             self.assertEqual((r.status, r.read()), (200, b'{"status":"ok"}'))
             conn.close()
         finally:
+            proc.terminate()
+            self.assertEqual(proc.wait(timeout=10), 0)
+            proc.stdout.close()
+            err.seek(0)
+            self.assertNotIn("Sanitizer", err.read())
+
+
+def cpu_seconds(pid):
+    """User + system CPU the process has used, from /proc (clock ticks)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class AcceptBackoffTests(unittest.TestCase):
+    """Out of descriptors, the accepting thread (src/http_accept.c) waits
+    10 ms between tries, leaving the connections in the kernel's backlog:
+    it says so once a second at most, does not spin, and serves again as
+    soon as descriptors are free."""
+
+    NOFILE = 48      # the server needs about 20 of its own
+    HELD = 80        # connections opened and held: more than it can take
+    HOLD_S = 3.0
+
+    def test_out_of_descriptors_waits_quietly_then_serves(self):
+        tmp = tempfile.mkdtemp(prefix="kvtest-accept-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        db = os.path.join(tmp, "kv.db")
+        cp = run_cli(["migrate", "--db", db])
+        self.assertEqual(cp.returncode, 0, cp.stderr)
+        err = open(os.path.join(tmp, "stderr"), "w+")
+        self.addCleanup(err.close)
+
+        def limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE,
+                               (self.NOFILE, self.NOFILE))
+
+        proc = subprocess.Popen(
+            [config.BIN, "serve", "--db", db, "--listen", "127.0.0.1:0"],
+            env=config.clean_env({"threads": "2",
+                                  "per_ip_connections": "0"}),
+            stdout=subprocess.PIPE, stderr=err, text=True,
+            preexec_fn=limit)
+        held = []
+        try:
+            line = proc.stdout.readline().strip()
+            m = re.fullmatch(r"listening on 127\.0\.0\.1:(\d+)", line)
+            self.assertIsNotNone(m, repr(line))
+            port = int(m.group(1))
+            for _ in range(self.HELD):
+                held.append(socket.create_connection(("127.0.0.1", port),
+                                                     timeout=5))
+            time.sleep(0.5)  # the first failures, and the first line
+            cpu0 = cpu_seconds(proc.pid)
+            time.sleep(self.HOLD_S)
+            cpu = cpu_seconds(proc.pid) - cpu0
+            err.seek(0)
+            said = err.read().count("http.accept_failed")
+            # 10 ms between tries: ~300 tries in the hold, a line a second.
+            self.assertGreaterEqual(said, 1, "no accept_failed line")
+            self.assertLessEqual(said, self.HOLD_S + 2,
+                                 "%d accept_failed lines" % said)
+            self.assertLess(cpu, 0.5 * self.HOLD_S,
+                            "%.2f s of CPU while waiting" % cpu)
+            for s in held:
+                s.close()
+            held = []
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", port,
+                                                      timeout=2)
+                    conn.request("GET", "/healthz")
+                    r = conn.getresponse()
+                    body = r.read()
+                    conn.close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.1)
+            self.assertEqual((r.status, body), (200, b'{"status":"ok"}'))
+        finally:
+            for s in held:
+                s.close()
             proc.terminate()
             self.assertEqual(proc.wait(timeout=10), 0)
             proc.stdout.close()
