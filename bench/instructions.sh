@@ -2,7 +2,7 @@
 # bench/instructions.sh BIN: the server's user-space instructions per
 # request on healthz, Request and Search, counted by valgrind's callgrind.
 # On a shared machine wrk's rates move by a fifth from run to run; these
-# counts move by a percent or two, so they show what a change did to the
+# counts move by a few percent, so they show what a change did to the
 # server's own work (the kernel's share, sockets and disk, is not counted).
 # Each phase: a server under callgrind on a fresh SQLite database, its
 # counters zeroed after a warm-up, wrk with BENCH_CONNS connections for
