@@ -38,30 +38,18 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 bench_env
+# Under valgrind the server takes seconds to start.
+START_WAIT=60
 
 # phase NAME PATH [SCRIPT]: one server under callgrind, one measured run.
 phase() {
 	db=$DIR/$1.db
 	"$BIN" migrate --db "$db" >/dev/null 2>&1 && make_key "$db" || return 1
-	valgrind --tool=callgrind --callgrind-out-file="$DIR/$1.cg" \
-		"$BIN" serve --db "$db" --listen 127.0.0.1:0 \
-		>"$DIR/$1.out" 2>"$DIR/$1.err" &
-	vpid=$!
-	echo "$vpid" >>"$DIR/pids"
-	# Under valgrind the server takes seconds to start: up to 60 s.
-	port=
-	n=0
-	while [ -z "$port" ] && [ "$n" -lt 600 ]; do
-		port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' \
-			"$DIR/$1.out")
-		n=$((n + 1))
-		[ -z "$port" ] && sleep 0.1
-	done
-	if [ -z "$port" ]; then
-		echo "bench: the server under callgrind did not start" >&2
-		return 1
-	fi
-	base=http://127.0.0.1:$port
+	proc_start "$1" valgrind --tool=callgrind \
+		--callgrind-out-file="$DIR/$1.cg" \
+		"$BIN" serve --db "$db" --listen 127.0.0.1:0 || return 1
+	vpid=$spid
+	base=$sbase
 	# Warm-up, and the ids the Search phase reads.
 	BENCH_VALIDATE=1 BENCH_IDS_OUT=$DIR/$1.ids BENCH_NUM_OFFSET=50000000 \
 		wrk -t1 -c"$CONNS" -d2s -s "$HERE/request.lua" \
@@ -90,8 +78,7 @@ phase() {
 			} END { print s + 0 }')
 		zeroed=$((zeroed + z))
 	done
-	kill "$vpid" 2>/dev/null
-	wait "$vpid" 2>/dev/null
+	proc_stop "$vpid"
 	if [ -z "$reqs" ] || [ "$reqs" -eq 0 ] || [ "$instr" -eq 0 ]; then
 		echo "bench: $1: no requests or no counts" >&2
 		return 1

@@ -51,8 +51,8 @@ stop_started() {
 }
 
 # proc_start NAME CMD...: starts CMD in the background with its stdout and
-# stderr in DIR/NAME.out and DIR/NAME.err and waits up to 15 s for its
-# "listening on 127.0.0.1:PORT" line.  Sets spid and sbase; returns 1 (its
+# stderr in DIR/NAME.out and DIR/NAME.err and waits up to START_WAIT seconds
+# (default 15) for its "listening on 127.0.0.1:PORT" line.  Sets spid and sbase; returns 1 (its
 # stderr printed) if it exits or never listens.
 proc_start() {
 	sname=$1
@@ -61,7 +61,7 @@ proc_start() {
 	spid=$!
 	echo "$spid" >>"$DIR/pids"
 	sport=
-	sdeadline=$(($(date +%s) + 15))
+	sdeadline=$(($(date +%s) + ${START_WAIT:-15}))
 	while [ -z "$sport" ]; do
 		sport=$(sed -n \
 			's/^listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' \
