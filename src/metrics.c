@@ -114,6 +114,7 @@ static metric_cell c_reports[1], c_blocks[1], c_blocks_active[1];
 static metric_cell c_batch[HIST_CELLS(MB_N, batch_bounds)];
 static metric_cell c_commit[HIST_CELLS(MB_N, commit_bounds)];
 static metric_cell c_read[HIST_CELLS(MB_N, commit_bounds)];
+static metric_cell c_read_batch[HIST_CELLS(MB_N, batch_bounds)];
 static metric_cell c_due[1], c_leased[1], c_oldest[1], c_db[1], c_wal[1];
 
 /* The families, in enum metric_id's order (checked by metrics_family). */
@@ -363,6 +364,18 @@ const struct metric_family metric_families[M_COUNT] = {
 	 .nbounds = ARRAY_LEN(commit_bounds),
 	 .cells = c_read,
 	 .ncells = ARRAY_LEN(c_read),
+	 .sparse = 1},
+	{.id = M_STORE_READ_BATCH,
+	 .name = "kookooverify_store_read_batch_size",
+	 .help = "Lookups by request id that one statement made for a node's "
+		 "HTTP threads (their Searches, batched).",
+	 .type = MT_HISTOGRAM,
+	 .labels = {&l_backend, NULL, NULL},
+	 .nlabels = 1,
+	 .bounds = batch_bounds,
+	 .nbounds = ARRAY_LEN(batch_bounds),
+	 .cells = c_read_batch,
+	 .ncells = ARRAY_LEN(c_read_batch),
 	 .sparse = 1},
 	{.id = M_JOBS_DUE,
 	 .name = "kookooverify_jobs_due",

@@ -36,6 +36,7 @@ enum metric_id {
 	M_STORE_BATCH,         /* backend (histogram, ops per commit) */
 	M_STORE_COMMIT,        /* backend (histogram) */
 	M_STORE_READ,          /* backend (histogram) */
+	M_STORE_READ_BATCH,    /* backend (histogram, lookups per statement) */
 	M_JOBS_DUE,            /* gauge, at scrape time */
 	M_JOBS_LEASED,         /* gauge, at scrape time */
 	M_JOBS_OLDEST_DUE,     /* gauge, at scrape time */

@@ -8,6 +8,7 @@
  */
 #include <inttypes.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -717,10 +718,29 @@ struct store_tx *pg_open(const char *path, char *err, size_t errlen)
 	return NULL;
 }
 
+void pg_stash_set(struct store_tx *c, struct pg_shared_res *sr, int row,
+		  int64_t id)
+{
+	pg_stash_clear(c);
+	c->stash = sr;
+	c->stash_row = row;
+	c->stash_id = id;
+}
+
+void pg_shared_release(struct pg_shared_res *sr)
+{
+	if (sr && atomic_fetch_sub(&sr->refs, 1) == 1) {
+		PQclear(sr->res);
+		free(sr);
+	}
+}
+
 void pg_stash_clear(struct store_tx *c)
 {
-	PQclear(c->stash);
+	struct pg_shared_res *sr = c->stash;
+
 	c->stash = NULL;
+	pg_shared_release(sr);
 }
 
 void pg_close(struct store_tx *c)

@@ -21,6 +21,7 @@
 
 #include "store.h"
 #include "store_cache.h"
+#include "store_vf_sql.h"
 
 /*
  * The channel the job runners LISTEN on, as an SQL literal.  A transaction
@@ -63,6 +64,24 @@
 #define PG_BUCKET_TAKE(cond)                                                   \
 	PG_BUCKET_TAKE_AT("$1", "$2", "$3", "$4", "$5", cond)
 
+/*
+ * A reader's lookup by request id (store_pg_search.c) brings the
+ * verification's checks and events along (VF_LISTS, two JSON arrays in the
+ * columns VF_CHECKS_FROM_END and VF_EVENTS_FROM_END counted back from the
+ * last), which a Search goes on to list: one round trip for the whole of
+ * it (the reader's stash).
+ */
+#define VF_LISTS                                                               \
+	"(SELECT coalesce(json_agg(json_build_array(c.created_ms, c.code, "    \
+	"c.valid, c.ip) ORDER BY c.id), '[]') FROM checks c WHERE "            \
+	"c.verification_id = verifications.id), (SELECT "                      \
+	"coalesce(json_agg(json_build_array(e.created_ms, e.type, e.channel, " \
+	"e.provider_id, e.result, e.detail, e.encoding, e.segments) ORDER BY " \
+	"e.id), '[]') FROM "                                                   \
+	"events e WHERE e.verification_id = verifications.id)"
+#define VF_CHECKS_FROM_END 2
+#define VF_EVENTS_FROM_END 1
+
 /* Statements one connection prepares, at most (they are all static). */
 #define PG_STMT_MAX 160
 /* Parameters of one statement, at most. */
@@ -71,6 +90,15 @@
 #define PG_DEFER_MAX 2
 /* The most ops of a writer's group whose first statements go ahead. */
 #define PG_LEADS_MAX 64
+
+/*
+ * A query's result held by several readers at once (a batch of lookups,
+ * each reader's stash one of its rows); the last to let go frees it.
+ */
+struct pg_shared_res {
+	PGresult *res;
+	_Atomic int refs;
+};
 
 /* The backend's handle: one connection and what it has prepared. */
 struct store_tx {
@@ -104,10 +132,11 @@ struct store_tx {
 	 * A reader's last lookup of a verification by request id, with its
 	 * checks and events as JSON (pg_verification_get()), so that a
 	 * Search's lists of them cost no statement of their own; NULL when
-	 * none.  Any other statement on the connection, and the end of the
+	 * none.  The result may be a batch's, which other readers' stashes
+	 * share.  Any other statement on the connection, and the end of the
 	 * call's reads, drop it (pg_stash_clear()).
 	 */
-	PGresult *stash; /* its row stash_row */
+	struct pg_shared_res *stash; /* its row stash_row */
 	int stash_row;
 	int64_t stash_id;
 	/*
@@ -210,6 +239,16 @@ size_t pg_get_bytea_var(PGresult *res, int row, int col, unsigned char *out,
  */
 const char *pg_locking(const struct store_tx *c, const char *plain,
 		       const char *locking);
+
+/* Lets go of one reference of sr (NULL: none); the last frees it. */
+void pg_shared_release(struct pg_shared_res *sr);
+
+/*
+ * Keeps row `row` of the shared result sr (one reference of it, which c
+ * now holds) as c's stash for verification `id`; drops the stash c had.
+ */
+void pg_stash_set(struct store_tx *c, struct pg_shared_res *sr, int row,
+		  int64_t id);
 
 /* Drops c's stash (struct store_tx), if any. */
 void pg_stash_clear(struct store_tx *c);
@@ -349,6 +388,16 @@ int pg_bucket_wait(struct store_tx *c, const struct store_bucket *b,
 		   int64_t now_ms, int *wait_s);
 int pg_verification_get(struct store_tx *c, const char *request_id,
 			int64_t key_id, struct vf_record *out);
+/* A row of VF_COLUMNS (first) into r. */
+void pg_vf_from_row(PGresult *res, int row, struct vf_record *r);
+/*
+ * pg_verification_get() on a reader's connection for a request id that
+ * decoded to row id `id`: the lookup, sent with other threads' lookups
+ * (store_pg_search.c); on success c's stash holds the row with its lists.
+ */
+int pg_verification_get_batched(struct store_tx *c, const char *request_id,
+				int64_t id, int64_t key_id,
+				struct vf_record *out);
 int pg_verification_live(struct store_tx *c, int64_t key_id, const char *number,
 			 struct vf_record *out);
 int pg_verification_start_if_free(struct store_tx *c, struct vf_record *r,

@@ -1,6 +1,7 @@
 /*
  * Who talks to PostgreSQL from which thread.  Readers: one connection per
- * thread, opened lazily and opened again after it was lost.  Writers: one
+ * thread, opened lazily and opened again after it was lost (their Searches'
+ * lookups share statements: store_pg_vf.c, src/batch.c).  Writers: one
  * thread (PG_WRITERS) with its own connection, taking groups of queued
  * writes from the queue and committing each group as one transaction
  * (group commit), as the SQLite backend's single writer does; each caller

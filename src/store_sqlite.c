@@ -19,20 +19,10 @@
 #include "store_backend.h"
 #include "store_console_sql.h"
 #include "store_sqlite.h"
+#include "store_vf_sql.h"
 #include "err.h"
 #include "log.h"
 #include "util.h"
-
-/* Every column of a verification, in the order vf_bind() numbers them. */
-#define VF_COLUMNS                                                             \
-	"id, request_id, key_id, number, number_type, brand, sender_id, lg, "  \
-	"workflow_id, code_length, test_number, pin_hash, steps, wait1_ms, "   \
-	"wait2_ms, wait3_ms, state, attempts, next_step, resends, "            \
-	"created_ms, "                                                         \
-	"pin_created_ms, pin_expiry_ms, expires_ms, last_resend_ms, "          \
-	"finalized_ms, first_event_ms, last_event_ms, pin_box, call_sid, "     \
-	"handle_hash, origin_host, app_hash, missed_did, missed_until_ms, "    \
-	"client_ref, v2, template_id"
 
 /* A key's owner: its row id (0 for none) and its api_key ("" for none). */
 #define KEY_OWNER_COLUMNS                                                      \

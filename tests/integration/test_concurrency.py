@@ -1,15 +1,20 @@
 """Concurrency: 20 clients requesting the same new number at the same moment
 get one verification (one status 0, nineteen status 10 with its id); many
-clients with different numbers all succeed.  Connections opened together
-are served by every HTTP thread, not by the one that woke first.
+clients with different numbers all succeed.  Searches of two keys at once
+each get the answer they get alone.  Connections opened together are
+served by every HTTP thread, not by the one that woke first.
 """
 
 import glob
 import http.client
 import os
+import random
+import re
+import secrets
 import unittest
 
-from harness import KVTestCase, pin_of, poll_until, run_together
+from harness import (BACKEND, KVTestCase, pin_of, poll_until, run_all,
+                     run_together)
 
 THREADS = 20
 
@@ -96,6 +101,92 @@ class ConcurrencyTests(KVTestCase):
             self.fail("expected three 16 and seven 15, got %r\n%s"
                       % (statuses, self.summary(replies)))
         self.assert_seed_search_status(rid, "FAILED")
+
+
+class SearchRaceTests(KVTestCase):
+    """Two keys search at once, each its own verifications, the other
+    key's and unknown ids, from many connections: every reply is the one
+    the same search gets alone.  On PostgreSQL a node's concurrent
+    Searches go to the database together, several keys' in one statement
+    (kookooverify_store_read_batch_size): a row must reach its own asker
+    and no other key's."""
+
+    nkeys = 2
+    CLIENTS = 12
+    SEARCHES = 60
+
+    def batch_figures(self):
+        text = self.s.metrics().text
+        got = []
+        for part in ("count", "sum"):
+            m = re.search(r'^kookooverify_store_read_batch_size_%s'
+                          r'\{backend="postgres"\} (\S+)$' % part, text, re.M)
+            got.append(float(m.group(1)) if m else 0.0)
+        return got
+
+    def test_concurrent_searches_each_get_their_own_answer(self):
+        rids = {0: [], 1: []}
+        for key in (0, 1):
+            for i in range(4):
+                number, rid = self.vonage_request_ok(key=key)
+                rids[key].append(rid)
+                if i % 2:  # a check to list
+                    bad = "0000" if pin_of(number) != "0000" else "1111"
+                    self.assert_vonage(self.s.vonage(
+                        "/check", {"request_id": rid, "code": bad},
+                        key=key), "16")
+        unknown = [secrets.token_hex(16) for _ in range(2)]
+        every = rids[0] + rids[1] + unknown
+        alone = {}
+        for key in (0, 1):
+            for rid in every:
+                [(status, data)] = list(self.s.burst(
+                    "/verify/search/json", [{"request_id": rid}], key))
+                self.assertEqual(status, 200)
+                alone[key, rid] = data
+            for rid in rids[key]:
+                self.assertEqual(alone[key, rid].get("status"),
+                                 "IN PROGRESS", alone[key, rid])
+            for rid in rids[1 - key] + unknown:
+                self.assertEqual(alone[key, rid].get("status"), "101",
+                                 alone[key, rid])
+
+        def client(i):
+            key = i % 2
+            order = random.Random(i).choices(every, k=self.SEARCHES)
+            got = list(self.s.burst("/verify/search/json",
+                                    [{"request_id": r} for r in order], key))
+            return [(key, rid, status, data)
+                    for rid, (status, data) in zip(order, got)]
+
+        batched = False
+        for _ in range(5):  # until the node has batched some
+            before = self.batch_figures()
+            replies = run_all([lambda i=i: client(i)
+                               for i in range(self.CLIENTS)], timeout=120)
+            for per_client in replies:
+                self.assertEqual(len(per_client), self.SEARCHES)
+                for key, rid, status, data in per_client:
+                    self.assertEqual(status, 200)
+                    if data != alone[key, rid]:
+                        self.fail("key %d searching %s at once got\n%r\n"
+                                  "instead of, alone,\n%r"
+                                  % (key, rid, data, alone[key, rid]))
+            after = self.batch_figures()
+            lookups = after[1] - before[1]
+            statements = after[0] - before[0]
+            if BACKEND != "postgres":
+                self.assertEqual(after, [0.0, 0.0], "a series on SQLite")
+                return
+            # Every Search of an issued id was a lookup in some batch.
+            issued = sum(1 for per_client in replies
+                         for _, rid, _, _ in per_client
+                         if rid not in unknown)
+            self.assertGreaterEqual(lookups, issued)
+            if lookups > statements:
+                batched = True
+                break
+        self.assertTrue(batched, "no Search went to PostgreSQL with another")
 
 
 class SpreadTests(KVTestCase):
