@@ -14,6 +14,8 @@ the same secret file and settings, plus a kookoo-sim when it delivers:
 - PostgreSQL stopped and started (fast, then immediate) under load:
   status 5 while it is down, /readyz says so, the nodes recover without a
   restart and nothing acknowledged is lost;
+- requests and checks racing on the three nodes for one key make
+  PostgreSQL create no MultiXact (no row they all lock);
 - nodes (and `migrate` commands) started together migrate once, and a node
   with another secret is refused;
 - the admin commands against a postgresql:// database, seen by every node.
@@ -243,6 +245,51 @@ class RacingGuessTests(ClusterTestCase):
             self.assert_seed(r, 15)
         r, d = self.search_on(nodes[2], rid)
         self.assertEqual(len(d.get("checks", [])), 3, r.describe())
+
+
+class KeyRowLockTests(ClusterTestCase):
+
+    def multixacts(self, pg):
+        """The next MultiXact id of pg's cluster, as its last checkpoint
+        recorded it (one is forced first)."""
+        pg.sql("postgres", "CHECKPOINT")
+        return int(pg.sql("postgres", "SELECT next_multixact_id FROM "
+                          "pg_control_checkpoint()")[0][0])
+
+    def test_requests_and_checks_on_three_nodes_share_no_row_lock(self):
+        """Every verification a node writes belongs to one API key.  Were
+        its row locked by each transaction (a foreign key's check locks
+        the referenced row FOR KEY SHARE), two nodes' writers holding it
+        at once would make PostgreSQL record them in a new MultiXact,
+        whose storage grows with the request rate.  None may be made."""
+        pg = self.start_pg()
+        nodes = self.start_nodes(pg=pg)
+        before = self.multixacts(pg)
+        load = Load(nodes, threads=6, pause=0).start()
+        # Successful checks too (verified numbers), each through another
+        # node than its request.
+        started = []
+        for i in range(30):
+            number = nodes[0].new_number()  # one series for the cluster
+            self.node = nodes[i % NODES]
+            started.append(self.seed_request_ok(number))
+        self.node = nodes[0]
+        out = run_together([
+            (lambda n=nodes[(i + 1) % NODES], number=number, rid=rid:
+             n.seed("/check", {"request_id": rid, "code": pin_of(number)}))
+            for i, (number, rid) in enumerate(started)], timeout=60)
+        time.sleep(2)
+        load.stop()
+        for r, e in out:
+            if e is not None:
+                raise e
+            self.assertEqual(status_of(r), 0, r.describe())
+        self.assertEqual(load.errors, [])
+        self.assertGreater(load.count(), 100,
+                           "requests answered while the nodes raced")
+        self.assertEqual(self.multixacts(pg), before,
+                         "MultiXacts made by %d requests and %d checks"
+                         % (load.count() + len(started), len(started)))
 
 
 class CrossNodeCallTests(ClusterTestCase):
