@@ -286,7 +286,7 @@ class CallbackTests(SimTestCase):
         cp = self.s.cli("migrate", "--db", self.s.db)
         self.assertEqual([str(e["migration"]) for e in
                           log_events(cp.stderr, "store.migrated")],
-                         ["21", "22"],
+                         ["21", "22", "23"],
                          cp.stderr)
         self.s.restart()
         # The verification from before goes on, with no client_ref.
