@@ -32,6 +32,7 @@ static const char *const limits[MLIM_N] = {
 	"auth_failures", "publishable_ip", "publishable_key", "resend",
 	"blocked_prefix"};
 static const char *const backends[MB_N] = {"sqlite", "postgres"};
+static const char *const lookups[MLOOK_N] = {"search", "live"};
 static const char *const slow_closes[MSLOW_N] = {"evicted", "timeout"};
 static const char *const missed[MMISS_N] = {"verified", "ignored", "unmatched"};
 static const char *const callbacks[MCB_N] = {"queued", "delivered", "retried",
@@ -67,6 +68,7 @@ static const struct metric_label l_api = LABEL("api", sends);
 static const struct metric_label l_class = LABEL("class", kookoo_errors);
 static const struct metric_label l_limit = LABEL("limit", limits);
 static const struct metric_label l_backend = LABEL("backend", backends);
+static const struct metric_label l_lookup = LABEL("lookup", lookups);
 static const struct metric_label l_slow = LABEL("reason", slow_closes);
 static const struct metric_label l_missed = LABEL("result", missed);
 static const struct metric_label l_callback = LABEL("result", callbacks);
@@ -114,7 +116,8 @@ static metric_cell c_reports[1], c_blocks[1], c_blocks_active[1];
 static metric_cell c_batch[HIST_CELLS(MB_N, batch_bounds)];
 static metric_cell c_commit[HIST_CELLS(MB_N, commit_bounds)];
 static metric_cell c_read[HIST_CELLS(MB_N, commit_bounds)];
-static metric_cell c_read_batch[HIST_CELLS(MB_N, batch_bounds)];
+static metric_cell
+	c_read_batch[HIST_CELLS((size_t)MB_N * MLOOK_N, batch_bounds)];
 static metric_cell c_due[1], c_leased[1], c_oldest[1], c_db[1], c_wal[1];
 
 /* The families, in enum metric_id's order (checked by metrics_family). */
@@ -367,11 +370,12 @@ const struct metric_family metric_families[M_COUNT] = {
 	 .sparse = 1},
 	{.id = M_STORE_READ_BATCH,
 	 .name = "kookooverify_store_read_batch_size",
-	 .help = "Lookups by request id that one statement made for a node's "
-		 "HTTP threads (their Searches, batched).",
+	 .help = "Lookups that one statement made for a node's HTTP threads "
+		 "(their Searches by request id, their Requests' live "
+		 "verifications: batched).",
 	 .type = MT_HISTOGRAM,
-	 .labels = {&l_backend, NULL, NULL},
-	 .nlabels = 1,
+	 .labels = {&l_backend, &l_lookup, NULL},
+	 .nlabels = 2,
 	 .bounds = batch_bounds,
 	 .nbounds = ARRAY_LEN(batch_bounds),
 	 .cells = c_read_batch,

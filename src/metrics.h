@@ -106,6 +106,8 @@ enum metric_limit {
 	MLIM_N
 };
 enum metric_backend { MB_SQLITE, MB_POSTGRES, MB_N };
+/* kookooverify_store_read_batch_size: what the readers looked up. */
+enum metric_lookup { MLOOK_SEARCH, MLOOK_LIVE, MLOOK_N };
 enum metric_slow_close { MSLOW_EVICTED, MSLOW_TIMEOUT, MSLOW_N };
 enum metric_missed { MMISS_VERIFIED, MMISS_IGNORED, MMISS_UNMATCHED, MMISS_N };
 enum metric_callback {

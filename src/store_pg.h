@@ -82,6 +82,12 @@
 #define VF_CHECKS_FROM_END 2
 #define VF_EVENTS_FROM_END 1
 
+/*
+ * The id a new verification takes, drawn from the id column's sequence
+ * (cluster-safe: a sequence never hands a number out twice).
+ */
+#define VF_NEXT_ID "nextval(pg_get_serial_sequence('verifications', 'id'))"
+
 /* Statements one connection prepares, at most (they are all static). */
 #define PG_STMT_MAX 160
 /* Parameters of one statement, at most. */
@@ -400,6 +406,14 @@ int pg_verification_get_batched(struct store_tx *c, const char *request_id,
 				struct vf_record *out);
 int pg_verification_live(struct store_tx *c, int64_t key_id, const char *number,
 			 struct vf_record *out);
+/*
+ * A reader's plain live lookup, sent with other threads' (store_pg_search.c):
+ * *live_id the live verification's id (0 without one), *next_id the id
+ * drawn for a new one (pg_verification_next_id()).  0 or KV_E*.
+ */
+int pg_verification_live_batched(struct store_tx *c, int64_t key_id,
+				 const char *number, int64_t *live_id,
+				 int64_t *next_id);
 int pg_verification_start_if_free(struct store_tx *c, struct vf_record *r,
 				  const struct store_job_new *job,
 				  const struct store_bucket *b, int64_t at_ms,

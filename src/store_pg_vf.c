@@ -28,11 +28,10 @@
  * the same sequence; OVERRIDING SYSTEM VALUE lets the id column take it
  * whether it is an identity column or a serial one.
  */
-#define VF_INSERT                                                                         \
-	"INSERT INTO verifications (" VF_COLUMNS ") OVERRIDING SYSTEM VALUE "             \
-	"VALUES (CASE WHEN $1::bigint > 0 THEN $1::bigint ELSE "                          \
-	"nextval(pg_get_serial_sequence('verifications', 'id')) END, " VF_PARAMS_AFTER_ID \
-	") RETURNING id"
+#define VF_INSERT                                                              \
+	"INSERT INTO verifications (" VF_COLUMNS ") OVERRIDING SYSTEM VALUE "  \
+	"VALUES (CASE WHEN $1::bigint > 0 THEN $1::bigint ELSE " VF_NEXT_ID    \
+	" END, " VF_PARAMS_AFTER_ID ") RETURNING id"
 static const char sql_insert[] = VF_INSERT;
 /*
  * The same with its first job (pg_job_insert()'s row and notification),
@@ -48,8 +47,7 @@ static const char sql_insert_job[] =
 	"WITH v AS (" VF_INSERT "), j AS (" VF_JOB_INSERT ") "
 	"SELECT id, pg_notify(" PG_JOBS_CHANNEL ", '') FROM v";
 /* Cluster-safe: a sequence never hands a number out twice. */
-static const char sql_next_id[] =
-	"SELECT nextval(pg_get_serial_sequence('verifications', 'id'))";
+static const char sql_next_id[] = "SELECT " VF_NEXT_ID;
 /*
  * Every column but the id, from the same parameters as the insert (a
  * prepared statement must use each of its parameters); the ones that
@@ -112,7 +110,6 @@ static const char sql_get_legacy_lists[] =
  * bucket empty, the winner's token in it: vf_refused() then looks for the
  * winner's row again before it answers with a throttle.
  */
-#define VF_NEXT_ID "nextval(pg_get_serial_sequence('verifications', 'id'))"
 static const char sql_live[] =
 	"SELECT (SELECT id FROM verifications WHERE key_id = $1 AND "
 	"number = $2 AND state = 0), " VF_NEXT_ID;
@@ -452,6 +449,18 @@ int pg_verification_live(struct store_tx *c, int64_t key_id, const char *number,
 	const char *sql;
 	int rc;
 
+	if (c->reader && !c->in_write) {
+		int64_t id = 0;
+
+		memset(out, 0, sizeof(*out));
+		rc = pg_verification_live_batched(c, key_id, number, &id,
+						  &c->next_id);
+		if (rc == 0 && !id)
+			rc = KV_ENOTFOUND;
+		else if (rc == 0) /* erased meanwhile: as if none was found */
+			rc = pg_verification_by_id(c, id, out);
+		return rc;
+	}
 	pg_params_init(&p);
 	pg_param_int(&p, key_id);
 	pg_param_text(&p, number);

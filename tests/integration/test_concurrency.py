@@ -1,7 +1,8 @@
 """Concurrency: 20 clients requesting the same new number at the same moment
 get one verification (one status 0, nineteen status 10 with its id); many
-clients with different numbers all succeed.  Searches of two keys at once
-each get the answer they get alone.  Connections opened together are
+clients with different numbers all succeed, and Requests for many new
+numbers at once each get their own id.  Searches of two keys at once each
+get the answer they get alone.  Connections opened together are
 served by every HTTP thread, not by the one that woke first.
 """
 
@@ -13,10 +14,23 @@ import re
 import secrets
 import unittest
 
-from harness import (BACKEND, KVTestCase, pin_of, poll_until, run_all,
-                     run_together)
+from harness import (BACKEND, KVTestCase, new_mobile, pin_of, poll_until,
+                     run_all, run_together)
 
 THREADS = 20
+
+
+def read_batch_figures(server, lookup):
+    """The count and sum of kookooverify_store_read_batch_size on
+    PostgreSQL for `lookup`: statements, and the lookups they made."""
+    text = server.metrics().text
+    got = []
+    for part in ("count", "sum"):
+        m = re.search(r'^kookooverify_store_read_batch_size_%s\{backend='
+                      r'"postgres",lookup="%s"\} (\S+)$' % (part, lookup),
+                      text, re.M)
+        got.append(float(m.group(1)) if m else 0.0)
+    return got
 
 
 class ConcurrencyTests(KVTestCase):
@@ -116,13 +130,7 @@ class SearchRaceTests(KVTestCase):
     SEARCHES = 60
 
     def batch_figures(self):
-        text = self.s.metrics().text
-        got = []
-        for part in ("count", "sum"):
-            m = re.search(r'^kookooverify_store_read_batch_size_%s'
-                          r'\{backend="postgres"\} (\S+)$' % part, text, re.M)
-            got.append(float(m.group(1)) if m else 0.0)
-        return got
+        return read_batch_figures(self.s, "search")
 
     def test_concurrent_searches_each_get_their_own_answer(self):
         rids = {0: [], 1: []}
@@ -187,6 +195,77 @@ class SearchRaceTests(KVTestCase):
                 batched = True
                 break
         self.assertTrue(batched, "no Search went to PostgreSQL with another")
+
+
+class RequestRaceTests(KVTestCase):
+    """Requests for new numbers from many connections at once, each
+    number twice from two of them: every number gets one verification
+    (one "0", one "10" with its request id) and no two numbers the same.
+    On PostgreSQL a node's concurrent Requests look up their numbers' live
+    verifications together, drawing the new ids in the same statement
+    (lookup="live"): each answer and id must reach its own asker."""
+
+    CLIENTS = 12
+    PER_CLIENT = 40
+
+    def test_concurrent_requests_each_get_their_own_answer(self):
+        batched = False
+        for _ in range(5):  # until the node has batched some
+            before = read_batch_figures(self.s, "live")
+            numbers = [new_mobile("9198127")
+                       for _ in range(self.CLIENTS * self.PER_CLIENT // 2)]
+            # Client i asks for slice i, client i + 1 for the same numbers
+            # in another order.
+            slices = []
+            half = self.CLIENTS // 2
+            for i in range(half):
+                own = numbers[i * self.PER_CLIENT:(i + 1) * self.PER_CLIENT]
+                slices.append(own)
+                slices.append(random.Random(i).sample(own, len(own)))
+
+            def client(order):
+                got = list(self.s.burst(
+                    "/verify/json",
+                    [{"number": n, "brand": "Race"} for n in order]))
+                return list(zip(order, got))
+
+            replies = run_all([lambda o=o: client(o) for o in slices],
+                              timeout=120)
+            by_number = {}
+            for per_client in replies:
+                self.assertEqual(len(per_client), self.PER_CLIENT)
+                for number, (status, data) in per_client:
+                    self.assertEqual(status, 200, data)
+                    by_number.setdefault(number, []).append(
+                        (data.get("status"), data.get("request_id")))
+            rids = set()
+            for number, answers in by_number.items():
+                statuses = sorted(st for st, _ in answers)
+                ids = {rid for _, rid in answers}
+                if statuses != ["0", "10"] or len(ids) != 1:
+                    self.fail("number %s asked twice at once got %r"
+                              % (number, answers))
+                rids |= ids
+            self.assertEqual(len(rids), len(numbers),
+                             "a request id answered for two numbers")
+            for rid in random.Random(0).sample(sorted(rids), 20):
+                r = self.s.vonage("/search", {"request_id": rid})
+                self.assertEqual(r.data.get("request_id"), rid, r.describe())
+                self.assertEqual(r.data.get("status"), "IN PROGRESS",
+                                 r.describe())
+            after = read_batch_figures(self.s, "live")
+            if BACKEND != "postgres":
+                self.assertEqual(after, [0.0, 0.0], "a batch on SQLite")
+                return
+            statements = after[0] - before[0]
+            lookups = after[1] - before[1]
+            # Every Request looked its number up in some batch.
+            self.assertGreaterEqual(lookups, 2 * len(numbers))
+            if lookups > statements:
+                batched = True
+                break
+        self.assertTrue(batched, "no Request's lookup went to PostgreSQL "
+                        "with another")
 
 
 class SpreadTests(KVTestCase):
