@@ -387,6 +387,15 @@ static void jobs_listen_start(const struct config *cfg)
 			 LOG_INT("poll_seconds", IDLE_WAIT_MS / 1000));
 }
 
+/*
+ * Whether the other nodes must hear of a job stored now: when none of this
+ * node's workers sleeps, idle, to start it (verify_job_wake_others_set()).
+ */
+static int jobs_need_others(void)
+{
+	return wakeup_sleepers(&run.wake) == 0;
+}
+
 int jobs_start(const struct config *cfg, char *err, size_t errlen)
 {
 	struct kookoo_settings ks = {
@@ -430,12 +439,14 @@ int jobs_start(const struct config *cfg, char *err, size_t errlen)
 		}
 		run.nthreads++;
 	}
+	verify_job_wake_others_set(jobs_need_others);
 	log_info("jobs.started", LOG_INT("workers", run.nthreads));
 	return 0;
 }
 
 void jobs_stop(void)
 {
+	verify_job_wake_others_set(NULL);
 	verify_job_unlisten();
 	wakeup_stop(&run.wake);
 	for (int i = 0; i < run.nthreads; i++)

@@ -87,6 +87,21 @@ int store_schema_version(void)
 /* Set once at start, before any thread, like `ops`. */
 static enum store_sync sync_level = STORE_SYNC_NORMAL;
 
+/* Set by the job runner as it starts and stops; read by the writers. */
+static int (*_Atomic wake_others)(void);
+
+void store_jobs_wake_others_set(int (*need)(void))
+{
+	wake_others = need;
+}
+
+int store_jobs_wake_others(void)
+{
+	int (*need)(void) = wake_others;
+
+	return !need || need();
+}
+
 void store_sync_set(enum store_sync level)
 {
 	sync_level = level;

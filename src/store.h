@@ -79,6 +79,18 @@ void store_sync_set(enum store_sync level);
 enum store_sync store_sync_get(void);
 
 /*
+ * Whether the job runners of a shared store's other nodes must hear of a
+ * job this node stores that is due now.  This node's own runner is woken
+ * directly once the write commits; `need`, set by it (NULL: always), says
+ * whether it could not start the job at once, none of its workers being
+ * idle.  Waking the others for every job cost a cluster of three nodes
+ * about 21 empty claims a verification (docs/SCALING.md).  A backend with
+ * no other nodes ignores it.
+ */
+void store_jobs_wake_others_set(int (*need)(void));
+int store_jobs_wake_others(void);
+
+/*
  * Opens a connection and prepares its statements.  The schema must be
  * current.  The caller frees it with store_close().  NULL on failure, with a
  * message in err.

@@ -29,6 +29,14 @@
  * payloads collapse).
  */
 #define PG_JOBS_CHANNEL "'kookooverify_jobs'"
+/*
+ * A notification of the job runners when `cond` holds (a statement's
+ * parameter bound to store_jobs_wake_others(), and whatever else), else
+ * none: NULL.
+ */
+#define PG_NOTIFY_WHEN(cond)                                                   \
+	"CASE WHEN " cond " THEN (SELECT 1 FROM pg_notify(" PG_JOBS_CHANNEL    \
+	", '')) END"
 
 /*
  * A pending job or callback, written so that the partial index of every

@@ -3,7 +3,8 @@
  * finish, retry, cancel, and bring a step forward.  Many nodes claim from
  * one table: a claim skips the rows another node's transaction holds
  * (FOR UPDATE SKIP LOCKED), and whatever makes a job due sooner tells every
- * node's job runner (pg_notify, delivered when the transaction commits).
+ * node's job runner (pg_notify, delivered when the transaction commits)
+ * unless this node's own can start it (store_jobs_wake_others()).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@
 static const char sql_insert[] =
 	"WITH j AS (INSERT INTO jobs (kind, verification_id, step, due_ms, "
 	"created_ms) VALUES ($1, $2, $3, $4, $5) RETURNING id) "
-	"SELECT pg_notify(" PG_JOBS_CHANNEL ", '') FROM j";
+	"SELECT " PG_NOTIFY_WHEN("$6::int = 1") " FROM j";
 static const char sql_cancel[] = "UPDATE jobs SET state = 3, done_ms = $2 "
 				 "WHERE " PG_PENDING_OF;
 /* A leased job (lease_until_ms set) is in flight: left alone. */
@@ -25,7 +26,8 @@ static const char sql_step_now[] =
 	"WITH j AS (UPDATE jobs SET due_ms = $2 WHERE " PG_PENDING_OF
 	" AND kind = 'step' AND due_ms > $2 AND "
 	"lease_until_ms = 0 RETURNING id), "
-	"n AS (SELECT pg_notify(" PG_JOBS_CHANNEL ", '') FROM j LIMIT 1) "
+	"n AS (SELECT pg_notify(" PG_JOBS_CHANNEL ", '') FROM j "
+	"WHERE $3::int = 1 LIMIT 1) "
 	"SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM n)";
 static const char sql_pending[] = "SELECT count(*) FROM jobs WHERE state = 0";
 /*
@@ -68,7 +70,7 @@ static const char sql_retry[] =
 	"END, lease_until_ms = CASE WHEN state = 0 THEN 0 ELSE lease_until_ms "
 	"END WHERE id = $1 AND lease_until_ms = $4 RETURNING state), "
 	"n AS (SELECT pg_notify(" PG_JOBS_CHANNEL
-	", '') FROM j WHERE state = 0) "
+	", '') FROM j WHERE state = 0 AND $5::int = 1) "
 	"SELECT (SELECT count(*) FROM j), (SELECT count(*) FROM n)";
 static const char sql_next_due[] = "SELECT due_ms FROM jobs WHERE state = 0 "
 				   "ORDER BY due_ms LIMIT 1";
@@ -84,6 +86,7 @@ int pg_job_insert(struct store_tx *c, const char *kind, int64_t verification_id,
 	pg_param_int(&p, step);
 	pg_param_int(&p, due_ms);
 	pg_param_int(&p, now_ms());
+	pg_param_int(&p, store_jobs_wake_others());
 	return pg_run(c, sql_insert, &p, "insert job");
 }
 
@@ -107,6 +110,7 @@ int pg_job_step_now(struct store_tx *c, int64_t verification_id, int64_t now,
 	pg_params_init(&p);
 	pg_param_int(&p, verification_id);
 	pg_param_int(&p, now);
+	pg_param_int(&p, store_jobs_wake_others());
 	rc = pg_row(c, sql_step_now, &p, &res, "job step now");
 	if (moved)
 		*moved = rc == 0 ? (int)pg_get_int(res, 0, 0) : 0;
@@ -180,6 +184,7 @@ int pg_job_retry(struct store_tx *c, int64_t id, int64_t lease_until,
 	pg_param_int(&p, due_ms);
 	pg_param_text(&p, error ? error : "");
 	pg_param_int(&p, lease_until);
+	pg_param_int(&p, store_jobs_wake_others());
 	return job_report(c, sql_retry, &p, "retry job");
 }
 

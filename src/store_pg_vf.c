@@ -37,15 +37,15 @@ static const char sql_insert[] = VF_INSERT;
  * The same with its first job (pg_job_insert()'s row and notification),
  * one round trip for both: the job's foreign key is checked at the end
  * of the statement, when the verification's row is there.  The job's
- * parameters follow the last of VF_PARAMS_AFTER_ID: a column added there
- * moves them.
+ * parameters follow the last of VF_PARAMS_AFTER_ID (a column added there
+ * moves them), then whether to notify ($43, store_jobs_wake_others()).
  */
 #define VF_JOB_INSERT                                                          \
 	"INSERT INTO jobs (kind, verification_id, step, due_ms, created_ms) "  \
 	"SELECT $39::text, id, $40::bigint, $41::bigint, $42::bigint FROM v"
 static const char sql_insert_job[] =
 	"WITH v AS (" VF_INSERT "), j AS (" VF_JOB_INSERT ") "
-	"SELECT id, pg_notify(" PG_JOBS_CHANNEL ", '') FROM v";
+	"SELECT id, " PG_NOTIFY_WHEN("$43::int = 1") " FROM v";
 /* Cluster-safe: a sequence never hands a number out twice. */
 static const char sql_next_id[] = "SELECT " VF_NEXT_ID;
 /*
@@ -140,7 +140,8 @@ static const char sql_live_take_lock[] = VF_LIVE_TAKE(" FOR UPDATE");
  * (sql_insert_job) in one round trip, each only if the one before allows
  * it.  The verification's parameters are $1-$38 (vf_bind(), its key and
  * number $3 and $4), the job's $39-$42 (kind '': none), the bucket's
- * $43-$47 (name '': none).  Its one row holds the live verification's
+ * $43-$47 (name '': none), whether to notify the runners $48
+ * (store_jobs_wake_others()).  Its one row holds the live verification's
  * id (NULL without one: see VF_LIVE_TAKE), `count` and `started`.
  */
 #define VF_START_BUCKET                                                        \
@@ -157,9 +158,9 @@ static const char sql_start_if_free[] =
 	"RETURNING id), "
 	"j AS (" VF_JOB_INSERT " WHERE $39::text <> '' RETURNING id) "
 	"SELECT live.id, (SELECT count(*) FROM t), (SELECT count(*) FROM v) AS "
-	"started, CASE WHEN EXISTS (SELECT 1 FROM j) THEN (SELECT 1 FROM "
-	"pg_notify(" PG_JOBS_CHANNEL ", '')) END "
-	"FROM (VALUES (1)) AS one LEFT JOIN live ON true";
+	"started, " PG_NOTIFY_WHEN(
+		"$48::int = 1 AND EXISTS (SELECT 1 FROM j)") " "
+							     "FROM (VALUES (1)) AS one LEFT JOIN live ON true";
 static const char sql_by_id[] = "SELECT " VF_COLUMNS
 				" FROM verifications WHERE id = $1";
 static const char sql_by_id_lock[] =
@@ -332,8 +333,10 @@ int pg_verification_start(struct store_tx *c, struct vf_record *r,
 	int rc;
 
 	vf_bind(&p, r);
-	if (job)
+	if (job) {
 		vf_bind_job(&p, job);
+		pg_param_int(&p, store_jobs_wake_others());
+	}
 	rc = pg_row(c, job ? sql_insert_job : sql_insert, &p, &res,
 		    "insert verification");
 	if (rc == 0)
@@ -544,6 +547,7 @@ static void vf_start_bind(struct pg_params *p, const struct vf_record *r,
 		for (int i = 0; i < 3; i++)
 			pg_param_int(p, 0);
 	}
+	pg_param_int(p, store_jobs_wake_others());
 }
 
 int pg_verification_start_if_free_lead(struct store_tx *c,

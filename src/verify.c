@@ -57,6 +57,11 @@ void verify_job_wake_set(void (*wake)(int64_t due_ms))
 	job_wake = wake;
 }
 
+void verify_job_wake_others_set(int (*need)(void))
+{
+	store_jobs_wake_others_set(need);
+}
+
 void verify_job_wake(int64_t due_ms)
 {
 	if (job_wake)

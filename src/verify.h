@@ -375,6 +375,15 @@ void verify_inbound_finish(struct verify_inbound *in, int rc);
 void verify_job_wake_set(void (*wake)(int64_t due_ms));
 
 /*
+ * Whether this node's runner could not start a job due now, having no idle
+ * worker (`need`: set by the runner once its workers run, NULL once it
+ * stops, when the answer is always yes).  When it could, a shared store
+ * does not wake the other nodes' runners for the job
+ * (store_jobs_wake_others_set()).
+ */
+void verify_job_wake_others_set(int (*need)(void));
+
+/*
  * Wake-ups from the other nodes of a shared store (`db` names it): wake()
  * is called, from a thread of the store's, when another node stored a job
  * that may be due, and once after each reconnection.  0 when started,

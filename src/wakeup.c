@@ -29,14 +29,25 @@ void wakeup_stop(struct wakeup *w)
 	pthread_mutex_unlock(&w->lock);
 }
 
-int wakeup_stopping(struct wakeup *w)
+/* A field of w, read under its lock. */
+static int wakeup_read(struct wakeup *w, const int *field)
 {
-	int s;
+	int v;
 
 	pthread_mutex_lock(&w->lock);
-	s = w->stop;
+	v = *field;
 	pthread_mutex_unlock(&w->lock);
-	return s;
+	return v;
+}
+
+int wakeup_stopping(struct wakeup *w)
+{
+	return wakeup_read(w, &w->stop);
+}
+
+int wakeup_sleepers(struct wakeup *w)
+{
+	return wakeup_read(w, &w->sleepers);
 }
 
 uint64_t wakeup_posts(struct wakeup *w)

@@ -38,6 +38,9 @@ void wakeup_stop(struct wakeup *w);
 
 int wakeup_stopping(struct wakeup *w);
 
+/* How many threads are in wakeup_sleep() now. */
+int wakeup_sleepers(struct wakeup *w);
+
 /* The post count, to be read before looking for work. */
 uint64_t wakeup_posts(struct wakeup *w);
 

@@ -16,6 +16,8 @@ the same secret file and settings, plus a kookoo-sim when it delivers:
   restart and nothing acknowledged is lost;
 - requests and checks racing on the three nodes for one key make
   PostgreSQL create no MultiXact (no row they all lock);
+- a node with idle delivery workers starts its jobs itself and notifies
+  no other node; one with none idle wakes the others;
 - nodes (and `migrate` commands) started together migrate once, and a node
   with another secret is refused;
 - the admin commands against a postgresql:// database, seen by every node.
@@ -25,10 +27,12 @@ import functools
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 
 from harness import (DialectSteps, Postgres, ReplyAssertions, Server, Sim,
                      clean_env, db_query, free_port, log_events,
@@ -290,6 +294,85 @@ class KeyRowLockTests(ClusterTestCase):
         self.assertEqual(self.multixacts(pg), before,
                          "MultiXacts made by %d requests and %d checks"
                          % (load.count() + len(started), len(started)))
+
+
+class WakeUpTests(ClusterTestCase):
+
+    N = 30
+    LISTEN_S = 15
+
+    def test_a_node_with_idle_workers_notifies_no_other_node(self):
+        """A node whose own delivery workers are idle starts the jobs it
+        stores itself (it wakes them directly) and notifies no other node:
+        each notification woke a worker on every other node, whose claim
+        mostly found the job taken (three nodes ran 2.5 times the claims
+        of one).  A client LISTENing on the jobs' channel counts the
+        notifications while SMS-only verifications are requested one after
+        another through one node; its own notification at the end shows
+        it was listening all along."""
+        pg = self.start_pg()
+        sim = self.start_sim()
+        nodes = self.start_nodes(sim=sim, pg=pg)
+        dbname = urllib.parse.urlparse(nodes[0].db).path.lstrip("/")
+        listener = subprocess.Popen(
+            [os.path.join(postgres.PGBIN, "psql"), "-X", "-h", pg.dir,
+             "-p", str(postgres.PG_PORT), "-U", postgres.PG_USER,
+             "-d", dbname, "-c", "LISTEN kookooverify_jobs",
+             "-c", "SELECT pg_sleep(%d)" % self.LISTEN_S],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL)
+        self.addCleanup(listener.kill)
+        time.sleep(1)
+        start = time.monotonic()
+        numbers = []
+        for _ in range(self.N):
+            number = new_number()
+            self.vonage_request_ok(number=number, workflow_id="6")
+            numbers.append(number)
+            time.sleep(0.1)
+        poll_until(lambda: all(sim.sms(n) for n in numbers), 30,
+                   "every SMS delivered")
+        self.assertLess(time.monotonic() - start, self.LISTEN_S - 2,
+                        "the requests outlasted the listener")
+        pg.sql(dbname, "SELECT pg_notify('kookooverify_jobs', 'control')")
+        out = listener.communicate(timeout=self.LISTEN_S + 30)[0].decode()
+        self.assertIn('"kookooverify_jobs" with payload "control"', out)
+        notes = out.count('Asynchronous notification "kookooverify_jobs" '
+                          'received')
+        self.assertLess(notes, self.N // 4,
+                        "notifications for %d jobs a node's idle workers "
+                        "could start:\n%s" % (self.N, out[-2000:]))
+
+    def test_a_node_whose_workers_are_busy_wakes_the_others(self):
+        """One worker a node; node 0's is held by an SMS that hangs
+        (TRAP_MS).  Three more verifications requested through node 0 are
+        sent by the other nodes meanwhile, woken by its notification (they
+        would otherwise look only at their next timed poll)."""
+        sim = self.start_sim()
+        nodes = self.start_nodes({"job_lease": LEASE_S, "job_workers": 1,
+                                  "kookoo_timeout_ms": KOOKOO_TIMEOUT_MS,
+                                  "pin_expiry": 300}, sim=sim)
+        trap = new_number()
+        sim.script(doc={trap: {"sms": "timeout", "sms_fail_times": 1,
+                               "timeout_ms": TRAP_MS}})
+        _, rid = self.vonage_request_ok(number=trap, workflow_id="6")
+
+        def trap_leased():
+            return db_query(nodes[0].db, "SELECT count(*) FROM jobs j JOIN "
+                            "verifications v ON v.id = j.verification_id "
+                            "WHERE v.request_id = ? AND j.state = 0 AND "
+                            "j.lease_until_ms > 0", (rid,))[0][0] == 1
+        poll_until(trap_leased, 10, "a worker sending the trap SMS")
+        self.assertEqual(sim.sms(trap), [], "the trap SMS was not held")
+        start = time.monotonic()
+        numbers = [new_number() for _ in range(3)]
+        for number in numbers:
+            self.vonage_request_ok(number=number, workflow_id="6")
+        poll_until(lambda: all(sim.sms(n) for n in numbers),
+                   TRAP_MS / 1000.0 - 1, "the three SMS sent by the other "
+                   "nodes while node 0's worker is busy")
+        self.assertLess(time.monotonic() - start, TRAP_MS / 1000.0)
+        self.assertEqual(sim.sms(trap), [], "the trap SMS was not held")
 
 
 class CrossNodeCallTests(ClusterTestCase):
