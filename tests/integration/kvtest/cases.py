@@ -9,6 +9,26 @@ from .process import Server, Sim, free_port, started_sim
 from .waiting import poll_until
 
 
+def start_on_free_port(make, cleanup=None):
+    """make(port) is a Server that must know its own port before it starts
+    (its public_base_url names it); starts one on a port free_port() chose.
+    A parallel test may bind that port first, and the server then exits:
+    another port is tried, up to three (CI saw it once).  cleanup(close),
+    when given, is called for each server made."""
+    for attempt in range(3):
+        srv = make(free_port())
+        if cleanup:
+            cleanup(srv.close)
+        try:
+            srv.start()
+            return srv
+        except AssertionError as e:
+            if not cleanup:
+                srv.close()
+            if attempt == 2 or "Address already in use" not in str(e):
+                raise
+
+
 class KVTestCase(ReplyAssertions, DialectSteps, unittest.TestCase):
     """One server per TestCase class, with the settings in `settings`
     (per_test = True: a fresh server for each test instead)."""
@@ -106,11 +126,10 @@ class WiredTestCase(KVTestCase):
         super(KVTestCase, cls).setUpClass()
         try:
             cls.provider = cls.make_provider()
-            port = free_port()
-            cls.server = Server(sim_settings(cls.provider, port,
-                                             **cls.wired_settings),
-                                name=cls.__name__, port=port)
-            cls.server.start()
+            cls.server = start_on_free_port(
+                lambda port: Server(sim_settings(cls.provider, port,
+                                                 **cls.wired_settings),
+                                    name=cls.__name__, port=port))
             cls.after_start()
         except BaseException:
             cls._close_all()
@@ -182,15 +201,11 @@ class SimTestCase(KVTestCase):
                           detail=lambda: self.sim.inbox(number))
 
     def wire(self, **overrides):
-        """Starts a server wired to the simulator (overrides: settings).
-        Its port is chosen before it starts (its public_base_url names
-        it), so a parallel test may take the port first: the server then
-        exits, and another port is tried (CI saw it once)."""
-        for attempt in range(3):
-            port = free_port()
-            try:
-                return self.start_server(
-                    sim_settings(self.sim, port, **overrides), port=port)
-            except AssertionError as e:
-                if attempt == 2 or "Address already in use" not in str(e):
-                    raise
+        """Starts a server wired to the simulator (overrides: settings)."""
+        srv = start_on_free_port(
+            lambda port: Server(sim_settings(self.sim, port, **overrides),
+                                nkeys=self.nkeys, numbers=self.numbers,
+                                name=self._testMethodName, port=port),
+            self.addCleanup)
+        self.server = srv
+        return srv
