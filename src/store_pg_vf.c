@@ -148,6 +148,9 @@ static const char sql_live_take_lock[] = VF_LIVE_TAKE(" FOR UPDATE");
 	PG_BUCKET_TAKE_AT("$43", "$44", "$45", "$46", "$47",                   \
 			  "WHERE $43::text <> '' AND NOT EXISTS "              \
 			  "(SELECT 1 FROM live)")
+/* The notification, when the job was stored and $48 asks for it. */
+#define VF_START_NOTIFY                                                        \
+	PG_NOTIFY_WHEN("$48::int = 1 AND EXISTS (SELECT 1 FROM j)")
 static const char sql_start_if_free[] =
 	"WITH live AS (SELECT id FROM verifications WHERE "
 	"key_id = $3 AND number = $4 AND state = 0 FOR UPDATE), "
@@ -158,9 +161,8 @@ static const char sql_start_if_free[] =
 	"RETURNING id), "
 	"j AS (" VF_JOB_INSERT " WHERE $39::text <> '' RETURNING id) "
 	"SELECT live.id, (SELECT count(*) FROM t), (SELECT count(*) FROM v) AS "
-	"started, " PG_NOTIFY_WHEN(
-		"$48::int = 1 AND EXISTS (SELECT 1 FROM j)") " "
-							     "FROM (VALUES (1)) AS one LEFT JOIN live ON true";
+	"started, " VF_START_NOTIFY " FROM (VALUES (1)) AS one "
+	"LEFT JOIN live ON true";
 static const char sql_by_id[] = "SELECT " VF_COLUMNS
 				" FROM verifications WHERE id = $1";
 static const char sql_by_id_lock[] =
